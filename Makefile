@@ -1,0 +1,51 @@
+# channelops — the two commands a new reader needs are `make run` and `make test`.
+# Everything is installed into .venv inside this folder; nothing is taken from the machine
+# but python3 (>= 3.11).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := data/demo
+TINY   := data/tiny
+# Notebooks and papermill use the kernel installed into .venv, never a machine-wide one.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export MPLBACKEND := Agg
+
+.PHONY: install run test lab data lint clean-output nbval-prepare
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,lab]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name channelops --display-name "Python (channelops)" >/dev/null
+	@touch $(STAMP)
+
+$(DEMO)/dataset.yaml: | $(STAMP)
+	$(BIN)/channelops synth --scenario multi_category --size demo --seed 42 --out $(DEMO)
+
+$(TINY)/dataset.yaml: | $(STAMP)
+	$(BIN)/channelops synth --scenario multi_category --size tiny --seed 7 --out $(TINY)
+
+data: $(DEMO)/dataset.yaml
+
+## make run: install if needed, generate the demo dataset if absent, run the whole report
+run: install $(DEMO)/dataset.yaml
+	$(BIN)/channelops run --params parameters/default.yaml
+
+## make test: install if needed, run the whole suite (unit, bad input, run, notebooks via nbval)
+test: install $(TINY)/dataset.yaml
+	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --into build/nbval
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider
+
+## make lab: JupyterLab on the notebooks, with the project's own kernel
+lab: install
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	cd notebooks && ../$(BIN)/jupyter lab
+
+lint: install
+	$(BIN)/ruff check lib tests benchmarks
+
+clean-output:
+	rm -rf output build
