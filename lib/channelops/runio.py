@@ -1,0 +1,186 @@
+"""Run-folder I/O: the only place notebooks read and write tables and figures.
+
+A run folder (``output/<run-name>/``) holds ``tables/*.parquet``, ``figures/*.png``,
+``notebooks/`` (executed copies), ``manifest.json`` and ``report.html``.
+
+Two promises, kept here so that no notebook has to remember them:
+
+* a table is written to a temporary file and renamed into place, so a reader never sees a
+  half-written table (a rename within one folder is atomic);
+* a table whose producing stage did not finish (the manifest says ``failed``,
+  ``interrupted`` or ``running``) is refused, so no stage builds on what a failed stage left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from channelops.stages import producer_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "RunPaths",
+    "run_paths",
+    "write_table",
+    "read_table",
+    "table_exists",
+    "save_figure",
+    "RunFolderError",
+    "STAGE_ENV",
+]
+
+#: Environment variable the runner sets to the key of the stage being executed.
+STAGE_ENV = "CHANNELOPS_STAGE"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class RunFolderError(RuntimeError):
+    """A table is missing, unfinished, or would be written under a bad name."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The folders and files of one run folder."""
+
+    root: Path
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def table(self, name: str) -> Path:
+        return self.tables / f"{name}.parquet"
+
+
+def run_paths(output_dir: str | os.PathLike[str]) -> RunPaths:
+    """Return the paths of the run folder ``output_dir`` (nothing is created)."""
+    return RunPaths(Path(output_dir))
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise RunFolderError(
+            f"table name {name!r} is not allowed: use lower-case letters, digits and '_', "
+            "starting with a letter (it becomes a file name and a SQL table name)"
+        )
+
+
+def write_table(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str]) -> Path:
+    """Write ``df`` as ``<output_dir>/tables/<name>.parquet`` atomically.
+
+    Args:
+        df: the table. The index is kept only if it is named (a ``RangeIndex`` is dropped).
+        name: table name (``[a-z][a-z0-9_]*``).
+        output_dir: the run folder.
+
+    Returns:
+        The path of the written file.
+    """
+    _check_name(name)
+    paths = run_paths(output_dir)
+    paths.tables.mkdir(parents=True, exist_ok=True)
+    target = paths.table(name)
+    tmp = target.with_name(f".{name}.{os.getpid()}.parquet.tmp")
+    keep_index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
+    try:
+        df.to_parquet(tmp, index=keep_index)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def _stage_status(paths: RunPaths, stage_key: str) -> str | None:
+    if not paths.manifest.exists():
+        return None
+    try:
+        manifest = json.loads(paths.manifest.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return manifest.get("stages", {}).get(stage_key, {}).get("status")
+
+
+def table_exists(name: str, output_dir: str | os.PathLike[str]) -> bool:
+    """True when the table file exists in the run folder."""
+    return run_paths(output_dir).table(name).exists()
+
+
+def read_table(
+    name: str, output_dir: str | os.PathLike[str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a table of this run, refusing one that an unfinished stage left behind.
+
+    Args:
+        name: table name.
+        output_dir: the run folder.
+        columns: read only these columns (faster on wide tables).
+
+    Raises:
+        RunFolderError: the table is missing (says which stage writes it and how to run
+            it), or its producing stage is marked failed/interrupted/running in the
+            manifest while another stage is reading it.
+    """
+    _check_name(name)
+    paths = run_paths(output_dir)
+    producer = producer_of(name)
+    current = os.environ.get(STAGE_ENV)
+    if producer is not None and producer.key != current:
+        status = _stage_status(paths, producer.key)
+        if status in ("failed", "interrupted", "running"):
+            raise RunFolderError(
+                f"table {name!r} comes from stage {producer.key} ({producer.name}), which is "
+                f"marked {status!r} in {paths.manifest}; re-run it first: "
+                f"channelops run --only {producer.key} --output {paths.root}"
+            )
+    path = paths.table(name)
+    if not path.exists():
+        how = (
+            f"it is written by stage {producer.key} ({producer.name}); run it first: "
+            f"channelops run --only {producer.key} --output {paths.root}"
+            if producer
+            else "no stage declares it"
+        )
+        raise RunFolderError(f"table {name!r} not found at {path}: {how}")
+    return pd.read_parquet(path, columns=columns)
+
+
+def save_figure(fig: Figure, name: str, output_dir: str | os.PathLike[str], dpi: int = 110) -> Path:
+    """Save a matplotlib figure as ``<output_dir>/figures/<name>.png`` and return the path."""
+    _check_name(name)
+    paths = run_paths(output_dir)
+    paths.figures.mkdir(parents=True, exist_ok=True)
+    target = paths.figures / f"{name}.png"
+    tmp = target.with_name(f".{name}.{os.getpid()}.png.tmp")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
+    os.replace(tmp, target)
+    return target

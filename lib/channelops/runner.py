@@ -1,0 +1,398 @@
+"""``channelops run``: execute the stage notebooks with papermill into one run folder.
+
+The runner validates parameters before anything runs, executes each selected notebook in
+order in the project's own Jupyter kernel (``channelops``, installed into this virtual
+environment), checks that each stage wrote the tables it promises, and keeps
+``manifest.json`` current after every step, so a run that fails or is killed says so.
+
+Before a stage runs, the tables it declares are removed: a stage that fails half-way can
+therefore never leave an old table behind that looks like its output, and
+:func:`channelops.runio.read_table` refuses tables of a stage the manifest does not mark
+``ok``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from channelops.params import RunParams
+from channelops.runio import STAGE_ENV, run_paths
+from channelops.stages import Stage
+
+__all__ = [
+    "KERNEL_NAME",
+    "RunFailed",
+    "StageResult",
+    "project_root",
+    "notebooks_dir",
+    "ensure_kernel",
+    "hash_inputs",
+    "package_versions",
+    "run_stages",
+    "prepare_notebooks",
+]
+
+KERNEL_NAME = "channelops"
+_PACKAGES = (
+    "channelops",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "scipy",
+    "scikit-learn",
+    "pymoo",
+    "statsforecast",
+    "splink",
+    "pyvrp",
+    "simpy",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+)
+
+
+class RunFailed(RuntimeError):
+    """A stage failed; the message names the notebook, the cell and the error."""
+
+
+@dataclass
+class StageResult:
+    """What happened to one stage."""
+
+    stage: Stage
+    status: str
+    seconds: float
+    error: dict[str, Any] | None = None
+
+
+def project_root() -> Path:
+    """The repository folder (the one holding ``notebooks/`` and ``lib/``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def notebooks_dir() -> Path:
+    """The folder of the stage notebooks."""
+    return project_root() / "notebooks"
+
+
+def ensure_kernel() -> str:
+    """Make the ``channelops`` kernel of *this* Python the one Jupyter finds.
+
+    The kernel spec lives in ``<sys.prefix>/share/jupyter/kernels/channelops``; it is put
+    first on ``JUPYTER_PATH`` so that a kernel of the same name elsewhere on the machine
+    (another clone, a user-wide install) is never used. Installed here if absent.
+
+    Returns:
+        The kernel name.
+    """
+    share = Path(sys.prefix) / "share" / "jupyter"
+    paths = [str(share)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    spec = share / "kernels" / KERNEL_NAME / "kernel.json"
+    needs_install = True
+    if spec.exists():
+        argv = json.loads(spec.read_text()).get("argv", [""])
+        needs_install = Path(argv[0]).resolve() != Path(sys.executable).resolve()
+    if needs_install:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=KERNEL_NAME, display_name="Python (channelops)", prefix=sys.prefix)
+    return KERNEL_NAME
+
+
+def hash_inputs(dataset_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file of the dataset, keyed by path relative to it.
+
+    The ``truth/`` folder (simulator ground truth) is not an input and is left out.
+    """
+    out: dict[str, str] = {}
+    for path in sorted(dataset_dir.rglob("*")):
+        rel = path.relative_to(dataset_dir)
+        if not path.is_file() or rel.parts[0] == "truth" or rel.name.startswith("."):
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        out[rel.as_posix()] = digest.hexdigest()
+    return out
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the results."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _table_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.read_metadata(path).num_rows)
+
+
+def _load_manifest(path: Path) -> dict[str, Any]:
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return {}
+    return {}
+
+
+def _error_of(exc: BaseException, notebook: Path) -> dict[str, Any]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return {
+            "notebook": str(notebook),
+            "cell": exc.cell_index,
+            "execution_count": exc.exec_count,
+            "error": exc.ename,
+            "message": str(exc.evalue)[:2000],
+        }
+    return {"notebook": str(notebook), "error": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+def run_stages(
+    params: RunParams,
+    stages: list[Stage],
+    output_dir: Path,
+    *,
+    notebook_folder: Path | None = None,
+    declared: dict[str, set[str]] | None = None,
+    progress: bool = True,
+    report: bool = True,
+    echo=print,
+) -> dict[str, Any]:
+    """Execute ``stages`` in order into ``output_dir`` and return the final manifest.
+
+    Args:
+        params: validated run parameters.
+        stages: stages to run, in order (see :func:`channelops.stages.select_stages`).
+        output_dir: the run folder (created if absent; earlier results of other stages
+            are kept, so ``--only 04`` re-runs one stage of an existing run).
+        notebook_folder: where the stage notebooks are (default: the repo's notebooks/).
+        declared: parameter names each notebook declares (from papermill's inspection);
+            only those are injected, so no notebook sees a parameter it does not know.
+        progress: show papermill's per-cell progress bar.
+        report: build ``report.html`` at the end.
+        echo: where progress lines go (``print`` by default).
+
+    Raises:
+        RunFailed: a stage failed or did not write its tables; the manifest is left with
+            status ``failed`` and the executed notebook stays in ``notebooks/``.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    kernel = ensure_kernel()
+    folder = notebook_folder or notebooks_dir()
+    paths = run_paths(output_dir)
+    for sub in (paths.tables, paths.figures, paths.notebooks):
+        sub.mkdir(parents=True, exist_ok=True)
+
+    manifest = _load_manifest(paths.manifest)
+    manifest.update(
+        {
+            "channelops_version": package_versions().get("channelops"),
+            "run_name": params.run_name,
+            "status": "running",
+            "started_at": _now(),
+            "finished_at": None,
+            "parameters": {
+                "run_name": params.run_name,
+                "dataset": str(params.dataset),
+                "seed": params.seed,
+                **params.notebook_params,
+            },
+            "dataset": {"path": str(params.dataset), "files": hash_inputs(params.dataset)},
+            "packages": package_versions(),
+            "platform": platform.platform(),
+        }
+    )
+    manifest.setdefault("stages", {})
+    for stage in stages:
+        manifest["stages"][stage.key] = {
+            "name": stage.name,
+            "notebook": stage.notebook,
+            "status": "pending",
+        }
+    _write_json(paths.manifest, manifest)
+
+    total_start = time.perf_counter()
+    current: Stage | None = None
+    try:
+        for number, stage in enumerate(stages, 1):
+            current = stage
+            for table in stage.outputs:
+                paths.table(table).unlink(missing_ok=True)
+            entry = manifest["stages"][stage.key]
+            entry.update({"status": "running", "started_at": _now()})
+            _write_json(paths.manifest, manifest)
+            source = folder / stage.notebook
+            target = paths.notebooks / stage.notebook
+            names = declared.get(stage.notebook) if declared else None
+            values = params.for_notebook(names or {"dataset", "output_dir", "seed"}, paths.root)
+            values = {k: v for k, v in values.items() if names is None or k in names}
+            before = _table_mtimes(paths)
+            os.environ[STAGE_ENV] = stage.key
+            echo(f"[{number}/{len(stages)}] {stage.key} {stage.name}: {stage.title}")
+            start = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(source),
+                    str(target),
+                    parameters=values,
+                    kernel_name=kernel,
+                    cwd=str(folder),
+                    progress_bar={"desc": f"    {stage.key} cells", "leave": False}
+                    if progress
+                    else False,
+                    log_output=False,
+                )
+            except PapermillExecutionError as exc:
+                seconds = time.perf_counter() - start
+                entry.update(
+                    {"status": "failed", "seconds": round(seconds, 2), "error": _error_of(exc, target)}
+                )
+                raise RunFailed(
+                    f"stage {stage.key} ({stage.name}) failed in cell {exc.cell_index} of "
+                    f"{target}: {exc.ename}: {exc.evalue}"
+                ) from None
+            seconds = time.perf_counter() - start
+            missing = [t for t in stage.outputs if not paths.table(t).exists()]
+            if missing:
+                entry.update(
+                    {
+                        "status": "failed",
+                        "seconds": round(seconds, 2),
+                        "error": {"error": "MissingTables", "message": f"not written: {missing}"},
+                    }
+                )
+                raise RunFailed(
+                    f"stage {stage.key} ({stage.name}) finished but did not write its tables "
+                    f"{missing}; see {target}"
+                )
+            after = _table_mtimes(paths)
+            written = sorted(name for name, mtime in after.items() if before.get(name) != mtime)
+            entry.update(
+                {"status": "ok", "seconds": round(seconds, 2), "finished_at": _now(), "tables": written}
+            )
+            _refresh_tables(manifest, paths)
+            _write_json(paths.manifest, manifest)
+            echo(f"      done in {seconds:6.1f} s; tables: {', '.join(written) or '-'}")
+        manifest["status"] = "ok"
+    except RunFailed:
+        manifest["status"] = "failed"
+        raise
+    except KeyboardInterrupt:
+        manifest["status"] = "interrupted"
+        if current is not None:
+            manifest["stages"][current.key]["status"] = "interrupted"
+        raise
+    except Exception as exc:  # kernel died, notebook missing, ...
+        manifest["status"] = "failed"
+        if current is not None:
+            manifest["stages"][current.key].update(
+                {"status": "failed", "error": _error_of(exc, paths.notebooks / current.notebook)}
+            )
+        raise RunFailed(
+            f"stage {current.key if current else '?'} could not run: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        os.environ.pop(STAGE_ENV, None)
+        manifest["finished_at"] = _now()
+        manifest["seconds"] = round(time.perf_counter() - total_start, 2)
+        _refresh_tables(manifest, paths)
+        if report:
+            try:
+                from channelops.report import build_report
+
+                build_report(paths.root, manifest)
+                manifest["report"] = str(paths.report)
+            except Exception as exc:  # a report problem must not hide the run's own status
+                manifest["report_error"] = f"{type(exc).__name__}: {exc}"
+        _write_json(paths.manifest, manifest)
+    return manifest
+
+
+def _table_mtimes(paths) -> dict[str, int]:
+    return {p.stem: p.stat().st_mtime_ns for p in paths.tables.glob("*.parquet")}
+
+
+def _refresh_tables(manifest: dict[str, Any], paths) -> None:
+    from channelops.stages import producer_of
+
+    tables = {}
+    for path in sorted(paths.tables.glob("*.parquet")):
+        producer = producer_of(path.stem)
+        tables[path.stem] = {
+            "rows": _table_rows(path),
+            "stage": producer.key if producer else None,
+        }
+    manifest["tables"] = tables
+
+
+def prepare_notebooks(
+    params: RunParams,
+    stages: list[Stage],
+    into: Path,
+    output_dir: Path,
+    declared: dict[str, set[str]],
+    notebook_folder: Path | None = None,
+) -> list[Path]:
+    """Write parameterised, unexecuted copies of the notebooks (for ``pytest --nbval-lax``).
+
+    papermill injects the parameters cell exactly as in a run, without executing, so nbval
+    then runs the same notebooks on the same parameters, cell by cell.
+    """
+    import papermill
+
+    ensure_kernel()
+    folder = notebook_folder or notebooks_dir()
+    into.mkdir(parents=True, exist_ok=True)
+    for old in into.glob("*.ipynb"):
+        old.unlink()
+    out = []
+    for stage in stages:
+        names = declared.get(stage.notebook, set())
+        values = params.for_notebook(names, output_dir)
+        target = into / stage.notebook
+        papermill.execute_notebook(
+            str(folder / stage.notebook),
+            str(target),
+            parameters=values,
+            prepare_only=True,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+        )
+        out.append(target)
+    return out

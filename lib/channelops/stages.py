@@ -1,0 +1,136 @@
+"""The stage registry: which notebook each stage runs, which tables it reads and writes.
+
+One place that the runner, the run-folder I/O and the tests all read, so that a stage's
+contract is written down once. Table names are the Parquet file stems in
+``<run>/tables/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Stage", "STAGES", "stage_by_key", "select_stages", "producer_of"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One notebook of the run.
+
+    Attributes:
+        key: two-digit order key, e.g. ``"01"``.
+        name: short name used in messages, e.g. ``"segmentation"``.
+        notebook: file name under ``notebooks/``.
+        title: the question the stage answers, for the report and the progress bar.
+        outputs: tables the stage must write (checked after it runs).
+        inputs: tables of earlier stages it reads.
+    """
+
+    key: str
+    name: str
+    notebook: str
+    title: str
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "01",
+        "segmentation",
+        "01_segmentation.ipynb",
+        "Who are our customers, and what is each worth?",
+        outputs=("customer_features", "segments", "segment_profiles", "clv"),
+    ),
+    Stage(
+        "02",
+        "channel_selection",
+        "02_channel_selection.ipynb",
+        "Which channels should we run, with how much budget?",
+        outputs=("response_curves", "channel_plan"),
+        inputs=("segment_profiles",),
+    ),
+    Stage(
+        "03",
+        "integration",
+        "03_integration_merge.ipynb",
+        "What does the business look like when every channel is seen as one?",
+        outputs=(
+            "order_lines",
+            "orders",
+            "customers",
+            "customer_links",
+            "products",
+            "channels",
+            "quarantine",
+            "dq_report",
+        ),
+    ),
+    Stage(
+        "04",
+        "forecasting",
+        "04_forecasting.ipynb",
+        "How much will we sell, and how much stock must we hold?",
+        outputs=("forecasts", "backtest_metrics", "inventory_policy"),
+        inputs=("order_lines",),
+    ),
+    Stage(
+        "05",
+        "order_logistics",
+        "05_order_logistics.ipynb",
+        "How do we get every order to the customer on time at the lowest cost?",
+        outputs=("allocation", "delay_analysis", "staffing_plan"),
+        inputs=("orders", "order_lines"),
+    ),
+    Stage(
+        "06",
+        "evaluation",
+        "06_evaluation.ipynb",
+        "Is the multi-channel operation working, and which channel earns its place?",
+        outputs=("scorecard",),
+        inputs=("order_lines", "orders", "customers", "segments", "clv"),
+    ),
+    Stage(
+        "07",
+        "recommendation",
+        "07_recommendation.ipynb",
+        "What should each customer see, and what should each channel list?",
+        outputs=("recommendations", "recommender_metrics", "channel_assortment"),
+        inputs=("order_lines",),
+    ),
+)
+
+
+def stage_by_key(key: str) -> Stage:
+    """Return the stage whose key (``"04"``), number (``"4"``) or name matches.
+
+    Raises:
+        KeyError: with the list of known stages when nothing matches.
+    """
+    wanted = key.strip().lower()
+    for stage in STAGES:
+        if wanted in (stage.key, stage.key.lstrip("0"), stage.name):
+            return stage
+    known = ", ".join(f"{s.key} ({s.name})" for s in STAGES)
+    raise KeyError(f"unknown stage {key!r}; known stages: {known}")
+
+
+def select_stages(only: str | list[str] | None) -> list[Stage]:
+    """The stages to run, in run order.
+
+    Args:
+        only: ``None`` or ``"all"`` for every stage, else a comma-separated string or a
+            list of stage keys, numbers or names (``"01,03"``, ``["4", "evaluation"]``).
+    """
+    if only is None or only == "all" or only == []:
+        return list(STAGES)
+    items = only.split(",") if isinstance(only, str) else list(only)
+    chosen = {stage_by_key(str(item)).key for item in items if str(item).strip()}
+    return [s for s in STAGES if s.key in chosen]
+
+
+def producer_of(table: str) -> Stage | None:
+    """The stage that declares ``table`` as an output, or ``None``."""
+    for stage in STAGES:
+        if table in stage.outputs:
+            return stage
+    return None
