@@ -1,0 +1,63 @@
+"""Run-folder I/O: atomic writes, clear errors, and refusal of unfinished stages' tables."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from channelops import runio
+from channelops.runio import RunFolderError, read_table, write_table
+
+
+def test_write_then_read_round_trip(tmp_path):
+    df = pd.DataFrame({"customer_id": ["a", "b", "c"], "value": [1.5, 2.0, 0.0]})
+    path = write_table(df, "segments", tmp_path)
+    assert path == tmp_path / "tables" / "segments.parquet"
+    pd.testing.assert_frame_equal(read_table("segments", tmp_path), df)
+    assert not list((tmp_path / "tables").glob(".*tmp")), "no temporary file is left behind"
+
+
+def test_named_index_is_kept(tmp_path):
+    df = pd.DataFrame({"x": [1, 2]}, index=pd.Index(["a", "b"], name="customer_id"))
+    write_table(df, "t", tmp_path)
+    assert read_table("t", tmp_path).index.name == "customer_id"
+
+
+def test_missing_table_names_the_producing_stage(tmp_path):
+    with pytest.raises(RunFolderError, match=r"written by stage 04 \(forecasting\).*--only 04"):
+        read_table("forecasts", tmp_path)
+
+
+@pytest.mark.parametrize("bad", ["../escape", "Segments", "1abc", "a-b", ""])
+def test_bad_table_names_are_refused(tmp_path, bad):
+    with pytest.raises(RunFolderError, match="not allowed"):
+        write_table(pd.DataFrame({"x": [1]}), bad, tmp_path)
+
+
+@pytest.mark.parametrize("status", ["failed", "interrupted", "running"])
+def test_table_of_unfinished_stage_is_refused(tmp_path, monkeypatch, status):
+    write_table(pd.DataFrame({"x": [1]}), "segments", tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"stages": {"01": {"status": status}}}))
+    monkeypatch.setenv(runio.STAGE_ENV, "02")
+    with pytest.raises(RunFolderError, match=f"marked '{status}'"):
+        read_table("segments", tmp_path)
+
+
+def test_stage_may_read_its_own_table_while_running(tmp_path, monkeypatch):
+    write_table(pd.DataFrame({"x": [1]}), "segments", tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"stages": {"01": {"status": "running"}}}))
+    monkeypatch.setenv(runio.STAGE_ENV, "01")
+    assert len(read_table("segments", tmp_path)) == 1
+
+
+def test_save_figure_writes_png(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    path = runio.save_figure(fig, "line", tmp_path)
+    plt.close(fig)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
