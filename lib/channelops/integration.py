@@ -1,0 +1,352 @@
+"""Integration merge: every channel's lines in one truthful, accounted-for star schema.
+
+The steps, each a function on DataFrames:
+
+1. :func:`remove_duplicate_rows` — an export row repeated verbatim is kept once; the copies
+   are listed (``duplicates``) so that rows read = accepted + duplicates + quarantined.
+2. :func:`buyer_records` — one record per channel buyer (``channel_id``, ``buyer_ref``) with
+   its most frequent PII, normalised for matching (:func:`normalise_phone`,
+   :func:`normalise_email`).
+3. :func:`link_buyers` — identity resolution. Deterministic rules: a buyer of a channel that
+   carries CRM ids *is* that CRM customer; otherwise buyers and CRM customers that share a
+   normalised phone or email are the same person (connected components of the
+   shared-key graph). Customer ids are stable across re-runs of the same data.
+4. :func:`golden_customers` — one record per customer with stated survivorship rules.
+5. :func:`build_orders` — order header table from the lines; :func:`dq_report` — the
+   per-channel accounting and reconciliation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "normalise_phone",
+    "normalise_email",
+    "remove_duplicate_rows",
+    "buyer_records",
+    "link_buyers",
+    "golden_customers",
+    "build_orders",
+    "dq_report",
+    "SURVIVORSHIP_RULES",
+]
+
+#: Columns that identify an export row's content (everything but where it sits in the file).
+_CONTENT = [
+    "channel_id",
+    "order_id",
+    "line_no",
+    "order_ts",
+    "buyer_ref",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "ship_address",
+    "postcode",
+    "city",
+    "channel_sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "currency",
+    "status",
+]
+
+SURVIVORSHIP_RULES = {
+    "customer_id": "CRM id when the customer is in the CRM, else a stable hash of the "
+    "lexicographically first (channel_id, buyer_ref) in the cluster",
+    "name, email, phone, address, postcode, city": "CRM value when present; else the value "
+    "seen on the most order lines across the customer's channel accounts (ties: the most "
+    "recent order)",
+    "first_order_ts / first_channel": "earliest accepted order line of any linked account",
+}
+
+
+def normalise_phone(phone: pd.Series) -> pd.Series:
+    """Digits only, country code 86 and leading zeros of mainland numbers removed.
+
+    ``'+86 138-0013-8000'``, ``'86 13800138000'`` and ``'138 0013 8000'`` all become
+    ``'13800138000'``. Values with fewer than 7 digits become ``<NA>``.
+    """
+    digits = phone.astype("string").str.replace(r"\D", "", regex=True)
+    digits = digits.str.replace(r"^(?:0086|86)(?=1\d{10}$)", "", regex=True)
+    return digits.where(digits.str.len() >= 7)
+
+
+def normalise_email(email: pd.Series) -> pd.Series:
+    """Lower case, surrounding spaces removed; values without ``@`` become ``<NA>``."""
+    e = email.astype("string").str.strip().str.lower().str.replace(r"\s+", "", regex=True)
+    return e.where(e.str.contains("@", regex=False, na=False))
+
+
+def remove_duplicate_rows(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep the first of each set of identical export rows; list the rest.
+
+    Args:
+        lines: canonical order lines with ``source_file`` and ``row``.
+
+    Returns:
+        ``(kept, duplicates)``; ``duplicates`` has ``channel_id``, ``source_file``, ``row``
+        and ``duplicate_of_row`` (the row kept).
+    """
+    cols = [c for c in _CONTENT if c in lines.columns]
+    ordered = lines.sort_values(["source_file", "row"], kind="stable")
+    keys = pd.util.hash_pandas_object(ordered[["source_file", *cols]], index=False)
+    is_dup = keys.duplicated(keep="first").to_numpy()
+    first_row = ordered["row"].groupby(keys.to_numpy()).transform("first")
+    dups = ordered.loc[is_dup, ["channel_id", "source_file", "row"]].copy()
+    dups["duplicate_of_row"] = first_row[is_dup].to_numpy()
+    return ordered.loc[~is_dup].sort_index(), dups.reset_index(drop=True)
+
+
+def _mode(frame: pd.DataFrame, key: list[str], col: str) -> pd.Series:
+    """Most frequent non-null value of ``col`` per key (ties: latest order)."""
+    sub = frame.loc[frame[col].notna(), [*key, col, "order_ts"]]
+    if sub.empty:
+        return pd.Series(dtype="string", name=col)
+    stats = sub.groupby([*key, col], observed=True).agg(n=("order_ts", "size"), last=("order_ts", "max"))
+    stats = stats.sort_values(["n", "last"], ascending=False).reset_index()
+    return stats.drop_duplicates(key).set_index(key)[col]
+
+
+def buyer_records(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per (channel_id, buyer_ref): the buyer's PII and order counts.
+
+    Returns columns channel_id, buyer_ref, name, email, phone, address, postcode, city,
+    email_norm, phone_norm, n_lines, first_order_ts, last_order_ts.
+    """
+    key = ["channel_id", "buyer_ref"]
+    base = lines.groupby(key, observed=True).agg(
+        n_lines=("order_id", "size"),
+        first_order_ts=("order_ts", "min"),
+        last_order_ts=("order_ts", "max"),
+    )
+    rename = {
+        "buyer_name": "name",
+        "buyer_email": "email",
+        "buyer_phone": "phone",
+        "ship_address": "address",
+        "postcode": "postcode",
+        "city": "city",
+    }
+    for src, dst in rename.items():
+        if src in lines.columns:
+            base[dst] = _mode(lines, key, src).reindex(base.index)
+        else:
+            base[dst] = pd.Series(pd.NA, index=base.index, dtype="string")
+    out = base.reset_index()
+    out["email_norm"] = normalise_email(out["email"])
+    out["phone_norm"] = normalise_phone(out["phone"])
+    return out
+
+
+def _stable_id(prefix: str, text: pd.Series) -> pd.Series:
+    return text.map(lambda s: prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:10])
+
+
+def link_buyers(
+    buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str]
+) -> pd.DataFrame:
+    """Resolve channel buyers to customers with deterministic rules.
+
+    Rules, in order: (1) a buyer on a channel that carries CRM ids is the CRM customer with
+    that id; (2) buyers and CRM customers sharing a normalised phone or email belong to
+    one customer (transitively). A cluster with one CRM customer takes its id; a cluster
+    with several (conflicting keys) keeps the CRM id of each CRM buyer and gives the rest
+    the smallest CRM id, flagged ``rule = 'conflict'``.
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        crm: the CRM (``customers.csv``) or ``None``.
+        crm_channels: channel ids whose buyer_ref is a CRM customer_id.
+
+    Returns:
+        customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
+        deterministic links), rule (``crm_id``, ``phone_or_email``, ``conflict``,
+        ``unlinked``).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    crm = crm if crm is not None else pd.DataFrame(columns=["customer_id", "email", "phone"])
+    nodes = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "node": "b:" + buyers["channel_id"].astype(str) + ":" + buyers["buyer_ref"].astype(str),
+                    "crm_id": np.where(
+                        buyers["channel_id"].isin(crm_channels), buyers["buyer_ref"].astype(str), None
+                    ),
+                    "email_norm": buyers["email_norm"],
+                    "phone_norm": buyers["phone_norm"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "node": "c:" + crm["customer_id"].astype(str),
+                    "crm_id": crm["customer_id"].astype(str),
+                    "email_norm": normalise_email(crm["email"]) if "email" in crm else pd.NA,
+                    "phone_norm": normalise_phone(crm["phone"]) if "phone" in crm else pd.NA,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    n = len(nodes)
+    # edges: every node to a key node per shared key value (star, not clique: linear size)
+    keys = pd.concat(
+        [
+            "e:" + nodes["email_norm"].dropna().astype(str),
+            "p:" + nodes["phone_norm"].dropna().astype(str),
+            "i:" + nodes["crm_id"].dropna().astype(str),
+        ]
+    )
+    key_codes, key_uniques = pd.factorize(keys)
+    rows = keys.index.to_numpy()
+    cols = key_codes + n
+    size = n + len(key_uniques)
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    nodes["cluster"] = labels[:n]
+
+    crm_ids = nodes.loc[nodes["crm_id"].notna()].groupby("cluster")["crm_id"]
+    n_crm = crm_ids.nunique()
+    min_crm = crm_ids.min()
+    nodes["n_crm"] = nodes["cluster"].map(n_crm).fillna(0).astype(int)
+    nodes["cluster_crm"] = nodes["cluster"].map(min_crm)
+    first_member = nodes.groupby("cluster")["node"].transform("min")
+    new_ids = _stable_id("X", first_member)
+
+    buyer_nodes = nodes.iloc[: len(buyers)].reset_index(drop=True)
+    customer_id = buyer_nodes["crm_id"].where(
+        buyer_nodes["crm_id"].notna(), buyer_nodes["cluster_crm"]
+    )
+    customer_id = customer_id.where(customer_id.notna(), new_ids.iloc[: len(buyers)].reset_index(drop=True))
+    has_key = buyer_nodes["email_norm"].notna() | buyer_nodes["phone_norm"].notna()
+    cluster_size = nodes.groupby("cluster")["node"].transform("size").iloc[: len(buyers)].reset_index(drop=True)
+    rule = np.select(
+        [
+            buyer_nodes["crm_id"].notna(),
+            buyer_nodes["n_crm"] > 1,
+            has_key & ((buyer_nodes["n_crm"] == 1) | (cluster_size > 1)),
+        ],
+        ["crm_id", "conflict", "phone_or_email"],
+        default="unlinked",
+    )
+    return pd.DataFrame(
+        {
+            "channel_id": buyers["channel_id"].astype("string").to_numpy(),
+            "buyer_ref": buyers["buyer_ref"].astype("string").to_numpy(),
+            "customer_id": customer_id.astype("string").to_numpy(),
+            "match_probability": 1.0,
+            "rule": rule,
+        }
+    )
+
+
+def golden_customers(
+    buyers: pd.DataFrame, links: pd.DataFrame, crm: pd.DataFrame | None
+) -> pd.DataFrame:
+    """One record per customer, built by the rules in :data:`SURVIVORSHIP_RULES`.
+
+    Returns columns customer_id, in_crm, name, email, phone, address, postcode, city,
+    n_accounts, channels (comma-separated, sorted), first_order_ts, first_channel,
+    last_order_ts.
+    """
+    b = buyers.merge(links[["channel_id", "buyer_ref", "customer_id"]], on=["channel_id", "buyer_ref"])
+    fields = ["name", "email", "phone", "address", "postcode", "city"]
+    agg = b.groupby("customer_id").agg(
+        n_accounts=("buyer_ref", "size"),
+        channels=("channel_id", lambda s: ",".join(sorted(set(map(str, s))))),
+        first_order_ts=("first_order_ts", "min"),
+        last_order_ts=("last_order_ts", "max"),
+    )
+    first = b.sort_values(["first_order_ts", "channel_id"]).drop_duplicates("customer_id")
+    agg["first_channel"] = first.set_index("customer_id")["channel_id"]
+    ranked = b.sort_values(["n_lines", "last_order_ts"], ascending=False)
+    for f in fields:
+        agg[f] = ranked.dropna(subset=[f]).drop_duplicates("customer_id").set_index("customer_id")[f]
+    agg["in_crm"] = False
+    if crm is not None and len(crm):
+        c = crm.set_index(crm["customer_id"].astype(str))
+        agg["in_crm"] = agg.index.isin(c.index)
+        for f in fields:
+            if f in c.columns:
+                crm_val = c[f].reindex(agg.index)
+                agg[f] = crm_val.where(crm_val.notna(), agg[f])
+    out = agg.reset_index()
+    cols = ["customer_id", "in_crm", *fields, "n_accounts", "channels"]
+    cols += ["first_order_ts", "first_channel", "last_order_ts"]
+    return out[cols].sort_values("customer_id").reset_index(drop=True)
+
+
+def build_orders(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """Order header table: one row per (channel_id, order_id).
+
+    Returns columns channel_id, order_id, customer_id, order_ts, order_ts_local, status
+    (of the first line), n_lines, units, revenue_base (sum of line revenue, base currency),
+    city, postcode.
+    """
+    key = ["channel_id", "order_id"]
+    agg = {
+        "customer_id": ("customer_id", "first"),
+        "order_ts": ("order_ts", "min"),
+        "order_ts_local": ("order_ts_local", "min"),
+        "status": ("status", "first"),
+        "n_lines": ("line_no", "size"),
+        "units": ("quantity", "sum"),
+        "revenue_base": ("revenue_base", "sum"),
+    }
+    for optional in ("city", "postcode"):
+        if optional in order_lines.columns:
+            agg[optional] = (optional, "first")
+    orders = order_lines.groupby(key, observed=True, sort=True).agg(**agg).reset_index()
+    return orders
+
+
+def dq_report(
+    rows_read: pd.Series,
+    accepted: pd.Series,
+    duplicates: pd.Series,
+    quarantine: pd.DataFrame,
+    revenue_raw: pd.Series,
+    revenue_base: pd.Series,
+) -> pd.DataFrame:
+    """Per-channel accounting: rows read = accepted + duplicates + quarantined.
+
+    Args:
+        rows_read, accepted, duplicates: counts per channel_id.
+        quarantine: the quarantine table (channel_id, reason).
+        revenue_raw: accepted revenue per channel in the export's own currency units,
+            summed as quantity x unit_price - discount (before conversion).
+        revenue_base: the same lines' revenue in the base currency.
+
+    Returns:
+        One row per channel with rows_read, accepted, duplicates, quarantined, one column
+        per quarantine reason (``q_<reason>``), balanced (bool), revenue_raw,
+        revenue_base.
+
+    Raises:
+        AssertionError: a channel's rows do not balance (something was lost).
+    """
+    q = quarantine.groupby("channel_id").size() if len(quarantine) else pd.Series(dtype=int)
+    rep = pd.DataFrame({"rows_read": rows_read, "accepted": accepted, "duplicates": duplicates})
+    rep = rep.fillna(0).astype(int)
+    rep["quarantined"] = q.reindex(rep.index).fillna(0).astype(int)
+    if len(quarantine):
+        by_reason = quarantine.groupby(["channel_id", "reason"]).size().unstack(fill_value=0)
+        by_reason.columns = [f"q_{c}" for c in by_reason.columns]
+        rep = rep.join(by_reason).fillna(0)
+    rep["balanced"] = rep["rows_read"] == rep["accepted"] + rep["duplicates"] + rep["quarantined"]
+    rep["revenue_raw"] = revenue_raw.reindex(rep.index).fillna(0.0).round(2)
+    rep["revenue_base"] = revenue_base.reindex(rep.index).fillna(0.0).round(2)
+    lost = rep.index[~rep["balanced"]].tolist()
+    if lost:
+        raise AssertionError(f"rows not accounted for in channel(s) {lost}:\n{rep.loc[lost]}")
+    rep.index.name = "channel_id"
+    return rep.reset_index()
+

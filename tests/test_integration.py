@@ -1,0 +1,143 @@
+"""Integration merge on hand-made frames: dedup, deterministic identity, golden records, accounting."""
+
+import pandas as pd
+import pytest
+
+from channelops import integration as integ
+
+
+def test_normalise_phone_formats_agree():
+    raw = pd.Series(
+        ["+86 138-0013-8000", "86 13800138000", "138 0013 8000", "0086-138 0013 8000", "12", None]
+    )
+    out = integ.normalise_phone(raw)
+    assert out.iloc[:4].tolist() == ["13800138000"] * 4
+    assert out.iloc[4:].isna().all()
+
+
+def test_normalise_email():
+    out = integ.normalise_email(
+        pd.Series([" Li.Wei@Example.COM ", "li.wei@example.com", "not-an-email", None])
+    )
+    assert out.iloc[0] == out.iloc[1] == "li.wei@example.com"
+    assert out.iloc[2:].isna().all()
+
+
+def _lines(rows):
+    cols = [
+        "channel_id",
+        "source_file",
+        "row",
+        "order_id",
+        "line_no",
+        "order_ts",
+        "buyer_ref",
+        "channel_sku",
+        "quantity",
+        "unit_price",
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    df["order_ts"] = pd.to_datetime(df["order_ts"], utc=True)
+    return df
+
+
+def test_remove_duplicate_rows_keeps_first_and_lists_copies():
+    lines = _lines(
+        [
+            ("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5),
+            ("a", "orders/a.csv", 3, "o1", 2, "2024-01-01", "u1", "s2", 1, 3.0),
+            ("a", "orders/a.csv", 4, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5),  # copy of row 2
+            ("a", "orders/a.csv", 5, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5),  # second copy
+            (
+                "b",
+                "orders/b.csv",
+                2,
+                "o1",
+                1,
+                "2024-01-01",
+                "u1",
+                "s1",
+                1,
+                9.5,
+            ),  # other file: not a copy
+            ("a", "orders/a.csv", 6, "o1", 1, "2024-01-01", "u1", "s1", 2, 9.5),  # quantity differs
+        ]
+    )
+    kept, dups = integ.remove_duplicate_rows(lines)
+    assert sorted(kept["row"].tolist()) == [2, 2, 3, 6]
+    assert dups[["row", "duplicate_of_row"]].values.tolist() == [[4, 2], [5, 2]]
+    assert len(kept) + len(dups) == len(lines)
+
+
+def _buyers():
+    return pd.DataFrame(
+        {
+            "channel_id": ["web", "tmall", "jd", "jd", "douyin"],
+            "buyer_ref": ["C001", "tb_li", "jd_li", "jd_wang", "dy_zhao"],
+            "email_norm": [pd.NA, "li@x.com", pd.NA, pd.NA, pd.NA],
+            "phone_norm": [pd.NA, pd.NA, "13800000001", "13900000002", "13700000003"],
+        }
+    )
+
+
+def test_link_buyers_deterministic_rules():
+    crm = pd.DataFrame(
+        {
+            "customer_id": ["C001", "C002"],
+            "email": ["LI@x.com ", "wang@x.com"],
+            "phone": ["+86 138 0000 0001", "13900000002"],
+        }
+    )
+    links = integ.link_buyers(_buyers(), crm, crm_channels=["web"])
+    got = dict(
+        zip(links["buyer_ref"], zip(links["customer_id"], links["rule"], strict=True), strict=True)
+    )
+    assert got["C001"] == ("C001", "crm_id")
+    assert got["tb_li"] == ("C001", "phone_or_email")  # email matches the CRM record of C001
+    assert got["jd_li"] == ("C001", "phone_or_email")  # phone matches C001
+    assert got["jd_wang"] == ("C002", "phone_or_email")
+    assert got["dy_zhao"][1] == "unlinked" and got["dy_zhao"][0].startswith("X")
+
+
+def test_link_buyers_ids_are_stable_and_order_free():
+    a = integ.link_buyers(_buyers(), None, crm_channels=[])
+    b = integ.link_buyers(_buyers().iloc[::-1].reset_index(drop=True), None, crm_channels=[])
+    merged = a.merge(b, on=["channel_id", "buyer_ref"])
+    assert (merged["customer_id_x"] == merged["customer_id_y"]).all()
+
+
+def test_link_buyers_without_crm_links_across_channels():
+    buyers = pd.DataFrame(
+        {
+            "channel_id": ["tmall", "jd"],
+            "buyer_ref": ["tb_1", "jd_1"],
+            "email_norm": ["a@b.cn", "a@b.cn"],
+            "phone_norm": [pd.NA, pd.NA],
+        }
+    )
+    links = integ.link_buyers(buyers, None, crm_channels=[])
+    assert links["customer_id"].nunique() == 1
+    assert set(links["rule"]) == {"phone_or_email"}
+
+
+def test_dq_report_balances_and_raises_when_rows_are_lost():
+    idx = pd.Index(["a", "b"])
+    q = pd.DataFrame({"channel_id": ["a"], "reason": ["bad_timestamp"]})
+    rep = integ.dq_report(
+        pd.Series([10, 5], idx),
+        pd.Series([8, 5], idx),
+        pd.Series([1, 0], idx),
+        q,
+        pd.Series([1.0, 2.0], idx),
+        pd.Series([1.0, 2.0], idx),
+    )
+    assert rep["balanced"].all() and rep.loc[rep.channel_id == "a", "q_bad_timestamp"].item() == 1
+    with pytest.raises(AssertionError, match=r"rows not accounted for in channel\(s\) \['b'\]"):
+        integ.dq_report(
+            pd.Series([10, 6], idx),
+            pd.Series([8, 5], idx),
+            pd.Series([1, 0], idx),
+            q,
+            pd.Series(dtype=float),
+            pd.Series(dtype=float),
+        )
