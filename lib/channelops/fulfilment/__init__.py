@@ -1,0 +1,37 @@
+"""Stage 05, order and logistics: routing, warehouse allocation, service staffing.
+
+The algorithmic core the 05 notebook calls:
+
+- :mod:`.routing` — capacitated vehicle routing with PyVRP (:func:`solve_cvrp`) and a
+  nearest-neighbour baseline, route checks and costs, a VRPLIB reader, a route plot.
+- :mod:`.allocation` — warehouse-to-demand allocation as a transportation LP (HiGHS), with
+  capacity shadow prices and the pooled-versus-own-warehouse channel comparison.
+- :mod:`.staffing` — Erlang C service levels and the agents needed per hour.
+"""
+
+from .routing import (
+    CVRPSolution,
+    VRPLIBInstance,
+    check_routes,
+    euclidean_distances,
+    nearest_neighbour_routes,
+    parse_vrplib,
+    plot_routes,
+    read_vrplib,
+    route_cost,
+    routes_table,
+    solve_cvrp,
+)
+__all__ = [
+    "CVRPSolution",
+    "VRPLIBInstance",
+    "check_routes",
+    "euclidean_distances",
+    "nearest_neighbour_routes",
+    "parse_vrplib",
+    "plot_routes",
+    "read_vrplib",
+    "route_cost",
+    "routes_table",
+    "solve_cvrp",
+]
