@@ -33,6 +33,7 @@ __all__ = [
     "build_orders",
     "dq_report",
     "SURVIVORSHIP_RULES",
+    "write_warehouse",
 ]
 
 #: Columns that identify an export row's content (everything but where it sits in the file).
@@ -350,3 +351,32 @@ def dq_report(
     rep.index.name = "channel_id"
     return rep.reset_index()
 
+
+
+def write_warehouse(tables: dict[str, pd.DataFrame], output_dir) -> str:
+    """Write the star schema as one DuckDB file, ``<output_dir>/warehouse.duckdb``.
+
+    The file is built under a temporary name and renamed into place, so a reader never
+    opens a half-built warehouse.
+
+    Returns:
+        The path of the file.
+    """
+    import os
+    from pathlib import Path
+
+    import duckdb
+
+    target = Path(output_dir) / "warehouse.duckdb"
+    tmp = target.with_name(f".warehouse.{os.getpid()}.duckdb.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for name, frame in tables.items():
+            con.register("frame_view", frame)
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
+            con.unregister("frame_view")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return str(target)
