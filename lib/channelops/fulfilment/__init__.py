@@ -9,6 +9,14 @@ The algorithmic core the 05 notebook calls:
 - :mod:`.staffing` — Erlang C service levels and the agents needed per hour.
 """
 
+from .allocation import (
+    TransportResult,
+    allocation_by_channel_own_warehouse,
+    haversine_km,
+    pooling_comparison,
+    shipping_cost_matrix,
+    solve_transportation,
+)
 from .routing import (
     CVRPSolution,
     VRPLIBInstance,
@@ -24,14 +32,20 @@ from .routing import (
 )
 __all__ = [
     "CVRPSolution",
+    "TransportResult",
     "VRPLIBInstance",
+    "allocation_by_channel_own_warehouse",
     "check_routes",
     "euclidean_distances",
+    "haversine_km",
     "nearest_neighbour_routes",
     "parse_vrplib",
     "plot_routes",
+    "pooling_comparison",
     "read_vrplib",
     "route_cost",
     "routes_table",
+    "shipping_cost_matrix",
     "solve_cvrp",
+    "solve_transportation",
 ]
