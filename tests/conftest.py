@@ -1,0 +1,43 @@
+"""Shared fixtures: one tiny simulated dataset and one tiny full run per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """The tiny multi-category dataset (seed 7), generated once per session."""
+    from channelops.synth import generate_dataset
+
+    out = tmp_path_factory.mktemp("tiny") / "data"
+    generate_dataset(out, scenario="multi_category", size="tiny", seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
+    """A full run of every stage on the tiny dataset; returns the run folder."""
+    from channelops.cli import main
+
+    out = tmp_path_factory.mktemp("run") / "ci"
+    code = main(
+        [
+            "run",
+            "--params",
+            str(ROOT / "parameters" / "ci.yaml"),
+            "--dataset",
+            str(tiny_dataset),
+            "--output",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0, f"the tiny run failed; see {out / 'manifest.json'}"
+    return out
