@@ -30,12 +30,25 @@ from .routing import (
     routes_table,
     solve_cvrp,
 )
+from .staffing import (
+    agents_needed,
+    average_speed_of_answer,
+    erlang_b,
+    erlang_c,
+    service_level,
+    staffing_plan,
+)
+
 __all__ = [
     "CVRPSolution",
     "TransportResult",
     "VRPLIBInstance",
+    "agents_needed",
     "allocation_by_channel_own_warehouse",
+    "average_speed_of_answer",
     "check_routes",
+    "erlang_b",
+    "erlang_c",
     "euclidean_distances",
     "haversine_km",
     "nearest_neighbour_routes",
@@ -45,7 +58,9 @@ __all__ = [
     "read_vrplib",
     "route_cost",
     "routes_table",
+    "service_level",
     "shipping_cost_matrix",
     "solve_cvrp",
     "solve_transportation",
+    "staffing_plan",
 ]
