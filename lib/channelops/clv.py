@@ -306,6 +306,11 @@ def fit_bgnbd(
     Raises:
         ValueError: on empty or invalid input, or when nobody made a repeat purchase (the
             likelihood then has no maximum: every customer looks like a one-off buyer).
+
+    Note:
+        With a handful of customers the maximum can sit at extreme parameter values (a single
+        repeat buyer gives r and alpha near 1e5 with r/alpha close to x/T, and a near 0): the
+        predictions stay usable, the parameters are not interpretable.
     """
     _days_per_unit(time_unit)
     x, tx, big_t = _as_history(frequency, recency, T)
