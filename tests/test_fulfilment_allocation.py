@@ -25,13 +25,14 @@ def brute_force_2xn(supply: pd.Series, demand: pd.Series, cost: pd.DataFrame) ->
     Transportation problems with integer supplies and demands have integer optimal vertices,
     so the integer optimum is the LP optimum.
     """
-    (w1, w2), d = supply.index, demand.to_numpy(int)
+    (w1, w2), d = supply.index, [int(v) for v in demand]
+    c1, c2 = (cost.loc[w, demand.index].tolist() for w in (w1, w2))
     best = math.inf
     for x1 in itertools.product(*(range(dj + 1) for dj in d)):
-        x2 = d - np.array(x1)
-        if sum(x1) <= supply[w1] and x2.sum() <= supply[w2]:
-            total = float(cost.loc[w1, demand.index].to_numpy() @ np.array(x1)
-                          + cost.loc[w2, demand.index].to_numpy() @ x2)
+        x2 = [dj - xj for dj, xj in zip(d, x1, strict=True)]
+        if sum(x1) <= supply[w1] and sum(x2) <= supply[w2]:
+            total = sum(a * x for a, x in zip(c1, x1, strict=True)) + sum(
+                b * x for b, x in zip(c2, x2, strict=True))
             best = min(best, total)
     return best
 
