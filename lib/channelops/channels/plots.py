@@ -1,0 +1,132 @@
+"""Plot helpers for channel selection: response curves, Pareto projections, parallel coordinates.
+
+Each takes ``ax=None`` (a new figure is made), returns the axes and labels them with units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from .curves import ResponseCurve
+
+LABELS = {
+    "profit": "expected profit (base currency / week)",
+    "reach": "value-weighted target reach (probability)",
+    "risk": "profit risk, sd (base currency / week)",
+    "spend": "total spend (base currency / week)",
+    "revenue": "revenue (base currency / week)",
+}
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    return ax
+
+
+def plot_response_curve(curve: ResponseCurve, max_spend: float | None = None,
+                        weekly: pd.DataFrame | None = None, level: float = 0.9,
+                        ax: Axes | None = None) -> Axes:
+    """Steady-state weekly revenue against weekly spend, with the bootstrap band.
+
+    Args:
+        curve: the response curve.
+        max_spend: right end of the spend axis (default: 3 x weekly half saturation, or the
+            largest observed spend).
+        weekly: optional observed weeks (spend, revenue) drawn as points.
+        level: band coverage.
+        ax: axes to draw on.
+
+    Returns:
+        The axes.
+    """
+    ax = _axes(ax)
+    if max_spend is None:
+        max_spend = 3.0 * curve.hill_half_saturation * (1.0 - curve.adstock_decay)
+        if weekly is not None and len(weekly):
+            max_spend = max(max_spend, float(weekly["spend"].max()) * 1.1)
+    pred = curve.predict(np.linspace(0.0, max_spend, 200), level=level)
+    ax.fill_between(pred["spend"], pred["revenue_lo"], pred["revenue_hi"], alpha=0.25,
+                    label=f"{level:.0%} band")
+    ax.plot(pred["spend"], pred["revenue"], label=f"{curve.source} curve")
+    if weekly is not None and len(weekly):
+        ax.scatter(weekly["spend"], weekly["revenue"], s=8, alpha=0.5, color="grey",
+                   label="observed weeks")
+    ax.set_xlabel("weekly spend (base currency / week)")
+    ax.set_ylabel("weekly revenue (base currency / week)")
+    ax.set_title(curve.channel_id)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_pareto_2d(front: pd.DataFrame, x: str = "profit", y: str = "reach",
+                   color: str | None = "risk", highlight: pd.Series | None = None,
+                   reference: pd.DataFrame | None = None, ax: Axes | None = None) -> Axes:
+    """Two objectives of the front against each other, optionally coloured by a third.
+
+    Args:
+        front: the front table.
+        x, y, color: column names (objectives or spend/revenue).
+        highlight: a plan row (e.g. the recommendation) to mark.
+        reference: another front (e.g. the exact one) drawn as a line.
+        ax: axes to draw on.
+
+    Returns:
+        The axes.
+    """
+    ax = _axes(ax)
+    if reference is not None:
+        ref = reference.sort_values(x)
+        ax.plot(ref[x], ref[y], color="black", lw=1, label="exact front")
+    sc = ax.scatter(front[x], front[y], c=front[color] if color else None, s=14,
+                    cmap="viridis", label="NSGA-II plans")
+    if color:
+        plt.colorbar(sc, ax=ax, label=LABELS.get(color, color))
+    if highlight is not None:
+        ax.scatter([highlight[x]], [highlight[y]], marker="*", s=200, color="red",
+                   label="recommended")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel(LABELS.get(y, y))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_parallel_coordinates(front: pd.DataFrame,
+                              columns: Sequence[str] = ("profit", "reach", "risk", "spend"),
+                              highlight: pd.Series | None = None,
+                              ax: Axes | None = None) -> Axes:
+    """Parallel coordinates of the front, each axis min-max scaled to [0, 1].
+
+    Args:
+        front: the front table.
+        columns: columns to show, in order.
+        highlight: a plan row to draw in red.
+        ax: axes to draw on.
+
+    Returns:
+        The axes; tick labels give each column's range in its own units.
+    """
+    ax = _axes(ax)
+    cols = list(columns)
+    values = front[cols].to_numpy(float)
+    lo, hi = values.min(axis=0), values.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    xs = np.arange(len(cols))
+    for row in (values - lo) / span:
+        ax.plot(xs, row, color="steelblue", alpha=0.3, lw=0.8)
+    if highlight is not None:
+        h = (np.array([float(highlight[c]) for c in cols]) - lo) / span
+        ax.plot(xs, h, color="red", lw=2.5, label="recommended")
+        ax.legend(fontsize="small")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([f"{c}\n[{a:,.3g} .. {b:,.3g}]" for c, a, b in zip(cols, lo, hi,
+                                                                           strict=True)],
+                       fontsize="small")
+    ax.set_ylabel("scaled value (0 = front min, 1 = front max)")
+    ax.set_ylim(-0.05, 1.05)
+    return ax
