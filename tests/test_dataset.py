@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _builders import FX_CSV, PRODUCTS_CSV, WEB_CSV, WEB_MAPPING, build_dataset, channels_csv
 
+from _builders import FX_CSV, PRODUCTS_CSV, WEB_CSV, build_dataset, channels_csv
 from channelops.dataset import (
     LINE_COLUMNS,
     QUARANTINE_COLUMNS,
-    DatasetError,
     load_dataset,
     read_all_exports,
     read_export,
