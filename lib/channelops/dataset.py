@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -260,6 +261,7 @@ class Mapping:
     currency: str | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     read: ReadDialect = ReadDialect()
+    currency_from_key: bool = False  # the currency column came from `currency: {column: ..}`
 
     def resolve(self, header: Sequence[str]) -> dict[str, str]:
         """Field -> export column actually used: explicit ``columns`` plus, for unmapped
@@ -562,8 +564,8 @@ def load_dataset(path: str | Path) -> Dataset:
                 fix=f"add a row for {missing[0]!r} to channels.csv, or correct its id in "
                     "dataset.yaml")
     for cid, orders, mapping_rel, crm in entries:
-        mapping = _load_mapping(root, _norm_rel(mapping_rel), cid)
         orders_rel = _norm_rel(orders)
+        mapping = _load_mapping(root, _norm_rel(mapping_rel), cid, orders_rel)
         opath = root / orders_rel
         if not opath.is_file():
             raise DatasetError(orders_rel, "file not found",
@@ -582,7 +584,33 @@ def _norm_rel(p: str) -> str:
     return Path(p).as_posix()
 
 
-def _load_mapping(root: Path, rel: str, cid: str) -> Mapping:
+def _load_mapping(root: Path, rel: str, cid: str, orders_rel: str) -> Mapping:
+    """Parse and check one mapping file; unknown keys and fields also list the export's
+    columns (read best-effort with the mapping's dialect) to help fix them."""
+    try:
+        return _parse_mapping(root, rel, cid)
+    except DatasetError as e:
+        if e.file != rel or not e.problem.startswith("unknown"):
+            raise
+        cols = _export_columns_hint(root, rel, orders_rel)
+        raise DatasetError(e.file, e.problem, expected=e.expected, found=e.found,
+                           fix=f"{e.fix}; {orders_rel} has columns: {cols}", line=e.line,
+                           column=e.column) from None
+
+
+def _export_columns_hint(root: Path, rel: str, orders_rel: str) -> str:
+    try:
+        data = yaml.safe_load((root / rel).read_text(encoding="utf-8-sig"))
+        rd = data.get("read") if isinstance(data, dict) else None
+        rd = rd if isinstance(rd, dict) else {}
+        dialect = ReadDialect(sep=str(rd.get("sep", ",")),
+                              encoding=str(rd.get("encoding", "utf-8")))
+        return ", ".join(_read_header(root / orders_rel, dialect, orders_rel, rel))
+    except (DatasetError, OSError, LookupError, csv.Error, TypeError, yaml.YAMLError):
+        return "(unreadable)"
+
+
+def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
     path = root / rel
     if not path.is_file():
         raise DatasetError(rel, "file not found",
@@ -606,11 +634,13 @@ def _load_mapping(root: Path, rel: str, cid: str) -> Mapping:
     for f, c in cols.items():
         if f not in CANONICAL_FIELDS:
             hint = (" (channel_id comes from dataset.yaml)" if f == "channel_id" else "")
+            close = difflib.get_close_matches(str(f), CANONICAL_FIELDS, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
             raise DatasetError(rel, f"unknown canonical field {f!r} in columns{hint}",
                                line=lines.get(("columns", f)),
                                expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
                                found=repr(f),
-                               fix=f"rename {f!r} to a canonical field or remove it")
+                               fix=f"rename {f!r} to a canonical field{guess} or remove it")
         if not isinstance(c, str) or not c.strip():
             raise DatasetError(rel, f"columns.{f} is not a column name",
                                line=lines.get(("columns", f)),
@@ -644,6 +674,7 @@ def _load_mapping(root: Path, rel: str, cid: str) -> Mapping:
                            fix="write an IANA timezone name, e.g. `Europe/Berlin`")
     cur = data.get("currency")
     currency = None
+    currency_from_key = False
     if isinstance(cur, dict):
         _check_keys(cur, ("column",), rel, lines, ("currency",), "currency")
         col = cur.get("column")
@@ -658,6 +689,7 @@ def _load_mapping(root: Path, rel: str, cid: str) -> Mapping:
                                found=f"{columns['currency']!r} and {col.strip()!r}",
                                fix="keep one of the two")
         columns["currency"] = col.strip()
+        currency_from_key = True
     elif cur is not None:
         if not isinstance(cur, str) or not _CURRENCY_RE.match(cur):
             raise DatasetError(rel, "currency is not an ISO 4217 code",
@@ -728,7 +760,8 @@ def _load_mapping(root: Path, rel: str, cid: str) -> Mapping:
                            expected="two different characters", found=repr(dialect.decimal),
                            fix="correct one of them")
     return Mapping(file=rel, columns=columns, timestamp_format=fmt, timestamp_timezone=ts_tz,
-                   currency=currency, values=values, read=dialect)
+                   currency=currency, values=values, read=dialect,
+                   currency_from_key=currency_from_key)
 
 
 def _yaml_word(v: Any) -> str:
@@ -895,6 +928,17 @@ def _read_strings(path: Path, dialect: ReadDialect, header: Sequence[str], wante
         table, bad = _arrow_read(path, dialect, header, wanted, rel, mapping_rel,
                                  threads=False)
     ragged = sorted((int(b[0]), b[1], b[2]) for b in bad)  # type: ignore[arg-type]
+    for r, n, text in ragged:
+        if "\n" in text or "\r" in text:
+            # a record spanning lines with the wrong field count: an unclosed quote that
+            # swallowed the lines after it; counting it as one row would hide those lines
+            nlines = text.count("\n") + 1
+            raise DatasetError(
+                rel, "a quoted field is not closed", line=r,
+                expected='every opening quote " closed within its field',
+                found=f"a record of {nlines} lines and {n} fields starting "
+                      f"{text.splitlines()[0][:60]!r}",
+                fix='close the quote, or double a quote inside a quoted field ("")')
     total = table.num_rows + len(ragged)
     rows = np.arange(2, total + 2, dtype=np.int64)
     if ragged:
@@ -1040,7 +1084,7 @@ def _check_mapping_against_header(m: Mapping, header: Sequence[str], orders_rel:
     cols = ", ".join(header)
     for f, c in m.columns.items():
         if c not in header:
-            key = "currency.column" if f == "currency" and "currency" not in m.columns else \
+            key = "currency.column" if f == "currency" and m.currency_from_key else \
                 f"columns.{f}"
             raise DatasetError(
                 m.file, f"{key} names column {c!r}, which {orders_rel} does not have",
@@ -1298,8 +1342,10 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
     else:
         if default_cur is None:
             default_cur = ds.base_currency
-            warnings.append(f"{ch.source_file}: no currency in {ch.mapping.file} or "
-                            f"channels.csv; assuming the base currency {ds.base_currency}")
+            if n_ok:
+                warnings.append(f"{ch.source_file}: no currency in {ch.mapping.file} or "
+                                f"channels.csv; assuming the base currency "
+                                f"{ds.base_currency}")
         cur = pd.Series([default_cur] * n_ok, dtype=STRING)
     out["currency"] = cur.astype(STRING)
     out["status"] = (keep(status).fillna("paid") if status is not None
