@@ -115,12 +115,16 @@ def _slsqp(model: PlanModel, z: np.ndarray, start: np.ndarray,
     bounds = [(model.lo[i] / scale, min(model.hi[i], budget) / scale) for i in free]
     lower, upper = np.array(bounds).T
     x0 = np.clip(start[free] / scale, lower, upper)
-    res = sp_minimize(lambda x: -objective(full(x)), x0, method="SLSQP",
+    f_scale = max(abs(objective(full(x0))), 1e-9)  # SLSQP behaves with O(1) values
+    res = sp_minimize(lambda x: -objective(full(x)) / f_scale, x0, method="SLSQP",
                       bounds=bounds, constraints=cons, options={"maxiter": 200, "ftol": 1e-10})
-    s = full(np.clip(res.x, lower, upper))
-    over = s[z].sum() - model.total_budget
+    x = np.clip(res.x, lower, upper)
+    over = x.sum() - budget / scale
     if over > 1e-6:
         return None
+    if over > 0:  # within solver tolerance: take the excess off proportionally above floor
+        x = lower + (x - lower) * (budget / scale - lower.sum()) / max((x - lower).sum(), 1e-300)
+    s = full(x)
     if extra and any(c["fun"](s) < -1e-6 for c in extra):
         return None
     return s
@@ -201,7 +205,7 @@ def exact_front(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
         if s_max is not None and reach_f(s_max) > reach_f(s0) + 1e-9:
             prev = s0
             for eps in np.linspace(reach_f(s0), reach_f(s_max), n_eps)[1:-1]:
-                cons = [{"fun": lambda s, e=eps, r=reach_f: r(s) - e}]
+                cons = [{"fun": lambda s, e=eps, r=reach_f: 100.0 * (r(s) - e)}]
                 start = prev if reach_f(prev) >= eps else s_max
                 s = _slsqp(model, z, start, profit_f, cons)
                 if s is not None:

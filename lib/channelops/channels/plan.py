@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.mutation import Mutation
 from pymoo.core.problem import Problem
 from pymoo.core.repair import Repair
 from pymoo.decomposition.asf import ASF
-from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
+from pymoo.operators.mutation.pm import PM
 from pymoo.optimize import minimize
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
@@ -404,6 +405,31 @@ class _PlanRepair(Repair):
         return np.hstack([z, s])
 
 
+class _PlanMutation(Mutation):
+    """Polynomial mutation on every gene, plus two moves PM rarely makes on this encoding.
+
+    Repair stores selections as exact 0/1, which PM's small steps seldom cross, so each
+    selection bit is also flipped with probability 1/n; and a running channel's best spend
+    is often its floor (run it for its organic sales only), so each spend gene is also reset
+    to the channel's minimum with probability 1/(2n).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(prob=1.0)
+        self.pm = PM(eta=20)
+
+    def _do(self, problem: ChannelPlanProblem, X: np.ndarray, *args: Any,
+            random_state: np.random.Generator | None = None, **kwargs: Any) -> np.ndarray:
+        rng = random_state if random_state is not None else np.random.default_rng()
+        n = problem.model.n
+        Xp = self.pm._do(problem, X, random_state=rng)
+        flip = rng.random((len(X), n)) < 1.0 / n
+        Xp[:, :n] = np.where(flip, 1.0 - np.round(X[:, :n]), Xp[:, :n])
+        floor = rng.random((len(X), n)) < 0.5 / n
+        Xp[:, n:] = np.where(floor, problem.model.lo, Xp[:, n:])
+        return Xp
+
+
 class ChannelPlanProblem(Problem):
     """pymoo problem: x = (z_1..z_n in [0, 1], s_1..s_n in [0, max_budget]).
 
@@ -512,7 +538,8 @@ def optimise_channel_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
     model = build_plan_model(curves, channels, reach, constraints, target_segments,
                              gross_margin)
     problem = ChannelPlanProblem(model, objectives)
-    algorithm = NSGA2(pop_size=pop_size, repair=_PlanRepair(), eliminate_duplicates=True)
+    algorithm = NSGA2(pop_size=pop_size, mutation=_PlanMutation(), repair=_PlanRepair(),
+                      eliminate_duplicates=True)
     start = time.perf_counter()
     res = minimize(problem, algorithm, ("n_gen", n_gen), seed=seed, verbose=False)
     seconds = time.perf_counter() - start
@@ -532,6 +559,27 @@ def _feasible(model: PlanModel, table: pd.DataFrame) -> np.ndarray:
     s = table[[f"budget_{c}" for c in model.channel_ids]].to_numpy(float)
     v = model.violations(z, s)
     return np.all(np.column_stack([v[k] for k in v]) <= 1e-6, axis=1)
+
+
+def evaluate_plans(plans: pd.DataFrame | pd.Series, model: PlanModel) -> pd.DataFrame:
+    """Re-score plans under another plan model (e.g. the true curves, or a curve draw).
+
+    Args:
+        plans: rows in the front layout (a front, or one row from :func:`recommend_plan`);
+            only ``selected_<c>`` and ``budget_<c>`` are read.
+        model: built with :func:`build_plan_model` from the curves to score under.
+
+    Returns:
+        The plans in the front layout with objectives recomputed under ``model``.
+    """
+    df = plans.to_frame().T if isinstance(plans, pd.Series) else plans
+    ids = model.channel_ids
+    z = df[[f"selected_{c}" for c in ids]].to_numpy(dtype=float)
+    s = df[[f"budget_{c}" for c in ids]].to_numpy(dtype=float)
+    out = plans_table(model, z, s)
+    if "plan" in df.columns:
+        out["plan"] = df["plan"].to_numpy()
+    return out
 
 
 def plan_violations(result: ParetoResult, front: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -592,7 +640,11 @@ def recommend_plan(front: pd.DataFrame | ParetoResult,
         cand = None
         if len(front) >= 4:
             with warnings.catch_warnings():
+                # pymoo's module imports a deprecated scipy path and the method divides by
+                # zero gains on purpose; keep both quiet without touching global filters
                 warnings.simplefilter("ignore")
+                from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
+
                 cand = HighTradeoffPoints().do(nF)
         if cand is None or len(np.atleast_1d(cand)) == 0:
             idx = int(np.argmin(dist))
