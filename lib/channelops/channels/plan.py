@@ -602,7 +602,8 @@ def plan_violations(result: ParetoResult, front: pd.DataFrame | None = None) -> 
 
 def recommend_plan(front: pd.DataFrame | ParetoResult,
                    rule: str | Mapping[str, float] = "knee",
-                   objectives: Sequence[str] | None = None) -> pd.Series:
+                   objectives: Sequence[str] | None = None,
+                   min_profit_share: float | None = None) -> pd.Series:
     """Pick one plan from the front by a stated rule.
 
     Objectives are min-max normalised over the front (0 = best value on the front).
@@ -619,6 +620,9 @@ def recommend_plan(front: pd.DataFrame | ParetoResult,
         rule: "knee" or a weights mapping.
         objectives: objectives to decide on; defaults to those optimised (result) or all
             three.
+        min_profit_share: when given (e.g. 0.95), only plans whose profit is at least this
+            share of the front's best profit are considered ("the best trade-off among
+            plans that give up at most 5% of profit"); normalisation is over those plans.
 
     Returns:
         The chosen row, with an extra ``rule`` entry describing the rule and its outcome.
@@ -629,6 +633,15 @@ def recommend_plan(front: pd.DataFrame | ParetoResult,
     objectives = tuple(objectives or OBJECTIVES)
     if front.empty:
         raise ChannelPlanError("the front is empty")
+    prefix = ""
+    if min_profit_share is not None:
+        if not 0.0 <= min_profit_share <= 1.0:
+            raise ChannelPlanError(f"min_profit_share must be in [0, 1], got {min_profit_share}")
+        best = float(front["profit"].max())
+        floor = best - (1.0 - min_profit_share) * abs(best)
+        front = front[front["profit"] >= floor - 1e-9]
+        prefix = (f"among the {len(front)} plans with profit >= {min_profit_share:.0%} of the "
+                  f"front's best ({floor:,.0f}/week), ")
     F = np.column_stack([SENSE[k] * front[k].to_numpy(float) for k in objectives])
     span = F.max(axis=0) - F.min(axis=0)
     nF = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
@@ -671,7 +684,7 @@ def recommend_plan(front: pd.DataFrame | ParetoResult,
         text = ("weights: pymoo ASF with weights 1/w on normalised ("
                 + ", ".join(f"{k}={v:.3g}" for k, v in zip(objectives, w, strict=True)) + ")")
     row = front.iloc[idx].copy()
-    row["rule"] = text
+    row["rule"] = prefix + text
     return row
 
 
