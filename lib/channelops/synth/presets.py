@@ -1,0 +1,442 @@
+"""Scenario and size presets of the simulator: segments, channels, export styles.
+
+Everything here is plain data. Rates are per day, money is in the base currency (CNY)
+unless a field says otherwise, spend is per week.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GENERATOR_VERSION = "1.0.0"
+BASE_CURRENCY = "CNY"
+REPORTING_TZ = "Asia/Shanghai"
+START_DATE = "2023-01-02"  # a Monday: marketing weeks and the horizon line up
+CHUNK_CUSTOMERS = 50_000  # fixed, so output never depends on the machine
+
+
+@dataclass(frozen=True)
+class SizePreset:
+    """How big a world is: true customers, SKUs and horizon in weeks."""
+
+    customers: int
+    skus: int
+    weeks: int
+
+
+SIZES: dict[str, SizePreset] = {
+    "tiny": SizePreset(customers=800, skus=36, weeks=78),
+    "demo": SizePreset(customers=10_000, skus=200, weeks=104),
+    "large": SizePreset(customers=1_000_000, skus=2_000, weeks=104),
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A latent customer segment and its purchase process.
+
+    lam_mean: purchase rate while alive (orders per day), Gamma heterogeneity with
+    shape lam_shape. p_a, p_b: Beta prior of the dropout probability after each purchase.
+    spend_mean: mean order value (CNY), Gamma heterogeneity across customers with shape
+    spend_shape; order values Gamma with shape order_shape around the customer's mean.
+    discount: probability that an order uses a discount. acq: acquisition window as
+    fractions of the horizon (negative = before the horizon starts).
+    """
+
+    name: str
+    share: float
+    lam_mean: float
+    lam_shape: float
+    p_a: float
+    p_b: float
+    spend_mean: float
+    spend_shape: float
+    order_shape: float
+    discount: float
+    acq: tuple[float, float]
+    crm_rate: float
+    age: tuple[float, float, float, float]  # 18-24, 25-34, 35-44, 45+
+    categories: dict[str, float] = field(default_factory=dict)  # relative category taste
+
+
+SEGMENT_BASE = [
+    Segment("loyal_high_value", 0.17, 1 / 22, 25.0, 2.0, 330.0, 620.0, 16.0, 6.0, 0.07,
+            (-0.45, 0.05), 0.75, (0.08, 0.34, 0.36, 0.22)),
+    Segment("bargain_hunter", 0.30, 1 / 30, 25.0, 2.0, 165.0, 95.0, 16.0, 5.0, 0.80,
+            (-0.30, 0.55), 0.45, (0.30, 0.36, 0.22, 0.12)),
+    Segment("new", 0.23, 1 / 30, 20.0, 5.0, 45.0, 240.0, 12.0, 5.0, 0.25,
+            (0.86, 0.985), 0.45, (0.34, 0.38, 0.18, 0.10)),
+    Segment("dormant", 0.30, 1 / 35, 20.0, 25.0, 25.0, 200.0, 12.0, 5.0, 0.25,
+            (-0.10, 0.40), 0.45, (0.12, 0.30, 0.30, 0.28)),
+]
+
+
+@dataclass(frozen=True)
+class ExportStyle:
+    """The shape of one channel's export.
+
+    columns: (canonical field, export column) pairs in file order; a canonical field
+    named ``_store`` is an extra column the mapping ignores. ts_format: strftime pattern
+    or iso8601 / unix_s. status: canonical status -> export word (None: no status
+    column). sku/ref/oid: code styles. phone: phone format style. email_rate: share of
+    buyer records with an email (0 when the export has no email column).
+    """
+
+    columns: tuple[tuple[str, str], ...]
+    ts_format: str
+    status: dict[str, str] | None
+    sku: str
+    ref: str
+    oid: str
+    phone: str
+    email_rate: float
+    name: str = "zh"  # zh (Chinese characters) or latin (pinyin / latin names)
+    sep: str = ","
+    decimal: str = "."
+
+
+_ST_EN = {"placed": "pending", "paid": "paid", "shipped": "shipped",
+          "delivered": "completed", "cancelled": "cancelled", "returned": "refunded"}
+_ST_TM = {"placed": "等待买家付款", "paid": "买家已付款", "shipped": "卖家已发货",
+          "delivered": "交易成功", "cancelled": "交易关闭", "returned": "退款成功"}
+_ST_JD = {"placed": "Wait for payment", "paid": "Wait for shipment", "shipped": "Shipped",
+          "delivered": "Completed", "cancelled": "Cancelled", "returned": "Returned"}
+_ST_DY = {"placed": "UNPAID", "paid": "PAID", "shipped": "SHIPPED", "delivered": "FINISHED",
+          "cancelled": "CANCELED", "returned": "REFUNDED"}
+_ST_AMZ = {"placed": "Pending", "paid": "Unshipped", "shipped": "Shipped",
+           "delivered": "Delivered", "cancelled": "Canceled", "returned": "Returned"}
+_ST_KS = {"placed": "待付款", "paid": "待发货", "shipped": "已发货", "delivered": "已收货",
+          "cancelled": "已取消", "returned": "已退款"}
+
+STYLES: dict[str, ExportStyle] = {
+    "own_web": ExportStyle(
+        (("order_id", "order_id"), ("line_no", "line_no"), ("order_ts", "created_at"),
+         ("buyer_ref", "customer_id"), ("buyer_name", "customer_name"),
+         ("buyer_email", "email"), ("buyer_phone", "phone"), ("ship_address", "address"),
+         ("postcode", "postcode"), ("city", "city"), ("channel_sku", "sku_code"),
+         ("quantity", "qty"), ("unit_price", "price"), ("discount", "discount"),
+         ("status", "status")),
+        "iso8601", _ST_EN, "master", "crm", "web", "plain", 0.92),
+    "global_web": ExportStyle(
+        (("order_id", "order_number"), ("line_no", "line_item"), ("order_ts", "created_at"),
+         ("buyer_ref", "customer_id"), ("buyer_name", "customer_name"),
+         ("buyer_email", "email"), ("buyer_phone", "phone"), ("ship_address", "shipping_address"),
+         ("postcode", "zip"), ("city", "city"), ("channel_sku", "sku"),
+         ("quantity", "quantity"), ("unit_price", "price"), ("discount", "discount_amount"),
+         ("currency", "currency"), ("status", "fulfillment_status")),
+        "iso8601", _ST_EN, "master", "crm", "web", "intl", 0.97, name="latin"),
+    "tmall_cn": ExportStyle(
+        (("order_id", "订单编号"), ("order_ts", "下单时间"), ("buyer_ref", "买家会员名"),
+         ("buyer_name", "收货人姓名"), ("buyer_phone", "联系手机"), ("ship_address", "收货地址"),
+         ("postcode", "邮编"), ("city", "所在城市"), ("channel_sku", "商家编码"),
+         ("quantity", "购买数量"), ("unit_price", "价格"), ("discount", "优惠金额"),
+         ("status", "订单状态")),
+        "%Y-%m-%d %H:%M:%S", _ST_TM, "tm", "tb", "num16", "plus86", 0.0),
+    "jd": ExportStyle(
+        (("order_id", "Order No."), ("line_no", "Item Seq"), ("order_ts", "Order Time"),
+         ("buyer_ref", "Buyer Account"), ("buyer_name", "Consignee"), ("buyer_phone", "Mobile"),
+         ("buyer_email", "Email"), ("ship_address", "Address"), ("city", "City"),
+         ("channel_sku", "SKU ID"), ("quantity", "Quantity"), ("unit_price", "Unit Price"),
+         ("discount", "Coupon"), ("status", "Order Status")),
+        "%Y/%m/%d %H:%M", _ST_JD, "jd", "jd", "num12", "dash", 0.55),
+    "douyin": ExportStyle(
+        (("order_id", "order_id"), ("line_no", "sub_seq"), ("order_ts", "create_time"),
+         ("buyer_ref", "user_id"), ("buyer_name", "receiver_name"),
+         ("buyer_phone", "receiver_phone"), ("ship_address", "receiver_address"),
+         ("city", "receiver_city"), ("channel_sku", "product_id"), ("quantity", "item_num"),
+         ("unit_price", "price"), ("discount", "platform_discount"), ("status", "order_status")),
+        "unix_s", _ST_DY, "dy", "dy", "num19", "plus86compact", 0.0),
+    "kuaishou": ExportStyle(
+        (("order_id", "订单号"), ("order_ts", "下单时间"), ("buyer_ref", "买家ID"),
+         ("buyer_name", "收件人"), ("buyer_phone", "收件人电话"), ("ship_address", "收件地址"),
+         ("city", "城市"), ("channel_sku", "商品编码"), ("quantity", "数量"),
+         ("unit_price", "单价"), ("discount", "优惠"), ("status", "订单状态")),
+        "%Y%m%d%H%M%S", _ST_KS, "ks", "ks", "num16", "spaces", 0.0),
+    "xhs": ExportStyle(
+        (("order_id", "package_id"), ("line_no", "item_index"), ("order_ts", "order_time"),
+         ("buyer_ref", "user_id"), ("buyer_name", "receiver"), ("buyer_phone", "mobile"),
+         ("buyer_email", "email"), ("ship_address", "address"), ("city", "city"),
+         ("channel_sku", "item_id"), ("quantity", "qty"), ("unit_price", "unit_price"),
+         ("discount", "discount"), ("status", "status")),
+        "iso8601", _ST_DY, "xhs", "xhs", "web", "plain", 0.35),
+    "pos": ExportStyle(
+        (("order_id", "receipt_no"), ("_store", "store_id"), ("order_ts", "timestamp"),
+         ("buyer_ref", "member_no"), ("channel_sku", "article"), ("quantity", "qty"),
+         ("unit_price", "price"), ("discount", "rebate")),
+        "%d.%m.%Y %H:%M:%S", None, "ean", "crm", "pos", "none", 0.0, sep=";", decimal=","),
+    "amazon": ExportStyle(
+        (("order_id", "amazon-order-id"), ("line_no", "order-item-seq"),
+         ("order_ts", "purchase-date"), ("buyer_ref", "buyer-id"), ("buyer_name", "buyer-name"),
+         ("buyer_email", "buyer-email"), ("buyer_phone", "buyer-phone-number"),
+         ("ship_address", "ship-address-1"), ("postcode", "ship-postal-code"),
+         ("city", "ship-city"), ("channel_sku", "asin"), ("quantity", "quantity-purchased"),
+         ("unit_price", "item-price"), ("discount", "item-promotion-discount"),
+         ("currency", "currency"), ("status", "order-status")),
+        "iso8601", _ST_AMZ, "asin", "amz", "amz", "intl", 0.97, name="latin"),
+    "eu_market": ExportStyle(
+        (("order_id", "Bestellnummer"), ("line_no", "Position"), ("order_ts", "Bestelldatum"),
+         ("buyer_ref", "Kundennummer"), ("buyer_name", "Name"), ("buyer_email", "E-Mail"),
+         ("buyer_phone", "Telefon"), ("ship_address", "Adresse"), ("postcode", "PLZ"),
+         ("city", "Ort"), ("channel_sku", "Artikelnummer"), ("quantity", "Menge"),
+         ("unit_price", "Einzelpreis"), ("discount", "Rabatt"), ("currency", "Waehrung"),
+         ("status", "Status")),
+        "%d.%m.%Y %H:%M:%S%z", _ST_AMZ, "asin", "eu", "eu", "intl", 0.95, name="latin",
+        sep=";", decimal=","),
+    "shopee": ExportStyle(
+        (("order_id", "Order ID"), ("order_ts", "Order Creation Date"),
+         ("buyer_ref", "Username (Buyer)"), ("buyer_name", "Receiver Name"),
+         ("buyer_phone", "Phone Number"), ("buyer_email", "Email"),
+         ("ship_address", "Delivery Address"), ("postcode", "Zip Code"), ("city", "City"),
+         ("channel_sku", "SKU Reference No."), ("quantity", "Quantity"),
+         ("unit_price", "Deal Price"), ("discount", "Seller Voucher"),
+         ("status", "Order Status")),
+        "%d/%m/%Y %H:%M", _ST_AMZ, "shp", "shp", "shp", "intl", 0.5, name="latin"),
+    "aliexpress": ExportStyle(
+        (("order_id", "order_id"), ("line_no", "line"), ("order_ts", "gmt_create"),
+         ("buyer_ref", "buyer_login_id"), ("buyer_name", "contact_person"),
+         ("buyer_email", "buyer_email"), ("buyer_phone", "mobile_no"),
+         ("ship_address", "address"), ("postcode", "zip"), ("city", "city"),
+         ("channel_sku", "product_sku"), ("quantity", "product_count"),
+         ("unit_price", "product_unit_price"), ("discount", "coupon_amount"),
+         ("currency", "currency_code"), ("status", "order_status")),
+        "unix_s", _ST_DY, "ae", "ae", "num16", "intl", 0.8, name="latin"),
+}
+
+
+@dataclass(frozen=True)
+class ChannelPreset:
+    """One channel of a scenario (active when it has a style, candidate otherwise).
+
+    markets: the buyer markets it serves. currencies: export currencies (first = the
+    channel's currency; several -> a currency column). seg_weight: relative preference of
+    each segment (keyed by segment name). peaks: multipliers of holiday peaks by holiday
+    key. spend: typical weekly marketing spend (CNY). mkt_ratio: marketing-driven revenue
+    at typical spend as a share of the channel's organic revenue.
+    """
+
+    id: str
+    name: str
+    kind: str
+    style: str | None
+    currencies: tuple[str, ...]
+    timezone: str
+    commission: float
+    fixed_cost: float
+    age: tuple[float, float, float, float]
+    tiers: tuple[float, float, float]
+    markets: tuple[str, ...]
+    seg_weight: dict[str, float]
+    crm: bool = False
+    price_factor: float = 1.0
+    peaks: dict[str, float] = field(default_factory=dict)
+    promo_rate: float = 0.03
+    live_rate: float = 0.0
+    cancel_rate: float = 0.04
+    return_rate: float = 0.04
+    listing: float = 0.85
+    spend: float = 20_000.0
+    mkt_ratio: float = 0.6
+    adstock: float = 0.4
+    slope: float = 1.6
+    sla_hours: float = 72.0
+    hours: str = "online"
+
+
+_CN_PEAKS = {"618": 3.0, "d11": 5.0, "d12": 1.8, "cny": 1.0}
+_MK_PEAKS = {"618": 3.5, "d11": 6.0, "d12": 2.0, "cny": 1.0}
+_OWN_PEAKS = {"618": 2.0, "d11": 3.0, "d12": 1.5, "cny": 1.0}
+_XB_PEAKS = {"bf": 3.0, "cm": 2.0, "xmas": 1.4, "prime": 2.5, "d11": 2.0}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario: its channels, category mix, market mix and segment mix."""
+
+    name: str
+    description: str
+    channels: tuple[ChannelPreset, ...]
+    categories: dict[str, float]
+    markets: dict[str, float]
+    segment_share: dict[str, float]
+    trend_per_year: float = 0.12
+    experiment_channel: str = "own_store"
+
+
+CATEGORIES: dict[str, dict] = {
+    # median list price (CNY), log-sd of price, weight range kg, cost share range
+    "electronics": {"price": 900.0, "sd": 0.7, "kg": (0.2, 3.0), "cost": (0.55, 0.75)},
+    "home": {"price": 180.0, "sd": 0.6, "kg": (0.3, 6.0), "cost": (0.40, 0.60)},
+    "beauty": {"price": 160.0, "sd": 0.5, "kg": (0.05, 0.6), "cost": (0.25, 0.45)},
+    "apparel": {"price": 220.0, "sd": 0.6, "kg": (0.2, 1.2), "cost": (0.30, 0.50)},
+    "food": {"price": 60.0, "sd": 0.5, "kg": (0.2, 2.5), "cost": (0.50, 0.70)},
+    "baby": {"price": 150.0, "sd": 0.6, "kg": (0.2, 4.0), "cost": (0.40, 0.60)},
+    "accessories": {"price": 120.0, "sd": 0.6, "kg": (0.05, 0.5), "cost": (0.25, 0.45)},
+    "tea": {"price": 140.0, "sd": 0.6, "kg": (0.1, 1.0), "cost": (0.35, 0.55)},
+}
+
+_SEG = ("loyal_high_value", "bargain_hunter", "new", "dormant")
+
+
+def _sw(*w: float) -> dict[str, float]:
+    return dict(zip(_SEG, w, strict=True))
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "multi_category": Scenario(
+        "multi_category",
+        "A multi-category brand: own web store, Tmall (Chinese export), JD, Douyin, an "
+        "offline store with membership, and a US cross-border marketplace.",
+        (
+            ChannelPreset("own_store", "Own web store", "own_store", "own_web", ("CNY",),
+                          "Asia/Shanghai", 0.006, 80_000, (0.15, 0.38, 0.30, 0.17),
+                          (0.45, 0.35, 0.20), ("CN",), _sw(3.0, 1.0, 1.2, 1.0), crm=True,
+                          peaks=_OWN_PEAKS, return_rate=0.04, listing=1.0, spend=30_000,
+                          mkt_ratio=0.5, adstock=0.5, slope=1.4, sla_hours=72),
+            ChannelPreset("tmall", "Tmall flagship store", "marketplace", "tmall_cn", ("CNY",),
+                          "Asia/Shanghai", 0.05, 30_000, (0.22, 0.38, 0.25, 0.15),
+                          (0.35, 0.38, 0.27), ("CN",), _sw(1.5, 2.0, 2.0, 2.0),
+                          price_factor=0.97, peaks=_MK_PEAKS, spend=45_000, mkt_ratio=0.7,
+                          adstock=0.3, slope=1.8, sla_hours=72),
+            ChannelPreset("jd", "JD self-operated store", "marketplace", "jd", ("CNY",),
+                          "Asia/Shanghai", 0.06, 25_000, (0.15, 0.40, 0.30, 0.15),
+                          (0.40, 0.38, 0.22), ("CN",), _sw(1.3, 1.5, 1.0, 1.0),
+                          price_factor=0.98, peaks=_MK_PEAKS, spend=30_000, mkt_ratio=0.6,
+                          adstock=0.35, slope=1.5, sla_hours=48),
+            ChannelPreset("douyin", "Douyin shop", "social", "douyin", ("CNY",),
+                          "Asia/Shanghai", 0.08, 20_000, (0.38, 0.37, 0.17, 0.08),
+                          (0.25, 0.35, 0.40), ("CN",), _sw(0.4, 1.8, 2.2, 0.9),
+                          price_factor=0.95, peaks=_CN_PEAKS, live_rate=0.05,
+                          return_rate=0.12, listing=0.5, spend=35_000, mkt_ratio=0.9,
+                          adstock=0.15, slope=2.0, sla_hours=72, hours="evening"),
+            ChannelPreset("offline_pos", "Flagship store (POS)", "offline", "pos", ("CNY",),
+                          "Asia/Shanghai", 0.0, 150_000, (0.10, 0.30, 0.32, 0.28),
+                          (0.70, 0.30, 0.00), ("CN",), _sw(2.0, 0.4, 0.6, 0.6), crm=True,
+                          price_factor=1.02, peaks={"618": 1.2, "d11": 1.3, "cny": 1.0},
+                          promo_rate=0.02, cancel_rate=0.0, return_rate=0.0, listing=0.6,
+                          spend=12_000, mkt_ratio=0.35, adstock=0.6, slope=1.2,
+                          sla_hours=0, hours="store"),
+            ChannelPreset("amazon_us", "Amazon US", "cross_border", "amazon", ("USD",),
+                          "America/Los_Angeles", 0.15, 10_000, (0.20, 0.40, 0.25, 0.15),
+                          (0.60, 0.30, 0.10), ("US",), _sw(1.0, 1.0, 1.0, 1.0),
+                          price_factor=1.35, peaks=_XB_PEAKS, return_rate=0.06, listing=0.4,
+                          spend=15_000, mkt_ratio=0.6, adstock=0.45, slope=1.6,
+                          sla_hours=14 * 24),
+            ChannelPreset("wechat_mini", "WeChat mini-program", "social", None, ("CNY",),
+                          "Asia/Shanghai", 0.006, 15_000, (0.20, 0.40, 0.26, 0.14),
+                          (0.40, 0.35, 0.25), ("CN",), {}),
+            ChannelPreset("pinduoduo", "Pinduoduo", "marketplace", None, ("CNY",),
+                          "Asia/Shanghai", 0.03, 10_000, (0.25, 0.30, 0.25, 0.20),
+                          (0.15, 0.30, 0.55), ("CN",), {}),
+        ),
+        {"electronics": 1.0, "home": 1.2, "beauty": 1.0, "apparel": 1.2, "food": 0.8,
+         "baby": 0.6},
+        {"CN": 0.93, "US": 0.07},
+        {"loyal_high_value": 0.17, "bargain_hunter": 0.30, "new": 0.23, "dormant": 0.30},
+    ),
+    "social": Scenario(
+        "social",
+        "A social-commerce brand: Douyin, Kuaishou and Xiaohongshu dominate, a WeChat "
+        "mini-program is the own channel, Tmall is secondary; younger audience, live-stream "
+        "spikes.",
+        (
+            ChannelPreset("wechat_mini", "WeChat mini-program", "own_store", "own_web",
+                          ("CNY",), "Asia/Shanghai", 0.006, 20_000, (0.35, 0.40, 0.17, 0.08),
+                          (0.40, 0.35, 0.25), ("CN",), _sw(3.0, 1.0, 1.2, 1.0), crm=True,
+                          peaks=_OWN_PEAKS, live_rate=0.02, listing=1.0, spend=20_000,
+                          mkt_ratio=0.5, adstock=0.4, slope=1.5, hours="evening"),
+            ChannelPreset("douyin", "Douyin shop", "social", "douyin", ("CNY",),
+                          "Asia/Shanghai", 0.08, 20_000, (0.42, 0.36, 0.15, 0.07),
+                          (0.25, 0.35, 0.40), ("CN",), _sw(1.0, 2.5, 3.0, 1.5),
+                          price_factor=0.95, peaks=_CN_PEAKS, live_rate=0.08,
+                          return_rate=0.15, listing=0.8, spend=60_000, mkt_ratio=1.0,
+                          adstock=0.15, slope=2.0, hours="evening"),
+            ChannelPreset("kuaishou", "Kuaishou shop", "social", "kuaishou", ("CNY",),
+                          "Asia/Shanghai", 0.07, 15_000, (0.35, 0.35, 0.20, 0.10),
+                          (0.10, 0.30, 0.60), ("CN",), _sw(0.6, 2.0, 1.8, 1.2),
+                          price_factor=0.93, peaks=_CN_PEAKS, live_rate=0.07,
+                          return_rate=0.14, listing=0.6, spend=35_000, mkt_ratio=0.9,
+                          adstock=0.2, slope=1.8, hours="evening"),
+            ChannelPreset("xiaohongshu", "Xiaohongshu store", "social", "xhs", ("CNY",),
+                          "Asia/Shanghai", 0.05, 12_000, (0.45, 0.40, 0.11, 0.04),
+                          (0.55, 0.35, 0.10), ("CN",), _sw(1.5, 0.8, 2.0, 1.0),
+                          peaks=_CN_PEAKS, live_rate=0.03, return_rate=0.08, listing=0.5,
+                          spend=20_000, mkt_ratio=0.7, adstock=0.5, slope=1.3,
+                          hours="evening"),
+            ChannelPreset("tmall", "Tmall flagship store", "marketplace", "tmall_cn", ("CNY",),
+                          "Asia/Shanghai", 0.05, 30_000, (0.25, 0.38, 0.24, 0.13),
+                          (0.35, 0.38, 0.27), ("CN",), _sw(1.2, 1.0, 0.8, 1.2),
+                          price_factor=0.97, peaks=_MK_PEAKS, spend=25_000, mkt_ratio=0.6,
+                          adstock=0.3, slope=1.7),
+            ChannelPreset("bilibili", "Bilibili mall", "social", None, ("CNY",),
+                          "Asia/Shanghai", 0.06, 10_000, (0.55, 0.35, 0.08, 0.02),
+                          (0.50, 0.35, 0.15), ("CN",), {}),
+            ChannelPreset("pinduoduo", "Pinduoduo", "marketplace", None, ("CNY",),
+                          "Asia/Shanghai", 0.03, 10_000, (0.25, 0.30, 0.25, 0.20),
+                          (0.15, 0.30, 0.55), ("CN",), {}),
+        ),
+        {"beauty": 1.5, "apparel": 1.5, "food": 1.0, "accessories": 1.0, "home": 0.5},
+        {"CN": 1.0},
+        {"loyal_high_value": 0.12, "bargain_hunter": 0.33, "new": 0.30, "dormant": 0.25},
+        trend_per_year=0.25, experiment_channel="wechat_mini",
+    ),
+    "cross_border": Scenario(
+        "cross_border",
+        "A cross-border seller shipping from China: a multi-currency global web store, "
+        "Amazon US, a German marketplace, Shopee Singapore and AliExpress; several "
+        "currencies and timezones, long shipping delays.",
+        (
+            ChannelPreset("global_store", "Global web store", "own_store", "global_web",
+                          ("USD", "EUR", "GBP", "SGD"), "UTC", 0.029, 40_000,
+                          (0.18, 0.40, 0.27, 0.15), (0.60, 0.30, 0.10),
+                          ("US", "EU", "UK", "SG"), _sw(3.0, 1.0, 1.2, 1.0), crm=True,
+                          price_factor=1.3, peaks=_XB_PEAKS, listing=1.0, spend=30_000,
+                          mkt_ratio=0.5, adstock=0.5, slope=1.4, sla_hours=12 * 24),
+            ChannelPreset("amazon_us", "Amazon US", "cross_border", "amazon", ("USD",),
+                          "America/Los_Angeles", 0.15, 15_000, (0.20, 0.40, 0.25, 0.15),
+                          (0.60, 0.30, 0.10), ("US",), _sw(1.5, 2.0, 1.5, 1.5),
+                          price_factor=1.35, peaks=_XB_PEAKS, return_rate=0.07, listing=0.6,
+                          spend=40_000, mkt_ratio=0.7, adstock=0.35, slope=1.7,
+                          sla_hours=10 * 24),
+            ChannelPreset("eu_market", "German marketplace", "cross_border", "eu_market",
+                          ("EUR", "GBP"), "Europe/Berlin", 0.12, 12_000,
+                          (0.15, 0.38, 0.30, 0.17), (0.55, 0.35, 0.10), ("EU", "UK"),
+                          _sw(1.5, 2.0, 1.5, 1.5), price_factor=1.35, peaks=_XB_PEAKS,
+                          return_rate=0.08, listing=0.5, spend=25_000, mkt_ratio=0.6,
+                          adstock=0.45, slope=1.5, sla_hours=14 * 24),
+            ChannelPreset("shopee_sg", "Shopee Singapore", "cross_border", "shopee", ("SGD",),
+                          "Asia/Singapore", 0.10, 8_000, (0.30, 0.40, 0.20, 0.10),
+                          (0.80, 0.20, 0.00), ("SG",), _sw(1.0, 2.5, 2.0, 1.5),
+                          price_factor=1.2, peaks={"d11": 3.0, "d12": 2.5, "cny": 1.0},
+                          live_rate=0.02, listing=0.5, spend=15_000, mkt_ratio=0.7,
+                          adstock=0.25, slope=1.8, sla_hours=10 * 24),
+            ChannelPreset("aliexpress", "AliExpress", "cross_border", "aliexpress", ("USD", "EUR"),
+                          "Asia/Shanghai", 0.08, 5_000, (0.28, 0.36, 0.22, 0.14),
+                          (0.30, 0.40, 0.30), ("US", "EU"), _sw(0.8, 2.5, 1.5, 1.5),
+                          price_factor=1.1, peaks={"d11": 3.5, "bf": 2.0, "618": 1.5},
+                          return_rate=0.05, listing=0.7, spend=20_000, mkt_ratio=0.8,
+                          adstock=0.2, slope=1.9, sla_hours=20 * 24),
+            ChannelPreset("lazada", "Lazada", "cross_border", None, ("SGD",), "Asia/Singapore",
+                          0.09, 6_000, (0.30, 0.40, 0.20, 0.10), (0.70, 0.30, 0.00),
+                          ("SG",), {}),
+            ChannelPreset("temu_like", "Discount marketplace", "cross_border", None, ("USD",),
+                          "America/New_York", 0.20, 3_000, (0.25, 0.35, 0.25, 0.15),
+                          (0.30, 0.40, 0.30), ("US",), {}),
+        ),
+        {"electronics": 1.0, "beauty": 1.0, "apparel": 1.0, "home": 0.8, "tea": 0.8},
+        {"US": 0.40, "EU": 0.27, "UK": 0.13, "SG": 0.20},
+        {"loyal_high_value": 0.17, "bargain_hunter": 0.30, "new": 0.23, "dormant": 0.30},
+        trend_per_year=0.18, experiment_channel="global_store",
+    ),
+}
+
+#: market -> (currency, standard UTC offset in hours used to place local shopping hours)
+MARKETS: dict[str, tuple[str, float]] = {
+    "CN": ("CNY", 8.0), "US": ("USD", -6.0), "EU": ("EUR", 1.0), "UK": ("GBP", 0.0),
+    "SG": ("SGD", 8.0),
+}
+
+#: fx reference rates (CNY per unit) and daily log volatility
+FX_REF: dict[str, tuple[float, float]] = {
+    "USD": (7.15, 0.0025), "EUR": (7.80, 0.0035), "GBP": (9.05, 0.0040),
+    "SGD": (5.32, 0.0025),
+}

@@ -1,0 +1,356 @@
+"""Purchase processes and order lines of one chunk of customers (vectorised numpy).
+
+Three sources of orders:
+
+* organic: a BG/NBD-like process per customer. The acquisition purchase happens on the
+  acquisition day; while alive the customer buys at rate lam * pref_c * m_c(d) on channel
+  c on day d (m_c = calendar multiplier), simulated by thinning a homogeneous Poisson
+  process of rate lam * max_c m_c; after every purchase the customer drops out with
+  probability p (so J ~ Geometric(p) - 1 repeat purchases).
+* marketing: incremental orders per channel and week, Poisson with mean
+  R_c(t) * chunk_share / mean_order_value_c, placed by customers alive that day, picked
+  with weight lam * pref_c (so they look like the channel's other buyers); they never
+  trigger a dropout.
+* experiment: each own-channel order of a treatment unit inside the experiment window
+  spawns, with probability `lift`, one extra independent order a few days later inside
+  the window (never triggering a dropout).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .presets import MARKETS, START_DATE, ChannelPreset
+from .world import Calendar, Catalog, Customers
+
+STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+SRC_ACQ, SRC_ORGANIC, SRC_MKT, SRC_EXP = 0, 1, 2, 3
+
+_HOURS = {
+    "online": np.array([2.0, 1.2, 0.6, 0.3, 0.2, 0.3, 0.8, 1.8, 3.0, 4.2, 5.2, 5.4, 4.8, 4.6,
+                        4.6, 4.5, 4.4, 4.5, 4.8, 5.6, 6.8, 7.6, 7.0, 4.2]),
+    "evening": np.array([3.0, 1.8, 0.8, 0.3, 0.2, 0.2, 0.5, 1.0, 1.8, 2.4, 3.0, 3.2, 3.4, 3.0,
+                         2.8, 2.8, 3.0, 3.4, 4.5, 6.5, 9.0, 10.5, 9.5, 6.0]),
+    "store": np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3.0, 4.5, 5.0, 4.5, 4.2, 4.5, 5.0, 5.5,
+                       6.0, 6.2, 5.0, 2.5, 0, 0], dtype=float),
+}
+START_EPOCH = int(np.datetime64(START_DATE, "s").astype(np.int64))  # START 00:00 UTC
+
+
+@dataclass
+class OrderBatch:
+    """Orders of a chunk: customer (chunk-local index), channel, day, source."""
+
+    cust: np.ndarray
+    ch: np.ndarray
+    day: np.ndarray
+    src: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.cust)
+
+    @staticmethod
+    def concat(parts: list[OrderBatch]) -> OrderBatch:
+        return OrderBatch(*(np.concatenate([getattr(p, f) for p in parts])
+                            for f in ("cust", "ch", "day", "src")))
+
+
+def _pick_channel(rng: np.random.Generator, cum: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Channel index per row, drawn from the customer's preference cumulative sums."""
+    u = rng.random(len(rows))
+    ch = np.zeros(len(rows), dtype=np.int64)
+    for c in range(cum.shape[1] - 1):
+        ch += u > cum[rows, c]
+    return ch
+
+
+def organic_orders(cust: Customers, cal: Calendar, rng: np.random.Generator
+                   ) -> tuple[OrderBatch, np.ndarray]:
+    """Acquisition and repeat purchases of every customer of the chunk.
+
+    Returns:
+        (orders with day >= d0, including pre-history days < 0), death day per customer
+        (float day of the purchase after which the customer dropped out; inf = alive at
+        the end of the horizon).
+    """
+    T = cal.horizon
+    cum = np.cumsum(cust.pref, axis=1)
+    cum[:, -1] = 1.0
+    mc = cal.mult.max(axis=1)
+    mi = np.max(np.where(cust.pref > 0, mc[None, :], 0.0), axis=1)
+    J = rng.geometric(cust.p) - 1  # repeat purchases before dropping out
+    acq_ch = _pick_channel(rng, cum, np.arange(cust.n))
+    span = np.maximum(T - cust.a, 0).astype(float)
+    ncand = rng.poisson(cust.lam * mi * span)
+    ncand = np.where(J > 0, ncand, 0)
+    rows = np.repeat(np.arange(cust.n), ncand)
+    t = cust.a[rows] + rng.random(len(rows)) * span[rows]
+    order = np.argsort(rows * float(T - cal.d0 + 1) + (t - cal.d0), kind="stable")
+    rows, t = rows[order], t[order]
+    ch = _pick_channel(rng, cum, rows)
+    day = np.floor(t).astype(np.int64)
+    keep = rng.random(len(rows)) * mi[rows] < cal.mult[ch, day - cal.d0]
+    rows, t, ch, day = rows[keep], t[keep], ch[keep], day[keep]
+    first = np.searchsorted(rows, np.arange(cust.n))
+    rank = np.arange(len(rows)) - first[rows]  # 0-based rank of the repeat purchase
+    happen = rank < J[rows]
+    counts = np.bincount(rows, minlength=cust.n)
+    death = np.full(cust.n, np.inf)
+    dead_now = J == 0
+    death[dead_now] = cust.a[dead_now]
+    last = (J > 0) & (counts >= J)
+    death[last] = t[first[last] + J[last] - 1]
+    rows, ch, day = rows[happen], ch[happen], day[happen]
+    orders = OrderBatch(
+        np.concatenate([np.arange(cust.n), rows]),
+        np.concatenate([acq_ch, ch]),
+        np.concatenate([cust.a, day]),
+        np.concatenate([np.full(cust.n, SRC_ACQ), np.full(len(rows), SRC_ORGANIC)]),
+    )
+    return orders, death
+
+
+def marketing_orders(cust: Customers, death: np.ndarray, cal: Calendar,
+                     expected_orders: np.ndarray, rng: np.random.Generator) -> OrderBatch:
+    """Incremental marketing orders of the chunk.
+
+    Args:
+        expected_orders: (channels, weeks) expected marketing orders of this chunk.
+    Returns:
+        orders (source SRC_MKT) by alive customers, picked with weight lam * pref_c.
+    """
+    parts = []
+    C, W = expected_orders.shape
+    for c in range(C):
+        n_w = rng.poisson(expected_orders[c])
+        total = int(n_w.sum())
+        w = cust.lam * cust.pref[:, c]
+        if total == 0 or w.sum() <= 0:
+            continue
+        week = np.repeat(np.arange(W), n_w)
+        wk_mult = cal.mult[c, cal.idx(np.arange(W * 7))].reshape(W, 7)
+        wk_cum = np.cumsum(wk_mult, axis=1) / wk_mult.sum(axis=1, keepdims=True)
+        u = rng.random(total)
+        dow = np.minimum((u[:, None] > wk_cum[week]).sum(1), 6)
+        day = week * 7 + dow
+        cw = np.cumsum(w) / w.sum()
+        who = np.full(total, -1)
+        todo = np.arange(total)
+        for _ in range(60):
+            if len(todo) == 0:
+                break
+            pick = np.minimum(np.searchsorted(cw, rng.random(len(todo)), side="right"), cust.n - 1)
+            ok = (cust.a[pick] <= day[todo]) & (death[pick] > day[todo])
+            who[todo[ok]] = pick[ok]
+            todo = todo[~ok]
+        got = who >= 0
+        parts.append(OrderBatch(who[got], np.full(got.sum(), c), day[got],
+                                np.full(got.sum(), SRC_MKT)))
+    if not parts:
+        return OrderBatch(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
+    return OrderBatch.concat(parts)
+
+
+def experiment_orders(orders: OrderBatch, treat: np.ndarray, exp_ch: int,
+                      window: tuple[int, int], lift: float, rng: np.random.Generator
+                      ) -> OrderBatch:
+    """Extra orders caused by the experiment's treatment (see module docstring).
+
+    Args:
+        treat: bool per chunk customer, True for treatment units.
+        window: first and last day of the experiment (inclusive).
+    """
+    lo, hi = window
+    base = (orders.ch == exp_ch) & (orders.day >= lo) & (orders.day <= hi) & treat[orders.cust]
+    base &= orders.src != SRC_EXP
+    spawn = base & (rng.random(len(orders)) < lift)
+    k = np.flatnonzero(spawn)
+    day = np.minimum(orders.day[k] + rng.integers(0, 7, len(k)), hi)
+    return OrderBatch(orders.cust[k], orders.ch[k], day, np.full(len(k), SRC_EXP))
+
+
+@dataclass
+class ChannelPricing:
+    """Per channel: currency list, price in each currency (cents) per SKU, base price."""
+
+    currencies: list[list[str]]   # per channel, its export currencies
+    cents: list[np.ndarray]       # per channel (n_cur, n_sku) int64 cents
+    base_price: np.ndarray        # (channels, skus) CNY at reference fx
+
+
+def build_pricing(channels: list[ChannelPreset], catalog: Catalog, fx_ref: dict[str, float]
+                  ) -> ChannelPricing:
+    """Channel prices: list price x channel factor, converted at reference fx rates."""
+    lp = catalog.products["list_price"].to_numpy()
+    curs, cents, base = [], [], []
+    for ch in channels:
+        p = lp * ch.price_factor
+        base.append(p)
+        curs.append(list(ch.currencies))
+        rows = []
+        for cur in ch.currencies:
+            rate = fx_ref.get(cur, 1.0)
+            local = p / rate
+            local = np.where(local >= 20, np.floor(local) + 0.99, np.round(local, 1))
+            rows.append(np.rint(local * 100).astype(np.int64))
+        cents.append(np.vstack(rows))
+    return ChannelPricing(curs, cents, np.vstack(base))
+
+
+@dataclass
+class Lines:
+    """Order lines of a chunk (one entry per line; orders numbered by `order`)."""
+
+    order: np.ndarray     # chunk-local order number
+    cust: np.ndarray
+    ch: np.ndarray
+    utc: np.ndarray       # epoch seconds
+    day: np.ndarray
+    src: np.ndarray
+    line_no: np.ndarray   # 1-based within the order
+    sku: np.ndarray
+    qty: np.ndarray
+    cents: np.ndarray     # unit price, cents of the line currency
+    disc: np.ndarray      # discount of the line, cents
+    cur: np.ndarray       # currency code index into `codes`
+    status: np.ndarray    # index into STATUSES
+    revenue: np.ndarray   # CNY: qty * unit price - discount, at the day's fx rate
+    codes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPreset],
+                catalog: Catalog, pricing: ChannelPricing, cal: Calendar,
+                fx_daily: dict[str, np.ndarray], mk_names: list[str],
+                rng: np.random.Generator) -> Lines:
+    """Turn orders into lines: timestamps, baskets, quantities, prices, discounts, status.
+
+    Orders on days outside [0, horizon) or after the export snapshot are dropped.
+    """
+    T = cal.horizon
+    keep = (orders.day >= 0) & (orders.day < T)
+    cu, ch, day, src = (x[keep] for x in (orders.cust, orders.ch, orders.day, orders.src))
+    n = len(cu)
+    # time of day: channel hour profile in the buyer's local time
+    hours_kind = np.array([list(_HOURS).index(c.hours) for c in channels])[ch]
+    hour = np.zeros(n, dtype=np.int64)
+    u = rng.random(n)
+    for k, prof in enumerate(_HOURS.values()):
+        sel = hours_kind == k
+        hc = np.cumsum(prof) / prof.sum()
+        hour[sel] = np.minimum(np.searchsorted(hc, u[sel], side="right"), 23)
+    off = np.array([MARKETS[m][1] for m in mk_names])[cust.market[cu]]
+    utc = (START_EPOCH + day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
+           - (off * 3600).astype(np.int64))
+    snapshot = START_EPOCH + T * 86400 - 8 * 3600
+    ok = utc < snapshot
+    cu, ch, day, src, utc = cu[ok], ch[ok], day[ok], src[ok], utc[ok]
+    n = len(cu)
+    z = rng.gamma(5.0, cust.nu[cu] / 5.0)  # target order value, CNY
+    nl = 1 + np.minimum(rng.poisson(0.35, n), 3)
+    oi = np.repeat(np.arange(n), nl)
+    m = len(oi)
+    budget = (z / nl)[oi]
+    # category, then 4 candidate SKUs by popularity, then the best price fit
+    K = len(catalog.categories)
+    cc = np.cumsum(cust.catp[cu[oi]], axis=1)
+    uu = rng.random(m)
+    cat = np.minimum((uu[:, None] > cc).sum(1), K - 1)
+    blk_sku, blk_cum, blk_end = _blocks(catalog)
+    b = ch[oi] * K + cat
+    best = np.zeros(m, dtype=np.int64)
+    best_score = np.full(m, -np.inf)
+    for _ in range(4):
+        pos = np.searchsorted(blk_cum, b + rng.random(m), side="right")
+        pos = np.minimum(pos, blk_end[b] - 1)
+        sku = blk_sku[pos]
+        price = pricing.base_price[ch[oi], sku]
+        score = -0.5 * (np.log(price / budget) / 0.55) ** 2 + rng.gumbel(0, 1, m)
+        better = score > best_score
+        best[better], best_score[better] = sku[better], score[better]
+    # one line per SKU within an order
+    o2 = np.lexsort((best, oi))
+    oi, best, budget = oi[o2], best[o2], budget[o2]
+    uniq = np.ones(len(oi), dtype=bool)
+    uniq[1:] = (oi[1:] != oi[:-1]) | (best[1:] != best[:-1])
+    oi, best, budget = oi[uniq], best[uniq], budget[uniq]
+    m = len(oi)
+    first = np.searchsorted(oi, oi)
+    line_no = np.arange(m) - first + 1
+    lch = ch[oi]
+    price_b = pricing.base_price[lch, best]
+    qty = 1 + np.minimum(rng.poisson(np.maximum(budget / price_b - 1.0, 0.0) * 0.8), 8)
+    # currency: the buyer's market currency when the channel takes it
+    codes = sorted({c for cl in pricing.currencies for c in cl})
+    mk_cur = np.array([MARKETS[mm][0] for mm in mk_names])[cust.market[cu]]
+    cur_pos = np.zeros(n, dtype=np.int64)
+    cur_code = np.empty(n, dtype=object)
+    for c, cl in enumerate(pricing.currencies):
+        sel = ch == c
+        pos = np.zeros(sel.sum(), dtype=np.int64)
+        for k, code in enumerate(cl):
+            pos[mk_cur[sel] == code] = k
+        cur_pos[sel] = pos
+        cur_code[sel] = np.array(cl)[pos]
+    cur_idx = np.searchsorted(np.array(codes), cur_code.astype(str)) if n else np.zeros(0, int)
+    cents = np.zeros(m, dtype=np.int64)
+    for c in range(len(channels)):
+        sel = lch == c
+        cents[sel] = pricing.cents[c][cur_pos[oi[sel]], best[sel]]
+    # discounts: order-level decision, deeper for heavy discount users
+    promo = cal.promo[ch, cal.idx(day)]
+    has_disc = rng.random(n) < np.clip(cust.disc[cu] + 0.25 * promo, 0, 0.97)
+    rate = np.where(has_disc, rng.choice([0.05, 0.1, 0.15, 0.2, 0.3], n,
+                                         p=[0.25, 0.3, 0.2, 0.15, 0.1]), 0.0)
+    rate = np.where(has_disc & (cust.disc[cu] > 0.6), rate + 0.05, rate)
+    disc = np.rint(qty * cents * rate[oi]).astype(np.int64)
+    # status from order age at the snapshot
+    age = (snapshot - utc) / 86400.0
+    transit = np.array([3.0 if c.kind != "cross_border" and "EU" not in c.markets
+                        and "US" not in c.markets else 10.0 for c in channels])[ch]
+    canc = np.array([c.cancel_rate for c in channels])[ch]
+    ret = np.array([c.return_rate for c in channels])[ch]
+    us = rng.random(n)
+    st = np.full(n, 3)
+    st = np.where(us < canc, 4, np.where(us < canc + ret, 5, st))
+    st = np.where((age < transit) & (st != 4), np.where(us < 0.5 + canc, 2, 3), st)
+    st = np.where((age < 1.5) & (st != 4), np.where(us < 0.55, 1, 2), st)
+    st = np.where(age < 0.25, np.where(us < 0.35, 0, 1), st)
+    offline = np.array([c.kind == "offline" for c in channels])[ch]
+    st = np.where(offline, 1, st)
+    fx = np.ones(n)
+    for k, code in enumerate(codes):
+        sel = cur_idx == k
+        if code in fx_daily:
+            fx[sel] = fx_daily[code][cal.idx(day[sel])]
+    revenue = (qty * cents - disc) / 100.0 * fx[oi]
+    return Lines(oi, cu[oi], lch, utc[oi], day[oi], src[oi], line_no, best, qty, cents, disc,
+                 cur_idx[oi], st[oi], revenue, codes)
+
+
+def _blocks(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked popularity CDFs of listed SKUs per (channel, category) block.
+
+    Block b = channel * K + category occupies (b, b + 1] of the cumulative axis.
+    Returns: SKU per position, cumulative value per position, end position per block.
+    """
+    if catalog.blocks is not None:
+        return catalog.blocks
+    K = len(catalog.categories)
+    skus, cums, ends = [], [], []
+    pos = 0
+    for c in range(catalog.listed.shape[0]):
+        for k in range(K):
+            sel = np.flatnonzero(catalog.listed[c] & (catalog.cat_idx == k))
+            w = catalog.pop[sel]
+            skus.append(sel)
+            cums.append(c * K + k + np.cumsum(w) / w.sum())
+            pos += len(sel)
+            ends.append(pos)
+    out = (np.concatenate(skus), np.concatenate(cums), np.array(ends))
+    catalog.blocks = out
+    return out
