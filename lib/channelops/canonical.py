@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from channelops.dataset import STRING, Dataset, _quarantine_frame, empty_quarantine
+from channelops.dataset import (
+    STRING,
+    Dataset,
+    _free_memory,
+    _quarantine_frame,
+    empty_quarantine,
+)
 
 __all__ = ["CANONICAL_COLUMNS", "canonicalise"]
 
@@ -71,7 +77,9 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
     flag[missing & (flag == 0)] = 3
 
     ok = flag == 0
-    out = lines.loc[ok].reset_index(drop=True)
+    # no copy of the (possibly 10-million-line) frame when every line converts
+    out = lines.copy(deep=False) if ok.all() else lines.loc[ok]
+    out = out.reset_index(drop=True)
     out["sku"] = sku[ok].reset_index(drop=True).astype(STRING)
     out["order_ts_local"] = local[ok].reset_index(drop=True)
     fx_ok = fx[ok]
@@ -84,6 +92,7 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
 
     quarantine = _quarantine(lines, flag, dataset, currency, day)
     assert len(out) + len(quarantine) == n, "canonicalise lost rows"
+    _free_memory()
     return out, quarantine
 
 

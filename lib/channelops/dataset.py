@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import gc
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -1140,8 +1141,7 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
     # text of each mapped field: stripped, value maps applied; empty -> <NA>
     text: dict[str, pd.Series] = {}
     for f, c in fields.items():
-        s = raw[c].str.strip()
-        s = s.mask(s == "")
+        s = _clean_text(raw[c])
         if f in m.values:
             s = _apply_values(s, m.values[f])
         text[f] = s
@@ -1204,11 +1204,31 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
 
     ok = flag == 0
     quarantine = _build_quarantine(ch, raw, fields, rows, flag, problems, ragged, len(header))
+    raw.clear()  # the text is now only in ``text``, which _build_lines consumes column by column
     lines = _build_lines(dataset, ch, text, fields, rows, ok, order_ts, nums, status, chan_row,
                          warnings)
     assert total == len(lines) + len(quarantine), (
         f"{rel}: rows read {total} != accepted {len(lines)} + quarantined {len(quarantine)}")
+    _free_memory()
     return ExportResult(lines, quarantine, total, warnings)
+
+
+def _free_memory() -> None:
+    """Collect reference cycles (pandas' caches hold the export's raw text in a few) and hand
+    freed Arrow memory back to the system, so a 10-million-line read does not keep twice
+    its size."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+
+
+def _clean_text(s: pd.Series) -> pd.Series:
+    """Strip surrounding whitespace; empty -> <NA>. Returns ``s`` itself (no copy) when
+    nothing changes, which is the common case and halves the memory of a large export."""
+    stripped = s.str.strip()
+    if bool((stripped.str.len() == s.str.len()).all()):
+        stripped = s
+    empty = (stripped == "").to_numpy(dtype=bool, na_value=False)
+    return stripped.mask(pd.Series(empty, index=s.index)) if empty.any() else stripped
 
 
 def _apply_values(s: pd.Series, words: dict[str, str]) -> pd.Series:
@@ -1305,9 +1325,10 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
                  chan_row: pd.Series | None, warnings: list[str]) -> pd.DataFrame:
     n_ok = int(ok.sum())
     order_id = text["order_id"]
+    everything = n_ok == len(ok)
 
     def keep(s: pd.Series) -> pd.Series:
-        return s[ok].reset_index(drop=True)
+        return s.reset_index(drop=True) if everything else s[ok].reset_index(drop=True)
 
     out: dict[str, Any] = {
         "source_file": pd.Series([ch.source_file] * n_ok, dtype=STRING),
@@ -1322,12 +1343,14 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
         codes, _ = pd.factorize(order_id)
         out["line_no"] = (pd.Series(codes).groupby(codes).cumcount().to_numpy()[ok] + 1
                           ).astype(np.int64)
+    del order_id
+    text.pop("order_id")
     out["order_ts"] = keep(order_ts)
-    out["buyer_ref"] = keep(text["buyer_ref"])
+    out["buyer_ref"] = keep(text.pop("buyer_ref"))
     for f in PII_FIELDS:
-        out[f] = (keep(text[f]) if f in text
+        out[f] = (keep(text.pop(f)) if f in text
                   else pd.Series(pd.NA, index=range(n_ok), dtype=STRING))
-    out["channel_sku"] = keep(text["channel_sku"])
+    out["channel_sku"] = keep(text.pop("channel_sku"))
     out["quantity"] = nums["quantity"][ok].astype(np.int64)
     out["unit_price"] = nums["unit_price"][ok].astype(np.float64)
     out["discount"] = (np.nan_to_num(nums["discount"][ok], nan=0.0) if "discount" in nums
@@ -1336,7 +1359,7 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
     if m_cur is None:
         default_cur = chan_row["currency"] if chan_row is not None else None
     if "currency" in text:
-        cur = keep(text["currency"]).str.upper()
+        cur = keep(text.pop("currency")).str.upper()
         if default_cur is not None:
             cur = cur.fillna(default_cur)
     else:
@@ -1350,8 +1373,8 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
     out["currency"] = cur.astype(STRING)
     out["status"] = (keep(status).fillna("paid") if status is not None
                      else pd.Series(["paid"] * n_ok, dtype=STRING)).astype(STRING)
-    df = pd.DataFrame(out)
-    return df[list(LINE_COLUMNS)]
+    text.clear()
+    return pd.DataFrame({c: out.pop(c) for c in LINE_COLUMNS}, copy=False)
 
 
 def empty_lines() -> pd.DataFrame:
