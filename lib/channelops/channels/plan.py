@@ -742,8 +742,8 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
     """How the recommended plan moves when the budget or the curves change.
 
     Scenarios: 'base'; 'budget +x%' for each change (total_budget scaled, everything else
-    kept); 'curve draw k' for k < n_curve_draws, every channel's curve replaced by its k-th
-    bootstrap (or prior) draw. Each scenario is re-optimised with NSGA-II and the same
+    kept); 'curve draw k' for k < n_curve_draws, every channel's point curve replaced by its
+    k-th bootstrap (or prior) draw (the spread of draws, hence risk, is kept). Each scenario is re-optimised with NSGA-II and the same
     rule picks its plan.
 
     Args:
@@ -767,7 +767,9 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
     for d in budget_changes:
         scenarios.append((f"budget {d:+.0%}", constraints.scaled(1.0 + d), cmap))
     for k in range(n_curve_draws):
-        drawn = {ch: (cv.with_params(cv.draws[k % len(cv.draws)], source=f"draw {k}")
+        # the k-th draw becomes the point curve; the draws stay, so risk keeps its meaning
+        drawn = {ch: (replace(cv.with_params(cv.draws[k % len(cv.draws)],
+                                             source=f"draw {k}"), draws=cv.draws)
                       if len(cv.draws) else cv) for ch, cv in cmap.items()}
         scenarios.append((f"curve draw {k}", constraints, drawn))
     rows = []
