@@ -32,6 +32,7 @@ from .simulate import (
     SRC_ACQ,
     SRC_EXP,
     SRC_MKT,
+    SRC_ORGANIC,
     START_EPOCH,
     Lines,
     OrderBatch,
@@ -160,16 +161,19 @@ def generate_dataset(out_dir: str | Path, scenario: str = "multi_category", size
             orgs, death = organic_orders(cust, cal, rng_for(seed, "organic", k))
             lo = build_lines(orgs, cust, active, catalog, pricing, cal, fx_daily, mk_names,
                              rng_for(seed, "lines", k))
-            n_ord = np.array([len(np.unique(lo.order[lo.ch == c])) for c in range(C)])
             rev = np.bincount(lo.ch, weights=lo.revenue, minlength=C)
+            # mean value of repeat orders: marketing orders pick customers the same way
+            rep = lo.src == SRC_ORGANIC
+            n_ord = np.bincount(lo.ch[rep & (lo.line_no == 1)], minlength=C)
+            rev_rep = np.bincount(lo.ch[rep], weights=lo.revenue[rep], minlength=C)
             if curves is None:  # calibrate the response curves on the first chunk
                 organic_weekly = {ch.id: rev[c] / share / W for c, ch in enumerate(active)}
                 spend, shapes = mkt.build_spend(active, W, sz.customers / 10_000,
                                                 rng_for(seed, "marketing"))
                 curves = mkt.calibrate(shapes, active, organic_weekly)
                 resp = mkt.expected_response(curves, spend, W)
-                mhat0 = rev / np.maximum(n_ord, 1)
-            mhat = np.where(n_ord >= 20, rev / np.maximum(n_ord, 1), mhat0)
+                mhat0 = rev_rep / np.maximum(n_ord, 1)
+            mhat = np.where(n_ord >= 20, rev_rep / np.maximum(n_ord, 1), mhat0)
             exp_counts = resp * share / np.maximum(mhat, 1.0)[:, None]
             mo = marketing_orders(cust, death, cal, exp_counts, rng_for(seed, "mkt", k))
             # experiment: randomise eligible CRM units, then spawn treatment orders

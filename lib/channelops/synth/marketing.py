@@ -48,9 +48,9 @@ def build_spend(channels: list[ChannelPreset], weeks: int, scale: float,
     rows, shapes = [], {}
     for ch in channels:
         typical = ch.spend * scale
-        level = typical * np.exp(rng.normal(-0.1, 0.45, weeks))
+        level = typical * np.exp(rng.normal(-0.15, 0.55, weeks))
         u = rng.random(weeks)
-        level = np.where(u < 0.12, level * 0.05, np.where(u > 0.90, level * 2.2, level))
+        level = np.where(u < 0.15, level * 0.03, np.where(u > 0.87, level * 2.2, level))
         spend = np.round(level, 2)
         a_typ = typical / (1 - ch.adstock)
         half = a_typ * rng.uniform(0.8, 1.3)

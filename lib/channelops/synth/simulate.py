@@ -251,7 +251,7 @@ def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPrese
     cu, ch, day, src, utc = cu[ok], ch[ok], day[ok], src[ok], utc[ok]
     n = len(cu)
     z = rng.gamma(5.0, cust.nu[cu] / 5.0)  # target order value, CNY
-    nl = 1 + np.minimum(rng.poisson(0.35, n), 3)
+    nl = 1 + np.minimum(rng.poisson(0.22, n), 3)
     oi = np.repeat(np.arange(n), nl)
     m = len(oi)
     budget = (z / nl)[oi]

@@ -187,7 +187,9 @@ def build_fx(currencies: list[str], cal: Calendar, seed: int) -> pd.DataFrame:
         frames.append(pd.DataFrame({"date": cal.dates.strftime("%Y-%m-%d"), "currency": cur,
                                     "rate_to_base": np.round(ref * np.exp(x), 6)}))
     if not frames:
-        return pd.DataFrame({"date": [], "currency": [], "rate_to_base": []})
+        return pd.DataFrame({"date": pd.Series([], dtype=object),
+                             "currency": pd.Series([], dtype=object),
+                             "rate_to_base": pd.Series([], dtype=float)})
     return pd.concat(frames, ignore_index=True)
 
 
