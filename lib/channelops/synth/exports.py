@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from . import geo
+from . import geo, timefmt
 from .presets import ChannelPreset, ExportStyle
 from .simulate import STATUSES, Lines
 from .world import Customers, cat, scramble, sku_code, to_str
@@ -91,7 +91,7 @@ def crm_ids(idx: np.ndarray) -> pa.Array:
     return cat("C", to_str(idx, 8))
 
 
-def _order_ids(style: ExportStyle, k: np.ndarray, ts: pa.Array) -> pa.Array:
+def _order_ids(style: ExportStyle, k: np.ndarray, utc: np.ndarray, tz: str) -> pa.Array:
     o = style.oid
     if o == "web":
         return cat("W", to_str(k + 1, 9))
@@ -109,7 +109,7 @@ def _order_ids(style: ExportStyle, k: np.ndarray, ts: pa.Array) -> pa.Array:
     if o == "eu":
         return cat("DE", to_str(k + 1, 10))
     if o == "shp":
-        return cat(pc.strftime(ts, format="%y%m%d"), to_str(k + 1, 7))
+        return cat(timefmt.strftime(utc, "%y%m%d", tz), to_str(k + 1, 7))
     raise ValueError(o)
 
 
@@ -118,13 +118,11 @@ def format_ts(utc: np.ndarray, style: ExportStyle, tz: str) -> pa.Array:
     f = style.ts_format
     if f == "unix_s":
         return to_str(utc)
-    aware = pa.array(utc, pa.timestamp("s", tz=tz))
     if f == "iso8601":
         if tz == "UTC":
-            return cat(pc.strftime(aware, format="%Y-%m-%dT%H:%M:%S"), "Z")
-        s = pc.strftime(aware, format="%Y-%m-%dT%H:%M:%S%z")
-        return pc.replace_substring_regex(s, pattern=r"(\d\d)(\d\d)$", replacement=r"\1:\2")
-    return pc.strftime(aware, format=f)
+            return timefmt.strftime(utc, "%Y-%m-%dT%H:%M:%SZ", tz)
+        return timefmt.strftime(utc, "%Y-%m-%dT%H:%M:%S%:z", tz)
+    return timefmt.strftime(utc, f, tz)
 
 
 def money(cents: np.ndarray, decimal: str) -> pa.Array:
@@ -232,7 +230,6 @@ def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: li
     # lines of an order are contiguous after the sort (same utc), so okey is per order
     k_order = state.orders + okey
     state.orders += int(first_seen.sum())
-    ts_aware = pa.array(L["utc"], pa.timestamp("s", tz=ch.timezone))
     # buyers
     ucust, binv = np.unique(L["cust"], return_inverse=True)
     first_lat = pc.utf8_slice_codeunits(cust.pii["name_latin"].take(pa.array(ucust)), 0, 3)
@@ -246,7 +243,7 @@ def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: li
     cols: dict[str, pa.Array] = {}
     for f, _ in st.columns:
         if f == "order_id":
-            cols[f] = _order_ids(st, k_order, ts_aware)
+            cols[f] = _order_ids(st, k_order, L["utc"], ch.timezone)
         elif f == "line_no":
             cols[f] = to_str(L["line_no"])
         elif f == "order_ts":

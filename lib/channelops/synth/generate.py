@@ -212,8 +212,8 @@ def generate_dataset(out_dir: str | Path, scenario: str = "multi_category", size
                                 weights=sub.qty * kg[sub.sku])
                 uo, first_pos = np.unique(sub.order, return_index=True)
                 del firsts
-                ts = pa.array(sub.utc[first_pos], pa.timestamp("s", tz=active[c].timezone))
-                oid_parts.append(ex._order_ids(styles[c], korder[first_pos], ts))
+                oid_parts.append(ex._order_ids(styles[c], korder[first_pos], sub.utc[first_pos],
+                                               active[c].timezone))
                 och.append(np.full(len(uo), c))
                 ocity.append(cust.city[sub.cust[first_pos]])
                 outc.append(sub.utc[first_pos])

@@ -19,9 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import geo
+from . import geo, timefmt
 from .presets import ChannelPreset
-from .world import Calendar, cat
+from .world import Calendar
 
 SHANGHAI = "Asia/Shanghai"
 _CONTACT_HOURS = np.array([0.3, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 2.5, 4.5, 5.5, 5.5, 4.5,
@@ -60,8 +60,7 @@ def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 def iso_shanghai(utc: np.ndarray) -> pa.Array:
     """Epoch seconds as ISO 8601 strings in Asia/Shanghai with +08:00."""
-    s = pc.strftime(pa.array(utc, pa.timestamp("s", tz=SHANGHAI)), format="%Y-%m-%dT%H:%M:%S")
-    return cat(s, "+08:00")
+    return timefmt.strftime(utc, "%Y-%m-%dT%H:%M:%S+08:00", SHANGHAI)
 
 
 def shipments_chunk(order_id: pa.Array, ch: np.ndarray, city: np.ndarray, utc: np.ndarray,

@@ -17,17 +17,19 @@ CHUNK_CUSTOMERS = 50_000  # fixed, so output never depends on the machine
 
 @dataclass(frozen=True)
 class SizePreset:
-    """How big a world is: true customers, SKUs and horizon in weeks."""
+    """How big a world is: true customers, SKUs, horizon in weeks, and an activity factor
+    scaling every purchase rate (a big customer base buys less often per head)."""
 
     customers: int
     skus: int
     weeks: int
+    activity: float = 1.0
 
 
 SIZES: dict[str, SizePreset] = {
     "tiny": SizePreset(customers=800, skus=36, weeks=78),
     "demo": SizePreset(customers=10_000, skus=200, weeks=104),
-    "large": SizePreset(customers=1_000_000, skus=2_000, weeks=104),
+    "large": SizePreset(customers=1_000_000, skus=2_000, weeks=104, activity=0.35),
 }
 
 

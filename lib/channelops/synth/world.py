@@ -370,7 +370,7 @@ def build_customers(scn: Scenario, channels: list[ChannelPreset], cats: list[str
     for g, s in enumerate(segs):
         sel = np.flatnonzero(seg == g)
         m = len(sel)
-        lam[sel] = rng.gamma(s.lam_shape, s.lam_mean / s.lam_shape, m)
+        lam[sel] = rng.gamma(s.lam_shape, s.lam_mean * size.activity / s.lam_shape, m)
         p[sel] = rng.beta(s.p_a, s.p_b, m)
         nu[sel] = rng.gamma(s.spend_shape, s.spend_mean / s.spend_shape, m)
         disc[sel] = rng.beta(10 * s.discount, 10 * (1 - s.discount), m)
