@@ -88,6 +88,19 @@ def test_fit_is_deterministic_given_seed():
     np.testing.assert_array_equal(a.draws, b.draws)
 
 
+def test_fit_with_zero_initial_adstock():
+    truth = ch.ResponseCurve("c", 1_000.0, 20_000.0, 0.7, 20_000.0, 1.5)
+    rng = np.random.default_rng(0)
+    spend = 6_000 * rng.lognormal(0, 0.5, 80)
+    mean = 1_000 + 20_000 * ch.hill(ch.adstock(spend, 0.7), 20_000, 1.5)
+    weekly = pd.DataFrame({"week_start": pd.date_range("2024-01-01", periods=80, freq="7D"),
+                           "spend": spend, "revenue": mean * (1 + rng.normal(0, 0.03, 80))})
+    fit = ch.fit_response_curve(weekly, n_boot=0, initial_adstock="zero")
+    assert fit.revenue(6_000) == pytest.approx(truth.revenue(6_000), rel=0.10)
+    with pytest.raises(ValueError, match="initial_adstock must be 'steady' or 'zero'"):
+        ch.fit_response_curve(weekly, n_boot=0, initial_adstock="warm")
+
+
 def test_fit_missing_column_fails_clearly():
     with pytest.raises(ValueError, match=r"weekly is missing column\(s\) \['revenue'\]"):
         ch.fit_response_curve(pd.DataFrame({"week_start": ["2024-01-01"], "spend": [1.0]}))
@@ -329,6 +342,25 @@ def test_bad_parameters_stop_before_optimising(inst5, reach5, monkeypatch, kwarg
     with pytest.raises(ch.ChannelPlanError, match=f"^{re.escape(message)}$"):
         ch.optimise_channel_plan(inst5.curves, inst5.channels, reach5, cons,
                                  inst5.target_segments)
+
+
+def test_fitted_spend_is_capped_near_observed_spend(inst5, fitted5, reach5):
+    curve = fitted5.set_index("channel_id").loc["ch00", "curve"]
+    observed = curve.diagnostics["spend_max"]
+    cons = ch.PlanConstraints(total_budget=100_000, max_spend_multiple=1.5)
+    model = ch.build_plan_model(fitted5, inst5.channels, reach5, cons, inst5.target_segments)
+    assert model.hi[0] == pytest.approx(1.5 * observed)
+    uncapped = ch.build_plan_model(fitted5, inst5.channels, reach5,
+                                   ch.PlanConstraints(total_budget=100_000,
+                                                      max_spend_multiple=None))
+    assert uncapped.hi[0] == 100_000
+    too_high = ch.PlanConstraints(total_budget=100_000, max_spend_multiple=1.0,
+                                  min_budget={"ch00": 2 * observed})
+    with pytest.raises(ch.ChannelPlanError, match=re.escape(
+            f"channel 'ch00': min_budget {2 * observed:g} > max_budget {observed:g} "
+            f"(1 x the largest observed weekly spend {observed:g}; raise "
+            "max_spend_multiple to allow more)")):
+        ch.validate_constraints(too_high, inst5.channels, fitted5)
 
 
 def test_unknown_target_segment_and_missing_curve(inst5, reach5):

@@ -25,6 +25,7 @@ from .curves import (
     steady_state_revenue,
 )
 from .exact import exact_best_plan, exact_front, hypervolume_ratio
+from .history import REVENUE_STATUSES, weekly_channel_revenue
 from .plan import (
     OBJECTIVES,
     ChannelPlanError,
@@ -48,6 +49,7 @@ from .plots import plot_parallel_coordinates, plot_pareto_2d, plot_response_curv
 from .reach import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
 
 __all__ = [
+    "REVENUE_STATUSES", "weekly_channel_revenue",
     "AGE_BANDS", "OBJECTIVES", "PARAM_NAMES", "TIER_BANDS",
     "ChannelPlanError", "ChannelPlanProblem", "ParetoResult", "PlanConstraints", "PlanModel",
     "ResponseCurve",

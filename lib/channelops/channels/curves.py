@@ -105,7 +105,8 @@ class ResponseCurve:
             refits for fitted curves, prior draws for prior curves); may be empty.
         source: 'fitted', 'prior' or 'truth'.
         reason: why this source was used (empty for fitted curves).
-        diagnostics: n_weeks, r2, mape, resid_acf1, rmse for fitted curves.
+        diagnostics: n_weeks, r2, mape, resid_acf1, rmse, spend_median, spend_max for
+            fitted curves (n_weeks only for priors).
     """
 
     channel_id: str
@@ -170,7 +171,8 @@ class ResponseCurve:
                                "reason": self.reason}
         rec.update(dict(zip(PARAM_NAMES, self.params.tolist(), strict=True)))
         rec["n_draws"] = len(self.draws)
-        for key in ("n_weeks", "r2", "mape", "resid_acf1", "rmse"):
+        for key in ("n_weeks", "r2", "mape", "resid_acf1", "rmse", "spend_median",
+                    "spend_max"):
             rec[key] = self.diagnostics.get(key, np.nan)
         return rec
 
@@ -217,7 +219,11 @@ def _weekly_grid(weekly: pd.DataFrame) -> pd.DataFrame:
 class _Model:
     """Least-squares model on scaled parameters ``(base/R, rmax/R, decay, log(K/S), slope)``."""
 
-    def __init__(self, spend: np.ndarray, revenue: np.ndarray) -> None:
+    def __init__(self, spend: np.ndarray, revenue: np.ndarray,
+                 initial_adstock: str = "steady") -> None:
+        if initial_adstock not in ("steady", "zero"):
+            raise ValueError(f"initial_adstock must be 'steady' or 'zero', got {initial_adstock!r}")
+        self.steady_start = initial_adstock == "steady"
         self.spend = spend
         self.mask = ~np.isnan(revenue)
         self.y = revenue[self.mask]
@@ -241,8 +247,9 @@ class _Model:
     def fitted(self, z: np.ndarray) -> np.ndarray:
         """Fitted weekly revenue on every week (scaled by r_scale)."""
         decay = z[2]
-        # the history before the first week is taken as steady at the first weeks' mean spend
-        initial = decay * self.initial_spend / (1.0 - decay)
+        # 'steady': the history before the first week is taken as steady at the first weeks'
+        # mean spend; 'zero': no spend before the first week
+        initial = decay * self.initial_spend / (1.0 - decay) if self.steady_start else 0.0
         a = adstock(self.spend, decay, initial) / self.s_scale
         return z[0] + z[1] * hill(a, np.exp(z[3]), z[4])
 
@@ -290,7 +297,8 @@ def _acf1(x: np.ndarray) -> float:
 
 
 def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int = 8,
-                       n_boot: int = 200, block: int = 4, seed: int = 0) -> ResponseCurve:
+                       n_boot: int = 200, block: int = 4, seed: int = 0,
+                       initial_adstock: str = "steady") -> ResponseCurve:
     """Fit ``revenue_t = base + revenue_max * hill(adstock(spend)_t)`` by least squares.
 
     Bounded nonlinear least squares (``scipy.optimize.least_squares``, trust-region
@@ -306,11 +314,15 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
         n_boot: bootstrap refits (0 for none).
         block: bootstrap block length in weeks.
         seed: seed for starts and bootstrap; the same seed gives the same curve.
+        initial_adstock: carry-over into the first week: 'steady' (as if the mean spend of
+            the first four weeks had run forever; right for a history cut from a running
+            business) or 'zero' (no earlier spend; how ``channelops.synth`` starts).
 
     Returns:
         A :class:`ResponseCurve` with source 'fitted', bootstrap draws and diagnostics
         n_weeks, r2, mape (on weeks with revenue > 0), resid_acf1 (lag-1 residual
-        autocorrelation) and rmse (base currency per week).
+        autocorrelation), rmse (base currency per week), spend_median and spend_max
+        (observed weekly spend; the plan does not extrapolate far beyond spend_max).
     """
     _require(weekly, ["week_start", "spend", "revenue"], "weekly")
     grid = _weekly_grid(weekly)
@@ -321,7 +333,7 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
     if (spend < 0).any():
         raise ValueError("weekly spend must be non-negative")
     rng = np.random.default_rng(seed)
-    model = _Model(spend, revenue)
+    model = _Model(spend, revenue, initial_adstock)
     best_z, best_cost = None, np.inf
     for z0 in _starts(model, n_starts, rng):
         z, cost = model.solve(z0, model.y)
@@ -343,6 +355,8 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
         "mape": float(np.mean(np.abs(resid[pos]) / model.y[pos])) if pos.any() else np.nan,
         "resid_acf1": _acf1(resid),
         "rmse": float(np.sqrt(np.mean(resid**2))),
+        "spend_median": float(np.median(spend)),
+        "spend_max": float(np.max(spend)),
     }
     p = model.to_params(best_z)
     return ResponseCurve(channel_id, *(float(v) for v in p), draws=draws, source="fitted",
@@ -393,7 +407,8 @@ def prior_curve(channel: pd.Series | dict[str, Any], reason: str, decay: float =
 def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd.DataFrame,
                         min_weeks: int = 26, n_boot: int = 200, n_starts: int = 8,
                         prior_decay: float = 0.3, prior_slope: float = 1.0,
-                        prior_cv: float = 0.3, seed: int = 0) -> pd.DataFrame:
+                        prior_cv: float = 0.3, seed: int = 0,
+                        initial_adstock: str = "steady") -> pd.DataFrame:
     """Fit one response curve per channel in ``channels``, falling back to priors.
 
     A channel is fitted when it has at least ``min_weeks`` weeks with revenue and some
@@ -405,7 +420,7 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
         channels: channels.csv (channel_id, prior_weekly_revenue_max,
             prior_half_saturation_spend, ...).
         min_weeks: weeks of history needed to fit.
-        n_boot, n_starts: see :func:`fit_response_curve`.
+        n_boot, n_starts, initial_adstock: see :func:`fit_response_curve`.
         prior_decay, prior_slope, prior_cv: see :func:`prior_curve`.
         seed: base seed; channel i uses ``seed + i``.
 
@@ -413,8 +428,9 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
         One row per channel: channel_id, source ('fitted', 'prior', or 'unavailable' when
         there is neither enough history nor usable priors; such a channel has no curve and
         must be forced out of the plan), reason, the five parameters, n_draws, n_weeks, r2,
-        mape, resid_acf1, rmse, and ``curve`` (the :class:`ResponseCurve` object; drop that
-        column before writing the table).
+        mape, resid_acf1, rmse, spend_median, spend_max (observed weekly spend), and
+        ``curve`` (the :class:`ResponseCurve` object; drop that column before writing the
+        table).
     """
     _require(spend, ["week_start", "channel_id", "spend"], "spend")
     _require(revenue, ["week_start", "channel_id", "revenue"], "revenue")
@@ -443,7 +459,7 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
         if not reason:
             try:
                 curve = fit_response_curve(hist, cid, n_starts=n_starts, n_boot=n_boot,
-                                           seed=seed + i)
+                                           seed=seed + i, initial_adstock=initial_adstock)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"fit failed: {exc}"
         if curve is None:

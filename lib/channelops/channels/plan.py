@@ -64,6 +64,10 @@ class PlanConstraints:
         force_in: channels that must run.
         force_out: channels that must not run.
         fixed_budget: channels that run at exactly this spend (implies force_in).
+        max_spend_multiple: a fitted channel's spend is capped at this multiple of its
+            largest observed weekly spend, because a curve fitted on a narrow spend range
+            extrapolates badly (None = no cap). It does not apply to prior curves or to
+            fixed budgets.
     """
 
     total_budget: float
@@ -76,19 +80,33 @@ class PlanConstraints:
     force_in: Sequence[str] = ()
     force_out: Sequence[str] = ()
     fixed_budget: Mapping[str, float] = field(default_factory=dict)
+    max_spend_multiple: float | None = 2.0
 
     def scaled(self, factor: float) -> PlanConstraints:
         """The same constraints with total_budget multiplied by ``factor``."""
         return replace(self, total_budget=self.total_budget * factor)
 
 
-def _bounds(constraints: PlanConstraints, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(constraints: PlanConstraints, ids: list[str],
+            curves: Mapping[str, ResponseCurve] | None = None
+            ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Per-channel spend bounds and the extrapolation caps that lowered a maximum."""
     cap = constraints.total_budget if constraints.default_max_budget is None \
         else constraints.default_max_budget
     lo = np.array([float(constraints.min_budget.get(c, constraints.default_min_budget))
                    for c in ids])
     hi = np.array([float(constraints.max_budget.get(c, cap)) for c in ids])
-    return lo, hi
+    capped: dict[str, float] = {}
+    k = constraints.max_spend_multiple
+    for i, c in enumerate(ids):
+        curve = (curves or {}).get(c)
+        if k is None or curve is None or c in constraints.fixed_budget:
+            continue
+        observed = curve.diagnostics.get("spend_max", np.nan)
+        if curve.source == "fitted" and np.isfinite(observed) and k * observed < hi[i]:
+            hi[i] = k * observed
+            capped[c] = observed
+    return lo, hi, capped
 
 
 def _names(values: Sequence[str] | Mapping[str, Any]) -> list[str]:
@@ -133,10 +151,14 @@ def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
     both = sorted(set(_names(c.fixed_budget)) & set(_names(c.force_out)))
     if both:
         raise ChannelPlanError(f"channel(s) {both} have a fixed_budget but are in force_out")
-    lo, hi = _bounds(c, ids)
+    cmap = as_curve_map(curves) if curves is not None else None
+    lo, hi, capped = _bounds(c, ids, cmap)
     for ch, a, b in zip(ids, lo, hi, strict=True):
         if a > b:
-            raise ChannelPlanError(f"channel {ch!r}: min_budget {a:g} > max_budget {b:g}")
+            why = (f" ({c.max_spend_multiple:g} x the largest observed weekly spend "
+                   f"{capped[ch]:g}; raise max_spend_multiple to allow more)"
+                   if ch in capped else "")
+            raise ChannelPlanError(f"channel {ch!r}: min_budget {a:g} > max_budget {b:g}{why}")
     for ch, f in c.fixed_budget.items():
         a, b = lo[ids.index(ch)], hi[ids.index(ch)]
         if not a <= f <= b:
@@ -160,8 +182,7 @@ def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
     if c.total_budget < need - _TOL:
         raise ChannelPlanError(f"total_budget {c.total_budget:g} is below the sum of forced "
                                f"minimum and fixed budgets {need:g} ({detail})")
-    if curves is not None:
-        cmap = as_curve_map(curves)
+    if cmap is not None:
         missing = [ch for ch in available if ch not in cmap]
         if missing:
             raise ChannelPlanError(f"no response curve for channel(s) {missing}; add priors "
@@ -303,7 +324,7 @@ def build_plan_model(curves: pd.DataFrame | Mapping[str, ResponseCurve],
     cmap = as_curve_map(curves)
     ids = channels["channel_id"].astype(str).tolist()
     c = constraints
-    lo, hi = _bounds(c, ids)
+    lo, hi, _ = _bounds(c, ids, cmap)
     zero = ResponseCurve("", 0.0, 0.0, 0.0, 1.0, 1.0, source="none")
     params = np.array([cmap.get(ch, zero).params for ch in ids])
     grid = np.linspace(0.0, 1.0, sd_grid_points)[None, :] * np.maximum(hi, 1e-9)[:, None]
