@@ -19,7 +19,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,lab]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name channelops --display-name "Python (channelops)" >/dev/null
+	$(BIN)/python -c "from channelops.runner import ensure_kernel; ensure_kernel()"
 	@touch $(STAMP)
 
 $(DEMO)/dataset.yaml: | $(STAMP)
@@ -41,7 +41,6 @@ test: install $(TINY)/dataset.yaml
 
 ## make lab: JupyterLab on the notebooks, with the project's own kernel
 lab: install
-	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	cd notebooks && ../$(BIN)/jupyter lab
 
 lint: install

@@ -91,7 +91,7 @@ def ensure_kernel() -> str:
 
     The kernel spec lives in ``<sys.prefix>/share/jupyter/kernels/channelops``; it is put
     first on ``JUPYTER_PATH`` so that a kernel of the same name elsewhere on the machine
-    (another clone, a user-wide install) is never used. Installed here if absent.
+    (another clone, a user-wide install) is never used. Written here if absent or stale.
 
     Returns:
         The kernel name.
@@ -101,15 +101,27 @@ def ensure_kernel() -> str:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    spec = share / "kernels" / KERNEL_NAME / "kernel.json"
-    needs_install = True
-    if spec.exists():
-        argv = json.loads(spec.read_text()).get("argv", [""])
-        needs_install = Path(argv[0]).resolve() != Path(sys.executable).resolve()
-    if needs_install:
-        from ipykernel.kernelspec import install
-
-        install(kernel_name=KERNEL_NAME, display_name="Python (channelops)", prefix=sys.prefix)
+    spec_dir = share / "kernels" / KERNEL_NAME
+    wanted = {
+        # log level CRITICAL: ipykernel's start-up and shutdown chatter (plain-TCP warning,
+        # the interrupt used to stop it) is not a problem of the run and must not look like one
+        "argv": [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+            "--IPKernelApp.log_level=CRITICAL",
+        ],
+        "display_name": "Python (channelops)",
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+    spec = spec_dir / "kernel.json"
+    current = json.loads(spec.read_text()) if spec.exists() else None
+    if current != wanted:
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        spec.write_text(json.dumps(wanted, indent=1) + "\n")
     return KERNEL_NAME
 
 

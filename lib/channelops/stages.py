@@ -46,8 +46,8 @@ STAGES: tuple[Stage, ...] = (
         "channel_selection",
         "02_channel_selection.ipynb",
         "Which channels should we run, with how much budget?",
-        outputs=("response_curves", "channel_plan"),
-        inputs=("segment_profiles",),
+        outputs=("response_curves", "pareto_front", "channel_plan"),
+        inputs=("segments", "segment_profiles"),
     ),
     Stage(
         "03",
