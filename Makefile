@@ -10,7 +10,6 @@ DEMO   := data/demo
 TINY   := data/tiny
 # Notebooks and papermill use the kernel installed into .venv, never a machine-wide one.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
-export MPLBACKEND := Agg
 
 .PHONY: install run test lab data lint clean-output nbval-prepare
 
@@ -36,7 +35,7 @@ run: install $(DEMO)/dataset.yaml
 
 ## make test: install if needed, run the whole suite (unit, bad input, run, notebooks via nbval)
 test: install $(TINY)/dataset.yaml
-	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --into build/nbval
+	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --dataset $(TINY) --into build/nbval --output build/nbval-run
 	$(BIN)/python -m pytest tests build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider
 
 ## make lab: JupyterLab on the notebooks, with the project's own kernel

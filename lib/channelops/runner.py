@@ -100,7 +100,6 @@ def ensure_kernel() -> str:
     paths = [str(share)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     spec_dir = share / "kernels" / KERNEL_NAME
     wanted = {
         # log level CRITICAL: ipykernel's start-up and shutdown chatter (plain-TCP warning,
@@ -115,6 +114,9 @@ def ensure_kernel() -> str:
         ],
         "display_name": "Python (channelops)",
         "language": "python",
+        # figures must be captured into the notebook (and so the report), whatever backend
+        # the calling process uses (tests run with Agg)
+        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
         "metadata": {"debugger": True},
     }
     spec = spec_dir / "kernel.json"
