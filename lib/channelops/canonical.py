@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from channelops.dataset import (
     STRING,
@@ -77,9 +78,7 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
     flag[missing & (flag == 0)] = 3
 
     ok = flag == 0
-    # no copy of the (possibly 10-million-line) frame when every line converts
-    out = lines.copy(deep=False) if ok.all() else lines.loc[ok]
-    out = out.reset_index(drop=True)
+    out = _keep_rows(lines, ok)
     out["sku"] = sku[ok].reset_index(drop=True).astype(STRING)
     out["order_ts_local"] = local[ok].reset_index(drop=True)
     fx_ok = fx[ok]
@@ -94,6 +93,25 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
     assert len(out) + len(quarantine) == n, "canonicalise lost rows"
     _free_memory()
     return out, quarantine
+
+
+def _keep_rows(df: pd.DataFrame, ok: np.ndarray) -> pd.DataFrame:
+    """Rows of ``df`` where ``ok``, fresh RangeIndex. Column by column (Arrow filter for
+    Arrow-backed columns) so that a 10-million-line frame is not copied twice through
+    pandas' block consolidation; no copy at all when every row is kept."""
+    if ok.all():
+        return df.reset_index(drop=True).copy(deep=False)
+    mask = pa.array(ok)
+    cols: dict[str, Any] = {}
+    for c in df.columns:
+        arr = df[c].array
+        if isinstance(arr, pd.arrays.ArrowExtensionArray):
+            kept = pa.chunked_array(arr.__arrow_array__()).filter(mask)
+            cols[c] = pd.Series(type(arr)(kept), dtype=df[c].dtype, copy=False)
+        else:
+            cols[c] = pd.Series(df[c].to_numpy()[ok] if not isinstance(df[c].dtype, (
+                pd.DatetimeTZDtype, pd.CategoricalDtype)) else df[c].array[ok], copy=False)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _master_skus(channel: pd.Series, chan_sku: pd.Series, ds: Dataset) -> pd.Series:

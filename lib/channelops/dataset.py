@@ -31,7 +31,6 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
-import gc
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
@@ -1058,7 +1058,8 @@ def _more(mask: np.ndarray) -> str:
 def _parse_iso(s: pd.Series, tz: str) -> pd.Series:
     """ISO 8601 text -> datetime64[ns, UTC]: offsets honoured, naive values taken in ``tz``."""
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
-    aware = s.str.contains(_OFFSET_RE, regex=True).to_numpy(dtype=bool, na_value=False)
+    aware = _series(pc.match_substring_regex(_arrow(s), _OFFSET_RE)).to_numpy(
+        dtype=bool, na_value=False)
     if aware.any():
         out[aware] = pd.to_datetime(s[aware], format="ISO8601", errors="coerce", utc=True)
     naive = ~aware & s.notna().to_numpy()
@@ -1196,7 +1197,7 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
     # 7. status words
     status = None
     if "status" in fields:
-        status = text["status"].str.lower()
+        status = _series(pc.utf8_lower(_arrow(text["status"])))
         bad = ~isna("status") & ~status.isin(STATUSES).to_numpy(dtype=bool, na_value=False)
         add("unknown_status", "status", bad,
             lambda v: "'" + v + "' is not a canonical status (" + ", ".join(STATUSES)
@@ -1214,21 +1215,40 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
 
 
 def _free_memory() -> None:
-    """Collect reference cycles (pandas' caches hold the export's raw text in a few) and hand
-    freed Arrow memory back to the system, so a 10-million-line read does not keep twice
-    its size."""
-    gc.collect()
+    """Hand freed Arrow memory back to the system (mimalloc keeps it otherwise), so a
+    10-million-line read does not hold twice its size between steps."""
     pa.default_memory_pool().release_unused()
 
+
+def _arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The Arrow data behind a Series of Arrow-backed strings (no copy)."""
+    return pa.chunked_array(s.array.__arrow_array__())
+
+
+def _series(a: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """Wrap Arrow data as a pandas Series without copying (strings -> string[pyarrow])."""
+    a = pa.chunked_array(a) if isinstance(a, pa.Array) else a
+    if pa.types.is_string(a.type):
+        return pd.Series(pd.arrays.ArrowStringArray(a), dtype=STRING, copy=False)
+    return pd.Series(pd.arrays.ArrowExtensionArray(a), copy=False)
+
+
+# Text clean-up works on the Arrow arrays directly: pandas' ``.str`` accessor ties each
+# Series into a reference cycle, so temporaries would wait for the garbage collector and
+# a 10-million-line export would briefly hold several copies of its text.
 
 def _clean_text(s: pd.Series) -> pd.Series:
     """Strip surrounding whitespace; empty -> <NA>. Returns ``s`` itself (no copy) when
     nothing changes, which is the common case and halves the memory of a large export."""
-    stripped = s.str.strip()
-    if bool((stripped.str.len() == s.str.len()).all()):
-        stripped = s
-    empty = (stripped == "").to_numpy(dtype=bool, na_value=False)
-    return stripped.mask(pd.Series(empty, index=s.index)) if empty.any() else stripped
+    a = _arrow(s)
+    stripped = pc.utf8_trim_whitespace(a)
+    if pc.all(pc.equal(pc.binary_length(stripped), pc.binary_length(a))).as_py() is not False:
+        stripped = a
+    empty = pc.equal(stripped, "")
+    if pc.any(empty).as_py():
+        stripped = pc.if_else(empty, pa.scalar(None, pa.string()), stripped)
+        return _series(stripped)
+    return s if stripped is a else _series(stripped)
 
 
 def _apply_values(s: pd.Series, words: dict[str, str]) -> pd.Series:
@@ -1244,10 +1264,13 @@ def _apply_values(s: pd.Series, words: dict[str, str]) -> pd.Series:
 def _to_float(s: pd.Series, dialect: ReadDialect) -> np.ndarray:
     """Text -> float64 with NaN where the text is empty or not a number."""
     t = s
-    if dialect.thousands:
-        t = t.str.replace(dialect.thousands, "", regex=False)
-    if dialect.decimal != ".":
-        t = t.str.replace(dialect.decimal, ".", regex=False)
+    if dialect.thousands or dialect.decimal != ".":
+        a = _arrow(s)
+        if dialect.thousands:
+            a = pc.replace_substring(a, dialect.thousands, "")
+        if dialect.decimal != ".":
+            a = pc.replace_substring(a, dialect.decimal, ".")
+        t = _series(a)
     return pd.to_numeric(t, errors="coerce").astype("Float64").to_numpy(
         dtype="float64", na_value=np.nan)
 
@@ -1359,7 +1382,7 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
     if m_cur is None:
         default_cur = chan_row["currency"] if chan_row is not None else None
     if "currency" in text:
-        cur = keep(text.pop("currency")).str.upper()
+        cur = _series(pc.utf8_upper(_arrow(keep(text.pop("currency")))))
         if default_cur is not None:
             cur = cur.fillna(default_cur)
     else:
