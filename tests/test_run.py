@@ -39,7 +39,8 @@ def test_report_is_self_contained(tiny_run):
     external = re.findall(r"""(?:src|href)=["'](https?:)?//""", html)
     assert not external, "the report must not load anything from the network"
     images = re.findall(r"<img[^>]+src=[\"']([^\"']+)", html)
-    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    assert images and all(src.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")) for src in images)
+    assert "class=\"math\"" in html, "formulas are drawn, not left as raw LaTeX"
     for stage in STAGES:
         assert f"id='stage-{stage.key}'" in html
 

@@ -1228,7 +1228,9 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray:
 def _series(a: pa.ChunkedArray | pa.Array) -> pd.Series:
     """Wrap Arrow data as a pandas Series without copying (strings -> string[pyarrow])."""
     a = pa.chunked_array(a) if isinstance(a, pa.Array) else a
-    if pa.types.is_string(a.type):
+    if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
+        # one string dtype for every text column, whatever width Arrow chose, so frames of
+        # different channels concatenate without dtype changes (and without warnings)
         return pd.Series(pd.arrays.ArrowStringArray(a), dtype=STRING, copy=False)
     return pd.Series(pd.arrays.ArrowExtensionArray(a), copy=False)
 

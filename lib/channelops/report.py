@@ -8,7 +8,10 @@ when it exists.
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
+import io
 import os
 import re
 from pathlib import Path
@@ -33,10 +36,48 @@ table { border-collapse: collapse; margin: .6rem 0; font-size: .86rem; }
 th, td { border: 1px solid #d0d7de; padding: .25rem .55rem; text-align: right; }
 th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
+img.math { vertical-align: middle; max-height: 2.6em; } img.math.display { display: block; margin: .5em auto; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .85rem; }
 .jp-OutputArea-output pre { background: none; padding: 0; }
 .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"] { display: none; }
 """
+
+
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$")
+
+
+@functools.lru_cache(maxsize=512)
+def _math_svg(tex: str) -> str | None:
+    """LaTeX rendered by matplotlib's mathtext to an inline SVG data URI (None if it cannot)."""
+    from matplotlib.mathtext import math_to_image
+
+    buf = io.BytesIO()
+    try:
+        math_to_image(f"${tex.strip()}$", buf, format="svg")
+    except Exception:  # mathtext covers most but not all of LaTeX
+        return None
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def render_math(markdown: str) -> str:
+    """Replace ``$...$`` and ``$$...$$`` in markdown by inline images of the formula.
+
+    The report must open without a network, so MathJax (fetched from a CDN) is not an
+    option; matplotlib's mathtext draws the formulas instead. A formula it cannot draw is
+    left as code.
+    """
+
+    def replace(match: re.Match[str], display: bool) -> str:
+        tex = match.group(1)
+        uri = _math_svg(" ".join(tex.split()))
+        if uri is None:
+            return f"<code>{html.escape(tex)}</code>"
+        cls = "math display" if display else "math"
+        return f'<img class="{cls}" alt="{html.escape(tex, quote=True)}" src="{uri}">'
+
+    out = _DISPLAY_MATH.sub(lambda m: replace(m, True), markdown)
+    return _INLINE_MATH.sub(lambda m: replace(m, False), out)
 
 
 def notebook_body_html(path: Path) -> str:
@@ -52,6 +93,9 @@ def notebook_body_html(path: Path) -> str:
         and "parameters" not in c.get("metadata", {}).get("tags", [])
         and "remove-from-report" not in c.get("metadata", {}).get("tags", [])
     ]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = render_math(cell.source)
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
@@ -84,6 +128,11 @@ def _summary_table(manifest: dict[str, Any]) -> str:
     )
 
 
+def _total_seconds(manifest: dict[str, Any]) -> float:
+    """Sum of the stages' own times (a run of --only 04 keeps the other stages' times)."""
+    return float(sum(e.get("seconds", 0) or 0 for e in manifest.get("stages", {}).values()))
+
+
 def build_report(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Path:
     """Write ``<run_dir>/report.html`` from the executed notebooks and return its path.
 
@@ -114,7 +163,7 @@ def build_report(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> P
 <body><header class="run"><h1>{title}</h1>
 <div class="meta">status <b>{html.escape(status)}</b> &middot; dataset
 {html.escape(Path(str(manifest.get('dataset', {}).get('path', ''))).name)} &middot; seed
-{html.escape(str(manifest.get('parameters', {}).get('seed', '')))} &middot; {manifest.get('seconds', '')} s</div>
+{html.escape(str(manifest.get('parameters', {}).get('seed', '')))} &middot; {_total_seconds(manifest):.1f} s of notebooks</div>
 </header><main>
 <h2>Run summary</h2>{_summary_table(manifest)}
 <nav class="toc"><b>Contents</b><ol>{''.join(toc)}</ol></nav>
