@@ -39,8 +39,10 @@ def test_report_is_self_contained(tiny_run):
     external = re.findall(r"""(?:src|href)=["'](https?:)?//""", html)
     assert not external, "the report must not load anything from the network"
     images = re.findall(r"<img[^>]+src=[\"']([^\"']+)", html)
-    assert images and all(src.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")) for src in images)
-    assert "class=\"math\"" in html, "formulas are drawn, not left as raw LaTeX"
+    assert images and all(
+        src.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")) for src in images
+    )
+    assert 'class="math"' in html, "formulas are drawn, not left as raw LaTeX"
     for stage in STAGES:
         assert f"id='stage-{stage.key}'" in html
 
@@ -100,3 +102,60 @@ def test_bad_parameters_stop_before_anything_runs(tiny_dataset, tmp_path, capsys
     assert "unknown parameter 'horizon_dayz'; did you mean 'horizon_days'?" in err
     assert "parameter 'n_windows' must be int" in err
     assert not out.exists()
+
+
+def test_killed_run_says_interrupted_and_rerun_completes(tiny_dataset, tmp_path):
+    """SIGTERM in the middle of a stage: the manifest says interrupted; a re-run completes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "channelops.cli",
+        "run",
+        "--params",
+        "parameters/ci.yaml",
+        "--dataset",
+        str(tiny_dataset),
+        "--only",
+        "03",
+        "--output",
+        str(out),
+        "--no-progress",
+        "--no-report",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = out / "manifest.json"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (
+        manifest.exists() and '"running"' in manifest.read_text()
+    ):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    m = json.loads(manifest.read_text())
+    assert m["status"] == "interrupted" and m["stages"]["03"]["status"] == "interrupted"
+    # 03 writes its tables in its last cells, seconds after the kill: nothing half-done remains
+    assert not (out / "tables" / "order_lines.parquet").exists()
+    code = main(
+        [
+            "run",
+            "--params",
+            "parameters/ci.yaml",
+            "--dataset",
+            str(tiny_dataset),
+            "--only",
+            "03",
+            "--output",
+            str(out),
+            "--no-progress",
+            "--no-report",
+        ]
+    )
+    assert code == 0
+    assert json.loads(manifest.read_text())["stages"]["03"]["status"] == "ok"

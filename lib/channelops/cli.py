@@ -85,8 +85,11 @@ def _print_summary(manifest: dict[str, Any], output: Path) -> None:
     print(f"  {'total':<24}{manifest['status']:<10}{manifest.get('seconds', 0):>8.1f}")
     tables = manifest.get("tables", {})
     if tables:
+        import textwrap
+
         listing = ", ".join(f"{k} {v['rows']:,}" for k, v in tables.items())
-        print(f"  tables (rows): {listing}")
+        print(textwrap.fill(f"tables (rows): {listing}", width=100, initial_indent="  ",
+                            subsequent_indent="    "))
     if manifest.get("report"):
         print(f"  report: {manifest['report']}")
     if manifest.get("report_error"):

@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -263,6 +264,7 @@ def run_stages(
 
     total_start = time.perf_counter()
     current: Stage | None = None
+    previous_term = _interrupt_on_sigterm()
     try:
         for number, stage in enumerate(stages, 1):
             current = stage
@@ -342,6 +344,8 @@ def run_stages(
             f"stage {current.key if current else '?'} could not run: {type(exc).__name__}: {exc}"
         ) from exc
     finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         os.environ.pop(STAGE_ENV, None)
         manifest["finished_at"] = _now()
         manifest["seconds"] = round(time.perf_counter() - total_start, 2)
@@ -356,6 +360,21 @@ def run_stages(
                 manifest["report_error"] = f"{type(exc).__name__}: {exc}"
         _write_json(paths.manifest, manifest)
     return manifest
+
+
+def _interrupt_on_sigterm():
+    """Treat SIGTERM (a killed job, a CI timeout) like Ctrl-C so the manifest says so.
+
+    Returns the previous handler, or None when not in the main thread (then nothing is set).
+    """
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
 
 
 def _table_mtimes(paths) -> dict[str, int]:
