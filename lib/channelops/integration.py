@@ -27,8 +27,10 @@ __all__ = [
     "normalise_phone",
     "normalise_email",
     "remove_duplicate_rows",
+    "line_no_numbered",
     "buyer_records",
     "link_buyers",
+    "pairwise_link_scores",
     "golden_customers",
     "build_orders",
     "dq_report",
@@ -84,11 +86,29 @@ def normalise_email(email: pd.Series) -> pd.Series:
     return e.where(e.str.contains("@", regex=False, na=False))
 
 
-def remove_duplicate_rows(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def line_no_numbered(dataset) -> list[str]:
+    """Channel ids whose export has no ``line_no`` column (the loader numbered the lines).
+
+    A verbatim repeat of a row in such an export gets the next line number from the loader,
+    so :func:`remove_duplicate_rows` must not compare ``line_no`` for these channels.
+    """
+    return [
+        ch.id
+        for ch in dataset.channels
+        if "line_no" not in ch.mapping.resolve(list(ch.header))
+    ]
+
+
+def remove_duplicate_rows(
+    lines: pd.DataFrame, numbered_channels: list[str] | tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Keep the first of each set of identical export rows; list the rest.
 
     Args:
         lines: canonical order lines with ``source_file`` and ``row``.
+        numbered_channels: channels whose ``line_no`` was numbered by the loader (see
+            :func:`line_no_numbered`); their ``line_no`` is left out of the comparison and
+            renumbered within the order after the repeats are removed.
 
     Returns:
         ``(kept, duplicates)``; ``duplicates`` has ``channel_id``, ``source_file``, ``row``
@@ -96,12 +116,23 @@ def remove_duplicate_rows(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     """
     cols = [c for c in _CONTENT if c in lines.columns]
     ordered = lines.sort_values(["source_file", "row"], kind="stable")
-    keys = pd.util.hash_pandas_object(ordered[["source_file", *cols]], index=False)
+    numbered = ordered["channel_id"].isin(list(numbered_channels)).to_numpy()
+    key_frame = ordered[["source_file", *cols]]
+    if numbered.any() and "line_no" in key_frame.columns:
+        key_frame = key_frame.assign(line_no=ordered["line_no"].where(~numbered, 0))
+    keys = pd.util.hash_pandas_object(key_frame, index=False)
     is_dup = keys.duplicated(keep="first").to_numpy()
     first_row = ordered["row"].groupby(keys.to_numpy()).transform("first")
     dups = ordered.loc[is_dup, ["channel_id", "source_file", "row"]].copy()
     dups["duplicate_of_row"] = first_row[is_dup].to_numpy()
-    return ordered.loc[~is_dup].sort_index(), dups.reset_index(drop=True)
+    kept = ordered.loc[~is_dup]
+    if numbered.any() and "line_no" in kept.columns and is_dup[numbered].any():
+        renum = kept["channel_id"].isin(list(numbered_channels))
+        sub = kept.loc[renum]
+        new_no = sub.groupby(["source_file", "order_id"], observed=True).cumcount() + 1
+        kept = kept.copy()
+        kept.loc[renum, "line_no"] = new_no.astype(kept["line_no"].dtype)
+    return kept.sort_index(), dups.reset_index(drop=True)
 
 
 def _mode(frame: pd.DataFrame, key: list[str], col: str) -> pd.Series:
@@ -247,6 +278,47 @@ def link_buyers(
             "rule": rule,
         }
     )
+
+
+def pairwise_link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of identity links against known identities.
+
+    A pair is two channel buyers; it is *predicted* when both get the same ``customer_id``
+    in ``links`` and *true* when both have the same ``customer_id`` in ``truth``. Only buyers
+    present in both tables are scored.
+
+    Args:
+        links: channel_id, buyer_ref, customer_id (from :func:`link_buyers`).
+        truth: channel_id, buyer_ref, customer_id (e.g. the simulator's buyer identities).
+
+    Returns:
+        ``precision``, ``recall``, ``f1``, ``true_pairs``, ``predicted_pairs``,
+        ``correct_pairs``, ``buyers``.
+    """
+    key = ["channel_id", "buyer_ref"]
+    m = links[[*key, "customer_id"]].astype("string").merge(
+        truth[[*key, "customer_id"]].astype("string"), on=key, suffixes=("_pred", "_true")
+    )
+
+    def pairs(sizes: pd.Series) -> int:
+        n = sizes.to_numpy(dtype=np.int64)
+        return int((n * (n - 1) // 2).sum())
+
+    correct = pairs(m.groupby(["customer_id_pred", "customer_id_true"]).size())
+    predicted = pairs(m.groupby("customer_id_pred").size())
+    true = pairs(m.groupby("customer_id_true").size())
+    precision = correct / predicted if predicted else 1.0
+    recall = correct / true if true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_pairs": true,
+        "predicted_pairs": predicted,
+        "correct_pairs": correct,
+        "buyers": len(m),
+    }
 
 
 def golden_customers(
