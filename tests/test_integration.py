@@ -141,3 +141,61 @@ def test_dq_report_balances_and_raises_when_rows_are_lost():
             pd.Series(dtype=float),
             pd.Series(dtype=float),
         )
+
+
+def test_remove_duplicate_rows_ignores_loader_line_numbers():
+    # an export without line_no: the loader numbered the copy 2, it is still a copy
+    lines = _lines(
+        [
+            ("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5),
+            ("a", "orders/a.csv", 3, "o1", 2, "2024-01-01", "u1", "s1", 1, 9.5),
+            ("a", "orders/a.csv", 4, "o1", 3, "2024-01-01", "u1", "s2", 1, 3.0),
+        ]
+    )
+    kept, dups = integ.remove_duplicate_rows(lines)
+    assert dups.empty  # line_no from the export: distinct lines
+    kept, dups = integ.remove_duplicate_rows(lines, numbered_channels=["a"])
+    assert dups[["row", "duplicate_of_row"]].values.tolist() == [[3, 2]]
+    assert kept.sort_values("row")["line_no"].tolist() == [1, 2]  # renumbered
+
+
+def _pairs(rows):
+    return pd.DataFrame(rows, columns=["node_l", "node_r", "match_probability"])
+
+
+def test_link_buyers_probabilistic_pair_attaches_a_lone_buyer():
+    pairs = _pairs([("b:douyin:dy_zhao", "b:jd:jd_li", 0.97), ("b:douyin:dy_zhao", "b:jd:jd_wang", 0.6)])
+    crm = pd.DataFrame({"customer_id": ["C001"], "phone": ["13800000001"]})
+    links = integ.link_buyers(_buyers(), crm, crm_channels=["web"], pairs=pairs, threshold=0.9)
+    row = links.set_index("buyer_ref").loc["dy_zhao"]
+    assert (row["customer_id"], row["rule"]) == ("C001", "splink")
+    assert row["match_probability"] == pytest.approx(0.97)
+    above = integ.link_buyers(_buyers(), crm, crm_channels=["web"], pairs=pairs, threshold=0.99)
+    assert above.set_index("buyer_ref").loc["dy_zhao", "rule"] == "unlinked"
+
+
+def test_link_buyers_probabilistic_pairs_never_merge_two_customers():
+    # jd_li and jd_wang are each already linked: a strong pair between them is ignored
+    crm = pd.DataFrame({"customer_id": ["C001", "C002"], "phone": ["13800000001", "13900000002"]})
+    pairs = _pairs([("b:jd:jd_li", "b:jd:jd_wang", 0.999)])
+    links = integ.link_buyers(_buyers(), crm, crm_channels=["web"], pairs=pairs)
+    got = links.set_index("buyer_ref")["customer_id"]
+    assert (got["jd_li"], got["jd_wang"]) == ("C001", "C002")
+
+
+def test_probabilistic_pairs_falls_back_with_a_note(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("EM did not converge")
+
+    monkeypatch.setattr(integ, "_splink_predict", broken)
+    buyers = _buyers().assign(name="li", address="x", city="y", postcode="1")
+    pairs = integ.probabilistic_pairs(buyers, None, crm_channels=[])
+    assert pairs.empty and "EM did not converge" in pairs.attrs["note"]
+    links = integ.link_buyers(buyers, None, crm_channels=[], pairs=pairs)
+    assert links.equals(integ.link_buyers(buyers, None, crm_channels=[]))
+
+
+def test_borderline_matches_nearest_the_threshold_first():
+    pairs = _pairs([("a", "b", 0.91), ("a", "c", 0.5), ("b", "c", 0.88)])
+    out = integ.borderline_matches(pairs, threshold=0.9, n=5, width=0.05)
+    assert out["node_r"].tolist() == ["b", "c"] and out["accepted"].tolist() == [True, False]

@@ -29,7 +29,9 @@ __all__ = [
     "remove_duplicate_rows",
     "line_no_numbered",
     "buyer_records",
+    "probabilistic_pairs",
     "link_buyers",
+    "borderline_matches",
     "pairwise_link_scores",
     "golden_customers",
     "build_orders",
@@ -180,55 +182,224 @@ def _stable_id(prefix: str, text: pd.Series) -> pd.Series:
     return text.map(lambda s: prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:10])
 
 
-def link_buyers(
+def _norm_text(s: pd.Series) -> pd.Series:
+    """Lower case with every space removed; empty -> <NA> (names, addresses, cities)."""
+    t = s.astype("string").str.lower().str.replace(r"\s+", "", regex=True)
+    return t.where(t.str.len() > 0)
+
+
+def _identity_nodes(
     buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str]
 ) -> pd.DataFrame:
-    """Resolve channel buyers to customers with deterministic rules.
+    """Graph nodes for identity resolution: channel buyers first, then CRM customers.
 
-    Rules, in order: (1) a buyer on a channel that carries CRM ids is the CRM customer with
-    that id; (2) buyers and CRM customers sharing a normalised phone or email belong to
-    one customer (transitively). A cluster with one CRM customer takes its id; a cluster
-    with several (conflicting keys) keeps the CRM id of each CRM buyer and gives the rest
-    the smallest CRM id, flagged ``rule = 'conflict'``.
-
-    Args:
-        buyers: from :func:`buyer_records`.
-        crm: the CRM (``customers.csv``) or ``None``.
-        crm_channels: channel ids whose buyer_ref is a CRM customer_id.
-
-    Returns:
-        customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
-        deterministic links), rule (``crm_id``, ``phone_or_email``, ``conflict``,
-        ``unlinked``).
+    Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id, email_norm,
+    phone_norm, name_norm, address_norm, postcode, city_norm.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
 
-    crm = crm if crm is not None else pd.DataFrame(columns=["customer_id", "email", "phone"])
-    nodes = pd.concat(
+    def col(frame: pd.DataFrame, name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name].astype("string").reset_index(drop=True)
+        return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
+
+    b = buyers.reset_index(drop=True)
+    c = crm.reset_index(drop=True)
+    return pd.concat(
         [
             pd.DataFrame(
                 {
-                    "node": "b:" + buyers["channel_id"].astype(str) + ":" + buyers["buyer_ref"].astype(str),
-                    "crm_id": np.where(
-                        buyers["channel_id"].isin(crm_channels), buyers["buyer_ref"].astype(str), None
+                    "node": "b:" + b["channel_id"].astype(str) + ":" + b["buyer_ref"].astype(str),
+                    "crm_id": pd.Series(
+                        np.where(b["channel_id"].isin(crm_channels), b["buyer_ref"].astype(str), None),
+                        dtype="string",
                     ),
-                    "email_norm": buyers["email_norm"],
-                    "phone_norm": buyers["phone_norm"],
+                    "email_norm": col(b, "email_norm"),
+                    "phone_norm": col(b, "phone_norm"),
+                    "name_norm": _norm_text(col(b, "name")),
+                    "address_norm": _norm_text(col(b, "address")),
+                    "postcode": col(b, "postcode").str.strip(),
+                    "city_norm": _norm_text(col(b, "city")),
                 }
             ),
             pd.DataFrame(
                 {
-                    "node": "c:" + crm["customer_id"].astype(str),
-                    "crm_id": crm["customer_id"].astype(str),
-                    "email_norm": normalise_email(crm["email"]) if "email" in crm else pd.NA,
-                    "phone_norm": normalise_phone(crm["phone"]) if "phone" in crm else pd.NA,
+                    "node": "c:" + c["customer_id"].astype(str),
+                    "crm_id": c["customer_id"].astype("string"),
+                    "email_norm": normalise_email(col(c, "email")),
+                    "phone_norm": normalise_phone(col(c, "phone")),
+                    "name_norm": _norm_text(col(c, "name")),
+                    "address_norm": _norm_text(col(c, "address")),
+                    "postcode": col(c, "postcode").str.strip(),
+                    "city_norm": _norm_text(col(c, "city")),
                 }
             ),
         ],
         ignore_index=True,
     )
-    n = len(nodes)
+
+
+def probabilistic_pairs(
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+    min_probability: float = 0.5,
+    seed: int = 42,
+    max_em_pairs: float = 2e6,
+) -> pd.DataFrame:
+    """Score candidate pairs of buyer and CRM records with a Fellegi-Sunter model (splink).
+
+    The model is trained without labels: u probabilities by random sampling of record
+    pairs, the prior match rate from the exact phone/email rule (assumed recall 0.8), and
+    m probabilities by expectation maximisation on two blocking rules (same address; same
+    name and city). Comparisons: name (exact, Jaro-Winkler >= 0.9), e-mail, phone,
+    postcode, city (exact) and address (exact, Levenshtein <= 2), all on normalised values.
+    Candidate pairs come from blocking on address, phone, e-mail and name + city.
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        crm: the CRM or ``None``.
+        crm_channels: channels whose buyer_ref is a CRM id.
+        min_probability: pairs scored below this are not returned.
+        seed: seed of the random sampling for u.
+        max_em_pairs: cap on the pairs each EM session reads.
+
+    Returns:
+        node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight
+        and the compared values of both sides (``<field>_l``, ``<field>_r``). Empty, with
+        ``attrs['note']`` saying why, when splink is missing or the model cannot be trained:
+        the deterministic links then stand alone.
+    """
+    columns = ["node_l", "node_r", "match_probability", "match_weight"]
+    empty = pd.DataFrame(columns=columns).astype({"match_probability": float, "match_weight": float})
+    nodes = _identity_nodes(buyers, crm, crm_channels).drop(columns="crm_id")
+    nodes = nodes.rename(columns={"node": "unique_id"})
+    if len(nodes) < 3:
+        empty.attrs["note"] = "too few records for a probabilistic model"
+        return empty
+    try:
+        pairs = _splink_predict(nodes, min_probability, seed, max_em_pairs)
+    except Exception as exc:  # noqa: BLE001 - any failure falls back to the rules
+        empty.attrs["note"] = (
+            f"probabilistic matching skipped ({type(exc).__name__}: {str(exc)[:200]}); "
+            "deterministic links only"
+        )
+        return empty
+    pairs = pairs.rename(columns={"unique_id_l": "node_l", "unique_id_r": "node_r"})
+    pairs = pairs.sort_values(["node_l", "node_r"]).reset_index(drop=True)
+    pairs.attrs["note"] = f"{len(pairs):,} pairs scored at or above {min_probability}"
+    return pairs
+
+
+def _splink_predict(nodes: pd.DataFrame, min_probability: float, seed: int, max_em_pairs: float) -> pd.DataFrame:
+    """The splink part of :func:`probabilistic_pairs`, kept in one place."""
+    import logging
+    import warnings
+
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name_norm", [0.9]),
+            cl.ExactMatch("email_norm"),
+            cl.ExactMatch("phone_norm"),
+            cl.ExactMatch("postcode"),
+            cl.ExactMatch("city_norm"),
+            cl.LevenshteinAtThresholds("address_norm", [2]),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("address_norm"),
+            block_on("phone_norm"),
+            block_on("email_norm"),
+            block_on("name_norm", "city_norm"),
+        ],
+        retain_intermediate_calculation_columns=False,
+        linker_uid="channelops",
+    )
+    quiet = ["splink", "splink.internals"]
+    levels = {name: logging.getLogger(name).level for name in quiet}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in quiet:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            db = DuckDBAPI()
+            linker = Linker(db.register(nodes), settings, log_level=logging.ERROR)
+            for name in quiet:
+                logging.getLogger(name).setLevel(logging.ERROR)
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on("email_norm"), block_on("phone_norm")], recall=0.8
+            )
+            linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
+            for rule in (block_on("address_norm"), block_on("name_norm", "city_norm")):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
+                )
+            out = linker.inference.predict(threshold_match_probability=min_probability)
+            pairs = out.as_pandas_dataframe()
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+    return pairs
+
+
+def borderline_matches(pairs: pd.DataFrame, threshold: float, n: int = 10, width: float = 0.15) -> pd.DataFrame:
+    """The scored pairs closest to the threshold, for a reviewer to judge.
+
+    Returns up to ``n`` pairs with ``|match_probability - threshold| <= width``, nearest
+    first, with the names, addresses, cities, phones and e-mails of both sides and
+    ``accepted`` (probability >= threshold).
+    """
+    if pairs.empty:
+        return pairs.assign(accepted=pd.Series(dtype=bool))
+    near = pairs.loc[(pairs["match_probability"] - threshold).abs() <= width].copy()
+    near["distance"] = (near["match_probability"] - threshold).abs()
+    near = near.sort_values(["distance", "node_l", "node_r"]).head(n)
+    near["accepted"] = near["match_probability"] >= threshold
+    cols = ["node_l", "node_r", "match_probability", "accepted"]
+    for f in ("name_norm", "address_norm", "city_norm", "phone_norm", "email_norm"):
+        cols += [c for c in (f"{f}_l", f"{f}_r") if c in near.columns]
+    return near[cols].reset_index(drop=True)
+
+
+def link_buyers(
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+    pairs: pd.DataFrame | None = None,
+    threshold: float = 0.9,
+) -> pd.DataFrame:
+    """Resolve channel buyers to customers: deterministic rules, then probabilistic pairs.
+
+    Rules, in order: (1) a buyer on a channel that carries CRM ids is the CRM customer with
+    that id; (2) buyers and CRM customers sharing a normalised phone or email belong to
+    one customer (transitively); (3) a buyer still alone after (1)-(2) joins the record of
+    its best-scoring pair in ``pairs`` when that pair's match probability is at least
+    ``threshold`` (one link per lone buyer, so a probabilistic link can attach a buyer to a
+    customer but never merge two customers the rules kept apart). A cluster with one CRM
+    customer takes its id; a cluster with several (conflicting keys) keeps the CRM id of
+    each CRM buyer and gives the rest the smallest CRM id, flagged ``rule = 'conflict'``.
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        crm: the CRM (``customers.csv``) or ``None``.
+        crm_channels: channel ids whose buyer_ref is a CRM customer_id.
+        pairs: scored pairs from :func:`probabilistic_pairs`, or ``None`` for rules only.
+        threshold: minimum match probability of a probabilistic link.
+
+    Returns:
+        customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
+        deterministic links, the pair's probability for ``splink``), rule (``crm_id``,
+        ``phone_or_email``, ``splink``, ``conflict``, ``unlinked``).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = _identity_nodes(buyers, crm, crm_channels)
+    n, nb = len(nodes), len(buyers)
     # edges: every node to a key node per shared key value (star, not clique: linear size)
     keys = pd.concat(
         [
@@ -241,32 +412,56 @@ def link_buyers(
     rows = keys.index.to_numpy()
     cols = key_codes + n
     size = n + len(key_uniques)
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
-    _, labels = connected_components(graph, directed=False)
-    nodes["cluster"] = labels[:n]
+
+    def components(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
+        return connected_components(graph, directed=False)[1][:n]
+
+    labels = components(rows, cols)
+    splink_prob = np.full(n, np.nan)
+    if pairs is not None and len(pairs):
+        det_size = pd.Series(labels).map(pd.Series(labels).value_counts()).to_numpy()
+        lone = (det_size == 1) & (np.arange(n) < nb) & nodes["crm_id"].isna().to_numpy()
+        pos = pd.Series(np.arange(n), index=nodes["node"].to_numpy())
+        p = pairs.loc[pairs["match_probability"] >= threshold]
+        left = pos.reindex(p["node_l"].to_numpy()).to_numpy()
+        right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
+        prob = p["match_probability"].to_numpy(dtype=float)
+        cand = pd.DataFrame(
+            {"src": np.concatenate([left, right]), "dst": np.concatenate([right, left]),
+             "prob": np.concatenate([prob, prob])}
+        ).dropna()
+        cand = cand.astype({"src": np.int64, "dst": np.int64})
+        cand = cand.loc[lone[cand["src"].to_numpy()]]
+        cand["dst_node"] = nodes["node"].to_numpy()[cand["dst"].to_numpy()]
+        best = cand.sort_values(["src", "prob", "dst_node"], ascending=[True, False, True])
+        best = best.drop_duplicates("src")
+        splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
+        labels = components(
+            np.concatenate([rows, best["src"].to_numpy()]), np.concatenate([cols, best["dst"].to_numpy()])
+        )
+    nodes["cluster"] = labels
 
     crm_ids = nodes.loc[nodes["crm_id"].notna()].groupby("cluster")["crm_id"]
-    n_crm = crm_ids.nunique()
-    min_crm = crm_ids.min()
-    nodes["n_crm"] = nodes["cluster"].map(n_crm).fillna(0).astype(int)
-    nodes["cluster_crm"] = nodes["cluster"].map(min_crm)
+    nodes["n_crm"] = nodes["cluster"].map(crm_ids.nunique()).fillna(0).astype(int)
+    nodes["cluster_crm"] = nodes["cluster"].map(crm_ids.min())
     first_member = nodes.groupby("cluster")["node"].transform("min")
     new_ids = _stable_id("X", first_member)
 
-    buyer_nodes = nodes.iloc[: len(buyers)].reset_index(drop=True)
-    customer_id = buyer_nodes["crm_id"].where(
-        buyer_nodes["crm_id"].notna(), buyer_nodes["cluster_crm"]
-    )
-    customer_id = customer_id.where(customer_id.notna(), new_ids.iloc[: len(buyers)].reset_index(drop=True))
+    buyer_nodes = nodes.iloc[:nb].reset_index(drop=True)
+    customer_id = buyer_nodes["crm_id"].where(buyer_nodes["crm_id"].notna(), buyer_nodes["cluster_crm"])
+    customer_id = customer_id.where(customer_id.notna(), new_ids.iloc[:nb].reset_index(drop=True))
     has_key = buyer_nodes["email_norm"].notna() | buyer_nodes["phone_norm"].notna()
-    cluster_size = nodes.groupby("cluster")["node"].transform("size").iloc[: len(buyers)].reset_index(drop=True)
+    cluster_size = nodes.groupby("cluster")["node"].transform("size").iloc[:nb].to_numpy()
+    by_splink = ~np.isnan(splink_prob[:nb]) & (cluster_size > 1)
     rule = np.select(
         [
             buyer_nodes["crm_id"].notna(),
             buyer_nodes["n_crm"] > 1,
+            by_splink,
             has_key & ((buyer_nodes["n_crm"] == 1) | (cluster_size > 1)),
         ],
-        ["crm_id", "conflict", "phone_or_email"],
+        ["crm_id", "conflict", "splink", "phone_or_email"],
         default="unlinked",
     )
     return pd.DataFrame(
@@ -274,11 +469,10 @@ def link_buyers(
             "channel_id": buyers["channel_id"].astype("string").to_numpy(),
             "buyer_ref": buyers["buyer_ref"].astype("string").to_numpy(),
             "customer_id": customer_id.astype("string").to_numpy(),
-            "match_probability": 1.0,
+            "match_probability": np.where(by_splink, splink_prob[:nb], 1.0),
             "rule": rule,
         }
     )
-
 
 def pairwise_link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     """Pairwise precision, recall and F1 of identity links against known identities.
