@@ -12,6 +12,21 @@ hill_half_saturation, hill_slope, revenue_max, base_weekly_revenue). Held at a c
 weekly spend s, adstock settles at s / (1 - decay), so the steady-state weekly revenue is
 ``base + revenue_max * hill(s / (1 - decay))``; that is what :meth:`ResponseCurve.predict`
 returns and what the channel plan optimises.
+
+Base terms. Organic (non-marketing) revenue is not constant: it grows with the customer
+base, has a yearly season and jumps at the retail holidays (618, Double 11, Double 12,
+Spring Festival, Black Friday, Christmas). Left in the residuals, a holiday week that
+happens to carry high spend is read as a marketing effect. With ``base_terms="calendar"``
+(the default) the fit therefore uses a time-varying base
+
+    base_t = base + sum_j beta_j * x_jt
+
+where x_jt are centred weekly regressors built from week_start alone
+(:func:`calendar_regressors`): a linear trend (per year), one yearly Fourier pair, and for
+each holiday the share of the week's days in its run-up window and whether the peak day
+falls in the week. Centring makes ``base`` the mean base over the fitted weeks, which is the
+level the steady-state curve reports. It stays one least-squares problem (the beta_j are
+extra linear parameters) with the same bootstrap.
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+from scipy.signal import lfilter
 
 PARAM_NAMES = ("base_weekly_revenue", "revenue_max", "adstock_decay", "hill_half_saturation",
                "hill_slope")
@@ -43,11 +59,9 @@ def adstock(spend: np.ndarray | pd.Series, decay: float, initial: float = 0.0) -
     if not 0.0 <= decay < 1.0:
         raise ValueError(f"decay must be in [0, 1), got {decay}")
     s = np.asarray(spend, dtype=float)
-    out = np.empty_like(s)
-    carry = float(initial)
-    for t, value in enumerate(s):
-        carry = value + decay * carry
-        out[t] = carry
+    if s.size == 0:
+        return s.copy()
+    out, _ = lfilter([1.0], [1.0, -decay], s, zi=[decay * float(initial)])
     return out
 
 
@@ -171,7 +185,7 @@ class ResponseCurve:
                                "reason": self.reason}
         rec.update(dict(zip(PARAM_NAMES, self.params.tolist(), strict=True)))
         rec["n_draws"] = len(self.draws)
-        for key in ("n_weeks", "r2", "mape", "resid_acf1", "rmse", "spend_median",
+        for key in ("n_base_terms", "n_weeks", "r2", "mape", "resid_acf1", "rmse", "spend_median",
                     "spend_max"):
             rec[key] = self.diagnostics.get(key, np.nan)
         return rec
@@ -215,12 +229,83 @@ def _weekly_grid(weekly: pd.DataFrame) -> pd.DataFrame:
     out["spend"] = out["spend"].fillna(0.0)
     return out.reset_index()
 
+#: Spring Festival (Chinese New Year) dates, for the calendar regressors.
+SPRING_FESTIVAL = {2018: "2018-02-16", 2019: "2019-02-05", 2020: "2020-01-25",
+                   2021: "2021-02-12", 2022: "2022-02-01", 2023: "2023-01-22",
+                   2024: "2024-02-10", 2025: "2025-01-29", 2026: "2026-02-17",
+                   2027: "2027-02-06", 2028: "2028-01-26", 2029: "2029-02-13",
+                   2030: "2030-02-03"}
+BASE_TERMS = ("none", "trend", "calendar")
+
+
+def _holiday_days(dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Daily 0/1 indicators of the retail holiday windows and peak days."""
+    m, d = dates.month.to_numpy(), dates.day.to_numpy()
+    ind = {
+        "h618_window": (m == 6) & (d <= 20),
+        "h618_peak": (m == 6) & (d == 18),
+        "d11_window": ((m == 10) & (d == 31)) | ((m == 11) & (d <= 12)),
+        "d11_peak": (m == 11) & (d == 11),
+        "d12_peak": (m == 12) & (d == 12),
+        "xmas_window": (m == 12) & (d <= 26),
+    }
+    cny_pre = np.zeros(len(dates), dtype=bool)
+    cny = np.zeros(len(dates), dtype=bool)
+    bf = np.zeros(len(dates), dtype=bool)
+    for y in np.unique(dates.year):
+        if int(y) in SPRING_FESTIVAL:
+            off = (dates - pd.Timestamp(SPRING_FESTIVAL[int(y)])).days.to_numpy()
+            cny_pre |= (off >= -14) & (off <= -3)
+            cny |= (off >= -2) & (off <= 6)
+        nov1 = pd.Timestamp(f"{int(y)}-11-01")
+        thanksgiving = nov1 + pd.Timedelta(days=(3 - nov1.weekday()) % 7 + 21)
+        off = (dates - thanksgiving).days.to_numpy()
+        bf |= (off >= -6) & (off <= 4)
+    ind.update(cny_pre=cny_pre, cny=cny, black_friday_window=bf)
+    return {k: v.astype(float) for k, v in ind.items()}
+
+
+def calendar_regressors(week_start: pd.Series | pd.DatetimeIndex,
+                        terms: str = "calendar") -> pd.DataFrame:
+    """Weekly regressors for the time-varying base of a response curve.
+
+    Args:
+        week_start: first day of each week (7-day weeks), in time order.
+        terms: 'none' (no columns), 'trend' (a linear trend in years) or 'calendar' (trend,
+            yearly Fourier pair ``year_cos``/``year_sin``, and per holiday the share of the
+            week's days in its window or on its peak day).
+
+    Returns:
+        One row per week, one column per regressor, each centred on its mean over the given
+        weeks; columns that do not vary over these weeks are dropped (a holiday the history
+        never saw cannot be estimated).
+    """
+    if terms not in BASE_TERMS:
+        raise ValueError(f"base_terms must be one of {list(BASE_TERMS)}, got {terms!r}")
+    weeks = pd.DatetimeIndex(pd.to_datetime(week_start))
+    cols: dict[str, np.ndarray] = {}
+    if terms != "none" and len(weeks):
+        cols["trend"] = ((weeks - weeks[0]).days.to_numpy() / 365.25).astype(float)
+    if terms == "calendar" and len(weeks):
+        days = weeks.repeat(7) + pd.to_timedelta(np.tile(np.arange(7), len(weeks)), unit="D")
+        doy = days.dayofyear.to_numpy()
+        daily = {"year_cos": np.cos(2 * np.pi * doy / 365.25),
+                 "year_sin": np.sin(2 * np.pi * doy / 365.25), **_holiday_days(days)}
+        for name, values in daily.items():
+            cols[name] = values.reshape(len(weeks), 7).mean(axis=1)
+    out = pd.DataFrame(cols, index=range(len(weeks)))
+    out = out - out.mean()
+    keep = [c for c in out.columns if float(out[c].abs().max()) > 1e-9]
+    return out[keep]
+
 
 class _Model:
-    """Least-squares model on scaled parameters ``(base/R, rmax/R, decay, log(K/S), slope)``."""
+    """Least-squares model on scaled parameters ``(base/R, rmax/R, decay, log(K/S), slope)``
+    followed by one coefficient per base regressor (scaled by R and the regressor's sd)."""
 
     def __init__(self, spend: np.ndarray, revenue: np.ndarray,
-                 initial_adstock: str = "steady") -> None:
+                 initial_adstock: str = "steady", regressors: np.ndarray | None = None
+                 ) -> None:
         if initial_adstock not in ("steady", "zero"):
             raise ValueError(f"initial_adstock must be 'steady' or 'zero', got {initial_adstock!r}")
         self.steady_start = initial_adstock == "steady"
@@ -234,6 +319,12 @@ class _Model:
         self.lower = np.array([0.0, 0.0, 0.0, np.log(1e-3), SLOPE_BOUNDS[0]])
         self.upper = np.array([max(ymax, 1e-6), 20.0 * max(ymax, 1e-6), MAX_DECAY,
                                np.log(1e3 / (1.0 - MAX_DECAY)), SLOPE_BOUNDS[1]])
+        X = np.zeros((len(spend), 0)) if regressors is None else np.asarray(regressors, float)
+        sd = X.std(axis=0) if X.shape[1] else np.zeros(0)
+        self.X = X / np.where(sd > 0, sd, 1.0)
+        self.k = self.X.shape[1]
+        self.lower = np.concatenate([self.lower, np.full(self.k, -5.0)])
+        self.upper = np.concatenate([self.upper, np.full(self.k, 5.0)])
 
     def to_params(self, z: np.ndarray) -> np.ndarray:
         return np.array([z[0] * self.r_scale, z[1] * self.r_scale, z[2],
@@ -241,8 +332,12 @@ class _Model:
 
     def to_z(self, p: np.ndarray) -> np.ndarray:
         z = np.array([p[0] / self.r_scale, p[1] / self.r_scale, p[2],
-                      np.log(max(p[3], 1e-12) / self.s_scale), p[4]])
+                      np.log(max(p[3], 1e-12) / self.s_scale), p[4], *np.zeros(self.k)])
         return np.clip(z, self.lower + 1e-9, self.upper - 1e-9)
+
+    def base(self, z: np.ndarray) -> np.ndarray:
+        """Time-varying base revenue per week (scaled by r_scale)."""
+        return z[0] + self.X @ z[5:] if self.k else np.full(len(self.spend), z[0])
 
     def fitted(self, z: np.ndarray) -> np.ndarray:
         """Fitted weekly revenue on every week (scaled by r_scale)."""
@@ -251,7 +346,7 @@ class _Model:
         # mean spend; 'zero': no spend before the first week
         initial = decay * self.initial_spend / (1.0 - decay) if self.steady_start else 0.0
         a = adstock(self.spend, decay, initial) / self.s_scale
-        return z[0] + z[1] * hill(a, np.exp(z[3]), z[4])
+        return self.base(z) + z[1] * hill(a, np.exp(z[3]), z[4])
 
     def residuals(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return self.fitted(z)[self.mask] - y / self.r_scale
@@ -266,8 +361,9 @@ def _starts(model: _Model, n_starts: int, rng: np.random.Generator) -> list[np.n
     """Deterministic spread of starting points (first is a fixed central guess)."""
     y = model.y / model.r_scale
     lo, hi = float(np.quantile(y, 0.05)), float(np.quantile(y, 0.95))
+    zeros = np.zeros(model.k)
     central = np.array([lo * 0.8, max(hi - lo * 0.8, 1e-3) * 1.5, 0.3,
-                        np.log(1.0 / 0.7), 1.5])
+                        np.log(1.0 / 0.7), 1.5, *zeros])
     starts = [central]
     for _ in range(n_starts - 1):
         starts.append(np.array([
@@ -276,6 +372,7 @@ def _starts(model: _Model, n_starts: int, rng: np.random.Generator) -> list[np.n
             rng.uniform(0.0, 0.8),
             np.log(rng.uniform(0.3, 5.0) / (1.0 - 0.4)),
             rng.uniform(0.7, 3.0),
+            *zeros,
         ]))
     return [np.clip(s, model.lower + 1e-9, model.upper - 1e-9) for s in starts]
 
@@ -298,8 +395,9 @@ def _acf1(x: np.ndarray) -> float:
 
 def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int = 8,
                        n_boot: int = 200, block: int = 4, seed: int = 0,
-                       initial_adstock: str = "steady") -> ResponseCurve:
-    """Fit ``revenue_t = base + revenue_max * hill(adstock(spend)_t)`` by least squares.
+                       initial_adstock: str = "steady",
+                       base_terms: str = "calendar") -> ResponseCurve:
+    """Fit ``revenue_t = base_t + revenue_max * hill(adstock(spend)_t)`` by least squares.
 
     Bounded nonlinear least squares (``scipy.optimize.least_squares``, trust-region
     reflective) from ``n_starts`` starting points; the best fit is kept. Uncertainty comes
@@ -317,10 +415,14 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
         initial_adstock: carry-over into the first week: 'steady' (as if the mean spend of
             the first four weeks had run forever; right for a history cut from a running
             business) or 'zero' (no earlier spend; how ``channelops.synth`` starts).
+        base_terms: regressors of the time-varying base (see :func:`calendar_regressors`):
+            'calendar' (trend, yearly season, retail holidays; the default), 'trend' or
+            'none' (a constant base, the model before base terms existed). The terms need
+            dated weeks; the curve's base is their mean level over the fitted weeks.
 
     Returns:
         A :class:`ResponseCurve` with source 'fitted', bootstrap draws and diagnostics
-        n_weeks, r2, mape (on weeks with revenue > 0), resid_acf1 (lag-1 residual
+        n_base_terms (regressors used), n_weeks, r2, mape (on weeks with revenue > 0), resid_acf1 (lag-1 residual
         autocorrelation), rmse (base currency per week), spend_median and spend_max
         (observed weekly spend; the plan does not extrapolate far beyond spend_max).
     """
@@ -333,7 +435,10 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
     if (spend < 0).any():
         raise ValueError("weekly spend must be non-negative")
     rng = np.random.default_rng(seed)
-    model = _Model(spend, revenue, initial_adstock)
+    X = calendar_regressors(grid["week_start"], base_terms).to_numpy(float)
+    # keep at least ~4 weeks of data per parameter: fewer weeks, fewer terms
+    X = X[:, : max(0, min(X.shape[1], int(np.sum(~np.isnan(revenue))) // 4 - 5))]
+    model = _Model(spend, revenue, initial_adstock, X)
     best_z, best_cost = None, np.inf
     for z0 in _starts(model, n_starts, rng):
         z, cost = model.solve(z0, model.y)
@@ -346,10 +451,11 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
     for b in range(n_boot):
         y_star = fitted + _block_resample(resid, block, rng)
         z_b, _ = model.solve(best_z, y_star)
-        draws[b] = model.to_params(z_b)
+        draws[b] = model.to_params(z_b[:5])
     ss_tot = float(np.sum((model.y - model.y.mean()) ** 2))
     pos = model.y > 0
     diagnostics = {
+        "n_base_terms": float(model.k),
         "n_weeks": float(model.mask.sum()),
         "r2": 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else float("nan"),
         "mape": float(np.mean(np.abs(resid[pos]) / model.y[pos])) if pos.any() else np.nan,
@@ -358,7 +464,7 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
         "spend_median": float(np.median(spend)),
         "spend_max": float(np.max(spend)),
     }
-    p = model.to_params(best_z)
+    p = model.to_params(best_z[:5])
     return ResponseCurve(channel_id, *(float(v) for v in p), draws=draws, source="fitted",
                          diagnostics=diagnostics)
 
@@ -408,7 +514,8 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
                         min_weeks: int = 26, n_boot: int = 200, n_starts: int = 8,
                         prior_decay: float = 0.3, prior_slope: float = 1.0,
                         prior_cv: float = 0.3, seed: int = 0,
-                        initial_adstock: str = "steady") -> pd.DataFrame:
+                        initial_adstock: str = "steady",
+                        base_terms: str = "calendar") -> pd.DataFrame:
     """Fit one response curve per channel in ``channels``, falling back to priors.
 
     A channel is fitted when it has at least ``min_weeks`` weeks with revenue and some
@@ -420,14 +527,15 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
         channels: channels.csv (channel_id, prior_weekly_revenue_max,
             prior_half_saturation_spend, ...).
         min_weeks: weeks of history needed to fit.
-        n_boot, n_starts, initial_adstock: see :func:`fit_response_curve`.
+        n_boot, n_starts, initial_adstock, base_terms: see :func:`fit_response_curve`.
         prior_decay, prior_slope, prior_cv: see :func:`prior_curve`.
         seed: base seed; channel i uses ``seed + i``.
 
     Returns:
         One row per channel: channel_id, source ('fitted', 'prior', or 'unavailable' when
         there is neither enough history nor usable priors; such a channel has no curve and
-        must be forced out of the plan), reason, the five parameters, n_draws, n_weeks, r2,
+        must be forced out of the plan), reason, the five parameters, n_draws,
+        n_base_terms, n_weeks, r2,
         mape, resid_acf1, rmse, spend_median, spend_max (observed weekly spend), and
         ``curve`` (the :class:`ResponseCurve` object; drop that column before writing the
         table).
@@ -459,7 +567,8 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
         if not reason:
             try:
                 curve = fit_response_curve(hist, cid, n_starts=n_starts, n_boot=n_boot,
-                                           seed=seed + i, initial_adstock=initial_adstock)
+                                           seed=seed + i, initial_adstock=initial_adstock,
+                                           base_terms=base_terms)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"fit failed: {exc}"
         if curve is None:
