@@ -164,7 +164,9 @@ def _pairs(rows):
 
 
 def test_link_buyers_probabilistic_pair_attaches_a_lone_buyer():
-    pairs = _pairs([("b:douyin:dy_zhao", "b:jd:jd_li", 0.97), ("b:douyin:dy_zhao", "b:jd:jd_wang", 0.6)])
+    pairs = _pairs(
+        [("b:douyin:dy_zhao", "b:jd:jd_li", 0.97), ("b:douyin:dy_zhao", "b:jd:jd_wang", 0.6)]
+    )
     crm = pd.DataFrame({"customer_id": ["C001"], "phone": ["13800000001"]})
     links = integ.link_buyers(_buyers(), crm, crm_channels=["web"], pairs=pairs, threshold=0.9)
     row = links.set_index("buyer_ref").loc["dy_zhao"]

@@ -41,7 +41,9 @@ def merged(tiny_dataset) -> Merged:
     links = integ.link_buyers(buyers, ds.table("customers"), crm_channels=list(ds.crm_channel_ids))
     rows_read = {ch.id: r.rows_read for ch, r in zip(ds.channels, results, strict=True)}
     crm = ds.table("customers")
-    return Merged(rows_read, lines, duplicates, quarantine, links, buyers, crm, list(ds.crm_channel_ids))
+    return Merged(
+        rows_read, lines, duplicates, quarantine, links, buyers, crm, list(ds.crm_channel_ids)
+    )
 
 
 def _truth(dataset, name: str) -> pd.DataFrame:
@@ -51,8 +53,12 @@ def _truth(dataset, name: str) -> pd.DataFrame:
 def test_every_injected_duplicate_found_and_no_other(merged, tiny_dataset):
     truth = _truth(tiny_dataset, "duplicate_rows")
     key = ["source_file", "row"]
-    found = merged.duplicates[[*key, "duplicate_of_row"]].astype({"row": "int64", "duplicate_of_row": "int64"})
-    expected = truth[[*key, "duplicate_of_row"]].astype({"row": "int64", "duplicate_of_row": "int64"})
+    found = merged.duplicates[[*key, "duplicate_of_row"]].astype(
+        {"row": "int64", "duplicate_of_row": "int64"}
+    )
+    expected = truth[[*key, "duplicate_of_row"]].astype(
+        {"row": "int64", "duplicate_of_row": "int64"}
+    )
     both = found.merge(expected, on=key, how="outer", suffixes=("_found", "_true"), indicator=True)
     assert len(truth) > 0
     assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"].head()
@@ -69,8 +75,10 @@ def test_every_injected_invalid_row_quarantined_with_its_reason(merged, tiny_dat
     truth = _truth(tiny_dataset, "invalid_rows")
     key = ["source_file", "row"]
     q = merged.quarantine[[*key, "reason"]].astype({"row": "int64"})
-    joined = truth[[*key, "reason"]].astype({"row": "int64"}).merge(
-        q, on=key, how="outer", suffixes=("_true", "_found"), indicator=True
+    joined = (
+        truth[[*key, "reason"]]
+        .astype({"row": "int64"})
+        .merge(q, on=key, how="outer", suffixes=("_true", "_found"), indicator=True)
     )
     assert len(truth) > 0
     assert (joined["_merge"] == "both").all(), joined[joined["_merge"] != "both"].head()
@@ -98,7 +106,9 @@ def test_deterministic_identity_links_precision_and_recall(merged, tiny_dataset)
 
 
 def test_pairwise_link_scores_hand_computed():
-    truth = pd.DataFrame({"channel_id": list("aaab"), "buyer_ref": list("1234"), "customer_id": list("xxxy")})
+    truth = pd.DataFrame(
+        {"channel_id": list("aaab"), "buyer_ref": list("1234"), "customer_id": list("xxxy")}
+    )
     links = truth.assign(customer_id=list("ppqq"))
     s = integ.pairwise_link_scores(links, truth)
     # predicted pairs (1,2),(3,4); true pairs (1,2),(1,3),(2,3): one correct
@@ -108,12 +118,16 @@ def test_pairwise_link_scores_hand_computed():
 
 @pytest.fixture(scope="module")
 def splink_pairs(merged) -> pd.DataFrame:
-    return integ.probabilistic_pairs(merged.buyers, merged.crm, merged.crm_channels, min_probability=0.5, seed=7)
+    return integ.probabilistic_pairs(
+        merged.buyers, merged.crm, merged.crm_channels, min_probability=0.5, seed=7
+    )
 
 
 def test_probabilistic_links_precision_and_recall(merged, splink_pairs, tiny_dataset):
     assert not splink_pairs.empty, splink_pairs.attrs.get("note")
-    links = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=splink_pairs, threshold=0.9)
+    links = integ.link_buyers(
+        merged.buyers, merged.crm, merged.crm_channels, pairs=splink_pairs, threshold=0.9
+    )
     scores = integ.pairwise_link_scores(links, _truth(tiny_dataset, "buyer_identity"))
     # measured (seed 7, threshold 0.9): precision 1.000, recall 0.9992
     assert scores["precision"] >= 0.99 and scores["recall"] >= 0.99
@@ -122,7 +136,9 @@ def test_probabilistic_links_precision_and_recall(merged, splink_pairs, tiny_dat
 
 
 def test_customer_ids_stable_across_reruns(merged, splink_pairs):
-    again = integ.probabilistic_pairs(merged.buyers, merged.crm, merged.crm_channels, min_probability=0.5, seed=7)
+    again = integ.probabilistic_pairs(
+        merged.buyers, merged.crm, merged.crm_channels, min_probability=0.5, seed=7
+    )
     a = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=splink_pairs)
     b = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=again)
     pd.testing.assert_frame_equal(a, b)

@@ -36,6 +36,11 @@ __all__ = [
     "golden_customers",
     "build_orders",
     "dq_report",
+    "crm_link_rate",
+    "revenue_reconciliation",
+    "customer_overlap",
+    "channel_overlap_matrix",
+    "price_consistency",
     "SURVIVORSHIP_RULES",
     "write_warehouse",
 ]
@@ -95,9 +100,7 @@ def line_no_numbered(dataset) -> list[str]:
     so :func:`remove_duplicate_rows` must not compare ``line_no`` for these channels.
     """
     return [
-        ch.id
-        for ch in dataset.channels
-        if "line_no" not in ch.mapping.resolve(list(ch.header))
+        ch.id for ch in dataset.channels if "line_no" not in ch.mapping.resolve(list(ch.header))
     ]
 
 
@@ -142,7 +145,9 @@ def _mode(frame: pd.DataFrame, key: list[str], col: str) -> pd.Series:
     sub = frame.loc[frame[col].notna(), [*key, col, "order_ts"]]
     if sub.empty:
         return pd.Series(dtype="string", name=col)
-    stats = sub.groupby([*key, col], observed=True).agg(n=("order_ts", "size"), last=("order_ts", "max"))
+    stats = sub.groupby([*key, col], observed=True).agg(
+        n=("order_ts", "size"), last=("order_ts", "max")
+    )
     stats = stats.sort_values(["n", "last"], ascending=False).reset_index()
     return stats.drop_duplicates(key).set_index(key)[col]
 
@@ -211,7 +216,9 @@ def _identity_nodes(
                 {
                     "node": "b:" + b["channel_id"].astype(str) + ":" + b["buyer_ref"].astype(str),
                     "crm_id": pd.Series(
-                        np.where(b["channel_id"].isin(crm_channels), b["buyer_ref"].astype(str), None),
+                        np.where(
+                            b["channel_id"].isin(crm_channels), b["buyer_ref"].astype(str), None
+                        ),
                         dtype="string",
                     ),
                     "email_norm": col(b, "email_norm"),
@@ -271,7 +278,9 @@ def probabilistic_pairs(
         the deterministic links then stand alone.
     """
     columns = ["node_l", "node_r", "match_probability", "match_weight"]
-    empty = pd.DataFrame(columns=columns).astype({"match_probability": float, "match_weight": float})
+    empty = pd.DataFrame(columns=columns).astype(
+        {"match_probability": float, "match_weight": float}
+    )
     nodes = _identity_nodes(buyers, crm, crm_channels).drop(columns="crm_id")
     nodes = nodes.rename(columns={"node": "unique_id"})
     if len(nodes) < 3:
@@ -291,7 +300,9 @@ def probabilistic_pairs(
     return pairs
 
 
-def _splink_predict(nodes: pd.DataFrame, min_probability: float, seed: int, max_em_pairs: float) -> pd.DataFrame:
+def _splink_predict(
+    nodes: pd.DataFrame, min_probability: float, seed: int, max_em_pairs: float
+) -> pd.DataFrame:
     """The splink part of :func:`probabilistic_pairs`, kept in one place."""
     import logging
     import warnings
@@ -346,16 +357,35 @@ def _splink_predict(nodes: pd.DataFrame, min_probability: float, seed: int, max_
     return pairs
 
 
-def borderline_matches(pairs: pd.DataFrame, threshold: float, n: int = 10, width: float = 0.15) -> pd.DataFrame:
+def borderline_matches(
+    pairs: pd.DataFrame,
+    threshold: float,
+    links: pd.DataFrame | None = None,
+    n: int = 10,
+    width: float = 0.15,
+) -> pd.DataFrame:
     """The scored pairs closest to the threshold, for a reviewer to judge.
 
-    Returns up to ``n`` pairs with ``|match_probability - threshold| <= width``, nearest
-    first, with the names, addresses, cities, phones and e-mails of both sides and
-    ``accepted`` (probability >= threshold).
+    Args:
+        pairs: from :func:`probabilistic_pairs`.
+        threshold: the match-probability threshold used by :func:`link_buyers`.
+        links: when given, only pairs with a buyer whose link is ``splink`` or ``unlinked``
+            are shown (the decisions the probabilistic model made).
+        n: pairs shown at most.
+        width: only pairs with ``|match_probability - threshold| <= width``.
+
+    Returns:
+        node_l, node_r, match_probability, accepted (probability >= threshold) and the
+        normalised names, addresses, cities, phones and e-mails of both sides; nearest to
+        the threshold first.
     """
     if pairs.empty:
         return pairs.assign(accepted=pd.Series(dtype=bool))
     near = pairs.loc[(pairs["match_probability"] - threshold).abs() <= width].copy()
+    if links is not None:
+        open_ = links.loc[links["rule"].isin(["splink", "unlinked"])]
+        ids = set("b:" + open_["channel_id"].astype(str) + ":" + open_["buyer_ref"].astype(str))
+        near = near.loc[near["node_l"].isin(ids) | near["node_r"].isin(ids)]
     near["distance"] = (near["match_probability"] - threshold).abs()
     near = near.sort_values(["distance", "node_l", "node_r"]).head(n)
     near["accepted"] = near["match_probability"] >= threshold
@@ -428,8 +458,11 @@ def link_buyers(
         right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
         prob = p["match_probability"].to_numpy(dtype=float)
         cand = pd.DataFrame(
-            {"src": np.concatenate([left, right]), "dst": np.concatenate([right, left]),
-             "prob": np.concatenate([prob, prob])}
+            {
+                "src": np.concatenate([left, right]),
+                "dst": np.concatenate([right, left]),
+                "prob": np.concatenate([prob, prob]),
+            }
         ).dropna()
         cand = cand.astype({"src": np.int64, "dst": np.int64})
         cand = cand.loc[lone[cand["src"].to_numpy()]]
@@ -438,7 +471,8 @@ def link_buyers(
         best = best.drop_duplicates("src")
         splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
         labels = components(
-            np.concatenate([rows, best["src"].to_numpy()]), np.concatenate([cols, best["dst"].to_numpy()])
+            np.concatenate([rows, best["src"].to_numpy()]),
+            np.concatenate([cols, best["dst"].to_numpy()]),
         )
     nodes["cluster"] = labels
 
@@ -449,7 +483,9 @@ def link_buyers(
     new_ids = _stable_id("X", first_member)
 
     buyer_nodes = nodes.iloc[:nb].reset_index(drop=True)
-    customer_id = buyer_nodes["crm_id"].where(buyer_nodes["crm_id"].notna(), buyer_nodes["cluster_crm"])
+    customer_id = buyer_nodes["crm_id"].where(
+        buyer_nodes["crm_id"].notna(), buyer_nodes["cluster_crm"]
+    )
     customer_id = customer_id.where(customer_id.notna(), new_ids.iloc[:nb].reset_index(drop=True))
     has_key = buyer_nodes["email_norm"].notna() | buyer_nodes["phone_norm"].notna()
     cluster_size = nodes.groupby("cluster")["node"].transform("size").iloc[:nb].to_numpy()
@@ -474,6 +510,7 @@ def link_buyers(
         }
     )
 
+
 def pairwise_link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     """Pairwise precision, recall and F1 of identity links against known identities.
 
@@ -490,8 +527,10 @@ def pairwise_link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, 
         ``correct_pairs``, ``buyers``.
     """
     key = ["channel_id", "buyer_ref"]
-    m = links[[*key, "customer_id"]].astype("string").merge(
-        truth[[*key, "customer_id"]].astype("string"), on=key, suffixes=("_pred", "_true")
+    m = (
+        links[[*key, "customer_id"]]
+        .astype("string")
+        .merge(truth[[*key, "customer_id"]].astype("string"), on=key, suffixes=("_pred", "_true"))
     )
 
     def pairs(sizes: pd.Series) -> int:
@@ -524,7 +563,9 @@ def golden_customers(
     n_accounts, channels (comma-separated, sorted), first_order_ts, first_channel,
     last_order_ts.
     """
-    b = buyers.merge(links[["channel_id", "buyer_ref", "customer_id"]], on=["channel_id", "buyer_ref"])
+    b = buyers.merge(
+        links[["channel_id", "buyer_ref", "customer_id"]], on=["channel_id", "buyer_ref"]
+    )
     fields = ["name", "email", "phone", "address", "postcode", "city"]
     agg = b.groupby("customer_id").agg(
         n_accounts=("buyer_ref", "size"),
@@ -536,7 +577,9 @@ def golden_customers(
     agg["first_channel"] = first.set_index("customer_id")["channel_id"]
     ranked = b.sort_values(["n_lines", "last_order_ts"], ascending=False)
     for f in fields:
-        agg[f] = ranked.dropna(subset=[f]).drop_duplicates("customer_id").set_index("customer_id")[f]
+        agg[f] = (
+            ranked.dropna(subset=[f]).drop_duplicates("customer_id").set_index("customer_id")[f]
+        )
     agg["in_crm"] = False
     if crm is not None and len(crm):
         c = crm.set_index(crm["customer_id"].astype(str))
@@ -617,6 +660,106 @@ def dq_report(
     rep.index.name = "channel_id"
     return rep.reset_index()
 
+
+def crm_link_rate(links: pd.DataFrame, crm: pd.DataFrame | None) -> pd.DataFrame:
+    """Share of each channel's buyers linked to a CRM customer.
+
+    Returns one row per channel_id: buyers, linked_to_crm, link_rate (0-1), and the buyers
+    per rule (``rule_<name>``).
+    """
+    crm_ids = set(crm["customer_id"].astype(str)) if crm is not None and len(crm) else set()
+    t = links.assign(in_crm=links["customer_id"].astype(str).isin(crm_ids))
+    out = t.groupby("channel_id").agg(buyers=("buyer_ref", "size"), linked_to_crm=("in_crm", "sum"))
+    out["link_rate"] = out["linked_to_crm"] / out["buyers"]
+    rules = t.groupby(["channel_id", "rule"]).size().unstack(fill_value=0).add_prefix("rule_")
+    return out.join(rules).reset_index()
+
+
+def revenue_reconciliation(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """Revenue before and after canonicalisation, per channel and currency, to the cent.
+
+    ``revenue_raw`` is sum(quantity x unit_price - discount) in the export's own currency;
+    ``revenue_base`` is the canonical sum in the base currency; ``revenue_recomputed`` is
+    sum((quantity x unit_price - discount) x fx_rate), an independent recomputation from
+    the raw fields. ``difference_cents`` = round(100 x (revenue_base - recomputed)) and
+    ``reconciled`` is True when it is 0. ``mean_rate`` = revenue_base / revenue_raw.
+    """
+    raw = order_lines["quantity"] * order_lines["unit_price"] - order_lines["discount"]
+    t = pd.DataFrame(
+        {
+            "channel_id": order_lines["channel_id"].astype("string"),
+            "currency": order_lines["currency"].astype("string"),
+            "lines": 1,
+            "revenue_raw": raw.astype(float),
+            "revenue_base": order_lines["revenue_base"].astype(float),
+            "revenue_recomputed": (raw * order_lines["fx_rate"]).astype(float),
+        }
+    )
+    out = t.groupby(["channel_id", "currency"], observed=True).sum().reset_index()
+    out["mean_rate"] = (out["revenue_base"] / out["revenue_raw"]).round(6)
+    out["difference_cents"] = (
+        ((out["revenue_base"] - out["revenue_recomputed"]) * 100).round().astype("int64")
+    )
+    out["reconciled"] = out["difference_cents"] == 0
+    for c in ("revenue_raw", "revenue_base", "revenue_recomputed"):
+        out[c] = out[c].round(2)
+    return out
+
+
+def customer_overlap(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """How many customers buy on 1, 2, 3... channels.
+
+    Returns n_channels, customers, share (0-1), revenue_base (their accepted revenue).
+    """
+    per = order_lines.groupby("customer_id", observed=True).agg(
+        n_channels=("channel_id", "nunique"), revenue_base=("revenue_base", "sum")
+    )
+    out = per.groupby("n_channels").agg(
+        customers=("revenue_base", "size"), revenue_base=("revenue_base", "sum")
+    )
+    out["share"] = out["customers"] / out["customers"].sum()
+    out["revenue_base"] = out["revenue_base"].round(2)
+    return out.reset_index()[["n_channels", "customers", "share", "revenue_base"]]
+
+
+def channel_overlap_matrix(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """Customers shared by each pair of channels (diagonal: the channel's customers)."""
+    pairs = order_lines[["customer_id", "channel_id"]].drop_duplicates().astype(str)
+    incidence = pd.crosstab(pairs["customer_id"], pairs["channel_id"])
+    m = incidence.T @ incidence
+    m.index.name, m.columns.name = "channel_id", "channel_id"
+    return m
+
+
+def price_consistency(order_lines: pd.DataFrame, tolerance: float = 0.10) -> pd.DataFrame:
+    """Price of the same master SKU across channels (channel conflict).
+
+    The price of a SKU on a channel is the median unit_price_base of its accepted lines.
+    ``spread`` = max / min - 1 over the channels that sell it; ``conflict`` when the spread
+    exceeds ``tolerance``.
+
+    Returns one row per SKU sold on two or more channels: sku, n_channels, min_price,
+    max_price, cheapest_channel, dearest_channel, spread, conflict; largest spread first.
+    """
+    med = order_lines.groupby(["sku", "channel_id"], observed=True)["unit_price_base"].median()
+    med = med.reset_index()
+    g = med.groupby("sku")
+    out = g.agg(
+        n_channels=("channel_id", "nunique"),
+        min_price=("unit_price_base", "min"),
+        max_price=("unit_price_base", "max"),
+    )
+    out["cheapest_channel"] = med.loc[
+        g["unit_price_base"].idxmin(), ["sku", "channel_id"]
+    ].set_index("sku")["channel_id"]
+    out["dearest_channel"] = med.loc[
+        g["unit_price_base"].idxmax(), ["sku", "channel_id"]
+    ].set_index("sku")["channel_id"]
+    out = out.loc[out["n_channels"] >= 2].copy()
+    out["spread"] = out["max_price"] / out["min_price"] - 1
+    out["conflict"] = out["spread"] > tolerance
+    out[["min_price", "max_price"]] = out[["min_price", "max_price"]].round(2)
+    return out.sort_values(["spread", "sku"], ascending=[False, True]).reset_index()
 
 
 def write_warehouse(tables: dict[str, pd.DataFrame], output_dir) -> str:
