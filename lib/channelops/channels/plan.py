@@ -4,18 +4,27 @@ A plan says, for every candidate channel, whether it runs and its weekly marketi
 (base currency per week, steady state). For a plan with selection z and spend s:
 
     profit = sum_c z_c * (m * (1 - commission_c) * revenue_c(s_c) - s_c - fixed_c)
-    reach  = sum_g v_g * (1 - prod_c (1 - z_c * reach[g, c] * exposure_c(s_c))) / sum_g v_g
+    reach  = sum_g v_g * (1 - prod_c (1 - z_c * reach[g, c] * audience_c * paid_c(s_c)))
+             / sum_g v_g
     risk   = sqrt(sum_c z_c * (m * (1 - commission_c) * sd_c(s_c))^2)
 
 revenue_c is the steady-state response curve (base revenue included: a channel that runs
 sells something even without paid spend; a channel that does not run sells nothing and
 costs nothing); m is the gross margin share (1.0 = revenue less commission only); fixed_c
-is fixed_cost_per_month * 12 / 52 (taken in base currency); exposure_c(s) =
-revenue_c(s) / (base_c + revenue_max_c), the share of the channel's saturation response it
-reaches; reach[g, c] comes from :func:`segment_channel_reach`; v_g are the target segment
-values; sd_c(s) is the standard deviation of revenue_c(s) over the curve's bootstrap (or
-prior) draws, channels taken independent. profit and reach are maximised, risk minimised.
-All three are weekly figures; reach is a probability in [0, 1].
+is fixed_cost_per_month * 12 / 52 (taken in base currency); sd_c(s) is the standard
+deviation of revenue_c(s) over the curve's bootstrap (or prior) draws, channels taken
+independent. profit and reach are maximised, risk minimised. All three are weekly figures.
+
+Reach is the expected share of target-segment customers that the plan's paid marketing
+reaches in a week (value-weighted over target segments, in [0, 1]). Channel c can reach at
+most its audience: audience_c is the channel's share of the business's customers, proxied
+by its revenue at saturation, (base_c + revenue_max_c) / sum over candidates of the same;
+reach[g, c] (from :func:`segment_channel_reach`) is how well that audience matches segment
+g; paid_c(s) = hill(s / (1 - decay_c)) is the share of the audience the spend reaches at
+steady state (0 at no spend, 1/2 at half saturation). Channels are taken independent. An
+earlier version used revenue_c(s) / (base_c + revenue_max_c) without audience_c: organic
+revenue alone put every running channel near full exposure, so any plan with two channels
+scored a reach of about 1 and reach did not tell plans apart.
 """
 
 from __future__ import annotations
@@ -240,6 +249,7 @@ class PlanModel:
     min_channels: int
     max_channels: int
     reach: np.ndarray             # (n_targets, n)
+    audience: np.ndarray          # (n,) channel's share of customers, sums to 1
     target_values: np.ndarray     # (n_targets,)
     target_segments: list[str]
     sd_grid: np.ndarray           # (n, G) spend grid for the revenue sd
@@ -259,8 +269,12 @@ class PlanModel:
         return base + rmax * ratio / (1.0 + ratio)
 
     def exposure(self, spend: np.ndarray) -> np.ndarray:
-        base, rmax = self.params[:, 0], self.params[:, 1]
-        return self.revenue(spend) / np.maximum(base + rmax, 1e-12)
+        """Share of all customers reached per week through each channel, spend (..., n):
+        audience_c * hill_c(s_c / (1 - decay_c)); the paid response, not organic sales."""
+        _, _, decay, half, slope = (self.params[:, i] for i in range(5))
+        x = np.maximum(spend, 0.0) / (1.0 - decay)
+        ratio = np.power(x / half, slope)
+        return self.audience * ratio / (1.0 + ratio)
 
     def objectives(self, selected: np.ndarray, spend: np.ndarray) -> dict[str, np.ndarray]:
         """profit, reach, risk, revenue and spend totals for plans (rows) of z and s."""
@@ -347,6 +361,9 @@ def build_plan_model(curves: pd.DataFrame | Mapping[str, ResponseCurve],
     else:
         rmat, values = np.zeros((0, len(ids))), np.zeros(0)
     n_avail = int((~force_out).sum())
+    potential = np.maximum(params[:, 0] + params[:, 1], 0.0)
+    audience = potential / potential.sum() if potential.sum() > 0 else \
+        np.full(len(ids), 1.0 / max(len(ids), 1))
     return PlanModel(
         channel_ids=ids, params=params,
         net_share=gross_margin * (1.0 - channels["commission_rate"].to_numpy(float)),
@@ -354,7 +371,7 @@ def build_plan_model(curves: pd.DataFrame | Mapping[str, ResponseCurve],
         lo=lo, hi=hi, fixed=fixed, force_in=force_in, force_out=force_out,
         total_budget=float(c.total_budget), min_channels=int(c.min_channels),
         max_channels=n_avail if c.max_channels is None else min(int(c.max_channels), n_avail),
-        reach=rmat, target_values=values, target_segments=targets,
+        reach=rmat, audience=audience, target_values=values, target_segments=targets,
         sd_grid=grid, sd_values=sd, constraints=c, curves=cmap)
 
 
@@ -721,8 +738,8 @@ def channel_plan(plan: pd.Series, result: ParetoResult, level: float = 0.9) -> p
         channel_id, selected, budget, revenue, revenue_lo, revenue_hi, profit, profit_lo,
         profit_hi (weekly, base currency; profit is after commission, margin, fixed cost
         and spend), source (curve source), and ``reach_<segment>`` per target segment: the
-        probability that a customer of the segment is reached through this channel under
-        this plan.
+        expected share of the segment's customers this channel's paid marketing reaches per
+        week under this plan (see the module docstring).
     """
     m = result.model
     rows = []

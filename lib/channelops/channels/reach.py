@@ -9,8 +9,10 @@ taking age and tier independent within a channel and within a segment:
     reach[s, c] = BC_age(s, c) * BC_tier(s, c),   BC(p, q) = sum_b sqrt(p_b * q_b)
 
 It is 1 when the channel's audience looks exactly like the segment and 0 when they share no
-band. We read it as the probability that a customer of the segment is reachable through the
-channel when the channel runs at saturation; the plan scales it by the channel's exposure.
+band: how well the channel's audience matches the segment, not how many of the segment's
+customers it reaches. The plan's reach objective (:mod:`.plan`) multiplies it by the
+channel's audience size (its share of customers) and by the share of that audience the
+channel's spend reaches, which gives the expected share of the segment reached per week.
 """
 
 from __future__ import annotations
