@@ -201,3 +201,68 @@ def test_borderline_matches_nearest_the_threshold_first():
     pairs = _pairs([("a", "b", 0.91), ("a", "c", 0.5), ("b", "c", 0.88)])
     out = integ.borderline_matches(pairs, threshold=0.9, n=5, width=0.05)
     assert out["node_r"].tolist() == ["b", "c"] and out["accepted"].tolist() == [True, False]
+
+
+def _canon_lines():
+    return pd.DataFrame(
+        {
+            "channel_id": ["a", "a", "b", "b", "b"],
+            "customer_id": ["c1", "c2", "c1", "c1", "c3"],
+            "sku": ["S1", "S2", "S1", "S1", "S2"],
+            "currency": ["CNY", "CNY", "USD", "USD", "USD"],
+            "quantity": [1, 2, 1, 3, 1],
+            "unit_price": [10.0, 5.0, 2.0, 2.0, 1.0],
+            "discount": [0.0, 1.0, 0.0, 0.5, 0.0],
+            "fx_rate": [1.0, 1.0, 7.1, 7.2, 7.1],
+            "unit_price_base": [10.0, 5.0, 14.2, 14.4, 7.1],
+        }
+    ).assign(
+        revenue_base=lambda d: d["quantity"] * d["unit_price_base"] - d["discount"] * d["fx_rate"]
+    )
+
+
+def test_revenue_reconciliation_to_the_cent():
+    rec = integ.revenue_reconciliation(_canon_lines()).set_index("channel_id")
+    assert rec.loc["a", "revenue_raw"] == pytest.approx(19.0)
+    # b: 2*7.1 + (6-0.5)*7.2 + 1*7.1 = 14.2 + 39.6 + 7.1
+    assert rec.loc["b", "revenue_base"] == pytest.approx(60.9)
+    assert rec["reconciled"].all()
+    broken = _canon_lines()
+    broken.loc[0, "revenue_base"] += 0.02
+    assert (
+        integ.revenue_reconciliation(broken).set_index("channel_id").loc["a", "difference_cents"]
+        == 2
+    )
+
+
+def test_customer_overlap_and_matrix():
+    lines = _canon_lines()
+    ov = integ.customer_overlap(lines).set_index("n_channels")
+    assert ov["customers"].to_dict() == {1: 2, 2: 1}
+    m = integ.channel_overlap_matrix(lines)
+    assert m.loc["a", "b"] == 1 and m.loc["b", "b"] == 2
+
+
+def test_price_consistency_flags_conflicts():
+    prices = integ.price_consistency(_canon_lines(), tolerance=0.10)
+    row = prices.set_index("sku").loc["S1"]
+    assert (row["cheapest_channel"], row["dearest_channel"]) == ("a", "b")
+    assert row["spread"] == pytest.approx(14.3 / 10 - 1) and bool(row["conflict"])
+
+
+def test_crm_link_rate_per_channel():
+    links = pd.DataFrame(
+        {
+            "channel_id": ["a", "a", "b"],
+            "buyer_ref": ["1", "2", "3"],
+            "customer_id": ["C1", "X9", "C1"],
+            "rule": ["crm_id", "unlinked", "phone_or_email"],
+        }
+    )
+    rate = integ.crm_link_rate(links, pd.DataFrame({"customer_id": ["C1"]})).set_index("channel_id")
+    assert rate.loc["a", "link_rate"] == 0.5 and rate.loc["b", "link_rate"] == 1.0
+
+
+def test_dq_extras_fail_clearly_on_missing_columns():
+    with pytest.raises(KeyError):
+        integ.revenue_reconciliation(_canon_lines().drop(columns="fx_rate"))
