@@ -7,6 +7,7 @@
   objectives (profit, target reach, risk), and solves it with pymoo's NSGA-II.
 * :mod:`.exact` enumerates channel subsets for exact references (best profit, profit vs
   reach front) to check NSGA-II.
+* :mod:`.scoring` scores fitted curves and a plan against known true curves.
 * :mod:`.plots` draws curves, Pareto projections and parallel coordinates.
 
 Money is in the dataset's base currency per week throughout.
@@ -17,6 +18,7 @@ from .curves import (
     ResponseCurve,
     adstock,
     as_curve_map,
+    calendar_regressors,
     curves_from_truth,
     fit_response_curve,
     fit_response_curves,
@@ -47,17 +49,19 @@ from .plan import (
 )
 from .plots import plot_parallel_coordinates, plot_pareto_2d, plot_response_curve
 from .reach import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
+from .scoring import curve_errors, plan_profit_gap
 
 __all__ = [
     "REVENUE_STATUSES", "weekly_channel_revenue",
     "AGE_BANDS", "OBJECTIVES", "PARAM_NAMES", "TIER_BANDS",
     "ChannelPlanError", "ChannelPlanProblem", "ParetoResult", "PlanConstraints", "PlanModel",
     "ResponseCurve",
-    "adstock", "as_curve_map", "build_plan_model", "channel_plan", "curves_from_truth",
+    "adstock", "as_curve_map", "build_plan_model", "calendar_regressors", "channel_plan",
+    "curve_errors", "curves_from_truth",
     "evaluate_plans",
     "exact_best_plan", "exact_front", "fit_response_curve", "fit_response_curves", "hill",
     "hypervolume_ratio", "non_dominated", "optimise_channel_plan", "plan_violations",
-    "plans_table", "plot_parallel_coordinates", "plot_pareto_2d", "plot_response_curve",
+    "plan_profit_gap", "plans_table", "plot_parallel_coordinates", "plot_pareto_2d", "plot_response_curve",
     "prior_curve", "recommend_plan", "repair_plans", "segment_band_shares",
     "segment_channel_reach", "sensitivity", "steady_state_revenue", "validate_constraints",
 ]

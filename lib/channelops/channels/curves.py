@@ -351,9 +351,26 @@ class _Model:
     def residuals(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return self.fitted(z)[self.mask] - y / self.r_scale
 
+    def _adstock_scaled(self, decay: float) -> np.ndarray:
+        initial = decay * self.initial_spend / (1.0 - decay) if self.steady_start else 0.0
+        return adstock(self.spend, decay, initial) / self.s_scale
+
+    def jacobian(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Analytic Jacobian, except a one-sided difference in the decay."""
+        a = self._adstock_scaled(z[2])
+        h = hill(a, np.exp(z[3]), z[4])
+        dh = h * (1.0 - h)
+        with np.errstate(divide="ignore"):
+            log_ratio = np.where(a > 0, np.log(np.maximum(a, 1e-300)) - z[3], 0.0)
+        step = 1e-6 if z[2] + 1e-6 <= self.upper[2] else -1e-6
+        h_step = hill(self._adstock_scaled(z[2] + step), np.exp(z[3]), z[4])
+        J = np.column_stack([np.ones(len(a)), h, z[1] * (h_step - h) / step,
+                             -z[1] * z[4] * dh, z[1] * dh * log_ratio, self.X])
+        return J[self.mask]
+
     def solve(self, z0: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        res = least_squares(self.residuals, z0, bounds=(self.lower, self.upper), args=(y,),
-                            method="trf", x_scale="jac", max_nfev=400)
+        res = least_squares(self.residuals, z0, jac=self.jacobian, bounds=(self.lower, self.upper),
+                            args=(y,), method="trf", x_scale="jac", max_nfev=400)
         return res.x, float(2.0 * res.cost)
 
 
