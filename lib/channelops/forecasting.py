@@ -248,8 +248,11 @@ def _statsforecast(
     name: str, y: np.ndarray, horizon: int, season: int
 ) -> np.ndarray:
     """Forecast every row of ``y`` with one statsforecast model (history from first value)."""
-    from statsforecast import StatsForecast
-    from statsforecast import models as sm
+    with warnings.catch_warnings():
+        # statsforecast imports tqdm.auto, which warns about missing ipywidgets in notebooks
+        warnings.simplefilter("ignore")
+        from statsforecast import StatsForecast
+        from statsforecast import models as sm
 
     model = {
         "theta": lambda: sm.Theta(season_length=season, decomposition_type="additive"),
@@ -780,3 +783,50 @@ def rolling_origin_backtest(
                              "window": n_windows - w + 1, "actual": act.sum(),
                              "forecast": f.sum(), **forecast_metrics(act, f, hist, season)})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_forecast(series: pd.DataFrame, forecasts: pd.DataFrame, channel_id: str, sku: str,
+                  history_days: int = 91, ax=None):
+    """History and forecast of one series with its interval band; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots()[1]
+    h = series[(series["channel_id"] == channel_id) & (series["sku"] == sku)].tail(history_days)
+    f = forecasts[(forecasts["channel_id"] == channel_id) & (forecasts["sku"] == sku)]
+    ax.plot(h["date"], h["units"], color="0.4", lw=1, label="actual")
+    ax.plot(f["date"], f["forecast"], color="C0", lw=2, label=f"forecast ({f['model'].iloc[0]})" if len(f) else "forecast")
+    ax.fill_between(f["date"], f["lower"], f["upper"], color="C0", alpha=0.25, label="interval")
+    ax.set_title(f"{sku} on {channel_id}")
+    ax.set_ylabel("units per day")
+    ax.tick_params(axis="x", labelrotation=30)
+    return ax
+
+
+def plot_backtest_series(bt_chosen: pd.DataFrame, channel_id: str, sku: str, ax=None):
+    """Actual vs chosen-model backtest forecast with intervals (lower/upper columns)."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots()[1]
+    d = bt_chosen[(bt_chosen["channel_id"] == channel_id) & (bt_chosen["sku"] == sku)].sort_values("date")
+    ax.plot(d["date"], d["actual"], color="0.3", lw=1, marker=".", label="actual")
+    ax.plot(d["date"], d["forecast"], color="C0", lw=2, label="forecast")
+    ax.fill_between(d["date"], d["lower"], d["upper"], color="C0", alpha=0.25, label="interval")
+    ax.set_title(f"{sku} on {channel_id}")
+    ax.set_ylabel("units per day")
+    ax.tick_params(axis="x", labelrotation=30)
+    return ax
+
+
+def backtest_intervals(bt_chosen: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Cross-conformal intervals on the chosen-model backtest: each window's bounds come
+    from the other windows' scores (per chosen model)."""
+    windows = sorted(bt_chosen["window"].unique())
+    d = bt_chosen.assign(model=bt_chosen["chosen_model"])
+    parts = []
+    for w in windows:
+        cal = d[d["window"] != w] if len(windows) > 1 else d
+        parts.append(add_intervals(d[d["window"] == w], conformal_quantiles(cal, [level]), level))
+    return pd.concat(parts, ignore_index=True).assign(model="chosen") if parts else d

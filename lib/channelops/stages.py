@@ -70,7 +70,7 @@ STAGES: tuple[Stage, ...] = (
         "forecasting",
         "04_forecasting.ipynb",
         "How much will we sell, and how much stock must we hold?",
-        outputs=("forecasts", "backtest_metrics", "inventory_policy"),
+        outputs=("forecasts", "backtest_metrics", "inventory_policy", "policy_simulation"),
         inputs=("order_lines",),
     ),
     Stage(
