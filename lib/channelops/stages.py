@@ -39,7 +39,7 @@ STAGES: tuple[Stage, ...] = (
         "segmentation",
         "01_segmentation.ipynb",
         "Who are our customers, and what is each worth?",
-        outputs=("customer_features", "segments", "segment_profiles", "clv"),
+        outputs=("customer_features", "segments", "segment_profiles", "clv", "clv_params"),
     ),
     Stage(
         "02",
