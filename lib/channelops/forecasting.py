@@ -87,9 +87,7 @@ def daily_demand(
         raise KeyError(f"order_lines lacks columns {sorted(missing)}")
     buys = order_lines.loc[order_lines["status"].isin(statuses)]
     if buys.empty:
-        return pd.DataFrame(
-            {"channel_id": [], "sku": [], "date": pd.to_datetime([]), "units": []}
-        )
+        return pd.DataFrame({"channel_id": [], "sku": [], "date": pd.to_datetime([]), "units": []})
     daily = (
         buys.assign(
             date=buys["order_ts_local"].dt.normalize(),
@@ -147,14 +145,18 @@ def demand_features(
         base = rate.groupby(level="channel_id").transform("median")
         promo = (rate > base + promo_threshold).rename("promo").reset_index()
         rate = rate.rename("discount_rate").reset_index()
-        sku_day = lines.groupby(["channel_id", "sku", "date"])[["gross", "discount_base", "quantity"]].sum()
-        price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).rename("price")
+        sku_day = lines.groupby(["channel_id", "sku", "date"])[
+            ["gross", "discount_base", "quantity"]
+        ].sum()
+        price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).rename(
+            "price"
+        )
         out = out.merge(price.reset_index(), on=["channel_id", "sku", "date"], how="left")
         out["price"] = out.groupby(KEYS, sort=False)["price"].ffill()
         out = out.merge(rate, on=["channel_id", "date"], how="left")
         out = out.merge(promo, on=["channel_id", "date"], how="left")
         out["discount_rate"] = out["discount_rate"].fillna(0.0)
-        out["promo"] = out["promo"].fillna(False).astype(bool)
+        out["promo"] = out["promo"].eq(True)
     else:
         out["price"] = np.nan
         out["discount_rate"] = 0.0
@@ -233,7 +235,12 @@ def _baseline(name: str, y: np.ndarray, horizon: int, season: int, window: int) 
     if name == "weekday_average":
         k = max(window // season, 1)
         stack = np.stack(
-            [y[:, cols - season * i] if t - season * (i + 1) >= 0 else np.full((n, horizon), np.nan) for i in range(k)]
+            [
+                y[:, cols - season * i]
+                if t - season * (i + 1) >= 0
+                else np.full((n, horizon), np.nan)
+                for i in range(k)
+            ]
             if t >= season
             else [np.full((n, horizon), np.nan)]
         )
@@ -244,9 +251,7 @@ def _baseline(name: str, y: np.ndarray, horizon: int, season: int, window: int) 
     raise ValueError(f"unknown baseline {name!r}")
 
 
-def _statsforecast(
-    name: str, y: np.ndarray, horizon: int, season: int
-) -> np.ndarray:
+def _statsforecast(name: str, y: np.ndarray, horizon: int, season: int) -> np.ndarray:
     """Forecast every row of ``y`` with one statsforecast model (history from first value)."""
     with warnings.catch_warnings():
         # statsforecast imports tqdm.auto, which warns about missing ipywidgets in notebooks
@@ -274,9 +279,7 @@ def _statsforecast(
     rows = np.nonzero(ok)[0]
     ids = np.repeat(rows, length[rows])
     pos = np.concatenate([np.arange(start[r], t) for r in rows])
-    df = pd.DataFrame(
-        {"unique_id": ids, "ds": pos, "y": y[ids, pos]}
-    )
+    df = pd.DataFrame({"unique_id": ids, "ds": pos, "y": y[ids, pos]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sf = StatsForecast(models=[model], freq=1, n_jobs=1)
@@ -305,26 +308,35 @@ def _origin_features(
     age = np.sum(~np.isnan(hist), axis=1).astype(float)
     wd = _baseline("weekday_average", hist, horizon, 7, 28)
     sn = _baseline("seasonal_naive", hist, horizon, 7, 28)
-    target = dates[origin] + pd.to_timedelta(np.arange(horizon), unit="D") if origin < len(dates) else (
-        dates[-1] + pd.to_timedelta(np.arange(1, horizon + 1) + origin - len(dates), unit="D")
+    target = (
+        dates[origin] + pd.to_timedelta(np.arange(horizon), unit="D")
+        if origin < len(dates)
+        else (
+            dates[-1] + pd.to_timedelta(np.arange(1, horizon + 1) + origin - len(dates), unit="D")
+        )
     )
     dow = np.asarray(target.dayofweek, float)
     doy = np.asarray(target.dayofyear, float)
     # same days one year earlier (364 days keeps the weekday)
     ly_idx = origin - 364 + np.arange(horizon)
-    ly = np.where(ly_idx >= 0, y[:, np.clip(ly_idx, 0, None)], np.nan) if y.shape[1] else np.full((n, horizon), np.nan)
+    ly = (
+        np.where(ly_idx >= 0, y[:, np.clip(ly_idx, 0, None)], np.nan)
+        if y.shape[1]
+        else np.full((n, horizon), np.nan)
+    )
     if promo is not None:
         pr_idx = np.clip(origin + np.arange(horizon), 0, promo.shape[1] - 1)
         pr = np.where(origin + np.arange(horizon) < promo.shape[1], promo[:, pr_idx], 0.0)
-        pr_hist = _nanmean(np.where(np.isnan(hist), np.nan, promo[:, :origin])[:, -91:]) if origin else np.zeros(n)
+        pr_hist = (
+            _nanmean(np.where(np.isnan(hist), np.nan, promo[:, :origin])[:, -91:])
+            if origin
+            else np.zeros(n)
+        )
     else:
         pr = np.zeros((n, horizon))
         pr_hist = np.zeros(n)
     h = np.arange(horizon, dtype=float)
-    cols = [
-        np.repeat(v[:, None], horizon, axis=1)
-        for v in (m7, m28, m91, m364, age, pr_hist)
-    ] + [
+    cols = [np.repeat(v[:, None], horizon, axis=1) for v in (m7, m28, m91, m364, age, pr_hist)] + [
         wd,
         sn,
         ly,
@@ -359,7 +371,7 @@ def _gbm(
         x = _origin_features(y[:, : o + horizon], o, horizon, dates, promo)
         target = y[:, o : o + horizon].reshape(-1)
         keep = ~np.isnan(target) & ~np.isnan(x[:, 1])
-        xs.append(x[keep])
+        xs.append(np.nan_to_num(x[keep], nan=-1.0))  # an all-missing feature breaks binning
         ts.append(target[keep])
     fallback = _baseline("weekday_average", y, horizon, 7, 28)
     if not xs or sum(len(v) for v in ts) < 50:
@@ -371,13 +383,17 @@ def _gbm(
     if y_train.sum() <= 0:
         return np.zeros((n, horizon))
     model = HistGradientBoostingRegressor(
-        loss="poisson", max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
-        min_samples_leaf=40, random_state=seed,
+        loss="poisson",
+        max_iter=200,
+        learning_rate=0.08,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        random_state=seed,
     )
     model.fit(x_train, y_train)
     x_new = _origin_features(y, t, horizon, dates, promo)
-    pred = model.predict(x_new).reshape(n, horizon)
     no_hist = np.isnan(x_new[:, 1]).reshape(n, horizon)
+    pred = model.predict(np.nan_to_num(x_new, nan=-1.0)).reshape(n, horizon)
     return np.where(no_hist, fallback, pred)
 
 
@@ -527,31 +543,59 @@ def backtest(
         }
         for name in models:
             f = forecast_matrix(
-                name, hist, horizon, dates=dates[:origin], promo=promo, season=season,
-                seed=seed, **model_kw,
+                name,
+                hist,
+                horizon,
+                dates=dates[:origin],
+                promo=promo,
+                season=season,
+                seed=seed,
+                **model_kw,
             )
             frames.append(pd.DataFrame({**base, "model": name, "forecast": f[r, c]}))
     if not frames:
         return pd.DataFrame(
-            columns=["channel_id", "sku", "window", "date", "h", "actual", "scale_mae",
-                     "scale_rmse", "model", "forecast"]
+            columns=[
+                "channel_id",
+                "sku",
+                "window",
+                "date",
+                "h",
+                "actual",
+                "scale_mae",
+                "scale_rmse",
+                "model",
+                "forecast",
+            ]
         )
     return pd.concat(frames, ignore_index=True)
 
 
-def series_metrics(bt: pd.DataFrame, by: Sequence[str] = ("channel_id", "sku", "model", "window")) -> pd.DataFrame:
+def series_metrics(
+    bt: pd.DataFrame, by: Sequence[str] = ("channel_id", "sku", "model", "window")
+) -> pd.DataFrame:
     """MASE, RMSSE, WAPE, bias, and totals per group of a backtest frame.
 
     A series whose in-sample scale is zero or missing (all zeros, too short) gets NaN MASE
     and RMSSE; its absolute errors still count in WAPE.
     """
-    d = bt.assign(ae=(bt["forecast"] - bt["actual"]).abs(), se=(bt["forecast"] - bt["actual"]) ** 2,
-                  err=bt["forecast"] - bt["actual"])
+    d = bt.assign(
+        ae=(bt["forecast"] - bt["actual"]).abs(),
+        se=(bt["forecast"] - bt["actual"]) ** 2,
+        err=bt["forecast"] - bt["actual"],
+    )
     g = d.groupby(list(by), sort=True)
     out = g.agg(
-        actual=("actual", "sum"), forecast=("forecast", "sum"), mae=("ae", "mean"),
-        mse=("se", "mean"), abs_err=("ae", "sum"), sq_err=("se", "sum"), err=("err", "sum"),
-        scale_mae=("scale_mae", "first"), scale_rmse=("scale_rmse", "first"), days=("ae", "size"),
+        actual=("actual", "sum"),
+        forecast=("forecast", "sum"),
+        mae=("ae", "mean"),
+        mse=("se", "mean"),
+        abs_err=("ae", "sum"),
+        sq_err=("se", "sum"),
+        err=("err", "sum"),
+        scale_mae=("scale_mae", "first"),
+        scale_rmse=("scale_rmse", "first"),
+        days=("ae", "size"),
     ).reset_index()
     out["mase"] = out["mae"] / out["scale_mae"].where(out["scale_mae"] > 0)
     out["rmsse"] = np.sqrt(out["mse"]) / out["scale_rmse"].where(out["scale_rmse"] > 0)
@@ -608,16 +652,20 @@ def model_summary(bt: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFr
     w = m.loc[ok]
     grp = list(by)
     wm = (w["mase"] * w["actual"]).groupby([w[c] for c in grp]).sum() / w["actual"].groupby(
-        [w[c] for c in grp]).sum()
-    pooled = m.groupby(grp).agg(abs_err=("abs_err", "sum"), actual=("actual", "sum"),
-                                forecast=("forecast", "sum"))
-    out = pd.DataFrame({
-        "weighted_mase": wm,
-        "mean_mase": w.groupby(grp)["mase"].mean(),
-        "mean_rmsse": w.groupby(grp)["rmsse"].mean(),
-        "wape": pooled["abs_err"] / pooled["actual"],
-        "bias": (pooled["forecast"] - pooled["actual"]) / pooled["actual"],
-    })
+        [w[c] for c in grp]
+    ).sum()
+    pooled = m.groupby(grp).agg(
+        abs_err=("abs_err", "sum"), actual=("actual", "sum"), forecast=("forecast", "sum")
+    )
+    out = pd.DataFrame(
+        {
+            "weighted_mase": wm,
+            "mean_mase": w.groupby(grp)["mase"].mean(),
+            "mean_rmsse": w.groupby(grp)["rmsse"].mean(),
+            "wape": pooled["abs_err"] / pooled["actual"],
+            "bias": (pooled["forecast"] - pooled["actual"]) / pooled["actual"],
+        }
+    )
     return out.reset_index()
 
 
@@ -627,8 +675,10 @@ def model_summary(bt: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFr
 def _score_scale(d: pd.DataFrame) -> np.ndarray:
     """Per-row scale for conformal scores: square root of the forecast plus the series'
     in-sample seasonal naive MAE, floored so empty series still get a width."""
-    s = np.sqrt(np.clip(d["forecast"].to_numpy(float), 0, None)) + np.nan_to_num(
-        d["scale_mae"].to_numpy(float)) * 0.5
+    s = (
+        np.sqrt(np.clip(d["forecast"].to_numpy(float), 0, None))
+        + np.nan_to_num(d["scale_mae"].to_numpy(float)) * 0.5
+    )
     return np.maximum(s, 0.5)
 
 
@@ -650,12 +700,20 @@ def conformal_quantiles(
         s = g["score"].to_numpy()
         for lv in levels:
             a = (1 - lv) / 2
-            rows.append({by: key, "level": lv, "q_lo": float(np.quantile(s, a, method="lower")),
-                         "q_hi": float(np.quantile(s, 1 - a, method="higher"))})
+            rows.append(
+                {
+                    by: key,
+                    "level": lv,
+                    "q_lo": float(np.quantile(s, a, method="lower")),
+                    "q_hi": float(np.quantile(s, 1 - a, method="higher")),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def add_intervals(fc: pd.DataFrame, q: pd.DataFrame, level: float, by: str = "model") -> pd.DataFrame:
+def add_intervals(
+    fc: pd.DataFrame, q: pd.DataFrame, level: float, by: str = "model"
+) -> pd.DataFrame:
     """Add lower/upper columns for ``level`` to a frame with forecast, scale_mae and ``by``."""
     qq = q[q["level"] == level].set_index(by)
     scale = _score_scale(fc)
@@ -684,8 +742,11 @@ def interval_coverage(
             parts.append(add_intervals(bt[bt["window"] == w], q, lv, by))
         d = pd.concat(parts)
         hit = (d["actual"] >= d["lower"] - 1e-9) & (d["actual"] <= d["upper"] + 1e-9)
-        res = d.assign(hit=hit, width=d["upper"] - d["lower"]).groupby(by).agg(
-            coverage=("hit", "mean"), mean_width=("width", "mean"))
+        res = (
+            d.assign(hit=hit, width=d["upper"] - d["lower"])
+            .groupby(by)
+            .agg(coverage=("hit", "mean"), mean_width=("width", "mean"))
+        )
         rows.append(res.assign(nominal=lv).reset_index())
     return pd.concat(rows, ignore_index=True)
 
@@ -715,7 +776,9 @@ def forecast_future(
     """
     keys, dates, y = series_matrix(series)
     if not len(keys):
-        return pd.DataFrame(columns=["channel_id", "sku", "date", "forecast", "lower", "upper", "model"])
+        return pd.DataFrame(
+            columns=["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]
+        )
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
     promo = None
     if features is not None and "promo" in features:
@@ -724,18 +787,22 @@ def forecast_future(
     out = np.zeros((len(keys), horizon))
     for name in np.unique(pick):
         rows = pick == name
-        f = forecast_matrix(name, y, horizon, dates=dates, promo=promo, season=season, seed=seed, **model_kw)
+        f = forecast_matrix(
+            name, y, horizon, dates=dates, promo=promo, season=season, seed=seed, **model_kw
+        )
         out[rows] = f[rows]
     future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
     mae_s, _ = _scale(y, season)
-    fc = pd.DataFrame({
-        "channel_id": np.repeat(keys["channel_id"].to_numpy(), horizon),
-        "sku": np.repeat(keys["sku"].to_numpy(), horizon),
-        "date": np.tile(future, len(keys)),
-        "forecast": out.reshape(-1),
-        "scale_mae": np.repeat(mae_s, horizon),
-        "model": np.repeat(pick, horizon),
-    })
+    fc = pd.DataFrame(
+        {
+            "channel_id": np.repeat(keys["channel_id"].to_numpy(), horizon),
+            "sku": np.repeat(keys["sku"].to_numpy(), horizon),
+            "date": np.tile(future, len(keys)),
+            "forecast": out.reshape(-1),
+            "scale_mae": np.repeat(mae_s, horizon),
+            "model": np.repeat(pick, horizon),
+        }
+    )
     q = conformal_quantiles(chosen_backtest(bt).assign(model=lambda d: d["chosen_model"]), [level])
     fc = add_intervals(fc, q, level)
     return fc[["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]]
@@ -779,17 +846,31 @@ def rolling_origin_backtest(
             hist, act = y[:cut], y[cut : cut + horizon]
             for name, model in models.items():
                 f = model(hist, len(act))
-                rows.append({"channel_id": channel, "sku": sku, "model": name,
-                             "window": n_windows - w + 1, "actual": act.sum(),
-                             "forecast": f.sum(), **forecast_metrics(act, f, hist, season)})
+                rows.append(
+                    {
+                        "channel_id": channel,
+                        "sku": sku,
+                        "model": name,
+                        "window": n_windows - w + 1,
+                        "actual": act.sum(),
+                        "forecast": f.sum(),
+                        **forecast_metrics(act, f, hist, season),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- plots
 
 
-def plot_forecast(series: pd.DataFrame, forecasts: pd.DataFrame, channel_id: str, sku: str,
-                  history_days: int = 91, ax=None):
+def plot_forecast(
+    series: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    channel_id: str,
+    sku: str,
+    history_days: int = 91,
+    ax=None,
+):
     """History and forecast of one series with its interval band; returns the axes."""
     import matplotlib.pyplot as plt
 
@@ -797,7 +878,13 @@ def plot_forecast(series: pd.DataFrame, forecasts: pd.DataFrame, channel_id: str
     h = series[(series["channel_id"] == channel_id) & (series["sku"] == sku)].tail(history_days)
     f = forecasts[(forecasts["channel_id"] == channel_id) & (forecasts["sku"] == sku)]
     ax.plot(h["date"], h["units"], color="0.4", lw=1, label="actual")
-    ax.plot(f["date"], f["forecast"], color="C0", lw=2, label=f"forecast ({f['model'].iloc[0]})" if len(f) else "forecast")
+    ax.plot(
+        f["date"],
+        f["forecast"],
+        color="C0",
+        lw=2,
+        label=f"forecast ({f['model'].iloc[0]})" if len(f) else "forecast",
+    )
     ax.fill_between(f["date"], f["lower"], f["upper"], color="C0", alpha=0.25, label="interval")
     ax.set_title(f"{sku} on {channel_id}")
     ax.set_ylabel("units per day")
@@ -810,7 +897,9 @@ def plot_backtest_series(bt_chosen: pd.DataFrame, channel_id: str, sku: str, ax=
     import matplotlib.pyplot as plt
 
     ax = ax or plt.subplots()[1]
-    d = bt_chosen[(bt_chosen["channel_id"] == channel_id) & (bt_chosen["sku"] == sku)].sort_values("date")
+    d = bt_chosen[(bt_chosen["channel_id"] == channel_id) & (bt_chosen["sku"] == sku)].sort_values(
+        "date"
+    )
     ax.plot(d["date"], d["actual"], color="0.3", lw=1, marker=".", label="actual")
     ax.plot(d["date"], d["forecast"], color="C0", lw=2, label="forecast")
     ax.fill_between(d["date"], d["lower"], d["upper"], color="C0", alpha=0.25, label="interval")

@@ -143,9 +143,14 @@ def lead_time_error(
         .sum()
         .reset_index(level=list(range(len(by) + 1)))
     )
-    out = d.groupby(by).agg(mean_daily=("actual", "mean"), forecast_daily=("forecast", "mean"),
-                            sigma_daily=("err", "std"))
-    sig = roll.groupby(by)["err"].apply(lambda e: float(np.sqrt(np.nanmean(e**2))) if e.notna().any() else np.nan)
+    out = d.groupby(by).agg(
+        mean_daily=("actual", "mean"),
+        forecast_daily=("forecast", "mean"),
+        sigma_daily=("err", "std"),
+    )
+    sig = roll.groupby(by)["err"].apply(
+        lambda e: float(np.sqrt(np.nanmean(e**2))) if e.notna().any() else np.nan
+    )
     out["sigma_lead_time"] = sig.reindex(out.index)
     fallback = out["sigma_daily"] * np.sqrt(lead_time_days)
     out["sigma_lead_time"] = out["sigma_lead_time"].fillna(fallback).fillna(0.0)
@@ -173,7 +178,9 @@ def fill_rate_policy(
     """
     out = demand_stats.copy()
     h = out["unit_cost"].to_numpy(float) * holding_rate
-    q = np.nan_to_num(economic_order_quantity(out["forecast_daily"].to_numpy(float) * 365, order_cost, h))
+    q = np.nan_to_num(
+        economic_order_quantity(out["forecast_daily"].to_numpy(float) * 365, order_cost, h)
+    )
     q = np.maximum(np.ceil(q), min_order)
     s_l = out["sigma_lead_time"].to_numpy(float)
     z = fill_rate_safety_factor(fill_rate, q, s_l)
@@ -220,7 +227,9 @@ def simulate_policy(
     rop = np.repeat(rop[:, None], t, axis=1) if rop.ndim == 1 else rop
     q = np.maximum(np.asarray(order_quantity, float), 1e-9)
     lt = int(lead_time_days)
-    on_hand = rop[:, 0] + q / 2 if initial_stock is None else np.asarray(initial_stock, float).copy()
+    on_hand = (
+        rop[:, 0] + q / 2 if initial_stock is None else np.asarray(initial_stock, float).copy()
+    )
     on_hand = np.maximum(on_hand, 0.0)
     pipeline = np.zeros((n, t + lt + 1))
     hist = np.zeros((n, t))
@@ -352,28 +361,47 @@ def policy_simulation(
     inv_stats = lead_time_error(bt, lead_time_days, by)
     inv_stats["unit_cost"] = inv_stats["sku"].map(unit_cost).fillna(0.0).to_numpy()
     keys, dem, lead = backtest_matrices(bt, lead_time_days, by)
-    pol = keys.merge(fill_rate_policy(inv_stats, lead_time_days, fill_rate, order_cost, holding_rate),
-                     on=by, how="left")
+    pol = keys.merge(
+        fill_rate_policy(inv_stats, lead_time_days, fill_rate, order_cost, holding_rate),
+        on=by,
+        how="left",
+    )
     cost = pol["unit_cost"].to_numpy(float)
     days = dem.shape[1]
-    sim = simulate_policy(dem, lead + pol["safety_stock"].to_numpy()[:, None],
-                          pol["order_quantity"].to_numpy(), lead_time_days)
+    sim = simulate_policy(
+        dem,
+        lead + pol["safety_stock"].to_numpy()[:, None],
+        pol["order_quantity"].to_numpy(),
+        lead_time_days,
+    )
     ours = simulation_summary(sim, cost, holding_rate, days)
     mean = pol["forecast_daily"].to_numpy(float)
-    q_naive = (pol["order_quantity"].to_numpy(float) if naive_order_days is None
-               else np.maximum(np.ceil(mean * naive_order_days), 1.0))
+    q_naive = (
+        pol["order_quantity"].to_numpy(float)
+        if naive_order_days is None
+        else np.maximum(np.ceil(mean * naive_order_days), 1.0)
+    )
 
     def naive(k: float) -> dict[str, float]:
         s = simulate_policy(dem, naive_reorder_point(mean, k), q_naive, lead_time_days)
         return simulation_summary(s, cost, holding_rate, days)
 
     k, theirs = match_fill_rate(naive, ours["fill_rate"], 0.0, 10.0 * max(lead_time_days, 1))
-    pol["simulated_fill_rate"] = np.where(sim["demand"] > 0, sim["served"] / np.where(sim["demand"] > 0, sim["demand"], 1), 1.0)
+    pol["simulated_fill_rate"] = np.where(
+        sim["demand"] > 0, sim["served"] / np.where(sim["demand"] > 0, sim["demand"], 1), 1.0
+    )
     pol["simulated_average_stock"] = sim["average_stock"]
-    summary = pd.DataFrame([
-        {"policy": "forecast_fill_rate", "target_fill_rate": fill_rate, "knob": fill_rate, **ours},
-        {"policy": "naive_days_of_cover", "target_fill_rate": fill_rate, "knob": k, **theirs},
-    ])
+    summary = pd.DataFrame(
+        [
+            {
+                "policy": "forecast_fill_rate",
+                "target_fill_rate": fill_rate,
+                "knob": fill_rate,
+                **ours,
+            },
+            {"policy": "naive_days_of_cover", "target_fill_rate": fill_rate, "knob": k, **theirs},
+        ]
+    )
     return pol, summary
 
 
