@@ -776,7 +776,8 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
                 budget_changes: Sequence[float] = (-0.2, 0.2), n_curve_draws: int = 5,
                 pop_size: int = 60, n_gen: int = 100, seed: int = 0,
                 objectives: Sequence[str] = OBJECTIVES,
-                gross_margin: float = 1.0) -> pd.DataFrame:
+                gross_margin: float = 1.0,
+                min_profit_share: float | None = None) -> pd.DataFrame:
     """How the recommended plan moves when the budget or the curves change.
 
     Scenarios: 'base'; 'budget +x%' for each change (total_budget scaled, everything else
@@ -787,7 +788,7 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
     Args:
         curves, channels, reach, constraints, target_segments, objectives, gross_margin:
             as for :func:`optimise_channel_plan`.
-        rule: as for :func:`recommend_plan`.
+        rule, min_profit_share: as for :func:`recommend_plan`.
         budget_changes: relative total-budget changes.
         n_curve_draws: number of curve-draw scenarios.
         pop_size, n_gen, seed: NSGA-II settings per scenario (smaller than the main run).
@@ -822,7 +823,7 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
             rec["note"] = str(exc)
             rows.append(rec)
             continue
-        plan = recommend_plan(res, rule)
+        plan = recommend_plan(res, rule, min_profit_share=min_profit_share)
         if base_plan is None:
             base_plan = plan
         rec.update({k: plan[k] for k in ("profit", "reach", "risk", "spend", "n_channels",
