@@ -1,0 +1,162 @@
+"""Stage 04 benchmark: speed on 1,000 series and the acceptance figures on the demo run.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/bench_forecasting.py speed [--series 1000 --days 730 --windows 3]
+    .venv/bin/python benchmarks/bench_forecasting.py demo --run /tmp/fc_run --dataset /tmp/fc_demo
+
+``speed`` simulates SKU x channel daily demand (negative binomial counts around a weekly
+profile, a yearly wave, promotions and late starts), then times the default pipeline:
+series matrix, rolling-origin backtest of the default models, model choice, cross-conformal
+coverage and the future forecast. Target: under 60 s.
+
+``demo`` reads ``order_lines`` from a run folder where stage 03 has run and prints the
+acceptance figures of issue 6: chosen / seasonal-naive weighted MASE (target <= 0.85),
+80% and 95% interval coverage (within 3 points), the simulated fill rate against the
+target (within 1.5 points) and average stock against the naive policy at the same fill rate.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+import pandas as pd
+
+from channelops import forecasting as fc
+from channelops import inventory as inv
+
+
+def synthetic_series(n: int, days: int, seed: int) -> pd.DataFrame:
+    """Daily SKU x channel counts: level x weekday x yearly wave x promotion, NB noise."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2023-01-02", periods=days, freq="D")
+    level = np.exp(rng.normal(0.0, 1.2, n))
+    weekday = 1 + 0.3 * np.sin(2 * np.pi * (np.arange(days) % 7) / 7)
+    wave = 1 + 0.2 * np.sin(2 * np.pi * np.arange(days) / 365.25)
+    promo = rng.random(days) < 0.08
+    mu = level[:, None] * (weekday * wave * np.where(promo, 1.8, 1.0))[None, :]
+    y = rng.negative_binomial(5, 5 / (5 + mu)).astype(float)
+    start = np.where(rng.random(n) < 0.15, rng.integers(0, days - 10, n), 0)
+    keep = np.arange(days)[None, :] >= start[:, None]
+    r, c = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "channel_id": np.array([f"ch{i % 6}" for i in range(n)])[r],
+            "sku": np.array([f"SKU{i:05d}" for i in range(n)])[r],
+            "date": dates[c],
+            "units": y[r, c],
+        }
+    )
+
+
+def speed(args: argparse.Namespace) -> None:
+    series = synthetic_series(args.series, args.days, args.seed)
+    fc.forecast_matrix("croston_sba", np.ones((2, 30)), 3)  # warm-up: numba compilation
+    steps = {}
+    t0 = time.perf_counter()
+    bt = fc.backtest(series, fc.DEFAULT_MODELS, horizon=args.horizon, n_windows=args.windows)
+    steps["backtest (default models)"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    chosen = fc.chosen_backtest(bt)
+    scored = pd.concat([bt, chosen.drop(columns="chosen_model")], ignore_index=True)
+    summary = fc.model_summary(scored).set_index("model")
+    cov = fc.interval_coverage(scored, (0.8, 0.95))
+    steps["choice, metrics, coverage"] = time.perf_counter() - t
+    t = time.perf_counter()
+    choice = fc.choose_models(fc.series_metrics(bt))
+    fc.forecast_future(series, choice, bt, args.horizon)
+    steps["future forecast"] = time.perf_counter() - t
+    total = time.perf_counter() - t0
+    print(
+        f"{args.series} series x {args.days} days, {args.windows} windows of {args.horizon} days; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    print("\n| step | seconds |\n|---|---|")
+    for k, v in steps.items():
+        print(f"| {k} | {v:.1f} |")
+    print(f"| **total** | **{total:.1f}** |")
+    ratio = summary.loc["chosen", "weighted_mase"] / summary.loc["seasonal_naive", "weighted_mase"]
+    print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f}")
+    print(cov[cov["model"] == "chosen"].to_string(index=False))
+
+
+def demo(args: argparse.Namespace) -> None:
+    from channelops.dataset import load_dataset
+    from channelops.runio import read_table
+
+    t0 = time.perf_counter()
+    lines = read_table("order_lines", args.run)
+    series = fc.daily_demand(lines)
+    features = fc.demand_features(lines, series)
+    bt = fc.backtest(
+        series, fc.DEFAULT_MODELS, horizon=args.horizon, n_windows=args.windows, features=features
+    )
+    chosen = fc.chosen_backtest(bt)
+    scored = pd.concat([bt, chosen.drop(columns="chosen_model")], ignore_index=True)
+    summary = fc.model_summary(scored).set_index("model")
+    cov = fc.interval_coverage(scored, (0.8, 0.95))
+    print(
+        f"{series.groupby(['channel_id', 'sku']).ngroups} series; forecasting "
+        f"{time.perf_counter() - t0:.1f} s\n"
+    )
+    print(summary.round(3).to_string())
+    ratio = summary.loc["chosen", "weighted_mase"] / summary.loc["seasonal_naive", "weighted_mase"]
+    print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f} (target <= 0.85)\n")
+    print(cov[cov["model"] == "chosen"].round(3).to_string(index=False))
+    unit_cost = load_dataset(args.dataset).table("products").set_index("sku")["unit_cost"]
+    for by in (["sku"], ["channel_id", "sku"]):
+        _, sim = inv.policy_simulation(
+            chosen,
+            unit_cost,
+            args.lead_time,
+            args.fill_rate,
+            args.order_cost,
+            args.holding_rate,
+            by=by,
+        )
+        print(
+            f"\npolicy simulation, stock per {' x '.join(by)}, target fill rate {args.fill_rate}:\n"
+        )
+        cols = [
+            "policy",
+            "knob",
+            "fill_rate",
+            "stockout_days",
+            "average_stock_units",
+            "average_stock_value",
+            "holding_cost",
+            "turnover_per_year",
+            "orders",
+        ]
+        print(sim[cols].round(3).to_string(index=False))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("--series", type=int, default=1000)
+    s.add_argument("--days", type=int, default=730)
+    s.add_argument("--windows", type=int, default=3)
+    s.add_argument("--horizon", type=int, default=28)
+    s.add_argument("--seed", type=int, default=sum(map(ord, "forecasting")))
+    d = sub.add_parser("demo")
+    d.add_argument("--run", required=True)
+    d.add_argument("--dataset", required=True)
+    d.add_argument("--windows", type=int, default=3)
+    d.add_argument("--horizon", type=int, default=28)
+    d.add_argument("--lead-time", type=int, default=7)
+    d.add_argument("--fill-rate", type=float, default=0.95)
+    d.add_argument("--order-cost", type=float, default=200.0)
+    d.add_argument("--holding-rate", type=float, default=0.25)
+    args = p.parse_args()
+    speed(args) if args.cmd == "speed" else demo(args)
+
+
+if __name__ == "__main__":
+    main()
