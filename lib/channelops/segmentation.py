@@ -461,24 +461,25 @@ def name_segments(centres: pd.DataFrame, overall: pd.Series | None = None) -> di
     if len(left) == 1:
         return {int(left[0]): "all_customers"}
 
-    def take(name: str, order: pd.Series, ok: pd.Series) -> None:
-        cand = [i for i in order.index if i in left and bool(ok[i])]
-        if cand and len(left) > 0:
+    def take(name: str, key: pd.Series, ascending: bool, ok: pd.Series) -> None:
+        # ties go to the higher-value segment, so the result does not depend on label order
+        frame = pd.DataFrame({"key": key, "value": centres["monetary"]})
+        ranked = frame.sort_values(["key", "value"], ascending=[ascending, False]).index
+        cand = [i for i in ranked if i in left and bool(ok[i])]
+        if cand:
             names[int(cand[0])] = name
             left.remove(cand[0])
 
     c = centres
-    take("new", c["tenure_days"].sort_values(), c["tenure_days"] < 0.5 * ref["tenure_days"])
-    take("dormant", c["recency_days"].sort_values(ascending=False),
-         c["recency_days"] > ref["recency_days"])
-    value = c["frequency"].rank() + c["monetary"].rank()
-    take("loyal_high_value", value.sort_values(ascending=False),
+    take("new", c["tenure_days"], True, c["tenure_days"] < 0.5 * ref["tenure_days"])
+    take("dormant", c["recency_days"], False, c["recency_days"] > ref["recency_days"])
+    take("loyal_high_value", c["frequency"].rank() + c["monetary"].rank(), False,
          (c["frequency"] >= ref["frequency"]) & (c["monetary"] > ref["monetary"]))
     if "discount_share" in c and c["discount_share"].max() > 0:
-        take("bargain_hunter", c["discount_share"].sort_values(ascending=False),
+        take("bargain_hunter", c["discount_share"], False,
              c["discount_share"] > ref["discount_share"])
     elif "aov" in c:
-        take("bargain_hunter", c["aov"].sort_values(), c["aov"] < ref["aov"])
+        take("bargain_hunter", c["aov"], True, c["aov"] < ref["aov"])
     for i in left:
         names[int(i)] = "regular"
     seen: dict[str, int] = {}
