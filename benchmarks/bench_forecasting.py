@@ -109,7 +109,7 @@ def demo(args: argparse.Namespace) -> None:
     print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f} (target <= 0.85)\n")
     print(cov[cov["model"] == "chosen"].round(3).to_string(index=False))
     unit_cost = load_dataset(args.dataset).table("products").set_index("sku")["unit_cost"]
-    for by in (["sku"], ["channel_id", "sku"]):
+    for by, alloc in ((["sku"], "item"), (["channel_id", "sku"], "item"), (["sku"], "cost")):
         _, sim = inv.policy_simulation(
             chosen,
             unit_cost,
@@ -118,9 +118,10 @@ def demo(args: argparse.Namespace) -> None:
             args.order_cost,
             args.holding_rate,
             by=by,
+            allocation=alloc,
         )
         print(
-            f"\npolicy simulation, stock per {' x '.join(by)}, target fill rate {args.fill_rate}:\n"
+            f"\npolicy simulation, stock per {' x '.join(by)}, {alloc} allocation, target fill rate {args.fill_rate}:\n"
         )
         cols = [
             "policy",

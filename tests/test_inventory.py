@@ -72,3 +72,14 @@ def test_fill_rate_policy_reaches_target_on_normal_demand():
     )
     fill = sim["served"].sum() / sim["demand"].sum()
     assert abs(fill - 0.95) < 0.015
+
+
+def test_cost_allocation_meets_aggregate_shortage_and_favours_cheap_items():
+    d = np.array([10.0, 10.0])
+    q = np.array([50.0, 50.0])
+    s = np.array([20.0, 20.0])
+    c = np.array([1.0, 100.0])
+    z = inv.pooled_target_safety_factors(0.97, d, q, s, c)
+    short = np.sum(d / q * s * inv.normal_loss(z))
+    assert short == pytest.approx(0.03 * d.sum(), rel=1e-3)
+    assert z[0] > z[1]

@@ -29,6 +29,10 @@ __all__ = [
     "simulation_summary",
     "naive_reorder_point",
     "match_fill_rate",
+    "pooled_target_safety_factors",
+    "policy_simulation",
+    "tradeoff_curve",
+    "backtest_matrices",
 ]
 
 
@@ -340,6 +344,7 @@ def policy_simulation(
     holding_rate: float,
     by: list[str] | tuple[str, ...] = ("sku",),
     naive_order_days: float | None = None,
+    allocation: str = "item",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate the forecast-driven fill-rate policy over the backtest period and a naive
     days-of-cover policy tuned (by bisection) to the same fill rate.
@@ -347,7 +352,8 @@ def policy_simulation(
     The forecast policy reorders at forecast lead-time demand + safety stock and orders the
     EOQ; the naive policy reorders at k days of average demand and orders the same EOQ
     (or ``naive_order_days`` of average demand), so the comparison isolates the reorder
-    point.
+    point. ``allocation="cost"`` meets the fill rate in aggregate at the least safety-stock
+    value (:func:`pooled_target_safety_factors`); ``"item"`` gives every item the target.
 
     Args:
         bt: backtest rows of the chosen model.
@@ -367,6 +373,25 @@ def policy_simulation(
         how="left",
     )
     cost = pol["unit_cost"].to_numpy(float)
+    if allocation == "cost":
+        z = pooled_target_safety_factors(
+            fill_rate,
+            pol["forecast_daily"].to_numpy(float),
+            pol["order_quantity"].to_numpy(float),
+            pol["sigma_lead_time"].to_numpy(float),
+            cost,
+        )
+        pol["safety_factor"] = z
+        pol["safety_stock"] = z * pol["sigma_lead_time"]
+        pol["reorder_point"] = pol["forecast_daily"] * lead_time_days + pol["safety_stock"]
+        q = pol["order_quantity"].to_numpy(float)
+        pol["expected_fill_rate"] = np.where(
+            q > 0, 1 - pol["sigma_lead_time"] * normal_loss(z) / q, 1.0
+        )
+        pol["average_stock"] = np.maximum(pol["safety_stock"], 0) + q / 2
+        pol["holding_cost_per_year"] = pol["average_stock"] * cost * holding_rate
+    elif allocation != "item":
+        raise ValueError(f"allocation must be 'cost' or 'item', got {allocation!r}")
     days = dem.shape[1]
     sim = simulate_policy(
         dem,
@@ -420,3 +445,48 @@ def tradeoff_curve(
         _, s = policy_simulation(bt, unit_cost, lead_time_days, t, order_cost, holding_rate, by)
         rows.append(s.assign(level="+".join(by)))
     return pd.concat(rows, ignore_index=True)
+
+
+def pooled_target_safety_factors(
+    fill_rate: float,
+    daily_demand: np.ndarray,
+    order_quantity: np.ndarray,
+    sigma_lead_time: np.ndarray,
+    unit_cost: np.ndarray,
+    z_floor: float = -3.0,
+) -> np.ndarray:
+    """Safety factors that reach an aggregate fill rate at the least safety-stock value.
+
+    Minimises sum(c_i z_i sigma_i) subject to sum(D_i / Q_i * sigma_i * G(z_i)) =
+    (1 - fill_rate) * sum(D_i) (expected units short per day). The Lagrange condition gives
+    1 - Phi(z_i) = c_i Q_i / (lambda D_i); lambda is found by bisection. Cheap, fast-moving
+    items get more protection than the per-item rule gives them, dear slow ones less.
+    Factors are floored at ``z_floor``. On the demo the normal loss approximation
+    underestimates the shortages of the items pushed to low factors, so the simulated fill
+    rate falls short of the target; at equal simulated fill rate it still needs less stock
+    value than the naive policy.
+    """
+    if not 0 < fill_rate < 1:
+        raise ValueError(f"fill_rate must be in (0, 1), got {fill_rate}")
+    d = np.asarray(daily_demand, float)
+    q = np.maximum(np.asarray(order_quantity, float), 1e-9)
+    s = np.asarray(sigma_lead_time, float)
+    c = np.maximum(np.asarray(unit_cost, float), 1e-9)
+    allowed = (1 - fill_rate) * d.sum()
+    active = (d > 0) & (s > 0)
+
+    def factors(log_lam: float) -> np.ndarray:
+        p = np.where(active, c * q / (np.exp(log_lam) * np.where(d > 0, d, 1.0)), 1.0)
+        return np.where(active, np.clip(norm.isf(np.clip(p, 1e-12, 1 - 1e-12)), z_floor, 5.0), 0.0)
+
+    def shortage(log_lam: float) -> float:
+        return float(np.sum(np.where(active, d / q * s * normal_loss(factors(log_lam)), 0.0)))
+
+    lo, hi = -30.0, 60.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if shortage(mid) > allowed:
+            lo = mid
+        else:
+            hi = mid
+    return factors(hi)
