@@ -10,10 +10,15 @@ The steps, each a function on DataFrames:
 3. :func:`link_buyers` — identity resolution. Deterministic rules: a buyer of a channel that
    carries CRM ids *is* that CRM customer; otherwise buyers and CRM customers that share a
    normalised phone or email are the same person (connected components of the
-   shared-key graph). Customer ids are stable across re-runs of the same data.
+   shared-key graph). Then, for the buyers the rules leave alone, the best pair scored by
+   :func:`probabilistic_pairs` (a Fellegi-Sunter model in splink on DuckDB, trained
+   without labels) above a threshold. Customer ids are stable across re-runs of the same
+   data. :func:`borderline_matches` lists the pairs a reviewer should look at and
+   :func:`pairwise_link_scores` scores links against known identities.
 4. :func:`golden_customers` — one record per customer with stated survivorship rules.
 5. :func:`build_orders` — order header table from the lines; :func:`dq_report` — the
-   per-channel accounting and reconciliation.
+   per-channel accounting, with :func:`crm_link_rate`, :func:`revenue_reconciliation`,
+   :func:`customer_overlap`, :func:`channel_overlap_matrix` and :func:`price_consistency`.
 """
 
 from __future__ import annotations
