@@ -109,7 +109,12 @@ def demo(args: argparse.Namespace) -> None:
     print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f} (target <= 0.85)\n")
     print(cov[cov["model"] == "chosen"].round(3).to_string(index=False))
     unit_cost = load_dataset(args.dataset).table("products").set_index("sku")["unit_cost"]
-    for by, alloc in ((["sku"], "item"), (["channel_id", "sku"], "item"), (["sku"], "cost")):
+    for by, alloc in (
+        (["sku"], "cost"),
+        (["channel_id", "sku"], "cost"),
+        (["sku"], "item"),
+        (["channel_id", "sku"], "item"),
+    ):
         _, sim = inv.policy_simulation(
             chosen,
             unit_cost,
