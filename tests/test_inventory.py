@@ -83,3 +83,35 @@ def test_cost_allocation_meets_aggregate_shortage_and_favours_cheap_items():
     short = np.sum(d / q * s * inv.normal_loss(z))
     assert short == pytest.approx(0.03 * d.sum(), rel=1e-3)
     assert z[0] > z[1]
+
+
+def test_warehouse_shares_and_split_keep_units():
+    shipments = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4"],
+            "channel_id": ["web", "web", "web", "tm"],
+            "warehouse_id": ["N", "N", "S", "S"],
+        }
+    )
+    shares = inv.warehouse_shares(shipments, ["web", "tm", "shop"])
+    got = shares.set_index(["channel_id", "warehouse_id"])["share"].to_dict()
+    assert got == {
+        ("web", "N"): pytest.approx(2 / 3),
+        ("web", "S"): pytest.approx(1 / 3),
+        ("tm", "S"): 1.0,
+        ("shop", "shop_stock"): 1.0,
+    }
+    bt = pd.DataFrame(
+        {
+            "channel_id": ["web", "shop"],
+            "sku": ["A", "A"],
+            "actual": [3.0, 2.0],
+            "forecast": [6.0, 1.0],
+        }
+    )
+    split = inv.split_by_warehouse(bt, shares)
+    assert split["actual"].sum() == pytest.approx(5.0) and split["forecast"].sum() == pytest.approx(
+        7.0
+    )
+    with pytest.raises(KeyError, match="warehouse_id"):
+        inv.warehouse_shares(shipments.drop(columns="warehouse_id"), ["web"])
