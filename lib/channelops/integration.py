@@ -264,9 +264,10 @@ def probabilistic_pairs(
     The model is trained without labels: u probabilities by random sampling of record
     pairs, the prior match rate from the exact phone/email rule (assumed recall 0.8), and
     m probabilities by expectation maximisation on two blocking rules (same address; same
-    name and city). Comparisons: name (exact, Jaro-Winkler >= 0.9), e-mail, phone,
+    name, city and first six characters of the address). Comparisons: name (exact, Jaro-Winkler >= 0.9), e-mail, phone,
     postcode, city (exact) and address (exact, Levenshtein <= 2), all on normalised values.
-    Candidate pairs come from blocking on address, phone, e-mail and name + city.
+    Candidate pairs come from blocking on address, phone, e-mail and name + city +
+    address start (name + city alone grows quadratically with common names at scale).
 
     Args:
         buyers: from :func:`buyer_records`.
@@ -288,6 +289,9 @@ def probabilistic_pairs(
     )
     nodes = _identity_nodes(buyers, crm, crm_channels).drop(columns="crm_id")
     nodes = nodes.rename(columns={"node": "unique_id"})
+    # first characters of the address (district and street): narrows name + city blocking,
+    # which grows quadratically with common names in a big city
+    nodes["street"] = nodes["address_norm"].str.slice(0, 6)
     if len(nodes) < 3:
         empty.attrs["note"] = "too few records for a probabilistic model"
         return empty
@@ -330,7 +334,7 @@ def _splink_predict(
             block_on("address_norm"),
             block_on("phone_norm"),
             block_on("email_norm"),
-            block_on("name_norm", "city_norm"),
+            block_on("name_norm", "city_norm", "street"),
         ],
         retain_intermediate_calculation_columns=False,
         linker_uid="channelops",
@@ -350,7 +354,7 @@ def _splink_predict(
                 [block_on("email_norm"), block_on("phone_norm")], recall=0.8
             )
             linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
-            for rule in (block_on("address_norm"), block_on("name_norm", "city_norm")):
+            for rule in (block_on("address_norm"), block_on("name_norm", "city_norm", "street")):
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
                 )
