@@ -29,6 +29,14 @@ import time
 from pathlib import Path
 
 
+def _say(msg: str) -> None:
+    print(
+        f"[{time.strftime('%H:%M:%S')}] {msg} (peak {_peak_mib():,.0f} MiB)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -118,14 +126,17 @@ def _identity(dataset: Path, threshold: float) -> dict:
         gc.collect()
     buyers = pd.concat(parts, ignore_index=True)
     t_prepare = time.perf_counter() - t
+    _say(f"{len(buyers):,} buyer records")
     crm = ds.table("customers")
     crm_channels = list(ds.crm_channel_ids)
     t0 = time.perf_counter()
     rule_links = integ.link_buyers(buyers, crm, crm_channels)
     t_rules = time.perf_counter() - t0
+    _say("rules done")
     t = time.perf_counter()
     pairs = integ.probabilistic_pairs(buyers, crm, crm_channels, min_probability=0.5, seed=42)
     t_pairs = time.perf_counter() - t
+    _say(f"splink pairs done: {pairs.attrs.get('note', '')}")
     t = time.perf_counter()
     links = integ.link_buyers(buyers, crm, crm_channels, pairs=pairs, threshold=threshold)
     t_link = time.perf_counter() - t
@@ -172,9 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     for step in steps:
         cmd = [sys.executable, __file__, "--child", "--dataset", str(args.dataset)]
         cmd += ["--step", step, "--threshold", str(args.threshold)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
         if done.returncode != 0:
-            print(done.stderr[-3000:], file=sys.stderr)
             raise SystemExit(done.returncode)
         print(done.stdout.strip().splitlines()[-1])
 
