@@ -112,22 +112,9 @@ def test_killed_run_says_interrupted_and_rerun_completes(tiny_dataset, tmp_path)
     import time
 
     out = tmp_path / "killed"
-    cmd = [
-        sys.executable,
-        "-m",
-        "channelops.cli",
-        "run",
-        "--params",
-        "parameters/ci.yaml",
-        "--dataset",
-        str(tiny_dataset),
-        "--only",
-        "03",
-        "--output",
-        str(out),
-        "--no-progress",
-        "--no-report",
-    ]
+    args = ["run", "--params", "parameters/ci.yaml", "--dataset", str(tiny_dataset), "--only", "03",
+            "--output", str(out), "--no-progress", "--no-report"]  # fmt: skip
+    cmd = [sys.executable, "-m", "channelops.cli", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = out / "manifest.json"
     deadline = time.time() + 60
@@ -142,20 +129,6 @@ def test_killed_run_says_interrupted_and_rerun_completes(tiny_dataset, tmp_path)
     assert m["status"] == "interrupted" and m["stages"]["03"]["status"] == "interrupted"
     # 03 writes its tables in its last cells, seconds after the kill: nothing half-done remains
     assert not (out / "tables" / "order_lines.parquet").exists()
-    code = main(
-        [
-            "run",
-            "--params",
-            "parameters/ci.yaml",
-            "--dataset",
-            str(tiny_dataset),
-            "--only",
-            "03",
-            "--output",
-            str(out),
-            "--no-progress",
-            "--no-report",
-        ]
-    )
+    code = main(args)  # the same run again, into the same folder
     assert code == 0
     assert json.loads(manifest.read_text())["stages"]["03"]["status"] == "ok"
