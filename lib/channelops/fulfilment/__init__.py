@@ -7,6 +7,11 @@ The algorithmic core the 05 notebook calls:
 - :mod:`.allocation` — warehouse-to-demand allocation as a transportation LP (HiGHS), with
   capacity shadow prices and the pooled-versus-own-warehouse channel comparison.
 - :mod:`.staffing` — Erlang C service levels and the agents needed per hour.
+- :mod:`.simulation` — order prioritisation and a simpy simulation of the warehouse order
+  flow, FIFO against priority.
+- :mod:`.delays` — on-time rates, delay distributions and the drivers of delay.
+- :mod:`.prepare` — the notebook's data preparation (fulfilled orders, demand by region and
+  channel, a day's delivery stops, hourly contacts and their forecast).
 """
 
 from .allocation import (
@@ -17,6 +22,7 @@ from .allocation import (
     shipping_cost_matrix,
     solve_transportation,
 )
+from .delays import DELAY_COLUMNS, delay_drivers, delay_summary, shipment_delays
 from .routing import (
     CVRPSolution,
     VRPLIBInstance,
@@ -30,6 +36,18 @@ from .routing import (
     routes_table,
     solve_cvrp,
 )
+from .simulation import (
+    SIM_COLUMNS,
+    SimConfig,
+    busiest_window,
+    dispatch_sla_hours,
+    packers_per_warehouse,
+    parse_hours,
+    parse_shifts,
+    priority_scores,
+    simulate_order_flow,
+    simulation_summary,
+)
 from .staffing import (
     agents_needed,
     average_speed_of_answer,
@@ -40,6 +58,20 @@ from .staffing import (
 )
 
 __all__ = [
+    "DELAY_COLUMNS",
+    "SIM_COLUMNS",
+    "SimConfig",
+    "busiest_window",
+    "delay_drivers",
+    "delay_summary",
+    "dispatch_sla_hours",
+    "packers_per_warehouse",
+    "parse_hours",
+    "parse_shifts",
+    "priority_scores",
+    "shipment_delays",
+    "simulate_order_flow",
+    "simulation_summary",
     "CVRPSolution",
     "TransportResult",
     "VRPLIBInstance",

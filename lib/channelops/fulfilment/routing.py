@@ -378,6 +378,7 @@ def solve_cvrp(
     seed: int = 0,
     max_vehicles: int | None = None,
     round_distances: bool = False,
+    fixed_cost: float = 0.0,
 ) -> CVRPSolution:
     """Solve a CVRP with PyVRP within a time limit.
 
@@ -395,10 +396,14 @@ def solve_cvrp(
         max_vehicles: fleet size; None means no limit (one vehicle per customer is offered).
         round_distances: round distances to the nearest integer first (CVRPLIB ``EUC_2D``
             convention; use it to compare with published best-known costs).
+        fixed_cost: cost of using one vehicle, in distance units (e.g. a vehicle's day
+            rate divided by its cost per km), so the search trades vehicles against
+            distance; 0 (default) minimises distance alone. Not included in the returned
+            cost.
 
     Returns:
-        A :class:`CVRPSolution` with ``solver="pyvrp"``; its cost is on the given
-        distances. ``feasible`` is False when PyVRP found no feasible plan in the time.
+        A :class:`CVRPSolution` with ``solver="pyvrp"``; its cost is the total distance on
+        the given distances. ``feasible`` is False when PyVRP found no feasible plan in the time.
 
     Raises:
         ValueError: on inconsistent input (see the messages), e.g. a demand above capacity.
@@ -415,6 +420,8 @@ def solve_cvrp(
         return _finish([], dem, capacity, dist, depot, max_vehicles, "pyvrp", started)
     if time_limit <= 0:
         raise ValueError(f"time_limit must be positive seconds, got {time_limit}")
+    if not (math.isfinite(fixed_cost) and fixed_cost >= 0):
+        raise ValueError(f"fixed_cost must be a non-negative number, got {fixed_cost}")
 
     scaled = np.rint(dist * DISTANCE_SCALE)
     if scaled.max() * n >= _MAX_SOLVER_INT:
@@ -432,6 +439,7 @@ def solve_cvrp(
     model.add_vehicle_type(
         num_available=max_vehicles if max_vehicles is not None else len(customers),
         capacity=int_capacity,
+        fixed_cost=int(round(fixed_cost * DISTANCE_SCALE)),
     )
     for i in range(n):
         for j in range(n):
