@@ -9,6 +9,8 @@ Two promises, kept here so that no notebook has to remember them:
   half-written table (a rename within one folder is atomic);
 * a table whose producing stage did not finish (the manifest says ``failed``,
   ``interrupted`` or ``running``) is refused, so no stage builds on what a failed stage left.
+  The producing stage is the one that declares the table (:mod:`channelops.stages`), or,
+  for a table no stage declares, the stage whose manifest entry lists it as written.
 """
 
 from __future__ import annotations
@@ -120,14 +122,28 @@ def write_table(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str])
     return target
 
 
-def _stage_status(paths: RunPaths, stage_key: str) -> str | None:
+def _manifest(paths: RunPaths) -> dict:
     if not paths.manifest.exists():
-        return None
+        return {}
     try:
-        manifest = json.loads(paths.manifest.read_text())
+        return json.loads(paths.manifest.read_text())
     except (OSError, json.JSONDecodeError):
-        return None
-    return manifest.get("stages", {}).get(stage_key, {}).get("status")
+        return {}
+
+
+def _stage_status(paths: RunPaths, stage_key: str) -> str | None:
+    return _manifest(paths).get("stages", {}).get(stage_key, {}).get("status")
+
+
+def _producer_key(paths: RunPaths, name: str) -> str | None:
+    """The stage that writes table ``name``: declared, else as recorded in the manifest."""
+    producer = producer_of(name)
+    if producer is not None:
+        return producer.key
+    for key, entry in _manifest(paths).get("stages", {}).items():
+        if name in (entry.get("tables") or []):
+            return key
+    return None
 
 
 def table_exists(name: str, output_dir: str | os.PathLike[str]) -> bool:
@@ -154,13 +170,19 @@ def read_table(
     paths = run_paths(output_dir)
     producer = producer_of(name)
     current = os.environ.get(STAGE_ENV)
-    if producer is not None and producer.key != current:
-        status = _stage_status(paths, producer.key)
+    producer_key = _producer_key(paths, name)
+    if producer_key is not None and producer_key != current:
+        status = _stage_status(paths, producer_key)
         if status in ("failed", "interrupted", "running"):
+            stage_name = (
+                producer.name
+                if producer is not None
+                else _manifest(paths)["stages"][producer_key].get("name", "?")
+            )
             raise RunFolderError(
-                f"table {name!r} comes from stage {producer.key} ({producer.name}), which is "
+                f"table {name!r} comes from stage {producer_key} ({stage_name}), which is "
                 f"marked {status!r} in {paths.manifest}; re-run it first: "
-                f"channelops run --only {producer.key} --output {paths.root}"
+                f"channelops run --only {producer_key} --output {paths.root}"
             )
     path = paths.table(name)
     if not path.exists():

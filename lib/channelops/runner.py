@@ -8,7 +8,12 @@ environment), checks that each stage wrote the tables it promises, and keeps
 Before a stage runs, the tables it declares are removed: a stage that fails half-way can
 therefore never leave an old table behind that looks like its output, and
 :func:`channelops.runio.read_table` refuses tables of a stage the manifest does not mark
-``ok``.
+``ok``. Tables a notebook writes beyond its declared outputs are attributed to it in the
+manifest (``stages.<key>.tables``) and get the same treatment.
+
+The manifest records a content hash of every table (:func:`table_content_hash`): two runs
+of the same data, parameters and seed give the same hashes, so runs can be compared
+without opening the tables.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "notebooks_dir",
     "ensure_kernel",
     "hash_inputs",
+    "table_content_hash",
     "package_versions",
     "run_stages",
     "prepare_notebooks",
@@ -121,10 +127,15 @@ def ensure_kernel() -> str:
         "metadata": {"debugger": True},
     }
     spec = spec_dir / "kernel.json"
-    current = json.loads(spec.read_text()) if spec.exists() else None
+    try:
+        current = json.loads(spec.read_text()) if spec.exists() else None
+    except (OSError, json.JSONDecodeError):
+        current = None
     if current != wanted:
+        # written under a temporary name and renamed: two runs starting at once never see
+        # a half-written spec
         spec_dir.mkdir(parents=True, exist_ok=True)
-        spec.write_text(json.dumps(wanted, indent=1) + "\n")
+        _write_json(spec, wanted)
     return KERNEL_NAME
 
 
@@ -144,6 +155,38 @@ def hash_inputs(dataset_dir: Path) -> dict[str, str]:
                 digest.update(block)
         out[rel.as_posix()] = digest.hexdigest()
     return out
+
+
+def table_content_hash(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a Parquet table's content: column names, types and values, in row order.
+
+    File bytes are not compared (Parquet metadata such as the writer's version may differ
+    between identical tables); the values are hashed column by column with
+    :func:`pandas.util.hash_pandas_object` (nested values such as lists by their ``repr``),
+    the index included when it is named.
+
+    Args:
+        path: a ``.parquet`` file.
+
+    Returns:
+        64 hex characters.
+    """
+    import pandas as pd
+
+    df = pd.read_parquet(path)
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        df = df.reset_index()
+    digest = hashlib.sha256()
+    digest.update(f"{len(df)} rows\n".encode())
+    for name in df.columns:
+        col = df[name]
+        digest.update(f"{name}:{col.dtype}\n".encode())
+        try:
+            values = pd.util.hash_pandas_object(col, index=False).to_numpy()
+        except TypeError:  # unhashable cells (lists, dicts): hash their text
+            values = pd.util.hash_pandas_object(col.map(repr), index=False).to_numpy()
+        digest.update(values.tobytes())
+    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:
@@ -264,13 +307,16 @@ def run_stages(
 
     total_start = time.perf_counter()
     current: Stage | None = None
+    before: dict[str, int] = _table_mtimes(paths)
     previous_term = _interrupt_on_sigterm()
     try:
         for number, stage in enumerate(stages, 1):
             current = stage
-            for table in stage.outputs:
-                paths.table(table).unlink(missing_ok=True)
             entry = manifest["stages"][stage.key]
+            # declared outputs and whatever this stage wrote last time (undeclared extras)
+            for table in {*stage.outputs, *_previous_tables(manifest, stage.key)}:
+                paths.table(table).unlink(missing_ok=True)
+            entry.pop("tables", None)
             entry.update({"status": "running", "started_at": _now()})
             _write_json(paths.manifest, manifest)
             source = folder / stage.notebook
@@ -297,7 +343,12 @@ def run_stages(
             except PapermillExecutionError as exc:
                 seconds = time.perf_counter() - start
                 entry.update(
-                    {"status": "failed", "seconds": round(seconds, 2), "error": _error_of(exc, target)}
+                    {
+                        "status": "failed",
+                        "seconds": round(seconds, 2),
+                        "error": _error_of(exc, target),
+                        "tables": _written_since(before, paths),
+                    }
                 )
                 raise RunFailed(
                     f"stage {stage.key} ({stage.name}) failed in cell {exc.cell_index} of "
@@ -311,16 +362,21 @@ def run_stages(
                         "status": "failed",
                         "seconds": round(seconds, 2),
                         "error": {"error": "MissingTables", "message": f"not written: {missing}"},
+                        "tables": _written_since(before, paths),
                     }
                 )
                 raise RunFailed(
                     f"stage {stage.key} ({stage.name}) finished but did not write its tables "
                     f"{missing}; see {target}"
                 )
-            after = _table_mtimes(paths)
-            written = sorted(name for name, mtime in after.items() if before.get(name) != mtime)
+            written = _written_since(before, paths)
             entry.update(
-                {"status": "ok", "seconds": round(seconds, 2), "finished_at": _now(), "tables": written}
+                {
+                    "status": "ok",
+                    "seconds": round(seconds, 2),
+                    "finished_at": _now(),
+                    "tables": written,
+                }
             )
             _refresh_tables(manifest, paths)
             _write_json(paths.manifest, manifest)
@@ -333,12 +389,17 @@ def run_stages(
         manifest["status"] = "interrupted"
         if current is not None:
             manifest["stages"][current.key]["status"] = "interrupted"
+            manifest["stages"][current.key]["tables"] = _written_since(before, paths)
         raise
     except Exception as exc:  # kernel died, notebook missing, ...
         manifest["status"] = "failed"
         if current is not None:
             manifest["stages"][current.key].update(
-                {"status": "failed", "error": _error_of(exc, paths.notebooks / current.notebook)}
+                {
+                    "status": "failed",
+                    "error": _error_of(exc, paths.notebooks / current.notebook),
+                    "tables": _written_since(before, paths),
+                }
             )
         raise RunFailed(
             f"stage {current.key if current else '?'} could not run: {type(exc).__name__}: {exc}"
@@ -381,15 +442,46 @@ def _table_mtimes(paths) -> dict[str, int]:
     return {p.stem: p.stat().st_mtime_ns for p in paths.tables.glob("*.parquet")}
 
 
+def _written_since(before: dict[str, int], paths) -> list[str]:
+    """Tables whose file appeared or changed since ``before`` (from :func:`_table_mtimes`)."""
+    return sorted(name for name, mtime in _table_mtimes(paths).items() if before.get(name) != mtime)
+
+
+def _previous_tables(manifest: dict[str, Any], stage_key: str) -> list[str]:
+    """Tables the manifest says ``stage_key`` wrote when it last ran."""
+    return list(manifest.get("stages", {}).get(stage_key, {}).get("tables") or [])
+
+
 def _refresh_tables(manifest: dict[str, Any], paths) -> None:
+    """Rows, producing stage and content hash of every table in the run folder.
+
+    The producing stage is the declared one (:mod:`channelops.stages`), else the stage whose
+    manifest entry lists the table. A hash is recomputed only when the file changed since
+    the last refresh (same size and modification time: the recorded hash is kept).
+    """
     from channelops.stages import producer_of
 
+    old = manifest.get("tables", {})
+    written_by = {
+        table: key
+        for key, entry in manifest.get("stages", {}).items()
+        for table in entry.get("tables") or []
+    }
     tables = {}
     for path in sorted(paths.tables.glob("*.parquet")):
         producer = producer_of(path.stem)
+        stat = path.stat()
+        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        previous = old.get(path.stem, {})
+        if previous.get("file_stamp") == stamp and previous.get("content_hash"):
+            content_hash = previous["content_hash"]
+        else:
+            content_hash = table_content_hash(path)
         tables[path.stem] = {
             "rows": _table_rows(path),
-            "stage": producer.key if producer else None,
+            "stage": producer.key if producer else written_by.get(path.stem),
+            "content_hash": content_hash,
+            "file_stamp": stamp,
         }
     manifest["tables"] = tables
 
