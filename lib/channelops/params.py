@@ -2,7 +2,9 @@
 
 Everything is checked before any notebook starts, so a typo costs a second, not a run:
 unknown names (with the closest known name suggested), wrong types, a dataset folder that
-does not exist, and a run name that would escape ``output/``.
+does not exist, a run name that would escape ``output/``, and date parameters that are not
+dates or fall outside the period the dataset's orders cover (:func:`date_params`,
+:func:`data_period`).
 
 A parameter file is flat YAML. Three names belong to the run itself; every other name
 must be a parameter of at least one notebook's ``parameters`` cell::
@@ -33,6 +35,8 @@ __all__ = [
     "parse_overrides",
     "notebook_param_specs",
     "validate_params",
+    "date_params",
+    "data_period",
 ]
 
 #: Names the runner itself reads (``seed`` is also passed to every notebook).
@@ -40,6 +44,9 @@ RUN_KEYS = ("run_name", "dataset", "seed")
 #: Parameters every notebook declares; the runner fills ``dataset`` and ``output_dir``.
 COMMON_NOTEBOOK_PARAMS = ("dataset", "output_dir", "seed")
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: A notebook parameter is a date when its name has one of these words (``calibration_end``,
+#: ``test_start``, ``cutoff_date``) or its comment says ``YYYY-MM-DD``.
+_DATE_NAME = re.compile(r"(?:^|_)(?:date|day|start|end|cutoff|from|until|since)(?:$|_)")
 
 
 class ParameterError(ValueError):
@@ -166,10 +173,112 @@ def _type_ok(value: Any, type_name: str | None) -> bool:
     return True
 
 
+def date_params(specs: dict[str, ParamSpec]) -> list[str]:
+    """Names of the notebook parameters that hold a date (as ``YYYY-MM-DD`` text).
+
+    A parameter is a date when it is declared ``str`` and its name contains one of the words
+    date, day, start, end, cutoff, from, until, since (``calibration_end``), or its comment
+    says ``YYYY-MM-DD``.
+    """
+    out = []
+    for name, spec in specs.items():
+        if name in RUN_KEYS or name in COMMON_NOTEBOOK_PARAMS:
+            continue
+        if (spec.type_name or "").replace(" ", "") not in ("str", "str|None", "Optional[str]"):
+            continue
+        if _DATE_NAME.search(name) or "YYYY-MM-DD" in spec.help:
+            out.append(name)
+    return sorted(out)
+
+
+def data_period(dataset_dir: str | Path) -> tuple[dt.date, dt.date] | None:
+    """First and last order date of a dataset, in its reporting timezone.
+
+    Reads only the order timestamp column of every channel export (through its mapping,
+    exactly as the loader parses it); rows whose timestamp does not parse are ignored, as
+    the loader quarantines them. About 0.5 s for the tiny dataset, 3-4 s for the demo.
+
+    Returns:
+        ``(first, last)`` dates, or ``None`` when no export has a readable timestamp.
+
+    Raises:
+        channelops.dataset.DatasetError: the dataset cannot be read.
+    """
+    from channelops import dataset as D
+
+    ds = D.load_dataset(dataset_dir)
+    catalog = ds.table("channels") if ds.has("channels") else None
+    lo = hi = None
+    for ch in ds.channels:
+        m = ch.mapping
+        header = D._read_header(ch.orders, m.read, ch.source_file, m.file)
+        column = m.resolve(list(header)).get("order_ts")
+        if column is None:
+            continue
+        cols, _, _, _ = D._read_strings(ch.orders, m.read, header, [column], ch.source_file, m.file)
+        tz = m.timestamp_timezone
+        if tz is None and catalog is not None:
+            row = catalog.loc[catalog["channel_id"] == ch.id, "timezone"]
+            tz = str(row.iloc[0]) if len(row) and isinstance(row.iloc[0], str) else None
+        ts, _ = D._parse_order_ts(D._clean_text(cols[column]), m, tz or ds.timezone)
+        ts = ts.dropna()
+        if ts.empty:
+            continue
+        first, last = ts.min(), ts.max()
+        lo = first if lo is None or first < lo else lo
+        hi = last if hi is None or last > hi else hi
+    if lo is None:
+        return None
+    return lo.tz_convert(ds.timezone).date(), hi.tz_convert(ds.timezone).date()
+
+
+def _check_dates(
+    values: dict[str, Any], specs: dict[str, ParamSpec], dataset_path: Path | None
+) -> list[str]:
+    """Problems with the date parameters set in ``values`` (empty strings mean 'not set').
+
+    Every set date must parse; the range is checked against ``dataset_path`` only when it
+    is given (the caller passes ``None`` when other problems already stop the run).
+    """
+    problems: list[str] = []
+    dates: dict[str, dt.date] = {}
+    for name in date_params(specs):
+        value = values.get(name)
+        if value is None or value == "" or not isinstance(value, str):
+            continue  # unset, or a wrong type (reported by the type check)
+        try:
+            dates[name] = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            problems.append(
+                f"parameter {name!r} = {value!r} is not a date: expected YYYY-MM-DD "
+                f"(declared in {', '.join(specs[name].notebooks)})"
+            )
+    if not dates or dataset_path is None:
+        return problems
+    try:
+        period = data_period(dataset_path)
+    except Exception:  # noqa: BLE001 - an unreadable dataset stops its stages with the
+        return problems  # loader's own message (file, line, what to fix); nothing to add here
+    if period is None:
+        return problems
+    first, last = period
+    for name, day in sorted(dates.items()):
+        if not first <= day <= last:
+            problems.append(
+                f"parameter {name!r} = {day.isoformat()} is outside the data's date range "
+                f"{first.isoformat()} .. {last.isoformat()} (order dates in {dataset_path})"
+            )
+    return problems
+
+
 def validate_params(
     values: dict[str, Any], specs: dict[str, ParamSpec], source: str = "parameters"
 ) -> RunParams:
-    """Check names, types, the dataset path and the run name; return :class:`RunParams`.
+    """Check names, types, the dataset path, the run name and dates; return :class:`RunParams`.
+
+    Date parameters (:func:`date_params`) that are set must be ``YYYY-MM-DD`` and fall
+    within the first and last order date of the dataset (:func:`data_period`); they are
+    checked last, only when everything else is sound (reading the orders takes seconds).
 
     Args:
         values: merged parameter file and overrides.
@@ -200,7 +309,9 @@ def validate_params(
     dataset = values.get("dataset")
     dataset_path = Path(str(dataset)) if dataset else None
     if not dataset:
-        problems.append("no dataset given: set 'dataset' in the parameter file or use --dataset DIR")
+        problems.append(
+            "no dataset given: set 'dataset' in the parameter file or use --dataset DIR"
+        )
     elif not (dataset_path / "dataset.yaml").exists():
         if not dataset_path.exists():
             problems.append(f"dataset folder {dataset_path} does not exist")
@@ -218,6 +329,9 @@ def validate_params(
                 f"{', '.join(spec.notebooks)}), got {value!r} ({type(value).__name__})"
             )
         notebook_params[name] = value
+    # dates are checked against the data (seconds on a large dataset) only when the rest
+    # is sound
+    problems += _check_dates(values, specs, None if problems else dataset_path)
     if problems:
         raise ParameterError(
             f"{source}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
