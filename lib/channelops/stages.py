@@ -78,7 +78,7 @@ STAGES: tuple[Stage, ...] = (
         "order_logistics",
         "05_order_logistics.ipynb",
         "How do we get every order to the customer on time at the lowest cost?",
-        outputs=("allocation", "delay_analysis", "staffing_plan"),
+        outputs=("fulfilment_sim", "allocation", "routes", "delay_analysis", "staffing_plan"),
         inputs=("orders", "order_lines"),
     ),
     Stage(
