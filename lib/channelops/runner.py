@@ -298,10 +298,14 @@ def run_stages(
     )
     manifest.setdefault("stages", {})
     for stage in stages:
+        # what the stage wrote last time stays listed until it runs: removed then, and
+        # attributed to it meanwhile
+        previous = _previous_tables(manifest, stage.key)
         manifest["stages"][stage.key] = {
             "name": stage.name,
             "notebook": stage.notebook,
             "status": "pending",
+            **({"tables": previous} if previous else {}),
         }
     _write_json(paths.manifest, manifest)
 
