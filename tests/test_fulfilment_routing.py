@@ -78,13 +78,23 @@ def test_vrplib_reader_reads_a_n32_k5(a_n32_k5):
 
 def test_solve_cvrp_reaches_best_known_on_a_n32_k5(a_n32_k5):
     inst = a_n32_k5
-    sol = solve_cvrp(inst.demands, inst.capacity, coords=inst.coords, depot=inst.depot,
-                     round_distances=True, time_limit=CVRP_TIME_LIMIT_S, seed=1)
-    baseline = nearest_neighbour_routes(inst.demands, inst.capacity, coords=inst.coords,
-                                        depot=inst.depot, round_distances=True)
-    print(f"\nA-n32-k5: pyvrp {sol.cost:.0f} in {sol.runtime_s:.1f} s with {sol.n_vehicles} "
-          f"vehicles; best known {inst.best_known:.0f}; nearest neighbour {baseline.cost:.0f} "
-          f"with {baseline.n_vehicles} vehicles")
+    sol = solve_cvrp(
+        inst.demands,
+        inst.capacity,
+        coords=inst.coords,
+        depot=inst.depot,
+        round_distances=True,
+        time_limit=CVRP_TIME_LIMIT_S,
+        seed=1,
+    )
+    baseline = nearest_neighbour_routes(
+        inst.demands, inst.capacity, coords=inst.coords, depot=inst.depot, round_distances=True
+    )
+    print(
+        f"\nA-n32-k5: pyvrp {sol.cost:.0f} in {sol.runtime_s:.1f} s with {sol.n_vehicles} "
+        f"vehicles; best known {inst.best_known:.0f}; nearest neighbour {baseline.cost:.0f} "
+        f"with {baseline.n_vehicles} vehicles"
+    )
     assert sol.feasible, sol.problems
     assert check_routes(sol.routes, inst.demands, inst.capacity, inst.depot) == []
     assert sorted(i for r in sol.routes for i in r) == list(range(1, 32))
@@ -137,6 +147,19 @@ def test_fractional_demands_and_max_vehicles(tiny):
     assert sol.n_vehicles <= 3
 
 
+def test_fixed_cost_trades_vehicles_against_distance():
+    # Two customers 1 from the depot but 1000 from each other (not a metric, on purpose):
+    # by distance alone two out-and-back routes (4) beat one tour (1002); a fixed cost of
+    # 2000 per vehicle makes one tour cheaper (1002 + 2000 < 4 + 4000).
+    dist = np.array([[0, 1, 1], [1, 0, 1000], [1, 1000, 0]], dtype=float)
+    free = solve_cvrp([0, 1, 1], 10, distances=dist, time_limit=0.3)
+    assert free.n_vehicles == 2 and free.cost == 4
+    dear = solve_cvrp([0, 1, 1], 10, distances=dist, time_limit=0.3, fixed_cost=2000)
+    assert dear.n_vehicles == 1 and dear.cost == 1002
+    with pytest.raises(ValueError, match="fixed_cost"):
+        solve_cvrp([0, 1, 1], 10, distances=dist, fixed_cost=-1)
+
+
 def test_no_customers():
     sol = solve_cvrp([0], 10, coords=np.zeros((1, 2)))
     assert sol.routes == [] and sol.cost == 0 and sol.feasible
@@ -163,7 +186,8 @@ def test_check_routes_finds_each_problem():
     assert "more than max_vehicles=2" in text
     assert check_routes([[1], [2, 3, 4]], demands, 10) == ["route 1 visits node 4, outside 0..3"]
     assert check_routes([[1, 2], [2, 3]], demands, 10) == [
-        "customer 2 is served by route 0 and route 1"]
+        "customer 2 is served by route 0 and route 1"
+    ]
     assert check_routes([[1], [2], [3]], demands, 5) == []
 
 
@@ -194,13 +218,14 @@ def test_euclidean_rounding_is_nint():
         ({"demands": [0, 3, 2], "coords": np.zeros((3, 2)), "depot": 3}, "out of range"),
         ({"demands": [0, 3], "coords": np.zeros((3, 2))}, "one entry per node"),
         ({"demands": [0, 3, 2]}, "neither"),
-        ({"demands": [0, 3, 2], "coords": np.zeros((3, 2)), "distances": np.zeros((3, 3))},
-         "both"),
+        ({"demands": [0, 3, 2], "coords": np.zeros((3, 2)), "distances": np.zeros((3, 3))}, "both"),
         ({"demands": [0, 3, 2], "distances": -np.ones((3, 3))}, "non-negative"),
         ({"demands": [0, 3, 2], "distances": np.ones((3, 2))}, "square"),
         ({"demands": [1, 3, 2], "coords": np.zeros((3, 2))}, "depot (node 0) must have demand 0"),
-        ({"demands": [0, 8, 8], "coords": np.zeros((3, 2)), "max_vehicles": 1},
-         "exceeds max_vehicles"),
+        (
+            {"demands": [0, 8, 8], "coords": np.zeros((3, 2)), "max_vehicles": 1},
+            "exceeds max_vehicles",
+        ),
         ({"demands": [0, -1, 2], "coords": np.zeros((3, 2))}, "non-negative"),
     ],
 )
