@@ -1,0 +1,543 @@
+"""Experiment analysis: difference in means, confidence intervals, CUPED, SRM, verdicts.
+
+An experiment (``experiments.csv``) assigns units (customers) to ``control`` or
+``treatment`` for a window ``[start_date, end_date]``. The metric of a unit is its revenue
+(base currency, order value of every line ordered in the window, whatever its later status,
+units without orders count as 0) on the experiment's channel or on every channel. The
+same metric over the equally long period just before the window is the pre-period
+covariate that CUPED uses.
+
+Estimates, per experiment, with ``t`` = treatment and ``c`` = control:
+
+* difference in means :math:`\\hat\\Delta = \\bar y_t - \\bar y_c` with the Welch interval
+  :math:`\\hat\\Delta \\pm t_{\\nu,1-\\alpha/2}\\sqrt{s_t^2/n_t + s_c^2/n_c}` (Welch-Satterthwaite
+  degrees of freedom :math:`\\nu`), and a percentile bootstrap interval (units resampled
+  within each group);
+* relative lift :math:`\\bar y_t / \\bar y_c - 1` with a delta-method interval
+  (variance :math:`s_t^2/(n_t \\bar y_c^2) + \\bar y_t^2 s_c^2 / (n_c \\bar y_c^4)`);
+* CUPED (Deng et al. 2013): :math:`y^{adj} = y - \\theta (x - \\bar x)`,
+  :math:`\\theta = \\mathrm{cov}(y, x)/\\mathrm{var}(x)` pooled over both groups, then the
+  same Welch and delta-method intervals on :math:`y^{adj}`; the variance falls by the
+  factor :math:`1 - \\rho^2`;
+* sample-ratio mismatch: Pearson chi-square of the group sizes against the planned split.
+
+Every interval function works on the last axis of 2-D arrays too, so the calibration
+(:func:`calibration`) runs hundreds of simulated experiments at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "EXPERIMENT_COLUMNS",
+    "RESULT_DEFINITIONS",
+    "IntervalResult",
+    "unit_metrics",
+    "welch_interval",
+    "relative_lift_interval",
+    "bootstrap_interval",
+    "cuped_adjust",
+    "srm_check",
+    "analyse_experiments",
+    "experiment_verdict",
+    "simulate_experiments",
+    "calibration",
+]
+
+EXPERIMENT_COLUMNS = ("unit_id", "group", "start_date", "end_date", "name")
+
+RESULT_DEFINITIONS = {
+    "n_control, n_treatment": "units assigned to each group",
+    "mean_control, mean_treatment": "mean revenue per unit in the window (base currency)",
+    "diff": "mean_treatment - mean_control (base currency per unit)",
+    "welch_lo, welch_hi": "Welch interval of diff at the stated level",
+    "boot_lo, boot_hi": "percentile bootstrap interval of diff (units resampled within groups)",
+    "lift, lift_lo, lift_hi": "relative lift mean_treatment / mean_control - 1, delta-method interval",
+    "p_value": "two-sided Welch t-test of diff = 0",
+    "cuped_*": "the same after CUPED with the pre-period revenue as covariate (NaN without one)",
+    "variance_reduction": "1 - var(adjusted) / var(raw), pooled",
+    "srm_p_value": "chi-square test of the group sizes against the planned split",
+    "verdict": "plain-language reading of the primary interval (CUPED when available)",
+}
+
+
+@dataclass(frozen=True)
+class IntervalResult:
+    """Estimate with its interval; arrays when the inputs were 2-D (one per row)."""
+
+    estimate: np.ndarray | float
+    lo: np.ndarray | float
+    hi: np.ndarray | float
+    se: np.ndarray | float
+    p_value: np.ndarray | float = np.nan
+
+
+# ---------------------------------------------------------------------------- unit metric
+
+
+def unit_metrics(
+    experiments: pd.DataFrame,
+    lines: pd.DataFrame,
+    channel_id: str | None = None,
+    pre_period: bool = True,
+    pre_days: int = 0,
+) -> pd.DataFrame:
+    """Revenue per unit in the window and in the equally long pre-period.
+
+    Args:
+        experiments: ``experiments.csv``: unit_id, group (control/treatment), start_date,
+            end_date, name.
+        lines: unified order lines with customer_id, channel_id, order_ts_local (reporting
+            timezone, naive) and revenue_base. Every status counts: the metric is the value
+            of orders placed.
+        channel_id: only lines of this channel count; None counts every channel.
+        pre_period: also compute ``x``, the revenue in the ``pre_days`` days before
+            ``start_date`` (the CUPED covariate; cut to the first day of data).
+        pre_days: length of the pre-period in days; 0 means as long as the window.
+
+    Returns:
+        name, unit_id, group, start_date, end_date, y (window revenue), x (pre-period
+        revenue, NaN when ``pre_period`` is False or the data start on or after
+        ``start_date``).
+
+    Raises:
+        ValueError: a required column is missing or a group is not control/treatment.
+    """
+    _require(experiments, list(EXPERIMENT_COLUMNS), "experiments")
+    _require(lines, ["customer_id", "channel_id", "order_ts_local", "revenue_base"], "lines")
+    bad = set(experiments["group"].astype(str)) - {"control", "treatment"}
+    if bad:
+        raise ValueError(
+            f"experiments: group must be 'control' or 'treatment', found {sorted(bad)}"
+        )
+    units = experiments[list(EXPERIMENT_COLUMNS)].copy()
+    units["unit_id"] = units["unit_id"].astype(str)
+    units["start_date"] = pd.to_datetime(units["start_date"]).dt.normalize()
+    units["end_date"] = pd.to_datetime(units["end_date"]).dt.normalize()
+    units = units.drop_duplicates(["name", "unit_id"]).reset_index(drop=True)
+    sel = lines if channel_id is None else lines.loc[lines["channel_id"] == channel_id]
+    day = pd.to_datetime(sel["order_ts_local"]).dt.normalize()
+    lv = pd.DataFrame(
+        {
+            "unit_id": sel["customer_id"].astype(str).to_numpy(),
+            "day": day.to_numpy(),
+            "revenue": sel["revenue_base"].to_numpy(float),
+        }
+    )
+    lv = lv.loc[lv["unit_id"].isin(set(units["unit_id"]))]
+    m = units.reset_index().merge(lv, on="unit_id", how="inner")
+    length = (
+        m["end_date"] - m["start_date"] + pd.Timedelta(days=1)
+        if pre_days <= 0
+        else pd.Series(pd.Timedelta(days=pre_days), index=m.index)
+    )
+    in_win = (m["day"] >= m["start_date"]) & (m["day"] <= m["end_date"])
+    in_pre = (m["day"] >= m["start_date"] - length) & (m["day"] < m["start_date"])
+    y = m.loc[in_win].groupby("index")["revenue"].sum()
+    x = m.loc[in_pre].groupby("index")["revenue"].sum()
+    units["y"] = y.reindex(units.index).fillna(0.0).to_numpy()
+    units["x"] = x.reindex(units.index).fillna(0.0).to_numpy()
+    if not pre_period or lines.empty:
+        units["x"] = np.nan
+    else:  # a pre-period reaching before the data is cut to the data; none at all -> NaN
+        first_day = pd.to_datetime(lines["order_ts_local"]).min().normalize()
+        units.loc[units["start_date"] <= first_day, "x"] = np.nan
+    return units
+
+
+# ---------------------------------------------------------------------------- intervals
+
+
+def _moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    y = np.asarray(y, float)
+    return y.mean(axis=-1), y.var(axis=-1, ddof=1), y.shape[-1]
+
+
+def welch_interval(y_t: np.ndarray, y_c: np.ndarray, level: float = 0.95) -> IntervalResult:
+    """Difference in means with the Welch interval and two-sided p-value.
+
+    Args:
+        y_t, y_c: metric per unit of treatment and control (1-D, or 2-D with one
+            experiment per row, units on the last axis).
+        level: central coverage of the interval.
+    """
+    nt, nc = np.shape(y_t)[-1], np.shape(y_c)[-1]
+    if nt < 2 or nc < 2:
+        raise ValueError(f"need at least 2 units per group, got {nt} treatment and {nc} control")
+    mt, vt, nt = _moments(y_t)
+    mc, vc, nc = _moments(y_c)
+    at, ac = vt / nt, vc / nc
+    se = np.sqrt(at + ac)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (at + ac) ** 2 / (at**2 / (nt - 1) + ac**2 / (nc - 1))
+        t = stats.t.ppf(0.5 + level / 2, df)
+        diff = mt - mc
+        p = 2 * stats.t.sf(np.abs(diff / se), df)
+    return IntervalResult(diff, diff - t * se, diff + t * se, se, p)
+
+
+def relative_lift_interval(y_t: np.ndarray, y_c: np.ndarray, level: float = 0.95) -> IntervalResult:
+    """Relative lift ``mean_t / mean_c - 1`` with a delta-method interval."""
+    mt, vt, nt = _moments(y_t)
+    mc, vc, nc = _moments(y_c)
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = mt / mc - 1
+        se = np.sqrt(vt / (nt * mc**2) + mt**2 * vc / (nc * mc**4))
+    return IntervalResult(lift, lift - z * se, lift + z * se, se)
+
+
+def bootstrap_interval(
+    y_t: np.ndarray,
+    y_c: np.ndarray,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
+    chunk: int = 250,
+) -> IntervalResult:
+    """Percentile bootstrap interval of the difference in means (1-D inputs).
+
+    Units are resampled with replacement within each group, ``chunk`` resamples at a time
+    (memory ``chunk x n`` indices).
+    """
+    rng = rng or np.random.default_rng(0)
+    y_t, y_c = np.asarray(y_t, float), np.asarray(y_c, float)
+    diffs = np.empty(n_boot)
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        it = rng.integers(0, len(y_t), (b, len(y_t)))
+        ic = rng.integers(0, len(y_c), (b, len(y_c)))
+        diffs[start : start + b] = y_t[it].mean(axis=1) - y_c[ic].mean(axis=1)
+    q = (1 - level) / 2
+    lo, hi = np.quantile(diffs, [q, 1 - q])
+    return IntervalResult(y_t.mean() - y_c.mean(), lo, hi, diffs.std(ddof=1))
+
+
+def cuped_adjust(
+    y_t: np.ndarray, y_c: np.ndarray, x_t: np.ndarray, x_c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CUPED: subtract ``theta (x - mean x)`` with ``theta`` pooled over both groups.
+
+    Returns:
+        (adjusted treatment, adjusted control, theta); theta is 0 where x has no variance.
+    """
+    y = np.concatenate([np.asarray(y_t, float), np.asarray(y_c, float)], axis=-1)
+    x = np.concatenate([np.asarray(x_t, float), np.asarray(x_c, float)], axis=-1)
+    xm = x.mean(axis=-1, keepdims=True)
+    ym = y.mean(axis=-1, keepdims=True)
+    vx = ((x - xm) ** 2).sum(axis=-1)
+    cov = ((x - xm) * (y - ym)).sum(axis=-1)
+    theta = np.where(vx > 0, cov / np.where(vx > 0, vx, 1.0), 0.0)
+    th = np.expand_dims(theta, -1)
+    nt = np.shape(y_t)[-1]
+    adj = y - th * (x - xm)
+    return adj[..., :nt], adj[..., nt:], theta
+
+
+def srm_check(n_treatment: int, n_control: int, expected_share: float = 0.5) -> tuple[float, float]:
+    """Sample-ratio-mismatch chi-square (1 df) of the group sizes.
+
+    Args:
+        n_treatment, n_control: units in each group.
+        expected_share: planned share of units in treatment.
+
+    Returns:
+        (chi-square statistic, p-value). A p-value below ~0.001 means the assignment did not
+        work as planned and the comparison should not be trusted.
+    """
+    if not 0 < expected_share < 1:
+        raise ValueError(f"expected_share must be in (0, 1), got {expected_share}")
+    n = n_treatment + n_control
+    res = stats.chisquare([n_treatment, n_control], [n * expected_share, n * (1 - expected_share)])
+    return float(res.statistic), float(res.pvalue)
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+def analyse_experiments(
+    units: pd.DataFrame,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    expected_share: float = 0.5,
+    srm_alpha: float = 0.001,
+    rng: np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """One row per experiment: the estimates, intervals, checks and a verdict.
+
+    Args:
+        units: from :func:`unit_metrics` (name, group, y, x).
+        level: interval coverage.
+        n_boot: bootstrap resamples.
+        expected_share: planned treatment share, for the SRM check.
+        srm_alpha: SRM p-value below which the verdict warns.
+        rng: random generator for the bootstrap.
+
+    Returns:
+        The columns of :data:`RESULT_DEFINITIONS`, one row per experiment name.
+    """
+    _require(units, ["name", "group", "y", "x"], "units")
+    rng = rng or np.random.default_rng(0)
+    rows = []
+    for name, g in units.groupby("name", sort=True):
+        t, c = g.loc[g["group"] == "treatment"], g.loc[g["group"] == "control"]
+        yt, yc = t["y"].to_numpy(float), c["y"].to_numpy(float)
+        rec: dict[str, object] = {
+            "name": name,
+            "start_date": g["start_date"].min(),
+            "end_date": g["end_date"].max(),
+            "n_control": len(c),
+            "n_treatment": len(t),
+        }
+        chi2, p_srm = srm_check(len(t), len(c), expected_share)
+        rec.update(srm_chi2=chi2, srm_p_value=p_srm)
+        if len(t) < 2 or len(c) < 2:
+            rec["verdict"] = (
+                f"{name}: too few units to compare ({len(t)} treatment, {len(c)} control)."
+            )
+            rows.append(rec)
+            continue
+        w = welch_interval(yt, yc, level)
+        r = relative_lift_interval(yt, yc, level)
+        b = bootstrap_interval(yt, yc, n_boot, level, rng)
+        rec.update(
+            mean_control=yc.mean(),
+            mean_treatment=yt.mean(),
+            diff=w.estimate,
+            welch_lo=w.lo,
+            welch_hi=w.hi,
+            p_value=w.p_value,
+            boot_lo=b.lo,
+            boot_hi=b.hi,
+            lift=r.estimate,
+            lift_lo=r.lo,
+            lift_hi=r.hi,
+        )
+        xt, xc = t["x"].to_numpy(float), c["x"].to_numpy(float)
+        if np.isfinite(xt).all() and np.isfinite(xc).all() and np.concatenate([xt, xc]).std() > 0:
+            at, ac, theta = cuped_adjust(yt, yc, xt, xc)
+            wc = welch_interval(at, ac, level)
+            rc = relative_lift_interval(at, ac, level)
+            raw_var = np.concatenate([yt - yt.mean(), yc - yc.mean()]).var()
+            adj_var = np.concatenate([at - at.mean(), ac - ac.mean()]).var()
+            rec.update(
+                cuped_theta=float(theta),
+                cuped_diff=wc.estimate,
+                cuped_lo=wc.lo,
+                cuped_hi=wc.hi,
+                cuped_p_value=wc.p_value,
+                cuped_lift=rc.estimate,
+                cuped_lift_lo=rc.lo,
+                cuped_lift_hi=rc.hi,
+                variance_reduction=1 - adj_var / raw_var if raw_var > 0 else np.nan,
+            )
+        rec["verdict"] = experiment_verdict(pd.Series(rec), level, srm_alpha)
+        rows.append(rec)
+    cols = [
+        "name",
+        "start_date",
+        "end_date",
+        "n_control",
+        "n_treatment",
+        "mean_control",
+        "mean_treatment",
+        "diff",
+        "welch_lo",
+        "welch_hi",
+        "p_value",
+        "boot_lo",
+        "boot_hi",
+        "lift",
+        "lift_lo",
+        "lift_hi",
+        "cuped_theta",
+        "cuped_diff",
+        "cuped_lo",
+        "cuped_hi",
+        "cuped_p_value",
+        "cuped_lift",
+        "cuped_lift_lo",
+        "cuped_lift_hi",
+        "variance_reduction",
+        "srm_chi2",
+        "srm_p_value",
+        "verdict",
+    ]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def experiment_verdict(row: pd.Series, level: float = 0.95, srm_alpha: float = 0.001) -> str:
+    """A plain-language sentence from one row of :func:`analyse_experiments`.
+
+    The primary estimate is CUPED's when it exists (same target, tighter interval), else the
+    plain difference in means. The decision (effect shown or not) is the Welch interval of
+    the difference in means, the best calibrated of the intervals in small groups
+    (benchmarks/results/evaluation.md); the relative lift and its delta-method interval are
+    quoted for scale.
+    """
+    cuped = pd.notna(row.get("cuped_diff"))
+    pre = "cuped_" if cuped else ""
+    lift, lo, hi = row[f"{pre}lift"], row[f"{pre}lift_lo"], row[f"{pre}lift_hi"]
+    d_lo = row["cuped_lo"] if cuped else row["welch_lo"]
+    d_hi = row["cuped_hi"] if cuped else row["welch_hi"]
+    p = row[f"{pre}p_value"]
+    how = "CUPED-adjusted, " if cuped else ""
+    text = (
+        f"{row['name']}: treatment changed revenue per unit by {lift:+.1%} "
+        f"({how}{level:.0%} interval {lo:+.1%} to {hi:+.1%}; difference in means "
+        f"{row[f'{pre}diff']:+,.1f}, interval {d_lo:+,.1f} to {d_hi:+,.1f}, p = {p:.3f}); "
+    )
+    if d_lo > 0:
+        text += "the whole interval is above zero, so the treatment raised revenue."
+    elif d_hi < 0:
+        text += "the whole interval is below zero, so the treatment lowered revenue."
+    else:
+        text += (
+            "the interval includes zero: no effect could be shown at this sample size "
+            "(which is not proof of no effect)."
+        )
+    if row["srm_p_value"] < srm_alpha:
+        text += (
+            f" WARNING: the group sizes ({row['n_treatment']:,} vs {row['n_control']:,}) "
+            f"do not match the planned split (SRM p = {row['srm_p_value']:.1e}); "
+            "fix the assignment before trusting this result."
+        )
+    return text
+
+
+# ---------------------------------------------------------------------------- calibration
+
+
+def simulate_experiments(
+    n_reps: int,
+    n_per_group: int,
+    lift: float,
+    rng: np.random.Generator,
+    orders_per_unit: float = 0.4,
+    heterogeneity: float = 0.5,
+    order_value: float = 300.0,
+    value_shape: float = 5.0,
+) -> dict[str, np.ndarray | float]:
+    """Simulated experiments shaped like revenue per customer, all replications at once.
+
+    Each unit has an order rate ``lambda ~ Gamma(heterogeneity, orders_per_unit /
+    heterogeneity)``; pre-period orders ~ Poisson(lambda), window orders ~ Poisson(lambda (1 +
+    lift)) in treatment and Poisson(lambda) in control; each order is worth Gamma(value_shape,
+    order_value / value_shape). Most units spend 0, a few spend a lot, as in real data.
+
+    Returns:
+        y_t, y_c, x_t, x_c of shape (n_reps, n_per_group), ``true_diff`` = orders_per_unit x
+        order_value x lift and ``true_lift`` = lift.
+    """
+    shape = (n_reps, n_per_group)
+
+    def group(mult: float) -> tuple[np.ndarray, np.ndarray]:
+        lam = rng.gamma(heterogeneity, orders_per_unit / heterogeneity, shape)
+        revenue = []
+        for m in (1.0, mult):
+            n = rng.poisson(lam * m)
+            revenue.append(
+                rng.gamma(np.maximum(value_shape * n, 1e-300), order_value / value_shape) * (n > 0)
+            )
+        return revenue[1], revenue[0]
+
+    y_t, x_t = group(1.0 + lift)
+    y_c, x_c = group(1.0)
+    return {
+        "y_t": y_t,
+        "y_c": y_c,
+        "x_t": x_t,
+        "x_c": x_c,
+        "true_diff": orders_per_unit * order_value * lift,
+        "true_lift": lift,
+    }
+
+
+def calibration(
+    n_reps: int = 400,
+    n_per_group: int = 1000,
+    lift: float = 0.12,
+    level: float = 0.95,
+    seed: int = 0,
+    n_boot: int = 0,
+    n_boot_reps: int = 200,
+) -> pd.DataFrame:
+    """Coverage of the true effect and false-positive rate of every interval.
+
+    Runs ``n_reps`` simulated experiments with the true relative ``lift`` and ``n_reps`` with
+    lift 0 (:func:`simulate_experiments`).
+
+    Args:
+        n_boot: bootstrap resamples per replication; 0 skips the bootstrap (it loops over
+            replications, so only the first ``n_boot_reps`` are bootstrapped).
+
+    Returns:
+        One row per method (welch, relative_delta, cuped, cuped_relative, bootstrap):
+        coverage (share of intervals containing the true diff or lift), fpr (share of
+        lift-0 intervals excluding 0), mean_width, power (share of lift intervals excluding
+        0), replications.
+    """
+    rng = np.random.default_rng(seed)
+    eff = simulate_experiments(n_reps, n_per_group, lift, rng)
+    null = simulate_experiments(n_reps, n_per_group, 0.0, rng)
+
+    def methods(sim: dict) -> dict[str, IntervalResult]:
+        at, ac, _ = cuped_adjust(sim["y_t"], sim["y_c"], sim["x_t"], sim["x_c"])
+        return {
+            "welch": welch_interval(sim["y_t"], sim["y_c"], level),
+            "relative_delta": relative_lift_interval(sim["y_t"], sim["y_c"], level),
+            "cuped": welch_interval(at, ac, level),
+            "cuped_relative": relative_lift_interval(at, ac, level),
+        }
+
+    truth = {
+        "welch": eff["true_diff"],
+        "relative_delta": lift,
+        "cuped": eff["true_diff"],
+        "cuped_relative": lift,
+    }
+    me, mn = methods(eff), methods(null)
+    rows = []
+    for k, r in me.items():
+        rows.append(
+            {
+                "method": k,
+                "coverage": np.mean((r.lo <= truth[k]) & (truth[k] <= r.hi)),
+                "fpr": np.mean((mn[k].lo > 0) | (mn[k].hi < 0)),
+                "power": np.mean((r.lo > 0) | (r.hi < 0)),
+                "mean_width": np.mean(r.hi - r.lo),
+                "replications": n_reps,
+            }
+        )
+    if n_boot:
+        k = min(n_boot_reps, n_reps)
+        be = [
+            bootstrap_interval(eff["y_t"][i], eff["y_c"][i], n_boot, level, rng) for i in range(k)
+        ]
+        bn = [
+            bootstrap_interval(null["y_t"][i], null["y_c"][i], n_boot, level, rng) for i in range(k)
+        ]
+        lo, hi = np.array([b.lo for b in be]), np.array([b.hi for b in be])
+        nlo, nhi = np.array([b.lo for b in bn]), np.array([b.hi for b in bn])
+        rows.append(
+            {
+                "method": "bootstrap",
+                "coverage": np.mean((lo <= eff["true_diff"]) & (eff["true_diff"] <= hi)),
+                "fpr": np.mean((nlo > 0) | (nhi < 0)),
+                "power": np.mean((lo > 0) | (hi < 0)),
+                "mean_width": np.mean(hi - lo),
+                "replications": k,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
