@@ -4,6 +4,7 @@
     channelops run [--params FILE] [--dataset DIR] [--only 01,03] [--output DIR] [-p k=v ...]
     channelops check DATASET              # read every export, report rows and problems
     channelops nbval-prepare --params parameters/ci.yaml --into build/nbval
+    channelops compare output/demo output/social   # KPI deltas between two runs -> CSV
 
 Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
 """
@@ -130,6 +131,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    """KPI deltas between two run folders: print them and write a CSV."""
+    import pandas as pd
+
+    from channelops.evaluation import compare_runs
+
+    run_a, run_b = Path(args.run_a), Path(args.run_b)
+    try:
+        table, notes = compare_runs(run_a, run_b)
+    except FileNotFoundError as exc:
+        print(f"channelops compare: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"output/compare_{run_a.name}_vs_{run_b.name}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    with pd.option_context("display.max_rows", args.max_rows, "display.width", 160,
+                           "display.float_format", lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"):
+        print(f"KPI deltas, {run_b.name} - {run_a.name} (relative to |{run_a.name}|):")
+        print(table.to_string(index=False, max_rows=args.max_rows))
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {len(table):,} KPI rows to {out}")
+    return 0
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from channelops.runner import prepare_notebooks
 
@@ -177,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p_prep, "parameters/ci.yaml")
     p_prep.add_argument("--into", default="build/nbval")
     p_prep.set_defaults(func=_cmd_prepare)
+
+    p_cmp = sub.add_parser("compare", help="KPI delta table between two run folders")
+    p_cmp.add_argument("run_a", help="first run folder, e.g. output/demo (the baseline)")
+    p_cmp.add_argument("run_b", help="second run folder; deltas are run_b - run_a")
+    p_cmp.add_argument("--out", help="CSV to write (default output/compare_<a>_vs_<b>.csv)")
+    p_cmp.add_argument("--max-rows", type=int, default=60, help="rows to print (all go to the CSV)")
+    p_cmp.set_defaults(func=_cmd_compare)
     return parser
 
 
