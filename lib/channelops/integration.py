@@ -19,6 +19,12 @@ The steps, each a function on DataFrames:
 5. :func:`build_orders` — order header table from the lines; :func:`dq_report` — the
    per-channel accounting, with :func:`crm_link_rate`, :func:`revenue_reconciliation`,
    :func:`customer_overlap`, :func:`channel_overlap_matrix` and :func:`price_consistency`.
+
+Private data: customer names, e-mails, phones and addresses (:data:`PII_COLUMNS`) live only
+in the golden ``customers`` table and the DuckDB file; :func:`drop_pii` removes them there
+too, :func:`redact_quarantine` withholds raw export lines from the quarantine, and
+:func:`borderline_matches` shows masked values (:func:`mask_email`, :func:`mask_phone`,
+:func:`mask_text`) with per-field agreement flags.
 """
 
 from __future__ import annotations
@@ -48,7 +54,19 @@ __all__ = [
     "price_consistency",
     "SURVIVORSHIP_RULES",
     "write_warehouse",
+    "PII_COLUMNS",
+    "LINE_PII_COLUMNS",
+    "drop_pii",
+    "redact_quarantine",
+    "mask_email",
+    "mask_phone",
+    "mask_text",
 ]
+
+#: Personal columns of the golden ``customers`` table (and of :func:`buyer_records`).
+PII_COLUMNS = ("name", "email", "phone", "address")
+#: The same on canonical order lines; stage 03 drops them from ``order_lines``.
+LINE_PII_COLUMNS = ("buyer_name", "buyer_email", "buyer_phone", "ship_address")
 
 #: Columns that identify an export row's content (everything but where it sits in the file).
 _CONTENT = [
@@ -366,12 +384,97 @@ def _splink_predict(
     return pairs
 
 
+def mask_email(email: pd.Series) -> pd.Series:
+    """First character of the local part and the domain: ``'j***@example.com'``.
+
+    Missing values stay missing; text without ``@`` is masked as by :func:`mask_text`.
+    """
+    e = email.astype("string")
+    parts = e.str.extract(r"^\s*(?P<first>[^@\s])[^@]*@(?P<domain>.+?)\s*$")
+    masked = parts["first"] + "***@" + parts["domain"]
+    return masked.where(parts["first"].notna(), mask_text(e))
+
+
+def mask_phone(phone: pd.Series) -> pd.Series:
+    """Only the last two digits kept: ``'+86 138-0013-8000'`` -> ``'*********00'``.
+
+    Missing values stay missing; values with fewer than 3 digits become ``'***'``.
+    """
+    digits = phone.astype("string").str.replace(r"\D", "", regex=True)
+    masked = ("*" * 9) + digits.str[-2:]
+    return masked.where(digits.str.len() >= 3, "***").where(phone.notna())
+
+
+def mask_text(text: pd.Series) -> pd.Series:
+    """First character and ``***`` (names, addresses): ``'王小明'`` -> ``'王***'``."""
+    t = text.astype("string").str.strip()
+    return (t.str[:1] + "***").where(t.str.len() > 0)
+
+
+def drop_pii(table: pd.DataFrame, columns: tuple[str, ...] = PII_COLUMNS) -> pd.DataFrame:
+    """The table without its personal columns (names, e-mails, phones, addresses).
+
+    Args:
+        table: e.g. the golden ``customers`` table from :func:`golden_customers`.
+        columns: the columns to remove where present (default :data:`PII_COLUMNS`).
+
+    Returns:
+        A copy without those columns; ``customer_id``, ``postcode``, ``city`` and the order
+        history stay (pseudonymous; postcode and city locate a customer only to a district).
+    """
+    return table.drop(columns=[c for c in columns if c in table.columns])
+
+
+def redact_quarantine(quarantine: pd.DataFrame, dataset=None) -> pd.DataFrame:
+    """The quarantine without personal data in its ``value`` column.
+
+    A ``ragged_row`` carries the whole raw export line (names, phones, addresses): its value
+    is withheld (the file and line say where to look). A value from an export column mapped
+    to a personal field (buyer name, e-mail, phone, address) is masked.
+
+    Args:
+        quarantine: from :func:`channelops.dataset.read_export` (concatenated).
+        dataset: the :class:`channelops.dataset.Dataset`, to know which export columns are
+            personal; without it only ragged rows are redacted.
+
+    Returns:
+        A copy with ``value`` redacted where needed.
+    """
+    q = quarantine.copy()
+    if q.empty:
+        return q
+    value = q["value"].astype("string")
+    ragged = (q["reason"] == "ragged_row").to_numpy(dtype=bool, na_value=False)
+    value = value.where(~ragged, "<raw line withheld: may hold personal data>")
+    if dataset is not None:
+        maskers = {
+            "buyer_email": mask_email,
+            "buyer_phone": mask_phone,
+            "buyer_name": mask_text,
+            "ship_address": mask_text,
+        }
+        for ch in dataset.channels:
+            fields = ch.mapping.resolve(list(ch.header))
+            for field, masker in maskers.items():
+                column = fields.get(field)
+                if column is None:
+                    continue
+                hit = ((q["channel_id"] == ch.id) & (q["column"] == column)).to_numpy(
+                    dtype=bool, na_value=False
+                )
+                if hit.any():
+                    value[hit] = masker(value[hit])
+    q["value"] = value
+    return q
+
+
 def borderline_matches(
     pairs: pd.DataFrame,
     threshold: float,
     links: pd.DataFrame | None = None,
     n: int = 10,
     width: float = 0.15,
+    mask: bool = True,
 ) -> pd.DataFrame:
     """The scored pairs closest to the threshold, for a reviewer to judge.
 
@@ -382,10 +485,15 @@ def borderline_matches(
             are shown (the decisions the probabilistic model made).
         n: pairs shown at most.
         width: only pairs with ``|match_probability - threshold| <= width``.
+        mask: show personal values masked (``'王***'``, ``'j***@qq.com'``,
+            ``'*********00'``); ``False`` shows them in full (for a reviewer's own screen,
+            never for a report).
 
     Returns:
-        node_l, node_r, match_probability, accepted (probability >= threshold) and the
-        normalised names, addresses, cities, phones and e-mails of both sides; nearest to
+        node_l, node_r (pseudonymous node ids), match_probability, accepted (probability >=
+        threshold), ``same_<field>`` (both sides equal after normalisation, for name,
+        address, city, phone, email) and the values of both sides (``<field>_norm_l``,
+        ``<field>_norm_r``, masked unless ``mask=False``; city is not masked); nearest to
         the threshold first.
     """
     if pairs.empty:
@@ -399,8 +507,20 @@ def borderline_matches(
     near = near.sort_values(["distance", "node_l", "node_r"]).head(n)
     near["accepted"] = near["match_probability"] >= threshold
     cols = ["node_l", "node_r", "match_probability", "accepted"]
-    for f in ("name_norm", "address_norm", "city_norm", "phone_norm", "email_norm"):
-        cols += [c for c in (f"{f}_l", f"{f}_r") if c in near.columns]
+    fields = ("name_norm", "address_norm", "city_norm", "phone_norm", "email_norm")
+    present = [f for f in fields if f"{f}_l" in near.columns and f"{f}_r" in near.columns]
+    for f in present:
+        same = f"same_{f.removesuffix('_norm')}"
+        left, right = near[f"{f}_l"].astype("string"), near[f"{f}_r"].astype("string")
+        near[same] = (left == right).astype("boolean")  # <NA> when a side is missing
+        cols.append(same)
+    maskers = {"name_norm": mask_text, "address_norm": mask_text, "phone_norm": mask_phone,
+               "email_norm": mask_email}  # fmt: skip
+    for f in present:
+        for side in (f"{f}_l", f"{f}_r"):
+            if mask and f in maskers:
+                near[side] = maskers[f](near[side])
+            cols.append(side)
     return near[cols].reset_index(drop=True)
 
 
