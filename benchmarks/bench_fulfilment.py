@@ -6,7 +6,8 @@ are what stage 05 reads):
     .venv/bin/python benchmarks/bench_fulfilment.py \\
         --run ci=parameters/ci.yaml:output/ci --run demo=parameters/default.yaml:output/demo
 
-For each ``label=params:source_run`` it copies the source run folder to
+For each ``label=params:source_run[:name=value,...]`` (the optional part sets notebook
+parameters with ``-p``) it copies the source run folder to
 ``output/bench05_<label>`` (the source is never written), times
 ``channelops run --params <params> --output output/bench05_<label> --only 05`` (wall clock,
 kernel start included; the manifest's per-stage seconds are reported too), and then reads
@@ -42,7 +43,9 @@ from channelops.fulfilment import agents_needed, erlang_c  # noqa: E402
 OUT = ROOT / "benchmarks" / "results" / "fulfilment.md"
 
 
-def run_stage(label: str, params: str, source: Path) -> tuple[Path, float, float | None]:
+def run_stage(
+    label: str, params: str, source: Path, overrides: list[str]
+) -> tuple[Path, float, float | None]:
     """Copy ``source`` to a bench run folder and time stage 05 there."""
     target = ROOT / "output" / f"bench05_{label}"
     if target.exists():
@@ -59,6 +62,8 @@ def run_stage(label: str, params: str, source: Path) -> tuple[Path, float, float
         "05",
         "--no-progress",
     ]
+    for o in overrides:
+        cmd += ["-p", o]
     started = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
@@ -162,8 +167,12 @@ def main() -> None:
     ]
     for spec in args.run:
         label, _, rest = spec.partition("=")
-        params, _, source = rest.partition(":")
-        run, wall, secs = run_stage(label, params, ROOT / source)
+        params, _, rest = rest.partition(":")
+        source, _, sets = rest.partition(":")
+        overrides = [o for o in sets.split(",") if o]
+        run, wall, secs = run_stage(label, params, ROOT / source, overrides)
+        if overrides:
+            label = f"{label} ({', '.join(overrides)})"
         lines += figures(label, run, wall, secs)
         print("\n".join(lines[-12:]), flush=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
