@@ -1,0 +1,77 @@
+"""Recommendation: what to show each customer, and what to list on each channel.
+
+Input: 03's unified ``order_lines`` (customer_id, sku, channel_id, order_ts, quantity,
+status, revenue_base) and 01's ``segments``. Purchases are implicit feedback, weighted by
+quantity and recency (:mod:`.data`); four recommenders (:mod:`.models`: popularity,
+segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`) are
+compared offline on a time split (:mod:`.evaluate`); the chosen one also predicts what each
+channel's customers will buy (:mod:`.assortment`). :mod:`.truth` scores the recovered
+category preferences against the simulator's truth.
+"""
+
+from __future__ import annotations
+
+from .assortment import (
+    build_assortment,
+    candidate_affinity,
+    channel_affinity,
+    purchase_shares,
+    segment_affinity,
+    unit_prices,
+    weekly_revenue,
+)
+from .data import Interactions, build_interactions, purchase_lines, time_split
+from .evaluate import (
+    METRICS,
+    EvaluationResult,
+    customer_groups,
+    customer_metrics,
+    evaluate_models,
+    offline_evaluation,
+    summarise_metrics,
+)
+from .models import (
+    ALS,
+    UNSEGMENTED,
+    ItemItem,
+    Popularity,
+    Recommender,
+    SegmentPopularity,
+    make_model,
+    recommend,
+    top_k,
+)
+from .truth import category_preference_recovery, load_truth, true_customer_ids
+
+__all__ = [
+    "ALS",
+    "METRICS",
+    "UNSEGMENTED",
+    "EvaluationResult",
+    "Interactions",
+    "ItemItem",
+    "Popularity",
+    "Recommender",
+    "SegmentPopularity",
+    "build_assortment",
+    "build_interactions",
+    "candidate_affinity",
+    "category_preference_recovery",
+    "channel_affinity",
+    "customer_groups",
+    "customer_metrics",
+    "evaluate_models",
+    "load_truth",
+    "make_model",
+    "offline_evaluation",
+    "purchase_lines",
+    "purchase_shares",
+    "recommend",
+    "segment_affinity",
+    "summarise_metrics",
+    "time_split",
+    "top_k",
+    "true_customer_ids",
+    "unit_prices",
+    "weekly_revenue",
+]

@@ -1,0 +1,352 @@
+"""Recommenders on the weighted customer x SKU matrix, and top-k lists with cold start.
+
+Every model scores all SKUs for the customers it was trained on (``score(rows)``, a dense
+block); :func:`recommend` turns scores into top-k lists and serves customers unseen in
+training from their segment's popularity (or overall popularity when the segment is
+unknown too).
+
+* ``popularity``: s[i] = sum_u r[u, i], the same list for everyone.
+* ``segment_popularity``: the same sum over the customer's segment only.
+* ``item_item``: co-occurrence; sim[i, j] = cosine of the binary columns i and j (how
+  often the two are bought by the same customers, normalised by how often each is bought),
+  s[u, j] = sum_i 1[r[u, i] > 0] * sim[i, j].
+* ``als``: matrix factorisation of implicit feedback (Hu, Koren & Volinsky 2008) with the
+  `implicit` library: preferences p[u, i] = 1[r[u, i] > 0] and confidences
+  c[u, i] = 1 + alpha * r[u, i]; minimise
+  sum_{u,i} c[u, i] (p[u, i] - x_u . y_i)^2 + lambda (sum_u |x_u|^2 + sum_i |y_i|^2)
+  by alternating least squares, R ~ U V^T; s[u, i] = x_u . y_i.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from abc import ABC, abstractmethod
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from .data import Interactions
+
+__all__ = [
+    "Recommender",
+    "Popularity",
+    "SegmentPopularity",
+    "ItemItem",
+    "ALS",
+    "make_model",
+    "recommend",
+    "top_k",
+    "UNSEGMENTED",
+]
+
+#: Segment label of customers the segments table does not know.
+UNSEGMENTED = "unsegmented"
+
+
+class Recommender(ABC):
+    """A model fitted on :class:`~channelops.recommend.data.Interactions`."""
+
+    name: str = "model"
+    data: Interactions | None = None
+
+    @abstractmethod
+    def fit(self, data: Interactions, segments: pd.Series | None = None) -> Recommender:
+        """Learn from the matrix; ``segments`` maps customer_id -> segment (optional)."""
+
+    @abstractmethod
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        """Scores (len(rows), n_skus) for training rows ``rows``; higher is better."""
+
+    def _check_fitted(self) -> Interactions:
+        if self.data is None:
+            raise RuntimeError(f"{self.name}: call fit() before scoring")
+        return self.data
+
+
+def _check_matrix(data: Interactions, name: str) -> None:
+    if data.matrix.nnz == 0:
+        raise ValueError(f"{name}: the interaction matrix is empty; nothing to learn from")
+
+
+class Popularity(Recommender):
+    """The most bought SKUs (recency- and quantity-weighted), the same for every customer."""
+
+    name = "popularity"
+
+    def fit(self, data: Interactions, segments: pd.Series | None = None) -> Popularity:
+        _check_matrix(data, self.name)
+        self.data = data
+        self.item_scores = np.asarray(data.matrix.sum(axis=0)).ravel().astype(np.float32)
+        return self
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return np.broadcast_to(self.item_scores, (len(rows), len(self.item_scores))).copy()
+
+
+class SegmentPopularity(Recommender):
+    """Popularity within the customer's segment; overall popularity without a segment."""
+
+    name = "segment_popularity"
+
+    def fit(self, data: Interactions, segments: pd.Series | None = None) -> SegmentPopularity:
+        _check_matrix(data, self.name)
+        self.data = data
+        self.overall = np.asarray(data.matrix.sum(axis=0)).ravel().astype(np.float32)
+        seg = _segments_of(data.customers, segments)
+        self.row_segment = seg.to_numpy()
+        labels, codes = np.unique(self.row_segment, return_inverse=True)
+        onehot = sp.csr_matrix(
+            (np.ones(len(codes), np.float32), (codes, np.arange(len(codes)))),
+            shape=(len(labels), len(codes)),
+        )
+        table = np.asarray((onehot @ data.matrix).todense(), dtype=np.float32)
+        self.by_segment = {str(lab): table[g] for g, lab in enumerate(labels) if lab != UNSEGMENTED}
+        return self
+
+    def segment_scores(self, segment_labels) -> np.ndarray:
+        """Scores per SKU for each segment label (overall popularity for unknown labels)."""
+        self._check_fitted()
+        return (
+            np.vstack([self.by_segment.get(str(s), self.overall) for s in segment_labels])
+            if len(segment_labels)
+            else np.zeros((0, len(self.overall)), np.float32)
+        )
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        return self.segment_scores(self.row_segment[rows])
+
+
+class ItemItem(Recommender):
+    """Item-item co-occurrence with cosine similarity of the binary purchase columns."""
+
+    name = "item_item"
+
+    def fit(self, data: Interactions, segments: pd.Series | None = None) -> ItemItem:
+        _check_matrix(data, self.name)
+        self.data = data
+        bought = (data.matrix > 0).astype(np.float32).tocsc()
+        norms = np.sqrt(np.asarray(bought.multiply(bought).sum(axis=0)).ravel())
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        unit = bought @ sp.diags(inv)
+        self.similarity = np.asarray((unit.T @ unit).todense(), dtype=np.float32)
+        self.bought = bought.tocsr()
+        return self
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return np.asarray(self.bought[rows] @ self.similarity, dtype=np.float32)
+
+
+class ALS(Recommender):
+    """Implicit-feedback matrix factorisation R ~ U V^T by alternating least squares.
+
+    Args:
+        factors: latent dimensions (columns of U and V).
+        regularization: lambda, the L2 penalty on the factors.
+        alpha: confidence scale, c = 1 + alpha * r.
+        iterations: ALS sweeps.
+        seed: initialisation seed.
+        num_threads: worker threads of `implicit` (0 = every core).
+    """
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 16,
+        regularization: float = 1.0,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        seed: int = 0,
+        num_threads: int = 0,
+    ) -> None:
+        if factors < 1 or iterations < 1:
+            raise ValueError(
+                f"ALS needs factors >= 1 and iterations >= 1, got {factors}, {iterations}"
+            )
+        self.factors, self.regularization, self.alpha = factors, regularization, alpha
+        self.iterations, self.seed, self.num_threads = iterations, seed, num_threads
+        self.name = f"als_f{factors}"
+
+    def fit(
+        self, data: Interactions, segments: pd.Series | None = None, show_progress: bool = False
+    ) -> ALS:
+        _check_matrix(data, self.name)
+        # implicit's own threads do the work; a multi-threaded BLAS underneath would fight
+        # them (and implicit warns about it), so BLAS runs single-threaded during the fit.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            # implicit imports tqdm.auto, which warns in a notebook without ipywidgets
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            from implicit.cpu.als import AlternatingLeastSquares
+
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=self.num_threads,
+                calculate_training_loss=False,
+            )
+            model.fit(data.matrix.astype(np.float32).tocsr(), show_progress=show_progress)
+        self.data = data
+        self.user_factors = np.asarray(model.user_factors)
+        self.item_factors = np.asarray(model.item_factors)
+        return self
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return self.user_factors[rows] @ self.item_factors.T
+
+
+def make_model(
+    name: str,
+    seed: int = 0,
+    regularization: float = 1.0,
+    alpha: float = 1.0,
+    iterations: int = 15,
+    num_threads: int = 0,
+) -> Recommender:
+    """A fresh model from its name: popularity, segment_popularity, item_item or als_f<factors>.
+
+    Raises:
+        ValueError: an unknown name (with the known ones).
+    """
+    simple = {
+        "popularity": Popularity,
+        "segment_popularity": SegmentPopularity,
+        "item_item": ItemItem,
+    }
+    if name in simple:
+        return simple[name]()
+    if name.startswith("als_f") and name[5:].isdigit():
+        return ALS(
+            factors=int(name[5:]),
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            seed=seed,
+            num_threads=num_threads,
+        )
+    raise ValueError(
+        f"unknown model {name!r}; expected one of {sorted(simple)} or als_f<factors>, e.g. als_f16"
+    )
+
+
+def _segments_of(customers: pd.Index, segments: pd.Series | None) -> pd.Series:
+    """Segment label per customer id (``UNSEGMENTED`` when unknown)."""
+    if segments is None:
+        return pd.Series(UNSEGMENTED, index=customers, dtype=object)
+    seg = pd.Series(segments).copy()
+    seg.index = seg.index.astype(str)
+    seg = seg[~seg.index.duplicated()]
+    return seg.reindex(customers.astype(str)).astype(object).fillna(UNSEGMENTED)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and scores of the k best per row, best first (ties: lower column first).
+
+    -inf scores (excluded SKUs) are returned too; callers drop them.
+    """
+    k = min(k, scores.shape[1])
+    if k <= 0 or scores.shape[0] == 0:
+        return np.zeros((scores.shape[0], 0), int), np.zeros((scores.shape[0], 0))
+    part = (
+        np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        if k < scores.shape[1]
+        else np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    )
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    return idx, np.take_along_axis(scores, idx, axis=1)
+
+
+def recommend(
+    model: Recommender,
+    customers,
+    k: int = 10,
+    exclude_seen: bool = False,
+    segments: pd.Series | None = None,
+    fallback: SegmentPopularity | None = None,
+    batch_size: int = 20_000,
+) -> pd.DataFrame:
+    """Top-k SKUs for each customer; cold-start customers get their segment's popular SKUs.
+
+    Args:
+        model: a fitted recommender.
+        customers: customer ids to serve (known or not).
+        k: list length (capped at the catalogue size).
+        exclude_seen: drop SKUs the customer bought in training (False: repeat purchases may
+            be recommended, right for consumables).
+        segments: customer_id -> segment, for the cold-start fallback.
+        fallback: a fitted :class:`SegmentPopularity` (built from the model's data when None).
+        batch_size: customers scored at a time (memory: batch_size x n_skus floats).
+
+    Returns:
+        customer_id, rank (1 = best), sku, score, model (the model's name, or
+        ``segment_popularity`` / ``popularity`` for customers unseen in training).
+
+    Raises:
+        ValueError: k < 1.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1 (recommendations per customer), got {k}")
+    data = model._check_fitted()
+    ids = pd.Index(pd.unique(pd.Index(customers).astype(str)))
+    rows = data.rows(ids)
+    known = rows >= 0
+    frames = []
+    for start in range(0, int(known.sum()), batch_size):
+        part_ids = ids[known][start : start + batch_size]
+        part_rows = rows[known][start : start + batch_size]
+        scores = np.asarray(model.score(part_rows), dtype=np.float64)
+        if exclude_seen:
+            seen = data.matrix[part_rows]
+            scores[seen.nonzero()] = -np.inf
+        frames.append(_frame(part_ids, scores, k, data.skus, model.name))
+    if (~known).any():
+        if fallback is None:
+            fallback = SegmentPopularity().fit(data, segments)
+        cold = ids[~known]
+        seg = _segments_of(cold, segments).to_numpy()
+        scores = fallback.segment_scores(seg).astype(np.float64)
+        names = np.where(
+            np.isin(seg, list(fallback.by_segment)), "segment_popularity", "popularity"
+        )
+        for label in np.unique(names):
+            sel = names == label
+            frames.append(_frame(cold[sel], scores[sel], k, data.skus, str(label)))
+    if not frames:
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype=str),
+                "rank": pd.Series(dtype=int),
+                "sku": pd.Series(dtype=str),
+                "score": pd.Series(dtype=float),
+                "model": pd.Series(dtype=str),
+            }
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _frame(ids: pd.Index, scores: np.ndarray, k: int, skus: pd.Index, name: str) -> pd.DataFrame:
+    idx, val = top_k(scores, k)
+    kk = idx.shape[1]
+    out = pd.DataFrame(
+        {
+            "customer_id": np.repeat(ids.to_numpy(dtype=object), kk),
+            "rank": np.tile(np.arange(1, kk + 1), len(ids)),
+            "sku": skus.to_numpy(dtype=object)[idx.ravel()],
+            "score": val.ravel(),
+            "model": name,
+        }
+    )
+    out = out[np.isfinite(out["score"])]
+    out["rank"] = out.groupby("customer_id", sort=False).cumcount() + 1
+    return out

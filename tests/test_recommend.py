@@ -1,0 +1,288 @@
+"""Recommendation (stage 07): hand-computed metrics and weights, hand-made purchase patterns
+the models must find, edge cases (unseen customers and products, one customer, one product,
+bad input) and, on the simulator's tiny dataset, the chosen model against popularity and
+against the true category preferences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from channelops import recommend as rec
+
+T0 = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def _lines(rows: list[tuple]) -> pd.DataFrame:
+    """Purchases from (customer_id, sku, day, quantity[, channel_id]) tuples."""
+    out = []
+    for r in rows:
+        cust, sku, day, qty = r[:4]
+        out.append(
+            {
+                "customer_id": cust,
+                "sku": sku,
+                "order_ts": T0 + pd.Timedelta(days=day),
+                "quantity": qty,
+                "channel_id": r[4] if len(r) > 4 else "web",
+                "status": "paid",
+                "revenue_base": 10.0 * qty,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _blocks(n_per_group: int = 12) -> pd.DataFrame:
+    """Two taste groups: g1 customers buy from {a1, a2, a3}, g2 from {b1, b2, b3}; b1 is the
+    overall best seller (group 2 is larger and buys more)."""
+    rows = []
+    for u in range(n_per_group):
+        for j, sku in enumerate(("a1", "a2", "a3")):
+            if (u + j) % 3:  # each buys two of the three
+                rows.append((f"g1_{u}", sku, u + j, 1, "web"))
+    for u in range(2 * n_per_group):
+        for j, sku in enumerate(("b1", "b2", "b3")):
+            if (u + j) % 3:
+                rows.append((f"g2_{u}", sku, u + j, 2 if sku == "b1" else 1, "shop"))
+    return rec.purchase_lines(_lines(rows))
+
+
+# ---------------------------------------------------------------- data
+
+
+def test_interaction_weights_are_quantity_times_half_life_decay():
+    lines = rec.purchase_lines(_lines([("u", "x", 0, 2), ("u", "x", 30, 1), ("v", "y", 60, 3)]))
+    data = rec.build_interactions(lines, as_of=T0 + pd.Timedelta(days=60), half_life_days=30)
+    m = pd.DataFrame(data.matrix.toarray(), index=data.customers, columns=data.skus)
+    assert m.loc["u", "x"] == pytest.approx(2 * 0.25 + 1 * 0.5)  # 60 and 30 days old
+    assert m.loc["v", "y"] == pytest.approx(3.0)
+    assert m.loc["u", "y"] == 0
+
+
+def test_cancelled_and_returned_lines_are_not_purchases():
+    raw = _lines([("u", "x", 0, 1), ("u", "y", 0, 1), ("u", "z", 0, 1)])
+    raw.loc[1, "status"], raw.loc[2, "status"] = "cancelled", "returned"
+    assert rec.purchase_lines(raw)["sku"].tolist() == ["x"]
+
+
+def test_missing_columns_and_bad_split_give_clear_errors():
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['quantity'\]"):
+        rec.purchase_lines(_lines([("u", "x", 0, 1)]).drop(columns="quantity"))
+    lines = rec.purchase_lines(_lines([("u", "x", 0, 1), ("u", "y", 10, 1)]))
+    with pytest.raises(ValueError, match="leaves 2 training and 0 test lines"):
+        rec.time_split(lines, "2030-01-01")
+    with pytest.raises(ValueError, match="half_life_days must be > 0"):
+        rec.build_interactions(lines, half_life_days=0)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_metrics_hand_computed():
+    recs = pd.DataFrame(
+        {
+            "customer_id": ["u"] * 3 + ["v"] * 3,
+            "rank": [1, 2, 3] * 2,
+            "sku": ["a", "b", "c", "d", "e", "f"],
+        }
+    )
+    test = pd.DataFrame({"customer_id": ["u", "u", "v", "w"], "sku": ["b", "z", "f", "a"]})
+    per = rec.customer_metrics(recs, test, k=3)
+    # u: hit at rank 2 of 2 relevant; v: hit at rank 3 of 1; w: no list at all
+    assert per.loc["u", "precision_at_k"] == pytest.approx(1 / 3)
+    assert per.loc["u", "recall_at_k"] == pytest.approx(1 / 2)
+    assert per.loc["u", "ndcg_at_k"] == pytest.approx((1 / np.log2(3)) / (1 + 1 / np.log2(3)))
+    assert per.loc["v", "ndcg_at_k"] == pytest.approx(1 / np.log2(4))
+    assert per.loc["w", ["precision_at_k", "recall_at_k", "ndcg_at_k"]].tolist() == [0, 0, 0]
+    info = pd.Series({"a": 1.0, "b": 2.0, "c": 3.0, "d": 1.0, "e": 1.0, "f": 1.0})
+    summary = rec.summarise_metrics(per, recs, k=3, n_skus=12, information=info)
+    assert summary.loc[0, "coverage"] == pytest.approx(6 / 12)
+    assert summary.loc[0, "novelty"] == pytest.approx(9 / 6)
+    assert summary.loc[0, "customers"] == 3
+
+
+# ---------------------------------------------------------------- models
+
+
+@pytest.mark.parametrize("name", ["item_item", "als_f2"])
+def test_personalised_models_find_the_taste_groups(name):
+    lines = _blocks()
+    data = rec.build_interactions(lines)
+    model = rec.make_model(name, seed=1, num_threads=1).fit(data)
+    recs = rec.recommend(model, ["g1_0", "g2_0"], k=3)
+    top = recs.groupby("customer_id")["sku"].apply(set)
+    assert top["g1_0"] == {"a1", "a2", "a3"}  # popularity would give b1, b2, b3
+    assert top["g2_0"] == {"b1", "b2", "b3"}
+    pop = rec.recommend(rec.Popularity().fit(data), ["g1_0"], k=3)
+    assert set(pop["sku"]) == {"b1", "b2", "b3"}
+
+
+def test_exclude_seen_drops_bought_products():
+    data = rec.build_interactions(_blocks())
+    recs = rec.recommend(rec.Popularity().fit(data), ["g1_0"], k=10, exclude_seen=True)
+    bought = set(_blocks().query("customer_id == 'g1_0'")["sku"])
+    assert bought and not bought & set(recs["sku"])
+    assert recs["rank"].tolist() == list(range(1, 6 - len(bought) + 1))
+
+
+def test_unseen_customers_get_their_segment_popularity_or_overall():
+    lines = _blocks()
+    segments = pd.Series({f"g1_{u}": "one" for u in range(12)} | {"new_1": "one"})
+    model = rec.make_model("item_item").fit(rec.build_interactions(lines), segments)
+    recs = rec.recommend(model, ["new_1", "stranger", "g1_0"], k=3, segments=segments)
+    by = recs.groupby("customer_id")
+    assert by["model"].first().to_dict() == {
+        "new_1": "segment_popularity",
+        "stranger": "popularity",
+        "g1_0": "item_item",
+    }
+    assert set(by.get_group("new_1")["sku"]) == {"a1", "a2", "a3"}  # segment "one" buys a*
+    assert by.get_group("stranger")["sku"].iloc[0] == "b1"  # overall best seller
+
+
+def test_unseen_product_is_a_column_with_no_evidence():
+    lines = _blocks()
+    data = rec.build_interactions(lines, skus=["a1", "a2", "a3", "b1", "b2", "b3", "new_sku"])
+    for name in ("popularity", "item_item", "als_f2"):
+        model = rec.make_model(name, num_threads=1).fit(data)
+        recs = rec.recommend(model, ["g1_0"], k=7)
+        assert len(recs) == 7
+        scores = recs.set_index("sku")["score"]
+        assert scores["new_sku"] == pytest.approx(0.0)  # no evidence: no preference either way
+        assert recs["sku"].iloc[0] != "new_sku"
+    # a product first bought in the test period counts as a miss, not an error
+    per = rec.customer_metrics(
+        recs, pd.DataFrame({"customer_id": ["g1_0"], "sku": ["brand_new"]}), 3
+    )
+    assert per.loc["g1_0", "hits"] == 0
+
+
+def test_single_customer_and_single_product():
+    one_customer = rec.purchase_lines(_lines([("u", "x", 0, 1), ("u", "y", 1, 2)]))
+    data = rec.build_interactions(one_customer)
+    for name in ("popularity", "segment_popularity", "item_item", "als_f2"):
+        recs = rec.recommend(rec.make_model(name, num_threads=1).fit(data), ["u"], k=5)
+        assert sorted(recs["sku"]) == ["x", "y"] and recs["rank"].tolist() == [1, 2]
+    one_product = rec.purchase_lines(_lines([("u", "x", 0, 1), ("v", "x", 1, 1)]))
+    data = rec.build_interactions(one_product)
+    for name in ("popularity", "item_item", "als_f2"):
+        recs = rec.recommend(rec.make_model(name, num_threads=1).fit(data), ["u", "v", "w"], k=10)
+        assert recs.groupby("customer_id")["sku"].apply(list).to_dict() == {
+            "u": ["x"],
+            "v": ["x"],
+            "w": ["x"],
+        }
+
+
+def test_bad_model_input_gives_clear_errors():
+    data = rec.build_interactions(_blocks())
+    with pytest.raises(ValueError, match="unknown model 'svd'"):
+        rec.make_model("svd")
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        rec.recommend(rec.Popularity().fit(data), ["g1_0"], k=0)
+    with pytest.raises(RuntimeError, match="call fit"):
+        rec.recommend(rec.Popularity(), ["g1_0"])
+
+
+# ---------------------------------------------------------------- assortment
+
+
+def test_channel_assortment_follows_each_channel_customer_mix():
+    lines = _blocks()  # g1 buys a* on "web", g2 buys b* on "shop"
+    model = rec.make_model("item_item").fit(rec.build_interactions(lines))
+    affinity = rec.channel_affinity(model, lines)
+    weekly = pd.Series({"web": 100.0, "shop": 50.0})
+    table = rec.build_assortment(
+        affinity,
+        weekly,
+        rec.unit_prices(lines),
+        list_size=6,
+        feature_size=3,
+        horizon_weeks=2,
+        sold=lines,
+    )
+    feat = table[table["role"] == "feature"].groupby("channel_id")["sku"].apply(set)
+    assert feat["web"] == {"a1", "a2", "a3"} and feat["shop"] == {"b1", "b2", "b3"}
+    # every SKU listed (6 = catalogue): expected revenue adds up to weekly x horizon
+    totals = table.groupby("channel_id")["expected_revenue"].sum()
+    assert totals["web"] == pytest.approx(200.0) and totals["shop"] == pytest.approx(100.0)
+    assert not table.query("channel_id == 'web' and sku == 'b1'")["currently_sold"].iloc[0]
+
+
+def test_candidate_channel_takes_the_segment_its_audience_matches():
+    lines = _blocks()
+    segments = pd.Series(
+        {f"g1_{u}": "young" for u in range(12)} | {f"g2_{u}": "old" for u in range(24)}
+    )
+    model = rec.make_model("item_item").fit(rec.build_interactions(lines), segments)
+    seg_aff = rec.segment_affinity(model, segments)
+    bands = ["age_18_24", "age_25_34", "age_35_44", "age_45_plus", "tier_1", "tier_2", "tier_3"]
+    profiles = pd.DataFrame(
+        [["young", 12, 0.9, 0.1, 0, 0, 1, 0, 0], ["old", 24, 0, 0, 0.1, 0.9, 1, 0, 0]],
+        columns=["segment", "customers", *bands],
+    )
+    channels = pd.DataFrame(
+        [["teen_app", 0.95, 0.05, 0, 0, 1, 0, 0]], columns=["channel_id", *bands]
+    )
+    affinity, mix = rec.candidate_affinity(seg_aff, profiles, channels)
+    assert mix.loc["teen_app", "young"] > 0.9
+    assert set(affinity.loc["teen_app"].nlargest(3).index) == {"a1", "a2", "a3"}
+
+
+# ---------------------------------------------------------------- tiny dataset vs truth
+
+
+@pytest.fixture(scope="module")
+def tiny_merged(tiny_dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """03's order lines and customer links on the tiny dataset (deterministic links only)."""
+    from channelops import integration as integ
+    from channelops.canonical import canonicalise
+    from channelops.dataset import load_dataset, read_export
+
+    ds = load_dataset(tiny_dataset)
+    raw = pd.concat([read_export(ds, ch.id).lines for ch in ds.channels], ignore_index=True)
+    lines, _ = integ.remove_duplicate_rows(canonicalise(raw, ds)[0], integ.line_no_numbered(ds))
+    links = integ.link_buyers(
+        integ.buyer_records(lines), ds.table("customers"), crm_channels=list(ds.crm_channel_ids)
+    )
+    lines = lines.merge(
+        links[["channel_id", "buyer_ref", "customer_id"]], on=["channel_id", "buyer_ref"]
+    )
+    return lines, links
+
+
+def test_tiny_chosen_model_beats_popularity_and_recovers_category_tastes(tiny_merged, tiny_dataset):
+    """Chosen on validation, scored on the last 8 weeks: NDCG@10 above popularity's (tiny:
+    about 0.52 vs 0.46 for item_item); the segment category lifts of its lists rank-correlate
+    with the true ones. With 4 segments x 6 categories = 24 cells, Spearman's rho under no
+    association has sd about 1/sqrt(23) = 0.21, so rho > 0.4 is about two sd above chance (tiny:
+    0.55 for item_item, 0.62 for ALS);
+    popularity (the same list for everyone seen in training) sits near 0."""
+    order_lines, links = tiny_merged
+    lines = rec.purchase_lines(order_lines)
+    products = pd.read_csv(tiny_dataset / "products.csv")
+    result = rec.offline_evaluation(
+        lines,
+        ["popularity", "item_item", "als_f8"],
+        k=10,
+        skus=products["sku"],
+        seed=7,
+        progress=False,
+        model_options={"num_threads": 1},
+    )
+    test = result.overall("test")
+    print(result.chosen, test[["ndcg_at_k", "coverage"]].round(3).to_dict())
+    assert result.chosen != "popularity"
+    assert test.loc[result.chosen, "ndcg_at_k"] > 1.05 * test.loc["popularity", "ndcg_at_k"]
+    assert test.loc[result.chosen, "coverage"] > 2 * test.loc["popularity", "coverage"]
+    truth = rec.load_truth(tiny_dataset)
+    id_map = rec.true_customer_ids(links, truth["buyer_identity"])
+    scores = {
+        m: rec.category_preference_recovery(r, products, truth["customers"], id_map)[1]
+        for m, r in result.test_recs.items()
+    }
+    print({m: round(v["lift_spearman"], 3) for m, v in scores.items()})
+    assert scores[result.chosen]["lift_spearman"] > 0.4
+    assert abs(scores["popularity"]["lift_spearman"]) < 0.25
