@@ -17,6 +17,7 @@ from channelops.fulfilment import (
     busiest_window,
     dispatch_sla_hours,
     packers_per_warehouse,
+    packing_pace,
     parse_hours,
     parse_shifts,
     priority_scores,
@@ -239,3 +240,20 @@ def test_parsers_and_bad_input():
         simulate_order_flow(orders, pd.Series({"other": 1}), PLAIN)
     with pytest.raises(ValueError, match="unknown policy"):
         simulate_order_flow(orders, ONE, PLAIN, policies=["lifo"])
+
+
+def test_packing_pace_makes_a_day_pack_the_capacity():
+    # One shift 8-16 for everyone: 2 packers give 16 packer-hours; 80 orders of 6 min need
+    # 8 h, so each pack takes twice as long (pace 2); at scale 0.5 four times as long.
+    cfg = SimConfig(pack_minutes=6, pack_cv=0, shifts=((8, 16, 1.0),))
+    cap = pd.Series({"W": 80})
+    assert packing_pace(cap, pd.Series({"W": 2}), cfg)["W"] == pytest.approx(2)
+    assert packing_pace(cap, pd.Series({"W": 2}), cfg, scale=0.5)["W"] == pytest.approx(4)
+    # A share rounds per shift: 1 packer x 0.6 on 16-24 still works that shift (16 h).
+    cfg2 = SimConfig(pack_minutes=6, pack_cv=0, shifts=((8, 16, 1.0), (16, 24, 0.6)))
+    assert packing_pace(cap, pd.Series({"W": 1}), cfg2)["W"] == pytest.approx(2)
+    # And the simulation uses it: one order, 1 h pack time, pace 2 -> ships at 2 h.
+    res = simulate_order_flow(
+        make_orders([("x", 0, 10)]), ONE, PLAIN, start=T0, pace=pd.Series({"W": 2.0})
+    )
+    assert res["ship_h"].tolist() == [2.0, 2.0]

@@ -50,6 +50,7 @@ __all__ = [
     "dispatch_sla_hours",
     "priority_scores",
     "packers_per_warehouse",
+    "packing_pace",
     "simulate_order_flow",
     "simulation_summary",
     "SIM_COLUMNS",
@@ -271,6 +272,45 @@ def packers_per_warehouse(
     return need.clip(lower=1).astype(int).rename("packers")
 
 
+def packing_pace(
+    daily_capacity: pd.Series,
+    packers: pd.Series,
+    config: SimConfig,
+    mean_units: float = 1.0,
+    scale: float = 1.0,
+) -> pd.Series:
+    """Pack-time multiplier per warehouse so that a day of shifts packs exactly its capacity.
+
+    Whole packers (and shares of them rounded per shift) rarely give exactly
+    ``scale x daily_capacity`` orders a day; multiplying each order's pack time by
+
+    ``pace = packer-hours on shift per day / (scale x capacity x mean pack hours)``
+
+    makes the simulated daily throughput equal the stated capacity, so ``scale`` changes
+    capacity smoothly (0.8 = 20% less) instead of in steps of one packer.
+
+    Args:
+        daily_capacity: warehouse -> orders per day.
+        packers: warehouse -> packers (see :func:`packers_per_warehouse`).
+        config: the simulation parameters (shifts, pack times).
+        mean_units: average units per order.
+        scale: capacity multiplier (> 0).
+
+    Returns:
+        Series warehouse -> pace (> 1 slows packers down, < 1 speeds them up).
+    """
+    if scale <= 0:
+        raise ValueError(f"capacity scale must be positive, got {scale}")
+    pack_h = (config.pack_minutes + config.pack_minutes_per_unit * max(mean_units - 1, 0)) / 60
+    hours = {
+        w: sum(e - s for k in range(int(n)) for s, e in _on_shift(k, int(n), config))
+        for w, n in packers.items()
+    }
+    need = scale * daily_capacity.reindex(packers.index).astype(float) * pack_h
+    pace = pd.Series(hours, dtype=float) / need.where(need > 0)
+    return pace.fillna(1.0).rename("pace")
+
+
 # --------------------------------------------------------------------------- the clock
 
 
@@ -328,6 +368,7 @@ def simulate_order_flow(
     policies: Sequence[str] = POLICIES,
     seed: int = 0,
     start: pd.Timestamp | None = None,
+    pace: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Simulate the order flow of a window of orders under each policy.
 
@@ -340,6 +381,8 @@ def simulate_order_flow(
         config: the simulation parameters.
         policies: any of ``"fifo"`` and ``"priority"``.
         seed: seed of the check, stock-out and pack-time draws (shared by the policies).
+        pace: warehouse_id -> multiplier of the pack times (see :func:`packing_pace`);
+            None means 1 everywhere.
         start: time zero of the clock (local midnight is best, as shifts and pickups are
             in local hours of the clock plus ``config.tz_offset_h``); default: midnight
             of the first order's day.
@@ -385,6 +428,8 @@ def simulate_order_flow(
         pack_h = mean_pack_h * rng.lognormal(-s2 / 2, math.sqrt(s2), n)
     else:
         pack_h = mean_pack_h
+    if pace is not None:
+        pack_h = pack_h * orders["warehouse_id"].map(pace).fillna(1.0).to_numpy(float)
     eff_deadline = deadline - config.value_weight_h * value - config.customer_weight_h * cust
 
     wh = orders["warehouse_id"].to_numpy()
