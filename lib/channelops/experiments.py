@@ -376,8 +376,8 @@ def experiment_verdict(row: pd.Series, level: float = 0.95, srm_alpha: float = 0
 
     The primary estimate is CUPED's when it exists (same target, tighter interval), else the
     plain difference in means. The decision (effect shown or not) is the Welch interval of
-    the difference in means, the best calibrated of the intervals in small groups
-    (benchmarks/results/evaluation.md); the relative lift and its delta-method interval are
+    the difference in means, which needs no ratio approximation (calibration in
+    benchmarks/results/evaluation.md); the relative lift and its delta-method interval are
     quoted for scale.
     """
     cuped = pd.notna(row.get("cuped_diff"))
