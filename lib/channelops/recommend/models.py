@@ -158,7 +158,7 @@ class ALS(Recommender):
     def __init__(
         self,
         factors: int = 16,
-        regularization: float = 1.0,
+        regularization: float = 10.0,
         alpha: float = 1.0,
         iterations: int = 15,
         seed: int = 0,
@@ -207,7 +207,7 @@ class ALS(Recommender):
 def make_model(
     name: str,
     seed: int = 0,
-    regularization: float = 1.0,
+    regularization: float = 10.0,
     alpha: float = 1.0,
     iterations: int = 15,
     num_threads: int = 0,

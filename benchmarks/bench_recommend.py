@@ -1,0 +1,259 @@
+"""Benchmark stage 07: accuracy on a simulated run against truth, and training speed at scale.
+
+    # accuracy: needs a run folder where 01 and 03 have run on a simulated dataset
+    .venv/bin/channelops run --params parameters/default.yaml -p run_name=h07_demo --only 01,03
+    .venv/bin/python benchmarks/bench_recommend.py --run output/h07_demo --dataset data/demo
+
+    # speed: 1,000,000 customers x 2,000 SKUs, ~7 purchases per customer (synthetic)
+    .venv/bin/python benchmarks/bench_recommend.py --scale --customers 1000000 --skus 2000
+
+Accuracy mode runs the notebook's protocol (validation window chooses, the last 8 weeks are
+the test) with the notebook's defaults and prints, per model, the test precision/recall/
+NDCG@10, coverage, novelty and the category-preference recovery against truth/. It also
+prints the *oracle*: the Bayes-optimal ranking computed from the simulator's true generative
+parameters (each customer's channel and category preferences and mean spend, the true SKU
+popularity within channel x category, the simulator's price-fit choice rule integrated by
+Monte Carlo), which bounds what any recommender can reach on this data.
+
+Scale mode builds a sparse customer x SKU matrix in memory (not timed): customers in 20
+taste clusters, 1 + Poisson(6) purchases each, 70% from their cluster's SKUs and 30% from
+the whole catalogue, both Zipf-popular, quantities 1-3 with a recency weight. Then times
+each model's fit once (and top-10 lists for 100,000 customers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from channelops import recommend as rec
+
+MODELS = ["popularity", "segment_popularity", "item_item", "als_f8", "als_f16", "als_f32"]
+
+
+# ---------------------------------------------------------------------------- accuracy
+
+
+def oracle_scores(
+    dataset: str,
+    customers: np.ndarray,
+    skus: pd.Index,
+    draws: int = 4000,
+    budget_draws: int = 30,
+    seed: int = 0,
+) -> np.ndarray:
+    """Expected purchase share of each SKU per true customer under the simulator's own rule.
+
+    The simulator picks a channel by the customer's channel preference, a category by their
+    category preference, then four candidate SKUs by popularity among the channel's listed
+    SKUs of that category and keeps the best price fit, -0.5 (log(price / budget) / 0.55)^2
+    plus Gumbel noise (lib/channelops/synth/simulate.py, build_lines); the budget of a line
+    is Gamma(5, mean_spend / 5) over 1 + min(Poisson(0.22), 3) lines.
+    """
+    rng = np.random.default_rng(seed)
+    truth = pd.read_parquet(f"{dataset}/truth/customers.parquet").set_index("customer_id")
+    demand = pd.read_parquet(f"{dataset}/truth/demand_sku.parquet")
+    products = pd.read_csv(f"{dataset}/products.csv").set_index("sku")
+    cats = [c[len("pref_cat_") :] for c in truth.columns if c.startswith("pref_cat_")]
+    chans = [c[len("pref_channel_") :] for c in truth.columns if c.startswith("pref_channel_")]
+    pop = (
+        demand.assign(w=demand["popularity"] * demand["listed"])
+        .pivot(index="channel_id", columns="sku", values="w")
+        .reindex(index=chans, columns=skus)
+        .fillna(0.0)
+        .to_numpy()
+    )
+    cat_of = pd.Index(cats).get_indexer(products["category"].reindex(skus))
+    price = products["list_price"].reindex(skus).to_numpy(float)
+    grid = np.exp(np.linspace(np.log(5), np.log(20_000), 60))
+    choice = np.zeros((len(chans), len(cats), len(grid), len(skus)))
+    for c in range(len(chans)):
+        for k in range(len(cats)):
+            sel = np.flatnonzero((cat_of == k) & (pop[c] > 0))
+            if len(sel) == 0:
+                continue
+            cand = rng.choice(sel, size=(draws, 4), p=pop[c, sel] / pop[c, sel].sum())
+            noise = rng.gumbel(0, 1, (draws, 4))
+            for j, budget in enumerate(grid):
+                fit = -0.5 * (np.log(price[cand] / budget) / 0.55) ** 2 + noise
+                pick = cand[np.arange(draws), fit.argmax(axis=1)]
+                choice[c, k, j] = np.bincount(pick, minlength=len(skus)) / draws
+    t = truth.loc[customers]
+    chp = t[[f"pref_channel_{c}" for c in chans]].to_numpy()
+    catp = t[[f"pref_cat_{c}" for c in cats]].to_numpy()
+    nu = t["mean_spend"].to_numpy()
+    scores = np.zeros((len(customers), len(skus)))
+    for _ in range(budget_draws):
+        budget = rng.gamma(5.0, nu / 5.0) / (1 + np.minimum(rng.poisson(0.22, len(nu)), 3))
+        j = np.clip(np.searchsorted(grid, budget), 0, len(grid) - 1)
+        scores += np.einsum("uc,uk,ucki->ui", chp, catp, choice[:, :, j, :].transpose(2, 0, 1, 3))
+    return scores / budget_draws
+
+
+def accuracy(
+    run: str, dataset: str, k: int = 10, seed: int = 42, exclude_seen: bool = False
+) -> None:
+    tables = f"{run}/tables"
+    lines = rec.purchase_lines(pd.read_parquet(f"{tables}/order_lines.parquet"))
+    products = pd.read_parquet(f"{tables}/products.parquet")
+    segments = pd.read_parquet(f"{tables}/segments.parquet")["segment"]
+    links = pd.read_parquet(f"{tables}/customer_links.parquet")
+    t0 = time.perf_counter()
+    result = rec.offline_evaluation(
+        lines,
+        MODELS,
+        k=k,
+        segments=segments,
+        skus=products["sku"],
+        seed=seed,
+        exclude_seen=exclude_seen,
+        progress=False,
+    )
+    elapsed = time.perf_counter() - t0
+    truth = rec.load_truth(dataset)
+    id_map = rec.true_customer_ids(links, truth["buyer_identity"])
+    test = result.overall("test")
+    val = result.overall("validation")
+    print(f"run {run}, dataset {dataset}, k={k}, exclude_seen={exclude_seen}, seed={seed}")
+    print(
+        f"validation {result.validation_start.date()} .. {result.cutoff.date()}, test from "
+        f"{result.cutoff.date()}; {int(test['customers'].iloc[0]):,} test customers; "
+        f"evaluation {elapsed:.1f} s; chosen on validation: {result.chosen}\n"
+    )
+    print(
+        "| model | val NDCG@k | precision@k | recall@k | NDCG@k | x popularity | coverage | "
+        "novelty | lift Spearman | mean segment Spearman |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base = test.loc["popularity", "ndcg_at_k"]
+    for m in MODELS:
+        _, s = rec.category_preference_recovery(
+            result.test_recs[m], products, truth["customers"], id_map
+        )
+        r = test.loc[m]
+        star = " (chosen)" if m == result.chosen else ""
+        print(
+            f"| {m}{star} | {val.loc[m, 'ndcg_at_k']:.3f} | {r['precision_at_k']:.3f} | "
+            f"{r['recall_at_k']:.3f} | {r['ndcg_at_k']:.3f} | {r['ndcg_at_k'] / base:.2f} | "
+            f"{r['coverage']:.3f} | {r['novelty']:.2f} | {s['lift_spearman']:.3f} | "
+            f"{s['mean_segment_spearman']:.3f} |"
+        )
+    # the oracle, on the same test customers and the same relevance sets
+    train, test_lines, _ = rec.time_split(lines, result.cutoff)
+    tc = pd.Index(test_lines["customer_id"].unique())
+    true_ids = tc.map(id_map)
+    keep = ~pd.isna(true_ids)
+    skus = pd.Index(products["sku"].astype(str))
+    scores = oracle_scores(dataset, np.asarray(true_ids[keep]), skus, seed=seed)
+    if exclude_seen:
+        seen = rec.build_interactions(train, skus=skus)
+        rows = seen.rows(tc[keep])
+        mask = np.zeros_like(scores, dtype=bool)
+        ok = rows >= 0
+        mask[ok] = seen.matrix[rows[ok]].toarray() > 0
+        scores[mask] = -np.inf
+    idx, val_ = rec.top_k(scores, k)
+    oracle = pd.DataFrame(
+        {
+            "customer_id": np.repeat(tc[keep].to_numpy(), idx.shape[1]),
+            "rank": np.tile(np.arange(1, idx.shape[1] + 1), int(keep.sum())),
+            "sku": skus.to_numpy()[idx.ravel()],
+        }
+    )
+    oracle = oracle[np.isfinite(val_.ravel())]
+    per = rec.customer_metrics(oracle, test_lines, k)
+    pop_per = rec.customer_metrics(result.test_recs["popularity"], test_lines, k)
+    chosen_per = rec.customer_metrics(result.test_recs[result.chosen], test_lines, k)
+    same = per.index
+    o, p, c = (x.loc[same, "ndcg_at_k"].mean() for x in (per, pop_per, chosen_per))
+    print(
+        f"\noracle (true generative parameters), {len(same):,} test customers with a true id: "
+        f"NDCG@{k} {o:.3f}; popularity {p:.3f}; {result.chosen} {c:.3f}"
+    )
+    print(
+        f"oracle / popularity = {o / p:.2f}; {result.chosen} / popularity = {c / p:.2f}; "
+        f"share of the oracle's gain over popularity reached: {(c - p) / (o - p):.0%}"
+    )
+
+
+# ---------------------------------------------------------------------------- speed
+
+
+def synthetic_matrix(n_customers: int, n_skus: int, seed: int = 1) -> rec.Interactions:
+    """Customers in 20 taste clusters, 1 + Poisson(6) purchases each (see module doc)."""
+    rng = np.random.default_rng(seed)
+    n_clusters = 20
+    per = 1 + rng.poisson(6.0, n_customers)
+    cust = np.repeat(np.arange(n_customers), per)
+    cluster = rng.integers(0, n_clusters, n_customers)[cust]
+    zipf = 1.0 / np.arange(1, n_skus + 1) ** 1.0
+    zipf /= zipf.sum()
+    global_pick = rng.choice(n_skus, len(cust), p=zipf)
+    own = n_skus // n_clusters
+    local_rank = rng.choice(own, len(cust), p=zipf[:own] / zipf[:own].sum())
+    local_pick = cluster * own + local_rank
+    item = np.where(rng.random(len(cust)) < 0.7, local_pick, global_pick)
+    weight = (1 + rng.poisson(0.4, len(cust))) * 0.5 ** (rng.uniform(0, 730, len(cust)) / 180)
+    matrix = sp.csr_matrix((weight.astype(np.float32), (cust, item)), shape=(n_customers, n_skus))
+    matrix.sum_duplicates()
+    customers = pd.Index(np.char.add("C", np.arange(n_customers).astype("U8")), name="customer_id")
+    skus = pd.Index([f"SKU{i:05d}" for i in range(n_skus)], name="sku")
+    return rec.Interactions(matrix, customers, skus, pd.Timestamp("2025-01-01", tz="UTC"))
+
+
+def speed(n_customers: int, n_skus: int, factors: list[int], iterations: int) -> None:
+    t0 = time.perf_counter()
+    data = synthetic_matrix(n_customers, n_skus)
+    built = time.perf_counter() - t0
+    nnz = data.matrix.nnz
+    print(
+        f"matrix {n_customers:,} x {n_skus:,}, {nnz:,} non-zero ({nnz / n_customers:.1f} distinct "
+        f"SKUs per customer, density {nnz / n_customers / n_skus:.3%}); built in {built:.1f} s "
+        f"(not timed); load average before: {os.getloadavg()[0]:.2f}\n"
+    )
+    print("| model | fit seconds | top-10 for 100,000 customers, seconds |")
+    print("|---|---:|---:|")
+    sample = data.customers[:: max(1, n_customers // 100_000)][:100_000]
+    names = ["popularity", "item_item", *[f"als_f{f}" for f in factors]]
+    for name in names:
+        model = rec.make_model(name, iterations=iterations)
+        t0 = time.perf_counter()
+        model.fit(data)
+        fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rec.recommend(model, sample, k=10)
+        top = time.perf_counter() - t0
+        print(f"| {name} | {fit:.1f} | {top:.1f} |", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"\npeak RSS {peak:.1f} GB; load average after: {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", help="run folder with 01 and 03 tables (accuracy mode)")
+    ap.add_argument("--dataset", help="the simulated dataset of that run, with truth/")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--exclude-seen", action="store_true", help="never recommend bought products")
+    ap.add_argument("--scale", action="store_true", help="speed mode on a synthetic matrix")
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--skus", type=int, default=2_000)
+    ap.add_argument("--factors", type=int, nargs="+", default=[8, 16, 32])
+    ap.add_argument("--iterations", type=int, default=15)
+    args = ap.parse_args()
+    if args.scale:
+        speed(args.customers, args.skus, args.factors, args.iterations)
+    elif args.run and args.dataset:
+        accuracy(args.run, args.dataset, k=args.k, seed=args.seed, exclude_seen=args.exclude_seen)
+    else:
+        ap.error("give --run and --dataset (accuracy) or --scale (speed)")
+
+
+if __name__ == "__main__":
+    main()
