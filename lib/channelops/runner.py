@@ -278,6 +278,8 @@ def run_stages(
         sub.mkdir(parents=True, exist_ok=True)
 
     manifest = _load_manifest(paths.manifest)
+    for stale in ("report", "report_error"):  # set again below only if this run builds one
+        manifest.pop(stale, None)
     manifest.update(
         {
             "channelops_version": package_versions().get("channelops"),
