@@ -36,6 +36,7 @@ __all__ = [
     "inventory_policy_deltas",
     "fulfilment_policy_deltas",
     "executive_summary",
+    "ranking_text",
     "write_summary",
     "scorecard_kpis",
     "compare_runs",
@@ -879,9 +880,10 @@ def executive_summary(
         pre = "cuped_" if pd.notna(e.get("cuped_diff")) else ""
         lo, hi = (e["cuped_lo"], e["cuped_hi"]) if pre else (e["welch_lo"], e["welch_hi"])
         sig = "a real effect" if lo > 0 or hi < 0 else "not distinguishable from zero"
+        level = float(e["level"]) if "level" in e and pd.notna(e["level"]) else 0.95
         out.append(
             f"Experiment {e['name']}: {e[pre + 'lift']:+.1%} revenue per customer "
-            f"(95% interval {e[pre + 'lift_lo']:+.1%} to {e[pre + 'lift_hi']:+.1%}), {sig}."
+            f"({level:.0%} interval {e[pre + 'lift_lo']:+.1%} to {e[pre + 'lift_hi']:+.1%}), {sig}."
         )
     if plan is not None and len(plan) and plan["actual_spend"].notna().any():
         moved = plan["budget_change"].abs().sum() / 2
@@ -918,6 +920,18 @@ def executive_summary(
         if said:
             text = " and ".join(said)
             out.append(f"Policies: {text}.")
+    if len(out) < 5 and sc["aov"].notna().any():
+        a = sc.dropna(subset=["aov"]).sort_values("aov")
+        lo_ch, hi_ch = a.iloc[0], a.iloc[-1]
+        out.append(
+            f"An average order is worth {_money(lo_ch['aov'], currency)} on "
+            f"{lo_ch['channel_id']} and {_money(hi_ch['aov'], currency)} on {hi_ch['channel_id']}."
+        )
+    if len(out) < 5 and key == "gross_margin":
+        out.append(
+            "Fulfilment and marketing costs are not in the data, so no channel can yet be "
+            "shown to earn its place after them."
+        )
     cols = [
         "channel_id",
         "rank",
@@ -931,6 +945,36 @@ def executive_summary(
         "fill_rate",
     ]
     return out[:8], sc[[c for c in cols if c in sc]].reset_index(drop=True)
+
+
+def ranking_text(scorecard: pd.DataFrame, currency: str) -> str:
+    """One Markdown paragraph on the ranking: who is first and last, who loses money.
+
+    Uses contribution when it is known, else gross margin (and says so).
+    """
+    sc = scorecard.sort_values("rank")
+    top, last = sc.iloc[0], sc.iloc[-1]
+    if sc["contribution"].notna().any():
+        losing = sc.loc[sc["contribution"] < 0, "channel_id"].tolist()
+        text = (
+            f"**{top['channel_id']}** earns the most after every cost "
+            f"({top['contribution']:,.0f} {currency} contribution on {top['revenue']:,.0f} "
+            f"{currency} revenue); **{last['channel_id']}** ranks last. "
+        )
+        if losing:
+            verb = "loses" if len(losing) == 1 else "lose"
+            text += (
+                f"{', '.join(losing)} {verb} money once fulfilment and marketing are paid, "
+                "which revenue alone hides."
+            )
+        else:
+            text += "Every channel covers its fulfilment and marketing."
+        return text
+    return (
+        f"Without fulfilment and marketing costs the ranking is by gross margin after "
+        f"commission: **{top['channel_id']}** first ({top['gross_margin']:,.0f} {currency}), "
+        f"**{last['channel_id']}** last."
+    )
 
 
 def _fmt_cell(col: str, v: object) -> str:
@@ -965,6 +1009,7 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
         opt("policy_comparison"),
         currency,
     )
+    by = "contribution" if table["contribution"].notna().any() else "gross margin"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{_fmt_cell(c, r[c])}</td>" for c in table.columns) + "</tr>"
@@ -974,7 +1019,7 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
         "<h2>Executive summary</h2>\n<p>"
         + " ".join(html.escape(s) for s in sentences)
         + f"</p>\n<p><b>Channel scorecard</b> (money in {html.escape(currency)}; ranked by "
-        "contribution; definitions in stage 06)</p>\n"
+        f"{by}; definitions in stage 06)</p>\n"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
     )
     target = run_paths(output_dir).root / "summary.html"

@@ -52,6 +52,7 @@ __all__ = [
 EXPERIMENT_COLUMNS = ("unit_id", "group", "start_date", "end_date", "name")
 
 RESULT_DEFINITIONS = {
+    "level": "coverage of every interval in the row",
     "n_control, n_treatment": "units assigned to each group",
     "mean_control, mean_treatment": "mean revenue per unit in the window (base currency)",
     "diff": "mean_treatment - mean_control (base currency per unit)",
@@ -289,6 +290,7 @@ def analyse_experiments(
         yt, yc = t["y"].to_numpy(float), c["y"].to_numpy(float)
         rec: dict[str, object] = {
             "name": name,
+            "level": level,
             "start_date": g["start_date"].min(),
             "end_date": g["end_date"].max(),
             "n_control": len(c),
@@ -340,6 +342,7 @@ def analyse_experiments(
         rows.append(rec)
     cols = [
         "name",
+        "level",
         "start_date",
         "end_date",
         "n_control",
