@@ -6,6 +6,8 @@ against the true category preferences.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,6 +120,15 @@ def test_personalised_models_find_the_taste_groups(name):
     assert top["g2_0"] == {"b1", "b2", "b3"}
     pop = rec.recommend(rec.Popularity().fit(data), ["g1_0"], k=3)
     assert set(pop["sku"]) == {"b1", "b2", "b3"}
+
+
+def test_als_fit_is_silent():
+    """implicit warns when OpenBLAS runs several threads; the fit limits BLAS to one."""
+    data = rec.build_interactions(_blocks())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec.make_model("als_f2", num_threads=1).fit(data)
+    assert [str(w.message) for w in caught] == []
 
 
 def test_exclude_seen_drops_bought_products():

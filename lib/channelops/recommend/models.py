@@ -19,7 +19,6 @@ unknown too).
 
 from __future__ import annotations
 
-import os
 import warnings
 from abc import ABC, abstractmethod
 
@@ -178,7 +177,6 @@ class ALS(Recommender):
         _check_matrix(data, self.name)
         # implicit's own threads do the work; a multi-threaded BLAS underneath would fight
         # them (and implicit warns about it), so BLAS runs single-threaded during the fit.
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
             # implicit imports tqdm.auto, which warns in a notebook without ipywidgets
             warnings.filterwarnings("ignore", message="IProgress not found")
