@@ -160,6 +160,18 @@ def test_fixed_cost_trades_vehicles_against_distance():
         solve_cvrp([0, 1, 1], 10, distances=dist, fixed_cost=-1)
 
 
+def test_iteration_cap_makes_the_search_reproducible(tiny):
+    coords, demands, capacity = tiny
+    runs = [
+        solve_cvrp(demands, capacity, coords=coords, time_limit=30, seed=3, max_iterations=300)
+        for _ in range(2)
+    ]
+    assert runs[0].routes == runs[1].routes and runs[0].feasible
+    assert runs[0].runtime_s < 30  # the cap stopped it, not the clock
+    with pytest.raises(ValueError, match="max_iterations"):
+        solve_cvrp(demands, capacity, coords=coords, max_iterations=0)
+
+
 def test_no_customers():
     sol = solve_cvrp([0], 10, coords=np.zeros((1, 2)))
     assert sol.routes == [] and sol.cost == 0 and sol.feasible

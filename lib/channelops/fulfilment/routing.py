@@ -379,6 +379,7 @@ def solve_cvrp(
     max_vehicles: int | None = None,
     round_distances: bool = False,
     fixed_cost: float = 0.0,
+    max_iterations: int | None = None,
 ) -> CVRPSolution:
     """Solve a CVRP with PyVRP within a time limit.
 
@@ -400,6 +401,9 @@ def solve_cvrp(
             rate divided by its cost per km), so the search trades vehicles against
             distance; 0 (default) minimises distance alone. Not included in the returned
             cost.
+        max_iterations: also stop after this many iterations (whichever comes first).
+            With the same seed the search is then the same on any machine fast enough to
+            finish the iterations inside ``time_limit``, so runs are reproducible.
 
     Returns:
         A :class:`CVRPSolution` with ``solver="pyvrp"``; its cost is the total distance on
@@ -409,7 +413,7 @@ def solve_cvrp(
         ValueError: on inconsistent input (see the messages), e.g. a demand above capacity.
     """
     from pyvrp import Model
-    from pyvrp.stop import MaxRuntime
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     started = time.perf_counter()
     dem, dist = _prepare(demands, capacity, coords, distances, depot, round_distances,
@@ -446,7 +450,12 @@ def solve_cvrp(
             if i != j:
                 model.add_edge(locations[i], locations[j], distance=int(scaled[i, j]))
 
-    result = model.solve(MaxRuntime(time_limit), seed=seed, display=False)
+    stop = MaxRuntime(time_limit)
+    if max_iterations is not None:
+        if max_iterations < 1:
+            raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
+        stop = MultipleCriteria([MaxIterations(int(max_iterations)), stop])
+    result = model.solve(stop, seed=seed, display=False)
     routes: list[list[int]] = []
     for route in result.best.routes():
         # Client activity idx counts clients only, in the order they were added.
