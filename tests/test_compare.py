@@ -77,3 +77,40 @@ def test_compare_says_what_is_missing(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "empty"), str(a)]) == 2
     err = capsys.readouterr().err
     assert "scorecard" in err and "--only 06" in err
+
+
+def test_compare_takes_the_overall_test_figures_of_the_recommender(tmp_path):
+    """07 scores each model on a validation and a test split, overall and per group;
+    the comparison quotes one figure per model: the overall test-period one."""
+
+    def metrics(ndcg_als: float) -> pd.DataFrame:
+        rows = []
+        for split in ("validation", "test"):
+            for group_by, group in (("all", "all"), ("segment", "new"), ("channel", "jd")):
+                for model, ndcg in (("popularity", 0.30), ("als", ndcg_als)):
+                    # only the overall test row carries the figure under comparison
+                    real = split == "test" and group_by == "all"
+                    rows.append(
+                        {
+                            "split": split,
+                            "model": model,
+                            "group_by": group_by,
+                            "group": group,
+                            "precision_at_k": 0.1,
+                            "recall_at_k": 0.2,
+                            "ndcg_at_k": ndcg if real else 0.9,
+                        }  # fmt: skip
+                    )
+        return pd.DataFrame(rows)
+
+    a = _run(tmp_path, "base", 100.0, 40.0)
+    b = _run(tmp_path, "next", 100.0, 40.0)
+    write_table(metrics(0.33), "recommender_metrics", a)
+    write_table(metrics(0.36), "recommender_metrics", b)
+    out = tmp_path / "cmp.csv"
+    assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
+    t = pd.read_csv(out)
+    ndcg = t[t["kpi"] == "ndcg_at_k"].set_index("scope")
+    assert sorted(ndcg.index) == ["als", "popularity"]  # one row per model, no repeats
+    assert ndcg.loc["als", "delta"] == pytest.approx(0.03)
+    assert ndcg.loc["popularity", "delta"] == pytest.approx(0.0)

@@ -1100,8 +1100,14 @@ def scorecard_kpis(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
     rm = tables.get("recommender_metrics")
     if rm is not None:
+        # stage 07 scores every model on a validation and a test split, overall and by
+        # segment, channel and cohort: compare the overall test-period figures only
+        if "split" in rm:
+            rm = rm[rm["split"] == "test"]
+        if "group_by" in rm:
+            rm = rm[rm["group_by"] == "all"]
         for _, r in rm.iterrows():
-            for c in ("precision_at_k", "recall_at_k"):
+            for c in ("precision_at_k", "recall_at_k", "ndcg_at_k"):
                 if c in rm:
                     rows.append({"kpi": c, "scope": str(r.get("model", "")), "value": float(r[c])})
     return pd.DataFrame(rows)
