@@ -285,3 +285,28 @@ def test_tables_are_typed(tmp_path):
     assert ds.table("products")["name"].iloc[0] == "Tea"
     with pytest.raises(ValueError, match="unknown table 'orders'"):
         ds.table("orders")
+
+
+def test_offset_timestamps_parse_as_pandas_does_and_out_of_range_fields_stay_invalid():
+    """The fast path for ``YYYY-MM-DDTHH:MM:SS+HH:MM`` gives pandas' answer on every value:
+    leap days, offsets either side of UTC, other ISO spellings, and impossible fields
+    (Feb 30, hour 25, second 60, month 13) that Arrow alone would roll over."""
+    from channelops.dataset import _parse_iso_aware
+
+    values = [
+        "2024-02-29T10:00:00+08:00", "2023-02-29T10:00:00+08:00", "2000-02-29T10:00:00+08:00",
+        "1900-02-29T10:00:00+08:00", "2024-02-30T10:00:00+08:00", "2024-04-31T10:00:00+08:00",
+        "2024-13-01T10:00:00+08:00", "2024-01-01T25:00:00+08:00", "2024-01-01T10:00:60+08:00",
+        "2024-01-01T10:00:00-05:30", "2024-12-31T23:59:59+14:00", "2024-01-01T10:00:00Z",
+        "2024-01-01 10:00:00+08:00", "2024-01-01T10:00:00.250+08:00", "2024-01-01T10:00+08:00",
+        None, "", "2024-01-01T10:00:00+08:00 trailing",
+    ]  # fmt: skip
+    s = pd.Series(values, index=range(50, 50 + len(values)), dtype="string[pyarrow]")
+    got = _parse_iso_aware(s)
+    want = pd.to_datetime(s.astype(object), format="ISO8601", errors="coerce", utc=True)
+    assert list(got.index) == list(s.index)
+    pd.testing.assert_series_equal(got, want, check_names=False)
+    # hand-checked: 10:00 at +08:00 is 02:00 UTC; 10:00 at -05:30 is 15:30 UTC
+    assert got.iloc[0] == pd.Timestamp("2024-02-29 02:00", tz="UTC")
+    assert got.iloc[9] == pd.Timestamp("2024-01-01 15:30", tz="UTC")
+    assert got.iloc[[1, 3, 4, 5, 6, 7, 8]].isna().all()

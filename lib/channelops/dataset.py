@@ -1061,10 +1061,54 @@ def _parse_iso(s: pd.Series, tz: str) -> pd.Series:
     aware = _series(pc.match_substring_regex(_arrow(s), _OFFSET_RE)).to_numpy(
         dtype=bool, na_value=False)
     if aware.any():
-        out[aware] = pd.to_datetime(s[aware], format="ISO8601", errors="coerce", utc=True)
+        out[aware] = _parse_iso_aware(s[aware])
     naive = ~aware & s.notna().to_numpy()
     if naive.any():
         out[naive] = _localize(pd.to_datetime(s[naive], format="ISO8601", errors="coerce"), tz)
+    return out
+
+
+_STRICT_ISO_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
+
+
+def _parse_iso_aware(s: pd.Series) -> pd.Series:
+    """ISO 8601 text with a UTC offset -> datetime64[ns, UTC].
+
+    Values in the common shape ``YYYY-MM-DDTHH:MM:SS+HH:MM`` with fields in range go
+    through Arrow's strptime (about 20 times faster than pandas, which takes a slow
+    per-value path when offsets differ). Arrow rolls out-of-range fields over (Feb 30 ->
+    Mar 1), so only values whose fields are checked in range take that path; every other
+    spelling (fractions, ``Z``, a space, no seconds) and anything invalid is left to
+    ``pandas.to_datetime(format="ISO8601")``, so results and errors are pandas' own.
+    """
+    a = _arrow(s)
+    strict = pc.fill_null(pc.match_substring_regex(a, _STRICT_ISO_RE), False)
+
+    def field(start: int, stop: int) -> np.ndarray:
+        part = pc.if_else(strict, pc.utf8_slice_codeunits(a, start, stop), "0")
+        return pc.cast(part, pa.int64()).to_numpy(zero_copy_only=False)
+
+    year, month, day = field(0, 4), field(5, 7), field(8, 10)
+    hour, minute, second = field(11, 13), field(14, 16), field(17, 19)
+    off_h, off_m = field(20, 22), field(23, 25)
+    month_ok = (month >= 1) & (month <= 12)
+    first = (year.astype("datetime64[Y]") - 1970).astype("datetime64[M]")
+    first = first + np.where(month_ok, month - 1, 0)
+    days_in_month = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(
+        int
+    )
+    ok = (
+        strict.to_numpy(zero_copy_only=False)
+        & month_ok & (day >= 1) & (day <= days_in_month)
+        & (hour < 24) & (minute < 60) & (second < 60) & (off_h <= 14) & (off_m < 60)
+    )  # fmt: skip
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    if ok.any():
+        fast = pc.strptime(a.filter(pa.array(ok)), format="%Y-%m-%dT%H:%M:%S%z", unit="ns")
+        utc = pd.DatetimeIndex(fast.to_pandas()).tz_convert("UTC")
+        out[ok] = pd.Series(utc, index=s.index[ok])
+    if (~ok).any():
+        out[~ok] = pd.to_datetime(s[~ok], format="ISO8601", errors="coerce", utc=True)
     return out
 
 
