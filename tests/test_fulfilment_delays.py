@@ -192,3 +192,28 @@ def test_hourly_contacts_and_seasonal_forecast():
     monday9 = fc[(fc["weekday"] == 0) & (fc["hour"] == 9)]
     assert monday9["contacts"].tolist() == [3.0]
     assert fc["contacts"].sum() == 3.0 and (fc["handle_minutes"] == 6.0).all()
+
+
+def test_drivers_do_not_depend_on_the_blas_thread_count():
+    # X'X on 60,000 rows is summed in a different order by one BLAS thread than by two,
+    # which moves the last bits of the coefficients; the table must be the same anyway, or
+    # two runs of the same data on different machines would not give identical tables.
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(1)
+    n = 60_000
+    d = pd.DataFrame(
+        {
+            "order_id": np.arange(n).astype(str),
+            "carrier": rng.choice(list("ABCDE"), n),
+            "channel_id": rng.choice(list("xyzw"), n),
+            "distance_km": rng.uniform(50, 2500, n),
+            "handling_h": rng.uniform(5, 40, n),
+            "delay_h": rng.normal(0, 30, n),
+            "delivered": True,
+        }
+    )
+    default = delay_drivers(d)
+    with threadpool_limits(1, user_api="blas"):
+        single = delay_drivers(d)
+    pd.testing.assert_frame_equal(default, single, check_exact=True)

@@ -220,9 +220,12 @@ def delay_drivers(delays: pd.DataFrame, reference_carrier: str | None = None) ->
     cov = sigma2 * xtx_inv
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     out = pd.DataFrame(meta, columns=["term", "kind", "level", "n"])
-    out["coef_h"] = coef
-    out["std_err"] = se
-    out["t"] = np.where(se > 0, coef / np.where(se > 0, se, 1), np.nan)
+    # Rounded far below any meaningful precision (a microhour) so that the table does not
+    # depend on the last bits of BLAS, which change with its thread count: the same data
+    # gives the same table on any machine.
+    out["coef_h"] = np.round(coef, 6)
+    out["std_err"] = np.round(se, 6)
+    out["t"] = np.round(np.where(se > 0, coef / np.where(se > 0, se, 1), np.nan), 4)
     order = {"intercept": 0, "carrier_per_1000km": 1, "carrier": 2, "channel": 3, "handling": 4}
     out = out.sort_values(
         ["kind", "coef_h"], key=lambda s: s.map(order) if s.name == "kind" else s
