@@ -242,17 +242,22 @@ def simulate_policy(
     served = np.zeros(n)
     stockout = np.zeros(n)
     orders = np.zeros(n)
+    on_order = np.zeros(n)  # units ordered and not yet arrived: pipeline[:, day + 1:].sum(1)
     for day in range(t):
-        on_hand += pipeline[:, day]
+        arriving = pipeline[:, day]
+        on_hand += arriving
+        on_order -= arriving
         sold = np.minimum(on_hand, d[:, day])
         stockout += d[:, day] > on_hand + 1e-9
         on_hand -= sold
         served += sold
-        position = on_hand + pipeline[:, day + 1 :].sum(axis=1)
+        position = on_hand + on_order
         short = rop[:, day] - position
         n_orders = np.where(short >= 0, np.floor(short / q) + 1, 0)
-        pipeline[:, day + max(lt, 1)] += n_orders * q if lt > 0 else 0
-        if lt == 0:
+        if lt > 0:
+            pipeline[:, day + lt] += n_orders * q
+            on_order += n_orders * q
+        else:
             on_hand += n_orders * q
         orders += n_orders > 0
         hist[:, day] = on_hand
