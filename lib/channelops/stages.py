@@ -46,7 +46,7 @@ STAGES: tuple[Stage, ...] = (
         "channel_selection",
         "02_channel_selection.ipynb",
         "Which channels should we run, with how much budget?",
-        outputs=("response_curves", "pareto_front", "channel_plan"),
+        outputs=("response_curves", "pareto_front", "channel_plan", "plan_sensitivity"),
         inputs=("segments", "segment_profiles"),
     ),
     Stage(
@@ -63,6 +63,10 @@ STAGES: tuple[Stage, ...] = (
             "channels",
             "quarantine",
             "dq_report",
+            "dq_link_rate",
+            "dq_revenue",
+            "dq_customer_overlap",
+            "dq_price_consistency",
         ),
     ),
     Stage(
@@ -78,7 +82,14 @@ STAGES: tuple[Stage, ...] = (
         "order_logistics",
         "05_order_logistics.ipynb",
         "How do we get every order to the customer on time at the lowest cost?",
-        outputs=("fulfilment_sim", "allocation", "routes", "delay_analysis", "staffing_plan"),
+        outputs=(
+            "fulfilment_sim",
+            "allocation",
+            "routes",
+            "delay_analysis",
+            "delay_drivers",
+            "staffing_plan",
+        ),
         inputs=("orders", "order_lines"),
     ),
     Stage(
@@ -86,7 +97,14 @@ STAGES: tuple[Stage, ...] = (
         "evaluation",
         "06_evaluation.ipynb",
         "Is the multi-channel operation working, and which channel earns its place?",
-        outputs=("scorecard", "experiment_results", "user_base_growth", "plan_vs_actual"),
+        outputs=(
+            "scorecard",
+            "experiment_results",
+            "user_base_growth",
+            "plan_vs_actual",
+            "policy_comparison",
+            "channel_overlap",
+        ),
         inputs=(
             "order_lines",
             "orders",
