@@ -14,7 +14,12 @@ experiments.csv) plus `truth/` with what was simulated:
 * response_curves.parquet (+ weekly_revenue.parquet): the true Hill(adstock(spend))
   response per channel; see `channelops.synth.marketing` for the exact relation.
 * demand.parquet (+ demand_sku.parquet): daily multipliers and expected units.
-* experiment.yaml, world.yaml: the experiment's true lift; scenario, seed, counts, formulas.
+* experiment.yaml, world.yaml: the experiment's true lift; scenario, seed, counts, formulas
+  (segments with their habit_probability, the product-choice rule).
+* favourites.parquet: each customer's 1-3 favourite SKUs per category (customer_id,
+  category, sku, slot). A line re-buys one of them (listed on its channel) with the
+  segment's habit probability, else picks by popularity and price fit (see
+  `channelops.synth.simulate`).
 
 Same (scenario, size, seed) -> byte-identical files: every component draws from its own
 `numpy.random.SeedSequence(seed, spawn_key=(component, chunk))` and customers are

@@ -19,6 +19,7 @@ from . import operations as ops
 from .presets import (
     BASE_CURRENCY,
     CHUNK_CUSTOMERS,
+    FAVOURITE_COUNT_P,
     FX_REF,
     GENERATOR_VERSION,
     MARKETS,
@@ -38,6 +39,7 @@ from .simulate import (
     OrderBatch,
     build_lines,
     build_pricing,
+    draw_favourites,
     experiment_orders,
     marketing_orders,
     organic_orders,
@@ -157,6 +159,7 @@ def generate_dataset(out_dir: str | Path, scenario: str = "multi_category", size
     try:
         for k in range(n_chunks):
             cust = build_customers(scn, active, catalog.categories, sz, seed, k)
+            cust.fav = draw_favourites(cust, catalog, pricing, rng_for(seed, "favourites", k))
             share = cust.n / sz.customers
             orgs, death = organic_orders(cust, cal, rng_for(seed, "organic", k))
             lo = build_lines(orgs, cust, active, catalog, pricing, cal, fx_daily, mk_names,
@@ -249,6 +252,7 @@ def generate_dataset(out_dir: str | Path, scenario: str = "multi_category", size
             counts["experiments.csv"] = counts.get("experiments.csv", 0) + ex_t.num_rows
             write_pq("customers.parquet", _truth_customers(cust, orgs, death, active, segs,
                                                            catalog.categories, mk_names, T))
+            write_pq("favourites.parquet", _truth_favourites(cust, catalog))
             for st in states:
                 for df in st.identity:
                     write_pq("buyer_identity.parquet", df)
@@ -312,6 +316,16 @@ def _truth_customers(cust, orgs: OrderBatch, death: np.ndarray, active, segs, ca
     for j, ch in enumerate(active):
         df[f"pref_channel_{ch.id}"] = cust.pref[:, j]
     return df
+
+
+def _truth_favourites(cust, catalog) -> pd.DataFrame:
+    """Favourite SKUs: one row per (customer, category, favourite), in slot order."""
+    i, k, j = np.nonzero(cust.fav >= 0)
+    return pd.DataFrame({
+        "customer_id": ex.crm_ids(cust.idx[i]).to_numpy(zero_copy_only=False),
+        "category": np.array(catalog.categories)[k],
+        "sku": catalog.products["sku"].to_numpy()[cust.fav[i, k, j]],
+        "slot": (j + 1).astype(np.int64)})
 
 
 def _expected_demand_chunk(cust, death, cal, exp_counts, active, acc: np.ndarray) -> None:
@@ -472,6 +486,7 @@ def _write_truth(out: Path, scn, size: str, seed: int, active, states, curves, s
                       "lambda_per_day_mean": round(s.lam_mean, 5),
                       "dropout_p_mean": round(s.p_a / (s.p_a + s.p_b), 4),
                       "mean_order_value": s.spend_mean, "discount_rate": s.discount,
+                      "habit_probability": s.habit,
                       "acquisition_window_horizon_fraction": list(s.acq)} for s in segs],
         "channels": {"active": ids,
                      "candidates": [c.id for c in scn.channels if c.style is None],
@@ -484,7 +499,18 @@ def _write_truth(out: Path, scn, size: str, seed: int, active, states, curves, s
             "channel c arrive at rate lambda * pref_c * m_c(d) (m_c = truth/demand.parquet "
             "multiplier), simulated by thinning; after each purchase the customer drops out "
             "with probability p. Order value ~ Gamma(5, mean_spend/5) CNY as the basket "
-            "budget; 1-4 lines; SKUs by category taste, popularity and price fit."),
+            "budget; 1-4 lines; category by the customer's category taste (pref_cat_*)."),
+        "product_choice": (
+            "Habitual: each customer has 1-3 favourite SKUs per category (count 1/2/3 with "
+            f"probabilities {list(FAVOURITE_COUNT_P)}; truth/favourites.parquet, slot = "
+            "draw order), drawn once like an ordinary line on the customer's home channel "
+            "(highest pref_channel_*). A line in a category is, with the segment's "
+            "habit_probability, one of the customer's favourites of that category listed on "
+            "the order's channel (uniformly among them); otherwise, or when none is listed "
+            "there, 4 candidate SKUs are drawn by popularity (truth/demand_sku.parquet "
+            "popularity) within the channel's listing of the category and the one with the "
+            "best price fit -0.5 * (ln(price / line budget) / 0.55)^2 + Gumbel(0, 1) is taken; "
+            "line budget = order value / number of lines. A SKU appears once per order."),
         "weekly_revenue": (
             "E[weekly revenue of channel c in week t] = organic_t + R_t with R_t = revenue_max "
             "* A_t^s / (h^s + A_t^s), A_t = spend_t + adstock_decay * A_{t-1} (A_-1 = 0), "

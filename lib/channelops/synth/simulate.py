@@ -14,6 +14,13 @@ Three sources of orders:
 * experiment: each own-channel order of a treatment unit inside the experiment window
   spawns, with probability `lift`, one extra independent order a few days later inside
   the window (never triggering a dropout).
+
+Lines: each line picks a category by the customer's category taste, then a SKU. With the
+segment's `habit` probability the SKU is one of the customer's favourites of that category
+(1-3 SKUs drawn once per customer, `draw_favourites`, from the home channel's listing by the
+same popularity and price-fit rule as any other line, so aggregate SKU demand keeps its
+shape), uniformly among those listed on the order's channel; otherwise, or when no
+favourite is listed there, the best price fit among 4 candidates drawn by popularity.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .presets import MARKETS, START_DATE, ChannelPreset
+from .presets import FAVOURITE_COUNT_P, MARKETS, START_DATE, ChannelPreset
 from .world import Calendar, Catalog, Customers
 
 STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
@@ -260,18 +267,9 @@ def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPrese
     cc = np.cumsum(cust.catp[cu[oi]], axis=1)
     uu = rng.random(m)
     cat = np.minimum((uu[:, None] > cc).sum(1), K - 1)
-    blk_sku, blk_cum, blk_end = _blocks(catalog)
-    b = ch[oi] * K + cat
-    best = np.zeros(m, dtype=np.int64)
-    best_score = np.full(m, -np.inf)
-    for _ in range(4):
-        pos = np.searchsorted(blk_cum, b + rng.random(m), side="right")
-        pos = np.minimum(pos, blk_end[b] - 1)
-        sku = blk_sku[pos]
-        price = pricing.base_price[ch[oi], sku]
-        score = -0.5 * (np.log(price / budget) / 0.55) ** 2 + rng.gumbel(0, 1, m)
-        better = score > best_score
-        best[better], best_score[better] = sku[better], score[better]
+    best = _price_fit_pick(ch[oi], cat, budget, catalog, pricing, rng)
+    if cust.fav is not None:
+        best = _habitual_pick(best, cu[oi], ch[oi], cat, cust, catalog, rng)
     # one line per SKU within an order
     o2 = np.lexsort((best, oi))
     oi, best, budget = oi[o2], best[o2], budget[o2]
@@ -330,6 +328,74 @@ def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPrese
     revenue = (qty * cents - disc) / 100.0 * fx[oi]
     return Lines(oi, cu[oi], lch, utc[oi], day[oi], src[oi], line_no, best, qty, cents, disc,
                  cur_idx[oi], st[oi], revenue, codes)
+
+
+def _price_fit_pick(ch: np.ndarray, cat: np.ndarray, budget: np.ndarray, catalog: Catalog,
+                    pricing: ChannelPricing, rng: np.random.Generator) -> np.ndarray:
+    """The non-habitual SKU choice: 4 candidates by popularity within the (channel, category)
+    listing, keep the best price fit to the line budget (CNY) plus Gumbel noise.
+
+    Args: per line channel index, category index, budget (CNY). Returns SKU indices.
+    """
+    K = len(catalog.categories)
+    m = len(ch)
+    blk_sku, blk_cum, blk_end = _blocks(catalog)
+    b = ch * K + cat
+    best = np.zeros(m, dtype=np.int64)
+    best_score = np.full(m, -np.inf)
+    for _ in range(4):
+        pos = np.searchsorted(blk_cum, b + rng.random(m), side="right")
+        pos = np.minimum(pos, blk_end[b] - 1)
+        sku = blk_sku[pos]
+        price = pricing.base_price[ch, sku]
+        score = -0.5 * (np.log(price / budget) / 0.55) ** 2 + rng.gumbel(0, 1, m)
+        better = score > best_score
+        best[better], best_score[better] = sku[better], score[better]
+    return best
+
+
+def draw_favourites(cust: Customers, catalog: Catalog, pricing: ChannelPricing,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Each customer's favourite SKUs per category, drawn once (vectorised).
+
+    The number of favourites per (customer, category) is 1, 2 or 3 with probabilities
+    FAVOURITE_COUNT_P. Each is drawn like an ordinary line on the customer's home channel
+    (the one with the highest channel preference): popularity within the channel's listing
+    of the category and price fit to a line budget drawn as in `build_lines` (order value
+    Gamma(5, mean_spend / 5) over 1 + min(Poisson(0.22), 3) lines), so favourites follow
+    the same aggregate demand shape. Repeated draws collapse into one favourite.
+
+    Returns: (n, K, 3) int64 SKU indices, -1 for an empty slot.
+    """
+    n, K = cust.n, len(catalog.categories)
+    F = len(FAVOURITE_COUNT_P)
+    home = np.argmax(cust.pref, axis=1) if n else np.zeros(0, dtype=np.int64)
+    count = 1 + rng.choice(F, (n, K), p=np.array(FAVOURITE_COUNT_P))
+    nn = n * K * F
+    ci = np.repeat(np.arange(n), K * F)
+    kk = np.tile(np.repeat(np.arange(K), F), n)
+    budget = (rng.gamma(5.0, cust.nu[ci] / 5.0)
+              / (1 + np.minimum(rng.poisson(0.22, nn), 3)))
+    fav = _price_fit_pick(home[ci], kk, budget, catalog, pricing, rng).reshape(n, K, F)
+    fav[np.arange(F)[None, None, :] >= count[:, :, None]] = -1
+    for j in range(1, F):  # a repeated draw is the same favourite
+        dup = (fav[:, :, j:j + 1] == fav[:, :, :j]).any(axis=2)
+        fav[:, :, j][dup] = -1
+    return fav
+
+
+def _habitual_pick(best: np.ndarray, cu: np.ndarray, ch: np.ndarray, cat: np.ndarray,
+                   cust: Customers, catalog: Catalog, rng: np.random.Generator) -> np.ndarray:
+    """Replace a line's SKU by one of the customer's favourites of its category, with the
+    customer's habit probability, uniformly among the favourites listed on the line's
+    channel (lines with none listed keep `best`)."""
+    m = len(best)
+    cand = cust.fav[cu, cat]  # (m, 3)
+    ok = (cand >= 0) & catalog.listed[ch[:, None], np.maximum(cand, 0)]
+    key = np.where(ok, rng.random(cand.shape), -1.0)
+    pick = cand[np.arange(m), key.argmax(axis=1)]
+    use = ok.any(axis=1) & (rng.random(m) < cust.habit[cu])
+    return np.where(use, pick, best)
 
 
 def _blocks(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -304,7 +304,10 @@ class Customers:
     day; lam: purchase rate per day while alive; p: dropout probability after a purchase;
     nu: mean order value (CNY); disc: probability an order is discounted; catp: (n, K)
     category preferences; pref: (n, C) channel preferences (rows sum to 1); in_crm; age:
-    age band index; city: index into geo.CITIES; pii: dict of arrow string arrays.
+    age band index; city: index into geo.CITIES; pii: dict of arrow string arrays;
+    habit: probability that a line repeats a favourite SKU (the segment's `habit`);
+    fav: (n, K, 3) favourite SKU indices per category, -1 = empty slot (filled by
+    simulate.draw_favourites).
     """
 
     idx: np.ndarray
@@ -323,6 +326,8 @@ class Customers:
     gender: np.ndarray
     birth_year: np.ndarray
     pii: dict[str, pa.Array]
+    habit: np.ndarray | None = None
+    fav: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -421,8 +426,9 @@ def build_customers(scn: Scenario, channels: list[ChannelPreset], cats: list[str
     gender = (rng.random(n) < 0.42).astype(np.int64)  # 1 = M
     birth_year = 2024 - np.array([21, 29, 39, 52])[age] - rng.integers(-3, 4, n)
     pii = _true_pii(rng, idx, market, mk_names, city, gender)
+    habit = np.array([s.habit for s in segs])[seg]
     return Customers(idx, seg, market, a, lam, p, nu, disc, catp, pref, in_crm, age, city,
-                     gender, birth_year, pii)
+                     gender, birth_year, pii, habit)
 
 
 def _true_pii(rng: np.random.Generator, idx: np.ndarray, market: np.ndarray,
