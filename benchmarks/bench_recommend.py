@@ -31,6 +31,7 @@ import time
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import yaml
 
 from channelops import recommend as rec
 
@@ -54,7 +55,10 @@ def oracle_scores(
     category preference, then four candidate SKUs by popularity among the channel's listed
     SKUs of that category and keeps the best price fit, -0.5 (log(price / budget) / 0.55)^2
     plus Gumbel noise (lib/channelops/synth/simulate.py, build_lines); the budget of a line
-    is Gamma(5, mean_spend / 5) over 1 + min(Poisson(0.22), 3) lines.
+    is Gamma(5, mean_spend / 5) over 1 + min(Poisson(0.22), 3) lines. Since generator 1.1
+    a line is, with the segment's habit_probability (truth/world.yaml), one of the customer's
+    favourites of the category (truth/favourites.parquet) listed on the channel, uniformly;
+    the rule above applies otherwise and when none of them is listed there.
     """
     rng = np.random.default_rng(seed)
     truth = pd.read_parquet(f"{dataset}/truth/customers.parquet").set_index("customer_id")
@@ -88,12 +92,47 @@ def oracle_scores(
     chp = t[[f"pref_channel_{c}" for c in chans]].to_numpy()
     catp = t[[f"pref_cat_{c}" for c in cats]].to_numpy()
     nu = t["mean_spend"].to_numpy()
+    habit_w, fav_scores = _habit_terms(dataset, t, chans, cats, skus, pop > 0, chp, catp)
     scores = np.zeros((len(customers), len(skus)))
     for _ in range(budget_draws):
         budget = rng.gamma(5.0, nu / 5.0) / (1 + np.minimum(rng.poisson(0.22, len(nu)), 3))
         j = np.clip(np.searchsorted(grid, budget), 0, len(grid) - 1)
-        scores += np.einsum("uc,uk,ucki->ui", chp, catp, choice[:, :, j, :].transpose(2, 0, 1, 3))
-    return scores / budget_draws
+        w = chp[:, :, None] * catp[:, None, :] * (1 - habit_w)
+        scores += np.einsum("uck,ucki->ui", w, choice[:, :, j, :].transpose(2, 0, 1, 3))
+    return scores / budget_draws + fav_scores
+
+
+def _habit_terms(dataset, t, chans, cats, skus, listed, chp, catp):
+    """The habitual part of the choice rule for customers ``t`` (truth rows).
+
+    Returns (w, s): w[u, c, k] = probability that a line of customer u on channel c in
+    category k is habitual (habit x [some favourite listed on c]); s[u, i] = expected share
+    of SKU i from habitual lines. Zeros when the dataset has no favourites (generator 1.0).
+    """
+    n, C, K = len(t), len(chans), len(cats)
+    w = np.zeros((n, C, K))
+    s = np.zeros((n, len(skus)))
+    path = f"{dataset}/truth/favourites.parquet"
+    if not os.path.exists(path):
+        return w, s
+    with open(f"{dataset}/truth/world.yaml", encoding="utf-8") as fh:
+        world = yaml.safe_load(fh)
+    habit = t["segment"].map({g["name"]: g["habit_probability"] for g in world["segments"]})
+    habit = habit.to_numpy(float)
+    rows = pd.DataFrame({"customer_id": np.asarray(t.index), "u": np.arange(n)})
+    fav = rows.merge(pd.read_parquet(path), on="customer_id")  # a true id may repeat in t
+    u = fav["u"].to_numpy()
+    k = pd.Index(cats).get_indexer(fav["category"])
+    i = skus.get_indexer(fav["sku"].astype(str))
+    for c in range(C):
+        ok = listed[c, i]
+        n_ok = np.zeros((n, K))
+        np.add.at(n_ok, (u[ok], k[ok]), 1)
+        has = n_ok > 0
+        w[:, c, :] = habit[:, None] * has
+        share = chp[u, c] * catp[u, k] * habit[u] / np.maximum(n_ok[u, k], 1)
+        np.add.at(s, (u[ok], i[ok]), share[ok])
+    return w, s
 
 
 def accuracy(
