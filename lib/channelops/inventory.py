@@ -154,9 +154,8 @@ def lead_time_error(
         forecast_daily=("forecast", "mean"),
         sigma_daily=("err", "std"),
     )
-    sig = roll.groupby(by)["err"].apply(
-        lambda e: float(np.sqrt(np.nanmean(e**2))) if e.notna().any() else np.nan
-    )
+    # root mean square of the lead-time sums per group (NaN sums skipped; NaN if none)
+    sig = np.sqrt((roll["err"] ** 2).groupby([roll[c] for c in by]).mean())
     out["sigma_lead_time"] = sig.reindex(out.index)
     fallback = out["sigma_daily"] * np.sqrt(lead_time_days)
     out["sigma_lead_time"] = out["sigma_lead_time"].fillna(fallback).fillna(0.0)
