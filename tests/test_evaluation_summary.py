@@ -124,3 +124,24 @@ def test_report_opens_with_the_summary_and_needs_no_network(tiny_run):
 )
 def test_stage_06_tables_are_written(tiny_run, table):
     assert len(pd.read_parquet(tiny_run / "tables" / f"{table}.parquet"))
+
+
+def test_policy_sentence_says_less_or_more_in_words():
+    policies = pd.DataFrame(
+        {
+            "comparison": ["inventory", "fulfilment"],
+            "scope": ["pooled", "all channels"],
+            "metric": ["average_stock_value", "breach_rate"],
+            "before": [100.0, 0.255],
+            "after": [94.1, 0.173],
+            "relative_delta": [-0.059, (0.173 - 0.255) / 0.255],
+        }
+    )
+    sentences, _ = ev.executive_summary(_scorecard(), None, None, None, policies, "CNY")
+    said = " ".join(sentences)
+    # 94.1 / 100 - 1 = -5.9%: "5.9% less", never "-5.9%"
+    assert "holds 5.9% less stock value than the naive policy at the same fill rate" in said
+    assert "moves the SLA breach rate from 25.5% to 17.3%" in said
+    more = policies.assign(relative_delta=[0.02, -0.3])
+    said = " ".join(ev.executive_summary(_scorecard(), None, None, None, more, "CNY")[0])
+    assert "holds 2.0% more stock value" in said

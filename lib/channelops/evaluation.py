@@ -901,9 +901,11 @@ def executive_summary(
         ]
         if len(inv):
             r = inv.iloc[0]
+            delta = float(r["relative_delta"])
+            more_or_less = "less" if delta < 0 else "more"
             said.append(
                 f"the forecast-driven stock policy ({r['scope']} stock) holds "
-                f"{r['relative_delta']:+.1%} stock value against the naive policy at "
+                f"{abs(delta):.1%} {more_or_less} stock value than the naive policy at "
                 "the same fill rate"
             )
         ful = policies.loc[
