@@ -96,3 +96,14 @@ def channels_csv(*rows: tuple[str, str, str, str]) -> str:
     head = ("channel_id,name,kind,commission_rate,fixed_cost_per_month,currency,timezone\n")
     return head + "".join(f"{c},{c.title()},{k},0.05,1000,{cur},{tz}\n"
                           for c, k, cur, tz in rows)
+
+
+def copy_without(dataset: Path, dest: Path, *tables: str) -> Path:
+    """A copy of ``dataset`` at ``dest`` without its ``truth/`` folder and without the optional
+    tables named (``<table>.csv``), as a user's export that lacks them would be."""
+    import shutil
+
+    shutil.copytree(dataset, dest, ignore=shutil.ignore_patterns("truth"))
+    for table in tables:
+        (dest / f"{table}.csv").unlink()
+    return dest

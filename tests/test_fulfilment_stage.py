@@ -11,12 +11,12 @@ serve the delay test too.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from _builders import copy_without
 from channelops.fulfilment import (
     DELAY_COLUMNS,
     SIM_COLUMNS,
@@ -35,10 +35,7 @@ def bare_run(tiny_dataset, tmp_path_factory) -> Path:
     from channelops.cli import main
 
     tmp = tmp_path_factory.mktemp("bare05")
-    data = tmp / "data"
-    shutil.copytree(tiny_dataset, data, ignore=shutil.ignore_patterns("truth"))
-    (data / "shipments.csv").unlink()
-    (data / "service_contacts.csv").unlink()
+    data = copy_without(tiny_dataset, tmp / "data", "shipments", "service_contacts")
     run = tmp / "run"
     args = [
         "run",

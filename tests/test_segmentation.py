@@ -7,12 +7,11 @@ benchmarks/results/segmentation.md); the test asks for 0.85.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from _builders import copy_without
 from channelops import segmentation as seg
 
 TS = pd.Timestamp
@@ -324,9 +323,7 @@ def test_segments_recover_the_simulated_segments(tiny_dataset):
 
 
 def test_no_crm_file_buyers_are_the_customers(tiny_dataset, tmp_path):
-    root = tmp_path / "no_crm"
-    shutil.copytree(tiny_dataset, root, ignore=shutil.ignore_patterns("truth"))
-    (root / "customers.csv").unlink()
+    root = copy_without(tiny_dataset, tmp_path / "no_crm", "customers")
     ds, features = _pipeline(root)
     assert ds.table("customers") is None and ds.crm_channel_ids
     model = seg.fit_segments(features, k=4, seed=7)
