@@ -370,9 +370,36 @@ def policy_simulation(
         average_stock_units, average_stock_value, holding_cost, turnover_per_year, orders).
     """
     by = list(by)
+    inputs = _backtest_inputs(bt, unit_cost, lead_time_days, by)
+    return _simulate_target(
+        inputs, lead_time_days, fill_rate, order_cost, holding_rate, by, naive_order_days,
+        allocation,
+    )  # fmt: skip
+
+
+def _backtest_inputs(
+    bt: pd.DataFrame, unit_cost: pd.Series, lead_time_days: int, by: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """What every target's simulation shares: lead-time error statistics with unit cost per
+    group, and the keys, demand and lead-time forecast matrices of the backtest."""
     inv_stats = lead_time_error(bt, lead_time_days, by)
     inv_stats["unit_cost"] = inv_stats["sku"].map(unit_cost).fillna(0.0).to_numpy()
     keys, dem, lead = backtest_matrices(bt, lead_time_days, by)
+    return inv_stats, keys, dem, lead
+
+
+def _simulate_target(
+    inputs: tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray],
+    lead_time_days: int,
+    fill_rate: float,
+    order_cost: float,
+    holding_rate: float,
+    by: list[str],
+    naive_order_days: float | None,
+    allocation: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`policy_simulation` for one target fill rate on prepared inputs."""
+    inv_stats, keys, dem, lead = inputs
     pol = keys.merge(
         fill_rate_policy(inv_stats, lead_time_days, fill_rate, order_cost, holding_rate),
         on=by,
@@ -446,9 +473,13 @@ def tradeoff_curve(
     by: list[str] | tuple[str, ...] = ("sku",),
 ) -> pd.DataFrame:
     """Simulated fill rate and average stock value of the forecast policy per target."""
+    by = list(by)
+    inputs = _backtest_inputs(bt, unit_cost, lead_time_days, by)  # shared by every target
     rows = []
     for t in targets:
-        _, s = policy_simulation(bt, unit_cost, lead_time_days, t, order_cost, holding_rate, by)
+        _, s = _simulate_target(
+            inputs, lead_time_days, t, order_cost, holding_rate, by, None, "cost"
+        )
         rows.append(s.assign(level="+".join(by)))
     return pd.concat(rows, ignore_index=True)
 
