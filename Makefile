@@ -17,7 +17,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,lab]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,lab,spark]"
 	$(BIN)/python -c "from channelops.runner import ensure_kernel; ensure_kernel()"
 	@touch $(STAMP)
 

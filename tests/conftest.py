@@ -41,3 +41,33 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     )
     assert code == 0, f"the tiny run failed; see {out / 'manifest.json'}"
     return out
+
+
+def _java_available() -> bool:
+    import shutil
+
+    return bool(os.environ.get("JAVA_HOME") or shutil.which("java"))
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One ``local[2]`` SparkSession for every Spark test (the engine of the parity tests).
+
+    Few shuffle partitions and no UI keep the tests fast; skipped only when Java is absent
+    (pyspark itself is installed by ``make install``).
+    """
+    if not _java_available():
+        pytest.skip("Spark tests need Java 17+ (no JAVA_HOME and no 'java' on PATH)")
+    from channelops.engine import spark_session, stop_spark
+
+    session = spark_session(
+        "local[2]",
+        {
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "4",
+            "spark.driver.memory": "2g",
+        },
+    )
+    yield session
+    stop_spark()

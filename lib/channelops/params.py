@@ -13,6 +13,10 @@ must be a parameter of at least one notebook's ``parameters`` cell::
     dataset: data/demo    # dataset folder (relative to the working directory)
     seed: 42              # passed to every notebook
     horizon_days: 28      # a notebook parameter (04)
+    engine: local[2]      # where 01, 03 and 04 do their heavy work (channelops.engine)
+
+``engine`` is checked here too (:func:`channelops.engine.engine_problem`): ``local``,
+``spark`` or a Spark master URL, and for Spark that pyspark and Java are there.
 """
 
 from __future__ import annotations
@@ -329,6 +333,12 @@ def validate_params(
                 f"{', '.join(spec.notebooks)}), got {value!r} ({type(value).__name__})"
             )
         notebook_params[name] = value
+    if "engine" in specs and isinstance(values.get("engine"), str):
+        from channelops.engine import engine_problem
+
+        problem = engine_problem(values["engine"])
+        if problem:
+            problems.append(f"parameter 'engine': {problem}")
     # dates are checked against the data (seconds on a large dataset) only when the rest
     # is sound
     problems += _check_dates(values, specs, None if problems else dataset_path)
