@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from channelops import clv as clvm
+from channelops.engine import is_spark, spark_session
 
 __all__ = [
     "PURCHASE_STATUSES",
@@ -69,12 +70,14 @@ _BASE_COLUMNS = ["recency_days", "frequency", "monetary", "tenure_days", "aov",
 # ----------------------------------------------------------------------------------------------
 
 
-def customer_orders(lines: pd.DataFrame) -> pd.DataFrame:
+def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
     """Purchases per customer and order: one row per (customer_id, order_id).
 
     Args:
         lines: canonical lines with buyer_ref (= customer id), order_id, channel_id,
             order_ts_local, revenue_base, status and, optionally, discount_base.
+        engine: ``local``, or ``spark`` / a Spark master URL to aggregate on Spark
+            (:mod:`channelops.engine`; same rows, sums equal to float rounding).
 
     Returns:
         customer_id, order_id, channel_id, order_ts (local, naive), revenue (base currency,
@@ -85,6 +88,10 @@ def customer_orders(lines: pd.DataFrame) -> pd.DataFrame:
     """
     _require(lines, ["buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
                      "status"], "lines")
+    if is_spark(engine):
+        from channelops.spark.segmentation import customer_orders_spark
+
+        return customer_orders_spark(lines, spark_session(engine))
     buys = lines.loc[lines["status"].isin(PURCHASE_STATUSES)]
     # group on integer codes: ten million string pairs would take a minute to hash twice
     cust, cust_ids = pd.factorize(buys["buyer_ref"], sort=True)
@@ -112,6 +119,7 @@ def customer_features(
     as_of: pd.Timestamp | str,
     lines: pd.DataFrame | None = None,
     products: pd.DataFrame | None = None,
+    engine: str = "local",
 ) -> pd.DataFrame:
     """Behavioural features per customer, measured at ``as_of`` (orders after it are ignored).
 
@@ -120,6 +128,9 @@ def customer_features(
         as_of: the observation instant (local time, naive).
         lines: canonical lines; with ``products`` adds the category mix.
         products: product master with sku and category.
+        engine: ``local``, or ``spark`` / a Spark master URL: the per-customer sums are
+            aggregated on Spark and finished here by the same formulas (same customers and
+            columns; sums equal to float rounding).
 
     Returns:
         Indexed by customer_id (sorted): recency_days, frequency (orders), monetary (revenue,
@@ -134,6 +145,11 @@ def customer_features(
     """
     _require(orders, ["customer_id", "order_id", "channel_id", "order_ts", "revenue"], "orders")
     as_of = pd.Timestamp(as_of)
+    if is_spark(engine):
+        from channelops.spark.segmentation import customer_features_spark
+
+        return customer_features_spark(orders, as_of, spark_session(engine), lines=lines,
+                                       products=products)
     orders = orders.loc[orders["order_ts"] <= as_of]
     if orders.empty:
         raise ValueError(f"no purchases up to {as_of} to build customer features from")
@@ -151,11 +167,29 @@ def customer_features(
     last = np.full(n, np.iinfo(np.int64).min)
     np.minimum.at(first, codes, ts)
     np.maximum.at(last, codes, ts)
-    day_ns = 86_400e9
-    as_of_ns = as_of.to_datetime64().astype("datetime64[ns]").astype("int64")
     stamp = pd.DatetimeIndex(orders["order_ts"])
     weekend = np.bincount(codes, (stamp.dayofweek >= 5).astype(float), minlength=n)
     evening = np.bincount(codes, (stamp.hour >= 18).astype(float), minlength=n)
+    feats = _features_from_sums(pd.Index(ids, name="customer_id"), as_of, freq, monetary,
+                                gross, disc, first, last, weekend, evening)
+    mix = [_shares(codes, n, orders["channel_id"].astype(str).to_numpy(), np.ones(len(orders)),
+                   "channel_")]
+    if lines is not None and products is not None:
+        mix.append(_category_mix(lines, products, ids, as_of))
+    return pd.concat([feats, *[pd.DataFrame(m, index=feats.index) for m in mix]], axis=1)
+
+
+def _features_from_sums(ids: pd.Index, as_of: pd.Timestamp, freq: np.ndarray,
+                        monetary: np.ndarray, gross: np.ndarray, disc: np.ndarray,
+                        first: np.ndarray, last: np.ndarray, weekend: np.ndarray,
+                        evening: np.ndarray) -> pd.DataFrame:
+    """The base feature columns from per-customer sums (shared by the local and Spark paths).
+
+    ``freq`` and the sums are float arrays aligned with ``ids``; ``first``/``last`` are
+    int64 nanoseconds of the first and last order (local time).
+    """
+    day_ns = 86_400e9
+    as_of_ns = as_of.to_datetime64().astype("datetime64[ns]").astype("int64")
     span = (last - first) / day_ns
     with np.errstate(divide="ignore", invalid="ignore"):
         feats = pd.DataFrame(
@@ -173,13 +207,9 @@ def customer_features(
                 "first_order": pd.to_datetime(first),
                 "last_order": pd.to_datetime(last),
             },
-            index=pd.Index(ids, name="customer_id"),
+            index=ids,
         )
-    mix = [_shares(codes, n, orders["channel_id"].astype(str).to_numpy(), np.ones(len(orders)),
-                   "channel_")]
-    if lines is not None and products is not None:
-        mix.append(_category_mix(lines, products, ids, as_of))
-    return pd.concat([feats, *[pd.DataFrame(m, index=feats.index) for m in mix]], axis=1)
+    return feats
 
 
 def _shares(codes: np.ndarray, n: int, groups: np.ndarray, weights: np.ndarray,
@@ -188,6 +218,11 @@ def _shares(codes: np.ndarray, n: int, groups: np.ndarray, weights: np.ndarray,
     gcodes, gnames = pd.factorize(groups, sort=True)
     m = len(gnames)
     mat = np.bincount(codes * m + gcodes, weights, minlength=n * m).reshape(n, m)
+    return _shares_of_matrix(mat, gnames, prefix)
+
+
+def _shares_of_matrix(mat: np.ndarray, gnames, prefix: str) -> dict[str, np.ndarray]:
+    """Row shares of a (customers x groups) matrix of sums, one column per group name."""
     total = mat.sum(axis=1, keepdims=True)
     mat = np.divide(mat, total, out=np.zeros_like(mat), where=total > 0)
     return {f"{prefix}{g}": mat[:, j] for j, g in enumerate(gnames)}
