@@ -3,7 +3,8 @@
 Input: 03's unified ``order_lines`` (customer_id, sku, channel_id, order_ts, quantity,
 status, revenue_base) and 01's ``segments``. Purchases are implicit feedback, weighted by
 quantity and recency (:mod:`.data`); four recommenders (:mod:`.models`: popularity,
-segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`) are
+segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`,
+buy-again repeat purchase) are
 compared offline on a time split (:mod:`.evaluate`); the chosen one also predicts what each
 channel's customers will buy (:mod:`.assortment`). :mod:`.truth` scores the recovered
 category preferences against the simulator's truth.
@@ -33,6 +34,7 @@ from .evaluate import (
 from .models import (
     ALS,
     UNSEGMENTED,
+    BuyAgain,
     ItemItem,
     Popularity,
     Recommender,
@@ -45,6 +47,7 @@ from .truth import category_preference_recovery, load_truth, true_customer_ids
 
 __all__ = [
     "ALS",
+    "BuyAgain",
     "METRICS",
     "UNSEGMENTED",
     "EvaluationResult",

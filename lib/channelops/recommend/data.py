@@ -7,7 +7,9 @@ bought, discounted by age with a half-life:
     r[u, i] = sum over u's lines of i of  quantity * 0.5 ** (age_days / half_life_days)
 
 where ``age_days`` is measured back from the training period's end. Zero means "no
-evidence", not "dislike".
+evidence", not "dislike". Alongside it, :class:`Interactions` keeps the plain counts the
+repeat-purchase model needs: purchase lines per customer and SKU (no weights) and, when the
+lines carry a ``channel_id``, lines per customer and channel and per channel and SKU.
 """
 
 from __future__ import annotations
@@ -123,12 +125,22 @@ class Interactions:
         customers: customer_id of each row.
         skus: sku of each column (the catalogue, including SKUs nobody bought in training).
         as_of: the instant ages are measured from (end of the training period).
+        line_counts: CSR float32 like ``matrix``: the number of purchase lines per customer
+            and SKU, unweighted (None when built by hand without it).
+        channels: channel_id of each column of the two channel matrices (None without
+            channel_id in the lines).
+        customer_channel: CSR (customers x channels), purchase lines per customer and channel.
+        channel_sku: CSR (channels x skus), purchase lines per channel and SKU.
     """
 
     matrix: sp.csr_matrix
     customers: pd.Index
     skus: pd.Index
     as_of: pd.Timestamp
+    line_counts: sp.csr_matrix | None = None
+    channels: pd.Index | None = None
+    customer_channel: sp.csr_matrix | None = None
+    channel_sku: sp.csr_matrix | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -172,6 +184,29 @@ def build_interactions(
         shape=(len(customers), len(catalogue)),
     )
     matrix.sum_duplicates()
+    shape = (len(customers), len(catalogue))
+    ones = np.ones(len(lines), np.float32)
+    counts = sp.csr_matrix((ones, (cust_codes, item_codes)), shape=shape)
+    counts.sum_duplicates()
+    channels = customer_channel = channel_sku = None
+    if "channel_id" in lines:
+        chan_codes, channels = pd.factorize(lines["channel_id"].astype(str), sort=True)
+        channels = pd.Index(channels, name="channel_id")
+        customer_channel = sp.csr_matrix(
+            (ones, (cust_codes, chan_codes)), shape=(len(customers), len(channels))
+        )
+        channel_sku = sp.csr_matrix(
+            (ones, (chan_codes, item_codes)), shape=(len(channels), len(catalogue))
+        )
+        customer_channel.sum_duplicates()
+        channel_sku.sum_duplicates()
     return Interactions(
-        matrix, pd.Index(customers, name="customer_id"), pd.Index(catalogue, name="sku"), as_of
+        matrix,
+        pd.Index(customers, name="customer_id"),
+        pd.Index(catalogue, name="sku"),
+        as_of,
+        counts,
+        channels,
+        customer_channel,
+        channel_sku,
     )
