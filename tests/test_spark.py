@@ -50,3 +50,25 @@ def test_customer_features_on_spark_equal_local(spark, crm_lines):
     # and the segments the saved model gives are the same
     model = seg.fit_segments(local, k=4, seed=7)
     pd.testing.assert_series_equal(model.predict(on_spark), model.predict(local))
+
+
+def test_backtest_and_forecasts_on_spark_equal_local(spark, tiny_run):
+    """04's per-series models in Spark tasks (gbm, a model of all series, on the driver)."""
+    from channelops import forecasting as fc
+
+    lines = pd.read_parquet(tiny_run / "tables" / "order_lines.parquet")
+    series = fc.daily_demand(lines)
+    features = fc.demand_features(lines, series)
+    models = [*fc.DEFAULT_MODELS, "gbm"]
+    local = fc.backtest(series, models, 28, 3, features=features, seed=7)
+    on_spark = fc.backtest(series, models, 28, 3, features=features, seed=7, engine=ENGINE)
+    assert set(local["model"]) == set(models) and len(local) > 10_000
+    pd.testing.assert_frame_equal(on_spark, local, check_exact=False, rtol=RTOL)
+
+    choice = fc.choose_models(fc.series_metrics(local))
+    choice.loc[choice.index[:3], "model"] = "gbm"  # some series forecast by the driver's model
+    expected = fc.forecast_future(series, choice, local, 28, 0.8, features=features, seed=7)
+    got = fc.forecast_future(series, choice, local, 28, 0.8, features=features, seed=7,
+                             engine=ENGINE)
+    assert choice["model"].nunique() >= 4
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=RTOL)

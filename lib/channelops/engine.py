@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from typing import Any
 
 __all__ = [
@@ -136,6 +137,10 @@ def spark_session(engine: str = "spark", conf: dict[str, str] | None = None):
     if engine.startswith("local"):
         # a local driver runs the executors too; Spark's 1 GB default is too small for the demo
         settings["spark.driver.memory"] = os.environ.get("CHANNELOPS_SPARK_DRIVER_MEMORY", "4g")
+        # Python workers of a local master: this interpreter (it has channelops and pandas);
+        # a cluster's executors need an environment with channelops installed, see
+        # docs/scaling.md
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings.update(conf or {})
     for key, value in settings.items():
         if value:

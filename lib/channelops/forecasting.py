@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from channelops.engine import is_spark, spark_session
+
 __all__ = [
     "DEFAULT_MODELS",
     "daily_demand",
@@ -41,6 +43,7 @@ __all__ = [
     "conformal_quantiles",
     "interval_coverage",
     "forecast_future",
+    "future_points",
     "aggregate_forecasts",
     "rolling_origin_backtest",
 ]
@@ -165,9 +168,14 @@ def demand_features(
 
 
 def series_matrix(
-    series: pd.DataFrame, value: str = "units"
+    series: pd.DataFrame, value: str = "units", dates: pd.DatetimeIndex | None = None
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
     """Dense (series x days) matrix of ``value``, NaN before each series starts.
+
+    Args:
+        dates: the matrix's columns; by default every day from the first to the last date
+            of ``series`` (a subset of the series gets the whole data's days this way, so
+            windows counted from the end fall on the same dates).
 
     Returns:
         keys (channel_id, sku, one row per series, in matrix order), dates, matrix.
@@ -175,7 +183,8 @@ def series_matrix(
     if series.empty:
         return pd.DataFrame(columns=KEYS), pd.DatetimeIndex([]), np.zeros((0, 0))
     keys = series[KEYS].drop_duplicates().sort_values(KEYS).reset_index(drop=True)
-    dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
+    if dates is None:
+        dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
     row = keys.reset_index().merge(series[KEYS], on=KEYS, how="right")["index"].to_numpy()
     col = ((series["date"] - dates[0]).dt.days).to_numpy()
     y = np.full((len(keys), len(dates)), np.nan)
@@ -495,6 +504,8 @@ def backtest(
     features: pd.DataFrame | None = None,
     season: int = 7,
     seed: int = 0,
+    engine: str = "local",
+    dates: pd.DatetimeIndex | None = None,
     **model_kw,
 ) -> pd.DataFrame:
     """Rolling-origin backtest: every model forecasts every series in every window.
@@ -507,6 +518,12 @@ def backtest(
         series: from :func:`daily_demand`.
         models: model names (see :func:`forecast_matrix`).
         features: from :func:`demand_features`; its ``promo`` column feeds ``gbm``.
+        engine: ``local``, or ``spark`` / a Spark master URL: the per-series models run in
+            Spark tasks, series spread over them (:func:`channelops.spark.forecasting.backtest_spark`;
+            the same rows, forecasts equal to float rounding). ``gbm``, one model over all
+            series, runs here.
+        dates: the days of the history (see :func:`series_matrix`); by default those of
+            ``series``.
 
     Returns:
         Long frame, one row per (channel_id, sku, model, window, date) in the window with
@@ -515,10 +532,17 @@ def backtest(
     """
     if horizon < 1 or n_windows < 1:
         raise ValueError("horizon and n_windows must be >= 1")
-    keys, dates, y = series_matrix(series)
+    if is_spark(engine):
+        from channelops.spark.forecasting import backtest_spark
+
+        return backtest_spark(series, models, horizon, n_windows, spark_session(engine),
+                              features=features, season=season, seed=seed, **model_kw)
+    keys, dates, y = series_matrix(series, dates=dates)
     promo = None
     if features is not None and "promo" in features:
-        _, _, promo = series_matrix(features.assign(promo=features["promo"].astype(float)), "promo")
+        _, _, promo = series_matrix(
+            features.assign(promo=features["promo"].astype(float)), "promo", dates=dates
+        )
         promo = np.nan_to_num(promo)
     frames = []
     t = y.shape[1]
@@ -764,6 +788,7 @@ def forecast_future(
     features: pd.DataFrame | None = None,
     season: int = 7,
     seed: int = 0,
+    engine: str = "local",
     **model_kw,
 ) -> pd.DataFrame:
     """Forecast the ``horizon`` days after the data with each series' chosen model.
@@ -771,18 +796,53 @@ def forecast_future(
     Intervals are conformal with the scores of the whole backtest. Future promotions are
     unknown, so ``gbm`` assumes none.
 
+    Args:
+        engine: ``local``, or ``spark`` / a Spark master URL to forecast the series in Spark
+            tasks (as in :func:`backtest`); the intervals are computed here.
+
     Returns:
         channel_id, sku, date, forecast, lower, upper, model.
     """
-    keys, dates, y = series_matrix(series)
-    if not len(keys):
+    if series.empty:
         return pd.DataFrame(
             columns=["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]
         )
+    if is_spark(engine):
+        from channelops.spark.forecasting import future_points_spark
+
+        fc = future_points_spark(series, choice, horizon, spark_session(engine),
+                                 features=features, season=season, seed=seed, **model_kw)
+    else:
+        fc = future_points(series, choice, horizon, features=features, season=season,
+                           seed=seed, **model_kw)
+    q = conformal_quantiles(chosen_backtest(bt).assign(model=lambda d: d["chosen_model"]), [level])
+    fc = add_intervals(fc, q, level)
+    return fc[["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]]
+
+
+def future_points(
+    series: pd.DataFrame,
+    choice: pd.DataFrame,
+    horizon: int = 28,
+    *,
+    features: pd.DataFrame | None = None,
+    season: int = 7,
+    seed: int = 0,
+    dates: pd.DatetimeIndex | None = None,
+    **model_kw,
+) -> pd.DataFrame:
+    """Point forecasts of :func:`forecast_future`, without intervals.
+
+    Returns:
+        channel_id, sku, date, forecast, scale_mae (in-sample seasonal naive MAE), model.
+    """
+    keys, dates, y = series_matrix(series, dates=dates)
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
     promo = None
     if features is not None and "promo" in features:
-        _, _, promo = series_matrix(features.assign(promo=features["promo"].astype(float)), "promo")
+        _, _, promo = series_matrix(
+            features.assign(promo=features["promo"].astype(float)), "promo", dates=dates
+        )
         promo = np.nan_to_num(promo)
     out = np.zeros((len(keys), horizon))
     for name in np.unique(pick):
@@ -803,9 +863,7 @@ def forecast_future(
             "model": np.repeat(pick, horizon),
         }
     )
-    q = conformal_quantiles(chosen_backtest(bt).assign(model=lambda d: d["chosen_model"]), [level])
-    fc = add_intervals(fc, q, level)
-    return fc[["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]]
+    return fc
 
 
 def aggregate_forecasts(
