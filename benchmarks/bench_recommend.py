@@ -35,7 +35,15 @@ import yaml
 
 from channelops import recommend as rec
 
-MODELS = ["popularity", "segment_popularity", "item_item", "als_f8", "als_f16", "als_f32"]
+MODELS = [
+    "popularity",
+    "segment_popularity",
+    "item_item",
+    "als_f8",
+    "als_f16",
+    "als_f32",
+    "buy_again",
+]
 
 
 # ---------------------------------------------------------------------------- accuracy
@@ -48,6 +56,7 @@ def oracle_scores(
     draws: int = 4000,
     budget_draws: int = 30,
     seed: int = 0,
+    favourites: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Expected purchase share of each SKU per true customer under the simulator's own rule.
 
@@ -59,6 +68,9 @@ def oracle_scores(
     a line is, with the segment's habit_probability (truth/world.yaml), one of the customer's
     favourites of the category (truth/favourites.parquet) listed on the channel, uniformly;
     the rule above applies otherwise and when none of them is listed there.
+
+    ``favourites`` replaces truth/favourites.parquet (e.g. only the favourites a customer
+    has already bought: the "seen-favourites oracle").
     """
     rng = np.random.default_rng(seed)
     truth = pd.read_parquet(f"{dataset}/truth/customers.parquet").set_index("customer_id")
@@ -92,7 +104,9 @@ def oracle_scores(
     chp = t[[f"pref_channel_{c}" for c in chans]].to_numpy()
     catp = t[[f"pref_cat_{c}" for c in cats]].to_numpy()
     nu = t["mean_spend"].to_numpy()
-    habit_w, fav_scores = _habit_terms(dataset, t, chans, cats, skus, pop > 0, chp, catp)
+    habit_w, fav_scores = _habit_terms(
+        dataset, t, chans, cats, skus, pop > 0, chp, catp, favourites
+    )
     scores = np.zeros((len(customers), len(skus)))
     for _ in range(budget_draws):
         budget = rng.gamma(5.0, nu / 5.0) / (1 + np.minimum(rng.poisson(0.22, len(nu)), 3))
@@ -102,7 +116,7 @@ def oracle_scores(
     return scores / budget_draws + fav_scores
 
 
-def _habit_terms(dataset, t, chans, cats, skus, listed, chp, catp):
+def _habit_terms(dataset, t, chans, cats, skus, listed, chp, catp, favourites=None):
     """The habitual part of the choice rule for customers ``t`` (truth rows).
 
     Returns (w, s): w[u, c, k] = probability that a line of customer u on channel c in
@@ -113,14 +127,16 @@ def _habit_terms(dataset, t, chans, cats, skus, listed, chp, catp):
     w = np.zeros((n, C, K))
     s = np.zeros((n, len(skus)))
     path = f"{dataset}/truth/favourites.parquet"
-    if not os.path.exists(path):
+    if favourites is None and not os.path.exists(path):
         return w, s
     with open(f"{dataset}/truth/world.yaml", encoding="utf-8") as fh:
         world = yaml.safe_load(fh)
     habit = t["segment"].map({g["name"]: g["habit_probability"] for g in world["segments"]})
     habit = habit.to_numpy(float)
     rows = pd.DataFrame({"customer_id": np.asarray(t.index), "u": np.arange(n)})
-    fav = rows.merge(pd.read_parquet(path), on="customer_id")  # a true id may repeat in t
+    fav = rows.merge(
+        pd.read_parquet(path) if favourites is None else favourites, on="customer_id"
+    )  # a true id may repeat in t
     u = fav["u"].to_numpy()
     k = pd.Index(cats).get_indexer(fav["category"])
     i = skus.get_indexer(fav["sku"].astype(str))
@@ -153,6 +169,7 @@ def accuracy(
         seed=seed,
         exclude_seen=exclude_seen,
         progress=False,
+        model_options={"categories": products.set_index("sku")["category"]},
     )
     elapsed = time.perf_counter() - t0
     truth = rec.load_truth(dataset)
@@ -189,36 +206,60 @@ def accuracy(
     true_ids = tc.map(id_map)
     keep = ~pd.isna(true_ids)
     skus = pd.Index(products["sku"].astype(str))
-    scores = oracle_scores(dataset, np.asarray(true_ids[keep]), skus, seed=seed)
-    if exclude_seen:
-        seen = rec.build_interactions(train, skus=skus)
-        rows = seen.rows(tc[keep])
-        mask = np.zeros_like(scores, dtype=bool)
-        ok = rows >= 0
-        mask[ok] = seen.matrix[rows[ok]].toarray() > 0
-        scores[mask] = -np.inf
-    idx, val_ = rec.top_k(scores, k)
-    oracle = pd.DataFrame(
-        {
-            "customer_id": np.repeat(tc[keep].to_numpy(), idx.shape[1]),
-            "rank": np.tile(np.arange(1, idx.shape[1] + 1), int(keep.sum())),
-            "sku": skus.to_numpy()[idx.ravel()],
-        }
-    )
-    oracle = oracle[np.isfinite(val_.ravel())]
-    per = rec.customer_metrics(oracle, test_lines, k)
+    # the seen-favourites oracle knows every true parameter but only the favourites the
+    # customer (by true id) bought in training: what a model that learns favourites from
+    # purchase history could at best know
+    fav = pd.read_parquet(f"{dataset}/truth/favourites.parquet")
+    bought = train.assign(customer_id=train["customer_id"].map(id_map))[["customer_id", "sku"]]
+    seen_fav = fav.merge(bought.dropna().astype(str).drop_duplicates(), on=["customer_id", "sku"])
     pop_per = rec.customer_metrics(result.test_recs["popularity"], test_lines, k)
     chosen_per = rec.customer_metrics(result.test_recs[result.chosen], test_lines, k)
-    same = per.index
-    o, p, c = (x.loc[same, "ndcg_at_k"].mean() for x in (per, pop_per, chosen_per))
+    seen = rec.build_interactions(train, skus=skus) if exclude_seen else None
     print(
-        f"\noracle (true generative parameters), {len(same):,} test customers with a true id: "
-        f"NDCG@{k} {o:.3f}; popularity {p:.3f}; {result.chosen} {c:.3f}"
+        f"\n{len(seen_fav):,} of {len(fav):,} true favourites were bought in training by the "
+        "customer"
     )
-    print(
-        f"oracle / popularity = {o / p:.2f}; {result.chosen} / popularity = {c / p:.2f}; "
-        f"share of the oracle's gain over popularity reached: {(c - p) / (o - p):.0%}"
+    for label, favourites in (("oracle", None), ("seen-favourites oracle", seen_fav)):
+        scores = oracle_scores(
+            dataset, np.asarray(true_ids[keep]), skus, seed=seed, favourites=favourites
+        )
+        if seen is not None:
+            rows = seen.rows(tc[keep])
+            mask = np.zeros_like(scores, dtype=bool)
+            ok = rows >= 0
+            mask[ok] = seen.matrix[rows[ok]].toarray() > 0
+            scores[mask] = -np.inf
+        idx, val_ = rec.top_k(scores, k)
+        oracle = pd.DataFrame(
+            {
+                "customer_id": np.repeat(tc[keep].to_numpy(), idx.shape[1]),
+                "rank": np.tile(np.arange(1, idx.shape[1] + 1), int(keep.sum())),
+                "sku": skus.to_numpy()[idx.ravel()],
+            }
+        )
+        oracle = oracle[np.isfinite(val_.ravel())]
+        per = rec.customer_metrics(oracle, test_lines, k)
+        same = per.index
+        warm = same.isin(train["customer_id"].unique())
+        o, p, c = (x.loc[same, "ndcg_at_k"].mean() for x in (per, pop_per, chosen_per))
+        print(
+            f"{label} (true generative parameters), {len(same):,} test customers with a true "
+            f"id: NDCG@{k} {o:.3f} (warm {per.loc[warm, 'ndcg_at_k'].mean():.3f}, cold "
+            f"{per.loc[~warm, 'ndcg_at_k'].mean():.3f}); popularity {p:.3f}; {result.chosen} "
+            f"{c:.3f}"
+        )
+        print(
+            f"  {label} / popularity = {o / p:.2f}; {result.chosen} / popularity = {c / p:.2f}; "
+            f"share of the {label}'s gain over popularity reached: {(c - p) / (o - p):.0%}"
+        )
+    cohort = pd.Series(
+        np.where(chosen_per.index.isin(train["customer_id"].unique()), "warm", "cold"),
+        index=chosen_per.index,
     )
+    by = pd.DataFrame(
+        {result.chosen: chosen_per["ndcg_at_k"], "popularity": pop_per["ndcg_at_k"]}
+    ).groupby(cohort)
+    print(f"\nby cohort (NDCG@{k}, customers):\n{by.mean().round(3).join(by.size().rename('n'))}")
 
 
 # ---------------------------------------------------------------------------- speed
@@ -246,7 +287,13 @@ def synthetic_matrix(n_customers: int, n_skus: int, seed: int = 1) -> rec.Intera
     return rec.Interactions(matrix, customers, skus, pd.Timestamp("2025-01-01", tz="UTC"))
 
 
-def speed(n_customers: int, n_skus: int, factors: list[int], iterations: int) -> None:
+def speed(
+    n_customers: int,
+    n_skus: int,
+    factors: list[int],
+    iterations: int,
+    models: list[str] | None = None,
+) -> None:
     t0 = time.perf_counter()
     data = synthetic_matrix(n_customers, n_skus)
     built = time.perf_counter() - t0
@@ -261,7 +308,7 @@ def speed(n_customers: int, n_skus: int, factors: list[int], iterations: int) ->
     )
     print("|---|---:|---:|---:|")
     sample = data.customers[:: max(1, n_customers // 100_000)][:100_000]
-    names = ["popularity", "item_item", *[f"als_f{f}" for f in factors]]
+    names = models or ["popularity", "item_item", "buy_again", *[f"als_f{f}" for f in factors]]
     for name in names:
         model = rec.make_model(name, iterations=iterations)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -287,9 +334,10 @@ def main() -> None:
     ap.add_argument("--skus", type=int, default=2_000)
     ap.add_argument("--factors", type=int, nargs="+", default=[8, 16, 32])
     ap.add_argument("--iterations", type=int, default=15)
+    ap.add_argument("--models", nargs="+", help="speed mode: only these models (default: all)")
     args = ap.parse_args()
     if args.scale:
-        speed(args.customers, args.skus, args.factors, args.iterations)
+        speed(args.customers, args.skus, args.factors, args.iterations, args.models)
     elif args.run and args.dataset:
         accuracy(args.run, args.dataset, k=args.k, seed=args.seed, exclude_seen=args.exclude_seen)
     else:
