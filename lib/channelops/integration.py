@@ -34,6 +34,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from channelops.engine import is_spark, spark_session, to_spark
+
 __all__ = [
     "normalise_phone",
     "normalise_email",
@@ -276,6 +278,7 @@ def probabilistic_pairs(
     min_probability: float = 0.5,
     seed: int = 42,
     max_em_pairs: float = 2e6,
+    engine: str = "local",
 ) -> pd.DataFrame:
     """Score candidate pairs of buyer and CRM records with a Fellegi-Sunter model (splink).
 
@@ -294,6 +297,11 @@ def probabilistic_pairs(
         min_probability: pairs scored below this are not returned.
         seed: seed of the random sampling for u.
         max_em_pairs: cap on the pairs each EM session reads.
+        engine: ``local`` (splink on DuckDB in this process), or ``spark`` / a Spark master
+            URL (splink's Spark backend; :mod:`channelops.engine`). The model is the same;
+            the random pair sample that estimates u is the backend's own, so probabilities
+            differ a little (see docs/scaling.md) and the links at the threshold do not on
+            the tiny data.
 
     Returns:
         node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight
@@ -314,7 +322,7 @@ def probabilistic_pairs(
         empty.attrs["note"] = "too few records for a probabilistic model"
         return empty
     try:
-        pairs = _splink_predict(nodes, min_probability, seed, max_em_pairs)
+        pairs = _splink_predict(nodes, min_probability, seed, max_em_pairs, engine)
     except Exception as exc:  # noqa: BLE001 - any failure falls back to the rules
         empty.attrs["note"] = (
             f"probabilistic matching skipped ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -328,7 +336,11 @@ def probabilistic_pairs(
 
 
 def _splink_predict(
-    nodes: pd.DataFrame, min_probability: float, seed: int, max_em_pairs: float
+    nodes: pd.DataFrame,
+    min_probability: float,
+    seed: int,
+    max_em_pairs: float,
+    engine: str = "local",
 ) -> pd.DataFrame:
     """The splink part of :func:`probabilistic_pairs`, kept in one place."""
     import logging
@@ -364,8 +376,18 @@ def _splink_predict(
         for name in quiet:
             logging.getLogger(name).setLevel(logging.ERROR)
         try:
-            db = DuckDBAPI()
-            linker = Linker(db.register(nodes), settings, log_level=logging.ERROR)
+            if is_spark(engine):
+                from splink.backends.spark import SparkAPI
+
+                spark = spark_session(engine)
+                # persist: intermediate tables stay in executor memory; 'parquet' (splink's
+                # default) would need a checkpoint folder on storage every executor reaches
+                db = SparkAPI(spark_session=spark, break_lineage_method="persist")
+                table = db.register(to_spark(nodes, spark))
+            else:
+                db = DuckDBAPI()
+                table = db.register(nodes)
+            linker = Linker(table, settings, log_level=logging.ERROR)
             for name in quiet:
                 logging.getLogger(name).setLevel(logging.ERROR)
             linker.training.estimate_probability_two_random_records_match(
