@@ -135,6 +135,13 @@ def spark_session(engine: str = "spark", conf: dict[str, str] | None = None):
         "spark.jars": _splink_jar(),
     }
     if engine.startswith("local"):
+        # Spark's 200 shuffle partitions are made for clusters: on N local threads each
+        # shuffle would run 200 tiny tasks; 4 per thread keeps every thread busy
+        threads = re.match(r"local\[(\d+|\*)", engine)
+        n = os.cpu_count() or 1
+        if threads and threads.group(1) != "*":
+            n = int(threads.group(1))
+        settings["spark.sql.shuffle.partitions"] = str(4 * n)
         # a local driver runs the executors too; Spark's 1 GB default is too small for the demo
         settings["spark.driver.memory"] = os.environ.get("CHANNELOPS_SPARK_DRIVER_MEMORY", "4g")
         # Python workers of a local master: this interpreter (it has channelops and pandas);
