@@ -10,6 +10,10 @@
   another folder at the same time.
 * No stage reads a table that a failed stage left behind, including tables it writes
   beyond its declared outputs; a re-run first removes what the stage wrote last time.
+* Stages side by side (``--jobs 2``, the default) give the same tables as one after the
+  other (``tiny_run`` runs with 2, the second full run with 1); a stage starts only after
+  the stages whose tables it reads; each kernel knows its own stage; a failure lets the
+  stage running alongside finish and starts nothing new.
 """
 
 from __future__ import annotations
@@ -97,9 +101,10 @@ def test_manifest_hash_matches_each_table(tiny_run):
 
 
 def test_same_data_parameters_and_seed_give_identical_tables(tiny_dataset, tiny_run, tmp_path):
+    """tiny_run ran with the default --jobs 2 (stages side by side); this one with --jobs 1."""
     out = tmp_path / "again"
     code = main(["run", "--params", CI, "--dataset", str(tiny_dataset), "--output", str(out),
-                 "--no-progress", "--no-report"])  # fmt: skip
+                 "--no-progress", "--no-report", "--jobs", "1"])  # fmt: skip
     assert code == 0
     first, second = _hashes(tiny_run), _hashes(out)
     assert len(first) >= 30
@@ -227,3 +232,83 @@ def test_tables_a_failed_stage_wrote_are_refused_and_removed_on_rerun(tiny_datas
     assert read_table("orders", out)["x"].tolist() == [2]
     write_table(pd.DataFrame({"x": [3]}), "trust_extra", out)  # not in the manifest: no owner
     assert len(read_table("trust_extra", out)) == 1
+
+
+def test_stage_dependencies_follow_the_tables_each_stage_reads():
+    from channelops.runner import stage_dependencies
+    from channelops.stages import select_stages
+
+    deps = stage_dependencies(select_stages(None))
+    assert deps["01"] == set() and deps["03"] == set()  # both read only the exports
+    assert deps["02"] == {"01"}  # segments, segment_profiles
+    assert deps["04"] == {"03"} and deps["05"] == {"03"}  # order lines, orders
+    assert deps["07"] == {"01", "03"}
+    assert {"01", "02", "03", "04"} <= deps["06"]
+    # a stage whose producer is not part of this run does not wait for it (--only 04)
+    assert stage_dependencies(select_stages("04")) == {"04": set()}
+
+
+def _timed(body: str) -> str:
+    """Notebook code that records when it ran and which stage its kernel says it is."""
+    return (
+        "import os, time\nimport pandas as pd\nfrom channelops.runio import read_table, "
+        "write_table\nt0 = time.time()\n" + body + "\nopen(os.path.join(output_dir, "
+        "os.environ['CHANNELOPS_STAGE'] + '.times'), 'w').write(f'{t0} {time.time()}')"
+    )
+
+
+def test_parallel_stages_wait_for_their_inputs_and_know_their_stage(tiny_dataset, tmp_path):
+    """jobs=2: 01 (slow) and 03 start together; 04 reads 03's table so it waits for 03 but
+    not for 01. Each kernel sees its own stage key (CHANNELOPS_STAGE)."""
+    nbs, out = tmp_path / "nbs", tmp_path / "run"
+    nbs.mkdir()
+    _notebook(nbs / "a.ipynb", _timed("time.sleep(4)\nwrite_table(pd.DataFrame({'k': "
+              "[os.environ['CHANNELOPS_STAGE']]}), 'segments', output_dir)"))  # fmt: skip
+    _notebook(nbs / "b.ipynb", _timed("write_table(pd.DataFrame({'k': [os.environ["
+              "'CHANNELOPS_STAGE']]}), 'orders', output_dir)"))  # fmt: skip
+    _notebook(nbs / "c.ipynb", _timed("seen = read_table('orders', output_dir)['k'].tolist()\n"
+              "write_table(pd.DataFrame({'k': seen}), 'forecasts', output_dir)"))  # fmt: skip
+    stages = [
+        Stage("01", "segmentation", "a.ipynb", "a", outputs=("segments",)),
+        Stage("03", "integration", "b.ipynb", "b", outputs=("orders",)),
+        Stage("04", "forecasting", "c.ipynb", "c", outputs=("forecasts",), inputs=("orders",)),
+    ]
+    params = RunParams(run_name="t", dataset=tiny_dataset, seed=0)
+    m = run_stages(params, stages, out, notebook_folder=nbs, progress=False, report=False,
+                   echo=lambda *_: None, jobs=2)  # fmt: skip
+    assert m["status"] == "ok"
+    t = {k: tuple(map(float, (out / f"{k}.times").read_text().split())) for k in ("01", "03", "04")}
+    assert t["04"][0] >= t["03"][1], "04 started before 03, whose table it reads, finished"
+    assert t["03"][0] < t["01"][1] and t["01"][0] < t["03"][1], "01 and 03 did not overlap"
+    assert read_table("segments", out)["k"].tolist() == ["01"]
+    assert read_table("forecasts", out)["k"].tolist() == ["03"]
+    assert set(m["stages"]["01"]["tables"]) == {"segments"}  # not 03's table written meanwhile
+
+
+def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(
+    tiny_dataset, tmp_path
+):
+    nbs, out = tmp_path / "nbs", tmp_path / "run"
+    nbs.mkdir()
+    _notebook(nbs / "slow.ipynb", _timed("time.sleep(4)\nwrite_table(pd.DataFrame({'x': [1]}),"
+              " 'segments', output_dir)"))  # fmt: skip
+    _notebook(nbs / "bad.ipynb", "raise ValueError('broken export')")
+    _notebook(nbs / "after.ipynb", _timed("pass"))
+    stages = [
+        Stage("01", "segmentation", "slow.ipynb", "s", outputs=("segments",)),
+        Stage("03", "integration", "bad.ipynb", "b", outputs=("orders",)),
+        Stage("04", "forecasting", "after.ipynb", "c", outputs=(), inputs=("orders",)),
+    ]
+    params = RunParams(run_name="t", dataset=tiny_dataset, seed=0)
+    with pytest.raises(RunFailed, match=r"stage 03 \(integration\) failed in cell \d+ of .*bad.ipynb: ValueError: broken"):
+        run_stages(params, stages, out, notebook_folder=nbs, progress=False, report=False,
+                   echo=lambda *_: None, jobs=2)  # fmt: skip
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "failed"
+    assert {k: v["status"] for k, v in m["stages"].items()} == {
+        "01": "ok",
+        "03": "failed",
+        "04": "pending",
+    }
+    assert read_table("segments", out)["x"].tolist() == [1]
+    assert not (out / "04.times").exists()

@@ -12,6 +12,7 @@ Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, s
 def _cmd_run(args: argparse.Namespace) -> int:
     from channelops.runner import RunFailed, run_stages
 
+    if args.jobs < 1:
+        print(f"--jobs must be 1 or more (stages at a time), got {args.jobs}", file=sys.stderr)
+        return 2
     params, stages, output, declared = _resolve_run(args)
     print(f"channelops run '{params.run_name}': {len(stages)} notebook(s) -> {output}")
     print(f"  dataset {params.dataset}, seed {params.seed}")
@@ -65,6 +69,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             declared=declared,
             progress=not args.no_progress,
             report=not args.no_report,
+            jobs=args.jobs,
         )
     except RunFailed as exc:
         print(f"\nRUN FAILED: {exc}", file=sys.stderr)
@@ -186,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p_run, "parameters/default.yaml")
     p_run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     p_run.add_argument("--no-report", action="store_true", help="skip report.html")
+    p_run.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="stages run side by side when independent (default: 2, or 1 on one core); "
+        "1 runs them one after the other; peak memory is up to the sum of the stages",
+    )
     p_run.set_defaults(func=_cmd_run)
 
     p_syn = sub.add_parser("synth", help="generate a simulated dataset with its ground truth")

@@ -1,8 +1,9 @@
 """``channelops run``: execute the stage notebooks with papermill into one run folder.
 
 The runner validates parameters before anything runs, executes each selected notebook in
-order in the project's own Jupyter kernel (``channelops``, installed into this virtual
-environment), checks that each stage wrote the tables it promises, and keeps
+the project's own Jupyter kernel (``channelops``, installed into this virtual environment),
+in order or, with ``jobs`` > 1, independent stages side by side (a stage starts once the
+stages whose tables it reads are done), checks that each stage wrote the tables it promises, and keeps
 ``manifest.json`` current after every step, so a run that fails or is killed says so.
 
 Before a stage runs, the tables it declares are removed: a stage that fails half-way can
@@ -46,6 +47,7 @@ __all__ = [
     "table_content_hash",
     "package_versions",
     "run_stages",
+    "stage_dependencies",
     "prepare_notebooks",
 ]
 
@@ -239,6 +241,126 @@ def _error_of(exc: BaseException, notebook: Path) -> dict[str, Any]:
     return {"notebook": str(notebook), "error": type(exc).__name__, "message": str(exc)[:2000]}
 
 
+def stage_dependencies(stages: list[Stage]) -> dict[str, set[str]]:
+    """For each stage, the earlier stages in ``stages`` whose tables it reads.
+
+    Stages not in the list are not waited for (their tables are expected in the run folder
+    already, as with ``--only``).
+    """
+    from channelops.stages import producer_of
+
+    keys = [s.key for s in stages]
+    deps: dict[str, set[str]] = {}
+    for i, stage in enumerate(stages):
+        earlier = set(keys[:i])
+        deps[stage.key] = {
+            p.key for t in stage.inputs if (p := producer_of(t)) is not None and p.key in earlier
+        }
+    return deps
+
+
+class _StageKernels:
+    """The kernels of running stages, so an interrupt can stop them from the main thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._managers: dict[str, Any] = {}
+
+    def add(self, key: str, km: Any) -> None:
+        with self._lock:
+            self._managers[key] = km
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            self._managers.pop(key, None)
+
+    def stop_all(self) -> None:
+        """Kill every registered kernel (and its process group): the stage then fails fast."""
+        with self._lock:
+            managers = list(self._managers.values())
+        for km in managers:
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            if process is None:
+                continue
+            try:
+                os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, OSError):
+                try:
+                    process.kill()
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+
+
+def _execute_stage_notebook(
+    source: Path,
+    target: Path,
+    values: dict[str, Any],
+    kernel: str,
+    cwd: Path,
+    stage_key: str,
+    kernels: _StageKernels,
+    progress_bar: Any,
+) -> None:
+    """Run one notebook with papermill in its own kernel, told which stage it is.
+
+    The kernel gets ``CHANNELOPS_STAGE`` in its own environment (not the runner's, which
+    stages running side by side share) and is registered in ``kernels`` so an interrupt
+    can shut it down.
+    """
+    import papermill
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    km = AsyncKernelManager(kernel_name=kernel)
+    env = {**os.environ, STAGE_ENV: stage_key}
+
+    class _StageEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):  # noqa: ANN001
+            from papermill.clientwrap import PapermillNotebookClient
+            from papermill.engines import logger
+
+            kw = {k: v for k, v in kwargs.items() if k not in ("input_path", "start_timeout")}
+            kw.pop("execution_timeout", None)
+            client = PapermillNotebookClient(
+                nb_man,
+                km=km,
+                kernel_name=kernel_name,
+                log=logger,
+                startup_timeout=kwargs.get("start_timeout", 60),
+                **{
+                    k: v for k, v in kw.items() if k in ("log_output", "stdout_file", "stderr_file")
+                },
+            )
+            return client.execute(env=env, cwd=str(cwd))
+
+    name = f"channelops-stage-{stage_key}"
+    papermill_engines.register(name, _StageEngine)
+    kernels.add(stage_key, km)
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=values,
+            kernel_name=kernel,
+            # no cwd here: papermill would chdir the whole process, which stages running
+            # side by side share; the kernel gets its cwd from the engine instead
+            engine_name=name,
+            progress_bar=progress_bar,
+            log_output=False,
+        )
+    finally:
+        kernels.remove(stage_key)
+        try:
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - the kernel may already be gone
+            pass
+
+
 def run_stages(
     params: RunParams,
     stages: list[Stage],
@@ -249,8 +371,13 @@ def run_stages(
     progress: bool = True,
     report: bool = True,
     echo=print,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    """Execute ``stages`` in order into ``output_dir`` and return the final manifest.
+    """Execute ``stages`` into ``output_dir`` and return the final manifest.
+
+    Stages start in list order as soon as the earlier stages whose tables they read have
+    finished (:func:`stage_dependencies`), at most ``jobs`` at a time, each in its own
+    kernel. With ``jobs=1`` they run one after the other in list order.
 
     Args:
         params: validated run parameters.
@@ -260,17 +387,28 @@ def run_stages(
         notebook_folder: where the stage notebooks are (default: the repo's notebooks/).
         declared: parameter names each notebook declares (from papermill's inspection);
             only those are injected, so no notebook sees a parameter it does not know.
-        progress: show papermill's per-cell progress bar.
+        progress: show papermill's per-cell progress bar (only with ``jobs=1``: bars of
+            stages running side by side would overwrite each other).
         report: build ``report.html`` at the end.
         echo: where progress lines go (``print`` by default).
+        jobs: stages that may run at the same time (>= 1). Peak memory is up to the sum of
+            the stages running together.
 
     Raises:
         RunFailed: a stage failed or did not write its tables; the manifest is left with
-            status ``failed`` and the executed notebook stays in ``notebooks/``.
+            status ``failed`` and the executed notebook stays in ``notebooks/``. Stages
+            already running alongside are finished first; no new stage starts.
+        ValueError: ``jobs`` < 1.
     """
-    import papermill
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     from papermill.exceptions import PapermillExecutionError
 
+    from channelops.stages import producer_of
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1 (stages at a time), got {jobs}")
     kernel = ensure_kernel()
     folder = notebook_folder or notebooks_dir()
     paths = run_paths(output_dir)
@@ -311,13 +449,22 @@ def run_stages(
         }
     _write_json(paths.manifest, manifest)
 
-    total_start = time.perf_counter()
-    current: Stage | None = None
-    before: dict[str, int] = _table_mtimes(paths)
-    previous_term = _interrupt_on_sigterm()
-    try:
-        for number, stage in enumerate(stages, 1):
-            current = stage
+    lock = threading.Lock()  # guards the manifest dict and file
+    kernels = _StageKernels()
+    deps = stage_dependencies(stages)
+    number = {s.key: i for i, s in enumerate(stages, 1)}
+    started: dict[str, dict[str, int]] = {}  # stage key -> table mtimes when it started
+
+    def written_by(stage: Stage) -> list[str]:
+        """Tables written since the stage started that no other stage declares."""
+        return [
+            t
+            for t in _written_since(started[stage.key], paths)
+            if (p := producer_of(t)) is None or p.key == stage.key
+        ]
+
+    def start(stage: Stage) -> tuple[Path, dict[str, Any]]:
+        with lock:
             entry = manifest["stages"][stage.key]
             # declared outputs and whatever this stage wrote last time (undeclared extras)
             for table in {*stage.outputs, *_previous_tables(manifest, stage.key)}:
@@ -325,57 +472,44 @@ def run_stages(
             entry.pop("tables", None)
             entry.update({"status": "running", "started_at": _now()})
             _write_json(paths.manifest, manifest)
-            source = folder / stage.notebook
-            target = paths.notebooks / stage.notebook
-            names = declared.get(stage.notebook) if declared else None
-            values = params.for_notebook(names or {"dataset", "output_dir", "seed"}, paths.root)
-            values = {k: v for k, v in values.items() if names is None or k in names}
-            before = _table_mtimes(paths)
-            os.environ[STAGE_ENV] = stage.key
-            echo(f"[{number}/{len(stages)}] {stage.key} {stage.name}: {stage.title}")
-            start = time.perf_counter()
-            try:
-                papermill.execute_notebook(
-                    str(source),
-                    str(target),
-                    parameters=values,
-                    kernel_name=kernel,
-                    cwd=str(folder),
-                    progress_bar={"desc": f"    {stage.key} cells", "leave": False}
-                    if progress
-                    else False,
-                    log_output=False,
-                )
-            except PapermillExecutionError as exc:
-                seconds = time.perf_counter() - start
-                entry.update(
-                    {
-                        "status": "failed",
-                        "seconds": round(seconds, 2),
-                        "error": _error_of(exc, target),
-                        "tables": _written_since(before, paths),
-                    }
-                )
-                raise RunFailed(
-                    f"stage {stage.key} ({stage.name}) failed in cell {exc.cell_index} of "
-                    f"{target}: {exc.ename}: {exc.evalue}"
-                ) from None
-            seconds = time.perf_counter() - start
-            missing = [t for t in stage.outputs if not paths.table(t).exists()]
+            started[stage.key] = _table_mtimes(paths)
+        names = declared.get(stage.notebook) if declared else None
+        values = params.for_notebook(names or {"dataset", "output_dir", "seed"}, paths.root)
+        values = {k: v for k, v in values.items() if names is None or k in names}
+        echo(f"[{number[stage.key]}/{len(stages)}] {stage.key} {stage.name}: {stage.title}")
+        return paths.notebooks / stage.notebook, values
+
+    def run_one(stage: Stage) -> float:
+        target, values = start(stage)
+        bar = (
+            {"desc": f"    {stage.key} cells", "leave": False} if progress and jobs == 1 else False
+        )
+        t0 = time.perf_counter()
+        _execute_stage_notebook(
+            folder / stage.notebook, target, values, kernel, folder, stage.key, kernels, bar
+        )
+        return time.perf_counter() - t0
+
+    def finish(stage: Stage, seconds: float) -> None:
+        target = paths.notebooks / stage.notebook
+        entry = manifest["stages"][stage.key]
+        missing = [t for t in stage.outputs if not paths.table(t).exists()]
+        with lock:
             if missing:
                 entry.update(
                     {
                         "status": "failed",
                         "seconds": round(seconds, 2),
                         "error": {"error": "MissingTables", "message": f"not written: {missing}"},
-                        "tables": _written_since(before, paths),
+                        "tables": written_by(stage),
                     }
                 )
+                _write_json(paths.manifest, manifest)
                 raise RunFailed(
                     f"stage {stage.key} ({stage.name}) finished but did not write its tables "
                     f"{missing}; see {target}"
                 )
-            written = _written_since(before, paths)
+            written = written_by(stage)
             entry.update(
                 {
                     "status": "ok",
@@ -386,34 +520,78 @@ def run_stages(
             )
             _refresh_tables(manifest, paths)
             _write_json(paths.manifest, manifest)
-            echo(f"      done in {seconds:6.1f} s; tables: {', '.join(written) or '-'}")
+        echo(f"      {stage.key} done in {seconds:6.1f} s; tables: {', '.join(written) or '-'}")
+
+    def fail(stage: Stage, exc: BaseException, seconds: float | None) -> RunFailed:
+        target = paths.notebooks / stage.notebook
+        with lock:
+            entry = manifest["stages"][stage.key]
+            entry.update(
+                {
+                    "status": "failed",
+                    "error": _error_of(exc, target),
+                    "tables": written_by(stage),
+                    **({"seconds": round(seconds, 2)} if seconds is not None else {}),
+                }
+            )
+            _write_json(paths.manifest, manifest)
+        if isinstance(exc, PapermillExecutionError):
+            return RunFailed(
+                f"stage {stage.key} ({stage.name}) failed in cell {exc.cell_index} of "
+                f"{target}: {exc.ename}: {exc.evalue}"
+            )
+        return RunFailed(f"stage {stage.key} could not run: {type(exc).__name__}: {exc}")
+
+    total_start = time.perf_counter()
+    pending = list(stages)
+    running: dict[Any, tuple[Stage, float]] = {}
+    done: set[str] = set()
+    failure: RunFailed | None = None
+    previous_term = _interrupt_on_sigterm()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stage")
+    try:
+        while pending or running:
+            if failure is None:
+                for stage in list(pending):
+                    if len(running) >= jobs:
+                        break
+                    if deps[stage.key] <= done:
+                        pending.remove(stage)
+                        running[pool.submit(run_one, stage)] = (stage, time.perf_counter())
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                stage, t0 = running.pop(future)
+                exc = future.exception()
+                try:
+                    if exc is not None:
+                        raise exc
+                    finish(stage, future.result())
+                    done.add(stage.key)
+                except RunFailed as err:
+                    failure = failure or err
+                except Exception as err:  # noqa: BLE001 - notebook error, kernel died, ...
+                    failure = failure or fail(stage, err, time.perf_counter() - t0)
+        if failure is not None:
+            raise failure
         manifest["status"] = "ok"
     except RunFailed:
         manifest["status"] = "failed"
         raise
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
-        if current is not None:
-            manifest["stages"][current.key]["status"] = "interrupted"
-            manifest["stages"][current.key]["tables"] = _written_since(before, paths)
+        kernels.stop_all()
+        wait(list(running))
+        with lock:
+            for stage, _ in running.values():
+                manifest["stages"][stage.key]["status"] = "interrupted"
+                manifest["stages"][stage.key]["tables"] = written_by(stage)
         raise
-    except Exception as exc:  # kernel died, notebook missing, ...
-        manifest["status"] = "failed"
-        if current is not None:
-            manifest["stages"][current.key].update(
-                {
-                    "status": "failed",
-                    "error": _error_of(exc, paths.notebooks / current.notebook),
-                    "tables": _written_since(before, paths),
-                }
-            )
-        raise RunFailed(
-            f"stage {current.key if current else '?'} could not run: {type(exc).__name__}: {exc}"
-        ) from exc
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
-        os.environ.pop(STAGE_ENV, None)
         manifest["finished_at"] = _now()
         manifest["seconds"] = round(time.perf_counter() - total_start, 2)
         _refresh_tables(manifest, paths)
