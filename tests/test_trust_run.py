@@ -257,17 +257,37 @@ def _timed(body: str) -> str:
     )
 
 
+def _signal_and_wait(mine: str, *others: str) -> str:
+    """Notebook code: create the flag ``mine``, then wait up to 60 s for each of ``others``.
+
+    Two stages that wait for each other's flag can only both finish if they run at the same
+    time: run one after the other, the first times out. No clock comparison involved.
+    """
+    return (
+        f"open(os.path.join(output_dir, '{mine}.flag'), 'w').close()\n"
+        f"for other in {list(others)!r}:\n"
+        "    deadline = time.time() + 60\n"
+        "    while not os.path.exists(os.path.join(output_dir, other + '.flag')):\n"
+        "        if time.time() > deadline:\n"
+        "            raise TimeoutError(f'{other} never ran alongside this stage')\n"
+        "        time.sleep(0.05)\n"
+    )
+
+
 def test_parallel_stages_wait_for_their_inputs_and_know_their_stage(tiny_dataset, tmp_path):
-    """jobs=2: 01 (slow) and 03 start together; 04 reads 03's table so it waits for 03 but
-    not for 01. Each kernel sees its own stage key (CHANNELOPS_STAGE)."""
+    """jobs=2: 01 and 03 run at the same time (each waits for the other's flag); 04 reads
+    03's table, so it starts after 03 has finished, while 01 is still running (01 waits for
+    04's flag). Each kernel sees its own stage key (CHANNELOPS_STAGE)."""
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
-    _notebook(nbs / "a.ipynb", _timed("time.sleep(4)\nwrite_table(pd.DataFrame({'k': "
-              "[os.environ['CHANNELOPS_STAGE']]}), 'segments', output_dir)"))  # fmt: skip
-    _notebook(nbs / "b.ipynb", _timed("write_table(pd.DataFrame({'k': [os.environ["
-              "'CHANNELOPS_STAGE']]}), 'orders', output_dir)"))  # fmt: skip
-    _notebook(nbs / "c.ipynb", _timed("seen = read_table('orders', output_dir)['k'].tolist()\n"
-              "write_table(pd.DataFrame({'k': seen}), 'forecasts', output_dir)"))  # fmt: skip
+    key = "pd.DataFrame({'k': [os.environ['CHANNELOPS_STAGE']]})"
+    _notebook(nbs / "a.ipynb", _timed(_signal_and_wait("a", "b", "c")
+              + f"write_table({key}, 'segments', output_dir)"))  # fmt: skip
+    _notebook(nbs / "b.ipynb", _timed(_signal_and_wait("b", "a")
+              + f"write_table({key}, 'orders', output_dir)"))  # fmt: skip
+    _notebook(nbs / "c.ipynb", _timed(_signal_and_wait("c") + "seen = read_table('orders', "
+              "output_dir)['k'].tolist()\nwrite_table(pd.DataFrame({'k': seen}), 'forecasts', "
+              "output_dir)"))  # fmt: skip
     stages = [
         Stage("01", "segmentation", "a.ipynb", "a", outputs=("segments",)),
         Stage("03", "integration", "b.ipynb", "b", outputs=("orders",)),
@@ -277,9 +297,8 @@ def test_parallel_stages_wait_for_their_inputs_and_know_their_stage(tiny_dataset
     m = run_stages(params, stages, out, notebook_folder=nbs, progress=False, report=False,
                    echo=lambda *_: None, jobs=2)  # fmt: skip
     assert m["status"] == "ok"
-    t = {k: tuple(map(float, (out / f"{k}.times").read_text().split())) for k in ("01", "03", "04")}
+    t = {k: tuple(map(float, (out / f"{k}.times").read_text().split())) for k in ("03", "04")}
     assert t["04"][0] >= t["03"][1], "04 started before 03, whose table it reads, finished"
-    assert t["03"][0] < t["01"][1] and t["01"][0] < t["03"][1], "01 and 03 did not overlap"
     assert read_table("segments", out)["k"].tolist() == ["01"]
     assert read_table("forecasts", out)["k"].tolist() == ["03"]
     assert set(m["stages"]["01"]["tables"]) == {"segments"}  # not 03's table written meanwhile
@@ -290,9 +309,10 @@ def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(
 ):
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
-    _notebook(nbs / "slow.ipynb", _timed("time.sleep(4)\nwrite_table(pd.DataFrame({'x': [1]}),"
-              " 'segments', output_dir)"))  # fmt: skip
-    _notebook(nbs / "bad.ipynb", "raise ValueError('broken export')")
+    # 01 finishes only after 03 has started (and so, moments later, failed)
+    _notebook(nbs / "slow.ipynb", _timed(_signal_and_wait("a", "b") + "time.sleep(2)\n"
+              "write_table(pd.DataFrame({'x': [1]}), 'segments', output_dir)"))  # fmt: skip
+    _notebook(nbs / "bad.ipynb", _timed(_signal_and_wait("b") + "raise ValueError('broken export')"))
     _notebook(nbs / "after.ipynb", _timed("pass"))
     stages = [
         Stage("01", "segmentation", "slow.ipynb", "s", outputs=("segments",)),
