@@ -332,3 +332,16 @@ def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(
     }
     assert read_table("segments", out)["x"].tolist() == [1]
     assert not (out / "04.times").exists()
+
+
+def test_default_jobs_is_two_but_one_for_big_exports_or_one_core(tmp_path):
+    from channelops.runner import default_jobs
+
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "shop.csv").write_bytes(b"x" * 2000)
+    assert default_jobs(tmp_path, cpus=2, big_bytes=10_000) == 2
+    assert default_jobs(tmp_path, cpus=8, big_bytes=10_000) == 2
+    assert default_jobs(tmp_path, cpus=1, big_bytes=10_000) == 1
+    (tmp_path / "orders" / "web.csv").write_bytes(b"x" * 9000)  # 11,000 bytes in all
+    assert default_jobs(tmp_path, cpus=2, big_bytes=10_000) == 1
+    assert default_jobs(tmp_path / "missing", cpus=2) == 2

@@ -12,7 +12,6 @@ Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,13 +52,16 @@ def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, s
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from channelops.runner import RunFailed, run_stages
+    from channelops.runner import RunFailed, default_jobs, run_stages
 
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         print(f"--jobs must be 1 or more (stages at a time), got {args.jobs}", file=sys.stderr)
         return 2
     params, stages, output, declared = _resolve_run(args)
+    jobs = args.jobs if args.jobs is not None else default_jobs(params.dataset)
     print(f"channelops run '{params.run_name}': {len(stages)} notebook(s) -> {output}")
+    if jobs > 1 and len(stages) > 1:
+        print(f"  up to {jobs} independent stages side by side (--jobs 1: one at a time)")
     print(f"  dataset {params.dataset}, seed {params.seed}")
     try:
         manifest = run_stages(
@@ -69,7 +71,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             declared=declared,
             progress=not args.no_progress,
             report=not args.no_report,
-            jobs=args.jobs,
+            jobs=jobs,
         )
     except RunFailed as exc:
         print(f"\nRUN FAILED: {exc}", file=sys.stderr)
@@ -194,9 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument(
         "--jobs",
         type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="stages run side by side when independent (default: 2, or 1 on one core); "
-        "1 runs them one after the other; peak memory is up to the sum of the stages",
+        default=None,
+        help="stages run side by side when independent (default: 2; 1 on one core or when "
+        "the order exports exceed 500 MB); 1 runs them one after the other; peak memory is "
+        "up to the sum of the stages running together",
     )
     p_run.set_defaults(func=_cmd_run)
 
