@@ -344,17 +344,14 @@ def _execute_stage_notebook(
             from papermill.clientwrap import PapermillNotebookClient
             from papermill.engines import logger
 
-            kw = {k: v for k, v in kwargs.items() if k not in ("input_path", "start_timeout")}
-            kw.pop("execution_timeout", None)
+            passed = ("log_output", "stdout_file", "stderr_file")
             client = PapermillNotebookClient(
                 nb_man,
                 km=km,
                 kernel_name=kernel_name,
                 log=logger,
                 startup_timeout=kwargs.get("start_timeout", 60),
-                **{
-                    k: v for k, v in kw.items() if k in ("log_output", "stdout_file", "stderr_file")
-                },
+                **{k: v for k, v in kwargs.items() if k in passed},
             )
             return client.execute(env=env, cwd=str(cwd))
 
