@@ -13,6 +13,7 @@ category preferences against the simulator's truth.
 from __future__ import annotations
 
 from .assortment import (
+    affinities,
     build_assortment,
     candidate_affinity,
     channel_affinity,
@@ -21,7 +22,14 @@ from .assortment import (
     unit_prices,
     weekly_revenue,
 )
-from .data import Interactions, build_interactions, purchase_lines, time_split
+from .data import (
+    Interactions,
+    build_interactions,
+    purchase_lines,
+    resolve_cutoff,
+    sample_customers,
+    time_split,
+)
 from .evaluate import (
     METRICS,
     EvaluationResult,
@@ -56,6 +64,7 @@ __all__ = [
     "Popularity",
     "Recommender",
     "SegmentPopularity",
+    "affinities",
     "build_assortment",
     "build_interactions",
     "candidate_affinity",
@@ -70,6 +79,8 @@ __all__ = [
     "purchase_lines",
     "purchase_shares",
     "recommend",
+    "resolve_cutoff",
+    "sample_customers",
     "segment_affinity",
     "summarise_metrics",
     "time_split",

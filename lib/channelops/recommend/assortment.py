@@ -28,6 +28,7 @@ from .models import UNSEGMENTED, Recommender
 
 __all__ = [
     "purchase_shares",
+    "affinities",
     "channel_affinity",
     "segment_affinity",
     "candidate_affinity",
@@ -38,15 +39,127 @@ __all__ = [
 
 
 def purchase_shares(model: Recommender, rows: np.ndarray, batch_size: int = 20_000):
-    """Yield (rows, shares) blocks: each customer's scores as shares of their next purchase."""
+    """Yield (rows, shares) blocks: each customer's scores as shares of their next purchase.
+
+    Shares are float64 (batch x SKUs); a customer with no positive score gets the overall
+    popularity shares.
+    """
     data = model._check_fitted()
     pop = np.asarray(data.matrix.sum(axis=0)).ravel()
     pop = pop / pop.sum()
     for start in range(0, len(rows), batch_size):
         part = rows[start : start + batch_size]
-        s = np.clip(np.asarray(model.score(part), dtype=np.float64), 0.0, None)
+        s = np.array(model.score(part), dtype=np.float64)
+        np.clip(s, 0.0, None, out=s)
         tot = s.sum(axis=1, keepdims=True)
-        yield part, np.where(tot > 0, s / np.where(tot > 0, tot, 1.0), pop)
+        s /= np.where(tot > 0, tot, 1.0)
+        empty = tot[:, 0] <= 0
+        if empty.any():
+            s[empty] = pop
+        yield part, s
+
+
+def _summed_shares(
+    model: Recommender, rows: np.ndarray, weights: list[sp.csr_matrix]
+) -> list[np.ndarray]:
+    """weights[j] @ shares for every j, scoring each customer once.
+
+    Args:
+        rows: training rows of the customers (columns of every weight matrix, in this order).
+        weights: (groups_j x len(rows)) sparse matrices.
+
+    Returns:
+        One (groups_j x SKUs) float64 array per weight matrix.
+    """
+    data = model._check_fitted()
+    cols = [sp.csc_matrix(w) for w in weights]
+    totals = [np.zeros((w.shape[0], len(data.skus))) for w in weights]
+    start = 0
+    for part, shares in purchase_shares(model, rows):
+        stop = start + len(part)
+        for w, total in zip(cols, totals, strict=True):
+            total += w[:, start:stop] @ shares
+        start = stop
+    return totals
+
+
+def _channel_weights(
+    data, lines: pd.DataFrame, half_life_days: float
+) -> tuple[sp.csr_matrix, pd.Index]:
+    """(channels x customers) recency-weighted units of each known customer on each channel."""
+    lines = lines[lines["customer_id"].isin(data.customers)]
+    if lines.empty or "channel_id" not in lines:
+        raise ValueError(
+            "channel_affinity needs purchases with channel_id by customers the model knows"
+        )
+    age = ((data.as_of - lines["order_ts"]).dt.total_seconds() / 86400.0).clip(lower=0)
+    w = lines["quantity"].to_numpy(float) * np.power(0.5, age.to_numpy() / half_life_days)
+    ch_codes, channels = pd.factorize(lines["channel_id"], sort=True)
+    weights = sp.csr_matrix(
+        (w, (ch_codes, data.rows(lines["customer_id"]))), shape=(len(channels), len(data.customers))
+    )
+    weights.sum_duplicates()
+    return weights, pd.Index(channels, name="channel_id")
+
+
+def _segment_onehot(data, segments: pd.Series) -> tuple[sp.csr_matrix, pd.Index]:
+    """(segments x customers) indicator of each known, segmented customer's segment."""
+    seg = segments.copy()
+    seg.index = seg.index.astype(str)
+    seg = seg[seg.index.isin(data.customers) & (seg != UNSEGMENTED)]
+    if seg.empty:
+        raise ValueError(
+            "no segmented customer is known to the model: cannot build segment affinities"
+        )
+    codes, labels = pd.factorize(seg.astype(str), sort=True)
+    onehot = sp.csr_matrix(
+        (np.ones(len(seg)), (codes, data.rows(seg.index))),
+        shape=(len(labels), len(data.customers)),
+    )
+    return onehot, pd.Index(labels, name="segment")
+
+
+def _normalised(total: np.ndarray, index: pd.Index, skus: pd.Index) -> pd.DataFrame:
+    """Rows of ``total`` divided by their sums, as a frame (index x skus)."""
+    total /= total.sum(axis=1, keepdims=True)
+    return pd.DataFrame(total, index=index, columns=skus)
+
+
+def affinities(
+    model: Recommender,
+    lines: pd.DataFrame | None,
+    segments: pd.Series | None = None,
+    half_life_days: float = 180.0,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """:func:`channel_affinity` and :func:`segment_affinity` from one scoring pass.
+
+    Each customer the model knows is scored once (the two functions called one after the
+    other score them twice).
+
+    Args:
+        model: fitted on the purchases ``lines`` come from.
+        lines: purchases with customer_id, channel_id, order_ts, quantity (None: no channel
+            affinity).
+        segments: customer_id -> segment (None: no segment affinity).
+        half_life_days: recency weighting of a customer's units on a channel.
+
+    Returns:
+        (channel affinity or None, segment affinity or None): index channel_id / segment,
+        columns sku, rows summing to 1.
+    """
+    data = model._check_fitted()
+    weights = {}
+    if lines is not None:
+        weights["channel"] = _channel_weights(data, lines, half_life_days)
+    if segments is not None:
+        weights["segment"] = _segment_onehot(data, segments)
+    rows = np.unique(np.concatenate([w.nonzero()[1] for w, _ in weights.values()]))
+    totals = _summed_shares(model, rows, [w[:, rows] for w, _ in weights.values()])
+    out = {
+        key: _normalised(total, index, data.skus)
+        for (key, (_, index)), total in zip(weights.items(), totals, strict=True)
+    }
+    return out.get("channel"), out.get("segment")
 
 
 def channel_affinity(
@@ -62,25 +175,7 @@ def channel_affinity(
     Returns:
         Matrix: index channel_id, columns sku, rows summing to 1.
     """
-    data = model._check_fitted()
-    lines = lines[lines["customer_id"].isin(data.customers)]
-    if lines.empty or "channel_id" not in lines:
-        raise ValueError(
-            "channel_affinity needs purchases with channel_id by customers the model knows"
-        )
-    age = ((data.as_of - lines["order_ts"]).dt.total_seconds() / 86400.0).clip(lower=0)
-    w = lines["quantity"].to_numpy(float) * np.power(0.5, age.to_numpy() / half_life_days)
-    ch_codes, channels = pd.factorize(lines["channel_id"], sort=True)
-    weights = sp.csr_matrix(
-        (w, (ch_codes, data.rows(lines["customer_id"]))), shape=(len(channels), len(data.customers))
-    )
-    weights.sum_duplicates()
-    rows = np.unique(weights.nonzero()[1])
-    total = np.zeros((len(channels), len(data.skus)))
-    for part, shares in purchase_shares(model, rows):
-        total += weights[:, part] @ shares
-    total /= total.sum(axis=1, keepdims=True)
-    return pd.DataFrame(total, index=pd.Index(channels, name="channel_id"), columns=data.skus)
+    return affinities(model, lines, None, half_life_days)[0]
 
 
 def segment_affinity(model: Recommender, segments: pd.Series) -> pd.DataFrame:
@@ -90,26 +185,7 @@ def segment_affinity(model: Recommender, segments: pd.Series) -> pd.DataFrame:
         Matrix: index segment, columns sku, rows summing to 1; column n_customers is not
         included (use the segments table for sizes).
     """
-    data = model._check_fitted()
-    seg = segments.copy()
-    seg.index = seg.index.astype(str)
-    seg = seg[seg.index.isin(data.customers) & (seg != UNSEGMENTED)]
-    if seg.empty:
-        raise ValueError(
-            "no segmented customer is known to the model: cannot build segment affinities"
-        )
-    codes, labels = pd.factorize(seg.astype(str), sort=True)
-    rows = data.rows(seg.index)
-    onehot = sp.csr_matrix(
-        (np.ones(len(rows)), (codes, np.arange(len(rows)))), shape=(len(labels), len(rows))
-    )
-    total = np.zeros((len(labels), len(data.skus)))
-    start = 0
-    for _, shares in purchase_shares(model, rows):
-        total += onehot[:, start : start + len(shares)] @ shares
-        start += len(shares)
-    total /= total.sum(axis=1, keepdims=True)
-    return pd.DataFrame(total, index=pd.Index(labels, name="segment"), columns=data.skus)
+    return affinities(model, lines=None, segments=segments)[1]
 
 
 def candidate_affinity(

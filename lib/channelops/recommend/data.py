@@ -25,6 +25,8 @@ __all__ = [
     "Interactions",
     "purchase_lines",
     "time_split",
+    "resolve_cutoff",
+    "sample_customers",
     "build_interactions",
 ]
 
@@ -82,6 +84,24 @@ def purchase_lines(
     return out.reset_index(drop=True)
 
 
+def resolve_cutoff(
+    order_ts: pd.Series, cutoff: str | pd.Timestamp | None = None, test_weeks: float = 8
+) -> pd.Timestamp:
+    """First instant of the test period as a UTC timestamp (see :func:`time_split`).
+
+    Args:
+        order_ts: purchase timestamps (UTC).
+        cutoff: a date or instant (a date is read as 00:00 UTC); ``None`` or empty: the last
+            timestamp minus ``test_weeks`` weeks.
+    """
+    if cutoff is None or cutoff == "":
+        if test_weeks <= 0:
+            raise ValueError(f"test_weeks must be > 0, got {test_weeks}")
+        return order_ts.max() - pd.Timedelta(weeks=test_weeks)
+    cut = pd.Timestamp(cutoff)
+    return cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+
+
 def time_split(
     lines: pd.DataFrame, cutoff: str | pd.Timestamp | None = None, test_weeks: float = 8
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
@@ -100,13 +120,7 @@ def time_split(
         ValueError: either side of the split is empty (with the data's period).
     """
     ts = lines["order_ts"]
-    if cutoff is None or cutoff == "":
-        if test_weeks <= 0:
-            raise ValueError(f"test_weeks must be > 0, got {test_weeks}")
-        cut = ts.max() - pd.Timedelta(weeks=test_weeks)
-    else:
-        cut = pd.Timestamp(cutoff)
-        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+    cut = resolve_cutoff(ts, cutoff, test_weeks)
     train, test = lines[ts < cut], lines[ts >= cut]
     if train.empty or test.empty:
         raise ValueError(
@@ -114,6 +128,30 @@ def time_split(
             f"purchases run from {ts.min()} to {ts.max()}: choose a cut-off inside that period"
         )
     return train.reset_index(drop=True), test.reset_index(drop=True), cut
+
+
+def sample_customers(
+    lines: pd.DataFrame, max_customers: int | None, seed: int = 0
+) -> tuple[pd.DataFrame, int]:
+    """All purchases of a seeded random sample of at most ``max_customers`` customers.
+
+    Args:
+        lines: purchases with customer_id (strings).
+        max_customers: sample size; None (or at least the number of customers) keeps every
+            line, unchanged.
+        seed: the sample's seed (customers are drawn from the sorted ids, so the sample does
+            not depend on the order of the lines).
+
+    Returns:
+        (the sampled customers' lines, the number of customers in ``lines``).
+    """
+    ids = pd.unique(lines["customer_id"])
+    if max_customers is None or len(ids) <= max_customers:
+        return lines, len(ids)
+    if max_customers < 1:
+        raise ValueError(f"max_customers must be >= 1 (or None for all), got {max_customers}")
+    chosen = np.random.default_rng(seed).choice(np.sort(ids), size=max_customers, replace=False)
+    return lines[lines["customer_id"].isin(chosen)].reset_index(drop=True), len(ids)
 
 
 @dataclass

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .data import build_interactions, time_split
+from .data import build_interactions, resolve_cutoff, sample_customers, time_split
 from .models import UNSEGMENTED, SegmentPopularity, make_model, recommend
 
 __all__ = [
@@ -167,14 +167,18 @@ def evaluate_models(
     model_options: dict | None = None,
     by: tuple[str, ...] = ("segment", "channel", "cohort"),
     progress: bool = True,
+    as_of: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit each model on ``train`` and score its lists on ``test``.
+
+    ``as_of`` is the instant purchase ages are measured from (None: the last training
+    purchase).
 
     Returns:
         (metrics: model, group_by ('all' or one of ``by``), group, customers and the
         :data:`METRICS`; recs: model name -> its lists for the test customers).
     """
-    data = build_interactions(train, half_life_days=half_life_days, skus=skus)
+    data = build_interactions(train, as_of=as_of, half_life_days=half_life_days, skus=skus)
     fallback = SegmentPopularity().fit(data, segments)
     info = _item_information(train)
     groups = customer_groups(test["customer_id"], train, test, segments)
@@ -215,6 +219,8 @@ class EvaluationResult:
         chosen: name of the model with the best validation NDCG@k.
         cutoff: start of the test period; validation_start: start of the validation window.
         test_recs: model name -> its lists for the test customers.
+        customers_evaluated: customers whose purchases the evaluation used (the sample).
+        customers_total: customers in the purchases given.
     """
 
     metrics: pd.DataFrame
@@ -222,6 +228,13 @@ class EvaluationResult:
     cutoff: pd.Timestamp
     validation_start: pd.Timestamp
     test_recs: dict[str, pd.DataFrame]
+    customers_evaluated: int = 0
+    customers_total: int = 0
+
+    @property
+    def sampled(self) -> bool:
+        """True when the evaluation ran on a sample of the customers."""
+        return self.customers_evaluated < self.customers_total
 
     def overall(self, split: str = "test") -> pd.DataFrame:
         """One row per model over all customers of the split."""
@@ -243,6 +256,7 @@ def offline_evaluation(
     seed: int = 0,
     model_options: dict | None = None,
     progress: bool = True,
+    max_customers: int | None = None,
 ) -> EvaluationResult:
     """Choose a model on a validation window, then score every model on the test period.
 
@@ -251,12 +265,22 @@ def offline_evaluation(
         model_names: candidates (see :func:`~channelops.recommend.models.make_model`).
         cutoff, test_weeks: the test period (:func:`~channelops.recommend.data.time_split`).
         validation_weeks: the validation window, the last weeks before the cut-off.
+        max_customers: evaluate on all purchases of a random sample of this many customers
+            (seeded with ``seed``; :func:`~channelops.recommend.data.sample_customers`) when
+            there are more; None uses everyone. Every model is fitted and scored on the same
+            sample, and the cut-offs and purchase ages are those of the full data, so with
+            a sample at least as large as the customer base the result is the full one.
         Others: as in :func:`evaluate_models`.
     """
     if not model_names:
         raise ValueError("model_names is empty: name at least one model, e.g. ['popularity']")
-    train, test, cut = time_split(lines, cutoff, test_weeks)
+    ts = lines["order_ts"]
+    cut = resolve_cutoff(ts, cutoff, test_weeks)
     val_start = cut - pd.Timedelta(weeks=validation_weeks)
+    # ages are measured from the last training purchase of the full data, sampled or not
+    as_of_train, as_of_inner = ts[ts < cut].max(), ts[ts < val_start].max()
+    lines, n_total = sample_customers(lines, max_customers, seed)
+    train, test, cut = time_split(lines, cut)
     inner, val, _ = time_split(train, val_start)
     common = dict(
         k=k,
@@ -268,8 +292,8 @@ def offline_evaluation(
         model_options=model_options,
         progress=progress,
     )
-    val_metrics, _ = evaluate_models(inner, val, model_names, **common)
-    test_metrics, test_recs = evaluate_models(train, test, model_names, **common)
+    val_metrics, _ = evaluate_models(inner, val, model_names, as_of=as_of_inner, **common)
+    test_metrics, test_recs = evaluate_models(train, test, model_names, as_of=as_of_train, **common)
     overall = val_metrics[val_metrics["group_by"] == "all"].set_index("model")["ndcg_at_k"]
     chosen = str(overall.idxmax())
     metrics = pd.concat(
@@ -279,4 +303,5 @@ def offline_evaluation(
     metrics["k"] = k
     metrics["chosen"] = metrics["model"] == chosen
     cols = ["split", "model", "group_by", "group", "customers", "k", *METRICS, "chosen"]
-    return EvaluationResult(metrics[cols], chosen, cut, val_start, test_recs)
+    n_sampled = lines["customer_id"].nunique()
+    return EvaluationResult(metrics[cols], chosen, cut, val_start, test_recs, n_sampled, n_total)

@@ -64,6 +64,16 @@ class Recommender(ABC):
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Scores (len(rows), n_skus) for training rows ``rows``; higher is better."""
 
+    def shared_scores(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Scores of models that give whole groups of customers the same list, or None.
+
+        Returns:
+            (scores of each distinct list, (n_lists, n_skus); list number of each row), so
+            that ``score(rows)`` equals ``scores[list_of_row]``; None for personal models.
+            :func:`recommend` then ranks each distinct list once instead of once per customer.
+        """
+        return None
+
     def _check_fitted(self) -> Interactions:
         if self.data is None:
             raise RuntimeError(f"{self.name}: call fit() before scoring")
@@ -89,6 +99,11 @@ class Popularity(Recommender):
     def score(self, rows: np.ndarray) -> np.ndarray:
         self._check_fitted()
         return np.broadcast_to(self.item_scores, (len(rows), len(self.item_scores))).copy()
+
+    def shared_scores(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One list for everyone: (item scores as one row, zeros)."""
+        self._check_fitted()
+        return self.item_scores[None, :], np.zeros(len(rows), dtype=np.intp)
 
 
 class SegmentPopularity(Recommender):
@@ -122,6 +137,12 @@ class SegmentPopularity(Recommender):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         return self.segment_scores(self.row_segment[rows])
+
+    def shared_scores(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One list per segment: (scores per distinct segment of ``rows``, segment number)."""
+        self._check_fitted()
+        labels, inverse = np.unique(self.row_segment[rows], return_inverse=True)
+        return self.segment_scores(labels), inverse.reshape(-1)
 
 
 class ItemItem(Recommender):
@@ -314,12 +335,23 @@ class BuyAgain(Recommender):
         return self
 
     def score(self, rows: np.ndarray) -> np.ndarray:
+        """s[u, i] = P(k(i) | u) / (m[u, k(i)] + alpha) * (m[u, i] + alpha q[u, i]), float32.
+
+        Computed as one dense block (the channel prior alpha q, a (rows x channels) @
+        (channels x SKUs) product), the customer's own counts added at their non-zero cells
+        only, and one per-category weight gathered to the SKUs: two dense float64
+        temporaries per batch instead of six.
+        """
         self._check_fitted()
-        k = self.sku_category
-        own = self.m[rows].toarray()
-        prior = self.channel_prob[rows] @ self.channel_share
-        within = (own + self.alpha * prior) / (self.m_cat[rows][:, k] + self.alpha)
-        return (self.category_prob[rows][:, k] * within).astype(np.float32)
+        rows = np.asarray(rows, dtype=np.intp)
+        weight = self.category_prob[rows] / (self.m_cat[rows] + self.alpha)  # rows x categories
+        out = self.channel_prob[rows] @ self.channel_share
+        out *= self.alpha
+        own = self.m[rows]
+        at = np.repeat(np.arange(len(rows)), np.diff(own.indptr))
+        out[at, own.indices] += own.data
+        out *= np.take(weight, self.sku_category, axis=1)
+        return out.astype(np.float32)
 
 
 def make_model(
@@ -427,27 +459,33 @@ def recommend(
     ids = pd.Index(pd.unique(pd.Index(customers).astype(str)))
     rows = data.rows(ids)
     known = rows >= 0
+    known_ids, known_rows = ids[known], rows[known]
     frames = []
-    for start in range(0, int(known.sum()), batch_size):
-        part_ids = ids[known][start : start + batch_size]
-        part_rows = rows[known][start : start + batch_size]
-        scores = np.asarray(model.score(part_rows), dtype=np.float64)
-        if exclude_seen:
-            seen = data.matrix[part_rows]
-            scores[seen.nonzero()] = -np.inf
-        frames.append(_frame(part_ids, scores, k, data.skus, model.name))
+    shared = None if exclude_seen else model.shared_scores(known_rows)
+    if shared is not None:
+        frames.append(_shared_frame(known_ids, *shared, k, data.skus, model.name))
+    else:
+        for start in range(0, len(known_rows), batch_size):
+            part_rows = known_rows[start : start + batch_size]
+            scores = np.asarray(model.score(part_rows))
+            if exclude_seen:
+                seen = data.matrix[part_rows]
+                scores[seen.nonzero()] = -np.inf
+            part_ids = known_ids[start : start + batch_size]
+            frames.append(_frame(part_ids, *top_k(scores, k), data.skus, model.name))
     if (~known).any():
         if fallback is None:
             fallback = SegmentPopularity().fit(data, segments)
         cold = ids[~known]
         seg = _segments_of(cold, segments).to_numpy()
-        scores = fallback.segment_scores(seg).astype(np.float64)
         names = np.where(
             np.isin(seg, list(fallback.by_segment)), "segment_popularity", "popularity"
         )
         for label in np.unique(names):
             sel = names == label
-            frames.append(_frame(cold[sel], scores[sel], k, data.skus, str(label)))
+            labels, inverse = np.unique(seg[sel], return_inverse=True)
+            scores = fallback.segment_scores(labels)
+            frames.append(_shared_frame(cold[sel], scores, inverse, k, data.skus, str(label)))
     if not frames:
         return pd.DataFrame(
             {
@@ -461,18 +499,36 @@ def recommend(
     return pd.concat(frames, ignore_index=True)
 
 
-def _frame(ids: pd.Index, scores: np.ndarray, k: int, skus: pd.Index, name: str) -> pd.DataFrame:
+def _shared_frame(
+    ids: pd.Index, scores: np.ndarray, list_of: np.ndarray, k: int, skus: pd.Index, name: str
+) -> pd.DataFrame:
+    """Lists for customers sharing a few score rows: rank each distinct row once, then copy.
+
+    Args:
+        ids: customer ids; scores: (n_lists, n_skus); list_of: row of ``scores`` per id.
+    """
     idx, val = top_k(scores, k)
+    return _frame(ids, idx[list_of], val[list_of], skus, name)
+
+
+def _frame(
+    ids: pd.Index, idx: np.ndarray, val: np.ndarray, skus: pd.Index, name: str
+) -> pd.DataFrame:
+    """Long table of top-k lists (idx, val from :func:`top_k`, one row per id), ranks 1..k.
+
+    Excluded SKUs (-inf scores) are dropped and the ranks after them close up.
+    """
     kk = idx.shape[1]
+    finite = np.isfinite(val)
+    rank = np.cumsum(finite, axis=1)  # rank among the kept SKUs of the row
+    keep = finite.ravel()
     out = pd.DataFrame(
         {
-            "customer_id": np.repeat(ids.to_numpy(dtype=object), kk),
-            "rank": np.tile(np.arange(1, kk + 1), len(ids)),
-            "sku": skus.to_numpy(dtype=object)[idx.ravel()],
-            "score": val.ravel(),
+            "customer_id": np.repeat(ids.to_numpy(dtype=object), kk)[keep],
+            "rank": rank.ravel()[keep].astype(np.int64),
+            "sku": skus.to_numpy(dtype=object)[idx.ravel()[keep]],
+            "score": val.ravel()[keep].astype(np.float64),
             "model": name,
         }
     )
-    out = out[np.isfinite(out["score"])]
-    out["rank"] = out.groupby("customer_id", sort=False).cumcount() + 1
     return out
