@@ -66,6 +66,32 @@ KEYS = ["channel_id", "sku"]
 # --------------------------------------------------------------------------- series
 
 
+def _string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a string column and the names they stand for, in sorted order.
+
+    Works the same for object and ``string[pyarrow]`` columns without converting the
+    column itself (``astype(str)`` on 10M values costs seconds and GBs).
+
+    Args:
+        values: string-like keys (object or ``string[pyarrow]``); NA gets code -1.
+
+    Returns:
+        (codes, int64, -1 for NA; names as an object array of ``str``, so that
+        ``names[codes]`` equals ``values.astype(str)`` where not NA; code order equals the
+        names' sort order).
+    """
+    codes, names = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), np.asarray([str(v) for v in names], dtype=object)
+
+
+def _day_number(ts: pd.Series) -> np.ndarray:
+    """Whole days since 1970-01-01 of each timestamp's (wall-clock) date; NaT gives INT64_MIN."""
+    d = ts.dt.normalize()
+    if d.dt.tz is not None:
+        d = d.dt.tz_localize(None)
+    return d.to_numpy("datetime64[D]").astype(np.int64)
+
+
 def daily_demand(
     order_lines: pd.DataFrame,
     statuses: tuple[str, ...] = ("placed", "paid", "shipped", "delivered", "returned"),
@@ -74,7 +100,10 @@ def daily_demand(
     """Daily units per (channel_id, sku), zeros filled from each series' first sale.
 
     Demand is what customers ordered, so returned lines count (the return is a later,
-    separate event) but cancelled ones do not. Vectorised: no loop over series.
+    separate event) but cancelled ones do not. Vectorised: no loop over series; only the
+    five columns it needs are filtered (not the whole frame), and the grouping runs on
+    integer codes of channel_id and sku, so object and ``string[pyarrow]`` columns give
+    the same result.
 
     Args:
         order_lines: unified lines with channel_id, sku, order_ts_local, quantity, status.
@@ -82,41 +111,67 @@ def daily_demand(
         end: last date of every series; the last order date when None.
 
     Returns:
-        channel_id, sku, date (midnight, reporting timezone), units (float), sorted by
-        channel_id, sku, date.
+        channel_id, sku (``str`` objects), date (midnight, reporting timezone), units
+        (float), sorted by channel_id, sku, date.
     """
-    missing = {"channel_id", "sku", "order_ts_local", "quantity", "status"} - set(order_lines)
+    need = ["channel_id", "sku", "order_ts_local", "quantity", "status"]
+    missing = set(need) - set(order_lines)
     if missing:
         raise KeyError(f"order_lines lacks columns {sorted(missing)}")
-    buys = order_lines.loc[order_lines["status"].isin(statuses)]
+    cols = order_lines[need]
+    buys = cols.loc[cols["status"].isin(statuses).to_numpy(dtype=bool)]
     if buys.empty:
         return pd.DataFrame({"channel_id": [], "sku": [], "date": pd.to_datetime([]), "units": []})
+    ch, ch_names = _string_codes(buys["channel_id"])
+    sku, sku_names = _string_codes(buys["sku"])
+    date = buys["order_ts_local"].dt.normalize()
+    ok = (ch >= 0) & (sku >= 0) & date.notna().to_numpy()
+    key = ch * len(sku_names) + sku
     daily = (
-        buys.assign(
-            date=buys["order_ts_local"].dt.normalize(),
-            channel_id=buys["channel_id"].astype(str),
-            sku=buys["sku"].astype(str),
-        )
-        .groupby(["channel_id", "sku", "date"], sort=True)["quantity"]
+        pd.DataFrame({"key": key[ok], "date": date.array[ok], "q": buys["quantity"].to_numpy()[ok]})
+        .groupby(["key", "date"], sort=True)["q"]
         .sum()
         .astype(float)
-        .rename("units")
-        .reset_index()
     )
-    end = pd.Timestamp(daily["date"].max() if end is None else end).normalize()
-    first = daily.groupby(KEYS, sort=True)["date"].min().reset_index()
-    n_days = ((end - first["date"]).dt.days + 1).clip(lower=0).to_numpy()
-    idx = np.repeat(np.arange(len(first)), n_days)
+    d_key = daily.index.get_level_values("key").to_numpy()
+    d_date = daily.index.get_level_values("date")
+    end = pd.Timestamp(d_date.max() if end is None else end).normalize()
+    # daily is sorted by key then date: each series' first row holds its first sale
+    starts = np.flatnonzero(np.r_[True, d_key[1:] != d_key[:-1]])
+    s_key = d_key[starts]
+    first = d_date[starts]
+    n_days = ((end - first).days + 1).to_numpy().clip(min=0)
+    idx = np.repeat(np.arange(len(s_key)), n_days)
     offset = np.arange(n_days.sum()) - np.repeat(np.cumsum(n_days) - n_days, n_days)
     full = pd.DataFrame(
         {
-            "channel_id": first["channel_id"].to_numpy()[idx],
-            "sku": first["sku"].to_numpy()[idx],
-            "date": first["date"].to_numpy()[idx] + offset.astype("timedelta64[D]"),
+            "channel_id": ch_names[s_key // len(sku_names)][idx],
+            "sku": sku_names[s_key % len(sku_names)][idx],
+            "date": first.to_numpy()[idx] + offset.astype("timedelta64[D]"),
         }
     )
-    out = full.merge(daily, on=["channel_id", "sku", "date"], how="left")
-    out["units"] = out["units"].fillna(0.0)
+    # place each day's units at its row of ``full``: series start + days since first sale
+    series_of = np.repeat(np.arange(len(s_key)), np.diff(np.r_[starts, len(d_key)]))
+    day_off = (d_date - first[series_of]).days.to_numpy()
+    inside = day_off < n_days[series_of]
+    row = (np.cumsum(n_days) - n_days)[series_of] + day_off
+    units = np.zeros(len(full))
+    units[row[inside]] = daily.to_numpy()[inside]
+    full["units"] = units
+    return full
+
+
+def _series_codes(series: pd.DataFrame) -> np.ndarray:
+    """One int64 id per distinct (channel_id, sku) of ``series`` (NA keys share -1 parts)."""
+    ch, ch_names = _string_codes(series["channel_id"])
+    sku, sku_names = _string_codes(series["sku"])
+    return ch * max(len(sku_names), 1) + sku
+
+
+def _lookup(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray, fill) -> np.ndarray:
+    """``values`` at the position of each of ``keys`` in the unique ``table_keys``; ``fill`` if absent."""
+    pos = pd.Index(table_keys).get_indexer(keys)
+    out = np.where(pos >= 0, values[np.maximum(pos, 0)], fill) if len(values) else np.full(len(keys), fill)
     return out
 
 
@@ -128,6 +183,16 @@ def demand_features(
     Price is the SKU x channel's mean net unit price (base currency) on the day, carried
     forward over days without sales; promotion is a channel-day flag: the share of gross
     revenue given as discount exceeds the channel's median share by ``promo_threshold``.
+    All lines count (any status). Grouping and look-ups run on integer codes of
+    channel_id, sku and the day, so object and ``string[pyarrow]`` keys give the same
+    table and no column of ``order_lines`` is converted or copied whole.
+
+    Args:
+        order_lines: channel_id, sku, order_ts_local, quantity and, for price and promo,
+            unit_price_base and discount_base (base currency).
+        series: output of :func:`daily_demand`.
+        promo_threshold: promo when the day's discount share exceeds the channel's median
+            share by more than this (a share).
 
     Returns:
         ``series`` plus dow (0 = Monday), month, week_of_year, price, discount_rate, promo.
@@ -137,29 +202,55 @@ def demand_features(
     out["month"] = out["date"].dt.month
     out["week_of_year"] = out["date"].dt.isocalendar().week.astype(int).to_numpy()
     if {"unit_price_base", "discount_base"} <= set(order_lines):
-        lines = order_lines.assign(
-            date=order_lines["order_ts_local"].dt.normalize(),
-            channel_id=order_lines["channel_id"].astype(str),
-            sku=order_lines["sku"].astype(str),
-            gross=order_lines["quantity"] * order_lines["unit_price_base"],
+        ch, ch_names = _string_codes(order_lines["channel_id"])
+        sku, sku_names = _string_codes(order_lines["sku"])
+        n_sku = max(len(sku_names), 1)
+        day = _day_number(order_lines["order_ts_local"])
+        # a line with no sku still counts in its channel's day (discount share, promo)
+        ok = (ch >= 0) & ~order_lines["order_ts_local"].isna().to_numpy()
+        qty = order_lines["quantity"].to_numpy()
+        lines = pd.DataFrame(
+            {
+                "ch": ch[ok],
+                "cs": np.where(sku >= 0, ch * n_sku + sku, -1)[ok],
+                "day": day[ok],
+                "gross": (qty * order_lines["unit_price_base"].to_numpy())[ok],
+                "discount_base": order_lines["discount_base"].to_numpy()[ok],
+                "quantity": qty[ok],
+            }
         )
-        day = lines.groupby(["channel_id", "date"])[["gross", "discount_base"]].sum()
-        rate = (day["discount_base"] / day["gross"].where(day["gross"] > 0)).fillna(0.0)
-        base = rate.groupby(level="channel_id").transform("median")
-        promo = (rate > base + promo_threshold).rename("promo").reset_index()
-        rate = rate.rename("discount_rate").reset_index()
-        sku_day = lines.groupby(["channel_id", "sku", "date"])[
-            ["gross", "discount_base", "quantity"]
-        ].sum()
-        price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).rename(
-            "price"
+        by_day = lines.groupby(["ch", "day"])[["gross", "discount_base"]].sum()
+        rate = (by_day["discount_base"] / by_day["gross"].where(by_day["gross"] > 0)).fillna(0.0)
+        base = rate.groupby(level="ch").transform("median")
+        promo = (rate > base + promo_threshold).to_numpy()
+        sku_day = (
+            lines.loc[lines["cs"].to_numpy() >= 0]
+            .groupby(["cs", "day"])[["gross", "discount_base", "quantity"]]
+            .sum()
         )
-        out = out.merge(price.reset_index(), on=["channel_id", "sku", "date"], how="left")
-        out["price"] = out.groupby(KEYS, sort=False)["price"].ffill()
-        out = out.merge(rate, on=["channel_id", "date"], how="left")
-        out = out.merge(promo, on=["channel_id", "date"], how="left")
-        out["discount_rate"] = out["discount_rate"].fillna(0.0)
-        out["promo"] = out["promo"].eq(True)
+        del lines
+        price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).to_numpy()
+
+        def _pack(a: np.ndarray, d: np.ndarray) -> np.ndarray:
+            # a day fits in 2**20 days (2,870 years) from 1970 onward: one int64 per (a, day)
+            return (a.astype(np.int64) << 21) + (d - day_min)
+
+        day_min = min(int(day[ok].min()) if ok.any() else 0, int(_day_number(out["date"]).min()) if len(out) else 0)
+        s_ch = pd.Index(ch_names).get_indexer(out["channel_id"].astype(object))
+        s_sku = pd.Index(sku_names).get_indexer(out["sku"].astype(object))
+        s_day = _day_number(out["date"])
+        known = (s_ch >= 0) & (s_sku >= 0)
+        cs_key = np.where(known, _pack(s_ch * n_sku + s_sku, s_day), -1)
+        ch_key = np.where(s_ch >= 0, _pack(s_ch, s_day), -1)
+        sd = sku_day.index
+        out["price"] = _lookup(
+            cs_key, _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy()), price, np.nan
+        )
+        out["price"] = out.groupby(_series_codes(out), sort=False)["price"].ffill()
+        cd = rate.index
+        ch_day = _pack(cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy())
+        out["discount_rate"] = _lookup(ch_key, ch_day, rate.to_numpy(), 0.0).astype(float)
+        out["promo"] = _lookup(ch_key, ch_day, promo, False).astype(bool)
     else:
         out["price"] = np.nan
         out["discount_rate"] = 0.0
@@ -595,6 +686,40 @@ def backtest(
     return pd.concat(frames, ignore_index=True)
 
 
+def _group_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[pd.Index], list[int]]:
+    """One int64 code per row for the combination of the ``by`` columns, in sort order.
+
+    Each column is factorised with ``sort=True`` and the codes are combined in mixed radix,
+    so sorting the codes sorts the rows by ``by`` lexicographically, as
+    ``groupby(by, sort=True)`` would, but grouping on one integer is much faster than on
+    several object or Arrow string columns.
+
+    Returns:
+        (codes, -1 where any key is missing; each column's sorted uniques; the radices).
+    """
+    key = np.zeros(len(frame), dtype=np.int64)
+    missing = np.zeros(len(frame), dtype=bool)
+    uniques, radix = [], []
+    for col in by:
+        codes, u = pd.factorize(frame[col], sort=True)
+        missing |= codes < 0
+        key = key * max(len(u), 1) + codes
+        uniques.append(u)
+        radix.append(max(len(u), 1))
+    key[missing] = -1
+    return key, uniques, radix
+
+
+def _decode_groups(key: np.ndarray, uniques: list[pd.Index], radix: list[int], by: list[str]) -> pd.DataFrame:
+    """The ``by`` columns of each group code from :func:`_group_codes` (dtypes of the uniques)."""
+    cols = {}
+    rest = np.asarray(key, dtype=np.int64)
+    for col, u, r in zip(reversed(by), reversed(uniques), reversed(radix)):
+        cols[col] = u.take(rest % r)
+        rest = rest // r
+    return pd.DataFrame({c: np.asarray(cols[c]) if cols[c].dtype == object else cols[c] for c in by})
+
+
 def series_metrics(
     bt: pd.DataFrame, by: Sequence[str] = ("channel_id", "sku", "model", "window")
 ) -> pd.DataFrame:
@@ -603,12 +728,23 @@ def series_metrics(
     A series whose in-sample scale is zero or missing (all zeros, too short) gets NaN MASE
     and RMSSE; its absolute errors still count in WAPE.
     """
-    d = bt.assign(
-        ae=(bt["forecast"] - bt["actual"]).abs(),
-        se=(bt["forecast"] - bt["actual"]) ** 2,
-        err=bt["forecast"] - bt["actual"],
+    by = list(by)
+    key, uniques, radix = _group_codes(bt, by)
+    keep = key >= 0
+    err = (bt["forecast"] - bt["actual"]).to_numpy()[keep]
+    d = pd.DataFrame(
+        {
+            "_key": key[keep],
+            "actual": bt["actual"].to_numpy()[keep],
+            "forecast": bt["forecast"].to_numpy()[keep],
+            "ae": np.abs(err),
+            "se": err**2,
+            "err": err,
+            "scale_mae": bt["scale_mae"].to_numpy()[keep],
+            "scale_rmse": bt["scale_rmse"].to_numpy()[keep],
+        }
     )
-    g = d.groupby(list(by), sort=True)
+    g = d.groupby("_key", sort=True)
     out = g.agg(
         actual=("actual", "sum"),
         forecast=("forecast", "sum"),
@@ -620,7 +756,8 @@ def series_metrics(
         scale_mae=("scale_mae", "first"),
         scale_rmse=("scale_rmse", "first"),
         days=("ae", "size"),
-    ).reset_index()
+    )
+    out = pd.concat([_decode_groups(out.index.to_numpy(), uniques, radix, by), out.reset_index(drop=True)], axis=1)
     out["mase"] = out["mae"] / out["scale_mae"].where(out["scale_mae"] > 0)
     out["rmsse"] = np.sqrt(out["mse"]) / out["scale_rmse"].where(out["scale_rmse"] > 0)
     out["wape"] = out["abs_err"] / out["actual"].where(out["actual"] > 0)
@@ -756,6 +893,8 @@ def interval_coverage(
     Returns:
         one row per ``by`` value and level: nominal, coverage, mean width (units/day).
     """
+    # only the columns the intervals need: each window's filters copy these, not all of bt
+    bt = bt[[by, "window", "actual", "forecast", "scale_mae"]]
     windows = sorted(bt["window"].unique())
     rows = []
     for lv in levels:
