@@ -85,6 +85,26 @@ def test_content_hash_is_of_the_values_not_the_file(tmp_path):
         assert table_content_hash(tmp_path / f"{what}.parquet") != h, f"a change of {what}"
 
 
+def test_content_hash_ignores_how_strings_are_held_and_where_row_groups_end(tmp_path):
+    """Object strings and pandas string[pyarrow] hold the same values; so do one row group
+    and many. Nulls count, in place: moving a null changes the hash."""
+    df = pd.DataFrame({"s": ["ab", None, "", "c" * 40, "é"], "v": [1.0, None, 3.0, 4.0, 5.0]})
+    df.to_parquet(tmp_path / "object.parquet")
+    df.astype({"s": "string[pyarrow]"}).to_parquet(tmp_path / "arrow.parquet", row_group_size=2)
+    df.astype({"s": "category"}).to_parquet(tmp_path / "dict.parquet")
+    h = table_content_hash(tmp_path / "object.parquet")
+    assert h == table_content_hash(tmp_path / "arrow.parquet")
+    assert h == table_content_hash(tmp_path / "dict.parquet")
+    moved = df.assign(s=["ab", "", None, "c" * 40, "é"])  # the null and the empty string swap
+    moved.to_parquet(tmp_path / "moved.parquet")
+    assert table_content_hash(tmp_path / "moved.parquet") != h
+    split = df.assign(s=["a", "b", None, "c" * 40, "é"])  # as moved: same bytes, same nulls
+    split.to_parquet(tmp_path / "split.parquet")
+    assert table_content_hash(tmp_path / "split.parquet") != table_content_hash(
+        tmp_path / "moved.parquet"
+    )
+
+
 def test_manifest_hash_matches_each_table(tiny_run):
     hashes = _hashes(tiny_run)
     files = sorted(p.stem for p in (tiny_run / "tables").glob("*.parquet"))
@@ -240,7 +260,7 @@ def test_stage_dependencies_follow_the_tables_each_stage_reads():
 
     deps = stage_dependencies(select_stages(None))
     assert deps["01"] == set() and deps["03"] == set()  # both read only the exports
-    assert deps["02"] == {"01"}  # segments, segment_profiles
+    assert deps["02"] == {"01", "03"}  # segments, segment_profiles; order_lines
     assert deps["04"] == {"03"} and deps["05"] == {"03"}  # order lines, orders
     assert deps["07"] == {"01", "03"}
     assert {"01", "02", "03", "04"} <= deps["06"]

@@ -160,13 +160,23 @@ def hash_inputs(dataset_dir: Path) -> dict[str, str]:
     return out
 
 
+#: How :func:`table_content_hash` hashes; a hash recorded under another scheme is redone.
+HASH_SCHEME = "arrow-columns-1"
+
+
 def table_content_hash(path: str | os.PathLike[str]) -> str:
     """SHA-256 of a Parquet table's content: column names, types and values, in row order.
 
-    File bytes are not compared (Parquet metadata such as the writer's version may differ
-    between identical tables); the values are hashed column by column with
-    :func:`pandas.util.hash_pandas_object` (nested values such as lists by their ``repr``),
-    the index included when it is named.
+    File bytes are not compared (Parquet metadata such as the writer's version, the
+    compression or the row groups may differ between identical tables). The table is read
+    one column at a time with pyarrow, so memory stays at about one column, and each
+    column's values are hashed from their Arrow buffers: the null mask, then the values
+    (nulls as zero / empty). String and binary columns hash their lengths and bytes, so a
+    column written from Python ``str`` objects and one written from pandas
+    ``string[pyarrow]`` hash alike (``string`` and ``large_string`` are one type here, as
+    are dictionary-encoded columns and their values). Nested values (lists, structs) are
+    hashed by the text of their Python values. A named pandas index is stored by pandas as a
+    column and so is included.
 
     Args:
         path: a ``.parquet`` file.
@@ -174,22 +184,77 @@ def table_content_hash(path: str | os.PathLike[str]) -> str:
     Returns:
         64 hex characters.
     """
-    import pandas as pd
+    import pyarrow.parquet as pq
 
-    df = pd.read_parquet(path)
-    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
-        df = df.reset_index()
+    pf = pq.ParquetFile(path)
     digest = hashlib.sha256()
-    digest.update(f"{len(df)} rows\n".encode())
-    for name in df.columns:
-        col = df[name]
-        digest.update(f"{name}:{col.dtype}\n".encode())
-        try:
-            values = pd.util.hash_pandas_object(col, index=False).to_numpy()
-        except TypeError:  # unhashable cells (lists, dicts): hash their text
-            values = pd.util.hash_pandas_object(col.map(repr), index=False).to_numpy()
-        digest.update(values.tobytes())
+    digest.update(f"{pf.metadata.num_rows} rows\n".encode())
+    for name in pf.schema_arrow.names:
+        column = pf.read(columns=[name], use_pandas_metadata=False).column(0)
+        digest.update(f"{name}:{_hash_type_name(column.type)}\n".encode())
+        # nulls, lengths and values in separate streams, so row-group boundaries don't count
+        parts = {"nulls": hashlib.sha256(), "lengths": hashlib.sha256(), "values": hashlib.sha256()}
+        for chunk in column.chunks:
+            _hash_arrow_values(parts, chunk)
+        for part in parts.values():
+            digest.update(part.digest())
     return digest.hexdigest()
+
+
+def _hash_type_name(arrow_type: Any) -> str:
+    """The type as hashed: dictionaries by their values, large_* as the plain type."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_large_binary(arrow_type):
+        return "binary"
+    if pa.types.is_large_list(arrow_type):
+        return f"list<{_hash_type_name(arrow_type.value_type)}>"
+    if pa.types.is_list(arrow_type):
+        return f"list<{_hash_type_name(arrow_type.value_type)}>"
+    return str(arrow_type)
+
+
+def _hash_arrow_values(parts: dict[str, Any], array: Any) -> None:
+    """Feed one Arrow array's null mask, value lengths and values into ``parts``.
+
+    ``parts`` maps "nulls", "lengths" and "values" to running hashes (see
+    :func:`table_content_hash`); arrays of one column are fed in row order.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    parts["nulls"].update(np.asarray(array.is_null(), dtype=np.bool_).tobytes())
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        array = array.cast(pa.large_string()).fill_null("")
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        array = array.cast(pa.large_binary()).fill_null(b"")
+    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+        offsets = offsets[array.offset : array.offset + len(array) + 1]
+        parts["lengths"].update(np.diff(offsets).tobytes())
+        parts["values"].update(memoryview(array.buffers()[2])[offsets[0] : offsets[-1]])
+    elif pa.types.is_nested(kind):
+        parts["values"].update("".join(f"{v!r}\x1f" for v in array.to_pylist()).encode())
+    elif pa.types.is_boolean(kind):
+        parts["values"].update(pc.fill_null(array, False).to_numpy(zero_copy_only=False).tobytes())
+    elif pa.types.is_null(kind):
+        pass  # all null: the mask says everything
+    else:  # fixed width (numbers, dates, timestamps, decimals): the value bytes, nulls zeroed
+        width = kind.bit_width // 8
+        raw = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+        raw = raw[array.offset * width : (array.offset + len(array)) * width]
+        if array.null_count:
+            raw = raw.reshape(len(array), width).copy()
+            raw[np.asarray(array.is_null(), dtype=np.bool_)] = 0
+        parts["values"].update(raw.tobytes())
 
 
 def package_versions() -> dict[str, str]:
@@ -659,7 +724,8 @@ def _refresh_tables(manifest: dict[str, Any], paths) -> None:
 
     The producing stage is the declared one (:mod:`channelops.stages`), else the stage whose
     manifest entry lists the table. A hash is recomputed only when the file changed since
-    the last refresh (same size and modification time: the recorded hash is kept).
+    the last refresh (same size and modification time, same :data:`HASH_SCHEME`: the
+    recorded hash is kept).
     """
     from channelops.stages import producer_of
 
@@ -675,7 +741,11 @@ def _refresh_tables(manifest: dict[str, Any], paths) -> None:
         stat = path.stat()
         stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
         previous = old.get(path.stem, {})
-        if previous.get("file_stamp") == stamp and previous.get("content_hash"):
+        if (
+            previous.get("file_stamp") == stamp
+            and previous.get("content_hash")
+            and previous.get("hash_scheme") == HASH_SCHEME
+        ):
             content_hash = previous["content_hash"]
         else:
             content_hash = table_content_hash(path)
@@ -683,6 +753,7 @@ def _refresh_tables(manifest: dict[str, Any], paths) -> None:
             "rows": _table_rows(path),
             "stage": producer.key if producer else written_by.get(path.stem),
             "content_hash": content_hash,
+            "hash_scheme": HASH_SCHEME,
             "file_stamp": stamp,
         }
     manifest["tables"] = tables
