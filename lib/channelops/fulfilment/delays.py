@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .allocation import haversine_km
-from .prepare import canonical_city
+from .prepare import as_str_keys, canonical_city, left_lookup
 
 __all__ = ["DELAY_COLUMNS", "shipment_delays", "delay_summary", "delay_drivers"]
 
@@ -74,20 +74,17 @@ def shipment_delays(
     if missing:
         raise ValueError(f"shipments is missing column(s) {sorted(missing)}")
     out = shipments.copy()
-    out["channel_id"] = out["channel_id"].astype(str)
-    out["carrier"] = out["carrier"].astype(str)
-    out["warehouse_id"] = out["warehouse_id"].astype(str)
+    out["channel_id"] = as_str_keys(out["channel_id"])
+    out["carrier"] = as_str_keys(out["carrier"])
+    out["warehouse_id"] = as_str_keys(out["warehouse_id"])
     out["delivered"] = out["delivered_ts"].notna()
     out["delay_h"] = (out["delivered_ts"] - out["promised_ts"]).dt.total_seconds() / 3600
     out["late"] = out["delay_h"] > 0
     out["transit_h"] = (out["delivered_ts"] - out["shipped_ts"]).dt.total_seconds() / 3600
     if orders is not None:
         cols = ["channel_id", "order_id", "order_ts"] + (["city"] if "city" in orders else [])
-        o = orders[cols].copy()
-        o["channel_id"] = o["channel_id"].astype(str)
-        o["order_id"] = o["order_id"].astype(str)
-        out["order_id"] = out["order_id"].astype(str)
-        out = out.merge(o, on=["channel_id", "order_id"], how="left")
+        out["order_id"] = as_str_keys(out["order_id"])
+        out = left_lookup(out, orders[cols])
         out["handling_h"] = (out["shipped_ts"] - out["order_ts"]).dt.total_seconds() / 3600
         region = canonical_city(out["city"], locations) if "city" in out else None
         out["region"] = region.fillna("unknown").astype(str) if region is not None else "unknown"
@@ -131,7 +128,8 @@ def delay_summary(
         late_rate (shares of delivered shipments), mean/median/p90 delay in hours (delivered
         minus promised), mean handling and transit hours.
     """
-    d = delays.copy()
+    need = ["order_id", "delivered", "late", "delay_h", "handling_h", "transit_h"]
+    d = delays[[c for c in [*dimensions, *need] if c in delays.columns]].copy()
     if "handling_h" not in d:
         d["handling_h"] = np.nan
     parts = []
@@ -152,10 +150,34 @@ def delay_summary(
     out["on_time_rate"] = 1 - out["late_rate"]
     out["key"] = out["key"].astype(str)
     out["delivered"] = out["delivered"].astype(int)
+    out["shipments"] = out["shipments"].astype(np.int64)  # Int64 when keys are Arrow strings
     return out[DELAY_COLUMNS]
 
 
-def delay_drivers(delays: pd.DataFrame, reference_carrier: str | None = None) -> pd.DataFrame:
+def _design_rows(
+    specs: list[tuple[str, int]], data: dict[str, np.ndarray | None], lo: int, hi: int
+) -> np.ndarray:
+    """Rows ``lo:hi`` of the drivers' design matrix (float64, one column per spec).
+
+    Specs: ("one", -1) intercept; ("carrier", c) / ("channel", k) 0/1 dummies of a code;
+    ("km", c) distance in 1000 km when the carrier is c, else 0; ("handling", -1) hours.
+    """
+    x = np.empty((hi - lo, len(specs)))
+    for j, (kind, code) in enumerate(specs):
+        if kind == "one":
+            x[:, j] = 1.0
+        elif kind in ("carrier", "channel"):
+            x[:, j] = data[kind][lo:hi] == code
+        elif kind == "km":
+            x[:, j] = data["km"][lo:hi] * (data["carrier"][lo:hi] == code)
+        else:
+            x[:, j] = data["handling"][lo:hi]
+    return x
+
+
+def delay_drivers(
+    delays: pd.DataFrame, reference_carrier: str | None = None, chunk_rows: int = 500_000
+) -> pd.DataFrame:
     """OLS of delay hours on carrier, channel, distance and handling time.
 
     ``delay_h = b0 + sum_c (b_c + d_c * distance_km / 1000) [carrier = c]
@@ -169,6 +191,7 @@ def delay_drivers(delays: pd.DataFrame, reference_carrier: str | None = None) ->
             distance_km; without them those terms are dropped).
         reference_carrier: the carrier every other is compared with; default the one with
             the most shipments.
+        chunk_rows: rows of the design built at a time (memory: chunk_rows x ~20 x 8 bytes).
 
     Returns:
         DataFrame with term, kind (``carrier_per_1000km``, ``carrier``, ``channel``,
@@ -177,7 +200,8 @@ def delay_drivers(delays: pd.DataFrame, reference_carrier: str | None = None) ->
         with that level (n); sorted by kind then coefficient. The R^2 and the number of
         rows used are in ``attrs``.
     """
-    d = delays[delays["delivered"]].copy()
+    use = [c for c in ("carrier", "channel_id", "delay_h", "distance_km", "handling_h") if c in delays]
+    d = delays.loc[delays["delivered"].to_numpy(dtype=bool), use]
     numeric = [c for c in ("distance_km", "handling_h") if c in d and d[c].notna().any()]
     d = d.dropna(subset=["delay_h", *numeric])
     if len(d) < 10 or d["carrier"].nunique() < 2:
@@ -187,36 +211,48 @@ def delay_drivers(delays: pd.DataFrame, reference_carrier: str | None = None) ->
     car_code, car_names = pd.factorize(d["carrier"].astype(str))
     ch_code, ch_names = pd.factorize(d["channel_id"].astype(str))
     car_names, ch_names = list(car_names), list(ch_names)
-    cols = {"intercept": np.ones(len(d))}
+    # the design's columns, as (kind, code) specs built chunk by chunk by _design_rows
+    specs: list[tuple[str, int]] = [("one", -1)]
     meta = [("intercept", "intercept", f"{ref_c} / {ref_k}", len(d))]
     for c in sorted(c for c in car_names if c != ref_c):
-        is_c = car_code == car_names.index(c)
-        cols[f"carrier={c}"] = is_c.astype(float)
-        meta.append((f"carrier={c}", "carrier", c, int(is_c.sum())))
+        code = car_names.index(c)
+        specs.append(("carrier", code))
+        meta.append((f"carrier={c}", "carrier", c, int((car_code == code).sum())))
     for k in sorted(k for k in ch_names if k != ref_k):
-        is_k = ch_code == ch_names.index(k)
-        cols[f"channel={k}"] = is_k.astype(float)
-        meta.append((f"channel={k}", "channel", k, int(is_k.sum())))
-    if "distance_km" in numeric:
-        km = d["distance_km"].to_numpy(float) / 1000
+        code = ch_names.index(k)
+        specs.append(("channel", code))
+        meta.append((f"channel={k}", "channel", k, int((ch_code == code).sum())))
+    km = d["distance_km"].to_numpy(float) / 1000 if "distance_km" in numeric else None
+    if km is not None:
         for c in sorted(car_names):
-            is_c = car_code == car_names.index(c)
-            cols[f"km_1000:{c}"] = km * is_c
-            meta.append((f"km_1000:{c}", "carrier_per_1000km", c, int(is_c.sum())))
-    if "handling_h" in numeric:
-        cols["handling_h"] = d["handling_h"].to_numpy(float)
+            code = car_names.index(c)
+            specs.append(("km", code))
+            meta.append((f"km_1000:{c}", "carrier_per_1000km", c, int((car_code == code).sum())))
+    handling = d["handling_h"].to_numpy(float) if "handling_h" in numeric else None
+    if handling is not None:
+        specs.append(("handling", -1))
         meta.append(("handling_h", "handling", "per hour", len(d)))
-    x = np.empty((len(d), len(cols)))
-    for j, v in enumerate(cols.values()):
-        x[:, j] = v
     y = d["delay_h"].to_numpy(float)
+    del d
+    data = {"carrier": car_code, "channel": ch_code, "km": km, "handling": handling}
     # Normal equations: k is ~20 columns, so X'X is small and this is much faster than a
-    # QR of the whole design on 10^5+ rows; pinv covers a rank-deficient design.
-    xtx_inv = np.linalg.pinv(x.T @ x)
-    coef = xtx_inv @ (x.T @ y)
-    resid = y - x @ coef
-    dof = max(len(y) - x.shape[1], 1)
-    sigma2 = float(resid @ resid) / dof
+    # QR of the whole design on 10^5+ rows; pinv covers a rank-deficient design. X'X and
+    # X'y are summed over row chunks, so the n x k design never exists whole (7.75M x 20
+    # float64 = 1.2 GB on the large data).
+    k = len(specs)
+    xtx, xty = np.zeros((k, k)), np.zeros(k)
+    for lo in range(0, len(y), chunk_rows):
+        x = _design_rows(specs, data, lo, min(lo + chunk_rows, len(y)))
+        xtx += x.T @ x
+        xty += x.T @ y[lo : lo + chunk_rows]
+    xtx_inv = np.linalg.pinv(xtx)
+    coef = xtx_inv @ xty
+    rss = 0.0
+    for lo in range(0, len(y), chunk_rows):
+        resid = y[lo : lo + chunk_rows] - _design_rows(specs, data, lo, min(lo + chunk_rows, len(y))) @ coef
+        rss += float(resid @ resid)
+    dof = max(len(y) - k, 1)
+    sigma2 = rss / dof
     cov = sigma2 * xtx_inv
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     out = pd.DataFrame(meta, columns=["term", "kind", "level", "n"])
@@ -231,7 +267,7 @@ def delay_drivers(delays: pd.DataFrame, reference_carrier: str | None = None) ->
         ["kind", "coef_h"], key=lambda s: s.map(order) if s.name == "kind" else s
     ).reset_index(drop=True)
     out = out[["term", "kind", "level", "n", "coef_h", "std_err", "t"]].copy()
-    out.attrs["r2"] = 1 - float(resid @ resid) / float(((y - y.mean()) ** 2).sum())
+    out.attrs["r2"] = 1 - rss / float(((y - y.mean()) ** 2).sum())
     out.attrs["n"] = len(y)
     out.attrs["reference_carrier"] = ref_c
     out.attrs["reference_channel"] = ref_k
