@@ -117,6 +117,14 @@ def test_manifest_hash_matches_each_table(tiny_run):
     )
 
 
+def test_manifest_records_each_stages_peak_memory(tiny_run):
+    """Each stage's kernel peak RSS is recorded: a kernel with pandas loaded holds well over
+    50 MB, and the tiny data keeps every stage far below 4 GB."""
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    peaks = {key: entry.get("peak_rss_gb") for key, entry in manifest["stages"].items()}
+    assert all(peak is not None and 0.05 < peak < 4 for peak in peaks.values()), peaks
+
+
 # ---- reproducible ---------------------------------------------------------------------
 
 

@@ -86,10 +86,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _print_summary(manifest: dict[str, Any], output: Path) -> None:
     print("\nsummary")
-    print(f"  {'stage':<24}{'status':<10}{'seconds':>8}")
+    print(f"  {'stage':<24}{'status':<10}{'seconds':>8}{'peak GB':>9}")
     for key, entry in manifest["stages"].items():
         name = f"{key} {entry['name']}"
-        print(f"  {name:<24}{entry.get('status', '?'):<10}{entry.get('seconds', 0):>8.1f}")
+        peak = entry.get("peak_rss_gb")
+        peak_text = f"{peak:>9.1f}" if peak is not None else f"{'-':>9}"
+        print(
+            f"  {name:<24}{entry.get('status', '?'):<10}{entry.get('seconds', 0):>8.1f}{peak_text}"
+        )
     print(f"  {'total':<24}{manifest['status']:<10}{manifest.get('seconds', 0):>8.1f}")
     tables = manifest.get("tables", {})
     if tables:

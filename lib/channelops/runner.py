@@ -379,6 +379,25 @@ class _StageKernels:
                     pass
 
 
+def _peak_rss_bytes(pid: int | None) -> int | None:
+    """Peak resident memory of process ``pid`` so far (Linux ``VmHWM``), or None if unknown."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _kernel_pid(km: Any) -> int | None:
+    provisioner = getattr(km, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    return getattr(process, "pid", None)
+
+
 def _execute_stage_notebook(
     source: Path,
     target: Path,
@@ -388,12 +407,16 @@ def _execute_stage_notebook(
     stage_key: str,
     kernels: _StageKernels,
     progress_bar: Any,
-) -> None:
+) -> int | None:
     """Run one notebook with papermill in its own kernel, told which stage it is.
 
     The kernel gets ``CHANNELOPS_STAGE`` in its own environment (not the runner's, which
     stages running side by side share) and is registered in ``kernels`` so an interrupt
     can shut it down.
+
+    Returns:
+        the kernel's peak resident memory in bytes (Linux; None where unknown). Processes
+        the kernel starts (a Spark JVM) are not included.
     """
     import papermill
     from jupyter_client.manager import AsyncKernelManager
@@ -423,6 +446,7 @@ def _execute_stage_notebook(
     name = f"channelops-stage-{stage_key}"
     papermill_engines.register(name, _StageEngine)
     kernels.add(stage_key, km)
+    peak = None
     try:
         papermill.execute_notebook(
             str(source),
@@ -435,6 +459,7 @@ def _execute_stage_notebook(
             progress_bar=progress_bar,
             log_output=False,
         )
+        peak = _peak_rss_bytes(_kernel_pid(km))
     finally:
         kernels.remove(stage_key)
         try:
@@ -442,6 +467,7 @@ def _execute_stage_notebook(
                 run_sync(km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - the kernel may already be gone
             pass
+    return peak
 
 
 def run_stages(
@@ -562,18 +588,18 @@ def run_stages(
         echo(f"[{number[stage.key]}/{len(stages)}] {stage.key} {stage.name}: {stage.title}")
         return paths.notebooks / stage.notebook, values
 
-    def run_one(stage: Stage) -> float:
+    def run_one(stage: Stage) -> tuple[float, int | None]:
         target, values = start(stage)
         bar = (
             {"desc": f"    {stage.key} cells", "leave": False} if progress and jobs == 1 else False
         )
         t0 = time.perf_counter()
-        _execute_stage_notebook(
+        peak = _execute_stage_notebook(
             folder / stage.notebook, target, values, kernel, folder, stage.key, kernels, bar
         )
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, peak
 
-    def finish(stage: Stage, seconds: float) -> None:
+    def finish(stage: Stage, seconds: float, peak: int | None = None) -> None:
         target = paths.notebooks / stage.notebook
         entry = manifest["stages"][stage.key]
         missing = [t for t in stage.outputs if not paths.table(t).exists()]
@@ -599,11 +625,16 @@ def run_stages(
                     "seconds": round(seconds, 2),
                     "finished_at": _now(),
                     "tables": written,
+                    **({"peak_rss_gb": round(peak / 2**30, 2)} if peak is not None else {}),
                 }
             )
             _refresh_tables(manifest, paths)
             _write_json(paths.manifest, manifest)
-        echo(f"      {stage.key} done in {seconds:6.1f} s; tables: {', '.join(written) or '-'}")
+        memory = f", peak {peak / 2**30:.1f} GB" if peak is not None else ""
+        echo(
+            f"      {stage.key} done in {seconds:6.1f} s{memory}; "
+            f"tables: {', '.join(written) or '-'}"
+        )
 
     def fail(stage: Stage, exc: BaseException, seconds: float | None) -> RunFailed:
         target = paths.notebooks / stage.notebook
@@ -650,7 +681,7 @@ def run_stages(
                 try:
                     if exc is not None:
                         raise exc
-                    finish(stage, future.result())
+                    finish(stage, *future.result())
                     done.add(stage.key)
                 except RunFailed as err:
                     failure = failure or err

@@ -1,0 +1,160 @@
+"""A whole `channelops run`, timed, with per-stage and whole-run peak memory.
+
+Runs ``channelops run --params PARAMS [--jobs N]`` as a child process and samples the
+resident memory of the whole process tree (runner, stage kernels, anything they start)
+every ``--interval`` seconds. Per-stage seconds and kernel peaks come from the run's
+manifest (the runner records each kernel's ``VmHWM``); the whole-run peak is the largest
+sampled sum, which with ``--jobs 2`` includes stages running side by side.
+
+Usage (the issue-10 figure: the large dataset, made by
+``channelops synth --size large --seed 42 --out data/large``)::
+
+    .venv/bin/python benchmarks/bench_large_run.py --dataset data/large --run-name large
+    .venv/bin/python benchmarks/bench_large_run.py --dataset data/demo --run-name demo_bench
+
+Prints a Markdown table; ``--out FILE`` also writes it (with the command and the machine).
+Targets (issue 10): large under 20 min and under 12 GB; the demo not slower than before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """Resident bytes of ``proc`` and all its descendants (0 for those already gone)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+class Sampler(threading.Thread):
+    """Samples the process tree's memory until the process ends; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self.samples = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                if self.proc.status() == psutil.STATUS_ZOMBIE:
+                    return
+                self.peak = max(self.peak, tree_rss(self.proc))
+                self.samples += 1
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(self.interval)
+
+
+def run(params: Path, jobs: int | None, interval: float, extra: list[str]) -> dict:
+    """Run channelops on ``params``; return wall seconds, tree peak and the manifest."""
+    cmd = [str(ROOT / ".venv/bin/channelops"), "run", "--params", str(params), *extra]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, cwd=ROOT)
+    sampler = Sampler(child.pid, interval)
+    sampler.start()
+    code = child.wait()
+    wall = time.perf_counter() - t0
+    sampler.join(timeout=5)
+    return {
+        "command": " ".join(cmd),
+        "returncode": code,
+        "wall_s": wall,
+        "tree_peak_bytes": sampler.peak,
+        "samples": sampler.samples,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
+
+
+def markdown(result: dict, manifest: dict) -> str:
+    """The per-stage table and the whole-run line."""
+    gb = 2**30
+    lines = [
+        "| stage | status | seconds | kernel peak GB |",
+        "|---|---|---:|---:|",
+    ]
+    for key, entry in manifest.get("stages", {}).items():
+        peak = entry.get("peak_rss_gb")
+        lines.append(
+            f"| {key} {entry.get('name', '')} | {entry.get('status', '?')} | "
+            f"{entry.get('seconds', float('nan')):.1f} | "
+            f"{'-' if peak is None else f'{peak:.1f}'} |"
+        )
+    lines.append(
+        f"| **whole run** (wall, process-tree peak) | {manifest.get('status', '?')} | "
+        f"**{result['wall_s']:.1f}** | **{result['tree_peak_bytes'] / gb:.1f}** |"
+    )
+    mem = psutil.virtual_memory().total / gb
+    lb = ", ".join(f"{x:.1f}" for x in result["load_before"])
+    la = ", ".join(f"{x:.1f}" for x in result["load_after"])
+    lines += [
+        "",
+        f"Command: `{result['command']}` (exit {result['returncode']}); "
+        f"{result['samples']} memory samples.",
+        f"Machine: {os.cpu_count()} cores, {mem:.0f} GB; load average before {lb}, after {la}; "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", type=Path, help="dataset folder (instead of --params)")
+    ap.add_argument("--run-name", default="bench", help="run folder name under output/")
+    ap.add_argument("--params", type=Path, help="a parameters file (instead of --dataset)")
+    ap.add_argument("--jobs", type=int, default=None, help="stages at a time (default: the runner's)")
+    ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period, s")
+    ap.add_argument("--no-report", action="store_true", help="skip report.html")
+    ap.add_argument("--out", type=Path, help="also write the table here")
+    args = ap.parse_args(argv)
+    if (args.params is None) == (args.dataset is None):
+        ap.error("give exactly one of --params and --dataset")
+    params = args.params
+    if params is None:
+        tmp = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        tmp.write(f"run_name: {args.run_name}\ndataset: {args.dataset}\nseed: 42\n")
+        tmp.close()
+        params = Path(tmp.name)
+    extra = ["--no-report"] if args.no_report else []
+    result = run(params, args.jobs, args.interval, extra)
+    run_name = args.run_name
+    if args.params is not None:
+        import yaml
+
+        run_name = yaml.safe_load(args.params.read_text()).get("run_name", run_name)
+    manifest_path = ROOT / "output" / run_name / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    table = markdown(result, manifest)
+    print(table)
+    if args.out:
+        args.out.write_text(table + "\n")
+    return result["returncode"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
