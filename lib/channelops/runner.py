@@ -69,6 +69,8 @@ _PACKAGES = (
     "matplotlib",
     "seaborn",
     "papermill",
+    "implicit",
+    "pyspark",  # only used with engine != local; "not installed" otherwise
 )
 
 
