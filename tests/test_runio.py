@@ -13,8 +13,28 @@ def test_write_then_read_round_trip(tmp_path):
     df = pd.DataFrame({"customer_id": ["a", "b", "c"], "value": [1.5, 2.0, 0.0]})
     path = write_table(df, "segments", tmp_path)
     assert path == tmp_path / "tables" / "segments.parquet"
-    pd.testing.assert_frame_equal(read_table("segments", tmp_path), df)
+    back = read_table("segments", tmp_path)
+    # strings come back as Arrow-backed pandas strings, numbers numpy-backed as written
+    assert back["customer_id"].dtype == pd.StringDtype("pyarrow")
+    assert back["value"].dtype == "float64"
+    pd.testing.assert_frame_equal(back, df.astype({"customer_id": pd.StringDtype("pyarrow")}))
     assert not list((tmp_path / "tables").glob(".*tmp")), "no temporary file is left behind"
+
+
+def test_read_keeps_numbers_dates_categories_and_missing_values(tmp_path):
+    df = pd.DataFrame({
+        "s": ["x", None, "z"], "f": [1.0, None, 3.0], "i": [1, 2, 3], "b": [True, False, True],
+        "t": pd.to_datetime(["2024-01-01", None, "2024-03-01"]).tz_localize("UTC"),
+        "c": pd.Categorical(["p", "q", "p"]),
+    })
+    write_table(df, "t", tmp_path)
+    back = read_table("t", tmp_path)
+    assert dict(back.dtypes.astype(str)) == {
+        "s": "string", "f": "float64", "i": "int64", "b": "bool",
+        "t": "datetime64[ns, UTC]", "c": "category"}
+    assert back["s"].isna().tolist() == [False, True, False]
+    assert back["s"].tolist()[::2] == ["x", "z"]
+    assert list(read_table("t", tmp_path, columns=["f", "s"]).columns) == ["f", "s"]
 
 
 def test_named_index_is_kept(tmp_path):
