@@ -30,9 +30,11 @@ too, :func:`redact_quarantine` withholds raw export lines from the quarantine, a
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from channelops.engine import is_spark, spark_session, to_spark
 
@@ -41,12 +43,15 @@ __all__ = [
     "normalise_email",
     "remove_duplicate_rows",
     "line_no_numbered",
+    "IngestResult",
+    "ingest_lines",
     "buyer_records",
     "probabilistic_pairs",
     "link_buyers",
     "borderline_matches",
     "pairwise_link_scores",
     "golden_customers",
+    "attach_customers",
     "build_orders",
     "dq_report",
     "crm_link_rate",
@@ -129,10 +134,49 @@ def line_no_numbered(dataset) -> list[str]:
     ]
 
 
+def _filter_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """Rows of ``df`` where ``keep`` (bool array), original index labels kept.
+
+    Column by column (an Arrow filter for Arrow-backed columns, a numpy mask otherwise), so
+    a 10-million-line frame is copied once, not several times through pandas' block
+    consolidation.
+    """
+    mask = pa.array(keep)
+    cols: dict[str, pd.Series] = {}
+    index = df.index[keep]
+    for c in df.columns:
+        arr = df[c].array
+        if isinstance(arr, pd.arrays.ArrowExtensionArray):
+            kept = type(arr)(pa.chunked_array(arr.__arrow_array__()).filter(mask))
+        else:
+            kept = arr[keep]
+        cols[c] = pd.Series(kept, index=index, dtype=df[c].dtype, copy=False)
+    return pd.DataFrame(cols, index=index, copy=False)
+
+
+def _group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One int64 code per row, equal exactly when the rows agree on every column in
+    ``columns`` (missing values equal each other). Built column by column from
+    ``pd.factorize`` codes, re-factorised after each column so the code stays below the
+    row count (no overflow, no hash collisions)."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for c in columns:
+        col_codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
+        col_codes = col_codes.astype(np.int64) + 1  # -1 (missing) -> 0
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + col_codes)
+        codes = codes.astype(np.int64)
+    return codes
+
+
 def remove_duplicate_rows(
     lines: pd.DataFrame, numbered_channels: list[str] | tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Keep the first of each set of identical export rows; list the rest.
+
+    Rows are compared on ``source_file`` and the content columns (:data:`_CONTENT`); the
+    first of a set is the one with the smallest ``row`` of its file. The comparison runs on
+    integer codes of the key columns and the kept rows are filtered once, column by column,
+    in the input's order (memory: about one copy of ``lines``).
 
     Args:
         lines: canonical order lines with ``source_file`` and ``row``.
@@ -141,81 +185,269 @@ def remove_duplicate_rows(
             renumbered within the order after the repeats are removed.
 
     Returns:
-        ``(kept, duplicates)``; ``duplicates`` has ``channel_id``, ``source_file``, ``row``
-        and ``duplicate_of_row`` (the row kept).
+        ``(kept, duplicates)``: ``kept`` has the rows of ``lines`` that are not repeats, in
+        the input's order with its index labels; ``duplicates`` has ``channel_id``,
+        ``source_file``, ``row`` and ``duplicate_of_row`` (the row kept), ordered by
+        source_file and row.
     """
     cols = [c for c in _CONTENT if c in lines.columns]
-    ordered = lines.sort_values(["source_file", "row"], kind="stable")
-    numbered = ordered["channel_id"].isin(list(numbered_channels)).to_numpy()
-    key_frame = ordered[["source_file", *cols]]
-    if numbered.any() and "line_no" in key_frame.columns:
-        key_frame = key_frame.assign(line_no=ordered["line_no"].where(~numbered, 0))
-    keys = pd.util.hash_pandas_object(key_frame, index=False)
-    is_dup = keys.duplicated(keep="first").to_numpy()
-    first_row = ordered["row"].groupby(keys.to_numpy()).transform("first")
-    dups = ordered.loc[is_dup, ["channel_id", "source_file", "row"]].copy()
-    dups["duplicate_of_row"] = first_row[is_dup].to_numpy()
-    kept = ordered.loc[~is_dup]
-    if numbered.any() and "line_no" in kept.columns and is_dup[numbered].any():
-        renum = kept["channel_id"].isin(list(numbered_channels))
-        sub = kept.loc[renum]
-        new_no = sub.groupby(["source_file", "order_id"], observed=True).cumcount() + 1
-        kept = kept.copy()
-        kept.loc[renum, "line_no"] = new_no.astype(kept["line_no"].dtype)
-    return kept.sort_index(), dups.reset_index(drop=True)
-
-
-def _mode(frame: pd.DataFrame, key: list[str], col: str) -> pd.Series:
-    """Most frequent non-null value of ``col`` per key (ties: latest order)."""
-    sub = frame.loc[frame[col].notna(), [*key, col, "order_ts"]]
-    if sub.empty:
-        return pd.Series(dtype="string", name=col)
-    stats = sub.groupby([*key, col], observed=True).agg(
-        n=("order_ts", "size"), last=("order_ts", "max")
+    numbered = lines["channel_id"].isin(list(numbered_channels)).to_numpy(
+        dtype=bool, na_value=False
     )
-    stats = stats.sort_values(["n", "last"], ascending=False).reset_index()
-    return stats.drop_duplicates(key).set_index(key)[col]
+    key_frame = lines[["source_file", *cols]]
+    if numbered.any() and "line_no" in key_frame.columns:
+        key_frame = key_frame.assign(line_no=lines["line_no"].where(~numbered, 0))
+    codes = _group_codes(key_frame, list(key_frame.columns))
+    del key_frame
+    # file order: source_file (sorted) then row; the first row of each code is kept
+    file_code, _ = pd.factorize(lines["source_file"], sort=True)
+    row = lines["row"].to_numpy(dtype=np.int64)
+    order = np.lexsort((row, file_code))
+    _, first = np.unique(codes[order], return_index=True)
+    dup_sorted = np.ones(len(order), dtype=bool)
+    dup_sorted[first] = False
+    is_dup = np.empty(len(order), dtype=bool)
+    is_dup[order] = dup_sorted
+    first_row = np.empty(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
+    first_row[codes[order[first]]] = row[order[first]]
+
+    dup_pos = order[dup_sorted]
+    dups = pd.DataFrame(
+        {
+            "channel_id": lines["channel_id"].iloc[dup_pos].reset_index(drop=True),
+            "source_file": lines["source_file"].iloc[dup_pos].reset_index(drop=True),
+            "row": row[dup_pos],
+            "duplicate_of_row": first_row[codes[dup_pos]],
+        }
+    )
+    kept = _filter_rows(lines, ~is_dup) if is_dup.any() else lines.copy(deep=False)
+    if numbered.any() and "line_no" in kept.columns and is_dup[numbered].any():
+        # renumber the loader-numbered lines within their order, in file order
+        renum = order[~dup_sorted & numbered[order]]  # positions in lines, file order
+        sub = pd.DataFrame(
+            {"f": file_code[renum], "o": pd.factorize(lines["order_id"].iloc[renum])[0]}
+        )
+        new_no = sub.groupby(["f", "o"], sort=False).cumcount().to_numpy() + 1
+        line_no = lines["line_no"].to_numpy().copy()
+        line_no[renum] = new_no
+        kept["line_no"] = pd.Series(
+            line_no[~is_dup], index=kept.index, dtype=lines["line_no"].dtype
+        )
+    return kept, dups
+
+
+@dataclass
+class IngestResult:
+    """Accepted order lines of every channel and where the other rows went.
+
+    Attributes:
+        lines: canonical, de-duplicated order lines of all channels, in channel then file
+            order; the index numbers the canonical lines of all channels before the repeats
+            were removed (as ``remove_duplicate_rows(canonicalise(all lines))`` gives).
+        quarantine: rows that failed validation (per channel, in channel order), then the
+            rows that could not be canonicalised (ordered by source_file and row).
+        duplicates: repeated export rows (see :func:`remove_duplicate_rows`), ordered by
+            source_file and row.
+        rows_read: data rows read per channel id.
+        warnings: the readers' warnings, in channel order.
+        lines_parsed: lines that passed validation (before canonicalisation).
+        not_converted: of those, lines canonicalisation could not convert (quarantined).
+    """
+
+    lines: pd.DataFrame
+    quarantine: pd.DataFrame
+    duplicates: pd.DataFrame
+    rows_read: dict[str, int]
+    warnings: list[str]
+    lines_parsed: int = 0
+    not_converted: int = 0
+
+
+def ingest_lines(dataset) -> IngestResult:
+    """Read, validate, canonicalise and de-duplicate every channel's export.
+
+    One channel at a time: its raw and canonical lines are dropped as soon as its accepted
+    lines exist, so the peak memory is the accepted lines of all channels plus one
+    channel's intermediates (not three copies of everything). Repeats never cross files,
+    so de-duplicating per channel gives the same result as over all lines at once.
+
+    Args:
+        dataset: the loaded :class:`channelops.dataset.Dataset`.
+
+    Returns:
+        :class:`IngestResult`.
+    """
+    from channelops.canonical import canonicalise
+    from channelops.dataset import read_export
+
+    numbered = line_no_numbered(dataset)
+    kept, read_q, canon_q, dups = [], [], [], []
+    rows_read: dict[str, int] = {}
+    warnings: list[str] = []
+    offset = 0
+    for ch in dataset.channels:
+        result = read_export(dataset, ch.id)
+        rows_read[ch.id] = result.rows_read
+        read_q.append(result.quarantine)
+        warnings.extend(result.warnings)
+        canon, quarantine = canonicalise(result.lines, dataset)
+        del result
+        canon_q.append(quarantine)
+        canon.index = pd.RangeIndex(offset, offset + len(canon))
+        offset += len(canon)
+        lines, duplicates = remove_duplicate_rows(canon, numbered)
+        del canon
+        kept.append(lines)
+        dups.append(duplicates)
+        pa.default_memory_pool().release_unused()
+    lines = pd.concat(kept, copy=False) if kept else pd.DataFrame()
+    del kept
+    canon_quarantine = pd.concat(canon_q, ignore_index=True)
+    # canonicalise orders its quarantine by file and row, over whatever lines it is given
+    canon_quarantine = canon_quarantine.sort_values(["source_file", "row"], kind="stable")
+    quarantine = pd.concat([*read_q, canon_quarantine], ignore_index=True)
+    duplicates = pd.concat(dups, ignore_index=True)
+    duplicates = duplicates.sort_values(["source_file", "row"], kind="stable", ignore_index=True)
+    return IngestResult(
+        lines,
+        quarantine,
+        duplicates,
+        rows_read,
+        warnings,
+        lines_parsed=len(lines) + len(duplicates) + len(canon_quarantine),
+        not_converted=len(canon_quarantine),
+    )
+
+
+#: Export fields of a buyer record: order-line column -> buyer record column.
+_BUYER_FIELDS = {
+    "buyer_name": "name",
+    "buyer_email": "email",
+    "buyer_phone": "phone",
+    "ship_address": "address",
+    "postcode": "postcode",
+    "city": "city",
+}
+
+
+def _duckdb(threads: int = 2, memory_limit: str = "4GB"):
+    """An in-memory DuckDB connection with explicit limits (it would otherwise take every
+    core and 80% of the machine's memory, beside the notebook's own frames)."""
+    import duckdb
+
+    return duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
 
 
 def buyer_records(lines: pd.DataFrame) -> pd.DataFrame:
     """One row per (channel_id, buyer_ref): the buyer's PII and order counts.
 
-    Returns columns channel_id, buyer_ref, name, email, phone, address, postcode, city,
-    email_norm, phone_norm, n_lines, first_order_ts, last_order_ts.
+    Each personal field is the buyer's most frequent non-missing value over their order
+    lines (ties: the value seen on the most recent order, then the smallest value). The
+    group-bys run in DuckDB over the lines' Arrow columns (no copy of the lines).
+
+    Args:
+        lines: order lines with channel_id, buyer_ref, order_id, order_ts and any of
+            buyer_name, buyer_email, buyer_phone, ship_address, postcode, city.
+
+    Returns:
+        Columns channel_id, buyer_ref, n_lines, first_order_ts, last_order_ts, name, email,
+        phone, address, postcode, city, email_norm, phone_norm; sorted by channel_id and
+        buyer_ref; buyers with a missing channel_id or buyer_ref are left out.
     """
-    key = ["channel_id", "buyer_ref"]
-    base = lines.groupby(key, observed=True).agg(
-        n_lines=("order_id", "size"),
-        first_order_ts=("order_ts", "min"),
-        last_order_ts=("order_ts", "max"),
+    present = {src: dst for src, dst in _BUYER_FIELDS.items() if src in lines.columns}
+    table = pa.table(
+        {
+            "channel_id": pa.array(lines["channel_id"]),
+            "buyer_ref": pa.array(lines["buyer_ref"]),
+            # nanoseconds since the epoch: DuckDB's time zone type would round to microseconds
+            "ts": pa.array(lines["order_ts"].array.asi8 if len(lines) else [], pa.int64()),
+            **{f"f{i}": pa.array(lines[src]) for i, src in enumerate(present)},
+        }
     )
-    rename = {
-        "buyer_name": "name",
-        "buyer_email": "email",
-        "buyer_phone": "phone",
-        "ship_address": "address",
-        "postcode": "postcode",
-        "city": "city",
-    }
-    for src, dst in rename.items():
-        if src in lines.columns:
-            base[dst] = _mode(lines, key, src).reindex(base.index)
+    key = "channel_id IS NOT NULL AND buyer_ref IS NOT NULL"
+    modes, joins = [], []
+    for i, dst in enumerate(present.values()):
+        modes.append(
+            f"m{i} AS (SELECT channel_id, buyer_ref, v AS \"{dst}\" FROM ("
+            f"SELECT channel_id, buyer_ref, f{i} AS v, count(*) AS n, max(ts) AS last "
+            f"FROM lines WHERE {key} AND f{i} IS NOT NULL GROUP BY ALL) "
+            "QUALIFY row_number() OVER (PARTITION BY channel_id, buyer_ref "
+            "ORDER BY n DESC, last DESC, v ASC) = 1)"
+        )
+        joins.append(f"LEFT JOIN m{i} USING (channel_id, buyer_ref)")
+    sql = (
+        "WITH base AS (SELECT channel_id, buyer_ref, count(*) AS n_lines, "
+        f"min(ts) AS first_ts, max(ts) AS last_ts FROM lines WHERE {key} GROUP BY ALL)"
+        + "".join(f", {m}" for m in modes)
+        + " SELECT base.*"
+        + "".join(f', "{dst}"' for dst in present.values())
+        + " FROM base "
+        + " ".join(joins)
+        + " ORDER BY channel_id, buyer_ref"
+    )
+    con = _duckdb()
+    try:
+        con.register("lines", table)
+        res = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    ts_dtype = lines["order_ts"].dtype
+    out = pd.DataFrame(
+        {
+            "channel_id": pd.Series(res["channel_id"].to_pandas(), dtype=lines["channel_id"].dtype),
+            "buyer_ref": pd.Series(res["buyer_ref"].to_pandas(), dtype=lines["buyer_ref"].dtype),
+            # nullable Int64 for Arrow-backed lines, as pandas' groupby size gave before
+            "n_lines": pd.Series(
+                res["n_lines"].to_numpy().astype(np.int64),
+                dtype="Int64"
+                if isinstance(lines["order_id"].dtype, pd.api.extensions.ExtensionDtype)
+                else np.int64,
+            ),
+            "first_order_ts": _from_ns(res["first_ts"], ts_dtype),
+            "last_order_ts": _from_ns(res["last_ts"], ts_dtype),
+        }
+    )
+    for src, dst in _BUYER_FIELDS.items():
+        if src in present:
+            out[dst] = pd.Series(res[dst].to_pandas(), dtype=lines[src].dtype)
         else:
-            base[dst] = pd.Series(pd.NA, index=base.index, dtype="string")
-    out = base.reset_index()
+            out[dst] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["email_norm"] = normalise_email(out["email"])
     out["phone_norm"] = normalise_phone(out["phone"])
     return out
+
+
+def _from_ns(values: pa.ChunkedArray, dtype) -> pd.Series:
+    """Nanoseconds since the epoch (Arrow int64) as a datetime Series of ``dtype``."""
+    ns = values.to_numpy().astype("datetime64[ns]")
+    s = pd.Series(ns)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
+    return s.astype(dtype)
 
 
 def _stable_id(prefix: str, text: pd.Series) -> pd.Series:
     return text.map(lambda s: prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:10])
 
 
+#: Python's ``\\s`` (Unicode white space) in RE2 syntax, for pyarrow's regex kernels:
+#: ASCII space, tab, newline, CR, FF, VT, the separators 0x1c-0x1f and 0x85, and every
+#: Unicode space separator (Z: no-break space, ideographic space U+3000, ...).
+_RE2_SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
+
+
 def _norm_text(s: pd.Series) -> pd.Series:
-    """Lower case with every space removed; empty -> <NA> (names, addresses, cities)."""
-    t = s.astype("string").str.lower().str.replace(r"\s+", "", regex=True)
-    return t.where(t.str.len() > 0)
+    """Lower case with every space removed; empty -> <NA> (names, addresses, cities).
+
+    Runs on Arrow (``utf8_lower``, ``replace_substring_regex``), not per value in Python.
+    Returns a ``string`` Series with the index of ``s``.
+    """
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.astype("string"), type=pa.large_string())
+    t = pc.replace_substring_regex(pc.utf8_lower(arr), _RE2_SPACE, "")
+    t = pc.if_else(pc.equal(pc.utf8_length(t), 0), pa.scalar(None, t.type), t)
+    return pd.Series(t.to_pandas(), index=s.index, dtype="string")
 
 
 def _identity_nodes(
@@ -330,7 +562,9 @@ def probabilistic_pairs(
         )
         return empty
     pairs = pairs.rename(columns={"unique_id_l": "node_l", "unique_id_r": "node_r"})
-    pairs = pairs.sort_values(["node_l", "node_r"]).reset_index(drop=True)
+    if is_spark(engine):
+        pairs = pairs.sort_values(["node_l", "node_r"])
+    pairs = pairs.reset_index(drop=True)
     pairs.attrs["note"] = f"{len(pairs):,} pairs scored at or above {min_probability}"
     return pairs
 
@@ -385,7 +619,9 @@ def _splink_predict(
                 db = SparkAPI(spark_session=spark, break_lineage_method="persist")
                 table = db.register(to_spark(nodes, spark))
             else:
-                db = DuckDBAPI()
+                # explicit limits: by default DuckDB takes every core and 80% of the memory
+                con = _duckdb(threads=2, memory_limit="6GB")
+                db = DuckDBAPI(connection=con)
                 table = db.register(nodes)
             linker = Linker(table, settings, log_level=logging.ERROR)
             for name in quiet:
@@ -399,11 +635,39 @@ def _splink_predict(
                     rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
                 )
             out = linker.inference.predict(threshold_match_probability=min_probability)
-            pairs = out.as_pandas_dataframe()
+            if is_spark(engine):
+                pairs = out.as_pandas_dataframe()[_pair_columns(out.columns)]
+            else:
+                # only the ids, scores and compared values, sorted, through Arrow: the
+                # wide prediction (gamma columns, Python strings) is never built in pandas
+                select = ", ".join(f'"{c}"' for c in _pair_columns(out.columns))
+                arrow = con.sql(
+                    f"SELECT {select} FROM {out.physical_name} ORDER BY unique_id_l, unique_id_r"
+                ).to_arrow_table()
+                pairs = arrow.to_pandas(types_mapper=_arrow_strings)
+                del arrow
         finally:
             for name, level in levels.items():
                 logging.getLogger(name).setLevel(level)
     return pairs
+
+
+def _pair_columns(columns) -> list[str]:
+    """The columns of splink's prediction that :func:`probabilistic_pairs` returns: unique
+    ids, match_probability, match_weight and the compared values of both sides."""
+    names = [c if isinstance(c, str) else getattr(c, "unquote", lambda: c)().name
+             for c in columns]  # fmt: skip
+    keep = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+    fields = ("name_norm", "email_norm", "phone_norm", "postcode", "city_norm", "address_norm")
+    keep += [f"{f}_{side}" for f in fields for side in ("l", "r") if f"{f}_{side}" in names]
+    return [c for c in keep if c in names]
+
+
+def _arrow_strings(t: pa.DataType):
+    """pandas dtype for Arrow string types in ``to_pandas`` (Arrow-backed, not objects)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pd.StringDtype("pyarrow")
+    return None
 
 
 def mask_email(email: pd.Series) -> pd.Series:
@@ -575,6 +839,9 @@ def link_buyers(
         customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
         deterministic links, the pair's probability for ``splink``), rule (``crm_id``,
         ``phone_or_email``, ``splink``, ``conflict``, ``unlinked``).
+        ``attrs['rules_only_counts']``: buyers per rule had ``pairs`` not been used (a
+        dict; equal to the rule counts of ``link_buyers(buyers, crm, crm_channels)``), so
+        the rules-only comparison needs no second call.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -598,10 +865,10 @@ def link_buyers(
         graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
         return connected_components(graph, directed=False)[1][:n]
 
-    labels = components(rows, cols)
+    labels = det_labels = components(rows, cols)
     splink_prob = np.full(n, np.nan)
     if pairs is not None and len(pairs):
-        det_size = pd.Series(labels).map(pd.Series(labels).value_counts()).to_numpy()
+        det_size = np.bincount(labels)[labels]
         lone = (det_size == 1) & (np.arange(n) < nb) & nodes["crm_id"].isna().to_numpy()
         pos = pd.Series(np.arange(n), index=nodes["node"].to_numpy())
         p = pairs.loc[pairs["match_probability"] >= threshold]
@@ -625,41 +892,95 @@ def link_buyers(
             np.concatenate([rows, best["src"].to_numpy()]),
             np.concatenate([cols, best["dst"].to_numpy()]),
         )
-    nodes["cluster"] = labels
-
-    crm_ids = nodes.loc[nodes["crm_id"].notna()].groupby("cluster")["crm_id"]
-    nodes["n_crm"] = nodes["cluster"].map(crm_ids.nunique()).fillna(0).astype(int)
-    nodes["cluster_crm"] = nodes["cluster"].map(crm_ids.min())
-    first_member = nodes.groupby("cluster")["node"].transform("min")
-    new_ids = _stable_id("X", first_member)
-
-    buyer_nodes = nodes.iloc[:nb].reset_index(drop=True)
-    customer_id = buyer_nodes["crm_id"].where(
-        buyer_nodes["crm_id"].notna(), buyer_nodes["cluster_crm"]
-    )
-    customer_id = customer_id.where(customer_id.notna(), new_ids.iloc[:nb].reset_index(drop=True))
-    has_key = buyer_nodes["email_norm"].notna() | buyer_nodes["phone_norm"].notna()
-    cluster_size = nodes.groupby("cluster")["node"].transform("size").iloc[:nb].to_numpy()
-    by_splink = ~np.isnan(splink_prob[:nb]) & (cluster_size > 1)
-    rule = np.select(
-        [
-            buyer_nodes["crm_id"].notna(),
-            buyer_nodes["n_crm"] > 1,
-            by_splink,
-            has_key & ((buyer_nodes["n_crm"] == 1) | (cluster_size > 1)),
-        ],
-        ["crm_id", "conflict", "splink", "phone_or_email"],
-        default="unlinked",
-    )
-    return pd.DataFrame(
+    buyer_crm = nodes["crm_id"].iloc[:nb].notna().to_numpy()
+    has_key = (nodes["email_norm"].notna() | nodes["phone_norm"].notna()).to_numpy()[:nb]
+    crm_codes, crm_uniques = pd.factorize(nodes["crm_id"], sort=True)
+    det_rule = _link_rules(det_labels, crm_codes, buyer_crm, has_key, np.zeros(nb, dtype=bool))
+    n_crm, cluster_size = _cluster_counts(labels, crm_codes)
+    by_splink = ~np.isnan(splink_prob[:nb]) & (cluster_size[:nb] > 1)
+    rule = _link_rules(labels, crm_codes, buyer_crm, has_key, by_splink)
+    out = pd.DataFrame(
         {
             "channel_id": buyers["channel_id"].astype("string").to_numpy(),
             "buyer_ref": buyers["buyer_ref"].astype("string").to_numpy(),
-            "customer_id": customer_id.astype("string").to_numpy(),
+            "customer_id": _customer_ids(nodes["node"], labels, crm_codes, crm_uniques, nb),
             "match_probability": np.where(by_splink, splink_prob[:nb], 1.0),
             "rule": rule,
         }
     )
+    out.attrs["rules_only_counts"] = {
+        str(k): int(v) for k, v in zip(*np.unique(det_rule, return_counts=True))
+    }
+    return out
+
+
+def _cluster_counts(labels: np.ndarray, crm_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per node: the number of distinct CRM ids in its cluster and the cluster's size.
+
+    Args:
+        labels: cluster label per node (0..k-1).
+        crm_codes: integer code of the node's CRM id, -1 when it has none.
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    has = crm_codes >= 0
+    width = int(crm_codes.max()) + 1 if has.any() else 1
+    distinct = np.unique(labels[has].astype(np.int64) * width + crm_codes[has])
+    n_crm = np.bincount(distinct // width, minlength=k)
+    size = np.bincount(labels, minlength=k)
+    return n_crm[labels], size[labels]
+
+
+def _link_rules(
+    labels: np.ndarray,
+    crm_codes: np.ndarray,
+    buyer_crm: np.ndarray,
+    has_key: np.ndarray,
+    by_splink: np.ndarray,
+) -> np.ndarray:
+    """The ``rule`` of each buyer (the first ``len(buyer_crm)`` nodes) for given clusters."""
+    nb = len(buyer_crm)
+    n_crm, size = _cluster_counts(labels, crm_codes)
+    n_crm, size = n_crm[:nb], size[:nb]
+    return np.select(
+        [buyer_crm, n_crm > 1, by_splink, has_key & ((n_crm == 1) | (size > 1))],
+        ["crm_id", "conflict", "splink", "phone_or_email"],
+        default="unlinked",
+    )
+
+
+def _customer_ids(
+    node: pd.Series,
+    labels: np.ndarray,
+    crm_codes: np.ndarray,
+    crm_uniques,
+    nb: int,
+) -> np.ndarray:
+    """customer_id of each buyer node (the first ``nb`` nodes), as an object array of str.
+
+    A CRM buyer keeps its own CRM id; otherwise the smallest CRM id of its cluster; a
+    cluster without CRM ids gets :func:`_stable_id` of its lexicographically first node id.
+    Group minima run on integer codes (``pd.factorize(sort=True)``), not on strings.
+    """
+    crm_text = np.asarray(crm_uniques, dtype=object)
+    has = crm_codes >= 0
+    k = int(labels.max()) + 1 if len(labels) else 0
+    cluster_crm = np.full(k, -1, dtype=np.int64)
+    if has.any():
+        mins = pd.Series(crm_codes[has]).groupby(labels[has]).min()
+        cluster_crm[mins.index.to_numpy()] = mins.to_numpy()
+    own, lab = crm_codes[:nb], labels[:nb]
+    code = np.where(own >= 0, own, cluster_crm[lab])
+    out = np.empty(nb, dtype=object)
+    known = code >= 0
+    out[known] = crm_text[code[known]]
+    if (~known).any():
+        node_codes, node_text = pd.factorize(node, sort=True)
+        first = pd.Series(node_codes).groupby(labels).min()
+        need = np.unique(lab[~known])
+        first_node = pd.Series(np.asarray(node_text, dtype=object)[first.loc[need].to_numpy()])
+        new_id = pd.Series(_stable_id("X", first_node).to_numpy(), index=need)
+        out[~known] = new_id.loc[lab[~known]].to_numpy()
+    return out
 
 
 def pairwise_link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
@@ -710,27 +1031,66 @@ def golden_customers(
 ) -> pd.DataFrame:
     """One record per customer, built by the rules in :data:`SURVIVORSHIP_RULES`.
 
-    Returns columns customer_id, in_crm, name, email, phone, address, postcode, city,
-    n_accounts, channels (comma-separated, sorted), first_order_ts, first_channel,
-    last_order_ts.
+    The per-customer aggregation runs in DuckDB over Arrow columns: ordered ``first(...)``
+    aggregates pick each field's survivor (most order lines, then the latest order, then
+    the buyer's position in ``buyers``), ``string_agg(DISTINCT ...)`` lists the channels.
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        links: from :func:`link_buyers` (channel_id, buyer_ref, customer_id).
+        crm: the CRM (``customers.csv``) or ``None``; its values win where present.
+
+    Returns:
+        Columns customer_id, in_crm, name, email, phone, address, postcode, city,
+        n_accounts, channels (comma-separated, sorted), first_order_ts, first_channel,
+        last_order_ts; sorted by customer_id.
     """
-    b = buyers.merge(
-        links[["channel_id", "buyer_ref", "customer_id"]], on=["channel_id", "buyer_ref"]
-    )
     fields = ["name", "email", "phone", "address", "postcode", "city"]
-    agg = b.groupby("customer_id").agg(
-        n_accounts=("buyer_ref", "size"),
-        channels=("channel_id", lambda s: ",".join(sorted(set(map(str, s))))),
-        first_order_ts=("first_order_ts", "min"),
-        last_order_ts=("last_order_ts", "max"),
+    key = ["channel_id", "buyer_ref"]
+    b = pa.table(
+        {
+            **{c: pa.array(buyers[c]) for c in key},
+            "pos": pa.array(np.arange(len(buyers), dtype=np.int64)),
+            "n_lines": pa.array(buyers["n_lines"], pa.int64()),
+            "first_ts": pa.array(buyers["first_order_ts"].array.asi8, pa.int64()),
+            "last_ts": pa.array(buyers["last_order_ts"].array.asi8, pa.int64()),
+            **{f: pa.array(buyers[f]) for f in fields},
+        }
     )
-    first = b.sort_values(["first_order_ts", "channel_id"]).drop_duplicates("customer_id")
-    agg["first_channel"] = first.set_index("customer_id")["channel_id"]
-    ranked = b.sort_values(["n_lines", "last_order_ts"], ascending=False)
-    for f in fields:
-        agg[f] = (
-            ranked.dropna(subset=[f]).drop_duplicates("customer_id").set_index("customer_id")[f]
-        )
+    ln = pa.table({c: pa.array(links[c].astype("string")) for c in [*key, "customer_id"]})
+    survivors = ", ".join(
+        f'first("{f}" ORDER BY n_lines DESC, last_ts DESC, pos) '
+        f'FILTER (WHERE "{f}" IS NOT NULL) AS "{f}"'
+        for f in fields
+    )
+    sql = (
+        "SELECT customer_id, count(*) AS n_accounts, "
+        "string_agg(DISTINCT channel_id, ',' ORDER BY channel_id) AS channels, "
+        "min(first_ts) AS first_ts, max(last_ts) AS last_ts, "
+        "first(channel_id ORDER BY first_ts, channel_id) AS first_channel, "
+        f"{survivors} "
+        "FROM b JOIN ln USING (channel_id, buyer_ref) GROUP BY customer_id ORDER BY customer_id"
+    )
+    con = _duckdb()
+    try:
+        con.register("b", b)
+        con.register("ln", ln)
+        res = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    agg = pd.DataFrame(
+        {
+            "n_accounts": res["n_accounts"].to_numpy().astype(np.int64),
+            "channels": res["channels"].to_numpy(zero_copy_only=False).astype(object),
+            "first_order_ts": _from_ns(res["first_ts"], buyers["first_order_ts"].dtype),
+            "last_order_ts": _from_ns(res["last_ts"], buyers["last_order_ts"].dtype),
+            "first_channel": res["first_channel"].to_numpy(zero_copy_only=False).astype(object),
+            **{f: pd.Series(res[f].to_pandas(), dtype=buyers[f].dtype) for f in fields},
+        }
+    )
+    agg.index = pd.Index(res["customer_id"].to_numpy(zero_copy_only=False).astype(object),
+                         name="customer_id")  # fmt: skip
+    del res
     agg["in_crm"] = False
     if crm is not None and len(crm):
         c = crm.set_index(crm["customer_id"].astype(str))
@@ -742,7 +1102,40 @@ def golden_customers(
     out = agg.reset_index()
     cols = ["customer_id", "in_crm", *fields, "n_accounts", "channels"]
     cols += ["first_order_ts", "first_channel", "last_order_ts"]
-    return out[cols].sort_values("customer_id").reset_index(drop=True)
+    return out[cols]
+
+
+def attach_customers(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """The order lines with their ``customer_id`` and without personal columns.
+
+    Equivalent to ``lines.merge(links[[channel_id, buyer_ref, customer_id]], how='left')``
+    minus :data:`LINE_PII_COLUMNS`, but the lookup runs per channel on the buyer_ref index
+    and the other columns are shared with ``lines``, not copied.
+
+    Args:
+        lines: canonical order lines (channel_id, buyer_ref, ...).
+        links: from :func:`link_buyers`; one row per (channel_id, buyer_ref).
+
+    Returns:
+        The columns of ``lines`` except the personal ones, then ``customer_id`` (object;
+        NaN for a line whose buyer has no link), fresh RangeIndex, same row order.
+    """
+    customer = np.full(len(lines), np.nan, dtype=object)
+    channel = lines["channel_id"].astype("string")
+    link_channel = links["channel_id"].astype("string")
+    for cid in pd.unique(link_channel.dropna()):
+        rows = np.flatnonzero((channel == cid).to_numpy(dtype=bool, na_value=False))
+        if not len(rows):
+            continue
+        sub = links.loc[(link_channel == cid).to_numpy(dtype=bool, na_value=False)]
+        index = pd.Index(sub["buyer_ref"].astype("string"))
+        pos = index.get_indexer(lines["buyer_ref"].iloc[rows].astype("string"))
+        hit = pos >= 0
+        customer[rows[hit]] = sub["customer_id"].to_numpy(dtype=object)[pos[hit]]
+    keep = [c for c in lines.columns if c not in LINE_PII_COLUMNS]
+    out = pd.DataFrame({c: lines[c].array for c in keep}, copy=False)
+    out["customer_id"] = customer
+    return out
 
 
 def build_orders(order_lines: pd.DataFrame) -> pd.DataFrame:
@@ -913,8 +1306,15 @@ def price_consistency(order_lines: pd.DataFrame, tolerance: float = 0.10) -> pd.
     return out.sort_values(["spread", "sku"], ascending=[False, True]).reset_index()
 
 
-def write_warehouse(tables: dict[str, pd.DataFrame], output_dir) -> str:
+def write_warehouse(tables: dict, output_dir) -> str:
     """Write the star schema as one DuckDB file, ``<output_dir>/warehouse.duckdb``.
+
+    Args:
+        tables: table name -> a DataFrame, or the path of a Parquet file (as returned by
+            :func:`channelops.runio.write_table`). From a Parquet file DuckDB reads the
+            columns itself, without going through pandas (on the large dataset 60 s from
+            frames of Python strings).
+        output_dir: the run folder.
 
     The file is built under a temporary name and renamed into place, so a reader never
     opens a half-built warehouse.
@@ -930,13 +1330,33 @@ def write_warehouse(tables: dict[str, pd.DataFrame], output_dir) -> str:
     target = Path(output_dir) / "warehouse.duckdb"
     tmp = target.with_name(f".warehouse.{os.getpid()}.duckdb.tmp")
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(str(tmp), config={"threads": 2, "memory_limit": "4GB"})
     try:
-        for name, frame in tables.items():
-            con.register("frame_view", frame)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
-            con.unregister("frame_view")
+        for name, table in tables.items():
+            if isinstance(table, pd.DataFrame):
+                con.register("frame_view", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
+                con.unregister("frame_view")
+            else:
+                con.execute(
+                    f'CREATE TABLE "{name}" AS SELECT {_warehouse_columns(con, table)} '
+                    "FROM read_parquet(?)",
+                    [str(table)],
+                )
     finally:
         con.close()
     os.replace(tmp, target)
     return str(target)
+
+
+def _warehouse_columns(con, path) -> str:
+    """SELECT list for a Parquet file in the warehouse: every column, with nanosecond UTC
+    timestamps cast to ``TIMESTAMPTZ`` (microseconds), the type DuckDB gives the same
+    columns from pandas frames, so the warehouse schema does not depend on the source."""
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    cols = []
+    for name, dtype, *_ in described:
+        quoted = '"' + name.replace('"', '""') + '"'
+        cols.append(f"CAST({quoted} AS TIMESTAMPTZ) AS {quoted}" if dtype == "TIMESTAMPTZ_NS"
+                    else quoted)  # fmt: skip
+    return ", ".join(cols)
