@@ -191,8 +191,8 @@ def remove_duplicate_rows(
         source_file and row.
     """
     cols = [c for c in _CONTENT if c in lines.columns]
-    numbered = lines["channel_id"].isin(list(numbered_channels)).to_numpy(
-        dtype=bool, na_value=False
+    numbered = (
+        lines["channel_id"].isin(list(numbered_channels)).to_numpy(dtype=bool, na_value=False)
     )
     key_frame = lines[["source_file", *cols]]
     if numbered.any() and "line_no" in key_frame.columns:
@@ -368,7 +368,7 @@ def buyer_records(lines: pd.DataFrame) -> pd.DataFrame:
     modes, joins = [], []
     for i, dst in enumerate(present.values()):
         modes.append(
-            f"m{i} AS (SELECT channel_id, buyer_ref, v AS \"{dst}\" FROM ("
+            f'm{i} AS (SELECT channel_id, buyer_ref, v AS "{dst}" FROM ('
             f"SELECT channel_id, buyer_ref, f{i} AS v, count(*) AS n, max(ts) AS last "
             f"FROM lines WHERE {key} AND f{i} IS NOT NULL GROUP BY ALL) "
             "QUALIFY row_number() OVER (PARTITION BY channel_id, buyer_ref "
@@ -655,8 +655,7 @@ def _splink_predict(
 def _pair_columns(columns) -> list[str]:
     """The columns of splink's prediction that :func:`probabilistic_pairs` returns: unique
     ids, match_probability, match_weight and the compared values of both sides."""
-    names = [c if isinstance(c, str) else getattr(c, "unquote", lambda: c)().name
-             for c in columns]  # fmt: skip
+    names = [c if isinstance(c, str) else c.unquote().name for c in columns]
     keep = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
     fields = ("name_norm", "email_norm", "phone_norm", "postcode", "city_norm", "address_norm")
     keep += [f"{f}_{side}" for f in fields for side in ("l", "r") if f"{f}_{side}" in names]
@@ -909,7 +908,7 @@ def link_buyers(
         }
     )
     out.attrs["rules_only_counts"] = {
-        str(k): int(v) for k, v in zip(*np.unique(det_rule, return_counts=True))
+        str(k): int(v) for k, v in zip(*np.unique(det_rule, return_counts=True), strict=True)
     }
     return out
 
