@@ -390,3 +390,30 @@ def test_segments_placed_in_06_match_01_for_crm_only_customers(tiny_dataset, tin
     )
     assert len(ids) >= 20
     assert (placed.reindex(ids) == seg01.reindex(ids)).mean() == 1.0
+
+
+def test_overlap_and_first_seen_on_codes_match_the_string_versions():
+    from channelops.integration import channel_overlap_matrix
+
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c1", "c2", "c3", "c3", "c3", "c4", None],
+            "channel_id": ["b", "a", "c", "a", "b", "c", "a", "b"],
+            "order_ts_local": pd.to_datetime(
+                ["2024-01-02", "2024-01-02", None, "2024-01-05", "2024-01-01", "2024-01-01",
+                 "2024-01-03", "2024-01-01"]
+            ),
+        }
+    )
+    for frame in (lines, lines.astype({"customer_id": "string[pyarrow]", "channel_id": "string[pyarrow]"})):
+        m, share = ev.overlap_summary(frame)
+        pd.testing.assert_frame_equal(m, channel_overlap_matrix(lines))
+        # c1 {a, b}, c3 {a, b, c} on two or more; c2 {c} and c4 {a} on one; the NA id not counted
+        assert share == 0.5 and m.loc["a", "b"] == 2 and m.loc["c", "c"] == 2
+        assert m.loc["b", "b"] == 3  # the crosstab counted the missing id as a customer "nan"
+        seen = ev.first_seen(frame).set_index("customer_id")
+        # c1's tie at the same instant goes to channel a; c2's only line has no time (kept, last)
+        assert seen["first_channel"].drop(["None", "<NA>"], errors="ignore").to_dict() == {
+            "c3": "b", "c1": "a", "c4": "a", "c2": "c"
+        } and len(seen) == 5
+        assert list(seen.index)[-1] == "c2" and pd.isna(seen.loc["c2", "first_seen"])

@@ -149,3 +149,63 @@ def test_bottom_up_levels_add_up():
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="unknown model"):
         fc.forecast_matrix("prophet", np.zeros((1, 10)), 3)
+
+
+def _arrow_keys(df: pd.DataFrame, cols=("channel_id", "sku", "status")) -> pd.DataFrame:
+    """The same frame with string keys as string[pyarrow], as read_table may give them."""
+    return df.astype({c: "string[pyarrow]" for c in cols if c in df})
+
+
+def test_daily_demand_and_features_same_for_object_and_arrow_string_keys():
+    lines = _lines(
+        [
+            ("web", "A", "2024-01-01", 2, "paid"),
+            ("web", "A", "2024-01-03", 1, "delivered"),
+            ("web", "B", "2024-01-02", 3, "paid"),
+            ("tm", "A", "2024-01-02", 4, "shipped"),
+            ("tm", "A", "2024-01-03", 9, "cancelled"),  # not demand, but priced and promo
+        ]
+    )
+    lines["unit_price_base"] = [10.0, 10.0, 5.0, 8.0, 8.0]
+    lines["discount_base"] = [0.0, 5.0, 0.0, 0.0, 36.0]
+    s = fc.daily_demand(lines)
+    f = fc.demand_features(lines, s)
+    pd.testing.assert_frame_equal(fc.daily_demand(_arrow_keys(lines)), s)
+    pd.testing.assert_frame_equal(fc.demand_features(_arrow_keys(lines), s), f)
+    assert s.dtypes["channel_id"] == object and s["channel_id"].tolist()[:2] == ["tm", "tm"]
+    f = f.set_index(["channel_id", "sku", "date"])
+    d1, d2, d3 = (pd.Timestamp(f"2024-01-0{i}") for i in (1, 2, 3))
+    # web A: 20 / 2 on day 1, carried to day 2 (no sale), (10 - 5) / 1 on day 3
+    assert f.loc[("web", "A"), "price"].tolist() == [10.0, 10.0, 5.0]
+    # tm A on day 3: only the cancelled line, (72 - 36) / 9 = 4 and a 50% discount day
+    assert f.loc[("tm", "A", d3), "price"] == 4.0
+    assert f.loc[("tm", "A", d3), "discount_rate"] == 0.5
+    assert f.loc[("tm", "A", d2), "discount_rate"] == 0.0
+    # web's day discount shares are 0, 0 and 5 / 10: the median is 0, so day 3 is promo
+    assert f.loc[("web", "A"), "promo"].tolist() == [False, False, True]
+    assert f.loc[("web", "B", d2), "price"] == 5.0 and not f.loc[("tm", "A", d2), "promo"]
+    # a shorter end cuts the series and drops later sales
+    short = fc.daily_demand(lines, end=d2)
+    assert short.set_index(["channel_id", "sku"])["units"].to_dict() == {
+        ("tm", "A"): 4.0, ("web", "A"): 0.0, ("web", "B"): 3.0
+    } and len(short) == 4
+
+
+def test_series_metrics_group_codes_keep_key_dtypes_and_sort():
+    bt = pd.DataFrame(
+        {
+            "channel_id": ["web", "tm", "web", "tm"],
+            "sku": ["A", "A", "A", "A"],
+            "model": ["naive", "naive", "naive", "naive"],
+            "window": [1, 1, 0, 0],
+            "actual": [2.0, 1.0, 4.0, 0.0],
+            "forecast": [1.0, 1.0, 1.0, 2.0],
+            "scale_mae": [1.0, 0.0, 1.0, 0.0],
+            "scale_rmse": [1.0, 0.0, 1.0, 0.0],
+        }
+    )
+    m = fc.series_metrics(bt)
+    assert m[["channel_id", "window"]].values.tolist() == [["tm", 0], ["tm", 1], ["web", 0], ["web", 1]]
+    assert m["window"].dtype == np.int64 and m["channel_id"].dtype == object
+    assert m["abs_err"].tolist() == [2.0, 0.0, 3.0, 1.0] and np.isnan(m["mase"].iloc[0])
+    pd.testing.assert_frame_equal(fc.series_metrics(_arrow_keys(bt, ("channel_id", "sku", "model"))).astype({c: object for c in ("channel_id", "sku", "model")}), m)

@@ -217,3 +217,64 @@ def test_drivers_do_not_depend_on_the_blas_thread_count():
     with threadpool_limits(1, user_api="blas"):
         single = delay_drivers(d)
     pd.testing.assert_frame_equal(default, single, check_exact=True)
+
+
+def test_join_keys_lookups_and_weights_equal_the_string_merges():
+    orders = pd.DataFrame(
+        {
+            "channel_id": ["web", "web", "app", "app", "web"],
+            "order_id": ["o1", "o2", "o1", "o3", "o9"],  # o1 on two channels; o9 has no lines
+            "order_ts": [T, T + H, T + 2 * H, T + 3 * H, T + 4 * H],
+            "city": ["A", None, "B", "C", "D"],
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "channel_id": ["web", "app", "web", "app", "app", "web"],
+            "order_id": ["o1", "o1", "o1", "o3", "o7", "o2"],  # o7 has no order
+            "sku": ["s1", "s2", "s2", "s1", "s1", "zz"],  # zz has no weight
+            "quantity": [2, 1, 1, 3, 1, -1],  # a negative quantity weighs nothing
+        }
+    )
+    products = pd.DataFrame({"sku": ["s1", "s2"], "weight_kg": [0.5, 2.0]})
+    for keys in (lambda f: f, lambda f: f.astype({"channel_id": "string[pyarrow]", "order_id": "string[pyarrow]"})):
+        got = prep.with_order_weight(keys(orders), keys(lines), products)
+        assert got["weight_kg"].tolist()[:4] == [3.0, 0.0, 2.0, 1.5] and np.isnan(got["weight_kg"].iloc[4])
+        want = orders.merge(prep.order_weight_kg(lines, products), on=["channel_id", "order_id"], how="left")
+        np.testing.assert_array_equal(got["weight_kg"], want["weight_kg"])
+        # left_lookup == a left merge on the two string columns, unmatched rows NA/NaT
+        ships = pd.DataFrame({"channel_id": ["app", "web", "web"], "order_id": ["o3", "o1", "o5"]})
+        looked = prep.left_lookup(keys(ships), orders)
+        merged = ships.merge(orders, on=["channel_id", "order_id"], how="left")
+        assert looked["order_ts"].tolist()[:2] == [T + 3 * H, T] and pd.isna(looked["order_ts"].iloc[2])
+        pd.testing.assert_frame_equal(looked[["order_ts", "city"]], merged[["order_ts", "city"]])
+    weights = prep.order_weight_kg(lines, products).set_index(["channel_id", "order_id"])["weight_kg"]
+    assert weights.to_dict() == {("app", "o1"): 2.0, ("app", "o3"): 1.5, ("app", "o7"): 0.5,
+                                 ("web", "o1"): 3.0, ("web", "o2"): 0.0}
+
+
+def test_fulfilled_orders_keep_the_first_shipment_and_the_order_row_order():
+    orders = pd.DataFrame({"channel_id": ["web", "app", "web"], "order_id": ["o2", "o1", "o1"], "order_ts": [T] * 3})
+    ships = shipments_frame([("o1", "web", "Fast", 1, 1, 2), ("o1", "web", "Slow", 1, 1, 2), ("o2", "web", "Slow", 1, 1, 2)])
+    got = prep.fulfilled_orders(orders, pd.DataFrame({"warehouse_id": ["W1"]}), ships)
+    assert got[["channel_id", "order_id", "carrier"]].values.tolist() == [["web", "o2", "Slow"], ["web", "o1", "Fast"]]
+    assert list(got.columns[:4]) == ["channel_id", "order_id", "order_ts", "region"]
+
+
+def test_delay_drivers_do_not_depend_on_the_chunk_size():
+    rng = np.random.default_rng(3)
+    n = 2000
+    d = pd.DataFrame(
+        {
+            "delivered": True,
+            "carrier": rng.choice(["F", "S", "M"], n),
+            "channel_id": rng.choice(["web", "app"], n),
+            "distance_km": rng.uniform(10, 2000, n),
+            "handling_h": rng.uniform(1, 30, n),
+        }
+    )
+    d["delay_h"] = d["handling_h"] + d["distance_km"] / 1000 * d["carrier"].map({"F": 5, "S": 20, "M": 10}) + rng.normal(0, 1, n)
+    whole = delay_drivers(d, chunk_rows=n)
+    pd.testing.assert_frame_equal(delay_drivers(d, chunk_rows=7), whole, atol=1e-6)
+    speed = whole[whole["kind"] == "carrier_per_1000km"].set_index("level")["coef_h"]
+    assert speed.to_dict() == pytest.approx({"F": 5, "S": 20, "M": 10}, abs=0.3)
