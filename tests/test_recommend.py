@@ -358,3 +358,105 @@ def test_tiny_chosen_model_beats_popularity_and_recovers_category_tastes(tiny_me
     print({m: round(v["lift_spearman"], 3) for m, v in scores.items()})
     assert scores[result.chosen]["lift_spearman"] > 0.4
     assert abs(scores["popularity"]["lift_spearman"]) < 0.25
+
+
+# ---------------------------------------------------------------- scale: same answers, less work
+
+
+def _random_lines(n_customers: int = 60, seed: int = 3) -> pd.DataFrame:
+    """Random purchases of 12 SKUs in 3 categories on 2 channels over 120 days."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_customers):
+        for _ in range(rng.integers(1, 8)):
+            rows.append(
+                (
+                    f"c{u:03d}",
+                    f"s{rng.integers(12):02d}",
+                    int(rng.integers(120)),
+                    int(rng.integers(1, 4)),
+                    ("web", "shop")[int(rng.integers(2))],
+                )
+            )
+    return rec.purchase_lines(_lines(rows))
+
+
+def _buy_again_reference(model: rec.BuyAgain, rows: np.ndarray) -> np.ndarray:
+    """The formula of BuyAgain's docstring with dense arrays, as the first implementation."""
+    k = model.sku_category
+    own = model.m[rows].toarray()
+    prior = model.channel_prob[rows] @ model.channel_share
+    within = (own + model.alpha * prior) / (model.m_cat[rows][:, k] + model.alpha)
+    return (model.category_prob[rows][:, k] * within).astype(np.float32)
+
+
+def test_buy_again_sparse_scoring_equals_the_dense_formula():
+    lines = _random_lines()
+    data = rec.build_interactions(lines, skus=[f"s{i:02d}" for i in range(14)])  # 2 never sold
+    cats = pd.Series({f"s{i:02d}": "xyz"[i % 3] for i in range(14)})
+    segs = pd.Series({f"c{u:03d}": f"g{u % 2}" for u in range(0, 60, 2)})
+    model = rec.BuyAgain(categories=cats).fit(data, segs)
+    rows = np.array([5, 0, 17, 17, 3])
+    np.testing.assert_allclose(model.score(rows), _buy_again_reference(model, rows), rtol=1e-6)
+    rows = np.arange(data.shape[0])
+    np.testing.assert_allclose(model.score(rows), _buy_again_reference(model, rows), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["popularity", "segment_popularity"])
+def test_shared_lists_rank_like_scoring_every_customer(name):
+    """Popularity models rank each distinct list once and copy it: the same lists as
+    ranking every customer's scores (top_k over model.score)."""
+    lines = _random_lines()
+    segs = pd.Series({f"c{u:03d}": f"g{u % 3}" for u in range(40)})
+    data = rec.build_interactions(lines)
+    model = rec.make_model(name).fit(data, segs)
+    ids = data.customers[::-1]
+    got = rec.recommend(model, ids, k=4, segments=segs)
+    idx, val = rec.top_k(model.score(data.rows(ids)), 4)
+    assert got["customer_id"].tolist() == list(np.repeat(ids, 4))
+    assert got["sku"].tolist() == list(data.skus[idx.ravel()])
+    assert got["score"].tolist() == list(val.ravel().astype(float))
+    assert got["rank"].tolist() == [1, 2, 3, 4] * len(ids)
+
+
+def test_one_pass_affinities_equal_the_separate_ones_and_the_hand_sum():
+    lines = _random_lines()
+    segs = pd.Series({f"c{u:03d}": f"g{u % 3}" for u in range(40)} | {"nobody": "g0"})
+    data = rec.build_interactions(lines)
+    model = rec.make_model("buy_again").fit(data, segs)
+    ch, sg = rec.affinities(model, lines, segs)
+    pd.testing.assert_frame_equal(ch, rec.channel_affinity(model, lines))
+    pd.testing.assert_frame_equal(sg, rec.segment_affinity(model, segs))
+    # by hand: the mean of each segment's customers' normalised scores
+    s = model.score(np.arange(data.shape[0])).astype(float)
+    shares = pd.DataFrame(s / s.sum(axis=1, keepdims=True), index=data.customers)
+    known = segs[segs.index.isin(data.customers)]
+    want = shares.loc[known.index].groupby(known.to_numpy()).mean()
+    np.testing.assert_allclose(sg.to_numpy(), want.to_numpy(), rtol=1e-9)
+
+
+def test_sample_customers_is_seeded_and_keeps_whole_histories():
+    lines = _random_lines()
+    same, n = rec.sample_customers(lines, 60)
+    assert n == 60 and same is lines
+    part, n = rec.sample_customers(lines, 10, seed=1)
+    assert n == 60 and part["customer_id"].nunique() == 10
+    chosen = set(part["customer_id"])
+    assert len(part) == lines["customer_id"].isin(chosen).sum()  # every line of the chosen
+    shuffled, _ = rec.sample_customers(lines.sample(frac=1, random_state=0), 10, seed=1)
+    assert set(shuffled["customer_id"]) == chosen  # independent of the lines' order
+    assert set(rec.sample_customers(lines, 10, seed=2)[0]["customer_id"]) != chosen
+
+
+def test_sampled_evaluation_equals_the_full_one_when_the_sample_holds_everyone():
+    lines = _random_lines(80)
+    args = dict(k=3, test_weeks=3, validation_weeks=3, progress=False, seed=1)
+    full = rec.offline_evaluation(lines, ["popularity", "buy_again"], **args)
+    same = rec.offline_evaluation(lines, ["popularity", "buy_again"], max_customers=80, **args)
+    pd.testing.assert_frame_equal(full.metrics, same.metrics)
+    assert (full.customers_evaluated, full.customers_total, full.sampled) == (80, 80, False)
+    part = rec.offline_evaluation(lines, ["popularity", "buy_again"], max_customers=30, **args)
+    assert (part.customers_evaluated, part.customers_total, part.sampled) == (30, 80, True)
+    assert (part.cutoff, part.validation_start) == (full.cutoff, full.validation_start)
+    n_test = part.overall("test")["customers"].iloc[0]
+    assert 0 < n_test <= 30 < full.overall("test")["customers"].iloc[0]

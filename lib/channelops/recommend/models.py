@@ -332,26 +332,26 @@ class BuyAgain(Recommender):
         else:
             self.channel_share = share_all[None, :]
             self.channel_prob = np.ones((len(data.customers), 1))
+        self._alpha_share = (self.alpha * self.channel_share).astype(np.float32)
         return self
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """s[u, i] = P(k(i) | u) / (m[u, k(i)] + alpha) * (m[u, i] + alpha q[u, i]), float32.
 
-        Computed as one dense block (the channel prior alpha q, a (rows x channels) @
-        (channels x SKUs) product), the customer's own counts added at their non-zero cells
-        only, and one per-category weight gathered to the SKUs: two dense float64
-        temporaries per batch instead of six.
+        Computed in float32 as one dense block (the channel prior alpha q, a (rows x
+        channels) @ (channels x SKUs) product), the customer's own counts added at their
+        non-zero cells only, and one per-category weight gathered to the SKUs: two dense
+        temporaries per batch. Relative error against float64 about 1e-7.
         """
         self._check_fitted()
         rows = np.asarray(rows, dtype=np.intp)
         weight = self.category_prob[rows] / (self.m_cat[rows] + self.alpha)  # rows x categories
-        out = self.channel_prob[rows] @ self.channel_share
-        out *= self.alpha
+        out = self.channel_prob[rows].astype(np.float32) @ self._alpha_share
         own = self.m[rows]
         at = np.repeat(np.arange(len(rows)), np.diff(own.indptr))
-        out[at, own.indices] += own.data
-        out *= np.take(weight, self.sku_category, axis=1)
-        return out.astype(np.float32)
+        out[at, own.indices] += own.data.astype(np.float32)
+        out *= np.take(weight.astype(np.float32), self.sku_category, axis=1)
+        return out
 
 
 def make_model(
