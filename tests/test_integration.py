@@ -266,3 +266,168 @@ def test_crm_link_rate_per_channel():
 def test_dq_extras_fail_clearly_on_missing_columns():
     with pytest.raises(KeyError):
         integ.revenue_reconciliation(_canon_lines().drop(columns="fx_rate"))
+
+
+def test_remove_duplicate_rows_keeps_input_order_index_and_missing_values_equal():
+    # rows out of file order; the copy (row 5) comes first in the frame; None == None
+    lines = _lines(
+        [
+            ("a", "orders/a.csv", 5, "o1", 1, "2024-01-01", None, "s1", 1, 9.5),
+            ("a", "orders/a.csv", 3, "o2", 1, "2024-01-02", "u2", "s2", 1, 3.0),
+            ("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", None, "s1", 1, 9.5),
+        ]
+    ).set_axis([10, 11, 12])
+    kept, dups = integ.remove_duplicate_rows(lines)
+    assert kept.index.tolist() == [11, 12] and kept["row"].tolist() == [3, 2]
+    assert dups.to_dict("records") == [
+        {"channel_id": "a", "source_file": "orders/a.csv", "row": 5, "duplicate_of_row": 2}
+    ]
+
+
+def _buyer_lines():
+    ts = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], utc=True)
+    return pd.DataFrame(
+        {
+            "channel_id": ["a", "a", "a", "a"],
+            "buyer_ref": ["u1", "u1", "u1", "u1"],
+            "order_id": ["o1", "o2", "o3", "o4"],
+            "order_ts": ts,
+            # Li and Lee twice each: Lee is on the latest order
+            "buyer_name": ["Li", "Lee", "Li", "Lee"],
+            # one each, Zed on the latest order
+            "buyer_email": ["b@x.cn", "a@x.cn", None, "Zed@X.cn"],
+            "buyer_phone": [None, None, None, None],
+        }
+    )
+
+
+def test_buyer_records_most_frequent_value_ties_to_the_latest_order():
+    lines = pd.concat(
+        [_buyer_lines(), _buyer_lines().assign(channel_id="b", buyer_name="Wu")],
+        ignore_index=True,
+    )
+    lines.loc[7, "order_ts"] = lines.loc[6, "order_ts"]  # channel b: a@ and Zed@ tie on both
+    lines.loc[7, "buyer_email"] = "a@x.cn"
+    lines.loc[6, "buyer_email"] = "Zed@X.cn"
+    lines.loc[5, "buyer_email"] = None
+    b = integ.buyer_records(lines).set_index("channel_id")
+    assert b.loc["a", "name"] == "Lee" and b.loc["a", "email"] == "Zed@X.cn"
+    assert b.loc["a", "email_norm"] == "zed@x.cn" and pd.isna(b.loc["a", "phone"])
+    assert b.loc["a", "n_lines"] == 4
+    assert b.loc["a", "first_order_ts"] == pd.Timestamp("2024-01-01", tz="UTC")
+    assert b.loc["a", "last_order_ts"] == pd.Timestamp("2024-01-04", tz="UTC")
+    # same count, same latest order: the smaller value ('Z' < 'a' in code point order)
+    assert b.loc["b", "email"] == "Zed@X.cn" and b.loc["b", "name"] == "Wu"
+    assert pd.isna(b.loc["b", "address"])  # no ship_address column at all
+
+
+def test_link_buyers_reports_the_rules_only_counts():
+    pairs = _pairs(
+        [("b:douyin:dy_zhao", "b:jd:jd_li", 0.97), ("b:douyin:dy_zhao", "b:jd:jd_wang", 0.6)]
+    )
+    crm = pd.DataFrame({"customer_id": ["C001"], "phone": ["13800000001"]})
+    links = integ.link_buyers(_buyers(), crm, crm_channels=["web"], pairs=pairs)
+    rules_only = integ.link_buyers(_buyers(), crm, crm_channels=["web"])
+    assert links.attrs["rules_only_counts"] == rules_only["rule"].value_counts().to_dict()
+    # dy_zhao: unlinked by the rules, linked by splink; tb_li and jd_wang stay alone
+    assert links.attrs["rules_only_counts"]["unlinked"] == 3
+    assert links["rule"].value_counts().to_dict()["unlinked"] == 2
+    assert rules_only.attrs["rules_only_counts"] == links.attrs["rules_only_counts"]
+
+
+def test_golden_customers_survivorship():
+    ts = pd.to_datetime
+    buyers = pd.DataFrame(
+        {
+            "channel_id": ["tmall", "jd", "jd", "web"],
+            "buyer_ref": ["t1", "j1", "j2", "C9"],
+            "n_lines": [3, 3, 1, 1],
+            "first_order_ts": ts(
+                ["2024-02-01", "2024-01-05", "2024-01-01", "2024-03-01"], utc=True
+            ),
+            "last_order_ts": ts(["2024-05-01", "2024-06-01", "2024-01-01", "2024-03-01"], utc=True),
+            "name": ["Li T", "Li J", "Li X", "Wang"],
+            "email": [None, None, "li@x.cn", "w@x.cn"],
+            "phone": ["1", "2", "3", None],
+            "address": ["addr t", "addr j", None, None],
+            "postcode": ["100", "100", "100", None],
+            "city": ["BJ", "BJ", "BJ", None],
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "channel_id": ["tmall", "jd", "jd", "web"],
+            "buyer_ref": ["t1", "j1", "j2", "C9"],
+            "customer_id": ["X1", "X1", "X1", "C9"],
+        }
+    )
+    crm = pd.DataFrame({"customer_id": ["C9"], "name": ["Wang CRM"], "email": [None]})
+    g = integ.golden_customers(buyers, links, crm).set_index("customer_id")
+    x1 = g.loc["X1"]
+    # most lines (3 each), then the latest order: jd's j1; email only j2 has
+    assert (x1["name"], x1["phone"], x1["address"], x1["email"]) == (
+        "Li J",
+        "2",
+        "addr j",
+        "li@x.cn",
+    )
+    assert x1["channels"] == "jd,tmall" and x1["n_accounts"] == 3
+    assert x1["first_channel"] == "jd" and x1["first_order_ts"] == ts("2024-01-01", utc=True)
+    assert x1["last_order_ts"] == ts("2024-06-01", utc=True) and not x1["in_crm"]
+    c9 = g.loc["C9"]
+    assert c9["in_crm"] and c9["name"] == "Wang CRM" and c9["email"] == "w@x.cn"  # CRM wins
+    assert g.index.tolist() == ["C9", "X1"]
+
+
+def test_attach_customers_equals_a_left_merge_without_pii():
+    lines = _lines(
+        [
+            ("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5),
+            ("b", "orders/b.csv", 2, "o2", 1, "2024-01-01", "u1", "s1", 1, 9.5),
+            ("a", "orders/a.csv", 3, "o3", 1, "2024-01-01", "u2", "s1", 1, 9.5),
+            ("a", "orders/a.csv", 4, "o4", 1, "2024-01-01", "u9", "s1", 1, 9.5),  # no link
+        ]
+    ).assign(buyer_name="Li", buyer_phone="1")
+    links = pd.DataFrame(
+        {
+            "channel_id": ["b", "a", "a"],
+            "buyer_ref": ["u1", "u2", "u1"],
+            "customer_id": ["Y", "Z", "X"],
+        }
+    )
+    got = integ.attach_customers(lines, links)
+    want = lines.merge(links, on=["channel_id", "buyer_ref"], how="left").drop(
+        columns=["buyer_name", "buyer_phone"]
+    )
+    pd.testing.assert_frame_equal(got, want)
+    assert got["customer_id"].tolist()[:3] == ["X", "Y", "Z"]
+
+
+def test_channel_overlap_matrix_and_overlap_match_a_crosstab():
+    lines = _canon_lines()
+    lines.loc[4, "customer_id"] = None  # a line without customer counts as customer 'nan'
+    pairs = lines[["customer_id", "channel_id"]].drop_duplicates().astype(str)
+    incidence = pd.crosstab(pairs["customer_id"], pairs["channel_id"])
+    want = incidence.T @ incidence
+    want.index.name = want.columns.name = "channel_id"
+    pd.testing.assert_frame_equal(integ.channel_overlap_matrix(lines), want)
+    ov = integ.customer_overlap(lines).set_index("n_channels")  # without the 'nan' customer
+    assert ov["customers"].to_dict() == {1: 1, 2: 1}
+    assert ov.loc[2, "revenue_base"] == pytest.approx(round(10.0 + 14.2 + 3 * 14.4 - 0.5 * 7.2, 2))
+
+
+def test_write_warehouse_from_parquet_equals_from_frames(tmp_path):
+    import duckdb
+
+    lines = _lines([("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5)])
+    path = tmp_path / "order_lines.parquet"
+    lines.to_parquet(path, index=False)
+    schemas, rows = [], []
+    for name, table in (("frames", lines), ("files", path)):
+        out = tmp_path / name
+        out.mkdir()
+        con = duckdb.connect(integ.write_warehouse({"order_lines": table}, out), read_only=True)
+        schemas.append(con.sql("DESCRIBE order_lines").fetchall())
+        rows.append(con.sql("SELECT * FROM order_lines").fetchall())
+        con.close()
+    assert schemas[0] == schemas[1] and rows[0] == rows[1]

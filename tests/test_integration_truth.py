@@ -142,3 +142,14 @@ def test_customer_ids_stable_across_reruns(merged, splink_pairs):
     a = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=splink_pairs)
     b = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=again)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_ingest_lines_channel_by_channel_equals_all_lines_at_once(merged, tiny_dataset):
+    """ingest_lines (one channel at a time, for memory) gives exactly the tables of reading
+    every export, canonicalising all lines and removing repeats over all of them at once."""
+    got = integ.ingest_lines(load_dataset(tiny_dataset))
+    pd.testing.assert_frame_equal(got.lines, merged.lines)
+    pd.testing.assert_frame_equal(got.quarantine, merged.quarantine)
+    pd.testing.assert_frame_equal(got.duplicates, merged.duplicates)
+    assert got.rows_read == merged.rows_read
+    assert got.lines_parsed == len(merged.lines) + len(merged.duplicates) + got.not_converted

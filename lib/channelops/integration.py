@@ -1252,10 +1252,19 @@ def revenue_reconciliation(order_lines: pd.DataFrame) -> pd.DataFrame:
 def customer_overlap(order_lines: pd.DataFrame) -> pd.DataFrame:
     """How many customers buy on 1, 2, 3... channels.
 
+    Group-bys run on integer codes of customer_id and channel_id (``pd.factorize``), not
+    on the strings; lines without a customer_id are left out.
+
     Returns n_channels, customers, share (0-1), revenue_base (their accepted revenue).
     """
-    per = order_lines.groupby("customer_id", observed=True).agg(
-        n_channels=("channel_id", "nunique"), revenue_base=("revenue_base", "sum")
+    cust, _ = pd.factorize(order_lines["customer_id"], sort=True)
+    chan, chan_names = pd.factorize(order_lines["channel_id"], sort=True)
+    known = cust >= 0
+    revenue = pd.Series(order_lines["revenue_base"].to_numpy()[known])
+    per_revenue = revenue.groupby(cust[known]).sum()
+    n_channels = _channels_per_customer(cust[known], chan[known], len(chan_names))
+    per = pd.DataFrame(
+        {"n_channels": n_channels[per_revenue.index.to_numpy()], "revenue_base": per_revenue}
     )
     out = per.groupby("n_channels").agg(
         customers=("revenue_base", "size"), revenue_base=("revenue_base", "sum")
@@ -1265,12 +1274,36 @@ def customer_overlap(order_lines: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[["n_channels", "customers", "share", "revenue_base"]]
 
 
+def _customer_channel_pairs(cust: np.ndarray, chan: np.ndarray, n_chan: int) -> np.ndarray:
+    """The distinct (customer code, channel code) pairs, encoded as cust * n_chan + chan."""
+    return np.unique(cust.astype(np.int64) * max(n_chan, 1) + chan)
+
+
+def _channels_per_customer(cust: np.ndarray, chan: np.ndarray, n_chan: int) -> np.ndarray:
+    """Number of distinct channels per customer code (index = code)."""
+    pairs = _customer_channel_pairs(cust, chan, n_chan)
+    return np.bincount(pairs // max(n_chan, 1), minlength=int(cust.max()) + 1 if len(cust) else 0)
+
+
 def channel_overlap_matrix(order_lines: pd.DataFrame) -> pd.DataFrame:
-    """Customers shared by each pair of channels (diagonal: the channel's customers)."""
-    pairs = order_lines[["customer_id", "channel_id"]].drop_duplicates().astype(str)
-    incidence = pd.crosstab(pairs["customer_id"], pairs["channel_id"])
-    m = incidence.T @ incidence
-    m.index.name, m.columns.name = "channel_id", "channel_id"
+    """Customers shared by each pair of channels (diagonal: the channel's customers).
+
+    A customer x channel incidence matrix of 0/1 from the integer codes, then its Gram
+    matrix; lines without a customer_id count as one customer ``'nan'`` (as before).
+
+    Returns a square int64 DataFrame, channels sorted by name on both axes.
+    """
+    cust, _ = pd.factorize(order_lines["customer_id"], use_na_sentinel=False)
+    names = order_lines["channel_id"].astype(str)
+    chan, chan_names = pd.factorize(names, sort=True)
+    k = len(chan_names)
+    pairs = _customer_channel_pairs(cust, chan, k)
+    n_cust = int(cust.max()) + 1 if len(cust) else 0
+    incidence = np.zeros((n_cust, k), dtype=np.int64)
+    incidence[pairs // max(k, 1), pairs % max(k, 1)] = 1
+    labels = pd.Index(np.asarray(chan_names, dtype=object), name="channel_id")
+    m = pd.DataFrame(incidence.T @ incidence, index=labels, columns=labels.copy())
+    m.columns.name = "channel_id"
     return m
 
 
