@@ -4,12 +4,11 @@
     .venv/bin/python benchmarks/bench_integration.py --dataset /tmp/int_large --step dedup
     .venv/bin/python benchmarks/bench_integration.py --dataset /tmp/int_large --step identity
 
-``dedup``: read + validate + canonicalise + remove repeated rows for every export, channel
-by channel (the raw lines of a channel are dropped once it is canonicalised), the accepted
-lines of all channels concatenated at the end; checks rows read = accepted + duplicates +
+``dedup``: ``integ.ingest_lines`` (read + validate + canonicalise + remove repeated rows,
+channel by channel, the accepted lines of all channels concatenated at the end); checks rows read = accepted + duplicates +
 quarantined and, when ``truth/`` exists, the duplicates against the simulator's.
 
-``identity``: buyer records per channel (lines dropped after each channel), then the
+``identity``: ``ingest_lines`` and ``buyer_records`` (not in the identity total), then the
 deterministic rules, the splink pairs and the final links; times the identity part only
 and scores the links pairwise against ``truth/buyer_identity.parquet``.
 
@@ -45,38 +44,14 @@ def _dedup(dataset: Path) -> dict:
     import pandas as pd
 
     from channelops import integration as integ
-    from channelops.canonical import canonicalise
-    from channelops.dataset import load_dataset, read_export
+    from channelops.dataset import load_dataset
 
     t0 = time.perf_counter()
     ds = load_dataset(dataset)
-    numbered = integ.line_no_numbered(ds)
-    kept, dups, n_read, n_quar = [], [], 0, 0
-    t_read = t_canon = t_dedup = 0.0
-    for ch in ds.channels:
-        t = time.perf_counter()
-        res = read_export(ds, ch.id)
-        t_read += time.perf_counter() - t
-        t = time.perf_counter()
-        canon, cq = canonicalise(res.lines, ds)
-        t_canon += time.perf_counter() - t
-        n_read += res.rows_read
-        n_quar += len(res.quarantine) + len(cq)
-        del res
-        gc.collect()
-        t = time.perf_counter()
-        lines, d = integ.remove_duplicate_rows(canon, numbered)
-        t_dedup += time.perf_counter() - t
-        del canon
-        gc.collect()
-        kept.append(lines)
-        dups.append(d)
-    t = time.perf_counter()
-    all_lines = pd.concat(kept, ignore_index=True)
-    del kept
-    duplicates = pd.concat(dups, ignore_index=True)
-    t_concat = time.perf_counter() - t
+    res = integ.ingest_lines(ds)
     total = time.perf_counter() - t0
+    all_lines, duplicates = res.lines, res.duplicates
+    n_read, n_quar = sum(res.rows_read.values()), len(res.quarantine)
     out = {
         "step": "dedup",
         "rows_read": n_read,
@@ -84,10 +59,6 @@ def _dedup(dataset: Path) -> dict:
         "duplicates": len(duplicates),
         "quarantined": n_quar,
         "balanced": n_read == len(all_lines) + len(duplicates) + n_quar,
-        "read_s": round(t_read, 1),
-        "canonicalise_s": round(t_canon, 1),
-        "dedup_s": round(t_dedup, 1),
-        "concat_s": round(t_concat, 1),
         "total_s": round(total, 1),
         "peak_rss_mib": round(_peak_mib()),
     }
@@ -108,23 +79,14 @@ def _identity(dataset: Path, threshold: float) -> dict:
     import pandas as pd
 
     from channelops import integration as integ
-    from channelops.canonical import canonicalise
-    from channelops.dataset import load_dataset, read_export
+    from channelops.dataset import load_dataset
 
     ds = load_dataset(dataset)
-    numbered = integ.line_no_numbered(ds)
-    parts = []
     t = time.perf_counter()
-    for ch in ds.channels:
-        res = read_export(ds, ch.id)
-        canon, _ = canonicalise(res.lines, ds)
-        del res
-        lines, _ = integ.remove_duplicate_rows(canon, numbered)
-        del canon
-        parts.append(integ.buyer_records(lines))
-        del lines
-        gc.collect()
-    buyers = pd.concat(parts, ignore_index=True)
+    lines = integ.ingest_lines(ds).lines
+    buyers = integ.buyer_records(lines)
+    del lines
+    gc.collect()
     t_prepare = time.perf_counter() - t
     _say(f"{len(buyers):,} buyer records")
     crm = ds.table("customers")

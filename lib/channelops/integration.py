@@ -332,10 +332,17 @@ _BUYER_FIELDS = {
 
 def _duckdb(threads: int = 2, memory_limit: str = "4GB"):
     """An in-memory DuckDB connection with explicit limits (it would otherwise take every
-    core and 80% of the machine's memory, beside the notebook's own frames)."""
+    core and 80% of the machine's memory, beside the notebook's own frames). Above the
+    limit DuckDB spills to a folder of this process under the system's temp directory."""
+    import os
+    import tempfile
+
     import duckdb
 
-    return duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+    spill = os.path.join(tempfile.gettempdir(), f"channelops-duckdb-{os.getpid()}")
+    return duckdb.connect(
+        config={"threads": threads, "memory_limit": memory_limit, "temp_directory": spill}
+    )
 
 
 def buyer_records(lines: pd.DataFrame) -> pd.DataFrame:
@@ -451,12 +458,16 @@ def _norm_text(s: pd.Series) -> pd.Series:
 
 
 def _identity_nodes(
-    buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str]
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+    compared: bool = True,
 ) -> pd.DataFrame:
     """Graph nodes for identity resolution: channel buyers first, then CRM customers.
 
     Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id, email_norm,
-    phone_norm, name_norm, address_norm, postcode, city_norm.
+    phone_norm and, with ``compared`` (what splink compares; :func:`link_buyers` does not
+    need them), name_norm, address_norm, postcode, city_norm.
     """
     crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
 
@@ -464,6 +475,16 @@ def _identity_nodes(
         if name in frame.columns:
             return frame[name].astype("string").reset_index(drop=True)
         return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
+
+    def text(frame: pd.DataFrame) -> dict[str, pd.Series]:
+        if not compared:
+            return {}
+        return {
+            "name_norm": _norm_text(col(frame, "name")),
+            "address_norm": _norm_text(col(frame, "address")),
+            "postcode": col(frame, "postcode").str.strip(),
+            "city_norm": _norm_text(col(frame, "city")),
+        }
 
     b = buyers.reset_index(drop=True)
     c = crm.reset_index(drop=True)
@@ -480,10 +501,7 @@ def _identity_nodes(
                     ),
                     "email_norm": col(b, "email_norm"),
                     "phone_norm": col(b, "phone_norm"),
-                    "name_norm": _norm_text(col(b, "name")),
-                    "address_norm": _norm_text(col(b, "address")),
-                    "postcode": col(b, "postcode").str.strip(),
-                    "city_norm": _norm_text(col(b, "city")),
+                    **text(b),
                 }
             ),
             pd.DataFrame(
@@ -492,10 +510,7 @@ def _identity_nodes(
                     "crm_id": c["customer_id"].astype("string"),
                     "email_norm": normalise_email(col(c, "email")),
                     "phone_norm": normalise_phone(col(c, "phone")),
-                    "name_norm": _norm_text(col(c, "name")),
-                    "address_norm": _norm_text(col(c, "address")),
-                    "postcode": col(c, "postcode").str.strip(),
-                    "city_norm": _norm_text(col(c, "city")),
+                    **text(c),
                 }
             ),
         ],
@@ -845,7 +860,7 @@ def link_buyers(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    nodes = _identity_nodes(buyers, crm, crm_channels)
+    nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
     n, nb = len(nodes), len(buyers)
     # edges: every node to a key node per shared key value (star, not clique: linear size)
     keys = pd.concat(
