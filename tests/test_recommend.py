@@ -460,3 +460,22 @@ def test_sampled_evaluation_equals_the_full_one_when_the_sample_holds_everyone()
     assert (part.cutoff, part.validation_start) == (full.cutoff, full.validation_start)
     n_test = part.overall("test")["customers"].iloc[0]
     assert 0 < n_test <= 30 < full.overall("test")["customers"].iloc[0]
+
+
+def test_true_customer_ids_for_some_customers_equal_the_full_map(tiny_merged, tiny_dataset):
+    _, links = tiny_merged
+    identity = rec.load_truth(tiny_dataset)["buyer_identity"]
+    full = rec.true_customer_ids(links, identity)
+    some = full.index[::7]
+    part = rec.true_customer_ids(links, identity, customers=some)
+    pd.testing.assert_series_equal(part, full.loc[part.index])
+    assert set(part.index) == set(some)
+
+
+def test_purchase_lines_from_arrow_strings_equal_those_from_python_strings():
+    raw = _lines([("u1", "A", 0, 1), ("u2", "B", 1, 0), ("u1", "C", 2, 2), (None, "A", 3, 1)])
+    raw.loc[2, "status"] = "returned"
+    arrow = raw.astype({c: "string[pyarrow]" for c in ("customer_id", "sku", "channel_id")})
+    want = rec.purchase_lines(raw)
+    assert want["customer_id"].tolist() == ["u1"] and want["quantity"].tolist() == [1.0]
+    pd.testing.assert_frame_equal(rec.purchase_lines(arrow), want)

@@ -63,25 +63,31 @@ def purchase_lines(
     """
     _require(lines, REQUIRED_COLUMNS, "order_lines")
     keep = [c for c in (*REQUIRED_COLUMNS, "channel_id", "status", "revenue_base") if c in lines]
-    out = lines[keep].dropna(subset=["customer_id", "sku", "order_ts", "quantity"])
-    if "status" in out and ignore_status:
-        out = out[~out["status"].isin(list(ignore_status))]
-    out = out[out["quantity"] > 0]
-    if out.empty:
+    # one boolean mask and one copy of the kept rows (10M lines on the large dataset)
+    mask = lines[["customer_id", "sku", "order_ts", "quantity"]].notna().all(axis=1).to_numpy()
+    if "status" in lines and ignore_status:
+        mask &= ~lines["status"].isin(list(ignore_status)).to_numpy(dtype=bool)
+    mask &= (lines["quantity"] > 0).to_numpy(dtype=bool)
+    if not mask.any():
         raise ValueError(
             "order_lines holds no purchase (after dropping missing customers/SKUs, "
             f"quantities <= 0 and statuses {list(ignore_status)})"
         )
-    ts = pd.to_datetime(out["order_ts"], utc=True)
-    out = out.assign(
-        customer_id=out["customer_id"].astype(str),
-        sku=out["sku"].astype(str),
-        order_ts=ts,
-        quantity=out["quantity"].astype(float),
-    )
+    out = lines.loc[mask, keep].reset_index(drop=True)
+    out["customer_id"] = _plain_strings(out["customer_id"])
+    out["sku"] = _plain_strings(out["sku"])
+    out["order_ts"] = pd.to_datetime(out["order_ts"], utc=True)
+    out["quantity"] = out["quantity"].astype(float)
     if "channel_id" in out:
-        out["channel_id"] = out["channel_id"].astype(str)
-    return out.reset_index(drop=True)
+        out["channel_id"] = _plain_strings(out["channel_id"])
+    return out
+
+
+def _plain_strings(values: pd.Series) -> pd.Series:
+    """The values as Python ``str`` objects (object dtype); Arrow strings are converted in C."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return pd.Series(values.to_numpy(dtype=object), index=values.index, name=values.name)
+    return values.astype(str)
 
 
 def resolve_cutoff(

@@ -38,18 +38,24 @@ def load_truth(dataset: str | Path) -> dict[str, pd.DataFrame] | None:
     return {k: pd.read_parquet(f) for k, f in files.items()}
 
 
-def true_customer_ids(customer_links: pd.DataFrame, buyer_identity: pd.DataFrame) -> pd.Series:
-    """customer_id (03's) -> the true customer most of its linked channel accounts belong to."""
+def true_customer_ids(
+    customer_links: pd.DataFrame, buyer_identity: pd.DataFrame, customers=None
+) -> pd.Series:
+    """customer_id (03's) -> the true customer most of its linked channel accounts belong to.
+
+    ``customers`` (03's ids) restricts the map to those customers (the same answers for them,
+    without converting every link and identity of a large dataset); None maps everyone.
+    """
     key = ["channel_id", "buyer_ref"]
-    m = (
-        customer_links[[*key, "customer_id"]]
-        .astype(str)
-        .merge(
-            buyer_identity[[*key, "customer_id"]]
-            .astype(str)
-            .rename(columns={"customer_id": "true_id"}),
-            on=key,
-        )
+    links = customer_links[[*key, "customer_id"]]
+    identity = buyer_identity[[*key, "customer_id"]]
+    if customers is not None:
+        links = links[links["customer_id"].astype(str).isin(pd.Index(customers).astype(str))]
+        refs = links["buyer_ref"].astype(str).unique()
+        identity = identity[identity["buyer_ref"].astype(str).isin(refs)]
+    m = links.astype(str).merge(
+        identity.astype(str).rename(columns={"customer_id": "true_id"}),
+        on=key,
     )
     top = m.groupby(["customer_id", "true_id"]).size().rename("n").reset_index()
     top = top.sort_values(["customer_id", "n", "true_id"], ascending=[True, False, True])
