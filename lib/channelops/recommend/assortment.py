@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..channels.reach import segment_channel_reach
+from .data import str_index
 from .models import UNSEGMENTED, Recommender
 
 __all__ = [
@@ -72,6 +73,10 @@ def _summed_shares(
         One (groups_j x SKUs) float64 array per weight matrix.
     """
     data = model._check_fitted()
+    if hasattr(model, "summed_shares"):  # the model aggregates without dense scores
+        totals = model.summed_shares(rows, weights)
+        if totals is not None:
+            return totals
     cols = [sp.csc_matrix(w) for w in weights]
     totals = [np.zeros((w.shape[0], len(data.skus))) for w in weights]
     start = 0
@@ -104,8 +109,7 @@ def _channel_weights(
 
 def _segment_onehot(data, segments: pd.Series) -> tuple[sp.csr_matrix, pd.Index]:
     """(segments x customers) indicator of each known, segmented customer's segment."""
-    seg = segments.copy()
-    seg.index = seg.index.astype(str)
+    seg = segments.set_axis(str_index(segments.index))
     seg = seg[seg.index.isin(data.customers) & (seg != UNSEGMENTED)]
     if seg.empty:
         raise ValueError(

@@ -83,6 +83,20 @@ def purchase_lines(
     return out
 
 
+def str_index(values) -> pd.Index:
+    """``values`` as an Index of Python strings (object dtype), converting only when needed.
+
+    Arrow strings are converted in C; an index already of Python strings is returned as is
+    (``Index.astype(str)`` would copy it element by element).
+    """
+    index = pd.Index(values)
+    if index.dtype == object and pd.api.types.infer_dtype(index, skipna=False) == "string":
+        return index
+    if isinstance(index.dtype, pd.StringDtype) and not index.hasnans:
+        return pd.Index(index.to_numpy(dtype=object), name=index.name)
+    return index.astype(str)
+
+
 def _plain_strings(values: pd.Series) -> pd.Series:
     """The values as Python ``str`` objects (object dtype); Arrow strings are converted in C."""
     if isinstance(values.dtype, pd.StringDtype):
@@ -192,7 +206,7 @@ class Interactions:
 
     def rows(self, customer_ids) -> np.ndarray:
         """Row number of each customer id, -1 for customers unseen in training."""
-        return self.customers.get_indexer(pd.Index(customer_ids).astype(str))
+        return self.customers.get_indexer(str_index(customer_ids))
 
 
 def build_interactions(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .data import build_interactions, resolve_cutoff, sample_customers, time_split
+from .data import build_interactions, resolve_cutoff, sample_customers, str_index, time_split
 from .models import UNSEGMENTED, SegmentPopularity, make_model, recommend
 
 __all__ = [
@@ -137,10 +137,10 @@ def customer_groups(
         with most of the customer's test-period lines; ties: first by name) and cohort
         (``warm`` when the customer bought in training, ``cold`` otherwise).
     """
-    ids = pd.Index(pd.unique(pd.Index(customers).astype(str)), name="customer_id")
+    ids = pd.Index(pd.unique(str_index(customers)), name="customer_id")
     out = pd.DataFrame(index=ids)
     seg = pd.Series(dtype=object) if segments is None else segments.copy()
-    seg.index = seg.index.astype(str)
+    seg.index = str_index(seg.index)
     out["segment"] = seg[~seg.index.duplicated()].reindex(ids).astype(object).fillna(UNSEGMENTED)
     if "channel_id" in test:
         counts = test.groupby(["customer_id", "channel_id"]).size().reset_index(name="n")
@@ -279,6 +279,8 @@ def offline_evaluation(
     val_start = cut - pd.Timedelta(weeks=validation_weeks)
     # ages are measured from the last training purchase of the full data, sampled or not
     as_of_train, as_of_inner = ts[ts < cut].max(), ts[ts < val_start].max()
+    if segments is not None:  # Python-string ids once, not in every model's fit
+        segments = segments.set_axis(str_index(segments.index))
     lines, n_total = sample_customers(lines, max_customers, seed)
     train, test, cut = time_split(lines, cut)
     inner, val, _ = time_split(train, val_start)

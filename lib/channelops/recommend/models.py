@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from .data import Interactions
+from .data import Interactions, str_index
 
 __all__ = [
     "Recommender",
@@ -353,6 +353,57 @@ class BuyAgain(Recommender):
         out *= np.take(weight.astype(np.float32), self.sku_category, axis=1)
         return out
 
+    def summed_shares(
+        self, rows: np.ndarray, weights: list[sp.spmatrix]
+    ) -> list[np.ndarray] | None:
+        """weights[j] @ a for each j without scoring customers densely, a[u, i] = s[u, i] / s[u, .].
+
+        The score is a per-category weight times own counts plus a channel prior:
+        s[u, i] = w[u, k(i)] (m[u, i] + alpha sum_c P(c | u) share[c, i]), with
+        w[u, k] = P(k | u) / (m[u, k] + alpha). So for a weight matrix V (groups x rows),
+        scaled to V' = V / s[u, .]:
+
+            V' @ a = V' @ (w[:, k] o m) + alpha sum_c share[c, :] o ((V' o P(c | .)) @ w)[:, k]
+
+        a sparse product over the bought cells and one (groups x categories) product per
+        channel. s[u, .] = sum_k w[u, k] (m[u, k] + alpha sum_c P(c | u) S[c, k]) with S[c, k]
+        the channel's share summed over category k. Equal to the dense route
+        (:func:`~channelops.recommend.assortment.purchase_shares`) up to float rounding
+        (about 1e-7, the dense scores are float32).
+
+        Args:
+            rows: training rows (the columns of every weight matrix, in this order).
+            weights: (groups_j x len(rows)) sparse matrices.
+
+        Returns:
+            One (groups_j x SKUs) float64 array per weight matrix; None when some customer
+            has no positive score (then the caller scores densely).
+        """
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.intp)
+        k = self.sku_category
+        n_cat = len(self.category_labels)
+        weight = self.category_prob[rows] / (self.m_cat[rows] + self.alpha)  # rows x categories
+        onehot = sp.csr_matrix((np.ones(len(k)), (np.arange(len(k)), k)), shape=(len(k), n_cat))
+        share_cat = np.asarray(self.channel_share @ onehot)  # channels x categories
+        chan = self.channel_prob[rows]
+        total = (weight * (self.m_cat[rows] + self.alpha * (chan @ share_cat))).sum(axis=1)
+        if not (total > 0).all():
+            return None  # a customer without any positive score: the dense route handles it
+        own = self.m[rows].tocoo()
+        own = sp.csr_matrix(
+            (own.data * weight[own.row, k[own.col]], (own.row, own.col)), shape=own.shape
+        )
+        out = []
+        for v in weights:
+            v = sp.csr_matrix(v) @ sp.diags(1.0 / total)
+            agg = np.asarray((v @ own).todense())
+            for c in range(chan.shape[1]):
+                per_cat = np.asarray(v @ (chan[:, c : c + 1] * weight))  # groups x categories
+                agg += self.alpha * self.channel_share[c] * per_cat[:, k]
+            out.append(agg)
+        return out
+
 
 def make_model(
     name: str,
@@ -401,9 +452,9 @@ def _segments_of(customers: pd.Index, segments: pd.Series | None) -> pd.Series:
     if segments is None:
         return pd.Series(UNSEGMENTED, index=customers, dtype=object)
     seg = pd.Series(segments).copy()
-    seg.index = seg.index.astype(str)
+    seg.index = str_index(seg.index)
     seg = seg[~seg.index.duplicated()]
-    return seg.reindex(customers.astype(str)).astype(object).fillna(UNSEGMENTED)
+    return seg.reindex(str_index(customers)).astype(object).fillna(UNSEGMENTED)
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -456,7 +507,7 @@ def recommend(
     if k < 1:
         raise ValueError(f"k must be >= 1 (recommendations per customer), got {k}")
     data = model._check_fitted()
-    ids = pd.Index(pd.unique(pd.Index(customers).astype(str)))
+    ids = pd.Index(pd.unique(str_index(customers)))
     rows = data.rows(ids)
     known = rows >= 0
     known_ids, known_rows = ids[known], rows[known]
