@@ -161,11 +161,9 @@ def daily_demand(
     return full
 
 
-def _series_codes(series: pd.DataFrame) -> np.ndarray:
-    """One int64 id per distinct (channel_id, sku) of ``series`` (NA keys share -1 parts)."""
-    ch, ch_names = _string_codes(series["channel_id"])
-    sku, sku_names = _string_codes(series["sku"])
-    return ch * max(len(sku_names), 1) + sku
+def _recode(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """``mapping[codes]``, with -1 (missing) kept as -1."""
+    return np.where(codes >= 0, mapping[np.maximum(codes, 0)] if len(mapping) else -1, -1)
 
 
 def _lookup(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray, fill) -> np.ndarray:
@@ -200,7 +198,10 @@ def demand_features(
     out = series.copy()
     out["dow"] = out["date"].dt.dayofweek
     out["month"] = out["date"].dt.month
-    out["week_of_year"] = out["date"].dt.isocalendar().week.astype(int).to_numpy()
+    # ISO week of each distinct day (a few thousand), not of every row (millions)
+    days, inverse = np.unique(out["date"].to_numpy(), return_inverse=True)
+    week = pd.DatetimeIndex(days).isocalendar().week.astype(int).to_numpy()
+    out["week_of_year"] = week[inverse.reshape(-1)] if len(out) else week
     if {"unit_price_base", "discount_base"} <= set(order_lines):
         ch, ch_names = _string_codes(order_lines["channel_id"])
         sku, sku_names = _string_codes(order_lines["sku"])
@@ -236,8 +237,11 @@ def demand_features(
             return (a.astype(np.int64) << 21) + (d - day_min)
 
         day_min = min(int(day[ok].min()) if ok.any() else 0, int(_day_number(out["date"]).min()) if len(out) else 0)
-        s_ch = pd.Index(ch_names).get_indexer(out["channel_id"].astype(object))
-        s_sku = pd.Index(sku_names).get_indexer(out["sku"].astype(object))
+        # the series' keys in the lines' codes: factorise each column once, map its few uniques
+        ser_ch, ser_ch_names = _string_codes(out["channel_id"])
+        ser_sku, ser_sku_names = _string_codes(out["sku"])
+        s_ch = _recode(ser_ch, pd.Index(ch_names).get_indexer(ser_ch_names))
+        s_sku = _recode(ser_sku, pd.Index(sku_names).get_indexer(ser_sku_names))
         s_day = _day_number(out["date"])
         known = (s_ch >= 0) & (s_sku >= 0)
         cs_key = np.where(known, _pack(s_ch * n_sku + s_sku, s_day), -1)
@@ -246,7 +250,7 @@ def demand_features(
         out["price"] = _lookup(
             cs_key, _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy()), price, np.nan
         )
-        out["price"] = out.groupby(_series_codes(out), sort=False)["price"].ffill()
+        out["price"] = out.groupby(ser_ch * max(len(ser_sku_names), 1) + ser_sku, sort=False)["price"].ffill()
         cd = rate.index
         ch_day = _pack(cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy())
         out["discount_rate"] = _lookup(ch_key, ch_day, rate.to_numpy(), 0.0).astype(float)
@@ -273,10 +277,16 @@ def series_matrix(
     """
     if series.empty:
         return pd.DataFrame(columns=KEYS), pd.DatetimeIndex([]), np.zeros((0, 0))
-    keys = series[KEYS].drop_duplicates().sort_values(KEYS).reset_index(drop=True)
     if dates is None:
         dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
-    row = keys.reset_index().merge(series[KEYS], on=KEYS, how="right")["index"].to_numpy()
+    # each row's series: the rank of its (channel_id, sku) code, which sorts as the keys do
+    code, uniques, radix = _group_codes(series, KEYS)
+    if (code < 0).any():
+        keys = series[KEYS].drop_duplicates().sort_values(KEYS).reset_index(drop=True)
+        row = keys.reset_index().merge(series[KEYS], on=KEYS, how="right")["index"].to_numpy()
+    else:
+        present, row = np.unique(code, return_inverse=True)
+        keys = _decode_groups(present, uniques, radix, KEYS)
     col = ((series["date"] - dates[0]).dt.days).to_numpy()
     y = np.full((len(keys), len(dates)), np.nan)
     y[row, col] = series[value].to_numpy(dtype=float)
@@ -632,7 +642,7 @@ def backtest(
     promo = None
     if features is not None and "promo" in features:
         _, _, promo = series_matrix(
-            features.assign(promo=features["promo"].astype(float)), "promo", dates=dates
+            features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)), "promo", dates=dates
         )
         promo = np.nan_to_num(promo)
     frames = []
@@ -785,13 +795,15 @@ def choose_models(metrics: pd.DataFrame, exclude_window: int | None = None) -> p
     return best[["channel_id", "sku", "model"]].reset_index(drop=True)
 
 
-def chosen_backtest(bt: pd.DataFrame) -> pd.DataFrame:
+def chosen_backtest(bt: pd.DataFrame, metrics: pd.DataFrame | None = None) -> pd.DataFrame:
     """Backtest rows of the per-series chosen model, each window scored with the model
     chosen on the other windows (so the choice is not graded on the data that made it).
 
-    With one window, the choice is made on that window itself.
+    With one window, the choice is made on that window itself. ``metrics`` is
+    :func:`series_metrics` of ``bt`` when the caller has it already (None: computed here).
     """
-    metrics = series_metrics(bt)
+    if metrics is None:
+        metrics = series_metrics(bt)
     windows = sorted(bt["window"].unique())
     parts = []
     for w in windows:
@@ -893,23 +905,41 @@ def interval_coverage(
     Returns:
         one row per ``by`` value and level: nominal, coverage, mean width (units/day).
     """
-    # only the columns the intervals need: each window's filters copy these, not all of bt
-    bt = bt[[by, "window", "actual", "forecast", "scale_mae"]]
-    windows = sorted(bt["window"].unique())
+    # Scores, scales and group codes once for every row; each window's intervals come from
+    # the quantiles of the other windows' scores (as conformal_quantiles computes them) and
+    # are averaged per group in the order the windows' rows were concatenated before.
+    groups, names = pd.factorize(bt[by], sort=True)
+    scale = _score_scale(bt)
+    f = bt["forecast"].to_numpy(float)
+    actual = bt["actual"].to_numpy(float)
+    score = (bt["actual"].to_numpy() - bt["forecast"].to_numpy()) / scale
+    window = bt["window"].to_numpy()
+    windows = sorted(pd.unique(window))
     rows = []
     for lv in levels:
+        a = (1 - lv) / 2
         parts = []
         for w in windows:
-            cal = bt[bt["window"] != w] if len(windows) > 1 else bt
-            q = conformal_quantiles(cal, [lv], by)
-            parts.append(add_intervals(bt[bt["window"] == w], q, lv, by))
-        d = pd.concat(parts)
-        hit = (d["actual"] >= d["lower"] - 1e-9) & (d["actual"] <= d["upper"] + 1e-9)
-        res = (
-            d.assign(hit=hit, width=d["upper"] - d["lower"])
-            .groupby(by)
-            .agg(coverage=("hit", "mean"), mean_width=("width", "mean"))
-        )
+            in_w = window == w
+            cal = ~in_w if len(windows) > 1 else np.ones(len(bt), dtype=bool)
+            q_lo = np.zeros(len(names))
+            q_hi = np.zeros(len(names))
+            for g in np.unique(groups[cal & (groups >= 0)]):
+                sg = score[cal & (groups == g)]
+                q_lo[g] = float(np.quantile(sg, a, method="lower"))
+                q_hi[g] = float(np.quantile(sg, 1 - a, method="higher"))
+            idx = np.flatnonzero(in_w)
+            gi = groups[idx]
+            known = gi >= 0
+            lo = np.clip(f[idx] + np.where(known, q_lo[gi], 0.0) * scale[idx], 0, None)
+            hi = np.clip(f[idx] + np.where(known, q_hi[gi], 0.0) * scale[idx], 0, None)
+            act = actual[idx]
+            hit = (act >= lo - 1e-9) & (act <= hi + 1e-9)
+            parts.append(pd.DataFrame({"g": gi, "hit": hit, "width": hi - lo}))
+        d = pd.concat(parts, ignore_index=True)
+        d = d[d["g"] >= 0]
+        res = d.groupby("g").agg(coverage=("hit", "mean"), mean_width=("width", "mean"))
+        res.index = pd.Index(names.take(res.index.to_numpy()), name=by)
         rows.append(res.assign(nominal=lv).reset_index())
     return pd.concat(rows, ignore_index=True)
 
@@ -928,6 +958,7 @@ def forecast_future(
     season: int = 7,
     seed: int = 0,
     engine: str = "local",
+    chosen: pd.DataFrame | None = None,
     **model_kw,
 ) -> pd.DataFrame:
     """Forecast the ``horizon`` days after the data with each series' chosen model.
@@ -938,6 +969,8 @@ def forecast_future(
     Args:
         engine: ``local``, or ``spark`` / a Spark master URL to forecast the series in Spark
             tasks (as in :func:`backtest`); the intervals are computed here.
+        chosen: :func:`chosen_backtest` of ``bt`` when the caller has it already (None:
+            computed here).
 
     Returns:
         channel_id, sku, date, forecast, lower, upper, model.
@@ -954,7 +987,9 @@ def forecast_future(
     else:
         fc = future_points(series, choice, horizon, features=features, season=season,
                            seed=seed, **model_kw)
-    q = conformal_quantiles(chosen_backtest(bt).assign(model=lambda d: d["chosen_model"]), [level])
+    if chosen is None:
+        chosen = chosen_backtest(bt)
+    q = conformal_quantiles(chosen[["chosen_model", "actual", "forecast", "scale_mae"]].rename(columns={"chosen_model": "model"}), [level])
     fc = add_intervals(fc, q, level)
     return fc[["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]]
 
@@ -980,7 +1015,7 @@ def future_points(
     promo = None
     if features is not None and "promo" in features:
         _, _, promo = series_matrix(
-            features.assign(promo=features["promo"].astype(float)), "promo", dates=dates
+            features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)), "promo", dates=dates
         )
         promo = np.nan_to_num(promo)
     out = np.zeros((len(keys), horizon))
