@@ -503,3 +503,19 @@ def test_buy_again_summed_shares_equal_the_dense_shares(channels):
     got = model.summed_shares(rows, weights)
     for w, g in zip(weights, got, strict=True):
         np.testing.assert_allclose(g, w @ dense, rtol=1e-6, atol=1e-12)
+
+
+def test_top_k_equals_a_full_sort_with_ties_to_the_lower_column():
+    scores = np.array([[1.0, 3.0, 3.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0], [5, 4, 3, 2, 1]])
+    idx, val = rec.top_k(scores.astype(np.float32), 2)
+    assert idx.tolist() == [[1, 2], [0, 1], [0, 1]]
+    assert val.tolist() == [[3.0, 3.0], [0.0, 0.0], [5.0, 4.0]]
+    rng = np.random.default_rng(5)
+    many = rng.integers(0, 6, (300, 40)).astype(np.float32)  # many ties
+    many[:, 3] = -np.inf
+    idx, val = rec.top_k(many, 7)
+    cols = np.arange(40)
+    want = np.array([np.lexsort((cols, -row))[:7] for row in many])
+    assert (idx == want).all() and (val == np.take_along_axis(many, want, axis=1)).all()
+    idx, _ = rec.top_k(many, 50)  # k above the catalogue: every column, sorted
+    assert idx.shape == (300, 40)

@@ -460,20 +460,22 @@ def _segments_of(customers: pd.Index, segments: pd.Series | None) -> pd.Series:
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and scores of the k best per row, best first (ties: lower column first).
 
-    -inf scores (excluded SKUs) are returned too; callers drop them.
+    -inf scores (excluded SKUs) are returned too; callers drop them. The k-th best score of
+    each row comes from ``np.partition`` (values only, no index array the size of
+    ``scores``); the cells at or above it, a few per row, are then sorted by row, score
+    (descending) and column.
     """
     k = min(k, scores.shape[1])
     if k <= 0 or scores.shape[0] == 0:
         return np.zeros((scores.shape[0], 0), int), np.zeros((scores.shape[0], 0))
-    part = (
-        np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        if k < scores.shape[1]
-        else np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
-    )
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)
-    return idx, np.take_along_axis(scores, idx, axis=1)
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+    row, col = np.nonzero(scores >= kth[:, None])
+    val = scores[row, col]
+    order = np.lexsort((col, -val, row))
+    row, col, val = row[order], col[order], val[order]
+    start = np.searchsorted(row, np.arange(scores.shape[0]))
+    keep = np.arange(len(row)) - start[row] < k
+    return col[keep].reshape(-1, k), val[keep].reshape(-1, k)
 
 
 def recommend(
