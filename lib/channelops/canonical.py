@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from channelops.dataset import (
     STRING,
@@ -115,36 +116,64 @@ def _keep_rows(df: pd.DataFrame, ok: np.ndarray) -> pd.DataFrame:
 
 
 def _master_skus(channel: pd.Series, chan_sku: pd.Series, ds: Dataset) -> pd.Series:
-    """Master SKU per line, <NA> where it cannot be resolved."""
+    """Master SKU per line (string[pyarrow]), <NA> where it cannot be resolved.
+
+    Args:
+        channel: channel_id per line (string[pyarrow]).
+        chan_sku: the channel's own SKU code per line (string[pyarrow]).
+        ds: the dataset (products.csv and sku_map.csv, either may be missing).
+
+    Works on Arrow hash lookups: each line gets a position into one array of candidate
+    values (the sku_map targets of its channel, then the master SKUs), and the result is
+    a single ``take``; the loop runs over the channels of sku_map, never over lines.
+    """
     products = ds.table("products") if ds.has("products") else None
     sku_map = ds.table("sku_map") if ds.has("sku_map") else None
     if products is None and sku_map is None:
         return chan_sku.copy()
-    sku = pd.Series(pd.NA, index=chan_sku.index, dtype=STRING)
-    master = pd.Index(products["sku"].astype(str)) if products is not None else None
+    codes = _arrow_text(chan_sku)
+    chan = _arrow_text(channel)
+    master = pa.array(products["sku"].astype(str).to_numpy(dtype=object), pa.string()) \
+        if products is not None else pa.array([], pa.string())
+    n = len(chan_sku)
+    pos = np.full(n, -1, dtype=np.int64)  # index into `values` below, -1: unresolved
+    targets: list[pa.Array] = []
+    offset = 0
     if sku_map is not None:
         for cid, grp in sku_map.groupby("channel_id", sort=False):
-            rows = (channel == cid).to_numpy(dtype=bool, na_value=False)
-            if not rows.any():
+            rows = pc.fill_null(pc.equal(chan, cid), False)
+            rows_np = rows.to_numpy(zero_copy_only=False)
+            if not rows_np.any():
                 continue
-            keys = pd.Index(grp["channel_sku"].astype(str))
-            pos = keys.get_indexer(chan_sku[rows])
-            target = grp["sku"].astype(str).to_numpy(dtype=object)
-            vals = np.where(pos >= 0, target[np.maximum(pos, 0)], None)
-            sku[rows] = pd.array(vals, dtype=STRING)
-        if master is not None:
-            # a mapped SKU must exist in the product master
-            found = sku.notna().to_numpy()
-            known = master.get_indexer(sku[found]) >= 0
-            idx = np.flatnonzero(found)[~known]
-            sku.iloc[idx] = pd.NA
-    if master is not None:
+            keys = pa.array(grp["channel_sku"].astype(str).to_numpy(dtype=object), pa.string())
+            target = pa.array(grp["sku"].astype(str).to_numpy(dtype=object), pa.string())
+            if products is not None:
+                # a mapped SKU must exist in the product master: drop entries that do not
+                keep = pc.is_in(target, value_set=master)
+                keys, target = keys.filter(keep), target.filter(keep)
+            hit = pc.index_in(codes.filter(rows), value_set=keys)
+            pos[rows_np] = np.where(pc.is_valid(hit).to_numpy(zero_copy_only=False),
+                                    pc.fill_null(hit, -1).to_numpy(zero_copy_only=False)
+                                    + offset, -1)
+            targets.append(target)
+            offset += len(target)
+    if products is not None:
         # unmapped codes that are themselves master SKUs (own channels often sell them)
-        todo = sku.isna().to_numpy()
-        direct = master.get_indexer(chan_sku[todo]) >= 0
-        idx = np.flatnonzero(todo)[direct]
-        sku.iloc[idx] = chan_sku.iloc[idx]
-    return sku
+        todo = pos < 0
+        direct = pc.index_in(codes.filter(pa.array(todo)), value_set=master)
+        direct_np = pc.fill_null(direct, -1).to_numpy(zero_copy_only=False)
+        pos[todo] = np.where(direct_np >= 0, direct_np + offset, -1)
+        targets.append(master)
+    values = pa.concat_arrays(targets) if targets else pa.array([], pa.string())
+    sku = values.take(pa.array(pos, mask=pos < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([sku])), index=chan_sku.index,
+                     dtype=STRING, copy=False)
+
+
+def _arrow_text(s: pd.Series) -> pa.ChunkedArray:
+    """The Arrow strings behind a string[pyarrow] Series (no copy), as pa.string()."""
+    a = pa.chunked_array(s.astype(STRING).array.__arrow_array__())
+    return a if a.type == pa.string() else a.cast(pa.string())
 
 
 def _fx_rates(currency: pd.Series, day: np.ndarray, ds: Dataset,
@@ -152,7 +181,7 @@ def _fx_rates(currency: pd.Series, day: np.ndarray, ds: Dataset,
     """Rate to base per line (NaN when unavailable), and the unknown / missing masks."""
     n = len(currency)
     fx = np.full(n, np.nan)
-    cur = currency.to_numpy(dtype=object, na_value=None)
+    cur = _arrow_text(currency)
     is_base = (currency == ds.base_currency).to_numpy(dtype=bool, na_value=False)
     fx[is_base] = 1.0
     unknown = ~is_base
@@ -163,7 +192,8 @@ def _fx_rates(currency: pd.Series, day: np.ndarray, ds: Dataset,
     for code, grp in table.groupby("currency", sort=False):
         if code == ds.base_currency:
             continue
-        rows = np.flatnonzero(cur == code)
+        rows = np.flatnonzero(pc.fill_null(pc.equal(cur, code), False).to_numpy(
+            zero_copy_only=False))
         if not len(rows):
             continue
         unknown[rows] = False
