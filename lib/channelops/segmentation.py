@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from channelops import clv as clvm
 from channelops.engine import is_spark, spark_session
@@ -92,7 +94,11 @@ def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
         from channelops.spark.segmentation import customer_orders_spark
 
         return customer_orders_spark(lines, spark_session(engine))
-    buys = lines.loc[lines["status"].isin(PURCHASE_STATUSES)]
+    # copy only the columns used, not the whole (possibly 25-column, 10-million-row) frame
+    bought = lines["status"].isin(PURCHASE_STATUSES).to_numpy(dtype=bool, na_value=False)
+    used = [c for c in ("buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
+                        "discount_base") if c in lines.columns]
+    buys = lines.loc[bought, used]
     # group on integer codes: ten million string pairs would take a minute to hash twice
     cust, cust_ids = pd.factorize(buys["buyer_ref"], sort=True)
     order, order_ids = pd.factorize(buys["order_id"])
@@ -107,7 +113,7 @@ def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
     return pd.DataFrame({
         "customer_id": np.asarray(cust_ids, dtype=object)[cust[first]],
         "order_id": np.asarray(order_ids, dtype=object)[order[first]],
-        "channel_id": buys["channel_id"].to_numpy(dtype=object)[first],
+        "channel_id": buys["channel_id"].iloc[first].to_numpy(dtype=object),
         "order_ts": first_ts.astype("datetime64[ns]"),
         "revenue": np.bincount(inverse, buys["revenue_base"].to_numpy(float), minlength=n),
         "discount": np.bincount(inverse, disc, minlength=n),
@@ -230,17 +236,53 @@ def _shares_of_matrix(mat: np.ndarray, gnames, prefix: str) -> dict[str, np.ndar
 
 def _category_mix(lines: pd.DataFrame, products: pd.DataFrame, ids: pd.Index,
                   as_of: pd.Timestamp) -> dict[str, np.ndarray]:
-    """Revenue share of each product category per customer (lines of unknown sku are left out)."""
+    """Revenue share of each product category per customer (lines of unknown sku are left out).
+
+    Args:
+        lines: canonical lines (buyer_ref = customer id, sku, revenue_base in base currency,
+            status, order_ts_local); purchases up to ``as_of`` with revenue > 0 count.
+        products: product master with sku and category.
+        ids: the customers, in feature-row order.
+        as_of: the observation instant (local, naive).
+
+    Returns:
+        ``cat_<category>`` -> float array aligned with ``ids``, one per category bought,
+        in sorted category order. Lookups are Arrow hash joins on the line columns, with
+        no copy of the lines frame.
+    """
     _require(products, ["sku", "category"], "products")
     _require(lines, ["buyer_ref", "sku", "revenue_base", "status", "order_ts_local"], "lines")
-    buys = lines.loc[lines["status"].isin(PURCHASE_STATUSES)
-                     & (lines["order_ts_local"] <= as_of)]
-    cat = buys["sku"].map(products.set_index("sku")["category"])
-    ok = cat.notna().to_numpy() & (buys["revenue_base"].to_numpy(float) > 0)
-    codes = ids.get_indexer(buys["buyer_ref"].astype(str))
-    ok &= codes >= 0
-    return _shares(codes[ok], len(ids), cat.astype(str).to_numpy()[ok],
-                   buys["revenue_base"].to_numpy(float)[ok], "cat_")
+    revenue = lines["revenue_base"].to_numpy(float)
+    ok = (lines["status"].isin(PURCHASE_STATUSES).to_numpy(dtype=bool, na_value=False)
+          & (lines["order_ts_local"] <= as_of).to_numpy(dtype=bool) & (revenue > 0))
+    product = _positions(lines["sku"], products["sku"])
+    customer = _positions(lines["buyer_ref"], ids.to_series())
+    ok &= (product >= 0) & (customer >= 0)
+    category = products["category"]
+    known = category.notna().to_numpy()
+    cat_codes, cat_names = pd.factorize(category.astype(str), sort=True)
+    ok[ok] &= known[product[ok]]
+    line_cat = cat_codes[product[ok]]
+    present = np.unique(line_cat)  # the categories bought, sorted like their names
+    gcodes = np.searchsorted(present, line_cat)
+    m = len(present)
+    n = len(ids)
+    mat = np.bincount(customer[ok] * m + gcodes, revenue[ok], minlength=n * m).reshape(n, m)
+    return _shares_of_matrix(mat, np.asarray(cat_names)[present], "cat_")
+
+
+def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` in ``keys`` (compared as text), -1 where absent or
+    missing. An Arrow hash lookup: no Python objects for the (long) ``values``."""
+    def text(s: pd.Series) -> pa.Array | pa.ChunkedArray:
+        a = pa.array(s, from_pandas=True) if not hasattr(s.array, "__arrow_array__") \
+            else s.array.__arrow_array__()
+        return a if a.type == pa.string() else a.cast(pa.string())
+
+    key_text = text(keys.astype(str))
+    key_text = key_text.combine_chunks() if isinstance(key_text, pa.ChunkedArray) else key_text
+    pos = pc.index_in(text(values), value_set=key_text)
+    return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def activity_heatmap(orders: pd.DataFrame) -> pd.DataFrame:
