@@ -240,7 +240,11 @@ def priority_scores(orders: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"orders has no {col!r} column")
     value = orders["revenue_base"].astype(float).fillna(0.0)
     value_score = value.rank(pct=True, method="average")
-    spend = value.groupby(orders["customer_id"], observed=True, dropna=True).transform("sum")
+    # group on integer codes of customer_id (NaN for a missing id, which dropna leaves out):
+    # the same sums in the same order as grouping on millions of strings, several times faster
+    codes = pd.factorize(orders["customer_id"])[0]
+    customer = pd.Series(np.where(codes < 0, np.nan, codes), index=orders.index)
+    spend = value.groupby(customer, dropna=True).transform("sum")
     customer_score = spend.rank(pct=True, method="average").fillna(0.0)
     return pd.DataFrame(
         {"value_score": value_score.fillna(0.0), "customer_score": customer_score},
