@@ -93,6 +93,7 @@ def summarise_metrics(
     information: pd.Series,
     groups: pd.Series | None = None,
     default_information: float | None = None,
+    top: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Mean metrics (and coverage, novelty) over all test customers or per group.
 
@@ -104,6 +105,8 @@ def summarise_metrics(
         information: -log2(p_i) per SKU (SKUs missing get ``default_information``, by
             default the largest value).
         groups: customer_id -> group label; None for one row over everyone.
+        top: :func:`_scored_top` of the same arguments, to reuse across several groupings
+            (None: computed here).
 
     Returns:
         group, customers, precision_at_k, recall_at_k, ndcg_at_k, coverage, novelty.
@@ -113,10 +116,9 @@ def summarise_metrics(
         if groups is None
         else groups.reindex(per_customer.index).fillna("(none)").astype(str)
     )
-    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(per_customer.index)]
+    if top is None:
+        top = _scored_top(per_customer, recs, k, information, default_information)
     top = top.assign(group=top["customer_id"].map(label))
-    default = float(information.max()) if default_information is None else default_information
-    top = top.assign(info=top["sku"].map(information).fillna(default))
     means = per_customer.groupby(label)[["precision_at_k", "recall_at_k", "ndcg_at_k"]].mean()
     means.insert(0, "customers", label.value_counts())
     means["coverage"] = (
@@ -125,6 +127,19 @@ def summarise_metrics(
     means["novelty"] = top.groupby("group")["info"].mean().reindex(means.index)
     means.index.name = "group"
     return means.reset_index()
+
+
+def _scored_top(
+    per_customer: pd.DataFrame,
+    recs: pd.DataFrame,
+    k: int,
+    information: pd.Series,
+    default_information: float | None = None,
+) -> pd.DataFrame:
+    """The top-k rows of the test customers' lists, with each SKU's information as ``info``."""
+    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(per_customer.index)]
+    default = float(information.max()) if default_information is None else default_information
+    return top.assign(info=top["sku"].map(information).fillna(default))
 
 
 def customer_groups(
@@ -197,9 +212,10 @@ def evaluate_models(
         lists[name] = recs
         per = customer_metrics(recs, test, k)
         n_skus = len(data.skus)
-        parts = [summarise_metrics(per, recs, k, n_skus, info).assign(group_by="all")]
+        top = _scored_top(per, recs, k, info)
+        parts = [summarise_metrics(per, recs, k, n_skus, info, top=top).assign(group_by="all")]
         parts += [
-            summarise_metrics(per, recs, k, n_skus, info, groups[g]).assign(group_by=g)
+            summarise_metrics(per, recs, k, n_skus, info, groups[g], top=top).assign(group_by=g)
             for g in by
             if g in groups
         ]

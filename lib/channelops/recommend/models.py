@@ -451,9 +451,12 @@ def _segments_of(customers: pd.Index, segments: pd.Series | None) -> pd.Series:
     """Segment label per customer id (``UNSEGMENTED`` when unknown)."""
     if segments is None:
         return pd.Series(UNSEGMENTED, index=customers, dtype=object)
-    seg = pd.Series(segments).copy()
-    seg.index = str_index(seg.index)
-    seg = seg[~seg.index.duplicated()]
+    seg = pd.Series(segments)
+    index = str_index(seg.index)
+    if index is not seg.index:
+        seg = seg.set_axis(index)
+    if not seg.index.is_unique:  # cached on the index: free when the same table comes back
+        seg = seg[~seg.index.duplicated()]
     return seg.reindex(str_index(customers)).astype(object).fillna(UNSEGMENTED)
 
 
