@@ -400,12 +400,23 @@ def test_overlap_and_first_seen_on_codes_match_the_string_versions():
             "customer_id": ["c1", "c1", "c2", "c3", "c3", "c3", "c4", None],
             "channel_id": ["b", "a", "c", "a", "b", "c", "a", "b"],
             "order_ts_local": pd.to_datetime(
-                ["2024-01-02", "2024-01-02", None, "2024-01-05", "2024-01-01", "2024-01-01",
-                 "2024-01-03", "2024-01-01"]
+                [
+                    "2024-01-02",
+                    "2024-01-02",
+                    None,
+                    "2024-01-05",
+                    "2024-01-01",
+                    "2024-01-01",
+                    "2024-01-03",
+                    "2024-01-01",
+                ]
             ),
         }
     )
-    for frame in (lines, lines.astype({"customer_id": "string[pyarrow]", "channel_id": "string[pyarrow]"})):
+    for frame in (
+        lines,
+        lines.astype({"customer_id": "string[pyarrow]", "channel_id": "string[pyarrow]"}),
+    ):
         m, share = ev.overlap_summary(frame)
         pd.testing.assert_frame_equal(m, channel_overlap_matrix(lines))
         # c1 {a, b}, c3 {a, b, c} on two or more; c2 {c} and c4 {a} on one; the NA id not counted
@@ -413,7 +424,9 @@ def test_overlap_and_first_seen_on_codes_match_the_string_versions():
         assert m.loc["b", "b"] == 3  # the crosstab counted the missing id as a customer "nan"
         seen = ev.first_seen(frame).set_index("customer_id")
         # c1's tie at the same instant goes to channel a; c2's only line has no time (kept, last)
-        assert seen["first_channel"].drop(["None", "<NA>"], errors="ignore").to_dict() == {
-            "c3": "b", "c1": "a", "c4": "a", "c2": "c"
-        } and len(seen) == 5
+        assert (
+            seen["first_channel"].drop(["None", "<NA>"], errors="ignore").to_dict()
+            == {"c3": "b", "c1": "a", "c4": "a", "c2": "c"}
+            and len(seen) == 5
+        )
         assert list(seen.index)[-1] == "c2" and pd.isna(seen.loc["c2", "first_seen"])

@@ -237,27 +237,54 @@ def test_join_keys_lookups_and_weights_equal_the_string_merges():
         }
     )
     products = pd.DataFrame({"sku": ["s1", "s2"], "weight_kg": [0.5, 2.0]})
-    for keys in (lambda f: f, lambda f: f.astype({"channel_id": "string[pyarrow]", "order_id": "string[pyarrow]"})):
+    for keys in (
+        lambda f: f,
+        lambda f: f.astype({"channel_id": "string[pyarrow]", "order_id": "string[pyarrow]"}),
+    ):
         got = prep.with_order_weight(keys(orders), keys(lines), products)
-        assert got["weight_kg"].tolist()[:4] == [3.0, 0.0, 2.0, 1.5] and np.isnan(got["weight_kg"].iloc[4])
-        want = orders.merge(prep.order_weight_kg(lines, products), on=["channel_id", "order_id"], how="left")
+        assert got["weight_kg"].tolist()[:4] == [3.0, 0.0, 2.0, 1.5] and np.isnan(
+            got["weight_kg"].iloc[4]
+        )
+        want = orders.merge(
+            prep.order_weight_kg(lines, products), on=["channel_id", "order_id"], how="left"
+        )
         np.testing.assert_array_equal(got["weight_kg"], want["weight_kg"])
         # left_lookup == a left merge on the two string columns, unmatched rows NA/NaT
         ships = pd.DataFrame({"channel_id": ["app", "web", "web"], "order_id": ["o3", "o1", "o5"]})
         looked = prep.left_lookup(keys(ships), orders)
         merged = ships.merge(orders, on=["channel_id", "order_id"], how="left")
-        assert looked["order_ts"].tolist()[:2] == [T + 3 * H, T] and pd.isna(looked["order_ts"].iloc[2])
+        assert looked["order_ts"].tolist()[:2] == [T + 3 * H, T] and pd.isna(
+            looked["order_ts"].iloc[2]
+        )
         pd.testing.assert_frame_equal(looked[["order_ts", "city"]], merged[["order_ts", "city"]])
-    weights = prep.order_weight_kg(lines, products).set_index(["channel_id", "order_id"])["weight_kg"]
-    assert weights.to_dict() == {("app", "o1"): 2.0, ("app", "o3"): 1.5, ("app", "o7"): 0.5,
-                                 ("web", "o1"): 3.0, ("web", "o2"): 0.0}
+    weights = prep.order_weight_kg(lines, products).set_index(["channel_id", "order_id"])[
+        "weight_kg"
+    ]
+    assert weights.to_dict() == {
+        ("app", "o1"): 2.0,
+        ("app", "o3"): 1.5,
+        ("app", "o7"): 0.5,
+        ("web", "o1"): 3.0,
+        ("web", "o2"): 0.0,
+    }
 
 
 def test_fulfilled_orders_keep_the_first_shipment_and_the_order_row_order():
-    orders = pd.DataFrame({"channel_id": ["web", "app", "web"], "order_id": ["o2", "o1", "o1"], "order_ts": [T] * 3})
-    ships = shipments_frame([("o1", "web", "Fast", 1, 1, 2), ("o1", "web", "Slow", 1, 1, 2), ("o2", "web", "Slow", 1, 1, 2)])
+    orders = pd.DataFrame(
+        {"channel_id": ["web", "app", "web"], "order_id": ["o2", "o1", "o1"], "order_ts": [T] * 3}
+    )
+    ships = shipments_frame(
+        [
+            ("o1", "web", "Fast", 1, 1, 2),
+            ("o1", "web", "Slow", 1, 1, 2),
+            ("o2", "web", "Slow", 1, 1, 2),
+        ]
+    )
     got = prep.fulfilled_orders(orders, pd.DataFrame({"warehouse_id": ["W1"]}), ships)
-    assert got[["channel_id", "order_id", "carrier"]].values.tolist() == [["web", "o2", "Slow"], ["web", "o1", "Fast"]]
+    assert got[["channel_id", "order_id", "carrier"]].values.tolist() == [
+        ["web", "o2", "Slow"],
+        ["web", "o1", "Fast"],
+    ]
     assert list(got.columns[:4]) == ["channel_id", "order_id", "order_ts", "region"]
 
 
@@ -273,7 +300,11 @@ def test_delay_drivers_do_not_depend_on_the_chunk_size():
             "handling_h": rng.uniform(1, 30, n),
         }
     )
-    d["delay_h"] = d["handling_h"] + d["distance_km"] / 1000 * d["carrier"].map({"F": 5, "S": 20, "M": 10}) + rng.normal(0, 1, n)
+    d["delay_h"] = (
+        d["handling_h"]
+        + d["distance_km"] / 1000 * d["carrier"].map({"F": 5, "S": 20, "M": 10})
+        + rng.normal(0, 1, n)
+    )
     whole = delay_drivers(d, chunk_rows=n)
     pd.testing.assert_frame_equal(delay_drivers(d, chunk_rows=7), whole, atol=1e-6)
     speed = whole[whole["kind"] == "carrier_per_1000km"].set_index("level")["coef_h"]

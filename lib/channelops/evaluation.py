@@ -159,7 +159,9 @@ def sales_figures(
         "lines",
     )
     sold = _sold(
-        lines[["channel_id", "order_id", "customer_id", "sku", "quantity", "revenue_base", "status"]]
+        lines[
+            ["channel_id", "order_id", "customer_id", "sku", "quantity", "revenue_base", "status"]
+        ]
     )
     if products is not None and "unit_cost" in products:
         cost = products.set_index("sku")["unit_cost"]
@@ -227,12 +229,10 @@ def shipment_figures(shipments: pd.DataFrame, orders: pd.DataFrame | None) -> pd
         ks, ko = order_join_keys(s, o)
         first = ~pd.Series(ko).duplicated().to_numpy()
         pos = pd.Index(ko[first]).get_indexer(ks)
-        order_ts = pd.api.extensions.take(
-            o["order_ts"].array[first], pos, allow_fill=True
-        )
+        order_ts = pd.api.extensions.take(o["order_ts"].array[first], pos, allow_fill=True)
         s["cycle_hours"] = (
-            (s["delivered_ts"] - pd.Series(order_ts, index=s.index)).dt.total_seconds() / 3600
-        )
+            s["delivered_ts"] - pd.Series(order_ts, index=s.index)
+        ).dt.total_seconds() / 3600
     else:
         s["cycle_hours"] = np.nan
     out = s.groupby("channel_id").agg(
@@ -539,11 +539,20 @@ def place_in_segments(
         segment per customer_id; customers with no sold line are absent.
     """
     from channelops import segmentation as seg
-
     from channelops.fulfilment.prepare import as_str_keys
 
-    cols = [c for c in ("order_id", "channel_id", "order_ts_local", "revenue_base", "status",
-                        "discount_base") if c in lines.columns]
+    cols = [
+        c
+        for c in (
+            "order_id",
+            "channel_id",
+            "order_ts_local",
+            "revenue_base",
+            "status",
+            "discount_base",
+        )
+        if c in lines.columns
+    ]
     orders = seg.customer_orders(lines[cols].assign(buyer_ref=as_str_keys(lines["customer_id"])))
     if as_of is None:
         as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)

@@ -724,7 +724,7 @@ def _decode_groups(key: np.ndarray, uniques: list[pd.Index], radix: list[int], b
     """The ``by`` columns of each group code from :func:`_group_codes` (dtypes of the uniques)."""
     cols = {}
     rest = np.asarray(key, dtype=np.int64)
-    for col, u, r in zip(reversed(by), reversed(uniques), reversed(radix)):
+    for col, u, r in zip(reversed(by), reversed(uniques), reversed(radix), strict=True):
         cols[col] = u.take(rest % r)
         rest = rest // r
     return pd.DataFrame({c: np.asarray(cols[c]) if cols[c].dtype == object else cols[c] for c in by})

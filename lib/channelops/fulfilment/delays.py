@@ -200,7 +200,9 @@ def delay_drivers(
         with that level (n); sorted by kind then coefficient. The R^2 and the number of
         rows used are in ``attrs``.
     """
-    use = [c for c in ("carrier", "channel_id", "delay_h", "distance_km", "handling_h") if c in delays]
+    use = [
+        c for c in ("carrier", "channel_id", "delay_h", "distance_km", "handling_h") if c in delays
+    ]
     d = delays.loc[delays["delivered"].to_numpy(dtype=bool), use]
     numeric = [c for c in ("distance_km", "handling_h") if c in d and d[c].notna().any()]
     d = d.dropna(subset=["delay_h", *numeric])
@@ -249,7 +251,10 @@ def delay_drivers(
     coef = xtx_inv @ xty
     rss = 0.0
     for lo in range(0, len(y), chunk_rows):
-        resid = y[lo : lo + chunk_rows] - _design_rows(specs, data, lo, min(lo + chunk_rows, len(y))) @ coef
+        resid = (
+            y[lo : lo + chunk_rows]
+            - _design_rows(specs, data, lo, min(lo + chunk_rows, len(y))) @ coef
+        )
         rss += float(resid @ resid)
     dof = max(len(y) - k, 1)
     sigma2 = rss / dof
