@@ -7,6 +7,10 @@
     # speed: 1,000,000 customers x 2,000 SKUs, ~7 purchases per customer (synthetic)
     .venv/bin/python benchmarks/bench_recommend.py --scale --customers 1000000 --skus 2000
 
+    # the notebook's cells on a run folder (e.g. a copy of the large run), time and memory
+    flock /tmp/large.lock .venv/bin/python benchmarks/bench_recommend.py --cells \
+        --run output/large_copy --dataset data/large [-p eval_max_customers=100_000]
+
 Accuracy mode runs the notebook's protocol (validation window chooses, the last 8 weeks are
 the test) with the notebook's defaults and prints, per model, the test precision/recall/
 NDCG@10, coverage, novelty and the category-preference recovery against truth/. It also
@@ -322,6 +326,44 @@ def speed(
     print(f"\npeak RSS {peak:.1f} GB; load average after: {os.getloadavg()[0]:.2f}")
 
 
+def notebook_cells(run: str, dataset: str, params: list[str]) -> None:
+    """Run 07's code cells in this process on a run folder; wall seconds and peak RSS per cell.
+
+    The parameters cell is followed by ``dataset``/``output_dir`` and ``params`` (NAME=VALUE,
+    Python literals); tables and figures are written into ``run`` like the stage does.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import nbformat
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    nb = nbformat.read(os.path.join(root, "notebooks", "07_recommendation.ipynb"), 4)
+    extra = "".join(f"\n{p}" for p in params)
+    ns: dict = {"display": lambda *a, **k: None}
+    start = time.perf_counter()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        src = cell.source
+        if "parameters" in (cell.metadata.get("tags") or []):
+            src += (
+                f"\ndataset = {os.path.abspath(dataset)!r}\noutput_dir = {os.path.abspath(run)!r}"
+            )
+            src += extra
+        t0, c0 = time.perf_counter(), time.process_time()
+        exec(compile(src, f"cell {i}", "exec"), ns)
+        plt.close("all")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        print(
+            f"cell {i:2d}: {time.perf_counter() - t0:7.1f} s wall, "
+            f"{time.process_time() - c0:7.1f} s CPU, peak RSS {peak:5.2f} GB",
+            flush=True,
+        )
+    print(f"total {time.perf_counter() - start:.1f} s; load average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", help="run folder with 01 and 03 tables (accuracy mode)")
@@ -335,8 +377,14 @@ def main() -> None:
     ap.add_argument("--factors", type=int, nargs="+", default=[8, 16, 32])
     ap.add_argument("--iterations", type=int, default=15)
     ap.add_argument("--models", nargs="+", help="speed mode: only these models (default: all)")
+    ap.add_argument(
+        "--cells", action="store_true", help="time the notebook's cells on --run / --dataset"
+    )
+    ap.add_argument("-p", "--param", action="append", default=[], help="cells mode: NAME=VALUE")
     args = ap.parse_args()
-    if args.scale:
+    if args.cells and args.run and args.dataset:
+        notebook_cells(args.run, args.dataset, args.param)
+    elif args.scale:
         speed(args.customers, args.skus, args.factors, args.iterations, args.models)
     elif args.run and args.dataset:
         accuracy(args.run, args.dataset, k=args.k, seed=args.seed, exclude_seen=args.exclude_seen)
