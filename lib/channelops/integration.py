@@ -419,8 +419,9 @@ def buyer_records(lines: pd.DataFrame) -> pd.DataFrame:
             out[dst] = pd.Series(res[dst].to_pandas(), dtype=lines[src].dtype)
         else:
             out[dst] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["email_norm"] = normalise_email(out["email"])
-    out["phone_norm"] = normalise_phone(out["phone"])
+    arrow = pd.StringDtype("pyarrow")  # Arrow memory, not one Python object per value
+    out["email_norm"] = normalise_email(out["email"]).astype(arrow)
+    out["phone_norm"] = normalise_phone(out["phone"]).astype(arrow)
     return out
 
 
@@ -447,14 +448,14 @@ def _norm_text(s: pd.Series) -> pd.Series:
     """Lower case with every space removed; empty -> <NA> (names, addresses, cities).
 
     Runs on Arrow (``utf8_lower``, ``replace_substring_regex``), not per value in Python.
-    Returns a ``string`` Series with the index of ``s``.
+    Returns a ``string[pyarrow]`` Series with the index of ``s``.
     """
     import pyarrow.compute as pc
 
     arr = pa.array(s.astype("string"), type=pa.large_string())
     t = pc.replace_substring_regex(pc.utf8_lower(arr), _RE2_SPACE, "")
     t = pc.if_else(pc.equal(pc.utf8_length(t), 0), pa.scalar(None, t.type), t)
-    return pd.Series(t.to_pandas(), index=s.index, dtype="string")
+    return pd.Series(pd.arrays.ArrowStringArray(t.cast(pa.large_string())), index=s.index)
 
 
 def _identity_nodes(
@@ -470,11 +471,12 @@ def _identity_nodes(
     need them), name_norm, address_norm, postcode, city_norm.
     """
     crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
+    arrow = pd.StringDtype("pyarrow")  # Arrow memory, read by DuckDB without conversion
 
     def col(frame: pd.DataFrame, name: str) -> pd.Series:
         if name in frame.columns:
-            return frame[name].astype("string").reset_index(drop=True)
-        return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
+            return frame[name].astype(arrow).reset_index(drop=True)
+        return pd.Series(pd.NA, index=range(len(frame)), dtype=arrow)
 
     def text(frame: pd.DataFrame) -> dict[str, pd.Series]:
         if not compared:
@@ -488,17 +490,14 @@ def _identity_nodes(
 
     b = buyers.reset_index(drop=True)
     c = crm.reset_index(drop=True)
+    is_crm = b["channel_id"].isin(crm_channels).to_numpy(dtype=bool, na_value=False)
+    ref = col(b, "buyer_ref")
     return pd.concat(
         [
             pd.DataFrame(
                 {
-                    "node": "b:" + b["channel_id"].astype(str) + ":" + b["buyer_ref"].astype(str),
-                    "crm_id": pd.Series(
-                        np.where(
-                            b["channel_id"].isin(crm_channels), b["buyer_ref"].astype(str), None
-                        ),
-                        dtype="string",
-                    ),
+                    "node": "b:" + col(b, "channel_id") + ":" + ref,
+                    "crm_id": ref.where(is_crm),
                     "email_norm": col(b, "email_norm"),
                     "phone_norm": col(b, "phone_norm"),
                     **text(b),
@@ -506,10 +505,10 @@ def _identity_nodes(
             ),
             pd.DataFrame(
                 {
-                    "node": "c:" + c["customer_id"].astype(str),
-                    "crm_id": c["customer_id"].astype("string"),
-                    "email_norm": normalise_email(col(c, "email")),
-                    "phone_norm": normalise_phone(col(c, "phone")),
+                    "node": "c:" + col(c, "customer_id"),
+                    "crm_id": col(c, "customer_id"),
+                    "email_norm": normalise_email(col(c, "email")).astype(arrow),
+                    "phone_norm": normalise_phone(col(c, "phone")).astype(arrow),
                     **text(c),
                 }
             ),
@@ -551,8 +550,9 @@ def probabilistic_pairs(
             the tiny data.
 
     Returns:
-        node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight
-        and the compared values of both sides (``<field>_l``, ``<field>_r``). Empty, with
+        node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight,
+        the compared values of both sides (``<field>_l``, ``<field>_r``; Arrow-backed
+        strings) and the comparison levels (``gamma_<field>``), sorted by node_l, node_r. Empty, with
         ``attrs['note']`` saying why, when splink is missing or the model cannot be trained:
         the deterministic links then stand alone.
     """
@@ -635,7 +635,9 @@ def _splink_predict(
                 table = db.register(to_spark(nodes, spark))
             else:
                 # explicit limits: by default DuckDB takes every core and 80% of the memory
-                con = _duckdb(threads=2, memory_limit="6GB")
+                # (3 GB: with the lines and buyer records beside it, the stage stays < 8 GB
+                # on the large dataset; DuckDB spills what does not fit)
+                con = _duckdb(threads=2, memory_limit="3GB")
                 db = DuckDBAPI(connection=con)
                 table = db.register(nodes)
             linker = Linker(table, settings, log_level=logging.ERROR)
@@ -652,6 +654,9 @@ def _splink_predict(
             out = linker.inference.predict(threshold_match_probability=min_probability)
             if is_spark(engine):
                 pairs = out.as_pandas_dataframe()[_pair_columns(out.columns)]
+                # the same dtypes as the DuckDB path: Arrow-backed strings
+                text = [c for c in pairs.columns if pairs[c].dtype == object]
+                pairs = pairs.astype({c: pd.StringDtype("pyarrow") for c in text})
             else:
                 # only the ids, scores and compared values, sorted, through Arrow: the
                 # wide prediction (gamma columns, Python strings) is never built in pandas
@@ -669,11 +674,13 @@ def _splink_predict(
 
 def _pair_columns(columns) -> list[str]:
     """The columns of splink's prediction that :func:`probabilistic_pairs` returns: unique
-    ids, match_probability, match_weight and the compared values of both sides."""
+    ids, match_probability, match_weight, the compared values of both sides and the
+    comparison levels (``gamma_<field>``)."""
     names = [c if isinstance(c, str) else c.unquote().name for c in columns]
     keep = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
     fields = ("name_norm", "email_norm", "phone_norm", "postcode", "city_norm", "address_norm")
-    keep += [f"{f}_{side}" for f in fields for side in ("l", "r") if f"{f}_{side}" in names]
+    keep += [f"{f}_{side}" for f in fields for side in ("l", "r")]
+    keep += [f"gamma_{f}" for f in fields]
     return [c for c in keep if c in names]
 
 
