@@ -47,7 +47,7 @@ STAGES: tuple[Stage, ...] = (
         "02_channel_selection.ipynb",
         "Which channels should we run, with how much budget?",
         outputs=("response_curves", "pareto_front", "channel_plan", "plan_sensitivity"),
-        inputs=("segments", "segment_profiles"),
+        inputs=("segments", "segment_profiles", "order_lines"),
     ),
     Stage(
         "03",
@@ -151,10 +151,31 @@ def select_stages(only: str | list[str] | None) -> list[Stage]:
             list of stage keys, numbers or names (``"01,03"``, ``["4", "evaluation"]``).
     """
     if only is None or only == "all" or only == []:
-        return list(STAGES)
+        return _run_order(list(STAGES))
     items = only.split(",") if isinstance(only, str) else list(only)
     chosen = {stage_by_key(str(item)).key for item in items if str(item).strip()}
-    return [s for s in STAGES if s.key in chosen]
+    return _run_order([s for s in STAGES if s.key in chosen])
+
+
+def _run_order(stages: list[Stage]) -> list[Stage]:
+    """``stages`` in key order, except that a stage moves after the stages (of this list)
+    that write the tables it reads: 02 reads 03's ``order_lines``, so the run order is
+    01, 03, 02, 04, ... (a stable topological sort; the registry has no cycles)."""
+    ordered: list[Stage] = []
+    pending = list(stages)
+    while pending:
+        for stage in pending:
+            waits_for = [
+                p for t in stage.inputs
+                if (p := producer_of(t)) is not None and p in pending and p is not stage
+            ]
+            if not waits_for:
+                ordered.append(stage)
+                pending.remove(stage)
+                break
+        else:  # pragma: no cover - a cycle in the registry
+            raise ValueError(f"stages depend on each other in a cycle: {pending}")
+    return ordered
 
 
 def producer_of(table: str) -> Stage | None:
