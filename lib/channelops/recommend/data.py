@@ -98,9 +98,18 @@ def str_index(values) -> pd.Index:
 
 
 def _plain_strings(values: pd.Series) -> pd.Series:
-    """The values as Python ``str`` objects (object dtype); Arrow strings are converted in C."""
+    """The values as Python ``str`` objects (object dtype); Arrow strings are converted in C.
+
+    Arrow strings without missing values become one ``str`` object per distinct value,
+    shared by its rows (10M lines of 940k customers: 940k objects, not 10M).
+    """
     if isinstance(values.dtype, pd.StringDtype):
-        return pd.Series(values.to_numpy(dtype=object), index=values.index, name=values.name)
+        if values.hasnans:
+            plain = values.to_numpy(dtype=object)
+        else:
+            codes, uniques = pd.factorize(values)
+            plain = np.asarray(uniques, dtype=object)[codes]
+        return pd.Series(plain, index=values.index, name=values.name)
     return values.astype(str)
 
 
