@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .allocation import haversine_km
-from .prepare import as_str_keys, canonical_city, left_lookup
+from .prepare import as_str_keys, canonical_city, lookup_columns
 
 __all__ = ["DELAY_COLUMNS", "shipment_delays", "delay_summary", "delay_drivers"]
 
@@ -84,7 +84,14 @@ def shipment_delays(
     if orders is not None:
         cols = ["channel_id", "order_id", "order_ts"] + (["city"] if "city" in orders else [])
         out["order_id"] = as_str_keys(out["order_id"])
-        out = left_lookup(out, orders[cols])
+        extra = lookup_columns(out, orders[cols])
+        if extra is None:  # an order twice in orders: the merge repeats its shipments
+            out = out.merge(orders[cols], on=["channel_id", "order_id"], how="left")
+        else:  # add the order columns to our copy instead of copying it once more
+            out = out.reset_index(drop=True)
+            extra.index = out.index
+            for c in extra.columns:
+                out[c] = extra[c]
         out["handling_h"] = (out["shipped_ts"] - out["order_ts"]).dt.total_seconds() / 3600
         region = canonical_city(out["city"], locations) if "city" in out else None
         out["region"] = region.fillna("unknown").astype(str) if region is not None else "unknown"

@@ -29,6 +29,7 @@ __all__ = [
     "with_order_weight",
     "order_join_keys",
     "left_lookup",
+    "lookup_columns",
     "demand_by_region_channel",
     "shipping_cost_by_key",
     "own_warehouses",
@@ -85,11 +86,32 @@ def take_rows(frame: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
     left merge gives for an unmatched key. Dtypes are kept where they can hold a missing value."""
     out = {}
     for c in frame.columns:
-        values = frame[c].array
-        if isinstance(values, pd.arrays.NumpyExtensionArray):
-            values = values.to_numpy()
+        # numpy columns as ndarrays (take then upcasts to hold NaN/NaT), extension columns
+        # (string, nullable, tz-aware) as their arrays, which fill with their own NA
+        values = frame[c].to_numpy() if isinstance(frame[c].dtype, np.dtype) else frame[c].array
         out[c] = pd.api.extensions.take(values, pos, allow_fill=True)
     return pd.DataFrame(out)
+
+
+def lookup_columns(
+    left: pd.DataFrame, right: pd.DataFrame, on: Sequence[str] = ORDER_KEY
+) -> pd.DataFrame | None:
+    """``right``'s other columns aligned to ``left``'s rows by the ``on`` keys.
+
+    Joined on :func:`order_join_keys` by a hash look-up; a key missing from ``right`` gives
+    a missing row (NaN, NaT, NA), as a left merge does.
+
+    Returns:
+        A frame with ``left``'s index and ``right``'s columns except ``on``; None when
+        ``right``'s keys are not unique (a merge would repeat rows: use it instead).
+    """
+    kl, kr = order_join_keys(left, right, on)
+    index = pd.Index(kr)
+    if not index.is_unique:
+        return None
+    extra = take_rows(right.drop(columns=list(on)), index.get_indexer(kl))
+    extra.index = left.index
+    return extra
 
 
 def left_lookup(
@@ -101,15 +123,10 @@ def left_lookup(
     on :func:`order_join_keys` by a hash look-up instead of a multi-column string merge.
     Duplicate keys in ``right`` fall back to the merge itself.
     """
-    kl, kr = order_join_keys(left, right, on)
-    index = pd.Index(kr)
-    if not index.is_unique:
+    extra = lookup_columns(left, right, on)
+    if extra is None:
         return left.merge(right, on=list(on), how="left")
-    pos = index.get_indexer(kl)
-    extra = take_rows(right.drop(columns=list(on)), pos)
-    extra.index = left.index
-    out = pd.concat([left, extra], axis=1)
-    return out.reset_index(drop=True)
+    return pd.concat([left, extra], axis=1).reset_index(drop=True)
 
 
 def canonical_city(city: pd.Series, locations: pd.DataFrame | None) -> pd.Series:
