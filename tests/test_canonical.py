@@ -223,3 +223,16 @@ def test_property_nothing_lost_and_revenue_reconciles(tmp_path_factory, rows):
     assert abs(lines["revenue_base"].sum() - formula) < 0.005
     assert abs(Decimal(repr(float(lines["revenue_base"].sum()))) - _expected_revenue(rows)) \
         < Decimal("0.005")
+
+
+def test_map_target_missing_from_master_falls_back_to_the_code_itself(tmp_path):
+    """A sku_map entry whose target is not a master SKU is ignored, so a code that is itself
+    a master SKU still resolves (as before the lookups moved to Arrow); lines keep their
+    order and the unmapped SKU2 of another channel's entry does not leak in."""
+    csv = H + ("\nA,2024-03-01,b,SKU2,1,1,0,CNY\nB,2024-03-01,b,TM-1,1,1,0,CNY\n"
+               "C,2024-03-01,b,SKU3,1,1,0,CNY\n")
+    sku_map = "channel_id,channel_sku,sku\nc,SKU2,GONE\nc,TM-1,SKU1\nother,SKU3,SKU1\n"
+    _, _, lines, q = _canon(tmp_path, csv, tables={"products": PRODUCTS_CSV, "sku_map": sku_map})
+    assert lines["order_id"].tolist() == ["A", "B", "C"]
+    assert lines["sku"].tolist() == ["SKU2", "SKU1", "SKU3"]
+    assert str(lines["sku"].dtype) == "string" and q.empty

@@ -310,3 +310,43 @@ def test_offset_timestamps_parse_as_pandas_does_and_out_of_range_fields_stay_inv
     assert got.iloc[0] == pd.Timestamp("2024-02-29 02:00", tz="UTC")
     assert got.iloc[9] == pd.Timestamp("2024-01-01 15:30", tz="UTC")
     assert got.iloc[[1, 3, 4, 5, 6, 7, 8]].isna().all()
+
+
+def test_iso_fast_path_gives_the_general_paths_answer_on_mixed_columns():
+    """``_parse_iso`` casts the strict ``YYYY-MM-DDTHH:MM:SS+HH:MM`` values with Arrow and
+    sends every other value (other spellings, naive times, out-of-range fields, junk) to the
+    general path: the result equals the general path's on every value, in the input's index."""
+    from channelops.dataset import _parse_iso, _parse_iso_general
+
+    strict = ["2024-02-29T10:00:00+08:00", "2024-01-01T10:00:00-05:30",
+              "2024-12-31T23:59:59+14:00"]
+    other = ["2024-01-01T10:00:00Z", "2024-01-01 10:00:00", "2024-03-31T02:30:00",
+             "2024-02-30T10:00:00+08:00", None, "junk", "2024-01-01T10:00:00.5+08:00"]
+    for values in (strict, strict + other, other[:1] + strict, strict + [None]):
+        s = pd.Series(values, index=range(7, 7 + len(values)), dtype="string[pyarrow]")
+        got = _parse_iso(s, "Europe/Berlin")
+        want = _parse_iso_general(s, "Europe/Berlin")
+        pd.testing.assert_series_equal(got, want)
+        assert str(got.dtype) == "datetime64[ns, UTC]"
+    # hand-checked: 10:00 at +08:00 is 02:00 UTC
+    assert _parse_iso(pd.Series(strict, dtype="string[pyarrow]"), "UTC").iloc[0] == (
+        pd.Timestamp("2024-02-29 02:00", tz="UTC"))
+
+
+def test_text_to_float_equals_pandas_to_numeric():
+    """Plain decimals go through an Arrow cast, everything else through pandas: the numbers
+    (and NaN for missing or non-numbers) are exactly pandas' own."""
+    import numpy as np
+    import pyarrow as pa
+
+    from channelops.dataset import _text_to_float
+
+    values = ["209.99", "-3", "0.10", "1e3", ".5", "5.", "+3", "inf", "nan", "abc", "",
+              None, "12345678901234.5", "0.1234567890123456789", "1,5", " 4"]
+    got = _text_to_float(pa.chunked_array([pa.array(values, pa.string())]))
+    want = pd.to_numeric(pd.Series(values, dtype="string[pyarrow]"), errors="coerce").astype(
+        "Float64").to_numpy(dtype="float64", na_value=np.nan)
+    np.testing.assert_array_equal(got, want)
+    assert got[0] == 209.99 and got[1] == -3.0
+    plain = ["1.25", "-0.5", "42"]
+    assert _text_to_float(pa.chunked_array([pa.array(plain)])).tolist() == [1.25, -0.5, 42.0]
