@@ -414,7 +414,7 @@ def k_selection(
         chosen (True for the chosen k). Empty when fewer than three customers.
     """
     from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import pairwise_distances, silhouette_score
 
     x, _, _ = _scaled(features, columns)
     if len(x) > sample_size:
@@ -423,10 +423,17 @@ def k_selection(
     n_distinct = len(np.unique(x, axis=0))
     k_max = min(k_max, n_distinct - 1, len(x) - 1)
     rows = []
+    # the sample's distances are the same for every k: compute them once (10,000 customers:
+    # 0.8 GB, and 7 silhouettes in 3 s instead of 20 s), not once per k inside silhouette_score
+    dist = None
+    if k_max >= max(k_min, 2):
+        with _one_thread():
+            dist = pairwise_distances(x)
     for k in range(max(k_min, 2), k_max + 1):
         with _one_thread():
             km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
-            sil = silhouette_score(x, km.labels_) if len(np.unique(km.labels_)) > 1 else np.nan
+            sil = (silhouette_score(dist, km.labels_, metric="precomputed")
+                   if len(np.unique(km.labels_)) > 1 else np.nan)
         rows.append((k, km.inertia_ / len(x), sil))
     table = pd.DataFrame(rows, columns=["k", "inertia", "silhouette"])
     if table.empty:
