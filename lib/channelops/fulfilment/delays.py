@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .allocation import haversine_km
-from .prepare import as_str_keys, canonical_city, lookup_columns
+from .prepare import as_str_keys, canonical_region, lookup_columns
 
 __all__ = ["DELAY_COLUMNS", "shipment_delays", "delay_summary", "delay_drivers"]
 
@@ -93,8 +93,7 @@ def shipment_delays(
             for c in extra.columns:
                 out[c] = extra[c]
         out["handling_h"] = (out["shipped_ts"] - out["order_ts"]).dt.total_seconds() / 3600
-        region = canonical_city(out["city"], locations) if "city" in out else None
-        out["region"] = region.fillna("unknown").astype(str) if region is not None else "unknown"
+        out["region"] = canonical_region(out["city"], locations) if "city" in out else "unknown"
         if warehouses is not None and locations is not None:
             w = warehouses.set_index("warehouse_id")[["lat", "lon"]]
             c = locations.drop_duplicates("city").set_index("city")[["lat", "lon"]]
