@@ -471,7 +471,8 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, scores.shape[1])
     if k <= 0 or scores.shape[0] == 0:
         return np.zeros((scores.shape[0], 0), int), np.zeros((scores.shape[0], 0))
-    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+    n = scores.shape[1]
+    kth = np.partition(scores, n - k, axis=1)[:, n - k]  # the k-th largest value of each row
     row, col = np.nonzero(scores >= kth[:, None])
     val = scores[row, col]
     order = np.lexsort((col, -val, row))
