@@ -348,30 +348,43 @@ def fit_bgnbd(
 def _bgnbd_objective(
     x: np.ndarray, tx: np.ndarray, big_t: np.ndarray
 ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
-    """Negative BG/NBD log-likelihood (summed) and its gradient in log-parameters."""
+    """Negative BG/NBD log-likelihood (summed) and its gradient in log-parameters.
+
+    The special functions of the purchase count alone (betaln, gammaln, digamma of
+    ``x``-shifted arguments) are evaluated once per distinct count and spread to the
+    customers by index: the same values element by element, for a few dozen distinct counts
+    instead of one evaluation per customer (400,000 on the large dataset).
+    """
     repeat = x > 0
-    xm1 = np.where(repeat, x - 1.0, 0.0)
+    ux, inv = np.unique(x, return_inverse=True)
+    inv = inv.reshape(x.shape)
+    uxm1 = np.where(ux > 0, ux - 1.0, 0.0)
+
+    def per_customer(values: np.ndarray) -> np.ndarray:
+        return values[inv]
 
     def neg_ll(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = np.exp(theta)
         log_at, log_atx = np.log(alpha + big_t), np.log(alpha + tx)
         beta_ab = betaln(a, b)
         # still alive at T ...
-        l_alive = betaln(a, b + x) - beta_ab - (r + x) * log_at
+        l_alive = per_customer(betaln(a, b + ux)) - beta_ab - (r + x) * log_at
         # ... or dropped out right after the last purchase (only possible if x > 0)
-        l_drop = np.where(repeat, betaln(a + 1.0, b + xm1) - beta_ab - (r + x) * log_atx, -np.inf)
+        l_drop = np.where(repeat, per_customer(betaln(a + 1.0, b + uxm1)) - beta_ab
+                          - (r + x) * log_atx, -np.inf)
         top = np.maximum(l_alive, l_drop)
         lse = top + np.log(np.exp(l_alive - top) + np.exp(l_drop - top))
-        ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + lse
+        ll = per_customer(gammaln(r + ux)) - gammaln(r) + r * np.log(alpha) + lse
         w_alive = np.exp(l_alive - lse)
         w_drop = np.exp(l_drop - lse)
 
-        psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
-        d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * log_at - w_drop * log_atx
+        psi_ab, psi_abx = digamma(a + b), per_customer(digamma(a + b + ux))
+        d_r = (per_customer(digamma(r + ux)) - digamma(r) + np.log(alpha) - w_alive * log_at
+               - w_drop * log_atx)
         d_alpha = r / alpha - (r + x) * (w_alive / (alpha + big_t) + w_drop / (alpha + tx))
         d_a = psi_ab - psi_abx + w_drop / a
-        d_b = (psi_ab - psi_abx - digamma(b) + w_alive * digamma(b + x)
-               + w_drop * digamma(b + xm1))
+        d_b = (psi_ab - psi_abx - digamma(b) + w_alive * per_customer(digamma(b + ux))
+               + w_drop * per_customer(digamma(b + uxm1)))
         grad = np.array([d_r.sum(), d_alpha.sum(), d_a.sum(), d_b.sum()])
         return -float(ll.sum()), -grad * np.array([r, alpha, a, b])
 
