@@ -576,6 +576,9 @@ def probabilistic_pairs(
     empty = pd.DataFrame(columns=columns).astype(
         {"match_probability": float, "match_weight": float}
     )
+    # hand Arrow memory freed by earlier steps (e.g. the lines' personal columns) back to
+    # the system before splink's DuckDB takes its share
+    pa.default_memory_pool().release_unused()
     nodes = _identity_nodes(buyers, crm, crm_channels).drop(columns="crm_id")
     nodes = nodes.rename(columns={"node": "unique_id"})
     # first characters of the address (district and street): narrows name + city blocking,
