@@ -329,20 +329,23 @@ def inventory_figures(
         ["sku", "mean_daily", "unit_cost", "simulated_average_stock", "simulated_fill_rate"],
         "inventory_policy",
     )
-    sold = _sold(lines)
+    sold = _sold(lines[["channel_id", "sku", "quantity", "status"]])
+    # group on the keys as they are and turn only the result's keys into str (missing
+    # keys kept as their own group, as astype(str) on every line made them "nan" before)
     units = (
-        sold.groupby([sold["channel_id"].astype(str), sold["sku"].astype(str)], observed=True)[
-            "quantity"
-        ]
+        sold.groupby(["channel_id", "sku"], observed=True, dropna=False)["quantity"]
         .sum()
         .rename("units")
         .reset_index()
+        .astype({"channel_id": str, "sku": str})
     )
     p = policy.assign(sku=policy["sku"].astype(str))
     by_wh = "warehouse_id" in p.columns and shipments is not None
     if by_wh:
         shares = warehouse_shares(
-            shipments.astype({"channel_id": str}), sorted(units["channel_id"].unique())
+            # the two columns it counts, not a converted copy of all of shipments.csv
+            shipments[["channel_id", "warehouse_id"]].astype({"channel_id": str}),
+            sorted(units["channel_id"].unique()),
         )
         demand = units.merge(shares, on="channel_id")
         demand["d"] = demand["units"] * demand["share"]
