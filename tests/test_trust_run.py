@@ -271,9 +271,28 @@ def test_stage_dependencies_follow_the_tables_each_stage_reads():
     assert deps["02"] == {"01", "03"}  # segments, segment_profiles; order_lines
     assert deps["04"] == {"03"} and deps["05"] == {"03"}  # order lines, orders
     assert deps["07"] == {"01", "03"}
-    assert {"01", "02", "03", "04"} <= deps["06"]
+    assert deps["06"] == {"01", "02", "03", "04", "05"}  # 05's fulfilment_sim when present
     # a stage whose producer is not part of this run does not wait for it (--only 04)
     assert stage_dependencies(select_stages("04")) == {"04": set()}
+
+
+def test_every_table_a_notebook_reads_is_declared():
+    """The runner orders stages by their declared inputs; a table a notebook reads (even
+    only when it exists) but does not declare could be read while its stage still runs."""
+    import re
+
+    from channelops.runner import notebooks_dir
+    from channelops.stages import STAGES
+
+    reads = re.compile(r'(?:read_table|table_exists|optional)\(\s*"([a-z_]+)"')
+    for stage in STAGES:
+        nb = json.loads((notebooks_dir() / stage.notebook).read_text())
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        read = set(reads.findall(code))
+        if stage.inputs:  # 01 and 03 read only the dataset's exports
+            assert read, f"{stage.notebook}: no table reads found; has the reading idiom changed?"
+        undeclared = read - set(stage.inputs) - set(stage.outputs)
+        assert not undeclared, f"{stage.notebook} reads {sorted(undeclared)} without declaring them"
 
 
 def _timed(body: str) -> str:

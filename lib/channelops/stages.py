@@ -115,6 +115,9 @@ STAGES: tuple[Stage, ...] = (
             "response_curves",
             "inventory_policy",
             "policy_simulation",
+            # read when it exists; declared so that 06 waits for 05 in a run of both
+            # (else, side by side, the policy comparison would depend on which ends first)
+            "fulfilment_sim",
         ),
     ),
     Stage(
