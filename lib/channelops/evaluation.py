@@ -556,7 +556,12 @@ def place_in_segments(
         )
         if c in lines.columns
     ]
-    orders = seg.customer_orders(lines[cols].assign(buyer_ref=as_str_keys(lines["customer_id"])))
+    # a frame over the lines' own columns, not a copy of them (customer_orders copies the
+    # sold lines once itself; on large, two more copies made this cell the stage's peak)
+    view = pd.DataFrame(
+        {**{c: lines[c] for c in cols}, "buyer_ref": as_str_keys(lines["customer_id"])}, copy=False
+    )
+    orders = seg.customer_orders(view)
     if as_of is None:
         as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)
     return model.predict(seg.customer_features(orders, as_of))
