@@ -38,6 +38,8 @@ __all__ = [
     "read_table",
     "table_exists",
     "save_figure",
+    "set_aside",
+    "take_back",
     "RunFolderError",
     "STAGE_ENV",
 ]
@@ -80,6 +82,10 @@ class RunPaths:
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
+
+    @property
+    def scratch(self) -> Path:
+        return self.root / "scratch"
 
     def table(self, name: str) -> Path:
         return self.tables / f"{name}.parquet"
@@ -222,6 +228,68 @@ def _read_parquet_arrow_strings(path: Path, columns: list[str] | None) -> pd.Dat
     """
     table = pq.read_table(path, columns=columns, use_pandas_metadata=True)
     return table.to_pandas(types_mapper=_arrow_string_dtype)
+
+
+def set_aside(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str]) -> Path:
+    """Move a frame out of memory into ``<output_dir>/scratch/<name>.arrow`` until needed.
+
+    For a step that needs a lot of memory while a big frame waits for later (03 keeps the
+    order lines through identity resolution: on the large dataset about 3 GB less at the
+    stage's peak, for about 15 s of writing and 30 s of reading back). Arrow IPC, no
+    compression; columns, dtypes (``string[pyarrow]`` included) and index come back as
+    they were (:func:`take_back`). The file is not a table of the run: the next
+    :func:`take_back` deletes it.
+
+    Args:
+        df: the frame; delete your own references to it afterwards, or nothing is freed.
+        name: a name for the file (``[a-z][a-z0-9_]*``).
+        output_dir: the run folder.
+
+    Returns:
+        The path to give to :func:`take_back`.
+    """
+    _check_name(name)
+    folder = run_paths(output_dir).scratch
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.arrow"
+    table = pa.Table.from_pandas(df, preserve_index=True)
+    dtypes = {str(c): _dtype_name(t) for c, t in df.dtypes.items()}
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"channelops_dtypes": json.dumps(dtypes).encode()}
+    )
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+def _dtype_name(dtype: object) -> str:
+    """A dtype's name that tells string storages apart (``str`` says "string" for both)."""
+    if isinstance(dtype, pd.StringDtype):
+        return f"string[{dtype.storage}]"
+    return str(dtype)
+
+
+def take_back(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a frame written by :func:`set_aside` and delete its file.
+
+    Returns:
+        the frame, equal to the one set aside (values, dtypes and index).
+    """
+    path = Path(path)
+    with pa.OSFile(str(path), "rb") as source:
+        table = pa.ipc.open_file(source).read_all()
+    dtypes = json.loads((table.schema.metadata or {}).get(b"channelops_dtypes", b"{}"))
+    df = table.to_pandas(types_mapper=_arrow_string_dtype)
+    del table
+    for column, dtype in dtypes.items():
+        if column in df and _dtype_name(df[column].dtype) != dtype:
+            df[column] = df[column].astype(dtype)
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()  # only when empty
+    except OSError:
+        pass
+    return df
 
 
 def save_figure(

@@ -708,6 +708,9 @@ def run_stages(
         pool.shutdown(wait=True, cancel_futures=True)
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
+        import shutil
+
+        shutil.rmtree(paths.scratch, ignore_errors=True)  # frames a failed stage set aside
         manifest["finished_at"] = _now()
         manifest["seconds"] = round(time.perf_counter() - total_start, 2)
         _refresh_tables(manifest, paths)
