@@ -9,8 +9,9 @@ For each seed it generates the multi_category dataset (``channelops.synth``), th
 
 * fits the response curves (``fit_response_curves``, n_boot 20) from two revenue sources:
   ``truth`` = the simulator's realised weekly total revenue (truth/weekly_revenue.parquet),
-  and ``lines`` = what notebook 02 fits, the canonical order lines through the loader and
-  ``weekly_channel_revenue`` (cancelled orders excluded, so about 3.5% below ``truth``);
+  and ``lines`` = what notebook 02 fits: 03's de-duplicated order lines (``ingest_lines``:
+  loader, canonicalisation, repeated export rows removed) through ``weekly_channel_revenue``
+  (cancelled orders excluded, so about 3.5% below ``truth``);
   with the calendar base (default) and with a constant base (``base_terms="none"``);
 * prints |fitted / true - 1| of steady-state weekly revenue at 0.5x, 1x and 2x the median
   observed spend and at the recommended plan's spend;
@@ -52,11 +53,11 @@ def _md(df: pd.DataFrame, fmt: str = "{:+.3f}", index: bool = False) -> str:
 
 
 def _lines_revenue(folder: Path) -> pd.DataFrame:
-    from channelops.canonical import canonicalise
-    from channelops.dataset import load_dataset, read_all_exports
+    from channelops.dataset import load_dataset
+    from channelops.integration import ingest_lines
 
     ds = load_dataset(folder)
-    lines, _ = canonicalise(read_all_exports(ds).lines, ds)
+    lines = ingest_lines(ds).lines  # what 03 writes as order_lines and 02 reads
     return ch.weekly_channel_revenue(lines)
 
 
