@@ -54,13 +54,16 @@ class Sampler(threading.Thread):
         self.interval = interval
         self.peak = 0
         self.samples = 0
+        self.timeline: list[tuple[float, int]] = []  # (unix time, tree RSS bytes)
 
     def run(self) -> None:
         while True:
             try:
                 if self.proc.status() == psutil.STATUS_ZOMBIE:
                     return
-                self.peak = max(self.peak, tree_rss(self.proc))
+                rss = tree_rss(self.proc)
+                self.peak = max(self.peak, rss)
+                self.timeline.append((time.time(), rss))
                 self.samples += 1
             except psutil.NoSuchProcess:
                 return
@@ -86,6 +89,7 @@ def run(params: Path, jobs: int | None, interval: float, extra: list[str]) -> di
         "wall_s": wall,
         "tree_peak_bytes": sampler.peak,
         "samples": sampler.samples,
+        "timeline": sampler.timeline,
         "load_before": load_before,
         "load_after": os.getloadavg(),
     }
@@ -122,6 +126,38 @@ def markdown(result: dict, manifest: dict) -> str:
     return "\n".join(lines)
 
 
+def cell_peaks(run_dir: Path, timeline: list[tuple[float, int]], top: int = 3) -> str:
+    """The cells with the highest sampled memory, per executed notebook of the run.
+
+    Each cell's window comes from papermill's ``start_time``/``end_time`` metadata; its
+    figure is the largest process-tree sample inside it (so with ``--jobs 2`` it includes
+    the stage running alongside).
+    """
+    import numpy as np
+
+    if not timeline:
+        return ""
+    t = np.array([x for x, _ in timeline])
+    rss = np.array([r for _, r in timeline], dtype=float) / 2**30
+    out = ["| stage | cell | seconds | peak GB | first line |", "|---|---:|---:|---:|---|"]
+    for nb_path in sorted((run_dir / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb_path.read_text())["cells"]
+        rows = []
+        for i, cell in enumerate(cells):
+            meta = cell.get("metadata", {}).get("papermill", {})
+            if cell["cell_type"] != "code" or not meta.get("start_time") or not meta.get("end_time"):
+                continue
+            start = dt.datetime.fromisoformat(meta["start_time"].replace("Z", "+00:00")).timestamp()
+            end = dt.datetime.fromisoformat(meta["end_time"].replace("Z", "+00:00")).timestamp()
+            inside = (t >= start) & (t <= end + 0.5)
+            if inside.any():
+                first = "".join(cell["source"]).strip().splitlines()[0][:60] if cell["source"] else ""
+                rows.append((rss[inside].max(), i, end - start, first))
+        for peak, i, seconds, first in sorted(rows, reverse=True)[:top]:
+            out.append(f"| {nb_path.stem} | {i} | {seconds:.1f} | {peak:.1f} | `{first}` |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", type=Path, help="dataset folder (instead of --params)")
@@ -131,11 +167,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period, s")
     ap.add_argument("--no-report", action="store_true", help="skip report.html")
     ap.add_argument("--out", type=Path, help="also write the table here")
+    ap.add_argument(
+        "--timeline", type=Path, help="write the sampled memory as CSV (unix_time,rss_bytes)"
+    )
+    ap.add_argument(
+        "--cells-from",
+        type=Path,
+        metavar="CSV",
+        help="do not run: print the top cells by memory of --run-name from a --timeline CSV",
+    )
     args = ap.parse_args(argv)
-    if (args.params is None) == (args.dataset is None):
+    if (args.params is None) == (args.dataset is None) and not args.cells_from:
         ap.error("give exactly one of --params and --dataset")
+    if args.cells_from:
+        rows = [line.split(",") for line in args.cells_from.read_text().splitlines()[1:]]
+        timeline = [(float(a), int(b)) for a, b in rows]
+        print(cell_peaks(ROOT / "output" / args.run_name, timeline))
+        return 0
     params = args.params
-    if params is None:
+    if params is None and args.dataset is not None:
         tmp = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         tmp.write(f"run_name: {args.run_name}\ndataset: {args.dataset}\nseed: 42\n")
         tmp.close()
@@ -149,7 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         run_name = yaml.safe_load(args.params.read_text()).get("run_name", run_name)
     manifest_path = ROOT / "output" / run_name / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if args.timeline:
+        args.timeline.write_text(
+            "unix_time,rss_bytes\n" + "".join(f"{t:.2f},{r}\n" for t, r in result["timeline"])
+        )
     table = markdown(result, manifest)
+    cells = cell_peaks(ROOT / "output" / run_name, result["timeline"])
+    if cells:
+        table += "\n\nCells with the most memory (process tree, sampled):\n\n" + cells
     print(table)
     if args.out:
         args.out.write_text(table + "\n")
