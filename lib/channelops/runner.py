@@ -310,7 +310,8 @@ def _error_of(exc: BaseException, notebook: Path) -> dict[str, Any]:
 
 
 #: Order exports larger than this run one stage at a time by default: on the large
-#: simulated dataset (1.6 GB of exports) single stages already peak at 13-18 GB.
+#: simulated dataset (1.6 GB of exports) stages peak at 2-10 GB, and 01 beside 03 would
+#: pass the 12 GB target of a whole run (benchmarks/bench_large_run.py).
 BIG_EXPORTS_BYTES = 500 * 2**20
 
 
