@@ -392,3 +392,19 @@ def test_default_jobs_is_two_but_one_for_big_exports_or_one_core(tmp_path):
     (tmp_path / "orders" / "web.csv").write_bytes(b"x" * 9000)  # 11,000 bytes in all
     assert default_jobs(tmp_path, cpus=2, big_bytes=10_000) == 1
     assert default_jobs(tmp_path / "missing", cpus=2) == 2
+
+
+def test_nbval_copies_sort_in_run_order(tmp_path, tiny_dataset):
+    """pytest runs the prepared notebooks in name order; 02 reads 03's order_lines, so the
+    names must sort 01, 03, 02, ... (a fresh clone's `make test` failed on 02 otherwise)."""
+    from channelops.cli import main
+    from channelops.stages import select_stages
+
+    into = tmp_path / "nbval"
+    code = main(["nbval-prepare", "--params", str(Path(__file__).parents[1] / "parameters" / "ci.yaml"),
+                 "--dataset", str(tiny_dataset), "--into", str(into),
+                 "--output", str(tmp_path / "run")])
+    assert code == 0
+    names = sorted(p.name for p in into.glob("*.ipynb"))
+    assert [n.split("-", 1)[1] for n in names] == [s.notebook for s in select_stages(None)]
+    assert names[1] == "02-03_integration_merge.ipynb"

@@ -807,7 +807,10 @@ def prepare_notebooks(
     """Write parameterised, unexecuted copies of the notebooks (for ``pytest --nbval-lax``).
 
     papermill injects the parameters cell exactly as in a run, without executing, so nbval
-    then runs the same notebooks on the same parameters, cell by cell.
+    then runs the same notebooks on the same parameters, cell by cell. Each copy's name
+    starts with its place in ``stages`` (``01-01_segmentation.ipynb``,
+    ``02-03_integration_merge.ipynb``, ``03-02_channel_selection.ipynb``, ...): pytest runs a
+    folder's files in name order, and that must be the run order, since 02 reads 03's tables.
     """
     import papermill
 
@@ -817,10 +820,10 @@ def prepare_notebooks(
     for old in into.glob("*.ipynb"):
         old.unlink()
     out = []
-    for stage in stages:
+    for place, stage in enumerate(stages, 1):
         names = declared.get(stage.notebook, set())
         values = params.for_notebook(names, output_dir)
-        target = into / stage.notebook
+        target = into / f"{place:02d}-{stage.notebook}"
         papermill.execute_notebook(
             str(folder / stage.notebook),
             str(target),
