@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from channelops.engine import is_spark, spark_session, to_spark
+from channelops.runio import arrow_string_dtype
 
 __all__ = [
     "normalise_phone",
@@ -683,7 +684,7 @@ def _splink_predict(
                 arrow = con.sql(
                     f"SELECT {select} FROM {out.physical_name} ORDER BY unique_id_l, unique_id_r"
                 ).to_arrow_table()
-                pairs = arrow.to_pandas(types_mapper=_arrow_strings)
+                pairs = arrow.to_pandas(types_mapper=arrow_string_dtype)
                 del arrow
         finally:
             for name, level in levels.items():
@@ -701,13 +702,6 @@ def _pair_columns(columns) -> list[str]:
     keep += [f"{f}_{side}" for f in fields for side in ("l", "r")]
     keep += [f"gamma_{f}" for f in fields]
     return [c for c in keep if c in names]
-
-
-def _arrow_strings(t: pa.DataType):
-    """pandas dtype for Arrow string types in ``to_pandas`` (Arrow-backed, not objects)."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return pd.StringDtype("pyarrow")
-    return None
 
 
 def mask_email(email: pd.Series) -> pd.Series:

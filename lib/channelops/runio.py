@@ -204,8 +204,12 @@ def read_table(
     return _read_parquet_arrow_strings(path, columns)
 
 
-def _arrow_string_dtype(arrow_type: pa.DataType) -> pd.StringDtype | None:
-    """pandas dtype for an Arrow column type: ``string[pyarrow]`` for strings, else default."""
+def arrow_string_dtype(arrow_type: pa.DataType) -> pd.StringDtype | None:
+    """pandas dtype for an Arrow column type: ``string[pyarrow]`` for strings, else default.
+
+    For ``pyarrow.Table.to_pandas(types_mapper=...)``: strings stay in Arrow memory instead
+    of becoming one Python object per value.
+    """
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return pd.StringDtype("pyarrow")
     return None
@@ -227,7 +231,7 @@ def _read_parquet_arrow_strings(path: Path, columns: list[str] | None) -> pd.Dat
         columns: read only these columns (None: all).
     """
     table = pq.read_table(path, columns=columns, use_pandas_metadata=True)
-    return table.to_pandas(types_mapper=_arrow_string_dtype)
+    return table.to_pandas(types_mapper=arrow_string_dtype)
 
 
 def set_aside(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str]) -> Path:
@@ -280,7 +284,7 @@ def take_back(path: str | os.PathLike[str]) -> pd.DataFrame:
     with pa.OSFile(str(path), "rb") as source:
         table = pa.ipc.open_file(source).read_all()
     dtypes = json.loads((table.schema.metadata or {}).get(b"channelops_dtypes", b"{}"))
-    df = table.to_pandas(types_mapper=_arrow_string_dtype)
+    df = table.to_pandas(types_mapper=arrow_string_dtype)
     del table
     for column, dtype in dtypes.items():
         if column in df and _dtype_name(df[column].dtype) != dtype:
