@@ -213,9 +213,7 @@ def _hash_type_name(arrow_type: Any) -> str:
         return "string"
     if pa.types.is_large_binary(arrow_type):
         return "binary"
-    if pa.types.is_large_list(arrow_type):
-        return f"list<{_hash_type_name(arrow_type.value_type)}>"
-    if pa.types.is_list(arrow_type):
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         return f"list<{_hash_type_name(arrow_type.value_type)}>"
     return str(arrow_type)
 
