@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,lab,spark]"
-	$(BIN)/python -c "from channelops.runner import ensure_kernel; ensure_kernel()"
+	$(BIN)/python -c "from channelops.run.runner import ensure_kernel; ensure_kernel()"
 	@touch $(STAMP)
 
 $(DEMO)/dataset.yaml: | $(STAMP)

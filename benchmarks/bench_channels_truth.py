@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from channelops import channels as ch
+from channelops.stages import channel_selection as ch
 from channelops.synth import generate_dataset
+from channelops.synth.scoring import channels as truth_scoring
 
 GROSS_MARGIN = 0.45
 RULES = {"knee": ("knee", None), "knee >= 98% profit (default)": ("knee", 0.98),
@@ -53,8 +54,8 @@ def _md(df: pd.DataFrame, fmt: str = "{:+.3f}", index: bool = False) -> str:
 
 
 def _lines_revenue(folder: Path) -> pd.DataFrame:
-    from channelops.dataset import load_dataset
-    from channelops.integration import ingest_lines
+    from channelops.ingest.dataset import load_dataset
+    from channelops.stages.integration import ingest_lines
 
     ds = load_dataset(folder)
     lines = ingest_lines(ds).lines  # what 03 writes as order_lines and 02 reads
@@ -77,7 +78,7 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         generate_dataset(folder, scenario="multi_category", size=size, seed=seed)
-        truth = ch.curves_from_truth(pd.read_parquet(folder / "truth" / "response_curves.parquet"))
+        truth = truth_scoring.curves_from_truth(pd.read_parquet(folder / "truth" / "response_curves.parquet"))
         weekly = pd.read_parquet(folder / "truth" / "weekly_revenue.parquet")
         catalog = pd.read_csv(folder / "channels.csv")
         spend = pd.read_csv(folder / "marketing_spend.csv")
@@ -97,7 +98,7 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
                                          base_terms=terms)
             secs = time.perf_counter() - t0
             fits[(src, terms)] = cur
-            err = ch.curve_errors(cur, truth, spend_multiples=(0.5, 1.0, 2.0))
+            err = truth_scoring.curve_errors(cur, truth, spend_multiples=(0.5, 1.0, 2.0))
             piv = err.pivot(index="channel_id", columns="level", values="error")
             r2 = cur.set_index("channel_id")["r2"]
             for cid in piv.index:
@@ -121,12 +122,12 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
         secs = time.perf_counter() - t0
         for name, (rule, share) in RULES.items():
             plan = ch.recommend_plan(res, rule, min_profit_share=share)
-            gap = ch.plan_profit_gap(plan, truth, fitted, catalog, reach, cons, targets,
+            gap = truth_scoring.plan_profit_gap(plan, truth, fitted, catalog, reach, cons, targets,
                                      GROSS_MARGIN)
             best = gap["best_plan"]
             spends = {c: float(plan[f"budget_{c}"]) for c in res.model.channel_ids
                       if plan[f"selected_{c}"]}
-            perr = ch.curve_errors(fitted, truth, spend_multiples=(), planned=spends)
+            perr = truth_scoring.curve_errors(fitted, truth, spend_multiples=(), planned=spends)
             rows.append({"nsga2": f"{pop}x{gen}", "nsga2_s": secs, "rule": name,
                          "fitted_profit": plan["profit"], "true_profit": gap["true_profit"],
                          "best_true_profit": gap["best_true_profit"], "gap": gap["gap"],

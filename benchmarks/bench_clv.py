@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy
 
-from channelops import clv
+from channelops.stages.segmentation import clv
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "cdnow_sample_transactions.csv"
 

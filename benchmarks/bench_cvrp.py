@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from channelops.fulfilment import (  # noqa: E402
+from channelops.stages.logistics import (  # noqa: E402
     nearest_neighbour_routes,
     read_vrplib,
     solve_cvrp,
@@ -125,7 +125,7 @@ def main() -> None:
     lines = [
         "# CVRP benchmark",
         "",
-        "`channelops.fulfilment.solve_cvrp` (PyVRP iterated local search, distances scaled "
+        "`channelops.stages.logistics.solve_cvrp` (PyVRP iterated local search, distances scaled "
         "x1000 to integers) against the best-known cost and the nearest-neighbour baseline. "
         "Produced by `benchmarks/bench_cvrp.py`; timings depend on the machine.",
         "",

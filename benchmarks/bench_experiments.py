@@ -5,7 +5,7 @@
 
 Calibration: ``reps`` simulated experiments with a known relative lift (12%, the
 simulator's) and ``reps`` with none, per group size, in one vectorised pass
-(:func:`channelops.experiments.calibration`); revenue per unit is zero-inflated and skewed
+(:func:`channelops.stages.evaluation.experiments.calibration`); revenue per unit is zero-inflated and skewed
 like the real metric. For each interval: coverage of the true effect (target 93-97%), false
 positive rate at zero lift (target 3-7%), power and mean width. The percentile bootstrap
 loops over replications, so it runs on the first ``--boot-reps`` of them.
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from channelops import experiments as xp
+from channelops.stages.evaluation import experiments as xp
 
 
 def calibration_table(reps: int, sizes: list[int], seed: int, n_boot: int, boot_reps: int) -> None:
@@ -49,7 +49,7 @@ def calibration_table(reps: int, sizes: list[int], seed: int, n_boot: int, boot_
 
 
 def truth_table(run: Path, dataset: Path, pre_days: list[int], seed: int) -> None:
-    from channelops.dataset import load_dataset
+    from channelops.ingest.dataset import load_dataset
 
     truth = yaml.safe_load((dataset / "truth" / "experiment.yaml").read_text())
     ds = load_dataset(dataset)

@@ -27,8 +27,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from channelops import forecasting as fc
-from channelops import inventory as inv
+from channelops.stages import forecasting as fc
+from channelops.stages.forecasting import inventory as inv
 
 
 def synthetic_series(n: int, days: int, seed: int) -> pd.DataFrame:
@@ -86,8 +86,8 @@ def speed(args: argparse.Namespace) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    from channelops.dataset import load_dataset
-    from channelops.runio import read_table
+    from channelops.ingest.dataset import load_dataset
+    from channelops.run.folder import read_table
 
     t0 = time.perf_counter()
     lines = read_table("order_lines", args.run)

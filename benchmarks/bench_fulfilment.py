@@ -40,7 +40,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from channelops.fulfilment import agents_needed, erlang_c  # noqa: E402
+from channelops.stages.logistics import agents_needed, erlang_c  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "fulfilment.md"
 
@@ -170,7 +170,7 @@ def main() -> None:
         f"{platform.python_version()}, simpy {version('simpy')}, pyvrp {version('pyvrp')}; "
         "2 cores shared with other jobs, so wall-clock times depend on their load (the "
         "CPU time less so). On the demo ~9-11 s of the stage is `Dataset.table('shipments')` "
-        "parsing 220k rows of ISO timestamps in `channelops.dataset`; the best stage times "
+        "parsing 220k rows of ISO timestamps in `channelops.ingest.dataset`; the best stage times "
         "seen on a less busy machine this session were 8.9 s (tiny) and 27.6 s (demo).",
         "",
         "What the figures mean: the simulation covers the `sim_days` (14) busiest consecutive "

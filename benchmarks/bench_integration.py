@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_integration.py --dataset /tmp/int_large --step dedup
     .venv/bin/python benchmarks/bench_integration.py --dataset /tmp/int_large --step identity
 
-``dedup``: ``integ.ingest_lines`` (read + validate + canonicalise + remove repeated rows,
+``dedup``: ``intake.ingest_lines`` (read + validate + canonicalise + remove repeated rows,
 channel by channel, the accepted lines of all channels concatenated at the end); checks rows read = accepted + duplicates +
 quarantined and, when ``truth/`` exists, the duplicates against the simulator's.
 
@@ -26,6 +26,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from channelops.synth.scoring.integration import pairwise_link_scores
+from channelops.ingest import intake
+from channelops.ingest import buyers as byr
 
 
 def _say(msg: str) -> None:
@@ -43,12 +46,11 @@ def _peak_mib() -> float:
 def _dedup(dataset: Path) -> dict:
     import pandas as pd
 
-    from channelops import integration as integ
-    from channelops.dataset import load_dataset
+    from channelops.ingest.dataset import load_dataset
 
     t0 = time.perf_counter()
     ds = load_dataset(dataset)
-    res = integ.ingest_lines(ds)
+    res = intake.ingest_lines(ds)
     total = time.perf_counter() - t0
     all_lines, duplicates = res.lines, res.duplicates
     n_read, n_quar = sum(res.rows_read.values()), len(res.quarantine)
@@ -78,13 +80,13 @@ def _dedup(dataset: Path) -> dict:
 def _identity(dataset: Path, threshold: float) -> dict:
     import pandas as pd
 
-    from channelops import integration as integ
-    from channelops.dataset import load_dataset
+    from channelops.stages import integration as integ
+    from channelops.ingest.dataset import load_dataset
 
     ds = load_dataset(dataset)
     t = time.perf_counter()
-    lines = integ.ingest_lines(ds).lines
-    buyers = integ.buyer_records(lines)
+    lines = intake.ingest_lines(ds).lines
+    buyers = byr.buyer_records(lines)
     del lines
     gc.collect()
     t_prepare = time.perf_counter() - t
@@ -120,7 +122,7 @@ def _identity(dataset: Path, threshold: float) -> dict:
     if truth.exists():
         tb = pd.read_parquet(truth)
         for name, lk in (("rules", rule_links), ("splink", links)):
-            s = integ.pairwise_link_scores(lk, tb)
+            s = pairwise_link_scores(lk, tb)
             out[f"{name}_precision"] = round(s["precision"], 5)
             out[f"{name}_recall"] = round(s["recall"], 5)
             out[f"{name}_f1"] = round(s["f1"], 5)

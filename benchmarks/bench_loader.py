@@ -103,8 +103,8 @@ def generate(root: Path, n: int, seed: int = 1) -> None:
 
 def measure(root: Path) -> dict:
     """Run the loader on ``root``; wall times (s) per step and peak RSS (MiB)."""
-    from channelops.canonical import canonicalise
-    from channelops.dataset import load_dataset, read_export
+    from channelops.ingest.canonical import canonicalise
+    from channelops.ingest.dataset import load_dataset, read_export
 
     t = time.perf_counter()
     ds = load_dataset(root)

@@ -5,7 +5,7 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/bench_nsga2.py [--repeats 3] [--instances 3]
 
-Uses ``channelops.channels.example`` instances (known Hill/adstock curves, 104 weeks of
+Uses ``channelops.synth.scoring.channel_example`` instances (known Hill/adstock curves, 104 weeks of
 simulated history per channel at 5% noise). For each instance seed it prints:
 
 * fit error: |fitted / true - 1| of steady-state weekly revenue at the median observed spend;
@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 import pymoo
 
-from channelops import channels as ch
-from channelops.channels.example import example_instance, simulate_history
+from channelops.stages import channel_selection as ch
+from channelops.synth.scoring.channel_example import example_instance, simulate_history
+from channelops.synth.scoring import channel_example
 
 CONS10 = ch.PlanConstraints(total_budget=60_000, min_channels=2, max_channels=6,
                             default_max_budget=25_000)
@@ -43,7 +44,7 @@ CONS5 = ch.PlanConstraints(total_budget=30_000, min_channels=1, max_channels=3,
                            default_max_budget=20_000)
 
 
-def _fit(inst: ch.example.ExampleInstance, seed: int) -> tuple[pd.DataFrame, float]:
+def _fit(inst: channel_example.ExampleInstance, seed: int) -> tuple[pd.DataFrame, float]:
     spend, revenue, errors = [], [], []
     for i, (cid, curve) in enumerate(inst.curves.items()):
         hist = simulate_history(curve, n_weeks=104, noise=0.05, seed=seed * 100 + i)

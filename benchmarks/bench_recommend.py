@@ -37,7 +37,8 @@ import pandas as pd
 import scipy.sparse as sp
 import yaml
 
-from channelops import recommend as rec
+from channelops.stages import recommendation as rec
+from channelops.synth.scoring import recommendation as truth_scoring
 
 MODELS = [
     "popularity",
@@ -176,8 +177,8 @@ def accuracy(
         model_options={"categories": products.set_index("sku")["category"]},
     )
     elapsed = time.perf_counter() - t0
-    truth = rec.load_truth(dataset)
-    id_map = rec.true_customer_ids(links, truth["buyer_identity"])
+    truth = truth_scoring.load_truth(dataset)
+    id_map = truth_scoring.true_customer_ids(links, truth["buyer_identity"])
     test = result.overall("test")
     val = result.overall("validation")
     print(f"run {run}, dataset {dataset}, k={k}, exclude_seen={exclude_seen}, seed={seed}")
@@ -193,7 +194,7 @@ def accuracy(
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     base = test.loc["popularity", "ndcg_at_k"]
     for m in MODELS:
-        _, s = rec.category_preference_recovery(
+        _, s = truth_scoring.category_preference_recovery(
             result.test_recs[m], products, truth["customers"], id_map
         )
         r = test.loc[m]

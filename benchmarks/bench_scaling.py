@@ -29,6 +29,8 @@ import os
 import time
 
 import pandas as pd
+from channelops.ingest import intake
+from channelops.ingest import buyers as byr
 
 
 def _hash(frame: pd.DataFrame, round_to: int = 9) -> str:
@@ -45,22 +47,22 @@ def main() -> None:
     args = ap.parse_args()
     steps = args.steps.split(",")
 
-    from channelops import forecasting as fc
-    from channelops import integration as integ
-    from channelops import segmentation as seg
-    from channelops.canonical import canonicalise
-    from channelops.dataset import load_dataset, read_export
+    from channelops.stages import forecasting as fc
+    from channelops.stages import integration as integ
+    from channelops.stages import segmentation as seg
+    from channelops.ingest.canonical import canonicalise
+    from channelops.ingest.dataset import load_dataset, read_export
     from channelops.engine import is_spark, spark_session
 
     load_before = os.getloadavg()
     ds = load_dataset(args.dataset)
     raw = pd.concat([read_export(ds, ch.id).lines for ch in ds.channels], ignore_index=True)
     canon, _ = canonicalise(raw, ds)
-    lines, _ = integ.remove_duplicate_rows(canon, integ.line_no_numbered(ds))
+    lines, _ = intake.remove_duplicate_rows(canon, intake.line_no_numbered(ds))
     crm_lines = lines.loc[lines["channel_id"].isin(list(ds.crm_channel_ids))]
     products = ds.table("products")
     crm, crm_channels = ds.table("customers"), list(ds.crm_channel_ids)
-    buyers = integ.buyer_records(lines)
+    buyers = byr.buyer_records(lines)
     series = fc.daily_demand(lines)
     features = fc.demand_features(lines, series)
     out: dict = {

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from channelops import segmentation as seg
+from channelops.stages import segmentation as seg
 
 STRING = pd.StringDtype("pyarrow")
 
@@ -68,8 +68,8 @@ def truth_ari(root: str, seeds: list[int]) -> None:
     """Print k, ARI and the share of customers given their true segment's name, per seed."""
     from sklearn.metrics import adjusted_rand_score
 
-    from channelops.canonical import canonicalise
-    from channelops.dataset import load_dataset, read_all_exports
+    from channelops.ingest.canonical import canonicalise
+    from channelops.ingest.dataset import load_dataset, read_all_exports
 
     ds = load_dataset(root)
     lines, _ = canonicalise(read_all_exports(ds, channels=ds.crm_channel_ids).lines, ds)

@@ -107,3 +107,8 @@ def copy_without(dataset: Path, dest: Path, *tables: str) -> Path:
     for table in tables:
         (dest / f"{table}.csv").unlink()
     return dest
+
+
+#: The repository folder and the tests' data folder, for tests in any subfolder.
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = ROOT / "tests" / "data"

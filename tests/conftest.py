@@ -24,7 +24,7 @@ def tiny_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
     """A full run of every stage on the tiny dataset; returns the run folder."""
-    from channelops.cli import main
+    from channelops.run.cli import main
 
     out = tmp_path_factory.mktemp("run") / "ci"
     code = main(

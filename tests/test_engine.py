@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from channelops.engine import engine_problem, is_spark
-from channelops.params import ParameterError, ParamSpec, validate_params
+from channelops.run.params import ParameterError, ParamSpec, validate_params
 
 
 def _specs():
@@ -62,7 +62,7 @@ def test_missing_java_is_reported_before_the_run(dataset_dir, monkeypatch):
 def test_local_is_the_default_and_never_imports_pyspark():
     assert not is_spark("local") and not is_spark("") and is_spark("local[2]")
     code = (
-        "import sys; import pandas as pd; from channelops import segmentation as seg;"
+        "import sys; import pandas as pd; from channelops.stages import segmentation as seg;"
         "lines = pd.DataFrame({'buyer_ref': ['a', 'a'], 'order_id': ['1', '2'],"
         " 'channel_id': ['web', 'web'], 'order_ts_local': pd.to_datetime(['2024-01-01',"
         " '2024-01-05']), 'revenue_base': [10.0, 5.0], 'status': ['paid', 'paid']});"

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from typing import Any
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "spark_session",
     "stop_spark",
     "to_spark",
+    "duckdb_connection",
 ]
 
 LOCAL = "local"
@@ -203,3 +205,15 @@ def _splink_jar() -> str:
         return similarity_jar_location()
     except Exception:  # noqa: BLE001 - splink without its Spark part: no identity on Spark
         return ""
+
+
+def duckdb_connection(threads: int = 2, memory_limit: str = "4GB"):
+    """An in-memory DuckDB connection with explicit limits (it would otherwise take every
+    core and 80% of the machine's memory, beside the notebook's own frames). Above the
+    limit DuckDB spills to a folder of this process under the system's temp directory."""
+    import duckdb  # noqa: PLC0415 - only the stages that use DuckDB pay its import
+
+    spill = os.path.join(tempfile.gettempdir(), f"channelops-duckdb-{os.getpid()}")
+    return duckdb.connect(
+        config={"threads": threads, "memory_limit": memory_limit, "temp_directory": spill}
+    )

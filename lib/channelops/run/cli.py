@@ -1,0 +1,256 @@
+"""The ``channelops`` command line.
+
+    channelops synth --scenario multi_category --size demo --seed 42 --out data/demo
+    channelops run [--params FILE] [--dataset DIR] [--only 01,03] [--output DIR] [-p k=v ...]
+    channelops check DATASET              # read every export, report rows and problems
+    channelops nbval-prepare --params parameters/ci.yaml --into build/nbval
+    channelops compare output/demo output/social   # KPI deltas between two runs -> CSV
+
+Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, set[str]]]:
+    """Merge the parameter file, --dataset and -p overrides; validate; pick stages."""
+    from channelops.run.params import (
+        load_param_file,
+        notebook_param_specs,
+        parse_overrides,
+        validate_params,
+    )
+    from channelops.run.registry import select_stages
+    from channelops.run.runner import notebooks_dir
+
+    values: dict[str, Any] = {}
+    source = "parameters"
+    if args.params:
+        values.update(load_param_file(args.params))
+        source = str(args.params)
+    values.update(parse_overrides(args.param))
+    if getattr(args, "dataset", None):
+        values["dataset"] = args.dataset
+    stages = select_stages(getattr(args, "only", None))
+    folder = notebooks_dir()
+    notebooks = [folder / s.notebook for s in select_stages(None)]
+    specs = notebook_param_specs(notebooks)
+    params = validate_params(values, specs, source=source)
+    declared: dict[str, set[str]] = {nb.name: set() for nb in notebooks}
+    for spec in specs.values():
+        for nb in spec.notebooks:
+            declared[nb].add(spec.name)
+    output = Path(args.output) if getattr(args, "output", None) else Path("output") / params.run_name
+    return params, stages, output, declared
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from channelops.run.runner import RunFailed, default_jobs, run_stages
+
+    if args.jobs is not None and args.jobs < 1:
+        print(f"--jobs must be 1 or more (stages at a time), got {args.jobs}", file=sys.stderr)
+        return 2
+    params, stages, output, declared = _resolve_run(args)
+    jobs = args.jobs if args.jobs is not None else default_jobs(params.dataset)
+    print(f"channelops run '{params.run_name}': {len(stages)} notebook(s) -> {output}")
+    if jobs > 1 and len(stages) > 1:
+        print(f"  up to {jobs} independent stages side by side (--jobs 1: one at a time)")
+    print(f"  dataset {params.dataset}, seed {params.seed}")
+    try:
+        manifest = run_stages(
+            params,
+            stages,
+            output.resolve(),
+            declared=declared,
+            progress=not args.no_progress,
+            report=not args.no_report,
+            jobs=jobs,
+        )
+    except RunFailed as exc:
+        print(f"\nRUN FAILED: {exc}", file=sys.stderr)
+        print(f"manifest: {output / 'manifest.json'} (status failed)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; the manifest says so and a re-run will redo the stage", file=sys.stderr)
+        return 130
+    _print_summary(manifest, output)
+    return 0
+
+
+def _print_summary(manifest: dict[str, Any], output: Path) -> None:
+    print("\nsummary")
+    print(f"  {'stage':<24}{'status':<10}{'seconds':>8}{'peak GB':>9}")
+    for key, entry in manifest["stages"].items():
+        name = f"{key} {entry['name']}"
+        peak = entry.get("peak_rss_gb")
+        peak_text = f"{peak:>9.1f}" if peak is not None else f"{'-':>9}"
+        print(
+            f"  {name:<24}{entry.get('status', '?'):<10}{entry.get('seconds', 0):>8.1f}{peak_text}"
+        )
+    print(f"  {'total':<24}{manifest['status']:<10}{manifest.get('seconds', 0):>8.1f}")
+    tables = manifest.get("tables", {})
+    if tables:
+        import textwrap
+
+        listing = ", ".join(f"{k} {v['rows']:,}" for k, v in tables.items())
+        print(textwrap.fill(f"tables (rows): {listing}", width=100, initial_indent="  ",
+                            subsequent_indent="    "))
+    if manifest.get("report"):
+        print(f"  report: {manifest['report']}")
+    if manifest.get("report_error"):
+        print(f"  report could not be built: {manifest['report_error']}")
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    import time
+
+    from channelops.synth import generate_dataset
+
+    out = Path(args.out or f"data/{args.size}")
+    start = time.perf_counter()
+    counts = generate_dataset(out, scenario=args.scenario, size=args.size, seed=args.seed, progress=True)
+    print(f"wrote {args.scenario}/{args.size} (seed {args.seed}) to {out} in {time.perf_counter() - start:.1f} s")
+    for name, n in counts.items():
+        print(f"  {name:<32}{n:>12,}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from channelops.ingest.canonical import canonicalise
+    from channelops.ingest.dataset import load_dataset, read_export
+
+    ds = load_dataset(args.dataset)
+    print(f"dataset {ds.name} ({ds.root}): base currency {ds.base_currency}, timezone {ds.timezone}")
+    print(f"  {'channel':<16}{'read':>10}{'accepted':>10}{'quarantined':>12}")
+    bad = 0
+    for channel in ds.channels:
+        result = read_export(ds, channel.id)
+        lines, quarantine = canonicalise(result.lines, ds)
+        n_q = len(result.quarantine) + len(quarantine)
+        bad += n_q
+        print(f"  {channel.id:<16}{result.rows_read:>10,}{len(lines):>10,}{n_q:>12,}")
+        for warning in result.warnings:
+            print(f"    warning: {warning}")
+    print(f"{bad:,} row(s) would be quarantined; see stage 03 for the reasons")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    """KPI deltas between two run folders: print them and write a CSV."""
+    import pandas as pd
+
+    from channelops.run.compare import compare_runs
+
+    run_a, run_b = Path(args.run_a), Path(args.run_b)
+    try:
+        table, notes = compare_runs(run_a, run_b)
+    except FileNotFoundError as exc:
+        print(f"channelops compare: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"output/compare_{run_a.name}_vs_{run_b.name}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    with pd.option_context("display.max_rows", args.max_rows, "display.width", 160,
+                           "display.float_format", lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"):
+        print(f"KPI deltas, {run_b.name} - {run_a.name} (relative to |{run_a.name}|):")
+        print(table.to_string(index=False, max_rows=args.max_rows))
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {len(table):,} KPI rows to {out}")
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from channelops.run.runner import prepare_notebooks
+
+    params, stages, output, declared = _resolve_run(args)
+    out = prepare_notebooks(params, stages, Path(args.into), output.resolve(), declared)
+    print(f"prepared {len(out)} notebook(s) in {args.into} writing to {output}")
+    return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser, default_params: str | None) -> None:
+    p.add_argument("--params", default=default_params, help="parameter file (YAML)")
+    p.add_argument("--dataset", help="dataset folder (overrides the parameter file)")
+    p.add_argument("--only", help="comma-separated stages to run, e.g. 01,03 or 4")
+    p.add_argument("--output", help="run folder (default output/<run_name>)")
+    p.add_argument(
+        "-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from channelops import __version__
+
+    parser = argparse.ArgumentParser(prog="channelops", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"channelops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_run = sub.add_parser("run", help="run the notebooks as one parameterised report")
+    _add_run_options(p_run, "parameters/default.yaml")
+    p_run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    p_run.add_argument("--no-report", action="store_true", help="skip report.html")
+    p_run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="stages run side by side when independent (default: 2; 1 on one core or when "
+        "the order exports exceed 500 MB); 1 runs them one after the other; peak memory is "
+        "up to the sum of the stages running together",
+    )
+    p_run.set_defaults(func=_cmd_run)
+
+    p_syn = sub.add_parser("synth", help="generate a simulated dataset with its ground truth")
+    p_syn.add_argument("--scenario", default="multi_category", help="multi_category, social or cross_border")
+    p_syn.add_argument("--size", default="demo", help="tiny, demo or large")
+    p_syn.add_argument("--seed", type=int, default=42)
+    p_syn.add_argument("--out", help="output folder (default data/<size>)")
+    p_syn.set_defaults(func=_cmd_synth)
+
+    p_chk = sub.add_parser("check", help="read a dataset's exports and report what would be accepted")
+    p_chk.add_argument("dataset")
+    p_chk.set_defaults(func=_cmd_check)
+
+    p_prep = sub.add_parser("nbval-prepare", help="parameterise notebooks for pytest --nbval-lax")
+    _add_run_options(p_prep, "parameters/ci.yaml")
+    p_prep.add_argument("--into", default="build/nbval")
+    p_prep.set_defaults(func=_cmd_prepare)
+
+    p_cmp = sub.add_parser("compare", help="KPI delta table between two run folders")
+    p_cmp.add_argument("run_a", help="first run folder, e.g. output/demo (the baseline)")
+    p_cmp.add_argument("run_b", help="second run folder; deltas are run_b - run_a")
+    p_cmp.add_argument("--out", help="CSV to write (default output/compare_<a>_vs_<b>.csv)")
+    p_cmp.add_argument("--max-rows", type=int, default=60, help="rows to print (all go to the CSV)")
+    p_cmp.set_defaults(func=_cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``channelops`` command."""
+    from channelops.run.folder import RunFolderError
+    from channelops.run.params import ParameterError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ParameterError, RunFolderError, KeyError) as exc:
+        print(f"channelops: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from channelops.ingest.dataset import DatasetError
+
+        if isinstance(exc, DatasetError):
+            print(f"channelops: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""Run-folder I/O: the only place notebooks read and write tables and figures.
+
+A run folder (``output/<run-name>/``) holds ``tables/*.parquet``, ``figures/*.png``,
+``notebooks/`` (executed copies), ``manifest.json`` and ``report.html``.
+
+Two promises, kept here so that no notebook has to remember them:
+
+* a table is written to a temporary file and renamed into place, so a reader never sees a
+  half-written table (a rename within one folder is atomic);
+* a table whose producing stage did not finish (the manifest says ``failed``,
+  ``interrupted`` or ``running``) is refused, so no stage builds on what a failed stage left.
+  The producing stage is the one that declares the table (:mod:`channelops.run.registry`), or,
+  for a table no stage declares, the stage whose manifest entry lists it as written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from channelops.run.registry import producer_of
+from channelops.frames import arrow_string_dtype
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "RunPaths",
+    "run_paths",
+    "write_table",
+    "read_table",
+    "table_exists",
+    "read_optional",
+    "save_figure",
+    "set_aside",
+    "take_back",
+    "RunFolderError",
+    "STAGE_ENV",
+]
+
+#: Environment variable the runner sets to the key of the stage being executed.
+STAGE_ENV = "CHANNELOPS_STAGE"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class RunFolderError(RuntimeError):
+    """A table is missing, unfinished, or would be written under a bad name."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The folders and files of one run folder."""
+
+    root: Path
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def scratch(self) -> Path:
+        return self.root / "scratch"
+
+    def table(self, name: str) -> Path:
+        return self.tables / f"{name}.parquet"
+
+
+def run_paths(output_dir: str | os.PathLike[str]) -> RunPaths:
+    """Return the paths of the run folder ``output_dir`` (nothing is created)."""
+    return RunPaths(Path(output_dir))
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise RunFolderError(
+            f"table name {name!r} is not allowed: use lower-case letters, digits and '_', "
+            "starting with a letter (it becomes a file name and a SQL table name)"
+        )
+
+
+def write_table(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str]) -> Path:
+    """Write ``df`` as ``<output_dir>/tables/<name>.parquet`` atomically.
+
+    Args:
+        df: the table. The index is kept only if it is named (a ``RangeIndex`` is dropped).
+        name: table name (``[a-z][a-z0-9_]*``).
+        output_dir: the run folder.
+
+    Returns:
+        The path of the written file.
+    """
+    _check_name(name)
+    paths = run_paths(output_dir)
+    paths.tables.mkdir(parents=True, exist_ok=True)
+    target = paths.table(name)
+    tmp = target.with_name(f".{name}.{os.getpid()}.parquet.tmp")
+    keep_index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
+    try:
+        df.to_parquet(tmp, index=keep_index)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def _manifest(paths: RunPaths) -> dict:
+    if not paths.manifest.exists():
+        return {}
+    try:
+        return json.loads(paths.manifest.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _stage_status(paths: RunPaths, stage_key: str) -> str | None:
+    return _manifest(paths).get("stages", {}).get(stage_key, {}).get("status")
+
+
+def _producer_key(paths: RunPaths, name: str) -> str | None:
+    """The stage that writes table ``name``: declared, else as recorded in the manifest."""
+    producer = producer_of(name)
+    if producer is not None:
+        return producer.key
+    for key, entry in _manifest(paths).get("stages", {}).items():
+        if name in (entry.get("tables") or []):
+            return key
+    return None
+
+
+def table_exists(name: str, output_dir: str | os.PathLike[str]) -> bool:
+    """True when the table file exists in the run folder."""
+    return run_paths(output_dir).table(name).exists()
+
+
+def read_table(
+    name: str, output_dir: str | os.PathLike[str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a table of this run, refusing one that an unfinished stage left behind.
+
+    Args:
+        name: table name.
+        output_dir: the run folder.
+        columns: read only these columns (faster on wide tables).
+
+    Raises:
+        RunFolderError: the table is missing (says which stage writes it and how to run
+            it), or its producing stage is marked failed/interrupted/running in the
+            manifest while another stage is reading it.
+    """
+    _check_name(name)
+    paths = run_paths(output_dir)
+    producer = producer_of(name)
+    current = os.environ.get(STAGE_ENV)
+    producer_key = _producer_key(paths, name)
+    if producer_key is not None and producer_key != current:
+        status = _stage_status(paths, producer_key)
+        if status in ("failed", "interrupted", "running"):
+            stage_name = (
+                producer.name
+                if producer is not None
+                else _manifest(paths)["stages"][producer_key].get("name", "?")
+            )
+            raise RunFolderError(
+                f"table {name!r} comes from stage {producer_key} ({stage_name}), which is "
+                f"marked {status!r} in {paths.manifest}; re-run it first: "
+                f"channelops run --only {producer_key} --output {paths.root}"
+            )
+    path = paths.table(name)
+    if not path.exists():
+        how = (
+            f"it is written by stage {producer.key} ({producer.name}); run it first: "
+            f"channelops run --only {producer.key} --output {paths.root}"
+            if producer
+            else "no stage declares it"
+        )
+        raise RunFolderError(f"table {name!r} not found at {path}: {how}")
+    return _read_parquet_arrow_strings(path, columns)
+
+
+def _read_parquet_arrow_strings(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    """Read a Parquet file into pandas with string columns as ``string[pyarrow]``.
+
+    Numbers, booleans and timestamps come back numpy-backed, exactly as
+    ``pd.read_parquet`` gives them; only string columns (and string indexes) stay in
+    Arrow memory instead of becoming Python ``str`` objects (on the large dataset's
+    ``order_lines``: 41 s / +10.3 GB with Python strings, about 14 s / +4.5 GB with
+    Arrow strings). Missing strings read as ``pd.NA``. Dictionary-encoded
+    (categorical) columns and the stored index are restored from the pandas metadata
+    as before.
+
+    Args:
+        path: the Parquet file.
+        columns: read only these columns (None: all).
+    """
+    table = pq.read_table(path, columns=columns, use_pandas_metadata=True)
+    return table.to_pandas(types_mapper=arrow_string_dtype)
+
+
+def set_aside(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str]) -> Path:
+    """Move a frame out of memory into ``<output_dir>/scratch/<name>.arrow`` until needed.
+
+    For a step that needs a lot of memory while a big frame waits for later: 03 sets its
+    order lines aside during identity resolution. On the large dataset that stage's peak went
+    from 11.4 to 10.1 GB (the peak is now where ``orders`` is built), for about 15 s of
+    writing and 35 s of reading back. Arrow IPC, no
+    compression; columns, dtypes (``string[pyarrow]`` included) and index come back as
+    they were (:func:`take_back`). The file is not a table of the run: the next
+    :func:`take_back` deletes it.
+
+    Args:
+        df: the frame; delete your own references to it afterwards, or nothing is freed.
+        name: a name for the file (``[a-z][a-z0-9_]*``).
+        output_dir: the run folder.
+
+    Returns:
+        The path to give to :func:`take_back`.
+    """
+    _check_name(name)
+    folder = run_paths(output_dir).scratch
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.arrow"
+    table = pa.Table.from_pandas(df, preserve_index=True)
+    dtypes = {str(c): _dtype_name(t) for c, t in df.dtypes.items()}
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"channelops_dtypes": json.dumps(dtypes).encode()}
+    )
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+def _dtype_name(dtype: object) -> str:
+    """A dtype's name that tells string storages apart (``str`` says "string" for both)."""
+    if isinstance(dtype, pd.StringDtype):
+        return f"string[{dtype.storage}]"
+    return str(dtype)
+
+
+def take_back(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a frame written by :func:`set_aside` and delete its file.
+
+    Returns:
+        the frame, equal to the one set aside (values, dtypes and index).
+    """
+    path = Path(path)
+    with pa.OSFile(str(path), "rb") as source:
+        table = pa.ipc.open_file(source).read_all()
+    dtypes = json.loads((table.schema.metadata or {}).get(b"channelops_dtypes", b"{}"))
+    df = table.to_pandas(types_mapper=arrow_string_dtype)
+    del table
+    for column, dtype in dtypes.items():
+        if column in df and _dtype_name(df[column].dtype) != dtype:
+            df[column] = df[column].astype(dtype)
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()  # only when empty
+    except OSError:
+        pass
+    return df
+
+
+def save_figure(
+    fig: Figure, name: str, output_dir: str | os.PathLike[str], dpi: int = 110, show: bool = True
+) -> Path:
+    """Save a matplotlib figure as ``<output_dir>/figures/<name>.png`` and return the path.
+
+    In a notebook (an IPython kernel) with ``show`` true, the saved PNG is displayed as the
+    cell's output and the figure is closed, so the picture is drawn once rather than again
+    by the inline backend at the end of the cell (a third of a notebook's time on some
+    stages). Outside a kernel the figure is only saved and left open.
+    """
+    _check_name(name)
+    paths = run_paths(output_dir)
+    paths.figures.mkdir(parents=True, exist_ok=True)
+    target = paths.figures / f"{name}.png"
+    tmp = target.with_name(f".{name}.{os.getpid()}.png.tmp")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
+    os.replace(tmp, target)
+    if show and _in_kernel():
+        import matplotlib.pyplot as plt
+        from IPython.display import Image, display
+
+        display(Image(data=target.read_bytes(), format="png"))
+        plt.close(fig)
+    return target
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (where figures are shown inline), else False."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def read_optional(
+    name: str, output_dir: str | os.PathLike[str], columns: list[str] | None = None
+) -> pd.DataFrame | None:
+    """A table of this run, or None with a printed note when no stage wrote it.
+
+    For a notebook whose figures use a table when the run has it (a stage that was not
+    run, or a dataset without the file behind it): the parts that need it are skipped.
+    """
+    if table_exists(name, output_dir):
+        return read_table(name, output_dir, columns=columns)
+    print(f"note: table {name} is not in this run; the parts that need it are skipped")
+    return None

@@ -1,0 +1,62 @@
+"""Stage 02, channel selection: response curves, reach, and a multi-objective channel plan.
+
+* :mod:`.curves` fits ``revenue_t = base + revenue_max * hill(adstock(spend)_t)`` per
+  channel with bootstrap bands, or falls back to channels.csv priors.
+* :mod:`channelops.audience` (shared) scores how well each channel's audience matches each segment.
+* :mod:`.plan` states the plan (which channels run, weekly spend each), its constraints and
+  objectives (profit, target reach, risk), and solves it with pymoo's NSGA-II.
+* :mod:`.exact` enumerates channel subsets for exact references (best profit, profit vs
+  reach front) to check NSGA-II.
+* :mod:`.plots` draws curves, Pareto projections and parallel coordinates.
+
+Money is in the dataset's base currency per week throughout.
+"""
+
+from .curves import (
+    PARAM_NAMES,
+    ResponseCurve,
+    as_curve_map,
+    calendar_regressors,
+    fit_response_curve,
+    fit_response_curves,
+    prior_curve,
+)
+from .exact import exact_best_plan, exact_front, hypervolume_ratio
+from channelops.audience import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
+from channelops.response import adstock, hill, steady_state_revenue
+from channelops.revenue import REVENUE_STATUSES, weekly_channel_revenue
+from .plan import (
+    OBJECTIVES,
+    ChannelPlanError,
+    ChannelPlanProblem,
+    ParetoResult,
+    PlanConstraints,
+    PlanModel,
+    build_plan_model,
+    channel_plan,
+    evaluate_plans,
+    non_dominated,
+    optimise_channel_plan,
+    plan_violations,
+    plans_table,
+    recommend_plan,
+    repair_plans,
+    sensitivity,
+    validate_constraints,
+)
+from .plots import plot_parallel_coordinates, plot_pareto_2d, plot_response_curve
+
+__all__ = [
+    "REVENUE_STATUSES", "weekly_channel_revenue",
+    "AGE_BANDS", "OBJECTIVES", "PARAM_NAMES", "TIER_BANDS",
+    "ChannelPlanError", "ChannelPlanProblem", "ParetoResult", "PlanConstraints", "PlanModel",
+    "ResponseCurve",
+    "adstock", "as_curve_map", "build_plan_model", "calendar_regressors", "channel_plan",
+    
+    "evaluate_plans",
+    "exact_best_plan", "exact_front", "fit_response_curve", "fit_response_curves", "hill",
+    "hypervolume_ratio", "non_dominated", "optimise_channel_plan", "plan_violations",
+    "plans_table", "plot_parallel_coordinates", "plot_pareto_2d", "plot_response_curve",
+    "prior_curve", "recommend_plan", "repair_plans", "segment_band_shares",
+    "segment_channel_reach", "sensitivity", "steady_state_revenue", "validate_constraints",
+]

@@ -1,0 +1,34 @@
+"""Stage 03, integration merge: identities resolved, golden customers, one star schema, cross-channel views."""
+
+from channelops.ingest.pii import drop_pii
+
+from .merge import (
+    probabilistic_pairs,
+    link_buyers,
+    borderline_matches,
+    golden_customers,
+    attach_customers,
+    build_orders,
+    crm_link_rate,
+    customer_overlap,
+    channel_overlap_matrix,
+    price_consistency,
+    SURVIVORSHIP_RULES,
+    write_warehouse,
+)
+
+__all__ = [
+    "drop_pii",
+    "probabilistic_pairs",
+    "link_buyers",
+    "borderline_matches",
+    "golden_customers",
+    "attach_customers",
+    "build_orders",
+    "crm_link_rate",
+    "customer_overlap",
+    "channel_overlap_matrix",
+    "price_consistency",
+    "SURVIVORSHIP_RULES",
+    "write_warehouse",
+]

@@ -1,0 +1,843 @@
+"""Integration merge: every channel's lines in one truthful, accounted-for star schema.
+
+The steps, each a function on DataFrames:
+
+1. :func:`remove_duplicate_rows` — an export row repeated verbatim is kept once; the copies
+   are listed (``duplicates``) so that rows read = accepted + duplicates + quarantined.
+2. :func:`buyer_records` — one record per channel buyer (``channel_id``, ``buyer_ref``) with
+   its most frequent PII, normalised for matching (:func:`normalise_phone`,
+   :func:`normalise_email`).
+3. :func:`link_buyers` — identity resolution. Deterministic rules: a buyer of a channel that
+   carries CRM ids *is* that CRM customer; otherwise buyers and CRM customers that share a
+   normalised phone or email are the same person (connected components of the
+   shared-key graph). Then, for the buyers the rules leave alone, the best pair scored by
+   :func:`probabilistic_pairs` (a Fellegi-Sunter model in splink on DuckDB, trained
+   without labels) above a threshold. Customer ids are stable across re-runs of the same
+   data. :func:`borderline_matches` lists the pairs a reviewer should look at and
+   :func:`pairwise_link_scores` scores links against known identities.
+4. :func:`golden_customers` — one record per customer with stated survivorship rules.
+5. :func:`build_orders` — order header table from the lines; :func:`dq_report` — the
+   per-channel accounting, with :func:`crm_link_rate`, :func:`revenue_reconciliation`,
+   :func:`customer_overlap`, :func:`channel_overlap_matrix` and :func:`price_consistency`.
+
+Private data: customer names, e-mails, phones and addresses (:data:`PII_COLUMNS`) live only
+in the golden ``customers`` table and the DuckDB file; :func:`drop_pii` removes them there
+too, :func:`redact_quarantine` withholds raw export lines from the quarantine, and
+:func:`borderline_matches` shows masked values (:func:`mask_email`, :func:`mask_phone`,
+:func:`mask_text`) with per-field agreement flags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from channelops.engine import is_spark, spark_session, to_spark
+from channelops.engine import duckdb_connection
+from channelops.frames import arrow_string_dtype, series_from_ns
+from channelops.ingest.pii import LINE_PII_COLUMNS, mask_email, mask_phone, mask_text, normalise_email, normalise_phone
+
+__all__ = [
+    "probabilistic_pairs",
+    "link_buyers",
+    "borderline_matches",
+    "golden_customers",
+    "attach_customers",
+    "build_orders",
+    "crm_link_rate",
+    "customer_overlap",
+    "channel_overlap_matrix",
+    "price_consistency",
+    "SURVIVORSHIP_RULES",
+    "write_warehouse",
+]
+
+
+SURVIVORSHIP_RULES = {
+    "customer_id": "CRM id when the customer is in the CRM, else a stable hash of the "
+    "lexicographically first (channel_id, buyer_ref) in the cluster",
+    "name, email, phone, address, postcode, city": "CRM value when present; else the value "
+    "seen on the most order lines across the customer's channel accounts (ties: the most "
+    "recent order)",
+    "first_order_ts / first_channel": "earliest accepted order line of any linked account",
+}
+
+
+def _stable_id(prefix: str, text: pd.Series) -> pd.Series:
+    return text.map(lambda s: prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:10])
+
+
+#: Python's ``\\s`` (Unicode white space) in RE2 syntax, for pyarrow's regex kernels:
+#: ASCII space, tab, newline, CR, FF, VT, the separators 0x1c-0x1f and 0x85, and every
+#: Unicode space separator (Z: no-break space, ideographic space U+3000, ...).
+_RE2_SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
+
+
+def _norm_text(s: pd.Series) -> pd.Series:
+    """Lower case with every space removed; empty -> <NA> (names, addresses, cities).
+
+    Runs on Arrow (``utf8_lower``, ``replace_substring_regex``), not per value in Python.
+    Returns a ``string[pyarrow]`` Series with the index of ``s``.
+    """
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.astype("string"), type=pa.large_string())
+    t = pc.replace_substring_regex(pc.utf8_lower(arr), _RE2_SPACE, "")
+    t = pc.if_else(pc.equal(pc.utf8_length(t), 0), pa.scalar(None, t.type), t)
+    return pd.Series(pd.arrays.ArrowStringArray(t.cast(pa.large_string())), index=s.index)
+
+
+def _identity_nodes(
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+    compared: bool = True,
+) -> pd.DataFrame:
+    """Graph nodes for identity resolution: channel buyers first, then CRM customers.
+
+    Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id, email_norm,
+    phone_norm and, with ``compared`` (what splink compares; :func:`link_buyers` does not
+    need them), name_norm, address_norm, postcode, city_norm.
+    """
+    crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
+    arrow = pd.StringDtype("pyarrow")  # Arrow memory, read by DuckDB without conversion
+
+    def col(frame: pd.DataFrame, name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name].astype(arrow).reset_index(drop=True)
+        return pd.Series(pd.NA, index=range(len(frame)), dtype=arrow)
+
+    def text(frame: pd.DataFrame) -> dict[str, pd.Series]:
+        if not compared:
+            return {}
+        return {
+            "name_norm": _norm_text(col(frame, "name")),
+            "address_norm": _norm_text(col(frame, "address")),
+            "postcode": col(frame, "postcode").str.strip(),
+            "city_norm": _norm_text(col(frame, "city")),
+        }
+
+    b = buyers.reset_index(drop=True)
+    c = crm.reset_index(drop=True)
+    is_crm = b["channel_id"].isin(crm_channels).to_numpy(dtype=bool, na_value=False)
+    ref = col(b, "buyer_ref")
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "node": "b:" + col(b, "channel_id") + ":" + ref,
+                    "crm_id": ref.where(is_crm),
+                    "email_norm": col(b, "email_norm"),
+                    "phone_norm": col(b, "phone_norm"),
+                    **text(b),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "node": "c:" + col(c, "customer_id"),
+                    "crm_id": col(c, "customer_id"),
+                    "email_norm": normalise_email(col(c, "email")).astype(arrow),
+                    "phone_norm": normalise_phone(col(c, "phone")).astype(arrow),
+                    **text(c),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def probabilistic_pairs(
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+    min_probability: float = 0.5,
+    seed: int = 42,
+    max_em_pairs: float = 2e6,
+    engine: str = "local",
+) -> pd.DataFrame:
+    """Score candidate pairs of buyer and CRM records with a Fellegi-Sunter model (splink).
+
+    The model is trained without labels: u probabilities by random sampling of record
+    pairs, the prior match rate from the exact phone/email rule (assumed recall 0.8), and
+    m probabilities by expectation maximisation on two blocking rules (same address; same
+    name, city and first six characters of the address). Comparisons: name (exact, Jaro-Winkler >= 0.9), e-mail, phone,
+    postcode, city (exact) and address (exact, Levenshtein <= 2), all on normalised values.
+    Candidate pairs come from blocking on address, phone, e-mail and name + city +
+    address start (name + city alone grows quadratically with common names at scale).
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        crm: the CRM or ``None``.
+        crm_channels: channels whose buyer_ref is a CRM id.
+        min_probability: pairs scored below this are not returned.
+        seed: seed of the random sampling for u.
+        max_em_pairs: cap on the pairs each EM session reads.
+        engine: ``local`` (splink on DuckDB in this process), or ``spark`` / a Spark master
+            URL (splink's Spark backend; :mod:`channelops.engine`). The model is the same;
+            the random pair sample that estimates u is the backend's own, so probabilities
+            differ a little (see docs/scaling.md) and the links at the threshold do not on
+            the tiny data.
+
+    Returns:
+        node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight,
+        the compared values of both sides (``<field>_l``, ``<field>_r``; Arrow-backed
+        strings) and the comparison levels (``gamma_<field>``), sorted by node_l, node_r. Empty, with
+        ``attrs['note']`` saying why, when splink is missing or the model cannot be trained:
+        the deterministic links then stand alone.
+    """
+    columns = ["node_l", "node_r", "match_probability", "match_weight"]
+    empty = pd.DataFrame(columns=columns).astype(
+        {"match_probability": float, "match_weight": float}
+    )
+    # hand Arrow memory freed by earlier steps (e.g. the lines' personal columns) back to
+    # the system before splink's DuckDB takes its share
+    pa.default_memory_pool().release_unused()
+    nodes = _identity_nodes(buyers, crm, crm_channels).drop(columns="crm_id")
+    nodes = nodes.rename(columns={"node": "unique_id"})
+    # first characters of the address (district and street): narrows name + city blocking,
+    # which grows quadratically with common names in a big city
+    nodes["street"] = nodes["address_norm"].str.slice(0, 6)
+    if len(nodes) < 3:
+        empty.attrs["note"] = "too few records for a probabilistic model"
+        return empty
+    try:
+        pairs = _splink_predict(nodes, min_probability, seed, max_em_pairs, engine)
+    except Exception as exc:  # noqa: BLE001 - any failure falls back to the rules
+        empty.attrs["note"] = (
+            f"probabilistic matching skipped ({type(exc).__name__}: {str(exc)[:200]}); "
+            "deterministic links only"
+        )
+        return empty
+    pairs = pairs.rename(columns={"unique_id_l": "node_l", "unique_id_r": "node_r"})
+    if is_spark(engine):
+        pairs = pairs.sort_values(["node_l", "node_r"])
+    pairs = pairs.reset_index(drop=True)
+    pairs.attrs["note"] = f"{len(pairs):,} pairs scored at or above {min_probability}"
+    return pairs
+
+
+def _splink_predict(
+    nodes: pd.DataFrame,
+    min_probability: float,
+    seed: int,
+    max_em_pairs: float,
+    engine: str = "local",
+) -> pd.DataFrame:
+    """The splink part of :func:`probabilistic_pairs`, kept in one place."""
+    import logging
+    import warnings
+
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name_norm", [0.9]),
+            cl.ExactMatch("email_norm"),
+            cl.ExactMatch("phone_norm"),
+            cl.ExactMatch("postcode"),
+            cl.ExactMatch("city_norm"),
+            cl.LevenshteinAtThresholds("address_norm", [2]),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("address_norm"),
+            block_on("phone_norm"),
+            block_on("email_norm"),
+            block_on("name_norm", "city_norm", "street"),
+        ],
+        retain_intermediate_calculation_columns=False,
+        linker_uid="channelops",
+    )
+    quiet = ["splink", "splink.internals"]
+    levels = {name: logging.getLogger(name).level for name in quiet}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in quiet:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            if is_spark(engine):
+                from splink.backends.spark import SparkAPI
+
+                spark = spark_session(engine)
+                # persist: intermediate tables stay in executor memory; 'parquet' (splink's
+                # default) would need a checkpoint folder on storage every executor reaches
+                db = SparkAPI(spark_session=spark, break_lineage_method="persist")
+                table = db.register(to_spark(nodes, spark))
+            else:
+                # explicit limits: by default DuckDB takes every core and 80% of the memory
+                # (3 GB: with the lines and buyer records beside it, the stage stays < 8 GB
+                # on the large dataset; DuckDB spills what does not fit)
+                con = duckdb_connection(threads=2, memory_limit="3GB")
+                db = DuckDBAPI(connection=con)
+                table = db.register(nodes)
+            linker = Linker(table, settings, log_level=logging.ERROR)
+            for name in quiet:
+                logging.getLogger(name).setLevel(logging.ERROR)
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on("email_norm"), block_on("phone_norm")], recall=0.8
+            )
+            linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
+            for rule in (block_on("address_norm"), block_on("name_norm", "city_norm", "street")):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
+                )
+            out = linker.inference.predict(threshold_match_probability=min_probability)
+            if is_spark(engine):
+                pairs = out.as_pandas_dataframe()[_pair_columns(out.columns)]
+                # the same dtypes as the DuckDB path: Arrow-backed strings
+                text = [c for c in pairs.columns if pairs[c].dtype == object]
+                pairs = pairs.astype({c: pd.StringDtype("pyarrow") for c in text})
+            else:
+                # only the ids, scores and compared values, sorted, through Arrow: the
+                # wide prediction (gamma columns, Python strings) is never built in pandas
+                select = ", ".join(f'"{c}"' for c in _pair_columns(out.columns))
+                arrow = con.sql(
+                    f"SELECT {select} FROM {out.physical_name} ORDER BY unique_id_l, unique_id_r"
+                ).to_arrow_table()
+                pairs = arrow.to_pandas(types_mapper=arrow_string_dtype)
+                del arrow
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+    return pairs
+
+
+def _pair_columns(columns) -> list[str]:
+    """The columns of splink's prediction that :func:`probabilistic_pairs` returns: unique
+    ids, match_probability, match_weight, the compared values of both sides and the
+    comparison levels (``gamma_<field>``)."""
+    names = [c if isinstance(c, str) else c.unquote().name for c in columns]
+    keep = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+    fields = ("name_norm", "email_norm", "phone_norm", "postcode", "city_norm", "address_norm")
+    keep += [f"{f}_{side}" for f in fields for side in ("l", "r")]
+    keep += [f"gamma_{f}" for f in fields]
+    return [c for c in keep if c in names]
+
+
+def borderline_matches(
+    pairs: pd.DataFrame,
+    threshold: float,
+    links: pd.DataFrame | None = None,
+    n: int = 10,
+    width: float = 0.15,
+    mask: bool = True,
+) -> pd.DataFrame:
+    """The scored pairs closest to the threshold, for a reviewer to judge.
+
+    Args:
+        pairs: from :func:`probabilistic_pairs`.
+        threshold: the match-probability threshold used by :func:`link_buyers`.
+        links: when given, only pairs with a buyer whose link is ``splink`` or ``unlinked``
+            are shown (the decisions the probabilistic model made).
+        n: pairs shown at most.
+        width: only pairs with ``|match_probability - threshold| <= width``.
+        mask: show personal values masked (``'王***'``, ``'j***@qq.com'``,
+            ``'*********00'``); ``False`` shows them in full (for a reviewer's own screen,
+            never for a report).
+
+    Returns:
+        node_l, node_r (pseudonymous node ids), match_probability, accepted (probability >=
+        threshold), ``same_<field>`` (both sides equal after normalisation, for name,
+        address, city, phone, email) and the values of both sides (``<field>_norm_l``,
+        ``<field>_norm_r``, masked unless ``mask=False``; city is not masked); nearest to
+        the threshold first.
+    """
+    if pairs.empty:
+        return pairs.assign(accepted=pd.Series(dtype=bool))
+    near = pairs.loc[(pairs["match_probability"] - threshold).abs() <= width].copy()
+    if links is not None:
+        open_ = links.loc[links["rule"].isin(["splink", "unlinked"])]
+        ids = set("b:" + open_["channel_id"].astype(str) + ":" + open_["buyer_ref"].astype(str))
+        near = near.loc[near["node_l"].isin(ids) | near["node_r"].isin(ids)]
+    near["distance"] = (near["match_probability"] - threshold).abs()
+    near = near.sort_values(["distance", "node_l", "node_r"]).head(n)
+    near["accepted"] = near["match_probability"] >= threshold
+    cols = ["node_l", "node_r", "match_probability", "accepted"]
+    fields = ("name_norm", "address_norm", "city_norm", "phone_norm", "email_norm")
+    present = [f for f in fields if f"{f}_l" in near.columns and f"{f}_r" in near.columns]
+    for f in present:
+        same = f"same_{f.removesuffix('_norm')}"
+        left, right = near[f"{f}_l"].astype("string"), near[f"{f}_r"].astype("string")
+        near[same] = (left == right).astype("boolean")  # <NA> when a side is missing
+        cols.append(same)
+    maskers = {"name_norm": mask_text, "address_norm": mask_text, "phone_norm": mask_phone,
+               "email_norm": mask_email}  # fmt: skip
+    for f in present:
+        for side in (f"{f}_l", f"{f}_r"):
+            if mask and f in maskers:
+                near[side] = maskers[f](near[side])
+            cols.append(side)
+    return near[cols].reset_index(drop=True)
+
+
+def link_buyers(
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+    pairs: pd.DataFrame | None = None,
+    threshold: float = 0.9,
+) -> pd.DataFrame:
+    """Resolve channel buyers to customers: deterministic rules, then probabilistic pairs.
+
+    Rules, in order: (1) a buyer on a channel that carries CRM ids is the CRM customer with
+    that id; (2) buyers and CRM customers sharing a normalised phone or email belong to
+    one customer (transitively); (3) a buyer still alone after (1)-(2) joins the record of
+    its best-scoring pair in ``pairs`` when that pair's match probability is at least
+    ``threshold`` (one link per lone buyer, so a probabilistic link can attach a buyer to a
+    customer but never merge two customers the rules kept apart). A cluster with one CRM
+    customer takes its id; a cluster with several (conflicting keys) keeps the CRM id of
+    each CRM buyer and gives the rest the smallest CRM id, flagged ``rule = 'conflict'``.
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        crm: the CRM (``customers.csv``) or ``None``.
+        crm_channels: channel ids whose buyer_ref is a CRM customer_id.
+        pairs: scored pairs from :func:`probabilistic_pairs`, or ``None`` for rules only.
+        threshold: minimum match probability of a probabilistic link.
+
+    Returns:
+        customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
+        deterministic links, the pair's probability for ``splink``), rule (``crm_id``,
+        ``phone_or_email``, ``splink``, ``conflict``, ``unlinked``).
+        ``attrs['rules_only_counts']``: buyers per rule had ``pairs`` not been used (a
+        dict; equal to the rule counts of ``link_buyers(buyers, crm, crm_channels)``), so
+        the rules-only comparison needs no second call.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
+    n, nb = len(nodes), len(buyers)
+    # edges: every node to a key node per shared key value (star, not clique: linear size)
+    keys = pd.concat(
+        [
+            "e:" + nodes["email_norm"].dropna().astype(str),
+            "p:" + nodes["phone_norm"].dropna().astype(str),
+            "i:" + nodes["crm_id"].dropna().astype(str),
+        ]
+    )
+    key_codes, key_uniques = pd.factorize(keys)
+    rows = keys.index.to_numpy()
+    cols = key_codes + n
+    size = n + len(key_uniques)
+
+    def components(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
+        return connected_components(graph, directed=False)[1][:n]
+
+    labels = det_labels = components(rows, cols)
+    splink_prob = np.full(n, np.nan)
+    if pairs is not None and len(pairs):
+        det_size = np.bincount(labels)[labels]
+        lone = (det_size == 1) & (np.arange(n) < nb) & nodes["crm_id"].isna().to_numpy()
+        pos = pd.Series(np.arange(n), index=nodes["node"].to_numpy())
+        p = pairs.loc[pairs["match_probability"] >= threshold]
+        left = pos.reindex(p["node_l"].to_numpy()).to_numpy()
+        right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
+        prob = p["match_probability"].to_numpy(dtype=float)
+        cand = pd.DataFrame(
+            {
+                "src": np.concatenate([left, right]),
+                "dst": np.concatenate([right, left]),
+                "prob": np.concatenate([prob, prob]),
+            }
+        ).dropna()
+        cand = cand.astype({"src": np.int64, "dst": np.int64})
+        cand = cand.loc[lone[cand["src"].to_numpy()]]
+        cand["dst_node"] = nodes["node"].to_numpy()[cand["dst"].to_numpy()]
+        best = cand.sort_values(["src", "prob", "dst_node"], ascending=[True, False, True])
+        best = best.drop_duplicates("src")
+        splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
+        labels = components(
+            np.concatenate([rows, best["src"].to_numpy()]),
+            np.concatenate([cols, best["dst"].to_numpy()]),
+        )
+    buyer_crm = nodes["crm_id"].iloc[:nb].notna().to_numpy()
+    has_key = (nodes["email_norm"].notna() | nodes["phone_norm"].notna()).to_numpy()[:nb]
+    crm_codes, crm_uniques = pd.factorize(nodes["crm_id"], sort=True)
+    det_rule = _link_rules(det_labels, crm_codes, buyer_crm, has_key, np.zeros(nb, dtype=bool))
+    n_crm, cluster_size = _cluster_counts(labels, crm_codes)
+    by_splink = ~np.isnan(splink_prob[:nb]) & (cluster_size[:nb] > 1)
+    rule = _link_rules(labels, crm_codes, buyer_crm, has_key, by_splink)
+    out = pd.DataFrame(
+        {
+            "channel_id": buyers["channel_id"].astype("string").to_numpy(),
+            "buyer_ref": buyers["buyer_ref"].astype("string").to_numpy(),
+            "customer_id": _customer_ids(nodes["node"], labels, crm_codes, crm_uniques, nb),
+            "match_probability": np.where(by_splink, splink_prob[:nb], 1.0),
+            "rule": rule,
+        }
+    )
+    out.attrs["rules_only_counts"] = {
+        str(k): int(v) for k, v in zip(*np.unique(det_rule, return_counts=True), strict=True)
+    }
+    return out
+
+
+def _cluster_counts(labels: np.ndarray, crm_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per node: the number of distinct CRM ids in its cluster and the cluster's size.
+
+    Args:
+        labels: cluster label per node (0..k-1).
+        crm_codes: integer code of the node's CRM id, -1 when it has none.
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    has = crm_codes >= 0
+    width = int(crm_codes.max()) + 1 if has.any() else 1
+    distinct = np.unique(labels[has].astype(np.int64) * width + crm_codes[has])
+    n_crm = np.bincount(distinct // width, minlength=k)
+    size = np.bincount(labels, minlength=k)
+    return n_crm[labels], size[labels]
+
+
+def _link_rules(
+    labels: np.ndarray,
+    crm_codes: np.ndarray,
+    buyer_crm: np.ndarray,
+    has_key: np.ndarray,
+    by_splink: np.ndarray,
+) -> np.ndarray:
+    """The ``rule`` of each buyer (the first ``len(buyer_crm)`` nodes) for given clusters."""
+    nb = len(buyer_crm)
+    n_crm, size = _cluster_counts(labels, crm_codes)
+    n_crm, size = n_crm[:nb], size[:nb]
+    return np.select(
+        [buyer_crm, n_crm > 1, by_splink, has_key & ((n_crm == 1) | (size > 1))],
+        ["crm_id", "conflict", "splink", "phone_or_email"],
+        default="unlinked",
+    )
+
+
+def _customer_ids(
+    node: pd.Series,
+    labels: np.ndarray,
+    crm_codes: np.ndarray,
+    crm_uniques,
+    nb: int,
+) -> np.ndarray:
+    """customer_id of each buyer node (the first ``nb`` nodes), as an object array of str.
+
+    A CRM buyer keeps its own CRM id; otherwise the smallest CRM id of its cluster; a
+    cluster without CRM ids gets :func:`_stable_id` of its lexicographically first node id.
+    Group minima run on integer codes (``pd.factorize(sort=True)``), not on strings.
+    """
+    crm_text = np.asarray(crm_uniques, dtype=object)
+    has = crm_codes >= 0
+    k = int(labels.max()) + 1 if len(labels) else 0
+    cluster_crm = np.full(k, -1, dtype=np.int64)
+    if has.any():
+        mins = pd.Series(crm_codes[has]).groupby(labels[has]).min()
+        cluster_crm[mins.index.to_numpy()] = mins.to_numpy()
+    own, lab = crm_codes[:nb], labels[:nb]
+    code = np.where(own >= 0, own, cluster_crm[lab])
+    out = np.empty(nb, dtype=object)
+    known = code >= 0
+    out[known] = crm_text[code[known]]
+    if (~known).any():
+        node_codes, node_text = pd.factorize(node, sort=True)
+        first = pd.Series(node_codes).groupby(labels).min()
+        need = np.unique(lab[~known])
+        first_node = pd.Series(np.asarray(node_text, dtype=object)[first.loc[need].to_numpy()])
+        new_id = pd.Series(_stable_id("X", first_node).to_numpy(), index=need)
+        out[~known] = new_id.loc[lab[~known]].to_numpy()
+    return out
+
+
+def golden_customers(
+    buyers: pd.DataFrame, links: pd.DataFrame, crm: pd.DataFrame | None
+) -> pd.DataFrame:
+    """One record per customer, built by the rules in :data:`SURVIVORSHIP_RULES`.
+
+    The per-customer aggregation runs in DuckDB over Arrow columns: ordered ``first(...)``
+    aggregates pick each field's survivor (most order lines, then the latest order, then
+    the buyer's position in ``buyers``), ``string_agg(DISTINCT ...)`` lists the channels.
+
+    Args:
+        buyers: from :func:`buyer_records`.
+        links: from :func:`link_buyers` (channel_id, buyer_ref, customer_id).
+        crm: the CRM (``customers.csv``) or ``None``; its values win where present.
+
+    Returns:
+        Columns customer_id, in_crm, name, email, phone, address, postcode, city,
+        n_accounts, channels (comma-separated, sorted), first_order_ts, first_channel,
+        last_order_ts; sorted by customer_id.
+    """
+    fields = ["name", "email", "phone", "address", "postcode", "city"]
+    key = ["channel_id", "buyer_ref"]
+    b = pa.table(
+        {
+            **{c: pa.array(buyers[c]) for c in key},
+            "pos": pa.array(np.arange(len(buyers), dtype=np.int64)),
+            "n_lines": pa.array(buyers["n_lines"], pa.int64()),
+            "first_ts": pa.array(buyers["first_order_ts"].array.asi8, pa.int64()),
+            "last_ts": pa.array(buyers["last_order_ts"].array.asi8, pa.int64()),
+            **{f: pa.array(buyers[f]) for f in fields},
+        }
+    )
+    ln = pa.table({c: pa.array(links[c].astype("string")) for c in [*key, "customer_id"]})
+    survivors = ", ".join(
+        f'first("{f}" ORDER BY n_lines DESC, last_ts DESC, pos) '
+        f'FILTER (WHERE "{f}" IS NOT NULL) AS "{f}"'
+        for f in fields
+    )
+    sql = (
+        "SELECT customer_id, count(*) AS n_accounts, "
+        "string_agg(DISTINCT channel_id, ',' ORDER BY channel_id) AS channels, "
+        "min(first_ts) AS first_ts, max(last_ts) AS last_ts, "
+        "first(channel_id ORDER BY first_ts, channel_id) AS first_channel, "
+        f"{survivors} "
+        "FROM b JOIN ln USING (channel_id, buyer_ref) GROUP BY customer_id ORDER BY customer_id"
+    )
+    con = duckdb_connection()
+    try:
+        con.register("b", b)
+        con.register("ln", ln)
+        res = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    agg = pd.DataFrame(
+        {
+            "n_accounts": res["n_accounts"].to_numpy().astype(np.int64),
+            "channels": res["channels"].to_numpy(zero_copy_only=False).astype(object),
+            "first_order_ts": series_from_ns(res["first_ts"], buyers["first_order_ts"].dtype),
+            "last_order_ts": series_from_ns(res["last_ts"], buyers["last_order_ts"].dtype),
+            "first_channel": res["first_channel"].to_numpy(zero_copy_only=False).astype(object),
+            **{f: pd.Series(res[f].to_pandas(), dtype=buyers[f].dtype) for f in fields},
+        }
+    )
+    agg.index = pd.Index(res["customer_id"].to_numpy(zero_copy_only=False).astype(object),
+                         name="customer_id")  # fmt: skip
+    del res
+    agg["in_crm"] = False
+    if crm is not None and len(crm):
+        c = crm.set_index(crm["customer_id"].astype(str))
+        agg["in_crm"] = agg.index.isin(c.index)
+        for f in fields:
+            if f in c.columns:
+                crm_val = c[f].reindex(agg.index)
+                agg[f] = crm_val.where(crm_val.notna(), agg[f])
+    out = agg.reset_index()
+    cols = ["customer_id", "in_crm", *fields, "n_accounts", "channels"]
+    cols += ["first_order_ts", "first_channel", "last_order_ts"]
+    return out[cols]
+
+
+def attach_customers(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """The order lines with their ``customer_id`` and without personal columns.
+
+    Equivalent to ``lines.merge(links[[channel_id, buyer_ref, customer_id]], how='left')``
+    minus :data:`LINE_PII_COLUMNS`, but the lookup runs per channel on the buyer_ref index
+    and the other columns are shared with ``lines``, not copied.
+
+    Args:
+        lines: canonical order lines (channel_id, buyer_ref, ...).
+        links: from :func:`link_buyers`; one row per (channel_id, buyer_ref).
+
+    Returns:
+        The columns of ``lines`` except the personal ones, then ``customer_id`` (object;
+        NaN for a line whose buyer has no link), fresh RangeIndex, same row order.
+    """
+    customer = np.full(len(lines), np.nan, dtype=object)
+    channel = lines["channel_id"].astype("string")
+    link_channel = links["channel_id"].astype("string")
+    for cid in pd.unique(link_channel.dropna()):
+        rows = np.flatnonzero((channel == cid).to_numpy(dtype=bool, na_value=False))
+        if not len(rows):
+            continue
+        sub = links.loc[(link_channel == cid).to_numpy(dtype=bool, na_value=False)]
+        index = pd.Index(sub["buyer_ref"].astype("string"))
+        pos = index.get_indexer(lines["buyer_ref"].iloc[rows].astype("string"))
+        hit = pos >= 0
+        customer[rows[hit]] = sub["customer_id"].to_numpy(dtype=object)[pos[hit]]
+    keep = [c for c in lines.columns if c not in LINE_PII_COLUMNS]
+    out = pd.DataFrame({c: lines[c].array for c in keep}, copy=False)
+    out["customer_id"] = customer
+    return out
+
+
+def build_orders(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """Order header table: one row per (channel_id, order_id).
+
+    Returns columns channel_id, order_id, customer_id, order_ts, order_ts_local, status
+    (of the first line), n_lines, units, revenue_base (sum of line revenue, base currency),
+    city, postcode.
+    """
+    key = ["channel_id", "order_id"]
+    agg = {
+        "customer_id": ("customer_id", "first"),
+        "order_ts": ("order_ts", "min"),
+        "order_ts_local": ("order_ts_local", "min"),
+        "status": ("status", "first"),
+        "n_lines": ("line_no", "size"),
+        "units": ("quantity", "sum"),
+        "revenue_base": ("revenue_base", "sum"),
+    }
+    for optional in ("city", "postcode"):
+        if optional in order_lines.columns:
+            agg[optional] = (optional, "first")
+    orders = order_lines.groupby(key, observed=True, sort=True).agg(**agg).reset_index()
+    return orders
+
+
+def crm_link_rate(links: pd.DataFrame, crm: pd.DataFrame | None) -> pd.DataFrame:
+    """Share of each channel's buyers linked to a CRM customer.
+
+    Returns one row per channel_id: buyers, linked_to_crm, link_rate (0-1), and the buyers
+    per rule (``rule_<name>``).
+    """
+    crm_ids = set(crm["customer_id"].astype(str)) if crm is not None and len(crm) else set()
+    t = links.assign(in_crm=links["customer_id"].astype(str).isin(crm_ids))
+    out = t.groupby("channel_id").agg(buyers=("buyer_ref", "size"), linked_to_crm=("in_crm", "sum"))
+    out["link_rate"] = out["linked_to_crm"] / out["buyers"]
+    rules = t.groupby(["channel_id", "rule"]).size().unstack(fill_value=0).add_prefix("rule_")
+    return out.join(rules).reset_index()
+
+
+def customer_overlap(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """How many customers buy on 1, 2, 3... channels.
+
+    Group-bys run on integer codes of customer_id and channel_id (``pd.factorize``), not
+    on the strings; lines without a customer_id are left out.
+
+    Returns n_channels, customers, share (0-1), revenue_base (their accepted revenue).
+    """
+    cust, _ = pd.factorize(order_lines["customer_id"], sort=True)
+    chan, chan_names = pd.factorize(order_lines["channel_id"], sort=True)
+    known = cust >= 0
+    revenue = pd.Series(order_lines["revenue_base"].to_numpy()[known])
+    per_revenue = revenue.groupby(cust[known]).sum()
+    n_channels = _channels_per_customer(cust[known], chan[known], len(chan_names))
+    per = pd.DataFrame(
+        {"n_channels": n_channels[per_revenue.index.to_numpy()], "revenue_base": per_revenue}
+    )
+    out = per.groupby("n_channels").agg(
+        customers=("revenue_base", "size"), revenue_base=("revenue_base", "sum")
+    )
+    out["share"] = out["customers"] / out["customers"].sum()
+    out["revenue_base"] = out["revenue_base"].round(2)
+    return out.reset_index()[["n_channels", "customers", "share", "revenue_base"]]
+
+
+def _customer_channel_pairs(cust: np.ndarray, chan: np.ndarray, n_chan: int) -> np.ndarray:
+    """The distinct (customer code, channel code) pairs, encoded as cust * n_chan + chan."""
+    return np.unique(cust.astype(np.int64) * max(n_chan, 1) + chan)
+
+
+def _channels_per_customer(cust: np.ndarray, chan: np.ndarray, n_chan: int) -> np.ndarray:
+    """Number of distinct channels per customer code (index = code)."""
+    pairs = _customer_channel_pairs(cust, chan, n_chan)
+    return np.bincount(pairs // max(n_chan, 1), minlength=int(cust.max()) + 1 if len(cust) else 0)
+
+
+def channel_overlap_matrix(order_lines: pd.DataFrame) -> pd.DataFrame:
+    """Customers shared by each pair of channels (diagonal: the channel's customers).
+
+    A customer x channel incidence matrix of 0/1 from the integer codes, then its Gram
+    matrix; lines without a customer_id count as one customer ``'nan'`` (as before).
+
+    Returns a square int64 DataFrame, channels sorted by name on both axes.
+    """
+    cust, _ = pd.factorize(order_lines["customer_id"], use_na_sentinel=False)
+    names = order_lines["channel_id"].astype(str)
+    chan, chan_names = pd.factorize(names, sort=True)
+    k = len(chan_names)
+    pairs = _customer_channel_pairs(cust, chan, k)
+    n_cust = int(cust.max()) + 1 if len(cust) else 0
+    incidence = np.zeros((n_cust, k), dtype=np.int64)
+    incidence[pairs // max(k, 1), pairs % max(k, 1)] = 1
+    labels = pd.Index(np.asarray(chan_names, dtype=object), name="channel_id")
+    m = pd.DataFrame(incidence.T @ incidence, index=labels, columns=labels.copy())
+    m.columns.name = "channel_id"
+    return m
+
+
+def price_consistency(order_lines: pd.DataFrame, tolerance: float = 0.10) -> pd.DataFrame:
+    """Price of the same master SKU across channels (channel conflict).
+
+    The price of a SKU on a channel is the median unit_price_base of its accepted lines.
+    ``spread`` = max / min - 1 over the channels that sell it; ``conflict`` when the spread
+    exceeds ``tolerance``.
+
+    Returns one row per SKU sold on two or more channels: sku, n_channels, min_price,
+    max_price, cheapest_channel, dearest_channel, spread, conflict; largest spread first.
+    """
+    med = order_lines.groupby(["sku", "channel_id"], observed=True)["unit_price_base"].median()
+    med = med.reset_index()
+    g = med.groupby("sku")
+    out = g.agg(
+        n_channels=("channel_id", "nunique"),
+        min_price=("unit_price_base", "min"),
+        max_price=("unit_price_base", "max"),
+    )
+    out["cheapest_channel"] = med.loc[
+        g["unit_price_base"].idxmin(), ["sku", "channel_id"]
+    ].set_index("sku")["channel_id"]
+    out["dearest_channel"] = med.loc[
+        g["unit_price_base"].idxmax(), ["sku", "channel_id"]
+    ].set_index("sku")["channel_id"]
+    out = out.loc[out["n_channels"] >= 2].copy()
+    out["spread"] = out["max_price"] / out["min_price"] - 1
+    out["conflict"] = out["spread"] > tolerance
+    out[["min_price", "max_price"]] = out[["min_price", "max_price"]].round(2)
+    return out.sort_values(["spread", "sku"], ascending=[False, True]).reset_index()
+
+
+def write_warehouse(tables: dict, output_dir) -> str:
+    """Write the star schema as one DuckDB file, ``<output_dir>/warehouse.duckdb``.
+
+    Args:
+        tables: table name -> a DataFrame, or the path of a Parquet file (as returned by
+            :func:`channelops.run.folder.write_table`). From a Parquet file DuckDB reads the
+            columns itself, without going through pandas (on the large dataset 60 s from
+            frames of Python strings).
+        output_dir: the run folder.
+
+    The file is built under a temporary name and renamed into place, so a reader never
+    opens a half-built warehouse.
+
+    Returns:
+        The path of the file.
+    """
+    import os
+    from pathlib import Path
+
+    import duckdb
+
+    target = Path(output_dir) / "warehouse.duckdb"
+    tmp = target.with_name(f".warehouse.{os.getpid()}.duckdb.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp), config={"threads": 2, "memory_limit": "4GB"})
+    try:
+        for name, table in tables.items():
+            if isinstance(table, pd.DataFrame):
+                con.register("frame_view", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
+                con.unregister("frame_view")
+            else:
+                con.execute(
+                    f'CREATE TABLE "{name}" AS SELECT {_warehouse_columns(con, table)} '
+                    "FROM read_parquet(?)",
+                    [str(table)],
+                )
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return str(target)
+
+
+def _warehouse_columns(con, path) -> str:
+    """SELECT list for a Parquet file in the warehouse: every column, with nanosecond UTC
+    timestamps cast to ``TIMESTAMPTZ`` (microseconds), the type DuckDB gives the same
+    columns from pandas frames, so the warehouse schema does not depend on the source."""
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    cols = []
+    for name, dtype, *_ in described:
+        quoted = '"' + name.replace('"', '""') + '"'
+        cols.append(f"CAST({quoted} AS TIMESTAMPTZ) AS {quoted}" if dtype == "TIMESTAMPTZ_NS"
+                    else quoted)  # fmt: skip
+    return ", ".join(cols)

@@ -1,0 +1,287 @@
+"""Delivery delay analysis from ``shipments.csv``: on-time rates, delay distributions, drivers.
+
+A shipment is *on time* when it was delivered no later than its promise
+(``delivered_ts <= promised_ts``); its delay is ``delivered_ts - promised_ts`` in hours
+(negative = early). Parcels still in transit (no ``delivered_ts``) are left out of the
+rates. Each delay splits into the warehouse's part, handling = ``shipped_ts - order_ts``,
+and the carrier's part, transit = ``delivered_ts - shipped_ts``.
+
+Drivers. Raw on-time rates by carrier are confounded: a carrier used mostly by a channel
+with a short promise looks slow even when it is fast, and one that carries far looks
+slower than one that carries near. :func:`delay_drivers` therefore fits one ordinary least
+squares regression of the delay in hours on carrier (a fixed part and hours per 1000 km),
+channel and handling time together, so each carrier's hours per 1000 km is its speed *at
+the same channel, distance and handling time*.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .allocation import haversine_km
+from channelops.frames import as_str_keys, lookup_columns
+
+from .prepare import canonical_region
+
+__all__ = ["DELAY_COLUMNS", "shipment_delays", "delay_summary", "delay_drivers"]
+
+#: Columns of the ``delay_analysis`` table.
+DELAY_COLUMNS = [
+    "dimension",
+    "key",
+    "shipments",
+    "delivered",
+    "on_time_rate",
+    "late_rate",
+    "mean_delay_h",
+    "median_delay_h",
+    "p90_delay_h",
+    "mean_handling_h",
+    "mean_transit_h",
+]
+
+
+def shipment_delays(
+    shipments: pd.DataFrame,
+    orders: pd.DataFrame | None = None,
+    warehouses: pd.DataFrame | None = None,
+    locations: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per shipment with its delay, handling and transit times.
+
+    Args:
+        shipments: shipments.csv as loaded (order_id, channel_id, warehouse_id, promised_ts,
+            shipped_ts, delivered_ts, carrier; timestamps tz-aware or all naive).
+        orders: the unified orders (03) with channel_id, order_id, order_ts, city; adds
+            region (the customer's city) and handling time. Optional.
+        warehouses, locations: lat/lon of warehouses and cities; add distance_km when both
+            are given together with ``orders``.
+
+    Returns:
+        The shipments plus delivered (bool), delay_h (delivered - promised, hours; NaN in
+        transit), late (bool, False in transit), transit_h, and when ``orders`` is given
+        region, handling_h (shipped - ordered, hours) and distance_km.
+    """
+    need = {
+        "order_id",
+        "channel_id",
+        "warehouse_id",
+        "promised_ts",
+        "shipped_ts",
+        "delivered_ts",
+        "carrier",
+    }
+    missing = need - set(shipments.columns)
+    if missing:
+        raise ValueError(f"shipments is missing column(s) {sorted(missing)}")
+    out = shipments.copy()
+    out["channel_id"] = as_str_keys(out["channel_id"])
+    out["carrier"] = as_str_keys(out["carrier"])
+    out["warehouse_id"] = as_str_keys(out["warehouse_id"])
+    out["delivered"] = out["delivered_ts"].notna()
+    out["delay_h"] = (out["delivered_ts"] - out["promised_ts"]).dt.total_seconds() / 3600
+    out["late"] = out["delay_h"] > 0
+    out["transit_h"] = (out["delivered_ts"] - out["shipped_ts"]).dt.total_seconds() / 3600
+    if orders is not None:
+        cols = ["channel_id", "order_id", "order_ts"] + (["city"] if "city" in orders else [])
+        out["order_id"] = as_str_keys(out["order_id"])
+        extra = lookup_columns(out, orders[cols])
+        if extra is None:  # an order twice in orders: the merge repeats its shipments
+            out = out.merge(orders[cols], on=["channel_id", "order_id"], how="left")
+        else:  # add the order columns to our copy instead of copying it once more
+            out = out.reset_index(drop=True)
+            extra.index = out.index
+            for c in extra.columns:
+                out[c] = extra[c]
+        out["handling_h"] = (out["shipped_ts"] - out["order_ts"]).dt.total_seconds() / 3600
+        out["region"] = canonical_region(out["city"], locations) if "city" in out else "unknown"
+        if warehouses is not None and locations is not None:
+            w = warehouses.set_index("warehouse_id")[["lat", "lon"]]
+            c = locations.drop_duplicates("city").set_index("city")[["lat", "lon"]]
+            wl = w.reindex(out["warehouse_id"]).to_numpy(float)
+            cl = c.reindex(out["region"]).to_numpy(float)
+            out["distance_km"] = haversine_km(wl[:, 0], wl[:, 1], cl[:, 0], cl[:, 1])
+    return out
+
+
+def _summ(g) -> pd.DataFrame:
+    def q(p):
+        return lambda x: float(x.quantile(p)) if x.notna().any() else np.nan
+
+    return g.agg(
+        shipments=("order_id", "size"),
+        delivered=("delivered", "sum"),
+        late_n=("late", "sum"),
+        mean_delay_h=("delay_h", "mean"),
+        median_delay_h=("delay_h", q(0.5)),
+        p90_delay_h=("delay_h", q(0.9)),
+        mean_handling_h=("handling_h", "mean"),
+        mean_transit_h=("transit_h", "mean"),
+    )
+
+
+def delay_summary(
+    delays: pd.DataFrame, dimensions: tuple[str, ...] = ("channel_id", "carrier", "region")
+) -> pd.DataFrame:
+    """On-time rate and delay distribution by each dimension, in one long table.
+
+    Args:
+        delays: output of :func:`shipment_delays`.
+        dimensions: columns to group by, one at a time (missing ones are skipped).
+
+    Returns:
+        The ``delay_analysis`` table (:data:`DELAY_COLUMNS`): dimension (``channel``,
+        ``carrier``, ``region``, or ``all``), key, shipments, delivered, on_time_rate and
+        late_rate (shares of delivered shipments), mean/median/p90 delay in hours (delivered
+        minus promised), mean handling and transit hours.
+    """
+    need = ["order_id", "delivered", "late", "delay_h", "handling_h", "transit_h"]
+    d = delays[[c for c in [*dimensions, *need] if c in delays.columns]].copy()
+    if "handling_h" not in d:
+        d["handling_h"] = np.nan
+    parts = []
+    for dim in [c for c in dimensions if c in d.columns]:
+        s = _summ(d.groupby(dim, observed=True)).reset_index().rename(columns={dim: "key"})
+        parts.append(s.assign(dimension=dim.removesuffix("_id")))
+    parts.append(
+        _summ(d.assign(_all="all").groupby("_all"))
+        .reset_index()
+        .rename(columns={"_all": "key"})
+        .assign(dimension="all")
+    )
+    out = pd.concat(parts, ignore_index=True)
+    delivered = out["delivered"].astype(float)
+    out["late_rate"] = np.where(
+        delivered > 0, out["late_n"] / delivered.where(delivered > 0), np.nan
+    )
+    out["on_time_rate"] = 1 - out["late_rate"]
+    out["key"] = out["key"].astype(str)
+    out["delivered"] = out["delivered"].astype(int)
+    out["shipments"] = out["shipments"].astype(np.int64)  # Int64 when keys are Arrow strings
+    return out[DELAY_COLUMNS]
+
+
+def _design_rows(
+    specs: list[tuple[str, int]], data: dict[str, np.ndarray | None], lo: int, hi: int
+) -> np.ndarray:
+    """Rows ``lo:hi`` of the drivers' design matrix (float64, one column per spec).
+
+    Specs: ("one", -1) intercept; ("carrier", c) / ("channel", k) 0/1 dummies of a code;
+    ("km", c) distance in 1000 km when the carrier is c, else 0; ("handling", -1) hours.
+    """
+    x = np.empty((hi - lo, len(specs)))
+    for j, (kind, code) in enumerate(specs):
+        if kind == "one":
+            x[:, j] = 1.0
+        elif kind in ("carrier", "channel"):
+            x[:, j] = data[kind][lo:hi] == code
+        elif kind == "km":
+            x[:, j] = data["km"][lo:hi] * (data["carrier"][lo:hi] == code)
+        else:
+            x[:, j] = data["handling"][lo:hi]
+    return x
+
+
+def delay_drivers(
+    delays: pd.DataFrame, reference_carrier: str | None = None, chunk_rows: int = 500_000
+) -> pd.DataFrame:
+    """OLS of delay hours on carrier, channel, distance and handling time.
+
+    ``delay_h = b0 + sum_c (b_c + d_c * distance_km / 1000) [carrier = c]
+    + sum_k g_k [channel = k] + h * handling_h + e``, on delivered shipments with all fields
+    known. ``d_c`` is carrier c's transit hours per 1000 km (its speed, the part of delay it
+    controls); ``b_c`` its fixed extra hours (pickup, customs), relative to the reference
+    carrier; ``g_k`` a channel's extra delay (mostly a shorter or longer promise).
+
+    Args:
+        delays: output of :func:`shipment_delays` with ``orders`` (needs handling_h and
+            distance_km; without them those terms are dropped).
+        reference_carrier: the carrier every other is compared with; default the one with
+            the most shipments.
+        chunk_rows: rows of the design built at a time (memory: chunk_rows x ~20 x 8 bytes).
+
+    Returns:
+        DataFrame with term, kind (``carrier_per_1000km``, ``carrier``, ``channel``,
+        ``handling``, ``intercept``), level, coef_h (hours of delay per unit of the term; for a carrier
+        or channel, relative to the reference), std_err, t, and the number of shipments
+        with that level (n); sorted by kind then coefficient. The R^2 and the number of
+        rows used are in ``attrs``.
+    """
+    use = [
+        c for c in ("carrier", "channel_id", "delay_h", "distance_km", "handling_h") if c in delays
+    ]
+    d = delays.loc[delays["delivered"].to_numpy(dtype=bool), use]
+    numeric = [c for c in ("distance_km", "handling_h") if c in d and d[c].notna().any()]
+    d = d.dropna(subset=["delay_h", *numeric])
+    if len(d) < 10 or d["carrier"].nunique() < 2:
+        raise ValueError(f"too few delivered shipments ({len(d)}) or carriers to fit drivers")
+    ref_c = reference_carrier or d["carrier"].value_counts().idxmax()
+    ref_k = d["channel_id"].value_counts().idxmax()
+    car_code, car_names = pd.factorize(d["carrier"].astype(str))
+    ch_code, ch_names = pd.factorize(d["channel_id"].astype(str))
+    car_names, ch_names = list(car_names), list(ch_names)
+    # the design's columns, as (kind, code) specs built chunk by chunk by _design_rows
+    specs: list[tuple[str, int]] = [("one", -1)]
+    meta = [("intercept", "intercept", f"{ref_c} / {ref_k}", len(d))]
+    for c in sorted(c for c in car_names if c != ref_c):
+        code = car_names.index(c)
+        specs.append(("carrier", code))
+        meta.append((f"carrier={c}", "carrier", c, int((car_code == code).sum())))
+    for k in sorted(k for k in ch_names if k != ref_k):
+        code = ch_names.index(k)
+        specs.append(("channel", code))
+        meta.append((f"channel={k}", "channel", k, int((ch_code == code).sum())))
+    km = d["distance_km"].to_numpy(float) / 1000 if "distance_km" in numeric else None
+    if km is not None:
+        for c in sorted(car_names):
+            code = car_names.index(c)
+            specs.append(("km", code))
+            meta.append((f"km_1000:{c}", "carrier_per_1000km", c, int((car_code == code).sum())))
+    handling = d["handling_h"].to_numpy(float) if "handling_h" in numeric else None
+    if handling is not None:
+        specs.append(("handling", -1))
+        meta.append(("handling_h", "handling", "per hour", len(d)))
+    y = d["delay_h"].to_numpy(float)
+    del d
+    data = {"carrier": car_code, "channel": ch_code, "km": km, "handling": handling}
+    # Normal equations: k is ~20 columns, so X'X is small and this is much faster than a
+    # QR of the whole design on 10^5+ rows; pinv covers a rank-deficient design. X'X and
+    # X'y are summed over row chunks, so the n x k design never exists whole (7.75M x 20
+    # float64 = 1.2 GB on the large data).
+    k = len(specs)
+    xtx, xty = np.zeros((k, k)), np.zeros(k)
+    for lo in range(0, len(y), chunk_rows):
+        x = _design_rows(specs, data, lo, min(lo + chunk_rows, len(y)))
+        xtx += x.T @ x
+        xty += x.T @ y[lo : lo + chunk_rows]
+    xtx_inv = np.linalg.pinv(xtx)
+    coef = xtx_inv @ xty
+    rss = 0.0
+    for lo in range(0, len(y), chunk_rows):
+        resid = (
+            y[lo : lo + chunk_rows]
+            - _design_rows(specs, data, lo, min(lo + chunk_rows, len(y))) @ coef
+        )
+        rss += float(resid @ resid)
+    dof = max(len(y) - k, 1)
+    sigma2 = rss / dof
+    cov = sigma2 * xtx_inv
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    out = pd.DataFrame(meta, columns=["term", "kind", "level", "n"])
+    # Rounded far below any meaningful precision (a microhour) so that the table does not
+    # depend on the last bits of BLAS, which change with its thread count: the same data
+    # gives the same table on any machine.
+    out["coef_h"] = np.round(coef, 6)
+    out["std_err"] = np.round(se, 6)
+    out["t"] = np.round(np.where(se > 0, coef / np.where(se > 0, se, 1), np.nan), 4)
+    order = {"intercept": 0, "carrier_per_1000km": 1, "carrier": 2, "channel": 3, "handling": 4}
+    out = out.sort_values(
+        ["kind", "coef_h"], key=lambda s: s.map(order) if s.name == "kind" else s
+    ).reset_index(drop=True)
+    out = out[["term", "kind", "level", "n", "coef_h", "std_err", "t"]].copy()
+    out.attrs["r2"] = 1 - rss / float(((y - y.mean()) ** 2).sum())
+    out.attrs["n"] = len(y)
+    out.attrs["reference_carrier"] = ref_c
+    out.attrs["reference_channel"] = ref_k
+    return out

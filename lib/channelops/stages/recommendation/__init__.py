@@ -1,0 +1,86 @@
+"""Recommendation: what to show each customer, and what to list on each channel.
+
+Input: 03's unified ``order_lines`` (customer_id, sku, channel_id, order_ts, quantity,
+status, revenue_base) and 01's ``segments``. Purchases are implicit feedback, weighted by
+quantity and recency (:mod:`.data`); four recommenders (:mod:`.models`: popularity,
+segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`,
+buy-again repeat purchase) are
+compared offline on a time split (:mod:`.evaluate`); the chosen one also predicts what each
+channel's customers will buy (:mod:`.assortment`).
+"""
+
+from __future__ import annotations
+
+from .assortment import (
+    affinities,
+    build_assortment,
+    candidate_affinity,
+    channel_affinity,
+    purchase_shares,
+    segment_affinity,
+    unit_prices,
+    weekly_revenue,
+)
+from .data import (
+    Interactions,
+    build_interactions,
+    purchase_lines,
+    resolve_cutoff,
+    sample_customers,
+    time_split,
+)
+from .evaluate import (
+    METRICS,
+    EvaluationResult,
+    customer_groups,
+    customer_metrics,
+    evaluate_models,
+    offline_evaluation,
+    summarise_metrics,
+)
+from .models import (
+    ALS,
+    UNSEGMENTED,
+    BuyAgain,
+    ItemItem,
+    Popularity,
+    Recommender,
+    SegmentPopularity,
+    make_model,
+    recommend,
+    top_k,
+)
+
+__all__ = [
+    "ALS",
+    "BuyAgain",
+    "METRICS",
+    "UNSEGMENTED",
+    "EvaluationResult",
+    "Interactions",
+    "ItemItem",
+    "Popularity",
+    "Recommender",
+    "SegmentPopularity",
+    "affinities",
+    "build_assortment",
+    "build_interactions",
+    "candidate_affinity",
+    "channel_affinity",
+    "customer_groups",
+    "customer_metrics",
+    "evaluate_models",
+    "make_model",
+    "offline_evaluation",
+    "purchase_lines",
+    "purchase_shares",
+    "recommend",
+    "resolve_cutoff",
+    "sample_customers",
+    "segment_affinity",
+    "summarise_metrics",
+    "time_split",
+    "top_k",
+    "unit_prices",
+    "weekly_revenue",
+]

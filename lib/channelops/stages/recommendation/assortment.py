@@ -1,0 +1,336 @@
+"""Channel assortment: what each channel should list and feature, with expected revenue.
+
+A customer's scores are turned into shares of their next purchase,
+a[u, i] = max(s[u, i], 0) / sum_j max(s[u, j], 0) (overall popularity shares when a customer
+has no positive score). A channel's affinity is the mix of its own customers' shares, each
+customer weighted by their recency-weighted units on that channel:
+
+    A[c, i] = sum_u w[u, c] a[u, i] / sum_u w[u, c]
+
+A candidate channel (in channels.csv, no sales yet) has no customers; its mix comes from its
+audience profile: segment g's weight is the Bhattacharyya match of the channel's age x tier
+audience with the segment's (stage 02's :func:`~channelops.stages.channel_selection.reach.segment_channel_reach`)
+times the segment's size, and A[c, i] = sum_g mix[c, g] * (mean of a[u, i] over g's customers).
+
+Expected revenue over ``horizon_weeks``: the channel's weekly revenue (recent average for an
+active channel, ``prior_weekly_revenue_max`` from channels.csv for a candidate) spread over
+SKUs in proportion to A[c, i] * price[c, i]; expected units = expected revenue / price.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from channelops.audience import segment_channel_reach
+from .data import str_index
+from .models import UNSEGMENTED, Recommender
+
+__all__ = [
+    "purchase_shares",
+    "affinities",
+    "channel_affinity",
+    "segment_affinity",
+    "candidate_affinity",
+    "unit_prices",
+    "weekly_revenue",
+    "build_assortment",
+]
+
+
+def purchase_shares(model: Recommender, rows: np.ndarray, batch_size: int = 20_000):
+    """Yield (rows, shares) blocks: each customer's scores as shares of their next purchase.
+
+    Shares are float64 (batch x SKUs); a customer with no positive score gets the overall
+    popularity shares.
+    """
+    data = model._check_fitted()
+    pop = np.asarray(data.matrix.sum(axis=0)).ravel()
+    pop = pop / pop.sum()
+    for start in range(0, len(rows), batch_size):
+        part = rows[start : start + batch_size]
+        s = np.array(model.score(part), dtype=np.float64)
+        np.clip(s, 0.0, None, out=s)
+        tot = s.sum(axis=1, keepdims=True)
+        s /= np.where(tot > 0, tot, 1.0)
+        empty = tot[:, 0] <= 0
+        if empty.any():
+            s[empty] = pop
+        yield part, s
+
+
+def _summed_shares(
+    model: Recommender, rows: np.ndarray, weights: list[sp.csr_matrix]
+) -> list[np.ndarray]:
+    """weights[j] @ shares for every j, scoring each customer once.
+
+    Args:
+        rows: training rows of the customers (columns of every weight matrix, in this order).
+        weights: (groups_j x len(rows)) sparse matrices.
+
+    Returns:
+        One (groups_j x SKUs) float64 array per weight matrix.
+    """
+    data = model._check_fitted()
+    if hasattr(model, "summed_shares"):  # the model aggregates without dense scores
+        totals = model.summed_shares(rows, weights)
+        if totals is not None:
+            return totals
+    cols = [sp.csc_matrix(w) for w in weights]
+    totals = [np.zeros((w.shape[0], len(data.skus))) for w in weights]
+    start = 0
+    for part, shares in purchase_shares(model, rows):
+        stop = start + len(part)
+        for w, total in zip(cols, totals, strict=True):
+            total += w[:, start:stop] @ shares
+        start = stop
+    return totals
+
+
+def _channel_weights(
+    data, lines: pd.DataFrame, half_life_days: float
+) -> tuple[sp.csr_matrix, pd.Index]:
+    """(channels x customers) recency-weighted units of each known customer on each channel."""
+    lines = lines[lines["customer_id"].isin(data.customers)]
+    if lines.empty or "channel_id" not in lines:
+        raise ValueError(
+            "channel_affinity needs purchases with channel_id by customers the model knows"
+        )
+    age = ((data.as_of - lines["order_ts"]).dt.total_seconds() / 86400.0).clip(lower=0)
+    w = lines["quantity"].to_numpy(float) * np.power(0.5, age.to_numpy() / half_life_days)
+    ch_codes, channels = pd.factorize(lines["channel_id"], sort=True)
+    weights = sp.csr_matrix(
+        (w, (ch_codes, data.rows(lines["customer_id"]))), shape=(len(channels), len(data.customers))
+    )
+    weights.sum_duplicates()
+    return weights, pd.Index(channels, name="channel_id")
+
+
+def _segment_onehot(data, segments: pd.Series) -> tuple[sp.csr_matrix, pd.Index]:
+    """(segments x customers) indicator of each known, segmented customer's segment."""
+    seg = segments.set_axis(str_index(segments.index))
+    seg = seg[seg.index.isin(data.customers) & (seg != UNSEGMENTED)]
+    if seg.empty:
+        raise ValueError(
+            "no segmented customer is known to the model: cannot build segment affinities"
+        )
+    codes, labels = pd.factorize(seg.astype(str), sort=True)
+    onehot = sp.csr_matrix(
+        (np.ones(len(seg)), (codes, data.rows(seg.index))),
+        shape=(len(labels), len(data.customers)),
+    )
+    return onehot, pd.Index(labels, name="segment")
+
+
+def _normalised(total: np.ndarray, index: pd.Index, skus: pd.Index) -> pd.DataFrame:
+    """Rows of ``total`` divided by their sums, as a frame (index x skus)."""
+    total /= total.sum(axis=1, keepdims=True)
+    return pd.DataFrame(total, index=index, columns=skus)
+
+
+def affinities(
+    model: Recommender,
+    lines: pd.DataFrame | None,
+    segments: pd.Series | None = None,
+    half_life_days: float = 180.0,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """:func:`channel_affinity` and :func:`segment_affinity` from one scoring pass.
+
+    Each customer the model knows is scored once (the two functions called one after the
+    other score them twice).
+
+    Args:
+        model: fitted on the purchases ``lines`` come from.
+        lines: purchases with customer_id, channel_id, order_ts, quantity (None: no channel
+            affinity).
+        segments: customer_id -> segment (None: no segment affinity).
+        half_life_days: recency weighting of a customer's units on a channel.
+
+    Returns:
+        (channel affinity or None, segment affinity or None): index channel_id / segment,
+        columns sku, rows summing to 1.
+    """
+    data = model._check_fitted()
+    weights = {}
+    if lines is not None:
+        weights["channel"] = _channel_weights(data, lines, half_life_days)
+    if segments is not None:
+        weights["segment"] = _segment_onehot(data, segments)
+    rows = np.unique(np.concatenate([w.nonzero()[1] for w, _ in weights.values()]))
+    totals = _summed_shares(model, rows, [w[:, rows] for w, _ in weights.values()])
+    out = {
+        key: _normalised(total, index, data.skus)
+        for (key, (_, index)), total in zip(weights.items(), totals, strict=True)
+    }
+    return out.get("channel"), out.get("segment")
+
+
+def channel_affinity(
+    model: Recommender, lines: pd.DataFrame, half_life_days: float = 180.0
+) -> pd.DataFrame:
+    """Share of each SKU in the predicted next purchases of each channel's customers.
+
+    Args:
+        model: fitted on the purchases ``lines`` come from.
+        lines: purchases with customer_id, channel_id, order_ts, quantity.
+        half_life_days: recency weighting of a customer's units on the channel.
+
+    Returns:
+        Matrix: index channel_id, columns sku, rows summing to 1.
+    """
+    return affinities(model, lines, None, half_life_days)[0]
+
+
+def segment_affinity(model: Recommender, segments: pd.Series) -> pd.DataFrame:
+    """Mean purchase shares of each segment's customers (customers the model knows).
+
+    Returns:
+        Matrix: index segment, columns sku, rows summing to 1; column n_customers is not
+        included (use the segments table for sizes).
+    """
+    return affinities(model, lines=None, segments=segments)[1]
+
+
+def candidate_affinity(
+    seg_affinity: pd.DataFrame, segment_profiles: pd.DataFrame, channels: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Affinity of candidate channels from their audience profiles.
+
+    Args:
+        seg_affinity: :func:`segment_affinity`.
+        segment_profiles: 01's profiles (segment, customers, age and tier band shares).
+        channels: candidate rows of channels.csv (channel_id and the same band shares).
+
+    Returns:
+        (affinity: index channel_id, columns sku; mix: index channel_id, columns segment,
+        the expected segment mix of each candidate's buyers).
+    """
+    prof = segment_profiles[segment_profiles["segment"].astype(str).isin(seg_affinity.index)]
+    match = segment_channel_reach(prof, channels)  # segment x channel, in [0, 1]
+    size = prof.set_index(prof["segment"].astype(str))["customers"].astype(float)
+    weight = match.mul(size.reindex(match.index), axis=0)
+    mix = (weight / weight.sum(axis=0)).T.fillna(0.0)
+    mix.index.name = "channel_id"
+    affinity = mix[seg_affinity.index] @ seg_affinity
+    return affinity, mix
+
+
+def unit_prices(lines: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Net unit price (revenue_base / quantity, base currency) per channel and SKU.
+
+    Returns:
+        channel_id, sku, price; plus a row per SKU with channel_id ``*`` (all channels, or the
+        list price from ``products`` for SKUs never sold).
+    """
+    if "revenue_base" not in lines:
+        raise ValueError(
+            "order_lines is missing column 'revenue_base' (net revenue in base currency)"
+        )
+    agg = lines.groupby(["channel_id", "sku"], observed=True)[["revenue_base", "quantity"]].sum()
+    per = (agg["revenue_base"] / agg["quantity"]).rename("price").reset_index()
+    tot = lines.groupby("sku", observed=True)[["revenue_base", "quantity"]].sum()
+    overall = (tot["revenue_base"] / tot["quantity"]).rename("price")
+    if products is not None and "list_price" in products:
+        listed = products.set_index(products["sku"].astype(str))["list_price"].astype(float)
+        overall = overall.combine_first(listed)
+    overall = overall.rename_axis("sku").reset_index().assign(channel_id="*")
+    out = pd.concat([per, overall], ignore_index=True)
+    out = out[out["price"] > 0]
+    return out[["channel_id", "sku", "price"]]
+
+
+def weekly_revenue(lines: pd.DataFrame, window_weeks: float = 13) -> pd.Series:
+    """Mean weekly net revenue per channel over the last ``window_weeks`` weeks of data."""
+    end = lines["order_ts"].max()
+    recent = lines[lines["order_ts"] > end - pd.Timedelta(weeks=window_weeks)]
+    return recent.groupby("channel_id")["revenue_base"].sum() / window_weeks
+
+
+def build_assortment(
+    affinity: pd.DataFrame,
+    weekly: pd.Series,
+    prices: pd.DataFrame,
+    list_size: int = 30,
+    feature_size: int = 5,
+    horizon_weeks: float = 13,
+    status: pd.Series | None = None,
+    sold: pd.DataFrame | None = None,
+    products: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Products to list and feature per channel, ranked by expected revenue.
+
+    Args:
+        affinity: index channel_id, columns sku, rows of demand shares.
+        weekly: expected weekly revenue per channel (base currency).
+        prices: :func:`unit_prices`.
+        list_size: products to list per channel; feature_size: of those, how many to feature.
+        horizon_weeks: period of the expected figures, weeks.
+        status: channel_id -> 'active' / 'candidate'.
+        sold: channel_id, sku pairs sold so far (for currently_sold).
+        products: sku, category (for the category column).
+
+    Returns:
+        channel_id, channel_status, rank, sku, category, role ('feature' or 'list'),
+        affinity_share, expected_units, expected_revenue (base currency, over horizon_weeks),
+        currently_sold.
+    """
+    if list_size < 1 or feature_size < 0 or feature_size > list_size:
+        raise ValueError(
+            f"need 1 <= list_size and 0 <= feature_size <= list_size, got "
+            f"list_size={list_size}, feature_size={feature_size}"
+        )
+    overall = prices[prices["channel_id"] == "*"].set_index("sku")["price"]
+    frames = []
+    for channel, share in affinity.iterrows():
+        per = prices[prices["channel_id"] == channel].set_index("sku")["price"]
+        price = per.reindex(share.index).combine_first(overall.reindex(share.index))
+        value = (share * price).fillna(0.0)
+        if value.sum() <= 0:
+            continue
+        revenue = float(weekly.get(channel, np.nan)) * horizon_weeks * value / value.sum()
+        frame = pd.DataFrame(
+            {
+                "sku": share.index,
+                "affinity_share": share.to_numpy(),
+                "expected_revenue": revenue.to_numpy(),
+                "expected_units": (revenue / price).to_numpy(),
+            }
+        )
+        frame = frame.sort_values(["expected_revenue", "sku"], ascending=[False, True]).head(
+            list_size
+        )
+        frame.insert(0, "channel_id", channel)
+        frame["rank"] = np.arange(1, len(frame) + 1)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out["role"] = np.where(out["rank"] <= feature_size, "feature", "list")
+    out["channel_status"] = (
+        out["channel_id"].map(status).fillna("active") if status is not None else "active"
+    )
+    if products is not None and "category" in products:
+        out["category"] = out["sku"].map(
+            products.set_index(products["sku"].astype(str))["category"]
+        )
+    else:
+        out["category"] = pd.NA
+    if sold is not None:
+        key = sold["channel_id"].astype(str) + "\x1f" + sold["sku"].astype(str)
+        out["currently_sold"] = (
+            out["channel_id"].astype(str) + "\x1f" + out["sku"].astype(str)
+        ).isin(key)
+    else:
+        out["currently_sold"] = False
+    cols = [
+        "channel_id",
+        "channel_status",
+        "rank",
+        "sku",
+        "category",
+        "role",
+        "affinity_share",
+        "expected_units",
+        "expected_revenue",
+        "currently_sold",
+    ]
+    return out[cols]

@@ -1,0 +1,325 @@
+"""Offline evaluation on a time split, and model choice on a validation window.
+
+For a customer u with test purchases T_u (distinct SKUs bought in the test period) and a
+top-k list L_u, with hit_j = 1 when the j-th recommendation is in T_u:
+
+* precision@k = |L_u & T_u| / k
+* recall@k    = |L_u & T_u| / |T_u|
+* NDCG@k      = DCG / IDCG, DCG = sum_j hit_j / log2(j + 1),
+                IDCG = sum_{j <= min(k, |T_u|)} 1 / log2(j + 1)
+
+each averaged over the customers who bought something in the test period (a customer with
+no list counts as zero). Over a group of customers:
+
+* coverage = distinct SKUs in the group's lists / SKUs in the catalogue
+* novelty  = mean over all recommended items of -log2(p_i), p_i = share of training
+  customers who bought i (smoothed: (n_i + 1) / (n + 1)); higher = less obvious items.
+
+Protocol (:func:`offline_evaluation`): the test period is never used to choose. Models are
+compared on a validation window (the last weeks before the cut-off, trained on what came
+before it); the winner by NDCG@k is the chosen model. Then every model is refitted on
+everything before the cut-off and scored on the test period, so the test figures of all
+models are honest out-of-sample figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from .data import build_interactions, resolve_cutoff, sample_customers, str_index, time_split
+from .models import UNSEGMENTED, SegmentPopularity, make_model, recommend
+
+__all__ = [
+    "customer_metrics",
+    "summarise_metrics",
+    "customer_groups",
+    "evaluate_models",
+    "offline_evaluation",
+    "EvaluationResult",
+    "METRICS",
+]
+
+METRICS = ("precision_at_k", "recall_at_k", "ndcg_at_k", "coverage", "novelty")
+
+
+def customer_metrics(recs: pd.DataFrame, test: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Precision, recall and NDCG at k per customer who bought in the test period.
+
+    Args:
+        recs: customer_id, rank, sku (ranks from 1).
+        test: test-period purchases (customer_id, sku).
+        k: list length evaluated (ranks > k are ignored).
+
+    Returns:
+        One row per test customer (index customer_id): relevant, hits, precision_at_k,
+        recall_at_k, ndcg_at_k.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    truth = test[["customer_id", "sku"]].astype(str).drop_duplicates()
+    relevant = truth.groupby("customer_id").size().rename("relevant")
+    top = recs.loc[recs["rank"] <= k, ["customer_id", "sku", "rank"]].astype(
+        {"customer_id": str, "sku": str}
+    )
+    hit = top.merge(truth, on=["customer_id", "sku"])
+    hit["gain"] = 1.0 / np.log2(hit["rank"].to_numpy(float) + 1.0)
+    per = hit.groupby("customer_id").agg(hits=("sku", "size"), dcg=("gain", "sum"))
+    out = relevant.to_frame().join(per).fillna({"hits": 0, "dcg": 0.0})
+    ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
+    idcg = ideal[np.minimum(out["relevant"].to_numpy(), k) - 1]
+    out["precision_at_k"] = out["hits"] / k
+    out["recall_at_k"] = out["hits"] / out["relevant"]
+    out["ndcg_at_k"] = out["dcg"] / idcg
+    out.index.name = "customer_id"
+    return out.drop(columns="dcg")
+
+
+def _item_information(train: pd.DataFrame) -> pd.Series:
+    """Self-information -log2(p_i) of each SKU from the training customers who bought it."""
+    n = train["customer_id"].nunique()
+    buyers = train.groupby("sku")["customer_id"].nunique()
+    return -np.log2((buyers + 1.0) / (n + 1.0))
+
+
+def summarise_metrics(
+    per_customer: pd.DataFrame,
+    recs: pd.DataFrame,
+    k: int,
+    n_skus: int,
+    information: pd.Series,
+    groups: pd.Series | None = None,
+    default_information: float | None = None,
+    top: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Mean metrics (and coverage, novelty) over all test customers or per group.
+
+    Args:
+        per_customer: :func:`customer_metrics`.
+        recs: the lists (customer_id, rank, sku).
+        k: list length.
+        n_skus: catalogue size, for coverage.
+        information: -log2(p_i) per SKU (SKUs missing get ``default_information``, by
+            default the largest value).
+        groups: customer_id -> group label; None for one row over everyone.
+        top: :func:`_scored_top` of the same arguments, to reuse across several groupings
+            (None: computed here).
+
+    Returns:
+        group, customers, precision_at_k, recall_at_k, ndcg_at_k, coverage, novelty.
+    """
+    label = (
+        pd.Series("all", index=per_customer.index)
+        if groups is None
+        else groups.reindex(per_customer.index).fillna("(none)").astype(str)
+    )
+    if top is None:
+        top = _scored_top(per_customer, recs, k, information, default_information)
+    top = top.assign(group=top["customer_id"].map(label))
+    means = per_customer.groupby(label)[["precision_at_k", "recall_at_k", "ndcg_at_k"]].mean()
+    means.insert(0, "customers", label.value_counts())
+    means["coverage"] = (
+        top.groupby("group")["sku"].nunique().reindex(means.index).fillna(0) / n_skus
+    )
+    means["novelty"] = top.groupby("group")["info"].mean().reindex(means.index)
+    means.index.name = "group"
+    return means.reset_index()
+
+
+def _scored_top(
+    per_customer: pd.DataFrame,
+    recs: pd.DataFrame,
+    k: int,
+    information: pd.Series,
+    default_information: float | None = None,
+) -> pd.DataFrame:
+    """The top-k rows of the test customers' lists, with each SKU's information as ``info``."""
+    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(per_customer.index)]
+    default = float(information.max()) if default_information is None else default_information
+    return top.assign(info=top["sku"].map(information).fillna(default))
+
+
+def customer_groups(
+    customers, train: pd.DataFrame, test: pd.DataFrame, segments: pd.Series | None
+) -> pd.DataFrame:
+    """Groups each test customer belongs to for the per-group metrics.
+
+    Returns:
+        index customer_id; segment (01's segment or ``unsegmented``), channel (the channel
+        with most of the customer's test-period lines; ties: first by name) and cohort
+        (``warm`` when the customer bought in training, ``cold`` otherwise).
+    """
+    ids = pd.Index(pd.unique(str_index(customers)), name="customer_id")
+    out = pd.DataFrame(index=ids)
+    seg = pd.Series(dtype=object) if segments is None else segments.copy()
+    seg.index = str_index(seg.index)
+    out["segment"] = seg[~seg.index.duplicated()].reindex(ids).astype(object).fillna(UNSEGMENTED)
+    if "channel_id" in test:
+        counts = test.groupby(["customer_id", "channel_id"]).size().reset_index(name="n")
+        counts = counts.sort_values(
+            ["customer_id", "n", "channel_id"], ascending=[True, False, True]
+        )
+        out["channel"] = counts.drop_duplicates("customer_id").set_index("customer_id")[
+            "channel_id"
+        ]
+    out["cohort"] = np.where(ids.isin(train["customer_id"].astype(str).unique()), "warm", "cold")
+    return out
+
+
+def evaluate_models(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    model_names: list[str],
+    k: int = 10,
+    segments: pd.Series | None = None,
+    half_life_days: float = 180.0,
+    exclude_seen: bool = False,
+    skus=None,
+    seed: int = 0,
+    model_options: dict | None = None,
+    by: tuple[str, ...] = ("segment", "channel", "cohort"),
+    progress: bool = True,
+    as_of: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Fit each model on ``train`` and score its lists on ``test``.
+
+    ``as_of`` is the instant purchase ages are measured from (None: the last training
+    purchase).
+
+    Returns:
+        (metrics: model, group_by ('all' or one of ``by``), group, customers and the
+        :data:`METRICS`; recs: model name -> its lists for the test customers).
+    """
+    data = build_interactions(train, as_of=as_of, half_life_days=half_life_days, skus=skus)
+    fallback = SegmentPopularity().fit(data, segments)
+    info = _item_information(train)
+    groups = customer_groups(test["customer_id"], train, test, segments)
+    rows, lists = [], {}
+    for name in tqdm(model_names, desc="models", disable=not progress, leave=False):
+        model = make_model(name, seed=seed, **(model_options or {})).fit(data, segments)
+        recs = recommend(
+            model,
+            groups.index,
+            k=k,
+            exclude_seen=exclude_seen,
+            segments=segments,
+            fallback=fallback,
+        )
+        recs["model"] = name  # the evaluated model; cold customers are served by the fallback
+        lists[name] = recs
+        per = customer_metrics(recs, test, k)
+        n_skus = len(data.skus)
+        top = _scored_top(per, recs, k, info)
+        parts = [summarise_metrics(per, recs, k, n_skus, info, top=top).assign(group_by="all")]
+        parts += [
+            summarise_metrics(per, recs, k, n_skus, info, groups[g], top=top).assign(group_by=g)
+            for g in by
+            if g in groups
+        ]
+        rows.append(pd.concat(parts, ignore_index=True).assign(model=name))
+    metrics = pd.concat(rows, ignore_index=True)
+    cols = ["model", "group_by", "group", "customers", *METRICS]
+    return metrics[cols], lists
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`offline_evaluation` found.
+
+    Attributes:
+        metrics: recommender_metrics rows: split ('validation' or 'test'), model, group_by,
+            group, customers, k, the metrics, chosen (True on the chosen model's rows).
+        chosen: name of the model with the best validation NDCG@k.
+        cutoff: start of the test period; validation_start: start of the validation window.
+        test_recs: model name -> its lists for the test customers.
+        customers_evaluated: customers whose purchases the evaluation used (the sample).
+        customers_total: customers in the purchases given.
+    """
+
+    metrics: pd.DataFrame
+    chosen: str
+    cutoff: pd.Timestamp
+    validation_start: pd.Timestamp
+    test_recs: dict[str, pd.DataFrame]
+    customers_evaluated: int = 0
+    customers_total: int = 0
+
+    @property
+    def sampled(self) -> bool:
+        """True when the evaluation ran on a sample of the customers."""
+        return self.customers_evaluated < self.customers_total
+
+    def overall(self, split: str = "test") -> pd.DataFrame:
+        """One row per model over all customers of the split."""
+        m = self.metrics
+        return m[(m["split"] == split) & (m["group_by"] == "all")].set_index("model")
+
+
+def offline_evaluation(
+    lines: pd.DataFrame,
+    model_names: list[str],
+    k: int = 10,
+    cutoff=None,
+    test_weeks: float = 8,
+    validation_weeks: float = 8,
+    segments: pd.Series | None = None,
+    half_life_days: float = 180.0,
+    exclude_seen: bool = False,
+    skus=None,
+    seed: int = 0,
+    model_options: dict | None = None,
+    progress: bool = True,
+    max_customers: int | None = None,
+) -> EvaluationResult:
+    """Choose a model on a validation window, then score every model on the test period.
+
+    Args:
+        lines: purchases (:func:`~channelops.stages.recommendation.data.purchase_lines`).
+        model_names: candidates (see :func:`~channelops.stages.recommendation.models.make_model`).
+        cutoff, test_weeks: the test period (:func:`~channelops.stages.recommendation.data.time_split`).
+        validation_weeks: the validation window, the last weeks before the cut-off.
+        max_customers: evaluate on all purchases of a random sample of this many customers
+            (seeded with ``seed``; :func:`~channelops.stages.recommendation.data.sample_customers`) when
+            there are more; None uses everyone. Every model is fitted and scored on the same
+            sample, and the cut-offs and purchase ages are those of the full data, so with
+            a sample at least as large as the customer base the result is the full one.
+        Others: as in :func:`evaluate_models`.
+    """
+    if not model_names:
+        raise ValueError("model_names is empty: name at least one model, e.g. ['popularity']")
+    ts = lines["order_ts"]
+    cut = resolve_cutoff(ts, cutoff, test_weeks)
+    val_start = cut - pd.Timedelta(weeks=validation_weeks)
+    # ages are measured from the last training purchase of the full data, sampled or not
+    as_of_train, as_of_inner = ts[ts < cut].max(), ts[ts < val_start].max()
+    if segments is not None:  # Python-string ids once, not in every model's fit
+        segments = segments.set_axis(str_index(segments.index))
+    lines, n_total = sample_customers(lines, max_customers, seed)
+    train, test, cut = time_split(lines, cut)
+    inner, val, _ = time_split(train, val_start)
+    common = dict(
+        k=k,
+        segments=segments,
+        half_life_days=half_life_days,
+        exclude_seen=exclude_seen,
+        skus=skus,
+        seed=seed,
+        model_options=model_options,
+        progress=progress,
+    )
+    val_metrics, _ = evaluate_models(inner, val, model_names, as_of=as_of_inner, **common)
+    test_metrics, test_recs = evaluate_models(train, test, model_names, as_of=as_of_train, **common)
+    overall = val_metrics[val_metrics["group_by"] == "all"].set_index("model")["ndcg_at_k"]
+    chosen = str(overall.idxmax())
+    metrics = pd.concat(
+        [val_metrics.assign(split="validation"), test_metrics.assign(split="test")],
+        ignore_index=True,
+    )
+    metrics["k"] = k
+    metrics["chosen"] = metrics["model"] == chosen
+    cols = ["split", "model", "group_by", "group", "customers", "k", *METRICS, "chosen"]
+    n_sampled = lines["customer_id"].nunique()
+    return EvaluationResult(metrics[cols], chosen, cut, val_start, test_recs, n_sampled, n_total)
