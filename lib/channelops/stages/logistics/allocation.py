@@ -194,22 +194,47 @@ def solve_transportation(
     unit = _validate(supply, demand, cost)
     s = supply.to_numpy(dtype=float)
     d = demand.to_numpy(dtype=float)
-    m, n = unit.shape
-    lane_ok = ~np.isnan(unit)
+    _check_can_meet(s, d, unit, demand.index, unmet_penalty)
+    c, bounds, a_ub, a_eq = _lp_arrays(unit, unmet_penalty)
+    res = linprog(c, A_ub=a_ub, b_ub=s, A_eq=a_eq, b_eq=d, bounds=bounds, method="highs")
+    if res.status == 2:
+        raise ValueError("the allocation is infeasible: the warehouses allowed to serve some "
+                         "demand lack the capacity; pass unmet_penalty= or open more lanes")
+    if res.status != 0:
+        raise RuntimeError(f"HiGHS did not solve the allocation: {res.message}")
+    return _transport_result(res, supply, demand, unit, unmet_penalty is not None)
 
+
+def _check_can_meet(
+    s: np.ndarray, d: np.ndarray, unit: np.ndarray, keys: pd.Index, unmet_penalty: float | None
+) -> None:
+    """Without a penalty, raise when capacity or the open lanes cannot meet the demand;
+    with one, raise when the penalty is not a non-negative number."""
     if unmet_penalty is None:
         if d.sum() > s.sum() + _TOL:
             raise ValueError(
                 f"demand {d.sum():g} orders/day exceeds total capacity {s.sum():g}; "
                 "add capacity, or pass unmet_penalty= to allow unmet demand at a cost"
             )
-        stranded = [demand.index[j] for j in range(n) if d[j] > 0 and not lane_ok[:, j].any()]
+        lane_ok = ~np.isnan(unit)
+        stranded = [keys[j] for j in range(len(d)) if d[j] > 0 and not lane_ok[:, j].any()]
         if stranded:
             raise ValueError(f"no warehouse may serve demand {stranded} (all lanes are NaN)")
     elif not np.isfinite(unmet_penalty) or unmet_penalty < 0:
         raise ValueError(f"unmet_penalty must be a non-negative number, got {unmet_penalty}")
 
-    # Variables: x_ij row-major (i = warehouse, j = demand key), then u_j when allowed.
+
+def _lp_arrays(
+    unit: np.ndarray, unmet_penalty: float | None
+) -> tuple[np.ndarray, list[tuple[float, float | None]], np.ndarray, np.ndarray]:
+    """The LP in linprog's form: objective c, variable bounds, A_ub (one capacity row per
+    warehouse) and A_eq (one demand row per key).
+
+    Variables: x_ij row-major (i = warehouse, j = demand key), then u_j when a penalty
+    allows unmet demand. A NaN unit cost closes its lane (upper bound 0).
+    """
+    m, n = unit.shape
+    lane_ok = ~np.isnan(unit)
     n_x = m * n
     n_u = n if unmet_penalty is not None else 0
     c = np.concatenate([np.where(lane_ok, unit, 0.0).ravel(), np.full(n_u, unmet_penalty or 0.0)])
@@ -222,15 +247,18 @@ def solve_transportation(
         a_eq[j, j:n_x:n] = 1.0
         if n_u:
             a_eq[j, n_x + j] = 1.0
-    res = linprog(c, A_ub=a_ub, b_ub=s, A_eq=a_eq, b_eq=d, bounds=bounds, method="highs")
-    if res.status == 2:
-        raise ValueError("the allocation is infeasible: the warehouses allowed to serve some "
-                         "demand lack the capacity; pass unmet_penalty= or open more lanes")
-    if res.status != 0:
-        raise RuntimeError(f"HiGHS did not solve the allocation: {res.message}")
+    return c, bounds, a_ub, a_eq
 
+
+def _transport_result(
+    res, supply: pd.Series, demand: pd.Series, unit: np.ndarray, with_unmet: bool
+) -> TransportResult:
+    """A :class:`TransportResult` from linprog's optimal solution of :func:`_lp_arrays`."""
+    m, n = unit.shape
+    n_x = m * n
+    s = supply.to_numpy(dtype=float)
     x = np.clip(res.x[:n_x].reshape(m, n), 0.0, None)
-    u = np.clip(res.x[n_x:], 0.0, None) if n_u else np.zeros(n)
+    u = np.clip(res.x[n_x:], 0.0, None) if with_unmet else np.zeros(n)
     x[x < _TOL] = 0.0
     u[u < _TOL] = 0.0
     flows = _flows_frame(supply.index, demand.index, x, unit)

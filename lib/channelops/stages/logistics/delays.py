@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .allocation import haversine_km
 from channelops.frames import as_str_keys, lookup_columns
 
+from .allocation import haversine_km
 from .prepare import canonical_region
 
 __all__ = ["DELAY_COLUMNS", "shipment_delays", "delay_summary", "delay_drivers"]
@@ -208,6 +208,29 @@ def delay_drivers(
         with that level (n); sorted by kind then coefficient. The R^2 and the number of
         rows used are in ``attrs``.
     """
+    d, numeric = _driver_rows(delays)
+    ref_c = reference_carrier or d["carrier"].value_counts().idxmax()
+    ref_k = d["channel_id"].value_counts().idxmax()
+    specs, meta, data = _design_specs(d, numeric, ref_c, ref_k)
+    y = d["delay_h"].to_numpy(float)
+    del d  # the design is built from ``data``; the rows are not needed any more
+    coef, se, rss = _ols_in_chunks(specs, data, y, chunk_rows)
+    out = _drivers_table(meta, coef, se)
+    out.attrs["r2"] = 1 - rss / float(((y - y.mean()) ** 2).sum())
+    out.attrs["n"] = len(y)
+    out.attrs["reference_carrier"] = ref_c
+    out.attrs["reference_channel"] = ref_k
+    return out
+
+
+def _driver_rows(delays: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The delivered shipments the drivers are fitted on, and the numeric terms they use.
+
+    Returns:
+        (rows, numeric): the delivered rows with carrier, channel_id, delay_h (and
+        distance_km, handling_h when present), none missing delay_h or a numeric term;
+        numeric lists the terms of distance_km and handling_h that have any value.
+    """
     use = [
         c for c in ("carrier", "channel_id", "delay_h", "distance_km", "handling_h") if c in delays
     ]
@@ -216,12 +239,17 @@ def delay_drivers(
     d = d.dropna(subset=["delay_h", *numeric])
     if len(d) < 10 or d["carrier"].nunique() < 2:
         raise ValueError(f"too few delivered shipments ({len(d)}) or carriers to fit drivers")
-    ref_c = reference_carrier or d["carrier"].value_counts().idxmax()
-    ref_k = d["channel_id"].value_counts().idxmax()
+    return d, numeric
+
+
+def _design_specs(
+    d: pd.DataFrame, numeric: list[str], ref_c: str, ref_k: str
+) -> tuple[list[tuple[str, int]], list[tuple[str, str, str, int]], dict[str, np.ndarray | None]]:
+    """The design's columns as (kind, code) specs for :func:`_design_rows`, their
+    (term, kind, level, n) labels, and the coded data the rows are built from."""
     car_code, car_names = pd.factorize(d["carrier"].astype(str))
     ch_code, ch_names = pd.factorize(d["channel_id"].astype(str))
     car_names, ch_names = list(car_names), list(ch_names)
-    # the design's columns, as (kind, code) specs built chunk by chunk by _design_rows
     specs: list[tuple[str, int]] = [("one", -1)]
     meta = [("intercept", "intercept", f"{ref_c} / {ref_k}", len(d))]
     for c in sorted(c for c in car_names if c != ref_c):
@@ -242,13 +270,22 @@ def delay_drivers(
     if handling is not None:
         specs.append(("handling", -1))
         meta.append(("handling_h", "handling", "per hour", len(d)))
-    y = d["delay_h"].to_numpy(float)
-    del d
     data = {"carrier": car_code, "channel": ch_code, "km": km, "handling": handling}
-    # Normal equations: k is ~20 columns, so X'X is small and this is much faster than a
-    # QR of the whole design on 10^5+ rows; pinv covers a rank-deficient design. X'X and
-    # X'y are summed over row chunks, so the n x k design never exists whole (7.75M x 20
-    # float64 = 1.2 GB on the large data).
+    return specs, meta, data
+
+
+def _ols_in_chunks(
+    specs: list[tuple[str, int]],
+    data: dict[str, np.ndarray | None],
+    y: np.ndarray,
+    chunk_rows: int,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """OLS coefficients, their standard errors and the residual sum of squares.
+
+    Normal equations: the design has few columns, so X'X is small and solving it beats a
+    QR of the whole design; pinv covers a rank-deficient design. X'X and X'y are summed
+    over row chunks, so the n x k design never exists whole.
+    """
     k = len(specs)
     xtx, xty = np.zeros((k, k)), np.zeros(k)
     for lo in range(0, len(y), chunk_rows):
@@ -268,6 +305,14 @@ def delay_drivers(
     sigma2 = rss / dof
     cov = sigma2 * xtx_inv
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    return coef, se, rss
+
+
+def _drivers_table(
+    meta: list[tuple[str, str, str, int]], coef: np.ndarray, se: np.ndarray
+) -> pd.DataFrame:
+    """The drivers table: term, kind, level, n, coef_h, std_err, t, sorted by kind then
+    coefficient."""
     out = pd.DataFrame(meta, columns=["term", "kind", "level", "n"])
     # Rounded far below any meaningful precision (a microhour) so that the table does not
     # depend on the last bits of BLAS, which change with its thread count: the same data
@@ -279,9 +324,4 @@ def delay_drivers(
     out = out.sort_values(
         ["kind", "coef_h"], key=lambda s: s.map(order) if s.name == "kind" else s
     ).reset_index(drop=True)
-    out = out[["term", "kind", "level", "n", "coef_h", "std_err", "t"]].copy()
-    out.attrs["r2"] = 1 - rss / float(((y - y.mean()) ** 2).sum())
-    out.attrs["n"] = len(y)
-    out.attrs["reference_carrier"] = ref_c
-    out.attrs["reference_channel"] = ref_k
-    return out
+    return out[["term", "kind", "level", "n", "coef_h", "std_err", "t"]].copy()

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .allocation import haversine_km
 from channelops.frames import ORDER_KEY, as_str_keys, order_join_keys
+
+from .allocation import haversine_km
 
 __all__ = [
     "ROUTE_COLUMNS",
@@ -94,7 +95,7 @@ def _with_region(o: pd.DataFrame, locations: pd.DataFrame | None) -> pd.DataFram
 
 def canonical_region(city: pd.Series, locations: pd.DataFrame | None) -> np.ndarray:
     """``canonical_city(city, locations).fillna("unknown").astype(str)`` as an object array,
-    computed once per distinct city (a few hundred) instead of once per row (millions)."""
+    computed once per distinct city instead of once per row."""
     codes, uniques = pd.factorize(city)
     names = canonical_city(pd.Series(uniques, dtype=city.dtype), locations)
     names = np.append(names.fillna("unknown").astype(str).to_numpy(dtype=object), "unknown")

@@ -31,8 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from pyvrp import Model
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 #: Factor applied to distances (and to non-integer demands) before they go to PyVRP.
 DISTANCE_SCALE = 1000
@@ -412,27 +415,49 @@ def solve_cvrp(
     Raises:
         ValueError: on inconsistent input (see the messages), e.g. a demand above capacity.
     """
-    from pyvrp import Model
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
-
     started = time.perf_counter()
     dem, dist = _prepare(demands, capacity, coords, distances, depot, round_distances,
                          max_vehicles)
-    n = len(dem)
-    customers = [i for i in range(n) if i != depot]
+    customers = [i for i in range(len(dem)) if i != depot]
     if not customers:
         return _finish([], dem, capacity, dist, depot, max_vehicles, "pyvrp", started)
+    _check_search(time_limit, fixed_cost, max_iterations)
+    model = _pyvrp_model(dem, capacity, dist, coords, depot, customers, max_vehicles, fixed_cost)
+    result = model.solve(_stop_criterion(time_limit, max_iterations), seed=seed, display=False)
+    routes: list[list[int]] = []
+    for route in result.best.routes():
+        # Client activity idx counts clients only, in the order they were added.
+        routes.append([customers[a.idx] for a in route if a.is_client()])
+    return _finish(routes, dem, capacity, dist, depot, max_vehicles, "pyvrp", started)
+
+
+def _check_search(time_limit: float, fixed_cost: float, max_iterations: int | None) -> None:
+    """Raise ValueError on a search setting :func:`solve_cvrp` cannot use."""
     if time_limit <= 0:
         raise ValueError(f"time_limit must be positive seconds, got {time_limit}")
     if not (math.isfinite(fixed_cost) and fixed_cost >= 0):
         raise ValueError(f"fixed_cost must be a non-negative number, got {fixed_cost}")
+    if max_iterations is not None and max_iterations < 1:
+        raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
 
+
+def _pyvrp_model(
+    dem: np.ndarray,
+    capacity: float,
+    dist: np.ndarray,
+    coords: np.ndarray | None,
+    depot: int,
+    customers: list[int],
+    max_vehicles: int | None,
+    fixed_cost: float,
+) -> Model:
+    """The PyVRP model of a validated CVRP, in solver integers (:data:`DISTANCE_SCALE`)."""
+    n = len(dem)
     scaled = np.rint(dist * DISTANCE_SCALE)
     if scaled.max() * n >= _MAX_SOLVER_INT:
         raise ValueError("distances are too large to scale to integers; rescale them "
                          "(e.g. metres to km)")
     int_demands, int_capacity = _integer_demands(dem, capacity)
-
     xy = (np.asarray(coords, dtype=float) if coords is not None else np.zeros((n, 2)))
     model = Model()
     # PyVRP uses coordinates only for plotting; with a matrix alone they are all zero.
@@ -449,18 +474,15 @@ def solve_cvrp(
         for j in range(n):
             if i != j:
                 model.add_edge(locations[i], locations[j], distance=int(scaled[i, j]))
+    return model
 
+
+def _stop_criterion(time_limit: float, max_iterations: int | None) -> MaxRuntime | MultipleCriteria:
+    """Stop after ``time_limit`` seconds, or after ``max_iterations`` if that comes first."""
     stop = MaxRuntime(time_limit)
     if max_iterations is not None:
-        if max_iterations < 1:
-            raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
         stop = MultipleCriteria([MaxIterations(int(max_iterations)), stop])
-    result = model.solve(stop, seed=seed, display=False)
-    routes: list[list[int]] = []
-    for route in result.best.routes():
-        # Client activity idx counts clients only, in the order they were added.
-        routes.append([customers[a.idx] for a in route if a.is_client()])
-    return _finish(routes, dem, capacity, dist, depot, max_vehicles, "pyvrp", started)
+    return stop
 
 
 # --------------------------------------------------------------------------- VRPLIB files
@@ -558,8 +580,6 @@ def plot_routes(
     Returns:
         The matplotlib axes.
     """
-    import matplotlib.pyplot as plt
-
     xy = np.asarray(coords, dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
