@@ -287,6 +287,32 @@ def test_recommend_knee_and_tables(result10):
         ch.recommend_plan(result10, {"cost": 1.0})
 
 
+def test_recommend_plan_by_hand():
+    # profit floor 0.9 x 100 = 90 keeps plans 0-2; normalised over them (0 = best):
+    # profit (0, 0.5, 1), reach (1, 0.25, 0), risk equal (0): plan 1 is closest to the ideal
+    # (distance 0.56 against 1 and 1); weight on reach alone picks the most reach, plan 2
+    front = pd.DataFrame({"plan": [0, 1, 2, 3], "profit": [100.0, 96.0, 92.0, 50.0],
+                          "reach": [0.1, 0.4, 0.5, 0.9], "risk": [5.0, 5.0, 5.0, 5.0]})
+    knee = ch.recommend_plan(front, "knee", min_profit_share=0.9)
+    assert knee["plan"] == 1
+    assert knee["rule"] == (
+        "among the 3 plans with profit >= 90% of the front's best (90/week), knee: no high "
+        "trade-off point flagged by pymoo HighTradeoffPoints on normalised (profit, reach, "
+        "risk); plan closest to the ideal point")
+    reach_first = ch.recommend_plan(front, {"reach": 1.0}, min_profit_share=0.9)
+    assert reach_first["plan"] == 2
+    assert reach_first["rule"].endswith(
+        "weights: pymoo ASF with weights 1/w on normalised (profit=0, reach=1, risk=0)")
+    assert ch.recommend_plan(front, {"reach": 1.0})["plan"] == 3  # no floor: all four plans
+    with pytest.raises(ch.ChannelPlanError, match=re.escape(
+            "min_profit_share must be in [0, 1], got 1.5")):
+        ch.recommend_plan(front, min_profit_share=1.5)
+    with pytest.raises(ch.ChannelPlanError, match="rule must be 'knee' or a weights mapping"):
+        ch.recommend_plan(front, "elbow")
+    with pytest.raises(ch.ChannelPlanError, match="weights must be >= 0 with a positive sum"):
+        ch.recommend_plan(front, {"reach": 0.0})
+
+
 def test_sensitivity_table(inst5, fitted5, reach5):
     table = ch.sensitivity(fitted5, inst5.channels, reach5, CONS5, inst5.target_segments,
                            rule={"profit": 1.0}, n_curve_draws=2, pop_size=30, n_gen=30)
@@ -328,6 +354,15 @@ BAD = [
     (dict(total_budget=1_000, force_in=["ch00"], force_out=["ch00"]),
      "channel(s) ['ch00'] are both in force_in and force_out"),
     (dict(total_budget=0), "total_budget must be a positive number, got 0"),
+    (dict(total_budget=1_000, min_budget={"ch01": -5}),
+     "min_budget['ch01'] must be a number >= 0, got -5"),
+    (dict(total_budget=1_000, fixed_budget={"ch01": 10}, force_out=["ch01"]),
+     "channel(s) ['ch01'] have a fixed_budget but are in force_out"),
+    # the cap of a running channel defaults to total_budget: 1,500 > 1,000
+    (dict(total_budget=1_000, fixed_budget={"ch04": 1_500}),
+     "channel 'ch04': fixed_budget 1500 is outside [min_budget 0, max_budget 1000]"),
+    (dict(total_budget=1_000, min_channels=-1),
+     "min_channels (-1) and max_channels (None) must be >= 0"),
 ]
 
 
@@ -374,6 +409,22 @@ def test_unknown_target_segment_and_missing_curve(inst5, reach5):
         ch.validate_constraints(CONS5, inst5.channels, some)
     ch.validate_constraints(ch.PlanConstraints(total_budget=1.0, force_out=["ch03"]),
                             inst5.channels, some)
+
+
+def test_reach_objective_needs_a_matrix_covering_the_channels_and_positive_weights(inst5,
+                                                                                   reach5):
+    with pytest.raises(ch.ChannelPlanError, match="^target_segments given but no reach matrix$"):
+        ch.validate_constraints(CONS5, inst5.channels, target_segments={"seg0": 1.0})
+    with pytest.raises(ch.ChannelPlanError, match=re.escape(
+            "reach has no column for channel(s) ['ch02']")):
+        ch.validate_constraints(CONS5, inst5.channels, None, reach5.drop(columns="ch02"),
+                                {"seg0": 1.0})
+    # ch02 forced out: the reach matrix need not cover it
+    ch.validate_constraints(ch.PlanConstraints(total_budget=1.0, force_out=["ch02"]),
+                            inst5.channels, None, reach5.drop(columns="ch02"), {"seg0": 1.0})
+    with pytest.raises(ch.ChannelPlanError, match=re.escape(
+            "target segment values must be >= 0 with a positive sum")):
+        ch.validate_constraints(CONS5, inst5.channels, None, reach5, {"seg0": 1.0, "seg1": -1.0})
 
 
 # ---------------------------------------------------------------- plots

@@ -48,6 +48,11 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from .curves import ResponseCurve, as_curve_map
 
+with warnings.catch_warnings():
+    # pymoo's decision-making module imports a deprecated scipy path
+    warnings.simplefilter("ignore")
+    from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
+
 OBJECTIVES = ("profit", "reach", "risk")
 SENSE = {"profit": -1.0, "reach": -1.0, "risk": 1.0}  # multiply to get a minimisation
 WEEKS_PER_MONTH = 52.0 / 12.0
@@ -130,6 +135,11 @@ def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
                          target_segments: Mapping[str, float] | None = None) -> None:
     """Check plan parameters and stop with a clear message before optimising.
 
+    The checks run in this order, one family at a time, and the first failure stops:
+    the total budget; the channel names; per-channel budget values; forced in against
+    forced out; spend bounds and fixed budgets; channel counts; the least spend a plan
+    needs against the total budget; the response curves; the reach objective.
+
     Args:
         constraints: the plan constraints.
         channels: channels.csv (channel_id, ...); its channel_ids are the candidates.
@@ -141,26 +151,62 @@ def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
         ChannelPlanError: with a message naming the offending parameter and values.
     """
     ids = channels["channel_id"].astype(str).tolist()
-    known = set(ids)
     c = constraints
+    _check_total_budget(c)
+    _check_channel_names(c, ids)
+    _check_budget_values(c)
+    _check_forced_channels(c)
+    cmap = as_curve_map(curves) if curves is not None else None
+    lo = _check_spend_bounds(c, ids, cmap)
+    forced = sorted(set(_names(c.force_in)) | set(_names(c.fixed_budget)))
+    available = [ch for ch in ids if ch not in set(_names(c.force_out))]
+    _check_channel_counts(c, forced, available)
+    _check_budget_covers_minimums(c, ids, lo, forced, available)
+    if cmap is not None:
+        _check_curves(cmap, available)
+    if target_segments:
+        _check_targets(target_segments, reach, available)
+
+
+def _check_total_budget(c: PlanConstraints) -> None:
+    """total_budget is a positive, finite number (base currency per week)."""
     if not (np.isfinite(c.total_budget) and c.total_budget > 0):
         raise ChannelPlanError(f"total_budget must be a positive number, got {c.total_budget}")
+
+
+def _check_channel_names(c: PlanConstraints, ids: list[str]) -> None:
+    """Every channel a constraint names is a candidate."""
+    known = set(ids)
     for name in ("force_in", "force_out", "fixed_budget", "min_budget", "max_budget"):
         unknown = sorted(set(_names(getattr(c, name))) - known)
         if unknown:
             raise ChannelPlanError(
                 f"unknown channel(s) in {name}: {unknown}; known channels: {sorted(known)}")
+
+
+def _check_budget_values(c: PlanConstraints) -> None:
+    """Per-channel budgets (fixed, minimum, maximum) are finite numbers >= 0."""
     for name in ("fixed_budget", "min_budget", "max_budget"):
         for ch, v in getattr(c, name).items():
             if not (np.isfinite(v) and v >= 0):
                 raise ChannelPlanError(f"{name}[{ch!r}] must be a number >= 0, got {v}")
+
+
+def _check_forced_channels(c: PlanConstraints) -> None:
+    """No channel is both forced in (or given a fixed budget) and forced out."""
     both = sorted(set(_names(c.force_in)) & set(_names(c.force_out)))
     if both:
         raise ChannelPlanError(f"channel(s) {both} are both in force_in and force_out")
     both = sorted(set(_names(c.fixed_budget)) & set(_names(c.force_out)))
     if both:
         raise ChannelPlanError(f"channel(s) {both} have a fixed_budget but are in force_out")
-    cmap = as_curve_map(curves) if curves is not None else None
+
+
+def _check_spend_bounds(c: PlanConstraints, ids: list[str],
+                        cmap: Mapping[str, ResponseCurve] | None
+                        ) -> np.ndarray:
+    """Each channel's minimum spend is at most its maximum (extrapolation cap included),
+    and each fixed budget lies between them; returns the minimum spends (in ``ids`` order)."""
     lo, hi, capped = _bounds(c, ids, cmap)
     for ch, a, b in zip(ids, lo, hi, strict=True):
         if a > b:
@@ -173,8 +219,12 @@ def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
         if not a <= f <= b:
             raise ChannelPlanError(f"channel {ch!r}: fixed_budget {f:g} is outside "
                                    f"[min_budget {a:g}, max_budget {b:g}]")
-    forced = sorted(set(_names(c.force_in)) | set(_names(c.fixed_budget)))
-    available = [ch for ch in ids if ch not in set(_names(c.force_out))]
+    return lo
+
+
+def _check_channel_counts(c: PlanConstraints, forced: list[str], available: list[str]) -> None:
+    """min_channels and max_channels are >= 0, ordered, and leave room for the available
+    (not forced-out) and the forced-in channels."""
     if c.min_channels < 0 or (c.max_channels is not None and c.max_channels < 0):
         raise ChannelPlanError(f"min_channels ({c.min_channels}) and max_channels "
                                f"({c.max_channels}) must be >= 0")
@@ -187,28 +237,42 @@ def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
     if c.max_channels is not None and len(forced) > c.max_channels:
         raise ChannelPlanError(f"forced-in channels ({len(forced)}: {forced}) exceed "
                                f"max_channels ({c.max_channels})")
+
+
+def _check_budget_covers_minimums(c: PlanConstraints, ids: list[str], lo: np.ndarray,
+                                  forced: list[str], available: list[str]) -> None:
+    """total_budget pays at least the fixed budgets, the forced-in minimums and the cheapest
+    minimums that make up min_channels (see :func:`_minimum_spend`)."""
     need, detail = _minimum_spend(c, ids, lo, forced, available)
     if c.total_budget < need - _TOL:
         raise ChannelPlanError(f"total_budget {c.total_budget:g} is below the sum of forced "
                                f"minimum and fixed budgets {need:g} ({detail})")
-    if cmap is not None:
-        missing = [ch for ch in available if ch not in cmap]
-        if missing:
-            raise ChannelPlanError(f"no response curve for channel(s) {missing}; add priors "
-                                   "to channels.csv or put them in force_out")
-    if target_segments:
-        if reach is None:
-            raise ChannelPlanError("target_segments given but no reach matrix")
-        unknown = sorted(set(map(str, target_segments)) - set(reach.index.astype(str)))
-        if unknown:
-            raise ChannelPlanError(f"unknown target segment(s) {unknown}; reach has "
-                                   f"segments {sorted(reach.index.astype(str))}")
-        missing = [ch for ch in available if ch not in set(reach.columns.astype(str))]
-        if missing:
-            raise ChannelPlanError(f"reach has no column for channel(s) {missing}")
-        values = np.array(list(target_segments.values()), dtype=float)
-        if (values < 0).any() or values.sum() <= 0:
-            raise ChannelPlanError("target segment values must be >= 0 with a positive sum")
+
+
+def _check_curves(cmap: Mapping[str, ResponseCurve], available: list[str]) -> None:
+    """Every channel that may run has a response curve."""
+    missing = [ch for ch in available if ch not in cmap]
+    if missing:
+        raise ChannelPlanError(f"no response curve for channel(s) {missing}; add priors "
+                               "to channels.csv or put them in force_out")
+
+
+def _check_targets(target_segments: Mapping[str, float], reach: pd.DataFrame | None,
+                   available: list[str]) -> None:
+    """The reach objective can be computed: a reach matrix with every target segment as a
+    row and every available channel as a column, and weights >= 0 with a positive sum."""
+    if reach is None:
+        raise ChannelPlanError("target_segments given but no reach matrix")
+    unknown = sorted(set(map(str, target_segments)) - set(reach.index.astype(str)))
+    if unknown:
+        raise ChannelPlanError(f"unknown target segment(s) {unknown}; reach has "
+                               f"segments {sorted(reach.index.astype(str))}")
+    missing = [ch for ch in available if ch not in set(reach.columns.astype(str))]
+    if missing:
+        raise ChannelPlanError(f"reach has no column for channel(s) {missing}")
+    values = np.array(list(target_segments.values()), dtype=float)
+    if (values < 0).any() or values.sum() <= 0:
+        raise ChannelPlanError("target segment values must be >= 0 with a positive sum")
 
 
 def _minimum_spend(c: PlanConstraints, ids: list[str], lo: np.ndarray, forced: list[str],
@@ -671,59 +735,82 @@ def recommend_plan(front: pd.DataFrame | ParetoResult,
     objectives = tuple(objectives or OBJECTIVES)
     if front.empty:
         raise ChannelPlanError("the front is empty")
-    prefix = ""
-    if min_profit_share is not None:
-        if not 0.0 <= min_profit_share <= 1.0:
-            raise ChannelPlanError(f"min_profit_share must be in [0, 1], got {min_profit_share}")
-        best = float(front["profit"].max())
-        floor = best - (1.0 - min_profit_share) * abs(best)
-        front = front[front["profit"] >= floor - 1e-9]
-        prefix = (f"among the {len(front)} plans with profit >= {min_profit_share:.0%} of the "
-                  f"front's best ({floor:,.0f}/week), ")
-    F = np.column_stack([SENSE[k] * front[k].to_numpy(float) for k in objectives])
-    span = F.max(axis=0) - F.min(axis=0)
-    nF = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
-    names = ", ".join(objectives)
-    dist = np.linalg.norm(nF, axis=1)
+    front, prefix = _within_profit_share(front, min_profit_share)
+    nF = _normalised_objectives(front, objectives)
     if isinstance(rule, str):
         if rule != "knee":
             raise ChannelPlanError(f"rule must be 'knee' or a weights mapping, got {rule!r}")
-        cand = None
-        if len(front) >= 4:
-            with warnings.catch_warnings():
-                # pymoo's module imports a deprecated scipy path and the method divides by
-                # zero gains on purpose; keep both quiet without touching global filters
-                warnings.simplefilter("ignore")
-                from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
-
-                cand = HighTradeoffPoints().do(nF)
-        if cand is None or len(np.atleast_1d(cand)) == 0:
-            idx = int(np.argmin(dist))
-            text = (f"knee: no high trade-off point flagged by pymoo HighTradeoffPoints on "
-                    f"normalised ({names}); plan closest to the ideal point")
-        else:
-            cand = np.atleast_1d(cand)
-            idx = int(cand[np.argmin(dist[cand])])
-            text = (f"knee: pymoo HighTradeoffPoints on normalised ({names}); "
-                    f"{len(cand)} flagged, closest to the ideal point kept")
+        idx, text = _knee_plan(nF, objectives)
     else:
-        unknown = sorted(set(rule) - set(objectives))
-        if unknown:
-            raise ChannelPlanError(f"weights for unknown objective(s) {unknown}; "
-                                   f"objectives are {list(objectives)}")
-        w = np.array([float(rule.get(k, 0.0)) for k in objectives])
-        if (w < 0).any() or w.sum() <= 0:
-            raise ChannelPlanError(f"weights must be >= 0 with a positive sum, got {dict(rule)}")
-        w = w / w.sum()
-        inv = 1.0 / np.maximum(w, 1e-9)
-        asf = ASF().do(nF, inv, utopian_point=np.zeros(len(objectives)))
-        score = np.asarray(asf).ravel() + 1e-6 * (nF * w).sum(axis=1)
-        idx = int(np.argmin(score))
-        text = ("weights: pymoo ASF with weights 1/w on normalised ("
-                + ", ".join(f"{k}={v:.3g}" for k, v in zip(objectives, w, strict=True)) + ")")
+        idx, text = _weighted_plan(nF, rule, objectives)
     row = front.iloc[idx].copy()
     row["rule"] = prefix + text
     return row
+
+
+def _within_profit_share(front: pd.DataFrame, min_profit_share: float | None
+                         ) -> tuple[pd.DataFrame, str]:
+    """The plans whose profit is at least ``min_profit_share`` of the front's best (all
+    plans when None), and the phrase that opens the rule's description ('' when None)."""
+    if min_profit_share is None:
+        return front, ""
+    if not 0.0 <= min_profit_share <= 1.0:
+        raise ChannelPlanError(f"min_profit_share must be in [0, 1], got {min_profit_share}")
+    best = float(front["profit"].max())
+    floor = best - (1.0 - min_profit_share) * abs(best)
+    front = front[front["profit"] >= floor - 1e-9]
+    prefix = (f"among the {len(front)} plans with profit >= {min_profit_share:.0%} of the "
+              f"front's best ({floor:,.0f}/week), ")
+    return front, prefix
+
+
+def _normalised_objectives(front: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray:
+    """Plans x objectives, each objective turned into a minimisation and min-max scaled over
+    the plans to [0, 1] (0 = best on the front; an objective equal on every plan is 0)."""
+    F = np.column_stack([SENSE[k] * front[k].to_numpy(float) for k in objectives])
+    span = F.max(axis=0) - F.min(axis=0)
+    return (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
+
+
+def _knee_plan(nF: np.ndarray, objectives: Sequence[str]) -> tuple[int, str]:
+    """Row of the knee of the normalised front (see :func:`recommend_plan`) and how it was found."""
+    names = ", ".join(objectives)
+    dist = np.linalg.norm(nF, axis=1)
+    cand = None
+    if len(nF) >= 4:
+        with warnings.catch_warnings():
+            # the method divides by zero gains on purpose; keep it quiet without touching
+            # global filters
+            warnings.simplefilter("ignore")
+            cand = HighTradeoffPoints().do(nF)
+    if cand is None or len(np.atleast_1d(cand)) == 0:
+        return int(np.argmin(dist)), (
+            f"knee: no high trade-off point flagged by pymoo HighTradeoffPoints on "
+            f"normalised ({names}); plan closest to the ideal point")
+    cand = np.atleast_1d(cand)
+    return int(cand[np.argmin(dist[cand])]), (
+        f"knee: pymoo HighTradeoffPoints on normalised ({names}); "
+        f"{len(cand)} flagged, closest to the ideal point kept")
+
+
+def _weighted_plan(nF: np.ndarray, rule: Mapping[str, float],
+                   objectives: Sequence[str]) -> tuple[int, str]:
+    """Row the achievement scalarising function picks with weights ``rule`` (see
+    :func:`recommend_plan`), and the rule's description."""
+    unknown = sorted(set(rule) - set(objectives))
+    if unknown:
+        raise ChannelPlanError(f"weights for unknown objective(s) {unknown}; "
+                               f"objectives are {list(objectives)}")
+    w = np.array([float(rule.get(k, 0.0)) for k in objectives])
+    if (w < 0).any() or w.sum() <= 0:
+        raise ChannelPlanError(f"weights must be >= 0 with a positive sum, got {dict(rule)}")
+    w = w / w.sum()
+    inv = 1.0 / np.maximum(w, 1e-9)
+    asf = ASF().do(nF, inv, utopian_point=np.zeros(len(objectives)))
+    score = np.asarray(asf).ravel() + 1e-6 * (nF * w).sum(axis=1)
+    text = ("weights: pymoo ASF with weights 1/w on normalised ("
+            + ", ".join(f"{k}={v:.3g}" for k, v in zip(objectives, w, strict=True)) + ")")
+    return int(np.argmin(score)), text
 
 
 def channel_plan(plan: pd.Series, result: ParetoResult, level: float = 0.9) -> pd.DataFrame:
