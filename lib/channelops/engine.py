@@ -18,12 +18,16 @@ unchanged), and Arrow moves frames between pandas and Spark.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import sys
 import tempfile
 from typing import Any
+
+import duckdb
+import pandas as pd
 
 __all__ = [
     "LOCAL",
@@ -76,8 +80,6 @@ def engine_problem(engine: Any, *, need_runtime: bool = True) -> str | None:
         )
     if not need_runtime:
         return None
-    import importlib.util
-
     if importlib.util.find_spec("pyspark") is None:
         return (
             f"engine {engine!r} needs pyspark, which is not installed: "
@@ -124,7 +126,7 @@ def spark_session(engine: str = "spark", conf: dict[str, str] | None = None):
     cached = _sessions.get(engine)
     if cached is not None and not _stopped(cached):
         return cached
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # lazy: pyspark, Spark engine only
 
     builder = SparkSession.builder.appName("channelops")
     if engine != "spark":
@@ -176,8 +178,6 @@ def to_spark(frame, spark):
     pandas ``string``/``category`` columns become plain text first, since Arrow's
     large_string and dictionary types are not all accepted by Spark.
     """
-    import pandas as pd
-
     if not isinstance(frame, pd.DataFrame):
         return frame
     plain = frame.copy()
@@ -200,7 +200,7 @@ def _stopped(session) -> bool:
 def _splink_jar() -> str:
     """Path of splink's Spark similarity-function jar ('' when splink is absent)."""
     try:
-        from splink.backends.spark import similarity_jar_location
+        from splink.backends.spark import similarity_jar_location  # lazy: imports pyspark
 
         return similarity_jar_location()
     except Exception:  # noqa: BLE001 - splink without its Spark part: no identity on Spark
@@ -211,8 +211,6 @@ def duckdb_connection(threads: int = 2, memory_limit: str = "4GB"):
     """An in-memory DuckDB connection with explicit limits (it would otherwise take every
     core and 80% of the machine's memory, beside the notebook's own frames). Above the
     limit DuckDB spills to a folder of this process under the system's temp directory."""
-    import duckdb  # noqa: PLC0415 - only the stages that use DuckDB pay its import
-
     spill = os.path.join(tempfile.gettempdir(), f"channelops-duckdb-{os.getpid()}")
     return duckdb.connect(
         config={"threads": threads, "memory_limit": memory_limit, "temp_directory": spill}

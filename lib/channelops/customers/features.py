@@ -45,7 +45,7 @@ def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
     _require(lines, ["buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
                      "status"], "lines")
     if is_spark(engine):
-        from channelops.customers.spark import customer_orders_spark
+        from channelops.customers.spark import customer_orders_spark  # lazy: pyspark
 
         return customer_orders_spark(lines, spark_session(engine))
     # copy only the columns used, not the whole (possibly 25-column, 10-million-row) frame
@@ -106,7 +106,7 @@ def customer_features(
     _require(orders, ["customer_id", "order_id", "channel_id", "order_ts", "revenue"], "orders")
     as_of = pd.Timestamp(as_of)
     if is_spark(engine):
-        from channelops.customers.spark import customer_features_spark
+        from channelops.customers.spark import customer_features_spark  # lazy: pyspark
 
         return customer_features_spark(orders, as_of, spark_session(engine), lines=lines,
                                        products=products)

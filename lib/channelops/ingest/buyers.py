@@ -3,13 +3,14 @@ order lines (the input of 03's identity resolution).
 """
 
 from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
 from channelops.engine import duckdb_connection
 from channelops.frames import series_from_ns
 from channelops.ingest.pii import normalise_email, normalise_phone
-
 
 __all__ = [
     "buyer_records",

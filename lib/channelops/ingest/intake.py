@@ -5,13 +5,15 @@ Stage 00 calls :func:`ingest_lines` once; every other stage reads its tables.
 """
 
 from __future__ import annotations
+
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.dataset import read_export
-
 
 __all__ = [
     "IngestResult",

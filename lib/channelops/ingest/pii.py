@@ -5,6 +5,7 @@ resolves identities with, and end in 03's golden ``customers`` table and the war
 """
 
 from __future__ import annotations
+
 import pandas as pd
 
 __all__ = [

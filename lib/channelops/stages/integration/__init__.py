@@ -3,17 +3,17 @@
 from channelops.ingest.pii import drop_pii
 
 from .merge import (
-    probabilistic_pairs,
-    link_buyers,
-    borderline_matches,
-    golden_customers,
+    SURVIVORSHIP_RULES,
     attach_customers,
+    borderline_matches,
     build_orders,
+    channel_overlap_matrix,
     crm_link_rate,
     customer_overlap,
-    channel_overlap_matrix,
+    golden_customers,
+    link_buyers,
     price_consistency,
-    SURVIVORSHIP_RULES,
+    probabilistic_pairs,
     write_warehouse,
 )
 

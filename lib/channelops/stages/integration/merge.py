@@ -30,15 +30,31 @@ too, :func:`redact_quarantine` withholds raw export lines from the quarantine, a
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import warnings
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import splink.comparison_library as cl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from channelops.engine import is_spark, spark_session, to_spark
-from channelops.engine import duckdb_connection
+from channelops.engine import duckdb_connection, is_spark, spark_session, to_spark
 from channelops.frames import arrow_string_dtype, series_from_ns
-from channelops.ingest.pii import LINE_PII_COLUMNS, mask_email, mask_phone, mask_text, normalise_email, normalise_phone
+from channelops.ingest.pii import (
+    LINE_PII_COLUMNS,
+    mask_email,
+    mask_phone,
+    mask_text,
+    normalise_email,
+    normalise_phone,
+)
 
 __all__ = [
     "probabilistic_pairs",
@@ -82,8 +98,6 @@ def _norm_text(s: pd.Series) -> pd.Series:
     Runs on Arrow (``utf8_lower``, ``replace_substring_regex``), not per value in Python.
     Returns a ``string[pyarrow]`` Series with the index of ``s``.
     """
-    import pyarrow.compute as pc
-
     arr = pa.array(s.astype("string"), type=pa.large_string())
     t = pc.replace_substring_regex(pc.utf8_lower(arr), _RE2_SPACE, "")
     t = pc.if_else(pc.equal(pc.utf8_length(t), 0), pa.scalar(None, t.type), t)
@@ -185,7 +199,7 @@ def probabilistic_pairs(
         node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight,
         the compared values of both sides (``<field>_l``, ``<field>_r``; Arrow-backed
         strings) and the comparison levels (``gamma_<field>``), sorted by node_l, node_r. Empty, with
-        ``attrs['note']`` saying why, when splink is missing or the model cannot be trained:
+        ``attrs['note']`` saying why, when the model cannot be trained:
         the deterministic links then stand alone.
     """
     columns = ["node_l", "node_r", "match_probability", "match_weight"]
@@ -227,12 +241,6 @@ def _splink_predict(
     engine: str = "local",
 ) -> pd.DataFrame:
     """The splink part of :func:`probabilistic_pairs`, kept in one place."""
-    import logging
-    import warnings
-
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -261,7 +269,7 @@ def _splink_predict(
             logging.getLogger(name).setLevel(logging.ERROR)
         try:
             if is_spark(engine):
-                from splink.backends.spark import SparkAPI
+                from splink.backends.spark import SparkAPI  # lazy: imports pyspark
 
                 spark = spark_session(engine)
                 # persist: intermediate tables stay in executor memory; 'parquet' (splink's
@@ -408,9 +416,6 @@ def link_buyers(
         dict; equal to the rule counts of ``link_buyers(buyers, crm, crm_channels)``), so
         the rules-only comparison needs no second call.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
     n, nb = len(nodes), len(buyers)
     # edges: every node to a key node per shared key value (star, not clique: linear size)
@@ -803,11 +808,6 @@ def write_warehouse(tables: dict, output_dir) -> str:
     Returns:
         The path of the file.
     """
-    import os
-    from pathlib import Path
-
-    import duckdb
-
     target = Path(output_dir) / "warehouse.duckdb"
     tmp = target.with_name(f".warehouse.{os.getpid()}.duckdb.tmp")
     tmp.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from channelops.audience import segment_channel_reach
+
 from .data import str_index
 from .models import UNSEGMENTED, Recommender
 

@@ -33,6 +33,11 @@ from threadpoolctl import threadpool_limits
 
 from .data import Interactions, str_index
 
+with warnings.catch_warnings():
+    # implicit imports tqdm.auto, which warns in a notebook kernel without ipywidgets
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from implicit.cpu.als import AlternatingLeastSquares
+
 __all__ = [
     "Recommender",
     "Popularity",
@@ -203,11 +208,7 @@ class ALS(Recommender):
         _check_matrix(data, self.name)
         # implicit's own threads do the work; a multi-threaded BLAS underneath would fight
         # them (and implicit warns about it), so BLAS runs single-threaded during the fit.
-        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
-            # implicit imports tqdm.auto, which warns in a notebook without ipywidgets
-            warnings.filterwarnings("ignore", message="IProgress not found")
-            from implicit.cpu.als import AlternatingLeastSquares
-
+        with threadpool_limits(limits=1, user_api="blas"):
             model = AlternatingLeastSquares(
                 factors=self.factors,
                 regularization=self.regularization,

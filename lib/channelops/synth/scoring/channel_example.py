@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from channelops.audience import AGE_BANDS, TIER_BANDS
 from channelops.response import adstock, hill
 from channelops.stages.channel_selection.curves import ResponseCurve
-from channelops.audience import AGE_BANDS, TIER_BANDS
 
 KINDS = ("own_store", "marketplace", "social", "offline", "cross_border")
 

@@ -13,7 +13,11 @@ import pandas as pd
 from channelops.frames import require_columns as _require
 from channelops.stages.channel_selection.curves import PARAM_NAMES, ResponseCurve, as_curve_map
 from channelops.stages.channel_selection.exact import exact_best_plan
-from channelops.stages.channel_selection.plan import PlanConstraints, build_plan_model, evaluate_plans
+from channelops.stages.channel_selection.plan import (
+    PlanConstraints,
+    build_plan_model,
+    evaluate_plans,
+)
 
 
 def curve_errors(fitted: pd.DataFrame | Mapping[str, ResponseCurve],
