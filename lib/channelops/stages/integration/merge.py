@@ -33,6 +33,7 @@ import hashlib
 import logging
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -240,8 +241,47 @@ def _splink_predict(
     max_em_pairs: float,
     engine: str = "local",
 ) -> pd.DataFrame:
-    """The splink part of :func:`probabilistic_pairs`, kept in one place."""
-    settings = SettingsCreator(
+    """The splink part of :func:`probabilistic_pairs`: the model trained without labels,
+    then the pairs scored at or above ``min_probability`` (columns of :func:`_pair_columns`,
+    sorted by unique_id_l, unique_id_r on DuckDB; Spark's order is its own)."""
+    with _quiet_splink():
+        table, con = _splink_table(nodes, engine)
+        linker = Linker(table, _splink_settings(), log_level=logging.ERROR)
+        _silence_splink_loggers()
+        _train_splink(linker, seed, max_em_pairs)
+        out = linker.inference.predict(threshold_match_probability=min_probability)
+        if con is None:
+            return _spark_pairs(out)
+        return _duckdb_pairs(out, con)
+
+
+_SPLINK_LOGGERS = ("splink", "splink.internals")
+
+
+def _silence_splink_loggers() -> None:
+    for name in _SPLINK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextmanager
+def _quiet_splink():
+    """splink's warnings ignored and its loggers at ERROR inside; the loggers' levels are
+    restored on leaving."""
+    levels = {name: logging.getLogger(name).level for name in _SPLINK_LOGGERS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _silence_splink_loggers()
+        try:
+            yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+
+def _splink_settings() -> SettingsCreator:
+    """The Fellegi-Sunter model of :func:`probabilistic_pairs`: its comparisons and the
+    blocking rules that generate candidate pairs."""
+    return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
@@ -261,58 +301,55 @@ def _splink_predict(
         retain_intermediate_calculation_columns=False,
         linker_uid="channelops",
     )
-    quiet = ["splink", "splink.internals"]
-    levels = {name: logging.getLogger(name).level for name in quiet}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in quiet:
-            logging.getLogger(name).setLevel(logging.ERROR)
-        try:
-            if is_spark(engine):
-                from splink.backends.spark import SparkAPI  # lazy: imports pyspark
 
-                spark = spark_session(engine)
-                # persist: intermediate tables stay in executor memory; 'parquet' (splink's
-                # default) would need a checkpoint folder on storage every executor reaches
-                db = SparkAPI(spark_session=spark, break_lineage_method="persist")
-                table = db.register(to_spark(nodes, spark))
-            else:
-                # explicit limits: by default DuckDB takes every core and 80% of the memory
-                # (3 GB: with the lines and buyer records beside it, the stage stays < 8 GB
-                # on the large dataset; DuckDB spills what does not fit)
-                con = duckdb_connection(threads=2, memory_limit="3GB")
-                db = DuckDBAPI(connection=con)
-                table = db.register(nodes)
-            linker = Linker(table, settings, log_level=logging.ERROR)
-            for name in quiet:
-                logging.getLogger(name).setLevel(logging.ERROR)
-            linker.training.estimate_probability_two_random_records_match(
-                [block_on("email_norm"), block_on("phone_norm")], recall=0.8
-            )
-            linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
-            for rule in (block_on("address_norm"), block_on("name_norm", "city_norm", "street")):
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
-                )
-            out = linker.inference.predict(threshold_match_probability=min_probability)
-            if is_spark(engine):
-                pairs = out.as_pandas_dataframe()[_pair_columns(out.columns)]
-                # the same dtypes as the DuckDB path: Arrow-backed strings
-                text = [c for c in pairs.columns if pairs[c].dtype == object]
-                pairs = pairs.astype({c: pd.StringDtype("pyarrow") for c in text})
-            else:
-                # only the ids, scores and compared values, sorted, through Arrow: the
-                # wide prediction (gamma columns, Python strings) is never built in pandas
-                select = ", ".join(f'"{c}"' for c in _pair_columns(out.columns))
-                arrow = con.sql(
-                    f"SELECT {select} FROM {out.physical_name} ORDER BY unique_id_l, unique_id_r"
-                ).to_arrow_table()
-                pairs = arrow.to_pandas(types_mapper=arrow_string_dtype)
-                del arrow
-        finally:
-            for name, level in levels.items():
-                logging.getLogger(name).setLevel(level)
-    return pairs
+
+def _splink_table(nodes: pd.DataFrame, engine: str):
+    """``nodes`` registered in splink's database API for ``engine``, and the DuckDB
+    connection (``None`` on Spark)."""
+    if is_spark(engine):
+        from splink.backends.spark import SparkAPI  # lazy: imports pyspark
+
+        spark = spark_session(engine)
+        # persist: intermediate tables stay in executor memory; 'parquet' (splink's
+        # default) would need a checkpoint folder on storage every executor reaches
+        db = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        return db.register(to_spark(nodes, spark)), None
+    # explicit limits: by default DuckDB takes every core and 80% of the memory; with
+    # the lines and buyer records beside it, 3GB keeps the stage within the machine,
+    # and DuckDB spills what does not fit
+    con = duckdb_connection(threads=2, memory_limit="3GB")
+    db = DuckDBAPI(connection=con)
+    return db.register(nodes), con
+
+
+def _train_splink(linker: Linker, seed: int, max_em_pairs: float) -> None:
+    """Train without labels: the prior from the exact phone/email rule (recall 0.8), u by
+    random sampling, m by expectation maximisation on two blocking rules."""
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("email_norm"), block_on("phone_norm")], recall=0.8
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
+    for rule in (block_on("address_norm"), block_on("name_norm", "city_norm", "street")):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
+        )
+
+
+def _spark_pairs(out) -> pd.DataFrame:
+    """Spark's prediction as pandas, with the dtypes of the DuckDB path (Arrow strings)."""
+    pairs = out.as_pandas_dataframe()[_pair_columns(out.columns)]
+    text = [c for c in pairs.columns if pairs[c].dtype == object]
+    return pairs.astype({c: pd.StringDtype("pyarrow") for c in text})
+
+
+def _duckdb_pairs(out, con) -> pd.DataFrame:
+    """DuckDB's prediction: only the ids, scores and compared values, sorted, through
+    Arrow; the wide prediction (gamma columns, Python strings) is never built in pandas."""
+    select = ", ".join(f'"{c}"' for c in _pair_columns(out.columns))
+    arrow = con.sql(
+        f"SELECT {select} FROM {out.physical_name} ORDER BY unique_id_l, unique_id_r"
+    ).to_arrow_table()
+    return arrow.to_pandas(types_mapper=arrow_string_dtype)
 
 
 def _pair_columns(columns) -> list[str]:
@@ -418,55 +455,23 @@ def link_buyers(
     """
     nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
     n, nb = len(nodes), len(buyers)
-    # edges: every node to a key node per shared key value (star, not clique: linear size)
-    keys = pd.concat(
-        [
-            "e:" + nodes["email_norm"].dropna().astype(str),
-            "p:" + nodes["phone_norm"].dropna().astype(str),
-            "i:" + nodes["crm_id"].dropna().astype(str),
-        ]
-    )
-    key_codes, key_uniques = pd.factorize(keys)
-    rows = keys.index.to_numpy()
-    cols = key_codes + n
-    size = n + len(key_uniques)
-
-    def components(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-        graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
-        return connected_components(graph, directed=False)[1][:n]
-
-    labels = det_labels = components(rows, cols)
+    rows, cols, size = _key_edges(nodes)
+    labels = det_labels = _components(rows, cols, size, n)
     splink_prob = np.full(n, np.nan)
     if pairs is not None and len(pairs):
-        det_size = np.bincount(labels)[labels]
-        lone = (det_size == 1) & (np.arange(n) < nb) & nodes["crm_id"].isna().to_numpy()
-        pos = pd.Series(np.arange(n), index=nodes["node"].to_numpy())
-        p = pairs.loc[pairs["match_probability"] >= threshold]
-        left = pos.reindex(p["node_l"].to_numpy()).to_numpy()
-        right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
-        prob = p["match_probability"].to_numpy(dtype=float)
-        cand = pd.DataFrame(
-            {
-                "src": np.concatenate([left, right]),
-                "dst": np.concatenate([right, left]),
-                "prob": np.concatenate([prob, prob]),
-            }
-        ).dropna()
-        cand = cand.astype({"src": np.int64, "dst": np.int64})
-        cand = cand.loc[lone[cand["src"].to_numpy()]]
-        cand["dst_node"] = nodes["node"].to_numpy()[cand["dst"].to_numpy()]
-        best = cand.sort_values(["src", "prob", "dst_node"], ascending=[True, False, True])
-        best = best.drop_duplicates("src")
+        best = _best_pairs_of_lone_buyers(nodes, pairs, threshold, det_labels, nb)
         splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
-        labels = components(
+        labels = _components(
             np.concatenate([rows, best["src"].to_numpy()]),
             np.concatenate([cols, best["dst"].to_numpy()]),
+            size,
+            n,
         )
     buyer_crm = nodes["crm_id"].iloc[:nb].notna().to_numpy()
     has_key = (nodes["email_norm"].notna() | nodes["phone_norm"].notna()).to_numpy()[:nb]
     crm_codes, crm_uniques = pd.factorize(nodes["crm_id"], sort=True)
     det_rule = _link_rules(det_labels, crm_codes, buyer_crm, has_key, np.zeros(nb, dtype=bool))
-    n_crm, cluster_size = _cluster_counts(labels, crm_codes)
+    _, cluster_size = _cluster_counts(labels, crm_codes)
     by_splink = ~np.isnan(splink_prob[:nb]) & (cluster_size[:nb] > 1)
     rule = _link_rules(labels, crm_codes, buyer_crm, has_key, by_splink)
     out = pd.DataFrame(
@@ -482,6 +487,72 @@ def link_buyers(
         str(k): int(v) for k, v in zip(*np.unique(det_rule, return_counts=True), strict=True)
     }
     return out
+
+
+def _key_edges(nodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Edges of the shared-key graph: every node to one key node per key value it carries
+    (normalised e-mail, normalised phone, CRM id). A star per value, not a clique, so the
+    graph grows linearly with the nodes.
+
+    Returns:
+        rows (node positions), cols (key node positions, after the ``len(nodes)`` record
+        nodes) and the size of the graph (record nodes + key nodes).
+    """
+    keys = pd.concat(
+        [
+            "e:" + nodes["email_norm"].dropna().astype(str),
+            "p:" + nodes["phone_norm"].dropna().astype(str),
+            "i:" + nodes["crm_id"].dropna().astype(str),
+        ]
+    )
+    key_codes, key_uniques = pd.factorize(keys)
+    return keys.index.to_numpy(), key_codes + len(nodes), len(nodes) + len(key_uniques)
+
+
+def _components(rows: np.ndarray, cols: np.ndarray, size: int, n: int) -> np.ndarray:
+    """Connected-component label of each of the first ``n`` nodes of the undirected graph
+    with edges ``rows[i] - cols[i]`` on ``size`` nodes."""
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    return connected_components(graph, directed=False)[1][:n]
+
+
+def _best_pairs_of_lone_buyers(
+    nodes: pd.DataFrame,
+    pairs: pd.DataFrame,
+    threshold: float,
+    labels: np.ndarray,
+    nb: int,
+) -> pd.DataFrame:
+    """The best-scoring pair of each buyer the deterministic rules leave alone.
+
+    A buyer is lone when its cluster in ``labels`` has one node and it carries no CRM id.
+    Among its pairs with match probability >= ``threshold`` the highest probability wins
+    (ties: the smallest node id of the other side).
+
+    Returns:
+        src (the lone buyer's node position), dst (the other node's position), prob; one
+        row per lone buyer with a pair, sorted by src.
+    """
+    n = len(nodes)
+    det_size = np.bincount(labels)[labels]
+    lone = (det_size == 1) & (np.arange(n) < nb) & nodes["crm_id"].isna().to_numpy()
+    pos = pd.Series(np.arange(n), index=nodes["node"].to_numpy())
+    p = pairs.loc[pairs["match_probability"] >= threshold]
+    left = pos.reindex(p["node_l"].to_numpy()).to_numpy()
+    right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
+    prob = p["match_probability"].to_numpy(dtype=float)
+    cand = pd.DataFrame(
+        {
+            "src": np.concatenate([left, right]),
+            "dst": np.concatenate([right, left]),
+            "prob": np.concatenate([prob, prob]),
+        }
+    ).dropna()
+    cand = cand.astype({"src": np.int64, "dst": np.int64})
+    cand = cand.loc[lone[cand["src"].to_numpy()]]
+    cand["dst_node"] = nodes["node"].to_numpy()[cand["dst"].to_numpy()]
+    best = cand.sort_values(["src", "prob", "dst_node"], ascending=[True, False, True])
+    return best.drop_duplicates("src")[["src", "dst", "prob"]]
 
 
 def _cluster_counts(labels: np.ndarray, crm_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
