@@ -9,7 +9,7 @@ customer weighted by their recency-weighted units on that channel:
 
 A candidate channel (in channels.csv, no sales yet) has no customers; its mix comes from its
 audience profile: segment g's weight is the Bhattacharyya match of the channel's age x tier
-audience with the segment's (stage 02's :func:`~channelops.stages.channel_selection.reach.segment_channel_reach`)
+audience with the segment's (:func:`~channelops.audience.segment_channel_reach`)
 times the segment's size, and A[c, i] = sum_g mix[c, g] * (mean of a[u, i] over g's customers).
 
 Expected revenue over ``horizon_weeks``: the channel's weekly revenue (recent average for an
@@ -286,42 +286,18 @@ def build_assortment(
     for channel, share in affinity.iterrows():
         per = prices[prices["channel_id"] == channel].set_index("sku")["price"]
         price = per.reindex(share.index).combine_first(overall.reindex(share.index))
-        value = (share * price).fillna(0.0)
-        if value.sum() <= 0:
-            continue
-        revenue = float(weekly.get(channel, np.nan)) * horizon_weeks * value / value.sum()
-        frame = pd.DataFrame(
-            {
-                "sku": share.index,
-                "affinity_share": share.to_numpy(),
-                "expected_revenue": revenue.to_numpy(),
-                "expected_units": (revenue / price).to_numpy(),
-            }
-        )
-        frame = frame.sort_values(["expected_revenue", "sku"], ascending=[False, True]).head(
-            list_size
-        )
-        frame.insert(0, "channel_id", channel)
-        frame["rank"] = np.arange(1, len(frame) + 1)
-        frames.append(frame)
+        weekly_revenue = float(weekly.get(channel, np.nan))
+        frame = _channel_list(share, price, weekly_revenue * horizon_weeks, list_size)
+        if frame is not None:
+            frame.insert(0, "channel_id", channel)
+            frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     out["role"] = np.where(out["rank"] <= feature_size, "feature", "list")
     out["channel_status"] = (
         out["channel_id"].map(status).fillna("active") if status is not None else "active"
     )
-    if products is not None and "category" in products:
-        out["category"] = out["sku"].map(
-            products.set_index(products["sku"].astype(str))["category"]
-        )
-    else:
-        out["category"] = pd.NA
-    if sold is not None:
-        key = sold["channel_id"].astype(str) + "\x1f" + sold["sku"].astype(str)
-        out["currently_sold"] = (
-            out["channel_id"].astype(str) + "\x1f" + out["sku"].astype(str)
-        ).isin(key)
-    else:
-        out["currently_sold"] = False
+    out["category"] = _categories(out["sku"], products)
+    out["currently_sold"] = _currently_sold(out, sold)
     cols = [
         "channel_id",
         "channel_status",
@@ -335,3 +311,52 @@ def build_assortment(
         "currently_sold",
     ]
     return out[cols]
+
+
+def _channel_list(
+    share: pd.Series, price: pd.Series, revenue: float, list_size: int
+) -> pd.DataFrame | None:
+    """One channel's list: ``revenue`` spread over SKUs in proportion to share * price.
+
+    Args:
+        share: the channel's affinity share per SKU (index sku).
+        price: unit price per SKU on the channel (index sku, base currency; NaN: no price).
+        revenue: the channel's expected revenue over the horizon (base currency).
+        list_size: SKUs kept.
+
+    Returns:
+        sku, affinity_share, expected_revenue, expected_units, rank (1 = most revenue; ties
+        by sku), the ``list_size`` first; ``None`` when no SKU has a positive share * price.
+    """
+    value = (share * price).fillna(0.0)
+    if value.sum() <= 0:
+        return None
+    expected = revenue * value / value.sum()
+    frame = pd.DataFrame(
+        {
+            "sku": share.index,
+            "affinity_share": share.to_numpy(),
+            "expected_revenue": expected.to_numpy(),
+            "expected_units": (expected / price).to_numpy(),
+        }
+    )
+    frame = frame.sort_values(["expected_revenue", "sku"], ascending=[False, True]).head(
+        list_size
+    )
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    return frame
+
+
+def _categories(sku: pd.Series, products: pd.DataFrame | None):
+    """The category of each SKU from ``products`` (``<NA>`` without a category column)."""
+    if products is not None and "category" in products:
+        return sku.map(products.set_index(products["sku"].astype(str))["category"])
+    return pd.NA
+
+
+def _currently_sold(out: pd.DataFrame, sold: pd.DataFrame | None):
+    """Whether each (channel_id, sku) of ``out`` is among the pairs of ``sold``."""
+    if sold is None:
+        return False
+    key = sold["channel_id"].astype(str) + "\x1f" + sold["sku"].astype(str)
+    return (out["channel_id"].astype(str) + "\x1f" + out["sku"].astype(str)).isin(key)
