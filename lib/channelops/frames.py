@@ -45,8 +45,7 @@ def order_join_keys(
     Both frames' columns are factorised together (object or ``string[pyarrow]``, any mix;
     missing values get a code of their own, as ``astype(str)`` gave them a string), so a
     merge or look-up on this one integer gives the same pairs as a merge on the string
-    columns, in a fraction of the time and memory (7.8M x 8.8M rows: ~140 s and several GB
-    for the string merges of 05 and 06).
+    columns, in a fraction of the time and memory (the string merges of 05 and 06).
 
     Returns:
         (keys of ``left``, keys of ``right``), int64 arrays.
@@ -56,7 +55,7 @@ def order_join_keys(
     for col in on:
         lk, rk = as_str_keys(left[col]), as_str_keys(right[col])
         if lk.dtype != rk.dtype:
-            # mixed string kinds would concatenate to Python objects (several times slower)
+            # mixed string kinds would concatenate to Python objects (much slower)
             lk, rk = lk.astype("string[pyarrow]"), rk.astype("string[pyarrow]")
         both = pd.concat([lk, rk], ignore_index=True)
         codes, uniques = pd.factorize(both, use_na_sentinel=False)

@@ -48,12 +48,12 @@ def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
         from channelops.customers.spark import customer_orders_spark  # lazy: pyspark
 
         return customer_orders_spark(lines, spark_session(engine))
-    # copy only the columns used, not the whole (possibly 25-column, 10-million-row) frame
+    # copy only the columns used, not the whole (possibly wide and long) frame
     bought = lines["status"].isin(PURCHASE_STATUSES).to_numpy(dtype=bool, na_value=False)
     used = [c for c in ("buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
                         "discount_base") if c in lines.columns]
     buys = lines.loc[bought, used]
-    # group on integer codes: ten million string pairs would take a minute to hash twice
+    # group on integer codes: hashing the string pairs twice is slow on many lines
     cust, cust_ids = pd.factorize(buys["buyer_ref"], sort=True)
     order, order_ids = pd.factorize(buys["order_id"])
     key, first, inverse = np.unique(cust.astype(np.int64) * max(len(order_ids), 1) + order,

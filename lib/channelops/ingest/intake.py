@@ -65,7 +65,7 @@ def _filter_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """Rows of ``df`` where ``keep`` (bool array), original index labels kept.
 
     Column by column (an Arrow filter for Arrow-backed columns, a numpy mask otherwise), so
-    a 10-million-line frame is copied once, not several times through pandas' block
+    a large frame is copied once, not several times through pandas' block
     consolidation.
     """
     mask = pa.array(keep)

@@ -314,9 +314,9 @@ def _splink_table(nodes: pd.DataFrame, engine: str):
         # default) would need a checkpoint folder on storage every executor reaches
         db = SparkAPI(spark_session=spark, break_lineage_method="persist")
         return db.register(to_spark(nodes, spark)), None
-    # explicit limits: by default DuckDB takes every core and 80% of the memory; with
-    # the lines and buyer records beside it, 3GB keeps the stage within the machine,
-    # and DuckDB spills what does not fit
+    # explicit limits: by default DuckDB takes every core and 80% of the memory, beside
+    # the lines and buyer records this stage already holds; DuckDB spills what does not
+    # fit
     con = duckdb_connection(threads=2, memory_limit="3GB")
     db = DuckDBAPI(connection=con)
     return db.register(nodes), con
@@ -869,8 +869,7 @@ def write_warehouse(tables: dict, output_dir) -> str:
     Args:
         tables: table name -> a DataFrame, or the path of a Parquet file (as returned by
             :func:`channelops.run.folder.write_table`). From a Parquet file DuckDB reads the
-            columns itself, without going through pandas (on the large dataset 60 s from
-            frames of Python strings).
+            columns itself, without going through pandas (and its Python strings).
         output_dir: the run folder.
 
     The file is built under a temporary name and renamed into place, so a reader never

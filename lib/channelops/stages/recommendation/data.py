@@ -63,7 +63,7 @@ def purchase_lines(
     """
     _require(lines, REQUIRED_COLUMNS, "order_lines")
     keep = [c for c in (*REQUIRED_COLUMNS, "channel_id", "status", "revenue_base") if c in lines]
-    # one boolean mask and one copy of the kept rows (10M lines on the large dataset)
+    # one boolean mask and one copy of the kept rows
     mask = lines[["customer_id", "sku", "order_ts", "quantity"]].notna().all(axis=1).to_numpy()
     if "status" in lines and ignore_status:
         mask &= ~lines["status"].isin(list(ignore_status)).to_numpy(dtype=bool)
@@ -101,7 +101,7 @@ def _plain_strings(values: pd.Series) -> pd.Series:
     """The values as Python ``str`` objects (object dtype); Arrow strings are converted in C.
 
     Arrow strings without missing values become one ``str`` object per distinct value,
-    shared by its rows (10M lines of 940k customers: 940k objects, not 10M).
+    shared by its rows (one object per customer, not one per line).
     """
     if isinstance(values.dtype, pd.StringDtype):
         if values.hasnans:
