@@ -12,17 +12,71 @@ The algorithmic core the 05 notebook calls:
 - :mod:`.delays` — on-time rates, delay distributions and the drivers of delay.
 - :mod:`.prepare` — the notebook's data preparation (fulfilled orders, demand by region and
   channel, a day's delivery stops, hourly contacts and their forecast).
+- :mod:`.order_flow` — the simulation's inputs and read-outs (ship-by hours, orders with
+  deadlines, warehouse load, the policies' totals).
+- :mod:`.delivery` — a day's delivery rounds: which orders, distances, the ``routes`` table
+  and what each plan costs.
+- :mod:`.service_desk` — the contact forecast per channel and pooled, and the agents
+  scheduled after shrinkage with their cost.
+- :mod:`.tables` — empty, typed versions of the stage's tables for skipped sections.
+- :mod:`.plots` — the notebook's charts; :mod:`.findings` — its "What we found" sentences.
 """
 
 from .allocation import (
+    ALLOCATION_COLUMNS,
     TransportResult,
     allocation_by_channel_own_warehouse,
+    allocation_table,
+    capacity_use,
     haversine_km,
     pooling_comparison,
     shipping_cost_matrix,
     solve_transportation,
 )
-from .delays import DELAY_COLUMNS, delay_drivers, delay_summary, shipment_delays
+from .delays import (
+    DELAY_COLUMNS,
+    DRIVER_COLUMNS,
+    carrier_speeds,
+    delay_drivers,
+    delay_summary,
+    least_punctual,
+    overall_delays,
+    shipment_delays,
+)
+from .delivery import (
+    fixed_cost_in_km,
+    route_cost_summary,
+    route_orders,
+    route_saving,
+    routes_with_direct_trips,
+    stop_distances,
+    warehouse_row,
+)
+from .findings import (
+    allocation_finding,
+    delay_finding,
+    order_flow_finding,
+    routing_finding,
+    staffing_finding,
+)
+from .order_flow import (
+    breach_change,
+    orders_in_window,
+    policy_totals,
+    ship_by_hours,
+    simulation_orders,
+    warehouse_load,
+)
+from .plots import (
+    plot_allocation_by_warehouse,
+    plot_breaches_by_channel,
+    plot_cycle_times,
+    plot_delay_distribution,
+    plot_on_time,
+    plot_route_plans,
+    plot_staffing_schedule,
+)
+from .prepare import allocation_inputs, order_span_days, orders_for_logistics
 from .routing import (
     CVRPSolution,
     VRPLIBInstance,
@@ -35,6 +89,14 @@ from .routing import (
     route_cost,
     routes_table,
     solve_cvrp,
+)
+from .service_desk import (
+    STAFFING_COLUMNS,
+    contact_forecast,
+    pooled_forecast,
+    queue_costs,
+    scheduled_staffing,
+    staffing_overview,
 )
 from .simulation import (
     SIM_COLUMNS,
@@ -56,6 +118,14 @@ from .staffing import (
     erlang_c,
     service_level,
     staffing_plan,
+)
+from .tables import (
+    empty_allocation,
+    empty_delay_analysis,
+    empty_delay_drivers,
+    empty_routes,
+    empty_staffing_plan,
+    empty_table,
 )
 
 __all__ = [
@@ -97,4 +167,52 @@ __all__ = [
     "solve_cvrp",
     "solve_transportation",
     "staffing_plan",
+    # the notebook's steps
+    "ALLOCATION_COLUMNS",
+    "DRIVER_COLUMNS",
+    "STAFFING_COLUMNS",
+    "allocation_finding",
+    "allocation_inputs",
+    "allocation_table",
+    "breach_change",
+    "capacity_use",
+    "carrier_speeds",
+    "contact_forecast",
+    "delay_finding",
+    "empty_allocation",
+    "empty_delay_analysis",
+    "empty_delay_drivers",
+    "empty_routes",
+    "empty_staffing_plan",
+    "empty_table",
+    "fixed_cost_in_km",
+    "least_punctual",
+    "order_flow_finding",
+    "order_span_days",
+    "orders_for_logistics",
+    "orders_in_window",
+    "overall_delays",
+    "plot_allocation_by_warehouse",
+    "plot_breaches_by_channel",
+    "plot_cycle_times",
+    "plot_delay_distribution",
+    "plot_on_time",
+    "plot_route_plans",
+    "plot_staffing_schedule",
+    "policy_totals",
+    "pooled_forecast",
+    "queue_costs",
+    "route_cost_summary",
+    "route_orders",
+    "route_saving",
+    "routes_with_direct_trips",
+    "routing_finding",
+    "scheduled_staffing",
+    "ship_by_hours",
+    "simulation_orders",
+    "staffing_finding",
+    "staffing_overview",
+    "stop_distances",
+    "warehouse_load",
+    "warehouse_row",
 ]

@@ -33,6 +33,18 @@ EARTH_RADIUS_KM = 6371.0088
 
 _TOL = 1e-9
 
+#: Columns of the ``allocation`` table.
+ALLOCATION_COLUMNS = [
+    "policy",
+    "warehouse",
+    "region",
+    "channel",
+    "flow",
+    "unit_cost",
+    "cost",
+    "shadow_price",
+]
+
 
 @dataclass(frozen=True)
 class TransportResult:
@@ -378,3 +390,67 @@ def pooling_comparison(
             "cost_per_order": r.shipping_cost / shipped if shipped > 0 else np.nan,
         })
     return pd.DataFrame(rows).set_index("policy")
+
+
+def allocation_table(results: Mapping[str, TransportResult]) -> pd.DataFrame:
+    """The ``allocation`` table: the flows of several allocations, one after the other.
+
+    Args:
+        results: policy name -> its :class:`TransportResult` (demand keyed by region and
+            channel), e.g. ``{"pooled": ..., "own_warehouse": ...}``.
+
+    Returns:
+        DataFrame with :data:`ALLOCATION_COLUMNS`: policy, warehouse, region, channel,
+        flow (orders/day), unit_cost (currency per order), cost (currency per day) and
+        shadow_price (the warehouse's capacity shadow price under that policy, currency per
+        day per extra order/day of capacity).
+
+    Raises:
+        ValueError: no results, or flows without a channel column.
+    """
+    if not results:
+        raise ValueError("no allocations to put in the table")
+    for name, r in results.items():
+        if "channel" not in r.flows.columns:
+            raise ValueError(f"the {name!r} allocation has no channel: key demand by "
+                             "(region, channel)")
+    return pd.concat(
+        [
+            r.flows.assign(policy=name, shadow_price=r.flows["warehouse"].map(r.shadow_prices))
+            for name, r in results.items()
+        ],
+        ignore_index=True,
+    )[ALLOCATION_COLUMNS]
+
+
+def capacity_use(
+    supply: pd.Series, pooled: TransportResult, own: TransportResult
+) -> pd.DataFrame:
+    """Each warehouse's capacity, use and shadow price under the two layouts.
+
+    Args:
+        supply: warehouse -> capacity, orders/day.
+        pooled: the pooled allocation (:func:`solve_transportation`).
+        own: the own-warehouse allocation (:func:`allocation_by_channel_own_warehouse`).
+
+    Returns:
+        DataFrame indexed by warehouse: capacity (orders/day), pooled_use and own_use
+        (shipped / capacity), pooled_shadow_price and own_shadow_price (currency per day
+        per extra order/day of capacity).
+
+    Raises:
+        ValueError: a result names a warehouse that ``supply`` does not have.
+    """
+    for r in (pooled, own):
+        extra = sorted(set(r.utilisation.index) - set(supply.index), key=str)
+        if extra:
+            raise ValueError(f"allocation has warehouse(s) {extra} not in supply")
+    return pd.DataFrame(
+        {
+            "capacity": supply,
+            "pooled_use": pooled.utilisation,
+            "pooled_shadow_price": pooled.shadow_prices,
+            "own_use": own.utilisation,
+            "own_shadow_price": own.shadow_prices,
+        }
+    )

@@ -24,7 +24,16 @@ from channelops.frames import as_str_keys, lookup_columns
 from .allocation import haversine_km
 from .prepare import canonical_region
 
-__all__ = ["DELAY_COLUMNS", "shipment_delays", "delay_summary", "delay_drivers"]
+__all__ = [
+    "DELAY_COLUMNS",
+    "DRIVER_COLUMNS",
+    "shipment_delays",
+    "delay_summary",
+    "delay_drivers",
+    "overall_delays",
+    "least_punctual",
+    "carrier_speeds",
+]
 
 #: Columns of the ``delay_analysis`` table.
 DELAY_COLUMNS = [
@@ -40,6 +49,9 @@ DELAY_COLUMNS = [
     "mean_handling_h",
     "mean_transit_h",
 ]
+
+#: Columns of the ``delay_drivers`` table.
+DRIVER_COLUMNS = ["term", "kind", "level", "n", "coef_h", "std_err", "t"]
 
 
 def shipment_delays(
@@ -324,4 +336,70 @@ def _drivers_table(
     out = out.sort_values(
         ["kind", "coef_h"], key=lambda s: s.map(order) if s.name == "kind" else s
     ).reset_index(drop=True)
-    return out[["term", "kind", "level", "n", "coef_h", "std_err", "t"]].copy()
+    return out[DRIVER_COLUMNS].copy()
+
+
+def overall_delays(delay_analysis: pd.DataFrame) -> pd.Series:
+    """The all-shipments row of the ``delay_analysis`` table.
+
+    Args:
+        delay_analysis: output of :func:`delay_summary`.
+
+    Returns:
+        The row whose dimension is ``all`` (shipments, delivered, on_time_rate as a share,
+        delays in hours, ...).
+
+    Raises:
+        ValueError: the table has no ``all`` row (e.g. it is empty).
+    """
+    rows = delay_analysis[delay_analysis["dimension"] == "all"]
+    if rows.empty:
+        raise ValueError("delay_analysis has no 'all' row")
+    return rows.iloc[0]
+
+
+def least_punctual(
+    delay_analysis: pd.DataFrame, dimension: str = "region", min_delivered: int = 30, n: int = 5
+) -> pd.DataFrame:
+    """The keys of one dimension with the lowest on-time rates.
+
+    Args:
+        delay_analysis: output of :func:`delay_summary`.
+        dimension: ``channel``, ``carrier`` or ``region``.
+        min_delivered: leave out keys with fewer delivered shipments than this (their rates
+            are noise).
+        n: how many keys to return.
+
+    Returns:
+        Up to ``n`` rows of ``delay_analysis``, lowest on_time_rate (share) first.
+
+    Raises:
+        ValueError: ``dimension`` is not in the table or ``n`` is below 1.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if dimension not in set(delay_analysis["dimension"]):
+        raise ValueError(f"delay_analysis has no dimension {dimension!r}")
+    rows = delay_analysis[
+        (delay_analysis["dimension"] == dimension) & (delay_analysis["delivered"] >= min_delivered)
+    ]
+    return rows.nsmallest(n, "on_time_rate")
+
+
+def carrier_speeds(drivers: pd.DataFrame) -> pd.DataFrame:
+    """The carriers' transit hours per 1000 km from :func:`delay_drivers`, fastest first.
+
+    Args:
+        drivers: output of :func:`delay_drivers` (columns :data:`DRIVER_COLUMNS`).
+
+    Returns:
+        The ``carrier_per_1000km`` rows (level = carrier, coef_h = hours per 1000 km),
+        in the drivers' order (lowest coef_h first); empty when the fit had no distances.
+
+    Raises:
+        ValueError: ``drivers`` lacks the kind or coef_h column.
+    """
+    missing = {"kind", "coef_h"} - set(drivers.columns)
+    if missing:
+        raise ValueError(f"drivers is missing column(s) {sorted(missing)}")
+    return drivers[drivers["kind"] == "carrier_per_1000km"]

@@ -29,6 +29,9 @@ __all__ = [
     "fulfilled_orders",
     "order_weight_kg",
     "with_order_weight",
+    "orders_for_logistics",
+    "order_span_days",
+    "allocation_inputs",
     "demand_by_region_channel",
     "shipping_cost_by_key",
     "own_warehouses",
@@ -40,6 +43,9 @@ __all__ = [
 ]
 
 SHIPPED_STATUSES = ("paid", "shipped", "delivered", "returned")
+
+#: The order columns the delay analysis reads (section 4 of the notebook).
+DELAY_ORDER_COLUMNS = ("channel_id", "order_id", "order_ts", "city")
 
 #: Columns of the ``routes`` table.
 ROUTE_COLUMNS = ["solver", "vehicle", "stop", "city", "load", "distance_km", "cum_km"]
@@ -233,6 +239,95 @@ def with_order_weight(
     out = orders.reset_index(drop=True)
     out["weight_kg"] = np.where(pos >= 0, total.to_numpy()[np.maximum(pos, 0)], np.nan)
     return out
+
+
+def orders_for_logistics(
+    orders: pd.DataFrame,
+    order_lines: pd.DataFrame,
+    warehouses: pd.DataFrame | None,
+    shipments: pd.DataFrame | None = None,
+    locations: pd.DataFrame | None = None,
+    channels: pd.DataFrame | None = None,
+    products: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The orders each part of stage 05 reads, from the unified orders and lines (03).
+
+    Args:
+        orders: the unified orders (see :func:`fulfilled_orders` for the columns).
+        order_lines: the unified order lines (channel_id, order_id, sku, quantity).
+        warehouses: warehouses.csv, or None when the dataset has none.
+        shipments, locations, channels: as in :func:`fulfilled_orders` (each may be None).
+        products: products.csv (sku, weight_kg), or None for 1 kg a unit.
+
+    Returns:
+        (fulfilled, delay_orders, n_orders). fulfilled: :func:`fulfilled_orders` plus
+        weight_kg (kg; 1.0 for an order without lines), empty (with warehouse_id and region)
+        without warehouses. delay_orders: the :data:`DELAY_ORDER_COLUMNS` present, of the
+        fulfilled orders (every order with a shipment is one of them), or of all orders
+        when there are no warehouses. n_orders: the number of rows of ``orders``.
+    """
+    if warehouses is None:
+        fulfilled = orders.iloc[0:0].assign(
+            warehouse_id=pd.Series(dtype=str), region=pd.Series(dtype=str)
+        )
+    else:
+        fulfilled = fulfilled_orders(orders, warehouses, shipments, locations, channels)
+    fulfilled = with_order_weight(fulfilled, order_lines, products)
+    fulfilled["weight_kg"] = fulfilled["weight_kg"].fillna(1.0)
+    source = fulfilled if warehouses is not None else orders
+    delay_orders = source[[c for c in DELAY_ORDER_COLUMNS if c in orders]]
+    return fulfilled, delay_orders, len(orders)
+
+
+def order_span_days(order_ts: pd.Series) -> float:
+    """Days between the first and the last order, at least 1.
+
+    Args:
+        order_ts: order timestamps.
+
+    Returns:
+        (last - first) in days (fractional), or 1.0 when that is shorter than a day.
+
+    Raises:
+        ValueError: no timestamps.
+    """
+    if order_ts.dropna().empty:
+        raise ValueError("no order timestamps to measure a span on")
+    return max(1.0, (order_ts.max() - order_ts.min()).total_seconds() / 86400)
+
+
+def allocation_inputs(
+    fulfilled: pd.DataFrame,
+    warehouses: pd.DataFrame,
+    locations: pd.DataFrame,
+    cost_per_km_kg: float,
+    base_cost: float,
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Supply, demand and unit costs of the transportation problem.
+
+    Args:
+        fulfilled: fulfilled orders with order_ts, region, channel_id, order_id, weight_kg.
+        warehouses: warehouse_id, lat, lon, daily_capacity_orders (and
+            handling_cost_per_order).
+        locations: city, lat, lon; only regions found here are allocated.
+        cost_per_km_kg: carrier rate, currency per km per kg.
+        base_cost: fixed cost per parcel, currency.
+
+    Returns:
+        (supply, demand, cost): supply is warehouse -> daily_capacity_orders (orders/day,
+        float); demand is (region, channel) -> average orders per day over the orders' span
+        (:func:`order_span_days`); cost is :func:`shipping_cost_by_key`, warehouses x
+        (region, channel), currency per order.
+    """
+    span = order_span_days(fulfilled["order_ts"])
+    demand = demand_by_region_channel(fulfilled, span, locations["city"])
+    cost = shipping_cost_by_key(warehouses, locations, demand, cost_per_km_kg, base_cost)
+    supply = warehouses.set_index("warehouse_id")["daily_capacity_orders"].astype(float)
+    dem = (
+        demand.set_index(["region", "channel_id"])["orders_per_day"]
+        .rename_axis(["region", "channel"])
+    )
+    return supply, dem, cost
 
 
 def demand_by_region_channel(

@@ -1,0 +1,147 @@
+"""The sentences of the 05 notebook's "What we found", each computed from the numbers it
+states. A sentence that compares two options says which way the comparison went."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .allocation import TransportResult
+
+__all__ = [
+    "order_flow_finding",
+    "allocation_finding",
+    "routing_finding",
+    "delay_finding",
+    "staffing_finding",
+]
+
+
+def order_flow_finding(totals: pd.DataFrame, days: int) -> str:
+    """SLA breaches of FIFO and of priority over the simulated window.
+
+    Args:
+        totals: :func:`~.order_flow.policy_totals` with rows ``fifo`` and ``priority``.
+        days: length of the simulated window, days.
+
+    Returns:
+        One sentence with the orders and each policy's breaches (counts).
+
+    Raises:
+        ValueError: a policy is missing.
+    """
+    missing = sorted({"fifo", "priority"} - set(totals.index))
+    if missing:
+        raise ValueError(f"no totals for policy {missing}")
+    fifo_b = int(totals.loc["fifo", "sla_breaches"])
+    prio_b = int(totals.loc["priority", "sla_breaches"])
+    orders = int(totals.loc["fifo", "orders"])
+    return (f"In the {days} busiest days, {fifo_b:,} of {orders:,} orders shipped after their "
+            f"deadline first in first out and {prio_b:,} by priority.")
+
+
+def allocation_finding(pooled: TransportResult, own: TransportResult, currency: str) -> str:
+    """Daily cost of the pooled and own-warehouse layouts, and the most valuable capacity.
+
+    Args:
+        pooled: the pooled allocation.
+        own: the own-warehouse allocation.
+        currency: the base currency's code, e.g. ``"CNY"``.
+
+    Returns:
+        One sentence: both daily costs (currency per day) and the warehouse with the
+        highest shadow price (currency per day per extra order of daily capacity), or
+        that no warehouse is full.
+
+    Raises:
+        ValueError: the pooled allocation has no warehouses.
+    """
+    prices = pooled.shadow_prices
+    if prices.empty:
+        raise ValueError("the pooled allocation has no warehouses")
+    top = prices.max()
+    text = (f"Letting every channel use every warehouse costs {pooled.total_cost:,.0f} {currency} "
+            f"a day against {own.total_cost:,.0f} {currency} with each channel on its own "
+            "warehouse; ")
+    if top > 0:
+        return text + (f"the warehouse whose capacity is worth most is {prices.idxmax()} at "
+                       f"{top:.2f} {currency} a day per extra order of daily capacity.")
+    return text + "no warehouse is full in the pooled plan, so extra capacity would save nothing."
+
+
+def routing_finding(
+    day: pd.Timestamp, warehouse_id: str, summary: pd.DataFrame, saving: float
+) -> str:
+    """PyVRP's plan for the routed day against the nearest-neighbour rule.
+
+    Args:
+        day: the routed day.
+        warehouse_id: the depot.
+        summary: :func:`~.delivery.route_cost_summary` with a ``pyvrp`` row.
+        saving: :func:`~.delivery.route_saving` (share of the baseline's cost).
+
+    Returns:
+        One sentence with PyVRP's km and vehicles and how much cheaper (or dearer) it is.
+
+    Raises:
+        ValueError: no ``pyvrp`` row.
+    """
+    if "pyvrp" not in summary.index:
+        raise ValueError("route summary has no 'pyvrp' row")
+    km = summary.loc["pyvrp", "distance_km"]
+    vehicles = summary.loc["pyvrp", "vehicles"]
+    than = f"{saving:.0%} cheaper than" if saving >= 0 else f"{-saving:.0%} dearer than"
+    return (f"On {day.date()} PyVRP routes {warehouse_id}'s parcels in {km:,.0f} km with "
+            f"{vehicles} vehicles, {than} the nearest-neighbour rule.")
+
+
+def delay_finding(overall: pd.Series, speeds: pd.DataFrame) -> str:
+    """The on-time rate, and the fastest and slowest carrier at equal conditions.
+
+    Args:
+        overall: :func:`~.delays.overall_delays` (on_time_rate, a share).
+        speeds: :func:`~.delays.carrier_speeds`, fastest first (may be empty when the
+            shipments could not be placed on a map).
+
+    Returns:
+        One sentence.
+
+    Raises:
+        ValueError: ``overall`` has no on_time_rate.
+    """
+    if "on_time_rate" not in overall.index:
+        raise ValueError("overall has no on_time_rate")
+    text = f"{overall['on_time_rate']:.0%} of deliveries arrive on time; "
+    if speeds.empty:
+        return text + "without distances the carriers' speeds are not compared."
+    return (text + "at equal distance, channel and handling the fastest carrier is "
+            f"{speeds.iloc[0]['level']} and the slowest {speeds.iloc[-1]['level']}.")
+
+
+def staffing_finding(
+    staffing: pd.DataFrame, separate_cost: float, pooled_cost: float,
+    target_service_level: float, target_wait_s: float,
+) -> str:
+    """Peak agents on the pooled desk and what pooling saves against a desk per channel.
+
+    Args:
+        staffing: the ``staffing_plan`` table with a ``pooled`` queue.
+        separate_cost, pooled_cost: :func:`~.service_desk.queue_costs`, currency.
+        target_service_level: share of contacts answered within the target.
+        target_wait_s: the answer-time target, seconds.
+
+    Returns:
+        One sentence.
+
+    Raises:
+        ValueError: no pooled queue, or a non-positive separate cost.
+    """
+    pooled = staffing.loc[staffing["queue"] == "pooled", "scheduled_agents"]
+    if pooled.empty:
+        raise ValueError("staffing has no pooled queue")
+    if separate_cost <= 0:
+        raise ValueError(f"separate_cost must be positive, got {separate_cost}")
+    saving = 1 - pooled_cost / separate_cost
+    than = f"{saving:.0%} cheaper than" if saving >= 0 else f"{-saving:.0%} dearer than"
+    return (f"Answering {target_service_level:.0%} of contacts within {target_wait_s} s needs up "
+            f"to {int(pooled.max())} scheduled agents an hour on one pooled desk, {than} a desk "
+            "per channel.")
