@@ -22,19 +22,16 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
 
     It reads ``scorecard`` (required), ``experiment_results``, ``user_base_growth``,
     ``plan_vs_actual`` and ``policy_comparison`` back from the run folder, so the summary
-    is made from exactly what the run wrote; ``report.html`` puts it on top.
+    is made from exactly what the run wrote; ``report.html`` puts it on top. The sentences
+    come with their data strings escaped (:func:`executive_summary`), the table cells and
+    the currency are escaped here.
     """
-
-
-    def opt(name: str) -> pd.DataFrame | None:
-        return read_table(name, output_dir) if table_exists(name, output_dir) else None
-
     sentences, table = executive_summary(
         read_table("scorecard", output_dir),
-        opt("experiment_results"),
-        opt("user_base_growth"),
-        opt("plan_vs_actual"),
-        opt("policy_comparison"),
+        _optional_table("experiment_results", output_dir),
+        _optional_table("user_base_growth", output_dir),
+        _optional_table("plan_vs_actual", output_dir),
+        _optional_table("policy_comparison", output_dir),
         currency,
     )
     by = "contribution" if table["contribution"].notna().any() else "gross margin"
@@ -45,7 +42,7 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
     )
     page = (
         "<h2>Executive summary</h2>\n<p>"
-        + " ".join(html.escape(s) for s in sentences)
+        + " ".join(sentences)
         + f"</p>\n<p><b>Channel scorecard</b> (money in {html.escape(currency)}; ranked by "
         f"{by}; definitions in stage 06)</p>\n"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
@@ -55,6 +52,11 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def _optional_table(name: str, output_dir: str | os.PathLike[str]) -> pd.DataFrame | None:
+    """The run's table ``name``, or None when no stage wrote it."""
+    return read_table(name, output_dir) if table_exists(name, output_dir) else None
 
 
 def _fmt_cell(col: str, v: object) -> str:

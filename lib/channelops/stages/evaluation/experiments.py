@@ -33,6 +33,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from channelops.frames import require_columns
+
+from .text import escape_data
+
 __all__ = [
     "EXPERIMENT_COLUMNS",
     "RESULT_DEFINITIONS",
@@ -47,6 +51,13 @@ __all__ = [
     "experiment_verdict",
     "simulate_experiments",
     "calibration",
+    "RESULT_COLUMNS",
+    "metric_channel",
+    "empty_experiment_results",
+    "forest_rows",
+    "calibration_group_size",
+    "calibrated_methods",
+    "calibration_text",
 ]
 
 EXPERIMENT_COLUMNS = ("unit_id", "group", "start_date", "end_date", "name")
@@ -65,6 +76,39 @@ RESULT_DEFINITIONS = {
     "srm_p_value": "chi-square test of the group sizes against the planned split",
     "verdict": "plain-language reading of the primary interval (CUPED when available)",
 }
+
+#: Columns of :func:`analyse_experiments`, in order.
+RESULT_COLUMNS = (
+    "name",
+    "level",
+    "start_date",
+    "end_date",
+    "n_control",
+    "n_treatment",
+    "mean_control",
+    "mean_treatment",
+    "diff",
+    "welch_lo",
+    "welch_hi",
+    "p_value",
+    "boot_lo",
+    "boot_hi",
+    "lift",
+    "lift_lo",
+    "lift_hi",
+    "cuped_theta",
+    "cuped_diff",
+    "cuped_lo",
+    "cuped_hi",
+    "cuped_p_value",
+    "cuped_lift",
+    "cuped_lift_lo",
+    "cuped_lift_hi",
+    "variance_reduction",
+    "srm_chi2",
+    "srm_p_value",
+    "verdict",
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +153,8 @@ def unit_metrics(
     Raises:
         ValueError: a required column is missing or a group is not control/treatment.
     """
-    _require(experiments, list(EXPERIMENT_COLUMNS), "experiments")
-    _require(lines, ["customer_id", "channel_id", "order_ts_local", "revenue_base"], "lines")
+    require_columns(experiments, list(EXPERIMENT_COLUMNS), "experiments")
+    require_columns(lines, ["customer_id", "channel_id", "order_ts_local", "revenue_base"], "lines")
     bad = set(experiments["group"].astype(str)) - {"control", "treatment"}
     if bad:
         raise ValueError(
@@ -282,96 +326,90 @@ def analyse_experiments(
     Returns:
         The columns of :data:`RESULT_DEFINITIONS`, one row per experiment name.
     """
-    _require(units, ["name", "group", "y", "x"], "units")
+    require_columns(units, ["name", "group", "y", "x"], "units")
     rng = rng or np.random.default_rng(0)
-    rows = []
-    for name, g in units.groupby("name", sort=True):
-        t, c = g.loc[g["group"] == "treatment"], g.loc[g["group"] == "control"]
-        yt, yc = t["y"].to_numpy(float), c["y"].to_numpy(float)
-        rec: dict[str, object] = {
-            "name": name,
-            "level": level,
-            "start_date": g["start_date"].min(),
-            "end_date": g["end_date"].max(),
-            "n_control": len(c),
-            "n_treatment": len(t),
-        }
-        chi2, p_srm = srm_check(len(t), len(c), expected_share)
-        rec.update(srm_chi2=chi2, srm_p_value=p_srm)
-        if len(t) < 2 or len(c) < 2:
-            rec["verdict"] = (
-                f"{name}: too few units to compare ({len(t)} treatment, {len(c)} control)."
-            )
-            rows.append(rec)
-            continue
-        w = welch_interval(yt, yc, level)
-        r = relative_lift_interval(yt, yc, level)
-        b = bootstrap_interval(yt, yc, n_boot, level, rng)
-        rec.update(
-            mean_control=yc.mean(),
-            mean_treatment=yt.mean(),
-            diff=w.estimate,
-            welch_lo=w.lo,
-            welch_hi=w.hi,
-            p_value=w.p_value,
-            boot_lo=b.lo,
-            boot_hi=b.hi,
-            lift=r.estimate,
-            lift_lo=r.lo,
-            lift_hi=r.hi,
-        )
-        xt, xc = t["x"].to_numpy(float), c["x"].to_numpy(float)
-        if np.isfinite(xt).all() and np.isfinite(xc).all() and np.concatenate([xt, xc]).std() > 0:
-            at, ac, theta = cuped_adjust(yt, yc, xt, xc)
-            wc = welch_interval(at, ac, level)
-            rc = relative_lift_interval(at, ac, level)
-            raw_var = np.concatenate([yt - yt.mean(), yc - yc.mean()]).var()
-            adj_var = np.concatenate([at - at.mean(), ac - ac.mean()]).var()
-            rec.update(
-                cuped_theta=float(theta),
-                cuped_diff=wc.estimate,
-                cuped_lo=wc.lo,
-                cuped_hi=wc.hi,
-                cuped_p_value=wc.p_value,
-                cuped_lift=rc.estimate,
-                cuped_lift_lo=rc.lo,
-                cuped_lift_hi=rc.hi,
-                variance_reduction=1 - adj_var / raw_var if raw_var > 0 else np.nan,
-            )
-        rec["verdict"] = experiment_verdict(pd.Series(rec), level, srm_alpha)
-        rows.append(rec)
-    cols = [
-        "name",
-        "level",
-        "start_date",
-        "end_date",
-        "n_control",
-        "n_treatment",
-        "mean_control",
-        "mean_treatment",
-        "diff",
-        "welch_lo",
-        "welch_hi",
-        "p_value",
-        "boot_lo",
-        "boot_hi",
-        "lift",
-        "lift_lo",
-        "lift_hi",
-        "cuped_theta",
-        "cuped_diff",
-        "cuped_lo",
-        "cuped_hi",
-        "cuped_p_value",
-        "cuped_lift",
-        "cuped_lift_lo",
-        "cuped_lift_hi",
-        "variance_reduction",
-        "srm_chi2",
-        "srm_p_value",
-        "verdict",
+    rows = [
+        _experiment_row(name, g, level, n_boot, expected_share, srm_alpha, rng)
+        for name, g in units.groupby("name", sort=True)
     ]
-    return pd.DataFrame(rows).reindex(columns=cols)
+    return pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
+
+
+def _experiment_row(
+    name: object,
+    g: pd.DataFrame,
+    level: float,
+    n_boot: int,
+    expected_share: float,
+    srm_alpha: float,
+    rng: np.random.Generator,
+) -> dict[str, object]:
+    """One experiment's row of :func:`analyse_experiments` from its units ``g``."""
+    t, c = g.loc[g["group"] == "treatment"], g.loc[g["group"] == "control"]
+    rec: dict[str, object] = {
+        "name": name,
+        "level": level,
+        "start_date": g["start_date"].min(),
+        "end_date": g["end_date"].max(),
+        "n_control": len(c),
+        "n_treatment": len(t),
+    }
+    chi2, p_srm = srm_check(len(t), len(c), expected_share)
+    rec.update(srm_chi2=chi2, srm_p_value=p_srm)
+    if len(t) < 2 or len(c) < 2:
+        rec["verdict"] = f"{name}: too few units to compare ({len(t)} treatment, {len(c)} control)."
+        return rec
+    yt, yc = t["y"].to_numpy(float), c["y"].to_numpy(float)
+    rec.update(_raw_estimates(yt, yc, level, n_boot, rng))
+    xt, xc = t["x"].to_numpy(float), c["x"].to_numpy(float)
+    if np.isfinite(xt).all() and np.isfinite(xc).all() and np.concatenate([xt, xc]).std() > 0:
+        rec.update(_cuped_estimates(yt, yc, xt, xc, level))
+    rec["verdict"] = experiment_verdict(pd.Series(rec), level, srm_alpha)
+    return rec
+
+
+def _raw_estimates(
+    yt: np.ndarray, yc: np.ndarray, level: float, n_boot: int, rng: np.random.Generator
+) -> dict[str, float]:
+    """Means, difference with its Welch and bootstrap intervals, relative lift."""
+    w = welch_interval(yt, yc, level)
+    r = relative_lift_interval(yt, yc, level)
+    b = bootstrap_interval(yt, yc, n_boot, level, rng)
+    return dict(
+        mean_control=yc.mean(),
+        mean_treatment=yt.mean(),
+        diff=w.estimate,
+        welch_lo=w.lo,
+        welch_hi=w.hi,
+        p_value=w.p_value,
+        boot_lo=b.lo,
+        boot_hi=b.hi,
+        lift=r.estimate,
+        lift_lo=r.lo,
+        lift_hi=r.hi,
+    )
+
+
+def _cuped_estimates(
+    yt: np.ndarray, yc: np.ndarray, xt: np.ndarray, xc: np.ndarray, level: float
+) -> dict[str, float]:
+    """The cuped_* estimates and the variance reduction, with covariates ``xt``, ``xc``."""
+    at, ac, theta = cuped_adjust(yt, yc, xt, xc)
+    wc = welch_interval(at, ac, level)
+    rc = relative_lift_interval(at, ac, level)
+    raw_var = np.concatenate([yt - yt.mean(), yc - yc.mean()]).var()
+    adj_var = np.concatenate([at - at.mean(), ac - ac.mean()]).var()
+    return dict(
+        cuped_theta=float(theta),
+        cuped_diff=wc.estimate,
+        cuped_lo=wc.lo,
+        cuped_hi=wc.hi,
+        cuped_p_value=wc.p_value,
+        cuped_lift=rc.estimate,
+        cuped_lift_lo=rc.lo,
+        cuped_lift_hi=rc.hi,
+        variance_reduction=1 - adj_var / raw_var if raw_var > 0 else np.nan,
+    )
 
 
 def experiment_verdict(row: pd.Series, level: float = 0.95, srm_alpha: float = 0.001) -> str:
@@ -540,7 +578,123 @@ def calibration(
     return pd.DataFrame(rows)
 
 
-def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
+
+# ---------------------------------------------------------------------------- reading results
+
+
+def metric_channel(wanted: str, channel_ids: pd.Series) -> tuple[str | None, str | None]:
+    """The channel whose revenue is the experiment metric, and a note when it cannot be.
+
+    Args:
+        wanted: the ``experiment_channel`` parameter; empty means every channel.
+        channel_ids: channel_id of every order line.
+
+    Returns:
+        (``wanted`` when some line is on it, else None = every channel; a note when a
+        channel was wanted but has no orders, else None).
+
+    Raises:
+        TypeError: ``wanted`` is not a string.
+    """
+    if not isinstance(wanted, str):
+        raise TypeError(f"experiment_channel must be a string, got {type(wanted).__name__}")
+    if wanted and wanted in set(channel_ids.unique()):
+        return wanted, None
+    if wanted:
+        return None, (
+            f"note: channel {wanted} has no orders here, so revenue on every channel is the metric"
+        )
+    return None, None
+
+
+def empty_experiment_results() -> pd.DataFrame:
+    """The ``experiment_results`` table of a dataset without experiments: no rows, the
+    columns name and verdict."""
+    return pd.DataFrame(columns=["name", "verdict"])
+
+
+def forest_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """Every interval of every experiment, one row each, for a forest plot.
+
+    Args:
+        results: from :func:`analyse_experiments` (name, diff, welch_lo/hi, boot_lo/hi,
+            cuped_diff, cuped_lo/hi).
+
+    Returns:
+        name, method (Welch, bootstrap, and CUPED when it ran), estimate, lo, hi; all in
+        base currency per unit (difference in means), experiments in the order of
+        ``results``.
+
+    Raises:
+        ValueError: a column is missing.
+    """
+    need = ["name", "diff", "welch_lo", "welch_hi", "boot_lo", "boot_hi", "cuped_diff",
+            "cuped_lo", "cuped_hi"]
+    require_columns(results, need, "experiment_results")
+    rows = []
+    for _, r in results.iterrows():
+        rows += [(r["name"], "Welch", r["diff"], r["welch_lo"], r["welch_hi"]),
+                 (r["name"], "bootstrap", r["diff"], r["boot_lo"], r["boot_hi"])]
+        if pd.notna(r["cuped_diff"]):
+            rows.append((r["name"], "CUPED", r["cuped_diff"], r["cuped_lo"], r["cuped_hi"]))
+    return pd.DataFrame(rows, columns=["name", "method", "estimate", "lo", "hi"])
+
+
+def calibration_group_size(n_units: int | None) -> int:
+    """Units per group of the calibration's simulated experiments: half the experiment's
+    assignments (1,000 without experiments), kept within 200 to 2,000.
+
+    Raises:
+        ValueError: ``n_units`` is negative.
+    """
+    if n_units is not None and n_units < 0:
+        raise ValueError(f"n_units counts assignments, it cannot be {n_units}")
+    return int(np.clip(n_units // 2 if n_units is not None else 1000, 200, 2000))
+
+
+def calibrated_methods(
+    calib: pd.DataFrame, level: float = 0.95, tolerance: float = 0.02
+) -> list[str]:
+    """The interval methods whose intervals can be read at face value.
+
+    Args:
+        calib: from :func:`calibration` (method, coverage, fpr).
+        level: the intervals' nominal coverage.
+        tolerance: allowed distance (a share) of the coverage from ``level`` and of the
+            false-positive rate from ``1 - level``.
+
+    Returns:
+        Methods with coverage in ``level +- tolerance`` and fpr in ``1 - level +- tolerance``
+        (ends included), in the order of ``calib``.
+
+    Raises:
+        ValueError: a column is missing.
+    """
+    require_columns(calib, ["method", "coverage", "fpr"], "calibration")
+    cov_lo, cov_hi = round(level - tolerance, 10), round(level + tolerance, 10)
+    fpr_lo, fpr_hi = round(1 - level - tolerance, 10), round(1 - level + tolerance, 10)
+    ok = calib["coverage"].between(cov_lo, cov_hi) & calib["fpr"].between(fpr_lo, fpr_hi)
+    return calib.loc[ok, "method"].tolist()
+
+
+def calibration_text(calib: pd.DataFrame, level: float = 0.95, tolerance: float = 0.02) -> str:
+    """The calibration verdict in Markdown: which methods are honest at this sample size.
+
+    Args:
+        calib, level, tolerance: as :func:`calibrated_methods`.
+
+    Returns:
+        The bands in percent, the :func:`calibrated_methods` (or "none"), and which
+        intervals the verdicts use.
+
+    Raises:
+        ValueError: a column is missing.
+    """
+    ok = calibrated_methods(calib, level, tolerance)
+    cov = f"{level - tolerance:.0%}-{level + tolerance:.0%}".replace("%-", "-")
+    fpr = f"{1 - level - tolerance:.0%}-{1 - level + tolerance:.0%}".replace("%-", "-")
+    return (
+        f"At this sample size, within {cov} coverage and {fpr} false positives: "
+        f"{', '.join(escape_data(m) for m in ok) or 'none'}. The verdicts decide on the "
+        "difference-in-means intervals; the relative lift is quoted for scale."
+    )
