@@ -8,15 +8,13 @@ import shutil
 import pandas as pd
 
 from _builders import ROOT, copy_without
+from channelops.run.cli import main
 from channelops.stages import evaluation as ev
-
 
 
 def test_stage_06_runs_on_bare_data(tiny_dataset, tiny_run, tmp_path):
     """Only 03's tables and a dataset without marketing, shipments, contacts or experiments:
     no 01 model or CLV, no 02 plan, no 04 policy, no 05 simulation."""
-    from channelops.run.cli import main
-
     data = copy_without(
         tiny_dataset, tmp_path / "data", "marketing_spend", "shipments", "service_contacts",
         "experiments",

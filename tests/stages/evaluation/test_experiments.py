@@ -8,6 +8,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from channelops.ingest.dataset import load_dataset
 from channelops.stages.evaluation import experiments as xp
 
 Y_T = np.array([1.0, 2.0, 3.0, 4.0])
@@ -185,8 +186,6 @@ def test_calibration_coverage_and_false_positive_rate():
 def test_experiment_estimate_covers_the_simulator_truth(tiny_dataset, tiny_run):
     """On the tiny dataset the interval holds the true relative lift (truth/experiment.yaml)
     and the realised extra revenue per treatment unit (truth/weekly_revenue.parquet)."""
-    from channelops.ingest.dataset import load_dataset
-
     truth = yaml.safe_load((tiny_dataset / "truth" / "experiment.yaml").read_text())
     ds = load_dataset(tiny_dataset)
     lines = pd.read_parquet(tiny_run / "tables" / "order_lines.parquet")

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from channelops.ingest.dataset import load_dataset
 from channelops.stages import evaluation as ev
+from channelops.stages.integration import channel_overlap_matrix
 
 
 def _lines() -> pd.DataFrame:
@@ -377,8 +379,6 @@ def test_fulfilment_policy_deltas_with_totals_by_hand():
 def test_segments_placed_in_06_match_01_for_crm_only_customers(tiny_dataset, tiny_run):
     """Customers who bought only on CRM channels get the same features in 01 and 06, so 01's
     segment_model table must put them in 01's segment (03 gives them their CRM id)."""
-    from channelops.ingest.dataset import load_dataset
-
     lines = pd.read_parquet(tiny_run / "tables" / "order_lines.parquet")
     seg01 = pd.read_parquet(tiny_run / "tables" / "segments.parquet")["segment"]
     crm_channels = set(load_dataset(tiny_dataset).crm_channel_ids)
@@ -392,8 +392,6 @@ def test_segments_placed_in_06_match_01_for_crm_only_customers(tiny_dataset, tin
 
 
 def test_overlap_and_first_seen_on_codes_match_the_string_versions():
-    from channelops.stages.integration import channel_overlap_matrix
-
     lines = pd.DataFrame(
         {
             "customer_id": ["c1", "c1", "c2", "c3", "c3", "c3", "c4", None],

@@ -1,0 +1,209 @@
+"""The executive summary topic by topic, the ranking paragraph and the acquisition sentence:
+hand-computed sentences, data that flips them, escaped names, missing columns named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from channelops.run.folder import write_table
+from channelops.run.summary import write_summary
+from channelops.stages import evaluation as ev
+
+SCRIPT_NAME = "free<script>alert(4)</script>_coupon"
+
+
+def _scorecard(**changes) -> pd.DataFrame:
+    # b ranks first on contribution 120; a loses 61; a acquires best (LTV/CAC 7.5)
+    sc = pd.DataFrame(
+        {
+            "channel_id": ["b", "a"],
+            "rank": [1, 2],
+            "revenue": [240.0, 250.0],
+            "gross_margin": [140.0, 125.0],
+            "contribution": [120.0, -61.0],
+            "marketing_roi": [6.0, 1.525],
+            "cac": [20.0, 20.0],
+            "ltv_cac": [3.5, 7.5],
+            "on_time_rate": [np.nan, 0.5],
+            "fill_rate": [0.725, 0.9333],
+        }
+    )
+    return sc.assign(**changes)
+
+
+def _experiment(**changes) -> pd.DataFrame:
+    row = {"name": "coupon", "level": 0.9, "lift": 0.1, "lift_lo": 0.02, "lift_hi": 0.18,
+           "welch_lo": 1.0, "welch_hi": 5.0, "cuped_diff": np.nan, "cuped_lo": np.nan,
+           "cuped_hi": np.nan, "cuped_lift": np.nan, "cuped_lift_lo": np.nan,
+           "cuped_lift_hi": np.nan}
+    row.update(changes)
+    return pd.DataFrame([row])
+
+
+def test_channel_sentences_by_hand():
+    s = ev.channel_sentences(_scorecard(), "CNY")
+    assert s == [
+        # 240 + 250 = 490; 140 + 125 = 265 = 54.1%
+        "The 2 channels sold 490 CNY and kept 265 CNY of gross margin after product cost and "
+        "commission (54.1%).",
+        "b ranks first with 120 CNY of contribution after fulfilment and marketing on 240 CNY "
+        "of revenue.",
+        "Not every channel earns its place yet: a loses money after fulfilment and marketing.",
+        "The best acquisition channel is a: a new customer costs 20 CNY and returns 7.5x that "
+        "in lifetime margin.",
+    ]
+
+
+def test_channel_sentences_flip_with_the_data():
+    s = ev.channel_sentences(_scorecard(contribution=[120.0, 61.0], ltv_cac=[np.nan] * 2), "CNY")
+    assert s[2] == "Every channel covers its fulfilment and marketing cost."
+    assert len(s) == 3  # no LTV/CAC known: no acquisition sentence
+    both = ev.channel_sentences(_scorecard(contribution=[-1.0, -61.0]), "CNY")
+    assert "b, a lose money" in both[2]
+    with pytest.raises(ValueError, match="ltv_cac"):
+        ev.channel_sentences(_scorecard().drop(columns="ltv_cac"), "CNY")
+    with pytest.raises(ValueError, match="empty"):
+        ev.channel_sentences(_scorecard().iloc[:0], "CNY")
+
+
+def test_growth_sentence_by_hand():
+    growth = pd.DataFrame({"channel_id": ["a", "a", "b"], "new_customers": [2, 1, 1]})
+    assert ev.growth_sentence(growth) == (
+        "4 customers were first seen in the data; a brought the most (3, 75%)."
+    )
+    flipped = growth.assign(new_customers=[2, 1, 6])  # b: 6 of 9 = 67%
+    assert ev.growth_sentence(flipped).endswith("b brought the most (6, 67%).")
+    assert ev.growth_sentence(None) is None and ev.growth_sentence(growth.iloc[:0]) is None
+    with pytest.raises(ValueError, match="new_customers"):
+        ev.growth_sentence(growth.drop(columns="new_customers"))
+
+
+def test_experiment_sentence_by_hand_and_flipped():
+    assert ev.experiment_sentence(_experiment()) == (
+        "Experiment coupon: +10.0% revenue per customer (90% interval +2.0% to +18.0%), "
+        "a real effect."
+    )
+    crossing = _experiment(welch_lo=-1.0)
+    assert ev.experiment_sentence(crossing).endswith("not distinguishable from zero.")
+    # CUPED, when it ran, is the one quoted and decides
+    cuped = _experiment(welch_lo=-1.0, cuped_diff=2.0, cuped_lo=0.5, cuped_hi=3.5,
+                        cuped_lift=0.08, cuped_lift_lo=0.01, cuped_lift_hi=0.15)
+    assert ev.experiment_sentence(cuped) == (
+        "Experiment coupon: +8.0% revenue per customer (90% interval +1.0% to +15.0%), "
+        "a real effect."
+    )
+    assert ev.experiment_sentence(None) is None
+    with pytest.raises(ValueError, match="lift_lo"):
+        ev.experiment_sentence(_experiment().drop(columns="lift_lo"))
+
+
+def test_plan_sentence_by_hand():
+    plan = pd.DataFrame(
+        {
+            "channel_id": ["a", "b"],
+            "selected": [True, False],
+            "actual_spend": [10.0, 20.0],
+            "budget_change": [5.0, -5.0],
+            "planned_profit": [30.0, 0.0],
+            "actual_profit": [10.0, 5.0],
+        }
+    )
+    assert ev.plan_sentence(plan, "CNY") == (
+        "02's plan runs 1 channel(s) (a) and moves 5 CNY of weekly budget; it expects 30 CNY "
+        "weekly profit against 15 CNY now."
+    )
+    assert ev.plan_sentence(plan.assign(actual_spend=np.nan), "CNY") is None
+    assert ev.plan_sentence(None, "CNY") is None
+    with pytest.raises(ValueError, match="selected"):
+        ev.plan_sentence(plan.drop(columns="selected"), "CNY")
+
+
+def test_policy_sentence_needs_something_to_say():
+    other = pd.DataFrame({"comparison": ["fulfilment"], "scope": ["a"], "metric": ["breach_rate"],
+                          "before": [0.2], "after": [0.1], "relative_delta": [-0.5]})
+    assert ev.policy_sentence(other) is None  # a channel's row, not all channels
+    assert ev.policy_sentence(other.assign(scope="all channels")) == (
+        "Policies: prioritising orders moves the SLA breach rate from 20.0% to 10.0%."
+    )
+    with pytest.raises(ValueError, match="relative_delta"):
+        ev.policy_sentence(other.drop(columns="relative_delta"))
+
+
+def test_filler_sentences_only_when_fewer_than_five():
+    sc = _scorecard(contribution=[np.nan] * 2, aov=[50.0, 150.0])
+    assert ev.filler_sentences(sc, "EUR", said=3) == [
+        "An average order is worth 50 EUR on b and 150 EUR on a.",
+        "Fulfilment and marketing costs are not in the data, so no channel can yet be shown "
+        "to earn its place after them.",
+    ]
+    assert len(ev.filler_sentences(sc, "EUR", said=4)) == 1
+    assert ev.filler_sentences(sc, "EUR", said=5) == []
+    with pytest.raises(ValueError, match="said"):
+        ev.filler_sentences(sc, "EUR", said=-1)
+
+
+def test_summary_table_keeps_the_key_columns_in_rank_order():
+    t = ev.summary_table(_scorecard().iloc[::-1].assign(extra=1))
+    assert t["channel_id"].tolist() == ["b", "a"]
+    assert t.columns.tolist() == list(ev.SUMMARY_TABLE_COLUMNS)
+    assert "extra" not in t
+    with pytest.raises(ValueError, match="rank"):
+        ev.summary_table(_scorecard().drop(columns="rank"))
+
+
+def test_executive_summary_is_the_topics_in_order():
+    growth = pd.DataFrame({"channel_id": ["a", "a", "b"], "new_customers": [2, 1, 1]})
+    sentences, table = ev.executive_summary(_scorecard(), _experiment(), growth, None, None, "CNY")
+    assert sentences == [
+        *ev.channel_sentences(_scorecard(), "CNY"),
+        ev.growth_sentence(growth),
+        ev.experiment_sentence(_experiment()),
+    ]
+    assert table["channel_id"].tolist() == ["b", "a"]
+
+
+def test_ranking_text_by_hand_and_flipped():
+    assert ev.ranking_text(_scorecard(), "CNY") == (
+        "**b** earns the most after every cost (120 CNY contribution on 240 CNY revenue); "
+        "**a** ranks last. a loses money once fulfilment and marketing are paid, which revenue "
+        "alone hides."
+    )
+    assert ev.ranking_text(_scorecard(contribution=[120.0, 61.0]), "CNY").endswith(
+        "Every channel covers its fulfilment and marketing."
+    )
+    with pytest.raises(ValueError, match="empty"):
+        ev.ranking_text(_scorecard().iloc[:0], "CNY")
+
+
+def test_acquisition_text_names_the_channels_below_one():
+    assert ev.acquisition_text(_scorecard()).startswith("Every channel with a known LTV/CAC")
+    assert ev.acquisition_text(_scorecard(ltv_cac=[3.5, 0.8])).startswith(
+        "a pays more to win a customer than that customer returns in margin"
+    )
+    assert ev.acquisition_text(_scorecard(ltv_cac=[0.5, 0.8])).startswith("b, a pay more")
+    assert ev.acquisition_text(_scorecard(ltv_cac=[np.nan] * 2)).startswith("LTV/CAC is unknown")
+    with pytest.raises(ValueError, match="ltv_cac"):
+        ev.acquisition_text(_scorecard().drop(columns="ltv_cac"))
+
+
+def test_a_script_in_an_experiment_name_comes_out_escaped(tmp_path):
+    escaped = "free&lt;script&gt;alert(4)&lt;/script&gt;_coupon"
+    sentences, _ = ev.executive_summary(_scorecard(), _experiment(name=SCRIPT_NAME), None, None,
+                                        None, "CNY")
+    said = " ".join(sentences)
+    assert f"Experiment {escaped}: +10.0%" in said and "<script>" not in said
+    # and the summary page, built from the saved tables, shows it as text too
+    write_table(_scorecard(), "scorecard", tmp_path)
+    write_table(_experiment(name=SCRIPT_NAME), "experiment_results", tmp_path)
+    page = write_summary(tmp_path, "CNY").read_text(encoding="utf-8")
+    assert escaped in page and "<script>" not in page and "&amp;lt;" not in page
+
+
+def test_channel_ids_with_markup_come_out_escaped():
+    sc = _scorecard(channel_id=["<b>b</b>", "a&co"])
+    text = ev.ranking_text(sc, "CNY") + " ".join(ev.channel_sentences(sc, "CNY"))
+    assert "**&lt;b&gt;b&lt;/b&gt;** earns the most" in text
+    assert "a&amp;co loses money" in text
+    assert "<b>" not in text
