@@ -1,12 +1,12 @@
-"""The ``engine`` parameter: accepted values, refused values with a message, no pyspark on the
-local path."""
+"""The ``engine`` parameter of a run: refused values with a message before the run, no pyspark
+on the local path. channelops.engine itself: tests/shared/test_shared_engine.py."""
 
 import subprocess
 import sys
 
 import pytest
 
-from channelops.engine import engine_problem, is_spark
+from channelops.engine import is_spark
 from channelops.run.params import ParameterError, ParamSpec, validate_params
 
 
@@ -22,15 +22,6 @@ def dataset_dir(tmp_path):
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "dataset.yaml").write_text("name: x\n")
     return tmp_path / "ds"
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["local", "spark", "local[1]", "local[2]", "local[*]", "local[4,2]", "spark://host:7077",
-     "spark://a.example:7077,b.example:7077", "yarn", "k8s://https://k8s.example:443"],
-)
-def test_master_urls_are_accepted(value):
-    assert engine_problem(value, need_runtime=False) is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ taking age and tier independent within a channel and within a segment:
 
 It is 1 when the channel's audience looks exactly like the segment and 0 when they share no
 band: how well the channel's audience matches the segment, not how many of the segment's
-customers it reaches. The plan's reach objective (:mod:`.plan`) multiplies it by the
+customers it reaches. The plan's reach objective (stage 02's plan) multiplies it by the
 channel's audience size (its share of customers) and by the share of that audience the
 channel's spend reaches, which gives the expected share of the segment reached per week.
 """
