@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from _builders import FX_CSV, PRODUCTS_CSV, WEB_CSV, build_dataset, channels_csv
+from channelops.ingest.arrowtext import _text_to_float
 from channelops.ingest.dataset import (
     LINE_COLUMNS,
     QUARANTINE_COLUMNS,
+    TABLES,
     load_dataset,
     read_all_exports,
     read_export,
 )
+from channelops.ingest.timestamps import _parse_iso, _parse_iso_aware, _parse_iso_general
 
 TMALL_CSV = (
     "订单编号,下单时间,买家会员名,商家编码,购买数量,价格,订单状态,收货地址\n"
@@ -211,7 +216,6 @@ def test_minimal_dataset_loads_with_every_optional_file_absent(tmp_path):
     ds = load_dataset(root)
     assert (ds.name, ds.base_currency, ds.timezone) == ("t", "CNY", "Asia/Shanghai")
     assert [c.id for c in ds.channels] == ["web"]
-    from channelops.ingest.dataset import TABLES
     for t in TABLES:
         assert not ds.has(t) and ds.table(t) is None
     assert ds.crm_channel_ids == []
@@ -291,8 +295,6 @@ def test_offset_timestamps_parse_as_pandas_does_and_out_of_range_fields_stay_inv
     """The fast path for ``YYYY-MM-DDTHH:MM:SS+HH:MM`` gives pandas' answer on every value:
     leap days, offsets either side of UTC, other ISO spellings, and impossible fields
     (Feb 30, hour 25, second 60, month 13) that Arrow alone would roll over."""
-    from channelops.ingest.dataset import _parse_iso_aware
-
     values = [
         "2024-02-29T10:00:00+08:00", "2023-02-29T10:00:00+08:00", "2000-02-29T10:00:00+08:00",
         "1900-02-29T10:00:00+08:00", "2024-02-30T10:00:00+08:00", "2024-04-31T10:00:00+08:00",
@@ -316,8 +318,6 @@ def test_iso_fast_path_gives_the_general_paths_answer_on_mixed_columns():
     """``_parse_iso`` casts the strict ``YYYY-MM-DDTHH:MM:SS+HH:MM`` values with Arrow and
     sends every other value (other spellings, naive times, out-of-range fields, junk) to the
     general path: the result equals the general path's on every value, in the input's index."""
-    from channelops.ingest.dataset import _parse_iso, _parse_iso_general
-
     strict = ["2024-02-29T10:00:00+08:00", "2024-01-01T10:00:00-05:30",
               "2024-12-31T23:59:59+14:00"]
     other = ["2024-01-01T10:00:00Z", "2024-01-01 10:00:00", "2024-03-31T02:30:00",
@@ -336,11 +336,6 @@ def test_iso_fast_path_gives_the_general_paths_answer_on_mixed_columns():
 def test_text_to_float_equals_pandas_to_numeric():
     """Plain decimals go through an Arrow cast, everything else through pandas: the numbers
     (and NaN for missing or non-numbers) are exactly pandas' own."""
-    import numpy as np
-    import pyarrow as pa
-
-    from channelops.ingest.dataset import _text_to_float
-
     values = ["209.99", "-3", "0.10", "1e3", ".5", "5.", "+3", "inf", "nan", "abc", "",
               None, "12345678901234.5", "0.1234567890123456789", "1,5", " 4"]
     got = _text_to_float(pa.chunked_array([pa.array(values, pa.string())]))

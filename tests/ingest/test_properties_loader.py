@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _builders import build_dataset
+from channelops.ingest import intake
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.dataset import load_dataset, read_export
-from channelops.ingest import intake
 
 HEADER = ["order_id", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price",
           "discount", "currency", "status"]  # fmt: skip

@@ -32,13 +32,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from channelops.ingest.dataset import (
-    STRING,
-    Dataset,
-    _free_memory,
-    _quarantine_frame,
-    empty_quarantine,
-)
+from channelops.ingest.arrowtext import _free_memory
+from channelops.ingest.contract import STRING
+from channelops.ingest.folder import Dataset
+from channelops.ingest.quarantine import _quarantine_frame, empty_quarantine
 
 __all__ = ["CANONICAL_COLUMNS", "canonicalise"]
 

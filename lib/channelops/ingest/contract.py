@@ -1,0 +1,184 @@
+"""The data contract: field names, column orders, quarantine reasons, the keys dataset.yaml
+and a mapping may hold, the error of every file-level problem, and the parsed forms of a
+mapping and of a channel.
+
+See ``docs/design-notes.md`` for what each field means and the dtypes of the columns.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CANONICAL_FIELDS",
+    "CHANNEL_KEYS",
+    "CHANNEL_KINDS",
+    "DATASET_KEYS",
+    "LINE_COLUMNS",
+    "MAPPING_KEYS",
+    "NUMERIC_FIELDS",
+    "PII_FIELDS",
+    "QUARANTINE_COLUMNS",
+    "READ_KEYS",
+    "REASONS",
+    "REQUIRED_FIELDS",
+    "SPECIAL_TS_FORMATS",
+    "STATUSES",
+    "STRING",
+    "ChannelSpec",
+    "DatasetError",
+    "Mapping",
+    "ReadDialect",
+]
+
+
+#: Canonical order-line fields a mapping may map to (``channel_id`` comes from dataset.yaml).
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "order_id", "line_no", "order_ts", "buyer_ref", "buyer_name", "buyer_email",
+    "buyer_phone", "ship_address", "postcode", "city", "channel_sku", "quantity",
+    "unit_price", "discount", "currency", "status",
+)
+REQUIRED_FIELDS: tuple[str, ...] = (
+    "order_id", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price",
+)
+PII_FIELDS: tuple[str, ...] = (
+    "buyer_name", "buyer_email", "buyer_phone", "ship_address", "postcode", "city",
+)
+STATUSES: tuple[str, ...] = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+NUMERIC_FIELDS: tuple[str, ...] = ("line_no", "quantity", "unit_price", "discount")
+
+#: Columns of ``ExportResult.lines``, in order (dtypes in docs/design-notes.md).
+LINE_COLUMNS: tuple[str, ...] = (
+    "source_file", "row", "channel_id", "order_id", "line_no", "order_ts", "buyer_ref",
+    *PII_FIELDS, "channel_sku", "quantity", "unit_price", "discount", "currency", "status",
+)
+QUARANTINE_COLUMNS: tuple[str, ...] = (
+    "source_file", "row", "channel_id", "column", "value", "reason", "message",
+)
+REASONS: tuple[str, ...] = (
+    "missing_value", "bad_timestamp", "bad_number", "nonpositive_quantity", "negative_price",
+    "negative_discount", "unknown_status", "unknown_sku", "unknown_currency",
+    "missing_fx_rate", "ragged_row",
+)
+SPECIAL_TS_FORMATS: tuple[str, ...] = ("iso8601", "unix_s", "unix_ms")
+MAPPING_KEYS: tuple[str, ...] = ("columns", "timestamp", "currency", "values", "read")
+DATASET_KEYS: tuple[str, ...] = ("name", "base_currency", "timezone", "channels")
+CHANNEL_KEYS: tuple[str, ...] = ("id", "orders", "mapping", "crm_ids")
+READ_KEYS: tuple[str, ...] = ("sep", "encoding", "decimal", "thousands")
+CHANNEL_KINDS: tuple[str, ...] = ("own_store", "marketplace", "social", "offline", "cross_border")
+
+STRING = pd.StringDtype("pyarrow")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+class DatasetError(Exception):
+    """A file-level problem in a dataset.
+
+    The message reads ``<file>[, line L][, column 'C']: <problem>`` followed by
+    ``expected:``, ``found:`` and ``fix:`` lines. ``file`` is relative to the dataset folder.
+
+    Attributes:
+        file: the file at fault, relative to the dataset folder.
+        line: 1-based line number (header = 1) or None.
+        column: the column (or YAML key) at fault, or None.
+        problem, expected, found, fix: the parts of the message.
+    """
+
+    def __init__(self, file: str, problem: str, *, expected: str, found: str, fix: str,
+                 line: int | None = None, column: str | None = None) -> None:
+        self.file, self.line, self.column = file, line, column
+        self.problem, self.expected, self.found, self.fix = problem, expected, found, fix
+        where = file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {problem}\n  expected: {expected}\n  found: {found}\n"
+                         f"  fix: {fix}")
+
+
+@dataclass(frozen=True)
+class ReadDialect:
+    """CSV dialect of an export: field separator, text encoding, decimal mark, thousands mark."""
+
+    sep: str = ","
+    encoding: str = "utf-8"
+    decimal: str = "."
+    thousands: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed ``mappings/<channel>.yaml``.
+
+    Attributes:
+        file: mapping path relative to the dataset folder.
+        columns: canonical field -> export column, as written in ``columns:`` (plus the
+            currency column when given as ``currency: {column: ...}``).
+        timestamp_format: a strftime pattern or one of iso8601, unix_s, unix_ms.
+        timestamp_timezone: IANA name for naive timestamps, or None (then the channel's
+            timezone from channels.csv, else the dataset's).
+        currency: a fixed ISO code for every line, or None.
+        values: canonical field -> {export word: canonical word}.
+        read: the CSV dialect.
+    """
+
+    file: str
+    columns: dict[str, str]
+    timestamp_format: str = "iso8601"
+    timestamp_timezone: str | None = None
+    currency: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    read: ReadDialect = ReadDialect()
+    currency_from_key: bool = False  # the currency column came from `currency: {column: ..}`
+
+    def resolve(self, header: Sequence[str]) -> dict[str, str]:
+        """Field -> export column actually used: explicit ``columns`` plus, for unmapped
+        fields, an export column named exactly like the field (not for ``currency`` when the
+        mapping fixes a code)."""
+        out = dict(self.columns)
+        for f in CANONICAL_FIELDS:
+            if f in out or f not in header:
+                continue
+            if f == "currency" and self.currency is not None:
+                continue
+            out[f] = f
+        return out
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One channel of ``dataset.yaml``.
+
+    Attributes:
+        id: channel id.
+        orders: absolute path of the export.
+        source_file: the export's path relative to the dataset folder (POSIX).
+        mapping: the parsed mapping.
+        crm_ids: True when the export's buyer_ref is a CRM customer_id.
+        header: the export's column names (BOM and surrounding spaces removed).
+    """
+
+    id: str
+    orders: Path
+    source_file: str
+    mapping: Mapping
+    crm_ids: bool
+    header: tuple[str, ...]
+
+
+def _valid_tz(name: Any) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

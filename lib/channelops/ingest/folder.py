@@ -1,0 +1,80 @@
+"""The loaded dataset folder: :class:`Dataset`, its channels and its optional tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from channelops.ingest.contract import ChannelSpec
+from channelops.ingest.tables import TABLES, _check_table_name, _read_table
+
+__all__ = ["Dataset"]
+
+
+class Dataset:
+    """A loaded dataset folder. Build it with
+    :func:`channelops.ingest.dataset.load_dataset`.
+
+    Attributes:
+        root: absolute dataset folder.
+        name, base_currency, timezone: from dataset.yaml (timezone = reporting timezone).
+        channels: the channels of dataset.yaml, in file order.
+    """
+
+    def __init__(self, root: Path, name: str, base_currency: str, timezone: str,
+                 channels: list[ChannelSpec]) -> None:
+        self.root = root
+        self.name = name
+        self.base_currency = base_currency
+        self.timezone = timezone
+        self.channels = channels
+        self._tables: dict[str, pd.DataFrame | None] = {}
+
+    def __repr__(self) -> str:
+        ids = ", ".join(c.id for c in self.channels)
+        return f"Dataset({self.name!r}, root={str(self.root)!r}, channels=[{ids}])"
+
+    @property
+    def crm_channel_ids(self) -> list[str]:
+        """Ids of the channels whose buyer_ref is a CRM customer_id (``crm_ids``)."""
+        return [c.id for c in self.channels if c.crm_ids]
+
+    def channel(self, channel_id: str) -> ChannelSpec:
+        """The ChannelSpec of ``channel_id``; ValueError listing the ids when unknown."""
+        for c in self.channels:
+            if c.id == channel_id:
+                return c
+        ids = ", ".join(c.id for c in self.channels)
+        raise ValueError(f"unknown channel {channel_id!r}; dataset.yaml has: {ids}")
+
+    def has(self, name: str) -> bool:
+        """True when the optional table ``name`` (e.g. "fx_rates") exists as ``<name>.csv``."""
+        _check_table_name(name)
+        return (self.root / f"{name}.csv").is_file()
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """The optional table ``name`` read from ``<name>.csv``, or None when absent.
+
+        Required columns are checked and typed (text -> string, numbers -> float64/Int64,
+        dates -> datetime64[ns] naive, timestamps -> datetime64[ns, UTC] with naive values
+        taken in the dataset timezone); other columns are kept as text. Unique keys are
+        checked. Any problem raises DatasetError naming the file, line and column. The
+        result is cached; a copy is returned.
+        """
+        _check_table_name(name)
+        if name not in self._tables:
+            self._tables[name] = (_read_table(self.root, name, self.timezone)
+                                 if self.has(name) else None)
+        df = self._tables[name]
+        return None if df is None else df.copy()
+
+    def input_files(self) -> list[Path]:
+        """Absolute paths of every input file (dataset.yaml, mappings, exports, present
+        optional tables), sorted, for hashing into a run manifest."""
+        files = {self.root / "dataset.yaml"}
+        for c in self.channels:
+            files.add(c.orders)
+            files.add(self.root / c.mapping.file)
+        files.update(self.root / f"{t}.csv" for t in TABLES if self.has(t))
+        return sorted(files)

@@ -1,0 +1,244 @@
+"""Channel mappings (``mappings/<channel>.yaml``): parsed and checked section by section
+(columns, timestamp, currency, values, read), then checked against the export's header.
+
+Every problem raises :class:`DatasetError` naming the mapping file and the line of the key
+at fault; an unknown key or field also lists the export's columns, to help fix it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from channelops.ingest.contract import (
+    _CURRENCY_RE,
+    CANONICAL_FIELDS,
+    MAPPING_KEYS,
+    READ_KEYS,
+    REQUIRED_FIELDS,
+    SPECIAL_TS_FORMATS,
+    STATUSES,
+    DatasetError,
+    Mapping,
+    ReadDialect,
+    _valid_tz,
+)
+from channelops.ingest.csvread import _read_header
+from channelops.ingest.yamlfile import _check_keys, _keys, _load_yaml
+
+
+def _load_mapping(root: Path, rel: str, cid: str, orders_rel: str) -> Mapping:
+    """Parse and check one mapping file; unknown keys and fields also list the export's
+    columns (read best-effort with the mapping's dialect) to help fix them."""
+    try:
+        return _parse_mapping(root, rel, cid)
+    except DatasetError as e:
+        if e.file != rel or not e.problem.startswith("unknown"):
+            raise
+        cols = _export_columns_hint(root, rel, orders_rel)
+        raise DatasetError(e.file, e.problem, expected=e.expected, found=e.found,
+                           fix=f"{e.fix}; {orders_rel} has columns: {cols}", line=e.line,
+                           column=e.column) from None
+
+
+def _export_columns_hint(root: Path, rel: str, orders_rel: str) -> str:
+    """The export's column names, comma-separated, read with the separator and encoding the
+    mapping declares (if it can be read at all), else "(unreadable)"."""
+    try:
+        data = yaml.safe_load((root / rel).read_text(encoding="utf-8-sig"))
+        rd = data.get("read") if isinstance(data, dict) else None
+        rd = rd if isinstance(rd, dict) else {}
+        dialect = ReadDialect(sep=str(rd.get("sep", ",")),
+                              encoding=str(rd.get("encoding", "utf-8")))
+        return ", ".join(_read_header(root / orders_rel, dialect, orders_rel, rel))
+    except (DatasetError, OSError, LookupError, csv.Error, TypeError, yaml.YAMLError):
+        return "(unreadable)"
+
+
+def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
+    path = root / rel
+    if not path.is_file():
+        raise DatasetError(rel, "file not found",
+                           expected=f"the mapping of channel {cid!r} named in dataset.yaml",
+                           found=f"no such file in {root}",
+                           fix=f"write the mapping at {rel} or correct `mapping:` of channel "
+                               f"{cid!r} in dataset.yaml")
+    data, lines = _load_yaml(path, rel)
+    if not isinstance(data, dict):
+        raise DatasetError(rel, "not a YAML mapping",
+                           expected=f"keys among {', '.join(MAPPING_KEYS)}",
+                           found=type(data).__name__,
+                           fix="write the mapping as `columns:` etc. (see DESIGN.md)")
+    _check_keys(data, MAPPING_KEYS, rel, lines, (), "a mapping")
+    cols = data.get("columns") or {}
+    if not isinstance(cols, dict):
+        raise DatasetError(rel, "columns is not a mapping", line=lines.get(("columns",)),
+                           expected="canonical field: export column", found=repr(cols),
+                           fix="write one `field: column` per line under `columns:`")
+    columns: dict[str, str] = {}
+    for f, c in cols.items():
+        if f not in CANONICAL_FIELDS:
+            hint = (" (channel_id comes from dataset.yaml)" if f == "channel_id" else "")
+            close = difflib.get_close_matches(str(f), CANONICAL_FIELDS, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DatasetError(rel, f"unknown canonical field {f!r} in columns{hint}",
+                               line=lines.get(("columns", f)),
+                               expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
+                               found=repr(f),
+                               fix=f"rename {f!r} to a canonical field{guess} or remove it")
+        if not isinstance(c, str) or not c.strip():
+            raise DatasetError(rel, f"columns.{f} is not a column name",
+                               line=lines.get(("columns", f)),
+                               expected="the export's column name as text", found=repr(c),
+                               fix=f"write the export's column name after `{f}:` (quote it "
+                                   "if it looks like a number)")
+        columns[str(f)] = c.strip()
+    ts = data.get("timestamp")
+    fmt, ts_tz = "iso8601", None
+    if isinstance(ts, str):
+        fmt = ts
+    elif isinstance(ts, dict):
+        _check_keys(ts, ("format", "timezone"), rel, lines, ("timestamp",), "timestamp")
+        fmt = ts.get("format") or "iso8601"
+        ts_tz = ts.get("timezone")
+    elif ts is not None:
+        raise DatasetError(rel, "timestamp is not a mapping", line=lines.get(("timestamp",)),
+                           expected="{format: ..., timezone: ...}", found=repr(ts),
+                           fix="write `timestamp: {format: \"%Y-%m-%d %H:%M:%S\", timezone: "
+                               "Asia/Shanghai}`")
+    if not isinstance(fmt, str) or (fmt not in SPECIAL_TS_FORMATS and "%" not in fmt):
+        raise DatasetError(rel, "timestamp.format is not a strftime pattern or special word",
+                           line=lines.get(("timestamp", "format")),
+                           expected="a strftime pattern such as %Y-%m-%d %H:%M:%S, or "
+                                    "iso8601, unix_s, unix_ms", found=repr(fmt),
+                           fix="correct timestamp.format")
+    if ts_tz is not None and not _valid_tz(ts_tz):
+        raise DatasetError(rel, "timestamp.timezone is not an IANA timezone name",
+                           line=lines.get(("timestamp", "timezone")),
+                           expected="an IANA name such as Asia/Shanghai", found=repr(ts_tz),
+                           fix="write an IANA timezone name, e.g. `Europe/Berlin`")
+    cur = data.get("currency")
+    currency = None
+    currency_from_key = False
+    if isinstance(cur, dict):
+        _check_keys(cur, ("column",), rel, lines, ("currency",), "currency")
+        col = cur.get("column")
+        if not isinstance(col, str) or not col.strip():
+            raise DatasetError(rel, "currency.column is not a column name",
+                               line=lines.get(("currency",)),
+                               expected="{column: <export column>}", found=repr(cur),
+                               fix="write `currency: {column: <export column>}`")
+        if "currency" in columns and columns["currency"] != col.strip():
+            raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
+                               expected="either columns.currency or currency: {column: ...}",
+                               found=f"{columns['currency']!r} and {col.strip()!r}",
+                               fix="keep one of the two")
+        columns["currency"] = col.strip()
+        currency_from_key = True
+    elif cur is not None:
+        if not isinstance(cur, str) or not _CURRENCY_RE.match(cur):
+            raise DatasetError(rel, "currency is not an ISO 4217 code",
+                               line=lines.get(("currency",)),
+                               expected="a code such as CNY, or {column: <export column>}",
+                               found=repr(cur), fix="write e.g. `currency: USD`")
+        if "currency" in columns:
+            raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
+                               expected="either a currency code or a currency column",
+                               found=f"currency: {cur} and columns.currency: "
+                                     f"{columns['currency']}",
+                               fix="keep one of the two")
+        currency = cur
+    vals = data.get("values") or {}
+    if not isinstance(vals, dict):
+        raise DatasetError(rel, "values is not a mapping", line=lines.get(("values",)),
+                           expected="field: {export word: canonical word}", found=repr(vals),
+                           fix="write e.g. `values: {status: {已付款: paid}}`")
+    values: dict[str, dict[str, str]] = {}
+    for f, m in vals.items():
+        if f not in CANONICAL_FIELDS:
+            raise DatasetError(rel, f"unknown canonical field {f!r} in values",
+                               line=lines.get(("values", f)),
+                               expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
+                               found=repr(f), fix=f"rename {f!r} or remove it")
+        if not isinstance(m, dict):
+            raise DatasetError(rel, f"values.{f} is not a mapping",
+                               line=lines.get(("values", f)),
+                               expected="{export word: canonical word}", found=repr(m),
+                               fix=f"write `{f}: {{word: canonical}}`")
+        values[f] = {_yaml_word(k): _yaml_word(v) for k, v in m.items()}
+        if f == "status":
+            bad = sorted({v for v in values[f].values() if v not in STATUSES})
+            if bad:
+                raise DatasetError(rel, "values.status maps to a word that is not a status",
+                                   line=lines.get(("values", f)),
+                                   expected=f"targets among {', '.join(STATUSES)}",
+                                   found=", ".join(repr(b) for b in bad),
+                                   fix="map every export word to a canonical status")
+    rd = data.get("read") or {}
+    if not isinstance(rd, dict):
+        raise DatasetError(rel, "read is not a mapping", line=lines.get(("read",)),
+                           expected="{sep, encoding, decimal, thousands}", found=repr(rd),
+                           fix='write e.g. `read: {sep: ";", decimal: ","}`')
+    _check_keys(rd, READ_KEYS, rel, lines, ("read",), "read")
+    dialect = ReadDialect(sep=rd.get("sep", ","), encoding=rd.get("encoding", "utf-8"),
+                          decimal=rd.get("decimal", "."), thousands=rd.get("thousands"))
+    for k in ("sep", "decimal", "thousands"):
+        v = getattr(dialect, k)
+        if v is None and k == "thousands":
+            continue
+        if not isinstance(v, str) or len(v) != 1 or v in "\r\n\"":
+            raise DatasetError(rel, f"read.{k} is not a single character",
+                               line=lines.get(("read", k)),
+                               expected="one character such as , ; . or a tab", found=repr(v),
+                               fix=f"write read.{k} as one quoted character")
+    try:
+        codecs.lookup(dialect.encoding)
+    except (LookupError, TypeError):
+        raise DatasetError(rel, "read.encoding is not a known text encoding",
+                           line=lines.get(("read", "encoding")),
+                           expected="an encoding name such as utf-8, gbk, gb18030, latin-1",
+                           found=repr(dialect.encoding),
+                           fix="correct read.encoding") from None
+    if dialect.decimal == dialect.thousands:
+        raise DatasetError(rel, "read.decimal and read.thousands are the same character",
+                           line=lines.get(("read", "thousands")),
+                           expected="two different characters", found=repr(dialect.decimal),
+                           fix="correct one of them")
+    return Mapping(file=rel, columns=columns, timestamp_format=fmt, timestamp_timezone=ts_tz,
+                   currency=currency, values=values, read=dialect,
+                   currency_from_key=currency_from_key)
+
+
+def _yaml_word(v: Any) -> str:
+    """A YAML scalar as the text it stands for in a CSV (``true`` -> "true", 1 -> "1")."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v).strip()
+
+
+def _check_mapping_against_header(m: Mapping, header: Sequence[str], orders_rel: str) -> None:
+    """DatasetError when the mapping names a column the export lacks, or when a required
+    field has no column (neither mapped nor named like the field)."""
+    cols = ", ".join(header)
+    for f, c in m.columns.items():
+        if c not in header:
+            key = "currency.column" if f == "currency" and m.currency_from_key else \
+                f"columns.{f}"
+            raise DatasetError(
+                m.file, f"{key} names column {c!r}, which {orders_rel} does not have",
+                column=c, expected=f"one of the export's columns: {cols}", found=repr(c),
+                fix=f"correct {key} in {m.file} to one of the export's columns")
+    resolved = m.resolve(header)
+    for f in REQUIRED_FIELDS:
+        if f not in resolved:
+            raise DatasetError(
+                orders_rel, f"missing required column for {f!r}", line=1,
+                expected=f"a column mapped to {f} in {m.file} (or a column named {f!r})",
+                found=f"columns {cols}; {m.file} maps {_keys(m.columns)}",
+                fix=f"add `{f}: <export column>` under `columns:` in {m.file}")

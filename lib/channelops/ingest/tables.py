@@ -1,0 +1,214 @@
+"""The optional reference tables of a dataset (``channels.csv``, ``products.csv``, ...):
+their required and optional columns with types and unique keys (:data:`TABLES`), and
+reading one into a typed DataFrame.
+
+Any problem raises :class:`DatasetError` naming the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from channelops.ingest.arrowtext import _arrow, _text_to_float
+from channelops.ingest.contract import CHANNEL_KINDS, DatasetError, ReadDialect, _valid_tz
+from channelops.ingest.csvread import _read_header, _read_strings
+from channelops.ingest.timestamps import _parse_iso
+
+__all__ = ["TABLES"]
+
+
+@dataclass(frozen=True)
+class _Col:
+    """Type of one column of an optional table: kind in str, float, int, date, datetime, tz."""
+
+    kind: str
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+
+
+#: Optional tables: required columns with their types, optional typed columns, unique keys.
+TABLES: dict[str, dict[str, Any]] = {
+    "channels": {
+        "required": {
+            "channel_id": _Col("str"), "name": _Col("str"),
+            "kind": _Col("str", choices=CHANNEL_KINDS), "commission_rate": _Col("float"),
+            "fixed_cost_per_month": _Col("float"), "currency": _Col("str"),
+            "timezone": _Col("tz"),
+        },
+        "optional": {
+            **{c: _Col("float") for c in (
+                "age_18_24", "age_25_34", "age_35_44", "age_45_plus", "tier_1", "tier_2",
+                "tier_3", "prior_weekly_revenue_max", "prior_half_saturation_spend")},
+        },
+        "key": ("channel_id",),
+    },
+    "products": {
+        "required": {
+            "sku": _Col("str"), "name": _Col("str"), "category": _Col("str"),
+            "unit_cost": _Col("float"), "list_price": _Col("float"),
+            "weight_kg": _Col("float"),
+        },
+        "key": ("sku",),
+    },
+    "sku_map": {
+        "required": {"channel_id": _Col("str"), "channel_sku": _Col("str"), "sku": _Col("str")},
+        "key": ("channel_id", "channel_sku"),
+    },
+    "customers": {
+        "required": {
+            "customer_id": _Col("str"), "signup_date": _Col("date"),
+            **{c: _Col("str", nullable=True) for c in (
+                "name", "email", "phone", "address", "postcode", "city")},
+            "birth_year": _Col("int", nullable=True), "gender": _Col("str", nullable=True),
+        },
+        "key": ("customer_id",),
+    },
+    "fx_rates": {
+        "required": {"date": _Col("date"), "currency": _Col("str"), "rate_to_base": _Col("float")},
+        "key": ("date", "currency"),
+    },
+    "marketing_spend": {
+        "required": {"week_start": _Col("date"), "channel_id": _Col("str"), "spend": _Col("float")},
+        "optional": {"impressions": _Col("float", nullable=True),
+                     "clicks": _Col("float", nullable=True)},
+    },
+    "warehouses": {
+        "required": {
+            "warehouse_id": _Col("str"), "city": _Col("str"), "lat": _Col("float"),
+            "lon": _Col("float"), "daily_capacity_orders": _Col("int"),
+            "handling_cost_per_order": _Col("float"),
+        },
+        "key": ("warehouse_id",),
+    },
+    "locations": {
+        "required": {"city": _Col("str"), "lat": _Col("float"), "lon": _Col("float"),
+                     "city_tier": _Col("int")},
+        "key": ("city",),
+    },
+    "shipments": {
+        "required": {
+            "order_id": _Col("str"), "channel_id": _Col("str"), "warehouse_id": _Col("str"),
+            "promised_ts": _Col("datetime"), "shipped_ts": _Col("datetime", nullable=True),
+            "delivered_ts": _Col("datetime", nullable=True),
+            "carrier": _Col("str", nullable=True), "cost": _Col("float", nullable=True),
+        },
+    },
+    "service_contacts": {
+        "required": {"contact_ts": _Col("datetime"), "channel_id": _Col("str"),
+                      "reason": _Col("str"), "handle_minutes": _Col("float")},
+    },
+    "experiments": {
+        "required": {
+            "unit_id": _Col("str"), "unit_type": _Col("str"),
+            "group": _Col("str", choices=("control", "treatment")),
+            "start_date": _Col("date"), "end_date": _Col("date"), "name": _Col("str"),
+        },
+    },
+}
+
+
+def _check_table_name(name: str) -> None:
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}")
+
+
+def _read_table(root: Path, name: str, tz: str) -> pd.DataFrame:
+    rel = f"{name}.csv"
+    path = root / rel
+    spec = TABLES[name]
+    dialect = ReadDialect()
+    header = _read_header(path, dialect, rel, None)
+    missing = [c for c in spec["required"] if c not in header]
+    if missing:
+        raise DatasetError(rel, f"missing required column {missing[0]!r}", line=1,
+                           expected=f"columns {', '.join(spec['required'])}",
+                           found=f"columns {', '.join(header)}",
+                           fix=f"add the column {missing[0]!r} to {rel}")
+    cols, rows, ragged, _ = _read_strings(path, dialect, header, header, rel, None)
+    if ragged:
+        r, n, text = ragged[0]
+        raise DatasetError(rel, "wrong number of fields", line=r,
+                           expected=f"{len(header)} fields, as in the header",
+                           found=f"{n} fields: {text[:80]!r}"
+                                 + (f" (and {len(ragged) - 1} more such lines)"
+                                    if len(ragged) > 1 else ""),
+                           fix="correct the separators or quotes in that line")
+    types = {**spec["required"], **spec.get("optional", {})}
+    out: dict[str, pd.Series] = {}
+    for c in header:
+        s = cols[c]
+        t = types.get(c)
+        out[c] = s if t is None else _typed_column(s, t, rows, rel, c, tz)
+    df = pd.DataFrame(out)
+    key = spec.get("key")
+    if key:
+        dup = df.duplicated(list(key), keep=False).to_numpy()
+        if dup.any():
+            idx = np.flatnonzero(dup)
+            lines = ", ".join(str(r) for r in rows[idx[:5]])
+            vals = ", ".join(str(df[k].iloc[idx[0]]) for k in key)
+            raise DatasetError(rel, f"duplicate {' + '.join(key)}", line=int(rows[idx[0]]),
+                               expected=f"one row per {' + '.join(key)}",
+                               found=f"{vals} on lines {lines}",
+                               fix="remove or merge the repeated rows")
+    return df
+
+
+def _typed_column(s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str,
+                  tz: str) -> pd.Series:
+    stripped = s.str.strip()
+    empty = (stripped == "").to_numpy(dtype=bool, na_value=True)
+    if not t.nullable and empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise DatasetError(rel, "empty value in a required column", line=int(rows[i]),
+                           column=col, expected="a value in every row", found="an empty value"
+                           + _more(empty), fix=f"fill in {col!r} on that line")
+    val = stripped.mask(pd.Series(empty, index=s.index))
+    if t.kind in ("str", "tz"):
+        bad = np.zeros(len(s), dtype=bool)
+        if t.choices:
+            bad = ~empty & ~val.isin(t.choices).to_numpy(dtype=bool, na_value=False)
+            expected = f"one of {', '.join(t.choices)}"
+        elif t.kind == "tz":
+            uniq = {u for u in val.dropna().unique()}
+            wrong = {u for u in uniq if not _valid_tz(u)}
+            bad = val.isin(wrong).to_numpy(dtype=bool, na_value=False)
+            expected = "an IANA timezone name such as Asia/Shanghai"
+        out = val
+    elif t.kind in ("float", "int"):
+        num = _text_to_float(_arrow(val))
+        bad = ~empty & ~np.isfinite(num)
+        if t.kind == "int":
+            bad |= ~empty & np.isfinite(num) & (num != np.round(num))
+            out = pd.Series(num, index=s.index).round().astype("Int64")
+            expected = "a whole number"
+        else:
+            out = pd.Series(num, index=s.index, dtype="float64")
+            expected = "a number"
+    else:
+        if t.kind == "date":
+            out = pd.to_datetime(val, format="ISO8601", errors="coerce")
+            if isinstance(out.dtype, pd.DatetimeTZDtype):
+                out = out.dt.tz_localize(None)
+            out = out.dt.normalize()
+            expected = "a date as YYYY-MM-DD"
+        else:
+            out = _parse_iso(val, tz)
+            expected = "an ISO 8601 timestamp such as 2024-06-18 10:30:00 or with an offset"
+        bad = ~empty & out.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DatasetError(rel, "value of the wrong type", line=int(rows[i]), column=col,
+                           expected=expected, found=repr(s.iloc[i]) + _more(bad),
+                           fix=f"correct {col!r} on that line")
+    return out
+
+
+def _more(mask: np.ndarray) -> str:
+    n = int(mask.sum()) - 1
+    return f" (and {n} more such rows)" if n > 0 else ""
