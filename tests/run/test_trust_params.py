@@ -83,7 +83,8 @@ def test_date_that_is_not_a_date_stops_the_run(tiny_dataset, tmp_path, capsys):
 
 
 def test_dates_inside_the_data_and_empty_dates_pass(tiny_dataset, tiny_period):
-    from channelops.run.params import notebook_param_specs, validate_params
+    from channelops.run.kernel import notebook_param_specs
+    from channelops.run.params import validate_params
     from channelops.run.runner import notebooks_dir
 
     specs = notebook_param_specs(sorted(notebooks_dir().glob("0*.ipynb")))

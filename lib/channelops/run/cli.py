@@ -13,22 +13,32 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
+import time
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+
+from channelops import __version__
+from channelops.ingest.canonical import canonicalise
+from channelops.ingest.dataset import DatasetError, load_dataset, read_export
+from channelops.run.folder import RunFolderError
+from channelops.run.params import (
+    ParameterError,
+    load_param_file,
+    parse_overrides,
+    validate_params,
+)
+from channelops.run.registry import select_stages
+from channelops.synth import generate_dataset
 
 __all__ = ["main"]
 
 
 def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, set[str]]]:
     """Merge the parameter file, --dataset and -p overrides; validate; pick stages."""
-    from channelops.run.params import (
-        load_param_file,
-        notebook_param_specs,
-        parse_overrides,
-        validate_params,
-    )
-    from channelops.run.registry import select_stages
-    from channelops.run.runner import notebooks_dir
+    from channelops.run import kernel  # lazy: papermill and Jupyter load slowly
 
     values: dict[str, Any] = {}
     source = "parameters"
@@ -39,9 +49,9 @@ def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, s
     if getattr(args, "dataset", None):
         values["dataset"] = args.dataset
     stages = select_stages(getattr(args, "only", None))
-    folder = notebooks_dir()
+    folder = kernel.notebooks_dir()
     notebooks = [folder / s.notebook for s in select_stages(None)]
-    specs = notebook_param_specs(notebooks)
+    specs = kernel.notebook_param_specs(notebooks)
     params = validate_params(values, specs, source=source)
     declared: dict[str, set[str]] = {nb.name: set() for nb in notebooks}
     for spec in specs.values():
@@ -52,19 +62,19 @@ def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, s
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from channelops.run.runner import RunFailed, default_jobs, run_stages
+    from channelops.run import runner  # lazy: papermill and Jupyter load slowly
 
     if args.jobs is not None and args.jobs < 1:
         print(f"--jobs must be 1 or more (stages at a time), got {args.jobs}", file=sys.stderr)
         return 2
     params, stages, output, declared = _resolve_run(args)
-    jobs = args.jobs if args.jobs is not None else default_jobs(params.dataset)
+    jobs = args.jobs if args.jobs is not None else runner.default_jobs(params.dataset)
     print(f"channelops run '{params.run_name}': {len(stages)} notebook(s) -> {output}")
     if jobs > 1 and len(stages) > 1:
         print(f"  up to {jobs} independent stages side by side (--jobs 1: one at a time)")
     print(f"  dataset {params.dataset}, seed {params.seed}")
     try:
-        manifest = run_stages(
+        manifest = runner.run_stages(
             params,
             stages,
             output.resolve(),
@@ -73,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             report=not args.no_report,
             jobs=jobs,
         )
-    except RunFailed as exc:
+    except runner.RunFailed as exc:
         print(f"\nRUN FAILED: {exc}", file=sys.stderr)
         print(f"manifest: {output / 'manifest.json'} (status failed)", file=sys.stderr)
         return 1
@@ -97,8 +107,6 @@ def _print_summary(manifest: dict[str, Any], output: Path) -> None:
     print(f"  {'total':<24}{manifest['status']:<10}{manifest.get('seconds', 0):>8.1f}")
     tables = manifest.get("tables", {})
     if tables:
-        import textwrap
-
         listing = ", ".join(f"{k} {v['rows']:,}" for k, v in tables.items())
         print(textwrap.fill(f"tables (rows): {listing}", width=100, initial_indent="  ",
                             subsequent_indent="    "))
@@ -109,10 +117,6 @@ def _print_summary(manifest: dict[str, Any], output: Path) -> None:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    import time
-
-    from channelops.synth import generate_dataset
-
     out = Path(args.out or f"data/{args.size}")
     start = time.perf_counter()
     counts = generate_dataset(out, scenario=args.scenario, size=args.size, seed=args.seed, progress=True)
@@ -123,9 +127,6 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from channelops.ingest.canonical import canonicalise
-    from channelops.ingest.dataset import load_dataset, read_export
-
     ds = load_dataset(args.dataset)
     print(f"dataset {ds.name} ({ds.root}): base currency {ds.base_currency}, timezone {ds.timezone}")
     print(f"  {'channel':<16}{'read':>10}{'accepted':>10}{'quarantined':>12}")
@@ -144,13 +145,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     """KPI deltas between two run folders: print them and write a CSV."""
-    import pandas as pd
-
-    from channelops.run.compare import compare_runs
+    from channelops.run import compare  # lazy: stage 06's code and libraries
 
     run_a, run_b = Path(args.run_a), Path(args.run_b)
     try:
-        table, notes = compare_runs(run_a, run_b)
+        table, notes = compare.compare_runs(run_a, run_b)
     except FileNotFoundError as exc:
         print(f"channelops compare: {exc}", file=sys.stderr)
         return 2
@@ -168,10 +167,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from channelops.run.runner import prepare_notebooks
+    from channelops.run import kernel  # lazy: papermill and Jupyter load slowly
 
     params, stages, output, declared = _resolve_run(args)
-    out = prepare_notebooks(params, stages, Path(args.into), output.resolve(), declared)
+    out = kernel.prepare_notebooks(params, stages, Path(args.into), output.resolve(), declared)
     print(f"prepared {len(out)} notebook(s) in {args.into} writing to {output}")
     return 0
 
@@ -187,8 +186,6 @@ def _add_run_options(p: argparse.ArgumentParser, default_params: str | None) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from channelops import __version__
-
     parser = argparse.ArgumentParser(prog="channelops", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"channelops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,22 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``channelops`` command."""
-    from channelops.run.folder import RunFolderError
-    from channelops.run.params import ParameterError
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ParameterError, RunFolderError, KeyError) as exc:
         print(f"channelops: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        from channelops.ingest.dataset import DatasetError
-
-        if isinstance(exc, DatasetError):
-            print(f"channelops: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except DatasetError as exc:
+        print(f"channelops: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

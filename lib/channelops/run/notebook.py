@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib as mpl
 import pandas as pd
+import seaborn as sns
 
 __all__ = ["setup_notebook", "banner"]
 
 
 def setup_notebook() -> None:
     """Set one plot style and sensible pandas display options for every notebook."""
-    import matplotlib as mpl
-    import seaborn as sns
-
     sns.set_theme(style="whitegrid", context="notebook", palette="deep")
     mpl.rcParams.update({"figure.figsize": (8, 4.2), "figure.dpi": 100, "axes.titleweight": "bold"})
     pd.set_option("display.max_columns", 30)

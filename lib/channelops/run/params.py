@@ -30,6 +30,9 @@ from typing import Any
 
 import yaml
 
+from channelops.engine import engine_problem
+from channelops.ingest import dataset as D
+
 __all__ = [
     "ParameterError",
     "ParamSpec",
@@ -37,7 +40,6 @@ __all__ = [
     "RUN_KEYS",
     "load_param_file",
     "parse_overrides",
-    "notebook_param_specs",
     "validate_params",
     "date_params",
     "data_period",
@@ -135,25 +137,6 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def notebook_param_specs(notebooks: list[Path]) -> dict[str, ParamSpec]:
-    """Collect the parameters declared in the notebooks' ``parameters`` cells."""
-    import papermill
-
-    specs: dict[str, ParamSpec] = {}
-    for nb in notebooks:
-        for name, info in papermill.inspect_notebook(str(nb)).items():
-            previous = specs.get(name)
-            owners = (previous.notebooks if previous else ()) + (nb.name,)
-            specs[name] = ParamSpec(
-                name=name,
-                type_name=info.get("inferred_type_name") or None,
-                default=str(info.get("default")),
-                help=str(info.get("help") or ""),
-                notebooks=owners,
-            )
-    return specs
-
-
 def _type_ok(value: Any, type_name: str | None) -> bool:
     if not type_name or type_name == "None":
         return True
@@ -200,7 +183,7 @@ def data_period(dataset_dir: str | Path) -> tuple[dt.date, dt.date] | None:
 
     Reads only the order timestamp column of every channel export (through its mapping,
     exactly as the loader parses it); rows whose timestamp does not parse are ignored, as
-    the loader quarantines them. About 0.5 s for the tiny dataset, 3-4 s for the demo.
+    the loader quarantines them.
 
     Returns:
         ``(first, last)`` dates, or ``None`` when no export has a readable timestamp.
@@ -208,8 +191,6 @@ def data_period(dataset_dir: str | Path) -> tuple[dt.date, dt.date] | None:
     Raises:
         channelops.ingest.dataset.DatasetError: the dataset cannot be read.
     """
-    from channelops.ingest import dataset as D
-
     ds = D.load_dataset(dataset_dir)
     catalog = ds.table("channels") if ds.has("channels") else None
     lo = hi = None
@@ -282,11 +263,11 @@ def validate_params(
 
     Date parameters (:func:`date_params`) that are set must be ``YYYY-MM-DD`` and fall
     within the first and last order date of the dataset (:func:`data_period`); they are
-    checked last, only when everything else is sound (reading the orders takes seconds).
+    checked last, only when everything else is sound (it reads the orders).
 
     Args:
         values: merged parameter file and overrides.
-        specs: from :func:`notebook_param_specs`.
+        specs: from :func:`channelops.run.kernel.notebook_param_specs`.
         source: where the values came from, for messages (e.g. the file name).
     """
     problems: list[str] = []
@@ -334,13 +315,11 @@ def validate_params(
             )
         notebook_params[name] = value
     if "engine" in specs and isinstance(values.get("engine"), str):
-        from channelops.engine import engine_problem
-
         problem = engine_problem(values["engine"])
         if problem:
             problems.append(f"parameter 'engine': {problem}")
-    # dates are checked against the data (seconds on a large dataset) only when the rest
-    # is sound
+    # dates are checked against the data (reading every export's order times) only when
+    # the rest is sound
     problems += _check_dates(values, specs, None if problems else dataset_path)
     if problems:
         raise ParameterError(

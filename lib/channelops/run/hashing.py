@@ -1,0 +1,124 @@
+"""Content hashes of a run's inputs and tables, so runs compare without opening tables.
+
+:func:`hash_inputs` hashes the dataset's files; :func:`table_content_hash` hashes a Parquet
+table's column names, types and values (not its bytes), so two runs of the same data,
+parameters and seed record the same hashes in their manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["HASH_SCHEME", "hash_inputs", "table_content_hash"]
+
+#: How :func:`table_content_hash` hashes; a hash recorded under another scheme is redone.
+HASH_SCHEME = "arrow-columns-1"
+
+
+def hash_inputs(dataset_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file of the dataset, keyed by path relative to it.
+
+    The ``truth/`` folder (simulator ground truth) is not an input and is left out.
+    """
+    out: dict[str, str] = {}
+    for path in sorted(dataset_dir.rglob("*")):
+        rel = path.relative_to(dataset_dir)
+        if not path.is_file() or rel.parts[0] == "truth" or rel.name.startswith("."):
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        out[rel.as_posix()] = digest.hexdigest()
+    return out
+
+
+def table_content_hash(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a Parquet table's content: column names, types and values, in row order.
+
+    File bytes are not compared (Parquet metadata such as the writer's version, the
+    compression or the row groups may differ between identical tables). The table is read
+    one column at a time with pyarrow, so memory stays at about one column, and each
+    column's values are hashed from their Arrow buffers: the null mask, then the values
+    (nulls as zero / empty). String and binary columns hash their lengths and bytes, so a
+    column written from Python ``str`` objects and one written from pandas
+    ``string[pyarrow]`` hash alike (``string`` and ``large_string`` are one type here, as
+    are dictionary-encoded columns and their values). Nested values (lists, structs) are
+    hashed by the text of their Python values. A named pandas index is stored by pandas as a
+    column and so is included.
+
+    Args:
+        path: a ``.parquet`` file.
+
+    Returns:
+        64 hex characters.
+    """
+    pf = pq.ParquetFile(path)
+    digest = hashlib.sha256()
+    digest.update(f"{pf.metadata.num_rows} rows\n".encode())
+    for name in pf.schema_arrow.names:
+        column = pf.read(columns=[name], use_pandas_metadata=False).column(0)
+        digest.update(f"{name}:{_hash_type_name(column.type)}\n".encode())
+        # nulls, lengths and values in separate streams, so row-group boundaries don't count
+        parts = {"nulls": hashlib.sha256(), "lengths": hashlib.sha256(), "values": hashlib.sha256()}
+        for chunk in column.chunks:
+            _hash_arrow_values(parts, chunk)
+        for part in parts.values():
+            digest.update(part.digest())
+    return digest.hexdigest()
+
+
+def _hash_type_name(arrow_type: Any) -> str:
+    """The type as hashed: dictionaries by their values, large_* as the plain type."""
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_large_binary(arrow_type):
+        return "binary"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"list<{_hash_type_name(arrow_type.value_type)}>"
+    return str(arrow_type)
+
+
+def _hash_arrow_values(parts: dict[str, Any], array: Any) -> None:
+    """Feed one Arrow array's null mask, value lengths and values into ``parts``.
+
+    ``parts`` maps "nulls", "lengths" and "values" to running hashes (see
+    :func:`table_content_hash`); arrays of one column are fed in row order.
+    """
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    parts["nulls"].update(np.asarray(array.is_null(), dtype=np.bool_).tobytes())
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        array = array.cast(pa.large_string()).fill_null("")
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        array = array.cast(pa.large_binary()).fill_null(b"")
+    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+        offsets = offsets[array.offset : array.offset + len(array) + 1]
+        parts["lengths"].update(np.diff(offsets).tobytes())
+        parts["values"].update(memoryview(array.buffers()[2])[offsets[0] : offsets[-1]])
+    elif pa.types.is_nested(kind):
+        parts["values"].update("".join(f"{v!r}\x1f" for v in array.to_pylist()).encode())
+    elif pa.types.is_boolean(kind):
+        parts["values"].update(pc.fill_null(array, False).to_numpy(zero_copy_only=False).tobytes())
+    elif pa.types.is_null(kind):
+        pass  # all null: the mask says everything
+    else:  # fixed width (numbers, dates, timestamps, decimals): the value bytes, nulls zeroed
+        width = kind.bit_width // 8
+        raw = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+        raw = raw[array.offset * width : (array.offset + len(array)) * width]
+        if array.null_count:
+            raw = raw.reshape(len(array), width).copy()
+            raw[np.asarray(array.is_null(), dtype=np.bool_)] = 0
+        parts["values"].update(raw.tobytes())

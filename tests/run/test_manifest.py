@@ -1,0 +1,79 @@
+"""The manifest's start and end of a run, on a hand-made run folder."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from channelops.run.folder import run_paths, write_table
+from channelops.run.hashing import HASH_SCHEME, table_content_hash
+from channelops.run.manifest import finish_manifest, start_manifest
+from channelops.run.params import RunParams
+from channelops.run.registry import Stage
+
+STAGE = Stage("04", "forecasting", "04.ipynb", "f", outputs=("forecasts",))
+
+
+def _dataset(tmp_path):
+    data = tmp_path / "data"
+    (data / "orders").mkdir(parents=True)
+    (data / "truth").mkdir()
+    (data / "orders" / "shop.csv").write_text("order_id\n1\n")
+    (data / "truth" / "secret.json").write_text("{}")
+    return data
+
+
+def test_start_keeps_other_stages_drops_the_old_report_and_lists_last_tables(tmp_path):
+    paths = run_paths(tmp_path / "run")
+    paths.root.mkdir()
+    old = {
+        "report": "/elsewhere/report.html",
+        "report_error": "boom",
+        "stages": {
+            "01": {"name": "segmentation", "status": "ok", "tables": ["segments"]},
+            "04": {"name": "forecasting", "status": "failed", "tables": ["forecasts", "extra"]},
+        },
+    }
+    paths.manifest.write_text(json.dumps(old))
+    params = RunParams(run_name="t", dataset=_dataset(tmp_path), seed=3, notebook_params={"h": 2})
+    m = start_manifest(params, [STAGE], paths)
+    assert json.loads(paths.manifest.read_text()) == m, "written as returned"
+    assert "report" not in m and "report_error" not in m
+    assert m["status"] == "running" and m["finished_at"] is None
+    assert m["parameters"] == {"run_name": "t", "dataset": str(params.dataset), "seed": 3, "h": 2}
+    assert list(m["dataset"]["files"]) == ["orders/shop.csv"], "truth/ is not an input"
+    assert m["stages"]["01"] == old["stages"]["01"], "a stage not in this run is kept"
+    assert m["stages"]["04"] == {"name": "forecasting", "notebook": "04.ipynb",
+                                 "status": "pending", "tables": ["forecasts", "extra"]}  # fmt: skip
+
+
+def test_start_needs_the_run_folder(tmp_path):
+    params = RunParams(run_name="t", dataset=_dataset(tmp_path), seed=0)
+    with pytest.raises(FileNotFoundError):
+        start_manifest(params, [STAGE], run_paths(tmp_path / "no" / "folder"))
+
+
+def test_finish_stamps_the_end_and_hashes_each_table_once(tmp_path, monkeypatch):
+    paths = run_paths(tmp_path)
+    write_table(pd.DataFrame({"x": [1, 2, 3]}), "forecasts", tmp_path)
+    write_table(pd.DataFrame({"y": ["a"]}), "extra", tmp_path)
+    m = {"stages": {"04": {"status": "ok", "tables": ["forecasts", "extra"]}}}
+    finish_manifest(m, paths, 12.345)
+    assert m["seconds"] == 12.35 and m["finished_at"].endswith("+00:00")
+    assert m["tables"]["forecasts"]["rows"] == 3 and m["tables"]["extra"]["stage"] == "04"
+    assert m["tables"]["forecasts"]["content_hash"] == table_content_hash(paths.table("forecasts"))
+    assert m["tables"]["forecasts"]["hash_scheme"] == HASH_SCHEME
+    # an unchanged file keeps its recorded hash: nothing is hashed again
+    monkeypatch.setattr("channelops.run.manifest.table_content_hash", lambda p: 1 / 0)
+    finish_manifest(m, paths, 1.0)
+    assert m["tables"]["extra"]["content_hash"] == table_content_hash(paths.table("extra"))
+
+
+def test_finish_refuses_a_table_that_is_not_parquet(tmp_path):
+    paths = run_paths(tmp_path)
+    paths.tables.mkdir()
+    paths.table("broken").write_bytes(b"not parquet")
+    with pytest.raises(Exception, match="(?i)parquet"):
+        finish_manifest({}, paths, 0.0)
