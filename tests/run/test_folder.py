@@ -82,27 +82,3 @@ def test_save_figure_writes_png(tmp_path):
     plt.close(fig)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-
-def test_set_aside_and_take_back_give_the_same_frame(tmp_path):
-    """Values, dtypes (both string storages, categories, tz-aware times, nullable ints) and a
-    gappy index survive; the scratch file is gone afterwards."""
-    from channelops.run.folder import set_aside, take_back
-
-    df = pd.DataFrame(
-        {
-            "arrow": pd.array(["a", None, "c"], dtype="string[pyarrow]"),
-            "python": pd.array(["x", "y", None], dtype="string[python]"),
-            "obj": ["p", "q", "r"],
-            "cat": pd.Categorical(["u", "v", "u"], categories=["v", "u"]),
-            "ts": pd.to_datetime(["2024-01-01", None, "2024-03-01"], utc=True),
-            "n": pd.array([1, None, 3], dtype="Int64"),
-            "x": [1.5, float("nan"), 3.0],
-        },
-        index=pd.Index([3, 10, 42]),
-    )
-    path = set_aside(df, "lines", tmp_path)
-    assert path.exists() and path.parent == tmp_path / "scratch"
-    back = take_back(path)
-    pd.testing.assert_frame_equal(back, df)
-    assert [repr(t) for t in back.dtypes] == [repr(t) for t in df.dtypes]
-    assert not path.exists() and not (tmp_path / "scratch").exists()

@@ -20,17 +20,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import matplotlib.pyplot as plt
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
+from IPython import get_ipython
+from IPython.display import Image, display
+from matplotlib.figure import Figure
 
-from channelops.run.registry import producer_of
 from channelops.frames import arrow_string_dtype
-
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.figure import Figure
+from channelops.run.registry import producer_of
 
 __all__ = [
     "RunPaths",
@@ -40,8 +39,6 @@ __all__ = [
     "table_exists",
     "read_optional",
     "save_figure",
-    "set_aside",
-    "take_back",
     "RunFolderError",
     "STAGE_ENV",
 ]
@@ -84,10 +81,6 @@ class RunPaths:
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
-
-    @property
-    def scratch(self) -> Path:
-        return self.root / "scratch"
 
     def table(self, name: str) -> Path:
         return self.tables / f"{name}.parquet"
@@ -211,9 +204,9 @@ def _read_parquet_arrow_strings(path: Path, columns: list[str] | None) -> pd.Dat
 
     Numbers, booleans and timestamps come back numpy-backed, exactly as
     ``pd.read_parquet`` gives them; only string columns (and string indexes) stay in
-    Arrow memory instead of becoming Python ``str`` objects (on the large dataset's
-    ``order_lines``: 41 s / +10.3 GB with Python strings, about 14 s / +4.5 GB with
-    Arrow strings). Missing strings read as ``pd.NA``. Dictionary-encoded
+    Arrow memory instead of becoming Python ``str`` objects, which is faster and takes
+    less memory on large tables (benchmarks/results/large_run.md). Missing strings read
+    as ``pd.NA``. Dictionary-encoded
     (categorical) columns and the stored index are restored from the pandas metadata
     as before.
 
@@ -225,69 +218,6 @@ def _read_parquet_arrow_strings(path: Path, columns: list[str] | None) -> pd.Dat
     return table.to_pandas(types_mapper=arrow_string_dtype)
 
 
-def set_aside(df: pd.DataFrame, name: str, output_dir: str | os.PathLike[str]) -> Path:
-    """Move a frame out of memory into ``<output_dir>/scratch/<name>.arrow`` until needed.
-
-    For a step that needs a lot of memory while a big frame waits for later: 03 sets its
-    order lines aside during identity resolution. On the large dataset that stage's peak went
-    from 11.4 to 10.1 GB (the peak is now where ``orders`` is built), for about 15 s of
-    writing and 35 s of reading back. Arrow IPC, no
-    compression; columns, dtypes (``string[pyarrow]`` included) and index come back as
-    they were (:func:`take_back`). The file is not a table of the run: the next
-    :func:`take_back` deletes it.
-
-    Args:
-        df: the frame; delete your own references to it afterwards, or nothing is freed.
-        name: a name for the file (``[a-z][a-z0-9_]*``).
-        output_dir: the run folder.
-
-    Returns:
-        The path to give to :func:`take_back`.
-    """
-    _check_name(name)
-    folder = run_paths(output_dir).scratch
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.arrow"
-    table = pa.Table.from_pandas(df, preserve_index=True)
-    dtypes = {str(c): _dtype_name(t) for c, t in df.dtypes.items()}
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), b"channelops_dtypes": json.dumps(dtypes).encode()}
-    )
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    return path
-
-
-def _dtype_name(dtype: object) -> str:
-    """A dtype's name that tells string storages apart (``str`` says "string" for both)."""
-    if isinstance(dtype, pd.StringDtype):
-        return f"string[{dtype.storage}]"
-    return str(dtype)
-
-
-def take_back(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a frame written by :func:`set_aside` and delete its file.
-
-    Returns:
-        the frame, equal to the one set aside (values, dtypes and index).
-    """
-    path = Path(path)
-    with pa.OSFile(str(path), "rb") as source:
-        table = pa.ipc.open_file(source).read_all()
-    dtypes = json.loads((table.schema.metadata or {}).get(b"channelops_dtypes", b"{}"))
-    df = table.to_pandas(types_mapper=arrow_string_dtype)
-    del table
-    for column, dtype in dtypes.items():
-        if column in df and _dtype_name(df[column].dtype) != dtype:
-            df[column] = df[column].astype(dtype)
-    path.unlink(missing_ok=True)
-    try:
-        path.parent.rmdir()  # only when empty
-    except OSError:
-        pass
-    return df
-
-
 def save_figure(
     fig: Figure, name: str, output_dir: str | os.PathLike[str], dpi: int = 110, show: bool = True
 ) -> Path:
@@ -295,8 +225,8 @@ def save_figure(
 
     In a notebook (an IPython kernel) with ``show`` true, the saved PNG is displayed as the
     cell's output and the figure is closed, so the picture is drawn once rather than again
-    by the inline backend at the end of the cell (a third of a notebook's time on some
-    stages). Outside a kernel the figure is only saved and left open.
+    by the inline backend at the end of the cell. Outside a kernel the figure is only saved
+    and left open.
     """
     _check_name(name)
     paths = run_paths(output_dir)
@@ -306,9 +236,6 @@ def save_figure(
     fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
     os.replace(tmp, target)
     if show and _in_kernel():
-        import matplotlib.pyplot as plt
-        from IPython.display import Image, display
-
         display(Image(data=target.read_bytes(), format="png"))
         plt.close(fig)
     return target
@@ -316,10 +243,6 @@ def save_figure(
 
 def _in_kernel() -> bool:
     """True inside a Jupyter kernel (where figures are shown inline), else False."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
     shell = get_ipython()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
