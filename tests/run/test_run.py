@@ -45,7 +45,7 @@ def test_report_is_self_contained(tiny_run):
     )
     assert 'class="math"' in html, "formulas are drawn, not left as raw LaTeX"
     for stage in STAGES:
-        assert f"id='stage-{stage.key}'" in html
+        assert f'id="stage-{stage.key}"' in html
 
 
 def test_failed_stage_leaves_failed_manifest(tiny_dataset, tmp_path):

@@ -4,6 +4,12 @@ Code is hidden, figures are embedded as data URIs, the style sheet is inline, an
 is fetched from the network, so the file can be mailed or opened on a plane. An executive
 summary written by the evaluation stage (``summary.html`` in the run folder) opens the page
 when it exists.
+
+Notebook outputs and the summary carry text from the data (channel ids, experiment names,
+product titles), so the page's body goes through a maintained HTML sanitiser (``nh3``,
+:func:`sanitise_html`) before it is written: what a report needs stays (headings, text,
+tables, lists, code, figures and formulas as ``data:image`` URIs, the classes and the few
+inline styles the page's CSS uses), scripts, event handlers and ``javascript:`` URLs go.
 """
 
 from __future__ import annotations
@@ -17,9 +23,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import nh3
+from matplotlib.mathtext import math_to_image
+from nbconvert import HTMLExporter
+
 from channelops.run.registry import STAGES
 
-__all__ = ["build_report", "notebook_body_html"]
+__all__ = ["build_report", "notebook_body_html", "render_math", "sanitise_html"]
 
 _CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 0;
@@ -40,7 +51,33 @@ img.math { vertical-align: middle; max-height: 2.6em; } img.math.display { displ
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .85rem; }
 .jp-OutputArea-output pre { background: none; padding: 0; }
 .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"] { display: none; }
+.dataframe tbody tr th:only-of-type { vertical-align: middle; }
+.dataframe tbody tr th { vertical-align: top; }
+.dataframe thead th { text-align: right; }
 """
+
+#: What :func:`sanitise_html` keeps. pandas' tables bring a scoped ``<style>`` of their own,
+#: which is dropped: its three rules are in ``_CSS`` above.
+_TAGS = {
+    "a", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "i", "img", "kbd", "li", "main", "nav", "ol", "p", "pre", "s", "samp", "section",
+    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "u", "ul", "var",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "*": {"class", "id", "title", "style"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "table": {"border"},
+    "td": {"colspan", "rowspan", "valign", "align"},
+    "th": {"colspan", "rowspan", "valign", "align"},
+    "div": {"data-mime-type"},
+}
+#: Inline style properties kept (pandas aligns table headers, the run summary a column).
+_STYLE_PROPERTIES = {"text-align", "vertical-align", "white-space", "font-weight", "color"}
+#: The only ``src`` an image may have: an embedded picture, never a URL to fetch.
+_DATA_IMAGE = re.compile(r"^data:image/(?:png|jpeg|gif|svg\+xml);base64,[A-Za-z0-9+/=\s]*$")
 
 
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
@@ -50,8 +87,6 @@ _INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$")
 @functools.lru_cache(maxsize=512)
 def _math_svg(tex: str) -> str | None:
     """LaTeX rendered by matplotlib's mathtext to an inline SVG data URI (None if it cannot)."""
-    from matplotlib.mathtext import math_to_image
-
     buf = io.BytesIO()
     try:
         math_to_image(f"${tex.strip()}$", buf, format="svg")
@@ -82,9 +117,6 @@ def render_math(markdown: str) -> str:
 
 def notebook_body_html(path: Path) -> str:
     """Render one executed notebook to an HTML fragment with code and prompts hidden."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
     nb = nbformat.read(str(path), as_version=4)
     nb.cells = [
         c
@@ -133,14 +165,39 @@ def _total_seconds(manifest: dict[str, Any]) -> float:
     return float(sum(e.get("seconds", 0) or 0 for e in manifest.get("stages", {}).values()))
 
 
-def build_report(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Path:
-    """Write ``<run_dir>/report.html`` from the executed notebooks and return its path.
+def sanitise_html(fragment: str) -> str:
+    """``fragment`` with only what a report needs left, through the ``nh3`` sanitiser.
 
-    Args:
-        run_dir: the run folder (``notebooks/`` inside holds the executed copies).
-        manifest: the run's manifest (status, timings, row counts).
+    Kept: the tags of :data:`_TAGS` (text, headings, tables, lists, code, images), classes
+    and ids, the inline style properties of :data:`_STYLE_PROPERTIES`, images whose
+    ``src`` is an embedded ``data:image`` (figures and formulas), links to anchors and to
+    http(s)/mailto addresses. Dropped: ``<script>`` and ``<style>`` with their content,
+    every other tag (its text stays, escaped), event handlers (``onerror``, ``onclick``,
+    ...), ``javascript:`` and other URLs, images that would be fetched.
     """
-    run_dir = Path(run_dir)
+    return nh3.clean(
+        fragment,
+        tags=_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=_ATTRIBUTES,
+        attribute_filter=_keep_attribute,
+        url_schemes={"http", "https", "mailto", "data"},
+        filter_style_properties=_STYLE_PROPERTIES,
+        strip_comments=True,
+    )
+
+
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """``data:`` URLs only as an image's embedded picture; an image only from one."""
+    if attribute == "src":
+        return value if tag == "img" and _DATA_IMAGE.match(value) else None
+    if attribute == "href" and value.strip().lower().startswith("data:"):
+        return None
+    return value
+
+
+def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
+    """The report's header and main part (summary, contents, one section per notebook)."""
     sections, toc = [], []
     summary_path = run_dir / "summary.html"
     if summary_path.exists():
@@ -155,12 +212,7 @@ def build_report(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> P
             f"<section class='stage' id='{anchor}'>{notebook_body_html(path)}</section>"
         )
     status = manifest.get("status", "?")
-    title = f"channelops run: {html.escape(str(manifest.get('run_name', run_dir.name)))}"
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{_CSS}</style></head>
-<body><header class="run"><h1>{title}</h1>
+    return f"""<header class="run"><h1>{_title(run_dir, manifest)}</h1>
 <div class="meta">status <b>{html.escape(status)}</b> &middot; dataset
 {html.escape(Path(str(manifest.get('dataset', {}).get('path', ''))).name)} &middot; seed
 {html.escape(str(manifest.get('parameters', {}).get('seed', '')))} &middot; {_total_seconds(manifest):.1f} s of notebooks</div>
@@ -168,7 +220,29 @@ def build_report(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> P
 <h2>Run summary</h2>{_summary_table(manifest)}
 <nav class="toc"><b>Contents</b><ol>{''.join(toc)}</ol></nav>
 {''.join(sections)}
-</main></body></html>
+</main>"""
+
+
+def _title(run_dir: Path, manifest: dict[str, Any]) -> str:
+    return f"channelops run: {html.escape(str(manifest.get('run_name', run_dir.name)))}"
+
+
+def build_report(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Path:
+    """Write ``<run_dir>/report.html`` from the executed notebooks and return its path.
+
+    The page's body is sanitised (:func:`sanitise_html`); its head is this module's own
+    (the escaped title and the style sheet).
+
+    Args:
+        run_dir: the run folder (``notebooks/`` inside holds the executed copies).
+        manifest: the run's manifest (status, timings, row counts).
+    """
+    run_dir = Path(run_dir)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_title(run_dir, manifest)}</title><style>{_CSS}</style></head>
+<body>{sanitise_html(_page_body(run_dir, manifest))}</body></html>
 """
     target = run_dir / "report.html"
     tmp = target.with_name(f".report.{os.getpid()}.tmp")
