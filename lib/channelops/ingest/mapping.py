@@ -32,6 +32,9 @@ from channelops.ingest.contract import (
 from channelops.ingest.csvread import _read_header
 from channelops.ingest.yamlfile import _check_keys, _keys, _load_yaml
 
+#: key path -> 1-based line of the key in the mapping file
+_Lines = dict[tuple, int]
+
 
 def _load_mapping(root: Path, rel: str, cid: str, orders_rel: str) -> Mapping:
     """Parse and check one mapping file; unknown keys and fields also list the export's
@@ -62,6 +65,22 @@ def _export_columns_hint(root: Path, rel: str, orders_rel: str) -> str:
 
 
 def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
+    """Parse and check the mapping ``rel`` of channel ``cid``, section by section."""
+    data, lines = _read_mapping_yaml(root, rel, cid)
+    columns = _columns_section(data, rel, lines)
+    fmt, ts_tz = _timestamp_section(data, rel, lines)
+    currency, currency_column = _currency_section(data, rel, lines, columns)
+    if currency_column is not None:
+        columns["currency"] = currency_column
+    values = _values_section(data, rel, lines)
+    dialect = _read_section(data, rel, lines)
+    return Mapping(file=rel, columns=columns, timestamp_format=fmt, timestamp_timezone=ts_tz,
+                   currency=currency, values=values, read=dialect,
+                   currency_from_key=currency_column is not None)
+
+
+def _read_mapping_yaml(root: Path, rel: str, cid: str) -> tuple[dict[str, Any], _Lines]:
+    """The mapping file as a YAML mapping of known keys, and the line of every key."""
     path = root / rel
     if not path.is_file():
         raise DatasetError(rel, "file not found",
@@ -76,29 +95,44 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
                            found=type(data).__name__,
                            fix="write the mapping as `columns:` etc. (see DESIGN.md)")
     _check_keys(data, MAPPING_KEYS, rel, lines, (), "a mapping")
+    return data, lines
+
+
+def _columns_section(data: dict[str, Any], rel: str, lines: _Lines) -> dict[str, str]:
+    """``columns:``: canonical field -> export column (stripped)."""
     cols = data.get("columns") or {}
     if not isinstance(cols, dict):
         raise DatasetError(rel, "columns is not a mapping", line=lines.get(("columns",)),
                            expected="canonical field: export column", found=repr(cols),
                            fix="write one `field: column` per line under `columns:`")
-    columns: dict[str, str] = {}
-    for f, c in cols.items():
-        if f not in CANONICAL_FIELDS:
-            hint = (" (channel_id comes from dataset.yaml)" if f == "channel_id" else "")
-            close = difflib.get_close_matches(str(f), CANONICAL_FIELDS, n=1)
-            guess = f" (did you mean {close[0]!r}?)" if close else ""
-            raise DatasetError(rel, f"unknown canonical field {f!r} in columns{hint}",
-                               line=lines.get(("columns", f)),
-                               expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
-                               found=repr(f),
-                               fix=f"rename {f!r} to a canonical field{guess} or remove it")
-        if not isinstance(c, str) or not c.strip():
-            raise DatasetError(rel, f"columns.{f} is not a column name",
-                               line=lines.get(("columns", f)),
-                               expected="the export's column name as text", found=repr(c),
-                               fix=f"write the export's column name after `{f}:` (quote it "
-                                   "if it looks like a number)")
-        columns[str(f)] = c.strip()
+    return {str(f): _column_entry(f, c, rel, lines) for f, c in cols.items()}
+
+
+def _column_entry(f: Any, c: Any, rel: str, lines: _Lines) -> str:
+    """One entry ``f: c`` of ``columns:``: ``f`` a canonical field, ``c`` a column name.
+    Returns the column name, stripped."""
+    if f not in CANONICAL_FIELDS:
+        hint = (" (channel_id comes from dataset.yaml)" if f == "channel_id" else "")
+        close = difflib.get_close_matches(str(f), CANONICAL_FIELDS, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DatasetError(rel, f"unknown canonical field {f!r} in columns{hint}",
+                           line=lines.get(("columns", f)),
+                           expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
+                           found=repr(f),
+                           fix=f"rename {f!r} to a canonical field{guess} or remove it")
+    if not isinstance(c, str) or not c.strip():
+        raise DatasetError(rel, f"columns.{f} is not a column name",
+                           line=lines.get(("columns", f)),
+                           expected="the export's column name as text", found=repr(c),
+                           fix=f"write the export's column name after `{f}:` (quote it "
+                               "if it looks like a number)")
+    return c.strip()
+
+
+def _timestamp_section(data: dict[str, Any], rel: str, lines: _Lines,
+                       ) -> tuple[str, str | None]:
+    """``timestamp:`` (a format, or {format, timezone}): the format (default iso8601) and
+    the timezone of naive timestamps, or None."""
     ts = data.get("timestamp")
     fmt, ts_tz = "iso8601", None
     if isinstance(ts, str):
@@ -123,63 +157,93 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
                            line=lines.get(("timestamp", "timezone")),
                            expected="an IANA name such as Asia/Shanghai", found=repr(ts_tz),
                            fix="write an IANA timezone name, e.g. `Europe/Berlin`")
+    return fmt, ts_tz
+
+
+def _currency_section(data: dict[str, Any], rel: str, lines: _Lines,
+                      columns: dict[str, str]) -> tuple[str | None, str | None]:
+    """``currency:`` (an ISO code for every line, or {column: ...}): ``(code, column)``,
+    at most one of them set; ``columns`` (from ``columns:``) must not map currency too."""
     cur = data.get("currency")
-    currency = None
-    currency_from_key = False
     if isinstance(cur, dict):
-        _check_keys(cur, ("column",), rel, lines, ("currency",), "currency")
-        col = cur.get("column")
-        if not isinstance(col, str) or not col.strip():
-            raise DatasetError(rel, "currency.column is not a column name",
-                               line=lines.get(("currency",)),
-                               expected="{column: <export column>}", found=repr(cur),
-                               fix="write `currency: {column: <export column>}`")
-        if "currency" in columns and columns["currency"] != col.strip():
-            raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
-                               expected="either columns.currency or currency: {column: ...}",
-                               found=f"{columns['currency']!r} and {col.strip()!r}",
-                               fix="keep one of the two")
-        columns["currency"] = col.strip()
-        currency_from_key = True
-    elif cur is not None:
-        if not isinstance(cur, str) or not _CURRENCY_RE.match(cur):
-            raise DatasetError(rel, "currency is not an ISO 4217 code",
-                               line=lines.get(("currency",)),
-                               expected="a code such as CNY, or {column: <export column>}",
-                               found=repr(cur), fix="write e.g. `currency: USD`")
-        if "currency" in columns:
-            raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
-                               expected="either a currency code or a currency column",
-                               found=f"currency: {cur} and columns.currency: "
-                                     f"{columns['currency']}",
-                               fix="keep one of the two")
-        currency = cur
+        return None, _currency_column(cur, rel, lines, columns)
+    if cur is not None:
+        return _currency_code(cur, rel, lines, columns), None
+    return None, None
+
+
+def _currency_column(cur: dict[str, Any], rel: str, lines: _Lines,
+                     columns: dict[str, str]) -> str:
+    """``currency: {column: ...}``: the export column holding each line's currency."""
+    _check_keys(cur, ("column",), rel, lines, ("currency",), "currency")
+    col = cur.get("column")
+    if not isinstance(col, str) or not col.strip():
+        raise DatasetError(rel, "currency.column is not a column name",
+                           line=lines.get(("currency",)),
+                           expected="{column: <export column>}", found=repr(cur),
+                           fix="write `currency: {column: <export column>}`")
+    if "currency" in columns and columns["currency"] != col.strip():
+        raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
+                           expected="either columns.currency or currency: {column: ...}",
+                           found=f"{columns['currency']!r} and {col.strip()!r}",
+                           fix="keep one of the two")
+    return col.strip()
+
+
+def _currency_code(cur: Any, rel: str, lines: _Lines, columns: dict[str, str]) -> str:
+    """``currency: <code>``: the ISO 4217 code of every line."""
+    if not isinstance(cur, str) or not _CURRENCY_RE.match(cur):
+        raise DatasetError(rel, "currency is not an ISO 4217 code",
+                           line=lines.get(("currency",)),
+                           expected="a code such as CNY, or {column: <export column>}",
+                           found=repr(cur), fix="write e.g. `currency: USD`")
+    if "currency" in columns:
+        raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
+                           expected="either a currency code or a currency column",
+                           found=f"currency: {cur} and columns.currency: "
+                                 f"{columns['currency']}",
+                           fix="keep one of the two")
+    return cur
+
+
+def _values_section(data: dict[str, Any], rel: str,
+                    lines: _Lines) -> dict[str, dict[str, str]]:
+    """``values:``: canonical field -> {export word: canonical word}."""
     vals = data.get("values") or {}
     if not isinstance(vals, dict):
         raise DatasetError(rel, "values is not a mapping", line=lines.get(("values",)),
                            expected="field: {export word: canonical word}", found=repr(vals),
                            fix="write e.g. `values: {status: {已付款: paid}}`")
-    values: dict[str, dict[str, str]] = {}
-    for f, m in vals.items():
-        if f not in CANONICAL_FIELDS:
-            raise DatasetError(rel, f"unknown canonical field {f!r} in values",
+    return {f: _value_words(f, m, rel, lines) for f, m in vals.items()}
+
+
+def _value_words(f: Any, m: Any, rel: str, lines: _Lines) -> dict[str, str]:
+    """One entry of ``values:``: the word map of field ``f`` as text; status words must
+    map to canonical statuses."""
+    if f not in CANONICAL_FIELDS:
+        raise DatasetError(rel, f"unknown canonical field {f!r} in values",
+                           line=lines.get(("values", f)),
+                           expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
+                           found=repr(f), fix=f"rename {f!r} or remove it")
+    if not isinstance(m, dict):
+        raise DatasetError(rel, f"values.{f} is not a mapping",
+                           line=lines.get(("values", f)),
+                           expected="{export word: canonical word}", found=repr(m),
+                           fix=f"write `{f}: {{word: canonical}}`")
+    words = {_yaml_word(k): _yaml_word(v) for k, v in m.items()}
+    if f == "status":
+        bad = sorted({v for v in words.values() if v not in STATUSES})
+        if bad:
+            raise DatasetError(rel, "values.status maps to a word that is not a status",
                                line=lines.get(("values", f)),
-                               expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
-                               found=repr(f), fix=f"rename {f!r} or remove it")
-        if not isinstance(m, dict):
-            raise DatasetError(rel, f"values.{f} is not a mapping",
-                               line=lines.get(("values", f)),
-                               expected="{export word: canonical word}", found=repr(m),
-                               fix=f"write `{f}: {{word: canonical}}`")
-        values[f] = {_yaml_word(k): _yaml_word(v) for k, v in m.items()}
-        if f == "status":
-            bad = sorted({v for v in values[f].values() if v not in STATUSES})
-            if bad:
-                raise DatasetError(rel, "values.status maps to a word that is not a status",
-                                   line=lines.get(("values", f)),
-                                   expected=f"targets among {', '.join(STATUSES)}",
-                                   found=", ".join(repr(b) for b in bad),
-                                   fix="map every export word to a canonical status")
+                               expected=f"targets among {', '.join(STATUSES)}",
+                               found=", ".join(repr(b) for b in bad),
+                               fix="map every export word to a canonical status")
+    return words
+
+
+def _read_section(data: dict[str, Any], rel: str, lines: _Lines) -> ReadDialect:
+    """``read:``: the CSV dialect (separator, encoding, decimal and thousands marks)."""
     rd = data.get("read") or {}
     if not isinstance(rd, dict):
         raise DatasetError(rel, "read is not a mapping", line=lines.get(("read",)),
@@ -188,6 +252,13 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
     _check_keys(rd, READ_KEYS, rel, lines, ("read",), "read")
     dialect = ReadDialect(sep=rd.get("sep", ","), encoding=rd.get("encoding", "utf-8"),
                           decimal=rd.get("decimal", "."), thousands=rd.get("thousands"))
+    _check_dialect(dialect, rel, lines)
+    return dialect
+
+
+def _check_dialect(dialect: ReadDialect, rel: str, lines: _Lines) -> None:
+    """Separator and marks single characters (not a quote or line break), decimal and
+    thousands marks different, the encoding known to Python."""
     for k in ("sep", "decimal", "thousands"):
         v = getattr(dialect, k)
         if v is None and k == "thousands":
@@ -210,9 +281,6 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
                            line=lines.get(("read", "thousands")),
                            expected="two different characters", found=repr(dialect.decimal),
                            fix="correct one of them")
-    return Mapping(file=rel, columns=columns, timestamp_format=fmt, timestamp_timezone=ts_tz,
-                   currency=currency, values=values, read=dialect,
-                   currency_from_key=currency_from_key)
 
 
 def _yaml_word(v: Any) -> str:
