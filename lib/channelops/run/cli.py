@@ -23,6 +23,7 @@ import pandas as pd
 from channelops import __version__
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.dataset import DatasetError, load_dataset, read_export
+from channelops.run.csv_safe import neutralise_formulas
 from channelops.run.folder import RunFolderError
 from channelops.run.params import (
     ParameterError,
@@ -155,7 +156,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out or f"output/compare_{run_a.name}_vs_{run_b.name}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    # text from the data (experiment, channel, model names) must not run as a formula
+    neutralise_formulas(table).to_csv(out, index=False)
     with pd.option_context("display.max_rows", args.max_rows, "display.width", 160,
                            "display.float_format", lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"):
         print(f"KPI deltas, {run_b.name} - {run_a.name} (relative to |{run_a.name}|):")
