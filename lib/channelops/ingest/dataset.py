@@ -41,6 +41,7 @@ re-exported here:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from channelops.ingest.arrowtext import _clean_text as _clean_text
 from channelops.ingest.contract import (
@@ -111,6 +112,15 @@ __all__ = [
 ]
 
 
+class _ChannelEntry(NamedTuple):
+    """One channel entry of dataset.yaml, as written (paths relative to the dataset)."""
+
+    id: str
+    orders: str
+    mapping: str
+    crm_ids: bool | None
+
+
 def load_dataset(path: str | Path) -> Dataset:
     """Load and validate a dataset folder (or its ``dataset.yaml``).
 
@@ -129,6 +139,21 @@ def load_dataset(path: str | Path) -> Dataset:
     """
     p = Path(path).expanduser().resolve()
     root = p.parent if p.name == "dataset.yaml" else p
+    data, lines = _read_dataset_yaml(root)
+    name = str(data["name"])
+    base = _base_currency(data, lines)
+    tz = _reporting_timezone(data, lines)
+    entries = _channel_entries(data["channels"], lines)
+    ds = Dataset(root, name, base, tz, [])
+    kinds = _channel_kinds(ds, entries)
+    for entry in entries:
+        ds.channels.append(_channel_spec(root, entry, kinds))
+    return ds
+
+
+def _read_dataset_yaml(root: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
+    """``<root>/dataset.yaml`` as a mapping with every required key and no unknown one, and
+    the line of every key."""
     yml = root / "dataset.yaml"
     if not yml.is_file():
         found = (f"no dataset.yaml in {root}" if root.is_dir()
@@ -151,86 +176,115 @@ def load_dataset(path: str | Path) -> Dataset:
                                expected=f"keys {', '.join(DATASET_KEYS)}",
                                found=f"keys {_keys(data)}",
                                fix=f"add `{k}:` to dataset.yaml")
-    name = str(data["name"])
+    return data, lines
+
+
+def _base_currency(data: dict[str, Any], lines: dict[tuple, int]) -> str:
+    """``base_currency`` of dataset.yaml, an ISO 4217 code."""
     base = data["base_currency"]
     if not isinstance(base, str) or not _CURRENCY_RE.match(base):
-        raise DatasetError(rel, "base_currency is not an ISO 4217 code",
+        raise DatasetError("dataset.yaml", "base_currency is not an ISO 4217 code",
                            line=lines.get(("base_currency",)),
                            expected="three capital letters such as CNY", found=repr(base),
                            fix="write base_currency as an ISO 4217 code, e.g. `CNY`")
+    return base
+
+
+def _reporting_timezone(data: dict[str, Any], lines: dict[tuple, int]) -> str:
+    """``timezone`` of dataset.yaml, an IANA timezone name."""
     tz = data["timezone"]
     if not _valid_tz(tz):
-        raise DatasetError(rel, "timezone is not an IANA timezone name",
+        raise DatasetError("dataset.yaml", "timezone is not an IANA timezone name",
                            line=lines.get(("timezone",)),
                            expected="an IANA name such as Asia/Shanghai", found=repr(tz),
                            fix="write timezone as an IANA name, e.g. `Asia/Shanghai`")
-    chans = data["channels"]
+    return tz
+
+
+def _channel_entries(chans: Any, lines: dict[tuple, int]) -> list[_ChannelEntry]:
+    """``channels`` of dataset.yaml: a list of entries with unique ids, in file order."""
     if not isinstance(chans, list):
-        raise DatasetError(rel, "channels is not a list", line=lines.get(("channels",)),
+        raise DatasetError("dataset.yaml", "channels is not a list",
+                           line=lines.get(("channels",)),
                            expected="a list of {id, orders, mapping}",
                            found=type(chans).__name__,
                            fix="write each channel as `- id: ...` under `channels:`")
-    entries: list[tuple[str, str, str, bool | None]] = []
-    seen: set[str] = set()
+    entries: list[_ChannelEntry] = []
     for i, ch in enumerate(chans):
-        line = lines.get(("channels", i))
-        if not isinstance(ch, dict):
-            raise DatasetError(rel, f"channel entry {i + 1} is not a mapping", line=line,
-                               expected="{id, orders, mapping}", found=repr(ch),
-                               fix="write the entry as `- id: ...` with orders and mapping")
-        _check_keys(ch, CHANNEL_KEYS, rel, lines, ("channels", i), "a channel entry")
-        for k in ("id", "orders", "mapping"):
-            if not isinstance(ch.get(k), str) or not ch.get(k):
-                raise DatasetError(rel, f"channel entry {i + 1} lacks {k!r}", line=line,
-                                   expected="id, orders and mapping as text",
-                                   found=f"keys {_keys(ch)}",
-                                   fix=f"add `{k}:` to channel entry {i + 1}")
-        cid = ch["id"]
-        if cid in seen:
-            raise DatasetError(rel, f"channel id {cid!r} appears twice", line=line,
-                               expected="unique channel ids", found=repr(cid),
-                               fix="give each channel its own id")
-        seen.add(cid)
-        crm = ch.get("crm_ids")
-        if crm is not None and not isinstance(crm, bool):
-            raise DatasetError(rel, f"crm_ids of channel {cid!r} is not true/false",
-                               line=lines.get(("channels", i, "crm_ids")),
-                               expected="true or false", found=repr(crm),
-                               fix="write `crm_ids: true` or `crm_ids: false`")
-        entries.append((cid, ch["orders"], ch["mapping"], crm))
+        entries.append(_channel_entry(i, ch, lines, {e.id for e in entries}))
+    return entries
 
-    ds = Dataset(root, name, base, tz, [])
-    kinds: dict[str, str] = {}
-    if ds.has("channels"):
-        cat = ds.table("channels")
-        assert cat is not None
-        kinds = dict(zip(cat["channel_id"], cat["kind"], strict=True))
-        missing = [cid for cid, *_ in entries if cid not in kinds]
-        if missing:
-            listed = ", ".join(sorted(kinds)) or "(none)"
-            raise DatasetError(
-                "channels.csv", f"channel {missing[0]!r} of dataset.yaml is not listed",
-                expected=f"a row for every channel of dataset.yaml "
-                         f"({', '.join(c for c, *_ in entries)})",
-                found=f"channel_id values {listed}",
-                fix=f"add a row for {missing[0]!r} to channels.csv, or correct its id in "
-                    "dataset.yaml")
-    for cid, orders, mapping_rel, crm in entries:
-        orders_rel = _norm_rel(orders)
-        mapping = _load_mapping(root, _norm_rel(mapping_rel), cid, orders_rel)
-        opath = root / orders_rel
-        if not opath.is_file():
-            raise DatasetError(orders_rel, "file not found",
-                               expected=f"the export of channel {cid!r} named in dataset.yaml",
-                               found=f"no such file in {root}",
-                               fix=f"put the export at {orders_rel} or correct `orders:` of "
-                                   f"channel {cid!r} in dataset.yaml")
-        header = _read_header(opath, mapping.read, orders_rel, mapping.file)
-        _check_mapping_against_header(mapping, header, orders_rel)
-        crm_ids = crm if crm is not None else kinds.get(cid) == "own_store"
-        ds.channels.append(ChannelSpec(cid, opath, orders_rel, mapping, crm_ids, tuple(header)))
-    return ds
+
+def _channel_entry(i: int, ch: Any, lines: dict[tuple, int], seen: set[str]) -> _ChannelEntry:
+    """Entry ``i`` (0-based) of ``channels``: id (not among ``seen``), orders and mapping as
+    text, crm_ids true, false or absent."""
+    rel = "dataset.yaml"
+    line = lines.get(("channels", i))
+    if not isinstance(ch, dict):
+        raise DatasetError(rel, f"channel entry {i + 1} is not a mapping", line=line,
+                           expected="{id, orders, mapping}", found=repr(ch),
+                           fix="write the entry as `- id: ...` with orders and mapping")
+    _check_keys(ch, CHANNEL_KEYS, rel, lines, ("channels", i), "a channel entry")
+    for k in ("id", "orders", "mapping"):
+        if not isinstance(ch.get(k), str) or not ch.get(k):
+            raise DatasetError(rel, f"channel entry {i + 1} lacks {k!r}", line=line,
+                               expected="id, orders and mapping as text",
+                               found=f"keys {_keys(ch)}",
+                               fix=f"add `{k}:` to channel entry {i + 1}")
+    cid = ch["id"]
+    if cid in seen:
+        raise DatasetError(rel, f"channel id {cid!r} appears twice", line=line,
+                           expected="unique channel ids", found=repr(cid),
+                           fix="give each channel its own id")
+    crm = ch.get("crm_ids")
+    if crm is not None and not isinstance(crm, bool):
+        raise DatasetError(rel, f"crm_ids of channel {cid!r} is not true/false",
+                           line=lines.get(("channels", i, "crm_ids")),
+                           expected="true or false", found=repr(crm),
+                           fix="write `crm_ids: true` or `crm_ids: false`")
+    return _ChannelEntry(cid, ch["orders"], ch["mapping"], crm)
+
+
+def _channel_kinds(ds: Dataset, entries: list[_ChannelEntry]) -> dict[str, str]:
+    """channel_id -> kind from channels.csv (empty without it); channels.csv must list every
+    channel of dataset.yaml."""
+    if not ds.has("channels"):
+        return {}
+    cat = ds.table("channels")
+    assert cat is not None
+    kinds = dict(zip(cat["channel_id"], cat["kind"], strict=True))
+    missing = [e.id for e in entries if e.id not in kinds]
+    if missing:
+        listed = ", ".join(sorted(kinds)) or "(none)"
+        raise DatasetError(
+            "channels.csv", f"channel {missing[0]!r} of dataset.yaml is not listed",
+            expected=f"a row for every channel of dataset.yaml "
+                     f"({', '.join(e.id for e in entries)})",
+            found=f"channel_id values {listed}",
+            fix=f"add a row for {missing[0]!r} to channels.csv, or correct its id in "
+                "dataset.yaml")
+    return kinds
+
+
+def _channel_spec(root: Path, entry: _ChannelEntry, kinds: dict[str, str]) -> ChannelSpec:
+    """The checked channel: its mapping parsed, its export present with a header that fits
+    the mapping; crm_ids defaults to true for own stores in channels.csv."""
+    cid = entry.id
+    orders_rel = _norm_rel(entry.orders)
+    mapping = _load_mapping(root, _norm_rel(entry.mapping), cid, orders_rel)
+    opath = root / orders_rel
+    if not opath.is_file():
+        raise DatasetError(orders_rel, "file not found",
+                           expected=f"the export of channel {cid!r} named in dataset.yaml",
+                           found=f"no such file in {root}",
+                           fix=f"put the export at {orders_rel} or correct `orders:` of "
+                               f"channel {cid!r} in dataset.yaml")
+    header = _read_header(opath, mapping.read, orders_rel, mapping.file)
+    _check_mapping_against_header(mapping, header, orders_rel)
+    crm_ids = entry.crm_ids if entry.crm_ids is not None else kinds.get(cid) == "own_store"
+    return ChannelSpec(cid, opath, orders_rel, mapping, crm_ids, tuple(header))
 
 
 def _norm_rel(p: str) -> str:
+    """A path of dataset.yaml as a POSIX path relative to the dataset folder."""
     return Path(p).as_posix()
