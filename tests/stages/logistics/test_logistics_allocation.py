@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 
 from channelops.stages.logistics import (
+    ALLOCATION_COLUMNS,
     allocation_by_channel_own_warehouse,
+    allocation_table,
+    capacity_use,
     haversine_km,
     pooling_comparison,
     shipping_cost_matrix,
@@ -231,3 +234,52 @@ def test_own_warehouse_needs_every_channel(channels):
     with pytest.raises(ValueError, match="unknown warehouse"):
         allocation_by_channel_own_warehouse(supply, demand, cost,
                                             {"web": ["SH"], "tmall": ["GZ"]})
+
+
+# --------------------------------------------------------------------- the allocation table
+
+
+@pytest.fixture
+def tight(channels):
+    """The channels case with Shanghai cut to 25 orders/day: pooled, 5 east orders go from
+    Wuhan at 6 instead of 2 (shadow price 4); own warehouses, web's 30 orders fit only 25
+    into Shanghai and 5 central ones go unmet at 50 instead of 6 (shadow price 44)."""
+    _, demand, cost, owned = channels
+    supply = pd.Series({"SH": 25, "WH": 60})
+    pooled = solve_transportation(supply, demand, cost)
+    own = allocation_by_channel_own_warehouse(supply, demand, cost, owned, unmet_penalty=50.0)
+    return supply, pooled, own
+
+
+def test_allocation_table_by_hand(tight):
+    _, pooled, own = tight
+    table = allocation_table({"pooled": pooled, "own_warehouse": own})
+    assert list(table.columns) == ALLOCATION_COLUMNS
+    assert table["policy"].unique().tolist() == ["pooled", "own_warehouse"]
+    per_policy = table.groupby("policy", sort=False)[["flow", "cost"]].sum()
+    # pooled: 25 x 2 + 5 x 6 + 30 x 2 = 140 over 60 orders; own: 20 + 90 + 120 + 20 = 250
+    # over 55 (the other 5 unmet)
+    assert per_policy.loc["pooled"].tolist() == pytest.approx([60.0, 140.0])
+    assert per_policy.loc["own_warehouse"].tolist() == pytest.approx([55.0, 250.0])
+    sh = table[table["warehouse"] == "SH"].groupby("policy")["shadow_price"].unique()
+    assert sh["pooled"].tolist() == pytest.approx([4.0])
+    assert sh["own_warehouse"].tolist() == pytest.approx([44.0])
+
+
+def test_allocation_table_needs_channel_keyed_results(small):
+    supply, demand, cost = small
+    by_region = solve_transportation(supply, demand, cost)
+    with pytest.raises(ValueError, match="no channel"):
+        allocation_table({"pooled": by_region})
+    with pytest.raises(ValueError, match="no allocations"):
+        allocation_table({})
+
+
+def test_capacity_use_by_hand(tight):
+    supply, pooled, own = tight
+    use = capacity_use(supply, pooled, own)
+    assert use.loc["SH"].tolist() == pytest.approx([25, 1.0, 4.0, 1.0, 44.0])
+    # Wuhan ships 35 of 60 pooled, 30 of 60 on its own
+    assert use.loc["WH"].tolist() == pytest.approx([60, 35 / 60, 0.0, 0.5, 0.0])
+    with pytest.raises(ValueError, match="not in supply"):
+        capacity_use(supply.drop("WH"), pooled, own)

@@ -6,9 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelops.stages.logistics import DELAY_COLUMNS, delay_drivers, delay_summary, shipment_delays
-from channelops.stages.logistics import prepare as prep
 from channelops.frames import left_lookup
+from channelops.stages.logistics import (
+    DELAY_COLUMNS,
+    carrier_speeds,
+    delay_drivers,
+    delay_summary,
+    least_punctual,
+    overall_delays,
+    shipment_delays,
+)
+from channelops.stages.logistics import prepare as prep
 
 T = pd.Timestamp("2024-05-01 10:00", tz="UTC")
 H = pd.Timedelta(hours=1)
@@ -310,3 +318,39 @@ def test_delay_drivers_do_not_depend_on_the_chunk_size():
     pd.testing.assert_frame_equal(delay_drivers(d, chunk_rows=7), whole, atol=1e-6)
     speed = whole[whole["kind"] == "carrier_per_1000km"].set_index("level")["coef_h"]
     assert speed.to_dict() == pytest.approx({"F": 5, "S": 20, "M": 10}, abs=0.3)
+
+
+# --------------------------------------------------------------------- read-outs
+
+
+ANALYSIS = pd.DataFrame(
+    {
+        "dimension": ["region"] * 4 + ["all"],
+        "key": ["A", "B", "C", "D", "all"],
+        "delivered": [40, 10, 35, 50, 135],
+        "on_time_rate": [0.6, 0.1, 0.9, 0.5, 0.6],
+    }
+)
+
+
+def test_overall_delays_and_least_punctual_by_hand():
+    assert overall_delays(ANALYSIS)["delivered"] == 135
+    # B is worst but has only 10 deliveries: below the 30 it is left out
+    worst = least_punctual(ANALYSIS, "region", min_delivered=30, n=2)
+    assert worst["key"].tolist() == ["D", "A"]
+    assert least_punctual(ANALYSIS, "region", min_delivered=0, n=1)["key"].tolist() == ["B"]
+    with pytest.raises(ValueError, match="no 'all' row"):
+        overall_delays(ANALYSIS.iloc[0:0])
+    with pytest.raises(ValueError, match="no dimension 'carrier'"):
+        least_punctual(ANALYSIS, "carrier")
+
+
+def test_carrier_speeds_keeps_the_per_km_rows_in_order():
+    drivers = pd.DataFrame(
+        {"kind": ["intercept", "carrier_per_1000km", "carrier_per_1000km", "handling"],
+         "level": ["x", "Fast", "Slow", "per hour"], "coef_h": [1.0, 10.0, 30.0, 0.5]}
+    )
+    assert carrier_speeds(drivers)["level"].tolist() == ["Fast", "Slow"]
+    assert carrier_speeds(drivers[drivers["kind"] != "carrier_per_1000km"]).empty
+    with pytest.raises(ValueError, match="kind"):
+        carrier_speeds(drivers.drop(columns="kind"))

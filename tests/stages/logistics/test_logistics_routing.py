@@ -10,6 +10,7 @@ import pytest
 
 matplotlib.use("Agg")
 
+from _builders import TEST_DATA
 from channelops.stages.logistics import (  # noqa: E402
     check_routes,
     euclidean_distances,
@@ -21,7 +22,6 @@ from channelops.stages.logistics import (  # noqa: E402
     routes_table,
     solve_cvrp,
 )
-from _builders import TEST_DATA
 
 DATA = TEST_DATA
 

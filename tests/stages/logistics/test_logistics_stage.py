@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from _builders import ROOT, copy_without
+from channelops.run.registry import stage_by_key
 from channelops.stages.logistics import (
     DELAY_COLUMNS,
     SIM_COLUMNS,
@@ -24,8 +25,6 @@ from channelops.stages.logistics import (
     delay_summary,
     shipment_delays,
 )
-from channelops.run.registry import stage_by_key
-
 
 
 @pytest.fixture(scope="module")

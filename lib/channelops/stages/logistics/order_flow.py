@@ -58,6 +58,9 @@ def ship_by_hours(
     if not default_hours > 0:
         raise ValueError(f"default_hours must be positive, got {default_hours}")
     if from_shipments and len(fulfilled):
+        missing = sorted(set(_SLA_COLUMNS) - set(fulfilled.columns))
+        if missing:
+            raise ValueError(f"fulfilled is missing shipment column(s) {missing}")
         return dispatch_sla_hours(fulfilled[_SLA_COLUMNS], min_hours)
     return pd.Series(
         default_hours,
