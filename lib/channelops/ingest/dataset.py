@@ -34,8 +34,8 @@ re-exported here:
 * ``csvread``: CSV headers and rows as text; ``arrowtext``: text columns on Arrow;
   ``timestamps``: timestamps to UTC;
 * ``tables`` and ``folder``: the optional tables (:data:`TABLES`) and :class:`Dataset`;
-* ``exports``: :func:`read_export`, with ``quarantine`` and ``lines`` (the accepted rows
-  as order lines).
+* ``exports``: :func:`read_export`, with ``rowchecks`` (each row's first problem),
+  ``quarantine`` and ``lines`` (the accepted rows as order lines).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ channel's currency in channels.csv and the dataset's base currency; the status d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,39 +17,43 @@ import pyarrow.compute as pc
 
 from channelops.ingest.arrowtext import _arrow, _constant_text, _series
 from channelops.ingest.contract import LINE_COLUMNS, PII_FIELDS, STRING, ChannelSpec
-from channelops.ingest.folder import Dataset
+from channelops.ingest.rowchecks import _CheckedRows
 
 __all__ = ["empty_lines"]
 
 
-def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
-                 fields: dict[str, str], rows: np.ndarray, ok: np.ndarray,
-                 order_ts: pd.Series, nums: dict[str, np.ndarray], status: pd.Series | None,
-                 chan_row: pd.Series | None, warnings: list[str]) -> pd.DataFrame:
+def _build_lines(ch: ChannelSpec, text: dict[str, pd.Series], rows: np.ndarray,
+                 checked: _CheckedRows, chan_row: pd.Series | None, base_currency: str,
+                 warnings: list[str]) -> pd.DataFrame:
+    """The accepted rows of one export as order lines.
+
+    Args:
+        ch: the channel.
+        text: canonical field -> text per row; consumed (emptied) column by column, so a
+            large export does not hold its text twice.
+        rows: record number of each row.
+        checked: the row checks (which rows are ok) and the parsed timestamps, numbers and
+            statuses.
+        chan_row: the channel's row of channels.csv, or None.
+        base_currency: the dataset's base currency (the last currency fallback).
+        warnings: appended to when the currency falls back to the base currency.
+
+    Returns:
+        Columns :data:`LINE_COLUMNS`, one row per ok row, in file order.
+    """
+    ok = checked.problems.ok
+    nums = checked.nums
     n_ok = int(ok.sum())
-    order_id = text["order_id"]
-    everything = n_ok == len(ok)
-
-    def keep(s: pd.Series) -> pd.Series:
-        return s.reset_index(drop=True) if everything else s[ok].reset_index(drop=True)
-
+    keep = _rows_where(ok)
     out: dict[str, Any] = {
         "source_file": _constant_text(ch.source_file, n_ok),
         "row": rows[ok],
         "channel_id": _constant_text(ch.id, n_ok),
-        "order_id": keep(order_id),
+        "order_id": keep(text["order_id"]),
+        "line_no": _line_numbers(text.pop("order_id"), nums, ok),
+        "order_ts": keep(checked.order_ts),
+        "buyer_ref": keep(text.pop("buyer_ref")),
     }
-    if "line_no" in nums:
-        out["line_no"] = nums["line_no"][ok].astype(np.int64)
-    else:
-        # numbered within the order in file order, over all rows read (stable under quarantine)
-        codes, _ = pd.factorize(order_id)
-        out["line_no"] = (pd.Series(codes).groupby(codes).cumcount().to_numpy()[ok] + 1
-                          ).astype(np.int64)
-    del order_id
-    text.pop("order_id")
-    out["order_ts"] = keep(order_ts)
-    out["buyer_ref"] = keep(text.pop("buyer_ref"))
     for f in PII_FIELDS:
         out[f] = (keep(text.pop(f)) if f in text
                   else _constant_text(None, n_ok))
@@ -57,26 +62,56 @@ def _build_lines(ds: Dataset, ch: ChannelSpec, text: dict[str, pd.Series],
     out["unit_price"] = nums["unit_price"][ok].astype(np.float64)
     out["discount"] = (np.nan_to_num(nums["discount"][ok], nan=0.0) if "discount" in nums
                        else np.zeros(n_ok))
-    default_cur = m_cur = ch.mapping.currency
-    if m_cur is None:
-        default_cur = chan_row["currency"] if chan_row is not None else None
-    if "currency" in text:
-        cur = _series(pc.utf8_upper(_arrow(keep(text.pop("currency")))))
-        if default_cur is not None:
-            cur = cur.fillna(default_cur)
-    else:
-        if default_cur is None:
-            default_cur = ds.base_currency
-            if n_ok:
-                warnings.append(f"{ch.source_file}: no currency in {ch.mapping.file} or "
-                                f"channels.csv; assuming the base currency "
-                                f"{ds.base_currency}")
-        cur = _constant_text(default_cur, n_ok)
-    out["currency"] = cur.astype(STRING)
+    out["currency"] = _line_currencies(ch, text, keep, n_ok, chan_row, base_currency,
+                                       warnings).astype(STRING)
+    status = checked.status
     out["status"] = (keep(status).fillna("paid") if status is not None
                      else _constant_text("paid", n_ok)).astype(STRING)
     text.clear()
     return pd.DataFrame({c: out.pop(c) for c in LINE_COLUMNS}, copy=False)
+
+
+def _rows_where(ok: np.ndarray) -> Callable[[pd.Series], pd.Series]:
+    """A function giving the rows of a Series where ``ok``, with a fresh RangeIndex (no
+    filtering when every row is ok)."""
+    everything = int(ok.sum()) == len(ok)
+
+    def keep(s: pd.Series) -> pd.Series:
+        return s.reset_index(drop=True) if everything else s[ok].reset_index(drop=True)
+
+    return keep
+
+
+def _line_numbers(order_id: pd.Series, nums: dict[str, np.ndarray],
+                  ok: np.ndarray) -> np.ndarray:
+    """int64 line_no of the ok rows: the export's own, else numbered 1, 2, ... within the
+    order in file order, over all rows read (so stable under quarantine)."""
+    if "line_no" in nums:
+        return nums["line_no"][ok].astype(np.int64)
+    codes, _ = pd.factorize(order_id)
+    return (pd.Series(codes).groupby(codes).cumcount().to_numpy()[ok] + 1).astype(np.int64)
+
+
+def _line_currencies(ch: ChannelSpec, text: dict[str, pd.Series],
+                     keep: Callable[[pd.Series], pd.Series], n_ok: int,
+                     chan_row: pd.Series | None, base_currency: str,
+                     warnings: list[str]) -> pd.Series:
+    """Currency of the ok rows, upper-cased: the export's currency column where it has a
+    value, else the mapping's fixed code, else the channel's currency in channels.csv; with
+    no currency column and neither of those, the base currency (with a warning)."""
+    default = ch.mapping.currency
+    if default is None and chan_row is not None:
+        default = chan_row["currency"]
+    if "currency" in text:
+        cur = _series(pc.utf8_upper(_arrow(keep(text.pop("currency")))))
+        return cur if default is None else cur.fillna(default)
+    if default is None:
+        default = base_currency
+        if n_ok:
+            warnings.append(f"{ch.source_file}: no currency in {ch.mapping.file} or "
+                            f"channels.csv; assuming the base currency "
+                            f"{base_currency}")
+    return _constant_text(default, n_ok)
 
 
 def empty_lines() -> pd.DataFrame:

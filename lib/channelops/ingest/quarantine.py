@@ -11,16 +11,31 @@ import numpy as np
 import pandas as pd
 
 from channelops.ingest.contract import QUARANTINE_COLUMNS, STRING, ChannelSpec
+from channelops.ingest.rowchecks import _Problems
 
 __all__ = ["empty_quarantine"]
 
 
 def _build_quarantine(ch: ChannelSpec, raw: dict[str, pd.Series], fields: dict[str, str],
-                      rows: np.ndarray, flag: np.ndarray, problems: list, ragged: list,
-                      n_fields: int) -> pd.DataFrame:
+                      rows: np.ndarray, problems: _Problems,
+                      ragged: list[tuple[int, int, str]], n_fields: int) -> pd.DataFrame:
+    """The quarantine of one export: one row per rejected row, sorted by row.
+
+    Args:
+        ch: the channel (source_file and id of every row).
+        raw: export column -> the text as read, per good row (the quarantined ``value``).
+        fields: canonical field -> export column.
+        rows: record number of each good row.
+        problems: the first problem of every good row.
+        ragged: (record number, field count, text) of the rows with the wrong field count.
+        n_fields: the header's field count (for the ragged_row message).
+
+    Returns:
+        Columns :data:`QUARANTINE_COLUMNS`.
+    """
     parts = []
-    for k, (reason, f, message) in enumerate(problems, 1):
-        idx = np.flatnonzero(flag == k)
+    for k, (reason, f, message) in enumerate(problems.found, 1):
+        idx = np.flatnonzero(problems.flag == k)
         value = raw[fields[f]].iloc[idx].fillna("").reset_index(drop=True)
         parts.append(pd.DataFrame({
             "row": rows[idx], "column": fields[f], "value": value, "reason": reason,
@@ -43,6 +58,7 @@ def _build_quarantine(ch: ChannelSpec, raw: dict[str, pd.Series], fields: dict[s
 
 
 def _messages(msg: str | pd.Series, n: int) -> pd.Series:
+    """One message per quarantined row: ``msg`` repeated ``n`` times, or ``msg`` itself."""
     if isinstance(msg, str):
         return pd.Series([msg] * n, dtype=STRING)
     return msg.astype(STRING).reset_index(drop=True)

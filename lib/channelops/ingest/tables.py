@@ -113,31 +113,22 @@ TABLES: dict[str, dict[str, Any]] = {
 
 
 def _check_table_name(name: str) -> None:
+    """ValueError listing the known tables when ``name`` is not one of :data:`TABLES`."""
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}")
 
 
 def _read_table(root: Path, name: str, tz: str) -> pd.DataFrame:
+    """Read ``<root>/<name>.csv``: required columns checked, typed columns typed (timestamps
+    without an offset taken in ``tz``), other columns kept as text, unique keys checked."""
     rel = f"{name}.csv"
     path = root / rel
     spec = TABLES[name]
     dialect = ReadDialect()
     header = _read_header(path, dialect, rel, None)
-    missing = [c for c in spec["required"] if c not in header]
-    if missing:
-        raise DatasetError(rel, f"missing required column {missing[0]!r}", line=1,
-                           expected=f"columns {', '.join(spec['required'])}",
-                           found=f"columns {', '.join(header)}",
-                           fix=f"add the column {missing[0]!r} to {rel}")
+    _check_required_columns(spec, header, rel)
     cols, rows, ragged, _ = _read_strings(path, dialect, header, header, rel, None)
-    if ragged:
-        r, n, text = ragged[0]
-        raise DatasetError(rel, "wrong number of fields", line=r,
-                           expected=f"{len(header)} fields, as in the header",
-                           found=f"{n} fields: {text[:80]!r}"
-                                 + (f" (and {len(ragged) - 1} more such lines)"
-                                    if len(ragged) > 1 else ""),
-                           fix="correct the separators or quotes in that line")
+    _check_no_ragged_rows(ragged, header, rel)
     types = {**spec["required"], **spec.get("optional", {})}
     out: dict[str, pd.Series] = {}
     for c in header:
@@ -147,20 +138,48 @@ def _read_table(root: Path, name: str, tz: str) -> pd.DataFrame:
     df = pd.DataFrame(out)
     key = spec.get("key")
     if key:
-        dup = df.duplicated(list(key), keep=False).to_numpy()
-        if dup.any():
-            idx = np.flatnonzero(dup)
-            lines = ", ".join(str(r) for r in rows[idx[:5]])
-            vals = ", ".join(str(df[k].iloc[idx[0]]) for k in key)
-            raise DatasetError(rel, f"duplicate {' + '.join(key)}", line=int(rows[idx[0]]),
-                               expected=f"one row per {' + '.join(key)}",
-                               found=f"{vals} on lines {lines}",
-                               fix="remove or merge the repeated rows")
+        _check_unique_key(df, key, rows, rel)
     return df
+
+
+def _check_required_columns(spec: dict[str, Any], header: list[str], rel: str) -> None:
+    missing = [c for c in spec["required"] if c not in header]
+    if missing:
+        raise DatasetError(rel, f"missing required column {missing[0]!r}", line=1,
+                           expected=f"columns {', '.join(spec['required'])}",
+                           found=f"columns {', '.join(header)}",
+                           fix=f"add the column {missing[0]!r} to {rel}")
+
+
+def _check_no_ragged_rows(ragged: list[tuple[int, int, str]], header: list[str],
+                          rel: str) -> None:
+    if ragged:
+        r, n, text = ragged[0]
+        raise DatasetError(rel, "wrong number of fields", line=r,
+                           expected=f"{len(header)} fields, as in the header",
+                           found=f"{n} fields: {text[:80]!r}"
+                                 + (f" (and {len(ragged) - 1} more such lines)"
+                                    if len(ragged) > 1 else ""),
+                           fix="correct the separators or quotes in that line")
+
+
+def _check_unique_key(df: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray,
+                      rel: str) -> None:
+    dup = df.duplicated(list(key), keep=False).to_numpy()
+    if dup.any():
+        idx = np.flatnonzero(dup)
+        lines = ", ".join(str(r) for r in rows[idx[:5]])
+        vals = ", ".join(str(df[k].iloc[idx[0]]) for k in key)
+        raise DatasetError(rel, f"duplicate {' + '.join(key)}", line=int(rows[idx[0]]),
+                           expected=f"one row per {' + '.join(key)}",
+                           found=f"{vals} on lines {lines}",
+                           fix="remove or merge the repeated rows")
 
 
 def _typed_column(s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str,
                   tz: str) -> pd.Series:
+    """One column of a table as type ``t``: DatasetError at the first empty value of a
+    required column or the first value of the wrong type."""
     stripped = s.str.strip()
     empty = (stripped == "").to_numpy(dtype=bool, na_value=True)
     if not t.nullable and empty.any():
@@ -170,37 +189,11 @@ def _typed_column(s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str,
                            + _more(empty), fix=f"fill in {col!r} on that line")
     val = stripped.mask(pd.Series(empty, index=s.index))
     if t.kind in ("str", "tz"):
-        bad = np.zeros(len(s), dtype=bool)
-        if t.choices:
-            bad = ~empty & ~val.isin(t.choices).to_numpy(dtype=bool, na_value=False)
-            expected = f"one of {', '.join(t.choices)}"
-        elif t.kind == "tz":
-            uniq = {u for u in val.dropna().unique()}
-            wrong = {u for u in uniq if not _valid_tz(u)}
-            bad = val.isin(wrong).to_numpy(dtype=bool, na_value=False)
-            expected = "an IANA timezone name such as Asia/Shanghai"
-        out = val
+        out, bad, expected = _text_values(val, empty, t)
     elif t.kind in ("float", "int"):
-        num = _text_to_float(_arrow(val))
-        bad = ~empty & ~np.isfinite(num)
-        if t.kind == "int":
-            bad |= ~empty & np.isfinite(num) & (num != np.round(num))
-            out = pd.Series(num, index=s.index).round().astype("Int64")
-            expected = "a whole number"
-        else:
-            out = pd.Series(num, index=s.index, dtype="float64")
-            expected = "a number"
+        out, bad, expected = _number_values(val, empty, t)
     else:
-        if t.kind == "date":
-            out = pd.to_datetime(val, format="ISO8601", errors="coerce")
-            if isinstance(out.dtype, pd.DatetimeTZDtype):
-                out = out.dt.tz_localize(None)
-            out = out.dt.normalize()
-            expected = "a date as YYYY-MM-DD"
-        else:
-            out = _parse_iso(val, tz)
-            expected = "an ISO 8601 timestamp such as 2024-06-18 10:30:00 or with an offset"
-        bad = ~empty & out.isna().to_numpy()
+        out, bad, expected = _time_values(val, empty, t, tz)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DatasetError(rel, "value of the wrong type", line=int(rows[i]), column=col,
@@ -209,6 +202,50 @@ def _typed_column(s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str,
     return out
 
 
+def _text_values(val: pd.Series, empty: np.ndarray, t: _Col,
+                 ) -> tuple[pd.Series, np.ndarray, str]:
+    """Text (kind str or tz): ``(values, bad, expected)``; bad where not among the choices
+    or not an IANA timezone name."""
+    bad = np.zeros(len(val), dtype=bool)
+    expected = "text"  # free text is never bad
+    if t.choices:
+        bad = ~empty & ~val.isin(t.choices).to_numpy(dtype=bool, na_value=False)
+        expected = f"one of {', '.join(t.choices)}"
+    elif t.kind == "tz":
+        wrong = {u for u in val.dropna().unique() if not _valid_tz(u)}
+        bad = val.isin(wrong).to_numpy(dtype=bool, na_value=False)
+        expected = "an IANA timezone name such as Asia/Shanghai"
+    return val, bad, expected
+
+
+def _number_values(val: pd.Series, empty: np.ndarray, t: _Col,
+                   ) -> tuple[pd.Series, np.ndarray, str]:
+    """Numbers (kind float -> float64, int -> Int64): ``(values, bad, expected)``."""
+    num = _text_to_float(_arrow(val))
+    bad = ~empty & ~np.isfinite(num)
+    if t.kind == "int":
+        bad |= ~empty & np.isfinite(num) & (num != np.round(num))
+        return pd.Series(num, index=val.index).round().astype("Int64"), bad, "a whole number"
+    return pd.Series(num, index=val.index, dtype="float64"), bad, "a number"
+
+
+def _time_values(val: pd.Series, empty: np.ndarray, t: _Col, tz: str,
+                 ) -> tuple[pd.Series, np.ndarray, str]:
+    """Dates (kind date -> naive datetime64[ns] at midnight) or timestamps (kind datetime ->
+    datetime64[ns, UTC], naive values taken in ``tz``): ``(values, bad, expected)``."""
+    if t.kind == "date":
+        out = pd.to_datetime(val, format="ISO8601", errors="coerce")
+        if isinstance(out.dtype, pd.DatetimeTZDtype):
+            out = out.dt.tz_localize(None)
+        out = out.dt.normalize()
+        expected = "a date as YYYY-MM-DD"
+    else:
+        out = _parse_iso(val, tz)
+        expected = "an ISO 8601 timestamp such as 2024-06-18 10:30:00 or with an offset"
+    return out, ~empty & out.isna().to_numpy(), expected
+
+
 def _more(mask: np.ndarray) -> str:
+    """``" (and N more such rows)"`` for the N rows of ``mask`` after the first, else ``""``."""
     n = int(mask.sum()) - 1
     return f" (and {n} more such rows)" if n > 0 else ""

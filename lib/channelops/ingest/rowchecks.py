@@ -1,0 +1,166 @@
+"""The row checks of an export: each row's first problem, found column by column.
+
+The checks run in the order of :data:`channelops.ingest.contract.REASONS` (missing_value,
+bad_timestamp, bad_number, nonpositive_quantity, negative_price, negative_discount,
+unknown_status); a row keeps the first problem found and later checks skip it. Every check
+is a boolean mask over the rows; no loop runs over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from channelops.ingest.arrowtext import _arrow, _series, _to_float
+from channelops.ingest.contract import NUMERIC_FIELDS, STATUSES, Mapping
+from channelops.ingest.timestamps import _parse_order_ts
+
+#: builds the quarantine message from the rejected values (text), or is one fixed message
+_Message = Callable[[pd.Series], "str | pd.Series"]
+
+#: the fields whose empty value rejects a row (line_no only when the export carries it)
+_NONEMPTY_FIELDS: tuple[str, ...] = (
+    "order_id", "line_no", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price",
+)
+
+
+@dataclass
+class _Problems:
+    """The first problem of every row.
+
+    Attributes:
+        flag: int16 per row: 0 when the row has no problem, else k, the 1-based position in
+            ``found`` of the problem that rejected it.
+        found: (reason, canonical field, message) of each problem, in the order found.
+    """
+
+    flag: np.ndarray
+    found: list[tuple[str, str, _Message]] = field(default_factory=list)
+
+    def add(self, reason: str, f: str, mask: np.ndarray, message: _Message) -> None:
+        """Reject the rows of ``mask`` that have no problem yet, for ``reason`` on ``f``."""
+        new = mask & (self.flag == 0)
+        if new.any():
+            self.found.append((reason, f, message))
+            self.flag[new] = len(self.found)
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Bool mask of the rows without a problem."""
+        return self.flag == 0
+
+
+@dataclass
+class _CheckedRows:
+    """What the checks found and parsed along the way.
+
+    Attributes:
+        problems: the first problem of every row.
+        order_ts: order timestamps, datetime64[ns, UTC] (NaT where missing or unparseable).
+        nums: canonical numeric field -> float64 per row (NaN where empty or not a number),
+            for the numeric fields the export carries.
+        status: lower-cased status per row, or None when the export has no status.
+    """
+
+    problems: _Problems
+    order_ts: pd.Series
+    nums: dict[str, np.ndarray]
+    status: pd.Series | None
+
+
+def _check_rows(text: dict[str, pd.Series], fields: dict[str, str], m: Mapping,
+                ts_tz: str) -> _CheckedRows:
+    """Run every row check over an export's field text.
+
+    Args:
+        text: canonical field -> stripped text per row (<NA> where empty), value maps applied.
+        fields: canonical field -> export column (for messages).
+        m: the channel's mapping (timestamp format, read dialect, file for messages).
+        ts_tz: timezone of naive timestamps.
+
+    Returns:
+        The problems found, in check order, and the parsed timestamps, numbers and statuses.
+    """
+    problems = _Problems(np.zeros(len(text["order_id"]), dtype=np.int16))
+    _check_missing(problems, text, fields)
+    order_ts = _check_timestamps(problems, text, m, ts_tz)
+    nums = _check_numbers(problems, text, fields, m)
+    _check_ranges(problems, nums)
+    status = _check_status(problems, text, fields, m)
+    return _CheckedRows(problems, order_ts, nums, status)
+
+
+def _isna(text: dict[str, pd.Series], f: str) -> np.ndarray:
+    return text[f].isna().to_numpy()
+
+
+def _check_missing(problems: _Problems, text: dict[str, pd.Series],
+                   fields: dict[str, str]) -> None:
+    """missing_value: a required field (or line_no when mapped) is empty."""
+    for f in _NONEMPTY_FIELDS:
+        if f in fields:
+            problems.add("missing_value", f, _isna(text, f),
+                         lambda v, f=f: f"{f} is empty (column {fields[f]!r})")
+
+
+def _check_timestamps(problems: _Problems, text: dict[str, pd.Series], m: Mapping,
+                      ts_tz: str) -> pd.Series:
+    """bad_timestamp: order_ts does not parse as the mapping says. Returns the parsed
+    order timestamps (datetime64[ns, UTC])."""
+    order_ts, what = _parse_order_ts(text["order_ts"], m, ts_tz)
+    problems.add("bad_timestamp", "order_ts",
+                 order_ts.isna().to_numpy() & ~_isna(text, "order_ts"),
+                 lambda v: "'" + v + f"' is not {what}")
+    return order_ts
+
+
+def _check_numbers(problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str],
+                   m: Mapping) -> dict[str, np.ndarray]:
+    """bad_number: a numeric field is not a number (line_no and quantity: not a whole
+    number; line_no also below 1). Returns field -> float64 per row."""
+    nums: dict[str, np.ndarray] = {}
+    for f in NUMERIC_FIELDS:
+        if f not in fields:
+            continue
+        x = _to_float(text[f], m.read)
+        nums[f] = x
+        notna = ~_isna(text, f)
+        whole = f in ("line_no", "quantity")
+        bad = notna & ~np.isfinite(x)
+        if whole:
+            bad |= notna & np.isfinite(x) & ((x != np.floor(x)) | (np.abs(x) > 2**53))
+        kind = "a whole number" if whole else "a number"
+        if f == "line_no":
+            bad |= notna & np.isfinite(x) & (x < 1)
+            kind = "a whole number >= 1"
+        problems.add("bad_number", f, bad, lambda v, k=kind: "'" + v + f"' is not {k}")
+    return nums
+
+
+def _check_ranges(problems: _Problems, nums: dict[str, np.ndarray]) -> None:
+    """nonpositive_quantity, negative_price, negative_discount."""
+    problems.add("nonpositive_quantity", "quantity", nums["quantity"] <= 0,
+                 lambda v: "quantity must be > 0, found '" + v + "'")
+    problems.add("negative_price", "unit_price", nums["unit_price"] < 0,
+                 lambda v: "unit_price must be >= 0, found '" + v + "'")
+    if "discount" in nums:
+        problems.add("negative_discount", "discount", nums["discount"] < 0,
+                     lambda v: "discount must be >= 0, found '" + v + "'")
+
+
+def _check_status(problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str],
+                  m: Mapping) -> pd.Series | None:
+    """unknown_status: a status word (after the mapping's value map) that is not a canonical
+    status. Returns the lower-cased statuses, or None when the export has no status."""
+    if "status" not in fields:
+        return None
+    status = _series(pc.utf8_lower(_arrow(text["status"])))
+    bad = ~_isna(text, "status") & ~status.isin(STATUSES).to_numpy(dtype=bool, na_value=False)
+    problems.add("unknown_status", "status", bad,
+                 lambda v: "'" + v + "' is not a canonical status (" + ", ".join(STATUSES)
+                 + f") and has no entry under values.status in {m.file}")
+    return status
