@@ -305,6 +305,79 @@ def test_candidate_channel_takes_the_segment_its_audience_matches():
     assert set(affinity.loc["teen_app"].nlargest(3).index) == {"a1", "a2", "a3"}
 
 
+def _young_and_old():
+    """Segments of _blocks' customers and 01-style profiles: g1 are young, g2 older."""
+    segments = pd.Series(
+        {f"g1_{u}": "young" for u in range(12)} | {f"g2_{u}": "old" for u in range(24)}
+    )
+    profiles = pd.DataFrame(
+        [["young", 12, 0.9, 0.1, 0, 0, 1, 0, 0], ["old", 24, 0, 0, 0.1, 0.9, 1, 0, 0]],
+        columns=["segment", "customers", *BANDS],
+    )
+    return segments, profiles
+
+
+BANDS = ["age_18_24", "age_25_34", "age_35_44", "age_45_plus", "tier_1", "tier_2", "tier_3"]
+
+
+def test_channel_affinities_adds_profiled_candidates_with_their_prior_revenue():
+    lines = _blocks()
+    segments, profiles = _young_and_old()
+    model = rec.make_model("item_item").fit(rec.build_interactions(lines), segments)
+    channels = pd.DataFrame(
+        [["web", *[np.nan] * 7, np.nan], ["shop", *[np.nan] * 7, np.nan],
+         ["teen_app", 0.95, 0.05, 0, 0, 1, 0, 0, 70.0],
+         ["no_prior", 0.95, 0.05, 0, 0, 1, 0, 0, np.nan]],
+        columns=["channel_id", *BANDS, "prior_weekly_revenue_max"],
+    )
+    affinity, status, weekly, mix = rec.channel_affinities(
+        model, lines, channels, profiles, segments, window_weeks=13
+    )
+    assert status.to_dict() == {"shop": "active", "web": "active", "teen_app": "candidate",
+                                "no_prior": "candidate"}  # fmt: skip
+    active = rec.weekly_revenue(lines, 13)
+    assert weekly["teen_app"] == 70.0
+    assert weekly["no_prior"] == pytest.approx(active.median())  # no prior: the active median
+    pd.testing.assert_frame_equal(affinity.loc[["shop", "web"]], rec.channel_affinity(model, lines))
+    np.testing.assert_allclose(affinity.sum(axis=1), 1.0)
+    assert mix.loc["teen_app", "young"] > 0.9
+    assert set(affinity.loc["teen_app"].nlargest(3).index) == {"a1", "a2", "a3"}
+
+
+def test_channel_affinities_without_profiles_keeps_the_active_channels_only():
+    lines = _blocks()
+    segments, profiles = _young_and_old()
+    model = rec.make_model("item_item").fit(rec.build_interactions(lines), segments)
+    channels = pd.DataFrame({"channel_id": ["web", "shop", "teen_app"], "age_18_24": 1.0})
+    affinity, status, weekly, mix = rec.channel_affinities(
+        model, lines, channels, profiles[["segment", "customers"]], segments
+    )
+    assert mix is None and set(status) == {"active"}
+    pd.testing.assert_frame_equal(affinity, rec.channel_affinity(model, lines))
+    pd.testing.assert_series_equal(weekly, rec.weekly_revenue(lines, 13))
+    with pytest.raises(KeyError, match="channel_id"):
+        rec.channel_affinities(model, lines, channels.drop(columns="channel_id"), profiles,
+                               segments)
+
+
+def test_assortment_summary_by_hand():
+    assortment = pd.DataFrame(
+        {
+            "channel_id": ["web", "web", "new"],
+            "channel_status": ["active", "active", "candidate"],
+            "expected_revenue": [10.0, 5.0, 7.0],
+            "currently_sold": [True, False, False],
+        }
+    )
+    out = rec.assortment_summary(assortment)
+    assert out.to_dict("index") == {
+        ("new", "candidate"): {"expected_revenue": 7.0, "not_sold_yet": 1},
+        ("web", "active"): {"expected_revenue": 15.0, "not_sold_yet": 1},
+    }
+    with pytest.raises(KeyError, match="currently_sold"):
+        rec.assortment_summary(assortment.drop(columns="currently_sold"))
+
+
 # ---------------------------------------------------------------- tiny dataset vs truth
 
 

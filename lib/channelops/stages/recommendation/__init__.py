@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from .assortment import (
     affinities,
+    assortment_summary,
     build_assortment,
     candidate_affinity,
+    channel_affinities,
     channel_affinity,
     purchase_shares,
     segment_affinity,
@@ -63,9 +65,11 @@ __all__ = [
     "Recommender",
     "SegmentPopularity",
     "affinities",
+    "assortment_summary",
     "build_assortment",
     "build_interactions",
     "candidate_affinity",
+    "channel_affinities",
     "channel_affinity",
     "customer_groups",
     "customer_metrics",

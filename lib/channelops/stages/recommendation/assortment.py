@@ -36,8 +36,14 @@ __all__ = [
     "candidate_affinity",
     "unit_prices",
     "weekly_revenue",
+    "channel_affinities",
     "build_assortment",
+    "assortment_summary",
 ]
+
+#: Audience columns that a candidate channel and 01's segment profiles must both carry for
+#: the candidate to get an affinity (the age and city-tier bands of channels.csv).
+PROFILE_BANDS = {"age_18_24", "tier_1"}
 
 
 def purchase_shares(model: Recommender, rows: np.ndarray, batch_size: int = 20_000):
@@ -248,6 +254,60 @@ def weekly_revenue(lines: pd.DataFrame, window_weeks: float = 13) -> pd.Series:
     return recent.groupby("channel_id")["revenue_base"].sum() / window_weeks
 
 
+def channel_affinities(
+    model: Recommender,
+    lines: pd.DataFrame,
+    channels: pd.DataFrame,
+    profiles: pd.DataFrame,
+    segments: pd.Series,
+    half_life_days: float = 180.0,
+    window_weeks: float = 13,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.DataFrame | None]:
+    """Affinity, status and expected weekly revenue of every channel, active and candidate.
+
+    Active channels (with purchases in ``lines``) get :func:`channel_affinity` and
+    :func:`weekly_revenue`. Candidate channels (in ``channels``, no purchase yet) get
+    :func:`candidate_affinity` from their audience profile and the
+    ``prior_weekly_revenue_max`` of channels.csv (the active channels' median when it is
+    missing), when both they and 01's ``profiles`` carry the audience bands. Every known
+    customer is scored once for both affinities (:func:`affinities`).
+
+    Args:
+        model: the chosen recommender, fitted on the purchases ``lines`` come from.
+        lines: purchases with customer_id, channel_id, sku, order_ts, quantity, revenue_base.
+        channels: channels.csv (channel_id and, for candidates, the audience band shares).
+        profiles: 01's segment_profiles.
+        segments: customer_id -> segment.
+        half_life_days: recency weighting of a customer's units on a channel.
+        window_weeks: recent weeks that set an active channel's weekly revenue.
+
+    Returns:
+        (affinity: index channel_id, columns sku, rows summing to 1; status: ``'active'`` or
+        ``'candidate'`` per channel; weekly: expected weekly revenue per channel, base
+        currency; mix: each candidate's expected segment mix, or None without a profiled
+        candidate).
+    """
+    candidates = channels[~channels["channel_id"].isin(lines["channel_id"].unique())]
+    profiled = bool(len(candidates)) and PROFILE_BANDS <= set(profiles.columns) & set(
+        candidates.columns
+    )
+    active, seg_aff = affinities(
+        model, lines, segments if profiled else None, half_life_days=half_life_days
+    )
+    status = pd.Series("active", index=active.index)
+    weekly = weekly_revenue(lines, window_weeks)
+    if not profiled:
+        return active, status, weekly, None
+    cand_aff, mix = candidate_affinity(seg_aff, profiles, candidates)
+    prior = candidates.set_index("channel_id").get(
+        "prior_weekly_revenue_max", pd.Series(dtype=float)
+    )
+    weekly = pd.concat([weekly, prior.reindex(cand_aff.index).fillna(weekly.median())])
+    affinity = pd.concat([active, cand_aff])
+    status = pd.concat([status, pd.Series("candidate", index=cand_aff.index)])
+    return affinity, status, weekly, mix
+
+
 def build_assortment(
     affinity: pd.DataFrame,
     weekly: pd.Series,
@@ -360,3 +420,20 @@ def _currently_sold(out: pd.DataFrame, sold: pd.DataFrame | None):
         return False
     key = sold["channel_id"].astype(str) + "\x1f" + sold["sku"].astype(str)
     return (out["channel_id"].astype(str) + "\x1f" + out["sku"].astype(str)).isin(key)
+
+
+def assortment_summary(assortment: pd.DataFrame) -> pd.DataFrame:
+    """Per channel: the expected revenue of its listing and how many listed products it has
+    never sold (the listing gaps worth a test).
+
+    Args:
+        assortment: :func:`build_assortment`.
+
+    Returns:
+        Index (channel_id, channel_status); expected_revenue (base currency, over the
+        assortment's horizon), not_sold_yet (listed products with currently_sold False).
+    """
+    t = assortment.assign(not_sold_yet=~assortment["currently_sold"].astype(bool))
+    return t.groupby(["channel_id", "channel_status"]).agg(
+        expected_revenue=("expected_revenue", "sum"), not_sold_yet=("not_sold_yet", "sum")
+    )
