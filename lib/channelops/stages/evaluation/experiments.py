@@ -526,35 +526,15 @@ def calibration(
     rng = np.random.default_rng(seed)
     eff = simulate_experiments(n_reps, n_per_group, lift, rng)
     null = simulate_experiments(n_reps, n_per_group, 0.0, rng)
-
-    def methods(sim: dict) -> dict[str, IntervalResult]:
-        at, ac, _ = cuped_adjust(sim["y_t"], sim["y_c"], sim["x_t"], sim["x_c"])
-        return {
-            "welch": welch_interval(sim["y_t"], sim["y_c"], level),
-            "relative_delta": relative_lift_interval(sim["y_t"], sim["y_c"], level),
-            "cuped": welch_interval(at, ac, level),
-            "cuped_relative": relative_lift_interval(at, ac, level),
-        }
-
     truth = {
         "welch": eff["true_diff"],
         "relative_delta": lift,
         "cuped": eff["true_diff"],
         "cuped_relative": lift,
     }
-    me, mn = methods(eff), methods(null)
-    rows = []
-    for k, r in me.items():
-        rows.append(
-            {
-                "method": k,
-                "coverage": np.mean((r.lo <= truth[k]) & (truth[k] <= r.hi)),
-                "fpr": np.mean((mn[k].lo > 0) | (mn[k].hi < 0)),
-                "power": np.mean((r.lo > 0) | (r.hi < 0)),
-                "mean_width": np.mean(r.hi - r.lo),
-                "replications": n_reps,
-            }
-        )
+    me, mn = _interval_methods(eff, level), _interval_methods(null, level)
+    rows = [_calibration_row(k, r.lo, r.hi, mn[k].lo, mn[k].hi, truth[k], n_reps)
+            for k, r in me.items()]
     if n_boot:
         k = min(n_boot_reps, n_reps)
         be = [
@@ -563,20 +543,50 @@ def calibration(
         bn = [
             bootstrap_interval(null["y_t"][i], null["y_c"][i], n_boot, level, rng) for i in range(k)
         ]
-        lo, hi = np.array([b.lo for b in be]), np.array([b.hi for b in be])
-        nlo, nhi = np.array([b.lo for b in bn]), np.array([b.hi for b in bn])
         rows.append(
-            {
-                "method": "bootstrap",
-                "coverage": np.mean((lo <= eff["true_diff"]) & (eff["true_diff"] <= hi)),
-                "fpr": np.mean((nlo > 0) | (nhi < 0)),
-                "power": np.mean((lo > 0) | (hi < 0)),
-                "mean_width": np.mean(hi - lo),
-                "replications": k,
-            }
+            _calibration_row(
+                "bootstrap",
+                np.array([b.lo for b in be]),
+                np.array([b.hi for b in be]),
+                np.array([b.lo for b in bn]),
+                np.array([b.hi for b in bn]),
+                eff["true_diff"],
+                k,
+            )
         )
     return pd.DataFrame(rows)
 
+
+def _interval_methods(sim: dict, level: float) -> dict[str, IntervalResult]:
+    """The four vectorised intervals of every simulated experiment in ``sim``."""
+    at, ac, _ = cuped_adjust(sim["y_t"], sim["y_c"], sim["x_t"], sim["x_c"])
+    return {
+        "welch": welch_interval(sim["y_t"], sim["y_c"], level),
+        "relative_delta": relative_lift_interval(sim["y_t"], sim["y_c"], level),
+        "cuped": welch_interval(at, ac, level),
+        "cuped_relative": relative_lift_interval(at, ac, level),
+    }
+
+
+def _calibration_row(
+    method: str,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    null_lo: np.ndarray,
+    null_hi: np.ndarray,
+    truth: float,
+    replications: int,
+) -> dict[str, object]:
+    """Coverage of ``truth`` and power from the effect intervals (lo, hi), false-positive
+    rate from the no-effect intervals (null_lo, null_hi)."""
+    return {
+        "method": method,
+        "coverage": np.mean((lo <= truth) & (truth <= hi)),
+        "fpr": np.mean((null_lo > 0) | (null_hi < 0)),
+        "power": np.mean((lo > 0) | (hi < 0)),
+        "mean_width": np.mean(hi - lo),
+        "replications": replications,
+    }
 
 
 # ---------------------------------------------------------------------------- reading results
