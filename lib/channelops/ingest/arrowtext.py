@@ -1,5 +1,10 @@
 """Text columns on Arrow: the Arrow data behind a string Series and back, clean-up, value
-maps and text -> numbers, without copying where nothing changes."""
+maps and text -> numbers, without copying where nothing changes.
+
+Text clean-up works on the Arrow arrays directly: pandas' ``.str`` accessor ties each
+Series into a reference cycle, so temporaries would wait for the garbage collector and a
+large export would briefly hold several copies of its text.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from channelops.ingest.contract import STRING, ReadDialect
 
 def _free_memory() -> None:
     """Hand freed Arrow memory back to the system (mimalloc keeps it otherwise), so a
-    10-million-line read does not hold twice its size between steps."""
+    large read does not hold its freed temporaries between steps."""
     pa.default_memory_pool().release_unused()
 
 
@@ -32,13 +37,9 @@ def _series(a: pa.ChunkedArray | pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(a), copy=False)
 
 
-# Text clean-up works on the Arrow arrays directly: pandas' ``.str`` accessor ties each
-# Series into a reference cycle, so temporaries would wait for the garbage collector and
-# a 10-million-line export would briefly hold several copies of its text.
-
 def _clean_text(s: pd.Series) -> pd.Series:
     """Strip surrounding whitespace; empty -> <NA>. Returns ``s`` itself (no copy) when
-    nothing changes, which is the common case and halves the memory of a large export."""
+    nothing changes, which is the common case and spares a large export a second copy."""
     a = _arrow(s)
     stripped = pc.utf8_trim_whitespace(a)
     if pc.all(pc.equal(pc.binary_length(stripped), pc.binary_length(a))).as_py() is not False:
@@ -79,7 +80,7 @@ def _text_to_float(a: pa.ChunkedArray) -> np.ndarray:
 
     Plain decimals (:data:`_PLAIN_NUMBER_RE`) are converted by an Arrow cast without
     leaving Arrow memory; only the other values (exponents, ``inf``, junk) go through
-    ``pandas.to_numeric(errors="coerce")``, which decides them exactly as before.
+    ``pandas.to_numeric(errors="coerce")``, so every value gets pandas' own answer.
     """
     n = len(a)
     plain = pc.fill_null(pc.match_substring_regex(a, _PLAIN_NUMBER_RE), False)
@@ -99,6 +100,6 @@ def _text_to_float(a: pa.ChunkedArray) -> np.ndarray:
 
 
 def _constant_text(value: str | None, n: int) -> pd.Series:
-    """``n`` copies of ``value`` (None: missing) as string[pyarrow], built in Arrow (a
-    Python list of 4 million strings takes seconds to convert)."""
+    """``n`` copies of ``value`` (None: missing) as string[pyarrow], built in Arrow rather
+    than from a Python list, which is slow to convert for long columns."""
     return _series(pa.repeat(pa.scalar(value, pa.string()), n))

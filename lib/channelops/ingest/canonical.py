@@ -95,7 +95,7 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
 
 def _keep_rows(df: pd.DataFrame, ok: np.ndarray) -> pd.DataFrame:
     """Rows of ``df`` where ``ok``, fresh RangeIndex. Column by column (Arrow filter for
-    Arrow-backed columns) so that a 10-million-line frame is not copied twice through
+    Arrow-backed columns) so that a large frame is not copied twice through
     pandas' block consolidation; no copy at all when every row is kept."""
     if ok.all():
         return df.reset_index(drop=True).copy(deep=False)

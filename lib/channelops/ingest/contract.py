@@ -175,6 +175,7 @@ class ChannelSpec:
 
 
 def _valid_tz(name: Any) -> bool:
+    """True when ``name`` is an IANA timezone name the system's tz database knows."""
     if not isinstance(name, str) or not name:
         return False
     try:

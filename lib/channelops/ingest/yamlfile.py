@@ -53,11 +53,20 @@ def _load_yaml(path: Path, rel: str) -> tuple[Any, dict[tuple, int]]:
 
 
 def _keys(d: dict) -> str:
+    """The keys of ``d`` comma-separated, for messages ("(none)" when empty)."""
     return ", ".join(str(k) for k in d) if d else "(none)"
 
 
 def _check_keys(d: dict, allowed: Sequence[str], rel: str, lines: dict, prefix: tuple,
                 what: str) -> None:
+    """DatasetError naming the line of the first key of ``d`` not in ``allowed``.
+
+    Args:
+        d: a YAML mapping; ``prefix`` is its key path in the file, ``what`` its name in the
+            message (e.g. "a mapping").
+        allowed: the keys it may hold.
+        rel, lines: the file and the line of every key path (from :func:`_load_yaml`).
+    """
     for k in d:
         if k not in allowed:
             path = ".".join(str(p) for p in (*prefix, k))
