@@ -1,8 +1,8 @@
 """The Spark engine gives the local path's tables on the tiny dataset (``local[2]``).
 
 Tolerance: floating-point sums added in another order (Spark partitions, then merges)
-differ from numpy's in the last bits; relative 1e-9 is far above that (observed <= 1e-15)
-and far below any difference a real change of method would make.
+differ from numpy's in the last bits; relative 1e-9 is far above that and far below any
+difference a real change of method would make.
 """
 
 from __future__ import annotations
@@ -11,9 +11,13 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from channelops.stages import segmentation as seg
-from channelops.ingest import intake
 from channelops.ingest import buyers as byr
+from channelops.ingest import intake
+from channelops.ingest.canonical import canonicalise
+from channelops.ingest.dataset import load_dataset, read_all_exports, read_export
+from channelops.stages import forecasting as fc
+from channelops.stages import integration as integ
+from channelops.stages import segmentation as seg
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 ENGINE = "local[2]"
@@ -23,9 +27,6 @@ RTOL = 1e-9
 @pytest.fixture(scope="module")
 def crm_lines(tiny_dataset):
     """Stage 01's input: canonical lines of the CRM channels, and the product master."""
-    from channelops.ingest.canonical import canonicalise
-    from channelops.ingest.dataset import load_dataset, read_all_exports
-
     ds = load_dataset(tiny_dataset)
     raw = read_all_exports(ds, channels=list(ds.crm_channel_ids) or None)
     lines, _ = canonicalise(raw.lines, ds)
@@ -57,13 +58,11 @@ def test_customer_features_on_spark_equal_local(spark, crm_lines):
 
 def test_backtest_and_forecasts_on_spark_equal_local(spark, tiny_run):
     """04's per-series models in Spark tasks; gbm, a model of all series, on the driver."""
-    from channelops.stages import forecasting as fc
-
     lines = pd.read_parquet(tiny_run / "tables" / "order_lines.parquet")
     series = fc.daily_demand(lines)
     features = fc.demand_features(lines, series)
     # gbm's driver path is exercised by the forecasts below (its backtest would be the local
-    # code run twice, ~40 s of CI for nothing the forecasts do not check)
+    # code run twice, CI time for nothing the forecasts do not check)
     models = list(fc.DEFAULT_MODELS)
     local = fc.backtest(series, models, 28, 3, features=features, seed=7)
     on_spark = fc.backtest(series, models, 28, 3, features=features, seed=7, engine=ENGINE)
@@ -87,14 +86,10 @@ def test_identity_resolution_on_spark_gives_the_same_customers(spark, tiny_datas
 
     The match probabilities are not bit-equal: u is estimated from a random sample of record
     pairs, and each backend draws its own (DuckDB's and Spark's random functions differ), so
-    the m/u estimates differ a little. On tiny the largest difference of a pair's
-    probability is 0.04, all far from the 0.9 threshold; we allow 0.1 per pair, and 1e-3 on
-    the probabilities of the links actually made (observed 2e-5).
+    the m/u estimates differ a little, far less than the distance of the pairs from the 0.9
+    threshold; we allow 0.1 per pair, and 1e-3 on the probabilities of the links actually
+    made.
     """
-    from channelops.stages import integration as integ
-    from channelops.ingest.canonical import canonicalise
-    from channelops.ingest.dataset import load_dataset, read_export
-
     ds = load_dataset(tiny_dataset)
     raw = pd.concat([read_export(ds, ch.id).lines for ch in ds.channels], ignore_index=True)
     canon, _ = canonicalise(raw, ds)

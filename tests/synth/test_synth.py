@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
 
 from channelops.synth import SCENARIOS, SIZES, generate_dataset
 
@@ -247,10 +250,6 @@ def test_experiment_groups_balanced(worlds) -> None:
 def test_segments_recoverable_from_own_channel_orders(worlds) -> None:
     """K-means on log RFM features of CRM customers finds the true segments (tiny: looser
     threshold than the >= 0.8 reached at demo size)."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score
-    from sklearn.preprocessing import StandardScaler
-
     folder = worlds["a"]
     parts = []
     for ch in _ds(folder)["channels"]:

@@ -1,12 +1,13 @@
 """Integration merge on hand-made frames: dedup, deterministic identity, golden records, accounting."""
 
+import duckdb
 import pandas as pd
 import pytest
 
+from channelops.ingest import buyers as byr
+from channelops.ingest import intake, pii
 from channelops.stages import integration as integ
 from channelops.stages.integration import merge
-from channelops.ingest import intake, pii
-from channelops.ingest import buyers as byr
 
 
 def test_normalise_phone_formats_agree():
@@ -420,8 +421,6 @@ def test_channel_overlap_matrix_and_overlap_match_a_crosstab():
 
 
 def test_write_warehouse_from_parquet_equals_from_frames(tmp_path):
-    import duckdb
-
     lines = _lines([("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5)])
     path = tmp_path / "order_lines.parquet"
     lines.to_parquet(path, index=False)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from channelops.stages import integration as integ
+from channelops.ingest import buyers as byr
+from channelops.ingest import intake
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.dataset import load_dataset, read_export
+from channelops.stages import integration as integ
 from channelops.synth.scoring.integration import pairwise_link_scores
-from channelops.ingest import intake
-from channelops.ingest import buyers as byr
 
 
 @dataclass

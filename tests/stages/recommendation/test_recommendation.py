@@ -13,10 +13,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from channelops.stages import recommendation as rec
-from channelops.synth.scoring import recommendation as truth_scoring
-from channelops.ingest import intake
 from channelops.ingest import buyers as byr
+from channelops.ingest import intake
+from channelops.ingest.canonical import canonicalise
+from channelops.ingest.dataset import load_dataset, read_export
+from channelops.stages import integration as integ
+from channelops.stages import recommendation as rec
+from channelops.stages.recommendation.assortment import purchase_shares
+from channelops.synth.scoring import recommendation as truth_scoring
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -384,10 +388,6 @@ def test_assortment_summary_by_hand():
 @pytest.fixture(scope="module")
 def tiny_merged(tiny_dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
     """03's order lines and customer links on the tiny dataset (deterministic links only)."""
-    from channelops.stages import integration as integ
-    from channelops.ingest.canonical import canonicalise
-    from channelops.ingest.dataset import load_dataset, read_export
-
     ds = load_dataset(tiny_dataset)
     raw = pd.concat([read_export(ds, ch.id).lines for ch in ds.channels], ignore_index=True)
     lines, _ = intake.remove_duplicate_rows(canonicalise(raw, ds)[0], intake.line_no_numbered(ds))
@@ -561,8 +561,6 @@ def test_purchase_lines_from_arrow_strings_equal_those_from_python_strings():
 @pytest.mark.parametrize("channels", [True, False])
 def test_buy_again_summed_shares_equal_the_dense_shares(channels):
     """BuyAgain aggregates shares from its factors; the dense route scores every customer."""
-    from channelops.stages.recommendation.assortment import purchase_shares
-
     lines = _random_lines()
     if not channels:
         lines = lines.drop(columns="channel_id")
