@@ -8,11 +8,17 @@ import pyarrow as pa
 import pytest
 
 from _builders import FX_CSV, PRODUCTS_CSV, WEB_CSV, build_dataset, channels_csv
+from channelops.ingest import dataset as dataset_module
 from channelops.ingest.arrowtext import _text_to_float
 from channelops.ingest.dataset import (
     LINE_COLUMNS,
     QUARANTINE_COLUMNS,
     TABLES,
+    DatasetError,
+    _base_currency,
+    _channel_entries,
+    _ChannelEntry,
+    _reporting_timezone,
     load_dataset,
     read_all_exports,
     read_export,
@@ -345,3 +351,43 @@ def test_text_to_float_equals_pandas_to_numeric():
     assert got[0] == 209.99 and got[1] == -3.0
     plain = ["1.25", "-0.5", "42"]
     assert _text_to_float(pa.chunked_array([pa.array(plain)])).tolist() == [1.25, -0.5, 42.0]
+
+
+# ---- the steps of load_dataset ------------------------------------------------------
+
+def test_channel_entries_in_file_order_with_crm_ids_kept_as_written():
+    chans = [{"id": "web", "orders": "o/web.csv", "mapping": "m/web.yaml"},
+             {"id": "jd", "orders": "o/jd.csv", "mapping": "m/jd.yaml", "crm_ids": False}]
+    assert _channel_entries(chans, {}) == [
+        _ChannelEntry("web", "o/web.csv", "m/web.yaml", None),
+        _ChannelEntry("jd", "o/jd.csv", "m/jd.yaml", False)]
+
+
+def test_a_repeated_channel_id_is_reported_before_its_crm_ids():
+    entry = {"id": "web", "orders": "o.csv", "mapping": "m.yaml"}
+    lines = {("channels", 0): 5, ("channels", 1): 8, ("channels", 1, "crm_ids"): 11}
+    with pytest.raises(DatasetError) as info:
+        _channel_entries([entry, {**entry, "crm_ids": "yes"}], lines)
+    assert (info.value.line, info.value.problem) == (8, "channel id 'web' appears twice")
+    with pytest.raises(DatasetError, match="crm_ids of channel 'web' is not true/false"):
+        _channel_entries([{**entry, "crm_ids": "yes"}], lines)
+
+
+def test_base_currency_and_reporting_timezone():
+    assert _base_currency({"base_currency": "EUR"}, {}) == "EUR"
+    assert _reporting_timezone({"timezone": "Europe/Berlin"}, {}) == "Europe/Berlin"
+    with pytest.raises(DatasetError, match=r"dataset.yaml, line 2: base_currency is not an ISO"):
+        _base_currency({"base_currency": "eur"}, {("base_currency",): 2})
+    with pytest.raises(DatasetError, match="timezone is not an IANA timezone name"):
+        _reporting_timezone({"timezone": "CET+1"}, {})
+
+
+def test_dataset_module_keeps_every_name_other_modules_import():
+    """The reading side is split over several modules; dataset still offers every name, and
+    the private helpers channelops.run.params reads order dates with."""
+    for name in dataset_module.__all__:
+        assert hasattr(dataset_module, name), name
+    for name in ("_read_header", "_read_strings", "_clean_text", "_parse_order_ts"):
+        assert callable(getattr(dataset_module, name)), name
+    assert {"Dataset", "load_dataset", "read_export", "empty_quarantine", "PII_FIELDS",
+            "STRING", "TABLES"} <= set(dataset_module.__all__)
