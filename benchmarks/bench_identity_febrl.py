@@ -26,10 +26,13 @@ For each FEBRL file:
    duplicates. Candidate recall = share of true (duplicate, original) pairs among
    ``probabilistic_pairs``' rows before the 0.9 threshold; "blocking recall" is the same
    with ``min_probability=0`` (every pair the blocking rules generate, same model and seed).
-   Times: the intake (read + buyer records) and the identity part (pairs + links).
+   Times: the intake (read + buyer records + drop_pii) and the identity part (pairs +
+   links).
 
-Prints one JSON line per file, then ``--misses`` example misses per file as a Markdown table
-(each field of the duplicate against its original, with the kind of difference).
+Prints one JSON line per file (figures, rules, where the misses were lost), then per file as
+Markdown: the kinds of difference between each missed duplicate and its original per FEBRL
+field, what the misses blocking never paired still share with their original, and
+``--misses`` example misses. Figures and findings: benchmarks/results/identity_febrl.md.
 """
 
 from __future__ import annotations
@@ -174,10 +177,11 @@ def resolve(folder: Path) -> dict:
     """Notebooks 00 and 03 on the dataset: the lines, buyers, pairs, links and times.
 
     Returns:
-        A dict with ``buyers``, ``pairs`` (min_pair_probability 0.5), ``all_pairs``
-        (min_probability 0: every blocked pair), ``links`` and the times in seconds
-        (``intake_s``: ingest_lines + buyer_records; ``identity_s``: probabilistic_pairs +
-        link_buyers; the all-pairs call is not timed).
+        A dict with ``ingested`` (ingest_lines' result), ``buyers``, ``pairs``
+        (min_pair_probability 0.5), ``all_pairs`` (min_probability 0: every blocked pair),
+        ``links`` and the times in seconds (``intake_s``: ingest_lines + buyer_records +
+        drop_pii; ``identity_s``: probabilistic_pairs + link_buyers; the all-pairs call is
+        not timed).
     """
     ds = load_dataset(folder)
     t0 = time.perf_counter()
@@ -366,6 +370,49 @@ def unblocked_agreement(misses: pd.DataFrame) -> pd.DataFrame:
         for f in FIELDS])
 
 
+def name_city_kept(misses: pd.DataFrame) -> tuple[int, int]:
+    """Unblocked misses whose name and city equal their original's once spaces are removed
+    (as the model normalises them), and how many of those differ in the street number
+    (the start of the address, where the ``street`` blocking key is cut)."""
+    lost = misses.loc[misses["true_pair_probability"].isna()]
+    kept = pd.concat([lost[f"{f}_kind"].isin({"same", "spaces"})
+                      for f in ("given_name", "surname", "suburb")], axis=1).all(axis=1)
+    return int(kept.sum()), int((kept & (lost["street_number_kind"] != "same")).sum())
+
+
+def _any_kind(misses: pd.DataFrame, kinds: set[str]) -> pd.Series:
+    return pd.concat([misses[f"{f}_kind"].isin(kinds) for f in FIELDS], axis=1).any(axis=1)
+
+
+#: What the example misses should show, in order: label -> which misses show it.
+EXAMPLE_KINDS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "first/last names swapped": lambda m: m["given_name_kind"] == "from surname",
+    "address lines swapped": lambda m: m["address_1_kind"] == "from address_2",
+    "split/merged tokens": lambda m: _any_kind(m, {"spaces"}),
+    "pair >= 0.9 yet unlinked": lambda m: m["true_pair_probability"] >= THRESHOLD,
+    "pair scored below 0.9": lambda m: m["true_pair_probability"] < THRESHOLD,
+    "postcode digits swapped": lambda m: m["postcode_kind"] == "transposed",
+    "id replaced": lambda m: m["soc_sec_id_kind"] == "3+ edits",
+    "field missing": lambda m: _any_kind(m, {"missing", "added"}),
+}
+
+
+def example_misses(misses: pd.DataFrame, n: int) -> pd.DataFrame:
+    """``n`` misses: one showing each of :data:`EXAMPLE_KINDS` (when any does), the rest a
+    seeded sample; ``example_of`` says which kind (``sample`` for the rest)."""
+    pool = misses.sample(frac=1.0, random_state=SEED)
+    picked: dict[int, str] = {}
+    for label, shows in EXAMPLE_KINDS.items():
+        hit = pool.index[shows(pool).to_numpy() & ~pool.index.isin(list(picked))]
+        if len(hit) and len(picked) < n:
+            picked[hit[0]] = label
+    for i in pool.index:
+        if len(picked) >= n:
+            break
+        picked.setdefault(i, "sample")
+    return misses.loc[list(picked)].assign(example_of=list(picked.values()))
+
+
 def kind_counts(misses: pd.DataFrame) -> pd.DataFrame:
     """Misses per kind of difference (rows) and FEBRL field (columns); ``same`` left out."""
     long = pd.concat([misses[f"{f}_kind"].rename("kind").to_frame().assign(field=f)
@@ -407,11 +454,14 @@ def _print_misses(name: str, misses: pd.DataFrame, n: int) -> None:
     lost = int(misses["true_pair_probability"].isna().sum())
     print(f"\nWhat the {lost} misses blocking never paired share with their original\n")
     print(markdown(unblocked_agreement(misses)))
+    kept, number = name_city_kept(misses)
+    print(f"\nName and city unchanged (spaces aside): {kept} of the {lost}; the street number "
+          f"differs in {number} of those")
     if not n or misses.empty:
         return
-    pick = misses.sample(n=min(n, len(misses)), random_state=SEED)
-    cols = ["rec_id", "rule", "true_pair_probability", "differences"]
-    print(f"\n{min(n, len(misses))} example misses, seeded sample (duplicate / original)\n")
+    pick = example_misses(misses, n)
+    cols = ["example_of", "rec_id", "rule", "true_pair_probability", "differences"]
+    print(f"\n{len(pick)} example misses (duplicate / original)\n")
     print(markdown(pick[cols]))
 
 
