@@ -269,8 +269,32 @@ def validate_params(
         values: merged parameter file and overrides.
         specs: from :func:`channelops.run.kernel.notebook_param_specs`.
         source: where the values came from, for messages (e.g. the file name).
+
+    Raises:
+        ParameterError: listing every problem found.
     """
-    problems: list[str] = []
+    problems = _name_problems(values, specs) + _run_key_problems(values)
+    problems += _notebook_param_problems(values, specs)
+    dataset = values.get("dataset")
+    dataset_path = Path(str(dataset)) if dataset else None
+    # dates are checked against the data (reading every export's order times) only when
+    # the rest is sound
+    problems += _check_dates(values, specs, None if problems else dataset_path)
+    if problems:
+        raise ParameterError(
+            f"{source}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return RunParams(
+        run_name=str(values.get("run_name", "run")),
+        dataset=dataset_path.resolve(),  # type: ignore[union-attr]
+        seed=int(values.get("seed", 0)),
+        notebook_params={k: v for k, v in values.items() if k not in RUN_KEYS and k in specs},
+    )
+
+
+def _name_problems(values: dict[str, Any], specs: dict[str, ParamSpec]) -> list[str]:
+    """Names no notebook declares (with the closest known name), and ``output_dir``."""
+    problems = []
     known = set(specs) | set(RUN_KEYS)
     for name in values:
         if name in known or name == "output_dir":
@@ -280,7 +304,12 @@ def validate_params(
         problems.append(f"unknown parameter {name!r}{hint}")
     if "output_dir" in values:
         problems.append("'output_dir' is set by the runner: use --output DIR or run_name")
+    return problems
 
+
+def _run_key_problems(values: dict[str, Any]) -> list[str]:
+    """Problems with the runner's own keys: the run name, the seed, the dataset folder."""
+    problems = []
     run_name = values.get("run_name", "run")
     if not isinstance(run_name, str) or not _RUN_NAME.match(run_name) or ".." in run_name:
         problems.append(
@@ -290,20 +319,23 @@ def validate_params(
     seed = values.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         problems.append(f"seed must be a non-negative integer, got {seed!r}")
-
     dataset = values.get("dataset")
-    dataset_path = Path(str(dataset)) if dataset else None
     if not dataset:
         problems.append(
             "no dataset given: set 'dataset' in the parameter file or use --dataset DIR"
         )
-    elif not (dataset_path / "dataset.yaml").exists():
-        if not dataset_path.exists():
-            problems.append(f"dataset folder {dataset_path} does not exist")
+    elif not (Path(str(dataset)) / "dataset.yaml").exists():
+        path = Path(str(dataset))
+        if not path.exists():
+            problems.append(f"dataset folder {path} does not exist")
         else:
-            problems.append(f"dataset folder {dataset_path} has no dataset.yaml")
+            problems.append(f"dataset folder {path} has no dataset.yaml")
+    return problems
 
-    notebook_params: dict[str, Any] = {}
+
+def _notebook_param_problems(values: dict[str, Any], specs: dict[str, ParamSpec]) -> list[str]:
+    """Notebook parameters of the wrong type, and an ``engine`` that cannot be used."""
+    problems = []
     for name, value in values.items():
         spec = specs.get(name)
         if name in RUN_KEYS or spec is None:
@@ -313,21 +345,8 @@ def validate_params(
                 f"parameter {name!r} must be {spec.type_name} (declared in "
                 f"{', '.join(spec.notebooks)}), got {value!r} ({type(value).__name__})"
             )
-        notebook_params[name] = value
     if "engine" in specs and isinstance(values.get("engine"), str):
         problem = engine_problem(values["engine"])
         if problem:
             problems.append(f"parameter 'engine': {problem}")
-    # dates are checked against the data (reading every export's order times) only when
-    # the rest is sound
-    problems += _check_dates(values, specs, None if problems else dataset_path)
-    if problems:
-        raise ParameterError(
-            f"{source}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
-        )
-    return RunParams(
-        run_name=str(run_name),
-        dataset=dataset_path.resolve(),  # type: ignore[union-attr]
-        seed=int(seed),
-        notebook_params=notebook_params,
-    )
+    return problems
