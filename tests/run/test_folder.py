@@ -2,6 +2,7 @@
 
 import json
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -71,11 +72,6 @@ def test_stage_may_read_its_own_table_while_running(tmp_path, monkeypatch):
 
 
 def test_save_figure_writes_png(tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     path = runio.save_figure(fig, "line", tmp_path)

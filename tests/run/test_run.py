@@ -2,6 +2,10 @@
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
 
@@ -107,11 +111,6 @@ def test_bad_parameters_stop_before_anything_runs(tiny_dataset, tmp_path, capsys
 
 def test_killed_run_says_interrupted_and_rerun_completes(tiny_dataset, tmp_path):
     """SIGTERM in the middle of a stage: the manifest says interrupted; a re-run completes."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     out = tmp_path / "killed"
     args = ["run", "--params", "parameters/ci.yaml", "--dataset", str(tiny_dataset), "--only", "00,03",
             "--output", str(out), "--no-progress", "--no-report"]  # fmt: skip

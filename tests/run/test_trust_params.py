@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from channelops.run.cli import main
-from channelops.ingest.dataset import load_dataset, read_export
-from channelops.run.params import ParamSpec, data_period, date_params
 from _builders import ROOT
+from channelops.ingest.dataset import load_dataset, read_export
+from channelops.run.cli import main
+from channelops.run.kernel import notebook_param_specs, notebooks_dir
+from channelops.run.params import ParamSpec, data_period, date_params, validate_params
 
 CI = str(ROOT / "parameters" / "ci.yaml")
 
@@ -83,10 +84,6 @@ def test_date_that_is_not_a_date_stops_the_run(tiny_dataset, tmp_path, capsys):
 
 
 def test_dates_inside_the_data_and_empty_dates_pass(tiny_dataset, tiny_period):
-    from channelops.run.kernel import notebook_param_specs
-    from channelops.run.params import validate_params
-    from channelops.run.runner import notebooks_dir
-
     specs = notebook_param_specs(sorted(notebooks_dir().glob("0*.ipynb")))
     assert "calibration_end" in date_params(specs)
     for value in ("", str(tiny_period[0]), str(tiny_period[1]), "2024-03-31"):

@@ -26,10 +26,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from channelops.stages import integration as integ
-from channelops.ingest.dataset import load_dataset, read_export
+from _builders import ROOT, build_dataset
 from channelops.ingest import pii as personal
-from _builders import ROOT
+from channelops.ingest.dataset import load_dataset, read_export
+from channelops.stages import integration as integ
 
 #: the only places personal data may be
 ALLOWED = {"tables/customers.parquet", "tables/buyers.parquet", "warehouse.duckdb"}
@@ -256,8 +256,6 @@ def test_borderline_matches_show_ids_scores_and_masked_values():
 
 
 def test_quarantine_withholds_raw_lines_and_masks_personal_columns(tmp_path):
-    from _builders import build_dataset
-
     csv = (
         "order_id,order_ts,buyer_ref,channel_sku,quantity,unit_price,buyer_email,buyer_phone\n"
         "o1,2024-03-01 08:00:00,c1,SKU1,2,10.50,jane@qq.com,13800138000\n"

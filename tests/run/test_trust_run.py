@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,12 +31,15 @@ import nbformat
 import pandas as pd
 import pytest
 
-from channelops.run.cli import main
-from channelops.run.params import RunParams
-from channelops.run.folder import RunFolderError, read_table, write_table
-from channelops.run.runner import RunFailed, run_stages, table_content_hash
-from channelops.run.registry import Stage, stage_by_key
 from _builders import ROOT
+from channelops.run.cli import main
+from channelops.run.folder import RunFolderError, read_table, write_table
+from channelops.run.hashing import table_content_hash
+from channelops.run.kernel import notebooks_dir
+from channelops.run.params import RunParams
+from channelops.run.registry import STAGES, Stage, select_stages, stage_by_key
+from channelops.run.runner import RunFailed, run_stages
+from channelops.run.schedule import default_jobs, stage_dependencies
 
 CI = str(ROOT / "parameters" / "ci.yaml")
 STAGE_00, STAGE_03 = stage_by_key("00"), stage_by_key("03")
@@ -272,9 +276,6 @@ def test_tables_a_failed_stage_wrote_are_refused_and_removed_on_rerun(tiny_datas
 
 
 def test_stage_dependencies_follow_the_tables_each_stage_reads():
-    from channelops.run.runner import stage_dependencies
-    from channelops.run.registry import select_stages
-
     deps = stage_dependencies(select_stages(None))
     assert deps["00"] == set()  # the intake reads only the dataset
     assert deps["01"] == {"00"} and deps["03"] == {"00"}  # intake_lines (and buyers)
@@ -289,11 +290,6 @@ def test_stage_dependencies_follow_the_tables_each_stage_reads():
 def test_every_table_a_notebook_reads_is_declared():
     """The runner orders stages by their declared inputs; a table a notebook reads (even
     only when it exists) but does not declare could be read while its stage still runs."""
-    import re
-
-    from channelops.run.runner import notebooks_dir
-    from channelops.run.registry import STAGES
-
     reads = re.compile(r'(?:read_table|table_exists|optional)\(\s*"([a-z_]+)"')
     for stage in STAGES:
         nb = json.loads((notebooks_dir() / stage.notebook).read_text())
@@ -392,8 +388,6 @@ def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(
 
 
 def test_default_jobs_is_two_but_one_for_big_exports_or_one_core(tmp_path):
-    from channelops.run.runner import default_jobs
-
     (tmp_path / "orders").mkdir()
     (tmp_path / "orders" / "shop.csv").write_bytes(b"x" * 2000)
     assert default_jobs(tmp_path, cpus=2, big_bytes=10_000) == 2
@@ -407,9 +401,6 @@ def test_default_jobs_is_two_but_one_for_big_exports_or_one_core(tmp_path):
 def test_nbval_copies_keep_their_names_in_run_order(tmp_path, tiny_dataset):
     """pytest runs the prepared notebooks in name order, which must be the run order: the
     copies keep the notebooks' own names, and those sort 00, 01, 02, ..."""
-    from channelops.run.cli import main
-    from channelops.run.registry import select_stages
-
     into = tmp_path / "nbval"
     code = main(["nbval-prepare", "--params", str(ROOT / "parameters" / "ci.yaml"),
                  "--dataset", str(tiny_dataset), "--into", str(into),
