@@ -221,3 +221,65 @@ def test_series_metrics_group_codes_keep_key_dtypes_and_sort():
         ),
         m,
     )
+
+
+def test_demand_features_price_and_promo_by_hand():
+    # web's discount share per day: 0/20 = 0, 50/100 = 0.5, 2/10 = 0.2; median 0.2, so only
+    # 2 January (0.5 > 0.2 + 0.05) is a promotion day. A's net unit price: 20/2 = 10 on the
+    # 1st, carried over the 2nd (no sale), (10 - 2)/1 = 8 on the 3rd; B's 50 from the 2nd.
+    lines = _lines(
+        [
+            ("web", "A", "2024-01-01", 2, "paid"),
+            ("web", "B", "2024-01-02", 1, "paid"),
+            ("web", "A", "2024-01-03", 1, "paid"),
+        ]
+    ).assign(unit_price_base=[10.0, 100.0, 10.0], discount_base=[0.0, 50.0, 2.0])
+    series = fc.daily_demand(lines)
+    f = fc.demand_features(lines, series).set_index(["sku", "date"])
+    a = f.loc["A"]
+    assert a["units"].tolist() == [2.0, 0.0, 1.0]
+    assert a["price"].tolist() == [10.0, 10.0, 8.0]
+    assert a["discount_rate"].tolist() == pytest.approx([0.0, 0.5, 0.2])
+    assert a["promo"].tolist() == [False, True, False]
+    assert a["dow"].tolist() == [0, 1, 2] and a["week_of_year"].tolist() == [1, 1, 1]
+    assert f.loc["B", "price"].tolist() == [50.0, 50.0]
+    assert f.loc["B", "promo"].tolist() == [True, False]
+    # without prices: no price, no discount, no promotion
+    bare = fc.demand_features(lines.drop(columns="discount_base"), series)
+    assert bare["price"].isna().all() and not bare["promo"].any()
+    with pytest.raises(KeyError):
+        fc.demand_features(lines.drop(columns="quantity"), series)
+
+
+def test_window_origins_by_hand():
+    # 100 days, 28-day windows: origins 100 - 3 x 28 = 16, 44, 72; with 4 windows the first
+    # would start at 100 - 112 < 1 and is left out
+    assert fc.window_origins(100, 28, 3) == [(1, 16), (2, 44), (3, 72)]
+    assert fc.window_origins(100, 28, 4) == [(2, 16), (3, 44), (4, 72)]
+    assert fc.window_origins(10, 28, 2) == []
+    with pytest.raises(ValueError, match="horizon and n_windows must be >= 1"):
+        fc.window_origins(100, 0, 3)
+
+
+def test_backtest_empty_has_the_columns():
+    bt = fc.backtest(_series({("web", "A"): [1.0, 2.0]}), ["naive"], horizon=28, n_windows=2)
+    assert bt.empty and list(bt.columns) == fc.BACKTEST_COLUMNS
+
+
+def test_model_names_parse_a_comma_list():
+    assert fc.model_names(" naive, croston_sba,,gbm ") == ["naive", "croston_sba", "gbm"]
+    with pytest.raises(ValueError, match=r"unknown model\(s\) \['prophet'\]"):
+        fc.model_names("naive,prophet")
+    with pytest.raises(ValueError, match="no model named"):
+        fc.model_names(" , ")
+
+
+def test_series_per_chosen_model_counts_distinct_series():
+    # web/A chosen naive in two windows counts once; tm/A naive once; web/B tsb once
+    chosen = pd.DataFrame({"chosen_model": ["naive", "naive", "naive", "tsb"],
+                           "channel_id": ["web", "web", "tm", "web"],
+                           "sku": ["A", "A", "A", "B"], "window": [1, 2, 1, 1]})
+    got = fc.series_per_chosen_model(chosen)
+    assert got.to_dict() == {"naive": 2, "tsb": 1} and got.name == "series_windows"
+    with pytest.raises(KeyError):
+        fc.series_per_chosen_model(chosen.drop(columns="chosen_model"))

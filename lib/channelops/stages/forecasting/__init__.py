@@ -1,49 +1,63 @@
-"""Stage 04, forecasting: demand per SKU x channel with rolling-origin backtests, and the inventory policy it implies."""
+"""Stage 04, forecasting: demand per SKU x channel with rolling-origin backtests, and the inventory policy it implies.
+
+* :mod:`.models`: series, features, the forecasting models, backtests, metrics, intervals;
+* :mod:`.entry`: the backtest and the forecast the notebook calls, run here or on Spark;
+* :mod:`.inventory`: the stock policy the forecasts imply, simulated;
+* :mod:`.plots`: a series' forecast and its backtest, the stock a fill rate costs;
+* :mod:`.spark`: the Spark variant, imported only when the ``engine`` parameter asks for it.
+"""
 
 from .entry import backtest, forecast_future
 from .models import (
+    BACKTEST_COLUMNS,
     DEFAULT_MODELS,
+    add_intervals,
+    aggregate_forecasts,
+    backtest_intervals,
+    choose_models,
+    chosen_backtest,
+    conformal_quantiles,
     daily_demand,
     demand_features,
-    series_matrix,
-    seasonal_naive,
     forecast_matrix,
     forecast_metrics,
-    series_metrics,
-    choose_models,
-    model_summary,
-    conformal_quantiles,
-    interval_coverage,
     future_points,
-    aggregate_forecasts,
-    chosen_backtest,
-    add_intervals,
-    plot_forecast,
-    plot_backtest_series,
-    backtest_intervals,
+    interval_coverage,
+    model_names,
+    model_summary,
+    seasonal_naive,
+    series_matrix,
+    series_metrics,
+    series_per_chosen_model,
+    window_origins,
 )
+from .plots import plot_backtest_series, plot_forecast, plot_service_level_vs_stock
 
 __all__ = [
-    "backtest",
-    "forecast_future",
+    "BACKTEST_COLUMNS",
     "DEFAULT_MODELS",
+    "add_intervals",
+    "aggregate_forecasts",
+    "backtest",
+    "backtest_intervals",
+    "choose_models",
+    "chosen_backtest",
+    "conformal_quantiles",
     "daily_demand",
     "demand_features",
-    "series_matrix",
-    "seasonal_naive",
+    "forecast_future",
     "forecast_matrix",
     "forecast_metrics",
-    "backtest",
-    "series_metrics",
-    "choose_models",
-    "model_summary",
-    "conformal_quantiles",
-    "interval_coverage",
     "future_points",
-    "aggregate_forecasts",
-    "chosen_backtest",
-    "add_intervals",
-    "plot_forecast",
+    "interval_coverage",
+    "model_names",
+    "model_summary",
     "plot_backtest_series",
-    "backtest_intervals",
+    "plot_forecast",
+    "plot_service_level_vs_stock",
+    "seasonal_naive",
+    "series_matrix",
+    "series_metrics",
+    "series_per_chosen_model",
+    "window_origins",
 ]

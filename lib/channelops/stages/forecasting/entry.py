@@ -12,7 +12,13 @@ import pandas as pd
 from channelops.engine import is_spark, spark_session
 
 from . import models as local
-from .models import DEFAULT_MODELS, add_intervals, chosen_backtest, conformal_quantiles, future_points
+from .models import (
+    DEFAULT_MODELS,
+    add_intervals,
+    chosen_backtest,
+    conformal_quantiles,
+    future_points,
+)
 
 __all__ = ["backtest", "forecast_future"]
 

@@ -34,6 +34,10 @@ __all__ = [
     "tradeoff_curve",
     "backtest_matrices",
     "split_by_warehouse",
+    "STOCK_KEYS",
+    "stock_layouts",
+    "compare_stock_layouts",
+    "layout_tradeoff_curves",
 ]
 
 
@@ -538,3 +542,84 @@ def split_by_warehouse(bt: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
     return d.assign(actual=d["actual"] * d["share"], forecast=d["forecast"] * d["share"]).drop(
         columns="share"
     )
+
+
+#: Where stock is kept, each with the keys one stock is held per: one national stock per
+#: SKU, a stock per SKU in each warehouse, a separate stock per SKU for each channel.
+STOCK_KEYS: dict[str, list[str]] = {
+    "pooled": ["sku"],
+    "per_channel": ["channel_id", "sku"],
+    "per_warehouse": ["warehouse_id", "sku"],
+}
+
+
+def stock_layouts(
+    bt: pd.DataFrame, shares: pd.DataFrame | None = None
+) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The backtest rows each way of keeping stock sees, with its keys (:data:`STOCK_KEYS`).
+
+    Args:
+        bt: backtest rows of the chosen model (channel_id, sku, actual, forecast, ...).
+        shares: channel_id, warehouse_id, share (:func:`channelops.shipments.warehouse_shares`);
+            None leaves the per-warehouse layout out.
+
+    Returns:
+        ``{"pooled": (bt, keys), "per_channel": (bt, keys)}`` and, with ``shares``,
+        ``"per_warehouse"``: the rows split over warehouses (:func:`split_by_warehouse`).
+    """
+    layouts = {name: (bt, list(STOCK_KEYS[name])) for name in ("pooled", "per_channel")}
+    if shares is not None:
+        split = split_by_warehouse(bt, shares)
+        layouts["per_warehouse"] = (split, list(STOCK_KEYS["per_warehouse"]))
+    return layouts
+
+
+def compare_stock_layouts(
+    layouts: dict[str, tuple[pd.DataFrame, list[str]]],
+    unit_cost: pd.Series,
+    lead_time_days: int,
+    fill_rate: float,
+    order_cost: float,
+    holding_rate: float,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """:func:`policy_simulation` for each layout of :func:`stock_layouts`, same target.
+
+    Returns:
+        (policy per group for each layout, by layout name; the simulation summaries of
+        every layout, one after the other, with a ``stock`` column naming the layout).
+
+    Raises:
+        ValueError: no layouts.
+    """
+    if not layouts:
+        raise ValueError("no stock layouts to compare")
+    policies, sims = {}, []
+    for name, (rows, keys) in layouts.items():
+        policies[name], sim = policy_simulation(
+            rows, unit_cost, lead_time_days, fill_rate, order_cost, holding_rate, by=keys
+        )
+        sims.append(sim.assign(stock=name))
+    return policies, pd.concat(sims, ignore_index=True)
+
+
+def layout_tradeoff_curves(
+    layouts: dict[str, tuple[pd.DataFrame, list[str]]],
+    unit_cost: pd.Series,
+    lead_time_days: int,
+    targets: list[float] | tuple[float, ...],
+    order_cost: float,
+    holding_rate: float,
+) -> pd.DataFrame:
+    """:func:`tradeoff_curve` for each layout, one after the other, with a ``stock`` column.
+
+    Raises:
+        ValueError: no layouts.
+    """
+    if not layouts:
+        raise ValueError("no stock layouts to compare")
+    curves = [
+        tradeoff_curve(rows, unit_cost, lead_time_days, targets, order_cost, holding_rate, by=keys)
+        .assign(stock=name)
+        for name, (rows, keys) in layouts.items()
+    ]
+    return pd.concat(curves, ignore_index=True)

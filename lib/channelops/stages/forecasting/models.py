@@ -25,10 +25,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
 
+with warnings.catch_warnings():
+    # statsforecast imports tqdm.auto, which warns about missing ipywidgets in notebooks
+    warnings.simplefilter("ignore")
+    from statsforecast import StatsForecast
+    from statsforecast import models as sm
 
 __all__ = [
+    "BACKTEST_COLUMNS",
     "DEFAULT_MODELS",
+    "model_names",
     "daily_demand",
     "demand_features",
     "series_matrix",
@@ -36,6 +44,7 @@ __all__ = [
     "forecast_matrix",
     "forecast_metrics",
     "backtest",
+    "window_origins",
     "series_metrics",
     "choose_models",
     "model_summary",
@@ -44,14 +53,14 @@ __all__ = [
     "future_points",
     "aggregate_forecasts",
     "chosen_backtest",
+    "series_per_chosen_model",
     "add_intervals",
-    "plot_forecast",
-    "plot_backtest_series",
     "backtest_intervals",
 ]
 
-# gbm and theta are left out of the default set: on the demo they cost 25 s and 19 s per
-# window for no gain over these (the series are mostly low-count noise around a level).
+# gbm and theta are left out of the default set: they are the slowest models and gain
+# nothing over these on series that are mostly low-count noise around a level
+# (benchmarks/results/forecasting.md has the timings).
 DEFAULT_MODELS: tuple[str, ...] = (
     "naive",
     "seasonal_naive",
@@ -61,8 +70,25 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "tsb",
     "adida",
 )
+BASELINE_MODELS = ("naive", "seasonal_naive", "moving_average", "weekday_average")
 STATSFORECAST_MODELS = ("theta", "croston_sba", "tsb", "adida", "ses")
 KEYS = ["channel_id", "sku"]
+
+
+def model_names(text: str) -> list[str]:
+    """The models of a comma-separated list, in order: ``"naive, tsb,"`` -> ``["naive", "tsb"]``.
+
+    Raises:
+        ValueError: the list names no model, or a model :func:`forecast_matrix` does not know.
+    """
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise ValueError(f"no model named in {text!r}")
+    known = (*BASELINE_MODELS, *STATSFORECAST_MODELS, "gbm")
+    unknown = [m for m in names if m not in known]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; known models: {', '.join(known)}")
+    return names
 
 
 # --------------------------------------------------------------------------- series
@@ -72,7 +98,7 @@ def _string_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a string column and the names they stand for, in sorted order.
 
     Works the same for object and ``string[pyarrow]`` columns without converting the
-    column itself (``astype(str)`` on 10M values costs seconds and GBs).
+    column itself (``astype(str)`` would copy every value into a new Python string).
 
     Args:
         values: string-like keys (object or ``string[pyarrow]``); NA gets code -1.
@@ -197,6 +223,34 @@ def demand_features(
     Returns:
         ``series`` plus dow (0 = Monday), month, week_of_year, price, discount_rate, promo.
     """
+    out = _calendar_features(series)
+    if not {"unit_price_base", "discount_base"} <= set(order_lines):
+        out["price"] = np.nan
+        out["discount_rate"] = 0.0
+        out["promo"] = False
+        return out
+    lines, ch_names, sku_names = _coded_lines(order_lines)
+    rate, promo = _channel_day_discounts(lines, promo_threshold)
+    sku_day, price = _sku_day_prices(lines)
+    day_min = min(int(lines["day"].min()) if len(lines) else 0,
+                  int(_day_number(out["date"]).min()) if len(out) else 0)
+    del lines
+    series_code, cs_key, ch_key = _series_keys(out, ch_names, sku_names, day_min)
+    sd = sku_day.index
+    out["price"] = _lookup(
+        cs_key, _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy(), day_min),
+        price, np.nan,
+    )
+    out["price"] = out.groupby(series_code, sort=False)["price"].ffill()
+    cd = rate.index
+    ch_day = _pack(cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy(), day_min)
+    out["discount_rate"] = _lookup(ch_key, ch_day, rate.to_numpy(), 0.0).astype(float)
+    out["promo"] = _lookup(ch_key, ch_day, promo, False).astype(bool)
+    return out
+
+
+def _calendar_features(series: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``series`` with dow (0 = Monday), month and ISO week_of_year of its date."""
     out = series.copy()
     out["dow"] = out["date"].dt.dayofweek
     out["month"] = out["date"].dt.month
@@ -204,64 +258,86 @@ def demand_features(
     days, inverse = np.unique(out["date"].to_numpy(), return_inverse=True)
     week = pd.DatetimeIndex(days).isocalendar().week.astype(int).to_numpy()
     out["week_of_year"] = week[inverse.reshape(-1)] if len(out) else week
-    if {"unit_price_base", "discount_base"} <= set(order_lines):
-        ch, ch_names = _string_codes(order_lines["channel_id"])
-        sku, sku_names = _string_codes(order_lines["sku"])
-        n_sku = max(len(sku_names), 1)
-        day = _day_number(order_lines["order_ts_local"])
-        # a line with no sku still counts in its channel's day (discount share, promo)
-        ok = (ch >= 0) & ~order_lines["order_ts_local"].isna().to_numpy()
-        qty = order_lines["quantity"].to_numpy()
-        lines = pd.DataFrame(
-            {
-                "ch": ch[ok],
-                "cs": np.where(sku >= 0, ch * n_sku + sku, -1)[ok],
-                "day": day[ok],
-                "gross": (qty * order_lines["unit_price_base"].to_numpy())[ok],
-                "discount_base": order_lines["discount_base"].to_numpy()[ok],
-                "quantity": qty[ok],
-            }
-        )
-        by_day = lines.groupby(["ch", "day"])[["gross", "discount_base"]].sum()
-        rate = (by_day["discount_base"] / by_day["gross"].where(by_day["gross"] > 0)).fillna(0.0)
-        base = rate.groupby(level="ch").transform("median")
-        promo = (rate > base + promo_threshold).to_numpy()
-        sku_day = (
-            lines.loc[lines["cs"].to_numpy() >= 0]
-            .groupby(["cs", "day"])[["gross", "discount_base", "quantity"]]
-            .sum()
-        )
-        del lines
-        price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).to_numpy()
-
-        def _pack(a: np.ndarray, d: np.ndarray) -> np.ndarray:
-            # a day fits in 2**20 days (2,870 years) from 1970 onward: one int64 per (a, day)
-            return (a.astype(np.int64) << 21) + (d - day_min)
-
-        day_min = min(int(day[ok].min()) if ok.any() else 0, int(_day_number(out["date"]).min()) if len(out) else 0)
-        # the series' keys in the lines' codes: factorise each column once, map its few uniques
-        ser_ch, ser_ch_names = _string_codes(out["channel_id"])
-        ser_sku, ser_sku_names = _string_codes(out["sku"])
-        s_ch = _recode(ser_ch, pd.Index(ch_names).get_indexer(ser_ch_names))
-        s_sku = _recode(ser_sku, pd.Index(sku_names).get_indexer(ser_sku_names))
-        s_day = _day_number(out["date"])
-        known = (s_ch >= 0) & (s_sku >= 0)
-        cs_key = np.where(known, _pack(s_ch * n_sku + s_sku, s_day), -1)
-        ch_key = np.where(s_ch >= 0, _pack(s_ch, s_day), -1)
-        sd = sku_day.index
-        out["price"] = _lookup(
-            cs_key, _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy()), price, np.nan
-        )
-        out["price"] = out.groupby(ser_ch * max(len(ser_sku_names), 1) + ser_sku, sort=False)["price"].ffill()
-        cd = rate.index
-        ch_day = _pack(cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy())
-        out["discount_rate"] = _lookup(ch_key, ch_day, rate.to_numpy(), 0.0).astype(float)
-        out["promo"] = _lookup(ch_key, ch_day, promo, False).astype(bool)
-    else:
-        out["price"] = np.nan
-        out["discount_rate"] = 0.0
-        out["promo"] = False
     return out
+
+
+def _coded_lines(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The lines demand_features needs, keyed by integer codes.
+
+    Returns:
+        (lines: ch (channel code), cs (channel x sku code, -1 without a sku), day (days
+        since 1970-01-01), gross (quantity x unit_price_base), discount_base, quantity, one
+        row per line with a channel and a timestamp; the channel names; the sku names).
+    """
+    ch, ch_names = _string_codes(order_lines["channel_id"])
+    sku, sku_names = _string_codes(order_lines["sku"])
+    n_sku = max(len(sku_names), 1)
+    day = _day_number(order_lines["order_ts_local"])
+    # a line with no sku still counts in its channel's day (discount share, promo)
+    ok = (ch >= 0) & ~order_lines["order_ts_local"].isna().to_numpy()
+    qty = order_lines["quantity"].to_numpy()
+    lines = pd.DataFrame(
+        {
+            "ch": ch[ok],
+            "cs": np.where(sku >= 0, ch * n_sku + sku, -1)[ok],
+            "day": day[ok],
+            "gross": (qty * order_lines["unit_price_base"].to_numpy())[ok],
+            "discount_base": order_lines["discount_base"].to_numpy()[ok],
+            "quantity": qty[ok],
+        }
+    )
+    return lines, ch_names, sku_names
+
+
+def _channel_day_discounts(lines: pd.DataFrame, promo_threshold: float) -> tuple[pd.Series, np.ndarray]:
+    """Discount share of gross revenue per (ch, day) (0 without gross revenue), and the
+    promo flag: the share exceeds the channel's median share by more than ``promo_threshold``."""
+    by_day = lines.groupby(["ch", "day"])[["gross", "discount_base"]].sum()
+    rate = (by_day["discount_base"] / by_day["gross"].where(by_day["gross"] > 0)).fillna(0.0)
+    base = rate.groupby(level="ch").transform("median")
+    promo = (rate > base + promo_threshold).to_numpy()
+    return rate, promo
+
+
+def _sku_day_prices(lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Sums per (cs, day) of the lines with a sku, and the mean net unit price of each
+    (gross less discount, over quantity; base currency)."""
+    sku_day = (
+        lines.loc[lines["cs"].to_numpy() >= 0]
+        .groupby(["cs", "day"])[["gross", "discount_base", "quantity"]]
+        .sum()
+    )
+    price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).to_numpy()
+    return sku_day, price
+
+
+def _pack(a: np.ndarray, d: np.ndarray, day_min: int) -> np.ndarray:
+    """One int64 per (code, day): the code shifted past 21 bits, plus days since ``day_min``."""
+    # a day fits in 2**20 days (2,870 years) from day_min onward
+    return (a.astype(np.int64) << 21) + (d - day_min)
+
+
+def _series_keys(
+    out: pd.DataFrame, ch_names: np.ndarray, sku_names: np.ndarray, day_min: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Look-up keys of every row of ``out`` (series rows) in the lines' codes.
+
+    Returns:
+        (a code per series, for carrying prices forward within a series; the packed
+        (channel x sku, day) key, -1 when the lines lack the channel or the sku; the packed
+        (channel, day) key, -1 when the lines lack the channel).
+    """
+    n_sku = max(len(sku_names), 1)
+    # factorise each column once and map its few uniques to the lines' codes
+    ser_ch, ser_ch_names = _string_codes(out["channel_id"])
+    ser_sku, ser_sku_names = _string_codes(out["sku"])
+    s_ch = _recode(ser_ch, pd.Index(ch_names).get_indexer(ser_ch_names))
+    s_sku = _recode(ser_sku, pd.Index(sku_names).get_indexer(ser_sku_names))
+    s_day = _day_number(out["date"])
+    known = (s_ch >= 0) & (s_sku >= 0)
+    cs_key = np.where(known, _pack(s_ch * n_sku + s_sku, s_day, day_min), -1)
+    ch_key = np.where(s_ch >= 0, _pack(s_ch, s_day, day_min), -1)
+    return ser_ch * max(len(ser_sku_names), 1) + ser_sku, cs_key, ch_key
 
 
 def series_matrix(
@@ -365,12 +441,6 @@ def _baseline(name: str, y: np.ndarray, horizon: int, season: int, window: int) 
 
 def _statsforecast(name: str, y: np.ndarray, horizon: int, season: int) -> np.ndarray:
     """Forecast every row of ``y`` with one statsforecast model (history from first value)."""
-    with warnings.catch_warnings():
-        # statsforecast imports tqdm.auto, which warns about missing ipywidgets in notebooks
-        warnings.simplefilter("ignore")
-        from statsforecast import StatsForecast
-        from statsforecast import models as sm
-
     model = {
         "theta": lambda: sm.Theta(season_length=season, decomposition_type="additive"),
         "croston_sba": sm.CrostonSBA,
@@ -471,8 +541,6 @@ def _gbm(
     max_train_rows: int = 400_000,
 ) -> np.ndarray:
     """Global gradient boosting (Poisson loss), direct multi-horizon, trained on past origins."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
     n, t = y.shape
     rng = np.random.default_rng(seed)
     xs, ts = [], []
@@ -545,7 +613,7 @@ def forecast_matrix(
         return np.zeros((n, max(horizon, 0)))
     if y.shape[1] == 0:
         return np.zeros((n, horizon))
-    if name in ("naive", "seasonal_naive", "moving_average", "weekday_average"):
+    if name in BASELINE_MODELS:
         f = _baseline(name, y, horizon, season, window)
     elif name in STATSFORECAST_MODELS:
         f = _statsforecast(name, y, horizon, season)
@@ -598,6 +666,21 @@ def forecast_metrics(
     }
 
 
+#: Columns of :func:`backtest`'s frame, in order.
+BACKTEST_COLUMNS = [
+    "channel_id",
+    "sku",
+    "window",
+    "date",
+    "h",
+    "actual",
+    "scale_mae",
+    "scale_rmse",
+    "model",
+    "forecast",
+]
+
+
 def backtest(
     series: pd.DataFrame,
     models: Sequence[str] = DEFAULT_MODELS,
@@ -631,33 +714,11 @@ def backtest(
     if horizon < 1 or n_windows < 1:
         raise ValueError("horizon and n_windows must be >= 1")
     keys, dates, y = series_matrix(series, dates=dates)
-    promo = None
-    if features is not None and "promo" in features:
-        _, _, promo = series_matrix(
-            features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)), "promo", dates=dates
-        )
-        promo = np.nan_to_num(promo)
+    promo = _promo_matrix(features, dates)
     frames = []
-    t = y.shape[1]
-    for w in range(1, n_windows + 1):
-        origin = t - (n_windows - w + 1) * horizon
-        if origin < 1:
-            continue
+    for w, origin in window_origins(y.shape[1], horizon, n_windows):
         hist = y[:, :origin]
-        act = y[:, origin : origin + horizon]
-        mae_s, rmse_s = _scale(hist, season)
-        started = ~np.isnan(act)
-        r, c = np.nonzero(started)
-        base = {
-            "channel_id": keys["channel_id"].to_numpy()[r],
-            "sku": keys["sku"].to_numpy()[r],
-            "window": w,
-            "date": dates[origin + c],
-            "h": c + 1,
-            "actual": act[r, c],
-            "scale_mae": mae_s[r],
-            "scale_rmse": rmse_s[r],
-        }
+        base, r, c = _window_actuals(keys, dates, y, w, origin, horizon, season)
         for name in models:
             f = forecast_matrix(
                 name,
@@ -671,21 +732,64 @@ def backtest(
             )
             frames.append(pd.DataFrame({**base, "model": name, "forecast": f[r, c]}))
     if not frames:
-        return pd.DataFrame(
-            columns=[
-                "channel_id",
-                "sku",
-                "window",
-                "date",
-                "h",
-                "actual",
-                "scale_mae",
-                "scale_rmse",
-                "model",
-                "forecast",
-            ]
-        )
+        return pd.DataFrame(columns=BACKTEST_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def window_origins(n_days: int, horizon: int, n_windows: int) -> list[tuple[int, int]]:
+    """(window, origin) of each backtest window that has at least one day of history.
+
+    Window w (1 = earliest) forecasts days ``origin .. origin + horizon - 1`` (0-based
+    columns of the series matrix) with ``origin = n_days - (n_windows - w + 1) * horizon``;
+    a window whose origin falls before day 1 is left out.
+
+    Raises:
+        ValueError: horizon or n_windows below 1.
+    """
+    if horizon < 1 or n_windows < 1:
+        raise ValueError("horizon and n_windows must be >= 1")
+    origins = [(w, n_days - (n_windows - w + 1) * horizon) for w in range(1, n_windows + 1)]
+    return [(w, o) for w, o in origins if o >= 1]
+
+
+def _promo_matrix(features: pd.DataFrame | None, dates: pd.DatetimeIndex) -> np.ndarray | None:
+    """Promotion flags (series x ``dates``, 0 where unknown) from ``features``' promo column,
+    or None without one."""
+    if features is None or "promo" not in features:
+        return None
+    _, _, promo = series_matrix(
+        features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)), "promo", dates=dates
+    )
+    return np.nan_to_num(promo)
+
+
+def _window_actuals(
+    keys: pd.DataFrame, dates: pd.DatetimeIndex, y: np.ndarray, window: int, origin: int,
+    horizon: int, season: int,
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The backtest columns of one window that do not depend on the model.
+
+    Returns:
+        (columns channel_id, sku, window, date, h, actual, scale_mae, scale_rmse for every
+        (series, day) of the window with the series started; their rows and columns in
+        the window's block of ``y``).
+    """
+    hist = y[:, :origin]
+    act = y[:, origin : origin + horizon]
+    mae_s, rmse_s = _scale(hist, season)
+    started = ~np.isnan(act)
+    r, c = np.nonzero(started)
+    base = {
+        "channel_id": keys["channel_id"].to_numpy()[r],
+        "sku": keys["sku"].to_numpy()[r],
+        "window": window,
+        "date": dates[origin + c],
+        "h": c + 1,
+        "actual": act[r, c],
+        "scale_mae": mae_s[r],
+        "scale_rmse": rmse_s[r],
+    }
+    return base, r, c
 
 
 def _group_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[pd.Index], list[int]]:
@@ -804,6 +908,22 @@ def chosen_backtest(bt: pd.DataFrame, metrics: pd.DataFrame | None = None) -> pd
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     return out.assign(chosen_model=out["model"], model="chosen")
+
+
+def series_per_chosen_model(chosen: pd.DataFrame) -> pd.Series:
+    """How many series each model was chosen for, in at least one window.
+
+    Args:
+        chosen: :func:`chosen_backtest` rows (chosen_model, channel_id, sku).
+
+    Returns:
+        The number of distinct (channel_id, sku) per chosen_model, named ``series_windows``.
+
+    Raises:
+        KeyError: ``chosen`` lacks chosen_model, channel_id or sku.
+    """
+    keys = chosen[["chosen_model", *KEYS]].drop_duplicates()
+    return keys.groupby("chosen_model").size().rename("series_windows")
 
 
 def model_summary(bt: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
@@ -936,6 +1056,18 @@ def interval_coverage(
     return pd.concat(rows, ignore_index=True)
 
 
+def backtest_intervals(bt_chosen: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Cross-conformal intervals on the chosen-model backtest: each window's bounds come
+    from the other windows' scores (per chosen model)."""
+    windows = sorted(bt_chosen["window"].unique())
+    d = bt_chosen.assign(model=bt_chosen["chosen_model"])
+    parts = []
+    for w in windows:
+        cal = d[d["window"] != w] if len(windows) > 1 else d
+        parts.append(add_intervals(d[d["window"] == w], conformal_quantiles(cal, [level]), level))
+    return pd.concat(parts, ignore_index=True).assign(model="chosen") if parts else d
+
+
 # --------------------------------------------------------------------------- forecasts
 
 
@@ -957,12 +1089,7 @@ def future_points(
     """
     keys, dates, y = series_matrix(series, dates=dates)
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
-    promo = None
-    if features is not None and "promo" in features:
-        _, _, promo = series_matrix(
-            features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)), "promo", dates=dates
-        )
-        promo = np.nan_to_num(promo)
+    promo = _promo_matrix(features, dates)
     out = np.zeros((len(keys), horizon))
     for name in np.unique(pick):
         rows = pick == name
@@ -1003,66 +1130,3 @@ def aggregate_forecasts(
     if level not in col:
         raise ValueError(f"level must be one of {sorted(col)}")
     return d.groupby(col[level] + ["date"], sort=True)["forecast"].sum().reset_index()
-
-
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def plot_forecast(
-    series: pd.DataFrame,
-    forecasts: pd.DataFrame,
-    channel_id: str,
-    sku: str,
-    history_days: int = 91,
-    ax=None,
-):
-    """History and forecast of one series with its interval band; returns the axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots()[1]
-    h = series[(series["channel_id"] == channel_id) & (series["sku"] == sku)].tail(history_days)
-    f = forecasts[(forecasts["channel_id"] == channel_id) & (forecasts["sku"] == sku)]
-    ax.plot(h["date"], h["units"], color="0.4", lw=1, label="actual")
-    ax.plot(
-        f["date"],
-        f["forecast"],
-        color="C0",
-        lw=2,
-        label=f"forecast ({f['model'].iloc[0]})" if len(f) else "forecast",
-    )
-    ax.fill_between(f["date"], f["lower"], f["upper"], color="C0", alpha=0.25, label="interval")
-    ax.set_title(f"{sku} on {channel_id}")
-    ax.set_ylabel("units per day")
-    ax.tick_params(axis="x", labelrotation=30)
-    return ax
-
-
-def plot_backtest_series(bt_chosen: pd.DataFrame, channel_id: str, sku: str, ax=None):
-    """Actual vs chosen-model backtest forecast with intervals (lower/upper columns)."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots()[1]
-    d = bt_chosen[(bt_chosen["channel_id"] == channel_id) & (bt_chosen["sku"] == sku)].sort_values(
-        "date"
-    )
-    ax.plot(d["date"], d["actual"], color="0.3", lw=1, marker=".", label="actual")
-    ax.plot(d["date"], d["forecast"], color="C0", lw=2, label="forecast")
-    ax.fill_between(d["date"], d["lower"], d["upper"], color="C0", alpha=0.25, label="interval")
-    ax.set_title(f"{sku} on {channel_id}")
-    ax.set_ylabel("units per day")
-    ax.tick_params(axis="x", labelrotation=30)
-    return ax
-
-
-def backtest_intervals(bt_chosen: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Cross-conformal intervals on the chosen-model backtest: each window's bounds come
-    from the other windows' scores (per chosen model)."""
-    windows = sorted(bt_chosen["window"].unique())
-    d = bt_chosen.assign(model=bt_chosen["chosen_model"])
-    parts = []
-    for w in windows:
-        cal = d[d["window"] != w] if len(windows) > 1 else d
-        parts.append(add_intervals(d[d["window"] == w], conformal_quantiles(cal, [level]), level))
-    return pd.concat(parts, ignore_index=True).assign(model="chosen") if parts else d

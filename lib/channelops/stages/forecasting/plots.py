@@ -1,0 +1,81 @@
+"""Stage 04's plots: a series' forecast and its backtest (units per day), and the stock a
+fill rate costs."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+
+from channelops.frames import require_columns
+
+__all__ = ["plot_forecast", "plot_backtest_series", "plot_service_level_vs_stock"]
+
+
+def plot_forecast(
+    series: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    channel_id: str,
+    sku: str,
+    history_days: int = 91,
+    ax: Axes | None = None,
+) -> Axes:
+    """History and forecast of one series with its interval band; returns the axes."""
+    ax = ax or plt.subplots()[1]
+    h = series[(series["channel_id"] == channel_id) & (series["sku"] == sku)].tail(history_days)
+    f = forecasts[(forecasts["channel_id"] == channel_id) & (forecasts["sku"] == sku)]
+    ax.plot(h["date"], h["units"], color="0.4", lw=1, label="actual")
+    ax.plot(
+        f["date"],
+        f["forecast"],
+        color="C0",
+        lw=2,
+        label=f"forecast ({f['model'].iloc[0]})" if len(f) else "forecast",
+    )
+    ax.fill_between(f["date"], f["lower"], f["upper"], color="C0", alpha=0.25, label="interval")
+    ax.set_title(f"{sku} on {channel_id}")
+    ax.set_ylabel("units per day")
+    ax.tick_params(axis="x", labelrotation=30)
+    return ax
+
+
+def plot_backtest_series(
+    bt_chosen: pd.DataFrame, channel_id: str, sku: str, ax: Axes | None = None
+) -> Axes:
+    """Actual vs chosen-model backtest forecast with intervals (lower/upper columns)."""
+    ax = ax or plt.subplots()[1]
+    d = bt_chosen[(bt_chosen["channel_id"] == channel_id) & (bt_chosen["sku"] == sku)].sort_values(
+        "date"
+    )
+    ax.plot(d["date"], d["actual"], color="0.3", lw=1, marker=".", label="actual")
+    ax.plot(d["date"], d["forecast"], color="C0", lw=2, label="forecast")
+    ax.fill_between(d["date"], d["lower"], d["upper"], color="C0", alpha=0.25, label="interval")
+    ax.set_title(f"{sku} on {channel_id}")
+    ax.set_ylabel("units per day")
+    ax.tick_params(axis="x", labelrotation=30)
+    return ax
+
+
+def plot_service_level_vs_stock(curve: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Average stock value against simulated fill rate, one line per stock layout and policy.
+
+    Args:
+        curve: :func:`~channelops.stages.forecasting.inventory.layout_tradeoff_curves`
+            (stock, policy, fill_rate, average_stock_value in base currency).
+        ax: axes to draw on; a new figure is made when None.
+
+    Returns:
+        The axes (stock value in thousands of base currency).
+
+    Raises:
+        ValueError: ``curve`` lacks a column.
+    """
+    require_columns(curve, ["stock", "policy", "fill_rate", "average_stock_value"], "curve")
+    ax = ax or plt.subplots()[1]
+    for (stock, policy), d in curve.groupby(["stock", "policy"]):
+        ax.plot(d["fill_rate"], d["average_stock_value"] / 1e3, marker="o", label=f"{policy}, {stock}")
+    ax.set_xlabel("simulated fill rate")
+    ax.set_ylabel("average stock value, thousands")
+    ax.set_title("Service level vs stock")
+    ax.legend(fontsize=7)
+    return ax
