@@ -8,8 +8,6 @@ E[Y(39) | x=2, t_x=30.43, T=38.86] = 1.226; and Monte-Carlo simulation of the BG
 
 from __future__ import annotations
 
-
-import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,8 +16,6 @@ from scipy.special import hyp2f1
 
 from channelops.stages.segmentation import clv
 from _builders import TEST_DATA
-
-matplotlib.use("Agg")
 
 DATA = TEST_DATA / "cdnow_sample_transactions.csv"
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -446,18 +442,6 @@ def test_calibration_holdout_table_on_cdnow(
                 - cdnow_bgnbd.expected_purchases_new(big_t)).sum()
     assert expected_total == pytest.approx(increase, rel=0.02)
     assert table["expected"].is_monotonic_increasing
-
-
-def test_plot_calibration_holdout_labels_axes(
-    cdnow_bgnbd: clv.BGNBDModel, cdnow_summary: pd.DataFrame
-) -> None:
-    import matplotlib.pyplot as plt
-
-    table = clv.calibration_holdout_table(cdnow_bgnbd, cdnow_summary)
-    ax = clv.plot_calibration_holdout(table)
-    assert "count" in ax.get_xlabel() and "count" in ax.get_ylabel()
-    assert len(ax.get_lines()) == 2
-    plt.close(ax.figure)
 
 
 def test_calibration_holdout_table_needs_holdout_columns(

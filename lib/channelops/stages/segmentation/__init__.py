@@ -1,25 +1,33 @@
 """Stage 01, segmentation: RFM, K-means segments named from their profiles, lifetime value (BG/NBD + Gamma-Gamma).
 
-The customer features it clusters on are stage-neutral (:mod:`channelops.customers`), so that
-06 and 07 place customers with the same code; they are re-exported here for the notebook."""
+* :mod:`.segments`: RFM scores, the K-means segments and their names, profiles, migration,
+  and the per-customer lifetime values the notebook reads;
+* :mod:`.clv`: the BG/NBD and Gamma-Gamma models themselves;
+* :mod:`.plots`: the choice of k and the CLV calibration against its holdout.
+
+The customer features it clusters on are stage-neutral (:mod:`channelops.customers`, whose
+Spark variant builds them when the ``engine`` parameter asks for it), so that 06 and 07
+place customers with the same code; they are re-exported here for the notebook.
+"""
 
 from channelops.customers import PURCHASE_STATUSES, customer_features, customer_orders
 
 from . import clv
+from .plots import plot_calibration_holdout, plot_k_selection
 from .segments import (
     CLUSTER_FEATURES,
     SEGMENT_NAMES,
-    activity_heatmap,
-    rfm_scores,
-    SegmentModel,
-    k_selection,
-    fit_segments,
-    name_segments,
-    segment_profiles,
-    segment_migration,
     CLVResult,
+    SegmentModel,
+    activity_heatmap,
     customer_lifetime_values,
+    fit_segments,
+    k_selection,
+    name_segments,
     prob_alive_grid,
+    rfm_scores,
+    segment_migration,
+    segment_profiles,
 )
 
 __all__ = [
@@ -40,4 +48,6 @@ __all__ = [
     "CLVResult",
     "customer_lifetime_values",
     "prob_alive_grid",
+    "plot_k_selection",
+    "plot_calibration_holdout",
 ]

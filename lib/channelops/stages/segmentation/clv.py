@@ -21,15 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 
 __all__ = [
     "TIME_UNIT_DAYS",
@@ -40,7 +37,6 @@ __all__ = [
     "fit_gamma_gamma",
     "customer_lifetime_value",
     "calibration_holdout_table",
-    "plot_calibration_holdout",
 ]
 
 #: Length of one time unit in days.
@@ -352,8 +348,8 @@ def _bgnbd_objective(
 
     The special functions of the purchase count alone (betaln, gammaln, digamma of
     ``x``-shifted arguments) are evaluated once per distinct count and spread to the
-    customers by index: the same values element by element, for a few dozen distinct counts
-    instead of one evaluation per customer (400,000 on the large dataset).
+    customers by index: the same values element by element, evaluated once per distinct
+    count (a few dozen) instead of once per customer.
     """
     repeat = x > 0
     ux, inv = np.unique(x, return_inverse=True)
@@ -663,32 +659,6 @@ def calibration_holdout_table(
     labels = [f"{k}+" if k == max_frequency else str(k) for k in table.index]
     table.insert(0, "label", labels)
     return table
-
-
-def plot_calibration_holdout(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Plot actual vs expected holdout purchases per calibration frequency bucket.
-
-    Args:
-        table: output of :func:`calibration_holdout_table`.
-        ax: axes to draw on; a new figure is made when None.
-
-    Returns:
-        The axes.
-    """
-    import matplotlib.pyplot as plt
-
-    _require_columns(table, ["label", "actual", "expected"], "table")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    positions = np.arange(len(table))
-    ax.plot(positions, table["actual"], marker="o", label="actual")
-    ax.plot(positions, table["expected"], marker="s", linestyle="--", label="BG/NBD expected")
-    ax.set_xticks(positions, list(table["label"]))
-    ax.set_xlabel("Repeat purchases in calibration period (count)")
-    ax.set_ylabel("Mean repeat purchases in holdout period (count per customer)")
-    ax.set_title("Calibration vs holdout")
-    ax.legend()
-    return ax
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ Typical use::
     profiles = segment_profiles(features, segments, lines=lines, products=products)
     model_table = model.as_table()                      # 01's segment_model table
 
-Every step is vectorised over customers (groupby / bincount), so a million customers and
-ten million order lines take well under two minutes (``benchmarks/bench_segmentation.py``).
+Every step is vectorised over customers (groupby / bincount), so the cost grows with the
+number of customers and lines, not with a loop over them (``benchmarks/bench_segmentation.py``
+measures it, benchmarks/results/segmentation.md has the figures).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances, silhouette_score
+from threadpoolctl import threadpool_limits
 
+from channelops.audience import segment_band_shares
 from channelops.customers import design_matrix, segment_model_table
 
 from . import clv as clvm
@@ -180,9 +185,6 @@ def k_selection(
         k, inertia (per customer), silhouette, elbow (True at the knee of the inertia curve),
         chosen (True for the chosen k). Empty when fewer than three customers.
     """
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import pairwise_distances, silhouette_score
-
     x, _, _ = _scaled(features, columns)
     if len(x) > sample_size:
         rng = np.random.default_rng(seed)
@@ -190,8 +192,8 @@ def k_selection(
     n_distinct = len(np.unique(x, axis=0))
     k_max = min(k_max, n_distinct - 1, len(x) - 1)
     rows = []
-    # the sample's distances are the same for every k: compute them once (10,000 customers:
-    # 0.8 GB, and 7 silhouettes in 3 s instead of 20 s), not once per k inside silhouette_score
+    # the sample's distances are the same for every k: compute them once, not once per k
+    # inside silhouette_score
     dist = None
     if k_max >= max(k_min, 2):
         with _one_thread():
@@ -213,11 +215,9 @@ def k_selection(
     return table
 
 
-def _one_thread():
+def _one_thread() -> threadpool_limits:
     """K-means in one BLAS/OpenMP thread: on a shared, loaded machine the threaded version
-    is up to 50x slower (6 s instead of 0.13 s for 4,000 customers)."""
-    from threadpoolctl import threadpool_limits
-
+    is many times slower (benchmarks/results/segmentation.md has the figures)."""
     return threadpool_limits(limits=1)
 
 
@@ -265,8 +265,6 @@ def fit_segments(
         ValueError: no customers, a negative k, a missing column, or a fixed k larger than
             the number of customers.
     """
-    from sklearn.cluster import KMeans
-
     n = len(features)
     if n == 0:
         raise ValueError("no customers to segment")
@@ -408,8 +406,6 @@ def segment_profiles(
                 ascending=False, kind="stable").index[:top] if row[c] > 0)
                 for _, row in mix.iterrows()]
     if people is not None:
-        from channelops.audience import segment_band_shares
-
         if as_of_year is None:
             raise ValueError("as_of_year is needed to turn birth_year into age bands")
         bands = segment_band_shares(people.join(seg, how="inner").reset_index(drop=True),
