@@ -7,10 +7,16 @@
   objectives (profit, target reach, risk), and solves it with pymoo's NSGA-II.
 * :mod:`.exact` enumerates channel subsets for exact references (best profit, profit vs
   reach front) to check NSGA-II.
+* :mod:`.plan_inputs` takes the weekly budget (when none is given) and the target segments'
+  weights from the run's data.
 * :mod:`.plots` draws curves, Pareto projections and parallel coordinates.
 
 Money is in the dataset's base currency per week throughout.
 """
+
+from channelops.audience import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
+from channelops.response import adstock, hill, steady_state_revenue
+from channelops.revenue import REVENUE_STATUSES, weekly_channel_revenue
 
 from .curves import (
     PARAM_NAMES,
@@ -22,9 +28,6 @@ from .curves import (
     prior_curve,
 )
 from .exact import exact_best_plan, exact_front, hypervolume_ratio
-from channelops.audience import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
-from channelops.response import adstock, hill, steady_state_revenue
-from channelops.revenue import REVENUE_STATUSES, weekly_channel_revenue
 from .plan import (
     OBJECTIVES,
     ChannelPlanError,
@@ -44,7 +47,13 @@ from .plan import (
     sensitivity,
     validate_constraints,
 )
-from .plots import plot_parallel_coordinates, plot_pareto_2d, plot_response_curve
+from .plan_inputs import recent_weekly_budget, target_weights
+from .plots import (
+    plot_parallel_coordinates,
+    plot_pareto_2d,
+    plot_response_curve,
+    plot_response_curves,
+)
 
 __all__ = [
     "REVENUE_STATUSES", "weekly_channel_revenue",
@@ -52,11 +61,11 @@ __all__ = [
     "ChannelPlanError", "ChannelPlanProblem", "ParetoResult", "PlanConstraints", "PlanModel",
     "ResponseCurve",
     "adstock", "as_curve_map", "build_plan_model", "calendar_regressors", "channel_plan",
-    
     "evaluate_plans",
     "exact_best_plan", "exact_front", "fit_response_curve", "fit_response_curves", "hill",
     "hypervolume_ratio", "non_dominated", "optimise_channel_plan", "plan_violations",
     "plans_table", "plot_parallel_coordinates", "plot_pareto_2d", "plot_response_curve",
-    "prior_curve", "recommend_plan", "repair_plans", "segment_band_shares",
-    "segment_channel_reach", "sensitivity", "steady_state_revenue", "validate_constraints",
+    "plot_response_curves", "prior_curve", "recent_weekly_budget", "recommend_plan",
+    "repair_plans", "segment_band_shares", "segment_channel_reach", "sensitivity", "steady_state_revenue", "target_weights",
+    "validate_constraints",
 ]

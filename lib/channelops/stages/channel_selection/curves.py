@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+
 from channelops.response import adstock, hill, steady_state_revenue
 
 PARAM_NAMES = ("base_weekly_revenue", "revenue_max", "adstock_decay", "hill_half_saturation",

@@ -1,6 +1,7 @@
 """Plot helpers for channel selection: response curves, Pareto projections, parallel coordinates.
 
-Each takes ``ax=None`` (a new figure is made), returns the axes and labels them with units.
+Each takes ``ax=None`` (a new figure is made), returns the axes and labels them with units;
+:func:`plot_response_curves` makes its own grid of panels and returns it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,52 @@ def plot_response_curve(curve: ResponseCurve, max_spend: float | None = None,
     ax.set_title(curve.channel_id)
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_response_curves(curves: pd.DataFrame, spend: pd.DataFrame, revenue: pd.DataFrame,
+                         currency: str = "base currency", ncols: int = 4) -> np.ndarray:
+    """Every channel's response curve in a grid, its observed weeks as points.
+
+    Args:
+        curves: :func:`~channelops.stages.channel_selection.fit_response_curves` (channel_id,
+            curve, source), one panel per row, in order.
+        spend: weekly spend (week_start, channel_id, spend).
+        revenue: weekly revenue (week_start, channel_id, revenue).
+        currency: the money unit named on the y axis.
+        ncols: panels per row.
+
+    Returns:
+        The axes grid (rows x ncols); panels past the last channel are hidden. Money axes
+        are in thousands; one legend, on the first panel.
+
+    Raises:
+        ValueError: no curves.
+    """
+    if curves.empty:
+        raise ValueError("no response curves to plot")
+    ids = list(curves["channel_id"])
+    nrows = (len(ids) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(14, 3.4 * nrows), squeeze=False)
+    by_id = curves.set_index("channel_id")
+    for i, (ax, cid) in enumerate(zip(axes.flat, ids, strict=False)):
+        history = spend[spend["channel_id"] == cid].merge(revenue, on=["week_start", "channel_id"])
+        plot_response_curve(by_id.loc[cid, "curve"], weekly=history if len(history) else None, ax=ax)
+        ax.set_title(f"{cid} ({by_id.loc[cid, 'source']})", fontsize=11)
+        ax.xaxis.set_major_formatter(_thousands)
+        ax.yaxis.set_major_formatter(_thousands)
+        ax.set_xlabel("weekly spend" if i // ncols == axes.shape[0] - 1 else "")
+        ax.set_ylabel(f"weekly revenue, {currency}" if i % ncols == 0 else "")
+        if i and ax.get_legend():
+            ax.get_legend().remove()  # one legend, on the first panel
+    for ax in list(axes.flat)[len(ids):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return axes
+
+
+def _thousands(value: float, _pos: int) -> str:
+    """Tick label in thousands: 12,500 -> '12k' (matplotlib formatter)."""
+    return f"{value / 1000:,.0f}k"
 
 
 def plot_pareto_2d(front: pd.DataFrame, x: str = "profit", y: str = "reach",
