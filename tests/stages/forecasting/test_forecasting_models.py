@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -283,3 +286,16 @@ def test_series_per_chosen_model_counts_distinct_series():
     assert got.to_dict() == {"naive": 2, "tsb": 1} and got.name == "series_windows"
     with pytest.raises(KeyError):
         fc.series_per_chosen_model(chosen.drop(columns="chosen_model"))
+
+
+def test_baseline_models_do_not_import_pyspark():
+    # statsforecast imports pyspark.sql (through utilsforecast and fugue), so it stays lazy:
+    # a backtest of the baselines alone must not load it
+    code = (
+        "import sys; import pandas as pd; from channelops.stages import forecasting as fc;"
+        "s = pd.DataFrame({'channel_id': 'web', 'sku': 'A', 'units': [1.0] * 30,"
+        " 'date': pd.date_range('2024-01-01', periods=30, freq='D')});"
+        "assert len(fc.backtest(s, ['naive', 'weekday_average'], horizon=7, n_windows=2)) == 28;"
+        "assert 'pyspark' not in sys.modules, 'pyspark imported by the baselines'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

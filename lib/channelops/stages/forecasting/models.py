@@ -27,12 +27,6 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-with warnings.catch_warnings():
-    # statsforecast imports tqdm.auto, which warns about missing ipywidgets in notebooks
-    warnings.simplefilter("ignore")
-    from statsforecast import StatsForecast
-    from statsforecast import models as sm
-
 __all__ = [
     "BACKTEST_COLUMNS",
     "DEFAULT_MODELS",
@@ -441,6 +435,12 @@ def _baseline(name: str, y: np.ndarray, horizon: int, season: int, window: int) 
 
 def _statsforecast(name: str, y: np.ndarray, horizon: int, season: int) -> np.ndarray:
     """Forecast every row of ``y`` with one statsforecast model (history from first value)."""
+    with warnings.catch_warnings():
+        # statsforecast imports tqdm.auto, which warns about missing ipywidgets in notebooks
+        warnings.simplefilter("ignore")
+        from statsforecast import StatsForecast  # lazy: pulls in pyspark.sql and fugue
+        from statsforecast import models as sm  # lazy: as above, only its models pay
+
     model = {
         "theta": lambda: sm.Theta(season_length=season, decomposition_type="additive"),
         "croston_sba": sm.CrostonSBA,
