@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
 from channelops.stages import channel_selection as ch
-from channelops.synth.scoring.channel_example import example_instance, simulate_history
 from channelops.synth.scoring import channel_example
-
-matplotlib.use("Agg")
+from channelops.synth.scoring.channel_example import example_instance, simulate_history
 
 # Reference point for the hypervolume test, stated: the exact front's worst profit and worst
 # reach, each moved out by 10% of the exact front's range (hypervolume_ratio's default).
@@ -439,6 +437,4 @@ def test_plot_helpers_return_labelled_axes(inst5, fitted5, result10):
     assert "profit" in ax.get_xlabel() and "reach" in ax.get_ylabel()
     ax = ch.plot_parallel_coordinates(result10.front, highlight=plan)
     assert ax.get_ylabel()
-    import matplotlib.pyplot as plt
-
     plt.close("all")

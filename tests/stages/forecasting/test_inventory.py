@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelops.stages.forecasting import inventory as inv
 from channelops.shipments import warehouse_shares
+from channelops.stages.forecasting import inventory as inv
 
 
 def test_safety_stock_and_reorder_point_hand_computed():

@@ -14,8 +14,8 @@ import pytest
 from scipy.optimize import check_grad
 from scipy.special import hyp2f1
 
-from channelops.stages.segmentation import clv
 from _builders import TEST_DATA
+from channelops.stages.segmentation import clv
 
 DATA = TEST_DATA / "cdnow_sample_transactions.csv"
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

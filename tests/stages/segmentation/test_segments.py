@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from _builders import copy_without
 from channelops.customers import place_in_segments
+from channelops.ingest.canonical import canonicalise
+from channelops.ingest.dataset import load_dataset, read_all_exports
 from channelops.stages import segmentation as seg
 
 TS = pd.Timestamp
@@ -161,8 +164,6 @@ def _blobs(n_per: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def test_fit_segments_chooses_k_and_is_deterministic():
-    from sklearn.metrics import adjusted_rand_score
-
     f, truth = _blobs()
     a = seg.fit_segments(f, k=0, seed=3, k_range=(2, 6))
     b = seg.fit_segments(f, k=0, seed=3, k_range=(2, 6))
@@ -309,9 +310,6 @@ def test_clv_spend_falls_back_without_two_repeat_buyers():
 
 
 def _pipeline(root):
-    from channelops.ingest.canonical import canonicalise
-    from channelops.ingest.dataset import load_dataset, read_all_exports
-
     ds = load_dataset(root)
     lines, _ = canonicalise(read_all_exports(ds, channels=ds.crm_channel_ids).lines, ds)
     orders = seg.customer_orders(lines)
@@ -320,8 +318,6 @@ def _pipeline(root):
 
 
 def test_segments_recover_the_simulated_segments(tiny_dataset):
-    from sklearn.metrics import adjusted_rand_score
-
     _, features = _pipeline(tiny_dataset)
     model = seg.fit_segments(features, k=0, seed=7)
     truth = pd.read_parquet(tiny_dataset / "truth" / "customers.parquet").set_index("customer_id")
