@@ -50,17 +50,6 @@ CONS5 = ch.PlanConstraints(total_budget=30_000, min_channels=1, max_channels=3,
 # ---------------------------------------------------------------- curves
 
 
-def test_adstock_and_hill_by_hand():
-    np.testing.assert_allclose(ch.adstock([100, 0, 0, 50], 0.5), [100, 50, 25, 62.5])
-    np.testing.assert_allclose(ch.adstock([10, 10], 0.5, initial=20), [20, 20])
-    np.testing.assert_allclose(ch.hill([0, 2, 4], half_saturation=2, slope=2), [0, 0.5, 0.8])
-    # steady state: constant spend s settles at s / (1 - decay)
-    a = ch.adstock(np.full(200, 100.0), 0.6)
-    assert a[-1] == pytest.approx(100 / 0.4)
-    p = np.array([1000, 5000, 0.6, 250, 1.0])  # base, rmax, decay, K (adstocked), slope
-    assert ch.steady_state_revenue(100.0, p) == pytest.approx(1000 + 5000 * 0.5)
-
-
 def test_fit_recovers_known_curve_within_10_percent():
     truth = example_instance(3, seed=4).curves["ch01"]
     hist = simulate_history(truth, n_weeks=104, noise=0.05, seed=3)
@@ -131,32 +120,6 @@ def test_fit_response_curves_falls_back_to_priors(inst5, fitted5):
 
 
 # ---------------------------------------------------------------- reach
-
-
-def test_segment_channel_reach_bhattacharyya():
-    bands = {"age_18_24": [1.0, 0.0, 0.5], "age_25_34": [0.0, 1.0, 0.5],
-             "age_35_44": [0.0, 0.0, 0.0], "age_45_plus": [0.0, 0.0, 0.0]}
-    channels = pd.DataFrame({"channel_id": ["young", "older", "mixed"], **bands})
-    segs = pd.DataFrame({"segment": ["s"], "age_18_24": [1.0], "age_25_34": [0.0],
-                         "age_35_44": [0.0], "age_45_plus": [0.0]})
-    r = ch.segment_channel_reach(segs, channels)
-    assert r.loc["s", "young"] == pytest.approx(1.0)
-    assert r.loc["s", "older"] == pytest.approx(0.0)
-    assert r.loc["s", "mixed"] == pytest.approx(np.sqrt(0.5))
-
-
-def test_segment_channel_reach_needs_shared_bands():
-    with pytest.raises(ValueError, match="share no complete band group"):
-        ch.segment_channel_reach(pd.DataFrame({"segment": ["a"], "x": [1]}),
-                                 pd.DataFrame({"channel_id": ["c"], "tier_1": [1.0]}))
-
-
-def test_segment_band_shares():
-    customers = pd.DataFrame({"segment": ["a", "a", "b"], "birth_year": [2000, 1970, 1990],
-                              "city_tier": [1, 2, 3]})
-    out = ch.segment_band_shares(customers, as_of_year=2024).set_index("segment")
-    assert out.loc["a", "age_18_24"] == 0.5 and out.loc["a", "age_45_plus"] == 0.5
-    assert out.loc["b", "age_25_34"] == 1.0 and out.loc["b", "tier_3"] == 1.0
 
 
 # ---------------------------------------------------------------- NSGA-II front

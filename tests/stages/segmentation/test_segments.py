@@ -50,40 +50,6 @@ def _features() -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
-def test_customer_orders_merges_lines_and_drops_cancelled():
-    orders = seg.customer_orders(LINES).set_index("order_id")
-    assert sorted(orders.index) == ["o1", "o2", "o4"]
-    assert orders.loc["o1", "revenue"] == 100.0
-    assert orders.loc["o1", "discount"] == 10.0
-
-
-def test_customer_features_by_hand():
-    f = _features()
-    c1, c2 = f.loc["c1"], f.loc["c2"]
-    assert c1["frequency"] == 2 and c2["frequency"] == 1
-    assert c1["monetary"] == 200.0 and c1["aov"] == 100.0
-    assert c1["recency_days"] == pytest.approx((AS_OF - TS("2024-01-16 10:00")).total_seconds() / 86400)
-    assert c1["tenure_days"] == pytest.approx((AS_OF - TS("2024-01-06 20:00")).total_seconds() / 86400)
-    assert c1["mean_interval_days"] == pytest.approx(9.5833, abs=1e-3)
-    assert np.isnan(c2["mean_interval_days"])  # one purchase: no interval
-    assert c1["discount_share"] == pytest.approx(10.0 / 210.0)
-    assert c1["weekend_share"] == 0.5 and c1["evening_share"] == 0.5
-    assert c1["channel_web"] == 0.5 and c1["channel_pos"] == 0.5 and c2["channel_web"] == 1.0
-    assert c1["cat_tea"] == pytest.approx(0.45) and c1["cat_home"] == pytest.approx(0.55)
-
-
-def test_customer_features_ignore_orders_after_as_of():
-    f = seg.customer_features(seg.customer_orders(LINES), TS("2024-01-10"))
-    assert list(f.index) == ["c1"] and f.loc["c1", "frequency"] == 1
-
-
-def test_customer_features_missing_column_and_no_purchases():
-    with pytest.raises(ValueError, match="missing column"):
-        seg.customer_orders(LINES.drop(columns="status"))
-    with pytest.raises(ValueError, match="no purchases up to"):
-        seg.customer_features(seg.customer_orders(LINES), TS("2023-01-01"))
-
-
 def test_activity_heatmap_counts_orders():
     heat = seg.activity_heatmap(seg.customer_orders(LINES))
     assert heat.shape == (7, 24) and heat.to_numpy().sum() == 3
