@@ -26,9 +26,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from channelops.synth.scoring.integration import pairwise_link_scores
-from channelops.ingest import intake
+
 from channelops.ingest import buyers as byr
+from channelops.ingest import intake
+from channelops.synth.scoring.integration import pairwise_link_scores
 
 
 def _say(msg: str) -> None:
@@ -80,8 +81,8 @@ def _dedup(dataset: Path) -> dict:
 def _identity(dataset: Path, threshold: float) -> dict:
     import pandas as pd
 
-    from channelops.stages import integration as integ
     from channelops.ingest.dataset import load_dataset
+    from channelops.stages import integration as integ
 
     ds = load_dataset(dataset)
     t = time.perf_counter()

@@ -35,8 +35,8 @@ import pandas as pd
 import pymoo
 
 from channelops.stages import channel_selection as ch
-from channelops.synth.scoring.channel_example import example_instance, simulate_history
 from channelops.synth.scoring import channel_example
+from channelops.synth.scoring.channel_example import example_instance, simulate_history
 
 CONS10 = ch.PlanConstraints(total_budget=60_000, min_channels=2, max_channels=6,
                             default_max_budget=25_000)

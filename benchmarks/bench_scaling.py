@@ -29,8 +29,9 @@ import os
 import time
 
 import pandas as pd
-from channelops.ingest import intake
+
 from channelops.ingest import buyers as byr
+from channelops.ingest import intake
 
 
 def _hash(frame: pd.DataFrame, round_to: int = 9) -> str:
@@ -47,12 +48,12 @@ def main() -> None:
     args = ap.parse_args()
     steps = args.steps.split(",")
 
+    from channelops.engine import is_spark, spark_session
+    from channelops.ingest.canonical import canonicalise
+    from channelops.ingest.dataset import load_dataset, read_export
     from channelops.stages import forecasting as fc
     from channelops.stages import integration as integ
     from channelops.stages import segmentation as seg
-    from channelops.ingest.canonical import canonicalise
-    from channelops.ingest.dataset import load_dataset, read_export
-    from channelops.engine import is_spark, spark_session
 
     load_before = os.getloadavg()
     ds = load_dataset(args.dataset)

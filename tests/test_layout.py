@@ -94,7 +94,7 @@ def test_the_tree_has_the_intake_the_stages_and_the_run_apart():
 def test_module_imports_follow_the_rule(module):
     kind, stage = _kind(module)
     problems = []
-    for target, nested, line in _imports(MODULES[module]):
+    for target, _nested, line in _imports(MODULES[module]):
         internal = _internal(target)
         if internal is None:
             continue
