@@ -24,7 +24,9 @@ __all__ = [
     "LINE_COLUMNS",
     "MAPPING_KEYS",
     "NUMERIC_FIELDS",
+    "OPTIONAL_DATASET_KEYS",
     "PII_FIELDS",
+    "PLAUSIBLE_YEARS",
     "QUARANTINE_COLUMNS",
     "READ_KEYS",
     "REASONS",
@@ -63,13 +65,18 @@ QUARANTINE_COLUMNS: tuple[str, ...] = (
     "source_file", "row", "channel_id", "column", "value", "reason", "message",
 )
 REASONS: tuple[str, ...] = (
-    "missing_value", "bad_timestamp", "bad_number", "nonpositive_quantity", "negative_price",
-    "negative_discount", "unknown_status", "unknown_sku", "unknown_currency",
-    "missing_fx_rate", "ragged_row",
+    "missing_value", "bad_timestamp", "implausible_timestamp", "bad_number",
+    "nonpositive_quantity", "negative_price", "negative_discount", "unknown_status",
+    "unknown_sku", "unknown_currency", "missing_fx_rate", "ragged_row", "conflicting_duplicate",
 )
 SPECIAL_TS_FORMATS: tuple[str, ...] = ("iso8601", "unix_s", "unix_ms")
 MAPPING_KEYS: tuple[str, ...] = ("columns", "timestamp", "currency", "values", "read")
 DATASET_KEYS: tuple[str, ...] = ("name", "base_currency", "timezone", "channels")
+#: Keys dataset.yaml may hold besides :data:`DATASET_KEYS` (see docs/data-contract.md).
+OPTIONAL_DATASET_KEYS: tuple[str, ...] = ("plausible_dates", "allow_outside_paths")
+#: Without ``plausible_dates`` in dataset.yaml, order timestamps more than this many years
+#: before or after the export's median order date are ``implausible_timestamp``.
+PLAUSIBLE_YEARS: int = 10
 CHANNEL_KEYS: tuple[str, ...] = ("id", "orders", "mapping", "crm_ids")
 READ_KEYS: tuple[str, ...] = ("sep", "encoding", "decimal", "thousands")
 CHANNEL_KINDS: tuple[str, ...] = ("own_store", "marketplace", "social", "offline", "cross_border")

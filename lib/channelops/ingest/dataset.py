@@ -40,6 +40,7 @@ re-exported here:
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -53,6 +54,7 @@ from channelops.ingest.contract import (
     LINE_COLUMNS,
     MAPPING_KEYS,
     NUMERIC_FIELDS,
+    OPTIONAL_DATASET_KEYS,
     PII_FIELDS,
     QUARANTINE_COLUMNS,
     READ_KEYS,
@@ -144,7 +146,8 @@ def load_dataset(path: str | Path) -> Dataset:
     base = _base_currency(data, lines)
     tz = _reporting_timezone(data, lines)
     entries = _channel_entries(data["channels"], lines)
-    ds = Dataset(root, name, base, tz, [])
+    ds = Dataset(root, name, base, tz, [],
+                 plausible_dates=_plausible_dates(data.get("plausible_dates"), lines))
     kinds = _channel_kinds(ds, entries)
     for entry in entries:
         ds.channels.append(_channel_spec(root, entry, kinds))
@@ -169,7 +172,7 @@ def _read_dataset_yaml(root: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
                            expected=f"keys {', '.join(DATASET_KEYS)}",
                            found=type(data).__name__,
                            fix="write dataset.yaml as `key: value` lines (see DESIGN.md)")
-    _check_keys(data, DATASET_KEYS, rel, lines, (), "dataset.yaml")
+    _check_keys(data, DATASET_KEYS + OPTIONAL_DATASET_KEYS, rel, lines, (), "dataset.yaml")
     for k in DATASET_KEYS:
         if k not in data or data[k] in (None, "", []):
             raise DatasetError(rel, f"missing required key {k!r}",
@@ -199,6 +202,39 @@ def _reporting_timezone(data: dict[str, Any], lines: dict[tuple, int]) -> str:
                            expected="an IANA name such as Asia/Shanghai", found=repr(tz),
                            fix="write timezone as an IANA name, e.g. `Asia/Shanghai`")
     return tz
+
+
+def _plausible_dates(value: Any, lines: dict[tuple, int]) -> tuple[dt.date, dt.date] | None:
+    """``plausible_dates: {from: YYYY-MM-DD, to: YYYY-MM-DD}`` of dataset.yaml as two dates
+    (from <= to, both in years 1700-2200), or None when the key is absent."""
+    if value is None:
+        return None
+    fix = "write `plausible_dates: {from: 2015-01-01, to: 2030-12-31}` or remove the key"
+    if not isinstance(value, dict) or set(value) != {"from", "to"}:
+        raise DatasetError("dataset.yaml", "plausible_dates is not {from, to}",
+                           line=lines.get(("plausible_dates",)), column="plausible_dates",
+                           expected="a mapping with the keys from and to",
+                           found=repr(value), fix=fix)
+    bounds = []
+    for k in ("from", "to"):
+        v = value[k]
+        try:
+            d = v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+        except ValueError:
+            d = None
+        if d is None or isinstance(d, dt.datetime) or not 1700 <= d.year <= 2200:
+            raise DatasetError("dataset.yaml", f"plausible_dates.{k} is not a date",
+                               line=lines.get(("plausible_dates", k)),
+                               column=f"plausible_dates.{k}",
+                               expected="a date YYYY-MM-DD between the years 1700 and 2200",
+                               found=repr(v), fix=fix)
+        bounds.append(d)
+    if bounds[0] > bounds[1]:
+        raise DatasetError("dataset.yaml", "plausible_dates.from is after plausible_dates.to",
+                           line=lines.get(("plausible_dates",)), column="plausible_dates",
+                           expected="from <= to", found=f"from {bounds[0]}, to {bounds[1]}",
+                           fix=fix)
+    return bounds[0], bounds[1]
 
 
 def _channel_entries(chans: Any, lines: dict[tuple, int]) -> list[_ChannelEntry]:

@@ -53,9 +53,9 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
         ExportResult with ``lines`` (columns :data:`LINE_COLUMNS`; order_ts as
         datetime64[ns, UTC]; quantity int64 > 0; unit_price, discount float64 >= 0 in the
         line's own currency), ``quarantine`` (one row per rejected input row, first problem
-        only, checked in the order missing_value, bad_timestamp, bad_number,
-        nonpositive_quantity, negative_price, negative_discount, unknown_status; rows with
-        the wrong field count are ``ragged_row``), ``rows_read`` and ``warnings``.
+        only, checked in the order missing_value, bad_timestamp, implausible_timestamp,
+        bad_number, nonpositive_quantity, negative_price, negative_discount, unknown_status;
+        rows with the wrong field count are ``ragged_row``), ``rows_read`` and ``warnings``.
 
     Raises:
         DatasetError: for file-level problems (encoding, unparseable CSV, header changes).
@@ -71,7 +71,8 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
     warnings = _header_only_warning(ch, total)
     chan_row = _catalog_row(dataset, ch.id)
     text = _field_text(raw, fields, m)
-    checked = _check_rows(text, fields, m, _timestamp_timezone(m, chan_row, dataset.timezone))
+    checked = _check_rows(text, fields, m, _timestamp_timezone(m, chan_row, dataset.timezone),
+                          dataset.plausible_dates, dataset.timezone)
     quarantine = _build_quarantine(ch, raw, fields, rows, checked.problems, ragged, len(header))
     raw.clear()  # the text is now only in ``text``, which _build_lines consumes column by column
     lines = _build_lines(ch, text, rows, checked, chan_row, dataset.base_currency, warnings)

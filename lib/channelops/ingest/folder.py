@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -20,15 +21,24 @@ class Dataset:
         root: absolute dataset folder.
         name, base_currency, timezone: from dataset.yaml (timezone = reporting timezone).
         channels: the channels of dataset.yaml, in file order.
+        plausible_dates: ``(from, to)`` of dataset.yaml's ``plausible_dates`` (order dates
+            in the reporting timezone outside them are ``implausible_timestamp``), or None:
+            then each export's window is derived from its own median order date.
+        allow_outside_paths: dataset.yaml's ``allow_outside_paths`` (default False): input
+            files may lie outside the dataset folder.
     """
 
     def __init__(self, root: Path, name: str, base_currency: str, timezone: str,
-                 channels: list[ChannelSpec]) -> None:
+                 channels: list[ChannelSpec], *,
+                 plausible_dates: tuple[dt.date, dt.date] | None = None,
+                 allow_outside_paths: bool = False) -> None:
         self.root = root
         self.name = name
         self.base_currency = base_currency
         self.timezone = timezone
         self.channels = channels
+        self.plausible_dates = plausible_dates
+        self.allow_outside_paths = allow_outside_paths
         self._tables: dict[str, pd.DataFrame | None] = {}
 
     def __repr__(self) -> str:

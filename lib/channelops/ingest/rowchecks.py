@@ -1,7 +1,7 @@
 """The row checks of an export: each row's first problem, found column by column.
 
 The checks run in the order of :data:`channelops.ingest.contract.REASONS` (missing_value,
-bad_timestamp, bad_number, nonpositive_quantity, negative_price, negative_discount,
+bad_timestamp, implausible_timestamp, bad_number, nonpositive_quantity, negative_price, negative_discount,
 unknown_status); a row keeps the first problem found and later checks skip it. Every check
 is a boolean mask over the rows; no loop runs over rows.
 """
@@ -9,6 +9,7 @@ is a boolean mask over the rows; no loop runs over rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 
 from channelops.ingest.arrowtext import _arrow, _series, _to_float
 from channelops.ingest.contract import NUMERIC_FIELDS, STATUSES, Mapping
-from channelops.ingest.timestamps import _parse_order_ts
+from channelops.ingest.timestamps import _far_years, _parse_order_ts, _plausible_window
 
 #: builds the quarantine message from the rejected values (text), or is one fixed message
 _Message = Callable[[pd.Series], "str | pd.Series"]
@@ -73,7 +74,8 @@ class _CheckedRows:
 
 
 def _check_rows(text: dict[str, pd.Series], fields: dict[str, str], m: Mapping,
-                ts_tz: str) -> _CheckedRows:
+                ts_tz: str, dates: tuple[dt.date, dt.date] | None = None,
+                report_tz: str = "UTC") -> _CheckedRows:
     """Run every row check over an export's field text.
 
     Args:
@@ -81,13 +83,16 @@ def _check_rows(text: dict[str, pd.Series], fields: dict[str, str], m: Mapping,
         fields: canonical field -> export column (for messages).
         m: the channel's mapping (timestamp format, read dialect, file for messages).
         ts_tz: timezone of naive timestamps.
+        dates, report_tz: dataset.yaml's ``plausible_dates`` (None: derived from the
+            export, see :func:`_plausible_window`) and the reporting timezone they are in.
 
     Returns:
         The problems found, in check order, and the parsed timestamps, numbers and statuses.
     """
     problems = _Problems(np.zeros(len(text["order_id"]), dtype=np.int16))
     _check_missing(problems, text, fields)
-    order_ts = _check_timestamps(problems, text, m, ts_tz)
+    order_ts, far = _check_timestamps(problems, text, m, ts_tz)
+    _check_plausible(problems, order_ts, far, dates, report_tz)
     nums = _check_numbers(problems, text, fields, m)
     _check_ranges(problems, nums)
     status = _check_status(problems, text, fields, m)
@@ -108,14 +113,30 @@ def _check_missing(problems: _Problems, text: dict[str, pd.Series],
 
 
 def _check_timestamps(problems: _Problems, text: dict[str, pd.Series], m: Mapping,
-                      ts_tz: str) -> pd.Series:
-    """bad_timestamp: order_ts does not parse as the mapping says. Returns the parsed
-    order timestamps (datetime64[ns, UTC])."""
+                      ts_tz: str) -> tuple[pd.Series, np.ndarray]:
+    """bad_timestamp: order_ts does not parse as the mapping says, and is not a date with a
+    year no timestamp can hold. Returns the parsed order timestamps (datetime64[ns, UTC])
+    and the mask of those far years (see :func:`_far_years`)."""
     order_ts, what = _parse_order_ts(text["order_ts"], m, ts_tz)
+    far = _far_years(text["order_ts"], order_ts, m, ts_tz)
     problems.add("bad_timestamp", "order_ts",
-                 order_ts.isna().to_numpy() & ~_isna(text, "order_ts"),
+                 order_ts.isna().to_numpy() & ~_isna(text, "order_ts") & ~far,
                  lambda v: "'" + v + f"' is not {what}")
-    return order_ts
+    return order_ts, far
+
+
+def _check_plausible(problems: _Problems, order_ts: pd.Series, far: np.ndarray,
+                     dates: tuple[dt.date, dt.date] | None, report_tz: str) -> None:
+    """implausible_timestamp: order_ts is a date outside the plausible window (see
+    :func:`_plausible_window`), or one whose year no timestamp can hold (``far``)."""
+    window = _plausible_window(order_ts, dates, report_tz)
+    if window is None:
+        outside, what = far, "a year a timestamp can hold"
+    else:
+        start, end, what = window
+        outside = far | ((order_ts < start) | (order_ts >= end)).to_numpy(dtype=bool)
+    problems.add("implausible_timestamp", "order_ts", outside,
+                 lambda v: "'" + v + f"' is outside the plausible order dates {what}")
 
 
 def _check_numbers(problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str],

@@ -5,9 +5,15 @@ unix seconds or milliseconds, or a strftime pattern. ISO 8601 text honours a UTC
 where one is written and takes naive values in the channel's timezone
 (:func:`_parse_iso`). The common shape ``YYYY-MM-DDTHH:MM:SS+HH:MM`` goes through Arrow;
 every other spelling through ``pandas.to_datetime``, and both give pandas' answer.
+
+No value makes the parse raise: a year outside the range pandas holds (1677-2262) gives
+NaT, and :func:`_far_years` tells those values apart from text that is no date at all.
+:func:`_plausible_window` gives the order dates an export's rows must fall in.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -15,12 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from channelops.ingest.arrowtext import _arrow, _series, _text_to_float
-from channelops.ingest.contract import Mapping
+from channelops.ingest.contract import PLAUSIBLE_YEARS, STRING, Mapping
 
 # a time of day followed by a UTC designator or an offset: +08:00, +0800, +08, Z
 _OFFSET_RE = r"\d{2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 # the common shape of an ISO 8601 timestamp with an offset, cast by Arrow directly
 _STRICT_ISO_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
+# the first run of exactly four digits (the year, in every format that writes one)
+_YEAR_RE = r"(?<![0-9])[0-9]{4}(?![0-9])"
+# years Arrow's and pandas' nanosecond timestamps hold with a margin (1677-09 to 2262-04)
+_NS_YEARS = (1700, 2200)
 
 
 def _parse_order_ts(s: pd.Series, m: Mapping, tz: str) -> tuple[pd.Series, str]:
@@ -127,6 +137,7 @@ def _parse_iso_aware(s: pd.Series) -> pd.Series:
         strict.to_numpy(zero_copy_only=False)
         & month_ok & (day >= 1) & (day <= days_in_month)
         & (hour < 24) & (minute < 60) & (second < 60) & (off_h <= 14) & (off_m < 60)
+        & (year >= _NS_YEARS[0]) & (year <= _NS_YEARS[1])
     )  # fmt: skip
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     if ok.any():
@@ -146,3 +157,62 @@ def _localize(naive: pd.Series, tz: str) -> pd.Series:
     loc = naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool),
                                nonexistent="shift_forward")
     return loc.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+def _far_years(s: pd.Series, parsed: pd.Series, m: Mapping, tz: str) -> np.ndarray:
+    """Bool mask of the values that did not parse only because their year lies outside
+    the years a timestamp can hold (e.g. 2300 or 0001): with the year replaced by 2000 they
+    parse. For unix formats: numbers beyond those years but within 10^11 seconds of 1970
+    (about the years -1200 to 5100; larger numbers are no timestamp at all).
+
+    Args:
+        s: the order_ts text (<NA> where empty); parsed: :func:`_parse_order_ts` of it.
+        m, tz: the mapping and the timezone of naive values, as for the parse.
+    """
+    failed = parsed.isna().to_numpy() & s.notna().to_numpy()
+    out = np.zeros(len(s), dtype=bool)
+    if not failed.any():
+        return out
+    rest = s[failed]
+    if m.timestamp_format in ("unix_s", "unix_ms"):
+        scale = 1.0 if m.timestamp_format == "unix_s" else 1000.0
+        out[failed] = np.abs(_text_to_float(_arrow(rest)) / scale) < 1e11  # NaN: False
+        return out
+    text = rest.astype(object)
+    year = pd.to_numeric(text.str.extract(f"({_YEAR_RE})", expand=False), errors="coerce")
+    far = ~year.between(*_NS_YEARS).to_numpy() & year.notna().to_numpy()
+    swapped = text.str.replace(_YEAR_RE, "2000", n=1, regex=True).astype(STRING)
+    out[failed] = far & _parse_order_ts(swapped, m, tz)[0].notna().to_numpy()
+    return out
+
+
+def _plausible_window(order_ts: pd.Series, dates: tuple[dt.date, dt.date] | None,
+                      tz: str) -> tuple[pd.Timestamp, pd.Timestamp, str] | None:
+    """The instants an export's order timestamps must fall in: ``[start, end)`` in UTC and
+    a description for messages.
+
+    Args:
+        order_ts: the export's parsed order timestamps (datetime64[ns, UTC], NaT allowed).
+        dates: dataset.yaml's ``plausible_dates`` (first and last date, both included, in
+            the reporting timezone ``tz``), or None: then :data:`PLAUSIBLE_YEARS` years
+            either side of the median of ``order_ts`` (the lower one of an even count,
+            so one of the export's own timestamps), from the data alone (never the
+            clock), so a re-run gives the same result.
+
+    Returns:
+        ``(start, end, description)``, or None when ``dates`` is None and no timestamp
+        parsed (nothing to derive a window from).
+    """
+    if dates is not None:
+        start, end = (pd.Timestamp(d).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+                      .tz_convert("UTC") for d in (dates[0], dates[1] + dt.timedelta(days=1)))
+        return start, end, f"{dates[0]} to {dates[1]} (plausible_dates in dataset.yaml)"
+    ns = np.sort(order_ts.dropna().astype("int64").to_numpy())
+    if len(ns) == 0:
+        return None
+    median = pd.Timestamp(int(ns[(len(ns) - 1) // 2]), tz="UTC")  # the lower median
+    start = median - pd.DateOffset(years=PLAUSIBLE_YEARS)
+    end = median + pd.DateOffset(years=PLAUSIBLE_YEARS)
+    return start, end, (f"{start:%Y-%m-%d} to {end:%Y-%m-%d} ({PLAUSIBLE_YEARS} years either "
+                        f"side of the export's median order date {median:%Y-%m-%d}; "
+                        "set plausible_dates in dataset.yaml to choose)")
