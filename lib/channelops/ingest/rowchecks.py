@@ -8,8 +8,8 @@ is a boolean mask over the rows; no loop runs over rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
