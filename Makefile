@@ -42,8 +42,10 @@ test: install $(TINY)/dataset.yaml
 lab: install
 	cd notebooks && ../$(BIN)/jupyter lab
 
+## make lint: ruff's rules over the library, tests, benchmarks and notebooks; formatting of the code
 lint: install
-	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff check lib tests benchmarks notebooks
+	$(BIN)/ruff format --check lib tests benchmarks
 
 clean-output:
 	rm -rf output build

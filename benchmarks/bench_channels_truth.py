@@ -38,16 +38,21 @@ from channelops.synth import generate_dataset
 from channelops.synth.scoring import channels as truth_scoring
 
 GROSS_MARGIN = 0.45
-RULES = {"knee": ("knee", None), "knee >= 98% profit (default)": ("knee", 0.98),
-         "profit": ({"profit": 1.0}, None)}
+RULES = {
+    "knee": ("knee", None),
+    "knee >= 98% profit (default)": ("knee", 0.98),
+    "profit": ({"profit": 1.0}, None),
+}
 
 
 def _md(df: pd.DataFrame, fmt: str = "{:+.3f}", index: bool = False) -> str:
     """A markdown table (no tabulate dependency); floats formatted with ``fmt``."""
     if index:
         df = df.reset_index()
-    cell = [[fmt.format(v) if isinstance(v, float) else str(v) for v in row]
-            for row in df.itertuples(index=False)]
+    cell = [
+        [fmt.format(v) if isinstance(v, float) else str(v) for v in row]
+        for row in df.itertuples(index=False)
+    ]
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
     return "\n".join([head, sep] + ["| " + " | ".join(r) + " |" for r in cell])
@@ -64,7 +69,8 @@ def _lines_revenue(folder: Path) -> pd.DataFrame:
 
 def _reach(folder: Path, catalog: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     people = pd.read_parquet(folder / "truth" / "customers.parquet")[
-        ["customer_id", "segment", "mean_spend"]]
+        ["customer_id", "segment", "mean_spend"]
+    ]
     crm = pd.read_csv(folder / "customers.csv")[["customer_id", "birth_year", "city"]]
     tiers = pd.read_csv(folder / "locations.csv").set_index("city")["city_tier"]
     people = people.merge(crm, on="customer_id")
@@ -78,68 +84,112 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         generate_dataset(folder, scenario="multi_category", size=size, seed=seed)
-        truth = truth_scoring.curves_from_truth(pd.read_parquet(folder / "truth" / "response_curves.parquet"))
+        truth = truth_scoring.curves_from_truth(
+            pd.read_parquet(folder / "truth" / "response_curves.parquet")
+        )
         weekly = pd.read_parquet(folder / "truth" / "weekly_revenue.parquet")
         catalog = pd.read_csv(folder / "channels.csv")
         spend = pd.read_csv(folder / "marketing_spend.csv")
-        sources = {"truth": weekly[["week_start", "channel_id", "total_revenue"]].rename(
-            columns={"total_revenue": "revenue"}), "lines": _lines_revenue(folder)}
+        sources = {
+            "truth": weekly[["week_start", "channel_id", "total_revenue"]].rename(
+                columns={"total_revenue": "revenue"}
+            ),
+            "lines": _lines_revenue(folder),
+        }
         reach, targets = _reach(folder, catalog)
     budget = float(spend.groupby("week_start")["spend"].sum().tail(13).mean())
     cons = ch.PlanConstraints(total_budget=budget, min_channels=2)
-    print(f"\n## seed {seed} ({size}): weekly budget {budget:,.0f}, "
-          f"{weekly['week_start'].nunique()} weeks\n")
+    print(
+        f"\n## seed {seed} ({size}): weekly budget {budget:,.0f}, "
+        f"{weekly['week_start'].nunique()} weeks\n"
+    )
     fits = {}
     rows = []
     for src, revenue in sources.items():
         for terms in ("calendar", "none"):
             t0 = time.perf_counter()
-            cur = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed,
-                                         base_terms=terms)
+            cur = ch.fit_response_curves(
+                spend, revenue, catalog, n_boot=n_boot, seed=seed, base_terms=terms
+            )
             secs = time.perf_counter() - t0
             fits[(src, terms)] = cur
             err = truth_scoring.curve_errors(cur, truth, spend_multiples=(0.5, 1.0, 2.0))
             piv = err.pivot(index="channel_id", columns="level", values="error")
             r2 = cur.set_index("channel_id")["r2"]
             for cid in piv.index:
-                rows.append({"revenue": src, "base": terms, "channel": cid,
-                             "r2": r2[cid], **piv.loc[cid].to_dict(), "fit_s": secs})
+                rows.append(
+                    {
+                        "revenue": src,
+                        "base": terms,
+                        "channel": cid,
+                        "r2": r2[cid],
+                        **piv.loc[cid].to_dict(),
+                        "fit_s": secs,
+                    }
+                )
     table = pd.DataFrame(rows)
     print("Fit error, fitted / true - 1 at 0.5x / 1x / 2x median observed spend:\n")
     print(_md(table))
     print("\nmax |error| per fit:\n")
     table["max_x1"] = table["x1"].abs()
     table["max_all"] = table[["x0.5", "x1", "x2"]].abs().max(axis=1)
-    print(_md(table.groupby(["revenue", "base"])[["max_x1", "max_all"]].max(), "{:.3f}",
-              index=True))
+    print(
+        _md(table.groupby(["revenue", "base"])[["max_x1", "max_all"]].max(), "{:.3f}", index=True)
+    )
     fitted = fits[("lines", "calendar")]
     best = None
     rows = []
     for pop, gen in ((100, 200), (40, 40)):
         t0 = time.perf_counter()
-        res = ch.optimise_channel_plan(fitted, catalog, reach, cons, targets, pop_size=pop,
-                                       n_gen=gen, seed=seed, gross_margin=GROSS_MARGIN)
+        res = ch.optimise_channel_plan(
+            fitted,
+            catalog,
+            reach,
+            cons,
+            targets,
+            pop_size=pop,
+            n_gen=gen,
+            seed=seed,
+            gross_margin=GROSS_MARGIN,
+        )
         secs = time.perf_counter() - t0
         for name, (rule, share) in RULES.items():
             plan = ch.recommend_plan(res, rule, min_profit_share=share)
-            gap = truth_scoring.plan_profit_gap(plan, truth, fitted, catalog, reach, cons, targets,
-                                     GROSS_MARGIN)
+            gap = truth_scoring.plan_profit_gap(
+                plan, truth, fitted, catalog, reach, cons, targets, GROSS_MARGIN
+            )
             best = gap["best_plan"]
-            spends = {c: float(plan[f"budget_{c}"]) for c in res.model.channel_ids
-                      if plan[f"selected_{c}"]}
+            spends = {
+                c: float(plan[f"budget_{c}"])
+                for c in res.model.channel_ids
+                if plan[f"selected_{c}"]
+            }
             perr = truth_scoring.curve_errors(fitted, truth, spend_multiples=(), planned=spends)
-            rows.append({"nsga2": f"{pop}x{gen}", "nsga2_s": secs, "rule": name,
-                         "fitted_profit": plan["profit"], "true_profit": gap["true_profit"],
-                         "best_true_profit": gap["best_true_profit"], "gap": gap["gap"],
-                         "reach": plan["reach"],
-                         "max_err_planned": float(perr["error"].abs().max()),
-                         "channels": plan["channels"]})
+            rows.append(
+                {
+                    "nsga2": f"{pop}x{gen}",
+                    "nsga2_s": secs,
+                    "rule": name,
+                    "fitted_profit": plan["profit"],
+                    "true_profit": gap["true_profit"],
+                    "best_true_profit": gap["best_true_profit"],
+                    "gap": gap["gap"],
+                    "reach": plan["reach"],
+                    "max_err_planned": float(perr["error"].abs().max()),
+                    "channels": plan["channels"],
+                }
+            )
     print("\nPlan (curves fitted from order lines, calendar base), scored on the true curves:\n")
     print(_md(pd.DataFrame(rows), "{:,.3f}"))
     assert best is not None
-    print(f"\nbest true plan: {best['channels']}; spend "
-          + ", ".join(f"{c}={best[f'budget_{c}']:,.0f}" for c in catalog["channel_id"]
-                      if best[f"selected_{c}"]))
+    print(
+        f"\nbest true plan: {best['channels']}; spend "
+        + ", ".join(
+            f"{c}={best[f'budget_{c}']:,.0f}"
+            for c in catalog["channel_id"]
+            if best[f"selected_{c}"]
+        )
+    )
 
 
 def main() -> None:

@@ -43,8 +43,14 @@ def main() -> None:
     args = parser.parse_args()
 
     transactions = pd.read_csv(DATA)
-    summary = clv.rfm_summary(transactions, "customer_id", "date", "amount",
-                              observation_end="1998-06-30", calibration_end="1997-09-30")
+    summary = clv.rfm_summary(
+        transactions,
+        "customer_id",
+        "date",
+        "amount",
+        observation_end="1998-06-30",
+        calibration_end="1997-09-30",
+    )
     x = summary["frequency"].to_numpy(float)
     tx = summary["recency"].to_numpy(float)
     big_t = summary["T"].to_numpy(float)
@@ -54,25 +60,34 @@ def main() -> None:
 
     steps: dict[str, Callable[[], object]] = {
         "rfm_summary (6,919 lines, calibration + holdout)": lambda: clv.rfm_summary(
-            transactions, "customer_id", "date", "amount",
-            observation_end="1998-06-30", calibration_end="1997-09-30"),
+            transactions,
+            "customer_id",
+            "date",
+            "amount",
+            observation_end="1998-06-30",
+            calibration_end="1997-09-30",
+        ),
         "fit_bgnbd (2,357 customers)": lambda: clv.fit_bgnbd(x, tx, big_t),
         "fit_gamma_gamma (946 repeat buyers)": lambda: clv.fit_gamma_gamma(x, m),
         "customer_lifetime_value (52 weekly steps)": lambda: clv.customer_lifetime_value(
-            bgnbd, gg, summary, horizon=52, discount_rate_per_period=0.002, step=1),
+            bgnbd, gg, summary, horizon=52, discount_rate_per_period=0.002, step=1
+        ),
     }
-    print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__},"
-          f" pandas {pd.__version__}, {os.cpu_count()} CPUs, {args.repeats} repeats\n")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__},"
+        f" pandas {pd.__version__}, {os.cpu_count()} CPUs, {args.repeats} repeats\n"
+    )
     print("| step | median (ms) | min (ms) |")
     print("|---|---:|---:|")
     for name, func in steps.items():
         median, fastest = _time(func, args.repeats)
         print(f"| {name} | {1000 * median:.1f} | {1000 * fastest:.1f} |")
     print()
-    print(f"BG/NBD: r={bgnbd.r:.4f} alpha={bgnbd.alpha:.4f} a={bgnbd.a:.4f} b={bgnbd.b:.4f} "
-          f"LL={bgnbd.log_likelihood:.2f}")
-    print(f"Gamma-Gamma: p={gg.p:.4f} q={gg.q:.4f} gamma={gg.gamma:.4f} "
-          f"(n={gg.n_customers})")
+    print(
+        f"BG/NBD: r={bgnbd.r:.4f} alpha={bgnbd.alpha:.4f} a={bgnbd.a:.4f} b={bgnbd.b:.4f} "
+        f"LL={bgnbd.log_likelihood:.2f}"
+    )
+    print(f"Gamma-Gamma: p={gg.p:.4f} q={gg.q:.4f} gamma={gg.gamma:.4f} (n={gg.n_customers})")
 
 
 if __name__ == "__main__":

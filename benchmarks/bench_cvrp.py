@@ -41,8 +41,9 @@ def bench_a_n32_k5(time_limits: list[float], seeds: list[int]) -> list[str]:
     """Markdown lines for the A-n32-k5 table."""
     inst = read_vrplib(INSTANCE)
     best = inst.best_known
-    base = nearest_neighbour_routes(inst.demands, inst.capacity, coords=inst.coords,
-                                    round_distances=True)
+    base = nearest_neighbour_routes(
+        inst.demands, inst.capacity, coords=inst.coords, round_distances=True
+    )
     lines = [
         f"## {inst.name}: {len(inst.demands) - 1} customers, capacity {inst.capacity}, "
         f"best known {best:.0f} (rounded EUC_2D)",
@@ -56,8 +57,17 @@ def bench_a_n32_k5(time_limits: list[float], seeds: list[int]) -> list[str]:
     ]
     all_best: list[bool] = []
     for limit in time_limits:
-        sols = [solve_cvrp(inst.demands, inst.capacity, coords=inst.coords,
-                           round_distances=True, time_limit=limit, seed=s) for s in seeds]
+        sols = [
+            solve_cvrp(
+                inst.demands,
+                inst.capacity,
+                coords=inst.coords,
+                round_distances=True,
+                time_limit=limit,
+                seed=s,
+            )
+            for s in seeds
+        ]
         costs = [s.cost for s in sols]
         gaps = [100 * (c / best - 1) for c in costs]
         all_best.append(max(costs) <= best + 1e-9)
@@ -71,9 +81,12 @@ def bench_a_n32_k5(time_limits: list[float], seeds: list[int]) -> list[str]:
     reached = [limit for limit, ok in zip(time_limits, all_best, strict=True) if ok]
     lines += [
         "",
-        (f"Shortest time limit that reached the best-known cost on every seed: "
-         f"{min(reached):g} s. The test suite uses 1 s (a margin for slow CI machines)."
-         if reached else "No time limit reached the best-known cost on every seed."),
+        (
+            f"Shortest time limit that reached the best-known cost on every seed: "
+            f"{min(reached):g} s. The test suite uses 1 s (a margin for slow CI machines)."
+            if reached
+            else "No time limit reached the best-known cost on every seed."
+        ),
     ]
     unrounded = solve_cvrp(inst.demands, inst.capacity, coords=inst.coords, time_limit=2.0)
     lines += [
@@ -104,8 +117,10 @@ def bench_random(n_customers: int, time_limits: list[float]) -> list[str]:
     ]
     for limit in time_limits:
         sol = solve_cvrp(demands, capacity, coords=coords, time_limit=limit, seed=0)
-        lines.append(f"| {limit:g} | {sol.cost:.1f} | {100 * (1 - sol.cost / base.cost):.1f}% | "
-                     f"{sol.n_vehicles} | {sol.feasible} |")
+        lines.append(
+            f"| {limit:g} | {sol.cost:.1f} | {100 * (1 - sol.cost / base.cost):.1f}% | "
+            f"{sol.n_vehicles} | {sol.feasible} |"
+        )
         print(lines[-1], flush=True)
     return lines + [""]
 
@@ -130,7 +145,8 @@ def main() -> None:
         "Produced by `benchmarks/bench_cvrp.py`; timings depend on the machine.",
         "",
         "Command (from the repository root): `.venv/bin/python benchmarks/bench_cvrp.py"
-        + (" --quick" if args.quick else "") + "`.",
+        + (" --quick" if args.quick else "")
+        + "`.",
         "",
         "Contract (issue 7): within 1% of the best-known cost of a CVRPLIB instance with at "
         "least 30 customers in 30 s, routes feasible, baseline beside it. A-n32-k5 below is "

@@ -76,7 +76,9 @@ def intake(folder: Path):
     return ingest_lines(load_dataset(folder))
 
 
-def scored_origins(dates: pd.DatetimeIndex, horizon: int, n_origins: int, n_inner: int) -> list[tuple[int, pd.Timestamp]]:
+def scored_origins(
+    dates: pd.DatetimeIndex, horizon: int, n_origins: int, n_inner: int
+) -> list[tuple[int, pd.Timestamp]]:
     """(backtest window, origin date) of each scored origin.
 
     The backtest (as :func:`backtest` numbers its windows) cuts ``n_origins + n_inner`` consecutive windows of ``horizon`` days from
@@ -93,7 +95,9 @@ def scored_origins(dates: pd.DatetimeIndex, horizon: int, n_origins: int, n_inne
     return [(w, dates[first + (w - 1) * horizon]) for w in range(n_inner + 1, n_windows + 1)]
 
 
-def top_skus(series: pd.DataFrame, channel: str, origin: pd.Timestamp, n: int, weeks: int = 26) -> pd.DataFrame:
+def top_skus(
+    series: pd.DataFrame, channel: str, origin: pd.Timestamp, n: int, weeks: int = 26
+) -> pd.DataFrame:
     """The ``n`` SKUs of ``channel`` with the most units in the ``weeks`` before ``origin``.
 
     Returns:
@@ -101,9 +105,13 @@ def top_skus(series: pd.DataFrame, channel: str, origin: pd.Timestamp, n: int, w
         (1 = slowest fifth of the ``n``, 5 = fastest).
     """
     start = origin - pd.Timedelta(days=7 * weeks)
-    past = series[(series["channel_id"] == channel) & (series["date"] >= start) & (series["date"] < origin)]
+    past = series[
+        (series["channel_id"] == channel) & (series["date"] >= start) & (series["date"] < origin)
+    ]
     if past.empty:
-        raise ValueError(f"no demand on channel {channel!r} in the {weeks} weeks before {origin.date()}")
+        raise ValueError(
+            f"no demand on channel {channel!r} in the {weeks} weeks before {origin.date()}"
+        )
     units = past.groupby(KEYS, sort=True)["units"].sum().nlargest(n).reset_index()
     units["velocity"] = units["units"] / (7 * weeks)
     ranks = units["velocity"].rank(method="first")
@@ -153,7 +161,9 @@ def baseline_forecasts(series: pd.DataFrame, origin: pd.Timestamp, horizon: int)
     """
     hist = series[series["date"] < origin]
     uid = hist["channel_id"] + "|" + hist["sku"]
-    df = pd.DataFrame({"unique_id": uid.to_numpy(), "ds": hist["date"].to_numpy(), "y": hist["units"].to_numpy()})
+    df = pd.DataFrame(
+        {"unique_id": uid.to_numpy(), "ds": hist["date"].to_numpy(), "y": hist["units"].to_numpy()}
+    )
     models = [
         sfm.AutoETS(season_length=7),
         sfm.ADIDA(),
@@ -164,17 +174,35 @@ def baseline_forecasts(series: pd.DataFrame, origin: pd.Timestamp, horizon: int)
         warnings.simplefilter("ignore")
         res = StatsForecast(models=models, freq="D", n_jobs=1).forecast(df=df, h=horizon)
     res = res.reset_index() if "unique_id" not in res.columns else res
-    long = res.melt(id_vars=["unique_id", "ds"], value_vars=BASELINES, var_name="model", value_name="forecast")
+    long = res.melt(
+        id_vars=["unique_id", "ds"], value_vars=BASELINES, var_name="model", value_name="forecast"
+    )
     ets = long[long["model"] == "AutoETS"]
-    long = pd.concat([long, ets.assign(model=AUTOETS_CLIPPED, forecast=ets["forecast"].clip(lower=0))])
+    long = pd.concat(
+        [long, ets.assign(model=AUTOETS_CLIPPED, forecast=ets["forecast"].clip(lower=0))]
+    )
     parts = long["unique_id"].str.split("|", n=1, expand=True)
-    return pd.DataFrame({"channel_id": parts[0], "sku": parts[1], "date": long["ds"],
-                         "model": long["model"], "forecast": long["forecast"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "channel_id": parts[0],
+            "sku": parts[1],
+            "date": long["ds"],
+            "model": long["model"],
+            "forecast": long["forecast"].to_numpy(float),
+        }
+    )
 
 
-def forecast_at_origin(series: pd.DataFrame, features: pd.DataFrame, bt: pd.DataFrame,
-                       metrics: pd.DataFrame, window: int, n_inner: int,
-                       origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
+def forecast_at_origin(
+    series: pd.DataFrame,
+    features: pd.DataFrame,
+    bt: pd.DataFrame,
+    metrics: pd.DataFrame,
+    window: int,
+    n_inner: int,
+    origin: pd.Timestamp,
+    horizon: int,
+) -> pd.DataFrame:
     """04's forecast of every series from ``origin``, as 04 would make it on the data
     before ``origin``: choice on the ``n_inner`` backtest windows before it, conformal
     intervals from their chosen-model scores (all series of all channels).
@@ -192,16 +220,29 @@ def forecast_at_origin(series: pd.DataFrame, features: pd.DataFrame, bt: pd.Data
     feats = features[features["date"] < origin]
     out = None
     for lv in LEVELS:
-        f = fc.forecast_future(past, choice, inner, horizon, lv, features=feats, chosen=chosen_inner)
+        f = fc.forecast_future(
+            past, choice, inner, horizon, lv, features=feats, chosen=chosen_inner
+        )
         tag = f"{round(lv * 100)}"
         f = f.rename(columns={"lower": f"lower_{tag}", "upper": f"upper_{tag}", "model": "picked"})
-        out = f if out is None else out.merge(f[[*KEYS, "date", f"lower_{tag}", f"upper_{tag}"]], on=[*KEYS, "date"])
+        out = (
+            f
+            if out is None
+            else out.merge(f[[*KEYS, "date", f"lower_{tag}", f"upper_{tag}"]], on=[*KEYS, "date"])
+        )
     return out
 
 
-def scored_rows(series: pd.DataFrame, features: pd.DataFrame, bt: pd.DataFrame, channel: str,
-                n_top: int, horizon: int, n_inner: int,
-                windows: list[tuple[int, pd.Timestamp]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def scored_rows(
+    series: pd.DataFrame,
+    features: pd.DataFrame,
+    bt: pd.DataFrame,
+    channel: str,
+    n_top: int,
+    horizon: int,
+    n_inner: int,
+    windows: list[tuple[int, pd.Timestamp]],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every scored forecast (04's models, 04's choice both ways, baselines) with actual and scale.
 
     Returns:
@@ -212,12 +253,16 @@ def scored_rows(series: pd.DataFrame, features: pd.DataFrame, bt: pd.DataFrame, 
     """
     metrics = fc.series_metrics(bt)
     scored_w = [w for w, _ in windows]
-    own = fc.chosen_backtest(bt[bt["window"].isin(scored_w)], metrics[metrics["window"].isin(scored_w)])
+    own = fc.chosen_backtest(
+        bt[bt["window"].isin(scored_w)], metrics[metrics["window"].isin(scored_w)]
+    )
     rows, tops, every = [], [], []
     for w, origin in windows:
         top = top_skus(series, channel, origin, n_top)
         end = origin + pd.Timedelta(days=horizon)
-        actual = series[(series["date"] >= origin) & (series["date"] < end)].rename(columns={"units": "actual"})
+        actual = series[(series["date"] >= origin) & (series["date"] < end)].rename(
+            columns={"units": "actual"}
+        )
         scale = m5_scale(series.merge(top[KEYS], on=KEYS), origin)
         mine = forecast_at_origin(series, features, bt, metrics, w, n_inner, origin, horizon)
         mine = mine.merge(actual, on=[*KEYS, "date"]).assign(origin=origin, window=w)
@@ -226,19 +271,31 @@ def scored_rows(series: pd.DataFrame, features: pd.DataFrame, bt: pd.DataFrame, 
         tops.append(mine)
         parts = [
             bt[bt["window"] == w][[*KEYS, "date", "model", "forecast"]].merge(top[KEYS], on=KEYS),
-            own[own["window"] == w][[*KEYS, "date", "forecast"]].merge(top[KEYS], on=KEYS).assign(model=CHOSEN_04_GRADING),
+            own[own["window"] == w][[*KEYS, "date", "forecast"]]
+            .merge(top[KEYS], on=KEYS)
+            .assign(model=CHOSEN_04_GRADING),
             mine[[*KEYS, "date", "forecast"]].assign(model=CHOSEN),
             baseline_forecasts(series.merge(top[KEYS], on=KEYS), origin, horizon),
         ]
-        block = pd.concat(parts, ignore_index=True).merge(actual, on=[*KEYS, "date"]).merge(scale, on=KEYS)
+        block = (
+            pd.concat(parts, ignore_index=True)
+            .merge(actual, on=[*KEYS, "date"])
+            .merge(scale, on=KEYS)
+        )
         rows.append(block.assign(origin=origin, window=w))
-    return pd.concat(rows, ignore_index=True), pd.concat(tops, ignore_index=True), pd.concat(every, ignore_index=True)
+    return (
+        pd.concat(rows, ignore_index=True),
+        pd.concat(tops, ignore_index=True),
+        pd.concat(every, ignore_index=True),
+    )
 
 
 def accuracy_table(per_series: pd.DataFrame) -> pd.DataFrame:
     """Mean RMSSE per model over series and origins, relative to :data:`REFERENCE`, and per origin."""
     mean = per_series.groupby("model")["rmsse"].mean()
-    by_origin = per_series.pivot_table(index="model", columns="origin", values="rmsse", aggfunc="mean")
+    by_origin = per_series.pivot_table(
+        index="model", columns="origin", values="rmsse", aggfunc="mean"
+    )
     by_origin.columns = [f"rel. {c.date()}" for c in by_origin.columns]
     ref_origin = by_origin.loc[REFERENCE]
     out = pd.DataFrame({"mean RMSSE": mean, "rel. to seasonal naive": mean / mean[REFERENCE]})
@@ -252,7 +309,9 @@ def _coverage(d: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
     cols = {}
     for lv in LEVELS:
         tag = f"{round(lv * 100)}"
-        inside = (d["actual"] >= d[f"lower_{tag}"] - 1e-9) & (d["actual"] <= d[f"upper_{tag}"] + 1e-9)
+        inside = (d["actual"] >= d[f"lower_{tag}"] - 1e-9) & (
+            d["actual"] <= d[f"upper_{tag}"] + 1e-9
+        )
         cols[f"coverage {tag}%"] = inside.groupby(by).mean()
         cols[f"mean width {tag}%"] = (d[f"upper_{tag}"] - d[f"lower_{tag}"]).groupby(by).mean()
     cols["mean actual"] = d["actual"].groupby(by).mean()
@@ -279,7 +338,9 @@ def consistency(rows: pd.DataFrame) -> dict[str, float]:
     wide = rows.pivot_table(index=["origin", *KEYS, "date"], columns="model", values="forecast")
     return {
         "adida - ADIDA": float((wide["adida"] - wide["ADIDA"]).abs().max()),
-        "seasonal_naive - SeasonalNaive": float((wide["seasonal_naive"] - wide["SeasonalNaive"]).abs().max()),
+        "seasonal_naive - SeasonalNaive": float(
+            (wide["seasonal_naive"] - wide["SeasonalNaive"]).abs().max()
+        ),
     }
 
 
@@ -296,7 +357,9 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join([head, rule, *body])
 
 
-def report(rows: pd.DataFrame, top: pd.DataFrame, every: pd.DataFrame, n_top: int, seconds: float) -> None:
+def report(
+    rows: pd.DataFrame, top: pd.DataFrame, every: pd.DataFrame, n_top: int, seconds: float
+) -> None:
     """Print the markdown tables and the target check."""
     per_series = rmsse(rows)
     acc = accuracy_table(per_series)
@@ -305,47 +368,64 @@ def report(rows: pd.DataFrame, top: pd.DataFrame, every: pd.DataFrame, n_top: in
     best = acc.loc[BASELINES, "mean RMSSE"].idxmin()
     ratio = acc.loc[CHOSEN, "mean RMSSE"] / acc.loc[best, "mean RMSSE"]
     print(f"\nchosen / best baseline ({best}) mean RMSSE: {ratio:.3f} (target <= 0.95)")
-    print(f"04's grading / best baseline: {acc.loc[CHOSEN_04_GRADING, 'mean RMSSE'] / acc.loc[best, 'mean RMSSE']:.3f}")
+    print(
+        f"04's grading / best baseline: {acc.loc[CHOSEN_04_GRADING, 'mean RMSSE'] / acc.loc[best, 'mean RMSSE']:.3f}"
+    )
     print("\n## Models 04 picks (series x origins)\n")
     picks = top.drop_duplicates(["origin", *KEYS])["picked"].value_counts()
     print(markdown(pd.DataFrame({"series x origins": picks, "share": picks / picks.sum()})))
     print("\n## 04's intervals on the scored windows (velocity quintile 1 = slowest)\n")
     print(markdown(coverage_table(top, every, n_top)))
     neg = int((rows.loc[rows["model"].isin(BASELINES), "forecast"] < 0).sum())
-    print(f"\nconsistency (max abs difference, units/day): {consistency(rows)}; "
-          f"negative baseline forecasts: {neg}")
+    print(
+        f"\nconsistency (max abs difference, units/day): {consistency(rows)}; "
+        f"negative baseline forecasts: {neg}"
+    )
     print(f"run time {seconds:.0f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default=None, help="folder to write the dataset to (default: a temporary one)")
+    parser.add_argument(
+        "--dataset", default=None, help="folder to write the dataset to (default: a temporary one)"
+    )
     parser.add_argument("--channel", default="uk_web")
     parser.add_argument("--top", type=int, default=50, help="SKUs scored per origin")
     parser.add_argument("--horizon", type=int, default=28)
     parser.add_argument("--origins", type=int, default=3, help="scored rolling origins")
-    parser.add_argument("--inner", type=int, default=3, help="04's backtest windows before each origin")
+    parser.add_argument(
+        "--inner", type=int, default=3, help="04's backtest windows before each origin"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         ingested = intake(Path(args.dataset or Path(tmp) / "online_retail"))
     read = sum(ingested.rows_read.values())
     lines = ingested.lines
-    print(f"intake: {read:,} rows read, {len(ingested.lines):,} accepted, "
-          f"{len(ingested.quarantine):,} quarantined ({len(ingested.quarantine) / read:.1%}), "
-          f"{len(ingested.duplicates):,} repeated rows removed", file=sys.stderr)
+    print(
+        f"intake: {read:,} rows read, {len(ingested.lines):,} accepted, "
+        f"{len(ingested.quarantine):,} quarantined ({len(ingested.quarantine) / read:.1%}), "
+        f"{len(ingested.duplicates):,} repeated rows removed",
+        file=sys.stderr,
+    )
     series = fc.daily_demand(lines)
     features = fc.demand_features(lines, series)
     del lines, ingested
     dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
     windows = scored_origins(dates, args.horizon, args.origins, args.inner)
-    bt = fc.backtest(series, fc.DEFAULT_MODELS, args.horizon, args.origins + args.inner, features=features)
+    bt = fc.backtest(
+        series, fc.DEFAULT_MODELS, args.horizon, args.origins + args.inner, features=features
+    )
     starts = bt.groupby("window")["date"].min()
     if any(starts[w] != origin for w, origin in windows):
         raise RuntimeError(f"backtest windows start on {starts.to_dict()}, expected {windows}")
-    rows, top, every = scored_rows(series, features, bt, args.channel, args.top, args.horizon, args.inner, windows)
-    print(f"{series.groupby(KEYS).ngroups:,} series, {dates[0].date()} to {dates[-1].date()}; "
-          f"origins {', '.join(str(o.date()) for _, o in windows)}\n")
+    rows, top, every = scored_rows(
+        series, features, bt, args.channel, args.top, args.horizon, args.inner, windows
+    )
+    print(
+        f"{series.groupby(KEYS).ngroups:,} series, {dates[0].date()} to {dates[-1].date()}; "
+        f"origins {', '.join(str(o.date()) for _, o in windows)}\n"
+    )
     report(rows, top, every, args.top, time.perf_counter() - t0)
 
 

@@ -105,24 +105,35 @@ def _joined(df: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 def contract_fields(df: pd.DataFrame) -> pd.DataFrame:
     """FEBRL fields as the contract's personal fields: name, address, postcode, city, phone."""
-    return pd.DataFrame({
-        "name": _joined(df, ["given_name", "surname"]),
-        "address": _joined(df, ["street_number", "address_1", "address_2"]),
-        "postcode": df["postcode"].astype("string").str.strip(),
-        "city": df["suburb"].astype("string").str.strip(),
-        "phone": df["soc_sec_id"].astype("string").str.strip(),
-    })
+    return pd.DataFrame(
+        {
+            "name": _joined(df, ["given_name", "surname"]),
+            "address": _joined(df, ["street_number", "address_1", "address_2"]),
+            "postcode": df["postcode"].astype("string").str.strip(),
+            "city": df["suburb"].astype("string").str.strip(),
+            "phone": df["soc_sec_id"].astype("string").str.strip(),
+        }
+    )
 
 
 def customers_csv(crm: pd.DataFrame) -> pd.DataFrame:
     """The CRM in ``customers.csv``'s columns; signup_date one made-up date, no e-mail,
     birth year or gender."""
     f = contract_fields(crm)
-    return pd.DataFrame({
-        "customer_id": crm["customer_id"], "signup_date": "2023-01-01", "name": f["name"],
-        "email": pd.NA, "phone": f["phone"], "address": f["address"],
-        "postcode": f["postcode"], "city": f["city"], "birth_year": pd.NA, "gender": pd.NA,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": crm["customer_id"],
+            "signup_date": "2023-01-01",
+            "name": f["name"],
+            "email": pd.NA,
+            "phone": f["phone"],
+            "address": f["address"],
+            "postcode": f["postcode"],
+            "city": f["city"],
+            "birth_year": pd.NA,
+            "gender": pd.NA,
+        }
+    )
 
 
 def marketplace_export(dups: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -133,22 +144,38 @@ def marketplace_export(dups: pd.DataFrame, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng([seed, 1])
     f = contract_fields(dups)
     ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(
-        np.sort(rng.integers(0, 365 * 24 * 60, len(dups))), unit="min")
-    return pd.DataFrame({
-        "order_no": [f"MP{i + 1:07d}" for i in range(len(dups))],
-        "created": ts.strftime("%Y-%m-%d %H:%M:%S"),
-        "buyer_id": dups["buyer_ref"], "ship_name": f["name"], "ship_phone": f["phone"],
-        "ship_street": f["address"], "ship_postcode": f["postcode"], "ship_suburb": f["city"],
-        "item_sku": "FEBRL-1", "qty": 1, "item_price": "19.95",
-    })
+        np.sort(rng.integers(0, 365 * 24 * 60, len(dups))), unit="min"
+    )
+    return pd.DataFrame(
+        {
+            "order_no": [f"MP{i + 1:07d}" for i in range(len(dups))],
+            "created": ts.strftime("%Y-%m-%d %H:%M:%S"),
+            "buyer_id": dups["buyer_ref"],
+            "ship_name": f["name"],
+            "ship_phone": f["phone"],
+            "ship_street": f["address"],
+            "ship_postcode": f["postcode"],
+            "ship_suburb": f["city"],
+            "item_sku": "FEBRL-1",
+            "qty": 1,
+            "item_price": "19.95",
+        }
+    )
 
 
 MAPPING = {
     "columns": {
-        "order_id": "order_no", "order_ts": "created", "buyer_ref": "buyer_id",
-        "buyer_name": "ship_name", "buyer_phone": "ship_phone", "ship_address": "ship_street",
-        "postcode": "ship_postcode", "city": "ship_suburb", "channel_sku": "item_sku",
-        "quantity": "qty", "unit_price": "item_price",
+        "order_id": "order_no",
+        "order_ts": "created",
+        "buyer_ref": "buyer_id",
+        "buyer_name": "ship_name",
+        "buyer_phone": "ship_phone",
+        "ship_address": "ship_street",
+        "postcode": "ship_postcode",
+        "city": "ship_suburb",
+        "channel_sku": "item_sku",
+        "quantity": "qty",
+        "unit_price": "item_price",
     },
     "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Australia/Sydney"},
     "currency": "AUD",
@@ -163,9 +190,19 @@ def write_dataset(folder: Path, name: str, crm: pd.DataFrame, dups: pd.DataFrame
     """
     (folder / "orders").mkdir(parents=True, exist_ok=True)
     (folder / "mappings").mkdir(exist_ok=True)
-    spec = {"name": name, "base_currency": "AUD", "timezone": "Australia/Sydney",
-            "channels": [{"id": CHANNEL, "orders": f"orders/{CHANNEL}.csv",
-                          "mapping": f"mappings/{CHANNEL}.yaml", "crm_ids": False}]}
+    spec = {
+        "name": name,
+        "base_currency": "AUD",
+        "timezone": "Australia/Sydney",
+        "channels": [
+            {
+                "id": CHANNEL,
+                "orders": f"orders/{CHANNEL}.csv",
+                "mapping": f"mappings/{CHANNEL}.yaml",
+                "crm_ids": False,
+            }
+        ],
+    }
     (folder / "dataset.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (folder / "mappings" / f"{CHANNEL}.yaml").write_text(yaml.safe_dump(MAPPING, sort_keys=False))
     customers_csv(crm).to_csv(folder / "customers.csv", index=False)
@@ -190,15 +227,23 @@ def resolve(folder: Path) -> dict:
     pii.drop_pii(ingested.lines, pii.LINE_PII_COLUMNS)
     t1 = time.perf_counter()
     crm, crm_channels = ds.table("customers"), list(ds.crm_channel_ids)
-    pairs = integ.probabilistic_pairs(buyers, crm, crm_channels,
-                                      min_probability=MIN_PAIR_PROBABILITY, seed=SEED)
-    links = integ.link_buyers(buyers, crm, crm_channels=crm_channels, pairs=pairs,
-                              threshold=THRESHOLD)
+    pairs = integ.probabilistic_pairs(
+        buyers, crm, crm_channels, min_probability=MIN_PAIR_PROBABILITY, seed=SEED
+    )
+    links = integ.link_buyers(
+        buyers, crm, crm_channels=crm_channels, pairs=pairs, threshold=THRESHOLD
+    )
     t2 = time.perf_counter()
-    all_pairs = integ.probabilistic_pairs(buyers, crm, crm_channels, min_probability=0.0,
-                                          seed=SEED)
-    return {"ingested": ingested, "buyers": buyers, "pairs": pairs, "all_pairs": all_pairs,
-            "links": links, "intake_s": t1 - t0, "identity_s": t2 - t1}
+    all_pairs = integ.probabilistic_pairs(buyers, crm, crm_channels, min_probability=0.0, seed=SEED)
+    return {
+        "ingested": ingested,
+        "buyers": buyers,
+        "pairs": pairs,
+        "all_pairs": all_pairs,
+        "links": links,
+        "intake_s": t1 - t0,
+        "identity_s": t2 - t1,
+    }
 
 
 def link_scores(links: pd.DataFrame, dups: pd.DataFrame, crm_ids: set[str]) -> dict:
@@ -214,16 +259,26 @@ def link_scores(links: pd.DataFrame, dups: pd.DataFrame, crm_ids: set[str]) -> d
         precision, recall, f1.
     """
     got = dups[["buyer_ref", "customer_id"]].merge(
-        links[["buyer_ref", "customer_id"]].astype(str), on="buyer_ref", how="left",
-        suffixes=("_true", "_got"), validate="one_to_one")
+        links[["buyer_ref", "customer_id"]].astype(str),
+        on="buyer_ref",
+        how="left",
+        suffixes=("_true", "_got"),
+        validate="one_to_one",
+    )
     linked = got["customer_id_got"].isin(crm_ids)
     found = linked & (got["customer_id_got"] == got["customer_id_true"])
     n, n_linked, n_found = len(got), int(linked.sum()), int(found.sum())
     p = n_found / n_linked if n_linked else float("nan")
     r = n_found / n if n else float("nan")
-    return {"duplicates": n, "linked": n_linked, "found": n_found,
-            "wrong": n_linked - n_found, "precision": p, "recall": r,
-            "f1": 2 * p * r / (p + r) if p + r else 0.0}
+    return {
+        "duplicates": n,
+        "linked": n_linked,
+        "found": n_found,
+        "wrong": n_linked - n_found,
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+    }
 
 
 def true_pairs_present(pairs: pd.DataFrame, dups: pd.DataFrame) -> pd.Series:
@@ -233,8 +288,9 @@ def true_pairs_present(pairs: pd.DataFrame, dups: pd.DataFrame) -> pd.Series:
     crm = "c:" + dups["customer_id"].astype(str)
     have = set(zip(pairs["node_l"].astype(str), pairs["node_r"].astype(str), strict=True))
     have |= {(r, lft) for lft, r in have}
-    return pd.Series([t in have for t in zip(buyer, crm, strict=True)], index=dups.index,
-                     dtype=bool)
+    return pd.Series(
+        [t in have for t in zip(buyer, crm, strict=True)], index=dups.index, dtype=bool
+    )
 
 
 def osa_distance(a: str, b: str) -> int:
@@ -279,8 +335,9 @@ def difference_kind(dup: object, org: object, org_row: pd.Series) -> str:
     return {1: "1 edit", 2: "2 edits"}.get(k, "3+ edits")
 
 
-def miss_table(dups: pd.DataFrame, crm: pd.DataFrame, links: pd.DataFrame,
-               all_pairs: pd.DataFrame) -> pd.DataFrame:
+def miss_table(
+    dups: pd.DataFrame, crm: pd.DataFrame, links: pd.DataFrame, all_pairs: pd.DataFrame
+) -> pd.DataFrame:
     """One row per missed duplicate: its link, the true pair's probability and, per FEBRL
     field, the duplicate's and the original's values with the kind of difference.
 
@@ -302,8 +359,10 @@ def miss_table(dups: pd.DataFrame, crm: pd.DataFrame, links: pd.DataFrame,
     rows = []
     for _, m in miss.iterrows():
         o = org.loc[m["customer_id"]]
-        row = {c: m[c] for c in ("rec_id", "rule", "customer_id_got", "wrong_crm",
-                                 "true_pair_probability")}
+        row = {
+            c: m[c]
+            for c in ("rec_id", "rule", "customer_id_got", "wrong_crm", "true_pair_probability")
+        }
         diffs = []
         for f in FIELDS:
             row[f] = f"{_show(m[f])} / {_show(o[f])}"
@@ -321,8 +380,12 @@ def miss_causes(misses: pd.DataFrame) -> dict[str, int]:
     the buyer was not lone or another pair won); ``wrong_crm`` counts links to another
     CRM customer among all of them."""
     p = misses["true_pair_probability"]
-    return {"not_blocked": int(p.isna().sum()), "below_threshold": int((p < THRESHOLD).sum()),
-            "other": int((p >= THRESHOLD).sum()), "wrong_crm": int(misses["wrong_crm"].sum())}
+    return {
+        "not_blocked": int(p.isna().sum()),
+        "below_threshold": int((p < THRESHOLD).sum()),
+        "other": int((p >= THRESHOLD).sum()),
+        "wrong_crm": int(misses["wrong_crm"].sum()),
+    }
 
 
 def _true_pair_probability(pairs: pd.DataFrame) -> pd.Series:
@@ -331,8 +394,9 @@ def _true_pair_probability(pairs: pd.DataFrame) -> pd.Series:
     b_first = left.str.startswith("b:") & right.str.startswith("c:")
     c_first = left.str.startswith("c:") & right.str.startswith("b:")
     key = pd.concat([left[b_first] + "|" + right[b_first], right[c_first] + "|" + left[c_first]])
-    prob = pd.concat([pairs.loc[b_first, "match_probability"],
-                      pairs.loc[c_first, "match_probability"]])
+    prob = pd.concat(
+        [pairs.loc[b_first, "match_probability"], pairs.loc[c_first, "match_probability"]]
+    )
     return pd.Series(prob.to_numpy(), index=key.to_numpy())
 
 
@@ -342,14 +406,14 @@ def _show(v: object) -> str:
 
 def markdown(df: pd.DataFrame) -> str:
     """``df`` as a Markdown table (floats with three decimals, missing values empty)."""
+
     def cell(v: object) -> str:
         if isinstance(v, float) and not pd.isna(v):
             return f"{v:.3f}"
         return _show(v).replace("|", "\\|")
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |",
-             "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |"
-              for row in df.itertuples(index=False)]
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
 
@@ -363,11 +427,17 @@ def unblocked_agreement(misses: pd.DataFrame) -> pd.DataFrame:
     """
     lost = misses.loc[misses["true_pair_probability"].isna()]
     near = {"spaces", "1 edit", "transposed"}
-    return pd.DataFrame([
-        {"field": f, "same": int((lost[f"{f}_kind"] == "same").sum()),
-         "near": int(lost[f"{f}_kind"].isin(near).sum()),
-         "missing": int(lost[f"{f}_kind"].isin({"missing", "added"}).sum())}
-        for f in FIELDS])
+    return pd.DataFrame(
+        [
+            {
+                "field": f,
+                "same": int((lost[f"{f}_kind"] == "same").sum()),
+                "near": int(lost[f"{f}_kind"].isin(near).sum()),
+                "missing": int(lost[f"{f}_kind"].isin({"missing", "added"}).sum()),
+            }
+            for f in FIELDS
+        ]
+    )
 
 
 def name_city_kept(misses: pd.DataFrame) -> tuple[int, int]:
@@ -375,8 +445,10 @@ def name_city_kept(misses: pd.DataFrame) -> tuple[int, int]:
     (as the model normalises them), and how many of those differ in the street number
     (the start of the address, where the ``street`` blocking key is cut)."""
     lost = misses.loc[misses["true_pair_probability"].isna()]
-    kept = pd.concat([lost[f"{f}_kind"].isin({"same", "spaces"})
-                      for f in ("given_name", "surname", "suburb")], axis=1).all(axis=1)
+    kept = pd.concat(
+        [lost[f"{f}_kind"].isin({"same", "spaces"}) for f in ("given_name", "surname", "suburb")],
+        axis=1,
+    ).all(axis=1)
     return int(kept.sum()), int((kept & (lost["street_number_kind"] != "same")).sum())
 
 
@@ -415,8 +487,9 @@ def example_misses(misses: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def kind_counts(misses: pd.DataFrame) -> pd.DataFrame:
     """Misses per kind of difference (rows) and FEBRL field (columns); ``same`` left out."""
-    long = pd.concat([misses[f"{f}_kind"].rename("kind").to_frame().assign(field=f)
-                      for f in FIELDS])
+    long = pd.concat(
+        [misses[f"{f}_kind"].rename("kind").to_frame().assign(field=f) for f in FIELDS]
+    )
     long = long.loc[long["kind"] != "same"]
     table = pd.crosstab(long["kind"], long["field"]).reindex(columns=list(FIELDS), fill_value=0)
     return table.rename_axis(columns=None).reset_index()
@@ -433,15 +506,20 @@ def run_file(name: str, work: Path) -> tuple[dict, pd.DataFrame]:
     dups[["buyer_ref", "customer_id", "rec_id"]].to_csv(work / f"{name}_truth.csv", index=False)
     res = resolve(folder)
     scores = link_scores(res["links"], dups, set(crm["customer_id"]))
-    out = {"file": name, "crm_customers": len(crm), **scores,
-           "candidate_pairs": len(res["pairs"]),
-           "candidate_recall": float(true_pairs_present(res["pairs"], dups).mean()),
-           "blocked_pairs": len(res["all_pairs"]),
-           "blocking_recall": float(true_pairs_present(res["all_pairs"], dups).mean()),
-           "rules": res["links"]["rule"].value_counts().to_dict(),
-           "rules_only": res["links"].attrs["rules_only_counts"],
-           "intake_s": round(res["intake_s"], 2), "identity_s": round(res["identity_s"], 2),
-           "note": res["pairs"].attrs.get("note", "")}
+    out = {
+        "file": name,
+        "crm_customers": len(crm),
+        **scores,
+        "candidate_pairs": len(res["pairs"]),
+        "candidate_recall": float(true_pairs_present(res["pairs"], dups).mean()),
+        "blocked_pairs": len(res["all_pairs"]),
+        "blocking_recall": float(true_pairs_present(res["all_pairs"], dups).mean()),
+        "rules": res["links"]["rule"].value_counts().to_dict(),
+        "rules_only": res["links"].attrs["rules_only_counts"],
+        "intake_s": round(res["intake_s"], 2),
+        "identity_s": round(res["identity_s"], 2),
+        "note": res["pairs"].attrs.get("note", ""),
+    }
     misses = miss_table(dups, crm, res["links"], res["all_pairs"])
     out["miss_causes"] = miss_causes(misses)
     return out, misses
@@ -455,8 +533,10 @@ def _print_misses(name: str, misses: pd.DataFrame, n: int) -> None:
     print(f"\nWhat the {lost} misses blocking never paired share with their original\n")
     print(markdown(unblocked_agreement(misses)))
     kept, number = name_city_kept(misses)
-    print(f"\nName and city unchanged (spaces aside): {kept} of the {lost}; the street number "
-          f"differs in {number} of those")
+    print(
+        f"\nName and city unchanged (spaces aside): {kept} of the {lost}; the street number "
+        f"differs in {number} of those"
+    )
     if not n or misses.empty:
         return
     pick = example_misses(misses, n)
@@ -468,8 +548,12 @@ def _print_misses(name: str, misses: pd.DataFrame, n: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", nargs="+", choices=sorted(FEBRL), default=["febrl2", "febrl3"])
-    ap.add_argument("--work", type=Path, default=Path("/tmp/bench_identity_febrl"),
-                    help="where the dataset folders and truth files are written")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/tmp/bench_identity_febrl"),
+        help="where the dataset folders and truth files are written",
+    )
     ap.add_argument("--misses", type=int, default=10, help="example misses shown per file")
     args = ap.parse_args(argv)
     tables = {}

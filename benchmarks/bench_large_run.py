@@ -145,13 +145,19 @@ def cell_peaks(run_dir: Path, timeline: list[tuple[float, int]], top: int = 3) -
         rows = []
         for i, cell in enumerate(cells):
             meta = cell.get("metadata", {}).get("papermill", {})
-            if cell["cell_type"] != "code" or not meta.get("start_time") or not meta.get("end_time"):
+            if (
+                cell["cell_type"] != "code"
+                or not meta.get("start_time")
+                or not meta.get("end_time")
+            ):
                 continue
             start = dt.datetime.fromisoformat(meta["start_time"].replace("Z", "+00:00")).timestamp()
             end = dt.datetime.fromisoformat(meta["end_time"].replace("Z", "+00:00")).timestamp()
             inside = (t >= start) & (t <= end + 0.5)
             if inside.any():
-                first = "".join(cell["source"]).strip().splitlines()[0][:60] if cell["source"] else ""
+                first = (
+                    "".join(cell["source"]).strip().splitlines()[0][:60] if cell["source"] else ""
+                )
                 rows.append((rss[inside].max(), i, end - start, first))
         for peak, i, seconds, first in sorted(rows, reverse=True)[:top]:
             out.append(f"| {nb_path.stem} | {i} | {seconds:.1f} | {peak:.1f} | `{first}` |")
@@ -159,11 +165,15 @@ def cell_peaks(run_dir: Path, timeline: list[tuple[float, int]], top: int = 3) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dataset", type=Path, help="dataset folder (instead of --params)")
     ap.add_argument("--run-name", default="bench", help="run folder name under output/")
     ap.add_argument("--params", type=Path, help="a parameters file (instead of --dataset)")
-    ap.add_argument("--jobs", type=int, default=None, help="stages at a time (default: the runner's)")
+    ap.add_argument(
+        "--jobs", type=int, default=None, help="stages at a time (default: the runner's)"
+    )
     ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period, s")
     ap.add_argument("--no-report", action="store_true", help="skip report.html")
     ap.add_argument("--out", type=Path, help="also write the table here")

@@ -43,36 +43,86 @@ def generate(root: Path, n: int, seed: int = 1) -> None:
     price = np.round(rng.gamma(2.0, 60.0, N_SKUS) + 1, 2)
     (root / "products.csv").write_text(
         "sku,name,category,unit_cost,list_price,weight_kg\n"
-        + "".join(f"SKU{s:05d},p{s},c{s % 12},{p * 0.6:.2f},{p:.2f},0.5\n"
-                  for s, p in zip(skus, price, strict=True)))
+        + "".join(
+            f"SKU{s:05d},p{s},c{s % 12},{p * 0.6:.2f},{p:.2f},0.5\n"
+            for s, p in zip(skus, price, strict=True)
+        )
+    )
     (root / "sku_map.csv").write_text(
-        "channel_id,channel_sku,sku\n" + "".join(f"tmall,TM-{s},SKU{s:05d}\n" for s in skus))
+        "channel_id,channel_sku,sku\n" + "".join(f"tmall,TM-{s},SKU{s:05d}\n" for s in skus)
+    )
     days = np.arange(np.datetime64("2023-01-01"), np.datetime64("2025-01-01"))
     (root / "fx_rates.csv").write_text(
         "date,currency,rate_to_base\n"
-        + "".join(f"{d},USD,{7.1 + 0.1 * np.sin(i / 30):.4f}\n" for i, d in enumerate(days)))
-    (root / "dataset.yaml").write_text(yaml.safe_dump({
-        "name": "bench", "base_currency": "CNY", "timezone": "Asia/Shanghai",
-        "channels": [{"id": "tmall", "orders": "orders/tmall.csv",
-                      "mapping": "mappings/tmall.yaml"}]}))
-    header = ["订单编号", "下单时间", "买家会员名", "收货人姓名", "联系手机", "收货地址", "城市",
-              "商家编码", "购买数量", "价格", "优惠", "币种", "订单状态", "备注"]
-    (root / "mappings" / "tmall.yaml").write_text(yaml.safe_dump({
-        "columns": {"order_id": "订单编号", "order_ts": "下单时间", "buyer_ref": "买家会员名",
-                    "buyer_name": "收货人姓名", "buyer_phone": "联系手机",
-                    "ship_address": "收货地址", "city": "城市", "channel_sku": "商家编码",
-                    "quantity": "购买数量", "unit_price": "价格", "discount": "优惠",
-                    "currency": "币种", "status": "订单状态"},
-        "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
-        "values": {"status": {"等待买家付款": "placed", "买家已付款": "paid",
-                              "卖家已发货": "shipped", "交易成功": "delivered",
-                              "交易关闭": "cancelled"}},
-    }, allow_unicode=True, sort_keys=False))
+        + "".join(f"{d},USD,{7.1 + 0.1 * np.sin(i / 30):.4f}\n" for i, d in enumerate(days))
+    )
+    (root / "dataset.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "bench",
+                "base_currency": "CNY",
+                "timezone": "Asia/Shanghai",
+                "channels": [
+                    {"id": "tmall", "orders": "orders/tmall.csv", "mapping": "mappings/tmall.yaml"}
+                ],
+            }
+        )
+    )
+    header = [
+        "订单编号",
+        "下单时间",
+        "买家会员名",
+        "收货人姓名",
+        "联系手机",
+        "收货地址",
+        "城市",
+        "商家编码",
+        "购买数量",
+        "价格",
+        "优惠",
+        "币种",
+        "订单状态",
+        "备注",
+    ]
+    (root / "mappings" / "tmall.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "columns": {
+                    "order_id": "订单编号",
+                    "order_ts": "下单时间",
+                    "buyer_ref": "买家会员名",
+                    "buyer_name": "收货人姓名",
+                    "buyer_phone": "联系手机",
+                    "ship_address": "收货地址",
+                    "city": "城市",
+                    "channel_sku": "商家编码",
+                    "quantity": "购买数量",
+                    "unit_price": "价格",
+                    "discount": "优惠",
+                    "currency": "币种",
+                    "status": "订单状态",
+                },
+                "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
+                "values": {
+                    "status": {
+                        "等待买家付款": "placed",
+                        "买家已付款": "paid",
+                        "卖家已发货": "shipped",
+                        "交易成功": "delivered",
+                        "交易关闭": "cancelled",
+                    }
+                },
+            },
+            allow_unicode=True,
+            sort_keys=False,
+        )
+    )
     words = pa.array(["等待买家付款", "买家已付款", "卖家已发货", "交易成功", "交易关闭"])
     t0 = np.datetime64("2023-01-01T00:00:00", "s").astype(np.int64)
     chunk = 1_000_000
-    with pacsv.CSVWriter(root / "orders" / "tmall.csv",
-                         pa.schema([(h, pa.string()) for h in header])) as w:
+    with pacsv.CSVWriter(
+        root / "orders" / "tmall.csv", pa.schema([(h, pa.string()) for h in header])
+    ) as w:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
             idx = np.arange(start, start + m)
@@ -89,9 +139,15 @@ def generate(root: Path, n: int, seed: int = 1) -> None:
             usd = rng.random(m) < 0.1
             unit = np.where(usd, np.round(price[sku] / 7.1, 2), price[sku])
             cols = [
-                _prefix("T", idx // 2), ts_s, _prefix("nick", buyer), _prefix("name", buyer),
-                _prefix("138", 10_000_000 + buyer), _prefix("上海市浦东新区路", buyer % 999),
-                pa.array(np.where(buyer % 3 == 0, "上海", "北京")), sku_s, qty_s,
+                _prefix("T", idx // 2),
+                ts_s,
+                _prefix("nick", buyer),
+                _prefix("name", buyer),
+                _prefix("138", 10_000_000 + buyer),
+                _prefix("上海市浦东新区路", buyer % 999),
+                pa.array(np.where(buyer % 3 == 0, "上海", "北京")),
+                sku_s,
+                qty_s,
                 pc.cast(pa.array(unit), pa.string()),
                 pa.array(np.where(rng.random(m) < 0.2, "5.00", "")),
                 pa.array(np.where(usd, "USD", "CNY")),
@@ -117,10 +173,13 @@ def measure(root: Path) -> dict:
     t_canon = time.perf_counter() - t
     assert r.rows_read == len(lines) + len(r.quarantine) + len(q)
     return {
-        "rows_read": r.rows_read, "accepted": len(lines),
+        "rows_read": r.rows_read,
+        "accepted": len(lines),
         "quarantined": len(r.quarantine) + len(q),
-        "load_s": round(t_load, 2), "read_s": round(t_read, 2),
-        "canonicalise_s": round(t_canon, 2), "total_s": round(t_load + t_read + t_canon, 2),
+        "load_s": round(t_load, 2),
+        "read_s": round(t_read, 2),
+        "canonicalise_s": round(t_canon, 2),
+        "total_s": round(t_load + t_read + t_canon, 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "revenue_base": round(float(lines["revenue_base"].sum()), 2),
     }
@@ -140,17 +199,28 @@ def main() -> None:
         t = time.perf_counter()
         generate(root, args.lines)
         size = (root / "orders" / "tmall.csv").stat().st_size / 2**20
-        print(f"generated {args.lines:,} lines ({size:,.0f} MiB) in "
-              f"{time.perf_counter() - t:.1f} s at {root}", file=sys.stderr)
-    out = subprocess.run([sys.executable, __file__, "--measure", str(root)], check=True,
-                         capture_output=True, text=True)
+        print(
+            f"generated {args.lines:,} lines ({size:,.0f} MiB) in "
+            f"{time.perf_counter() - t:.1f} s at {root}",
+            file=sys.stderr,
+        )
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", str(root)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     res = json.loads(out.stdout)
-    print("| lines | load s | read s | canonicalise s | total s | peak RSS MiB | accepted | "
-          "quarantined |")
+    print(
+        "| lines | load s | read s | canonicalise s | total s | peak RSS MiB | accepted | "
+        "quarantined |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {res['rows_read']:,} | {res['load_s']} | {res['read_s']} | "
-          f"{res['canonicalise_s']} | {res['total_s']} | {res['peak_rss_mib']:,} | "
-          f"{res['accepted']:,} | {res['quarantined']:,} |")
+    print(
+        f"| {res['rows_read']:,} | {res['load_s']} | {res['read_s']} | "
+        f"{res['canonicalise_s']} | {res['total_s']} | {res['peak_rss_mib']:,} | "
+        f"{res['accepted']:,} | {res['quarantined']:,} |"
+    )
 
 
 if __name__ == "__main__":

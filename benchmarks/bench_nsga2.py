@@ -38,10 +38,12 @@ from channelops.stages import channel_selection as ch
 from channelops.synth.scoring import channel_example
 from channelops.synth.scoring.channel_example import example_instance, simulate_history
 
-CONS10 = ch.PlanConstraints(total_budget=60_000, min_channels=2, max_channels=6,
-                            default_max_budget=25_000)
-CONS5 = ch.PlanConstraints(total_budget=30_000, min_channels=1, max_channels=3,
-                           default_max_budget=20_000)
+CONS10 = ch.PlanConstraints(
+    total_budget=60_000, min_channels=2, max_channels=6, default_max_budget=25_000
+)
+CONS5 = ch.PlanConstraints(
+    total_budget=30_000, min_channels=1, max_channels=3, default_max_budget=20_000
+)
 
 
 def _fit(inst: channel_example.ExampleInstance, seed: int) -> tuple[pd.DataFrame, float]:
@@ -50,8 +52,9 @@ def _fit(inst: channel_example.ExampleInstance, seed: int) -> tuple[pd.DataFrame
         hist = simulate_history(curve, n_weeks=104, noise=0.05, seed=seed * 100 + i)
         spend.append(hist[["week_start", "spend"]].assign(channel_id=cid))
         revenue.append(hist[["week_start", "revenue"]].assign(channel_id=cid))
-    table = ch.fit_response_curves(pd.concat(spend), pd.concat(revenue), inst.channels,
-                                   n_boot=100, seed=seed)
+    table = ch.fit_response_curves(
+        pd.concat(spend), pd.concat(revenue), inst.channels, n_boot=100, seed=seed
+    )
     for cid, curve in zip(table["channel_id"], table["curve"], strict=True):
         s = float(pd.concat(spend).query("channel_id == @cid")["spend"].median())
         errors.append(abs(float(curve.revenue(s)) / float(inst.curves[cid].revenue(s)) - 1))
@@ -63,11 +66,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--instances", type=int, default=3)
     args = parser.parse_args()
-    print(f"Machine: {platform.machine()}, {platform.system()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, pymoo {pymoo.__version__}\n")
-    print("| instance | max fit error | NSGA-II 10 ch median (min) s | front size | "
-          "profit gap (profit rule) | profit gap (knee) | profit gap (knee, >= 97% profit) | "
-          "exact best s | HV ratio 5 ch (vs exact / vs union) |")
+    print(
+        f"Machine: {platform.machine()}, {platform.system()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, pymoo {pymoo.__version__}\n"
+    )
+    print(
+        "| instance | max fit error | NSGA-II 10 ch median (min) s | front size | "
+        "profit gap (profit rule) | profit gap (knee) | profit gap (knee, >= 97% profit) | "
+        "exact best s | HV ratio 5 ch (vs exact / vs union) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for seed in range(args.instances):
         inst = example_instance(10, seed=seed)
@@ -76,13 +83,19 @@ def main() -> None:
         times, res = [], None
         for _ in range(args.repeats):
             start = time.perf_counter()
-            res = ch.optimise_channel_plan(fitted, inst.channels, reach, CONS10,
-                                           inst.target_segments, pop_size=100, n_gen=200,
-                                           seed=seed)
+            res = ch.optimise_channel_plan(
+                fitted,
+                inst.channels,
+                reach,
+                CONS10,
+                inst.target_segments,
+                pop_size=100,
+                n_gen=200,
+                seed=seed,
+            )
             times.append(time.perf_counter() - start)
         assert res is not None
-        truth = ch.build_plan_model(inst.curves, inst.channels, reach, CONS10,
-                                    inst.target_segments)
+        truth = ch.build_plan_model(inst.curves, inst.channels, reach, CONS10, inst.target_segments)
         start = time.perf_counter()
         best = ch.exact_best_plan(inst.curves, inst.channels, CONS10)
         t_exact = time.perf_counter() - start
@@ -93,15 +106,24 @@ def main() -> None:
             gaps.append(1 - true_profit / float(best["profit"]))
         small = example_instance(5, seed=seed)
         reach5 = ch.segment_channel_reach(small.segment_profiles, small.channels)
-        exact = ch.exact_front(small.curves, small.channels, reach5, CONS5,
-                               small.target_segments, n_eps=40)
-        res5 = ch.optimise_channel_plan(small.curves, small.channels, reach5, CONS5,
-                                        small.target_segments, objectives=("profit", "reach"),
-                                        seed=0)
+        exact = ch.exact_front(
+            small.curves, small.channels, reach5, CONS5, small.target_segments, n_eps=40
+        )
+        res5 = ch.optimise_channel_plan(
+            small.curves,
+            small.channels,
+            reach5,
+            CONS5,
+            small.target_segments,
+            objectives=("profit", "reach"),
+            seed=0,
+        )
         hv = ch.hypervolume_ratio(res5.front, exact)
-        print(f"| {seed} | {fit_err:.2%} | {np.median(times):.2f} ({np.min(times):.2f}) | "
-              f"{len(res.front)} | {gaps[0]:.2%} | {gaps[1]:.2%} | {gaps[2]:.2%} | {t_exact:.1f} | "
-              f"{hv['ratio']:.4f} / {hv['ratio_union']:.4f} |")
+        print(
+            f"| {seed} | {fit_err:.2%} | {np.median(times):.2f} ({np.min(times):.2f}) | "
+            f"{len(res.front)} | {gaps[0]:.2%} | {gaps[1]:.2%} | {gaps[2]:.2%} | {t_exact:.1f} | "
+            f"{hv['ratio']:.4f} / {hv['ratio_union']:.4f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ from channelops.ingest import intake
 def _hash(frame: pd.DataFrame, round_to: int = 9) -> str:
     d = frame.reset_index(drop=not frame.index.name)
     d = d.round(round_to) if round_to is not None else d
-    return hashlib.sha256(pd.util.hash_pandas_object(d.astype(str), index=False).values).hexdigest()[:12]
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(d.astype(str), index=False).values
+    ).hexdigest()[:12]
 
 
 def main() -> None:
@@ -69,8 +71,12 @@ def main() -> None:
     out: dict = {
         "engine": args.engine,
         "dataset": args.dataset,
-        "rows": {"order_lines": len(lines), "crm_lines": len(crm_lines), "buyers": len(buyers),
-                 "series": int(series.groupby(["channel_id", "sku"]).ngroups)},
+        "rows": {
+            "order_lines": len(lines),
+            "crm_lines": len(crm_lines),
+            "buyers": len(buyers),
+            "series": int(series.groupby(["channel_id", "sku"]).ngroups),
+        },
         "seconds": {},
         "hash": {},
     }
@@ -84,8 +90,9 @@ def main() -> None:
         t = time.perf_counter()
         orders = seg.customer_orders(crm_lines, engine=engine)
         as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)
-        feats = seg.customer_features(orders, as_of, lines=crm_lines, products=products,
-                                      engine=engine)
+        feats = seg.customer_features(
+            orders, as_of, lines=crm_lines, products=products, engine=engine
+        )
         out["seconds"]["features"] = round(time.perf_counter() - t, 1)
         out["hash"]["features"] = _hash(feats)
     if "identity" in steps:
@@ -93,23 +100,28 @@ def main() -> None:
         pairs = integ.probabilistic_pairs(buyers, crm, crm_channels, seed=42, engine=engine)
         links = integ.link_buyers(buyers, crm, crm_channels, pairs=pairs, threshold=0.9)
         out["seconds"]["identity"] = round(time.perf_counter() - t, 1)
-        out["hash"]["identity_customer_ids"] = _hash(links[["channel_id", "buyer_ref", "customer_id"]])
+        out["hash"]["identity_customer_ids"] = _hash(
+            links[["channel_id", "buyer_ref", "customer_id"]]
+        )
         out["pairs"] = len(pairs)
     if "backtest" in steps or "future" in steps:
         t = time.perf_counter()
-        bt = fc.backtest(series, fc.DEFAULT_MODELS, 28, 3, features=features, seed=42,
-                         engine=engine)
+        bt = fc.backtest(
+            series, fc.DEFAULT_MODELS, 28, 3, features=features, seed=42, engine=engine
+        )
         out["seconds"]["backtest"] = round(time.perf_counter() - t, 1)
         out["hash"]["backtest"] = _hash(bt)
         if "future" in steps:
             choice = fc.choose_models(fc.series_metrics(bt))
             t = time.perf_counter()
-            fut = fc.forecast_future(series, choice, bt, 28, 0.8, features=features, seed=42,
-                                     engine=engine)
+            fut = fc.forecast_future(
+                series, choice, bt, 28, 0.8, features=features, seed=42, engine=engine
+            )
             out["seconds"]["future"] = round(time.perf_counter() - t, 1)
             out["hash"]["future"] = _hash(fut)
-    out["seconds"]["total_steps"] = round(sum(v for k, v in out["seconds"].items()
-                                              if k != "session"), 1)
+    out["seconds"]["total_steps"] = round(
+        sum(v for k, v in out["seconds"].items() if k != "session"), 1
+    )
     out["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     print(json.dumps(out))
 

@@ -29,16 +29,18 @@ from channelops.stages import segmentation as seg
 STRING = pd.StringDtype("pyarrow")
 
 
-def synthetic_lines(n_customers: int, n_lines: int, seed: int = 1) -> tuple[pd.DataFrame,
-                                                                            pd.DataFrame]:
+def synthetic_lines(
+    n_customers: int, n_lines: int, seed: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Canonical lines (the columns segmentation reads) and a product master."""
     rng = np.random.default_rng(seed)
     weight = rng.gamma(0.6, 1.0, n_customers)
     cust = rng.choice(n_customers, size=n_lines, p=weight / weight.sum())
     cust[:n_customers] = np.arange(n_customers)  # every customer buys at least once
     lines_per_order = 2.5
-    order = np.sort(cust) * 1000 + (rng.random(n_lines) * rng.gamma(2.0, 4.0)
-                                    / lines_per_order).astype(np.int64)
+    order = np.sort(cust) * 1000 + (
+        rng.random(n_lines) * rng.gamma(2.0, 4.0) / lines_per_order
+    ).astype(np.int64)
     order_codes, order_ids = pd.factorize(order)
     start = np.datetime64("2023-01-01T00:00:00", "s").astype(np.int64)
     ts_per_order = start + rng.integers(0, 2 * 365 * 86400, len(order_ids))
@@ -46,20 +48,25 @@ def synthetic_lines(n_customers: int, n_lines: int, seed: int = 1) -> tuple[pd.D
     sku = skus[rng.integers(0, 2000, n_lines)]
     revenue = rng.gamma(3.0, 60.0, n_lines)
     discount = np.where(rng.random(n_lines) < 0.2, 0.1 * revenue, 0.0)
-    lines = pd.DataFrame({
-        "buyer_ref": pd.array(np.char.add("C", np.sort(cust).astype("U8")), dtype=STRING),
-        "order_id": pd.array(np.char.add("O", order.astype("U14")), dtype=STRING),
-        "channel_id": pd.array(np.where(order % 3 == 0, "offline_pos", "own_store"),
-                               dtype=STRING),
-        "order_ts_local": pd.to_datetime(ts_per_order[order_codes], unit="s"),
-        "sku": pd.array(sku, dtype=STRING),
-        "revenue_base": revenue - discount,
-        "discount_base": discount,
-        "status": pd.array(np.where(rng.random(n_lines) < 0.05, "cancelled", "delivered"),
-                           dtype=STRING),
-    })
-    cats = np.array(["electronics", "home", "beauty", "apparel", "food", "baby", "tea",
-                     "accessories"])
+    lines = pd.DataFrame(
+        {
+            "buyer_ref": pd.array(np.char.add("C", np.sort(cust).astype("U8")), dtype=STRING),
+            "order_id": pd.array(np.char.add("O", order.astype("U14")), dtype=STRING),
+            "channel_id": pd.array(
+                np.where(order % 3 == 0, "offline_pos", "own_store"), dtype=STRING
+            ),
+            "order_ts_local": pd.to_datetime(ts_per_order[order_codes], unit="s"),
+            "sku": pd.array(sku, dtype=STRING),
+            "revenue_base": revenue - discount,
+            "discount_base": discount,
+            "status": pd.array(
+                np.where(rng.random(n_lines) < 0.05, "cancelled", "delivered"), dtype=STRING
+            ),
+        }
+    )
+    cats = np.array(
+        ["electronics", "home", "beauty", "apparel", "food", "baby", "tea", "accessories"]
+    )
     products = pd.DataFrame({"sku": skus, "category": cats[np.arange(2000) % 8]})
     return lines, products
 
@@ -84,8 +91,10 @@ def truth_ari(root: str, seeds: list[int]) -> None:
         model = seg.fit_segments(feats, k=0, seed=seed)
         found = model.predict(feats)
         true = truth.loc[found.index, "segment"]
-        print(f"| {seed} | {model.k} | {adjusted_rand_score(true, found):.3f} | "
-              f"{(true == found).mean():.3f} | {time.perf_counter() - t0:.1f} |")
+        print(
+            f"| {seed} | {model.k} | {adjusted_rand_score(true, found):.3f} | "
+            f"{(true == found).mean():.3f} | {time.perf_counter() - t0:.1f} |"
+        )
 
 
 def main() -> None:
@@ -115,18 +124,27 @@ def main() -> None:
 
     orders = timed("customer_orders", seg.customer_orders, lines)
     as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)
-    feats = timed("customer_features (with category mix)", seg.customer_features, orders,
-                  as_of, lines, products)
+    feats = timed(
+        "customer_features (with category mix)",
+        seg.customer_features,
+        orders,
+        as_of,
+        lines,
+        products,
+    )
     timed("rfm_scores", seg.rfm_scores, feats)
     model = timed("fit_segments k=4", seg.fit_segments, feats, k=4, seed=args.seed)
     timed("predict", model.predict, feats)
-    auto = timed("fit_segments k=0 (silhouette over 2..8)", seg.fit_segments, feats, k=0,
-                 seed=args.seed)
+    auto = timed(
+        "fit_segments k=0 (silhouette over 2..8)", seg.fit_segments, feats, k=0, seed=args.seed
+    )
     hot = sum(s for n, s in steps if n != "fit_segments k=0 (silhouette over 2..8)")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print()
-    print(f"{feats.shape[0]:,} customers, {len(orders):,} orders, {len(lines):,} lines; "
-          f"chosen k = {auto.k}; peak RSS {peak:.1f} GB")
+    print(
+        f"{feats.shape[0]:,} customers, {len(orders):,} orders, {len(lines):,} lines; "
+        f"chosen k = {auto.k}; peak RSS {peak:.1f} GB"
+    )
     print("| step | seconds |\n|---|---:|")
     for name, sec in steps:
         print(f"| {name} | {sec:.1f} |")

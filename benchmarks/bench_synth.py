@@ -34,8 +34,12 @@ def run(out: Path, scenario: str, size: str, seed: int) -> dict:
     """Generate one dataset in a child process; return seconds, peak MB and counts."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(out), scenario, size, str(seed)],
-                          check=True, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(out), scenario, size, str(seed)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -57,9 +61,11 @@ def main() -> None:
         for size in sizes:
             r = run(root / f"{args.scenario}_{size}", args.scenario, size, args.seed)
             lines = sum(v for k, v in r["counts"].items() if k.startswith("orders/"))
-            print(f"{args.scenario:15s} {size:6s} generate {r['seconds']:7.1f} s "
-                  f"(process {r['wall_with_startup']:.1f} s)  peak RSS {r['peak_mb']:7.0f} MB  "
-                  f"order lines {lines:,}")
+            print(
+                f"{args.scenario:15s} {size:6s} generate {r['seconds']:7.1f} s "
+                f"(process {r['wall_with_startup']:.1f} s)  peak RSS {r['peak_mb']:7.0f} MB  "
+                f"order lines {lines:,}"
+            )
             for k, v in r["counts"].items():
                 print(f"    {k:35s} {v:>12,}")
 

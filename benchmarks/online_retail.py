@@ -28,13 +28,26 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-SOURCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online_retail_ii_2009_2010.parquet"
+SOURCE = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / "online_retail_ii_2009_2010.parquet"
+)
 ATTRIBUTION = (
     "Online Retail II, UCI Machine Learning Repository (Chen, 2019), "
     "https://doi.org/10.24432/C5CG6D, CC BY 4.0"
 )
-EXPORT_COLUMNS = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-                  "Customer ID", "Country"]
+EXPORT_COLUMNS = [
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
+]
 DOMESTIC = "United Kingdom"
 
 
@@ -90,10 +103,19 @@ def write_dataset(out: str | Path, source: str | Path = SOURCE) -> Path:
         (out / "mappings" / f"{channel_id}.yaml").write_text(
             yaml.safe_dump(mapping(), sort_keys=False, allow_unicode=True)
         )
-        channels.append({"id": channel_id, "orders": f"orders/{channel_id}.csv",
-                         "mapping": f"mappings/{channel_id}.yaml"})
-    spec = {"name": "online_retail_ii_2009_2010", "base_currency": "GBP",
-            "timezone": "Europe/London", "channels": channels}
+        channels.append(
+            {
+                "id": channel_id,
+                "orders": f"orders/{channel_id}.csv",
+                "mapping": f"mappings/{channel_id}.yaml",
+            }
+        )
+    spec = {
+        "name": "online_retail_ii_2009_2010",
+        "base_currency": "GBP",
+        "timezone": "Europe/London",
+        "channels": channels,
+    }
     (out / "dataset.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (out / "SOURCE.txt").write_text(ATTRIBUTION + "\n")
     return out

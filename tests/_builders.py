@@ -19,9 +19,14 @@ WEB_CSV = (
     "o2,2024-03-02 23:30:00,c2,SKU1,1,10.50,,CNY,delivered\n"
 )
 WEB_MAPPING: dict[str, Any] = {
-    "columns": {"order_id": "order_id", "order_ts": "order_ts", "buyer_ref": "buyer_ref",
-                "channel_sku": "channel_sku", "quantity": "quantity",
-                "unit_price": "unit_price"},
+    "columns": {
+        "order_id": "order_id",
+        "order_ts": "order_ts",
+        "buyer_ref": "buyer_ref",
+        "channel_sku": "channel_sku",
+        "quantity": "quantity",
+        "unit_price": "unit_price",
+    },
     "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
 }
 
@@ -36,12 +41,18 @@ def write(path: Path, content: str | bytes, encoding: str = "utf-8") -> Path:
     return path
 
 
-def build_dataset(root: Path, exports: dict[str, str | bytes] | None = None,
-                  mappings: dict[str, dict | str] | None = None,
-                  tables: dict[str, str] | None = None, *, name: str = "t",
-                  base_currency: str = "CNY", timezone: str = "Asia/Shanghai",
-                  channel_extra: dict[str, dict] | None = None,
-                  dataset_yaml: str | None = None) -> Path:
+def build_dataset(
+    root: Path,
+    exports: dict[str, str | bytes] | None = None,
+    mappings: dict[str, dict | str] | None = None,
+    tables: dict[str, str] | None = None,
+    *,
+    name: str = "t",
+    base_currency: str = "CNY",
+    timezone: str = "Asia/Shanghai",
+    channel_extra: dict[str, dict] | None = None,
+    dataset_yaml: str | None = None,
+) -> Path:
     """Write a dataset folder and return it.
 
     Args:
@@ -61,16 +72,26 @@ def build_dataset(root: Path, exports: dict[str, str | bytes] | None = None,
     for cid, content in exports.items():
         write(root / "orders" / f"{cid}.csv", content)
         m = mappings.get(cid, WEB_MAPPING)
-        text = m if isinstance(m, str) else yaml.safe_dump(m, allow_unicode=True,
-                                                             sort_keys=False)
+        text = m if isinstance(m, str) else yaml.safe_dump(m, allow_unicode=True, sort_keys=False)
         write(root / "mappings" / f"{cid}.yaml", text)
-        channels.append({"id": cid, "orders": f"orders/{cid}.csv",
-                         "mapping": f"mappings/{cid}.yaml",
-                         **(channel_extra or {}).get(cid, {})})
+        channels.append(
+            {
+                "id": cid,
+                "orders": f"orders/{cid}.csv",
+                "mapping": f"mappings/{cid}.yaml",
+                **(channel_extra or {}).get(cid, {}),
+            }
+        )
     if dataset_yaml is None:
-        dataset_yaml = yaml.safe_dump({"name": name, "base_currency": base_currency,
-                                       "timezone": timezone, "channels": channels},
-                                      sort_keys=False)
+        dataset_yaml = yaml.safe_dump(
+            {
+                "name": name,
+                "base_currency": base_currency,
+                "timezone": timezone,
+                "channels": channels,
+            },
+            sort_keys=False,
+        )
     write(root / "dataset.yaml", dataset_yaml)
     for t, content in (tables or {}).items():
         write(root / f"{t}.csv", content)
@@ -83,19 +104,13 @@ PRODUCTS_CSV = (
     "SKU2,Cup,home,2,5.25,0.3\n"
     "SKU3,Pot,home,10,30,1.0\n"
 )
-FX_CSV = (
-    "date,currency,rate_to_base\n"
-    "2024-03-01,USD,7.2\n"
-    "2024-03-02,USD,7.1\n"
-    "2024-03-01,EUR,7.8\n"
-)
+FX_CSV = "date,currency,rate_to_base\n2024-03-01,USD,7.2\n2024-03-02,USD,7.1\n2024-03-01,EUR,7.8\n"
 
 
 def channels_csv(*rows: tuple[str, str, str, str]) -> str:
     """channels.csv text from (channel_id, kind, currency, timezone) rows."""
-    head = ("channel_id,name,kind,commission_rate,fixed_cost_per_month,currency,timezone\n")
-    return head + "".join(f"{c},{c.title()},{k},0.05,1000,{cur},{tz}\n"
-                          for c, k, cur, tz in rows)
+    head = "channel_id,name,kind,commission_rate,fixed_cost_per_month,currency,timezone\n"
+    return head + "".join(f"{c},{c.title()},{k},0.05,1000,{cur},{tz}\n" for c, k, cur, tz in rows)
 
 
 def copy_without(dataset: Path, dest: Path, *tables: str) -> Path:

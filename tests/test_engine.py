@@ -34,7 +34,9 @@ def dataset_dir(tmp_path):
     ],
 )
 def test_wrong_engines_are_refused_with_what_to_give(dataset_dir, value, expected):
-    with pytest.raises(ParameterError, match=r"parameter 'engine': engine .*" + expected.replace("[", r"\[")):
+    with pytest.raises(
+        ParameterError, match=r"parameter 'engine': engine .*" + expected.replace("[", r"\[")
+    ):
         validate_params({"dataset": str(dataset_dir), "engine": value}, _specs())
 
 

@@ -47,9 +47,12 @@ def test_customer_features_on_spark_equal_local(spark, crm_lines):
     as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)
     for when in (as_of, as_of - pd.DateOffset(months=6)):  # today and 01's migration date
         local = seg.customer_features(orders, when, lines=lines, products=products)
-        on_spark = seg.customer_features(orders, when, lines=lines, products=products,
-                                         engine=ENGINE)
-        assert any(c.startswith("cat_") for c in local) and any(c.startswith("channel_") for c in local)
+        on_spark = seg.customer_features(
+            orders, when, lines=lines, products=products, engine=ENGINE
+        )
+        assert any(c.startswith("cat_") for c in local) and any(
+            c.startswith("channel_") for c in local
+        )
         pd.testing.assert_frame_equal(on_spark, local, check_exact=False, rtol=RTOL)
     # and the segments the saved model gives are the same
     model = seg.fit_segments(local, k=4, seed=7)
@@ -75,8 +78,9 @@ def test_backtest_and_forecasts_on_spark_equal_local(spark, tiny_run):
     # (a JVM and Python workers beside it) that turned seconds into minutes
     with threadpool_limits(limits=1):
         expected = fc.forecast_future(series, choice, local, 28, 0.8, features=features, seed=7)
-        got = fc.forecast_future(series, choice, local, 28, 0.8, features=features, seed=7,
-                                 engine=ENGINE)
+        got = fc.forecast_future(
+            series, choice, local, 28, 0.8, features=features, seed=7, engine=ENGINE
+        )
     assert choice["model"].nunique() >= 4
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=RTOL)
 
@@ -110,8 +114,11 @@ def test_identity_resolution_on_spark_gives_the_same_customers(spark, tiny_datas
     links_local = integ.link_buyers(buyers, crm, crm_channels, pairs=local, threshold=0.9)
     links_spark = integ.link_buyers(buyers, crm, crm_channels, pairs=on_spark, threshold=0.9)
     assert (links_local["rule"] == "splink").sum() > 10  # the model decides real links here
-    pd.testing.assert_frame_equal(links_spark.drop(columns="match_probability"),
-                                  links_local.drop(columns="match_probability"))
+    pd.testing.assert_frame_equal(
+        links_spark.drop(columns="match_probability"), links_local.drop(columns="match_probability")
+    )
     assert (links_spark["match_probability"] - links_local["match_probability"]).abs().max() < 1e-3
-    pd.testing.assert_frame_equal(integ.golden_customers(buyers, links_spark, crm),
-                                  integ.golden_customers(buyers, links_local, crm))
+    pd.testing.assert_frame_equal(
+        integ.golden_customers(buyers, links_spark, crm),
+        integ.golden_customers(buyers, links_local, crm),
+    )

@@ -21,6 +21,7 @@ import pytest
 LIB = Path(__file__).resolve().parents[1] / "lib"
 PACKAGE = LIB / "channelops"
 
+
 def _module_name(path: Path) -> str:
     parts = path.relative_to(LIB).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -83,9 +84,20 @@ def _internal(target: str) -> str | None:
 
 
 def test_the_tree_has_the_intake_the_stages_and_the_run_apart():
-    stages = sorted(p.name for p in (PACKAGE / "stages").iterdir() if p.is_dir() and p.name[0] != "_")
-    assert stages == sorted(["segmentation", "channel_selection", "integration", "forecasting",
-                             "logistics", "evaluation", "recommendation"])
+    stages = sorted(
+        p.name for p in (PACKAGE / "stages").iterdir() if p.is_dir() and p.name[0] != "_"
+    )
+    assert stages == sorted(
+        [
+            "segmentation",
+            "channel_selection",
+            "integration",
+            "forecasting",
+            "logistics",
+            "evaluation",
+            "recommendation",
+        ]
+    )
     for sub in ("ingest", "run", "synth"):
         assert (PACKAGE / sub / "__init__.py").exists()
 
@@ -128,7 +140,9 @@ def test_no_import_cycles():
     }
     # a package's __init__ re-exporting its own modules is not a cycle of the design
     for m in graph:
-        graph[m] = {t for t in graph[m] if not (MODULES[m].name == "__init__.py" and t.startswith(m + "."))}
+        graph[m] = {
+            t for t in graph[m] if not (MODULES[m].name == "__init__.py" and t.startswith(m + "."))
+        }
     cycles = []
     state: dict[str, int] = {}
 
@@ -139,7 +153,7 @@ def test_no_import_cycles():
             if node.startswith(nxt + ".") and MODULES[nxt].name == "__init__.py":
                 continue
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join([*stack[stack.index(nxt):], nxt]))
+                cycles.append(" -> ".join([*stack[stack.index(nxt) :], nxt]))
             elif nxt not in state:
                 walk(nxt, [*stack, nxt])
         state[node] = 2

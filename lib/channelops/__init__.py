@@ -1,2 +1,3 @@
 """channelops: multi-channel e-commerce analysis toolkit."""
+
 __version__ = "0.1.0"

@@ -36,8 +36,7 @@ def _shares(df: pd.DataFrame, bands: tuple[str, ...], name: str) -> np.ndarray:
     return values / totals
 
 
-def segment_channel_reach(segment_profiles: pd.DataFrame,
-                          channels: pd.DataFrame) -> pd.DataFrame:
+def segment_channel_reach(segment_profiles: pd.DataFrame, channels: pd.DataFrame) -> pd.DataFrame:
     """Probability of reaching a customer of each segment through each channel.
 
     Args:
@@ -49,23 +48,33 @@ def segment_channel_reach(segment_profiles: pd.DataFrame,
         Matrix with index ``segment`` and one column per channel_id, values in [0, 1]: the
         product over band groups present in both inputs of the Bhattacharyya coefficient.
     """
-    seg = segment_profiles if "segment" in segment_profiles.columns else \
-        segment_profiles.rename_axis("segment").reset_index()
+    seg = (
+        segment_profiles
+        if "segment" in segment_profiles.columns
+        else segment_profiles.rename_axis("segment").reset_index()
+    )
     if "channel_id" not in channels.columns:
         raise ValueError("channels is missing column 'channel_id'")
-    groups = [bands for bands in BAND_GROUPS.values()
-              if set(bands) <= set(seg.columns) and set(bands) <= set(channels.columns)]
+    groups = [
+        bands
+        for bands in BAND_GROUPS.values()
+        if set(bands) <= set(seg.columns) and set(bands) <= set(channels.columns)
+    ]
     if not groups:
         raise ValueError(
             "segment_profiles and channels share no complete band group; need "
-            f"{list(AGE_BANDS)} and/or {list(TIER_BANDS)} in both")
+            f"{list(AGE_BANDS)} and/or {list(TIER_BANDS)} in both"
+        )
     reach = np.ones((len(seg), len(channels)))
     for bands in groups:
         p = _shares(seg, bands, "segment_profiles")
         q = _shares(channels, bands, "channels")
         reach *= np.sqrt(p) @ np.sqrt(q).T
-    out = pd.DataFrame(np.clip(reach, 0.0, 1.0), index=seg["segment"].astype(str),
-                       columns=channels["channel_id"].astype(str))
+    out = pd.DataFrame(
+        np.clip(reach, 0.0, 1.0),
+        index=seg["segment"].astype(str),
+        columns=channels["channel_id"].astype(str),
+    )
     out.index.name = "segment"
     out.columns.name = "channel_id"
     return out
@@ -91,10 +100,12 @@ def segment_band_shares(customers: pd.DataFrame, as_of_year: int) -> pd.DataFram
     tier = pd.to_numeric(customers["city_tier"], errors="coerce")
     tier_band = tier.map({1: "tier_1", 2: "tier_2", 3: "tier_3"})
     seg = customers["segment"].astype(str)
-    ages = pd.crosstab(seg, age_band, normalize="index").reindex(columns=list(AGE_BANDS),
-                                                                 fill_value=0.0)
-    tiers = pd.crosstab(seg, tier_band, normalize="index").reindex(columns=list(TIER_BANDS),
-                                                                   fill_value=0.0)
+    ages = pd.crosstab(seg, age_band, normalize="index").reindex(
+        columns=list(AGE_BANDS), fill_value=0.0
+    )
+    tiers = pd.crosstab(seg, tier_band, normalize="index").reindex(
+        columns=list(TIER_BANDS), fill_value=0.0
+    )
     counts = seg.value_counts().rename("n_customers")
     out = pd.concat([counts, ages, tiers], axis=1).fillna(0.0)
     out.index.name = "segment"

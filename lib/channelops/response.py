@@ -12,6 +12,7 @@ from scipy.signal import lfilter
 
 __all__ = ["adstock", "hill", "steady_state_revenue"]
 
+
 def adstock(spend: np.ndarray | pd.Series, decay: float, initial: float = 0.0) -> np.ndarray:
     """Geometric adstock ``a_t = s_t + decay * a_{t-1}``.
 

@@ -10,7 +10,11 @@ from channelops.run.folder import write_table
 
 
 def _run(
-    root, name: str, revenue_a: float, margin_a: float, lift: float | None = None,
+    root,
+    name: str,
+    revenue_a: float,
+    margin_a: float,
+    lift: float | None = None,
     experiment: str = "coupon",
 ):
     run = root / name

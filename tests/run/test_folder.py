@@ -23,16 +23,26 @@ def test_write_then_read_round_trip(tmp_path):
 
 
 def test_read_keeps_numbers_dates_categories_and_missing_values(tmp_path):
-    df = pd.DataFrame({
-        "s": ["x", None, "z"], "f": [1.0, None, 3.0], "i": [1, 2, 3], "b": [True, False, True],
-        "t": pd.to_datetime(["2024-01-01", None, "2024-03-01"]).tz_localize("UTC"),
-        "c": pd.Categorical(["p", "q", "p"]),
-    })
+    df = pd.DataFrame(
+        {
+            "s": ["x", None, "z"],
+            "f": [1.0, None, 3.0],
+            "i": [1, 2, 3],
+            "b": [True, False, True],
+            "t": pd.to_datetime(["2024-01-01", None, "2024-03-01"]).tz_localize("UTC"),
+            "c": pd.Categorical(["p", "q", "p"]),
+        }
+    )
     write_table(df, "t", tmp_path)
     back = read_table("t", tmp_path)
     assert dict(back.dtypes.astype(str)) == {
-        "s": "string", "f": "float64", "i": "int64", "b": "bool",
-        "t": "datetime64[ns, UTC]", "c": "category"}
+        "s": "string",
+        "f": "float64",
+        "i": "int64",
+        "b": "bool",
+        "t": "datetime64[ns, UTC]",
+        "c": "category",
+    }
     assert back["s"].isna().tolist() == [False, True, False]
     assert back["s"].tolist()[::2] == ["x", "z"]
     assert list(read_table("t", tmp_path, columns=["f", "s"]).columns) == ["f", "s"]
@@ -77,4 +87,3 @@ def test_save_figure_writes_png(tmp_path):
     path = runio.save_figure(fig, "line", tmp_path)
     plt.close(fig)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-

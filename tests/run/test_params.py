@@ -47,7 +47,9 @@ def test_valid_parameters_pass_and_dates_become_strings(tmp_path, dataset_dir):
 
 
 def test_unknown_name_suggests_the_closest(dataset_dir):
-    with pytest.raises(ParameterError, match=r"unknown parameter 'horizon_day'; did you mean 'horizon_days'"):
+    with pytest.raises(
+        ParameterError, match=r"unknown parameter 'horizon_day'; did you mean 'horizon_days'"
+    ):
         validate_params({"dataset": str(dataset_dir), "horizon_day": 14}, _specs())
 
 
@@ -88,7 +90,9 @@ def test_dataset_folder_without_yaml(tmp_path):
 
 def test_all_problems_are_reported_at_once(dataset_dir):
     with pytest.raises(ParameterError, match=r"3 problem\(s\)"):
-        validate_params({"dataset": str(dataset_dir), "nope": 1, "seed": -1, "horizon_days": "x"}, _specs())
+        validate_params(
+            {"dataset": str(dataset_dir), "nope": 1, "seed": -1, "horizon_days": "x"}, _specs()
+        )
 
 
 def test_overrides_are_typed_by_yaml():

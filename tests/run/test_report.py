@@ -100,7 +100,7 @@ def test_report_of_hostile_run_runs_nothing_and_keeps_the_figure(tmp_path):
     assert "dy&lt;img src=x onerror=alert(10)&gt;" in page
     assert page.count(f"data:image/png;base64,{PNG}") == 1, "the figure stays"
     assert "free_coupon" in page and "Experiment" in page and "<table>" in page
-    assert "id=\"stage-06\"" in page and "<style>" in page, "own anchors and style sheet stay"
+    assert 'id="stage-06"' in page and "<style>" in page, "own anchors and style sheet stay"
 
 
 def test_tiny_run_report_keeps_its_figures_formulas_and_tables(tiny_run):

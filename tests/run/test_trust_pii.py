@@ -195,7 +195,10 @@ def test_drop_pii_leaves_no_personal_data_anywhere(tiny_dataset, tiny_run, pii, 
             str(tiny_dataset), "--only", "00,03", "--output", str(out), "-p", "drop_pii=true",
             "--no-progress"]  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-m", "channelops.run.cli", *args], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "channelops.run.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     customers = pd.read_parquet(out / "tables" / "customers.parquet")
@@ -266,7 +269,9 @@ def test_quarantine_withholds_raw_lines_and_masks_personal_columns(tmp_path):
         "columns": {},
         "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
     }
-    ds = load_dataset(build_dataset(tmp_path / "ds", exports={"web": csv}, mappings={"web": mapping}))
+    ds = load_dataset(
+        build_dataset(tmp_path / "ds", exports={"web": csv}, mappings={"web": mapping})
+    )
     q = read_export(ds, "web").quarantine
     assert "li@163.com" in q["value"].str.cat(), "the loader keeps the raw ragged line"
     red = personal.redact_quarantine(q, ds)

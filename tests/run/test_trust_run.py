@@ -357,15 +357,15 @@ def test_parallel_stages_wait_for_their_inputs_and_know_their_stage(tiny_dataset
     assert set(m["stages"]["01"]["tables"]) == {"segments"}  # not 03's table written meanwhile
 
 
-def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(
-    tiny_dataset, tmp_path
-):
+def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(tiny_dataset, tmp_path):
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
     # 01 finishes only after 03 has started (and so, moments later, failed)
     _notebook(nbs / "slow.ipynb", _timed(_signal_and_wait("a", "b") + "time.sleep(2)\n"
               "write_table(pd.DataFrame({'x': [1]}), 'segments', output_dir)"))  # fmt: skip
-    _notebook(nbs / "bad.ipynb", _timed(_signal_and_wait("b") + "raise ValueError('broken export')"))
+    _notebook(
+        nbs / "bad.ipynb", _timed(_signal_and_wait("b") + "raise ValueError('broken export')")
+    )
     _notebook(nbs / "after.ipynb", _timed("pass"))
     stages = [
         Stage("01", "segmentation", "slow.ipynb", "s", outputs=("segments",)),
@@ -373,7 +373,10 @@ def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(
         Stage("04", "forecasting", "after.ipynb", "c", outputs=(), inputs=("orders",)),
     ]
     params = RunParams(run_name="t", dataset=tiny_dataset, seed=0)
-    with pytest.raises(RunFailed, match=r"stage 03 \(integration\) failed in cell \d+ of .*bad.ipynb: ValueError: broken"):
+    with pytest.raises(
+        RunFailed,
+        match=r"stage 03 \(integration\) failed in cell \d+ of .*bad.ipynb: ValueError: broken",
+    ):
         run_stages(params, stages, out, notebook_folder=nbs, progress=False, report=False,
                    echo=lambda *_: None, jobs=2)  # fmt: skip
     m = json.loads((out / "manifest.json").read_text())
@@ -402,9 +405,19 @@ def test_nbval_copies_keep_their_names_in_run_order(tmp_path, tiny_dataset):
     """pytest runs the prepared notebooks in name order, which must be the run order: the
     copies keep the notebooks' own names, and those sort 00, 01, 02, ..."""
     into = tmp_path / "nbval"
-    code = main(["nbval-prepare", "--params", str(ROOT / "parameters" / "ci.yaml"),
-                 "--dataset", str(tiny_dataset), "--into", str(into),
-                 "--output", str(tmp_path / "run")])
+    code = main(
+        [
+            "nbval-prepare",
+            "--params",
+            str(ROOT / "parameters" / "ci.yaml"),
+            "--dataset",
+            str(tiny_dataset),
+            "--into",
+            str(into),
+            "--output",
+            str(tmp_path / "run"),
+        ]
+    )
     assert code == 0
     names = sorted(p.name for p in into.glob("*.ipynb"))
     assert names == [s.notebook for s in select_stages(None)]

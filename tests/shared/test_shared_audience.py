@@ -13,7 +13,10 @@ def _ages(*rows):
 
 def test_reach_is_one_for_the_same_audience_zero_for_none_shared_by_hand():
     channels = pd.DataFrame(
-        {"channel_id": ["young", "older", "mixed"], **_ages((1, 0, 0, 0), (0, 1, 0, 0), (1, 1, 0, 0))}
+        {
+            "channel_id": ["young", "older", "mixed"],
+            **_ages((1, 0, 0, 0), (0, 1, 0, 0), (1, 1, 0, 0)),
+        }
     )
     segments = pd.DataFrame({"segment": ["s"], **_ages((1, 0, 0, 0))})
     r = segment_channel_reach(segments, channels)
@@ -59,7 +62,10 @@ def test_segment_band_shares_by_hand():
     out = segment_band_shares(customers, as_of_year=2024).set_index("segment")
     assert out.columns.tolist() == ["n_customers", *AGE_BANDS, *TIER_BANDS]
     assert out.loc["a", ["age_18_24", "age_25_34", "age_35_44", "age_45_plus"]].tolist() == [
-        0.5, 0.0, 0.0, 0.5,
+        0.5,
+        0.0,
+        0.0,
+        0.5,
     ]
     # b's unknown birth year counts only for the tier shares
     assert out.loc["b", "age_25_34"] == 1.0

@@ -22,21 +22,31 @@ TS = pd.Timestamp
 
 def _lines(rows: list[tuple]) -> pd.DataFrame:
     """Canonical lines from (customer, order, channel, local time, sku, revenue, discount, status)."""
-    cols = ["buyer_ref", "order_id", "channel_id", "order_ts_local", "sku", "revenue_base",
-            "discount_base", "status"]
+    cols = [
+        "buyer_ref",
+        "order_id",
+        "channel_id",
+        "order_ts_local",
+        "sku",
+        "revenue_base",
+        "discount_base",
+        "status",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     df["order_ts_local"] = pd.to_datetime(df["order_ts_local"])
     return df
 
 
 PRODUCTS = pd.DataFrame({"sku": ["A", "B"], "category": ["tea", "home"]})
-LINES = _lines([
-    ("c1", "o1", "web", "2024-01-06 20:00", "A", 90.0, 10.0, "paid"),      # Saturday evening
-    ("c1", "o1", "web", "2024-01-06 20:00", "B", 10.0, 0.0, "paid"),
-    ("c1", "o2", "pos", "2024-01-16 10:00", "B", 100.0, 0.0, "delivered"),
-    ("c1", "o3", "web", "2024-01-20 10:00", "A", 500.0, 0.0, "cancelled"),  # not a purchase
-    ("c2", "o4", "web", "2024-01-31 09:00", "A", 50.0, 0.0, "shipped"),    # one purchase
-])
+LINES = _lines(
+    [
+        ("c1", "o1", "web", "2024-01-06 20:00", "A", 90.0, 10.0, "paid"),  # Saturday evening
+        ("c1", "o1", "web", "2024-01-06 20:00", "B", 10.0, 0.0, "paid"),
+        ("c1", "o2", "pos", "2024-01-16 10:00", "B", 100.0, 0.0, "delivered"),
+        ("c1", "o3", "web", "2024-01-20 10:00", "A", 500.0, 0.0, "cancelled"),  # not a purchase
+        ("c2", "o4", "web", "2024-01-31 09:00", "A", 50.0, 0.0, "shipped"),  # one purchase
+    ]
+)
 AS_OF = TS("2024-02-01")
 
 
@@ -56,8 +66,12 @@ def test_customer_features_by_hand():
     c1, c2 = f.loc["c1"], f.loc["c2"]
     assert c1["frequency"] == 2 and c2["frequency"] == 1
     assert c1["monetary"] == 200.0 and c1["aov"] == 100.0
-    assert c1["recency_days"] == pytest.approx((AS_OF - TS("2024-01-16 10:00")).total_seconds() / 86400)
-    assert c1["tenure_days"] == pytest.approx((AS_OF - TS("2024-01-06 20:00")).total_seconds() / 86400)
+    assert c1["recency_days"] == pytest.approx(
+        (AS_OF - TS("2024-01-16 10:00")).total_seconds() / 86400
+    )
+    assert c1["tenure_days"] == pytest.approx(
+        (AS_OF - TS("2024-01-06 20:00")).total_seconds() / 86400
+    )
     assert c1["mean_interval_days"] == pytest.approx(9.5833, abs=1e-3)
     assert np.isnan(c2["mean_interval_days"])  # one purchase: no interval
     assert c1["discount_share"] == pytest.approx(10.0 / 210.0)
@@ -79,40 +93,52 @@ def test_customer_features_missing_column_and_no_purchases():
 
 
 def test_customer_orders_without_discounts_and_order_time_is_the_first_line():
-    lines = _lines([
-        ("c1", "o1", "web", "2024-01-02 10:00", "A", 4.0, 0.0, "paid"),
-        ("c1", "o1", "web", "2024-01-02 09:00", "B", 6.0, 0.0, "paid"),
-    ]).drop(columns="discount_base")
+    lines = _lines(
+        [
+            ("c1", "o1", "web", "2024-01-02 10:00", "A", 4.0, 0.0, "paid"),
+            ("c1", "o1", "web", "2024-01-02 09:00", "B", 6.0, 0.0, "paid"),
+        ]
+    ).drop(columns="discount_base")
     orders = customer_orders(lines)
     assert orders.columns.tolist() == [
-        "customer_id", "order_id", "channel_id", "order_ts", "revenue", "discount",
+        "customer_id",
+        "order_id",
+        "channel_id",
+        "order_ts",
+        "revenue",
+        "discount",
     ]
     assert orders.iloc[0].tolist() == ["c1", "o1", "web", TS("2024-01-02 09:00"), 10.0, 0.0]
 
 
 def test_category_mix_leaves_out_unknown_skus_and_refunds():
-    lines = _lines([
-        ("c1", "o1", "web", "2024-01-02", "A", 30.0, 0.0, "paid"),
-        ("c1", "o1", "web", "2024-01-02", "Z", 50.0, 0.0, "paid"),  # not in the products
-        ("c1", "o2", "web", "2024-01-03", "B", 10.0, 0.0, "paid"),
-        ("c1", "o3", "web", "2024-01-04", "B", 90.0, 0.0, "returned"),  # not a purchase
-    ])
+    lines = _lines(
+        [
+            ("c1", "o1", "web", "2024-01-02", "A", 30.0, 0.0, "paid"),
+            ("c1", "o1", "web", "2024-01-02", "Z", 50.0, 0.0, "paid"),  # not in the products
+            ("c1", "o2", "web", "2024-01-03", "B", 10.0, 0.0, "paid"),
+            ("c1", "o3", "web", "2024-01-04", "B", 90.0, 0.0, "returned"),  # not a purchase
+        ]
+    )
     f = customer_features(customer_orders(lines), TS("2024-01-05"), lines, PRODUCTS)
     # 30 of tea and 10 of home among the known SKUs bought
     assert f.loc["c1", "cat_tea"] == pytest.approx(0.75)
     assert f.loc["c1", "cat_home"] == pytest.approx(0.25)
     with pytest.raises(ValueError, match="products is missing column"):
-        customer_features(customer_orders(lines), TS("2024-01-05"), lines,
-                          PRODUCTS.drop(columns="category"))
+        customer_features(
+            customer_orders(lines), TS("2024-01-05"), lines, PRODUCTS.drop(columns="category")
+        )
 
 
 def test_design_matrix_logs_amounts_keeps_shares_and_zeroes_nan():
-    features = pd.DataFrame({
-        "monetary": [np.e - 1, 0.0],
-        "recency_days": [-(np.e - 1), np.nan],
-        "weekend_share": [0.25, 1.0],
-        "channel_web": [0.5, np.nan],
-    })
+    features = pd.DataFrame(
+        {
+            "monetary": [np.e - 1, 0.0],
+            "recency_days": [-(np.e - 1), np.nan],
+            "weekend_share": [0.25, 1.0],
+            "channel_web": [0.5, np.nan],
+        }
+    )
     x = design_matrix(features, ["monetary", "recency_days", "weekend_share", "channel_web"])
     np.testing.assert_allclose(x, [[1.0, -1.0, 0.25, 0.5], [0.0, 0.0, 1.0, 0.0]])
     with pytest.raises(ValueError, match=r"features is missing column\(s\) \['aov'\]"):
@@ -121,8 +147,11 @@ def test_design_matrix_logs_amounts_keeps_shares_and_zeroes_nan():
 
 def test_segment_model_table_in_long_form_and_shape_checked():
     table = segment_model_table(
-        ["monetary", "weekend_share"], np.array([1.0, 0.5]), np.array([2.0, 0.25]),
-        np.array([[0.0, 0.0], [1.0, 2.0]]), {0: "casual", 1: "weekend"},
+        ["monetary", "weekend_share"],
+        np.array([1.0, 0.5]),
+        np.array([2.0, 0.25]),
+        np.array([[0.0, 0.0], [1.0, 2.0]]),
+        {0: "casual", 1: "weekend"},
     )
     assert table.columns.tolist() == ["label", "segment", "feature", "mean", "scale", "centre"]
     assert list(table.itertuples(index=False, name=None)) == [
@@ -134,15 +163,17 @@ def test_segment_model_table_in_long_form_and_shape_checked():
     one = segment_model_table(["monetary"], np.array([0.0]), np.array([1.0]), None, {0: "all"})
     assert one["centre"].tolist() == [0.0]
     with pytest.raises(ValueError, match=r"centres have shape \(1, 2\); expected \(2, 2\)"):
-        segment_model_table(["a", "b"], np.zeros(2), np.ones(2), np.zeros((1, 2)),
-                            {0: "x", 1: "y"})
+        segment_model_table(["a", "b"], np.zeros(2), np.ones(2), np.zeros((1, 2)), {0: "x", 1: "y"})
 
 
 def test_place_in_segments_picks_the_nearest_centre_by_hand():
     # standardised: (log1p(monetary) - 1) / 2 and (weekend_share - 0.5) / 0.25
     table = segment_model_table(
-        ["monetary", "weekend_share"], np.array([1.0, 0.5]), np.array([2.0, 0.25]),
-        np.array([[0.0, 0.0], [0.0, 2.0]]), {0: "casual", 1: "weekend"},
+        ["monetary", "weekend_share"],
+        np.array([1.0, 0.5]),
+        np.array([2.0, 0.25]),
+        np.array([[0.0, 0.0], [0.0, 2.0]]),
+        {0: "casual", 1: "weekend"},
     )
     features = pd.DataFrame(
         {"monetary": [np.e - 1, np.e - 1, np.e - 1], "weekend_share": [0.5, 1.0, 0.70]},
@@ -162,8 +193,9 @@ def test_place_in_segments_picks_the_nearest_centre_by_hand():
 
 def test_group_shares_and_shares_of_an_empty_row():
     codes = np.array([0, 0, 0, 1])
-    shares = group_shares(codes, 3, np.array(["web", "app", "web", "app"]),
-                          np.array([1.0, 1.0, 2.0, 5.0]), "channel_")
+    shares = group_shares(
+        codes, 3, np.array(["web", "app", "web", "app"]), np.array([1.0, 1.0, 2.0, 5.0]), "channel_"
+    )
     assert list(shares) == ["channel_app", "channel_web"]  # groups sorted by name
     np.testing.assert_allclose(shares["channel_app"], [0.25, 1.0, 0.0])
     np.testing.assert_allclose(shares["channel_web"], [0.75, 0.0, 0.0])  # customer 2: none

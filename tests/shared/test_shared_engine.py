@@ -23,8 +23,18 @@ from channelops.engine import (
 
 @pytest.mark.parametrize(
     "value",
-    ["local", "spark", "local[1]", "local[2]", "local[*]", "local[4,2]", "spark://host:7077",
-     "spark://a.example:7077,b.example:7077", "yarn", "k8s://https://k8s.example:443"],
+    [
+        "local",
+        "spark",
+        "local[1]",
+        "local[2]",
+        "local[*]",
+        "local[4,2]",
+        "spark://host:7077",
+        "spark://a.example:7077,b.example:7077",
+        "yarn",
+        "k8s://https://k8s.example:443",
+    ],
 )
 def test_master_urls_are_accepted(value):
     assert engine_problem(value, need_runtime=False) is None

@@ -74,9 +74,7 @@ def test_lookup_columns_aligns_right_to_left_and_refuses_repeated_keys():
 
 def test_left_lookup_equals_a_left_merge_with_and_without_unique_keys():
     left = pd.DataFrame({"channel_id": ["web", "web", "app"], "order_id": ["o1", "o2", "o1"]})
-    right = pd.DataFrame(
-        {"channel_id": ["web", "app"], "order_id": ["o1", "o1"], "units": [3, 4]}
-    )
+    right = pd.DataFrame({"channel_id": ["web", "app"], "order_id": ["o1", "o1"], "units": [3, 4]})
     merged = left.merge(right, on=["channel_id", "order_id"], how="left")
     got = left_lookup(left, right)
     assert got.columns.tolist() == ["channel_id", "order_id", "units"]

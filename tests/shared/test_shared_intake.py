@@ -13,8 +13,16 @@ from channelops.ingest.intake import (
     revenue_reconciliation,
 )
 
-LINE_COLUMNS = ["channel_id", "order_id", "quantity", "unit_price", "discount", "currency",
-                "fx_rate", "revenue_base"]
+LINE_COLUMNS = [
+    "channel_id",
+    "order_id",
+    "quantity",
+    "unit_price",
+    "discount",
+    "currency",
+    "fx_rate",
+    "revenue_base",
+]
 
 
 def _lines(rows):
@@ -30,21 +38,26 @@ def _result(lines=None, quarantine=None, duplicates=None, rows_read=None) -> Ing
     """web (CNY): 2 accepted, 1 repeat, 2 quarantined; hk (HKD at 0.9): 1 accepted, 2
     quarantined. 8 rows read."""
     if lines is None:
-        lines = _lines([
-            ("web", "o1", 2, 10.0, 1.0, "CNY", 1.0, 19.0),
-            ("web", "o2", 1, 5.0, 0.0, "CNY", 1.0, 5.0),
-            ("hk", "h1", 1, 100.0, 0.0, "HKD", 0.9, 90.0),
-        ])
+        lines = _lines(
+            [
+                ("web", "o1", 2, 10.0, 1.0, "CNY", 1.0, 19.0),
+                ("web", "o2", 1, 5.0, 0.0, "CNY", 1.0, 5.0),
+                ("hk", "h1", 1, 100.0, 0.0, "HKD", 0.9, 90.0),
+            ]
+        )
     if quarantine is None:
-        quarantine = _quarantine([
-            ("web", "orders/web.csv", 5, "bad_quantity"),
-            ("hk", "orders/hk.csv", 3, "bad_ts"),
-            ("web", "orders/web.csv", 9, "bad_ts"),
-            ("hk", "orders/hk.csv", 7, "bad_ts"),
-        ])
+        quarantine = _quarantine(
+            [
+                ("web", "orders/web.csv", 5, "bad_quantity"),
+                ("hk", "orders/hk.csv", 3, "bad_ts"),
+                ("web", "orders/web.csv", 9, "bad_ts"),
+                ("hk", "orders/hk.csv", 7, "bad_ts"),
+            ]
+        )
     if duplicates is None:
-        duplicates = pd.DataFrame({"channel_id": ["web"], "source_file": ["orders/web.csv"],
-                                   "row": [4]})
+        duplicates = pd.DataFrame(
+            {"channel_id": ["web"], "source_file": ["orders/web.csv"], "row": [4]}
+        )
     return IngestResult(lines, quarantine, duplicates, rows_read or {"web": 5, "hk": 3}, [])
 
 
@@ -58,10 +71,16 @@ def _sentence(result: IngestResult) -> str:
 def test_intake_accounting_by_hand():
     dq = intake_accounting(_result()).set_index("channel_id")
     assert dq.loc["web", ["rows_read", "accepted", "duplicates", "quarantined"]].tolist() == [
-        5, 2, 1, 2,
+        5,
+        2,
+        1,
+        2,
     ]
     assert dq.loc["hk", ["rows_read", "accepted", "duplicates", "quarantined"]].tolist() == [
-        3, 1, 0, 2,
+        3,
+        1,
+        0,
+        2,
     ]
     assert dq.loc["web", "q_bad_quantity"] == 1 and dq.loc["web", "q_bad_ts"] == 1
     assert dq.loc["hk", "q_bad_quantity"] == 0 and dq.loc["hk", "q_bad_ts"] == 2
@@ -72,12 +91,19 @@ def test_intake_accounting_by_hand():
 
 
 def test_intake_accounting_counts_a_channel_with_nothing_accepted():
-    result = _result(rows_read={"web": 5, "hk": 3, "shop": 1},
-                     quarantine=pd.concat([_result().quarantine, _quarantine(
-                         [("shop", "orders/shop.csv", 2, "unknown_sku")])], ignore_index=True))
+    result = _result(
+        rows_read={"web": 5, "hk": 3, "shop": 1},
+        quarantine=pd.concat(
+            [_result().quarantine, _quarantine([("shop", "orders/shop.csv", 2, "unknown_sku")])],
+            ignore_index=True,
+        ),
+    )
     dq = intake_accounting(result).set_index("channel_id")
     assert dq.loc["shop", ["rows_read", "accepted", "quarantined", "q_unknown_sku"]].tolist() == [
-        1, 0, 1, 1,
+        1,
+        0,
+        1,
+        1,
     ]
     assert dq.loc["shop", "revenue_base"] == 0.0
 
@@ -136,14 +162,19 @@ def test_summary_without_quarantine_has_no_reason_clause():
 
 
 def test_summary_when_every_row_was_set_aside():
-    result = _result(lines=_lines([]), duplicates=pd.DataFrame({"channel_id": []}),
-                     rows_read={"web": 2, "hk": 2})
+    result = _result(
+        lines=_lines([]), duplicates=pd.DataFrame({"channel_id": []}), rows_read={"web": 2, "hk": 2}
+    )
     text = _sentence(result)
     assert text.startswith("Of 4 export rows in 2 channel(s), 0 (0.0%) were accepted")
     assert text.endswith("No revenue was accepted, so there is nothing to reconcile.")
 
 
 def test_summary_of_an_empty_dataset():
-    result = _result(lines=_lines([]), quarantine=_quarantine([]),
-                     duplicates=pd.DataFrame({"channel_id": []}), rows_read={"web": 0})
+    result = _result(
+        lines=_lines([]),
+        quarantine=_quarantine([]),
+        duplicates=pd.DataFrame({"channel_id": []}),
+        rows_read={"web": 0},
+    )
     assert _sentence(result) == "No export rows were read: the dataset's exports are empty."

@@ -18,43 +18,114 @@ from sklearn.preprocessing import StandardScaler
 from channelops.synth import SCENARIOS, SIZES, generate_dataset
 
 REQUIRED = {
-    "channels.csv": ["channel_id", "name", "kind", "commission_rate", "fixed_cost_per_month",
-                     "currency", "timezone", "age_18_24", "age_25_34", "age_35_44",
-                     "age_45_plus", "tier_1", "tier_2", "tier_3", "prior_weekly_revenue_max",
-                     "prior_half_saturation_spend"],
+    "channels.csv": [
+        "channel_id",
+        "name",
+        "kind",
+        "commission_rate",
+        "fixed_cost_per_month",
+        "currency",
+        "timezone",
+        "age_18_24",
+        "age_25_34",
+        "age_35_44",
+        "age_45_plus",
+        "tier_1",
+        "tier_2",
+        "tier_3",
+        "prior_weekly_revenue_max",
+        "prior_half_saturation_spend",
+    ],
     "products.csv": ["sku", "name", "category", "unit_cost", "list_price", "weight_kg"],
     "sku_map.csv": ["channel_id", "channel_sku", "sku"],
-    "customers.csv": ["customer_id", "signup_date", "name", "email", "phone", "address",
-                      "postcode", "city", "birth_year", "gender"],
+    "customers.csv": [
+        "customer_id",
+        "signup_date",
+        "name",
+        "email",
+        "phone",
+        "address",
+        "postcode",
+        "city",
+        "birth_year",
+        "gender",
+    ],
     "fx_rates.csv": ["date", "currency", "rate_to_base"],
     "marketing_spend.csv": ["week_start", "channel_id", "spend", "impressions", "clicks"],
-    "warehouses.csv": ["warehouse_id", "city", "lat", "lon", "daily_capacity_orders",
-                       "handling_cost_per_order"],
+    "warehouses.csv": [
+        "warehouse_id",
+        "city",
+        "lat",
+        "lon",
+        "daily_capacity_orders",
+        "handling_cost_per_order",
+    ],
     "locations.csv": ["city", "lat", "lon", "city_tier"],
-    "shipments.csv": ["order_id", "channel_id", "warehouse_id", "promised_ts", "shipped_ts",
-                      "delivered_ts", "carrier", "cost"],
+    "shipments.csv": [
+        "order_id",
+        "channel_id",
+        "warehouse_id",
+        "promised_ts",
+        "shipped_ts",
+        "delivered_ts",
+        "carrier",
+        "cost",
+    ],
     "service_contacts.csv": ["contact_ts", "channel_id", "reason", "handle_minutes"],
     "experiments.csv": ["unit_id", "unit_type", "group", "start_date", "end_date", "name"],
 }
 TRUTH = {
-    "customers.parquet": ["customer_id", "segment", "acquisition_date", "acquisition_channel",
-                          "in_crm", "bgnbd_lambda", "bgnbd_p", "mean_spend"],
+    "customers.parquet": [
+        "customer_id",
+        "segment",
+        "acquisition_date",
+        "acquisition_channel",
+        "in_crm",
+        "bgnbd_lambda",
+        "bgnbd_p",
+        "mean_spend",
+    ],
     "buyer_identity.parquet": ["channel_id", "buyer_ref", "customer_id"],
     "duplicate_rows.parquet": ["channel_id", "source_file", "row", "duplicate_of_row"],
     "invalid_rows.parquet": ["channel_id", "source_file", "row", "column", "reason"],
-    "response_curves.parquet": ["channel_id", "adstock_decay", "hill_half_saturation",
-                                "hill_slope", "revenue_max", "base_weekly_revenue"],
+    "response_curves.parquet": [
+        "channel_id",
+        "adstock_decay",
+        "hill_half_saturation",
+        "hill_slope",
+        "revenue_max",
+        "base_weekly_revenue",
+    ],
     "demand.parquet": ["channel_id", "date", "multiplier", "expected_units"],
 }
-CANONICAL = {"order_id", "line_no", "order_ts", "channel_id", "buyer_ref", "buyer_name",
-             "buyer_email", "buyer_phone", "ship_address", "postcode", "city", "channel_sku",
-             "quantity", "unit_price", "discount", "currency", "status"}
+CANONICAL = {
+    "order_id",
+    "line_no",
+    "order_ts",
+    "channel_id",
+    "buyer_ref",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "ship_address",
+    "postcode",
+    "city",
+    "channel_sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "currency",
+    "status",
+}
 STATUSES = {"placed", "paid", "shipped", "delivered", "cancelled", "returned"}
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +133,13 @@ def worlds(tmp_path_factory) -> dict[str, Path]:
     """Tiny worlds: multi_category twice with seed 7, once with seed 8, other scenarios."""
     root = tmp_path_factory.mktemp("synth")
     out = {}
-    for key, scn, seed in (("a", "multi_category", 7), ("b", "multi_category", 7),
-                           ("c", "multi_category", 8), ("social", "social", 7),
-                           ("cross_border", "cross_border", 7)):
+    for key, scn, seed in (
+        ("a", "multi_category", 7),
+        ("b", "multi_category", 7),
+        ("c", "multi_category", 8),
+        ("social", "social", 7),
+        ("cross_border", "cross_border", 7),
+    ):
         out[key] = root / key
         generate_dataset(out[key], scn, "tiny", seed)
     return out
@@ -126,8 +201,14 @@ def test_contract_files_and_columns(worlds, key) -> None:
     for ch in ds["channels"]:
         df, m = _export(folder, ch)
         assert set(m["columns"]) <= CANONICAL
-        assert {"order_id", "order_ts", "buyer_ref", "channel_sku", "quantity",
-                "unit_price"} <= set(m["columns"])
+        assert {
+            "order_id",
+            "order_ts",
+            "buyer_ref",
+            "channel_sku",
+            "quantity",
+            "unit_price",
+        } <= set(m["columns"])
         assert set(m["columns"].values()) <= set(df.columns), ch["id"]
         assert m["timestamp"]["format"]
         if "status" in m["columns"]:
@@ -155,9 +236,13 @@ def test_mapping_features_vary_across_channels(worlds) -> None:
     assert {"iso8601", "unix_s"} <= fmts and any("%" in f for f in fmts)
     assert any(m.get("read", {}).get("sep") == ";" for m in maps.values())
     assert any(re.search(r"[\u4e00-\u9fff]", "".join(m["columns"].values())) for m in maps.values())
-    assert any("line_no" not in m["columns"] and "buyer_phone" not in m["columns"]
-               for m in maps.values())
-    cb = {c["id"]: _mapping(worlds["cross_border"], c) for c in _ds(worlds["cross_border"])["channels"]}
+    assert any(
+        "line_no" not in m["columns"] and "buyer_phone" not in m["columns"] for m in maps.values()
+    )
+    cb = {
+        c["id"]: _mapping(worlds["cross_border"], c)
+        for c in _ds(worlds["cross_border"])["channels"]
+    }
     assert any(isinstance(m["currency"], dict) for m in cb.values())
     assert len({m["timestamp"]["timezone"] for m in cb.values()}) >= 3
 
@@ -218,9 +303,13 @@ def test_identity_is_resolvable(worlds) -> None:
         cols = m["columns"]
         if "buyer_phone" not in cols:
             continue
-        part = pd.DataFrame({"buyer_ref": df[cols["buyer_ref"]],
-                             "phone": df[cols["buyer_phone"]],
-                             "email": df[cols["buyer_email"]] if "buyer_email" in cols else ""})
+        part = pd.DataFrame(
+            {
+                "buyer_ref": df[cols["buyer_ref"]],
+                "phone": df[cols["buyer_phone"]],
+                "email": df[cols["buyer_email"]] if "buyer_email" in cols else "",
+            }
+        )
         recs.append(part.drop_duplicates("buyer_ref").assign(channel_id=ch["id"]))
     r = pd.concat(recs).merge(ident, on=["channel_id", "buyer_ref"])
     digits = r["phone"].str.replace(r"\D", "", regex=True)
@@ -258,25 +347,52 @@ def test_segments_recoverable_from_own_channel_orders(worlds) -> None:
         df, m = _export(folder, ch)
         c = m["columns"]
         dec = m.get("read", {}).get("decimal", ".")
-        num = {k: pd.to_numeric(df[c[k]].str.replace(dec, ".", regex=False), errors="coerce")
-               for k in ("quantity", "unit_price", "discount")}
+        num = {
+            k: pd.to_numeric(df[c[k]].str.replace(dec, ".", regex=False), errors="coerce")
+            for k in ("quantity", "unit_price", "discount")
+        }
         fmt = m["timestamp"]["format"]
-        ts = (pd.to_datetime(df[c["order_ts"]], errors="coerce", utc=True) if fmt == "iso8601"
-              else pd.to_datetime(df[c["order_ts"]], format=fmt, errors="coerce")
-              .dt.tz_localize(m["timestamp"]["timezone"]).dt.tz_convert("UTC"))
-        parts.append(pd.DataFrame({"o": ch["id"] + df[c["order_id"]], "ref": df[c["buyer_ref"]],
-                                   "ts": ts, "rev": num["quantity"] * num["unit_price"]
-                                   - num["discount"], "d": num["discount"],
-                                   "q": num["quantity"]}).drop_duplicates())
+        ts = (
+            pd.to_datetime(df[c["order_ts"]], errors="coerce", utc=True)
+            if fmt == "iso8601"
+            else pd.to_datetime(df[c["order_ts"]], format=fmt, errors="coerce")
+            .dt.tz_localize(m["timestamp"]["timezone"])
+            .dt.tz_convert("UTC")
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "o": ch["id"] + df[c["order_id"]],
+                    "ref": df[c["buyer_ref"]],
+                    "ts": ts,
+                    "rev": num["quantity"] * num["unit_price"] - num["discount"],
+                    "d": num["discount"],
+                    "q": num["quantity"],
+                }
+            ).drop_duplicates()
+        )
     x = pd.concat(parts).dropna()
     x = x[x["q"] > 0]
-    o = x.groupby("o").agg(ref=("ref", "first"), ts=("ts", "first"), rev=("rev", "sum"),
-                           d=("d", "sum"))
+    o = x.groupby("o").agg(
+        ref=("ref", "first"), ts=("ts", "first"), rev=("rev", "sum"), d=("d", "sum")
+    )
     end = o["ts"].max()
-    f = o.groupby("ref").agg(first=("ts", "min"), last=("ts", "max"), n=("rev", "size"),
-                             m=("rev", "mean"), ds=("d", lambda s: (s > 0).mean()))
-    feats = pd.DataFrame({"rec": (end - f["last"]).dt.days, "freq": f["n"], "aov": f["m"],
-                          "ten": (end - f["first"]).dt.days, "ds": f["ds"]}).clip(lower=0)
+    f = o.groupby("ref").agg(
+        first=("ts", "min"),
+        last=("ts", "max"),
+        n=("rev", "size"),
+        m=("rev", "mean"),
+        ds=("d", lambda s: (s > 0).mean()),
+    )
+    feats = pd.DataFrame(
+        {
+            "rec": (end - f["last"]).dt.days,
+            "freq": f["n"],
+            "aov": f["m"],
+            "ten": (end - f["first"]).dt.days,
+            "ds": f["ds"],
+        }
+    ).clip(lower=0)
     X = StandardScaler().fit_transform(np.log1p(feats))
     seg = pd.read_parquet(folder / "truth/customers.parquet").set_index("customer_id")
     lab = KMeans(4, n_init=10, random_state=0).fit_predict(X)
@@ -320,10 +436,21 @@ def test_habitual_choice_shows_in_exports(worlds) -> None:
     for ch in _ds(folder)["channels"]:
         df, m = _export(folder, ch)
         c = m["columns"]
-        parts.append(pd.DataFrame({"channel_id": ch["id"], "buyer_ref": df[c["buyer_ref"]],
-                                   "channel_sku": df[c["channel_sku"]]}))
-    x = (pd.concat(parts).merge(ident, on=["channel_id", "buyer_ref"])
-         .merge(smap, on=["channel_id", "channel_sku"]).merge(prod[["sku", "category"]], on="sku"))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "channel_id": ch["id"],
+                    "buyer_ref": df[c["buyer_ref"]],
+                    "channel_sku": df[c["channel_sku"]],
+                }
+            )
+        )
+    x = (
+        pd.concat(parts)
+        .merge(ident, on=["channel_id", "buyer_ref"])
+        .merge(smap, on=["channel_id", "channel_sku"])
+        .merge(prod[["sku", "category"]], on="sku")
+    )
     x["segment"] = x["customer_id"].map(truth["segment"])
     keys = pd.MultiIndex.from_frame(fav[["customer_id", "category", "sku"]])
 

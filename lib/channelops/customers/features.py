@@ -42,36 +42,57 @@ def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
     Raises:
         ValueError: a required column is missing.
     """
-    _require(lines, ["buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
-                     "status"], "lines")
+    _require(
+        lines,
+        ["buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base", "status"],
+        "lines",
+    )
     if is_spark(engine):
         from channelops.customers.spark import customer_orders_spark  # lazy: pyspark
 
         return customer_orders_spark(lines, spark_session(engine))
     # copy only the columns used, not the whole (possibly wide and long) frame
     bought = lines["status"].isin(PURCHASE_STATUSES).to_numpy(dtype=bool, na_value=False)
-    used = [c for c in ("buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
-                        "discount_base") if c in lines.columns]
+    used = [
+        c
+        for c in (
+            "buyer_ref",
+            "order_id",
+            "channel_id",
+            "order_ts_local",
+            "revenue_base",
+            "discount_base",
+        )
+        if c in lines.columns
+    ]
     buys = lines.loc[bought, used]
     # group on integer codes: hashing the string pairs twice is slow on many lines
     cust, cust_ids = pd.factorize(buys["buyer_ref"], sort=True)
     order, order_ids = pd.factorize(buys["order_id"])
-    key, first, inverse = np.unique(cust.astype(np.int64) * max(len(order_ids), 1) + order,
-                                    return_index=True, return_inverse=True)
+    key, first, inverse = np.unique(
+        cust.astype(np.int64) * max(len(order_ids), 1) + order,
+        return_index=True,
+        return_inverse=True,
+    )
     n = len(key)
     ts = buys["order_ts_local"].to_numpy("datetime64[ns]").astype(np.int64)
     first_ts = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first_ts, inverse, ts)
-    disc = (buys["discount_base"].fillna(0.0).to_numpy(float) if "discount_base" in buys
-            else np.zeros(len(buys)))
-    return pd.DataFrame({
-        "customer_id": np.asarray(cust_ids, dtype=object)[cust[first]],
-        "order_id": np.asarray(order_ids, dtype=object)[order[first]],
-        "channel_id": buys["channel_id"].iloc[first].to_numpy(dtype=object),
-        "order_ts": first_ts.astype("datetime64[ns]"),
-        "revenue": np.bincount(inverse, buys["revenue_base"].to_numpy(float), minlength=n),
-        "discount": np.bincount(inverse, disc, minlength=n),
-    })
+    disc = (
+        buys["discount_base"].fillna(0.0).to_numpy(float)
+        if "discount_base" in buys
+        else np.zeros(len(buys))
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": np.asarray(cust_ids, dtype=object)[cust[first]],
+            "order_id": np.asarray(order_ids, dtype=object)[order[first]],
+            "channel_id": buys["channel_id"].iloc[first].to_numpy(dtype=object),
+            "order_ts": first_ts.astype("datetime64[ns]"),
+            "revenue": np.bincount(inverse, buys["revenue_base"].to_numpy(float), minlength=n),
+            "discount": np.bincount(inverse, disc, minlength=n),
+        }
+    )
 
 
 def customer_features(
@@ -108,8 +129,9 @@ def customer_features(
     if is_spark(engine):
         from channelops.customers.spark import customer_features_spark  # lazy: pyspark
 
-        return customer_features_spark(orders, as_of, spark_session(engine), lines=lines,
-                                       products=products)
+        return customer_features_spark(
+            orders, as_of, spark_session(engine), lines=lines, products=products
+        )
     orders = orders.loc[orders["order_ts"] <= as_of]
     if orders.empty:
         raise ValueError(f"no purchases up to {as_of} to build customer features from")
@@ -117,8 +139,7 @@ def customer_features(
     n = len(ids)
     ts = orders["order_ts"].to_numpy("datetime64[ns]").astype("int64")
     revenue = orders["revenue"].to_numpy(float)
-    discount = (orders["discount"].to_numpy(float) if "discount" in orders
-                else np.zeros(len(orders)))
+    discount = orders["discount"].to_numpy(float) if "discount" in orders else np.zeros(len(orders))
     freq = np.bincount(codes, minlength=n).astype(float)
     monetary = np.bincount(codes, revenue, minlength=n)
     gross = np.bincount(codes, revenue + discount, minlength=n)
@@ -130,17 +151,31 @@ def customer_features(
     stamp = pd.DatetimeIndex(orders["order_ts"])
     weekend = np.bincount(codes, (stamp.dayofweek >= 5).astype(float), minlength=n)
     evening = np.bincount(codes, (stamp.hour >= 18).astype(float), minlength=n)
-    feats = features_from_sums(pd.Index(ids, name="customer_id"), as_of, freq, monetary,
-                                gross, disc, first, last, weekend, evening)
-    mix = [group_shares(codes, n, orders["channel_id"].astype(str).to_numpy(), np.ones(len(orders)),
-                   "channel_")]
+    feats = features_from_sums(
+        pd.Index(ids, name="customer_id"),
+        as_of,
+        freq,
+        monetary,
+        gross,
+        disc,
+        first,
+        last,
+        weekend,
+        evening,
+    )
+    mix = [
+        group_shares(
+            codes, n, orders["channel_id"].astype(str).to_numpy(), np.ones(len(orders)), "channel_"
+        )
+    ]
     if lines is not None and products is not None:
         mix.append(_category_mix(lines, products, ids, as_of))
     return pd.concat([feats, *[pd.DataFrame(m, index=feats.index) for m in mix]], axis=1)
 
 
-def _category_mix(lines: pd.DataFrame, products: pd.DataFrame, ids: pd.Index,
-                  as_of: pd.Timestamp) -> dict[str, np.ndarray]:
+def _category_mix(
+    lines: pd.DataFrame, products: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp
+) -> dict[str, np.ndarray]:
     """Revenue share of each product category per customer (lines of unknown sku are left out).
 
     Args:
@@ -158,8 +193,11 @@ def _category_mix(lines: pd.DataFrame, products: pd.DataFrame, ids: pd.Index,
     _require(products, ["sku", "category"], "products")
     _require(lines, ["buyer_ref", "sku", "revenue_base", "status", "order_ts_local"], "lines")
     revenue = lines["revenue_base"].to_numpy(float)
-    ok = (lines["status"].isin(PURCHASE_STATUSES).to_numpy(dtype=bool, na_value=False)
-          & (lines["order_ts_local"] <= as_of).to_numpy(dtype=bool) & (revenue > 0))
+    ok = (
+        lines["status"].isin(PURCHASE_STATUSES).to_numpy(dtype=bool, na_value=False)
+        & (lines["order_ts_local"] <= as_of).to_numpy(dtype=bool)
+        & (revenue > 0)
+    )
     product = _positions(lines["sku"], products["sku"])
     customer = _positions(lines["buyer_ref"], ids.to_series())
     ok &= (product >= 0) & (customer >= 0)
@@ -179,9 +217,13 @@ def _category_mix(lines: pd.DataFrame, products: pd.DataFrame, ids: pd.Index,
 def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position of each of ``values`` in ``keys`` (compared as text), -1 where absent or
     missing. An Arrow hash lookup: no Python objects for the (long) ``values``."""
+
     def text(s: pd.Series) -> pa.Array | pa.ChunkedArray:
-        a = pa.array(s, from_pandas=True) if not hasattr(s.array, "__arrow_array__") \
+        a = (
+            pa.array(s, from_pandas=True)
+            if not hasattr(s.array, "__arrow_array__")
             else s.array.__arrow_array__()
+        )
         return a if a.type == pa.string() else a.cast(pa.string())
 
     key_text = text(keys.astype(str))

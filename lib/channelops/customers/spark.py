@@ -22,8 +22,9 @@ from channelops.frames import require_columns
 __all__ = ["customer_orders_spark", "customer_features_spark"]
 
 
-def customer_orders_spark(lines: pd.DataFrame | SparkDataFrame,
-                          spark: SparkSession) -> pd.DataFrame:
+def customer_orders_spark(
+    lines: pd.DataFrame | SparkDataFrame, spark: SparkSession
+) -> pd.DataFrame:
     """:func:`channelops.customers.customer_orders` on Spark (same rows, same order).
 
     Args:
@@ -32,12 +33,21 @@ def customer_orders_spark(lines: pd.DataFrame | SparkDataFrame,
         spark: the session.
     """
     if isinstance(lines, pd.DataFrame):
-        cols = ["buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base",
-                "status"] + (["discount_base"] if "discount_base" in lines else [])
+        cols = [
+            "buyer_ref",
+            "order_id",
+            "channel_id",
+            "order_ts_local",
+            "revenue_base",
+            "status",
+        ] + (["discount_base"] if "discount_base" in lines else [])
         lines = to_spark(lines[cols].assign(_pos=np.arange(len(lines), dtype=np.int64)), spark)
     buys = lines.where(F.col("status").isin(list(formulas.PURCHASE_STATUSES)))
-    discount = (F.coalesce(F.col("discount_base"), F.lit(0.0)) if "discount_base" in lines.columns
-                else F.lit(0.0))
+    discount = (
+        F.coalesce(F.col("discount_base"), F.lit(0.0))
+        if "discount_base" in lines.columns
+        else F.lit(0.0)
+    )
     # the local path numbers orders by first appearance among the purchases
     buys = buys.withColumn("_order_first", F.min("_pos").over(Window.partitionBy("order_id")))
     out = (
@@ -50,8 +60,14 @@ def customer_orders_spark(lines: pd.DataFrame | SparkDataFrame,
             F.min("_order_first").alias("_order_first"),
         )
         .orderBy("buyer_ref", "_order_first")
-        .select(F.col("buyer_ref").alias("customer_id"), "order_id", "channel_id", "order_ts",
-                "revenue", "discount")
+        .select(
+            F.col("buyer_ref").alias("customer_id"),
+            "order_id",
+            "channel_id",
+            "order_ts",
+            "revenue",
+            "discount",
+        )
     )
     pdf = out.toPandas()
     pdf["order_ts"] = pdf["order_ts"].astype("datetime64[ns]")
@@ -70,8 +86,9 @@ def customer_features_spark(
     """:func:`channelops.customers.customer_features` with the group-bys on Spark."""
     as_of = pd.Timestamp(as_of)
     if isinstance(orders, pd.DataFrame):
-        require_columns(orders, ["customer_id", "order_id", "channel_id", "order_ts", "revenue"],
-                     "orders")
+        require_columns(
+            orders, ["customer_id", "order_id", "channel_id", "order_ts", "revenue"], "orders"
+        )
         keep = ["customer_id", "channel_id", "order_ts", "revenue"]
         keep += ["discount"] if "discount" in orders else []
         orders = to_spark(orders[keep], spark)
@@ -100,27 +117,42 @@ def customer_features_spark(
     ids = pd.Index(sums["customer_id"].astype(object).to_numpy(), name="customer_id")
     ns = {c: sums[c].astype("datetime64[ns]").to_numpy().astype("int64") for c in ("first", "last")}
     feats = formulas.features_from_sums(
-        ids, as_of, *(sums[c].to_numpy(float) for c in ("freq", "monetary", "gross", "disc")),
-        ns["first"], ns["last"], sums["weekend"].to_numpy(float), sums["evening"].to_numpy(float))
-    by_channel = (o.groupBy("customer_id", F.col("channel_id").cast("string").alias("g"))
-                  .agg(F.count(F.lit(1)).cast("double").alias("w")).toPandas())
+        ids,
+        as_of,
+        *(sums[c].to_numpy(float) for c in ("freq", "monetary", "gross", "disc")),
+        ns["first"],
+        ns["last"],
+        sums["weekend"].to_numpy(float),
+        sums["evening"].to_numpy(float),
+    )
+    by_channel = (
+        o.groupBy("customer_id", F.col("channel_id").cast("string").alias("g"))
+        .agg(F.count(F.lit(1)).cast("double").alias("w"))
+        .toPandas()
+    )
     mix = [_long_shares(by_channel, ids, "channel_")]
     if lines is not None and products is not None:
         require_columns(products, ["sku", "category"], "products")
         if isinstance(lines, pd.DataFrame):
-            require_columns(lines, ["buyer_ref", "sku", "revenue_base", "status", "order_ts_local"],
-                         "lines")
-            lines = to_spark(lines[["buyer_ref", "sku", "revenue_base", "status",
-                                    "order_ts_local"]], spark)
+            require_columns(
+                lines, ["buyer_ref", "sku", "revenue_base", "status", "order_ts_local"], "lines"
+            )
+            lines = to_spark(
+                lines[["buyer_ref", "sku", "revenue_base", "status", "order_ts_local"]], spark
+            )
         cats = to_spark(products[["sku", "category"]].dropna(subset=["category"]), spark)
         customers = spark.createDataFrame(pd.DataFrame({"buyer_ref": ids.astype(str)}))
         by_cat = (
-            lines.where(F.col("status").isin(list(formulas.PURCHASE_STATUSES))
-                        & (F.col("order_ts_local") <= cutoff) & (F.col("revenue_base") > 0))
+            lines.where(
+                F.col("status").isin(list(formulas.PURCHASE_STATUSES))
+                & (F.col("order_ts_local") <= cutoff)
+                & (F.col("revenue_base") > 0)
+            )
             .join(cats, "sku")
             .join(customers, "buyer_ref", "left_semi")
-            .groupBy(F.col("buyer_ref").alias("customer_id"),
-                     F.col("category").cast("string").alias("g"))
+            .groupBy(
+                F.col("buyer_ref").alias("customer_id"), F.col("category").cast("string").alias("g")
+            )
             .agg(F.sum("revenue_base").alias("w"))
             .toPandas()
         )

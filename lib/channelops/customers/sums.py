@@ -11,15 +11,33 @@ import pandas as pd
 PURCHASE_STATUSES = ("placed", "paid", "shipped", "delivered")
 
 
-BASE_COLUMNS = ["recency_days", "frequency", "monetary", "tenure_days", "aov",
-                 "mean_interval_days", "discount_share", "weekend_share", "evening_share",
-                 "first_order", "last_order"]
+BASE_COLUMNS = [
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "aov",
+    "mean_interval_days",
+    "discount_share",
+    "weekend_share",
+    "evening_share",
+    "first_order",
+    "last_order",
+]
 
 
-def features_from_sums(ids: pd.Index, as_of: pd.Timestamp, freq: np.ndarray,
-                        monetary: np.ndarray, gross: np.ndarray, disc: np.ndarray,
-                        first: np.ndarray, last: np.ndarray, weekend: np.ndarray,
-                        evening: np.ndarray) -> pd.DataFrame:
+def features_from_sums(
+    ids: pd.Index,
+    as_of: pd.Timestamp,
+    freq: np.ndarray,
+    monetary: np.ndarray,
+    gross: np.ndarray,
+    disc: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    weekend: np.ndarray,
+    evening: np.ndarray,
+) -> pd.DataFrame:
     """The base feature columns from per-customer sums (shared by the local and Spark paths).
 
     ``freq`` and the sums are float arrays aligned with ``ids``; ``first``/``last`` are
@@ -37,8 +55,9 @@ def features_from_sums(ids: pd.Index, as_of: pd.Timestamp, freq: np.ndarray,
                 "tenure_days": (as_of_ns - first) / day_ns,
                 "aov": monetary / freq,
                 "mean_interval_days": np.where(freq > 1, span / np.maximum(freq - 1, 1), np.nan),
-                "discount_share": np.where(gross > 0, np.clip(disc / np.where(gross > 0, gross, 1),
-                                                              0, 1), 0.0),
+                "discount_share": np.where(
+                    gross > 0, np.clip(disc / np.where(gross > 0, gross, 1), 0, 1), 0.0
+                ),
                 "weekend_share": weekend / freq,
                 "evening_share": evening / freq,
                 "first_order": pd.to_datetime(first),
@@ -49,8 +68,9 @@ def features_from_sums(ids: pd.Index, as_of: pd.Timestamp, freq: np.ndarray,
     return feats
 
 
-def group_shares(codes: np.ndarray, n: int, groups: np.ndarray, weights: np.ndarray,
-            prefix: str) -> dict[str, np.ndarray]:
+def group_shares(
+    codes: np.ndarray, n: int, groups: np.ndarray, weights: np.ndarray, prefix: str
+) -> dict[str, np.ndarray]:
     """Per-customer shares of ``weights`` over ``groups`` (one column per group)."""
     gcodes, gnames = pd.factorize(groups, sort=True)
     m = len(gnames)

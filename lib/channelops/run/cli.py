@@ -58,7 +58,9 @@ def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, s
     for spec in specs.values():
         for nb in spec.notebooks:
             declared[nb].add(spec.name)
-    output = Path(args.output) if getattr(args, "output", None) else Path("output") / params.run_name
+    output = (
+        Path(args.output) if getattr(args, "output", None) else Path("output") / params.run_name
+    )
     return params, stages, output, declared
 
 
@@ -89,7 +91,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"manifest: {output / 'manifest.json'} (status failed)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted; the manifest says so and a re-run will redo the stage", file=sys.stderr)
+        print(
+            "\ninterrupted; the manifest says so and a re-run will redo the stage", file=sys.stderr
+        )
         return 130
     _print_summary(manifest, output)
     return 0
@@ -109,8 +113,14 @@ def _print_summary(manifest: dict[str, Any], output: Path) -> None:
     tables = manifest.get("tables", {})
     if tables:
         listing = ", ".join(f"{k} {v['rows']:,}" for k, v in tables.items())
-        print(textwrap.fill(f"tables (rows): {listing}", width=100, initial_indent="  ",
-                            subsequent_indent="    "))
+        print(
+            textwrap.fill(
+                f"tables (rows): {listing}",
+                width=100,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            )
+        )
     if manifest.get("report"):
         print(f"  report: {manifest['report']}")
     if manifest.get("report_error"):
@@ -120,8 +130,12 @@ def _print_summary(manifest: dict[str, Any], output: Path) -> None:
 def _cmd_synth(args: argparse.Namespace) -> int:
     out = Path(args.out or f"data/{args.size}")
     start = time.perf_counter()
-    counts = generate_dataset(out, scenario=args.scenario, size=args.size, seed=args.seed, progress=True)
-    print(f"wrote {args.scenario}/{args.size} (seed {args.seed}) to {out} in {time.perf_counter() - start:.1f} s")
+    counts = generate_dataset(
+        out, scenario=args.scenario, size=args.size, seed=args.seed, progress=True
+    )
+    print(
+        f"wrote {args.scenario}/{args.size} (seed {args.seed}) to {out} in {time.perf_counter() - start:.1f} s"
+    )
     for name, n in counts.items():
         print(f"  {name:<32}{n:>12,}")
     return 0
@@ -129,7 +143,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     ds = load_dataset(args.dataset)
-    print(f"dataset {ds.name} ({ds.root}): base currency {ds.base_currency}, timezone {ds.timezone}")
+    print(
+        f"dataset {ds.name} ({ds.root}): base currency {ds.base_currency}, timezone {ds.timezone}"
+    )
     print(f"  {'channel':<16}{'read':>10}{'accepted':>10}{'quarantined':>12}")
     bad = 0
     for channel in ds.channels:
@@ -158,8 +174,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     # text from the data (experiment, channel, model names) must not run as a formula
     neutralise_formulas(table).to_csv(out, index=False)
-    with pd.option_context("display.max_rows", args.max_rows, "display.width", 160,
-                           "display.float_format", lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"):
+    with pd.option_context(
+        "display.max_rows",
+        args.max_rows,
+        "display.width",
+        160,
+        "display.float_format",
+        lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}",
+    ):
         print(f"KPI deltas, {run_b.name} - {run_a.name} (relative to |{run_a.name}|):")
         print(table.to_string(index=False, max_rows=args.max_rows))
     for note in notes:
@@ -183,7 +205,12 @@ def _add_run_options(p: argparse.ArgumentParser, default_params: str | None) -> 
     p.add_argument("--only", help="comma-separated stages to run, e.g. 01,03 or 4")
     p.add_argument("--output", help="run folder (default output/<run_name>)")
     p.add_argument(
-        "-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter"
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter",
     )
 
 
@@ -207,13 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.set_defaults(func=_cmd_run)
 
     p_syn = sub.add_parser("synth", help="generate a simulated dataset with its ground truth")
-    p_syn.add_argument("--scenario", default="multi_category", help="multi_category, social or cross_border")
+    p_syn.add_argument(
+        "--scenario", default="multi_category", help="multi_category, social or cross_border"
+    )
     p_syn.add_argument("--size", default="demo", help="tiny, demo or large")
     p_syn.add_argument("--seed", type=int, default=42)
     p_syn.add_argument("--out", help="output folder (default data/<size>)")
     p_syn.set_defaults(func=_cmd_synth)
 
-    p_chk = sub.add_parser("check", help="read a dataset's exports and report what would be accepted")
+    p_chk = sub.add_parser(
+        "check", help="read a dataset's exports and report what would be accepted"
+    )
     p_chk.add_argument("dataset")
     p_chk.set_defaults(func=_cmd_check)
 

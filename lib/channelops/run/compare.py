@@ -1,5 +1,4 @@
-"""``channelops compare``: KPI deltas between two run folders.
-"""
+"""``channelops compare``: KPI deltas between two run folders."""
 
 from __future__ import annotations
 

@@ -140,8 +140,14 @@ STAGES: tuple[Stage, ...] = (
         "07_recommendation.ipynb",
         "What should each customer see, and what should each channel list?",
         outputs=("recommendations", "recommender_metrics", "channel_assortment"),
-        inputs=("order_lines", "products", "channels", "customer_links", "segments",
-                "segment_profiles"),
+        inputs=(
+            "order_lines",
+            "products",
+            "channels",
+            "customer_links",
+            "segments",
+            "segment_profiles",
+        ),
     ),
 )
 

@@ -201,7 +201,9 @@ def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
     sections, toc = [], []
     summary_path = run_dir / "summary.html"
     if summary_path.exists():
-        sections.append(f"<section class='summary'>{summary_path.read_text(encoding='utf-8')}</section>")
+        sections.append(
+            f"<section class='summary'>{summary_path.read_text(encoding='utf-8')}</section>"
+        )
     for stage in STAGES:
         path = run_dir / "notebooks" / stage.notebook
         if not path.exists():
@@ -214,12 +216,12 @@ def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
     status = manifest.get("status", "?")
     return f"""<header class="run"><h1>{_title(run_dir, manifest)}</h1>
 <div class="meta">status <b>{html.escape(status)}</b> &middot; dataset
-{html.escape(Path(str(manifest.get('dataset', {}).get('path', ''))).name)} &middot; seed
-{html.escape(str(manifest.get('parameters', {}).get('seed', '')))} &middot; {_total_seconds(manifest):.1f} s of notebooks</div>
+{html.escape(Path(str(manifest.get("dataset", {}).get("path", ""))).name)} &middot; seed
+{html.escape(str(manifest.get("parameters", {}).get("seed", "")))} &middot; {_total_seconds(manifest):.1f} s of notebooks</div>
 </header><main>
 <h2>Run summary</h2>{_summary_table(manifest)}
-<nav class="toc"><b>Contents</b><ol>{''.join(toc)}</ol></nav>
-{''.join(sections)}
+<nav class="toc"><b>Contents</b><ol>{"".join(toc)}</ol></nav>
+{"".join(sections)}
 </main>"""
 
 

@@ -49,8 +49,7 @@ def header_line(style: ExportStyle) -> str:
 def mapping_dict(ch: ChannelPreset, style: ExportStyle) -> dict:
     """The mapping YAML content of a channel (see DESIGN.md and docs/design-notes.md)."""
     cols = {f: c for f, c in style.columns if not f.startswith("_")}
-    out: dict = {"columns": cols,
-                 "timestamp": {"format": style.ts_format, "timezone": ch.timezone}}
+    out: dict = {"columns": cols, "timestamp": {"format": style.ts_format, "timezone": ch.timezone}}
     out["currency"] = {"column": cols["currency"]} if "currency" in cols else ch.currencies[0]
     if style.status is not None and "status" in cols:
         out["values"] = {"status": {w: s for s, w in style.status.items()}}
@@ -104,8 +103,13 @@ def _order_ids(style: ExportStyle, k: np.ndarray, utc: np.ndarray, tz: str) -> p
     if o == "pos":
         return cat("R", to_str(k + 1, 9))
     if o == "amz":
-        return cat(to_str(111 + k % 889), "-", to_str(scramble(k // 889, 7_001), 8), "-",
-                   to_str((k * 7919) % 10_000_000, 7))
+        return cat(
+            to_str(111 + k % 889),
+            "-",
+            to_str(scramble(k // 889, 7_001), 8),
+            "-",
+            to_str((k * 7919) % 10_000_000, 7),
+        )
     if o == "eu":
         return cat("DE", to_str(k + 1, 10))
     if o == "shp":
@@ -133,8 +137,7 @@ def money(cents: np.ndarray, decimal: str) -> pa.Array:
     return pc.if_else(pa.array(neg), cat("-", s), s) if neg.any() else s
 
 
-def _phone(style: str, cc: pa.Array, d: pa.Array, is_cn: pa.Array,
-           alt: np.ndarray) -> pa.Array:
+def _phone(style: str, cc: pa.Array, d: pa.Array, is_cn: pa.Array, alt: np.ndarray) -> pa.Array:
     def part(a: int, b: int) -> pa.Array:
         return pc.utf8_slice_codeunits(d, a, b)
 
@@ -147,15 +150,20 @@ def _phone(style: str, cc: pa.Array, d: pa.Array, is_cn: pa.Array,
         "intl": cat("+86 ", d),
     }
     alt_fmt = cat("86-", part(0, 3), "-", part(3, 11))
-    cn = pc.if_else(pa.array(alt), alt_fmt if style != "dash" else cn_fmt["spaces"],
-                    cn_fmt.get(style, d))
-    intl = pc.if_else(pa.array(alt), cat("+", cc, "-", part(0, 3), "-", part(3, 20)),
-                      cat("+", cc, " ", part(0, 3), " ", part(3, 20)))
+    cn = pc.if_else(
+        pa.array(alt), alt_fmt if style != "dash" else cn_fmt["spaces"], cn_fmt.get(style, d)
+    )
+    intl = pc.if_else(
+        pa.array(alt),
+        cat("+", cc, "-", part(0, 3), "-", part(3, 20)),
+        cat("+", cc, " ", part(0, 3), " ", part(3, 20)),
+    )
     return pc.if_else(is_cn, cn, intl)
 
 
-def buyer_pii(style: ExportStyle, cust: Customers, rows: np.ndarray,
-              rng: np.random.Generator) -> dict[str, pa.Array]:
+def buyer_pii(
+    style: ExportStyle, cust: Customers, rows: np.ndarray, rng: np.random.Generator
+) -> dict[str, pa.Array]:
     """PII of channel buyer records of chunk customers `rows`, as the channel shows it.
 
     Variations: name typos and spacing (Chinese), case and word order (Latin), phone
@@ -170,11 +178,15 @@ def buyer_pii(style: ExportStyle, cust: Customers, rows: np.ndarray,
         nm = pc.if_else(pii["is_cn"], pii["name_zh"], pii["name_latin"])
         typo = pa.array(u[0] < 0.04)
         tchar = pa.array(list(geo.TYPO_CHARS)).take(
-            pa.array(rng.integers(0, len(geo.TYPO_CHARS), n)))
+            pa.array(rng.integers(0, len(geo.TYPO_CHARS), n))
+        )
         nm = pc.if_else(typo, cat(pc.utf8_slice_codeunits(nm, 0, -1), tchar), nm)
         spaced = pa.array((u[1] < 0.04) & pii["is_cn"].to_numpy(zero_copy_only=False))
-        nm = pc.if_else(spaced, cat(pc.utf8_slice_codeunits(nm, 0, 1), " ",
-                                    pc.utf8_slice_codeunits(nm, 1, 20)), nm)
+        nm = pc.if_else(
+            spaced,
+            cat(pc.utf8_slice_codeunits(nm, 0, 1), " ", pc.utf8_slice_codeunits(nm, 1, 20)),
+            nm,
+        )
     else:
         nm = pii["name_latin"]
         nm = pc.if_else(pa.array(u[0] < 0.04), pc.utf8_upper(nm), nm)
@@ -183,8 +195,7 @@ def buyer_pii(style: ExportStyle, cust: Customers, rows: np.ndarray,
         nm = pc.if_else(pa.array(u[1] < 0.04), swapped, nm)
         nm = pc.if_else(pa.array(u[5] < 0.02), pc.utf8_slice_codeunits(nm, 0, -1), nm)
     has_phone = u[2] >= 0.008
-    phone = _phone(style.phone, pii["phone_cc"], pii["phone_national"], pii["is_cn"],
-                   u[3] < 0.15)
+    phone = _phone(style.phone, pii["phone_cc"], pii["phone_national"], pii["is_cn"], u[3] < 0.15)
     phone = pc.if_else(pa.array(has_phone), phone, "")
     has_email = (u[4] < style.email_rate) | ((~has_phone) & (style.email_rate > 0))
     em = pii["email"]
@@ -194,16 +205,31 @@ def buyer_pii(style: ExportStyle, cust: Customers, rows: np.ndarray,
     em = pc.if_else(pa.array((r >= 0.12) & (r < 0.16)), cat(" ", em, " "), em)
     em = pc.if_else(pa.array(has_email), em, "")
     addr = pii["address"]
-    addr = pc.if_else(pa.array(rng.random(n) < 0.08),
-                      pc.replace_substring(addr, pattern="号", replacement="号 "), addr)
+    addr = pc.if_else(
+        pa.array(rng.random(n) < 0.08),
+        pc.replace_substring(addr, pattern="号", replacement="号 "),
+        addr,
+    )
     city = pii["city"]
     city = pc.if_else(pa.array(rng.random(n) < 0.05), pc.utf8_upper(city), city)
-    return {"buyer_name": nm, "buyer_phone": phone, "buyer_email": em, "ship_address": addr,
-            "postcode": pii["postcode"], "city": city}
+    return {
+        "buyer_name": nm,
+        "buyer_phone": phone,
+        "buyer_email": em,
+        "ship_address": addr,
+        "postcode": pii["postcode"],
+        "city": city,
+    }
 
 
-def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: list[str],
-                rng: np.random.Generator, fh) -> np.ndarray:
+def write_chunk(
+    state: ExportState,
+    lines: Lines,
+    cust: Customers,
+    sku_codes: list[str],
+    rng: np.random.Generator,
+    fh,
+) -> np.ndarray:
     """Append one chunk's lines of this channel to the export; record truth.
 
     Args:
@@ -219,8 +245,10 @@ def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: li
     srt = np.lexsort((lines.line_no, lines.order, lines.utc))
     inv = np.empty(n, dtype=np.int64)
     inv[srt] = np.arange(n)
-    L = {k: getattr(lines, k)[srt] for k in ("order", "cust", "utc", "line_no", "sku", "qty",
-                                              "cents", "disc", "cur", "status")}
+    L = {
+        k: getattr(lines, k)[srt]
+        for k in ("order", "cust", "utc", "line_no", "sku", "qty", "cents", "disc", "cur", "status")
+    }
     # orders numbered in time order
     first_seen = np.ones(n, dtype=bool)
     _, first_idx = np.unique(L["order"], return_index=True)
@@ -235,9 +263,15 @@ def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: li
     first_lat = pc.utf8_slice_codeunits(cust.pii["name_latin"].take(pa.array(ucust)), 0, 3)
     refs = buyer_refs(st, cust.idx[ucust], state.index, first_lat)
     pii = buyer_pii(st, cust, ucust, rng)
-    state.identity.append(pd.DataFrame({
-        "channel_id": ch.id, "buyer_ref": refs.to_numpy(zero_copy_only=False),
-        "customer_id": crm_ids(cust.idx[ucust]).to_numpy(zero_copy_only=False)}))
+    state.identity.append(
+        pd.DataFrame(
+            {
+                "channel_id": ch.id,
+                "buyer_ref": refs.to_numpy(zero_copy_only=False),
+                "customer_id": crm_ids(cust.idx[ucust]).to_numpy(zero_copy_only=False),
+            }
+        )
+    )
     bsel = pa.array(binv)
     codes_arr = pa.array(sku_codes)
     cols: dict[str, pa.Array] = {}
@@ -293,9 +327,17 @@ def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: li
         full[pos] = newv
         cols[field_] = pc.if_else(pa.array(mask), pa.array(full, pa.string()), cols[field_])
         code = {0: "nonpositive_quantity", 1: "bad_timestamp", 2: "unknown_sku"}[r_code]
-        inv_rows.append(pd.DataFrame({"pos": pos, "column": field_,
-                                      "export_column": col_of[field_], "value": newv,
-                                      "reason": code}))
+        inv_rows.append(
+            pd.DataFrame(
+                {
+                    "pos": pos,
+                    "column": field_,
+                    "export_column": col_of[field_],
+                    "value": newv,
+                    "reason": code,
+                }
+            )
+        )
     cand = np.flatnonzero((u >= INVALID_RATE) & (u < INVALID_RATE + DUP_RATE))
     offset = rng.integers(1, 40, len(cand))
     keys = np.concatenate([np.arange(n, dtype=float), cand + offset + 0.5])
@@ -304,21 +346,38 @@ def write_chunk(state: ExportState, lines: Lines, cust: Customers, sku_codes: li
     final_src = src[order]
     is_copy = order >= n
     row0 = state.rows + 2  # header is line 1
-    table = pa.table([cols[f].take(pa.array(final_src)) for f, _ in st.columns],
-                     names=[c for _, c in st.columns])
-    pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, delimiter=st.sep,
-                                                  quoting_style="none"))
+    table = pa.table(
+        [cols[f].take(pa.array(final_src)) for f, _ in st.columns], names=[c for _, c in st.columns]
+    )
+    pacsv.write_csv(
+        table, fh, pacsv.WriteOptions(include_header=False, delimiter=st.sep, quoting_style="none")
+    )
     pos_of_orig = np.empty(n, dtype=np.int64)
     pos_of_orig[final_src[~is_copy]] = np.flatnonzero(~is_copy)
     copies = np.flatnonzero(is_copy)
-    state.duplicates.append(pd.DataFrame({
-        "channel_id": ch.id, "source_file": state.rel, "row": row0 + copies,
-        "duplicate_of_row": row0 + pos_of_orig[final_src[copies]]}))
+    state.duplicates.append(
+        pd.DataFrame(
+            {
+                "channel_id": ch.id,
+                "source_file": state.rel,
+                "row": row0 + copies,
+                "duplicate_of_row": row0 + pos_of_orig[final_src[copies]],
+            }
+        )
+    )
     for df in inv_rows:
-        state.invalid.append(pd.DataFrame({
-            "channel_id": ch.id, "source_file": state.rel,
-            "row": row0 + pos_of_orig[df["pos"].to_numpy()], "column": df["column"],
-            "export_column": df["export_column"], "value": df["value"],
-            "reason": df["reason"]}))
+        state.invalid.append(
+            pd.DataFrame(
+                {
+                    "channel_id": ch.id,
+                    "source_file": state.rel,
+                    "row": row0 + pos_of_orig[df["pos"].to_numpy()],
+                    "column": df["column"],
+                    "export_column": df["export_column"],
+                    "value": df["value"],
+                    "reason": df["reason"],
+                }
+            )
+        )
     state.rows += len(final_src)
     return k_order[inv]

@@ -35,8 +35,9 @@ def hill(x: np.ndarray, half: float, slope: float, top: float) -> np.ndarray:
     return top * xs / (half**slope + xs)
 
 
-def build_spend(channels: list[ChannelPreset], weeks: int, scale: float,
-                rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, dict]]:
+def build_spend(
+    channels: list[ChannelPreset], weeks: int, scale: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, dict[str, dict]]:
     """Weekly spend per active channel with flighting, and partly drawn curve shapes.
 
     Args:
@@ -57,15 +58,29 @@ def build_spend(channels: list[ChannelPreset], weeks: int, scale: float,
         cpm = rng.uniform(20, 60)
         imps = np.floor(spend / cpm * 1000 * np.exp(rng.normal(0, 0.1, weeks))).astype(np.int64)
         clicks = rng.binomial(imps, rng.uniform(0.008, 0.03))
-        rows.append(pd.DataFrame({"week": np.arange(weeks), "channel_id": ch.id, "spend": spend,
-                                  "impressions": imps, "clicks": clicks}))
-        shapes[ch.id] = {"adstock_decay": ch.adstock, "hill_half_saturation": float(half),
-                         "hill_slope": ch.slope, "typical_spend": float(typical)}
+        rows.append(
+            pd.DataFrame(
+                {
+                    "week": np.arange(weeks),
+                    "channel_id": ch.id,
+                    "spend": spend,
+                    "impressions": imps,
+                    "clicks": clicks,
+                }
+            )
+        )
+        shapes[ch.id] = {
+            "adstock_decay": ch.adstock,
+            "hill_half_saturation": float(half),
+            "hill_slope": ch.slope,
+            "typical_spend": float(typical),
+        }
     return pd.concat(rows, ignore_index=True), shapes
 
 
-def calibrate(shapes: dict[str, dict], channels: list[ChannelPreset],
-              organic_weekly: dict[str, float]) -> pd.DataFrame:
+def calibrate(
+    shapes: dict[str, dict], channels: list[ChannelPreset], organic_weekly: dict[str, float]
+) -> pd.DataFrame:
     """Set revenue_max so marketing revenue at typical spend = mkt_ratio x organic revenue.
 
     Returns:
@@ -79,12 +94,17 @@ def calibrate(shapes: dict[str, dict], channels: list[ChannelPreset],
         a_typ = s["typical_spend"] / (1 - s["adstock_decay"])
         frac = hill(np.array([a_typ]), s["hill_half_saturation"], s["hill_slope"], 1.0)[0]
         base = max(organic_weekly.get(ch.id, 0.0), 1.0)
-        out.append({"channel_id": ch.id, "adstock_decay": s["adstock_decay"],
-                    "hill_half_saturation": round(s["hill_half_saturation"], 2),
-                    "hill_slope": s["hill_slope"],
-                    "revenue_max": round(ch.mkt_ratio * base / frac, 2),
-                    "base_weekly_revenue": round(base, 2),
-                    "typical_spend": round(s["typical_spend"], 2)})
+        out.append(
+            {
+                "channel_id": ch.id,
+                "adstock_decay": s["adstock_decay"],
+                "hill_half_saturation": round(s["hill_half_saturation"], 2),
+                "hill_slope": s["hill_slope"],
+                "revenue_max": round(ch.mkt_ratio * base / frac, 2),
+                "base_weekly_revenue": round(base, 2),
+                "typical_spend": round(s["typical_spend"], 2),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -93,6 +113,10 @@ def expected_response(curves: pd.DataFrame, spend: pd.DataFrame, weeks: int) -> 
     out = np.zeros((len(curves), weeks))
     for c, r in enumerate(curves.itertuples()):
         s = spend.loc[spend["channel_id"] == r.channel_id].sort_values("week")["spend"]
-        out[c] = hill(adstock(s.to_numpy(), r.adstock_decay), r.hill_half_saturation,
-                      r.hill_slope, r.revenue_max)
+        out[c] = hill(
+            adstock(s.to_numpy(), r.adstock_decay),
+            r.hill_half_saturation,
+            r.hill_slope,
+            r.revenue_max,
+        )
     return out

@@ -24,18 +24,49 @@ from .presets import ChannelPreset
 from .world import Calendar
 
 SHANGHAI = "Asia/Shanghai"
-_CONTACT_HOURS = np.array([0.3, 0.1, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 2.5, 4.5, 5.5, 5.5, 4.5,
-                           4.8, 5.2, 5.0, 4.8, 4.5, 4.0, 4.5, 5.2, 5.0, 3.5, 1.5])
+_CONTACT_HOURS = np.array(
+    [
+        0.3,
+        0.1,
+        0.05,
+        0.05,
+        0.05,
+        0.1,
+        0.3,
+        0.8,
+        2.5,
+        4.5,
+        5.5,
+        5.5,
+        4.5,
+        4.8,
+        5.2,
+        5.0,
+        4.8,
+        4.5,
+        4.0,
+        4.5,
+        5.2,
+        5.0,
+        3.5,
+        1.5,
+    ]
+)
 _REASONS = {  # reason: median handle minutes
-    "product_question": 4.0, "delivery_delay": 7.0, "return_request": 9.0,
-    "payment_issue": 6.0, "complaint": 12.0, "invoice_request": 5.0,
+    "product_question": 4.0,
+    "delivery_delay": 7.0,
+    "return_request": 9.0,
+    "payment_issue": 6.0,
+    "complaint": 12.0,
+    "invoice_request": 5.0,
 }
 
 
 def locations_frame() -> pd.DataFrame:
     """locations.csv: city, lat, lon, city_tier."""
-    return pd.DataFrame([(c[0], c[2], c[3], c[4]) for c in geo.CITIES],
-                        columns=["city", "lat", "lon", "city_tier"])
+    return pd.DataFrame(
+        [(c[0], c[2], c[3], c[4]) for c in geo.CITIES], columns=["city", "lat", "lon", "city_tier"]
+    )
 
 
 def warehouses_frame(daily_orders: float) -> pd.DataFrame:
@@ -44,10 +75,20 @@ def warehouses_frame(daily_orders: float) -> pd.DataFrame:
     rows = []
     for wid, cname, share, cost in geo.WAREHOUSES:
         c = city[cname]
-        rows.append((wid, cname, c[2], c[3], int(max(20, np.ceil(daily_orders * share * 1.3))),
-                     cost))
-    return pd.DataFrame(rows, columns=["warehouse_id", "city", "lat", "lon",
-                                       "daily_capacity_orders", "handling_cost_per_order"])
+        rows.append(
+            (wid, cname, c[2], c[3], int(max(20, np.ceil(daily_orders * share * 1.3))), cost)
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "warehouse_id",
+            "city",
+            "lat",
+            "lon",
+            "daily_capacity_orders",
+            "handling_cost_per_order",
+        ],
+    )
 
 
 def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -63,10 +104,19 @@ def iso_shanghai(utc: np.ndarray) -> pa.Array:
     return timefmt.strftime(utc, "%Y-%m-%dT%H:%M:%S+08:00", SHANGHAI)
 
 
-def shipments_chunk(order_id: pa.Array, ch: np.ndarray, city: np.ndarray, utc: np.ndarray,
-                    day: np.ndarray, status: np.ndarray, weight: np.ndarray,
-                    channels: list[ChannelPreset], cal: Calendar, snapshot: int,
-                    rng: np.random.Generator) -> tuple[pa.Table, dict[str, np.ndarray]]:
+def shipments_chunk(
+    order_id: pa.Array,
+    ch: np.ndarray,
+    city: np.ndarray,
+    utc: np.ndarray,
+    day: np.ndarray,
+    status: np.ndarray,
+    weight: np.ndarray,
+    channels: list[ChannelPreset],
+    cal: Calendar,
+    snapshot: int,
+    rng: np.random.Generator,
+) -> tuple[pa.Table, dict[str, np.ndarray]]:
     """Shipments of a chunk's orders (one entry per order given).
 
     Args:
@@ -122,21 +172,31 @@ def shipments_chunk(order_id: pa.Array, ch: np.ndarray, city: np.ndarray, utc: n
     wh_ids = pa.array([w[0] for w in geo.WAREHOUSES]).take(pa.array(wh))
     chan = pa.array([c.id for c in channels]).take(pa.array(ch_s))
     deliv = pc.if_else(pa.array(in_transit), "", iso_shanghai(delivered))
-    table = pa.table({
-        "order_id": order_id.take(pa.array(sel)), "channel_id": chan, "warehouse_id": wh_ids,
-        "promised_ts": iso_shanghai(promised), "shipped_ts": iso_shanghai(shipped),
-        "delivered_ts": deliv,
-        "carrier": pa.array(carrier_names).take(pa.array(carrier)),
-        "cost": pc.cast(pa.array(cost), pa.string()),
-    })
+    table = pa.table(
+        {
+            "order_id": order_id.take(pa.array(sel)),
+            "channel_id": chan,
+            "warehouse_id": wh_ids,
+            "promised_ts": iso_shanghai(promised),
+            "shipped_ts": iso_shanghai(shipped),
+            "delivered_ts": deliv,
+            "carrier": pa.array(carrier_names).take(pa.array(carrier)),
+            "cost": pc.cast(pa.array(cost), pa.string()),
+        }
+    )
     late = (~in_transit) & (delivered > promised)
-    return table, {"sel": sel, "delivered": np.where(in_transit, -1, delivered),
-                   "late": late}
+    return table, {"sel": sel, "delivered": np.where(in_transit, -1, delivered), "late": late}
 
 
-def contacts_chunk(ch: np.ndarray, utc: np.ndarray, status: np.ndarray, ship: dict,
-                   channels: list[ChannelPreset], snapshot: int,
-                   rng: np.random.Generator) -> pa.Table:
+def contacts_chunk(
+    ch: np.ndarray,
+    utc: np.ndarray,
+    status: np.ndarray,
+    ship: dict,
+    channels: list[ChannelPreset],
+    snapshot: int,
+    rng: np.random.Generator,
+) -> pa.Table:
     """Service contacts caused by a chunk's orders (see module docstring)."""
     n = len(ch)
     offline = np.array([c.kind == "offline" for c in channels])[ch]
@@ -173,9 +233,11 @@ def contacts_chunk(ch: np.ndarray, utc: np.ndarray, status: np.ndarray, ship: di
     med = np.array([_REASONS[r] for r in names])[reason]
     minutes = np.round(np.exp(rng.normal(np.log(med), 0.5)), 1)
     o = np.argsort(t, kind="stable")
-    return pa.table({
-        "contact_ts": iso_shanghai(t[o]),
-        "channel_id": pa.array([c.id for c in channels]).take(pa.array(ch[idx][o])),
-        "reason": pa.array(names).take(pa.array(reason[o])),
-        "handle_minutes": pc.cast(pa.array(minutes[o]), pa.string()),
-    })
+    return pa.table(
+        {
+            "contact_ts": iso_shanghai(t[o]),
+            "channel_id": pa.array([c.id for c in channels]).take(pa.array(ch[idx][o])),
+            "reason": pa.array(names).take(pa.array(reason[o])),
+            "handle_minutes": pc.cast(pa.array(minutes[o]), pa.string()),
+        }
+    )

@@ -36,12 +36,91 @@ STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 SRC_ACQ, SRC_ORGANIC, SRC_MKT, SRC_EXP = 0, 1, 2, 3
 
 _HOURS = {
-    "online": np.array([2.0, 1.2, 0.6, 0.3, 0.2, 0.3, 0.8, 1.8, 3.0, 4.2, 5.2, 5.4, 4.8, 4.6,
-                        4.6, 4.5, 4.4, 4.5, 4.8, 5.6, 6.8, 7.6, 7.0, 4.2]),
-    "evening": np.array([3.0, 1.8, 0.8, 0.3, 0.2, 0.2, 0.5, 1.0, 1.8, 2.4, 3.0, 3.2, 3.4, 3.0,
-                         2.8, 2.8, 3.0, 3.4, 4.5, 6.5, 9.0, 10.5, 9.5, 6.0]),
-    "store": np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3.0, 4.5, 5.0, 4.5, 4.2, 4.5, 5.0, 5.5,
-                       6.0, 6.2, 5.0, 2.5, 0, 0], dtype=float),
+    "online": np.array(
+        [
+            2.0,
+            1.2,
+            0.6,
+            0.3,
+            0.2,
+            0.3,
+            0.8,
+            1.8,
+            3.0,
+            4.2,
+            5.2,
+            5.4,
+            4.8,
+            4.6,
+            4.6,
+            4.5,
+            4.4,
+            4.5,
+            4.8,
+            5.6,
+            6.8,
+            7.6,
+            7.0,
+            4.2,
+        ]
+    ),
+    "evening": np.array(
+        [
+            3.0,
+            1.8,
+            0.8,
+            0.3,
+            0.2,
+            0.2,
+            0.5,
+            1.0,
+            1.8,
+            2.4,
+            3.0,
+            3.2,
+            3.4,
+            3.0,
+            2.8,
+            2.8,
+            3.0,
+            3.4,
+            4.5,
+            6.5,
+            9.0,
+            10.5,
+            9.5,
+            6.0,
+        ]
+    ),
+    "store": np.array(
+        [
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            3.0,
+            4.5,
+            5.0,
+            4.5,
+            4.2,
+            4.5,
+            5.0,
+            5.5,
+            6.0,
+            6.2,
+            5.0,
+            2.5,
+            0,
+            0,
+        ],
+        dtype=float,
+    ),
 }
 START_EPOCH = int(np.datetime64(START_DATE, "s").astype(np.int64))  # START 00:00 UTC
 
@@ -60,8 +139,9 @@ class OrderBatch:
 
     @staticmethod
     def concat(parts: list[OrderBatch]) -> OrderBatch:
-        return OrderBatch(*(np.concatenate([getattr(p, f) for p in parts])
-                            for f in ("cust", "ch", "day", "src")))
+        return OrderBatch(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("cust", "ch", "day", "src"))
+        )
 
 
 def _pick_channel(rng: np.random.Generator, cum: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -73,8 +153,9 @@ def _pick_channel(rng: np.random.Generator, cum: np.ndarray, rows: np.ndarray) -
     return ch
 
 
-def organic_orders(cust: Customers, cal: Calendar, rng: np.random.Generator
-                   ) -> tuple[OrderBatch, np.ndarray]:
+def organic_orders(
+    cust: Customers, cal: Calendar, rng: np.random.Generator
+) -> tuple[OrderBatch, np.ndarray]:
     """Acquisition and repeat purchases of every customer of the chunk.
 
     Returns:
@@ -119,8 +200,13 @@ def organic_orders(cust: Customers, cal: Calendar, rng: np.random.Generator
     return orders, death
 
 
-def marketing_orders(cust: Customers, death: np.ndarray, cal: Calendar,
-                     expected_orders: np.ndarray, rng: np.random.Generator) -> OrderBatch:
+def marketing_orders(
+    cust: Customers,
+    death: np.ndarray,
+    cal: Calendar,
+    expected_orders: np.ndarray,
+    rng: np.random.Generator,
+) -> OrderBatch:
     """Incremental marketing orders of the chunk.
 
     Args:
@@ -153,16 +239,22 @@ def marketing_orders(cust: Customers, death: np.ndarray, cal: Calendar,
             who[todo[ok]] = pick[ok]
             todo = todo[~ok]
         got = who >= 0
-        parts.append(OrderBatch(who[got], np.full(got.sum(), c), day[got],
-                                np.full(got.sum(), SRC_MKT)))
+        parts.append(
+            OrderBatch(who[got], np.full(got.sum(), c), day[got], np.full(got.sum(), SRC_MKT))
+        )
     if not parts:
         return OrderBatch(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
     return OrderBatch.concat(parts)
 
 
-def experiment_orders(orders: OrderBatch, treat: np.ndarray, exp_ch: int,
-                      window: tuple[int, int], lift: float, rng: np.random.Generator
-                      ) -> OrderBatch:
+def experiment_orders(
+    orders: OrderBatch,
+    treat: np.ndarray,
+    exp_ch: int,
+    window: tuple[int, int],
+    lift: float,
+    rng: np.random.Generator,
+) -> OrderBatch:
     """Extra orders caused by the experiment's treatment (see module docstring).
 
     Args:
@@ -182,13 +274,14 @@ def experiment_orders(orders: OrderBatch, treat: np.ndarray, exp_ch: int,
 class ChannelPricing:
     """Per channel: currency list, price in each currency (cents) per SKU, base price."""
 
-    currencies: list[list[str]]   # per channel, its export currencies
-    cents: list[np.ndarray]       # per channel (n_cur, n_sku) int64 cents
-    base_price: np.ndarray        # (channels, skus) CNY at reference fx
+    currencies: list[list[str]]  # per channel, its export currencies
+    cents: list[np.ndarray]  # per channel (n_cur, n_sku) int64 cents
+    base_price: np.ndarray  # (channels, skus) CNY at reference fx
 
 
-def build_pricing(channels: list[ChannelPreset], catalog: Catalog, fx_ref: dict[str, float]
-                  ) -> ChannelPricing:
+def build_pricing(
+    channels: list[ChannelPreset], catalog: Catalog, fx_ref: dict[str, float]
+) -> ChannelPricing:
     """Channel prices: list price x channel factor, converted at reference fx rates."""
     lp = catalog.products["list_price"].to_numpy()
     curs, cents, base = [], [], []
@@ -210,30 +303,37 @@ def build_pricing(channels: list[ChannelPreset], catalog: Catalog, fx_ref: dict[
 class Lines:
     """Order lines of a chunk (one entry per line; orders numbered by `order`)."""
 
-    order: np.ndarray     # chunk-local order number
+    order: np.ndarray  # chunk-local order number
     cust: np.ndarray
     ch: np.ndarray
-    utc: np.ndarray       # epoch seconds
+    utc: np.ndarray  # epoch seconds
     day: np.ndarray
     src: np.ndarray
-    line_no: np.ndarray   # 1-based within the order
+    line_no: np.ndarray  # 1-based within the order
     sku: np.ndarray
     qty: np.ndarray
-    cents: np.ndarray     # unit price, cents of the line currency
-    disc: np.ndarray      # discount of the line, cents
-    cur: np.ndarray       # currency code index into `codes`
-    status: np.ndarray    # index into STATUSES
-    revenue: np.ndarray   # CNY: qty * unit price - discount, at the day's fx rate
+    cents: np.ndarray  # unit price, cents of the line currency
+    disc: np.ndarray  # discount of the line, cents
+    cur: np.ndarray  # currency code index into `codes`
+    status: np.ndarray  # index into STATUSES
+    revenue: np.ndarray  # CNY: qty * unit price - discount, at the day's fx rate
     codes: list[str]
 
     def __len__(self) -> int:
         return len(self.order)
 
 
-def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPreset],
-                catalog: Catalog, pricing: ChannelPricing, cal: Calendar,
-                fx_daily: dict[str, np.ndarray], mk_names: list[str],
-                rng: np.random.Generator) -> Lines:
+def build_lines(
+    orders: OrderBatch,
+    cust: Customers,
+    channels: list[ChannelPreset],
+    catalog: Catalog,
+    pricing: ChannelPricing,
+    cal: Calendar,
+    fx_daily: dict[str, np.ndarray],
+    mk_names: list[str],
+    rng: np.random.Generator,
+) -> Lines:
     """Turn orders into lines: timestamps, baskets, quantities, prices, discounts, status.
 
     Orders on days outside [0, horizon) or after the export snapshot are dropped.
@@ -251,8 +351,13 @@ def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPrese
         hc = np.cumsum(prof) / prof.sum()
         hour[sel] = np.minimum(np.searchsorted(hc, u[sel], side="right"), 23)
     off = np.array([MARKETS[m][1] for m in mk_names])[cust.market[cu]]
-    utc = (START_EPOCH + day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
-           - (off * 3600).astype(np.int64))
+    utc = (
+        START_EPOCH
+        + day * 86400
+        + hour * 3600
+        + rng.integers(0, 3600, n)
+        - (off * 3600).astype(np.int64)
+    )
     snapshot = START_EPOCH + T * 86400 - 8 * 3600
     ok = utc < snapshot
     cu, ch, day, src, utc = cu[ok], ch[ok], day[ok], src[ok], utc[ok]
@@ -302,14 +407,21 @@ def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPrese
     # discounts: order-level decision, deeper for heavy discount users
     promo = cal.promo[ch, cal.idx(day)]
     has_disc = rng.random(n) < np.clip(cust.disc[cu] + 0.25 * promo, 0, 0.97)
-    rate = np.where(has_disc, rng.choice([0.05, 0.1, 0.15, 0.2, 0.3], n,
-                                         p=[0.25, 0.3, 0.2, 0.15, 0.1]), 0.0)
+    rate = np.where(
+        has_disc, rng.choice([0.05, 0.1, 0.15, 0.2, 0.3], n, p=[0.25, 0.3, 0.2, 0.15, 0.1]), 0.0
+    )
     rate = np.where(has_disc & (cust.disc[cu] > 0.6), rate + 0.05, rate)
     disc = np.rint(qty * cents * rate[oi]).astype(np.int64)
     # status from order age at the snapshot
     age = (snapshot - utc) / 86400.0
-    transit = np.array([3.0 if c.kind != "cross_border" and "EU" not in c.markets
-                        and "US" not in c.markets else 10.0 for c in channels])[ch]
+    transit = np.array(
+        [
+            3.0
+            if c.kind != "cross_border" and "EU" not in c.markets and "US" not in c.markets
+            else 10.0
+            for c in channels
+        ]
+    )[ch]
     canc = np.array([c.cancel_rate for c in channels])[ch]
     ret = np.array([c.return_rate for c in channels])[ch]
     us = rng.random(n)
@@ -326,12 +438,33 @@ def build_lines(orders: OrderBatch, cust: Customers, channels: list[ChannelPrese
         if code in fx_daily:
             fx[sel] = fx_daily[code][cal.idx(day[sel])]
     revenue = (qty * cents - disc) / 100.0 * fx[oi]
-    return Lines(oi, cu[oi], lch, utc[oi], day[oi], src[oi], line_no, best, qty, cents, disc,
-                 cur_idx[oi], st[oi], revenue, codes)
+    return Lines(
+        oi,
+        cu[oi],
+        lch,
+        utc[oi],
+        day[oi],
+        src[oi],
+        line_no,
+        best,
+        qty,
+        cents,
+        disc,
+        cur_idx[oi],
+        st[oi],
+        revenue,
+        codes,
+    )
 
 
-def _price_fit_pick(ch: np.ndarray, cat: np.ndarray, budget: np.ndarray, catalog: Catalog,
-                    pricing: ChannelPricing, rng: np.random.Generator) -> np.ndarray:
+def _price_fit_pick(
+    ch: np.ndarray,
+    cat: np.ndarray,
+    budget: np.ndarray,
+    catalog: Catalog,
+    pricing: ChannelPricing,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """The non-habitual SKU choice: 4 candidates by popularity within the (channel, category)
     listing, keep the best price fit to the line budget (CNY) plus Gumbel noise.
 
@@ -354,8 +487,9 @@ def _price_fit_pick(ch: np.ndarray, cat: np.ndarray, budget: np.ndarray, catalog
     return best
 
 
-def draw_favourites(cust: Customers, catalog: Catalog, pricing: ChannelPricing,
-                    rng: np.random.Generator) -> np.ndarray:
+def draw_favourites(
+    cust: Customers, catalog: Catalog, pricing: ChannelPricing, rng: np.random.Generator
+) -> np.ndarray:
     """Each customer's favourite SKUs per category, drawn once (vectorised).
 
     The number of favourites per (customer, category) is 1, 2 or 3 with probabilities
@@ -374,18 +508,24 @@ def draw_favourites(cust: Customers, catalog: Catalog, pricing: ChannelPricing,
     nn = n * K * F
     ci = np.repeat(np.arange(n), K * F)
     kk = np.tile(np.repeat(np.arange(K), F), n)
-    budget = (rng.gamma(5.0, cust.nu[ci] / 5.0)
-              / (1 + np.minimum(rng.poisson(0.22, nn), 3)))
+    budget = rng.gamma(5.0, cust.nu[ci] / 5.0) / (1 + np.minimum(rng.poisson(0.22, nn), 3))
     fav = _price_fit_pick(home[ci], kk, budget, catalog, pricing, rng).reshape(n, K, F)
     fav[np.arange(F)[None, None, :] >= count[:, :, None]] = -1
     for j in range(1, F):  # a repeated draw is the same favourite
-        dup = (fav[:, :, j:j + 1] == fav[:, :, :j]).any(axis=2)
+        dup = (fav[:, :, j : j + 1] == fav[:, :, :j]).any(axis=2)
         fav[:, :, j][dup] = -1
     return fav
 
 
-def _habitual_pick(best: np.ndarray, cu: np.ndarray, ch: np.ndarray, cat: np.ndarray,
-                   cust: Customers, catalog: Catalog, rng: np.random.Generator) -> np.ndarray:
+def _habitual_pick(
+    best: np.ndarray,
+    cu: np.ndarray,
+    ch: np.ndarray,
+    cat: np.ndarray,
+    cust: Customers,
+    catalog: Catalog,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Replace a line's SKU by one of the customer's favourites of its category, with the
     customer's habit probability, uniformly among the favourites listed on the line's
     channel (lines with none listed keep `best`)."""

@@ -13,8 +13,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_FIXED = {"Asia/Shanghai": 8 * 3600, "Asia/Singapore": 8 * 3600, "UTC": 0,
-          "Asia/Tokyo": 9 * 3600, "Asia/Hong_Kong": 8 * 3600}
+_FIXED = {
+    "Asia/Shanghai": 8 * 3600,
+    "Asia/Singapore": 8 * 3600,
+    "UTC": 0,
+    "Asia/Tokyo": 9 * 3600,
+    "Asia/Hong_Kong": 8 * 3600,
+}
 
 
 def utc_offsets(utc: np.ndarray, tz: str) -> np.ndarray:
@@ -59,8 +64,11 @@ def strftime(utc: np.ndarray, fmt: str, tz: str) -> pa.Array:
             sign = pa.array(np.where(off < 0, "-", "+"))
             a = np.abs(off)
             sep = ":" if tok == "%:z" else ""
-            parts.append(pc.binary_join_element_wise(sign, _pad(a // 3600, 2), sep,
-                                                     _pad(a // 60 % 60, 2), ""))
+            parts.append(
+                pc.binary_join_element_wise(
+                    sign, _pad(a // 3600, 2), sep, _pad(a // 60 % 60, 2), ""
+                )
+            )
         elif tok.startswith("%"):
             parts.append(comp[tok[1]]())
         else:

@@ -90,13 +90,27 @@ _DOW = {
     "evening": np.array([0.95, 0.95, 0.97, 1.0, 1.05, 1.06, 1.1]),
     "store": np.array([0.75, 0.78, 0.8, 0.85, 1.05, 1.45, 1.35]),
 }
-_CNY = {2021: "2021-02-12", 2022: "2022-02-01", 2023: "2023-01-22", 2024: "2024-02-10",
-        2025: "2025-01-29", 2026: "2026-02-17"}
-_PRIME = {2021: "2021-06-21", 2022: "2022-07-12", 2023: "2023-07-11", 2024: "2024-07-16",
-          2025: "2025-07-08", 2026: "2026-07-14"}
+_CNY = {
+    2021: "2021-02-12",
+    2022: "2022-02-01",
+    2023: "2023-01-22",
+    2024: "2024-02-10",
+    2025: "2025-01-29",
+    2026: "2026-02-17",
+}
+_PRIME = {
+    2021: "2021-06-21",
+    2022: "2022-07-12",
+    2023: "2023-07-11",
+    2024: "2024-07-16",
+    2025: "2025-07-08",
+    2026: "2026-07-14",
+}
 
 
-def _holiday_factor(dates: pd.DatetimeIndex, peaks: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+def _holiday_factor(
+    dates: pd.DatetimeIndex, peaks: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
     f = np.ones(len(dates))
     peak_day = np.zeros(len(dates), dtype=bool)
     m, dd, years = dates.month.values, dates.day.values, dates.year.values
@@ -143,8 +157,9 @@ def _holiday_factor(dates: pd.DatetimeIndex, peaks: dict[str, float]) -> tuple[n
     return f, peak_day
 
 
-def build_calendar(scn: Scenario, channels: list[ChannelPreset], size: SizePreset,
-                   seed: int) -> Calendar:
+def build_calendar(
+    scn: Scenario, channels: list[ChannelPreset], size: SizePreset, seed: int
+) -> Calendar:
     """Daily purchase-rate multipliers per active channel, from day d0 to the horizon end."""
     horizon = size.weeks * 7
     d0 = -int(np.ceil(0.5 * horizon)) - 7
@@ -184,12 +199,23 @@ def build_fx(currencies: list[str], cal: Calendar, seed: int) -> pd.DataFrame:
         x[0] = rng.normal(0, 0.01)
         for k in range(1, n):  # n ~ 1,100 days: a tiny loop over days, not rows
             x[k] = 0.995 * x[k - 1] + eps[k]
-        frames.append(pd.DataFrame({"date": cal.dates.strftime("%Y-%m-%d"), "currency": cur,
-                                    "rate_to_base": np.round(ref * np.exp(x), 6)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": cal.dates.strftime("%Y-%m-%d"),
+                    "currency": cur,
+                    "rate_to_base": np.round(ref * np.exp(x), 6),
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame({"date": pd.Series([], dtype=object),
-                             "currency": pd.Series([], dtype=object),
-                             "rate_to_base": pd.Series([], dtype=float)})
+        return pd.DataFrame(
+            {
+                "date": pd.Series([], dtype=object),
+                "currency": pd.Series([], dtype=object),
+                "rate_to_base": pd.Series([], dtype=float),
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -251,8 +277,9 @@ def sku_code(style: str, num: int, salt: int) -> str:
     raise ValueError(f"unknown sku style {style!r}")
 
 
-def build_catalog(scn: Scenario, channels: list[ChannelPreset], styles: list[str],
-                  size: SizePreset, seed: int) -> Catalog:
+def build_catalog(
+    scn: Scenario, channels: list[ChannelPreset], styles: list[str], size: SizePreset, seed: int
+) -> Catalog:
     """Products in the scenario's categories, Zipf popularity, listings and SKU codes."""
     rng = rng_for(seed, "catalog")
     cats = list(scn.categories)
@@ -270,7 +297,7 @@ def build_catalog(scn: Scenario, channels: list[ChannelPreset], styles: list[str
         sel = np.flatnonzero(cat_idx == k)
         spec = CATEGORIES[cname]
         ranks = rng.permutation(len(sel)) + 1
-        pop[sel] = ranks ** -1.15
+        pop[sel] = ranks**-1.15
         p = spec["price"] * np.exp(rng.normal(0, spec["sd"], len(sel)))
         price[sel] = np.where(p >= 100, np.floor(p / 10) * 10 + 9, np.floor(p) + 0.9)
         cost[sel] = np.round(price[sel] * rng.uniform(*spec["cost"], len(sel)), 2)
@@ -279,9 +306,16 @@ def build_catalog(scn: Scenario, channels: list[ChannelPreset], styles: list[str
         for j, s in enumerate(sel):
             names.append(f"{nouns[(j + s) % len(nouns)]} {chr(65 + j % 26)}{100 + s}")
     skus = [f"SKU{i:05d}" for i in range(n)]
-    products = pd.DataFrame({"sku": skus, "name": names, "category": [cats[k] for k in cat_idx],
-                             "unit_cost": cost, "list_price": np.round(price, 2),
-                             "weight_kg": kg})
+    products = pd.DataFrame(
+        {
+            "sku": skus,
+            "name": names,
+            "category": [cats[k] for k in cat_idx],
+            "unit_cost": cost,
+            "list_price": np.round(price, 2),
+            "weight_kg": kg,
+        }
+    )
     listed = np.zeros((len(channels), n), dtype=bool)
     top = np.zeros(n, dtype=bool)
     for k in range(len(cats)):
@@ -348,8 +382,14 @@ def segment_list(scn: Scenario) -> list:
     return [s for s in SEGMENT_BASE if scn.segment_share.get(s.name, 0) > 0]
 
 
-def build_customers(scn: Scenario, channels: list[ChannelPreset], cats: list[str],
-                    size: SizePreset, seed: int, chunk: int) -> Customers:
+def build_customers(
+    scn: Scenario,
+    channels: list[ChannelPreset],
+    cats: list[str],
+    size: SizePreset,
+    seed: int,
+    chunk: int,
+) -> Customers:
     """Generate chunk number `chunk` of the true customer population (all vectorised)."""
     rng = rng_for(seed, "customers", chunk)
     i0 = chunk * CHUNK_CUSTOMERS
@@ -393,7 +433,11 @@ def build_customers(scn: Scenario, channels: list[ChannelPreset], cats: list[str
     for k, mname in enumerate(mk_names):
         pool = [j for j, c in enumerate(geo.CITIES) if c[5] == mname]
         tiers = np.array([geo.CITIES[j][4] for j in pool])
-        wt = np.where(tiers == 1, 3.0, np.where(tiers == 2, 1.6, 1.0)) if mname == "CN" else np.ones(len(pool))
+        wt = (
+            np.where(tiers == 1, 3.0, np.where(tiers == 2, 1.6, 1.0))
+            if mname == "CN"
+            else np.ones(len(pool))
+        )
         sel = np.flatnonzero(market == k)
         city[sel] = np.array(pool)[rng.choice(len(pool), len(sel), p=wt / wt.sum())]
     tier = np.array([c[4] for c in geo.CITIES])[city] - 1
@@ -417,8 +461,9 @@ def build_customers(scn: Scenario, channels: list[ChannelPreset], cats: list[str
     no_other = other <= 0
     in_crm = in_crm | (eligible & no_other)  # only served by CRM channels: a member
     scale_own = np.where(in_crm, OWN_SHARE / np.maximum(own, 1e-12), 0.0)
-    scale_oth = np.where(in_crm, (1 - OWN_SHARE) / np.maximum(other, 1e-12),
-                         1 / np.maximum(other, 1e-12))
+    scale_oth = np.where(
+        in_crm, (1 - OWN_SHARE) / np.maximum(other, 1e-12), 1 / np.maximum(other, 1e-12)
+    )
     scale_oth = np.where(in_crm & no_other, 0.0, scale_oth)
     scale_own = np.where(in_crm & no_other, 1 / np.maximum(own, 1e-12), scale_own)
     pref[:, crm_cols] *= scale_own[:, None]
@@ -427,12 +472,35 @@ def build_customers(scn: Scenario, channels: list[ChannelPreset], cats: list[str
     birth_year = 2024 - np.array([21, 29, 39, 52])[age] - rng.integers(-3, 4, n)
     pii = _true_pii(rng, idx, market, mk_names, city, gender)
     habit = np.array([s.habit for s in segs])[seg]
-    return Customers(idx, seg, market, a, lam, p, nu, disc, catp, pref, in_crm, age, city,
-                     gender, birth_year, pii, habit)
+    return Customers(
+        idx,
+        seg,
+        market,
+        a,
+        lam,
+        p,
+        nu,
+        disc,
+        catp,
+        pref,
+        in_crm,
+        age,
+        city,
+        gender,
+        birth_year,
+        pii,
+        habit,
+    )
 
 
-def _true_pii(rng: np.random.Generator, idx: np.ndarray, market: np.ndarray,
-              mk_names: list[str], city: np.ndarray, gender: np.ndarray) -> dict[str, pa.Array]:
+def _true_pii(
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    market: np.ndarray,
+    mk_names: list[str],
+    city: np.ndarray,
+    gender: np.ndarray,
+) -> dict[str, pa.Array]:
     """The true PII of each customer (the CRM version when the customer is a member)."""
     n = len(idx)
     sw = np.array([s[2] for s in geo.SURNAMES])
@@ -455,29 +523,56 @@ def _true_pii(rng: np.random.Generator, idx: np.ndarray, market: np.ndarray,
     area = rng.integers(201, 989, n)
     mk = np.array(mk_names)[market]
     cc = pa.array([geo.PHONE_CC[m] for m in mk_names]).take(pa.array(market))
-    national = pc.if_else(pa.array(cn), cat(take(geo.PHONE_PREFIX_CN, pre), to_str(body, 8)),
-                          cat(to_str(area), to_str(body, 8)))
-    handle = cat(pc.utf8_lower(first_lat), pc.if_else(pa.array(rng.random(n) < 0.5), ".", ""),
-                 pc.utf8_lower(last_lat), to_str(scramble(idx, 16_807) % 100_000))
+    national = pc.if_else(
+        pa.array(cn),
+        cat(take(geo.PHONE_PREFIX_CN, pre), to_str(body, 8)),
+        cat(to_str(area), to_str(body, 8)),
+    )
+    handle = cat(
+        pc.utf8_lower(first_lat),
+        pc.if_else(pa.array(rng.random(n) < 0.5), ".", ""),
+        pc.utf8_lower(last_lat),
+        to_str(scramble(idx, 16_807) % 100_000),
+    )
     qq = to_str(10_000_000 + scramble(idx, 69_621) * 7 % 900_000_000)
     dom_cn = take(geo.EMAIL_DOMAINS_CN, rng.integers(0, len(geo.EMAIL_DOMAINS_CN), n))
     dom_in = take(geo.EMAIL_DOMAINS_INTL, rng.integers(0, len(geo.EMAIL_DOMAINS_INTL), n))
     use_qq = pa.array(cn & (rng.random(n) < 0.45))
-    email = pc.if_else(use_qq, cat(qq, "@qq.com"),
-                       cat(handle, "@", pc.if_else(pa.array(cn), dom_cn, dom_in)))
-    street_zh = cat(take(geo.DISTRICTS_ZH, rng.integers(0, len(geo.DISTRICTS_ZH), n)),
-                    take(geo.STREETS_ZH, rng.integers(0, len(geo.STREETS_ZH), n)),
-                    to_str(rng.integers(1, 400, n)), "号", to_str(rng.integers(1, 30, n)), "栋",
-                    to_str(rng.integers(101, 2800, n)), "室")
-    street_en = cat(to_str(rng.integers(1, 999, n)), " ",
-                    take(geo.STREETS_EN, rng.integers(0, len(geo.STREETS_EN), n)), " Apt ",
-                    to_str(rng.integers(1, 60, n)))
+    email = pc.if_else(
+        use_qq, cat(qq, "@qq.com"), cat(handle, "@", pc.if_else(pa.array(cn), dom_cn, dom_in))
+    )
+    street_zh = cat(
+        take(geo.DISTRICTS_ZH, rng.integers(0, len(geo.DISTRICTS_ZH), n)),
+        take(geo.STREETS_ZH, rng.integers(0, len(geo.STREETS_ZH), n)),
+        to_str(rng.integers(1, 400, n)),
+        "号",
+        to_str(rng.integers(1, 30, n)),
+        "栋",
+        to_str(rng.integers(101, 2800, n)),
+        "室",
+    )
+    street_en = cat(
+        to_str(rng.integers(1, 999, n)),
+        " ",
+        take(geo.STREETS_EN, rng.integers(0, len(geo.STREETS_EN), n)),
+        " Apt ",
+        to_str(rng.integers(1, 60, n)),
+    )
     address = pc.if_else(pa.array(cn), street_zh, street_en)
     cprefix = take([c[1] for c in geo.CITIES], city)
     postcode = cat(pc.utf8_trim_whitespace(cprefix), to_str(rng.integers(0, 1000, n), 3))
     city_name = take([c[0] for c in geo.CITIES], city)
     del mk
-    return {"name": name, "name_zh": name_zh, "name_latin": name_latin,
-            "phone_cc": cc, "phone_national": national, "email": email,
-            "address": address, "postcode": postcode, "city": city_name,
-            "is_cn": pa.array(cn), "gender": take(["F", "M"], gender)}
+    return {
+        "name": name,
+        "name_zh": name_zh,
+        "name_latin": name_latin,
+        "phone_cc": cc,
+        "phone_national": national,
+        "email": email,
+        "address": address,
+        "postcode": postcode,
+        "city": city_name,
+        "is_cn": pa.array(cn),
+        "gender": take(["F", "M"], gender),
+    }

@@ -9,13 +9,23 @@ import pytest
 
 from channelops.stages import channel_selection as ch
 
-CURVE = dict(base_weekly_revenue=1_000.0, revenue_max=10_000.0, adstock_decay=0.0,
-             hill_half_saturation=1_000.0, hill_slope=1.0)
+CURVE = dict(
+    base_weekly_revenue=1_000.0,
+    revenue_max=10_000.0,
+    adstock_decay=0.0,
+    hill_half_saturation=1_000.0,
+    hill_slope=1.0,
+)
 
 
 def test_response_curve_grid_has_a_panel_per_channel_and_hides_the_rest():
-    curves = pd.DataFrame({"channel_id": ["a", "b", "c"], "source": ["fitted", "prior", "prior"],
-                           "curve": [ch.ResponseCurve(c, **CURVE) for c in "abc"]})
+    curves = pd.DataFrame(
+        {
+            "channel_id": ["a", "b", "c"],
+            "source": ["fitted", "prior", "prior"],
+            "curve": [ch.ResponseCurve(c, **CURVE) for c in "abc"],
+        }
+    )
     weeks = pd.to_datetime(["2024-01-01", "2024-01-08"])
     spend = pd.DataFrame({"week_start": weeks, "channel_id": "a", "spend": [500.0, 1_500.0]})
     revenue = pd.DataFrame({"week_start": weeks, "channel_id": "a", "revenue": [4_000.0, 7_000.0]})

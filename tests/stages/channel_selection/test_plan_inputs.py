@@ -8,14 +8,16 @@ import pytest
 
 from channelops.stages import channel_selection as ch
 
-SPEND = pd.DataFrame({
-    "week_start": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-15",
-                                  "2024-01-15"]),
-    "channel_id": ["a", "b", "a", "a", "b"],
-    "spend": [100.0, 50.0, 120.0, 90.0, 30.0],
-})
-PROFILES = pd.DataFrame({"segment": ["loyal", "new", "dormant"],
-                         "revenue_share": [0.5, 0.3, 0.2]})
+SPEND = pd.DataFrame(
+    {
+        "week_start": pd.to_datetime(
+            ["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-15"]
+        ),
+        "channel_id": ["a", "b", "a", "a", "b"],
+        "spend": [100.0, 50.0, 120.0, 90.0, 30.0],
+    }
+)
+PROFILES = pd.DataFrame({"segment": ["loyal", "new", "dormant"], "revenue_share": [0.5, 0.3, 0.2]})
 
 
 def test_recent_weekly_budget_averages_the_latest_weekly_totals():

@@ -16,7 +16,10 @@ def _growth(counts: dict[tuple[str, str], int], month: str = "2024-01-01") -> pd
 
 def test_monthly_new_customers_fills_the_months_without_anyone():
     growth = pd.concat(
-        [_growth({("a", "x"): 2, ("a", "y"): 1, ("b", "x"): 1}), _growth({("a", "x"): 1}, "2024-03-01")]
+        [
+            _growth({("a", "x"): 2, ("a", "y"): 1, ("b", "x"): 1}),
+            _growth({("a", "x"): 1}, "2024-03-01"),
+        ]
     )
     m = ev.monthly_new_customers(growth)
     assert list(m.index) == list(pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]))
@@ -44,12 +47,18 @@ def test_segment_lean_text_follows_the_data():
     mix = ev.segment_mix(_growth({("a", "x"): 3, ("a", "y"): 1, ("b", "x"): 1, ("b", "y"): 1}))
     text = ev.segment_lean_text(mix)
     # b's newcomers are 1/2 y against 2/6 = 33% overall
-    assert "**b** brings the most extra **y** customers (50% of its newcomers against 33% overall)" in text
+    assert (
+        "**b** brings the most extra **y** customers (50% of its newcomers against 33% overall)"
+        in text
+    )
     # flipped: b brings fewer y (none), so it now shifts the base towards x:
     # all x = 5/6 = 83%, b x = 100% (lean +1/6) beats a y = 1/4 - 1/6 = +1/12
     flipped = ev.segment_mix(_growth({("a", "x"): 3, ("a", "y"): 1, ("b", "x"): 2}))
     text = ev.segment_lean_text(flipped)
-    assert "**b** brings the most extra **x** customers (100% of its newcomers against 83% overall)" in text
+    assert (
+        "**b** brings the most extra **x** customers (100% of its newcomers against 83% overall)"
+        in text
+    )
     with pytest.raises(ValueError, match="all channels"):
         ev.segment_lean_text(flipped.drop(index="all channels"))
 
@@ -62,7 +71,9 @@ def test_segment_lean_text_when_no_channel_shifts_the_mix():
 
 
 def test_segment_lean_text_escapes_names():
-    mix = ev.segment_mix(_growth({("a", "x"): 3, ("a", "y"): 1, ("b<i>", "x"): 1, ("b<i>", "<img src=1>"): 1}))
+    mix = ev.segment_mix(
+        _growth({("a", "x"): 3, ("a", "y"): 1, ("b<i>", "x"): 1, ("b<i>", "<img src=1>"): 1})
+    )
     text = ev.segment_lean_text(mix)
     assert "**b&lt;i&gt;** brings the most extra **&lt;img src=1&gt;** customers" in text
     assert "<" not in text

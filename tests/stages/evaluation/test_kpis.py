@@ -10,15 +10,33 @@ from channelops.stages import evaluation as ev
 
 def test_scorecard_kpis_by_hand():
     tables = {
-        "scorecard": pd.DataFrame({"channel_id": ["a", "b"], "rank": [1, 2],
-                                   "revenue": [300.0, 100.0], "gross_margin": [120.0, 30.0]}),
+        "scorecard": pd.DataFrame(
+            {
+                "channel_id": ["a", "b"],
+                "rank": [1, 2],
+                "revenue": [300.0, 100.0],
+                "gross_margin": [120.0, 30.0],
+            }
+        ),
         "experiment_results": pd.DataFrame({"name": ["e"], "diff": [2.0], "lift": [0.1]}),
         "plan_vs_actual": pd.DataFrame({"planned_profit": [5.0, 7.0], "actual_spend": [1.0, 2.0]}),
-        "policy_comparison": pd.DataFrame({"comparison": ["inventory"], "metric": ["fill_rate"],
-                                           "scope": ["pooled"], "after": [0.9]}),
+        "policy_comparison": pd.DataFrame(
+            {
+                "comparison": ["inventory"],
+                "metric": ["fill_rate"],
+                "scope": ["pooled"],
+                "after": [0.9],
+            }
+        ),
         "dq_report": pd.DataFrame({"accepted": [10, 5]}),
-        "recommender_metrics": pd.DataFrame({"model": ["als", "als"], "split": ["test", "validation"],
-                                             "group_by": ["all", "all"], "ndcg_at_k": [0.3, 0.9]}),
+        "recommender_metrics": pd.DataFrame(
+            {
+                "model": ["als", "als"],
+                "split": ["test", "validation"],
+                "group_by": ["all", "all"],
+                "ndcg_at_k": [0.3, 0.9],
+            }
+        ),
     }
     k = ev.scorecard_kpis(tables)
     got = {(r.kpi, r.scope): r.value for r in k.itertuples()}

@@ -83,7 +83,9 @@ def test_plan_text_says_more_or_less_than_now():
     assert "off the actual revenue by 10% for the median channel" in text
     # a plan worse than now: 10 + 0 = 10 planned against 40
     worse = ev.plan_text(_pva(planned_profit=(10.0, 0.0)), "CNY")
-    assert "expects 10 CNY weekly profit from its channels, 30 CNY less than the 40 CNY now." in worse
+    assert (
+        "expects 10 CNY weekly profit from its channels, 30 CNY less than the 40 CNY now." in worse
+    )
     no_curves = ev.plan_text(_pva(model=(np.nan, np.nan)), "CNY")
     assert "curves are not in this run" in no_curves and "nan" not in no_curves
     with pytest.raises(ValueError, match="empty"):

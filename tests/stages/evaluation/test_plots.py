@@ -40,8 +40,9 @@ def test_plot_scorecard_colours_ltv_cac_below_one_red():
 
 
 def test_plot_new_customers_draws_one_line_per_channel():
-    monthly = pd.DataFrame({"a": [3, 0, 1], "b": [1, 0, 0]},
-                           index=pd.date_range("2024-01-01", periods=3, freq="MS"))
+    monthly = pd.DataFrame(
+        {"a": [3, 0, 1], "b": [1, 0, 0]}, index=pd.date_range("2024-01-01", periods=3, freq="MS")
+    )
     _, ax = plt.subplots()
     assert ev.plot_new_customers(monthly, ax=ax) is ax
     assert len(ax.get_lines()) == 2 and ax.get_ylabel() == "new customers"
@@ -65,9 +66,15 @@ def test_plot_segment_mix_and_overlap_annotate_their_cells():
 
 
 def test_plot_plan_vs_actual_labels_money_per_week():
-    pva = pd.DataFrame({"channel_id": ["a", "b"], "actual_spend": [10.0, 20.0],
-                        "planned_budget": [15.0, 15.0], "actual_profit": [-5.0, 8.0],
-                        "planned_profit": [3.0, 9.0]})
+    pva = pd.DataFrame(
+        {
+            "channel_id": ["a", "b"],
+            "actual_spend": [10.0, 20.0],
+            "planned_budget": [15.0, 15.0],
+            "actual_profit": [-5.0, 8.0],
+            "planned_profit": [3.0, 9.0],
+        }
+    )
     ax1, ax2 = ev.plot_plan_vs_actual(pva, "CNY")
     assert ax1.get_ylabel() == ax2.get_ylabel() == "CNY per week"
     assert sorted(p.get_height() for p in ax2.patches) == [-5.0, 3.0, 8.0, 9.0]
@@ -76,10 +83,19 @@ def test_plot_plan_vs_actual_labels_money_per_week():
 
 
 def test_plot_experiment_forest_one_row_per_interval():
-    forest = pd.DataFrame({"name": ["e1", "e1"], "method": ["Welch", "CUPED"],
-                           "estimate": [2.0, 1.8], "lo": [0.5, 1.0], "hi": [3.5, 2.6]})
+    forest = pd.DataFrame(
+        {
+            "name": ["e1", "e1"],
+            "method": ["Welch", "CUPED"],
+            "estimate": [2.0, 1.8],
+            "lo": [0.5, 1.0],
+            "hi": [3.5, 2.6],
+        }
+    )
     ax = ev.plot_experiment_forest(forest, "CNY", 0.95)
-    labels = {tick: t.get_text() for tick, t in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)}
+    labels = {
+        tick: t.get_text() for tick, t in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)
+    }
     assert labels == {1: "e1 - Welch", 0: "e1 - CUPED"}  # first row on top
     assert ax.get_xlabel() == "treatment - control, CNY per unit"
     assert ax.get_title() == "Experiment effects with 95% intervals"

@@ -34,6 +34,14 @@ def test_ranking_key_falls_back_to_gross_margin_without_costs():
 
 
 def test_the_line_columns_cover_what_the_scorecard_reads():
-    assert set(ev.LINE_COLUMNS) >= {"channel_id", "order_id", "customer_id", "sku", "quantity",
-                                    "revenue_base", "status", "order_ts_local"}
+    assert set(ev.LINE_COLUMNS) >= {
+        "channel_id",
+        "order_id",
+        "customer_id",
+        "sku",
+        "quantity",
+        "revenue_base",
+        "status",
+        "order_ts_local",
+    }
     assert ev.ORDER_COLUMNS == ("channel_id", "order_id", "order_ts")

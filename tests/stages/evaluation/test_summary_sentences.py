@@ -34,10 +34,21 @@ def _scorecard(**changes) -> pd.DataFrame:
 
 
 def _experiment(**changes) -> pd.DataFrame:
-    row = {"name": "coupon", "level": 0.9, "lift": 0.1, "lift_lo": 0.02, "lift_hi": 0.18,
-           "welch_lo": 1.0, "welch_hi": 5.0, "cuped_diff": np.nan, "cuped_lo": np.nan,
-           "cuped_hi": np.nan, "cuped_lift": np.nan, "cuped_lift_lo": np.nan,
-           "cuped_lift_hi": np.nan}
+    row = {
+        "name": "coupon",
+        "level": 0.9,
+        "lift": 0.1,
+        "lift_lo": 0.02,
+        "lift_hi": 0.18,
+        "welch_lo": 1.0,
+        "welch_hi": 5.0,
+        "cuped_diff": np.nan,
+        "cuped_lo": np.nan,
+        "cuped_hi": np.nan,
+        "cuped_lift": np.nan,
+        "cuped_lift_lo": np.nan,
+        "cuped_lift_hi": np.nan,
+    }
     row.update(changes)
     return pd.DataFrame([row])
 
@@ -88,8 +99,15 @@ def test_experiment_sentence_by_hand_and_flipped():
     crossing = _experiment(welch_lo=-1.0)
     assert ev.experiment_sentence(crossing).endswith("not distinguishable from zero.")
     # CUPED, when it ran, is the one quoted and decides
-    cuped = _experiment(welch_lo=-1.0, cuped_diff=2.0, cuped_lo=0.5, cuped_hi=3.5,
-                        cuped_lift=0.08, cuped_lift_lo=0.01, cuped_lift_hi=0.15)
+    cuped = _experiment(
+        welch_lo=-1.0,
+        cuped_diff=2.0,
+        cuped_lo=0.5,
+        cuped_hi=3.5,
+        cuped_lift=0.08,
+        cuped_lift_lo=0.01,
+        cuped_lift_hi=0.15,
+    )
     assert ev.experiment_sentence(cuped) == (
         "Experiment coupon: +8.0% revenue per customer (90% interval +1.0% to +15.0%), "
         "a real effect."
@@ -121,8 +139,16 @@ def test_plan_sentence_by_hand():
 
 
 def test_policy_sentence_needs_something_to_say():
-    other = pd.DataFrame({"comparison": ["fulfilment"], "scope": ["a"], "metric": ["breach_rate"],
-                          "before": [0.2], "after": [0.1], "relative_delta": [-0.5]})
+    other = pd.DataFrame(
+        {
+            "comparison": ["fulfilment"],
+            "scope": ["a"],
+            "metric": ["breach_rate"],
+            "before": [0.2],
+            "after": [0.1],
+            "relative_delta": [-0.5],
+        }
+    )
     assert ev.policy_sentence(other) is None  # a channel's row, not all channels
     assert ev.policy_sentence(other.assign(scope="all channels")) == (
         "Policies: prioritising orders moves the SLA breach rate from 20.0% to 10.0%."
@@ -190,8 +216,9 @@ def test_acquisition_text_names_the_channels_below_one():
 
 def test_a_script_in_an_experiment_name_comes_out_escaped(tmp_path):
     escaped = "free&lt;script&gt;alert(4)&lt;/script&gt;_coupon"
-    sentences, _ = ev.executive_summary(_scorecard(), _experiment(name=SCRIPT_NAME), None, None,
-                                        None, "CNY")
+    sentences, _ = ev.executive_summary(
+        _scorecard(), _experiment(name=SCRIPT_NAME), None, None, None, "CNY"
+    )
     said = " ".join(sentences)
     assert f"Experiment {escaped}: +10.0%" in said and "<script>" not in said
     # and the summary page, built from the saved tables, shows it as text too

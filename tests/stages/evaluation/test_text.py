@@ -13,7 +13,7 @@ SCRIPT_NAME = "free<script>alert(4)</script>_coupon"
 def test_escape_data_turns_markup_into_text():
     assert ev.escape_data(SCRIPT_NAME) == "free&lt;script&gt;alert(4)&lt;/script&gt;_coupon"
     assert ev.escape_data("a&b") == "a&amp;b"
-    assert ev.escape_data("it's \"x\"") == "it&#x27;s &quot;x&quot;"
+    assert ev.escape_data('it\'s "x"') == "it&#x27;s &quot;x&quot;"
     assert ev.escape_data("own_store") == "own_store"  # a plain id is unchanged
     assert ev.escape_data(7) == "7"
 

@@ -279,9 +279,14 @@ def test_model_names_parse_a_comma_list():
 
 def test_series_per_chosen_model_counts_distinct_series():
     # web/A chosen naive in two windows counts once; tm/A naive once; web/B tsb once
-    chosen = pd.DataFrame({"chosen_model": ["naive", "naive", "naive", "tsb"],
-                           "channel_id": ["web", "web", "tm", "web"],
-                           "sku": ["A", "A", "A", "B"], "window": [1, 2, 1, 1]})
+    chosen = pd.DataFrame(
+        {
+            "chosen_model": ["naive", "naive", "naive", "tsb"],
+            "channel_id": ["web", "web", "tm", "web"],
+            "sku": ["A", "A", "A", "B"],
+            "window": [1, 2, 1, 1],
+        }
+    )
     got = fc.series_per_chosen_model(chosen)
     assert got.to_dict() == {"naive": 2, "tsb": 1} and got.name == "series_windows"
     with pytest.raises(KeyError):

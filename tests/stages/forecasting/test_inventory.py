@@ -122,21 +122,28 @@ def _steady_backtest() -> pd.DataFrame:
     """Two channels selling sku A at exactly 2 units a day, forecast without error, over two
     backtest windows of 28 days."""
     dates = pd.date_range("2024-01-01", periods=56, freq="D")
-    one = pd.DataFrame({"sku": "A", "window": np.repeat([1, 2], 28), "date": dates,
-                        "actual": 2.0, "forecast": 2.0})
-    return pd.concat([one.assign(channel_id="web"), one.assign(channel_id="tm")],
-                     ignore_index=True)
+    one = pd.DataFrame(
+        {"sku": "A", "window": np.repeat([1, 2], 28), "date": dates, "actual": 2.0, "forecast": 2.0}
+    )
+    return pd.concat([one.assign(channel_id="web"), one.assign(channel_id="tm")], ignore_index=True)
 
 
 def test_stock_layouts_split_per_warehouse_by_shares():
     bt = _steady_backtest()
     assert list(inv.stock_layouts(bt)) == ["pooled", "per_channel"]
-    shares = pd.DataFrame({"channel_id": ["web", "web", "tm"], "warehouse_id": ["N", "S", "S"],
-                           "share": [0.25, 0.75, 1.0]})
+    shares = pd.DataFrame(
+        {
+            "channel_id": ["web", "web", "tm"],
+            "warehouse_id": ["N", "S", "S"],
+            "share": [0.25, 0.75, 1.0],
+        }
+    )
     layouts = inv.stock_layouts(bt, shares)
     assert {k: v[1] for k, v in layouts.items()} == {
-        "pooled": ["sku"], "per_channel": ["channel_id", "sku"],
-        "per_warehouse": ["warehouse_id", "sku"]}
+        "pooled": ["sku"],
+        "per_channel": ["channel_id", "sku"],
+        "per_warehouse": ["warehouse_id", "sku"],
+    }
     split, _ = layouts["per_warehouse"]
     # N gets a quarter of web's 2 units a day; S the rest of web's and all of tm's
     daily = split.groupby("warehouse_id")["actual"].sum() / 56
@@ -149,8 +156,7 @@ def test_compare_stock_layouts_square_root_law_on_steady_demand():
     # No forecast error: no safety stock, and reordering at lead-time demand never runs out.
     bt = _steady_backtest()
     unit_cost = pd.Series({"A": 1.0})
-    policies, sims = inv.compare_stock_layouts(inv.stock_layouts(bt), unit_cost, 3, 0.95,
-                                               0.1, 0.73)
+    policies, sims = inv.compare_stock_layouts(inv.stock_layouts(bt), unit_cost, 3, 0.95, 0.1, 0.73)
     assert list(policies) == ["pooled", "per_channel"]
     assert policies["pooled"]["order_quantity"].tolist() == [20.0]
     assert policies["per_channel"]["order_quantity"].tolist() == [15.0, 15.0]
@@ -164,8 +170,7 @@ def test_compare_stock_layouts_square_root_law_on_steady_demand():
 def test_layout_tradeoff_curves_stack_layouts_and_refuse_none():
     bt = _steady_backtest()
     unit_cost = pd.Series({"A": 1.0})
-    curve = inv.layout_tradeoff_curves(inv.stock_layouts(bt), unit_cost, 3, [0.9, 0.99], 0.1,
-                                       0.73)
+    curve = inv.layout_tradeoff_curves(inv.stock_layouts(bt), unit_cost, 3, [0.9, 0.99], 0.1, 0.73)
     assert curve["stock"].tolist() == ["pooled"] * 4 + ["per_channel"] * 4
     assert curve["target_fill_rate"].tolist() == [0.9, 0.9, 0.99, 0.99] * 2
     with pytest.raises(ValueError, match="no stock layouts"):

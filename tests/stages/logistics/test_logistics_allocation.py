@@ -35,7 +35,8 @@ def brute_force_2xn(supply: pd.Series, demand: pd.Series, cost: pd.DataFrame) ->
         x2 = [dj - xj for dj, xj in zip(d, x1, strict=True)]
         if sum(x1) <= supply[w1] and sum(x2) <= supply[w2]:
             total = sum(a * x for a, x in zip(c1, x1, strict=True)) + sum(
-                b * x for b, x in zip(c2, x2, strict=True))
+                b * x for b, x in zip(c2, x2, strict=True)
+            )
             best = min(best, total)
     return best
 
@@ -83,8 +84,9 @@ def test_random_small_cases_equal_brute_force(seed):
     total = int(demand.sum())
     s1 = int(rng.integers(0, total + 1))
     supply = pd.Series({"w1": s1, "w2": total - s1 + int(rng.integers(0, 4))})
-    cost = pd.DataFrame(rng.integers(1, 20, size=(2, 3)).astype(float),
-                        index=supply.index, columns=demand.index)
+    cost = pd.DataFrame(
+        rng.integers(1, 20, size=(2, 3)).astype(float), index=supply.index, columns=demand.index
+    )
     result = solve_transportation(supply, demand, cost)
     assert result.total_cost == pytest.approx(brute_force_2xn(supply, demand, cost))
     _check_flows(result, supply, demand)
@@ -104,8 +106,9 @@ def test_shadow_price_equals_cost_change_with_one_more_unit(small):
         assert base.total_cost - again.total_cost == pytest.approx(base.shadow_prices[w])
     more = demand.copy()
     more["east"] += 1
-    assert (solve_transportation(supply, more, cost).total_cost - base.total_cost
-            == pytest.approx(base.demand_prices["east"]))
+    assert solve_transportation(supply, more, cost).total_cost - base.total_cost == pytest.approx(
+        base.demand_prices["east"]
+    )
     assert base.utilisation["SH"] == pytest.approx(1.0)
 
 
@@ -132,8 +135,12 @@ def channels():
     """Two channels in two regions; the web store owns SH, the marketplace owns WH."""
     supply = pd.Series({"SH": 40, "WH": 40})
     demand = pd.Series(
-        {("east", "web"): 10, ("central", "web"): 20,
-         ("east", "tmall"): 20, ("central", "tmall"): 10}
+        {
+            ("east", "web"): 10,
+            ("central", "web"): 20,
+            ("east", "tmall"): 20,
+            ("central", "tmall"): 10,
+        }
     )
     demand.index.names = ["region", "channel"]
     cost = pd.DataFrame({"east": [2.0, 6.0], "central": [6.0, 2.0]}, index=["SH", "WH"])
@@ -148,8 +155,14 @@ def test_pooled_is_cheaper_than_own_warehouses(channels):
     assert pooled.total_cost == pytest.approx(120.0)
     # Separate: web east 10x2 + web central 20x6 + tmall east 20x6 + tmall central 10x2.
     assert separate.total_cost == pytest.approx(280.0)
-    assert list(separate.flows.columns) == ["warehouse", "region", "channel", "flow",
-                                            "unit_cost", "cost"]
+    assert list(separate.flows.columns) == [
+        "warehouse",
+        "region",
+        "channel",
+        "flow",
+        "unit_cost",
+        "cost",
+    ]
     assert set(separate.flows.loc[separate.flows["channel"] == "web", "warehouse"]) == {"SH"}
     assert set(separate.flows.loc[separate.flows["channel"] == "tmall", "warehouse"]) == {"WH"}
     table = pooling_comparison(supply, demand, cost, owned)
@@ -171,8 +184,7 @@ def test_own_warehouse_too_small_needs_penalty(channels):
     supply = pd.Series({"SH": 20, "WH": 60})  # web needs 30 but owns only 20
     with pytest.raises(ValueError, match="infeasible"):
         allocation_by_channel_own_warehouse(supply, demand, cost, owned)
-    result = allocation_by_channel_own_warehouse(supply, demand, cost, owned,
-                                                 unmet_penalty=50.0)
+    result = allocation_by_channel_own_warehouse(supply, demand, cost, owned, unmet_penalty=50.0)
     assert result.unmet.sum() == pytest.approx(10.0)
 
 
@@ -189,12 +201,19 @@ def test_haversine_known_distances():
 
 
 def test_shipping_cost_matrix():
-    warehouses = pd.DataFrame({"warehouse_id": ["SH", "BJ"], "lat": [31.2304, 39.9042],
-                               "lon": [121.4737, 116.4074]})
-    regions = pd.DataFrame({"city": ["Shanghai", "Beijing", "Equator"],
-                            "lat": [31.2304, 39.9042, 0.0], "lon": [121.4737, 116.4074, 0.0]})
-    cost = shipping_cost_matrix(warehouses, regions, weight_kg=2.0, cost_per_km_kg=0.01,
-                                base_cost=5.0)
+    warehouses = pd.DataFrame(
+        {"warehouse_id": ["SH", "BJ"], "lat": [31.2304, 39.9042], "lon": [121.4737, 116.4074]}
+    )
+    regions = pd.DataFrame(
+        {
+            "city": ["Shanghai", "Beijing", "Equator"],
+            "lat": [31.2304, 39.9042, 0.0],
+            "lon": [121.4737, 116.4074, 0.0],
+        }
+    )
+    cost = shipping_cost_matrix(
+        warehouses, regions, weight_kg=2.0, cost_per_km_kg=0.01, base_cost=5.0
+    )
     assert cost.shape == (2, 3)
     assert cost.loc["SH", "Shanghai"] == pytest.approx(5.0)
     km = haversine_km(31.2304, 121.4737, 39.9042, 116.4074)
@@ -232,8 +251,7 @@ def test_own_warehouse_needs_every_channel(channels):
     with pytest.raises(ValueError, match=r"no entry for channel\(s\) \['tmall'\]"):
         allocation_by_channel_own_warehouse(supply, demand, cost, {"web": ["SH"]})
     with pytest.raises(ValueError, match="unknown warehouse"):
-        allocation_by_channel_own_warehouse(supply, demand, cost,
-                                            {"web": ["SH"], "tmall": ["GZ"]})
+        allocation_by_channel_own_warehouse(supply, demand, cost, {"web": ["SH"], "tmall": ["GZ"]})
 
 
 # --------------------------------------------------------------------- the allocation table

@@ -347,8 +347,11 @@ def test_overall_delays_and_least_punctual_by_hand():
 
 def test_carrier_speeds_keeps_the_per_km_rows_in_order():
     drivers = pd.DataFrame(
-        {"kind": ["intercept", "carrier_per_1000km", "carrier_per_1000km", "handling"],
-         "level": ["x", "Fast", "Slow", "per hour"], "coef_h": [1.0, 10.0, 30.0, 0.5]}
+        {
+            "kind": ["intercept", "carrier_per_1000km", "carrier_per_1000km", "handling"],
+            "level": ["x", "Fast", "Slow", "per hour"],
+            "coef_h": [1.0, 10.0, 30.0, 0.5],
+        }
     )
     assert carrier_speeds(drivers)["level"].tolist() == ["Fast", "Slow"]
     assert carrier_speeds(drivers[drivers["kind"] != "carrier_per_1000km"]).empty

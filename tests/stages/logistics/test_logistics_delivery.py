@@ -26,27 +26,40 @@ D1, D2 = pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-02")
 FULFILLED = pd.DataFrame(
     {
         "order_id": ["1", "2", "3", "4"],
-        "order_ts_local": [D1 + pd.Timedelta(hours=9), D2 + pd.Timedelta(hours=8),
-                           D2 + pd.Timedelta(hours=12), D2 + pd.Timedelta(hours=23)],
+        "order_ts_local": [
+            D1 + pd.Timedelta(hours=9),
+            D2 + pd.Timedelta(hours=8),
+            D2 + pd.Timedelta(hours=12),
+            D2 + pd.Timedelta(hours=23),
+        ],
         "warehouse_id": ["W1", "W1", "W2", "W2"],
     }
 )
 WAREHOUSES = pd.DataFrame(
-    {"warehouse_id": ["N", "S"], "city": ["Beijing", "Guangzhou"], "lat": [39.9, 23.13],
-     "lon": [116.41, 113.26]}
+    {
+        "warehouse_id": ["N", "S"],
+        "city": ["Beijing", "Guangzhou"],
+        "lat": [39.9, 23.13],
+        "lon": [116.41, 113.26],
+    }
 )
 # depot and two cities: legs 0-1 = 1 km, 1-2 = 99 km, 2-0 = 100 km
 STOPS = pd.DataFrame(
-    {"node": [0, 1, 2], "city": ["W1 (Beijing)", "Tianjin", "Langfang"],
-     "parcels": [0, 3, 5], "x_km": [0.0, 1.0, 0.0], "y_km": [0.0, 0.0, 100.0]}
+    {
+        "node": [0, 1, 2],
+        "city": ["W1 (Beijing)", "Tianjin", "Langfang"],
+        "parcels": [0, 3, 5],
+        "x_km": [0.0, 1.0, 0.0],
+        "y_km": [0.0, 0.0, 100.0],
+    }
 )
 DIST = np.array([[0, 1, 100], [1, 0, 99], [100, 99, 0]], dtype=float)
 DIRECT = pd.DataFrame({"city": ["Tianjin"], "load": [10.0], "distance_km": [240.0]})
 PLANS = {
-    "pyvrp": CVRPSolution(routes=[[1, 2]], cost=200.0, n_vehicles=1, feasible=True,
-                          solver="pyvrp"),
-    "nearest_neighbour": CVRPSolution(routes=[[1], [2]], cost=202.0, n_vehicles=2,
-                                      feasible=True, solver="nearest_neighbour"),
+    "pyvrp": CVRPSolution(routes=[[1, 2]], cost=200.0, n_vehicles=1, feasible=True, solver="pyvrp"),
+    "nearest_neighbour": CVRPSolution(
+        routes=[[1], [2]], cost=202.0, n_vehicles=2, feasible=True, solver="nearest_neighbour"
+    ),
 }
 
 
@@ -97,7 +110,9 @@ def test_routes_with_direct_trips_by_hand():
     n = routes[routes["solver"] == "nearest_neighbour"]
     assert n["vehicle"].tolist() == [1, 1, 2, 2, 3]
     assert routes.groupby("solver")["distance_km"].sum().to_dict() == {
-        "nearest_neighbour": 442.0, "pyvrp": 440.0}
+        "nearest_neighbour": 442.0,
+        "pyvrp": 440.0,
+    }
     with pytest.raises(ValueError, match="no route plans"):
         routes_with_direct_trips({}, STOPS, DIST, DIRECT)
 

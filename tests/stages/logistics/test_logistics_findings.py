@@ -18,29 +18,40 @@ from channelops.stages.logistics import (
 
 def result(total: float, prices: dict[str, float]) -> TransportResult:
     s = pd.Series(prices, dtype=float)
-    return TransportResult(flows=pd.DataFrame(), total_cost=total, shipping_cost=total,
-                           shadow_prices=s, demand_prices=pd.Series(dtype=float),
-                           unmet=pd.Series(dtype=float), utilisation=s, status="optimal")
+    return TransportResult(
+        flows=pd.DataFrame(),
+        total_cost=total,
+        shipping_cost=total,
+        shadow_prices=s,
+        demand_prices=pd.Series(dtype=float),
+        unmet=pd.Series(dtype=float),
+        utilisation=s,
+        status="optimal",
+    )
 
 
 def test_order_flow_finding():
-    totals = pd.DataFrame({"orders": [1200, 1200], "sla_breaches": [40, 12]},
-                          index=["fifo", "priority"])
+    totals = pd.DataFrame(
+        {"orders": [1200, 1200], "sla_breaches": [40, 12]}, index=["fifo", "priority"]
+    )
     assert order_flow_finding(totals, 14) == (
         "In the 14 busiest days, 40 of 1,200 orders shipped after their deadline first in "
-        "first out and 12 by priority.")
+        "first out and 12 by priority."
+    )
     with pytest.raises(ValueError, match="priority"):
         order_flow_finding(totals.loc[["fifo"]], 14)
 
 
 def test_allocation_finding_names_the_full_warehouse_or_says_none_is():
     full = allocation_finding(result(1000, {"N": 0.0, "S": 2.5}), result(1300, {"N": 0.0}), "CNY")
-    assert full.startswith("Letting every channel use every warehouse costs 1,000 CNY a day "
-                           "against 1,300 CNY")
+    assert full.startswith(
+        "Letting every channel use every warehouse costs 1,000 CNY a day against 1,300 CNY"
+    )
     assert full.endswith("is S at 2.50 CNY a day per extra order of daily capacity.")
     spare = allocation_finding(result(1000, {"N": 0.0, "S": 0.0}), result(1300, {}), "CNY")
-    assert spare.endswith("no warehouse is full in the pooled plan, so extra capacity would "
-                          "save nothing.")
+    assert spare.endswith(
+        "no warehouse is full in the pooled plan, so extra capacity would save nothing."
+    )
     with pytest.raises(ValueError, match="no warehouses"):
         allocation_finding(result(0, {}), result(0, {}), "CNY")
 
@@ -50,7 +61,8 @@ def test_routing_finding_says_cheaper_or_dearer():
     day = pd.Timestamp("2024-03-02")
     assert routing_finding(day, "W1", summary, 0.25) == (
         "On 2024-03-02 PyVRP routes W1's parcels in 1,234 km with 3 vehicles, 25% cheaper than "
-        "the nearest-neighbour rule.")
+        "the nearest-neighbour rule."
+    )
     assert "10% dearer than" in routing_finding(day, "W1", summary, -0.1)
     with pytest.raises(ValueError, match="pyvrp"):
         routing_finding(day, "W1", summary.rename(index={"pyvrp": "x"}), 0.25)
@@ -61,9 +73,11 @@ def test_delay_finding_with_and_without_distances():
     speeds = pd.DataFrame({"level": ["Fast", "Mid", "Slow"], "coef_h": [10.0, 20.0, 30.0]})
     assert delay_finding(overall, speeds) == (
         "79% of deliveries arrive on time; at equal distance, channel and handling the fastest "
-        "carrier is Fast and the slowest Slow.")
+        "carrier is Fast and the slowest Slow."
+    )
     assert delay_finding(overall, speeds.iloc[0:0]).endswith(
-        "without distances the carriers' speeds are not compared.")
+        "without distances the carriers' speeds are not compared."
+    )
     with pytest.raises(ValueError, match="on_time_rate"):
         delay_finding(pd.Series({"delivered": 3}), speeds)
 
@@ -72,7 +86,8 @@ def test_staffing_finding_says_cheaper_or_dearer():
     staffing = pd.DataFrame({"queue": ["a", "pooled", "pooled"], "scheduled_agents": [4, 2, 6]})
     assert staffing_finding(staffing, 200.0, 150.0, 0.8, 20) == (
         "Answering 80% of contacts within 20 s needs up to 6 scheduled agents an hour on one "
-        "pooled desk, 25% cheaper than a desk per channel.")
+        "pooled desk, 25% cheaper than a desk per channel."
+    )
     assert "50% dearer than" in staffing_finding(staffing, 100.0, 150.0, 0.8, 20)
     with pytest.raises(ValueError, match="separate_cost"):
         staffing_finding(staffing, 0.0, 150.0, 0.8, 20)

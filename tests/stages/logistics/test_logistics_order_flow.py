@@ -88,8 +88,9 @@ def test_simulation_orders_deadlines_and_scores_by_hand():
 
 
 def test_simulation_orders_needs_the_local_time():
-    f = pd.DataFrame(columns=["order_id", "channel_id", "warehouse_id", "units",
-                              "revenue_base", "customer_id"])
+    f = pd.DataFrame(
+        columns=["order_id", "channel_id", "warehouse_id", "units", "revenue_base", "customer_id"]
+    )
     with pytest.raises(ValueError, match="order_ts_local"):
         simulation_orders(f, pd.Series(dtype=float), 48.0)
 
@@ -109,8 +110,14 @@ def test_orders_in_window_keeps_start_and_drops_end():
 def test_warehouse_load_by_hand():
     capacity = pd.Series({"W1": 10, "W2": 20})
     window = pd.DataFrame({"warehouse_id": ["W1"] * 30})
-    load = warehouse_load(capacity, pd.Series({"W1": 2, "W2": 3}),
-                          pd.Series({"W1": 1.0, "W2": 1.2}), window, days=2, scale=0.5)
+    load = warehouse_load(
+        capacity,
+        pd.Series({"W1": 2, "W2": 3}),
+        pd.Series({"W1": 1.0, "W2": 1.2}),
+        window,
+        days=2,
+        scale=0.5,
+    )
     # half the capacity: W1 5 a day against 15 orders a day (3x); W2 10 a day, no orders
     assert load["capacity per day"].tolist() == [5.0, 10.0]
     assert load["orders per day in the window"].tolist() == [15.0, 0.0]

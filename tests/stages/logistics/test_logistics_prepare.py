@@ -21,8 +21,11 @@ WAREHOUSES = pd.DataFrame(
     }
 )
 LOCATIONS = pd.DataFrame(
-    {"city": ["Beijing", "Tianjin", "Guangzhou"], "lat": [39.9, 39.34, 23.13],
-     "lon": [116.41, 117.36, 113.26]}
+    {
+        "city": ["Beijing", "Tianjin", "Guangzhou"],
+        "lat": [39.9, 39.34, 23.13],
+        "lon": [116.41, 117.36, 113.26],
+    }
 )
 ORDERS = pd.DataFrame(
     {
@@ -35,8 +38,12 @@ ORDERS = pd.DataFrame(
     }
 )
 LINES = pd.DataFrame(
-    {"channel_id": "web", "order_id": ["1", "1", "2"], "sku": ["A", "B", "A"],
-     "quantity": [2, 1, 1]}
+    {
+        "channel_id": "web",
+        "order_id": ["1", "1", "2"],
+        "sku": ["A", "B", "A"],
+        "quantity": [2, 1, 1],
+    }
 )
 PRODUCTS = pd.DataFrame({"sku": ["A", "B"], "weight_kg": [0.5, 3.0]})
 SHIPMENTS = pd.DataFrame(
@@ -54,7 +61,8 @@ SHIPMENTS = pd.DataFrame(
 
 def test_orders_for_logistics_with_shipments_by_hand():
     fulfilled, delay_orders, n = orders_for_logistics(
-        ORDERS, LINES, WAREHOUSES, SHIPMENTS, LOCATIONS, None, PRODUCTS)
+        ORDERS, LINES, WAREHOUSES, SHIPMENTS, LOCATIONS, None, PRODUCTS
+    )
     assert n == 3
     # orders 1 and 3 have a shipment; 1 weighs 2 x 0.5 + 3.0 kg, 3 has no lines (1 kg)
     got = fulfilled.set_index("order_id")

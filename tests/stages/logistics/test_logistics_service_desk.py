@@ -23,8 +23,9 @@ def test_contact_forecast_fills_a_channel_without_history():
     # minutes a week earlier, outside the one-week history: its profile is 0 and its
     # handle time the mean of all contacts, (4 x 6 + 12) / 5 = 7.2 minutes.
     ts = pd.to_datetime(["2024-03-11 09:30"] * 4 + ["2024-03-04 10:00"]).tz_localize(TZ)
-    contacts = pd.DataFrame({"contact_ts": ts, "channel_id": ["a"] * 4 + ["b"],
-                             "handle_minutes": [6.0] * 4 + [12.0]})
+    contacts = pd.DataFrame(
+        {"contact_ts": ts, "channel_id": ["a"] * 4 + ["b"], "handle_minutes": [6.0] * 4 + [12.0]}
+    )
     fc = contact_forecast(contacts, TZ, history_weeks=1, horizon_days=7)
     assert fc["hour_start"].min() == pd.Timestamp("2024-03-12")
     a = fc[fc["channel_id"] == "a"]
@@ -37,8 +38,9 @@ def test_contact_forecast_fills_a_channel_without_history():
 
 def test_contact_forecast_needs_contacts():
     with pytest.raises(ValueError, match="no service contacts"):
-        contact_forecast(pd.DataFrame(columns=["contact_ts", "channel_id", "handle_minutes"]),
-                         TZ, 1, 7)
+        contact_forecast(
+            pd.DataFrame(columns=["contact_ts", "channel_id", "handle_minutes"]), TZ, 1, 7
+        )
 
 
 def test_pooled_forecast_weights_handle_time_by_contacts():
@@ -84,14 +86,18 @@ def plan(queue: str, agents: list[int], contacts: list[float]) -> pd.DataFrame:
 
 
 def test_scheduled_staffing_adds_shrinkage_and_cost_by_hand():
-    staffing = scheduled_staffing([plan("a", [1, 3], [2.0, 3.0]), plan("pooled", [3], [5.0])],
-                                  shrinkage=0.3, cost_per_agent_hour=45.0)
+    staffing = scheduled_staffing(
+        [plan("a", [1, 3], [2.0, 3.0]), plan("pooled", [3], [5.0])],
+        shrinkage=0.3,
+        cost_per_agent_hour=45.0,
+    )
     assert list(staffing.columns) == STAFFING_COLUMNS
     # ceil(1 / 0.7) = 2, ceil(3 / 0.7) = ceil(4.29) = 5
     assert staffing["scheduled_agents"].tolist() == [2, 5, 5]
     assert staffing["cost"].tolist() == [90.0, 225.0, 225.0]
-    none = scheduled_staffing([plan("a", [1, 3], [2.0, 3.0])], shrinkage=0.0,
-                              cost_per_agent_hour=45.0)
+    none = scheduled_staffing(
+        [plan("a", [1, 3], [2.0, 3.0])], shrinkage=0.0, cost_per_agent_hour=45.0
+    )
     assert none["scheduled_agents"].tolist() == [1, 3]
 
 
@@ -105,7 +111,9 @@ def test_scheduled_staffing_rejects_bad_settings():
 def test_queue_costs_and_overview_by_hand():
     staffing = scheduled_staffing(
         [plan("a", [1, 3], [2.0, 3.0]), plan("b", [3], [1.0]), plan("pooled", [3], [6.0])],
-        shrinkage=0.3, cost_per_agent_hour=45.0)
+        shrinkage=0.3,
+        cost_per_agent_hour=45.0,
+    )
     assert queue_costs(staffing) == (90.0 + 225.0 + 225.0, 225.0)
     overview = staffing_overview(staffing)
     assert overview.loc["a"].tolist() == [5.0, 5, 7, 315.0]

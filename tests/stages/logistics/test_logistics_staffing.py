@@ -39,13 +39,18 @@ def log_space_erlang_c(traffic: float, agents: int) -> float:
     """Erlang C with log-factorials and log-sum-exp, an independent route for large N."""
     k = np.arange(agents)
     log_terms = k * math.log(traffic) - gammaln(k + 1)
-    log_top = (agents * math.log(traffic) - gammaln(agents + 1)
-               + math.log(agents) - math.log(agents - traffic))
+    log_top = (
+        agents * math.log(traffic)
+        - gammaln(agents + 1)
+        + math.log(agents)
+        - math.log(agents - traffic)
+    )
     return math.exp(log_top - logsumexp(np.append(log_terms, log_top)))
 
 
-def simulate_mmc_waits(lam: float, mean_service: float, agents: int, n: int,
-                       seed: int) -> np.ndarray:
+def simulate_mmc_waits(
+    lam: float, mean_service: float, agents: int, n: int, seed: int
+) -> np.ndarray:
     """Waits of n customers in a first-come-first-served M/M/c queue."""
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(1 / lam, size=n))
@@ -106,9 +111,11 @@ def test_agrees_with_simulation():
     waits = waits[10_000:]  # drop the warm-up from an empty system
     assert np.mean(waits > 0) == pytest.approx(erlang_c(lam, mean_service, agents), abs=0.02)
     assert np.mean(waits <= 0.25) == pytest.approx(
-        service_level(lam, mean_service, agents, 0.25), abs=0.02)
+        service_level(lam, mean_service, agents, 0.25), abs=0.02
+    )
     assert waits.mean() == pytest.approx(
-        average_speed_of_answer(lam, mean_service, agents), rel=0.08)
+        average_speed_of_answer(lam, mean_service, agents), rel=0.08
+    )
 
 
 def test_overloaded_and_idle_queues():
@@ -124,15 +131,28 @@ def test_overloaded_and_idle_queues():
 
 
 def test_staffing_plan():
-    hours = pd.DataFrame({
-        "hour": [9, 9, 10, 10],
-        "channel": ["web", "tmall", "web", "tmall"],
-        "contacts": [200.0, 50.0, 0.0, 120.0],
-    })
-    plan = staffing_plan(hours, handle_minutes=3.0, target_wait_s=20, target_sl=0.8,
-                         cost_per_agent_hour=40.0)
-    assert list(plan.columns) == ["hour", "channel", "contacts", "traffic_erlangs", "agents",
-                                  "service_level", "prob_wait", "asa_s", "occupancy", "cost"]
+    hours = pd.DataFrame(
+        {
+            "hour": [9, 9, 10, 10],
+            "channel": ["web", "tmall", "web", "tmall"],
+            "contacts": [200.0, 50.0, 0.0, 120.0],
+        }
+    )
+    plan = staffing_plan(
+        hours, handle_minutes=3.0, target_wait_s=20, target_sl=0.8, cost_per_agent_hour=40.0
+    )
+    assert list(plan.columns) == [
+        "hour",
+        "channel",
+        "contacts",
+        "traffic_erlangs",
+        "agents",
+        "service_level",
+        "prob_wait",
+        "asa_s",
+        "occupancy",
+        "cost",
+    ]
     assert plan.loc[0, "traffic_erlangs"] == pytest.approx(10.0)
     assert plan.loc[0, "agents"] == 14  # the textbook example, as an hourly row
     assert plan.loc[2, "agents"] == 0 and plan.loc[2, "cost"] == 0

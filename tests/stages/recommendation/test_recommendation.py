@@ -329,9 +329,12 @@ def test_channel_affinities_adds_profiled_candidates_with_their_prior_revenue():
     segments, profiles = _young_and_old()
     model = rec.make_model("item_item").fit(rec.build_interactions(lines), segments)
     channels = pd.DataFrame(
-        [["web", *[np.nan] * 7, np.nan], ["shop", *[np.nan] * 7, np.nan],
-         ["teen_app", 0.95, 0.05, 0, 0, 1, 0, 0, 70.0],
-         ["no_prior", 0.95, 0.05, 0, 0, 1, 0, 0, np.nan]],
+        [
+            ["web", *[np.nan] * 7, np.nan],
+            ["shop", *[np.nan] * 7, np.nan],
+            ["teen_app", 0.95, 0.05, 0, 0, 1, 0, 0, 70.0],
+            ["no_prior", 0.95, 0.05, 0, 0, 1, 0, 0, np.nan],
+        ],
         columns=["channel_id", *BANDS, "prior_weekly_revenue_max"],
     )
     affinity, status, weekly, mix = rec.channel_affinities(
@@ -360,8 +363,9 @@ def test_channel_affinities_without_profiles_keeps_the_active_channels_only():
     pd.testing.assert_frame_equal(affinity, rec.channel_affinity(model, lines))
     pd.testing.assert_series_equal(weekly, rec.weekly_revenue(lines, 13))
     with pytest.raises(KeyError, match="channel_id"):
-        rec.channel_affinities(model, lines, channels.drop(columns="channel_id"), profiles,
-                               segments)
+        rec.channel_affinities(
+            model, lines, channels.drop(columns="channel_id"), profiles, segments
+        )
 
 
 def test_assortment_summary_by_hand():

@@ -33,8 +33,13 @@ REL_TOL = 0.005  # the issue asks for the published figures within 0.5%
 def cdnow_summary() -> pd.DataFrame:
     transactions = pd.read_csv(DATA)
     return clv.rfm_summary(
-        transactions, "customer_id", "date", "amount",
-        observation_end="1998-06-30", time_unit="W", calibration_end="1997-09-30",
+        transactions,
+        "customer_id",
+        "date",
+        "amount",
+        observation_end="1998-06-30",
+        time_unit="W",
+        calibration_end="1997-09-30",
     )
 
 
@@ -55,8 +60,15 @@ def tiny_transactions() -> pd.DataFrame:
         {
             "customer": ["A", "A", "A", "A", "A", "B", "C"],
             "ts": pd.to_datetime(
-                ["2024-01-01 09:00", "2024-01-01 17:30", "2024-01-08 00:00", "2024-01-22 00:00",
-                 "2024-01-29 00:00", "2024-01-15 00:00", "2024-01-25 00:00"]
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 17:30",
+                    "2024-01-08 00:00",
+                    "2024-01-22 00:00",
+                    "2024-01-29 00:00",
+                    "2024-01-15 00:00",
+                    "2024-01-25 00:00",
+                ]
             ),
             "amount": [10.0, 5.0, 20.0, 30.0, 40.0, 7.0, 9.0],
         }
@@ -69,8 +81,14 @@ def tiny_transactions() -> pd.DataFrame:
 
 
 def test_rfm_summary_hand_computed(tiny_transactions: pd.DataFrame) -> None:
-    s = clv.rfm_summary(tiny_transactions, "customer", "ts", "amount",
-                        observation_end="2024-02-05", calibration_end="2024-01-22")
+    s = clv.rfm_summary(
+        tiny_transactions,
+        "customer",
+        "ts",
+        "amount",
+        observation_end="2024-02-05",
+        calibration_end="2024-01-22",
+    )
     # C's first purchase is after the calibration end: not a calibration customer.
     assert list(s.index) == ["A", "B"]
     assert s.index.name == "customer"
@@ -91,8 +109,9 @@ def test_rfm_summary_hand_computed(tiny_transactions: pd.DataFrame) -> None:
 
 
 def test_rfm_summary_without_calibration_in_days(tiny_transactions: pd.DataFrame) -> None:
-    s = clv.rfm_summary(tiny_transactions, "customer", "ts", "amount",
-                        observation_end="2024-02-05", time_unit="D")
+    s = clv.rfm_summary(
+        tiny_transactions, "customer", "ts", "amount", observation_end="2024-02-05", time_unit="D"
+    )
     assert list(s.columns) == ["frequency", "recency", "T", "monetary_value"]
     assert s.loc["A", "frequency"] == 3
     assert s.loc["A", "recency"] == pytest.approx(28.0)
@@ -104,8 +123,7 @@ def test_rfm_summary_without_calibration_in_days(tiny_transactions: pd.DataFrame
 def test_rfm_summary_ignores_transactions_after_observation_end(
     tiny_transactions: pd.DataFrame,
 ) -> None:
-    s = clv.rfm_summary(tiny_transactions, "customer", "ts", "amount",
-                        observation_end="2024-01-20")
+    s = clv.rfm_summary(tiny_transactions, "customer", "ts", "amount", observation_end="2024-01-20")
     assert list(s.index) == ["A", "B"]
     assert s.loc["A", "frequency"] == 1
 
@@ -119,25 +137,44 @@ def test_rfm_summary_all_purchases_on_one_day() -> None:
 
 
 def test_rfm_summary_empty_input_gives_empty_summary() -> None:
-    tx = pd.DataFrame({"c": pd.Series([], dtype=int), "d": pd.Series([], dtype="datetime64[ns]"),
-                       "v": pd.Series([], dtype=float)})
-    s = clv.rfm_summary(tx, "c", "d", "v", observation_end="2024-03-15",
-                        calibration_end="2024-03-01")
+    tx = pd.DataFrame(
+        {
+            "c": pd.Series([], dtype=int),
+            "d": pd.Series([], dtype="datetime64[ns]"),
+            "v": pd.Series([], dtype=float),
+        }
+    )
+    s = clv.rfm_summary(
+        tx, "c", "d", "v", observation_end="2024-03-15", calibration_end="2024-03-01"
+    )
     assert s.empty
-    assert list(s.columns) == ["frequency", "recency", "T", "monetary_value",
-                               "frequency_holdout", "monetary_value_holdout",
-                               "duration_holdout"]
+    assert list(s.columns) == [
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "frequency_holdout",
+        "monetary_value_holdout",
+        "duration_holdout",
+    ]
 
 
 def test_rfm_summary_rejects_bad_input(tiny_transactions: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="missing column"):
         clv.rfm_summary(tiny_transactions, "customer", "ts", "revenue", "2024-02-05")
     with pytest.raises(ValueError, match="time_unit"):
-        clv.rfm_summary(tiny_transactions, "customer", "ts", "amount", "2024-02-05",
-                        time_unit="fortnight")
+        clv.rfm_summary(
+            tiny_transactions, "customer", "ts", "amount", "2024-02-05", time_unit="fortnight"
+        )
     with pytest.raises(ValueError, match="after observation_end"):
-        clv.rfm_summary(tiny_transactions, "customer", "ts", "amount", "2024-02-05",
-                        calibration_end="2024-03-01")
+        clv.rfm_summary(
+            tiny_transactions,
+            "customer",
+            "ts",
+            "amount",
+            "2024-02-05",
+            calibration_end="2024-03-01",
+        )
     bad = tiny_transactions.assign(amount=[1.0, np.nan, 1, 1, 1, 1, 1])
     with pytest.raises(ValueError, match="no value"):
         clv.rfm_summary(bad, "customer", "ts", "amount", "2024-02-05")
@@ -187,12 +224,20 @@ def test_bgnbd_expectation_equals_direct_hypergeometric_form(
     big_t = np.array([38.86, 38.0, 38.86, 38.0, 36.0, 39.0])
     t = 39.0
     c = m.a + m.b + x - 1
-    head = c / (m.a - 1) * (
-        1 - ((m.alpha + big_t) / (m.alpha + big_t + t)) ** (m.r + x)
-        * hyp2f1(m.r + x, m.b + x, c, t / (m.alpha + big_t + t))
+    head = (
+        c
+        / (m.a - 1)
+        * (
+            1
+            - ((m.alpha + big_t) / (m.alpha + big_t + t)) ** (m.r + x)
+            * hyp2f1(m.r + x, m.b + x, c, t / (m.alpha + big_t + t))
+        )
     )
-    odds = np.where(x > 0, m.a / (m.b + np.maximum(x - 1, 0))
-                    * ((m.alpha + big_t) / (m.alpha + tx)) ** (m.r + x), 0.0)
+    odds = np.where(
+        x > 0,
+        m.a / (m.b + np.maximum(x - 1, 0)) * ((m.alpha + big_t) / (m.alpha + tx)) ** (m.r + x),
+        0.0,
+    )
     direct = head / (1 + odds)
     np.testing.assert_allclose(m.expected_purchases(t, x, tx, big_t), direct, rtol=1e-9)
     np.testing.assert_allclose(m.prob_alive(x, tx, big_t), 1 / (1 + odds), rtol=1e-12)
@@ -247,8 +292,9 @@ def test_bgnbd_shapes_and_series_alignment(
     assert alive.index.equals(s.index)
     one_time = s["frequency"] == 0
     assert (alive[one_time] == 1.0).all()  # no repeat purchase: cannot have dropped out
-    grid = cdnow_bgnbd.expected_purchases(np.array([[0.0], [10.0], [20.0]]), s["frequency"],
-                                          s["recency"], s["T"])
+    grid = cdnow_bgnbd.expected_purchases(
+        np.array([[0.0], [10.0], [20.0]]), s["frequency"], s["recency"], s["T"]
+    )
     assert grid.shape == (3, 5)
     np.testing.assert_allclose(grid[0], 0.0, atol=1e-12)
     assert np.all(np.diff(grid, axis=0) > 0)
@@ -259,8 +305,7 @@ def test_bgnbd_analytic_gradient_matches_finite_differences(
     cdnow_summary: pd.DataFrame,
 ) -> None:
     s = cdnow_summary
-    objective = clv._bgnbd_objective(*(s[c].to_numpy(float) for c in ("frequency", "recency",
-                                                                       "T")))
+    objective = clv._bgnbd_objective(*(s[c].to_numpy(float) for c in ("frequency", "recency", "T")))
     theta = np.log([0.3, 4.0, 0.8, 2.4])
     grad_norm = np.linalg.norm(objective(theta)[1])
     error = check_grad(lambda th: objective(th)[0], lambda th: objective(th)[1], theta)
@@ -275,8 +320,9 @@ def test_bgnbd_to_frame(cdnow_bgnbd: clv.BGNBDModel) -> None:
     assert frame.set_index("param").loc["n_customers", "value"] == 2357
 
 
-def test_bgnbd_penalizer_shrinks_parameters(cdnow_summary: pd.DataFrame,
-                                           cdnow_bgnbd: clv.BGNBDModel) -> None:
+def test_bgnbd_penalizer_shrinks_parameters(
+    cdnow_summary: pd.DataFrame, cdnow_bgnbd: clv.BGNBDModel
+) -> None:
     s = cdnow_summary
     shrunk = clv.fit_bgnbd(s["frequency"], s["recency"], s["T"], penalizer=0.01)
     assert shrunk.alpha < cdnow_bgnbd.alpha
@@ -329,8 +375,9 @@ def test_gamma_gamma_reproduces_published_cdnow_fit(cdnow_gg: clv.GammaGammaMode
 
 def test_gamma_gamma_conditional_value(cdnow_gg: clv.GammaGammaModel) -> None:
     g = cdnow_gg
-    values = g.conditional_expected_average_value(pd.Series([0, 1, 50]),
-                                                  pd.Series([0.0, 100.0, 100.0]))
+    values = g.conditional_expected_average_value(
+        pd.Series([0, 1, 50]), pd.Series([0.0, 100.0, 100.0])
+    )
     assert values[0] == pytest.approx(g.mean_value)  # no repeats: population mean
     # more repeat purchases -> closer to the customer's own mean
     assert g.mean_value < values[1] < values[2] < 100.0
@@ -342,8 +389,9 @@ def test_gamma_gamma_analytic_gradient_matches_finite_differences(
     cdnow_summary: pd.DataFrame,
 ) -> None:
     repeat = cdnow_summary[cdnow_summary["frequency"] > 0]
-    objective = clv._gamma_gamma_objective(repeat["frequency"].to_numpy(float),
-                                           repeat["monetary_value"].to_numpy(float))
+    objective = clv._gamma_gamma_objective(
+        repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    )
     theta = np.log([5.0, 3.0, 12.0])
     grad_norm = np.linalg.norm(objective(theta)[1])
     error = check_grad(lambda th: objective(th)[0], lambda th: objective(th)[1], theta)
@@ -381,8 +429,9 @@ def test_clv_undiscounted_single_step_is_purchases_times_spend(
     cdnow_bgnbd: clv.BGNBDModel, cdnow_gg: clv.GammaGammaModel, cdnow_summary: pd.DataFrame
 ) -> None:
     s = cdnow_summary.head(20)
-    value = clv.customer_lifetime_value(cdnow_bgnbd, cdnow_gg, s, horizon=52,
-                                        discount_rate_per_period=0.0, step=52)
+    value = clv.customer_lifetime_value(
+        cdnow_bgnbd, cdnow_gg, s, horizon=52, discount_rate_per_period=0.0, step=52
+    )
     purchases = cdnow_bgnbd.expected_purchases(52, s["frequency"], s["recency"], s["T"])
     spend = cdnow_gg.conditional_expected_average_value(s["frequency"], s["monetary_value"])
     pd.testing.assert_series_equal(value, (purchases * spend).rename("clv"))
@@ -396,8 +445,9 @@ def test_clv_discounting_and_time_units(
 ) -> None:
     s = cdnow_summary.head(20)
     plain = clv.customer_lifetime_value(cdnow_bgnbd, cdnow_gg, s, horizon=12, time_unit="M")
-    discounted = clv.customer_lifetime_value(cdnow_bgnbd, cdnow_gg, s, horizon=12,
-                                             discount_rate_per_period=0.01, time_unit="M")
+    discounted = clv.customer_lifetime_value(
+        cdnow_bgnbd, cdnow_gg, s, horizon=12, discount_rate_per_period=0.01, time_unit="M"
+    )
     assert (discounted < plain).all() and (discounted > plain / 1.01**12).all()
     yearly = clv.customer_lifetime_value(cdnow_bgnbd, cdnow_gg, s, horizon=1, time_unit="Y")
     np.testing.assert_allclose(plain, yearly, rtol=1e-10)  # 12 months == 1 year
@@ -438,8 +488,9 @@ def test_calibration_holdout_table_on_cdnow(
     # ... and, under the model, the conditional expectations summed over customers equal the
     # unconditional increase E[X(T + 39)] - E[X(T)] summed over the same customers.
     big_t = cdnow_summary["T"].to_numpy()
-    increase = (cdnow_bgnbd.expected_purchases_new(big_t + 39.0)
-                - cdnow_bgnbd.expected_purchases_new(big_t)).sum()
+    increase = (
+        cdnow_bgnbd.expected_purchases_new(big_t + 39.0) - cdnow_bgnbd.expected_purchases_new(big_t)
+    ).sum()
     assert expected_total == pytest.approx(increase, rel=0.02)
     assert table["expected"].is_monotonic_increasing
 
@@ -448,8 +499,7 @@ def test_calibration_holdout_table_needs_holdout_columns(
     cdnow_bgnbd: clv.BGNBDModel, cdnow_summary: pd.DataFrame
 ) -> None:
     with pytest.raises(ValueError, match="frequency_holdout"):
-        clv.calibration_holdout_table(cdnow_bgnbd,
-                                      cdnow_summary.drop(columns="frequency_holdout"))
+        clv.calibration_holdout_table(cdnow_bgnbd, cdnow_summary.drop(columns="frequency_holdout"))
 
 
 def test_bgnbd_fit_is_invariant_to_the_time_unit(

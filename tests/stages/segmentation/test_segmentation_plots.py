@@ -10,10 +10,15 @@ import pytest
 
 from channelops.stages import segmentation as seg
 
-SELECTION = pd.DataFrame({"k": [2, 3, 4, 5], "inertia": [4.0, 2.0, 1.5, 1.2],
-                          "silhouette": [0.30, 0.45, 0.40, 0.35],
-                          "elbow": [False, True, False, False],
-                          "chosen": [False, True, False, False]})
+SELECTION = pd.DataFrame(
+    {
+        "k": [2, 3, 4, 5],
+        "inertia": [4.0, 2.0, 1.5, 1.2],
+        "silhouette": [0.30, 0.45, 0.40, 0.35],
+        "elbow": [False, True, False, False],
+        "chosen": [False, True, False, False],
+    }
+)
 
 
 def test_k_selection_marks_the_chosen_k_and_the_elbow():
@@ -37,8 +42,14 @@ def test_k_selection_needs_rows_and_columns():
 
 
 def test_calibration_holdout_draws_actual_and_expected_per_bucket():
-    table = pd.DataFrame({"label": ["0", "1", "2+"], "n_customers": [5, 3, 2],
-                          "actual": [0.2, 0.8, 2.0], "expected": [0.25, 0.7, 1.9]})
+    table = pd.DataFrame(
+        {
+            "label": ["0", "1", "2+"],
+            "n_customers": [5, 3, 2],
+            "actual": [0.2, 0.8, 2.0],
+            "expected": [0.25, 0.7, 1.9],
+        }
+    )
     ax = seg.plot_calibration_holdout(table)
     actual, expected = ax.get_lines()
     assert np.allclose(actual.get_ydata(), [0.2, 0.8, 2.0])

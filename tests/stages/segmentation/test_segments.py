@@ -23,21 +23,31 @@ TS = pd.Timestamp
 
 def _lines(rows: list[tuple]) -> pd.DataFrame:
     """Canonical lines from (customer, order, channel, local time, sku, revenue, discount, status)."""
-    cols = ["buyer_ref", "order_id", "channel_id", "order_ts_local", "sku", "revenue_base",
-            "discount_base", "status"]
+    cols = [
+        "buyer_ref",
+        "order_id",
+        "channel_id",
+        "order_ts_local",
+        "sku",
+        "revenue_base",
+        "discount_base",
+        "status",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     df["order_ts_local"] = pd.to_datetime(df["order_ts_local"])
     return df
 
 
 PRODUCTS = pd.DataFrame({"sku": ["A", "B"], "category": ["tea", "home"]})
-LINES = _lines([
-    ("c1", "o1", "web", "2024-01-06 20:00", "A", 90.0, 10.0, "paid"),      # Saturday evening
-    ("c1", "o1", "web", "2024-01-06 20:00", "B", 10.0, 0.0, "paid"),
-    ("c1", "o2", "pos", "2024-01-16 10:00", "B", 100.0, 0.0, "delivered"),
-    ("c1", "o3", "web", "2024-01-20 10:00", "A", 500.0, 0.0, "cancelled"),  # not a purchase
-    ("c2", "o4", "web", "2024-01-31 09:00", "A", 50.0, 0.0, "shipped"),    # one purchase
-])
+LINES = _lines(
+    [
+        ("c1", "o1", "web", "2024-01-06 20:00", "A", 90.0, 10.0, "paid"),  # Saturday evening
+        ("c1", "o1", "web", "2024-01-06 20:00", "B", 10.0, 0.0, "paid"),
+        ("c1", "o2", "pos", "2024-01-16 10:00", "B", 100.0, 0.0, "delivered"),
+        ("c1", "o3", "web", "2024-01-20 10:00", "A", 500.0, 0.0, "cancelled"),  # not a purchase
+        ("c2", "o4", "web", "2024-01-31 09:00", "A", 50.0, 0.0, "shipped"),  # one purchase
+    ]
+)
 AS_OF = TS("2024-02-01")
 
 
@@ -63,8 +73,10 @@ def test_activity_heatmap_counts_orders():
 
 def _rfm_frame(n: int = 10) -> pd.DataFrame:
     i = np.arange(n, dtype=float)
-    return pd.DataFrame({"recency_days": i, "frequency": i + 1, "monetary": 10 * (i + 1)},
-                        index=[f"c{k}" for k in range(n)])
+    return pd.DataFrame(
+        {"recency_days": i, "frequency": i + 1, "monetary": 10 * (i + 1)},
+        index=[f"c{k}" for k in range(n)],
+    )
 
 
 def test_rfm_scores_quantiles_and_custom_cut_points():
@@ -88,11 +100,25 @@ def test_rfm_scores_bad_bins():
 # ----------------------------------------------------------------------------------------------
 
 CENTRES = pd.DataFrame(
-    {"recency_days": [15, 550, 20, 22], "frequency": [40, 2, 24, 3],
-     "monetary": [26800, 560, 4600, 1000], "tenure_days": [715, 600, 620, 78],
-     "aov": [670, 280, 190, 300], "discount_share": [0.01, 0.0, 0.15, 0.02]})
-OVERALL = pd.Series({"recency_days": 30, "frequency": 10, "monetary": 2000, "tenure_days": 500,
-                     "aov": 250, "discount_share": 0.02})
+    {
+        "recency_days": [15, 550, 20, 22],
+        "frequency": [40, 2, 24, 3],
+        "monetary": [26800, 560, 4600, 1000],
+        "tenure_days": [715, 600, 620, 78],
+        "aov": [670, 280, 190, 300],
+        "discount_share": [0.01, 0.0, 0.15, 0.02],
+    }
+)
+OVERALL = pd.Series(
+    {
+        "recency_days": 30,
+        "frequency": 10,
+        "monetary": 2000,
+        "tenure_days": 500,
+        "aov": 250,
+        "discount_share": 0.02,
+    }
+)
 
 
 def test_names_come_from_profiles_not_cluster_numbers():
@@ -100,12 +126,24 @@ def test_names_come_from_profiles_not_cluster_numbers():
     assert names == {0: "loyal_high_value", 1: "dormant", 2: "bargain_hunter", 3: "new"}
     shuffled = CENTRES.iloc[[2, 0, 3, 1]].reset_index(drop=True)
     assert sorted(seg.name_segments(shuffled, OVERALL).items()) == [
-        (0, "bargain_hunter"), (1, "loyal_high_value"), (2, "new"), (3, "dormant")]
+        (0, "bargain_hunter"),
+        (1, "loyal_high_value"),
+        (2, "new"),
+        (3, "dormant"),
+    ]
 
 
 def test_names_repeat_with_suffix_in_value_order():
-    plain = pd.DataFrame({"recency_days": [25, 25], "frequency": [5, 5], "monetary": [1200, 1500],
-                          "tenure_days": [500, 500], "aov": [240, 300], "discount_share": [0, 0]})
+    plain = pd.DataFrame(
+        {
+            "recency_days": [25, 25],
+            "frequency": [5, 5],
+            "monetary": [1200, 1500],
+            "tenure_days": [500, 500],
+            "aov": [240, 300],
+            "discount_share": [0, 0],
+        }
+    )
     names = seg.name_segments(pd.concat([CENTRES, plain], ignore_index=True), OVERALL)
     assert names[5] == "regular" and names[4] == "regular_2"  # by falling monetary value
     assert names[0] == "loyal_high_value" and len(set(names.values())) == 6
@@ -118,10 +156,17 @@ def _blobs(n_per: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     rows, truth = [], []
     for g, (rec, freq, mon, ten, disc) in enumerate(groups):
         jitter = rng.lognormal(0, 0.1, size=(n_per, 4))
-        rows.append(pd.DataFrame({
-            "recency_days": rec * jitter[:, 0], "frequency": np.round(freq * jitter[:, 1]),
-            "monetary": mon * jitter[:, 2], "tenure_days": ten * jitter[:, 3],
-            "discount_share": disc + rng.uniform(0, 0.01, n_per)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "recency_days": rec * jitter[:, 0],
+                    "frequency": np.round(freq * jitter[:, 1]),
+                    "monetary": mon * jitter[:, 2],
+                    "tenure_days": ten * jitter[:, 3],
+                    "discount_share": disc + rng.uniform(0, 0.01, n_per),
+                }
+            )
+        )
         truth += [g] * n_per
     f = pd.concat(rows, ignore_index=True)
     f["aov"] = f["monetary"] / f["frequency"]
@@ -195,8 +240,9 @@ def test_segment_profiles_by_hand():
     f = _features()
     segments = pd.Series({"c1": "loyal", "c2": "new"})
     people = pd.DataFrame({"birth_year": [1990, 1960], "city_tier": [1, 3]}, index=["c1", "c2"])
-    prof = seg.segment_profiles(f, segments, rfm=seg.rfm_scores(f, bins=2), people=people,
-                                as_of_year=2024).set_index("segment")
+    prof = seg.segment_profiles(
+        f, segments, rfm=seg.rfm_scores(f, bins=2), people=people, as_of_year=2024
+    ).set_index("segment")
     assert list(prof.index) == ["loyal", "new"]  # by falling revenue
     assert prof["revenue_share"].sum() == pytest.approx(1.0)
     assert prof.loc["loyal", "revenue_share"] == pytest.approx(200 / 250)
@@ -228,10 +274,19 @@ def _orders(n: int = 200, seed: int = 0) -> pd.DataFrame:
         k = rng.integers(1, 12)
         days = np.sort(rng.choice(700, size=k, replace=False))
         for j, d in enumerate(days):
-            rows.append((f"c{c}", f"o{c}_{j}", "web", TS("2023-01-01") + pd.Timedelta(days=int(d)),
-                         float(rng.gamma(4, 50)), 0.0))
-    return pd.DataFrame(rows, columns=["customer_id", "order_id", "channel_id", "order_ts",
-                                       "revenue", "discount"])
+            rows.append(
+                (
+                    f"c{c}",
+                    f"o{c}_{j}",
+                    "web",
+                    TS("2023-01-01") + pd.Timedelta(days=int(d)),
+                    float(rng.gamma(4, 50)),
+                    0.0,
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["customer_id", "order_id", "channel_id", "order_ts", "revenue", "discount"]
+    )
 
 
 def test_clv_with_and_without_holdout():
@@ -242,8 +297,9 @@ def test_clv_with_and_without_holdout():
     assert (whole.clv["clv"] >= 0).all() and whole.clv["prob_alive"].between(0, 1).all()
     assert set(whole.params["model"]) == {"bgnbd", "gamma_gamma"}
     assert {"log_likelihood", "n_customers"} <= set(whole.params["param"])
-    split = seg.customer_lifetime_values(orders, end, calibration_end=end - pd.Timedelta(weeks=20),
-                                         time_unit="D", horizon=365)
+    split = seg.customer_lifetime_values(
+        orders, end, calibration_end=end - pd.Timedelta(weeks=20), time_unit="D", horizon=365
+    )
     assert split.holdout is not None and split.holdout["n_customers"].sum() > 0
     assert (split.params["time_unit"].iloc[0]) == "D"
     grid = seg.prob_alive_grid(split.bgnbd, T=300, max_frequency=5, n_recency=4)

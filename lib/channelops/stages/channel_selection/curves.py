@@ -40,8 +40,13 @@ from scipy.optimize import least_squares
 
 from channelops.response import adstock, hill, steady_state_revenue
 
-PARAM_NAMES = ("base_weekly_revenue", "revenue_max", "adstock_decay", "hill_half_saturation",
-               "hill_slope")
+PARAM_NAMES = (
+    "base_weekly_revenue",
+    "revenue_max",
+    "adstock_decay",
+    "hill_half_saturation",
+    "hill_slope",
+)
 MAX_DECAY = 0.9
 SLOPE_BOUNDS = (0.5, 4.0)
 
@@ -79,8 +84,15 @@ class ResponseCurve:
     @property
     def params(self) -> np.ndarray:
         """The point estimate as ``(base, revenue_max, decay, half_saturation, slope)``."""
-        return np.array([self.base_weekly_revenue, self.revenue_max, self.adstock_decay,
-                         self.hill_half_saturation, self.hill_slope])
+        return np.array(
+            [
+                self.base_weekly_revenue,
+                self.revenue_max,
+                self.adstock_decay,
+                self.hill_half_saturation,
+                self.hill_slope,
+            ]
+        )
 
     def revenue(self, weekly_spend: np.ndarray | float) -> np.ndarray:
         """Point-estimate steady-state weekly revenue (base currency) at ``weekly_spend``."""
@@ -92,8 +104,9 @@ class ResponseCurve:
             return np.asarray(self.revenue(weekly_spend))[None, ...]
         return steady_state_revenue(weekly_spend, self.draws)
 
-    def predict(self, weekly_spend: np.ndarray | float | list[float],
-                level: float = 0.9) -> pd.DataFrame:
+    def predict(
+        self, weekly_spend: np.ndarray | float | list[float], level: float = 0.9
+    ) -> pd.DataFrame:
         """Steady-state weekly revenue with a bootstrap band.
 
         Args:
@@ -108,27 +121,48 @@ class ResponseCurve:
         s = np.atleast_1d(np.asarray(weekly_spend, dtype=float))
         draws = self.revenue_draws(s)
         q = (1.0 - level) / 2.0
-        return pd.DataFrame({
-            "spend": s,
-            "revenue": self.revenue(s),
-            "revenue_lo": np.quantile(draws, q, axis=0),
-            "revenue_hi": np.quantile(draws, 1.0 - q, axis=0),
-        })
+        return pd.DataFrame(
+            {
+                "spend": s,
+                "revenue": self.revenue(s),
+                "revenue_lo": np.quantile(draws, q, axis=0),
+                "revenue_hi": np.quantile(draws, 1.0 - q, axis=0),
+            }
+        )
 
     def with_params(self, params: np.ndarray, source: str | None = None) -> ResponseCurve:
         """A copy with the point estimate replaced (e.g. by one bootstrap draw), no draws."""
         base, rmax, decay, half, slope = (float(v) for v in params)
-        return ResponseCurve(self.channel_id, base, rmax, decay, half, slope,
-                             source=source or self.source, reason=self.reason)
+        return ResponseCurve(
+            self.channel_id,
+            base,
+            rmax,
+            decay,
+            half,
+            slope,
+            source=source or self.source,
+            reason=self.reason,
+        )
 
     def to_record(self) -> dict[str, Any]:
         """Flat dict for the ``response_curves`` table (no draws)."""
-        rec: dict[str, Any] = {"channel_id": self.channel_id, "source": self.source,
-                               "reason": self.reason}
+        rec: dict[str, Any] = {
+            "channel_id": self.channel_id,
+            "source": self.source,
+            "reason": self.reason,
+        }
         rec.update(dict(zip(PARAM_NAMES, self.params.tolist(), strict=True)))
         rec["n_draws"] = len(self.draws)
-        for key in ("n_base_terms", "n_weeks", "r2", "mape", "resid_acf1", "rmse", "spend_median",
-                    "spend_max"):
+        for key in (
+            "n_base_terms",
+            "n_weeks",
+            "r2",
+            "mape",
+            "resid_acf1",
+            "rmse",
+            "spend_median",
+            "spend_max",
+        ):
             rec[key] = self.diagnostics.get(key, np.nan)
         return rec
 
@@ -143,20 +177,32 @@ def _weekly_grid(weekly: pd.DataFrame) -> pd.DataFrame:
     """Sort by week, put weeks on a regular 7-day grid; missing spend is 0, revenue NaN."""
     df = weekly[["week_start", "spend", "revenue"]].copy()
     df["week_start"] = pd.to_datetime(df["week_start"])
-    df = df.groupby("week_start", as_index=False).agg(spend=("spend", "sum"),
-                                                      revenue=("revenue", "sum"))
+    df = df.groupby("week_start", as_index=False).agg(
+        spend=("spend", "sum"), revenue=("revenue", "sum")
+    )
     grid = pd.date_range(df["week_start"].min(), df["week_start"].max(), freq="7D")
     out = df.set_index("week_start").reindex(grid)
     out.index.name = "week_start"
     out["spend"] = out["spend"].fillna(0.0)
     return out.reset_index()
 
+
 #: Spring Festival (Chinese New Year) dates, for the calendar regressors.
-SPRING_FESTIVAL = {2018: "2018-02-16", 2019: "2019-02-05", 2020: "2020-01-25",
-                   2021: "2021-02-12", 2022: "2022-02-01", 2023: "2023-01-22",
-                   2024: "2024-02-10", 2025: "2025-01-29", 2026: "2026-02-17",
-                   2027: "2027-02-06", 2028: "2028-01-26", 2029: "2029-02-13",
-                   2030: "2030-02-03"}
+SPRING_FESTIVAL = {
+    2018: "2018-02-16",
+    2019: "2019-02-05",
+    2020: "2020-01-25",
+    2021: "2021-02-12",
+    2022: "2022-02-01",
+    2023: "2023-01-22",
+    2024: "2024-02-10",
+    2025: "2025-01-29",
+    2026: "2026-02-17",
+    2027: "2027-02-06",
+    2028: "2028-01-26",
+    2029: "2029-02-13",
+    2030: "2030-02-03",
+}
 BASE_TERMS = ("none", "trend", "calendar")
 
 
@@ -187,8 +233,9 @@ def _holiday_days(dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     return {k: v.astype(float) for k, v in ind.items()}
 
 
-def calendar_regressors(week_start: pd.Series | pd.DatetimeIndex,
-                        terms: str = "calendar") -> pd.DataFrame:
+def calendar_regressors(
+    week_start: pd.Series | pd.DatetimeIndex, terms: str = "calendar"
+) -> pd.DataFrame:
     """Weekly regressors for the time-varying base of a response curve.
 
     Args:
@@ -211,8 +258,11 @@ def calendar_regressors(week_start: pd.Series | pd.DatetimeIndex,
     if terms == "calendar" and len(weeks):
         days = weeks.repeat(7) + pd.to_timedelta(np.tile(np.arange(7), len(weeks)), unit="D")
         doy = days.dayofyear.to_numpy()
-        daily = {"year_cos": np.cos(2 * np.pi * doy / 365.25),
-                 "year_sin": np.sin(2 * np.pi * doy / 365.25), **_holiday_days(days)}
+        daily = {
+            "year_cos": np.cos(2 * np.pi * doy / 365.25),
+            "year_sin": np.sin(2 * np.pi * doy / 365.25),
+            **_holiday_days(days),
+        }
         for name, values in daily.items():
             cols[name] = values.reshape(len(weeks), 7).mean(axis=1)
     out = pd.DataFrame(cols, index=range(len(weeks)))
@@ -225,9 +275,13 @@ class _Model:
     """Least-squares model on scaled parameters ``(base/R, rmax/R, decay, log(K/S), slope)``
     followed by one coefficient per base regressor (scaled by R and the regressor's sd)."""
 
-    def __init__(self, spend: np.ndarray, revenue: np.ndarray,
-                 initial_adstock: str = "steady", regressors: np.ndarray | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        spend: np.ndarray,
+        revenue: np.ndarray,
+        initial_adstock: str = "steady",
+        regressors: np.ndarray | None = None,
+    ) -> None:
         if initial_adstock not in ("steady", "zero"):
             raise ValueError(f"initial_adstock must be 'steady' or 'zero', got {initial_adstock!r}")
         self.steady_start = initial_adstock == "steady"
@@ -239,8 +293,15 @@ class _Model:
         self.initial_spend = float(np.mean(spend[: min(4, len(spend))]))
         ymax = float(np.nanmax(revenue)) / self.r_scale
         self.lower = np.array([0.0, 0.0, 0.0, np.log(1e-3), SLOPE_BOUNDS[0]])
-        self.upper = np.array([max(ymax, 1e-6), 20.0 * max(ymax, 1e-6), MAX_DECAY,
-                               np.log(1e3 / (1.0 - MAX_DECAY)), SLOPE_BOUNDS[1]])
+        self.upper = np.array(
+            [
+                max(ymax, 1e-6),
+                20.0 * max(ymax, 1e-6),
+                MAX_DECAY,
+                np.log(1e3 / (1.0 - MAX_DECAY)),
+                SLOPE_BOUNDS[1],
+            ]
+        )
         X = np.zeros((len(spend), 0)) if regressors is None else np.asarray(regressors, float)
         sd = X.std(axis=0) if X.shape[1] else np.zeros(0)
         self.X = X / np.where(sd > 0, sd, 1.0)
@@ -249,12 +310,21 @@ class _Model:
         self.upper = np.concatenate([self.upper, np.full(self.k, 5.0)])
 
     def to_params(self, z: np.ndarray) -> np.ndarray:
-        return np.array([z[0] * self.r_scale, z[1] * self.r_scale, z[2],
-                         np.exp(z[3]) * self.s_scale, z[4]])
+        return np.array(
+            [z[0] * self.r_scale, z[1] * self.r_scale, z[2], np.exp(z[3]) * self.s_scale, z[4]]
+        )
 
     def to_z(self, p: np.ndarray) -> np.ndarray:
-        z = np.array([p[0] / self.r_scale, p[1] / self.r_scale, p[2],
-                      np.log(max(p[3], 1e-12) / self.s_scale), p[4], *np.zeros(self.k)])
+        z = np.array(
+            [
+                p[0] / self.r_scale,
+                p[1] / self.r_scale,
+                p[2],
+                np.log(max(p[3], 1e-12) / self.s_scale),
+                p[4],
+                *np.zeros(self.k),
+            ]
+        )
         return np.clip(z, self.lower + 1e-9, self.upper - 1e-9)
 
     def base(self, z: np.ndarray) -> np.ndarray:
@@ -286,13 +356,29 @@ class _Model:
             log_ratio = np.where(a > 0, np.log(np.maximum(a, 1e-300)) - z[3], 0.0)
         step = 1e-6 if z[2] + 1e-6 <= self.upper[2] else -1e-6
         h_step = hill(self._adstock_scaled(z[2] + step), np.exp(z[3]), z[4])
-        J = np.column_stack([np.ones(len(a)), h, z[1] * (h_step - h) / step,
-                             -z[1] * z[4] * dh, z[1] * dh * log_ratio, self.X])
+        J = np.column_stack(
+            [
+                np.ones(len(a)),
+                h,
+                z[1] * (h_step - h) / step,
+                -z[1] * z[4] * dh,
+                z[1] * dh * log_ratio,
+                self.X,
+            ]
+        )
         return J[self.mask]
 
     def solve(self, z0: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        res = least_squares(self.residuals, z0, jac=self.jacobian, bounds=(self.lower, self.upper),
-                            args=(y,), method="trf", x_scale="jac", max_nfev=400)
+        res = least_squares(
+            self.residuals,
+            z0,
+            jac=self.jacobian,
+            bounds=(self.lower, self.upper),
+            args=(y,),
+            method="trf",
+            x_scale="jac",
+            max_nfev=400,
+        )
         return res.x, float(2.0 * res.cost)
 
 
@@ -301,18 +387,23 @@ def _starts(model: _Model, n_starts: int, rng: np.random.Generator) -> list[np.n
     y = model.y / model.r_scale
     lo, hi = float(np.quantile(y, 0.05)), float(np.quantile(y, 0.95))
     zeros = np.zeros(model.k)
-    central = np.array([lo * 0.8, max(hi - lo * 0.8, 1e-3) * 1.5, 0.3,
-                        np.log(1.0 / 0.7), 1.5, *zeros])
+    central = np.array(
+        [lo * 0.8, max(hi - lo * 0.8, 1e-3) * 1.5, 0.3, np.log(1.0 / 0.7), 1.5, *zeros]
+    )
     starts = [central]
     for _ in range(n_starts - 1):
-        starts.append(np.array([
-            rng.uniform(0.0, 1.0) * lo,
-            (hi - lo * 0.5) * rng.uniform(1.0, 4.0),
-            rng.uniform(0.0, 0.8),
-            np.log(rng.uniform(0.3, 5.0) / (1.0 - 0.4)),
-            rng.uniform(0.7, 3.0),
-            *zeros,
-        ]))
+        starts.append(
+            np.array(
+                [
+                    rng.uniform(0.0, 1.0) * lo,
+                    (hi - lo * 0.5) * rng.uniform(1.0, 4.0),
+                    rng.uniform(0.0, 0.8),
+                    np.log(rng.uniform(0.3, 5.0) / (1.0 - 0.4)),
+                    rng.uniform(0.7, 3.0),
+                    *zeros,
+                ]
+            )
+        )
     return [np.clip(s, model.lower + 1e-9, model.upper - 1e-9) for s in starts]
 
 
@@ -332,10 +423,16 @@ def _acf1(x: np.ndarray) -> float:
     return float(np.dot(x[1:], x[:-1]) / denom) if denom > 0 else float("nan")
 
 
-def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int = 8,
-                       n_boot: int = 200, block: int = 4, seed: int = 0,
-                       initial_adstock: str = "steady",
-                       base_terms: str = "calendar") -> ResponseCurve:
+def fit_response_curve(
+    weekly: pd.DataFrame,
+    channel_id: str = "",
+    n_starts: int = 8,
+    n_boot: int = 200,
+    block: int = 4,
+    seed: int = 0,
+    initial_adstock: str = "steady",
+    base_terms: str = "calendar",
+) -> ResponseCurve:
     """Fit ``revenue_t = base_t + revenue_max * hill(adstock(spend)_t)`` by least squares.
 
     Bounded nonlinear least squares (``scipy.optimize.least_squares``, trust-region
@@ -404,13 +501,20 @@ def fit_response_curve(weekly: pd.DataFrame, channel_id: str = "", n_starts: int
         "spend_max": float(np.max(spend)),
     }
     p = model.to_params(best_z[:5])
-    return ResponseCurve(channel_id, *(float(v) for v in p), draws=draws, source="fitted",
-                         diagnostics=diagnostics)
+    return ResponseCurve(
+        channel_id, *(float(v) for v in p), draws=draws, source="fitted", diagnostics=diagnostics
+    )
 
 
-def prior_curve(channel: pd.Series | dict[str, Any], reason: str, decay: float = 0.3,
-                slope: float = 1.0, prior_cv: float = 0.3, n_draws: int = 200,
-                seed: int = 0) -> ResponseCurve:
+def prior_curve(
+    channel: pd.Series | dict[str, Any],
+    reason: str,
+    decay: float = 0.3,
+    slope: float = 1.0,
+    prior_cv: float = 0.3,
+    n_draws: int = 200,
+    seed: int = 0,
+) -> ResponseCurve:
     """A response curve from channels.csv priors, for channels without enough history.
 
     ``prior_weekly_revenue_max`` becomes revenue_max and ``prior_half_saturation_spend``
@@ -436,25 +540,43 @@ def prior_curve(channel: pd.Series | dict[str, Any], reason: str, decay: float =
     rmax = float(channel.get("prior_weekly_revenue_max", np.nan))
     half_w = float(channel.get("prior_half_saturation_spend", np.nan))
     if not (np.isfinite(rmax) and rmax > 0 and np.isfinite(half_w) and half_w > 0):
-        raise ValueError(f"channel {cid!r}: {reason}, and channels.csv has no usable priors "
-                         f"(prior_weekly_revenue_max={rmax}, "
-                         f"prior_half_saturation_spend={half_w})")
+        raise ValueError(
+            f"channel {cid!r}: {reason}, and channels.csv has no usable priors "
+            f"(prior_weekly_revenue_max={rmax}, "
+            f"prior_half_saturation_spend={half_w})"
+        )
     rng = np.random.default_rng(seed)
     sigma = float(np.sqrt(np.log1p(prior_cv**2)))
-    f = rng.lognormal(-sigma**2 / 2, sigma, size=(n_draws, 2))
+    f = rng.lognormal(-(sigma**2) / 2, sigma, size=(n_draws, 2))
     half = half_w / (1.0 - decay)
-    draws = np.column_stack([np.zeros(n_draws), rmax * f[:, 0], np.full(n_draws, decay),
-                             half * f[:, 1], np.full(n_draws, slope)])
-    return ResponseCurve(cid, 0.0, rmax, decay, half, slope, draws=draws, source="prior",
-                         reason=reason)
+    draws = np.column_stack(
+        [
+            np.zeros(n_draws),
+            rmax * f[:, 0],
+            np.full(n_draws, decay),
+            half * f[:, 1],
+            np.full(n_draws, slope),
+        ]
+    )
+    return ResponseCurve(
+        cid, 0.0, rmax, decay, half, slope, draws=draws, source="prior", reason=reason
+    )
 
 
-def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd.DataFrame,
-                        min_weeks: int = 26, n_boot: int = 200, n_starts: int = 8,
-                        prior_decay: float = 0.3, prior_slope: float = 1.0,
-                        prior_cv: float = 0.3, seed: int = 0,
-                        initial_adstock: str = "steady",
-                        base_terms: str = "calendar") -> pd.DataFrame:
+def fit_response_curves(
+    spend: pd.DataFrame,
+    revenue: pd.DataFrame,
+    channels: pd.DataFrame,
+    min_weeks: int = 26,
+    n_boot: int = 200,
+    n_starts: int = 8,
+    prior_decay: float = 0.3,
+    prior_slope: float = 1.0,
+    prior_cv: float = 0.3,
+    seed: int = 0,
+    initial_adstock: str = "steady",
+    base_terms: str = "calendar",
+) -> pd.DataFrame:
     """Fit one response curve per channel in ``channels``, falling back to priors.
 
     A channel is fitted when it has at least ``min_weeks`` weeks with revenue and some
@@ -482,10 +604,13 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
     _require(spend, ["week_start", "channel_id", "spend"], "spend")
     _require(revenue, ["week_start", "channel_id", "revenue"], "revenue")
     _require(channels, ["channel_id"], "channels")
-    sp = spend.assign(week_start=pd.to_datetime(spend["week_start"]),
-                      channel_id=spend["channel_id"].astype(str))
-    rv = revenue.assign(week_start=pd.to_datetime(revenue["week_start"]),
-                        channel_id=revenue["channel_id"].astype(str))
+    sp = spend.assign(
+        week_start=pd.to_datetime(spend["week_start"]), channel_id=spend["channel_id"].astype(str)
+    )
+    rv = revenue.assign(
+        week_start=pd.to_datetime(revenue["week_start"]),
+        channel_id=revenue["channel_id"].astype(str),
+    )
     sp = sp.groupby(["channel_id", "week_start"], as_index=False)["spend"].sum()
     rv = rv.groupby(["channel_id", "week_start"], as_index=False)["revenue"].sum()
     both = sp.merge(rv, on=["channel_id", "week_start"], how="outer")
@@ -505,18 +630,38 @@ def fit_response_curves(spend: pd.DataFrame, revenue: pd.DataFrame, channels: pd
         curve = None
         if not reason:
             try:
-                curve = fit_response_curve(hist, cid, n_starts=n_starts, n_boot=n_boot,
-                                           seed=seed + i, initial_adstock=initial_adstock,
-                                           base_terms=base_terms)
+                curve = fit_response_curve(
+                    hist,
+                    cid,
+                    n_starts=n_starts,
+                    n_boot=n_boot,
+                    seed=seed + i,
+                    initial_adstock=initial_adstock,
+                    base_terms=base_terms,
+                )
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"fit failed: {exc}"
         if curve is None:
             try:
-                curve = prior_curve(ch, reason, decay=prior_decay, slope=prior_slope,
-                                    prior_cv=prior_cv, n_draws=max(n_boot, 1), seed=seed + i)
+                curve = prior_curve(
+                    ch,
+                    reason,
+                    decay=prior_decay,
+                    slope=prior_slope,
+                    prior_cv=prior_cv,
+                    n_draws=max(n_boot, 1),
+                    seed=seed + i,
+                )
             except ValueError as exc:
-                rows.append({"channel_id": cid, "source": "unavailable", "reason": str(exc),
-                             "n_weeks": float(n_weeks), "curve": None})
+                rows.append(
+                    {
+                        "channel_id": cid,
+                        "source": "unavailable",
+                        "reason": str(exc),
+                        "n_weeks": float(n_weeks),
+                        "curve": None,
+                    }
+                )
                 continue
             curve.diagnostics["n_weeks"] = float(n_weeks)
         rec = curve.to_record()
@@ -529,6 +674,9 @@ def as_curve_map(curves: pd.DataFrame | dict[str, ResponseCurve]) -> dict[str, R
     """Accept the :func:`fit_response_curves` table or a ``{channel_id: curve}`` dict."""
     if isinstance(curves, pd.DataFrame):
         _require(curves, ["channel_id", "curve"], "curves")
-        return {str(c): cv for c, cv in zip(curves["channel_id"], curves["curve"], strict=True)
-                if cv is not None}
+        return {
+            str(c): cv
+            for c, cv in zip(curves["channel_id"], curves["curve"], strict=True)
+            if cv is not None
+        }
     return dict(curves)

@@ -44,14 +44,15 @@ def _subsets(model: PlanModel) -> Iterator[np.ndarray]:
     forced = np.flatnonzero(model.force_in)
     free = [i for i in range(model.n) if not model.force_in[i] and not model.force_out[i]]
     floor = np.where(np.isnan(model.fixed), model.lo, model.fixed)
-    for k in range(max(model.min_channels - len(forced), 0),
-                   model.max_channels - len(forced) + 1):
+    for k in range(max(model.min_channels - len(forced), 0), model.max_channels - len(forced) + 1):
         for extra in combinations(free, k):
             z = np.zeros(model.n, dtype=bool)
             z[forced] = True
             z[list(extra)] = True
-            if z.sum() >= max(model.min_channels, 1) and \
-                    floor[z].sum() <= model.total_budget + 1e-9:
+            if (
+                z.sum() >= max(model.min_channels, 1)
+                and floor[z].sum() <= model.total_budget + 1e-9
+            ):
                 yield z
 
 
@@ -92,9 +93,13 @@ def _grid_optimum(model: PlanModel, z: np.ndarray, grid: int) -> tuple[np.ndarra
     return spend, total
 
 
-def _slsqp(model: PlanModel, z: np.ndarray, start: np.ndarray,
-           objective: Callable[[np.ndarray], float],
-           extra: list[dict] | None = None) -> np.ndarray | None:
+def _slsqp(
+    model: PlanModel,
+    z: np.ndarray,
+    start: np.ndarray,
+    objective: Callable[[np.ndarray], float],
+    extra: list[dict] | None = None,
+) -> np.ndarray | None:
     """Maximise ``objective(spend)`` over the free spends of subset z (None if infeasible)."""
     fixed = ~np.isnan(model.fixed)
     free = np.flatnonzero(z & ~fixed)
@@ -116,8 +121,14 @@ def _slsqp(model: PlanModel, z: np.ndarray, start: np.ndarray,
     lower, upper = np.array(bounds).T
     x0 = np.clip(start[free] / scale, lower, upper)
     f_scale = max(abs(objective(full(x0))), 1e-9)  # SLSQP behaves with O(1) values
-    res = sp_minimize(lambda x: -objective(full(x)) / f_scale, x0, method="SLSQP",
-                      bounds=bounds, constraints=cons, options={"maxiter": 200, "ftol": 1e-10})
+    res = sp_minimize(
+        lambda x: -objective(full(x)) / f_scale,
+        x0,
+        method="SLSQP",
+        bounds=bounds,
+        constraints=cons,
+        options={"maxiter": 200, "ftol": 1e-10},
+    )
     x = np.clip(res.x, lower, upper)
     over = x.sum() - budget / scale
     if over > 1e-6:
@@ -135,12 +146,17 @@ def _objective(model: PlanModel, z: np.ndarray, name: str) -> Callable[[np.ndarr
     return lambda s: float(model.objectives(zf, s)[name])
 
 
-def exact_best_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
-                    channels: pd.DataFrame, constraints: PlanConstraints,
-                    objective: str = "profit", reach: pd.DataFrame | None = None,
-                    target_segments: Mapping[str, float] | None = None,
-                    gross_margin: float = 1.0, grid: int = 400,
-                    n_polish: int = 10) -> pd.Series:
+def exact_best_plan(
+    curves: pd.DataFrame | Mapping[str, ResponseCurve],
+    channels: pd.DataFrame,
+    constraints: PlanConstraints,
+    objective: str = "profit",
+    reach: pd.DataFrame | None = None,
+    target_segments: Mapping[str, float] | None = None,
+    gross_margin: float = 1.0,
+    grid: int = 400,
+    n_polish: int = 10,
+) -> pd.Series:
     """The best-profit plan by enumerating channel subsets.
 
     Args:
@@ -155,10 +171,10 @@ def exact_best_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
         n_channels, channels, budget_<c>, selected_<c>) plus n_subsets (subsets enumerated).
     """
     if objective != "profit":
-        raise ChannelPlanError(f"exact_best_plan supports objective='profit' only, "
-                               f"got {objective!r}")
-    model = build_plan_model(curves, channels, reach, constraints, target_segments,
-                             gross_margin)
+        raise ChannelPlanError(
+            f"exact_best_plan supports objective='profit' only, got {objective!r}"
+        )
+    model = build_plan_model(curves, channels, reach, constraints, target_segments, gross_margin)
     results = [(z, *_grid_optimum(model, z, grid)) for z in _subsets(model)]
     if not results:
         raise ChannelPlanError("no channel subset satisfies the constraints")
@@ -174,10 +190,16 @@ def exact_best_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
     return row
 
 
-def exact_front(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd.DataFrame,
-                reach: pd.DataFrame, constraints: PlanConstraints,
-                target_segments: Mapping[str, float], n_eps: int = 25,
-                gross_margin: float = 1.0, grid: int = 200) -> pd.DataFrame:
+def exact_front(
+    curves: pd.DataFrame | Mapping[str, ResponseCurve],
+    channels: pd.DataFrame,
+    reach: pd.DataFrame,
+    constraints: PlanConstraints,
+    target_segments: Mapping[str, float],
+    n_eps: int = 25,
+    gross_margin: float = 1.0,
+    grid: int = 200,
+) -> pd.DataFrame:
     """The profit vs reach Pareto front by epsilon-constraint over every channel subset.
 
     Args:
@@ -190,8 +212,7 @@ def exact_front(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
         Non-dominated plans on (profit, reach) in the front layout, sorted by profit
         (highest first). Meant for small instances (4-6 channels).
     """
-    model = build_plan_model(curves, channels, reach, constraints, target_segments,
-                             gross_margin)
+    model = build_plan_model(curves, channels, reach, constraints, target_segments, gross_margin)
     zs, ss = [], []
     for z in _subsets(model):
         profit_f = _objective(model, z, "profit")
@@ -231,10 +252,13 @@ def _fill(model: PlanModel, z: np.ndarray, s: np.ndarray) -> np.ndarray:
     return s
 
 
-def hypervolume_ratio(front: pd.DataFrame, exact: pd.DataFrame,
-                      objectives: Sequence[str] = ("profit", "reach"),
-                      ref_point: Sequence[float] | None = None,
-                      margin: float = 0.1) -> dict[str, object]:
+def hypervolume_ratio(
+    front: pd.DataFrame,
+    exact: pd.DataFrame,
+    objectives: Sequence[str] = ("profit", "reach"),
+    ref_point: Sequence[float] | None = None,
+    margin: float = 0.1,
+) -> dict[str, object]:
     """Hypervolume of ``front`` relative to the ``exact`` front (pymoo ``HV``).
 
     Objectives are put in minimisation form (profit and reach negated). The reference
@@ -261,6 +285,10 @@ def hypervolume_ratio(front: pd.DataFrame, exact: pd.DataFrame,
     indicator = HV(ref_point=ref)
     hv, hv_exact = float(indicator(F)), float(indicator(E))
     hv_union = float(indicator(np.vstack([F, E])))
-    return {"hv": hv, "hv_exact": hv_exact, "ratio": hv / hv_exact if hv_exact > 0 else np.nan,
-            "ratio_union": hv / hv_union if hv_union > 0 else np.nan,
-            "ref_point": tuple(float(v) for v in ref * sense)}
+    return {
+        "hv": hv,
+        "hv_exact": hv_exact,
+        "ratio": hv / hv_exact if hv_exact > 0 else np.nan,
+        "ratio_union": hv / hv_union if hv_union > 0 else np.nan,
+        "ref_point": tuple(float(v) for v in ref * sense),
+    }

@@ -101,14 +101,18 @@ class PlanConstraints:
         return replace(self, total_budget=self.total_budget * factor)
 
 
-def _bounds(constraints: PlanConstraints, ids: list[str],
-            curves: Mapping[str, ResponseCurve] | None = None
-            ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+def _bounds(
+    constraints: PlanConstraints, ids: list[str], curves: Mapping[str, ResponseCurve] | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Per-channel spend bounds and the extrapolation caps that lowered a maximum."""
-    cap = constraints.total_budget if constraints.default_max_budget is None \
+    cap = (
+        constraints.total_budget
+        if constraints.default_max_budget is None
         else constraints.default_max_budget
-    lo = np.array([float(constraints.min_budget.get(c, constraints.default_min_budget))
-                   for c in ids])
+    )
+    lo = np.array(
+        [float(constraints.min_budget.get(c, constraints.default_min_budget)) for c in ids]
+    )
     hi = np.array([float(constraints.max_budget.get(c, cap)) for c in ids])
     capped: dict[str, float] = {}
     k = constraints.max_spend_multiple
@@ -129,10 +133,13 @@ def _names(values: Sequence[str] | Mapping[str, Any]) -> list[str]:
     return [str(v) for v in values]
 
 
-def validate_constraints(constraints: PlanConstraints, channels: pd.DataFrame,
-                         curves: pd.DataFrame | Mapping[str, ResponseCurve] | None = None,
-                         reach: pd.DataFrame | None = None,
-                         target_segments: Mapping[str, float] | None = None) -> None:
+def validate_constraints(
+    constraints: PlanConstraints,
+    channels: pd.DataFrame,
+    curves: pd.DataFrame | Mapping[str, ResponseCurve] | None = None,
+    reach: pd.DataFrame | None = None,
+    target_segments: Mapping[str, float] | None = None,
+) -> None:
     """Check plan parameters and stop with a clear message before optimising.
 
     The checks run in this order, one family at a time, and the first failure stops:
@@ -181,7 +188,8 @@ def _check_channel_names(c: PlanConstraints, ids: list[str]) -> None:
         unknown = sorted(set(_names(getattr(c, name))) - known)
         if unknown:
             raise ChannelPlanError(
-                f"unknown channel(s) in {name}: {unknown}; known channels: {sorted(known)}")
+                f"unknown channel(s) in {name}: {unknown}; known channels: {sorted(known)}"
+            )
 
 
 def _check_budget_values(c: PlanConstraints) -> None:
@@ -202,23 +210,28 @@ def _check_forced_channels(c: PlanConstraints) -> None:
         raise ChannelPlanError(f"channel(s) {both} have a fixed_budget but are in force_out")
 
 
-def _check_spend_bounds(c: PlanConstraints, ids: list[str],
-                        cmap: Mapping[str, ResponseCurve] | None
-                        ) -> np.ndarray:
+def _check_spend_bounds(
+    c: PlanConstraints, ids: list[str], cmap: Mapping[str, ResponseCurve] | None
+) -> np.ndarray:
     """Each channel's minimum spend is at most its maximum (extrapolation cap included),
     and each fixed budget lies between them; returns the minimum spends (in ``ids`` order)."""
     lo, hi, capped = _bounds(c, ids, cmap)
     for ch, a, b in zip(ids, lo, hi, strict=True):
         if a > b:
-            why = (f" ({c.max_spend_multiple:g} x the largest observed weekly spend "
-                   f"{capped[ch]:g}; raise max_spend_multiple to allow more)"
-                   if ch in capped else "")
+            why = (
+                f" ({c.max_spend_multiple:g} x the largest observed weekly spend "
+                f"{capped[ch]:g}; raise max_spend_multiple to allow more)"
+                if ch in capped
+                else ""
+            )
             raise ChannelPlanError(f"channel {ch!r}: min_budget {a:g} > max_budget {b:g}{why}")
     for ch, f in c.fixed_budget.items():
         a, b = lo[ids.index(ch)], hi[ids.index(ch)]
         if not a <= f <= b:
-            raise ChannelPlanError(f"channel {ch!r}: fixed_budget {f:g} is outside "
-                                   f"[min_budget {a:g}, max_budget {b:g}]")
+            raise ChannelPlanError(
+                f"channel {ch!r}: fixed_budget {f:g} is outside "
+                f"[min_budget {a:g}, max_budget {b:g}]"
+            )
     return lo
 
 
@@ -226,47 +239,58 @@ def _check_channel_counts(c: PlanConstraints, forced: list[str], available: list
     """min_channels and max_channels are >= 0, ordered, and leave room for the available
     (not forced-out) and the forced-in channels."""
     if c.min_channels < 0 or (c.max_channels is not None and c.max_channels < 0):
-        raise ChannelPlanError(f"min_channels ({c.min_channels}) and max_channels "
-                               f"({c.max_channels}) must be >= 0")
-    if c.max_channels is not None and c.min_channels > c.max_channels:
         raise ChannelPlanError(
-            f"min_channels ({c.min_channels}) > max_channels ({c.max_channels})")
+            f"min_channels ({c.min_channels}) and max_channels ({c.max_channels}) must be >= 0"
+        )
+    if c.max_channels is not None and c.min_channels > c.max_channels:
+        raise ChannelPlanError(f"min_channels ({c.min_channels}) > max_channels ({c.max_channels})")
     if c.min_channels > len(available):
-        raise ChannelPlanError(f"min_channels ({c.min_channels}) > available channels "
-                               f"({len(available)} not in force_out)")
+        raise ChannelPlanError(
+            f"min_channels ({c.min_channels}) > available channels "
+            f"({len(available)} not in force_out)"
+        )
     if c.max_channels is not None and len(forced) > c.max_channels:
-        raise ChannelPlanError(f"forced-in channels ({len(forced)}: {forced}) exceed "
-                               f"max_channels ({c.max_channels})")
+        raise ChannelPlanError(
+            f"forced-in channels ({len(forced)}: {forced}) exceed max_channels ({c.max_channels})"
+        )
 
 
-def _check_budget_covers_minimums(c: PlanConstraints, ids: list[str], lo: np.ndarray,
-                                  forced: list[str], available: list[str]) -> None:
+def _check_budget_covers_minimums(
+    c: PlanConstraints, ids: list[str], lo: np.ndarray, forced: list[str], available: list[str]
+) -> None:
     """total_budget pays at least the fixed budgets, the forced-in minimums and the cheapest
     minimums that make up min_channels (see :func:`_minimum_spend`)."""
     need, detail = _minimum_spend(c, ids, lo, forced, available)
     if c.total_budget < need - _TOL:
-        raise ChannelPlanError(f"total_budget {c.total_budget:g} is below the sum of forced "
-                               f"minimum and fixed budgets {need:g} ({detail})")
+        raise ChannelPlanError(
+            f"total_budget {c.total_budget:g} is below the sum of forced "
+            f"minimum and fixed budgets {need:g} ({detail})"
+        )
 
 
 def _check_curves(cmap: Mapping[str, ResponseCurve], available: list[str]) -> None:
     """Every channel that may run has a response curve."""
     missing = [ch for ch in available if ch not in cmap]
     if missing:
-        raise ChannelPlanError(f"no response curve for channel(s) {missing}; add priors "
-                               "to channels.csv or put them in force_out")
+        raise ChannelPlanError(
+            f"no response curve for channel(s) {missing}; add priors "
+            "to channels.csv or put them in force_out"
+        )
 
 
-def _check_targets(target_segments: Mapping[str, float], reach: pd.DataFrame | None,
-                   available: list[str]) -> None:
+def _check_targets(
+    target_segments: Mapping[str, float], reach: pd.DataFrame | None, available: list[str]
+) -> None:
     """The reach objective can be computed: a reach matrix with every target segment as a
     row and every available channel as a column, and weights >= 0 with a positive sum."""
     if reach is None:
         raise ChannelPlanError("target_segments given but no reach matrix")
     unknown = sorted(set(map(str, target_segments)) - set(reach.index.astype(str)))
     if unknown:
-        raise ChannelPlanError(f"unknown target segment(s) {unknown}; reach has "
-                               f"segments {sorted(reach.index.astype(str))}")
+        raise ChannelPlanError(
+            f"unknown target segment(s) {unknown}; reach has "
+            f"segments {sorted(reach.index.astype(str))}"
+        )
     missing = [ch for ch in available if ch not in set(reach.columns.astype(str))]
     if missing:
         raise ChannelPlanError(f"reach has no column for channel(s) {missing}")
@@ -275,8 +299,9 @@ def _check_targets(target_segments: Mapping[str, float], reach: pd.DataFrame | N
         raise ChannelPlanError("target segment values must be >= 0 with a positive sum")
 
 
-def _minimum_spend(c: PlanConstraints, ids: list[str], lo: np.ndarray, forced: list[str],
-                   available: list[str]) -> tuple[float, str]:
+def _minimum_spend(
+    c: PlanConstraints, ids: list[str], lo: np.ndarray, forced: list[str], available: list[str]
+) -> tuple[float, str]:
     """Least spend any feasible plan needs, and a description of where it comes from."""
     fixed = {ch: float(v) for ch, v in c.fixed_budget.items()}
     forced_min = {ch: float(lo[ids.index(ch)]) for ch in forced if ch not in fixed}
@@ -284,8 +309,11 @@ def _minimum_spend(c: PlanConstraints, ids: list[str], lo: np.ndarray, forced: l
     others = sorted((float(lo[ids.index(ch)]), ch) for ch in available if ch not in forced)
     extra = {ch: v for v, ch in others[:extra_n]}
     parts = []
-    for label, d in (("fixed", fixed), ("forced-in minimums", forced_min),
-                     (f"cheapest minimums to reach min_channels={c.min_channels}", extra)):
+    for label, d in (
+        ("fixed", fixed),
+        ("forced-in minimums", forced_min),
+        (f"cheapest minimums to reach min_channels={c.min_channels}", extra),
+    ):
         if d:
             parts.append(f"{label}: " + ", ".join(f"{k}={v:g}" for k, v in d.items()))
     total = sum(fixed.values()) + sum(forced_min.values()) + sum(extra.values())
@@ -301,23 +329,23 @@ class PlanModel:
     """
 
     channel_ids: list[str]
-    params: np.ndarray            # (n, 5) point curves
-    net_share: np.ndarray         # m * (1 - commission)
-    fixed_cost: np.ndarray        # per week
+    params: np.ndarray  # (n, 5) point curves
+    net_share: np.ndarray  # m * (1 - commission)
+    fixed_cost: np.ndarray  # per week
     lo: np.ndarray
     hi: np.ndarray
-    fixed: np.ndarray             # NaN where not fixed
-    force_in: np.ndarray          # bool, includes fixed
-    force_out: np.ndarray         # bool
+    fixed: np.ndarray  # NaN where not fixed
+    force_in: np.ndarray  # bool, includes fixed
+    force_out: np.ndarray  # bool
     total_budget: float
     min_channels: int
     max_channels: int
-    reach: np.ndarray             # (n_targets, n)
-    audience: np.ndarray          # (n,) channel's share of customers, sums to 1
-    target_values: np.ndarray     # (n_targets,)
+    reach: np.ndarray  # (n_targets, n)
+    audience: np.ndarray  # (n,) channel's share of customers, sums to 1
+    target_values: np.ndarray  # (n_targets,)
     target_segments: list[str]
-    sd_grid: np.ndarray           # (n, G) spend grid for the revenue sd
-    sd_values: np.ndarray         # (n, G) revenue sd over draws
+    sd_grid: np.ndarray  # (n, G) spend grid for the revenue sd
+    sd_values: np.ndarray  # (n, G) revenue sd over draws
     constraints: PlanConstraints
     curves: dict[str, ResponseCurve]
 
@@ -347,17 +375,27 @@ class PlanModel:
         rev = self.revenue(s) * z
         profit = (self.net_share * rev - s - self.fixed_cost * z).sum(axis=-1)
         if len(self.target_values):
-            p_reach = self.reach[None, :, :] * (z * self.exposure(s))[:, None, :] \
-                if s.ndim == 2 else self.reach * (z * self.exposure(s))[None, :]
+            p_reach = (
+                self.reach[None, :, :] * (z * self.exposure(s))[:, None, :]
+                if s.ndim == 2
+                else self.reach * (z * self.exposure(s))[None, :]
+            )
             miss = np.prod(1.0 - p_reach, axis=-1)
             reach = ((1.0 - miss) * self.target_values).sum(axis=-1) / self.target_values.sum()
         else:
             reach = np.zeros(profit.shape)
-        sd = np.stack([np.interp(s[..., i], self.sd_grid[i], self.sd_values[i])
-                       for i in range(self.n)], axis=-1)
+        sd = np.stack(
+            [np.interp(s[..., i], self.sd_grid[i], self.sd_values[i]) for i in range(self.n)],
+            axis=-1,
+        )
         risk = np.sqrt(((self.net_share * sd) ** 2 * z).sum(axis=-1))
-        return {"profit": profit, "reach": reach, "risk": risk,
-                "revenue": rev.sum(axis=-1), "spend": s.sum(axis=-1)}
+        return {
+            "profit": profit,
+            "reach": reach,
+            "risk": risk,
+            "revenue": rev.sum(axis=-1),
+            "spend": s.sum(axis=-1),
+        }
 
     def violations(self, selected: np.ndarray, spend: np.ndarray) -> dict[str, np.ndarray]:
         """Constraint violations per plan (0 = satisfied), same units as the constraint."""
@@ -377,11 +415,15 @@ class PlanModel:
         }
 
 
-def build_plan_model(curves: pd.DataFrame | Mapping[str, ResponseCurve],
-                     channels: pd.DataFrame, reach: pd.DataFrame | None,
-                     constraints: PlanConstraints,
-                     target_segments: Mapping[str, float] | None = None,
-                     gross_margin: float = 1.0, sd_grid_points: int = 128) -> PlanModel:
+def build_plan_model(
+    curves: pd.DataFrame | Mapping[str, ResponseCurve],
+    channels: pd.DataFrame,
+    reach: pd.DataFrame | None,
+    constraints: PlanConstraints,
+    target_segments: Mapping[str, float] | None = None,
+    gross_margin: float = 1.0,
+    sd_grid_points: int = 128,
+) -> PlanModel:
     """Validate the inputs and compile them into a :class:`PlanModel`.
 
     Args:
@@ -419,28 +461,46 @@ def build_plan_model(curves: pd.DataFrame | Mapping[str, ResponseCurve],
         r = reach.copy()
         r.index = r.index.astype(str)
         r.columns = r.columns.astype(str)
-        rmat = np.array([[float(r.at[t, ch]) if ch in r.columns else 0.0 for ch in ids]
-                         for t in targets])
+        rmat = np.array(
+            [[float(r.at[t, ch]) if ch in r.columns else 0.0 for ch in ids] for t in targets]
+        )
         values = np.array([float(target_segments[t]) for t in targets])  # type: ignore[index]
     else:
         rmat, values = np.zeros((0, len(ids))), np.zeros(0)
     n_avail = int((~force_out).sum())
     potential = np.maximum(params[:, 0] + params[:, 1], 0.0)
-    audience = potential / potential.sum() if potential.sum() > 0 else \
-        np.full(len(ids), 1.0 / max(len(ids), 1))
+    audience = (
+        potential / potential.sum()
+        if potential.sum() > 0
+        else np.full(len(ids), 1.0 / max(len(ids), 1))
+    )
     return PlanModel(
-        channel_ids=ids, params=params,
+        channel_ids=ids,
+        params=params,
         net_share=gross_margin * (1.0 - channels["commission_rate"].to_numpy(float)),
         fixed_cost=channels["fixed_cost_per_month"].to_numpy(float) / WEEKS_PER_MONTH,
-        lo=lo, hi=hi, fixed=fixed, force_in=force_in, force_out=force_out,
-        total_budget=float(c.total_budget), min_channels=int(c.min_channels),
+        lo=lo,
+        hi=hi,
+        fixed=fixed,
+        force_in=force_in,
+        force_out=force_out,
+        total_budget=float(c.total_budget),
+        min_channels=int(c.min_channels),
         max_channels=n_avail if c.max_channels is None else min(int(c.max_channels), n_avail),
-        reach=rmat, audience=audience, target_values=values, target_segments=targets,
-        sd_grid=grid, sd_values=sd, constraints=c, curves=cmap)
+        reach=rmat,
+        audience=audience,
+        target_values=values,
+        target_segments=targets,
+        sd_grid=grid,
+        sd_values=sd,
+        constraints=c,
+        curves=cmap,
+    )
 
 
-def repair_plans(model: PlanModel, z_raw: np.ndarray, spend: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def repair_plans(
+    model: PlanModel, z_raw: np.ndarray, spend: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Turn any (selection score, spend) rows into feasible plans.
 
     Selection: score >= 0.5 runs, forced channels are set, then the channel count is
@@ -520,8 +580,14 @@ class _PlanMutation(Mutation):
         super().__init__(prob=1.0)
         self.pm = PM(eta=20)
 
-    def _do(self, problem: ChannelPlanProblem, X: np.ndarray, *args: Any,
-            random_state: np.random.Generator | None = None, **kwargs: Any) -> np.ndarray:
+    def _do(
+        self,
+        problem: ChannelPlanProblem,
+        X: np.ndarray,
+        *args: Any,
+        random_state: np.random.Generator | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
         rng = random_state if random_state is not None else np.random.default_rng()
         n = problem.model.n
         Xp = self.pm._do(problem, X, random_state=rng)
@@ -544,9 +610,13 @@ class ChannelPlanProblem(Problem):
         self.model = model
         self.objective_names = tuple(objectives)
         n = model.n
-        super().__init__(n_var=2 * n, n_obj=len(self.objective_names), n_ieq_constr=3,
-                         xl=np.zeros(2 * n),
-                         xu=np.concatenate([np.ones(n), np.maximum(model.hi, 1e-9)]))
+        super().__init__(
+            n_var=2 * n,
+            n_obj=len(self.objective_names),
+            n_ieq_constr=3,
+            xl=np.zeros(2 * n),
+            xu=np.concatenate([np.ones(n), np.maximum(model.hi, 1e-9)]),
+        )
 
     def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         n = self.model.n
@@ -554,10 +624,13 @@ class ChannelPlanProblem(Problem):
         obj = self.model.objectives(z, s)
         out["F"] = np.column_stack([SENSE[k] * obj[k] for k in self.objective_names])
         v = self.model.violations(z, s)
-        out["G"] = np.column_stack([
-            v["total_budget"] - _TOL,
-            v["min_channels"] + v["max_channels"] + v["force_in"] + v["force_out"] - 0.5,
-            v["min_budget"] + v["max_budget"] + v["fixed_budget"] - _TOL])
+        out["G"] = np.column_stack(
+            [
+                v["total_budget"] - _TOL,
+                v["min_channels"] + v["max_channels"] + v["force_in"] + v["force_out"] - 0.5,
+                v["min_budget"] + v["max_budget"] + v["fixed_budget"] - _TOL,
+            ]
+        )
 
 
 @dataclass
@@ -609,13 +682,18 @@ def non_dominated(df: pd.DataFrame, objectives: Sequence[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def optimise_channel_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
-                          channels: pd.DataFrame, reach: pd.DataFrame | None,
-                          constraints: PlanConstraints,
-                          target_segments: Mapping[str, float] | None,
-                          pop_size: int = 100, n_gen: int = 200, seed: int = 0,
-                          objectives: Sequence[str] = OBJECTIVES,
-                          gross_margin: float = 1.0) -> ParetoResult:
+def optimise_channel_plan(
+    curves: pd.DataFrame | Mapping[str, ResponseCurve],
+    channels: pd.DataFrame,
+    reach: pd.DataFrame | None,
+    constraints: PlanConstraints,
+    target_segments: Mapping[str, float] | None,
+    pop_size: int = 100,
+    n_gen: int = 200,
+    seed: int = 0,
+    objectives: Sequence[str] = OBJECTIVES,
+    gross_margin: float = 1.0,
+) -> ParetoResult:
     """Search the Pareto front of weekly channel plans with NSGA-II.
 
     Args:
@@ -635,13 +713,14 @@ def optimise_channel_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
     """
     bad = [k for k in objectives if k not in OBJECTIVES]
     if bad or len(objectives) < 2:
-        raise ChannelPlanError(f"objectives must be two or three of {list(OBJECTIVES)}, "
-                               f"got {list(objectives)}")
-    model = build_plan_model(curves, channels, reach, constraints, target_segments,
-                             gross_margin)
+        raise ChannelPlanError(
+            f"objectives must be two or three of {list(OBJECTIVES)}, got {list(objectives)}"
+        )
+    model = build_plan_model(curves, channels, reach, constraints, target_segments, gross_margin)
     problem = ChannelPlanProblem(model, objectives)
-    algorithm = NSGA2(pop_size=pop_size, mutation=_PlanMutation(), repair=_PlanRepair(),
-                      eliminate_duplicates=True)
+    algorithm = NSGA2(
+        pop_size=pop_size, mutation=_PlanMutation(), repair=_PlanRepair(), eliminate_duplicates=True
+    )
     start = time.perf_counter()
     res = minimize(problem, algorithm, ("n_gen", n_gen), seed=seed, verbose=False)
     seconds = time.perf_counter() - start
@@ -652,8 +731,9 @@ def optimise_channel_plan(curves: pd.DataFrame | Mapping[str, ResponseCurve],
     front = non_dominated(table[ok], objectives)
     front = front.sort_values("profit", ascending=False, kind="stable").reset_index(drop=True)
     front["plan"] = np.arange(len(front))
-    return ParetoResult(front, tuple(objectives), model, int(res.algorithm.evaluator.n_eval),
-                        seconds, seed)
+    return ParetoResult(
+        front, tuple(objectives), model, int(res.algorithm.evaluator.n_eval), seconds, seed
+    )
 
 
 def _feasible(model: PlanModel, table: pd.DataFrame) -> np.ndarray:
@@ -697,15 +777,19 @@ def plan_violations(result: ParetoResult, front: pd.DataFrame | None = None) -> 
     """
     df = result.front if front is None else front
     ids = result.model.channel_ids
-    v = result.model.violations(df[[f"selected_{c}" for c in ids]].to_numpy(float),
-                                df[[f"budget_{c}" for c in ids]].to_numpy(float))
+    v = result.model.violations(
+        df[[f"selected_{c}" for c in ids]].to_numpy(float),
+        df[[f"budget_{c}" for c in ids]].to_numpy(float),
+    )
     return pd.DataFrame({"plan": df["plan"].to_numpy(), **v})
 
 
-def recommend_plan(front: pd.DataFrame | ParetoResult,
-                   rule: str | Mapping[str, float] = "knee",
-                   objectives: Sequence[str] | None = None,
-                   min_profit_share: float | None = None) -> pd.Series:
+def recommend_plan(
+    front: pd.DataFrame | ParetoResult,
+    rule: str | Mapping[str, float] = "knee",
+    objectives: Sequence[str] | None = None,
+    min_profit_share: float | None = None,
+) -> pd.Series:
     """Pick one plan from the front by a stated rule.
 
     Objectives are min-max normalised over the front (0 = best value on the front).
@@ -748,8 +832,9 @@ def recommend_plan(front: pd.DataFrame | ParetoResult,
     return row
 
 
-def _within_profit_share(front: pd.DataFrame, min_profit_share: float | None
-                         ) -> tuple[pd.DataFrame, str]:
+def _within_profit_share(
+    front: pd.DataFrame, min_profit_share: float | None
+) -> tuple[pd.DataFrame, str]:
     """The plans whose profit is at least ``min_profit_share`` of the front's best (all
     plans when None), and the phrase that opens the rule's description ('' when None)."""
     if min_profit_share is None:
@@ -759,8 +844,10 @@ def _within_profit_share(front: pd.DataFrame, min_profit_share: float | None
     best = float(front["profit"].max())
     floor = best - (1.0 - min_profit_share) * abs(best)
     front = front[front["profit"] >= floor - 1e-9]
-    prefix = (f"among the {len(front)} plans with profit >= {min_profit_share:.0%} of the "
-              f"front's best ({floor:,.0f}/week), ")
+    prefix = (
+        f"among the {len(front)} plans with profit >= {min_profit_share:.0%} of the "
+        f"front's best ({floor:,.0f}/week), "
+    )
     return front, prefix
 
 
@@ -786,21 +873,25 @@ def _knee_plan(nF: np.ndarray, objectives: Sequence[str]) -> tuple[int, str]:
     if cand is None or len(np.atleast_1d(cand)) == 0:
         return int(np.argmin(dist)), (
             f"knee: no high trade-off point flagged by pymoo HighTradeoffPoints on "
-            f"normalised ({names}); plan closest to the ideal point")
+            f"normalised ({names}); plan closest to the ideal point"
+        )
     cand = np.atleast_1d(cand)
     return int(cand[np.argmin(dist[cand])]), (
         f"knee: pymoo HighTradeoffPoints on normalised ({names}); "
-        f"{len(cand)} flagged, closest to the ideal point kept")
+        f"{len(cand)} flagged, closest to the ideal point kept"
+    )
 
 
-def _weighted_plan(nF: np.ndarray, rule: Mapping[str, float],
-                   objectives: Sequence[str]) -> tuple[int, str]:
+def _weighted_plan(
+    nF: np.ndarray, rule: Mapping[str, float], objectives: Sequence[str]
+) -> tuple[int, str]:
     """Row the achievement scalarising function picks with weights ``rule`` (see
     :func:`recommend_plan`), and the rule's description."""
     unknown = sorted(set(rule) - set(objectives))
     if unknown:
-        raise ChannelPlanError(f"weights for unknown objective(s) {unknown}; "
-                               f"objectives are {list(objectives)}")
+        raise ChannelPlanError(
+            f"weights for unknown objective(s) {unknown}; objectives are {list(objectives)}"
+        )
     w = np.array([float(rule.get(k, 0.0)) for k in objectives])
     if (w < 0).any() or w.sum() <= 0:
         raise ChannelPlanError(f"weights must be >= 0 with a positive sum, got {dict(rule)}")
@@ -808,8 +899,11 @@ def _weighted_plan(nF: np.ndarray, rule: Mapping[str, float],
     inv = 1.0 / np.maximum(w, 1e-9)
     asf = ASF().do(nF, inv, utopian_point=np.zeros(len(objectives)))
     score = np.asarray(asf).ravel() + 1e-6 * (nF * w).sum(axis=1)
-    text = ("weights: pymoo ASF with weights 1/w on normalised ("
-            + ", ".join(f"{k}={v:.3g}" for k, v in zip(objectives, w, strict=True)) + ")")
+    text = (
+        "weights: pymoo ASF with weights 1/w on normalised ("
+        + ", ".join(f"{k}={v:.3g}" for k, v in zip(objectives, w, strict=True))
+        + ")"
+    )
     return int(np.argmin(score)), text
 
 
@@ -835,20 +929,34 @@ def channel_plan(plan: pd.Series, result: ParetoResult, level: float = 0.9) -> p
         sel = bool(plan[f"selected_{ch}"])
         s = float(plan[f"budget_{ch}"]) if sel else 0.0
         curve = m.curves.get(ch)
-        rec: dict[str, Any] = {"channel_id": ch, "selected": sel, "budget": s,
-                               "source": curve.source if curve else "none"}
+        rec: dict[str, Any] = {
+            "channel_id": ch,
+            "selected": sel,
+            "budget": s,
+            "source": curve.source if curve else "none",
+        }
         if sel and curve is not None:
             draws = curve.revenue_draws(np.array([s]))[:, 0]
             rev = float(curve.revenue(s))
             lo, hi = np.quantile(draws, [q, 1 - q])
             cost = s + m.fixed_cost[i]
-            rec.update(revenue=rev, revenue_lo=lo, revenue_hi=hi,
-                       profit=m.net_share[i] * rev - cost,
-                       profit_lo=m.net_share[i] * lo - cost,
-                       profit_hi=m.net_share[i] * hi - cost)
+            rec.update(
+                revenue=rev,
+                revenue_lo=lo,
+                revenue_hi=hi,
+                profit=m.net_share[i] * rev - cost,
+                profit_lo=m.net_share[i] * lo - cost,
+                profit_hi=m.net_share[i] * hi - cost,
+            )
         else:
-            rec.update(revenue=0.0, revenue_lo=0.0, revenue_hi=0.0, profit=0.0,
-                       profit_lo=0.0, profit_hi=0.0)
+            rec.update(
+                revenue=0.0,
+                revenue_lo=0.0,
+                revenue_hi=0.0,
+                profit=0.0,
+                profit_lo=0.0,
+                profit_hi=0.0,
+            )
         expo = float(m.exposure(np.full(m.n, s))[i]) if sel else 0.0
         for t, seg in enumerate(m.target_segments):
             rec[f"reach_{seg}"] = m.reach[t, i] * expo
@@ -856,15 +964,22 @@ def channel_plan(plan: pd.Series, result: ParetoResult, level: float = 0.9) -> p
     return pd.DataFrame(rows)
 
 
-def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd.DataFrame,
-                reach: pd.DataFrame | None, constraints: PlanConstraints,
-                target_segments: Mapping[str, float] | None,
-                rule: str | Mapping[str, float] = "knee",
-                budget_changes: Sequence[float] = (-0.2, 0.2), n_curve_draws: int = 5,
-                pop_size: int = 60, n_gen: int = 100, seed: int = 0,
-                objectives: Sequence[str] = OBJECTIVES,
-                gross_margin: float = 1.0,
-                min_profit_share: float | None = None) -> pd.DataFrame:
+def sensitivity(
+    curves: pd.DataFrame | Mapping[str, ResponseCurve],
+    channels: pd.DataFrame,
+    reach: pd.DataFrame | None,
+    constraints: PlanConstraints,
+    target_segments: Mapping[str, float] | None,
+    rule: str | Mapping[str, float] = "knee",
+    budget_changes: Sequence[float] = (-0.2, 0.2),
+    n_curve_draws: int = 5,
+    pop_size: int = 60,
+    n_gen: int = 100,
+    seed: int = 0,
+    objectives: Sequence[str] = OBJECTIVES,
+    gross_margin: float = 1.0,
+    min_profit_share: float | None = None,
+) -> pd.DataFrame:
     """How the recommended plan moves when the budget or the curves change.
 
     Scenarios: 'base'; 'budget +x%' for each change (total_budget scaled, everything else
@@ -889,14 +1004,22 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
     """
     cmap = as_curve_map(curves)
     scenarios: list[tuple[str, PlanConstraints, dict[str, ResponseCurve]]] = [
-        ("base", constraints, cmap)]
+        ("base", constraints, cmap)
+    ]
     for d in budget_changes:
         scenarios.append((f"budget {d:+.0%}", constraints.scaled(1.0 + d), cmap))
     for k in range(n_curve_draws):
         # the k-th draw becomes the point curve; the draws stay, so risk keeps its meaning
-        drawn = {ch: (replace(cv.with_params(cv.draws[k % len(cv.draws)],
-                                             source=f"draw {k}"), draws=cv.draws)
-                      if len(cv.draws) else cv) for ch, cv in cmap.items()}
+        drawn = {
+            ch: (
+                replace(
+                    cv.with_params(cv.draws[k % len(cv.draws)], source=f"draw {k}"), draws=cv.draws
+                )
+                if len(cv.draws)
+                else cv
+            )
+            for ch, cv in cmap.items()
+        }
         scenarios.append((f"curve draw {k}", constraints, drawn))
     rows = []
     base_plan = None
@@ -904,8 +1027,18 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
     for name, cons, cm in scenarios:
         rec: dict[str, Any] = {"scenario": name, "total_budget": cons.total_budget, "note": ""}
         try:
-            res = optimise_channel_plan(cm, channels, reach, cons, target_segments, pop_size,
-                                        n_gen, seed, objectives, gross_margin)
+            res = optimise_channel_plan(
+                cm,
+                channels,
+                reach,
+                cons,
+                target_segments,
+                pop_size,
+                n_gen,
+                seed,
+                objectives,
+                gross_margin,
+            )
         except ChannelPlanError as exc:
             rec["note"] = str(exc)
             rows.append(rec)
@@ -913,8 +1046,9 @@ def sensitivity(curves: pd.DataFrame | Mapping[str, ResponseCurve], channels: pd
         plan = recommend_plan(res, rule, min_profit_share=min_profit_share)
         if base_plan is None:
             base_plan = plan
-        rec.update({k: plan[k] for k in ("profit", "reach", "risk", "spend", "n_channels",
-                                         "channels")})
+        rec.update(
+            {k: plan[k] for k in ("profit", "reach", "risk", "spend", "n_channels", "channels")}
+        )
         rec.update({f"budget_{c}": plan[f"budget_{c}"] for c in ids})
         bz = np.array([float(base_plan[f"selected_{c}"]) for c in ids])
         bs = np.array([float(base_plan[f"budget_{c}"]) for c in ids])

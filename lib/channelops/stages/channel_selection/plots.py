@@ -30,9 +30,13 @@ def _axes(ax: Axes | None) -> Axes:
     return ax
 
 
-def plot_response_curve(curve: ResponseCurve, max_spend: float | None = None,
-                        weekly: pd.DataFrame | None = None, level: float = 0.9,
-                        ax: Axes | None = None) -> Axes:
+def plot_response_curve(
+    curve: ResponseCurve,
+    max_spend: float | None = None,
+    weekly: pd.DataFrame | None = None,
+    level: float = 0.9,
+    ax: Axes | None = None,
+) -> Axes:
     """Steady-state weekly revenue against weekly spend, with the bootstrap band.
 
     Args:
@@ -52,12 +56,14 @@ def plot_response_curve(curve: ResponseCurve, max_spend: float | None = None,
         if weekly is not None and len(weekly):
             max_spend = max(max_spend, float(weekly["spend"].max()) * 1.1)
     pred = curve.predict(np.linspace(0.0, max_spend, 200), level=level)
-    ax.fill_between(pred["spend"], pred["revenue_lo"], pred["revenue_hi"], alpha=0.25,
-                    label=f"{level:.0%} band")
+    ax.fill_between(
+        pred["spend"], pred["revenue_lo"], pred["revenue_hi"], alpha=0.25, label=f"{level:.0%} band"
+    )
     ax.plot(pred["spend"], pred["revenue"], label=f"{curve.source} curve")
     if weekly is not None and len(weekly):
-        ax.scatter(weekly["spend"], weekly["revenue"], s=8, alpha=0.5, color="grey",
-                   label="observed weeks")
+        ax.scatter(
+            weekly["spend"], weekly["revenue"], s=8, alpha=0.5, color="grey", label="observed weeks"
+        )
     ax.set_xlabel("weekly spend (base currency / week)")
     ax.set_ylabel("weekly revenue (base currency / week)")
     ax.set_title(curve.channel_id)
@@ -65,8 +71,13 @@ def plot_response_curve(curve: ResponseCurve, max_spend: float | None = None,
     return ax
 
 
-def plot_response_curves(curves: pd.DataFrame, spend: pd.DataFrame, revenue: pd.DataFrame,
-                         currency: str = "base currency", ncols: int = 4) -> np.ndarray:
+def plot_response_curves(
+    curves: pd.DataFrame,
+    spend: pd.DataFrame,
+    revenue: pd.DataFrame,
+    currency: str = "base currency",
+    ncols: int = 4,
+) -> np.ndarray:
     """Every channel's response curve in a grid, its observed weeks as points.
 
     Args:
@@ -92,7 +103,9 @@ def plot_response_curves(curves: pd.DataFrame, spend: pd.DataFrame, revenue: pd.
     by_id = curves.set_index("channel_id")
     for i, (ax, cid) in enumerate(zip(axes.flat, ids, strict=False)):
         history = spend[spend["channel_id"] == cid].merge(revenue, on=["week_start", "channel_id"])
-        plot_response_curve(by_id.loc[cid, "curve"], weekly=history if len(history) else None, ax=ax)
+        plot_response_curve(
+            by_id.loc[cid, "curve"], weekly=history if len(history) else None, ax=ax
+        )
         ax.set_title(f"{cid} ({by_id.loc[cid, 'source']})", fontsize=11)
         ax.xaxis.set_major_formatter(_thousands)
         ax.yaxis.set_major_formatter(_thousands)
@@ -100,7 +113,7 @@ def plot_response_curves(curves: pd.DataFrame, spend: pd.DataFrame, revenue: pd.
         ax.set_ylabel(f"weekly revenue, {currency}" if i % ncols == 0 else "")
         if i and ax.get_legend():
             ax.get_legend().remove()  # one legend, on the first panel
-    for ax in list(axes.flat)[len(ids):]:
+    for ax in list(axes.flat)[len(ids) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return axes
@@ -111,9 +124,15 @@ def _thousands(value: float, _pos: int) -> str:
     return f"{value / 1000:,.0f}k"
 
 
-def plot_pareto_2d(front: pd.DataFrame, x: str = "profit", y: str = "reach",
-                   color: str | None = "risk", highlight: pd.Series | None = None,
-                   reference: pd.DataFrame | None = None, ax: Axes | None = None) -> Axes:
+def plot_pareto_2d(
+    front: pd.DataFrame,
+    x: str = "profit",
+    y: str = "reach",
+    color: str | None = "risk",
+    highlight: pd.Series | None = None,
+    reference: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Two objectives of the front against each other, optionally coloured by a third.
 
     Args:
@@ -130,23 +149,32 @@ def plot_pareto_2d(front: pd.DataFrame, x: str = "profit", y: str = "reach",
     if reference is not None:
         ref = reference.sort_values(x)
         ax.plot(ref[x], ref[y], color="black", lw=1, label="exact front")
-    sc = ax.scatter(front[x], front[y], c=front[color] if color else None, s=14,
-                    cmap="viridis", label="NSGA-II plans")
+    sc = ax.scatter(
+        front[x],
+        front[y],
+        c=front[color] if color else None,
+        s=14,
+        cmap="viridis",
+        label="NSGA-II plans",
+    )
     if color:
         plt.colorbar(sc, ax=ax, label=LABELS.get(color, color))
     if highlight is not None:
-        ax.scatter([highlight[x]], [highlight[y]], marker="*", s=200, color="red",
-                   label="recommended")
+        ax.scatter(
+            [highlight[x]], [highlight[y]], marker="*", s=200, color="red", label="recommended"
+        )
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     ax.legend(fontsize="small")
     return ax
 
 
-def plot_parallel_coordinates(front: pd.DataFrame,
-                              columns: Sequence[str] = ("profit", "reach", "risk", "spend"),
-                              highlight: pd.Series | None = None,
-                              ax: Axes | None = None) -> Axes:
+def plot_parallel_coordinates(
+    front: pd.DataFrame,
+    columns: Sequence[str] = ("profit", "reach", "risk", "spend"),
+    highlight: pd.Series | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Parallel coordinates of the front, each axis min-max scaled to [0, 1].
 
     Args:
@@ -171,9 +199,10 @@ def plot_parallel_coordinates(front: pd.DataFrame,
         ax.plot(xs, h, color="red", lw=2.5, label="recommended")
         ax.legend(fontsize="small")
     ax.set_xticks(xs)
-    ax.set_xticklabels([f"{c}\n[{a:,.3g} .. {b:,.3g}]" for c, a, b in zip(cols, lo, hi,
-                                                                           strict=True)],
-                       fontsize="small")
+    ax.set_xticklabels(
+        [f"{c}\n[{a:,.3g} .. {b:,.3g}]" for c, a, b in zip(cols, lo, hi, strict=True)],
+        fontsize="small",
+    )
     ax.set_ylabel("scaled value (0 = front min, 1 = front max)")
     ax.set_ylim(-0.05, 1.05)
     return ax

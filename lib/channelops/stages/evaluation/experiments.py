@@ -533,8 +533,9 @@ def calibration(
         "cuped_relative": lift,
     }
     me, mn = _interval_methods(eff, level), _interval_methods(null, level)
-    rows = [_calibration_row(k, r.lo, r.hi, mn[k].lo, mn[k].hi, truth[k], n_reps)
-            for k, r in me.items()]
+    rows = [
+        _calibration_row(k, r.lo, r.hi, mn[k].lo, mn[k].hi, truth[k], n_reps) for k, r in me.items()
+    ]
     if n_boot:
         k = min(n_boot_reps, n_reps)
         be = [
@@ -638,13 +639,24 @@ def forest_rows(results: pd.DataFrame) -> pd.DataFrame:
     Raises:
         ValueError: a column is missing.
     """
-    need = ["name", "diff", "welch_lo", "welch_hi", "boot_lo", "boot_hi", "cuped_diff",
-            "cuped_lo", "cuped_hi"]
+    need = [
+        "name",
+        "diff",
+        "welch_lo",
+        "welch_hi",
+        "boot_lo",
+        "boot_hi",
+        "cuped_diff",
+        "cuped_lo",
+        "cuped_hi",
+    ]
     require_columns(results, need, "experiment_results")
     rows = []
     for _, r in results.iterrows():
-        rows += [(r["name"], "Welch", r["diff"], r["welch_lo"], r["welch_hi"]),
-                 (r["name"], "bootstrap", r["diff"], r["boot_lo"], r["boot_hi"])]
+        rows += [
+            (r["name"], "Welch", r["diff"], r["welch_lo"], r["welch_hi"]),
+            (r["name"], "bootstrap", r["diff"], r["boot_lo"], r["boot_hi"]),
+        ]
         if pd.notna(r["cuped_diff"]):
             rows.append((r["name"], "CUPED", r["cuped_diff"], r["cuped_lo"], r["cuped_hi"]))
     return pd.DataFrame(rows, columns=["name", "method", "estimate", "lo", "hi"])

@@ -66,7 +66,9 @@ def _scorecard_rows(sc: pd.DataFrame) -> list[dict]:
     rows += [_row(c, "all channels", sc[c].sum(min_count=1)) for c in _SUMMED if c in sc]
     if "revenue" in sc and "gross_margin" in sc:
         rows.append(
-            _row("gross_margin_rate", "all channels", sc["gross_margin"].sum() / sc["revenue"].sum())
+            _row(
+                "gross_margin_rate", "all channels", sc["gross_margin"].sum() / sc["revenue"].sum()
+            )
         )
     return rows
 

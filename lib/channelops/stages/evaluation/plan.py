@@ -275,5 +275,7 @@ def plan_text(pva: pd.DataFrame, currency: str) -> str:
             "median channel: the size of error to allow for when reading the plan's promise. "
         )
     else:
-        text += "02's response curves are not in this run, so the plan's promise cannot be checked. "
+        text += (
+            "02's response curves are not in this run, so the plan's promise cannot be checked. "
+        )
     return text + "A closed channel's planned figures are 0."

@@ -42,8 +42,9 @@ def plot_scorecard(
     Raises:
         ValueError: a column is missing.
     """
-    require_columns(scorecard, ["channel_id", "revenue", "gross_margin", "contribution",
-                                "ltv_cac"], "scorecard")
+    require_columns(
+        scorecard, ["channel_id", "revenue", "gross_margin", "contribution", "ltv_cac"], "scorecard"
+    )
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     ax1, ax2 = axes
@@ -51,10 +52,15 @@ def plot_scorecard(
     money = shown[["revenue", "gross_margin", "contribution"]].iloc[::-1] / 1e3
     money.plot.barh(ax=ax1, width=0.8)
     ax1.axvline(0, color="black", linewidth=0.8)
-    ax1.set(xlabel=f"thousands {currency}", ylabel="",
-            title="Revenue, margin after commission, contribution")
+    ax1.set(
+        xlabel=f"thousands {currency}",
+        ylabel="",
+        title="Revenue, margin after commission, contribution",
+    )
     ratio = shown["ltv_cac"].iloc[::-1]
-    ax2.barh(ratio.index, ratio.fillna(0), color=np.where(ratio.fillna(0) >= 1, "tab:green", "tab:red"))
+    ax2.barh(
+        ratio.index, ratio.fillna(0), color=np.where(ratio.fillna(0) >= 1, "tab:green", "tab:red")
+    )
     ax2.axvline(1, color="grey", linestyle="--")
     ax2.set(xlabel="lifetime margin / acquisition cost", title="LTV/CAC of new customers")
     ax1.figure.tight_layout()
@@ -77,8 +83,11 @@ def plot_new_customers(monthly: pd.DataFrame, ax: Axes | None = None) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
     monthly.plot(ax=ax, marker="o", markersize=3)
-    ax.set(xlabel="month first seen", ylabel="new customers",
-           title="Customers first seen on each channel, per month")
+    ax.set(
+        xlabel="month first seen",
+        ylabel="new customers",
+        title="Customers first seen on each channel, per month",
+    )
     ax.legend(title="", ncol=2, fontsize=8)
     return ax
 
@@ -118,8 +127,9 @@ def plot_channel_overlap(overlap: pd.DataFrame, ax: Axes | None = None) -> Axes:
         raise ValueError("the channel overlap is empty")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 5.5))
-    sns.heatmap(overlap, annot=True, fmt=",d", cmap="Greens", ax=ax,
-                cbar_kws={"label": "customers on both"})
+    sns.heatmap(
+        overlap, annot=True, fmt=",d", cmap="Greens", ax=ax, cbar_kws={"label": "customers on both"}
+    )
     ax.set(xlabel="", ylabel="", title="Customers shared by each pair of channels")
     ax.grid(False)
     return ax
@@ -139,18 +149,26 @@ def plot_plan_vs_actual(
     Raises:
         ValueError: a column is missing.
     """
-    require_columns(pva, ["channel_id", "actual_spend", "planned_budget", "actual_profit",
-                          "planned_profit"], "plan_vs_actual")
+    require_columns(
+        pva,
+        ["channel_id", "actual_spend", "planned_budget", "actual_profit", "planned_profit"],
+        "plan_vs_actual",
+    )
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 4))
     ax1, ax2 = axes
     shown = pva.set_index("channel_id")
     shown[["actual_spend", "planned_budget"]].plot.bar(ax=ax1, rot=30)
-    ax1.set(xlabel="", ylabel=f"{currency} per week", title="Weekly marketing budget: now and planned")
+    ax1.set(
+        xlabel="", ylabel=f"{currency} per week", title="Weekly marketing budget: now and planned"
+    )
     shown[["actual_profit", "planned_profit"]].plot.bar(ax=ax2, rot=30)
     ax2.axhline(0, color="black", linewidth=0.8)
-    ax2.set(xlabel="", ylabel=f"{currency} per week",
-            title="Weekly profit: now and expected under the plan")
+    ax2.set(
+        xlabel="",
+        ylabel=f"{currency} per week",
+        title="Weekly profit: now and expected under the plan",
+    )
     ax1.figure.tight_layout()
     return ax1, ax2
 
@@ -178,6 +196,8 @@ def plot_experiment_forest(
     ax.errorbar(forest["estimate"], y, xerr=err, fmt="o", capsize=4)
     ax.axvline(0, color="grey", linestyle="--")
     ax.set_yticks(y, forest["name"] + " - " + forest["method"])
-    ax.set(xlabel=f"treatment - control, {currency} per unit",
-           title=f"Experiment effects with {level:.0%} intervals")
+    ax.set(
+        xlabel=f"treatment - control, {currency} per unit",
+        title=f"Experiment effects with {level:.0%} intervals",
+    )
     return ax

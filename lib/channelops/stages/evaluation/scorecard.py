@@ -525,7 +525,9 @@ def channel_scorecard(
 
 
 def _with_shipments(
-    card: pd.DataFrame, shipments: pd.DataFrame | None, orders: pd.DataFrame | None,
+    card: pd.DataFrame,
+    shipments: pd.DataFrame | None,
+    orders: pd.DataFrame | None,
     notes: list[str],
 ) -> pd.DataFrame:
     """``card`` joined with :func:`shipment_figures` (a channel without shipments costs 0);

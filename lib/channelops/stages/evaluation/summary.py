@@ -155,8 +155,11 @@ def experiment_sentence(experiments: pd.DataFrame | None) -> str | None:
     """
     if experiments is None or not len(experiments):
         return None
-    require_columns(experiments, ["name", "lift", "lift_lo", "lift_hi", "welch_lo", "welch_hi"],
-                    "experiment_results")
+    require_columns(
+        experiments,
+        ["name", "lift", "lift_lo", "lift_hi", "welch_lo", "welch_hi"],
+        "experiment_results",
+    )
     e = experiments.iloc[0]
     pre = "cuped_" if pd.notna(e.get("cuped_diff")) else ""
     lo, hi = (e["cuped_lo"], e["cuped_hi"]) if pre else (e["welch_lo"], e["welch_hi"])
@@ -214,8 +217,11 @@ def policy_sentence(policies: pd.DataFrame | None) -> str | None:
     """
     if policies is None or not len(policies):
         return None
-    require_columns(policies, ["comparison", "scope", "metric", "before", "after",
-                               "relative_delta"], "policy_comparison")
+    require_columns(
+        policies,
+        ["comparison", "scope", "metric", "before", "after", "relative_delta"],
+        "policy_comparison",
+    )
     said = []
     inv = policies.loc[
         (policies["comparison"] == "inventory") & (policies["metric"] == "average_stock_value")
@@ -343,8 +349,9 @@ def ranking_text(scorecard: pd.DataFrame, currency: str) -> str:
     Raises:
         ValueError: a column is missing or the scorecard is empty.
     """
-    require_columns(scorecard, ["channel_id", "rank", "revenue", "gross_margin", "contribution"],
-                    "scorecard")
+    require_columns(
+        scorecard, ["channel_id", "rank", "revenue", "gross_margin", "contribution"], "scorecard"
+    )
     if scorecard.empty:
         raise ValueError("the scorecard is empty: no channel to rank")
     sc = scorecard.sort_values("rank")

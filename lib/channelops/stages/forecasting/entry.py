@@ -50,10 +50,28 @@ def backtest(
     if is_spark(engine):
         from .spark import backtest_spark  # lazy: pyspark only when asked for
 
-        return backtest_spark(series, models, horizon, n_windows, spark_session(engine),
-                              features=features, season=season, seed=seed, **model_kw)
-    return local.backtest(series, models, horizon, n_windows, features=features,
-                           season=season, seed=seed, dates=dates, **model_kw)
+        return backtest_spark(
+            series,
+            models,
+            horizon,
+            n_windows,
+            spark_session(engine),
+            features=features,
+            season=season,
+            seed=seed,
+            **model_kw,
+        )
+    return local.backtest(
+        series,
+        models,
+        horizon,
+        n_windows,
+        features=features,
+        season=season,
+        seed=seed,
+        dates=dates,
+        **model_kw,
+    )
 
 
 def forecast_future(
@@ -91,13 +109,27 @@ def forecast_future(
     if is_spark(engine):
         from .spark import future_points_spark  # lazy: pyspark only when asked for
 
-        fc = future_points_spark(series, choice, horizon, spark_session(engine),
-                                 features=features, season=season, seed=seed, **model_kw)
+        fc = future_points_spark(
+            series,
+            choice,
+            horizon,
+            spark_session(engine),
+            features=features,
+            season=season,
+            seed=seed,
+            **model_kw,
+        )
     else:
-        fc = future_points(series, choice, horizon, features=features, season=season,
-                           seed=seed, **model_kw)
+        fc = future_points(
+            series, choice, horizon, features=features, season=season, seed=seed, **model_kw
+        )
     if chosen is None:
         chosen = chosen_backtest(bt)
-    q = conformal_quantiles(chosen[["chosen_model", "actual", "forecast", "scale_mae"]].rename(columns={"chosen_model": "model"}), [level])
+    q = conformal_quantiles(
+        chosen[["chosen_model", "actual", "forecast", "scale_mae"]].rename(
+            columns={"chosen_model": "model"}
+        ),
+        [level],
+    )
     fc = add_intervals(fc, q, level)
     return fc[["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]]

@@ -618,8 +618,9 @@ def layout_tradeoff_curves(
     if not layouts:
         raise ValueError("no stock layouts to compare")
     curves = [
-        tradeoff_curve(rows, unit_cost, lead_time_days, targets, order_cost, holding_rate, by=keys)
-        .assign(stock=name)
+        tradeoff_curve(
+            rows, unit_cost, lead_time_days, targets, order_cost, holding_rate, by=keys
+        ).assign(stock=name)
         for name, (rows, keys) in layouts.items()
     ]
     return pd.concat(curves, ignore_index=True)

@@ -191,7 +191,11 @@ def _recode(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
 def _lookup(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray, fill) -> np.ndarray:
     """``values`` at the position of each of ``keys`` in the unique ``table_keys``; ``fill`` if absent."""
     pos = pd.Index(table_keys).get_indexer(keys)
-    out = np.where(pos >= 0, values[np.maximum(pos, 0)], fill) if len(values) else np.full(len(keys), fill)
+    out = (
+        np.where(pos >= 0, values[np.maximum(pos, 0)], fill)
+        if len(values)
+        else np.full(len(keys), fill)
+    )
     return out
 
 
@@ -226,18 +230,24 @@ def demand_features(
     lines, ch_names, sku_names = _coded_lines(order_lines)
     rate, promo = _channel_day_discounts(lines, promo_threshold)
     sku_day, price = _sku_day_prices(lines)
-    day_min = min(int(lines["day"].min()) if len(lines) else 0,
-                  int(_day_number(out["date"]).min()) if len(out) else 0)
+    day_min = min(
+        int(lines["day"].min()) if len(lines) else 0,
+        int(_day_number(out["date"]).min()) if len(out) else 0,
+    )
     del lines
     series_code, cs_key, ch_key = _series_keys(out, ch_names, sku_names, day_min)
     sd = sku_day.index
     out["price"] = _lookup(
-        cs_key, _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy(), day_min),
-        price, np.nan,
+        cs_key,
+        _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy(), day_min),
+        price,
+        np.nan,
     )
     out["price"] = out.groupby(series_code, sort=False)["price"].ffill()
     cd = rate.index
-    ch_day = _pack(cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy(), day_min)
+    ch_day = _pack(
+        cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy(), day_min
+    )
     out["discount_rate"] = _lookup(ch_key, ch_day, rate.to_numpy(), 0.0).astype(float)
     out["promo"] = _lookup(ch_key, ch_day, promo, False).astype(bool)
     return out
@@ -283,7 +293,9 @@ def _coded_lines(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, n
     return lines, ch_names, sku_names
 
 
-def _channel_day_discounts(lines: pd.DataFrame, promo_threshold: float) -> tuple[pd.Series, np.ndarray]:
+def _channel_day_discounts(
+    lines: pd.DataFrame, promo_threshold: float
+) -> tuple[pd.Series, np.ndarray]:
     """Discount share of gross revenue per (ch, day) (0 without gross revenue), and the
     promo flag: the share exceeds the channel's median share by more than ``promo_threshold``."""
     by_day = lines.groupby(["ch", "day"])[["gross", "discount_base"]].sum()
@@ -758,14 +770,21 @@ def _promo_matrix(features: pd.DataFrame | None, dates: pd.DatetimeIndex) -> np.
     if features is None or "promo" not in features:
         return None
     _, _, promo = series_matrix(
-        features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)), "promo", dates=dates
+        features[[*KEYS, "date"]].assign(promo=features["promo"].astype(float)),
+        "promo",
+        dates=dates,
     )
     return np.nan_to_num(promo)
 
 
 def _window_actuals(
-    keys: pd.DataFrame, dates: pd.DatetimeIndex, y: np.ndarray, window: int, origin: int,
-    horizon: int, season: int,
+    keys: pd.DataFrame,
+    dates: pd.DatetimeIndex,
+    y: np.ndarray,
+    window: int,
+    origin: int,
+    horizon: int,
+    season: int,
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     """The backtest columns of one window that do not depend on the model.
 
@@ -792,7 +811,9 @@ def _window_actuals(
     return base, r, c
 
 
-def _group_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[pd.Index], list[int]]:
+def _group_codes(
+    frame: pd.DataFrame, by: list[str]
+) -> tuple[np.ndarray, list[pd.Index], list[int]]:
     """One int64 code per row for the combination of the ``by`` columns, in sort order.
 
     Each column is factorised with ``sort=True`` and the codes are combined in mixed radix,
@@ -816,14 +837,18 @@ def _group_codes(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[p
     return key, uniques, radix
 
 
-def _decode_groups(key: np.ndarray, uniques: list[pd.Index], radix: list[int], by: list[str]) -> pd.DataFrame:
+def _decode_groups(
+    key: np.ndarray, uniques: list[pd.Index], radix: list[int], by: list[str]
+) -> pd.DataFrame:
     """The ``by`` columns of each group code from :func:`_group_codes` (dtypes of the uniques)."""
     cols = {}
     rest = np.asarray(key, dtype=np.int64)
     for col, u, r in zip(reversed(by), reversed(uniques), reversed(radix), strict=True):
         cols[col] = u.take(rest % r)
         rest = rest // r
-    return pd.DataFrame({c: np.asarray(cols[c]) if cols[c].dtype == object else cols[c] for c in by})
+    return pd.DataFrame(
+        {c: np.asarray(cols[c]) if cols[c].dtype == object else cols[c] for c in by}
+    )
 
 
 def series_metrics(
@@ -863,7 +888,10 @@ def series_metrics(
         scale_rmse=("scale_rmse", "first"),
         days=("ae", "size"),
     )
-    out = pd.concat([_decode_groups(out.index.to_numpy(), uniques, radix, by), out.reset_index(drop=True)], axis=1)
+    out = pd.concat(
+        [_decode_groups(out.index.to_numpy(), uniques, radix, by), out.reset_index(drop=True)],
+        axis=1,
+    )
     out["mase"] = out["mae"] / out["scale_mae"].where(out["scale_mae"] > 0)
     out["rmsse"] = np.sqrt(out["mse"]) / out["scale_rmse"].where(out["scale_rmse"] > 0)
     out["wape"] = out["abs_err"] / out["actual"].where(out["actual"] > 0)

@@ -73,7 +73,9 @@ def plot_service_level_vs_stock(curve: pd.DataFrame, ax: Axes | None = None) -> 
     require_columns(curve, ["stock", "policy", "fill_rate", "average_stock_value"], "curve")
     ax = ax or plt.subplots()[1]
     for (stock, policy), d in curve.groupby(["stock", "policy"]):
-        ax.plot(d["fill_rate"], d["average_stock_value"] / 1e3, marker="o", label=f"{policy}, {stock}")
+        ax.plot(
+            d["fill_rate"], d["average_stock_value"] / 1e3, marker="o", label=f"{policy}, {stock}"
+        )
     ax.set_xlabel("simulated fill rate")
     ax.set_ylabel("average stock value, thousands")
     ax.set_title("Service level vs stock")

@@ -27,8 +27,7 @@ _BACKTEST_SCHEMA = (
     "scale_mae double, scale_rmse double, model string, forecast double"
 )
 _POINTS_SCHEMA = (
-    "channel_id string, sku string, date timestamp, forecast double, scale_mae double, "
-    "model string"
+    "channel_id string, sku string, date timestamp, forecast double, scale_mae double, model string"
 )
 
 
@@ -41,9 +40,7 @@ def _bucketed(series: pd.DataFrame, spark: SparkSession, extra: pd.DataFrame | N
     sdf = to_spark(series[["channel_id", "sku", "date", "units"]], spark)
     if extra is not None:
         sdf = sdf.join(to_spark(extra, spark), on=["channel_id", "sku"], how="left")
-    return sdf.withColumn(
-        "_bucket", F.pmod(F.hash("channel_id", "sku"), F.lit(buckets_for(spark)))
-    )
+    return sdf.withColumn("_bucket", F.pmod(F.hash("channel_id", "sku"), F.lit(buckets_for(spark))))
 
 
 def _plain(series: pd.DataFrame) -> pd.DataFrame:
@@ -75,17 +72,37 @@ def backtest_spark(
 
         def one_group(pdf: pd.DataFrame) -> pd.DataFrame:
             pdf = pdf.assign(date=pdf["date"].astype("datetime64[ns]"))
-            out = fc.backtest(pdf.drop(columns="_bucket"), spread, horizon, n_windows,
-                              season=season, seed=seed, dates=dates, **model_kw)
+            out = fc.backtest(
+                pdf.drop(columns="_bucket"),
+                spread,
+                horizon,
+                n_windows,
+                season=season,
+                seed=seed,
+                dates=dates,
+                **model_kw,
+            )
             return out[[f.split()[0] for f in _BACKTEST_SCHEMA.split(", ")]]
 
         parts.append(
-            _bucketed(series, spark).groupBy("_bucket").applyInPandas(one_group, _BACKTEST_SCHEMA)
+            _bucketed(series, spark)
+            .groupBy("_bucket")
+            .applyInPandas(one_group, _BACKTEST_SCHEMA)
             .toPandas()
         )
     if local_models:
-        parts.append(fc.backtest(series, local_models, horizon, n_windows, features=features,
-                                 season=season, seed=seed, **model_kw))
+        parts.append(
+            fc.backtest(
+                series,
+                local_models,
+                horizon,
+                n_windows,
+                features=features,
+                season=season,
+                seed=seed,
+                **model_kw,
+            )
+        )
     if not parts:
         return fc.backtest(series, models, horizon, n_windows, season=season, seed=seed)
     out = pd.concat(parts, ignore_index=True)
@@ -94,11 +111,24 @@ def backtest_spark(
         out[name] = out[name].astype("int64")
     # the local order: window, then model in the order asked, then series, then day
     rank = out["model"].map({m: i for i, m in enumerate(models)})
-    out = (out.assign(_rank=rank)
-           .sort_values(["window", "_rank", "channel_id", "sku", "date"], kind="stable")
-           .drop(columns="_rank").reset_index(drop=True))
-    cols = ["channel_id", "sku", "window", "date", "h", "actual", "scale_mae", "scale_rmse",
-            "model", "forecast"]
+    out = (
+        out.assign(_rank=rank)
+        .sort_values(["window", "_rank", "channel_id", "sku", "date"], kind="stable")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+    cols = [
+        "channel_id",
+        "sku",
+        "window",
+        "date",
+        "h",
+        "actual",
+        "scale_mae",
+        "scale_rmse",
+        "model",
+        "forecast",
+    ]
     return out[cols]
 
 
@@ -124,8 +154,15 @@ def future_points_spark(
     def one_group(pdf: pd.DataFrame) -> pd.DataFrame:
         pdf = pdf.assign(date=pdf["date"].astype("datetime64[ns]"))
         mine = pdf[["channel_id", "sku", "model"]].drop_duplicates()
-        out = fc.future_points(pdf.drop(columns=["_bucket", "model"]), mine, horizon,
-                               season=season, seed=seed, dates=dates, **model_kw)
+        out = fc.future_points(
+            pdf.drop(columns=["_bucket", "model"]),
+            mine,
+            horizon,
+            season=season,
+            seed=seed,
+            dates=dates,
+            **model_kw,
+        )
         return out[[f.split()[0] for f in _POINTS_SCHEMA.split(", ")]]
 
     parts = []
@@ -134,12 +171,21 @@ def future_points_spark(
         spread = series.merge(spread_keys[fc.KEYS], on=fc.KEYS)
         parts.append(
             _bucketed(spread, spark, extra=spread_keys)
-            .groupBy("_bucket").applyInPandas(one_group, _POINTS_SCHEMA).toPandas()
+            .groupBy("_bucket")
+            .applyInPandas(one_group, _POINTS_SCHEMA)
+            .toPandas()
         )
     if on_driver.any():
         # gbm learns from every series at once: the whole matrix, here
-        every = fc.future_points(series, pick.assign(model="gbm"), horizon, features=features,
-                                 season=season, seed=seed, **model_kw)
+        every = fc.future_points(
+            series,
+            pick.assign(model="gbm"),
+            horizon,
+            features=features,
+            season=season,
+            seed=seed,
+            **model_kw,
+        )
         parts.append(every.merge(pick.loc[on_driver, fc.KEYS], on=fc.KEYS))
     out = pd.concat(parts, ignore_index=True)
     out["date"] = out["date"].astype("datetime64[ns]")

@@ -121,8 +121,10 @@ def shipping_cost_matrix(
     Returns:
         DataFrame indexed by warehouse (rows) and region (columns), currency per order.
     """
-    for frame, key, what in ((warehouses, warehouse_col, "warehouses"),
-                             (regions, region_col, "regions")):
+    for frame, key, what in (
+        (warehouses, warehouse_col, "warehouses"),
+        (regions, region_col, "regions"),
+    ):
         missing = {key, "lat", "lon"} - set(frame.columns)
         if missing:
             raise ValueError(f"{what} is missing column(s) {sorted(missing)}")
@@ -131,8 +133,10 @@ def shipping_cost_matrix(
     if min(weight_kg, cost_per_km_kg, base_cost) < 0:
         raise ValueError("weight_kg, cost_per_km_kg and base_cost must be non-negative")
     km = haversine_km(
-        warehouses["lat"].to_numpy(float)[:, None], warehouses["lon"].to_numpy(float)[:, None],
-        regions["lat"].to_numpy(float)[None, :], regions["lon"].to_numpy(float)[None, :],
+        warehouses["lat"].to_numpy(float)[:, None],
+        warehouses["lon"].to_numpy(float)[:, None],
+        regions["lat"].to_numpy(float)[None, :],
+        regions["lon"].to_numpy(float)[None, :],
     )
     return pd.DataFrame(
         base_cost + cost_per_km_kg * weight_kg * km,
@@ -210,8 +214,10 @@ def solve_transportation(
     c, bounds, a_ub, a_eq = _lp_arrays(unit, unmet_penalty)
     res = linprog(c, A_ub=a_ub, b_ub=s, A_eq=a_eq, b_eq=d, bounds=bounds, method="highs")
     if res.status == 2:
-        raise ValueError("the allocation is infeasible: the warehouses allowed to serve some "
-                         "demand lack the capacity; pass unmet_penalty= or open more lanes")
+        raise ValueError(
+            "the allocation is infeasible: the warehouses allowed to serve some "
+            "demand lack the capacity; pass unmet_penalty= or open more lanes"
+        )
     if res.status != 0:
         raise RuntimeError(f"HiGHS did not solve the allocation: {res.message}")
     return _transport_result(res, supply, demand, unit, unmet_penalty is not None)
@@ -253,7 +259,7 @@ def _lp_arrays(
     bounds = [(0.0, None if ok else 0.0) for ok in lane_ok.ravel()] + [(0.0, None)] * n_u
     a_ub = np.zeros((m, n_x + n_u))
     for i in range(m):
-        a_ub[i, i * n:(i + 1) * n] = 1.0
+        a_ub[i, i * n : (i + 1) * n] = 1.0
     a_eq = np.zeros((n, n_x + n_u))
     for j in range(n):
         a_eq[j, j:n_x:n] = 1.0
@@ -283,18 +289,19 @@ def _transport_result(
         total_cost=float(res.fun),
         shipping_cost=shipping,
         # HiGHS marginals are d(objective)/d(b); capacity rows give <= 0, so negate.
-        shadow_prices=pd.Series(-res.ineqlin.marginals + 0.0, index=supply.index,
-                                name="shadow_price"),
-        demand_prices=pd.Series(res.eqlin.marginals + 0.0, index=demand.index,
-                                name="demand_price"),
+        shadow_prices=pd.Series(
+            -res.ineqlin.marginals + 0.0, index=supply.index, name="shadow_price"
+        ),
+        demand_prices=pd.Series(res.eqlin.marginals + 0.0, index=demand.index, name="demand_price"),
         unmet=pd.Series(u, index=demand.index, name="unmet"),
         utilisation=pd.Series(util, index=supply.index, name="utilisation"),
         status="optimal",
     )
 
 
-def _flows_frame(warehouses: pd.Index, keys: pd.Index, x: np.ndarray,
-                 unit: np.ndarray) -> pd.DataFrame:
+def _flows_frame(
+    warehouses: pd.Index, keys: pd.Index, x: np.ndarray, unit: np.ndarray
+) -> pd.DataFrame:
     """Long-form table of the positive flows."""
     ii, jj = np.nonzero(x)
     frame = pd.DataFrame({"warehouse": np.asarray(warehouses)[ii]})
@@ -344,8 +351,9 @@ def allocation_by_channel_own_warehouse(
     missing = sorted(set(channels) - set(channel_warehouses), key=str)
     if missing:
         raise ValueError(f"channel_warehouses has no entry for channel(s) {missing}")
-    unknown = sorted({w for ws in channel_warehouses.values() for w in ws} - set(supply.index),
-                     key=str)
+    unknown = sorted(
+        {w for ws in channel_warehouses.values() for w in ws} - set(supply.index), key=str
+    )
     if unknown:
         raise ValueError(f"channel_warehouses names unknown warehouse(s) {unknown}")
     unit = pd.DataFrame(_validate(supply, demand, cost), index=supply.index, columns=demand.index)
@@ -377,18 +385,21 @@ def pooling_comparison(
     results = {
         "pooled": solve_transportation(supply, demand, cost, unmet_penalty=unmet_penalty),
         "separate": allocation_by_channel_own_warehouse(
-            supply, demand, cost, channel_warehouses, unmet_penalty=unmet_penalty),
+            supply, demand, cost, channel_warehouses, unmet_penalty=unmet_penalty
+        ),
     }
     rows = []
     for policy, r in results.items():
         shipped = float(r.flows["flow"].sum())
-        rows.append({
-            "policy": policy,
-            "total_cost": r.total_cost,
-            "shipping_cost": r.shipping_cost,
-            "unmet": float(r.unmet.sum()),
-            "cost_per_order": r.shipping_cost / shipped if shipped > 0 else np.nan,
-        })
+        rows.append(
+            {
+                "policy": policy,
+                "total_cost": r.total_cost,
+                "shipping_cost": r.shipping_cost,
+                "unmet": float(r.unmet.sum()),
+                "cost_per_order": r.shipping_cost / shipped if shipped > 0 else np.nan,
+            }
+        )
     return pd.DataFrame(rows).set_index("policy")
 
 
@@ -412,8 +423,9 @@ def allocation_table(results: Mapping[str, TransportResult]) -> pd.DataFrame:
         raise ValueError("no allocations to put in the table")
     for name, r in results.items():
         if "channel" not in r.flows.columns:
-            raise ValueError(f"the {name!r} allocation has no channel: key demand by "
-                             "(region, channel)")
+            raise ValueError(
+                f"the {name!r} allocation has no channel: key demand by (region, channel)"
+            )
     return pd.concat(
         [
             r.flows.assign(policy=name, shadow_price=r.flows["warehouse"].map(r.shadow_prices))
@@ -423,9 +435,7 @@ def allocation_table(results: Mapping[str, TransportResult]) -> pd.DataFrame:
     )[ALLOCATION_COLUMNS]
 
 
-def capacity_use(
-    supply: pd.Series, pooled: TransportResult, own: TransportResult
-) -> pd.DataFrame:
+def capacity_use(supply: pd.Series, pooled: TransportResult, own: TransportResult) -> pd.DataFrame:
     """Each warehouse's capacity, use and shadow price under the two layouts.
 
     Args:

@@ -184,9 +184,16 @@ def route_cost_summary(
     for name, sol in plans.items():
         km = sol.cost + direct["distance_km"].sum()
         vehicles = sol.n_vehicles + len(direct)
-        rows.append({"solver": name, "vehicles": vehicles, "distance_km": km,
-                     "cost": vehicles * fixed_cost + km * cost_per_km,
-                     "feasible": sol.feasible, "seconds": sol.runtime_s})
+        rows.append(
+            {
+                "solver": name,
+                "vehicles": vehicles,
+                "distance_km": km,
+                "cost": vehicles * fixed_cost + km * cost_per_km,
+                "feasible": sol.feasible,
+                "seconds": sol.runtime_s,
+            }
+        )
     return pd.DataFrame(rows).set_index("solver")
 
 

@@ -35,8 +35,10 @@ def order_flow_finding(totals: pd.DataFrame, days: int) -> str:
     fifo_b = int(totals.loc["fifo", "sla_breaches"])
     prio_b = int(totals.loc["priority", "sla_breaches"])
     orders = int(totals.loc["fifo", "orders"])
-    return (f"In the {days} busiest days, {fifo_b:,} of {orders:,} orders shipped after their "
-            f"deadline first in first out and {prio_b:,} by priority.")
+    return (
+        f"In the {days} busiest days, {fifo_b:,} of {orders:,} orders shipped after their "
+        f"deadline first in first out and {prio_b:,} by priority."
+    )
 
 
 def allocation_finding(pooled: TransportResult, own: TransportResult, currency: str) -> str:
@@ -59,12 +61,16 @@ def allocation_finding(pooled: TransportResult, own: TransportResult, currency: 
     if prices.empty:
         raise ValueError("the pooled allocation has no warehouses")
     top = prices.max()
-    text = (f"Letting every channel use every warehouse costs {pooled.total_cost:,.0f} {currency} "
-            f"a day against {own.total_cost:,.0f} {currency} with each channel on its own "
-            "warehouse; ")
+    text = (
+        f"Letting every channel use every warehouse costs {pooled.total_cost:,.0f} {currency} "
+        f"a day against {own.total_cost:,.0f} {currency} with each channel on its own "
+        "warehouse; "
+    )
     if top > 0:
-        return text + (f"the warehouse whose capacity is worth most is {prices.idxmax()} at "
-                       f"{top:.2f} {currency} a day per extra order of daily capacity.")
+        return text + (
+            f"the warehouse whose capacity is worth most is {prices.idxmax()} at "
+            f"{top:.2f} {currency} a day per extra order of daily capacity."
+        )
     return text + "no warehouse is full in the pooled plan, so extra capacity would save nothing."
 
 
@@ -90,8 +96,10 @@ def routing_finding(
     km = summary.loc["pyvrp", "distance_km"]
     vehicles = summary.loc["pyvrp", "vehicles"]
     than = f"{saving:.0%} cheaper than" if saving >= 0 else f"{-saving:.0%} dearer than"
-    return (f"On {day.date()} PyVRP routes {warehouse_id}'s parcels in {km:,.0f} km with "
-            f"{vehicles} vehicles, {than} the nearest-neighbour rule.")
+    return (
+        f"On {day.date()} PyVRP routes {warehouse_id}'s parcels in {km:,.0f} km with "
+        f"{vehicles} vehicles, {than} the nearest-neighbour rule."
+    )
 
 
 def delay_finding(overall: pd.Series, speeds: pd.DataFrame) -> str:
@@ -113,13 +121,18 @@ def delay_finding(overall: pd.Series, speeds: pd.DataFrame) -> str:
     text = f"{overall['on_time_rate']:.0%} of deliveries arrive on time; "
     if speeds.empty:
         return text + "without distances the carriers' speeds are not compared."
-    return (text + "at equal distance, channel and handling the fastest carrier is "
-            f"{speeds.iloc[0]['level']} and the slowest {speeds.iloc[-1]['level']}.")
+    return (
+        text + "at equal distance, channel and handling the fastest carrier is "
+        f"{speeds.iloc[0]['level']} and the slowest {speeds.iloc[-1]['level']}."
+    )
 
 
 def staffing_finding(
-    staffing: pd.DataFrame, separate_cost: float, pooled_cost: float,
-    target_service_level: float, target_wait_s: float,
+    staffing: pd.DataFrame,
+    separate_cost: float,
+    pooled_cost: float,
+    target_service_level: float,
+    target_wait_s: float,
 ) -> str:
     """Peak agents on the pooled desk and what pooling saves against a desk per channel.
 
@@ -142,6 +155,8 @@ def staffing_finding(
         raise ValueError(f"separate_cost must be positive, got {separate_cost}")
     saving = 1 - pooled_cost / separate_cost
     than = f"{saving:.0%} cheaper than" if saving >= 0 else f"{-saving:.0%} dearer than"
-    return (f"Answering {target_service_level:.0%} of contacts within {target_wait_s} s needs up "
-            f"to {int(pooled.max())} scheduled agents an hour on one pooled desk, {than} a desk "
-            "per channel.")
+    return (
+        f"Answering {target_service_level:.0%} of contacts within {target_wait_s} s needs up "
+        f"to {int(pooled.max())} scheduled agents an hour on one pooled desk, {than} a desk "
+        "per channel."
+    )

@@ -28,8 +28,14 @@ __all__ = [
 ]
 
 #: The fulfilled-order columns the simulation and the priority scores read.
-SIM_INPUT_COLUMNS = ["order_id", "channel_id", "warehouse_id", "units", "revenue_base",
-                     "customer_id"]
+SIM_INPUT_COLUMNS = [
+    "order_id",
+    "channel_id",
+    "warehouse_id",
+    "units",
+    "revenue_base",
+    "customer_id",
+]
 
 _SLA_COLUMNS = ["channel_id", "order_ts", "promised_ts", "shipped_ts", "delivered_ts"]
 
@@ -96,9 +102,7 @@ def simulation_orders(
     return out.join(priority_scores(out))
 
 
-def orders_in_window(
-    orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
-) -> pd.DataFrame:
+def orders_in_window(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """The orders with ``start <= order_ts < end``.
 
     Args:

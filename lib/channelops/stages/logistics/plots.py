@@ -110,8 +110,9 @@ def plot_allocation_by_warehouse(
     order = sorted(capacity.index)
     flows = allocation.groupby(["policy", "warehouse"])["flow"].sum().unstack("policy")
     flows.reindex(order).fillna(0.0).plot.bar(ax=ax)
-    ax.plot(range(len(order)), capacity.reindex(order).to_numpy(), "k_", ms=30, mew=2,
-            label="capacity")
+    ax.plot(
+        range(len(order)), capacity.reindex(order).to_numpy(), "k_", ms=30, mew=2, label="capacity"
+    )
     ax.set_ylabel("orders per day")
     ax.set_xlabel("warehouse")
     ax.set_title("Orders per day shipped by each warehouse")
@@ -145,11 +146,21 @@ def plot_route_plans(
         raise ValueError(f"{len(plans)} plans but {len(axes)} axes")
     xy = stops[["x_km", "y_km"]].to_numpy()
     for ax, (name, sol) in zip(axes, plans.items(), strict=False):
-        plot_routes(xy, sol.routes, ax=ax, unit="km from depot",
-                    title=f"{name}: {sol.cost:,.0f} km, {sol.n_vehicles} vehicles")
+        plot_routes(
+            xy,
+            sol.routes,
+            ax=ax,
+            unit="km from depot",
+            title=f"{name}: {sol.cost:,.0f} km, {sol.n_vehicles} vehicles",
+        )
         for _, s in stops.iterrows():
-            ax.annotate(s["city"].split(" (")[0], (s["x_km"], s["y_km"]), fontsize=6,
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                s["city"].split(" (")[0],
+                (s["x_km"], s["y_km"]),
+                fontsize=6,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     return axes[: len(plans)]
 
 

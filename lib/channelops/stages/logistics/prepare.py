@@ -323,9 +323,8 @@ def allocation_inputs(
     demand = demand_by_region_channel(fulfilled, span, locations["city"])
     cost = shipping_cost_by_key(warehouses, locations, demand, cost_per_km_kg, base_cost)
     supply = warehouses.set_index("warehouse_id")["daily_capacity_orders"].astype(float)
-    dem = (
-        demand.set_index(["region", "channel_id"])["orders_per_day"]
-        .rename_axis(["region", "channel"])
+    dem = demand.set_index(["region", "channel_id"])["orders_per_day"].rename_axis(
+        ["region", "channel"]
     )
     return supply, dem, cost
 

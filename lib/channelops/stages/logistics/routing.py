@@ -175,8 +175,11 @@ def check_routes(
                 problems.append(f"route {r} contains the depot {depot}; leave it out")
                 continue
             if node in seen:
-                where = (f"twice in route {r}" if seen[node] == r
-                         else f"by route {seen[node]} and route {r}")
+                where = (
+                    f"twice in route {r}"
+                    if seen[node] == r
+                    else f"by route {seen[node]} and route {r}"
+                )
                 problems.append(f"customer {node} is served {where}")
             else:
                 seen[node] = r
@@ -238,8 +241,11 @@ def _prepare(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate CVRP inputs; return (demands as floats, the distance matrix to cost on)."""
     if (coords is None) == (distances is None):
-        raise ValueError("give exactly one of coords= or distances= (got "
-                         + ("neither" if coords is None else "both") + ")")
+        raise ValueError(
+            "give exactly one of coords= or distances= (got "
+            + ("neither" if coords is None else "both")
+            + ")"
+        )
     if coords is not None:
         dist = euclidean_distances(coords, round_distances=round_distances)
     else:
@@ -341,8 +347,7 @@ def nearest_neighbour_routes(
         A :class:`CVRPSolution` with ``solver="nearest_neighbour"``.
     """
     started = time.perf_counter()
-    dem, dist = _prepare(demands, capacity, coords, distances, depot, round_distances,
-                         max_vehicles)
+    dem, dist = _prepare(demands, capacity, coords, distances, depot, round_distances, max_vehicles)
     unserved = [i for i in range(len(dem)) if i != depot]
     routes: list[list[int]] = []
     while unserved:
@@ -358,8 +363,7 @@ def nearest_neighbour_routes(
             room -= dem[nxt]
             here = nxt
         routes.append(route)
-    return _finish(routes, dem, capacity, dist, depot, max_vehicles, "nearest_neighbour",
-                   started)
+    return _finish(routes, dem, capacity, dist, depot, max_vehicles, "nearest_neighbour", started)
 
 
 def _integer_demands(dem: np.ndarray, capacity: float) -> tuple[list[int], int]:
@@ -416,8 +420,7 @@ def solve_cvrp(
         ValueError: on inconsistent input (see the messages), e.g. a demand above capacity.
     """
     started = time.perf_counter()
-    dem, dist = _prepare(demands, capacity, coords, distances, depot, round_distances,
-                         max_vehicles)
+    dem, dist = _prepare(demands, capacity, coords, distances, depot, round_distances, max_vehicles)
     customers = [i for i in range(len(dem)) if i != depot]
     if not customers:
         return _finish([], dem, capacity, dist, depot, max_vehicles, "pyvrp", started)
@@ -455,10 +458,11 @@ def _pyvrp_model(
     n = len(dem)
     scaled = np.rint(dist * DISTANCE_SCALE)
     if scaled.max() * n >= _MAX_SOLVER_INT:
-        raise ValueError("distances are too large to scale to integers; rescale them "
-                         "(e.g. metres to km)")
+        raise ValueError(
+            "distances are too large to scale to integers; rescale them (e.g. metres to km)"
+        )
     int_demands, int_capacity = _integer_demands(dem, capacity)
-    xy = (np.asarray(coords, dtype=float) if coords is not None else np.zeros((n, 2)))
+    xy = np.asarray(coords, dtype=float) if coords is not None else np.zeros((n, 2))
     model = Model()
     # PyVRP uses coordinates only for plotting; with a matrix alone they are all zero.
     locations = [model.add_location(float(x), float(y)) for x, y in xy]
@@ -586,10 +590,16 @@ def plot_routes(
     cmap = plt.get_cmap("tab10" if len(routes) <= 10 else "tab20")
     for r, route in enumerate(routes):
         path = [depot, *route, depot]
-        ax.plot(xy[path, 0], xy[path, 1], "-o", color=cmap(r % cmap.N), ms=4, lw=1.2,
-                label=f"route {r + 1}")
-    ax.scatter(xy[depot, 0], xy[depot, 1], marker="s", s=80, color="black", zorder=3,
-               label="depot")
+        ax.plot(
+            xy[path, 0],
+            xy[path, 1],
+            "-o",
+            color=cmap(r % cmap.N),
+            ms=4,
+            lw=1.2,
+            label=f"route {r + 1}",
+        )
+    ax.scatter(xy[depot, 0], xy[depot, 1], marker="s", s=80, color="black", zorder=3, label="depot")
     suffix = f" ({unit})" if unit else ""
     ax.set_xlabel(f"x{suffix}")
     ax.set_ylabel(f"y{suffix}")

@@ -407,14 +407,14 @@ def simulate_order_flow(
     times = _order_times(orders, config, seed, start, pace)
     results = []
     for policy in policies:
-        pstart, pend = _pack_times(policy, times, orders["warehouse_id"].to_numpy(), packers,
-                                   config)
+        pstart, pend = _pack_times(
+            policy, times, orders["warehouse_id"].to_numpy(), packers, config
+        )
         results.append(_policy_result(policy, orders, times, pstart, pend, config))
     return pd.concat(results, ignore_index=True)
 
 
-def _check_flow_inputs(orders: pd.DataFrame, packers: pd.Series,
-                       policies: Sequence[str]) -> None:
+def _check_flow_inputs(orders: pd.DataFrame, packers: pd.Series, policies: Sequence[str]) -> None:
     """Raise ValueError when :func:`simulate_order_flow` cannot run on these inputs."""
     need = {"order_id", "channel_id", "warehouse_id", "order_ts", "deadline_ts", "units"}
     missing = need - set(orders.columns)

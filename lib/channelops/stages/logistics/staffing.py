@@ -79,8 +79,9 @@ def erlang_c(arrival_rate: float, service_time: float, agents: int) -> float:
     return n * b / (n - a * (1.0 - b))
 
 
-def service_level(arrival_rate: float, service_time: float, agents: int,
-                  target_wait: float) -> float:
+def service_level(
+    arrival_rate: float, service_time: float, agents: int, target_wait: float
+) -> float:
     """Share of contacts answered within ``target_wait``.
 
     Args:
@@ -193,8 +194,10 @@ def staffing_plan(
         (average speed of answer, seconds), occupancy and cost (currency per hour).
     """
     if arrivals_col not in hourly_arrivals.columns:
-        raise ValueError(f"hourly_arrivals has no {arrivals_col!r} column "
-                         f"(columns: {list(hourly_arrivals.columns)})")
+        raise ValueError(
+            f"hourly_arrivals has no {arrivals_col!r} column "
+            f"(columns: {list(hourly_arrivals.columns)})"
+        )
     if handle_minutes is None and "handle_minutes" not in hourly_arrivals.columns:
         raise ValueError("pass handle_minutes= or give hourly_arrivals a handle_minutes column")
     if cost_per_agent_hour < 0:
@@ -203,21 +206,26 @@ def staffing_plan(
     contacts = plan[arrivals_col].astype(float)
     if contacts.isna().any() or (contacts < 0).any():
         raise ValueError(f"{arrivals_col} must be non-negative and not missing")
-    aht_s = (pd.Series(float(handle_minutes), index=plan.index) if handle_minutes is not None
-             else plan["handle_minutes"].astype(float)) * 60.0
+    aht_s = (
+        pd.Series(float(handle_minutes), index=plan.index)
+        if handle_minutes is not None
+        else plan["handle_minutes"].astype(float)
+    ) * 60.0
     rows = []
     for lam_h, h in zip(contacts, aht_s, strict=True):
         lam = lam_h / 3600.0  # contacts per second
         n = agents_needed(lam, h, target_wait_s, target_sl, max_occupancy)
         a = lam * h
-        rows.append({
-            "traffic_erlangs": a,
-            "agents": n,
-            "service_level": service_level(lam, h, n, target_wait_s),
-            "prob_wait": erlang_c(lam, h, n),
-            "asa_s": average_speed_of_answer(lam, h, n),
-            "occupancy": a / n if n else 0.0,
-            "cost": n * cost_per_agent_hour,
-        })
+        rows.append(
+            {
+                "traffic_erlangs": a,
+                "agents": n,
+                "service_level": service_level(lam, h, n, target_wait_s),
+                "prob_wait": erlang_c(lam, h, n),
+                "asa_s": average_speed_of_answer(lam, h, n),
+                "occupancy": a / n if n else 0.0,
+                "cost": n * cost_per_agent_hour,
+            }
+        )
     extra = pd.DataFrame(rows, index=plan.index)
     return pd.concat([plan, extra], axis=1)

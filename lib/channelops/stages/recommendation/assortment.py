@@ -400,9 +400,7 @@ def _channel_list(
             "expected_units": (expected / price).to_numpy(),
         }
     )
-    frame = frame.sort_values(["expected_revenue", "sku"], ascending=[False, True]).head(
-        list_size
-    )
+    frame = frame.sort_values(["expected_revenue", "sku"], ascending=[False, True]).head(list_size)
     frame["rank"] = np.arange(1, len(frame) + 1)
     return frame
 

@@ -115,8 +115,11 @@ def rfm_summary(
         raise ValueError(f"{int(values.isna().sum())} transactions have no value in '{value_col}'")
 
     lines = pd.DataFrame(
-        {"customer": transactions[customer_col].to_numpy(), "day": days.dt.normalize().to_numpy(),
-         "value": values.to_numpy(dtype=float)}
+        {
+            "customer": transactions[customer_col].to_numpy(),
+            "day": days.dt.normalize().to_numpy(),
+            "value": values.to_numpy(dtype=float),
+        }
     )
     lines = lines[lines["day"] <= obs_end]
     daily = lines.groupby(["customer", "day"], sort=True, as_index=False)["value"].sum()
@@ -248,8 +251,9 @@ class BGNBDModel:
             Expected repeat purchase count, same shape as ``t``.
         """
         t_arr = np.asarray(t, dtype=float)
-        out = self.expected_purchases(t_arr, np.zeros_like(t_arr), np.zeros_like(t_arr),
-                                      np.zeros_like(t_arr))
+        out = self.expected_purchases(
+            t_arr, np.zeros_like(t_arr), np.zeros_like(t_arr), np.zeros_like(t_arr)
+        )
         return float(out) if np.ndim(out) == 0 else out
 
     def to_frame(self) -> pd.DataFrame:
@@ -260,16 +264,19 @@ class BGNBDModel:
         names = ["r", "alpha", "a", "b", "log_likelihood", "n_customers"]
         values = [self.r, self.alpha, self.a, self.b, self.log_likelihood, self.n_customers]
         return pd.DataFrame(
-            {"model": "bgnbd", "param": names, "value": np.asarray(values, dtype=float),
-             "time_unit": self.time_unit}
+            {
+                "model": "bgnbd",
+                "param": names,
+                "value": np.asarray(values, dtype=float),
+                "time_unit": self.time_unit,
+            }
         )
 
     def _log_dropout_odds(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:
         """log of P(dropped out at last purchase) / P(alive) given the history; -inf if x == 0."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         xm1 = np.where(x > 0, x - 1.0, 0.0)
-        odds = (np.log(a) - np.log(b + xm1)
-                + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx)))
+        odds = np.log(a) - np.log(b + xm1) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx))
         return np.where(x > 0, odds, -np.inf)
 
 
@@ -337,8 +344,16 @@ def fit_bgnbd(
     theta, converged = _minimise(objective, start)
     log_lik = -neg_ll(theta)[0]
     r, alpha, a, b = (float(v) for v in np.exp(theta))
-    return BGNBDModel(r=r, alpha=alpha, a=a, b=b, log_likelihood=float(log_lik),
-                      n_customers=int(n), time_unit=time_unit, converged=converged)
+    return BGNBDModel(
+        r=r,
+        alpha=alpha,
+        a=a,
+        b=b,
+        log_likelihood=float(log_lik),
+        n_customers=int(n),
+        time_unit=time_unit,
+        converged=converged,
+    )
 
 
 def _bgnbd_objective(
@@ -366,8 +381,9 @@ def _bgnbd_objective(
         # still alive at T ...
         l_alive = per_customer(betaln(a, b + ux)) - beta_ab - (r + x) * log_at
         # ... or dropped out right after the last purchase (only possible if x > 0)
-        l_drop = np.where(repeat, per_customer(betaln(a + 1.0, b + uxm1)) - beta_ab
-                          - (r + x) * log_atx, -np.inf)
+        l_drop = np.where(
+            repeat, per_customer(betaln(a + 1.0, b + uxm1)) - beta_ab - (r + x) * log_atx, -np.inf
+        )
         top = np.maximum(l_alive, l_drop)
         lse = top + np.log(np.exp(l_alive - top) + np.exp(l_drop - top))
         ll = per_customer(gammaln(r + ux)) - gammaln(r) + r * np.log(alpha) + lse
@@ -375,12 +391,22 @@ def _bgnbd_objective(
         w_drop = np.exp(l_drop - lse)
 
         psi_ab, psi_abx = digamma(a + b), per_customer(digamma(a + b + ux))
-        d_r = (per_customer(digamma(r + ux)) - digamma(r) + np.log(alpha) - w_alive * log_at
-               - w_drop * log_atx)
+        d_r = (
+            per_customer(digamma(r + ux))
+            - digamma(r)
+            + np.log(alpha)
+            - w_alive * log_at
+            - w_drop * log_atx
+        )
         d_alpha = r / alpha - (r + x) * (w_alive / (alpha + big_t) + w_drop / (alpha + tx))
         d_a = psi_ab - psi_abx + w_drop / a
-        d_b = (psi_ab - psi_abx - digamma(b) + w_alive * per_customer(digamma(b + ux))
-               + w_drop * per_customer(digamma(b + uxm1)))
+        d_b = (
+            psi_ab
+            - psi_abx
+            - digamma(b)
+            + w_alive * per_customer(digamma(b + ux))
+            + w_drop * per_customer(digamma(b + uxm1))
+        )
         grad = np.array([d_r.sum(), d_alpha.sum(), d_a.sum(), d_b.sum()])
         return -float(ll.sum()), -grad * np.array([r, alpha, a, b])
 
@@ -453,11 +479,21 @@ class GammaGammaModel:
         ``log_likelihood``, ``n_customers`` and ``n_excluded`` rows.
         """
         names = ["p", "q", "gamma", "log_likelihood", "n_customers", "n_excluded"]
-        values = [self.p, self.q, self.gamma, self.log_likelihood, self.n_customers,
-                  self.n_excluded]
+        values = [
+            self.p,
+            self.q,
+            self.gamma,
+            self.log_likelihood,
+            self.n_customers,
+            self.n_excluded,
+        ]
         return pd.DataFrame(
-            {"model": "gamma_gamma", "param": names, "value": np.asarray(values, dtype=float),
-             "time_unit": ""}
+            {
+                "model": "gamma_gamma",
+                "param": names,
+                "value": np.asarray(values, dtype=float),
+                "time_unit": "",
+            }
         )
 
 
@@ -532,8 +568,15 @@ def fit_gamma_gamma(
 
     theta, converged = _minimise(objective, start)
     p, q, gamma = (float(v) for v in np.exp(theta))
-    return GammaGammaModel(p=p, q=q, gamma=gamma, log_likelihood=-neg_ll(theta)[0],
-                           n_customers=int(n), n_excluded=n_bad, converged=converged)
+    return GammaGammaModel(
+        p=p,
+        q=q,
+        gamma=gamma,
+        log_likelihood=-neg_ll(theta)[0],
+        n_customers=int(n),
+        n_excluded=n_bad,
+        converged=converged,
+    )
 
 
 def _gamma_gamma_objective(
@@ -546,8 +589,15 @@ def _gamma_gamma_objective(
         p, q, gamma = np.exp(theta)
         px = p * x
         log_gxm = np.log(gamma + xm)
-        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-              + (px - 1.0) * log_m + px * log_x - (px + q) * log_gxm)
+        ll = (
+            gammaln(px + q)
+            - gammaln(px)
+            - gammaln(q)
+            + q * np.log(gamma)
+            + (px - 1.0) * log_m
+            + px * log_x
+            - (px + q) * log_gxm
+        )
         psi_pxq = digamma(px + q)
         d_p = x * (psi_pxq - digamma(px) + log_m + log_x - log_gxm)
         d_q = psi_pxq - digamma(q) + np.log(gamma) - log_gxm
@@ -613,7 +663,9 @@ def customer_lifetime_value(
     ends = step * np.arange(n_steps + 1, dtype=float)  # in `unit` periods
     x = summary["frequency"].to_numpy(dtype=float)
     cumulative = bgnbd.expected_purchases(
-        (ends * to_model)[:, None], x, summary["recency"].to_numpy(dtype=float),
+        (ends * to_model)[:, None],
+        x,
+        summary["recency"].to_numpy(dtype=float),
         summary["T"].to_numpy(dtype=float),
     )
     per_step = np.diff(np.broadcast_to(cumulative, (n_steps + 1, x.size)), axis=0)
@@ -639,19 +691,24 @@ def calibration_holdout_table(
         DataFrame indexed by ``frequency`` bucket (int) with ``label`` (str), ``n_customers``,
         ``actual`` and ``expected`` (mean holdout repeat purchases per customer, count).
     """
-    _require_columns(summary, ["frequency", "recency", "T", "frequency_holdout",
-                               "duration_holdout"], "summary")
+    _require_columns(
+        summary, ["frequency", "recency", "T", "frequency_holdout", "duration_holdout"], "summary"
+    )
     _check_summary_unit(summary, bgnbd)
     if max_frequency < 1:
         raise ValueError(f"max_frequency must be >= 1, got {max_frequency}")
     expected = bgnbd.expected_purchases(
-        summary["duration_holdout"].to_numpy(dtype=float), summary["frequency"],
-        summary["recency"], summary["T"],
+        summary["duration_holdout"].to_numpy(dtype=float),
+        summary["frequency"],
+        summary["recency"],
+        summary["T"],
     )
     frame = pd.DataFrame(
-        {"frequency": summary["frequency"].clip(upper=max_frequency).to_numpy(),
-         "actual": summary["frequency_holdout"].to_numpy(dtype=float),
-         "expected": np.asarray(expected, dtype=float)}
+        {
+            "frequency": summary["frequency"].clip(upper=max_frequency).to_numpy(),
+            "actual": summary["frequency_holdout"].to_numpy(dtype=float),
+            "expected": np.asarray(expected, dtype=float),
+        }
     )
     table = frame.groupby("frequency").agg(
         n_customers=("actual", "size"), actual=("actual", "mean"), expected=("expected", "mean")
@@ -673,8 +730,14 @@ def _minimise(
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
     start = np.clip(start, -_LOG_BOUND + 1.0, _LOG_BOUND - 1.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+        res = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+        )
     on_bound = bool(np.any(np.abs(res.x) > _LOG_BOUND - 1e-6))
     return res.x, bool(res.success and np.isfinite(res.fun) and not on_bound)
 
@@ -684,7 +747,8 @@ def _as_history(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate and broadcast (frequency, recency, T) to float arrays."""
     x, tx, big_t = np.broadcast_arrays(
-        np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float),
+        np.asarray(frequency, dtype=float),
+        np.asarray(recency, dtype=float),
         np.asarray(T, dtype=float),
     )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(tx)) and np.all(np.isfinite(big_t))):

@@ -12,8 +12,9 @@ from channelops.frames import require_columns
 __all__ = ["plot_k_selection", "plot_calibration_holdout"]
 
 
-def plot_k_selection(selection: pd.DataFrame, k: int,
-                     axes: tuple[Axes, Axes] | None = None) -> tuple[Axes, Axes]:
+def plot_k_selection(
+    selection: pd.DataFrame, k: int, axes: tuple[Axes, Axes] | None = None
+) -> tuple[Axes, Axes]:
     """Silhouette and inertia per number of segments, side by side.
 
     Args:
@@ -36,11 +37,16 @@ def plot_k_selection(selection: pd.DataFrame, k: int,
     ax1, ax2 = axes
     ax1.plot(selection["k"], selection["silhouette"], marker="o")
     ax1.axvline(k, color="grey", linestyle="--")
-    ax1.set(xlabel="k, number of segments", ylabel="silhouette", title="Silhouette: higher is better")
+    ax1.set(
+        xlabel="k, number of segments", ylabel="silhouette", title="Silhouette: higher is better"
+    )
     ax2.plot(selection["k"], selection["inertia"], marker="o")
     ax2.axvline(selection.loc[selection["elbow"], "k"].iloc[0], color="grey", linestyle=":")
-    ax2.set(xlabel="k, number of segments", ylabel="inertia per customer",
-            title="Elbow: where the gain levels off")
+    ax2.set(
+        xlabel="k, number of segments",
+        ylabel="inertia per customer",
+        title="Elbow: where the gain levels off",
+    )
     return ax1, ax2
 
 

@@ -53,8 +53,7 @@ __all__ = [
 
 #: Features the K-means model is fitted on by default. Money and counts are signed-log1p
 #: transformed, shares are used as they are; then every column is standardised.
-CLUSTER_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "aov",
-                    "discount_share")
+CLUSTER_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days", "aov", "discount_share")
 #: The archetypes segments are named after, in the order they are assigned.
 SEGMENT_NAMES = ("new", "dormant", "loyal_high_value", "bargain_hunter", "regular")
 
@@ -69,9 +68,11 @@ def activity_heatmap(orders: pd.DataFrame) -> pd.DataFrame:
     _require(orders, ["order_ts"], "orders")
     stamp = pd.DatetimeIndex(orders["order_ts"])
     counts = np.bincount(stamp.dayofweek * 24 + stamp.hour, minlength=7 * 24).reshape(7, 24)
-    return pd.DataFrame(counts, index=pd.Index(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-                                               name="weekday"),
-                        columns=pd.RangeIndex(24, name="hour"))
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], name="weekday"),
+        columns=pd.RangeIndex(24, name="hour"),
+    )
 
 
 def rfm_scores(features: pd.DataFrame, bins: int | Sequence[float] = 5) -> pd.DataFrame:
@@ -97,20 +98,25 @@ def rfm_scores(features: pd.DataFrame, bins: int | Sequence[float] = 5) -> pd.Da
     else:
         cuts = np.asarray(list(bins), dtype=float)
         if cuts.size == 0 or np.any((cuts <= 0) | (cuts >= 1)) or np.any(np.diff(cuts) <= 0):
-            raise ValueError(f"RFM cut points must be increasing and inside (0, 1), got {list(bins)}")
+            raise ValueError(
+                f"RFM cut points must be increasing and inside (0, 1), got {list(bins)}"
+            )
 
     def score(values: pd.Series, ascending: bool) -> np.ndarray:
         pct = values.rank(method="first", ascending=ascending).to_numpy() / max(len(values), 1)
         return np.searchsorted(cuts, pct, side="left") + 1
 
     out = pd.DataFrame(
-        {"r_score": score(features["recency_days"], ascending=False),
-         "f_score": score(features["frequency"], ascending=True),
-         "m_score": score(features["monetary"], ascending=True)},
+        {
+            "r_score": score(features["recency_days"], ascending=False),
+            "f_score": score(features["frequency"], ascending=True),
+            "m_score": score(features["monetary"], ascending=True),
+        },
         index=features.index,
     )
-    out["rfm_cell"] = (out["r_score"].astype(str) + out["f_score"].astype(str)
-                       + out["m_score"].astype(str))
+    out["rfm_cell"] = (
+        out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
+    )
     return out
 
 
@@ -201,8 +207,11 @@ def k_selection(
     for k in range(max(k_min, 2), k_max + 1):
         with _one_thread():
             km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
-            sil = (silhouette_score(dist, km.labels_, metric="precomputed")
-                   if len(np.unique(km.labels_)) > 1 else np.nan)
+            sil = (
+                silhouette_score(dist, km.labels_, metric="precomputed")
+                if len(np.unique(km.labels_)) > 1
+                else np.nan
+            )
         rows.append((k, km.inertia_ / len(x), sil))
     table = pd.DataFrame(rows, columns=["k", "inertia", "silhouette"])
     if table.empty:
@@ -230,8 +239,9 @@ def _knee(k: np.ndarray, y: np.ndarray) -> int:
     return int(np.argmax((1 - kn) - yn))
 
 
-def _scaled(features: pd.DataFrame, columns: Sequence[str]
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _scaled(
+    features: pd.DataFrame, columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = design_matrix(features, columns)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -271,8 +281,10 @@ def fit_segments(
     if k < 0:
         raise ValueError(f"k must be 0 (choose) or a positive number of segments, got {k}")
     if k > n:
-        raise ValueError(f"cannot form {k} segments from {n} customer(s); lower n_segments "
-                         "or set it to 0 to choose k from the data")
+        raise ValueError(
+            f"cannot form {k} segments from {n} customer(s); lower n_segments "
+            "or set it to 0 to choose k from the data"
+        )
     x, mean, scale = _scaled(features, columns)
     selection = pd.DataFrame()
     if k == 0:
@@ -287,8 +299,16 @@ def fit_segments(
         labels = km.labels_
     centres = features[list(columns)].groupby(labels).median()
     names = name_segments(centres, features[list(columns)].median())
-    model = SegmentModel(tuple(columns), mean, scale, km, names,
-                         centres.rename(index=names).rename_axis("segment"), selection, seed)
+    model = SegmentModel(
+        tuple(columns),
+        mean,
+        scale,
+        km,
+        names,
+        centres.rename(index=names).rename_axis("segment"),
+        selection,
+        seed,
+    )
     return model
 
 
@@ -330,11 +350,19 @@ def name_segments(centres: pd.DataFrame, overall: pd.Series | None = None) -> di
     c = centres
     take("new", c["tenure_days"], True, c["tenure_days"] < 0.5 * ref["tenure_days"])
     take("dormant", c["recency_days"], False, c["recency_days"] > ref["recency_days"])
-    take("loyal_high_value", c["frequency"].rank() + c["monetary"].rank(), False,
-         (c["frequency"] >= ref["frequency"]) & (c["monetary"] > ref["monetary"]))
+    take(
+        "loyal_high_value",
+        c["frequency"].rank() + c["monetary"].rank(),
+        False,
+        (c["frequency"] >= ref["frequency"]) & (c["monetary"] > ref["monetary"]),
+    )
     if "discount_share" in c and c["discount_share"].max() > 0:
-        take("bargain_hunter", c["discount_share"], False,
-             c["discount_share"] > ref["discount_share"])
+        take(
+            "bargain_hunter",
+            c["discount_share"],
+            False,
+            c["discount_share"] > ref["discount_share"],
+        )
     elif "aov" in c:
         take("bargain_hunter", c["aov"], True, c["aov"] < ref["aov"])
     for i in left:
@@ -380,8 +408,7 @@ def segment_profiles(
         discount_share, (r_score, f_score, m_score), top_categories, top_channels, (age and
         tier shares).
     """
-    _require(features, ["recency_days", "frequency", "monetary", "aov", "tenure_days"],
-             "features")
+    _require(features, ["recency_days", "frequency", "monetary", "aov", "tenure_days"], "features")
     seg = segments.reindex(features.index).rename("segment")
     if seg.isna().any():
         raise ValueError(f"{int(seg.isna().sum())} customers have features but no segment")
@@ -402,20 +429,27 @@ def segment_profiles(
         if mix_cols:
             weight = df[mix_cols].multiply(df["monetary"].clip(lower=0), axis=0)
             mix = weight.groupby(df["segment"]).sum()
-            prof[out] = [", ".join(c[len(prefix):] for c in row.sort_values(
-                ascending=False, kind="stable").index[:top] if row[c] > 0)
-                for _, row in mix.iterrows()]
+            prof[out] = [
+                ", ".join(
+                    c[len(prefix) :]
+                    for c in row.sort_values(ascending=False, kind="stable").index[:top]
+                    if row[c] > 0
+                )
+                for _, row in mix.iterrows()
+            ]
     if people is not None:
         if as_of_year is None:
             raise ValueError("as_of_year is needed to turn birth_year into age bands")
-        bands = segment_band_shares(people.join(seg, how="inner").reset_index(drop=True),
-                                    as_of_year).set_index("segment").drop(columns="n_customers")
+        bands = (
+            segment_band_shares(people.join(seg, how="inner").reset_index(drop=True), as_of_year)
+            .set_index("segment")
+            .drop(columns="n_customers")
+        )
         prof = prof.join(bands)
     return prof.sort_values("revenue", ascending=False, kind="stable").reset_index()
 
 
-def segment_migration(before: pd.Series, after: pd.Series, absent: str = "(none)"
-                      ) -> pd.DataFrame:
+def segment_migration(before: pd.Series, after: pd.Series, absent: str = "(none)") -> pd.DataFrame:
     """Customers moving from each segment in one period to each segment in the next.
 
     Args:
@@ -492,8 +526,13 @@ def customer_lifetime_values(
         cal_end = None
     args = dict(observation_end=obs_end, time_unit=time_unit)
     full = clvm.rfm_summary(orders, "customer_id", "order_ts", "revenue", **args)
-    cal = full if cal_end is None else clvm.rfm_summary(
-        orders, "customer_id", "order_ts", "revenue", calibration_end=cal_end, **args)
+    cal = (
+        full
+        if cal_end is None
+        else clvm.rfm_summary(
+            orders, "customer_id", "order_ts", "revenue", calibration_end=cal_end, **args
+        )
+    )
     if cal.empty:
         raise ValueError(f"no customers bought on or before calibration_end {cal_end.date()}")
     bgnbd = clvm.fit_bgnbd(cal["frequency"], cal["recency"], cal["T"], time_unit=time_unit)
@@ -508,13 +547,19 @@ def customer_lifetime_values(
     x, rec, big_t = full["frequency"], full["recency"], full["T"]
     if gg is not None:
         spend = gg.conditional_expected_average_value(x, full["monetary_value"])
-        value = clvm.customer_lifetime_value(bgnbd, gg, full, horizon=horizon,
-                                             discount_rate_per_period=rate)
+        value = clvm.customer_lifetime_value(
+            bgnbd, gg, full, horizon=horizon, discount_rate_per_period=rate
+        )
     else:
         aov = orders.groupby("customer_id")["revenue"].mean().reindex(full.index).clip(lower=0)
         spend = aov
-        unit = clvm.customer_lifetime_value(bgnbd, _UNIT_SPEND, full.assign(monetary_value=1.0),
-                                            horizon=horizon, discount_rate_per_period=rate)
+        unit = clvm.customer_lifetime_value(
+            bgnbd,
+            _UNIT_SPEND,
+            full.assign(monetary_value=1.0),
+            horizon=horizon,
+            discount_rate_per_period=rate,
+        )
         value = unit * aov
     out = full[["frequency", "recency", "T", "monetary_value"]].copy()
     out["prob_alive"] = bgnbd.prob_alive(x, rec, big_t)
@@ -522,19 +567,22 @@ def customer_lifetime_values(
     out["expected_spend"] = spend
     out["clv"] = value
     out.index.name = "customer_id"
-    params = pd.concat([bgnbd.to_frame()] + ([gg.to_frame()] if gg is not None else []),
-                       ignore_index=True)
+    params = pd.concat(
+        [bgnbd.to_frame()] + ([gg.to_frame()] if gg is not None else []), ignore_index=True
+    )
     holdout = None if cal_end is None else clvm.calibration_holdout_table(bgnbd, cal)
     return CLVResult(out, params, bgnbd, gg, holdout)
 
 
 #: A spend model whose expected spend is exactly 1 per purchase (p large, q - 1 = p * gamma).
-_UNIT_SPEND = clvm.GammaGammaModel(p=1e12, q=1e12 + 1.0, gamma=1.0, log_likelihood=0.0,
-                                   n_customers=0)
+_UNIT_SPEND = clvm.GammaGammaModel(
+    p=1e12, q=1e12 + 1.0, gamma=1.0, log_likelihood=0.0, n_customers=0
+)
 
 
-def prob_alive_grid(bgnbd: clvm.BGNBDModel, T: float, max_frequency: int = 20,
-                    n_recency: int = 20) -> pd.DataFrame:
+def prob_alive_grid(
+    bgnbd: clvm.BGNBDModel, T: float, max_frequency: int = 20, n_recency: int = 20
+) -> pd.DataFrame:
     """P(alive) of a customer first seen ``T`` periods ago, by recency and frequency.
 
     Returns:
@@ -545,8 +593,11 @@ def prob_alive_grid(bgnbd: clvm.BGNBDModel, T: float, max_frequency: int = 20,
     x, tx = np.meshgrid(freq, rec)
     tx = np.where(x == 0, 0.0, tx)
     p = bgnbd.prob_alive(x.ravel(), tx.ravel(), np.full(x.size, float(T))).reshape(x.shape)
-    return pd.DataFrame(p, index=pd.Index(np.round(rec, 1), name="recency"),
-                        columns=pd.Index(freq, name="frequency"))
+    return pd.DataFrame(
+        p,
+        index=pd.Index(np.round(rec, 1), name="recency"),
+        columns=pd.Index(freq, name="frequency"),
+    )
 
 
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:

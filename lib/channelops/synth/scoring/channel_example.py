@@ -48,38 +48,55 @@ def example_instance(n_channels: int = 10, n_segments: int = 4, seed: int = 0) -
     base = rng.uniform(0.0, 5_000, n_channels)
     ages = rng.dirichlet(np.ones(len(AGE_BANDS)) * 1.5, n_channels)
     tiers = rng.dirichlet(np.ones(len(TIER_BANDS)) * 1.5, n_channels)
-    channels = pd.DataFrame({
-        "channel_id": ids,
-        "name": [f"Channel {i}" for i in range(n_channels)],
-        "kind": [KINDS[i % len(KINDS)] for i in range(n_channels)],
-        "commission_rate": rng.uniform(0.0, 0.15, n_channels).round(3),
-        "fixed_cost_per_month": rng.uniform(2_000, 20_000, n_channels).round(0),
-        "currency": "CNY",
-        "timezone": "Asia/Shanghai",
-        **{b: ages[:, j] for j, b in enumerate(AGE_BANDS)},
-        **{b: tiers[:, j] for j, b in enumerate(TIER_BANDS)},
-        "prior_weekly_revenue_max": (rmax * rng.uniform(0.8, 1.25, n_channels)).round(0),
-        "prior_half_saturation_spend": (half_weekly * rng.uniform(0.8, 1.25, n_channels)).round(0),
-    })
+    channels = pd.DataFrame(
+        {
+            "channel_id": ids,
+            "name": [f"Channel {i}" for i in range(n_channels)],
+            "kind": [KINDS[i % len(KINDS)] for i in range(n_channels)],
+            "commission_rate": rng.uniform(0.0, 0.15, n_channels).round(3),
+            "fixed_cost_per_month": rng.uniform(2_000, 20_000, n_channels).round(0),
+            "currency": "CNY",
+            "timezone": "Asia/Shanghai",
+            **{b: ages[:, j] for j, b in enumerate(AGE_BANDS)},
+            **{b: tiers[:, j] for j, b in enumerate(TIER_BANDS)},
+            "prior_weekly_revenue_max": (rmax * rng.uniform(0.8, 1.25, n_channels)).round(0),
+            "prior_half_saturation_spend": (half_weekly * rng.uniform(0.8, 1.25, n_channels)).round(
+                0
+            ),
+        }
+    )
     curves = {
-        ch: ResponseCurve(ch, float(base[i]), float(rmax[i]), float(decay[i]),
-                          float(half_weekly[i] / (1.0 - decay[i])), float(slope[i]),
-                          source="truth")
+        ch: ResponseCurve(
+            ch,
+            float(base[i]),
+            float(rmax[i]),
+            float(decay[i]),
+            float(half_weekly[i] / (1.0 - decay[i])),
+            float(slope[i]),
+            source="truth",
+        )
         for i, ch in enumerate(ids)
     }
     seg_ages = rng.dirichlet(np.ones(len(AGE_BANDS)) * 1.5, n_segments)
     seg_tiers = rng.dirichlet(np.ones(len(TIER_BANDS)) * 1.5, n_segments)
-    profiles = pd.DataFrame({
-        "segment": [f"seg{i}" for i in range(n_segments)],
-        **{b: seg_ages[:, j] for j, b in enumerate(AGE_BANDS)},
-        **{b: seg_tiers[:, j] for j, b in enumerate(TIER_BANDS)},
-    })
+    profiles = pd.DataFrame(
+        {
+            "segment": [f"seg{i}" for i in range(n_segments)],
+            **{b: seg_ages[:, j] for j, b in enumerate(AGE_BANDS)},
+            **{b: seg_tiers[:, j] for j, b in enumerate(TIER_BANDS)},
+        }
+    )
     targets = {"seg0": 3.0, "seg1": 1.0} if n_segments >= 2 else {"seg0": 1.0}
     return ExampleInstance(channels, curves, profiles, targets)
 
 
-def simulate_history(curve: ResponseCurve, n_weeks: int = 104, noise: float = 0.05,
-                     seed: int = 0, start: str = "2023-01-02") -> pd.DataFrame:
+def simulate_history(
+    curve: ResponseCurve,
+    n_weeks: int = 104,
+    noise: float = 0.05,
+    seed: int = 0,
+    start: str = "2023-01-02",
+) -> pd.DataFrame:
     """Weekly spend and revenue drawn from a known curve.
 
     Spend is log-normal around the weekly half-saturation spend with occasional dark
@@ -95,8 +112,14 @@ def simulate_history(curve: ResponseCurve, n_weeks: int = 104, noise: float = 0.
     spend[rng.random(n_weeks) < 0.08] = 0.0
     d = curve.adstock_decay
     a = adstock(spend, d, d * spend[:4].mean() / (1.0 - d))
-    mean = curve.base_weekly_revenue + curve.revenue_max * hill(a, curve.hill_half_saturation,
-                                                                curve.hill_slope)
+    mean = curve.base_weekly_revenue + curve.revenue_max * hill(
+        a, curve.hill_half_saturation, curve.hill_slope
+    )
     revenue = mean * (1.0 + rng.normal(0.0, noise, n_weeks))
-    return pd.DataFrame({"week_start": pd.date_range(start, periods=n_weeks, freq="7D"),
-                         "spend": spend, "revenue": revenue})
+    return pd.DataFrame(
+        {
+            "week_start": pd.date_range(start, periods=n_weeks, freq="7D"),
+            "spend": spend,
+            "revenue": revenue,
+        }
+    )

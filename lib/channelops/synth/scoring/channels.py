@@ -20,10 +20,12 @@ from channelops.stages.channel_selection.plan import (
 )
 
 
-def curve_errors(fitted: pd.DataFrame | Mapping[str, ResponseCurve],
-                 truth: Mapping[str, ResponseCurve],
-                 spend_multiples: Sequence[float] = (0.5, 1.0, 2.0),
-                 planned: Mapping[str, float] | None = None) -> pd.DataFrame:
+def curve_errors(
+    fitted: pd.DataFrame | Mapping[str, ResponseCurve],
+    truth: Mapping[str, ResponseCurve],
+    spend_multiples: Sequence[float] = (0.5, 1.0, 2.0),
+    planned: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """Relative error of fitted steady-state weekly revenue against the true curve.
 
     Args:
@@ -49,20 +51,35 @@ def curve_errors(fitted: pd.DataFrame | Mapping[str, ResponseCurve],
             levels.append(("planned", float(planned[cid])))
         for name, s in levels:
             f, t = float(curve.revenue(s)), float(truth[cid].revenue(s))
-            rows.append({"channel_id": cid, "source": curve.source,
-                         "n_weeks": curve.diagnostics.get("n_weeks", np.nan), "level": name,
-                         "spend": s, "fitted": f, "true": t,
-                         "error": f / t - 1.0 if t else np.nan})
-    return pd.DataFrame(rows, columns=["channel_id", "source", "n_weeks", "level", "spend",
-                                       "fitted", "true", "error"])
+            rows.append(
+                {
+                    "channel_id": cid,
+                    "source": curve.source,
+                    "n_weeks": curve.diagnostics.get("n_weeks", np.nan),
+                    "level": name,
+                    "spend": s,
+                    "fitted": f,
+                    "true": t,
+                    "error": f / t - 1.0 if t else np.nan,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["channel_id", "source", "n_weeks", "level", "spend", "fitted", "true", "error"],
+    )
 
 
-def plan_profit_gap(plan: pd.Series, truth: Mapping[str, ResponseCurve],
-                    fitted: pd.DataFrame | Mapping[str, ResponseCurve],
-                    channels: pd.DataFrame, reach: pd.DataFrame | None,
-                    constraints: PlanConstraints,
-                    target_segments: Mapping[str, float] | None = None,
-                    gross_margin: float = 1.0, grid: int = 400) -> dict[str, object]:
+def plan_profit_gap(
+    plan: pd.Series,
+    truth: Mapping[str, ResponseCurve],
+    fitted: pd.DataFrame | Mapping[str, ResponseCurve],
+    channels: pd.DataFrame,
+    reach: pd.DataFrame | None,
+    constraints: PlanConstraints,
+    target_segments: Mapping[str, float] | None = None,
+    gross_margin: float = 1.0,
+    grid: int = 400,
+) -> dict[str, object]:
     """A plan's true profit against the best true plan under the same constraints.
 
     Channels without a true curve (candidates the simulator never ran) keep their fitted or
@@ -82,16 +99,25 @@ def plan_profit_gap(plan: pd.Series, truth: Mapping[str, ResponseCurve],
     """
     fmap = as_curve_map(fitted)
     true_map = {c: truth.get(c, cv) for c, cv in fmap.items()}
-    model = build_plan_model(true_map, channels, reach, constraints, target_segments,
-                             gross_margin)
+    model = build_plan_model(true_map, channels, reach, constraints, target_segments, gross_margin)
     true_profit = float(evaluate_plans(plan, model).iloc[0]["profit"])
-    best = exact_best_plan(true_map, channels, constraints, reach=reach,
-                           target_segments=target_segments, gross_margin=gross_margin,
-                           grid=grid)
+    best = exact_best_plan(
+        true_map,
+        channels,
+        constraints,
+        reach=reach,
+        target_segments=target_segments,
+        gross_margin=gross_margin,
+        grid=grid,
+    )
     best_profit = float(best["profit"])
     gap = (best_profit - true_profit) / abs(best_profit) if best_profit else np.nan
-    return {"true_profit": true_profit, "best_true_profit": best_profit, "gap": gap,
-            "best_plan": best}
+    return {
+        "true_profit": true_profit,
+        "best_true_profit": best_profit,
+        "gap": gap,
+        "best_plan": best,
+    }
 
 
 def curves_from_truth(truth: pd.DataFrame) -> dict[str, ResponseCurve]:
@@ -106,9 +132,14 @@ def curves_from_truth(truth: pd.DataFrame) -> dict[str, ResponseCurve]:
     """
     _require(truth, ["channel_id", *PARAM_NAMES], "truth")
     return {
-        str(r.channel_id): ResponseCurve(str(r.channel_id), float(r.base_weekly_revenue),
-                                         float(r.revenue_max), float(r.adstock_decay),
-                                         float(r.hill_half_saturation), float(r.hill_slope),
-                                         source="truth")
+        str(r.channel_id): ResponseCurve(
+            str(r.channel_id),
+            float(r.base_weekly_revenue),
+            float(r.revenue_max),
+            float(r.adstock_decay),
+            float(r.hill_half_saturation),
+            float(r.hill_slope),
+            source="truth",
+        )
         for r in truth.itertuples(index=False)
     }
