@@ -156,7 +156,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"  {channel.id:<16}{result.rows_read:>10,}{len(lines):>10,}{n_q:>12,}")
         for warning in result.warnings:
             print(f"    warning: {warning}")
-    print(f"{bad:,} row(s) would be quarantined; stage 00 (notebooks/00_data) lists them with file, row, column and reason")
+    print(
+        f"{bad:,} row(s) would be quarantined; stage 00 (notebooks/00_data) lists them with file, row, column and reason"
+    )
     return 0
 
 
