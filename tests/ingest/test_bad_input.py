@@ -270,9 +270,9 @@ def test_unclosed_quote_is_a_dataset_error(tmp_path):
     csv = H + '\nA,2024-01-01,"b,S,1,1\nB,2024-01-01,b,S,1,1\nC,2024-01-01,b,S,1,1\n'
     root = build_dataset(tmp_path / "ds", exports={"web": csv}, mappings={"web": {}})
     assert _err(read_export, load_dataset(root), "web") == (
-        "orders/web.csv, line 2: a quoted field is not closed\n"
+        "orders/web.csv, line 2, column 'buyer_ref': a quoted field is not closed\n"
         '  expected: every opening quote " closed within its field\n'
-        "  found: a record of 3 lines and 3 fields starting 'A,2024-01-01,\"b,S,1,1'\n"
+        "  found: a record of 3 lines and 3 fields, the quote opening in column 'buyer_ref'\n"
         '  fix: close the quote, or double a quote inside a quoted field ("")')
 
 

@@ -5,12 +5,17 @@ Exports are read with pyarrow's CSV reader; only the columns asked for are mater
 A file that does not decode in its declared encoding raises a :class:`DatasetError` that
 names the first bad byte and the encoding the file probably has. Record numbers follow the
 design notes: the header is 1, the first data row 2.
+
+Errors never quote a data row (it may hold names, phones and addresses): they name the
+file, the line and the column.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -149,7 +154,7 @@ def _arrow_read(path: Path, dialect: ReadDialect, header: Sequence[str], wanted:
     except (pa.ArrowInvalid, OSError) as e:
         if "UTF8" in str(e) or "decode" in str(e):
             raise _encoding_error(path, dialect.encoding, rel, mapping_rel) from None
-        raise DatasetError(rel, f"the file cannot be parsed as CSV ({e})",
+        raise DatasetError(rel, f"the file cannot be parsed as CSV ({_without_row_text(e)})",
                            expected=f"CSV separated by {dialect.sep!r} with double-quoted "
                                     "fields",
                            found="text the CSV reader rejects",
@@ -157,6 +162,26 @@ def _arrow_read(path: Path, dialect: ReadDialect, header: Sequence[str], wanted:
                                f"and the separator declared in {mapping_rel or 'the mapping'}"
                            ) from None
     return table.rename_columns([header[names.index(n)] for n in table.column_names]), bad
+
+
+def _unclosed_quote_column(text: str, sep: str, header: Sequence[str]) -> str | None:
+    """The header name of the field whose quote swallowed the line breaks of a record
+    (``text``, the record as read), or None when it cannot be told."""
+    try:
+        fields = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    except csv.Error:
+        return None
+    for i, f in enumerate(fields):
+        if "\n" in f or "\r" in f:
+            return header[i] if i < len(header) else f"field {i + 1}"
+    return None
+
+
+def _without_row_text(e: Exception) -> str:
+    """The first line of a CSV reader's error without the row text it may end with
+    (``... Expected 9 columns, got 3: <the row>``)."""
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return re.sub(r"(got \d+)\s*:.*$", r"\1", first)
 
 
 def _read_strings(path: Path, dialect: ReadDialect, header: Sequence[str], wanted: Sequence[str],
@@ -181,11 +206,12 @@ def _read_strings(path: Path, dialect: ReadDialect, header: Sequence[str], wante
             # a record spanning lines with the wrong field count: an unclosed quote that
             # swallowed the lines after it; counting it as one row would hide those lines
             nlines = text.count("\n") + 1
+            col = _unclosed_quote_column(text, dialect.sep, header)
             raise DatasetError(
-                rel, "a quoted field is not closed", line=r,
+                rel, "a quoted field is not closed", line=r, column=col,
                 expected='every opening quote " closed within its field',
-                found=f"a record of {nlines} lines and {n} fields starting "
-                      f"{text.splitlines()[0][:60]!r}",
+                found=f"a record of {nlines} lines and {n} fields"
+                      + (f", the quote opening in column {col!r}" if col else ""),
                 fix='close the quote, or double a quote inside a quoted field ("")')
     total = table.num_rows + len(ragged)
     rows = np.arange(2, total + 2, dtype=np.int64)

@@ -18,6 +18,7 @@ __all__ = [
     "mask_text",
     "drop_pii",
     "redact_quarantine",
+    "mask_field",
 ]
 
 
@@ -71,6 +72,14 @@ def mask_text(text: pd.Series) -> pd.Series:
     """First character and ``***`` (names, addresses): ``'王小明'`` -> ``'王***'``."""
     t = text.astype("string").str.strip()
     return (t.str[:1] + "***").where(t.str.len() > 0)
+
+
+def mask_field(field: str, values: pd.Series) -> pd.Series:
+    """``values`` of the canonical personal ``field`` masked as its kind is (e-mails by
+    :func:`mask_email`, phones by :func:`mask_phone`, names, addresses and anything else by
+    :func:`mask_text`)."""
+    masker = {"buyer_email": mask_email, "buyer_phone": mask_phone}.get(field, mask_text)
+    return masker(values)
 
 
 def drop_pii(table: pd.DataFrame, columns: tuple[str, ...] = PII_COLUMNS) -> pd.DataFrame:

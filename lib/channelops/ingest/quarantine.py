@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from channelops.ingest.contract import QUARANTINE_COLUMNS, STRING, ChannelSpec
+from channelops.ingest.pii import LINE_PII_COLUMNS, mask_field
 from channelops.ingest.rowchecks import _Problems
 
 __all__ = ["empty_quarantine"]
@@ -31,12 +32,17 @@ def _build_quarantine(ch: ChannelSpec, raw: dict[str, pd.Series], fields: dict[s
         n_fields: the header's field count (for the ragged_row message).
 
     Returns:
-        Columns :data:`QUARANTINE_COLUMNS`.
+        Columns :data:`QUARANTINE_COLUMNS`. A value from an export column the mapping also
+        maps to a personal field (buyer name, e-mail, phone, address) is masked, in
+        ``value`` and in the message.
     """
+    personal = {fields[p]: p for p in LINE_PII_COLUMNS if p in fields}
     parts = []
     for k, (reason, f, message) in enumerate(problems.found, 1):
         idx = np.flatnonzero(problems.flag == k)
         value = raw[fields[f]].iloc[idx].fillna("").reset_index(drop=True)
+        if fields[f] in personal:
+            value = mask_field(personal[fields[f]], value).fillna("").astype(STRING)
         parts.append(pd.DataFrame({
             "row": rows[idx], "column": fields[f], "value": value, "reason": reason,
             "message": _messages(message(value), len(idx)),

@@ -154,10 +154,10 @@ def _check_required_columns(spec: dict[str, Any], header: list[str], rel: str) -
 def _check_no_ragged_rows(ragged: list[tuple[int, int, str]], header: list[str],
                           rel: str) -> None:
     if ragged:
-        r, n, text = ragged[0]
+        r, n, _ = ragged[0]
         raise DatasetError(rel, "wrong number of fields", line=r,
                            expected=f"{len(header)} fields, as in the header",
-                           found=f"{n} fields: {text[:80]!r}"
+                           found=f"{n} fields"  # never the line: it may hold personal data
                                  + (f" (and {len(ragged) - 1} more such lines)"
                                     if len(ragged) > 1 else ""),
                            fix="correct the separators or quotes in that line")
