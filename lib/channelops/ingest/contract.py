@@ -36,6 +36,7 @@ __all__ = [
     "STRING",
     "ChannelSpec",
     "DatasetError",
+    "DatasetWarning",
     "Mapping",
     "ReadDialect",
 ]
@@ -109,6 +110,11 @@ class DatasetError(Exception):
             where += f", column {column!r}"
         super().__init__(f"{where}: {problem}\n  expected: {expected}\n  found: {found}\n"
                          f"  fix: {fix}")
+
+
+class DatasetWarning(UserWarning):
+    """Something in a dataset folder worth a look that does not stop the read (e.g. an
+    export in ``orders/`` that dataset.yaml does not list)."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ re-exported here:
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -65,6 +66,7 @@ from channelops.ingest.contract import (
     STRING,
     ChannelSpec,
     DatasetError,
+    DatasetWarning,
     Mapping,
     ReadDialect,
     _valid_tz,
@@ -103,6 +105,7 @@ __all__ = [
     "ChannelSpec",
     "Dataset",
     "DatasetError",
+    "DatasetWarning",
     "ExportResult",
     "Mapping",
     "ReadDialect",
@@ -128,7 +131,11 @@ def load_dataset(path: str | Path) -> Dataset:
 
     Checks dataset.yaml, every mapping, every export's header against its mapping (columns
     exist, no duplicate names, required fields present, encoding of the header) and, when
-    channels.csv exists, that it lists every channel. Rows are not read here.
+    channels.csv exists, that it lists every channel. Rows are not read here. Every input
+    file (exports, mappings, optional tables) must lie inside the dataset folder, symlinks
+    resolved, unless dataset.yaml says ``allow_outside_paths: true``. CSV files in orders/
+    that dataset.yaml does not list are warnings (``Dataset.warnings``, and a
+    :class:`DatasetWarning`).
 
     Args:
         path: the dataset folder, or the path of its dataset.yaml.
@@ -146,12 +153,70 @@ def load_dataset(path: str | Path) -> Dataset:
     base = _base_currency(data, lines)
     tz = _reporting_timezone(data, lines)
     entries = _channel_entries(data["channels"], lines)
+    outside = _allow_outside_paths(data.get("allow_outside_paths", False), lines)
+    if not outside:
+        _check_inside(root, entries, lines)
     ds = Dataset(root, name, base, tz, [],
-                 plausible_dates=_plausible_dates(data.get("plausible_dates"), lines))
+                 plausible_dates=_plausible_dates(data.get("plausible_dates"), lines),
+                 allow_outside_paths=outside)
     kinds = _channel_kinds(ds, entries)
     for entry in entries:
         ds.channels.append(_channel_spec(root, entry, kinds))
+    ds.warnings.extend(_unlisted_exports(root, ds.channels))
+    for w in ds.warnings:
+        warnings.warn(w, DatasetWarning, stacklevel=2)
     return ds
+
+
+def _allow_outside_paths(value: Any, lines: dict[tuple, int]) -> bool:
+    """``allow_outside_paths`` of dataset.yaml: true or false (default false)."""
+    if not isinstance(value, bool):
+        raise DatasetError("dataset.yaml", "allow_outside_paths is not true/false",
+                           line=lines.get(("allow_outside_paths",)),
+                           column="allow_outside_paths", expected="true or false",
+                           found=repr(value),
+                           fix="write `allow_outside_paths: true` or remove the key")
+    return value
+
+
+def _outside(root: Path, rel: str) -> Path | None:
+    """Where ``rel`` (relative to ``root``, or absolute) resolves to, symlinks followed,
+    when that is outside ``root``; None when it is inside."""
+    target = (root / rel).resolve()
+    return None if target.is_relative_to(root.resolve()) else target
+
+
+def _check_inside(root: Path, entries: list[_ChannelEntry], lines: dict[tuple, int]) -> None:
+    """DatasetError for the first export, mapping or optional table that resolves outside
+    the dataset folder (``..``, an absolute path, a symlink)."""
+    for i, e in enumerate(entries):
+        for key, rel in (("mapping", e.mapping), ("orders", e.orders)):
+            target = _outside(root, rel)
+            if target is not None:
+                raise DatasetError(
+                    "dataset.yaml", f"{key} of channel {e.id!r} is outside the dataset folder",
+                    line=lines.get(("channels", i, key)), column=key,
+                    expected=f"a path inside {root}",
+                    found=f"{rel!r}, which resolves to {target}",
+                    fix="copy the file into the dataset folder, or set `allow_outside_paths: "
+                        "true` in dataset.yaml if you trust it")
+    for t in TABLES:
+        if (root / f"{t}.csv").exists() and _outside(root, f"{t}.csv") is not None:
+            raise DatasetError(
+                f"{t}.csv", "a link to a file outside the dataset folder",
+                expected=f"a file inside {root}",
+                found=f"a link to {_outside(root, f'{t}.csv')}",
+                fix="copy the file into the dataset folder, or set `allow_outside_paths: true` "
+                    "in dataset.yaml if you trust it")
+
+
+def _unlisted_exports(root: Path, channels: list[ChannelSpec]) -> list[str]:
+    """One note per CSV file in ``orders/`` that no channel of dataset.yaml reads."""
+    listed = {c.orders.resolve() for c in channels}
+    folder = root / "orders"
+    found = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    return [f"orders/{p.name}: not listed in dataset.yaml; its rows are not read"
+            for p in found if p.resolve() not in listed]
 
 
 def _read_dataset_yaml(root: Path) -> tuple[dict[str, Any], dict[tuple, int]]:

@@ -26,6 +26,8 @@ class Dataset:
             then each export's window is derived from its own median order date.
         allow_outside_paths: dataset.yaml's ``allow_outside_paths`` (default False): input
             files may lie outside the dataset folder.
+        warnings: what :func:`~channelops.ingest.dataset.load_dataset` found worth a look
+            without stopping (e.g. exports in orders/ that dataset.yaml does not list).
     """
 
     def __init__(self, root: Path, name: str, base_currency: str, timezone: str,
@@ -39,6 +41,7 @@ class Dataset:
         self.channels = channels
         self.plausible_dates = plausible_dates
         self.allow_outside_paths = allow_outside_paths
+        self.warnings: list[str] = []
         self._tables: dict[str, pd.DataFrame | None] = {}
 
     def __repr__(self) -> str:

@@ -176,7 +176,8 @@ class IngestResult:
         duplicates: repeated export rows (see :func:`remove_duplicate_rows`), ordered by
             source_file and row.
         rows_read: data rows read per channel id.
-        warnings: the readers' warnings, in channel order.
+        warnings: the dataset's warnings (see :func:`load_dataset`), then the readers', in
+            channel order.
         lines_parsed: lines that passed validation (before canonicalisation).
         not_converted: of those, lines canonicalisation could not convert (quarantined).
     """
@@ -207,7 +208,7 @@ def ingest_lines(dataset) -> IngestResult:
     numbered = line_no_numbered(dataset)
     kept, read_q, canon_q, dups = [], [], [], []
     rows_read: dict[str, int] = {}
-    warnings: list[str] = []
+    warnings: list[str] = list(dataset.warnings)
     offset = 0
     for ch in dataset.channels:
         result = read_export(dataset, ch.id)

@@ -1,9 +1,9 @@
 """The row checks of an export: each row's first problem, found column by column.
 
 The checks run in the order of :data:`channelops.ingest.contract.REASONS` (missing_value,
-bad_timestamp, implausible_timestamp, bad_number, nonpositive_quantity, negative_price, negative_discount,
-unknown_status); a row keeps the first problem found and later checks skip it. Every check
-is a boolean mask over the rows; no loop runs over rows.
+bad_timestamp, implausible_timestamp, bad_number, nonpositive_quantity, negative_price,
+negative_discount, unknown_status); a row keeps the first problem found and later checks
+skip it. Every check is a boolean mask over the rows; no loop runs over rows.
 """
 
 from __future__ import annotations
