@@ -13,12 +13,15 @@ import pandas as pd
 import pyarrow as pa
 
 from channelops.ingest.canonical import canonicalise
+from channelops.ingest.contract import PII_FIELDS, STRING
 from channelops.ingest.dataset import read_export
+from channelops.ingest.quarantine import _quarantine_frame, empty_quarantine
 
 __all__ = [
     "IngestResult",
     "ingest_lines",
     "remove_duplicate_rows",
+    "split_conflicting_duplicates",
     "line_no_numbered",
     "dq_report",
     "revenue_reconciliation",
@@ -163,6 +166,64 @@ def remove_duplicate_rows(
     return kept, dups
 
 
+def split_conflicting_duplicates(
+    lines: pd.DataFrame, numbered_channels: list[str] | tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Set aside the lines that claim the same order line with different content.
+
+    An export that carries ``line_no`` names each order line once: two rows with the same
+    (channel_id, order_id, line_no) that are not verbatim repeats (run
+    :func:`remove_duplicate_rows` first) contradict each other (e.g. prices 10.00 and
+    9,999.00), and neither can be trusted, so all of them are quarantined as
+    ``conflicting_duplicate``. Channels whose line_no the loader numbered
+    (``numbered_channels``) cannot conflict this way and are left alone.
+
+    Args:
+        lines: canonical order lines without verbatim repeats (``source_file``, ``row`` and
+            the content columns of :data:`_CONTENT`).
+        numbered_channels: see :func:`line_no_numbered`.
+
+    Returns:
+        ``(kept, quarantine)``: ``kept`` is ``lines`` without the conflicting rows (order and
+        index labels kept); ``quarantine`` has one row per conflicting row (columns
+        QUARANTINE_COLUMNS, column ``line_no``, value the line number, the message naming
+        the other rows and the columns that differ, never their values), ordered by
+        source_file and row.
+
+    Raises:
+        KeyError: ``lines`` lacks channel_id, order_id, line_no, source_file or row.
+    """
+    carried = ~lines["channel_id"].isin(list(numbered_channels)).to_numpy(
+        dtype=bool, na_value=False)
+    codes = _group_codes(lines[["channel_id", "order_id", "line_no"]],
+                         ["channel_id", "order_id", "line_no"])
+    sizes = np.bincount(codes[carried], minlength=codes.max() + 1 if len(codes) else 0)
+    conflict = carried & (sizes[codes] > 1) if len(codes) else carried
+    if not conflict.any():
+        return lines, empty_quarantine()
+    bad = lines[conflict].assign(grp=codes[conflict])
+    content = [c for c in _CONTENT if c in bad.columns and c not in ("channel_id", "order_id",
+                                                                     "line_no")]
+    differ = bad.groupby("grp")[content].nunique(dropna=False) > 1
+    rows = bad.groupby("grp")["row"].agg(list)
+    labels = {g: ", ".join(dict.fromkeys(
+        "a personal field" if c in PII_FIELDS else c for c in content if differ.at[g, c]))
+        for g in differ.index}
+    messages = [
+        f"order_id {r.order_id!r} line_no {int(r.line_no)} also on row(s) "
+        + ", ".join(str(x) for x in rows[r.grp] if x != r.row) + f" with different {labels[r.grp]}"
+        for r in bad.itertuples()
+    ]
+    q = pd.DataFrame({
+        "source_file": bad["source_file"].to_numpy(), "row": bad["row"].to_numpy(),
+        "channel_id": bad["channel_id"].to_numpy(), "column": "line_no",
+        "value": bad["line_no"].astype("int64").astype(str).to_numpy(),
+        "reason": "conflicting_duplicate", "message": pd.Series(messages, dtype=STRING),
+    })
+    q = _quarantine_frame(q.sort_values(["source_file", "row"], kind="stable"))
+    return _filter_rows(lines, ~conflict), q
+
+
 @dataclass
 class IngestResult:
     """Accepted order lines of every channel and where the other rows went.
@@ -172,13 +233,16 @@ class IngestResult:
             order; the index numbers the canonical lines of all channels before the repeats
             were removed (as ``remove_duplicate_rows(canonicalise(all lines))`` gives).
         quarantine: rows that failed validation (per channel, in channel order), then the
-            rows that could not be canonicalised (ordered by source_file and row).
+            rows that could not be canonicalised (ordered by source_file and row), then the
+            conflicting duplicates (see :func:`split_conflicting_duplicates`, ordered the
+            same way).
         duplicates: repeated export rows (see :func:`remove_duplicate_rows`), ordered by
             source_file and row.
         rows_read: data rows read per channel id.
         warnings: the dataset's warnings (see :func:`load_dataset`), then the readers', in
             channel order.
-        lines_parsed: lines that passed validation (before canonicalisation).
+        lines_parsed: lines that passed validation (before canonicalisation), conflicting
+            duplicates included.
         not_converted: of those, lines canonicalisation could not convert (quarantined).
     """
 
@@ -206,7 +270,7 @@ def ingest_lines(dataset) -> IngestResult:
         :class:`IngestResult`.
     """
     numbered = line_no_numbered(dataset)
-    kept, read_q, canon_q, dups = [], [], [], []
+    kept, read_q, canon_q, dups, conflict_q = [], [], [], [], []
     rows_read: dict[str, int] = {}
     warnings: list[str] = list(dataset.warnings)
     offset = 0
@@ -222,6 +286,9 @@ def ingest_lines(dataset) -> IngestResult:
         offset += len(canon)
         lines, duplicates = remove_duplicate_rows(canon, numbered)
         del canon
+        lines, conflicts = split_conflicting_duplicates(lines, numbered)
+        if len(conflicts):
+            conflict_q.append(conflicts)
         kept.append(lines)
         dups.append(duplicates)
         pa.default_memory_pool().release_unused()
@@ -230,7 +297,7 @@ def ingest_lines(dataset) -> IngestResult:
     canon_quarantine = pd.concat(canon_q, ignore_index=True)
     # canonicalise orders its quarantine by file and row, over whatever lines it is given
     canon_quarantine = canon_quarantine.sort_values(["source_file", "row"], kind="stable")
-    quarantine = pd.concat([*read_q, canon_quarantine], ignore_index=True)
+    quarantine = pd.concat([*read_q, canon_quarantine, *conflict_q], ignore_index=True)
     duplicates = pd.concat(dups, ignore_index=True)
     duplicates = duplicates.sort_values(["source_file", "row"], kind="stable", ignore_index=True)
     return IngestResult(
@@ -239,7 +306,8 @@ def ingest_lines(dataset) -> IngestResult:
         duplicates,
         rows_read,
         warnings,
-        lines_parsed=len(lines) + len(duplicates) + len(canon_quarantine),
+        lines_parsed=len(lines) + len(duplicates) + len(canon_quarantine)
+        + sum(len(c) for c in conflict_q),
         not_converted=len(canon_quarantine),
     )
 
