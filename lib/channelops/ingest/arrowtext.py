@@ -61,11 +61,25 @@ def _apply_values(s: pd.Series, words: dict[str, str]) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=STRING)
 
 
+#: with ``decimal: ","`` and no thousands mark declared: ``1.234,56``, ``-12.345.678``
+_DOT_GROUPED_RE = r"^\s*[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?\s*$"
+
+
 def _to_float(s: pd.Series, dialect: ReadDialect) -> np.ndarray:
-    """Text -> float64 with NaN where the text is empty or not a number."""
+    """Text -> float64 with NaN where the text is empty or not a number.
+
+    The dialect's thousands mark is removed and its decimal mark read as ``.``. With
+    ``decimal: ","`` and no thousands mark declared, dots that group digits in threes
+    (``1.234,56``, ``1.234``) are taken as thousands marks; any other dot is left alone
+    (so ``1.5`` stays 1.5, and ``1.23,4`` is no number).
+    """
     a = _arrow(s)
     if dialect.thousands:
         a = pc.replace_substring(a, dialect.thousands, "")
+    elif dialect.decimal == ",":
+        grouped = pc.fill_null(pc.match_substring_regex(a, _DOT_GROUPED_RE), False)
+        if pc.any(grouped).as_py():
+            a = pc.if_else(grouped, pc.replace_substring(a, ".", ""), a)
     if dialect.decimal != ".":
         a = pc.replace_substring(a, dialect.decimal, ".")
     return _text_to_float(a)
