@@ -21,8 +21,10 @@ def _floats(values, **dialect):
 
 
 def test_dot_grouping_with_decimal_comma():
-    got = _floats(["1.234,56", "-12.345.678", "1.234", "12,5", "1.5", "1.23,4", " 2.000,00 ",
-                   None], decimal=",")
+    got = _floats(
+        ["1.234,56", "-12.345.678", "1.234", "12,5", "1.5", "1.23,4", " 2.000,00 ", None],
+        decimal=",",
+    )
     assert got[:5] == [1234.56, -12345678.0, 1234.0, 12.5, 1.5]
     assert np.isnan(got[5]) and got[6] == 2000.0 and np.isnan(got[7])
 
@@ -34,8 +36,9 @@ def test_declared_thousands_still_wins():
 
 def test_export_with_decimal_comma(tmp_path):
     csv = H + "A;2024-01-01;b;S;1;1.234,56\nB;2024-01-01;b;S;1;1.23,4\n"
-    root = build_dataset(tmp_path / "ds", exports={"c": csv},
-                         mappings={"c": {"read": {"sep": ";", "decimal": ","}}})
+    root = build_dataset(
+        tmp_path / "ds", exports={"c": csv}, mappings={"c": {"read": {"sep": ";", "decimal": ","}}}
+    )
     r = read_export(load_dataset(root), "c")
     assert r.lines["unit_price"].tolist() == [1234.56]
     assert r.quarantine[["row", "reason"]].values.tolist() == [[3, "bad_number"]]

@@ -18,8 +18,11 @@ from channelops.ingest.intake import ingest_lines
 
 
 def _yaml(orders: str, mapping: str = "mappings/web.yaml", extra: str = "") -> str:
-    return ("name: t\nbase_currency: CNY\ntimezone: Asia/Shanghai\n" + extra
-            + f"channels:\n  - id: web\n    orders: {orders}\n    mapping: {mapping}\n")
+    return (
+        "name: t\nbase_currency: CNY\ntimezone: Asia/Shanghai\n"
+        + extra
+        + f"channels:\n  - id: web\n    orders: {orders}\n    mapping: {mapping}\n"
+    )
 
 
 def _err(root) -> str:
@@ -30,8 +33,10 @@ def _err(root) -> str:
 
 def test_absolute_path_refused_without_reading_it(tmp_path):
     msg = _err(build_dataset(tmp_path / "ds", dataset_yaml=_yaml("/etc/passwd")))
-    assert msg.splitlines()[0] == ("dataset.yaml, line 6, column 'orders': orders of channel "
-                                   "'web' is outside the dataset folder")
+    assert msg.splitlines()[0] == (
+        "dataset.yaml, line 6, column 'orders': orders of channel "
+        "'web' is outside the dataset folder"
+    )
     assert "root:" not in msg  # nothing of the file is read or shown
 
 
@@ -59,13 +64,17 @@ def test_symlinks_refused(tmp_path):
 
 def test_allow_outside_paths(tmp_path):
     write(tmp_path / "outside.csv", WEB_CSV)
-    root = build_dataset(tmp_path / "a" / "ds", dataset_yaml=_yaml(
-        "../../outside.csv", extra="allow_outside_paths: true\n"))
+    root = build_dataset(
+        tmp_path / "a" / "ds",
+        dataset_yaml=_yaml("../../outside.csv", extra="allow_outside_paths: true\n"),
+    )
     with pytest.warns(DatasetWarning, match="orders/web.csv: not listed"):
         ds = load_dataset(root)  # build_dataset also wrote orders/web.csv, unread here
     assert ds.allow_outside_paths and len(ingest_lines(ds).lines) == 3
-    bad = build_dataset(tmp_path / "b", dataset_yaml=_yaml(
-        "orders/web.csv", extra="allow_outside_paths: yes please\n"))
+    bad = build_dataset(
+        tmp_path / "b",
+        dataset_yaml=_yaml("orders/web.csv", extra="allow_outside_paths: yes please\n"),
+    )
     assert _err(bad).startswith("dataset.yaml, line 4, column 'allow_outside_paths': ")
 
 
@@ -74,6 +83,5 @@ def test_unlisted_export_is_a_warning(tmp_path):
     write(root / "orders" / "old_web.csv", WEB_CSV)
     with pytest.warns(DatasetWarning, match="orders/old_web.csv: not listed"):
         ds = load_dataset(root)
-    assert ds.warnings == ["orders/old_web.csv: not listed in dataset.yaml; its rows are "
-                           "not read"]
+    assert ds.warnings == ["orders/old_web.csv: not listed in dataset.yaml; its rows are not read"]
     assert ingest_lines(ds).warnings[0] == ds.warnings[0]

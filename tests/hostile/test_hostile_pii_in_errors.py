@@ -16,10 +16,19 @@ from channelops.ingest.dataset import DatasetError, load_dataset, read_export
 from channelops.ingest.pii import mask_field
 
 H = "订单号,下单时间,会员,商品,数量,单价,收货人,手机\n"
-MAPPING = {"columns": {"order_id": "订单号", "order_ts": "下单时间", "buyer_ref": "会员",
-                       "channel_sku": "商品", "quantity": "数量", "unit_price": "单价",
-                       "buyer_name": "收货人", "buyer_phone": "手机"},
-           "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"}}
+MAPPING = {
+    "columns": {
+        "order_id": "订单号",
+        "order_ts": "下单时间",
+        "buyer_ref": "会员",
+        "channel_sku": "商品",
+        "quantity": "数量",
+        "unit_price": "单价",
+        "buyer_name": "收货人",
+        "buyer_phone": "手机",
+    },
+    "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
+}
 GOOD = "280000000027,2024-03-01 08:00:00,m1,S,1,10,王小明,138 0013 8000\n"
 SECRETS = ("张一诺", "181 0667 37", "王小明", "138 0013 8000", "280000000028")
 
@@ -34,15 +43,18 @@ def _read_err(tmp_path, csv: str) -> str:
 def test_unclosed_quote_names_line_and_column_not_the_text(tmp_path):
     bad = '280000000028,2024-03-01 08:00:00,m2,S,1,10,"张一诺,181 0667 3712\n'
     msg = _read_err(tmp_path, H + bad + GOOD + GOOD)
-    assert msg.splitlines()[0] == ("orders/tmall.csv, line 2, column '收货人': "
-                                   "a quoted field is not closed")
+    assert msg.splitlines()[0] == (
+        "orders/tmall.csv, line 2, column '收货人': a quoted field is not closed"
+    )
     assert not any(s in msg for s in SECRETS), msg
 
 
 def test_table_ragged_row_not_echoed(tmp_path):
-    customers = ("customer_id,signup_date,name,email,phone,address,postcode,city,birth_year,"
-                 "gender\nC1,2024-01-01,张一诺,zy@example.com,181 0667 3712,上海路1号,200000,"
-                 "Shanghai,1990,F,extra\n")
+    customers = (
+        "customer_id,signup_date,name,email,phone,address,postcode,city,birth_year,"
+        "gender\nC1,2024-01-01,张一诺,zy@example.com,181 0667 3712,上海路1号,200000,"
+        "Shanghai,1990,F,extra\n"
+    )
     ds = load_dataset(build_dataset(tmp_path / "ds", tables={"customers": customers}))
     with pytest.raises(DatasetError) as info:
         ds.table("customers")
@@ -58,7 +70,8 @@ def test_quarantined_personal_values_are_masked(tmp_path):
     root = build_dataset(tmp_path / "ds", exports={"tmall": H + GOOD}, mappings={"tmall": m})
     q = read_export(load_dataset(root), "tmall").quarantine
     assert q[["column", "value", "reason"]].values.tolist() == [
-        ["手机", "*********00", "bad_number"]]
+        ["手机", "*********00", "bad_number"]
+    ]
     assert "138" not in q["message"].iloc[0]
 
 

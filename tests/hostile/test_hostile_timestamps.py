@@ -22,11 +22,13 @@ from channelops.ingest.timestamps import _plausible_window
 H = "order_id,order_ts,buyer_ref,channel_sku,quantity,unit_price\n"
 ISO = {"timestamp": {"format": "iso8601", "timezone": "Asia/Shanghai"}}
 GOOD = "".join(f"g{i},2024-03-0{i}T08:00:00+08:00,b,S,1,1\n" for i in range(1, 6))
-BAD = ("x1,2099-03-01T08:00:00+08:00,b,S,1,1\n"
-       "x2,1970-01-01T08:00:00+08:00,b,S,1,1\n"
-       "x3,2300-03-01T08:00:00+08:00,b,S,1,1\n"
-       "x4,2300-03-01 08:00:00,b,S,1,1\n"
-       "x5,not a date,b,S,1,1\n")
+BAD = (
+    "x1,2099-03-01T08:00:00+08:00,b,S,1,1\n"
+    "x2,1970-01-01T08:00:00+08:00,b,S,1,1\n"
+    "x3,2300-03-01T08:00:00+08:00,b,S,1,1\n"
+    "x4,2300-03-01 08:00:00,b,S,1,1\n"
+    "x5,not a date,b,S,1,1\n"
+)
 
 
 def _ds(tmp_path, csv, mapping=ISO, yaml_extra=""):
@@ -45,11 +47,13 @@ def test_far_and_year_2300_quarantined_not_crashing(tmp_path):
     ds = _ds(tmp_path, H + GOOD + BAD)
     r = read_export(ds, "c")
     q = r.quarantine.set_index("value")["reason"].to_dict()
-    assert q == {"2099-03-01T08:00:00+08:00": "implausible_timestamp",
-                 "1970-01-01T08:00:00+08:00": "implausible_timestamp",
-                 "2300-03-01T08:00:00+08:00": "implausible_timestamp",
-                 "2300-03-01 08:00:00": "implausible_timestamp",
-                 "not a date": "bad_timestamp"}
+    assert q == {
+        "2099-03-01T08:00:00+08:00": "implausible_timestamp",
+        "1970-01-01T08:00:00+08:00": "implausible_timestamp",
+        "2300-03-01T08:00:00+08:00": "implausible_timestamp",
+        "2300-03-01 08:00:00": "implausible_timestamp",
+        "not a date": "bad_timestamp",
+    }
     assert sorted(r.lines["order_id"]) == ["g1", "g2", "g3", "g4", "g5"]
     # parsed: 1970, g1..g5, 2099 (seven); the median is g3, 2024-03-03 00:00 UTC
     assert "2014-03-03 to 2034-03-03" in r.quarantine["message"].iloc[0]
@@ -59,18 +63,27 @@ def test_far_and_year_2300_quarantined_not_crashing(tmp_path):
 
 def test_strftime_and_unix_year_2300(tmp_path):
     fmt = {"timestamp": {"format": "%d/%m/%Y %H:%M", "timezone": "UTC"}}
-    r = read_export(_ds(tmp_path / "a", H + "a,01/03/2024 08:00,b,S,1,1\n"
-                        "b,01/03/2300 08:00,b,S,1,1\n", fmt), "c")
+    r = read_export(
+        _ds(tmp_path / "a", H + "a,01/03/2024 08:00,b,S,1,1\nb,01/03/2300 08:00,b,S,1,1\n", fmt),
+        "c",
+    )
     assert r.quarantine["reason"].tolist() == ["implausible_timestamp"]
     unix = {"timestamp": {"format": "unix_s"}}
-    r = read_export(_ds(tmp_path / "b", H + "a,1709280000,b,S,1,1\nb,10413792000,b,S,1,1\n"
-                        "c,1e30,b,S,1,1\n", unix), "c")
+    r = read_export(
+        _ds(
+            tmp_path / "b",
+            H + "a,1709280000,b,S,1,1\nb,10413792000,b,S,1,1\nc,1e30,b,S,1,1\n",
+            unix,
+        ),
+        "c",
+    )
     assert r.quarantine["reason"].tolist() == ["implausible_timestamp", "bad_timestamp"]
 
 
 def test_plausible_dates_setting(tmp_path):
-    ds = _ds(tmp_path, H + GOOD + BAD,
-             yaml_extra="plausible_dates: {from: 1970-01-01, to: 2099-12-31}\n")
+    ds = _ds(
+        tmp_path, H + GOOD + BAD, yaml_extra="plausible_dates: {from: 1970-01-01, to: 2099-12-31}\n"
+    )
     assert ds.plausible_dates == (dt.date(1970, 1, 1), dt.date(2099, 12, 31))
     r = read_export(ds, "c")
     assert sorted(r.quarantine["reason"]) == ["bad_timestamp"] + ["implausible_timestamp"] * 2
@@ -79,8 +92,9 @@ def test_plausible_dates_setting(tmp_path):
 
 def test_window_is_inclusive_in_reporting_timezone():
     ts = pd.Series(pd.to_datetime(["2024-01-01"], utc=True))
-    start, end, _ = _plausible_window(ts, (dt.date(2024, 1, 1), dt.date(2024, 1, 31)),
-                                      "Asia/Shanghai")
+    start, end, _ = _plausible_window(
+        ts, (dt.date(2024, 1, 1), dt.date(2024, 1, 31)), "Asia/Shanghai"
+    )
     assert start == pd.Timestamp("2023-12-31 16:00", tz="UTC")
     assert end == pd.Timestamp("2024-01-31 16:00", tz="UTC")
     start, end, _ = _plausible_window(ts, None, "UTC")
@@ -94,12 +108,15 @@ def test_same_window_on_rerun(tmp_path):
     pd.testing.assert_frame_equal(a.quarantine, b.quarantine)
 
 
-@pytest.mark.parametrize("value, found", [
-    ("{from: 2030-01-01, to: 2020-01-01}", "from is after"),
-    ("{from: 2020-01-01}", "is not {from, to}"),
-    ("{from: soon, to: 2020-01-01}", "plausible_dates.from is not a date"),
-    ("{from: 2020-01-01, to: 2400-01-01}", "plausible_dates.to is not a date"),
-])
+@pytest.mark.parametrize(
+    "value, found",
+    [
+        ("{from: 2030-01-01, to: 2020-01-01}", "from is after"),
+        ("{from: 2020-01-01}", "is not {from, to}"),
+        ("{from: soon, to: 2020-01-01}", "plausible_dates.from is not a date"),
+        ("{from: 2020-01-01, to: 2400-01-01}", "plausible_dates.to is not a date"),
+    ],
+)
 def test_bad_plausible_dates(tmp_path, value, found):
     with pytest.raises(DatasetError) as info:
         _ds(tmp_path, H + GOOD, yaml_extra=f"plausible_dates: {value}\n")

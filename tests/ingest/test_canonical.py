@@ -21,8 +21,9 @@ NY_MAPPING = {"timestamp": {"format": "%Y-%m-%d %H:%M", "timezone": "America/New
 
 
 def _canon(tmp_path, csv, mapping=None, tables=None, **kw):
-    root = build_dataset(tmp_path / "ds", exports={"c": csv}, mappings={"c": mapping or {}},
-                         tables=tables, **kw)
+    root = build_dataset(
+        tmp_path / "ds", exports={"c": csv}, mappings={"c": mapping or {}}, tables=tables, **kw
+    )
     ds = load_dataset(root)
     r = read_export(ds, "c")
     lines, q = canonicalise(r.lines, ds)
@@ -40,20 +41,29 @@ def test_known_answer_utc_local_and_fx(tmp_path):
     # row 4: EUR on 2024-03-01 16:00 EST = 21:00 UTC = 03-02 05:00 CST; EUR has only 03-01:
     #        7.8 applies: 1 x 100 x 7.8 = 780
     # row 5: CNY is the base: rate 1
-    csv = H + ("\nA,2024-03-01 20:00,b,SKU1,2,10.00,1.00,USD\n"
-               "B,2024-03-10 03:30,b,SKU2,3,1.50,0,USD\n"
-               "C,2024-03-01 16:00,b,SKU3,1,100,,EUR\n"
-               "D,2024-03-01 16:00,b,SKU3,1,100,,CNY\n")
-    ds, r, lines, q = _canon(tmp_path, csv, NY_MAPPING,
-                             tables={"products": PRODUCTS_CSV, "fx_rates": FX_CSV})
+    csv = H + (
+        "\nA,2024-03-01 20:00,b,SKU1,2,10.00,1.00,USD\n"
+        "B,2024-03-10 03:30,b,SKU2,3,1.50,0,USD\n"
+        "C,2024-03-01 16:00,b,SKU3,1,100,,EUR\n"
+        "D,2024-03-01 16:00,b,SKU3,1,100,,CNY\n"
+    )
+    ds, r, lines, q = _canon(
+        tmp_path, csv, NY_MAPPING, tables={"products": PRODUCTS_CSV, "fx_rates": FX_CSV}
+    )
     assert len(q) == 0
     assert list(lines.columns) == [*LINE_COLUMNS, *CANONICAL_COLUMNS]
     assert lines["order_ts"].tolist() == [
-        pd.Timestamp("2024-03-02 01:00", tz="UTC"), pd.Timestamp("2024-03-10 07:30", tz="UTC"),
-        pd.Timestamp("2024-03-01 21:00", tz="UTC"), pd.Timestamp("2024-03-01 21:00", tz="UTC")]
+        pd.Timestamp("2024-03-02 01:00", tz="UTC"),
+        pd.Timestamp("2024-03-10 07:30", tz="UTC"),
+        pd.Timestamp("2024-03-01 21:00", tz="UTC"),
+        pd.Timestamp("2024-03-01 21:00", tz="UTC"),
+    ]
     assert lines["order_ts_local"].tolist() == [
-        pd.Timestamp("2024-03-02 09:00"), pd.Timestamp("2024-03-10 15:30"),
-        pd.Timestamp("2024-03-02 05:00"), pd.Timestamp("2024-03-02 05:00")]
+        pd.Timestamp("2024-03-02 09:00"),
+        pd.Timestamp("2024-03-10 15:30"),
+        pd.Timestamp("2024-03-02 05:00"),
+        pd.Timestamp("2024-03-02 05:00"),
+    ]
     assert lines["fx_rate"].tolist() == [7.1, 7.1, 7.8, 1.0]
     assert lines["revenue_base"].round(2).tolist() == [134.9, 31.95, 780.0, 100.0]
     assert lines["unit_price_base"].round(4).tolist() == [71.0, 10.65, 780.0, 100.0]
@@ -65,14 +75,18 @@ def test_known_answer_utc_local_and_fx(tmp_path):
 def test_missing_fx_rate_before_the_first_rate(tmp_path):
     # 2024-02-29 in Shanghai is before the first USD rate (03-01)
     csv = H + "\nA,2024-02-29 10:00,b,SKU1,1,1,0,USD\nB,2024-03-01 10:00,b,SKU1,1,1,0,USD\n"
-    _, _, lines, q = _canon(tmp_path, csv, {"timestamp": {"format": "%Y-%m-%d %H:%M"}},
-                            tables={"fx_rates": FX_CSV})
+    _, _, lines, q = _canon(
+        tmp_path, csv, {"timestamp": {"format": "%Y-%m-%d %H:%M"}}, tables={"fx_rates": FX_CSV}
+    )
     assert lines["order_id"].tolist() == ["B"]
     assert list(q.columns) == list(QUARANTINE_COLUMNS)
     assert q[["row", "reason", "column", "value"]].values.tolist() == [
-        [2, "missing_fx_rate", "currency", "USD"]]
-    assert q["message"].iloc[0] == ("no fx rate for 'USD' on or before 2024-02-29 (the order's "
-                                    "date in Asia/Shanghai) in fx_rates.csv")
+        [2, "missing_fx_rate", "currency", "USD"]
+    ]
+    assert q["message"].iloc[0] == (
+        "no fx rate for 'USD' on or before 2024-02-29 (the order's "
+        "date in Asia/Shanghai) in fx_rates.csv"
+    )
 
 
 def test_fx_uses_the_reporting_date_not_the_utc_date(tmp_path):
@@ -87,29 +101,39 @@ def test_unknown_currency_without_fx_table(tmp_path):
     _, _, lines, q = _canon(tmp_path, csv)
     assert lines["order_id"].tolist() == ["B"]
     assert q["reason"].tolist() == ["unknown_currency"]
-    assert q["message"].iloc[0] == ("currency 'USD' is neither the base currency CNY nor in "
-                                    "fx_rates.csv (the dataset has no fx_rates.csv)")
+    assert q["message"].iloc[0] == (
+        "currency 'USD' is neither the base currency CNY nor in "
+        "fx_rates.csv (the dataset has no fx_rates.csv)"
+    )
 
 
 def test_sku_map_then_master_fallback(tmp_path):
-    csv = H + ("\nA,2024-03-01,b,TM-1,1,1,0,CNY\nB,2024-03-01,b,SKU2,1,1,0,CNY\n"
-               "C,2024-03-01,b,TM-9,1,1,0,CNY\nD,2024-03-01,b,TM-BAD,1,1,0,CNY\n")
+    csv = H + (
+        "\nA,2024-03-01,b,TM-1,1,1,0,CNY\nB,2024-03-01,b,SKU2,1,1,0,CNY\n"
+        "C,2024-03-01,b,TM-9,1,1,0,CNY\nD,2024-03-01,b,TM-BAD,1,1,0,CNY\n"
+    )
     sku_map = "channel_id,channel_sku,sku\nc,TM-1,SKU1\nc,TM-BAD,GONE\nother,TM-9,SKU3\n"
     _, _, lines, q = _canon(tmp_path, csv, tables={"products": PRODUCTS_CSV, "sku_map": sku_map})
     assert lines["sku"].tolist() == ["SKU1", "SKU2"]  # mapped; a master SKU taken as is
     # TM-9 is mapped for another channel only; TM-BAD maps to a SKU not in products.csv
     assert q[["row", "reason", "column", "value"]].values.tolist() == [
-        [4, "unknown_sku", "channel_sku", "TM-9"], [5, "unknown_sku", "channel_sku", "TM-BAD"]]
-    assert q["message"].iloc[0] == ("channel SKU 'TM-9' of channel c is not in sku_map.csv and "
-                                    "is not a master SKU of products.csv")
+        [4, "unknown_sku", "channel_sku", "TM-9"],
+        [5, "unknown_sku", "channel_sku", "TM-BAD"],
+    ]
+    assert q["message"].iloc[0] == (
+        "channel SKU 'TM-9' of channel c is not in sku_map.csv and "
+        "is not a master SKU of products.csv"
+    )
 
 
 def test_no_sku_map_requires_master_skus(tmp_path):
     csv = H + "\nA,2024-03-01,b,SKU1,1,1,0,CNY\nB,2024-03-01,b,X,1,1,0,CNY\n"
     _, _, lines, q = _canon(tmp_path, csv, tables={"products": PRODUCTS_CSV})
     assert lines["sku"].tolist() == ["SKU1"]
-    assert q["message"].tolist() == ["channel SKU 'X' of channel c is not a master SKU of "
-                                     "products.csv (the dataset has no sku_map.csv)"]
+    assert q["message"].tolist() == [
+        "channel SKU 'X' of channel c is not a master SKU of "
+        "products.csv (the dataset has no sku_map.csv)"
+    ]
 
 
 def test_first_problem_only(tmp_path):
@@ -134,8 +158,9 @@ def test_missing_column_in_lines_is_a_key_error(tmp_path):
 # ---- properties ---------------------------------------------------------------------
 
 _GOOD = {
-    "ts": st.sampled_from(["2024-03-01 10:00:00", "2024-03-02 23:59:59", "2024-03-03 00:00:00",
-                           "2024-02-29 00:00:00"]),
+    "ts": st.sampled_from(
+        ["2024-03-01 10:00:00", "2024-03-02 23:59:59", "2024-03-03 00:00:00", "2024-02-29 00:00:00"]
+    ),
     "qty": st.integers(1, 50).map(str),
     "price": st.decimals(0, 10_000, places=2, allow_nan=False).map(str),
     "disc": st.one_of(st.just(""), st.decimals(0, 50, places=2, allow_nan=False).map(str)),
@@ -147,7 +172,7 @@ _BAD = {
     "qty": st.sampled_from(["", "0", "-1", "x", "1.5", "1e400"]),
     "price": st.sampled_from(["", "-1", "abc", "nan", "1,5"]),
     "disc": st.sampled_from(["-0.5", "ten"]),
-    "cur": st.sampled_from(["XYZ", "usd"]),   # usd is upper-cased: fine
+    "cur": st.sampled_from(["XYZ", "usd"]),  # usd is upper-cased: fine
     "sku": st.sampled_from(["NOPE", " "]),
 }
 _FIELDS = ["ts", "qty", "price", "disc", "cur", "sku"]
@@ -162,18 +187,29 @@ def _messy_rows(draw):
         if kind == "bad":
             f = draw(st.sampled_from(_FIELDS))
             vals[f] = draw(_BAD[f])
-        line = [f"o{i // 2}", vals["ts"], f"b{i}", vals["sku"], vals["qty"], vals["price"],
-                vals["disc"], vals["cur"]]
+        line = [
+            f"o{i // 2}",
+            vals["ts"],
+            f"b{i}",
+            vals["sku"],
+            vals["qty"],
+            vals["price"],
+            vals["disc"],
+            vals["cur"],
+        ]
         if kind == "ragged":
-            line = line[:draw(st.integers(1, 7))] if draw(st.booleans()) else [*line, "x"]
+            line = line[: draw(st.integers(1, 7))] if draw(st.booleans()) else [*line, "x"]
         rows.append(",".join(line))
     return rows
 
 
 def _expected_revenue(rows: list[str]) -> Decimal:
     """Independent reference: exact decimal revenue of the rows that should be accepted."""
-    fx = {("USD", "2024-03-01"): Decimal("7.2"), ("USD", "2024-03-02"): Decimal("7.1"),
-          ("EUR", "2024-03-01"): Decimal("7.8")}
+    fx = {
+        ("USD", "2024-03-01"): Decimal("7.2"),
+        ("USD", "2024-03-02"): Decimal("7.1"),
+        ("EUR", "2024-03-01"): Decimal("7.8"),
+    }
     total = Decimal(0)
     for row in rows:
         f = row.split(",")
@@ -186,8 +222,14 @@ def _expected_revenue(rows: list[str]) -> Decimal:
             d = Decimal(disc) if disc else Decimal(0)
         except (ValueError, ArithmeticError):
             continue
-        if (not p.is_finite() or q != q.to_integral_value() or not 0 < q < 2**53 or p < 0
-                or d < 0 or sku.strip() not in ("SKU1", "SKU2", "TM-1")):
+        if (
+            not p.is_finite()
+            or q != q.to_integral_value()
+            or not 0 < q < 2**53
+            or p < 0
+            or d < 0
+            or sku.strip() not in ("SKU1", "SKU2", "TM-1")
+        ):
             continue
         cur = cur.upper()
         if cur == "CNY":
@@ -201,15 +243,21 @@ def _expected_revenue(rows: list[str]) -> Decimal:
     return total
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=_messy_rows())
 def test_property_nothing_lost_and_revenue_reconciles(tmp_path_factory, rows):
     root = build_dataset(
-        tmp_path_factory.mktemp("prop"), exports={"c": H + "\n" + "".join(r + "\n" for r in rows)},
+        tmp_path_factory.mktemp("prop"),
+        exports={"c": H + "\n" + "".join(r + "\n" for r in rows)},
         mappings={"c": {"timestamp": {"format": "%Y-%m-%d %H:%M:%S"}}},
-        tables={"products": PRODUCTS_CSV, "fx_rates": FX_CSV,
-                "sku_map": "channel_id,channel_sku,sku\nc,TM-1,SKU3\n"})
+        tables={
+            "products": PRODUCTS_CSV,
+            "fx_rates": FX_CSV,
+            "sku_map": "channel_id,channel_sku,sku\nc,TM-1,SKU3\n",
+        },
+    )
     ds = load_dataset(root)
     r = read_export(ds, "c")
     lines, q = canonicalise(r.lines, ds)
@@ -218,19 +266,24 @@ def test_property_nothing_lost_and_revenue_reconciles(tmp_path_factory, rows):
     seen = np.concatenate([lines["row"], r.quarantine["row"], q["row"]])
     assert sorted(seen.tolist()) == list(range(2, len(rows) + 2))
     # revenue reconciles to the cent with the per-line formula and with exact decimals
-    formula = (lines["quantity"] * lines["unit_price"] * lines["fx_rate"]
-               - lines["discount"] * lines["fx_rate"]).sum()
+    formula = (
+        lines["quantity"] * lines["unit_price"] * lines["fx_rate"]
+        - lines["discount"] * lines["fx_rate"]
+    ).sum()
     assert abs(lines["revenue_base"].sum() - formula) < 0.005
-    assert abs(Decimal(repr(float(lines["revenue_base"].sum()))) - _expected_revenue(rows)) \
-        < Decimal("0.005")
+    assert abs(
+        Decimal(repr(float(lines["revenue_base"].sum()))) - _expected_revenue(rows)
+    ) < Decimal("0.005")
 
 
 def test_map_target_missing_from_master_falls_back_to_the_code_itself(tmp_path):
     """A sku_map entry whose target is not a master SKU is ignored, so a code that is itself
     a master SKU still resolves (as before the lookups moved to Arrow); lines keep their
     order and the unmapped SKU2 of another channel's entry does not leak in."""
-    csv = H + ("\nA,2024-03-01,b,SKU2,1,1,0,CNY\nB,2024-03-01,b,TM-1,1,1,0,CNY\n"
-               "C,2024-03-01,b,SKU3,1,1,0,CNY\n")
+    csv = H + (
+        "\nA,2024-03-01,b,SKU2,1,1,0,CNY\nB,2024-03-01,b,TM-1,1,1,0,CNY\n"
+        "C,2024-03-01,b,SKU3,1,1,0,CNY\n"
+    )
     sku_map = "channel_id,channel_sku,sku\nc,SKU2,GONE\nc,TM-1,SKU1\nother,SKU3,SKU1\n"
     _, _, lines, q = _canon(tmp_path, csv, tables={"products": PRODUCTS_CSV, "sku_map": sku_map})
     assert lines["order_id"].tolist() == ["A", "B", "C"]

@@ -32,13 +32,27 @@ TMALL_CSV = (
     "T3,2024-06-19 12:00:00,王五,TM-1,1,99.00,卖家已发货,北京市\n"
 )
 TMALL_MAPPING = {
-    "columns": {"order_id": "订单编号", "order_ts": "下单时间", "buyer_ref": "买家会员名",
-                "channel_sku": "商家编码", "quantity": "购买数量", "unit_price": "价格",
-                "status": "订单状态", "ship_address": "收货地址"},
+    "columns": {
+        "order_id": "订单编号",
+        "order_ts": "下单时间",
+        "buyer_ref": "买家会员名",
+        "channel_sku": "商家编码",
+        "quantity": "购买数量",
+        "unit_price": "价格",
+        "status": "订单状态",
+        "ship_address": "收货地址",
+    },
     "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
     "currency": "CNY",
-    "values": {"status": {"等待买家付款": "placed", "买家已付款": "paid", "卖家已发货": "shipped",
-                          "交易成功": "delivered", "交易关闭": "cancelled"}},
+    "values": {
+        "status": {
+            "等待买家付款": "placed",
+            "买家已付款": "paid",
+            "卖家已发货": "shipped",
+            "交易成功": "delivered",
+            "交易关闭": "cancelled",
+        }
+    },
 }
 MIN_MAPPING = {"columns": {}, "timestamp": {"format": "iso8601", "timezone": "UTC"}}
 MIN_HEAD = "order_id,order_ts,buyer_ref,channel_sku,quantity,unit_price"
@@ -71,8 +85,17 @@ def test_renames_status_values_and_local_timestamps(tmp_path):
 def test_dtypes_follow_the_design_notes(tmp_path):
     _, r = _one(tmp_path, TMALL_CSV, TMALL_MAPPING)
     d = r.lines.dtypes
-    for c in ("source_file", "channel_id", "order_id", "buyer_ref", "channel_sku", "buyer_name",
-              "city", "currency", "status"):
+    for c in (
+        "source_file",
+        "channel_id",
+        "order_id",
+        "buyer_ref",
+        "channel_sku",
+        "buyer_name",
+        "city",
+        "currency",
+        "status",
+    ):
         assert d[c] == "string", c
     for c in ("row", "line_no", "quantity"):
         assert d[c] == "int64", c
@@ -84,8 +107,10 @@ def test_dtypes_follow_the_design_notes(tmp_path):
 
 
 def test_defaults_for_missing_optional_fields(tmp_path):
-    csv = MIN_HEAD + "\nA,2024-01-01T10:00:00,b1,S1,1,5\nB,2024-01-01T11:00:00,b2,S1,2,5\n" \
+    csv = (
+        MIN_HEAD + "\nA,2024-01-01T10:00:00,b1,S1,1,5\nB,2024-01-01T11:00:00,b2,S1,2,5\n"
         "A,2024-01-01T10:00:00,b1,S2,1,7\nA,2024-01-01T10:00:00,b1,S3,1,8\n"
+    )
     ds, r = _one(tmp_path, csv, MIN_MAPPING)
     lines = r.lines
     assert lines["line_no"].tolist() == [1, 1, 2, 3]  # numbered within order, file order
@@ -95,8 +120,10 @@ def test_defaults_for_missing_optional_fields(tmp_path):
         assert lines[f].isna().all()
     # no currency anywhere: base currency, said in a warning
     assert lines["currency"].tolist() == ["CNY"] * 4
-    assert r.warnings == ["orders/c.csv: no currency in mappings/c.yaml or channels.csv; "
-                          "assuming the base currency CNY"]
+    assert r.warnings == [
+        "orders/c.csv: no currency in mappings/c.yaml or channels.csv; "
+        "assuming the base currency CNY"
+    ]
 
 
 def test_identity_mapping_for_canonically_named_columns(tmp_path):
@@ -108,39 +135,55 @@ def test_identity_mapping_for_canonically_named_columns(tmp_path):
 
 def test_given_line_numbers_are_kept(tmp_path):
     csv = "oid,ln,ts,buyer,sku,qty,price\nA,7,2024-01-01,b,S,1,1\nA,9,2024-01-01,b,S,1,1\n"
-    m = {"columns": {"order_id": "oid", "line_no": "ln", "order_ts": "ts", "buyer_ref": "buyer",
-                     "channel_sku": "sku", "quantity": "qty", "unit_price": "price"}}
+    m = {
+        "columns": {
+            "order_id": "oid",
+            "line_no": "ln",
+            "order_ts": "ts",
+            "buyer_ref": "buyer",
+            "channel_sku": "sku",
+            "quantity": "qty",
+            "unit_price": "price",
+        }
+    }
     _, r = _one(tmp_path, csv, m)
     assert r.lines["line_no"].tolist() == [7, 9]
 
 
 def test_iso8601_offsets_honoured_naive_in_mapping_timezone(tmp_path):
-    csv = MIN_HEAD + ("\nA,2024-01-01T10:00:00+08:00,b,S,1,1\nB,2024-01-01T10:00:00Z,b,S,1,1\n"
-                      "C,2024-01-01 10:00:00,b,S,1,1\nD,2024-07-01 10:00:00,b,S,1,1\n"
-                      "E,2024-01-01,b,S,1,1\n")
+    csv = MIN_HEAD + (
+        "\nA,2024-01-01T10:00:00+08:00,b,S,1,1\nB,2024-01-01T10:00:00Z,b,S,1,1\n"
+        "C,2024-01-01 10:00:00,b,S,1,1\nD,2024-07-01 10:00:00,b,S,1,1\n"
+        "E,2024-01-01,b,S,1,1\n"
+    )
     m = {"timestamp": {"format": "iso8601", "timezone": "Europe/Berlin"}}
     _, r = _one(tmp_path, csv, m)
     assert r.lines["order_ts"].tolist() == [
         pd.Timestamp("2024-01-01 02:00", tz="UTC"),
         pd.Timestamp("2024-01-01 10:00", tz="UTC"),
-        pd.Timestamp("2024-01-01 09:00", tz="UTC"),   # CET = UTC+1
-        pd.Timestamp("2024-07-01 08:00", tz="UTC"),   # CEST = UTC+2
+        pd.Timestamp("2024-01-01 09:00", tz="UTC"),  # CET = UTC+1
+        pd.Timestamp("2024-07-01 08:00", tz="UTC"),  # CEST = UTC+2
         pd.Timestamp("2023-12-31 23:00", tz="UTC"),
     ]
 
 
 def test_iso8601_is_the_default_and_channel_timezone_applies(tmp_path):
     csv = MIN_HEAD + "\nA,2024-01-01 10:00:00,b,S,1,1\n"
-    _, r = _one(tmp_path, csv, {},
-                tables={"channels": channels_csv(("c", "marketplace", "USD", "America/New_York"))})
+    _, r = _one(
+        tmp_path,
+        csv,
+        {},
+        tables={"channels": channels_csv(("c", "marketplace", "USD", "America/New_York"))},
+    )
     assert r.lines["order_ts"].iloc[0] == pd.Timestamp("2024-01-01 15:00", tz="UTC")
     assert r.lines["currency"].iloc[0] == "USD"  # the channel's currency from channels.csv
     assert r.warnings == []
 
 
-@pytest.mark.parametrize(("fmt", "value"), [("unix_s", "1704103200"),
-                                             ("unix_ms", "1704103200000"),
-                                             ("unix_s", "1704103200.0")])
+@pytest.mark.parametrize(
+    ("fmt", "value"),
+    [("unix_s", "1704103200"), ("unix_ms", "1704103200000"), ("unix_s", "1704103200.0")],
+)
 def test_unix_timestamps_are_utc(tmp_path, fmt, value):
     csv = MIN_HEAD + f"\nA,{value},b,S,1,1\n"
     _, r = _one(tmp_path, csv, {"timestamp": {"format": fmt, "timezone": "Asia/Shanghai"}})
@@ -160,27 +203,35 @@ def test_timestamp_shorthand_string(tmp_path):
 
 
 def test_currency_from_a_column_with_value_map(tmp_path):
-    csv = MIN_HEAD + ",cur\nA,2024-01-01,b,S,1,1,usd\nB,2024-01-01,b,S,1,1,RMB\nC,2024-01-01,b,S,1,1,\n"
+    csv = (
+        MIN_HEAD
+        + ",cur\nA,2024-01-01,b,S,1,1,usd\nB,2024-01-01,b,S,1,1,RMB\nC,2024-01-01,b,S,1,1,\n"
+    )
     m = {"currency": {"column": "cur"}, "values": {"currency": {"RMB": "CNY"}}}
-    _, r = _one(tmp_path, csv, m,
-                tables={"channels": channels_csv(("c", "cross_border", "EUR", "UTC"))})
+    _, r = _one(
+        tmp_path, csv, m, tables={"channels": channels_csv(("c", "cross_border", "EUR", "UTC"))}
+    )
     # codes upper-cased, mapped through values, empty -> the channel's currency
     assert r.lines["currency"].tolist() == ["USD", "CNY", "EUR"]
 
 
 def test_generic_value_maps(tmp_path):
     csv = MIN_HEAD + ",st\nA,2024-01-01,b,old-code,1,1,OK\nB,2024-01-01,b,S2,1,1,PAID\n"
-    m = {"columns": {"status": "st"},
-         "values": {"channel_sku": {"old-code": "S1"}, "status": {"OK": "delivered"}}}
+    m = {
+        "columns": {"status": "st"},
+        "values": {"channel_sku": {"old-code": "S1"}, "status": {"OK": "delivered"}},
+    }
     _, r = _one(tmp_path, csv, m)
     assert r.lines["channel_sku"].tolist() == ["S1", "S2"]
     assert r.lines["status"].tolist() == ["delivered", "paid"]  # canonical words, any case
 
 
 def test_semicolon_decimal_comma_thousands(tmp_path):
-    csv = ("order_id;order_ts;buyer_ref;channel_sku;quantity;unit_price;discount\n"
-           "A;2024-01-01;b;S;2;1.234,50;0,50\n"
-           'B;2024-01-01;"x;y";S;1;7,25;\n')
+    csv = (
+        "order_id;order_ts;buyer_ref;channel_sku;quantity;unit_price;discount\n"
+        "A;2024-01-01;b;S;2;1.234,50;0,50\n"
+        'B;2024-01-01;"x;y";S;1;7,25;\n'
+    )
     m = {"read": {"sep": ";", "decimal": ",", "thousands": "."}}
     _, r = _one(tmp_path, csv, m)
     assert r.lines["unit_price"].tolist() == [1234.5, 7.25]
@@ -202,8 +253,10 @@ def test_utf8_bom_is_transparent(tmp_path):
 
 
 def test_quoted_fields_and_crlf(tmp_path):
-    csv = (MIN_HEAD + ",buyer_name\r\n"
-           'A,2024-01-01,b,S,1,1,"Smith, Jane"\r\nB,2024-01-01,b,S,1,1,"say ""hi"""\r\n')
+    csv = (
+        MIN_HEAD + ",buyer_name\r\n"
+        'A,2024-01-01,b,S,1,1,"Smith, Jane"\r\nB,2024-01-01,b,S,1,1,"say ""hi"""\r\n'
+    )
     _, r = _one(tmp_path, csv, {})
     assert r.lines["buyer_name"].tolist() == ["Smith, Jane", 'say "hi"']
     assert r.lines["row"].tolist() == [2, 3]
@@ -213,8 +266,9 @@ def test_header_only_gives_empty_lines_and_a_warning(tmp_path):
     _, r = _one(tmp_path, MIN_HEAD + "\n", {})
     assert len(r.lines) == 0 and len(r.quarantine) == 0 and r.rows_read == 0
     assert list(r.lines.columns) == list(LINE_COLUMNS)
-    assert r.warnings[0] == ("orders/c.csv: header only, no data rows; channel 'c' "
-                             "contributes no order lines")
+    assert r.warnings[0] == (
+        "orders/c.csv: header only, no data rows; channel 'c' contributes no order lines"
+    )
 
 
 def test_minimal_dataset_loads_with_every_optional_file_absent(tmp_path):
@@ -226,7 +280,10 @@ def test_minimal_dataset_loads_with_every_optional_file_absent(tmp_path):
         assert not ds.has(t) and ds.table(t) is None
     assert ds.crm_channel_ids == []
     assert [p.relative_to(root).as_posix() for p in ds.input_files()] == [
-        "dataset.yaml", "mappings/web.yaml", "orders/web.csv"]
+        "dataset.yaml",
+        "mappings/web.yaml",
+        "orders/web.csv",
+    ]
     r = read_export(ds, "web")
     assert len(r.lines) == 3
 
@@ -238,12 +295,18 @@ def test_load_accepts_the_yaml_path(tmp_path):
 
 def test_crm_ids_flag_and_default_from_kind(tmp_path):
     root = build_dataset(
-        tmp_path / "ds", exports={"web": WEB_CSV, "tmall": WEB_CSV, "shop": WEB_CSV},
+        tmp_path / "ds",
+        exports={"web": WEB_CSV, "tmall": WEB_CSV, "shop": WEB_CSV},
         channel_extra={"tmall": {"crm_ids": True}, "shop": {"crm_ids": False}},
-        tables={"channels": channels_csv(("web", "own_store", "CNY", "Asia/Shanghai"),
-                                         ("tmall", "marketplace", "CNY", "Asia/Shanghai"),
-                                         ("shop", "own_store", "CNY", "Asia/Shanghai"),
-                                         ("jd", "marketplace", "CNY", "Asia/Shanghai"))})
+        tables={
+            "channels": channels_csv(
+                ("web", "own_store", "CNY", "Asia/Shanghai"),
+                ("tmall", "marketplace", "CNY", "Asia/Shanghai"),
+                ("shop", "own_store", "CNY", "Asia/Shanghai"),
+                ("jd", "marketplace", "CNY", "Asia/Shanghai"),
+            )
+        },
+    )
     ds = load_dataset(root)
     assert ds.crm_channel_ids == ["web", "tmall"]
     assert [c.crm_ids for c in ds.channels] == [True, True, False]
@@ -269,15 +332,20 @@ def test_unknown_channel_id_is_a_value_error(tmp_path):
 
 # ---- optional tables ----------------------------------------------------------------
 
+
 def test_tables_are_typed(tmp_path):
-    root = build_dataset(tmp_path / "ds", tables={
-        "products": PRODUCTS_CSV, "fx_rates": FX_CSV,
-        "channels": channels_csv(("web", "own_store", "CNY", "Asia/Shanghai")),
-        "customers": "customer_id,signup_date,name,email,phone,address,postcode,city,"
-                     "birth_year,gender\nC1,2023-05-01,Ann,,,,,,1990,f\nC2,2023-06-01,,,,,,,,\n",
-        "shipments": "order_id,channel_id,warehouse_id,promised_ts,shipped_ts,delivered_ts,"
-                     "carrier,cost\no1,web,W1,2024-03-02 12:00:00,2024-03-02T01:00:00Z,,SF,8\n",
-    })
+    root = build_dataset(
+        tmp_path / "ds",
+        tables={
+            "products": PRODUCTS_CSV,
+            "fx_rates": FX_CSV,
+            "channels": channels_csv(("web", "own_store", "CNY", "Asia/Shanghai")),
+            "customers": "customer_id,signup_date,name,email,phone,address,postcode,city,"
+            "birth_year,gender\nC1,2023-05-01,Ann,,,,,,1990,f\nC2,2023-06-01,,,,,,,,\n",
+            "shipments": "order_id,channel_id,warehouse_id,promised_ts,shipped_ts,delivered_ts,"
+            "carrier,cost\no1,web,W1,2024-03-02 12:00:00,2024-03-02T01:00:00Z,,SF,8\n",
+        },
+    )
     ds = load_dataset(root)
     p = ds.table("products")
     assert p["unit_cost"].dtype == "float64" and p["sku"].dtype == "string"
@@ -324,10 +392,16 @@ def test_iso_fast_path_gives_the_general_paths_answer_on_mixed_columns():
     """``_parse_iso`` casts the strict ``YYYY-MM-DDTHH:MM:SS+HH:MM`` values with Arrow and
     sends every other value (other spellings, naive times, out-of-range fields, junk) to the
     general path: the result equals the general path's on every value, in the input's index."""
-    strict = ["2024-02-29T10:00:00+08:00", "2024-01-01T10:00:00-05:30",
-              "2024-12-31T23:59:59+14:00"]
-    other = ["2024-01-01T10:00:00Z", "2024-01-01 10:00:00", "2024-03-31T02:30:00",
-             "2024-02-30T10:00:00+08:00", None, "junk", "2024-01-01T10:00:00.5+08:00"]
+    strict = ["2024-02-29T10:00:00+08:00", "2024-01-01T10:00:00-05:30", "2024-12-31T23:59:59+14:00"]
+    other = [
+        "2024-01-01T10:00:00Z",
+        "2024-01-01 10:00:00",
+        "2024-03-31T02:30:00",
+        "2024-02-30T10:00:00+08:00",
+        None,
+        "junk",
+        "2024-01-01T10:00:00.5+08:00",
+    ]
     for values in (strict, strict + other, other[:1] + strict, strict + [None]):
         s = pd.Series(values, index=range(7, 7 + len(values)), dtype="string[pyarrow]")
         got = _parse_iso(s, "Europe/Berlin")
@@ -336,17 +410,37 @@ def test_iso_fast_path_gives_the_general_paths_answer_on_mixed_columns():
         assert str(got.dtype) == "datetime64[ns, UTC]"
     # hand-checked: 10:00 at +08:00 is 02:00 UTC
     assert _parse_iso(pd.Series(strict, dtype="string[pyarrow]"), "UTC").iloc[0] == (
-        pd.Timestamp("2024-02-29 02:00", tz="UTC"))
+        pd.Timestamp("2024-02-29 02:00", tz="UTC")
+    )
 
 
 def test_text_to_float_equals_pandas_to_numeric():
     """Plain decimals go through an Arrow cast, everything else through pandas: the numbers
     (and NaN for missing or non-numbers) are exactly pandas' own."""
-    values = ["209.99", "-3", "0.10", "1e3", ".5", "5.", "+3", "inf", "nan", "abc", "",
-              None, "12345678901234.5", "0.1234567890123456789", "1,5", " 4"]
+    values = [
+        "209.99",
+        "-3",
+        "0.10",
+        "1e3",
+        ".5",
+        "5.",
+        "+3",
+        "inf",
+        "nan",
+        "abc",
+        "",
+        None,
+        "12345678901234.5",
+        "0.1234567890123456789",
+        "1,5",
+        " 4",
+    ]
     got = _text_to_float(pa.chunked_array([pa.array(values, pa.string())]))
-    want = pd.to_numeric(pd.Series(values, dtype="string[pyarrow]"), errors="coerce").astype(
-        "Float64").to_numpy(dtype="float64", na_value=np.nan)
+    want = (
+        pd.to_numeric(pd.Series(values, dtype="string[pyarrow]"), errors="coerce")
+        .astype("Float64")
+        .to_numpy(dtype="float64", na_value=np.nan)
+    )
     np.testing.assert_array_equal(got, want)
     assert got[0] == 209.99 and got[1] == -3.0
     plain = ["1.25", "-0.5", "42"]
@@ -355,12 +449,16 @@ def test_text_to_float_equals_pandas_to_numeric():
 
 # ---- the steps of load_dataset ------------------------------------------------------
 
+
 def test_channel_entries_in_file_order_with_crm_ids_kept_as_written():
-    chans = [{"id": "web", "orders": "o/web.csv", "mapping": "m/web.yaml"},
-             {"id": "jd", "orders": "o/jd.csv", "mapping": "m/jd.yaml", "crm_ids": False}]
+    chans = [
+        {"id": "web", "orders": "o/web.csv", "mapping": "m/web.yaml"},
+        {"id": "jd", "orders": "o/jd.csv", "mapping": "m/jd.yaml", "crm_ids": False},
+    ]
     assert _channel_entries(chans, {}) == [
         _ChannelEntry("web", "o/web.csv", "m/web.yaml", None),
-        _ChannelEntry("jd", "o/jd.csv", "m/jd.yaml", False)]
+        _ChannelEntry("jd", "o/jd.csv", "m/jd.yaml", False),
+    ]
 
 
 def test_a_repeated_channel_id_is_reported_before_its_crm_ids():
@@ -389,5 +487,12 @@ def test_dataset_module_keeps_every_name_other_modules_import():
         assert hasattr(dataset_module, name), name
     for name in ("_read_header", "_read_strings", "_clean_text", "_parse_order_ts"):
         assert callable(getattr(dataset_module, name)), name
-    assert {"Dataset", "load_dataset", "read_export", "empty_quarantine", "PII_FIELDS",
-            "STRING", "TABLES"} <= set(dataset_module.__all__)
+    assert {
+        "Dataset",
+        "load_dataset",
+        "read_export",
+        "empty_quarantine",
+        "PII_FIELDS",
+        "STRING",
+        "TABLES",
+    } <= set(dataset_module.__all__)

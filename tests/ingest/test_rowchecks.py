@@ -10,8 +10,18 @@ from channelops.ingest.contract import Mapping
 from channelops.ingest.rowchecks import _check_ranges, _check_rows, _Problems
 
 MAPPING = Mapping(file="mappings/c.yaml", columns={}, timestamp_format="%Y-%m-%d %H:%M:%S")
-FIELDS = {f: f"col_{f}" for f in ("order_id", "order_ts", "buyer_ref", "channel_sku",
-                                  "quantity", "unit_price", "status")}
+FIELDS = {
+    f: f"col_{f}"
+    for f in (
+        "order_id",
+        "order_ts",
+        "buyer_ref",
+        "channel_sku",
+        "quantity",
+        "unit_price",
+        "status",
+    )
+}
 
 
 def _text(**columns: list) -> dict[str, pd.Series]:
@@ -25,8 +35,12 @@ def _reasons(problems: _Problems) -> list[str | None]:
 def test_each_row_keeps_its_first_problem_in_check_order():
     text = _text(
         order_id=["o1", None, "o3", "o4", "o5", "o6", "o7", None],
-        order_ts=["2024-03-01 08:00:00", "2024-03-01 08:00:00", "yesterday",
-                  *["2024-03-01 08:00:00"] * 5],
+        order_ts=[
+            "2024-03-01 08:00:00",
+            "2024-03-01 08:00:00",
+            "yesterday",
+            *["2024-03-01 08:00:00"] * 5,
+        ],
         buyer_ref=["c"] * 8,
         channel_sku=["s"] * 8,
         quantity=["2", "1", "1", "1.5", "0", "1", "1", "1.5"],
@@ -35,8 +49,15 @@ def test_each_row_keeps_its_first_problem_in_check_order():
     )
     checked = _check_rows(text, FIELDS, MAPPING, "Asia/Shanghai")
     assert _reasons(checked.problems) == [
-        None, "missing_value", "bad_timestamp", "bad_number", "nonpositive_quantity",
-        "negative_price", "unknown_status", "missing_value"]  # row 7: missing before bad number
+        None,
+        "missing_value",
+        "bad_timestamp",
+        "bad_number",
+        "nonpositive_quantity",
+        "negative_price",
+        "unknown_status",
+        "missing_value",
+    ]  # row 7: missing before bad number
     assert checked.problems.ok.tolist() == [True] + [False] * 7
     # hand-checked: 08:00 in Shanghai (UTC+8) is 00:00 UTC
     assert checked.order_ts.iloc[0] == pd.Timestamp("2024-03-01 00:00", tz="UTC")
@@ -47,15 +68,32 @@ def test_each_row_keeps_its_first_problem_in_check_order():
     assert messages["missing_value"](None) == "order_id is empty (column 'col_order_id')"
     assert messages["bad_number"](pd.Series(["1.5"]))[0] == "'1.5' is not a whole number"
     assert messages["bad_timestamp"](pd.Series(["yesterday"]))[0] == (
-        "'yesterday' is not a timestamp in the form %Y-%m-%d %H:%M:%S")
+        "'yesterday' is not a timestamp in the form %Y-%m-%d %H:%M:%S"
+    )
 
 
 def test_line_no_below_one_and_no_status_column():
-    fields = {f: f for f in ("order_id", "line_no", "order_ts", "buyer_ref", "channel_sku",
-                             "quantity", "unit_price")}
-    text = _text(order_id=["o1", "o1"], line_no=["1", "0"],
-                 order_ts=["2024-03-01 08:00:00"] * 2, buyer_ref=["c", "c"],
-                 channel_sku=["s", "s"], quantity=["1", "1"], unit_price=["1", "1"])
+    fields = {
+        f: f
+        for f in (
+            "order_id",
+            "line_no",
+            "order_ts",
+            "buyer_ref",
+            "channel_sku",
+            "quantity",
+            "unit_price",
+        )
+    }
+    text = _text(
+        order_id=["o1", "o1"],
+        line_no=["1", "0"],
+        order_ts=["2024-03-01 08:00:00"] * 2,
+        buyer_ref=["c", "c"],
+        channel_sku=["s", "s"],
+        quantity=["1", "1"],
+        unit_price=["1", "1"],
+    )
     checked = _check_rows(text, fields, MAPPING, "UTC")
     assert _reasons(checked.problems) == [None, "bad_number"]
     assert checked.problems.found[0][2](pd.Series(["0"]))[0] == "'0' is not a whole number >= 1"

@@ -23,23 +23,38 @@ def test_each_kind_gets_its_type():
     assert _typed(["a", " b ", ""], _Col("str", nullable=True)).tolist()[:2] == ["a", "b"]
     dates = _typed(["2024-03-01", "2024-03-02T10:00:00", "2024-03-03"], _Col("date"))
     assert dates.tolist()[1] == pd.Timestamp("2024-03-02")  # time of day dropped
-    ts = _typed(["2024-03-01 08:00:00", "2024-03-01T00:00:00Z", ""],
-                _Col("datetime", nullable=True))
+    ts = _typed(
+        ["2024-03-01 08:00:00", "2024-03-01T00:00:00Z", ""], _Col("datetime", nullable=True)
+    )
     # hand-checked: 08:00 naive in Shanghai and 00:00Z are the same instant
     assert ts.iloc[0] == ts.iloc[1] == pd.Timestamp("2024-03-01 00:00", tz="UTC")
     assert _typed(["UTC", "Europe/Berlin", "Asia/Shanghai"], _Col("tz")).tolist()[1] == (
-        "Europe/Berlin")
+        "Europe/Berlin"
+    )
 
 
-@pytest.mark.parametrize(("values", "t", "line", "expected", "found"), [
-    (["1", "x", "y"], _Col("float"), 3, "a number", "'x' (and 1 more such rows)"),
-    (["1", "2", "2.5"], _Col("int"), 4, "a whole number", "'2.5'"),
-    (["a", "b", "zz"], _Col("str", choices=("a", "b")), 4, "one of a, b", "'zz'"),
-    (["UTC", "Mars/Base", "UTC"], _Col("tz"), 3,
-     "an IANA timezone name such as Asia/Shanghai", "'Mars/Base'"),
-    (["2024-03-01", "2024-13-01", "2024-03-02"], _Col("date"), 3, "a date as YYYY-MM-DD",
-     "'2024-13-01'"),
-])
+@pytest.mark.parametrize(
+    ("values", "t", "line", "expected", "found"),
+    [
+        (["1", "x", "y"], _Col("float"), 3, "a number", "'x' (and 1 more such rows)"),
+        (["1", "2", "2.5"], _Col("int"), 4, "a whole number", "'2.5'"),
+        (["a", "b", "zz"], _Col("str", choices=("a", "b")), 4, "one of a, b", "'zz'"),
+        (
+            ["UTC", "Mars/Base", "UTC"],
+            _Col("tz"),
+            3,
+            "an IANA timezone name such as Asia/Shanghai",
+            "'Mars/Base'",
+        ),
+        (
+            ["2024-03-01", "2024-13-01", "2024-03-02"],
+            _Col("date"),
+            3,
+            "a date as YYYY-MM-DD",
+            "'2024-13-01'",
+        ),
+    ],
+)
 def test_a_wrong_value_names_its_line_and_the_expected_type(values, t, line, expected, found):
     with pytest.raises(DatasetError) as info:
         _typed(values, t)

@@ -108,8 +108,11 @@ def _text_to_float(a: pa.ChunkedArray) -> np.ndarray:
     rest = ~mask & pc.is_valid(a).to_numpy(zero_copy_only=False)
     if rest.any():
         other = _series(a.filter(pa.array(rest)))
-        out[rest] = pd.to_numeric(other, errors="coerce").astype("Float64").to_numpy(
-            dtype="float64", na_value=np.nan)
+        out[rest] = (
+            pd.to_numeric(other, errors="coerce")
+            .astype("Float64")
+            .to_numpy(dtype="float64", na_value=np.nan)
+        )
     return out
 
 

@@ -41,7 +41,12 @@ __all__ = ["CANONICAL_COLUMNS", "canonicalise"]
 
 #: Columns added by :func:`canonicalise`, after the columns of the input lines.
 CANONICAL_COLUMNS: tuple[str, ...] = (
-    "sku", "order_ts_local", "fx_rate", "unit_price_base", "discount_base", "revenue_base",
+    "sku",
+    "order_ts_local",
+    "fx_rate",
+    "unit_price_base",
+    "discount_base",
+    "revenue_base",
 )
 
 
@@ -83,9 +88,10 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
     out["fx_rate"] = fx_ok
     out["unit_price_base"] = out["unit_price"].to_numpy(dtype=np.float64) * fx_ok
     out["discount_base"] = out["discount"].to_numpy(dtype=np.float64) * fx_ok
-    out["revenue_base"] = (out["quantity"].to_numpy(dtype=np.float64)
-                           * out["unit_price_base"].to_numpy()
-                           - out["discount_base"].to_numpy())
+    out["revenue_base"] = (
+        out["quantity"].to_numpy(dtype=np.float64) * out["unit_price_base"].to_numpy()
+        - out["discount_base"].to_numpy()
+    )
 
     quarantine = _quarantine(lines, flag, dataset, currency, day)
     assert len(out) + len(quarantine) == n, "canonicalise lost rows"
@@ -107,8 +113,12 @@ def _keep_rows(df: pd.DataFrame, ok: np.ndarray) -> pd.DataFrame:
             kept = pa.chunked_array(arr.__arrow_array__()).filter(mask)
             cols[c] = pd.Series(type(arr)(kept), dtype=df[c].dtype, copy=False)
         else:
-            cols[c] = pd.Series(df[c].to_numpy()[ok] if not isinstance(df[c].dtype, (
-                pd.DatetimeTZDtype, pd.CategoricalDtype)) else df[c].array[ok], copy=False)
+            cols[c] = pd.Series(
+                df[c].to_numpy()[ok]
+                if not isinstance(df[c].dtype, (pd.DatetimeTZDtype, pd.CategoricalDtype))
+                else df[c].array[ok],
+                copy=False,
+            )
     return pd.DataFrame(cols, copy=False)
 
 
@@ -130,8 +140,11 @@ def _master_skus(channel: pd.Series, chan_sku: pd.Series, ds: Dataset) -> pd.Ser
         return chan_sku.copy()
     codes = _arrow_text(chan_sku)
     chan = _arrow_text(channel)
-    master = pa.array(products["sku"].astype(str).to_numpy(dtype=object), pa.string()) \
-        if products is not None else pa.array([], pa.string())
+    master = (
+        pa.array(products["sku"].astype(str).to_numpy(dtype=object), pa.string())
+        if products is not None
+        else pa.array([], pa.string())
+    )
     n = len(chan_sku)
     pos = np.full(n, -1, dtype=np.int64)  # index into `values` below, -1: unresolved
     targets: list[pa.Array] = []
@@ -149,9 +162,11 @@ def _master_skus(channel: pd.Series, chan_sku: pd.Series, ds: Dataset) -> pd.Ser
                 keep = pc.is_in(target, value_set=master)
                 keys, target = keys.filter(keep), target.filter(keep)
             hit = pc.index_in(codes.filter(rows), value_set=keys)
-            pos[rows_np] = np.where(pc.is_valid(hit).to_numpy(zero_copy_only=False),
-                                    pc.fill_null(hit, -1).to_numpy(zero_copy_only=False)
-                                    + offset, -1)
+            pos[rows_np] = np.where(
+                pc.is_valid(hit).to_numpy(zero_copy_only=False),
+                pc.fill_null(hit, -1).to_numpy(zero_copy_only=False) + offset,
+                -1,
+            )
             targets.append(target)
             offset += len(target)
     if products is not None:
@@ -163,8 +178,12 @@ def _master_skus(channel: pd.Series, chan_sku: pd.Series, ds: Dataset) -> pd.Ser
         targets.append(master)
     values = pa.concat_arrays(targets) if targets else pa.array([], pa.string())
     sku = values.take(pa.array(pos, mask=pos < 0))
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([sku])), index=chan_sku.index,
-                     dtype=STRING, copy=False)
+    return pd.Series(
+        pd.arrays.ArrowStringArray(pa.chunked_array([sku])),
+        index=chan_sku.index,
+        dtype=STRING,
+        copy=False,
+    )
 
 
 def _arrow_text(s: pd.Series) -> pa.ChunkedArray:
@@ -173,8 +192,11 @@ def _arrow_text(s: pd.Series) -> pa.ChunkedArray:
     return a if a.type == pa.string() else a.cast(pa.string())
 
 
-def _fx_rates(currency: pd.Series, day: np.ndarray, ds: Dataset,
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fx_rates(
+    currency: pd.Series,
+    day: np.ndarray,
+    ds: Dataset,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rate to base per line (NaN when unavailable), and the unknown / missing masks."""
     n = len(currency)
     fx = np.full(n, np.nan)
@@ -189,8 +211,9 @@ def _fx_rates(currency: pd.Series, day: np.ndarray, ds: Dataset,
     for code, grp in table.groupby("currency", sort=False):
         if code == ds.base_currency:
             continue
-        rows = np.flatnonzero(pc.fill_null(pc.equal(cur, code), False).to_numpy(
-            zero_copy_only=False))
+        rows = np.flatnonzero(
+            pc.fill_null(pc.equal(cur, code), False).to_numpy(zero_copy_only=False)
+        )
         if not len(rows):
             continue
         unknown[rows] = False
@@ -204,42 +227,70 @@ def _fx_rates(currency: pd.Series, day: np.ndarray, ds: Dataset,
     return fx, unknown, missing
 
 
-def _quarantine(lines: pd.DataFrame, flag: np.ndarray, ds: Dataset, currency: pd.Series,
-                day: np.ndarray) -> pd.DataFrame:
+def _quarantine(
+    lines: pd.DataFrame, flag: np.ndarray, ds: Dataset, currency: pd.Series, day: np.ndarray
+) -> pd.DataFrame:
     if not flag.any():
         return empty_quarantine()
     parts = []
     mapped = {c.id: c.mapping.resolve(c.header) for c in ds.channels}
-    for code, reason, field in ((1, "unknown_sku", "channel_sku"),
-                                (2, "unknown_currency", "currency"),
-                                (3, "missing_fx_rate", "currency")):
+    for code, reason, field in (
+        (1, "unknown_sku", "channel_sku"),
+        (2, "unknown_currency", "currency"),
+        (3, "missing_fx_rate", "currency"),
+    ):
         idx = np.flatnonzero(flag == code)
         if not len(idx):
             continue
         sub = lines.iloc[idx]
         # the export's own column name (None when the value came from the mapping itself)
-        column = sub["channel_id"].astype(object).map(
-            {cid: cols.get(field) for cid, cols in mapped.items()}).reset_index(drop=True)
+        column = (
+            sub["channel_id"]
+            .astype(object)
+            .map({cid: cols.get(field) for cid, cols in mapped.items()})
+            .reset_index(drop=True)
+        )
         value = sub[field].astype(STRING).fillna("").reset_index(drop=True)
         if reason == "unknown_sku":
-            msg = ("channel SKU '" + value + "' of channel " + sub["channel_id"].astype(STRING)
-                   .reset_index(drop=True) + _sku_hint(ds))
+            msg = (
+                "channel SKU '"
+                + value
+                + "' of channel "
+                + sub["channel_id"].astype(STRING).reset_index(drop=True)
+                + _sku_hint(ds)
+            )
         elif reason == "unknown_currency":
-            msg = ("currency '" + value + "' is neither the base currency "
-                   f"{ds.base_currency} nor in fx_rates.csv" +
-                   ("" if ds.has("fx_rates") else " (the dataset has no fx_rates.csv)"))
+            msg = (
+                "currency '" + value + "' is neither the base currency "
+                f"{ds.base_currency} nor in fx_rates.csv"
+                + ("" if ds.has("fx_rates") else " (the dataset has no fx_rates.csv)")
+            )
         else:
             days = pd.Series(day[idx].astype(str), dtype=STRING)
-            msg = ("no fx rate for '" + value + "' on or before " + days
-                   + " (the order's date in " + ds.timezone + ") in fx_rates.csv")
-        parts.append(pd.DataFrame({
-            "source_file": sub["source_file"].reset_index(drop=True) if "source_file" in sub
-            else pd.NA,
-            "row": sub["row"].to_numpy() if "row" in sub else -1,
-            "channel_id": sub["channel_id"].reset_index(drop=True),
-            "column": pd.Series(column, dtype=STRING),
-            "value": value, "reason": reason, "message": msg,
-        }))
+            msg = (
+                "no fx rate for '"
+                + value
+                + "' on or before "
+                + days
+                + " (the order's date in "
+                + ds.timezone
+                + ") in fx_rates.csv"
+            )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source_file": sub["source_file"].reset_index(drop=True)
+                    if "source_file" in sub
+                    else pd.NA,
+                    "row": sub["row"].to_numpy() if "row" in sub else -1,
+                    "channel_id": sub["channel_id"].reset_index(drop=True),
+                    "column": pd.Series(column, dtype=STRING),
+                    "value": value,
+                    "reason": reason,
+                    "message": msg,
+                }
+            )
+        )
     q = pd.concat(parts, ignore_index=True)
     return _quarantine_frame(q.sort_values(["source_file", "row"], kind="stable"))
 

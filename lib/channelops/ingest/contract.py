@@ -44,31 +44,82 @@ __all__ = [
 
 #: Canonical order-line fields a mapping may map to (``channel_id`` comes from dataset.yaml).
 CANONICAL_FIELDS: tuple[str, ...] = (
-    "order_id", "line_no", "order_ts", "buyer_ref", "buyer_name", "buyer_email",
-    "buyer_phone", "ship_address", "postcode", "city", "channel_sku", "quantity",
-    "unit_price", "discount", "currency", "status",
+    "order_id",
+    "line_no",
+    "order_ts",
+    "buyer_ref",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "ship_address",
+    "postcode",
+    "city",
+    "channel_sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "currency",
+    "status",
 )
 REQUIRED_FIELDS: tuple[str, ...] = (
-    "order_id", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price",
+    "order_id",
+    "order_ts",
+    "buyer_ref",
+    "channel_sku",
+    "quantity",
+    "unit_price",
 )
 PII_FIELDS: tuple[str, ...] = (
-    "buyer_name", "buyer_email", "buyer_phone", "ship_address", "postcode", "city",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "ship_address",
+    "postcode",
+    "city",
 )
 STATUSES: tuple[str, ...] = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 NUMERIC_FIELDS: tuple[str, ...] = ("line_no", "quantity", "unit_price", "discount")
 
 #: Columns of ``ExportResult.lines``, in order (dtypes in docs/design-notes.md).
 LINE_COLUMNS: tuple[str, ...] = (
-    "source_file", "row", "channel_id", "order_id", "line_no", "order_ts", "buyer_ref",
-    *PII_FIELDS, "channel_sku", "quantity", "unit_price", "discount", "currency", "status",
+    "source_file",
+    "row",
+    "channel_id",
+    "order_id",
+    "line_no",
+    "order_ts",
+    "buyer_ref",
+    *PII_FIELDS,
+    "channel_sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "currency",
+    "status",
 )
 QUARANTINE_COLUMNS: tuple[str, ...] = (
-    "source_file", "row", "channel_id", "column", "value", "reason", "message",
+    "source_file",
+    "row",
+    "channel_id",
+    "column",
+    "value",
+    "reason",
+    "message",
 )
 REASONS: tuple[str, ...] = (
-    "missing_value", "bad_timestamp", "implausible_timestamp", "bad_number",
-    "nonpositive_quantity", "negative_price", "negative_discount", "unknown_status",
-    "unknown_sku", "unknown_currency", "missing_fx_rate", "ragged_row", "conflicting_duplicate",
+    "missing_value",
+    "bad_timestamp",
+    "implausible_timestamp",
+    "bad_number",
+    "nonpositive_quantity",
+    "negative_price",
+    "negative_discount",
+    "unknown_status",
+    "unknown_sku",
+    "unknown_currency",
+    "missing_fx_rate",
+    "ragged_row",
+    "conflicting_duplicate",
 )
 SPECIAL_TS_FORMATS: tuple[str, ...] = ("iso8601", "unix_s", "unix_ms")
 MAPPING_KEYS: tuple[str, ...] = ("columns", "timestamp", "currency", "values", "read")
@@ -99,8 +150,17 @@ class DatasetError(Exception):
         problem, expected, found, fix: the parts of the message.
     """
 
-    def __init__(self, file: str, problem: str, *, expected: str, found: str, fix: str,
-                 line: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        expected: str,
+        found: str,
+        fix: str,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
         self.file, self.line, self.column = file, line, column
         self.problem, self.expected, self.found, self.fix = problem, expected, found, fix
         where = file
@@ -108,8 +168,9 @@ class DatasetError(Exception):
             where += f", line {line}"
         if column is not None:
             where += f", column {column!r}"
-        super().__init__(f"{where}: {problem}\n  expected: {expected}\n  found: {found}\n"
-                         f"  fix: {fix}")
+        super().__init__(
+            f"{where}: {problem}\n  expected: {expected}\n  found: {found}\n  fix: {fix}"
+        )
 
 
 class DatasetWarning(UserWarning):

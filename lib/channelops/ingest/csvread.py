@@ -32,13 +32,16 @@ def _is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
-def _read_header(path: Path, dialect: ReadDialect, rel: str,
-                 mapping_rel: str | None) -> list[str]:
+def _read_header(path: Path, dialect: ReadDialect, rel: str, mapping_rel: str | None) -> list[str]:
     """Column names of a CSV (BOM and surrounding spaces removed); errors as DatasetError."""
     if path.stat().st_size == 0:
-        raise DatasetError(rel, "the file is empty (0 bytes)",
-                           expected="a header row followed by data rows", found="0 bytes",
-                           fix="re-export the file, or remove it from the dataset")
+        raise DatasetError(
+            rel,
+            "the file is empty (0 bytes)",
+            expected="a header row followed by data rows",
+            found="0 bytes",
+            fix="re-export the file, or remove it from the dataset",
+        )
     enc = "utf-8-sig" if _is_utf8(dialect.encoding) else dialect.encoding
     try:
         with open(path, encoding=enc, newline="") as fh:
@@ -46,29 +49,49 @@ def _read_header(path: Path, dialect: ReadDialect, rel: str,
     except UnicodeDecodeError:
         raise _encoding_error(path, dialect.encoding, rel, mapping_rel) from None
     except csv.Error as e:
-        raise DatasetError(rel, f"the header row cannot be parsed as CSV ({e})", line=1,
-                           expected="a header row of column names", found="unparseable text",
-                           fix="check the header's quotes and separator") from None
+        raise DatasetError(
+            rel,
+            f"the header row cannot be parsed as CSV ({e})",
+            line=1,
+            expected="a header row of column names",
+            found="unparseable text",
+            fix="check the header's quotes and separator",
+        ) from None
     header = [c.strip() for c in (row or [])]
     if not header or all(c == "" for c in header):
-        raise DatasetError(rel, "the header row is blank", line=1,
-                           expected="column names in line 1", found="an empty line",
-                           fix="put the header row in line 1")
+        raise DatasetError(
+            rel,
+            "the header row is blank",
+            line=1,
+            expected="column names in line 1",
+            found="an empty line",
+            fix="put the header row in line 1",
+        )
     counts: dict[str, list[int]] = {}
     for i, c in enumerate(header, 1):
         counts.setdefault(c, []).append(i)
     dups = {c: pos for c, pos in counts.items() if len(pos) > 1}
     if dups:
         names = ", ".join(f"{c!r} (columns {', '.join(map(str, p))})" for c, p in dups.items())
-        raise DatasetError(rel, "duplicate column names", line=1,
-                           expected="unique column names in the header", found=names,
-                           fix="rename the repeated columns in the header"
-                               + (f" (and in {mapping_rel})" if mapping_rel else ""))
+        raise DatasetError(
+            rel,
+            "duplicate column names",
+            line=1,
+            expected="unique column names in the header",
+            found=names,
+            fix="rename the repeated columns in the header"
+            + (f" (and in {mapping_rel})" if mapping_rel else ""),
+        )
     if "" in counts:
         pos = counts[""][0]
-        raise DatasetError(rel, f"column {pos} has no name", line=1,
-                           expected="a name for every column", found="an empty name",
-                           fix=f"name column {pos} in the header")
+        raise DatasetError(
+            rel,
+            f"column {pos} has no name",
+            line=1,
+            expected="a name for every column",
+            found="an empty name",
+            fix=f"name column {pos} in the header",
+        )
     return header
 
 
@@ -86,10 +109,10 @@ def _encoding_error(path: Path, encoding: str, rel: str, mapping_rel: str | None
                 buf = e.object
                 head = len(buf) - len(chunk)
                 pos = e.start - head
-                line += chunk[:max(pos, 0)].count(b"\n")
+                line += chunk[: max(pos, 0)].count(b"\n")
                 offset += max(pos, 0)
-                bad = buf[e.start:e.start + 4]
-                sample = chunk[max(pos - 2000, 0):pos + 2000]
+                bad = buf[e.start : e.start + 4]
+                sample = chunk[max(pos - 2000, 0) : pos + 2000]
                 break
             line += chunk.count(b"\n")
             offset += len(chunk)
@@ -116,16 +139,25 @@ def _encoding_error(path: Path, encoding: str, rel: str, mapping_rel: str | None
         found += f"; the file decodes as {guess.upper()}"
     suggestion = guess or "gbk"
     return DatasetError(
-        rel, f"the file is not valid {declared} text", line=line,
-        expected=f"{declared} text" + ("" if not _is_utf8(encoding) else
-                                       f", or the encoding declared in {where}"),
+        rel,
+        f"the file is not valid {declared} text",
+        line=line,
+        expected=f"{declared} text"
+        + ("" if not _is_utf8(encoding) else f", or the encoding declared in {where}"),
         found=found,
-        fix=f"declare the file's encoding in {where}: `read: {{encoding: {suggestion}}}`")
+        fix=f"declare the file's encoding in {where}: `read: {{encoding: {suggestion}}}`",
+    )
 
 
-def _arrow_read(path: Path, dialect: ReadDialect, header: Sequence[str], wanted: Sequence[str],
-                rel: str, mapping_rel: str | None, threads: bool,
-                ) -> tuple[pa.Table, list[tuple[int | None, int, str]]]:
+def _arrow_read(
+    path: Path,
+    dialect: ReadDialect,
+    header: Sequence[str],
+    wanted: Sequence[str],
+    rel: str,
+    mapping_rel: str | None,
+    threads: bool,
+) -> tuple[pa.Table, list[tuple[int | None, int, str]]]:
     names = [f"c{i}" for i in range(len(header))]
     bad: list[tuple[int | None, int, str]] = []
 
@@ -139,28 +171,39 @@ def _arrow_read(path: Path, dialect: ReadDialect, header: Sequence[str], wanted:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
-                use_threads=threads, column_names=names, skip_rows=1, encoding=enc,
-                block_size=16 << 20),
+                use_threads=threads,
+                column_names=names,
+                skip_rows=1,
+                encoding=enc,
+                block_size=16 << 20,
+            ),
             parse_options=pacsv.ParseOptions(
-                delimiter=dialect.sep, invalid_row_handler=on_bad, ignore_empty_lines=False,
-                newlines_in_values=True),
+                delimiter=dialect.sep,
+                invalid_row_handler=on_bad,
+                ignore_empty_lines=False,
+                newlines_in_values=True,
+            ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(include, pa.string()), include_columns=include,
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
-                null_values=[]),
+                column_types=dict.fromkeys(include, pa.string()),
+                include_columns=include,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
         )
     except UnicodeDecodeError:
         raise _encoding_error(path, dialect.encoding, rel, mapping_rel) from None
     except (pa.ArrowInvalid, OSError) as e:
         if "UTF8" in str(e) or "decode" in str(e):
             raise _encoding_error(path, dialect.encoding, rel, mapping_rel) from None
-        raise DatasetError(rel, f"the file cannot be parsed as CSV ({_without_row_text(e)})",
-                           expected=f"CSV separated by {dialect.sep!r} with double-quoted "
-                                    "fields",
-                           found="text the CSV reader rejects",
-                           fix="check quotes (an unclosed quote swallows the rest of the file) "
-                               f"and the separator declared in {mapping_rel or 'the mapping'}"
-                           ) from None
+        raise DatasetError(
+            rel,
+            f"the file cannot be parsed as CSV ({_without_row_text(e)})",
+            expected=f"CSV separated by {dialect.sep!r} with double-quoted fields",
+            found="text the CSV reader rejects",
+            fix="check quotes (an unclosed quote swallows the rest of the file) "
+            f"and the separator declared in {mapping_rel or 'the mapping'}",
+        ) from None
     return table.rename_columns([header[names.index(n)] for n in table.column_names]), bad
 
 
@@ -184,9 +227,14 @@ def _without_row_text(e: Exception) -> str:
     return re.sub(r"(got \d+)\s*:.*$", r"\1", first)
 
 
-def _read_strings(path: Path, dialect: ReadDialect, header: Sequence[str], wanted: Sequence[str],
-                  rel: str, mapping_rel: str | None,
-                  ) -> tuple[dict[str, pd.Series], np.ndarray, list[tuple[int, int, str]], int]:
+def _read_strings(
+    path: Path,
+    dialect: ReadDialect,
+    header: Sequence[str],
+    wanted: Sequence[str],
+    rel: str,
+    mapping_rel: str | None,
+) -> tuple[dict[str, pd.Series], np.ndarray, list[tuple[int, int, str]], int]:
     """Read ``wanted`` columns as text.
 
     Returns:
@@ -198,8 +246,7 @@ def _read_strings(path: Path, dialect: ReadDialect, header: Sequence[str], wante
     table, bad = _arrow_read(path, dialect, header, wanted, rel, mapping_rel, threads=True)
     if bad and any(b[0] is None for b in bad):
         # the threaded reader does not number rows; read again serially to place them
-        table, bad = _arrow_read(path, dialect, header, wanted, rel, mapping_rel,
-                                 threads=False)
+        table, bad = _arrow_read(path, dialect, header, wanted, rel, mapping_rel, threads=False)
     ragged = sorted((int(b[0]), b[1], b[2]) for b in bad)  # type: ignore[arg-type]
     for r, n, text in ragged:
         if "\n" in text or "\r" in text:
@@ -208,20 +255,27 @@ def _read_strings(path: Path, dialect: ReadDialect, header: Sequence[str], wante
             nlines = text.count("\n") + 1
             col = _unclosed_quote_column(text, dialect.sep, header)
             raise DatasetError(
-                rel, "a quoted field is not closed", line=r, column=col,
+                rel,
+                "a quoted field is not closed",
+                line=r,
+                column=col,
                 expected='every opening quote " closed within its field',
                 found=f"a record of {nlines} lines and {n} fields"
-                      + (f", the quote opening in column {col!r}" if col else ""),
-                fix='close the quote, or double a quote inside a quoted field ("")')
+                + (f", the quote opening in column {col!r}" if col else ""),
+                fix='close the quote, or double a quote inside a quoted field ("")',
+            )
     total = table.num_rows + len(ragged)
     rows = np.arange(2, total + 2, dtype=np.int64)
     if ragged:
-        rows = np.setdiff1d(rows, np.array([r[0] for r in ragged], dtype=np.int64),
-                            assume_unique=True)
+        rows = np.setdiff1d(
+            rows, np.array([r[0] for r in ragged], dtype=np.int64), assume_unique=True
+        )
     assert len(rows) == table.num_rows
     cols = {}
     for name in table.column_names:
         arr = table.column(name)
-        cols[name] = pd.Series(pd.arrays.ArrowStringArray(arr) if arr.num_chunks else
-                               pd.array([], dtype=STRING), dtype=STRING)
+        cols[name] = pd.Series(
+            pd.arrays.ArrowStringArray(arr) if arr.num_chunks else pd.array([], dtype=STRING),
+            dtype=STRING,
+        )
     return cols, rows, ragged, total

@@ -156,9 +156,15 @@ def load_dataset(path: str | Path) -> Dataset:
     outside = _allow_outside_paths(data.get("allow_outside_paths", False), lines)
     if not outside:
         _check_inside(root, entries, lines)
-    ds = Dataset(root, name, base, tz, [],
-                 plausible_dates=_plausible_dates(data.get("plausible_dates"), lines),
-                 allow_outside_paths=outside)
+    ds = Dataset(
+        root,
+        name,
+        base,
+        tz,
+        [],
+        plausible_dates=_plausible_dates(data.get("plausible_dates"), lines),
+        allow_outside_paths=outside,
+    )
     kinds = _channel_kinds(ds, entries)
     for entry in entries:
         ds.channels.append(_channel_spec(root, entry, kinds))
@@ -171,11 +177,15 @@ def load_dataset(path: str | Path) -> Dataset:
 def _allow_outside_paths(value: Any, lines: dict[tuple, int]) -> bool:
     """``allow_outside_paths`` of dataset.yaml: true or false (default false)."""
     if not isinstance(value, bool):
-        raise DatasetError("dataset.yaml", "allow_outside_paths is not true/false",
-                           line=lines.get(("allow_outside_paths",)),
-                           column="allow_outside_paths", expected="true or false",
-                           found=repr(value),
-                           fix="write `allow_outside_paths: true` or remove the key")
+        raise DatasetError(
+            "dataset.yaml",
+            "allow_outside_paths is not true/false",
+            line=lines.get(("allow_outside_paths",)),
+            column="allow_outside_paths",
+            expected="true or false",
+            found=repr(value),
+            fix="write `allow_outside_paths: true` or remove the key",
+        )
     return value
 
 
@@ -194,20 +204,25 @@ def _check_inside(root: Path, entries: list[_ChannelEntry], lines: dict[tuple, i
             target = _outside(root, rel)
             if target is not None:
                 raise DatasetError(
-                    "dataset.yaml", f"{key} of channel {e.id!r} is outside the dataset folder",
-                    line=lines.get(("channels", i, key)), column=key,
+                    "dataset.yaml",
+                    f"{key} of channel {e.id!r} is outside the dataset folder",
+                    line=lines.get(("channels", i, key)),
+                    column=key,
                     expected=f"a path inside {root}",
                     found=f"{rel!r}, which resolves to {target}",
                     fix="copy the file into the dataset folder, or set `allow_outside_paths: "
-                        "true` in dataset.yaml if you trust it")
+                    "true` in dataset.yaml if you trust it",
+                )
     for t in TABLES:
         if (root / f"{t}.csv").exists() and _outside(root, f"{t}.csv") is not None:
             raise DatasetError(
-                f"{t}.csv", "a link to a file outside the dataset folder",
+                f"{t}.csv",
+                "a link to a file outside the dataset folder",
                 expected=f"a file inside {root}",
                 found=f"a link to {_outside(root, f'{t}.csv')}",
                 fix="copy the file into the dataset folder, or set `allow_outside_paths: true` "
-                    "in dataset.yaml if you trust it")
+                "in dataset.yaml if you trust it",
+            )
 
 
 def _unlisted_exports(root: Path, channels: list[ChannelSpec]) -> list[str]:
@@ -215,8 +230,11 @@ def _unlisted_exports(root: Path, channels: list[ChannelSpec]) -> list[str]:
     listed = {c.orders.resolve() for c in channels}
     folder = root / "orders"
     found = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    return [f"orders/{p.name}: not listed in dataset.yaml; its rows are not read"
-            for p in found if p.resolve() not in listed]
+    return [
+        f"orders/{p.name}: not listed in dataset.yaml; its rows are not read"
+        for p in found
+        if p.resolve() not in listed
+    ]
 
 
 def _read_dataset_yaml(root: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
@@ -224,26 +242,37 @@ def _read_dataset_yaml(root: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
     the line of every key."""
     yml = root / "dataset.yaml"
     if not yml.is_file():
-        found = (f"no dataset.yaml in {root}" if root.is_dir()
-                 else f"the folder {root} does not exist")
-        raise DatasetError("dataset.yaml", "file not found",
-                           expected="a dataset folder holding dataset.yaml", found=found,
-                           fix="pass the dataset folder that holds dataset.yaml, or generate "
-                               "one with `channelops synth --out <folder>`")
+        found = (
+            f"no dataset.yaml in {root}" if root.is_dir() else f"the folder {root} does not exist"
+        )
+        raise DatasetError(
+            "dataset.yaml",
+            "file not found",
+            expected="a dataset folder holding dataset.yaml",
+            found=found,
+            fix="pass the dataset folder that holds dataset.yaml, or generate "
+            "one with `channelops synth --out <folder>`",
+        )
     data, lines = _load_yaml(yml, "dataset.yaml")
     rel = "dataset.yaml"
     if not isinstance(data, dict):
-        raise DatasetError(rel, "not a YAML mapping",
-                           expected=f"keys {', '.join(DATASET_KEYS)}",
-                           found=type(data).__name__,
-                           fix="write dataset.yaml as `key: value` lines (see DESIGN.md)")
+        raise DatasetError(
+            rel,
+            "not a YAML mapping",
+            expected=f"keys {', '.join(DATASET_KEYS)}",
+            found=type(data).__name__,
+            fix="write dataset.yaml as `key: value` lines (see DESIGN.md)",
+        )
     _check_keys(data, DATASET_KEYS + OPTIONAL_DATASET_KEYS, rel, lines, (), "dataset.yaml")
     for k in DATASET_KEYS:
         if k not in data or data[k] in (None, "", []):
-            raise DatasetError(rel, f"missing required key {k!r}",
-                               expected=f"keys {', '.join(DATASET_KEYS)}",
-                               found=f"keys {_keys(data)}",
-                               fix=f"add `{k}:` to dataset.yaml")
+            raise DatasetError(
+                rel,
+                f"missing required key {k!r}",
+                expected=f"keys {', '.join(DATASET_KEYS)}",
+                found=f"keys {_keys(data)}",
+                fix=f"add `{k}:` to dataset.yaml",
+            )
     return data, lines
 
 
@@ -251,10 +280,14 @@ def _base_currency(data: dict[str, Any], lines: dict[tuple, int]) -> str:
     """``base_currency`` of dataset.yaml, an ISO 4217 code."""
     base = data["base_currency"]
     if not isinstance(base, str) or not _CURRENCY_RE.match(base):
-        raise DatasetError("dataset.yaml", "base_currency is not an ISO 4217 code",
-                           line=lines.get(("base_currency",)),
-                           expected="three capital letters such as CNY", found=repr(base),
-                           fix="write base_currency as an ISO 4217 code, e.g. `CNY`")
+        raise DatasetError(
+            "dataset.yaml",
+            "base_currency is not an ISO 4217 code",
+            line=lines.get(("base_currency",)),
+            expected="three capital letters such as CNY",
+            found=repr(base),
+            fix="write base_currency as an ISO 4217 code, e.g. `CNY`",
+        )
     return base
 
 
@@ -262,10 +295,14 @@ def _reporting_timezone(data: dict[str, Any], lines: dict[tuple, int]) -> str:
     """``timezone`` of dataset.yaml, an IANA timezone name."""
     tz = data["timezone"]
     if not _valid_tz(tz):
-        raise DatasetError("dataset.yaml", "timezone is not an IANA timezone name",
-                           line=lines.get(("timezone",)),
-                           expected="an IANA name such as Asia/Shanghai", found=repr(tz),
-                           fix="write timezone as an IANA name, e.g. `Asia/Shanghai`")
+        raise DatasetError(
+            "dataset.yaml",
+            "timezone is not an IANA timezone name",
+            line=lines.get(("timezone",)),
+            expected="an IANA name such as Asia/Shanghai",
+            found=repr(tz),
+            fix="write timezone as an IANA name, e.g. `Asia/Shanghai`",
+        )
     return tz
 
 
@@ -276,10 +313,15 @@ def _plausible_dates(value: Any, lines: dict[tuple, int]) -> tuple[dt.date, dt.d
         return None
     fix = "write `plausible_dates: {from: 2015-01-01, to: 2030-12-31}` or remove the key"
     if not isinstance(value, dict) or set(value) != {"from", "to"}:
-        raise DatasetError("dataset.yaml", "plausible_dates is not {from, to}",
-                           line=lines.get(("plausible_dates",)), column="plausible_dates",
-                           expected="a mapping with the keys from and to",
-                           found=repr(value), fix=fix)
+        raise DatasetError(
+            "dataset.yaml",
+            "plausible_dates is not {from, to}",
+            line=lines.get(("plausible_dates",)),
+            column="plausible_dates",
+            expected="a mapping with the keys from and to",
+            found=repr(value),
+            fix=fix,
+        )
     bounds = []
     for k in ("from", "to"):
         v = value[k]
@@ -288,28 +330,40 @@ def _plausible_dates(value: Any, lines: dict[tuple, int]) -> tuple[dt.date, dt.d
         except ValueError:
             d = None
         if d is None or isinstance(d, dt.datetime) or not 1700 <= d.year <= 2200:
-            raise DatasetError("dataset.yaml", f"plausible_dates.{k} is not a date",
-                               line=lines.get(("plausible_dates", k)),
-                               column=f"plausible_dates.{k}",
-                               expected="a date YYYY-MM-DD between the years 1700 and 2200",
-                               found=repr(v), fix=fix)
+            raise DatasetError(
+                "dataset.yaml",
+                f"plausible_dates.{k} is not a date",
+                line=lines.get(("plausible_dates", k)),
+                column=f"plausible_dates.{k}",
+                expected="a date YYYY-MM-DD between the years 1700 and 2200",
+                found=repr(v),
+                fix=fix,
+            )
         bounds.append(d)
     if bounds[0] > bounds[1]:
-        raise DatasetError("dataset.yaml", "plausible_dates.from is after plausible_dates.to",
-                           line=lines.get(("plausible_dates",)), column="plausible_dates",
-                           expected="from <= to", found=f"from {bounds[0]}, to {bounds[1]}",
-                           fix=fix)
+        raise DatasetError(
+            "dataset.yaml",
+            "plausible_dates.from is after plausible_dates.to",
+            line=lines.get(("plausible_dates",)),
+            column="plausible_dates",
+            expected="from <= to",
+            found=f"from {bounds[0]}, to {bounds[1]}",
+            fix=fix,
+        )
     return bounds[0], bounds[1]
 
 
 def _channel_entries(chans: Any, lines: dict[tuple, int]) -> list[_ChannelEntry]:
     """``channels`` of dataset.yaml: a list of entries with unique ids, in file order."""
     if not isinstance(chans, list):
-        raise DatasetError("dataset.yaml", "channels is not a list",
-                           line=lines.get(("channels",)),
-                           expected="a list of {id, orders, mapping}",
-                           found=type(chans).__name__,
-                           fix="write each channel as `- id: ...` under `channels:`")
+        raise DatasetError(
+            "dataset.yaml",
+            "channels is not a list",
+            line=lines.get(("channels",)),
+            expected="a list of {id, orders, mapping}",
+            found=type(chans).__name__,
+            fix="write each channel as `- id: ...` under `channels:`",
+        )
     entries: list[_ChannelEntry] = []
     for i, ch in enumerate(chans):
         entries.append(_channel_entry(i, ch, lines, {e.id for e in entries}))
@@ -322,27 +376,45 @@ def _channel_entry(i: int, ch: Any, lines: dict[tuple, int], seen: set[str]) -> 
     rel = "dataset.yaml"
     line = lines.get(("channels", i))
     if not isinstance(ch, dict):
-        raise DatasetError(rel, f"channel entry {i + 1} is not a mapping", line=line,
-                           expected="{id, orders, mapping}", found=repr(ch),
-                           fix="write the entry as `- id: ...` with orders and mapping")
+        raise DatasetError(
+            rel,
+            f"channel entry {i + 1} is not a mapping",
+            line=line,
+            expected="{id, orders, mapping}",
+            found=repr(ch),
+            fix="write the entry as `- id: ...` with orders and mapping",
+        )
     _check_keys(ch, CHANNEL_KEYS, rel, lines, ("channels", i), "a channel entry")
     for k in ("id", "orders", "mapping"):
         if not isinstance(ch.get(k), str) or not ch.get(k):
-            raise DatasetError(rel, f"channel entry {i + 1} lacks {k!r}", line=line,
-                               expected="id, orders and mapping as text",
-                               found=f"keys {_keys(ch)}",
-                               fix=f"add `{k}:` to channel entry {i + 1}")
+            raise DatasetError(
+                rel,
+                f"channel entry {i + 1} lacks {k!r}",
+                line=line,
+                expected="id, orders and mapping as text",
+                found=f"keys {_keys(ch)}",
+                fix=f"add `{k}:` to channel entry {i + 1}",
+            )
     cid = ch["id"]
     if cid in seen:
-        raise DatasetError(rel, f"channel id {cid!r} appears twice", line=line,
-                           expected="unique channel ids", found=repr(cid),
-                           fix="give each channel its own id")
+        raise DatasetError(
+            rel,
+            f"channel id {cid!r} appears twice",
+            line=line,
+            expected="unique channel ids",
+            found=repr(cid),
+            fix="give each channel its own id",
+        )
     crm = ch.get("crm_ids")
     if crm is not None and not isinstance(crm, bool):
-        raise DatasetError(rel, f"crm_ids of channel {cid!r} is not true/false",
-                           line=lines.get(("channels", i, "crm_ids")),
-                           expected="true or false", found=repr(crm),
-                           fix="write `crm_ids: true` or `crm_ids: false`")
+        raise DatasetError(
+            rel,
+            f"crm_ids of channel {cid!r} is not true/false",
+            line=lines.get(("channels", i, "crm_ids")),
+            expected="true or false",
+            found=repr(crm),
+            fix="write `crm_ids: true` or `crm_ids: false`",
+        )
     return _ChannelEntry(cid, ch["orders"], ch["mapping"], crm)
 
 
@@ -358,12 +430,13 @@ def _channel_kinds(ds: Dataset, entries: list[_ChannelEntry]) -> dict[str, str]:
     if missing:
         listed = ", ".join(sorted(kinds)) or "(none)"
         raise DatasetError(
-            "channels.csv", f"channel {missing[0]!r} of dataset.yaml is not listed",
+            "channels.csv",
+            f"channel {missing[0]!r} of dataset.yaml is not listed",
             expected=f"a row for every channel of dataset.yaml "
-                     f"({', '.join(e.id for e in entries)})",
+            f"({', '.join(e.id for e in entries)})",
             found=f"channel_id values {listed}",
-            fix=f"add a row for {missing[0]!r} to channels.csv, or correct its id in "
-                "dataset.yaml")
+            fix=f"add a row for {missing[0]!r} to channels.csv, or correct its id in dataset.yaml",
+        )
     return kinds
 
 
@@ -375,11 +448,14 @@ def _channel_spec(root: Path, entry: _ChannelEntry, kinds: dict[str, str]) -> Ch
     mapping = _load_mapping(root, _norm_rel(entry.mapping), cid, orders_rel)
     opath = root / orders_rel
     if not opath.is_file():
-        raise DatasetError(orders_rel, "file not found",
-                           expected=f"the export of channel {cid!r} named in dataset.yaml",
-                           found=f"no such file in {root}",
-                           fix=f"put the export at {orders_rel} or correct `orders:` of "
-                               f"channel {cid!r} in dataset.yaml")
+        raise DatasetError(
+            orders_rel,
+            "file not found",
+            expected=f"the export of channel {cid!r} named in dataset.yaml",
+            found=f"no such file in {root}",
+            fix=f"put the export at {orders_rel} or correct `orders:` of "
+            f"channel {cid!r} in dataset.yaml",
+        )
     header = _read_header(opath, mapping.read, orders_rel, mapping.file)
     _check_mapping_against_header(mapping, header, orders_rel)
     crm_ids = entry.crm_ids if entry.crm_ids is not None else kinds.get(cid) == "own_store"

@@ -65,20 +65,27 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
     header = _read_header(ch.orders, m.read, ch.source_file, m.file)
     _check_mapping_against_header(m, header, ch.source_file)
     fields = m.resolve(header)
-    raw, rows, ragged, total = _read_strings(ch.orders, m.read, header,
-                                             list(dict.fromkeys(fields.values())),
-                                             ch.source_file, m.file)
+    raw, rows, ragged, total = _read_strings(
+        ch.orders, m.read, header, list(dict.fromkeys(fields.values())), ch.source_file, m.file
+    )
     warnings = _header_only_warning(ch, total)
     chan_row = _catalog_row(dataset, ch.id)
     text = _field_text(raw, fields, m)
-    checked = _check_rows(text, fields, m, _timestamp_timezone(m, chan_row, dataset.timezone),
-                          dataset.plausible_dates, dataset.timezone)
+    checked = _check_rows(
+        text,
+        fields,
+        m,
+        _timestamp_timezone(m, chan_row, dataset.timezone),
+        dataset.plausible_dates,
+        dataset.timezone,
+    )
     quarantine = _build_quarantine(ch, raw, fields, rows, checked.problems, ragged, len(header))
     raw.clear()  # the text is now only in ``text``, which _build_lines consumes column by column
     lines = _build_lines(ch, text, rows, checked, chan_row, dataset.base_currency, warnings)
     assert total == len(lines) + len(quarantine), (
         f"{ch.source_file}: rows read {total} != accepted {len(lines)} + quarantined "
-        f"{len(quarantine)}")
+        f"{len(quarantine)}"
+    )
     _free_memory()
     return ExportResult(lines, quarantine, total, warnings)
 
@@ -86,27 +93,28 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
 def _header_only_warning(ch: ChannelSpec, total: int) -> list[str]:
     """The warnings list of a read: one note when the export has no data rows."""
     if total == 0:
-        return [f"{ch.source_file}: header only, no data rows; channel {ch.id!r} contributes "
-                "no order lines"]
+        return [
+            f"{ch.source_file}: header only, no data rows; channel {ch.id!r} contributes "
+            "no order lines"
+        ]
     return []
 
 
 def _catalog_row(dataset: Dataset, channel_id: str) -> pd.Series | None:
     """The channel's row of channels.csv, or None when the dataset has no channels.csv."""
     catalog = dataset.table("channels") if dataset.has("channels") else None
-    return (catalog.loc[catalog["channel_id"] == channel_id].iloc[0]
-            if catalog is not None else None)
+    return catalog.loc[catalog["channel_id"] == channel_id].iloc[0] if catalog is not None else None
 
 
 def _timestamp_timezone(m: Mapping, chan_row: pd.Series | None, dataset_tz: str) -> str:
     """Timezone of naive timestamps: the mapping's, else the channel's in channels.csv, else
     the dataset's reporting timezone."""
-    return m.timestamp_timezone or (chan_row["timezone"] if chan_row is not None
-                                    else dataset_tz)
+    return m.timestamp_timezone or (chan_row["timezone"] if chan_row is not None else dataset_tz)
 
 
-def _field_text(raw: dict[str, pd.Series], fields: dict[str, str],
-                m: Mapping) -> dict[str, pd.Series]:
+def _field_text(
+    raw: dict[str, pd.Series], fields: dict[str, str], m: Mapping
+) -> dict[str, pd.Series]:
     """Canonical field -> its export column's text, stripped, empty -> <NA>, with the
     mapping's value map applied."""
     text: dict[str, pd.Series] = {}

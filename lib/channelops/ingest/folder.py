@@ -30,10 +30,17 @@ class Dataset:
             without stopping (e.g. exports in orders/ that dataset.yaml does not list).
     """
 
-    def __init__(self, root: Path, name: str, base_currency: str, timezone: str,
-                 channels: list[ChannelSpec], *,
-                 plausible_dates: tuple[dt.date, dt.date] | None = None,
-                 allow_outside_paths: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        base_currency: str,
+        timezone: str,
+        channels: list[ChannelSpec],
+        *,
+        plausible_dates: tuple[dt.date, dt.date] | None = None,
+        allow_outside_paths: bool = False,
+    ) -> None:
         self.root = root
         self.name = name
         self.base_currency = base_currency
@@ -77,8 +84,9 @@ class Dataset:
         """
         _check_table_name(name)
         if name not in self._tables:
-            self._tables[name] = (_read_table(self.root, name, self.timezone)
-                                 if self.has(name) else None)
+            self._tables[name] = (
+                _read_table(self.root, name, self.timezone) if self.has(name) else None
+            )
         df = self._tables[name]
         return None if df is None else df.copy()
 

@@ -194,32 +194,46 @@ def split_conflicting_duplicates(
         KeyError: ``lines`` lacks channel_id, order_id, line_no, source_file or row.
     """
     carried = ~lines["channel_id"].isin(list(numbered_channels)).to_numpy(
-        dtype=bool, na_value=False)
-    codes = _group_codes(lines[["channel_id", "order_id", "line_no"]],
-                         ["channel_id", "order_id", "line_no"])
+        dtype=bool, na_value=False
+    )
+    codes = _group_codes(
+        lines[["channel_id", "order_id", "line_no"]], ["channel_id", "order_id", "line_no"]
+    )
     sizes = np.bincount(codes[carried], minlength=codes.max() + 1 if len(codes) else 0)
     conflict = carried & (sizes[codes] > 1) if len(codes) else carried
     if not conflict.any():
         return lines, empty_quarantine()
     bad = lines[conflict].assign(grp=codes[conflict])
-    content = [c for c in _CONTENT if c in bad.columns and c not in ("channel_id", "order_id",
-                                                                     "line_no")]
+    content = [
+        c for c in _CONTENT if c in bad.columns and c not in ("channel_id", "order_id", "line_no")
+    ]
     differ = bad.groupby("grp")[content].nunique(dropna=False) > 1
     rows = bad.groupby("grp")["row"].agg(list)
-    labels = {g: ", ".join(dict.fromkeys(
-        "a personal field" if c in PII_FIELDS else c for c in content if differ.at[g, c]))
-        for g in differ.index}
+    labels = {
+        g: ", ".join(
+            dict.fromkeys(
+                "a personal field" if c in PII_FIELDS else c for c in content if differ.at[g, c]
+            )
+        )
+        for g in differ.index
+    }
     messages = [
         f"order_id {r.order_id!r} line_no {int(r.line_no)} also on row(s) "
-        + ", ".join(str(x) for x in rows[r.grp] if x != r.row) + f" with different {labels[r.grp]}"
+        + ", ".join(str(x) for x in rows[r.grp] if x != r.row)
+        + f" with different {labels[r.grp]}"
         for r in bad.itertuples()
     ]
-    q = pd.DataFrame({
-        "source_file": bad["source_file"].to_numpy(), "row": bad["row"].to_numpy(),
-        "channel_id": bad["channel_id"].to_numpy(), "column": "line_no",
-        "value": bad["line_no"].astype("int64").astype(str).to_numpy(),
-        "reason": "conflicting_duplicate", "message": pd.Series(messages, dtype=STRING),
-    })
+    q = pd.DataFrame(
+        {
+            "source_file": bad["source_file"].to_numpy(),
+            "row": bad["row"].to_numpy(),
+            "channel_id": bad["channel_id"].to_numpy(),
+            "column": "line_no",
+            "value": bad["line_no"].astype("int64").astype(str).to_numpy(),
+            "reason": "conflicting_duplicate",
+            "message": pd.Series(messages, dtype=STRING),
+        }
+    )
     q = _quarantine_frame(q.sort_values(["source_file", "row"], kind="stable"))
     return _filter_rows(lines, ~conflict), q
 
@@ -306,7 +320,9 @@ def ingest_lines(dataset) -> IngestResult:
         duplicates,
         rows_read,
         warnings,
-        lines_parsed=len(lines) + len(duplicates) + len(canon_quarantine)
+        lines_parsed=len(lines)
+        + len(duplicates)
+        + len(canon_quarantine)
         + sum(len(c) for c in conflict_q),
         not_converted=len(canon_quarantine),
     )
@@ -417,7 +433,9 @@ def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
     out = g.size().rename("rows").to_frame()
     out["first_file"] = g["source_file"].first()
     out["first_row"] = g["row"].first()
-    return out.reset_index().sort_values(["rows", "channel_id"], ascending=[False, True], ignore_index=True)
+    return out.reset_index().sort_values(
+        ["rows", "channel_id"], ascending=[False, True], ignore_index=True
+    )
 
 
 def intake_summary(dq: pd.DataFrame, reconciliation: pd.DataFrame) -> str:

@@ -22,9 +22,15 @@ from channelops.ingest.rowchecks import _CheckedRows
 __all__ = ["empty_lines"]
 
 
-def _build_lines(ch: ChannelSpec, text: dict[str, pd.Series], rows: np.ndarray,
-                 checked: _CheckedRows, chan_row: pd.Series | None, base_currency: str,
-                 warnings: list[str]) -> pd.DataFrame:
+def _build_lines(
+    ch: ChannelSpec,
+    text: dict[str, pd.Series],
+    rows: np.ndarray,
+    checked: _CheckedRows,
+    chan_row: pd.Series | None,
+    base_currency: str,
+    warnings: list[str],
+) -> pd.DataFrame:
     """The accepted rows of one export as order lines.
 
     Args:
@@ -55,18 +61,20 @@ def _build_lines(ch: ChannelSpec, text: dict[str, pd.Series], rows: np.ndarray,
         "buyer_ref": keep(text.pop("buyer_ref")),
     }
     for f in PII_FIELDS:
-        out[f] = (keep(text.pop(f)) if f in text
-                  else _constant_text(None, n_ok))
+        out[f] = keep(text.pop(f)) if f in text else _constant_text(None, n_ok)
     out["channel_sku"] = keep(text.pop("channel_sku"))
     out["quantity"] = nums["quantity"][ok].astype(np.int64)
     out["unit_price"] = nums["unit_price"][ok].astype(np.float64)
-    out["discount"] = (np.nan_to_num(nums["discount"][ok], nan=0.0) if "discount" in nums
-                       else np.zeros(n_ok))
-    out["currency"] = _line_currencies(ch, text, keep, n_ok, chan_row, base_currency,
-                                       warnings).astype(STRING)
+    out["discount"] = (
+        np.nan_to_num(nums["discount"][ok], nan=0.0) if "discount" in nums else np.zeros(n_ok)
+    )
+    out["currency"] = _line_currencies(
+        ch, text, keep, n_ok, chan_row, base_currency, warnings
+    ).astype(STRING)
     status = checked.status
-    out["status"] = (keep(status).fillna("paid") if status is not None
-                     else _constant_text("paid", n_ok)).astype(STRING)
+    out["status"] = (
+        keep(status).fillna("paid") if status is not None else _constant_text("paid", n_ok)
+    ).astype(STRING)
     text.clear()
     return pd.DataFrame({c: out.pop(c) for c in LINE_COLUMNS}, copy=False)
 
@@ -82,8 +90,7 @@ def _rows_where(ok: np.ndarray) -> Callable[[pd.Series], pd.Series]:
     return keep
 
 
-def _line_numbers(order_id: pd.Series, nums: dict[str, np.ndarray],
-                  ok: np.ndarray) -> np.ndarray:
+def _line_numbers(order_id: pd.Series, nums: dict[str, np.ndarray], ok: np.ndarray) -> np.ndarray:
     """int64 line_no of the ok rows: the export's own, else numbered 1, 2, ... within the
     order in file order, over all rows read (so stable under quarantine)."""
     if "line_no" in nums:
@@ -92,10 +99,15 @@ def _line_numbers(order_id: pd.Series, nums: dict[str, np.ndarray],
     return (pd.Series(codes).groupby(codes).cumcount().to_numpy()[ok] + 1).astype(np.int64)
 
 
-def _line_currencies(ch: ChannelSpec, text: dict[str, pd.Series],
-                     keep: Callable[[pd.Series], pd.Series], n_ok: int,
-                     chan_row: pd.Series | None, base_currency: str,
-                     warnings: list[str]) -> pd.Series:
+def _line_currencies(
+    ch: ChannelSpec,
+    text: dict[str, pd.Series],
+    keep: Callable[[pd.Series], pd.Series],
+    n_ok: int,
+    chan_row: pd.Series | None,
+    base_currency: str,
+    warnings: list[str],
+) -> pd.Series:
     """Currency of the ok rows, upper-cased: the export's currency column where it has a
     value, else the mapping's fixed code, else the channel's currency in channels.csv; with
     no currency column and neither of those, the base currency (with a warning)."""
@@ -108,9 +120,11 @@ def _line_currencies(ch: ChannelSpec, text: dict[str, pd.Series],
     if default is None:
         default = base_currency
         if n_ok:
-            warnings.append(f"{ch.source_file}: no currency in {ch.mapping.file} or "
-                            f"channels.csv; assuming the base currency "
-                            f"{base_currency}")
+            warnings.append(
+                f"{ch.source_file}: no currency in {ch.mapping.file} or "
+                f"channels.csv; assuming the base currency "
+                f"{base_currency}"
+            )
     return _constant_text(default, n_ok)
 
 

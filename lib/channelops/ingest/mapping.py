@@ -45,9 +45,15 @@ def _load_mapping(root: Path, rel: str, cid: str, orders_rel: str) -> Mapping:
         if e.file != rel or not e.problem.startswith("unknown"):
             raise
         cols = _export_columns_hint(root, rel, orders_rel)
-        raise DatasetError(e.file, e.problem, expected=e.expected, found=e.found,
-                           fix=f"{e.fix}; {orders_rel} has columns: {cols}", line=e.line,
-                           column=e.column) from None
+        raise DatasetError(
+            e.file,
+            e.problem,
+            expected=e.expected,
+            found=e.found,
+            fix=f"{e.fix}; {orders_rel} has columns: {cols}",
+            line=e.line,
+            column=e.column,
+        ) from None
 
 
 def _export_columns_hint(root: Path, rel: str, orders_rel: str) -> str:
@@ -57,8 +63,9 @@ def _export_columns_hint(root: Path, rel: str, orders_rel: str) -> str:
         data = yaml.safe_load((root / rel).read_text(encoding="utf-8-sig"))
         rd = data.get("read") if isinstance(data, dict) else None
         rd = rd if isinstance(rd, dict) else {}
-        dialect = ReadDialect(sep=str(rd.get("sep", ",")),
-                              encoding=str(rd.get("encoding", "utf-8")))
+        dialect = ReadDialect(
+            sep=str(rd.get("sep", ",")), encoding=str(rd.get("encoding", "utf-8"))
+        )
         return ", ".join(_read_header(root / orders_rel, dialect, orders_rel, rel))
     except (DatasetError, OSError, LookupError, csv.Error, TypeError, yaml.YAMLError):
         return "(unreadable)"
@@ -74,26 +81,39 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
         columns["currency"] = currency_column
     values = _values_section(data, rel, lines)
     dialect = _read_section(data, rel, lines)
-    return Mapping(file=rel, columns=columns, timestamp_format=fmt, timestamp_timezone=ts_tz,
-                   currency=currency, values=values, read=dialect,
-                   currency_from_key=currency_column is not None)
+    return Mapping(
+        file=rel,
+        columns=columns,
+        timestamp_format=fmt,
+        timestamp_timezone=ts_tz,
+        currency=currency,
+        values=values,
+        read=dialect,
+        currency_from_key=currency_column is not None,
+    )
 
 
 def _read_mapping_yaml(root: Path, rel: str, cid: str) -> tuple[dict[str, Any], _Lines]:
     """The mapping file as a YAML mapping of known keys, and the line of every key."""
     path = root / rel
     if not path.is_file():
-        raise DatasetError(rel, "file not found",
-                           expected=f"the mapping of channel {cid!r} named in dataset.yaml",
-                           found=f"no such file in {root}",
-                           fix=f"write the mapping at {rel} or correct `mapping:` of channel "
-                               f"{cid!r} in dataset.yaml")
+        raise DatasetError(
+            rel,
+            "file not found",
+            expected=f"the mapping of channel {cid!r} named in dataset.yaml",
+            found=f"no such file in {root}",
+            fix=f"write the mapping at {rel} or correct `mapping:` of channel "
+            f"{cid!r} in dataset.yaml",
+        )
     data, lines = _load_yaml(path, rel)
     if not isinstance(data, dict):
-        raise DatasetError(rel, "not a YAML mapping",
-                           expected=f"keys among {', '.join(MAPPING_KEYS)}",
-                           found=type(data).__name__,
-                           fix="write the mapping as `columns:` etc. (see DESIGN.md)")
+        raise DatasetError(
+            rel,
+            "not a YAML mapping",
+            expected=f"keys among {', '.join(MAPPING_KEYS)}",
+            found=type(data).__name__,
+            fix="write the mapping as `columns:` etc. (see DESIGN.md)",
+        )
     _check_keys(data, MAPPING_KEYS, rel, lines, (), "a mapping")
     return data, lines
 
@@ -102,9 +122,14 @@ def _columns_section(data: dict[str, Any], rel: str, lines: _Lines) -> dict[str,
     """``columns:``: canonical field -> export column (stripped)."""
     cols = data.get("columns") or {}
     if not isinstance(cols, dict):
-        raise DatasetError(rel, "columns is not a mapping", line=lines.get(("columns",)),
-                           expected="canonical field: export column", found=repr(cols),
-                           fix="write one `field: column` per line under `columns:`")
+        raise DatasetError(
+            rel,
+            "columns is not a mapping",
+            line=lines.get(("columns",)),
+            expected="canonical field: export column",
+            found=repr(cols),
+            fix="write one `field: column` per line under `columns:`",
+        )
     return {str(f): _column_entry(f, c, rel, lines) for f, c in cols.items()}
 
 
@@ -112,25 +137,34 @@ def _column_entry(f: Any, c: Any, rel: str, lines: _Lines) -> str:
     """One entry ``f: c`` of ``columns:``: ``f`` a canonical field, ``c`` a column name.
     Returns the column name, stripped."""
     if f not in CANONICAL_FIELDS:
-        hint = (" (channel_id comes from dataset.yaml)" if f == "channel_id" else "")
+        hint = " (channel_id comes from dataset.yaml)" if f == "channel_id" else ""
         close = difflib.get_close_matches(str(f), CANONICAL_FIELDS, n=1)
         guess = f" (did you mean {close[0]!r}?)" if close else ""
-        raise DatasetError(rel, f"unknown canonical field {f!r} in columns{hint}",
-                           line=lines.get(("columns", f)),
-                           expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
-                           found=repr(f),
-                           fix=f"rename {f!r} to a canonical field{guess} or remove it")
+        raise DatasetError(
+            rel,
+            f"unknown canonical field {f!r} in columns{hint}",
+            line=lines.get(("columns", f)),
+            expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
+            found=repr(f),
+            fix=f"rename {f!r} to a canonical field{guess} or remove it",
+        )
     if not isinstance(c, str) or not c.strip():
-        raise DatasetError(rel, f"columns.{f} is not a column name",
-                           line=lines.get(("columns", f)),
-                           expected="the export's column name as text", found=repr(c),
-                           fix=f"write the export's column name after `{f}:` (quote it "
-                               "if it looks like a number)")
+        raise DatasetError(
+            rel,
+            f"columns.{f} is not a column name",
+            line=lines.get(("columns", f)),
+            expected="the export's column name as text",
+            found=repr(c),
+            fix=f"write the export's column name after `{f}:` (quote it if it looks like a number)",
+        )
     return c.strip()
 
 
-def _timestamp_section(data: dict[str, Any], rel: str, lines: _Lines,
-                       ) -> tuple[str, str | None]:
+def _timestamp_section(
+    data: dict[str, Any],
+    rel: str,
+    lines: _Lines,
+) -> tuple[str, str | None]:
     """``timestamp:`` (a format, or {format, timezone}): the format (default iso8601) and
     the timezone of naive timestamps, or None."""
     ts = data.get("timestamp")
@@ -142,26 +176,38 @@ def _timestamp_section(data: dict[str, Any], rel: str, lines: _Lines,
         fmt = ts.get("format") or "iso8601"
         ts_tz = ts.get("timezone")
     elif ts is not None:
-        raise DatasetError(rel, "timestamp is not a mapping", line=lines.get(("timestamp",)),
-                           expected="{format: ..., timezone: ...}", found=repr(ts),
-                           fix="write `timestamp: {format: \"%Y-%m-%d %H:%M:%S\", timezone: "
-                               "Asia/Shanghai}`")
+        raise DatasetError(
+            rel,
+            "timestamp is not a mapping",
+            line=lines.get(("timestamp",)),
+            expected="{format: ..., timezone: ...}",
+            found=repr(ts),
+            fix='write `timestamp: {format: "%Y-%m-%d %H:%M:%S", timezone: Asia/Shanghai}`',
+        )
     if not isinstance(fmt, str) or (fmt not in SPECIAL_TS_FORMATS and "%" not in fmt):
-        raise DatasetError(rel, "timestamp.format is not a strftime pattern or special word",
-                           line=lines.get(("timestamp", "format")),
-                           expected="a strftime pattern such as %Y-%m-%d %H:%M:%S, or "
-                                    "iso8601, unix_s, unix_ms", found=repr(fmt),
-                           fix="correct timestamp.format")
+        raise DatasetError(
+            rel,
+            "timestamp.format is not a strftime pattern or special word",
+            line=lines.get(("timestamp", "format")),
+            expected="a strftime pattern such as %Y-%m-%d %H:%M:%S, or iso8601, unix_s, unix_ms",
+            found=repr(fmt),
+            fix="correct timestamp.format",
+        )
     if ts_tz is not None and not _valid_tz(ts_tz):
-        raise DatasetError(rel, "timestamp.timezone is not an IANA timezone name",
-                           line=lines.get(("timestamp", "timezone")),
-                           expected="an IANA name such as Asia/Shanghai", found=repr(ts_tz),
-                           fix="write an IANA timezone name, e.g. `Europe/Berlin`")
+        raise DatasetError(
+            rel,
+            "timestamp.timezone is not an IANA timezone name",
+            line=lines.get(("timestamp", "timezone")),
+            expected="an IANA name such as Asia/Shanghai",
+            found=repr(ts_tz),
+            fix="write an IANA timezone name, e.g. `Europe/Berlin`",
+        )
     return fmt, ts_tz
 
 
-def _currency_section(data: dict[str, Any], rel: str, lines: _Lines,
-                      columns: dict[str, str]) -> tuple[str | None, str | None]:
+def _currency_section(
+    data: dict[str, Any], rel: str, lines: _Lines, columns: dict[str, str]
+) -> tuple[str | None, str | None]:
     """``currency:`` (an ISO code for every line, or {column: ...}): ``(code, column)``,
     at most one of them set; ``columns`` (from ``columns:``) must not map currency too."""
     cur = data.get("currency")
@@ -172,48 +218,66 @@ def _currency_section(data: dict[str, Any], rel: str, lines: _Lines,
     return None, None
 
 
-def _currency_column(cur: dict[str, Any], rel: str, lines: _Lines,
-                     columns: dict[str, str]) -> str:
+def _currency_column(cur: dict[str, Any], rel: str, lines: _Lines, columns: dict[str, str]) -> str:
     """``currency: {column: ...}``: the export column holding each line's currency."""
     _check_keys(cur, ("column",), rel, lines, ("currency",), "currency")
     col = cur.get("column")
     if not isinstance(col, str) or not col.strip():
-        raise DatasetError(rel, "currency.column is not a column name",
-                           line=lines.get(("currency",)),
-                           expected="{column: <export column>}", found=repr(cur),
-                           fix="write `currency: {column: <export column>}`")
+        raise DatasetError(
+            rel,
+            "currency.column is not a column name",
+            line=lines.get(("currency",)),
+            expected="{column: <export column>}",
+            found=repr(cur),
+            fix="write `currency: {column: <export column>}`",
+        )
     if "currency" in columns and columns["currency"] != col.strip():
-        raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
-                           expected="either columns.currency or currency: {column: ...}",
-                           found=f"{columns['currency']!r} and {col.strip()!r}",
-                           fix="keep one of the two")
+        raise DatasetError(
+            rel,
+            "currency is mapped twice",
+            line=lines.get(("currency",)),
+            expected="either columns.currency or currency: {column: ...}",
+            found=f"{columns['currency']!r} and {col.strip()!r}",
+            fix="keep one of the two",
+        )
     return col.strip()
 
 
 def _currency_code(cur: Any, rel: str, lines: _Lines, columns: dict[str, str]) -> str:
     """``currency: <code>``: the ISO 4217 code of every line."""
     if not isinstance(cur, str) or not _CURRENCY_RE.match(cur):
-        raise DatasetError(rel, "currency is not an ISO 4217 code",
-                           line=lines.get(("currency",)),
-                           expected="a code such as CNY, or {column: <export column>}",
-                           found=repr(cur), fix="write e.g. `currency: USD`")
+        raise DatasetError(
+            rel,
+            "currency is not an ISO 4217 code",
+            line=lines.get(("currency",)),
+            expected="a code such as CNY, or {column: <export column>}",
+            found=repr(cur),
+            fix="write e.g. `currency: USD`",
+        )
     if "currency" in columns:
-        raise DatasetError(rel, "currency is mapped twice", line=lines.get(("currency",)),
-                           expected="either a currency code or a currency column",
-                           found=f"currency: {cur} and columns.currency: "
-                                 f"{columns['currency']}",
-                           fix="keep one of the two")
+        raise DatasetError(
+            rel,
+            "currency is mapped twice",
+            line=lines.get(("currency",)),
+            expected="either a currency code or a currency column",
+            found=f"currency: {cur} and columns.currency: {columns['currency']}",
+            fix="keep one of the two",
+        )
     return cur
 
 
-def _values_section(data: dict[str, Any], rel: str,
-                    lines: _Lines) -> dict[str, dict[str, str]]:
+def _values_section(data: dict[str, Any], rel: str, lines: _Lines) -> dict[str, dict[str, str]]:
     """``values:``: canonical field -> {export word: canonical word}."""
     vals = data.get("values") or {}
     if not isinstance(vals, dict):
-        raise DatasetError(rel, "values is not a mapping", line=lines.get(("values",)),
-                           expected="field: {export word: canonical word}", found=repr(vals),
-                           fix="write e.g. `values: {status: {已付款: paid}}`")
+        raise DatasetError(
+            rel,
+            "values is not a mapping",
+            line=lines.get(("values",)),
+            expected="field: {export word: canonical word}",
+            found=repr(vals),
+            fix="write e.g. `values: {status: {已付款: paid}}`",
+        )
     return {f: _value_words(f, m, rel, lines) for f, m in vals.items()}
 
 
@@ -221,24 +285,35 @@ def _value_words(f: Any, m: Any, rel: str, lines: _Lines) -> dict[str, str]:
     """One entry of ``values:``: the word map of field ``f`` as text; status words must
     map to canonical statuses."""
     if f not in CANONICAL_FIELDS:
-        raise DatasetError(rel, f"unknown canonical field {f!r} in values",
-                           line=lines.get(("values", f)),
-                           expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
-                           found=repr(f), fix=f"rename {f!r} or remove it")
+        raise DatasetError(
+            rel,
+            f"unknown canonical field {f!r} in values",
+            line=lines.get(("values", f)),
+            expected=f"fields among {', '.join(CANONICAL_FIELDS)}",
+            found=repr(f),
+            fix=f"rename {f!r} or remove it",
+        )
     if not isinstance(m, dict):
-        raise DatasetError(rel, f"values.{f} is not a mapping",
-                           line=lines.get(("values", f)),
-                           expected="{export word: canonical word}", found=repr(m),
-                           fix=f"write `{f}: {{word: canonical}}`")
+        raise DatasetError(
+            rel,
+            f"values.{f} is not a mapping",
+            line=lines.get(("values", f)),
+            expected="{export word: canonical word}",
+            found=repr(m),
+            fix=f"write `{f}: {{word: canonical}}`",
+        )
     words = {_yaml_word(k): _yaml_word(v) for k, v in m.items()}
     if f == "status":
         bad = sorted({v for v in words.values() if v not in STATUSES})
         if bad:
-            raise DatasetError(rel, "values.status maps to a word that is not a status",
-                               line=lines.get(("values", f)),
-                               expected=f"targets among {', '.join(STATUSES)}",
-                               found=", ".join(repr(b) for b in bad),
-                               fix="map every export word to a canonical status")
+            raise DatasetError(
+                rel,
+                "values.status maps to a word that is not a status",
+                line=lines.get(("values", f)),
+                expected=f"targets among {', '.join(STATUSES)}",
+                found=", ".join(repr(b) for b in bad),
+                fix="map every export word to a canonical status",
+            )
     return words
 
 
@@ -246,12 +321,21 @@ def _read_section(data: dict[str, Any], rel: str, lines: _Lines) -> ReadDialect:
     """``read:``: the CSV dialect (separator, encoding, decimal and thousands marks)."""
     rd = data.get("read") or {}
     if not isinstance(rd, dict):
-        raise DatasetError(rel, "read is not a mapping", line=lines.get(("read",)),
-                           expected="{sep, encoding, decimal, thousands}", found=repr(rd),
-                           fix='write e.g. `read: {sep: ";", decimal: ","}`')
+        raise DatasetError(
+            rel,
+            "read is not a mapping",
+            line=lines.get(("read",)),
+            expected="{sep, encoding, decimal, thousands}",
+            found=repr(rd),
+            fix='write e.g. `read: {sep: ";", decimal: ","}`',
+        )
     _check_keys(rd, READ_KEYS, rel, lines, ("read",), "read")
-    dialect = ReadDialect(sep=rd.get("sep", ","), encoding=rd.get("encoding", "utf-8"),
-                          decimal=rd.get("decimal", "."), thousands=rd.get("thousands"))
+    dialect = ReadDialect(
+        sep=rd.get("sep", ","),
+        encoding=rd.get("encoding", "utf-8"),
+        decimal=rd.get("decimal", "."),
+        thousands=rd.get("thousands"),
+    )
     _check_dialect(dialect, rel, lines)
     return dialect
 
@@ -263,24 +347,35 @@ def _check_dialect(dialect: ReadDialect, rel: str, lines: _Lines) -> None:
         v = getattr(dialect, k)
         if v is None and k == "thousands":
             continue
-        if not isinstance(v, str) or len(v) != 1 or v in "\r\n\"":
-            raise DatasetError(rel, f"read.{k} is not a single character",
-                               line=lines.get(("read", k)),
-                               expected="one character such as , ; . or a tab", found=repr(v),
-                               fix=f"write read.{k} as one quoted character")
+        if not isinstance(v, str) or len(v) != 1 or v in '\r\n"':
+            raise DatasetError(
+                rel,
+                f"read.{k} is not a single character",
+                line=lines.get(("read", k)),
+                expected="one character such as , ; . or a tab",
+                found=repr(v),
+                fix=f"write read.{k} as one quoted character",
+            )
     try:
         codecs.lookup(dialect.encoding)
     except (LookupError, TypeError):
-        raise DatasetError(rel, "read.encoding is not a known text encoding",
-                           line=lines.get(("read", "encoding")),
-                           expected="an encoding name such as utf-8, gbk, gb18030, latin-1",
-                           found=repr(dialect.encoding),
-                           fix="correct read.encoding") from None
+        raise DatasetError(
+            rel,
+            "read.encoding is not a known text encoding",
+            line=lines.get(("read", "encoding")),
+            expected="an encoding name such as utf-8, gbk, gb18030, latin-1",
+            found=repr(dialect.encoding),
+            fix="correct read.encoding",
+        ) from None
     if dialect.decimal == dialect.thousands:
-        raise DatasetError(rel, "read.decimal and read.thousands are the same character",
-                           line=lines.get(("read", "thousands")),
-                           expected="two different characters", found=repr(dialect.decimal),
-                           fix="correct one of them")
+        raise DatasetError(
+            rel,
+            "read.decimal and read.thousands are the same character",
+            line=lines.get(("read", "thousands")),
+            expected="two different characters",
+            found=repr(dialect.decimal),
+            fix="correct one of them",
+        )
 
 
 def _yaml_word(v: Any) -> str:
@@ -296,17 +391,23 @@ def _check_mapping_against_header(m: Mapping, header: Sequence[str], orders_rel:
     cols = ", ".join(header)
     for f, c in m.columns.items():
         if c not in header:
-            key = "currency.column" if f == "currency" and m.currency_from_key else \
-                f"columns.{f}"
+            key = "currency.column" if f == "currency" and m.currency_from_key else f"columns.{f}"
             raise DatasetError(
-                m.file, f"{key} names column {c!r}, which {orders_rel} does not have",
-                column=c, expected=f"one of the export's columns: {cols}", found=repr(c),
-                fix=f"correct {key} in {m.file} to one of the export's columns")
+                m.file,
+                f"{key} names column {c!r}, which {orders_rel} does not have",
+                column=c,
+                expected=f"one of the export's columns: {cols}",
+                found=repr(c),
+                fix=f"correct {key} in {m.file} to one of the export's columns",
+            )
     resolved = m.resolve(header)
     for f in REQUIRED_FIELDS:
         if f not in resolved:
             raise DatasetError(
-                orders_rel, f"missing required column for {f!r}", line=1,
+                orders_rel,
+                f"missing required column for {f!r}",
+                line=1,
                 expected=f"a column mapped to {f} in {m.file} (or a column named {f!r})",
                 found=f"columns {cols}; {m.file} maps {_keys(m.columns)}",
-                fix=f"add `{f}: <export column>` under `columns:` in {m.file}")
+                fix=f"add `{f}: <export column>` under `columns:` in {m.file}",
+            )

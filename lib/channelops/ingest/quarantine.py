@@ -17,9 +17,15 @@ from channelops.ingest.rowchecks import _Problems
 __all__ = ["empty_quarantine"]
 
 
-def _build_quarantine(ch: ChannelSpec, raw: dict[str, pd.Series], fields: dict[str, str],
-                      rows: np.ndarray, problems: _Problems,
-                      ragged: list[tuple[int, int, str]], n_fields: int) -> pd.DataFrame:
+def _build_quarantine(
+    ch: ChannelSpec,
+    raw: dict[str, pd.Series],
+    fields: dict[str, str],
+    rows: np.ndarray,
+    problems: _Problems,
+    ragged: list[tuple[int, int, str]],
+    n_fields: int,
+) -> pd.DataFrame:
     """The quarantine of one export: one row per rejected row, sorted by row.
 
     Args:
@@ -43,20 +49,45 @@ def _build_quarantine(ch: ChannelSpec, raw: dict[str, pd.Series], fields: dict[s
         value = raw[fields[f]].iloc[idx].fillna("").reset_index(drop=True)
         if fields[f] in personal:
             value = mask_field(personal[fields[f]], value).fillna("").astype(STRING)
-        parts.append(pd.DataFrame({
-            "row": rows[idx], "column": fields[f], "value": value, "reason": reason,
-            "message": _messages(message(value), len(idx)),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": rows[idx],
+                    "column": fields[f],
+                    "value": value,
+                    "reason": reason,
+                    "message": _messages(message(value), len(idx)),
+                }
+            )
+        )
     if ragged:
-        parts.append(pd.DataFrame({
-            "row": np.array([r[0] for r in ragged], dtype=np.int64), "column": pd.NA,
-            "value": [r[2] for r in ragged], "reason": "ragged_row",
-            "message": [f"expected {n_fields} fields (as in the header), found {r[1]}"
-                        for r in ragged],
-        }))
-    q = (pd.concat(parts, ignore_index=True) if parts else
-         pd.DataFrame({"row": np.array([], dtype=np.int64), "column": [], "value": [],
-                       "reason": [], "message": []}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": np.array([r[0] for r in ragged], dtype=np.int64),
+                    "column": pd.NA,
+                    "value": [r[2] for r in ragged],
+                    "reason": "ragged_row",
+                    "message": [
+                        f"expected {n_fields} fields (as in the header), found {r[1]}"
+                        for r in ragged
+                    ],
+                }
+            )
+        )
+    q = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(
+            {
+                "row": np.array([], dtype=np.int64),
+                "column": [],
+                "value": [],
+                "reason": [],
+                "message": [],
+            }
+        )
+    )
     q = q.sort_values("row", kind="stable").reset_index(drop=True)
     q.insert(0, "source_file", ch.source_file)
     q.insert(2, "channel_id", ch.id)

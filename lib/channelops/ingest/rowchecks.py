@@ -25,7 +25,13 @@ _Message = Callable[[pd.Series], "str | pd.Series"]
 
 #: the fields whose empty value rejects a row (line_no only when the export carries it)
 _NONEMPTY_FIELDS: tuple[str, ...] = (
-    "order_id", "line_no", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price",
+    "order_id",
+    "line_no",
+    "order_ts",
+    "buyer_ref",
+    "channel_sku",
+    "quantity",
+    "unit_price",
 )
 
 
@@ -73,9 +79,14 @@ class _CheckedRows:
     status: pd.Series | None
 
 
-def _check_rows(text: dict[str, pd.Series], fields: dict[str, str], m: Mapping,
-                ts_tz: str, dates: tuple[dt.date, dt.date] | None = None,
-                report_tz: str = "UTC") -> _CheckedRows:
+def _check_rows(
+    text: dict[str, pd.Series],
+    fields: dict[str, str],
+    m: Mapping,
+    ts_tz: str,
+    dates: tuple[dt.date, dt.date] | None = None,
+    report_tz: str = "UTC",
+) -> _CheckedRows:
     """Run every row check over an export's field text.
 
     Args:
@@ -103,30 +114,42 @@ def _isna(text: dict[str, pd.Series], f: str) -> np.ndarray:
     return text[f].isna().to_numpy()
 
 
-def _check_missing(problems: _Problems, text: dict[str, pd.Series],
-                   fields: dict[str, str]) -> None:
+def _check_missing(problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str]) -> None:
     """missing_value: a required field (or line_no when mapped) is empty."""
     for f in _NONEMPTY_FIELDS:
         if f in fields:
-            problems.add("missing_value", f, _isna(text, f),
-                         lambda v, f=f: f"{f} is empty (column {fields[f]!r})")
+            problems.add(
+                "missing_value",
+                f,
+                _isna(text, f),
+                lambda v, f=f: f"{f} is empty (column {fields[f]!r})",
+            )
 
 
-def _check_timestamps(problems: _Problems, text: dict[str, pd.Series], m: Mapping,
-                      ts_tz: str) -> tuple[pd.Series, np.ndarray]:
+def _check_timestamps(
+    problems: _Problems, text: dict[str, pd.Series], m: Mapping, ts_tz: str
+) -> tuple[pd.Series, np.ndarray]:
     """bad_timestamp: order_ts does not parse as the mapping says, and is not a date with a
     year no timestamp can hold. Returns the parsed order timestamps (datetime64[ns, UTC])
     and the mask of those far years (see :func:`_far_years`)."""
     order_ts, what = _parse_order_ts(text["order_ts"], m, ts_tz)
     far = _far_years(text["order_ts"], order_ts, m, ts_tz)
-    problems.add("bad_timestamp", "order_ts",
-                 order_ts.isna().to_numpy() & ~_isna(text, "order_ts") & ~far,
-                 lambda v: "'" + v + f"' is not {what}")
+    problems.add(
+        "bad_timestamp",
+        "order_ts",
+        order_ts.isna().to_numpy() & ~_isna(text, "order_ts") & ~far,
+        lambda v: "'" + v + f"' is not {what}",
+    )
     return order_ts, far
 
 
-def _check_plausible(problems: _Problems, order_ts: pd.Series, far: np.ndarray,
-                     dates: tuple[dt.date, dt.date] | None, report_tz: str) -> None:
+def _check_plausible(
+    problems: _Problems,
+    order_ts: pd.Series,
+    far: np.ndarray,
+    dates: tuple[dt.date, dt.date] | None,
+    report_tz: str,
+) -> None:
     """implausible_timestamp: order_ts is a date outside the plausible window (see
     :func:`_plausible_window`), or one whose year no timestamp can hold (``far``)."""
     window = _plausible_window(order_ts, dates, report_tz)
@@ -135,12 +158,17 @@ def _check_plausible(problems: _Problems, order_ts: pd.Series, far: np.ndarray,
     else:
         start, end, what = window
         outside = far | ((order_ts < start) | (order_ts >= end)).to_numpy(dtype=bool)
-    problems.add("implausible_timestamp", "order_ts", outside,
-                 lambda v: "'" + v + f"' is outside the plausible order dates {what}")
+    problems.add(
+        "implausible_timestamp",
+        "order_ts",
+        outside,
+        lambda v: "'" + v + f"' is outside the plausible order dates {what}",
+    )
 
 
-def _check_numbers(problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str],
-                   m: Mapping) -> dict[str, np.ndarray]:
+def _check_numbers(
+    problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str], m: Mapping
+) -> dict[str, np.ndarray]:
     """bad_number: a numeric field is not a number (line_no and quantity: not a whole
     number; line_no also below 1). Returns field -> float64 per row."""
     nums: dict[str, np.ndarray] = {}
@@ -164,24 +192,46 @@ def _check_numbers(problems: _Problems, text: dict[str, pd.Series], fields: dict
 
 def _check_ranges(problems: _Problems, nums: dict[str, np.ndarray]) -> None:
     """nonpositive_quantity, negative_price, negative_discount."""
-    problems.add("nonpositive_quantity", "quantity", nums["quantity"] <= 0,
-                 lambda v: "quantity must be > 0, found '" + v + "'")
-    problems.add("negative_price", "unit_price", nums["unit_price"] < 0,
-                 lambda v: "unit_price must be >= 0, found '" + v + "'")
+    problems.add(
+        "nonpositive_quantity",
+        "quantity",
+        nums["quantity"] <= 0,
+        lambda v: "quantity must be > 0, found '" + v + "'",
+    )
+    problems.add(
+        "negative_price",
+        "unit_price",
+        nums["unit_price"] < 0,
+        lambda v: "unit_price must be >= 0, found '" + v + "'",
+    )
     if "discount" in nums:
-        problems.add("negative_discount", "discount", nums["discount"] < 0,
-                     lambda v: "discount must be >= 0, found '" + v + "'")
+        problems.add(
+            "negative_discount",
+            "discount",
+            nums["discount"] < 0,
+            lambda v: "discount must be >= 0, found '" + v + "'",
+        )
 
 
-def _check_status(problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str],
-                  m: Mapping) -> pd.Series | None:
+def _check_status(
+    problems: _Problems, text: dict[str, pd.Series], fields: dict[str, str], m: Mapping
+) -> pd.Series | None:
     """unknown_status: a status word (after the mapping's value map) that is not a canonical
     status. Returns the lower-cased statuses, or None when the export has no status."""
     if "status" not in fields:
         return None
     status = _series(pc.utf8_lower(_arrow(text["status"])))
     bad = ~_isna(text, "status") & ~status.isin(STATUSES).to_numpy(dtype=bool, na_value=False)
-    problems.add("unknown_status", "status", bad,
-                 lambda v: "'" + v + "' is not a canonical status (" + ", ".join(STATUSES)
-                 + f") and has no entry under values.status in {m.file}")
+    problems.add(
+        "unknown_status",
+        "status",
+        bad,
+        lambda v: (
+            "'"
+            + v
+            + "' is not a canonical status ("
+            + ", ".join(STATUSES)
+            + f") and has no entry under values.status in {m.file}"
+        ),
+    )
     return status

@@ -35,22 +35,39 @@ class _Col:
 TABLES: dict[str, dict[str, Any]] = {
     "channels": {
         "required": {
-            "channel_id": _Col("str"), "name": _Col("str"),
-            "kind": _Col("str", choices=CHANNEL_KINDS), "commission_rate": _Col("float"),
-            "fixed_cost_per_month": _Col("float"), "currency": _Col("str"),
+            "channel_id": _Col("str"),
+            "name": _Col("str"),
+            "kind": _Col("str", choices=CHANNEL_KINDS),
+            "commission_rate": _Col("float"),
+            "fixed_cost_per_month": _Col("float"),
+            "currency": _Col("str"),
             "timezone": _Col("tz"),
         },
         "optional": {
-            **{c: _Col("float") for c in (
-                "age_18_24", "age_25_34", "age_35_44", "age_45_plus", "tier_1", "tier_2",
-                "tier_3", "prior_weekly_revenue_max", "prior_half_saturation_spend")},
+            **{
+                c: _Col("float")
+                for c in (
+                    "age_18_24",
+                    "age_25_34",
+                    "age_35_44",
+                    "age_45_plus",
+                    "tier_1",
+                    "tier_2",
+                    "tier_3",
+                    "prior_weekly_revenue_max",
+                    "prior_half_saturation_spend",
+                )
+            },
         },
         "key": ("channel_id",),
     },
     "products": {
         "required": {
-            "sku": _Col("str"), "name": _Col("str"), "category": _Col("str"),
-            "unit_cost": _Col("float"), "list_price": _Col("float"),
+            "sku": _Col("str"),
+            "name": _Col("str"),
+            "category": _Col("str"),
+            "unit_cost": _Col("float"),
+            "list_price": _Col("float"),
             "weight_kg": _Col("float"),
         },
         "key": ("sku",),
@@ -61,10 +78,14 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "customers": {
         "required": {
-            "customer_id": _Col("str"), "signup_date": _Col("date"),
-            **{c: _Col("str", nullable=True) for c in (
-                "name", "email", "phone", "address", "postcode", "city")},
-            "birth_year": _Col("int", nullable=True), "gender": _Col("str", nullable=True),
+            "customer_id": _Col("str"),
+            "signup_date": _Col("date"),
+            **{
+                c: _Col("str", nullable=True)
+                for c in ("name", "email", "phone", "address", "postcode", "city")
+            },
+            "birth_year": _Col("int", nullable=True),
+            "gender": _Col("str", nullable=True),
         },
         "key": ("customer_id",),
     },
@@ -74,39 +95,59 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "marketing_spend": {
         "required": {"week_start": _Col("date"), "channel_id": _Col("str"), "spend": _Col("float")},
-        "optional": {"impressions": _Col("float", nullable=True),
-                     "clicks": _Col("float", nullable=True)},
+        "optional": {
+            "impressions": _Col("float", nullable=True),
+            "clicks": _Col("float", nullable=True),
+        },
     },
     "warehouses": {
         "required": {
-            "warehouse_id": _Col("str"), "city": _Col("str"), "lat": _Col("float"),
-            "lon": _Col("float"), "daily_capacity_orders": _Col("int"),
+            "warehouse_id": _Col("str"),
+            "city": _Col("str"),
+            "lat": _Col("float"),
+            "lon": _Col("float"),
+            "daily_capacity_orders": _Col("int"),
             "handling_cost_per_order": _Col("float"),
         },
         "key": ("warehouse_id",),
     },
     "locations": {
-        "required": {"city": _Col("str"), "lat": _Col("float"), "lon": _Col("float"),
-                     "city_tier": _Col("int")},
+        "required": {
+            "city": _Col("str"),
+            "lat": _Col("float"),
+            "lon": _Col("float"),
+            "city_tier": _Col("int"),
+        },
         "key": ("city",),
     },
     "shipments": {
         "required": {
-            "order_id": _Col("str"), "channel_id": _Col("str"), "warehouse_id": _Col("str"),
-            "promised_ts": _Col("datetime"), "shipped_ts": _Col("datetime", nullable=True),
+            "order_id": _Col("str"),
+            "channel_id": _Col("str"),
+            "warehouse_id": _Col("str"),
+            "promised_ts": _Col("datetime"),
+            "shipped_ts": _Col("datetime", nullable=True),
             "delivered_ts": _Col("datetime", nullable=True),
-            "carrier": _Col("str", nullable=True), "cost": _Col("float", nullable=True),
+            "carrier": _Col("str", nullable=True),
+            "cost": _Col("float", nullable=True),
         },
     },
     "service_contacts": {
-        "required": {"contact_ts": _Col("datetime"), "channel_id": _Col("str"),
-                      "reason": _Col("str"), "handle_minutes": _Col("float")},
+        "required": {
+            "contact_ts": _Col("datetime"),
+            "channel_id": _Col("str"),
+            "reason": _Col("str"),
+            "handle_minutes": _Col("float"),
+        },
     },
     "experiments": {
         "required": {
-            "unit_id": _Col("str"), "unit_type": _Col("str"),
+            "unit_id": _Col("str"),
+            "unit_type": _Col("str"),
             "group": _Col("str", choices=("control", "treatment")),
-            "start_date": _Col("date"), "end_date": _Col("date"), "name": _Col("str"),
+            "start_date": _Col("date"),
+            "end_date": _Col("date"),
+            "name": _Col("str"),
         },
     },
 }
@@ -145,48 +186,64 @@ def _read_table(root: Path, name: str, tz: str) -> pd.DataFrame:
 def _check_required_columns(spec: dict[str, Any], header: list[str], rel: str) -> None:
     missing = [c for c in spec["required"] if c not in header]
     if missing:
-        raise DatasetError(rel, f"missing required column {missing[0]!r}", line=1,
-                           expected=f"columns {', '.join(spec['required'])}",
-                           found=f"columns {', '.join(header)}",
-                           fix=f"add the column {missing[0]!r} to {rel}")
+        raise DatasetError(
+            rel,
+            f"missing required column {missing[0]!r}",
+            line=1,
+            expected=f"columns {', '.join(spec['required'])}",
+            found=f"columns {', '.join(header)}",
+            fix=f"add the column {missing[0]!r} to {rel}",
+        )
 
 
-def _check_no_ragged_rows(ragged: list[tuple[int, int, str]], header: list[str],
-                          rel: str) -> None:
+def _check_no_ragged_rows(ragged: list[tuple[int, int, str]], header: list[str], rel: str) -> None:
     if ragged:
         r, n, _ = ragged[0]
-        raise DatasetError(rel, "wrong number of fields", line=r,
-                           expected=f"{len(header)} fields, as in the header",
-                           found=f"{n} fields"  # never the line: it may hold personal data
-                                 + (f" (and {len(ragged) - 1} more such lines)"
-                                    if len(ragged) > 1 else ""),
-                           fix="correct the separators or quotes in that line")
+        raise DatasetError(
+            rel,
+            "wrong number of fields",
+            line=r,
+            expected=f"{len(header)} fields, as in the header",
+            found=f"{n} fields"  # never the line: it may hold personal data
+            + (f" (and {len(ragged) - 1} more such lines)" if len(ragged) > 1 else ""),
+            fix="correct the separators or quotes in that line",
+        )
 
 
-def _check_unique_key(df: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray,
-                      rel: str) -> None:
+def _check_unique_key(df: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray, rel: str) -> None:
     dup = df.duplicated(list(key), keep=False).to_numpy()
     if dup.any():
         idx = np.flatnonzero(dup)
         lines = ", ".join(str(r) for r in rows[idx[:5]])
         vals = ", ".join(str(df[k].iloc[idx[0]]) for k in key)
-        raise DatasetError(rel, f"duplicate {' + '.join(key)}", line=int(rows[idx[0]]),
-                           expected=f"one row per {' + '.join(key)}",
-                           found=f"{vals} on lines {lines}",
-                           fix="remove or merge the repeated rows")
+        raise DatasetError(
+            rel,
+            f"duplicate {' + '.join(key)}",
+            line=int(rows[idx[0]]),
+            expected=f"one row per {' + '.join(key)}",
+            found=f"{vals} on lines {lines}",
+            fix="remove or merge the repeated rows",
+        )
 
 
-def _typed_column(s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str,
-                  tz: str) -> pd.Series:
+def _typed_column(
+    s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str, tz: str
+) -> pd.Series:
     """One column of a table as type ``t``: DatasetError at the first empty value of a
     required column or the first value of the wrong type."""
     stripped = s.str.strip()
     empty = (stripped == "").to_numpy(dtype=bool, na_value=True)
     if not t.nullable and empty.any():
         i = int(np.flatnonzero(empty)[0])
-        raise DatasetError(rel, "empty value in a required column", line=int(rows[i]),
-                           column=col, expected="a value in every row", found="an empty value"
-                           + _more(empty), fix=f"fill in {col!r} on that line")
+        raise DatasetError(
+            rel,
+            "empty value in a required column",
+            line=int(rows[i]),
+            column=col,
+            expected="a value in every row",
+            found="an empty value" + _more(empty),
+            fix=f"fill in {col!r} on that line",
+        )
     val = stripped.mask(pd.Series(empty, index=s.index))
     if t.kind in ("str", "tz"):
         out, bad, expected = _text_values(val, empty, t)
@@ -196,14 +253,23 @@ def _typed_column(s: pd.Series, t: _Col, rows: np.ndarray, rel: str, col: str,
         out, bad, expected = _time_values(val, empty, t, tz)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DatasetError(rel, "value of the wrong type", line=int(rows[i]), column=col,
-                           expected=expected, found=repr(s.iloc[i]) + _more(bad),
-                           fix=f"correct {col!r} on that line")
+        raise DatasetError(
+            rel,
+            "value of the wrong type",
+            line=int(rows[i]),
+            column=col,
+            expected=expected,
+            found=repr(s.iloc[i]) + _more(bad),
+            fix=f"correct {col!r} on that line",
+        )
     return out
 
 
-def _text_values(val: pd.Series, empty: np.ndarray, t: _Col,
-                 ) -> tuple[pd.Series, np.ndarray, str]:
+def _text_values(
+    val: pd.Series,
+    empty: np.ndarray,
+    t: _Col,
+) -> tuple[pd.Series, np.ndarray, str]:
     """Text (kind str or tz): ``(values, bad, expected)``; bad where not among the choices
     or not an IANA timezone name."""
     bad = np.zeros(len(val), dtype=bool)
@@ -218,8 +284,11 @@ def _text_values(val: pd.Series, empty: np.ndarray, t: _Col,
     return val, bad, expected
 
 
-def _number_values(val: pd.Series, empty: np.ndarray, t: _Col,
-                   ) -> tuple[pd.Series, np.ndarray, str]:
+def _number_values(
+    val: pd.Series,
+    empty: np.ndarray,
+    t: _Col,
+) -> tuple[pd.Series, np.ndarray, str]:
     """Numbers (kind float -> float64, int -> Int64): ``(values, bad, expected)``."""
     num = _text_to_float(_arrow(val))
     bad = ~empty & ~np.isfinite(num)
@@ -229,8 +298,12 @@ def _number_values(val: pd.Series, empty: np.ndarray, t: _Col,
     return pd.Series(num, index=val.index, dtype="float64"), bad, "a number"
 
 
-def _time_values(val: pd.Series, empty: np.ndarray, t: _Col, tz: str,
-                 ) -> tuple[pd.Series, np.ndarray, str]:
+def _time_values(
+    val: pd.Series,
+    empty: np.ndarray,
+    t: _Col,
+    tz: str,
+) -> tuple[pd.Series, np.ndarray, str]:
     """Dates (kind date -> naive datetime64[ns] at midnight) or timestamps (kind datetime ->
     datetime64[ns, UTC], naive values taken in ``tz``): ``(values, bad, expected)``."""
     if t.kind == "date":

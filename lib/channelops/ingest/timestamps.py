@@ -43,8 +43,7 @@ def _parse_order_ts(s: pd.Series, m: Mapping, tz: str) -> tuple[pd.Series, str]:
         x = _text_to_float(_arrow(s))
         scale = 1.0 if fmt == "unix_s" else 1000.0
         x = np.where(np.isfinite(x) & (np.abs(x / scale) < 9.2e9), x, np.nan)
-        out = pd.to_datetime(pd.Series(x, index=s.index), unit=fmt[5:], utc=True,
-                             errors="coerce")
+        out = pd.to_datetime(pd.Series(x, index=s.index), unit=fmt[5:], utc=True, errors="coerce")
         unit = "seconds" if fmt == "unix_s" else "milliseconds"
         return out.astype("datetime64[ns, UTC]"), f"a unix timestamp in {unit}"
     aware = "%z" in fmt or "%Z" in fmt
@@ -72,7 +71,8 @@ def _parse_iso_general(s: pd.Series, tz: str) -> pd.Series:
     """:func:`_parse_iso` for values of any ISO 8601 shape (the slow, general path)."""
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     aware = _series(pc.match_substring_regex(_arrow(s), _OFFSET_RE)).to_numpy(
-        dtype=bool, na_value=False)
+        dtype=bool, na_value=False
+    )
     if aware.any():
         out[aware] = _parse_iso_aware(s[aware])
     naive = ~aware & s.notna().to_numpy()
@@ -154,8 +154,9 @@ def _localize(naive: pd.Series, tz: str) -> pd.Series:
     (daylight) instant; nonexistent times (spring-forward gap) shift forward."""
     if isinstance(naive.dtype, pd.DatetimeTZDtype):
         return naive.dt.tz_convert("UTC")
-    loc = naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool),
-                               nonexistent="shift_forward")
+    loc = naive.dt.tz_localize(
+        tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+    )
     return loc.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
 
 
@@ -186,8 +187,9 @@ def _far_years(s: pd.Series, parsed: pd.Series, m: Mapping, tz: str) -> np.ndarr
     return out
 
 
-def _plausible_window(order_ts: pd.Series, dates: tuple[dt.date, dt.date] | None,
-                      tz: str) -> tuple[pd.Timestamp, pd.Timestamp, str] | None:
+def _plausible_window(
+    order_ts: pd.Series, dates: tuple[dt.date, dt.date] | None, tz: str
+) -> tuple[pd.Timestamp, pd.Timestamp, str] | None:
     """The instants an export's order timestamps must fall in: ``[start, end)`` in UTC and
     a description for messages.
 
@@ -204,8 +206,12 @@ def _plausible_window(order_ts: pd.Series, dates: tuple[dt.date, dt.date] | None
         parsed (nothing to derive a window from).
     """
     if dates is not None:
-        start, end = (pd.Timestamp(d).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-                      .tz_convert("UTC") for d in (dates[0], dates[1] + dt.timedelta(days=1)))
+        start, end = (
+            pd.Timestamp(d)
+            .tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+            .tz_convert("UTC")
+            for d in (dates[0], dates[1] + dt.timedelta(days=1))
+        )
         return start, end, f"{dates[0]} to {dates[1]} (plausible_dates in dataset.yaml)"
     ns = np.sort(order_ts.dropna().astype("int64").to_numpy())
     if len(ns) == 0:
@@ -213,6 +219,12 @@ def _plausible_window(order_ts: pd.Series, dates: tuple[dt.date, dt.date] | None
     median = pd.Timestamp(int(ns[(len(ns) - 1) // 2]), tz="UTC")  # the lower median
     start = median - pd.DateOffset(years=PLAUSIBLE_YEARS)
     end = median + pd.DateOffset(years=PLAUSIBLE_YEARS)
-    return start, end, (f"{start:%Y-%m-%d} to {end:%Y-%m-%d} ({PLAUSIBLE_YEARS} years either "
-                        f"side of the export's median order date {median:%Y-%m-%d}; "
-                        "set plausible_dates in dataset.yaml to choose)")
+    return (
+        start,
+        end,
+        (
+            f"{start:%Y-%m-%d} to {end:%Y-%m-%d} ({PLAUSIBLE_YEARS} years either "
+            f"side of the export's median order date {median:%Y-%m-%d}; "
+            "set plausible_dates in dataset.yaml to choose)"
+        ),
+    )

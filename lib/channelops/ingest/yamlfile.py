@@ -17,9 +17,13 @@ def _load_yaml(path: Path, rel: str) -> tuple[Any, dict[tuple, int]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise DatasetError(rel, "not valid UTF-8 text", expected="a UTF-8 YAML file",
-                           found=f"byte 0x{e.object[e.start]:02x} at byte offset {e.start}",
-                           fix=f"save {rel} as UTF-8") from None
+        raise DatasetError(
+            rel,
+            "not valid UTF-8 text",
+            expected="a UTF-8 YAML file",
+            found=f"byte 0x{e.object[e.start]:02x} at byte offset {e.start}",
+            fix=f"save {rel} as UTF-8",
+        ) from None
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text)
@@ -31,10 +35,14 @@ def _load_yaml(path: Path, rel: str) -> tuple[Any, dict[tuple, int]]:
         found = repr(lines[line - 1]) if line is not None and line <= len(lines) else "?"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         where = f" near line {line}" if line else ""
-        raise DatasetError(rel, f"malformed YAML ({problem}, column {col})",
-                           expected="valid YAML", found=found,
-                           fix=f"check the indentation, colons and quotes{where}",
-                           line=line) from None
+        raise DatasetError(
+            rel,
+            f"malformed YAML ({problem}, column {col})",
+            expected="valid YAML",
+            found=found,
+            fix=f"check the indentation, colons and quotes{where}",
+            line=line,
+        ) from None
     lines_of: dict[tuple, int] = {}
 
     def walk(n: Any, prefix: tuple) -> None:
@@ -57,8 +65,9 @@ def _keys(d: dict) -> str:
     return ", ".join(str(k) for k in d) if d else "(none)"
 
 
-def _check_keys(d: dict, allowed: Sequence[str], rel: str, lines: dict, prefix: tuple,
-                what: str) -> None:
+def _check_keys(
+    d: dict, allowed: Sequence[str], rel: str, lines: dict, prefix: tuple, what: str
+) -> None:
     """DatasetError naming the line of the first key of ``d`` not in ``allowed``.
 
     Args:
@@ -71,6 +80,10 @@ def _check_keys(d: dict, allowed: Sequence[str], rel: str, lines: dict, prefix: 
         if k not in allowed:
             path = ".".join(str(p) for p in (*prefix, k))
             raise DatasetError(
-                rel, f"unknown key {path!r} in {what}", line=lines.get((*prefix, k)),
-                expected=f"keys among {', '.join(allowed)}", found=repr(k),
-                fix=f"remove {path!r} or rename it to one of the expected keys")
+                rel,
+                f"unknown key {path!r} in {what}",
+                line=lines.get((*prefix, k)),
+                expected=f"keys among {', '.join(allowed)}",
+                found=repr(k),
+                fix=f"remove {path!r} or rename it to one of the expected keys",
+            )
