@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 #: A clean export already in canonical column names (the identity mapping applies).
@@ -127,3 +128,20 @@ def copy_without(dataset: Path, dest: Path, *tables: str) -> Path:
 #: The repository folder and the tests' data folder, for tests in any subfolder.
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"
+
+
+def customer_lines(rows: list[tuple]) -> pd.DataFrame:
+    """Canonical lines from (customer, order, channel, local time, sku, revenue, discount, status)."""
+    cols = [
+        "buyer_ref",
+        "order_id",
+        "channel_id",
+        "order_ts_local",
+        "sku",
+        "revenue_base",
+        "discount_base",
+        "status",
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    df["order_ts_local"] = pd.to_datetime(df["order_ts_local"])
+    return df

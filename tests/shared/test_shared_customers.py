@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _builders import customer_lines
 from channelops.customers import (
     customer_features,
     customer_orders,
@@ -20,25 +21,8 @@ from channelops.customers.sums import group_shares, shares_of_matrix
 TS = pd.Timestamp
 
 
-def _lines(rows: list[tuple]) -> pd.DataFrame:
-    """Canonical lines from (customer, order, channel, local time, sku, revenue, discount, status)."""
-    cols = [
-        "buyer_ref",
-        "order_id",
-        "channel_id",
-        "order_ts_local",
-        "sku",
-        "revenue_base",
-        "discount_base",
-        "status",
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    df["order_ts_local"] = pd.to_datetime(df["order_ts_local"])
-    return df
-
-
 PRODUCTS = pd.DataFrame({"sku": ["A", "B"], "category": ["tea", "home"]})
-LINES = _lines(
+LINES = customer_lines(
     [
         ("c1", "o1", "web", "2024-01-06 20:00", "A", 90.0, 10.0, "paid"),  # Saturday evening
         ("c1", "o1", "web", "2024-01-06 20:00", "B", 10.0, 0.0, "paid"),
@@ -93,7 +77,7 @@ def test_customer_features_missing_column_and_no_purchases():
 
 
 def test_customer_orders_without_discounts_and_order_time_is_the_first_line():
-    lines = _lines(
+    lines = customer_lines(
         [
             ("c1", "o1", "web", "2024-01-02 10:00", "A", 4.0, 0.0, "paid"),
             ("c1", "o1", "web", "2024-01-02 09:00", "B", 6.0, 0.0, "paid"),
@@ -112,7 +96,7 @@ def test_customer_orders_without_discounts_and_order_time_is_the_first_line():
 
 
 def test_category_mix_leaves_out_unknown_skus_and_refunds():
-    lines = _lines(
+    lines = customer_lines(
         [
             ("c1", "o1", "web", "2024-01-02", "A", 30.0, 0.0, "paid"),
             ("c1", "o1", "web", "2024-01-02", "Z", 50.0, 0.0, "paid"),  # not in the products

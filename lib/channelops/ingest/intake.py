@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from channelops.ingest.canonical import canonicalise
-from channelops.ingest.contract import PII_FIELDS, STRING
+from channelops.ingest.contract import CANONICAL_FIELDS, PII_FIELDS, STRING
 from channelops.ingest.dataset import read_export
 from channelops.ingest.quarantine import _quarantine_frame, empty_quarantine
 
@@ -32,25 +32,7 @@ __all__ = [
 
 
 #: Columns that identify an export row's content (everything but where it sits in the file).
-_CONTENT = [
-    "channel_id",
-    "order_id",
-    "line_no",
-    "order_ts",
-    "buyer_ref",
-    "buyer_name",
-    "buyer_email",
-    "buyer_phone",
-    "ship_address",
-    "postcode",
-    "city",
-    "channel_sku",
-    "quantity",
-    "unit_price",
-    "discount",
-    "currency",
-    "status",
-]
+_CONTENT = ["channel_id", *CANONICAL_FIELDS]  # the columns a repeated export row repeats
 
 
 def line_no_numbered(dataset) -> list[str]:

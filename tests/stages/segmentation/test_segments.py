@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from _builders import copy_without
+from _builders import copy_without, customer_lines
 from channelops.customers import place_in_segments
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.dataset import load_dataset, read_all_exports
@@ -21,25 +21,8 @@ from channelops.stages import segmentation as seg
 TS = pd.Timestamp
 
 
-def _lines(rows: list[tuple]) -> pd.DataFrame:
-    """Canonical lines from (customer, order, channel, local time, sku, revenue, discount, status)."""
-    cols = [
-        "buyer_ref",
-        "order_id",
-        "channel_id",
-        "order_ts_local",
-        "sku",
-        "revenue_base",
-        "discount_base",
-        "status",
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    df["order_ts_local"] = pd.to_datetime(df["order_ts_local"])
-    return df
-
-
 PRODUCTS = pd.DataFrame({"sku": ["A", "B"], "category": ["tea", "home"]})
-LINES = _lines(
+LINES = customer_lines(
     [
         ("c1", "o1", "web", "2024-01-06 20:00", "A", 90.0, 10.0, "paid"),  # Saturday evening
         ("c1", "o1", "web", "2024-01-06 20:00", "B", 10.0, 0.0, "paid"),
