@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from channelops.ingest.contract import DatasetError
-from channelops.ingest.tables import _Col, _more, _typed_column
+from channelops.ingest.tables import TABLES, _Col, _more, _read_table, _typed_column
 
 ROWS = np.array([2, 3, 4])
 
@@ -71,3 +71,61 @@ def test_an_empty_value_in_a_required_column():
 def test_more_counts_the_rows_after_the_first():
     assert _more(np.array([True, False])) == ""
     assert _more(np.array([True, True, True])) == " (and 2 more such rows)"
+
+
+def _write(tmp_path, name: str, text: str):
+    (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
+    return _read_table(tmp_path, name, "Asia/Shanghai")
+
+
+def test_customers_with_customer_id_alone_come_back_with_typed_na_columns(tmp_path):
+    df = _write(tmp_path, "customers", "customer_id\nC1\nC2\n")
+    expected = ["customer_id", *TABLES["customers"]["optional"]]
+    assert sorted(df.columns) == sorted(expected)
+    assert df["customer_id"].tolist() == ["C1", "C2"]
+    assert df.drop(columns="customer_id").isna().all().all()
+    assert str(df["birth_year"].dtype) == "Int64"
+    assert str(df["signup_date"].dtype) == "datetime64[ns]"
+    assert str(df["city"].dtype) == "string"
+
+
+def test_customers_with_a_signup_date_only_type_it(tmp_path):
+    df = _write(tmp_path, "customers", "customer_id,signup_date\nC1,2024-01-05\nC2,\n")
+    assert df["signup_date"].iloc[0] == pd.Timestamp("2024-01-05")
+    assert pd.isna(df["signup_date"].iloc[1])  # an empty optional value is NA, not an error
+    assert df["name"].isna().all()
+
+
+def test_products_with_empty_names_and_no_costs_are_read(tmp_path):
+    df = _write(tmp_path, "products", "sku,name,category\nA,,toys\nB,Bee,\n")
+    assert df["name"].isna().tolist() == [True, False]
+    assert df["category"].isna().tolist() == [False, True]
+    assert df["unit_cost"].dtype == "float64" and df["unit_cost"].isna().all()
+
+
+def test_a_missing_truly_required_column_is_still_refused(tmp_path):
+    with pytest.raises(DatasetError, match="missing required column 'sku'") as info:
+        _write(tmp_path, "products", "name,category\nA,toys\n")
+    assert info.value.line == 1
+
+
+def test_a_wrong_value_in_a_present_optional_column_is_still_refused(tmp_path):
+    with pytest.raises(DatasetError, match="value of the wrong type") as info:
+        _write(tmp_path, "customers", "customer_id,birth_year\nC1,1980\nC2,nineteen\n")
+    assert (info.value.line, info.value.column) == (3, "birth_year")
+
+
+def test_a_channel_kind_outside_the_list_is_refused_but_blank_is_na(tmp_path):
+    df = _write(tmp_path, "channels", "channel_id,kind\nx,\ny,marketplace\n")
+    assert df["kind"].isna().tolist() == [True, False]
+    assert df["commission_rate"].isna().all()
+    with pytest.raises(DatasetError, match="value of the wrong type"):
+        _write(tmp_path, "channels", "channel_id,kind\nx,bazaar\n")
+
+
+def test_every_table_declares_its_key_among_its_required_columns():
+    for name, spec in TABLES.items():
+        for col in spec.get("key", ()):
+            assert col in spec["required"], (name, col)
+        assert not set(spec["required"]) & set(spec.get("optional", {})), name
+        assert all(t.nullable for t in spec.get("optional", {}).values()), name

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from channelops.ingest.arrowtext import _arrow, _text_to_float
-from channelops.ingest.contract import CHANNEL_KINDS, DatasetError, ReadDialect, _valid_tz
+from channelops.ingest.contract import (
+    CHANNEL_KINDS,
+    STRING,
+    DatasetError,
+    ReadDialect,
+    _valid_tz,
+)
 from channelops.ingest.csvread import _read_header, _read_strings
 from channelops.ingest.timestamps import _parse_iso
 
@@ -31,21 +37,22 @@ class _Col:
     choices: tuple[str, ...] = ()
 
 
-#: Optional tables: required columns with their types, optional typed columns, unique keys.
+#: Optional tables: ``required`` columns (the file is refused without them; their values
+#: are required unless marked nullable), ``optional`` typed columns (may be absent: they
+#: then come back as a column of typed NA; empty cells are NA), unique keys. A required
+#: column is one the file means nothing without (its key, or what every consumer reads).
 TABLES: dict[str, dict[str, Any]] = {
     "channels": {
-        "required": {
-            "channel_id": _Col("str"),
-            "name": _Col("str"),
-            "kind": _Col("str", choices=CHANNEL_KINDS),
-            "commission_rate": _Col("float"),
-            "fixed_cost_per_month": _Col("float"),
-            "currency": _Col("str"),
-            "timezone": _Col("tz"),
-        },
+        "required": {"channel_id": _Col("str")},
         "optional": {
+            "name": _Col("str", nullable=True),
+            "kind": _Col("str", nullable=True, choices=CHANNEL_KINDS),
+            "commission_rate": _Col("float", nullable=True),
+            "fixed_cost_per_month": _Col("float", nullable=True),
+            "currency": _Col("str", nullable=True),
+            "timezone": _Col("tz", nullable=True),
             **{
-                c: _Col("float")
+                c: _Col("float", nullable=True)
                 for c in (
                     "age_18_24",
                     "age_25_34",
@@ -62,13 +69,13 @@ TABLES: dict[str, dict[str, Any]] = {
         "key": ("channel_id",),
     },
     "products": {
-        "required": {
-            "sku": _Col("str"),
-            "name": _Col("str"),
-            "category": _Col("str"),
-            "unit_cost": _Col("float"),
-            "list_price": _Col("float"),
-            "weight_kg": _Col("float"),
+        "required": {"sku": _Col("str")},
+        "optional": {
+            "name": _Col("str", nullable=True),
+            "category": _Col("str", nullable=True),
+            "unit_cost": _Col("float", nullable=True),
+            "list_price": _Col("float", nullable=True),
+            "weight_kg": _Col("float", nullable=True),
         },
         "key": ("sku",),
     },
@@ -77,9 +84,9 @@ TABLES: dict[str, dict[str, Any]] = {
         "key": ("channel_id", "channel_sku"),
     },
     "customers": {
-        "required": {
-            "customer_id": _Col("str"),
-            "signup_date": _Col("date"),
+        "required": {"customer_id": _Col("str")},
+        "optional": {
+            "signup_date": _Col("date", nullable=True),
             **{
                 c: _Col("str", nullable=True)
                 for c in ("name", "email", "phone", "address", "postcode", "city")
@@ -107,17 +114,13 @@ TABLES: dict[str, dict[str, Any]] = {
             "lat": _Col("float"),
             "lon": _Col("float"),
             "daily_capacity_orders": _Col("int"),
-            "handling_cost_per_order": _Col("float"),
         },
+        "optional": {"handling_cost_per_order": _Col("float", nullable=True)},
         "key": ("warehouse_id",),
     },
     "locations": {
-        "required": {
-            "city": _Col("str"),
-            "lat": _Col("float"),
-            "lon": _Col("float"),
-            "city_tier": _Col("int"),
-        },
+        "required": {"city": _Col("str"), "lat": _Col("float"), "lon": _Col("float")},
+        "optional": {"city_tier": _Col("int", nullable=True)},
         "key": ("city",),
     },
     "shipments": {
@@ -126,6 +129,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "channel_id": _Col("str"),
             "warehouse_id": _Col("str"),
             "promised_ts": _Col("datetime"),
+        },
+        "optional": {
             "shipped_ts": _Col("datetime", nullable=True),
             "delivered_ts": _Col("datetime", nullable=True),
             "carrier": _Col("str", nullable=True),
@@ -136,19 +141,19 @@ TABLES: dict[str, dict[str, Any]] = {
         "required": {
             "contact_ts": _Col("datetime"),
             "channel_id": _Col("str"),
-            "reason": _Col("str"),
             "handle_minutes": _Col("float"),
         },
+        "optional": {"reason": _Col("str", nullable=True)},
     },
     "experiments": {
         "required": {
             "unit_id": _Col("str"),
-            "unit_type": _Col("str"),
             "group": _Col("str", choices=("control", "treatment")),
             "start_date": _Col("date"),
             "end_date": _Col("date"),
             "name": _Col("str"),
         },
+        "optional": {"unit_type": _Col("str", nullable=True)},
     },
 }
 
@@ -176,11 +181,28 @@ def _read_table(root: Path, name: str, tz: str) -> pd.DataFrame:
         s = cols[c]
         t = types.get(c)
         out[c] = s if t is None else _typed_column(s, t, rows, rel, c, tz)
+    for c, t in spec.get("optional", {}).items():
+        if c not in out:
+            out[c] = _na_column(t, len(rows))
     df = pd.DataFrame(out)
     key = spec.get("key")
     if key:
         _check_unique_key(df, key, rows, rel)
     return df
+
+
+def _na_column(t: _Col, n: int) -> pd.Series:
+    """An absent optional column: ``n`` missing values of type ``t`` (text -> string[pyarrow]
+    <NA>, float -> NaN, int -> Int64 <NA>, date -> NaT, datetime -> NaT in UTC)."""
+    if t.kind in ("str", "tz"):
+        return pd.Series(pd.NA, index=range(n), dtype=STRING)
+    if t.kind == "float":
+        return pd.Series(np.nan, index=range(n), dtype="float64")
+    if t.kind == "int":
+        return pd.Series(pd.NA, index=range(n), dtype="Int64")
+    if t.kind == "date":
+        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
 
 
 def _check_required_columns(spec: dict[str, Any], header: list[str], rel: str) -> None:
