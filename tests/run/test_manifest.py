@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from channelops.run.folder import run_paths, write_table
-from channelops.run.hashing import HASH_SCHEME, table_content_hash
+from channelops.run.hashing import HASH_SCHEME, file_sha256, table_content_hash
 from channelops.run.manifest import finish_manifest, start_manifest
 from channelops.run.params import RunParams
 from channelops.run.registry import Stage
@@ -71,9 +71,34 @@ def test_finish_stamps_the_end_and_hashes_each_table_once(tmp_path, monkeypatch)
     assert m["tables"]["extra"]["content_hash"] == table_content_hash(paths.table("extra"))
 
 
-def test_finish_refuses_a_table_that_is_not_parquet(tmp_path):
+def test_finish_records_a_table_that_is_not_parquet_without_stopping(tmp_path):
+    """A damaged file gets an entry naming the problem (and no hash), not a traceback that
+    would leave the manifest at 'running'; reading it is refused (tests/hostile)."""
     paths = run_paths(tmp_path)
-    paths.tables.mkdir()
+    write_table(pd.DataFrame({"x": [1]}), "good", tmp_path)
     paths.table("broken").write_bytes(b"not parquet")
-    with pytest.raises(Exception, match="(?i)parquet"):
-        finish_manifest({}, paths, 0.0)
+    m: dict = {}
+    finish_manifest(m, paths, 0.0)
+    assert "not readable Parquet" in m["tables"]["broken"]["error"]
+    assert "content_hash" not in m["tables"]["broken"]
+    assert m["tables"]["good"]["rows"] == 1
+
+
+def test_file_hash_is_recorded_and_tables_of_stages_not_run_keep_their_entry(tmp_path):
+    """Each table's file SHA-256 is recorded. A refresh after a run of stage 04 only keeps
+    the entry of a table of another stage even when its file changed meanwhile, so a file
+    changed behind the run's back is never recorded as if its stage wrote it."""
+    paths = run_paths(tmp_path)
+    write_table(pd.DataFrame({"x": [1, 2]}), "forecasts", tmp_path)
+    write_table(pd.DataFrame({"s": [1]}), "segments", tmp_path)  # stage 01's
+    m = {"stages": {"04": {"status": "ok"}, "01": {"status": "ok"}}}
+    finish_manifest(m, paths, 0.0)
+    assert m["tables"]["segments"]["file_sha256"] == file_sha256(paths.table("segments"))
+    before = dict(m["tables"]["segments"])
+    write_table(pd.DataFrame({"s": [999]}), "segments", tmp_path)
+    write_table(pd.DataFrame({"x": [3]}), "forecasts", tmp_path)
+    finish_manifest(m, paths, 0.0, rewritten={"04"})
+    assert m["tables"]["segments"] == before, "not rewritten by this run: entry kept"
+    assert m["tables"]["forecasts"]["rows"] == 1, "04 ran: its table is hashed again"
+    finish_manifest(m, paths, 0.0)  # no restriction: every changed table is hashed again
+    assert m["tables"]["segments"]["file_sha256"] == file_sha256(paths.table("segments"))

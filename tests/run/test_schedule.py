@@ -91,6 +91,15 @@ def test_first_failure_is_raised_after_the_running_stage_and_nothing_new_starts(
     assert {key for _, key in work.log} == {"01", "02"}
 
 
+def test_a_second_failure_alongside_the_first_is_recorded_too():
+    """01 and 02 run side by side and both break: the first failure is raised, and the
+    second is recorded as well (it used to be skipped, leaving its stage 'running')."""
+    work = FakeWork(broken={"01", "02"}, waits={"01": "02"})
+    with pytest.raises(RuntimeError, match="broke"):
+        run_when_ready([A, B], 2, work, deps={"01": set(), "02": set()})
+    assert sorted(work.failed) == ["01", "02"]
+
+
 def test_interrupt_stops_the_running_stages_and_records_them():
     """An interrupt while 02 runs (02 would wait until stopped): the scheduler stops it,
     waits for it, records it as interrupted, and raises KeyboardInterrupt."""

@@ -10,7 +10,11 @@ Two promises, kept here so that no notebook has to remember them:
 * a table whose producing stage did not finish (the manifest says ``failed``,
   ``interrupted`` or ``running``) is refused, so no stage builds on what a failed stage left.
   The producing stage is the one that declares the table (:mod:`channelops.run.registry`), or,
-  for a table no stage declares, the stage whose manifest entry lists it as written.
+  for a table no stage declares, the stage whose manifest entry lists it as written;
+* a table whose file no longer has the SHA-256 the manifest recorded when its stage
+  finished (changed, truncated or damaged since) is refused, with the stage to re-run
+  (:func:`verify_table`); a file that is not readable Parquet is refused the same way,
+  never with a raw reader error.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from IPython import get_ipython
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from channelops.frames import arrow_string_dtype
+from channelops.run.hashing import file_sha256
 from channelops.run.registry import producer_of
 
 __all__ = [
@@ -41,6 +47,7 @@ __all__ = [
     "save_figure",
     "RunFolderError",
     "STAGE_ENV",
+    "verify_table",
 ]
 
 #: Environment variable the runner sets to the key of the stage being executed.
@@ -196,7 +203,75 @@ def read_table(
             else "no stage declares it"
         )
         raise RunFolderError(f"table {name!r} not found at {path}: {how}")
-    return _read_parquet_arrow_strings(path, columns)
+    if producer_key is None or producer_key != current:  # a stage's own tables are in flux
+        problem = verify_table(name, paths.root)
+        if problem:
+            raise RunFolderError(problem)
+    try:
+        return _read_parquet_arrow_strings(path, columns)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise RunFolderError(
+            f"table {name!r} ({path}) cannot be read as Parquet ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else '-'}): the file is damaged or "
+            f"incomplete. {_rerun_hint(paths, name, producer_key)}"
+        ) from None
+
+
+#: (path, inode, size, mtime, ctime, recorded hash) of files already checked in this process
+_VERIFIED: set[tuple] = set()
+
+
+def _rerun_hint(paths: RunPaths, name: str, producer_key: str | None) -> str:
+    if producer_key is None:
+        return f"No stage declares table {name!r}: write it again or remove it."
+    return (
+        f"Re-run stage {producer_key} to write it again: "
+        f"channelops run --only {producer_key} --output {paths.root}"
+    )
+
+
+def verify_table(name: str, output_dir: str | os.PathLike[str]) -> str | None:
+    """Check a table's file against the SHA-256 the manifest recorded for it.
+
+    A table the manifest does not list, or lists without a file hash (written outside a
+    run, or by an older version), is not checked. A file is hashed once per process while
+    its inode, size and times stay the same.
+
+    Args:
+        name: table name.
+        output_dir: the run folder.
+
+    Returns:
+        None when the file matches (or nothing was recorded), else the problem: which table,
+        what differs, and the stage to re-run.
+    """
+    paths = run_paths(output_dir)
+    path = paths.table(name)
+    entry = _manifest(paths).get("tables", {}).get(name) or {}
+    recorded = entry.get("file_sha256")
+    if not recorded:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # missing: the caller says so
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, recorded)
+    if key in _VERIFIED:
+        return None
+    actual = file_sha256(path)
+    if actual == recorded:
+        _VERIFIED.add(key)
+        return None
+    producer_key = _producer_key(paths, name) or entry.get("stage")
+    size = entry.get("file_stamp", "").split(":")[0]
+    was = f"{int(size):,} bytes" if size.isdigit() else "?"
+    return (
+        f"table {name!r} ({path}) was changed after its stage wrote it: the file no longer "
+        f"matches the SHA-256 recorded in {paths.manifest} (now {st.st_size:,} bytes, "
+        f"sha256 {actual[:12]}...; recorded {was}, sha256 {recorded[:12]}...). It may be "
+        f"truncated or damaged, so its values are not used. "
+        f"{_rerun_hint(paths, name, producer_key)}"
+    )
 
 
 def _read_parquet_arrow_strings(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -233,8 +308,11 @@ def save_figure(
     paths.figures.mkdir(parents=True, exist_ok=True)
     target = paths.figures / f"{name}.png"
     tmp = target.with_name(f".{name}.{os.getpid()}.png.tmp")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
-    os.replace(tmp, target)
+    try:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
+        os.replace(tmp, target)
+    finally:  # a full disk leaves neither a temporary file nor a cut-off figure
+        tmp.unlink(missing_ok=True)
     if show and _in_kernel():
         display(Image(data=target.read_bytes(), format="png"))
         plt.close(fig)

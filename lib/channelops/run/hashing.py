@@ -2,7 +2,10 @@
 
 :func:`hash_inputs` hashes the dataset's files; :func:`table_content_hash` hashes a Parquet
 table's column names, types and values (not its bytes), so two runs of the same data,
-parameters and seed record the same hashes in their manifests.
+parameters and seed record the same hashes in their manifests. :func:`file_sha256` hashes a
+file's bytes: the manifest records it beside the content hash, and a table is checked
+against it whenever it is read (:func:`channelops.run.folder.read_table`), so a file
+changed or truncated behind the run's back is caught before its values are used.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["HASH_SCHEME", "hash_inputs", "table_content_hash"]
+__all__ = ["HASH_SCHEME", "file_sha256", "hash_inputs", "table_content_hash"]
 
 #: How :func:`table_content_hash` hashes; a hash recorded under another scheme is redone.
 HASH_SCHEME = "arrow-columns-1"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes (64 hex characters), read 1 MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def hash_inputs(dataset_dir: Path) -> dict[str, str]:
@@ -33,11 +45,7 @@ def hash_inputs(dataset_dir: Path) -> dict[str, str]:
         rel = path.relative_to(dataset_dir)
         if not path.is_file() or rel.parts[0] == "truth" or rel.name.startswith("."):
             continue
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        out[rel.as_posix()] = digest.hexdigest()
+        out[rel.as_posix()] = file_sha256(path)
     return out
 
 

@@ -13,13 +13,15 @@ import importlib.metadata
 import json
 import os
 import platform
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from channelops.run.folder import RunPaths
-from channelops.run.hashing import HASH_SCHEME, hash_inputs, table_content_hash
+from channelops.run.hashing import HASH_SCHEME, file_sha256, hash_inputs, table_content_hash
 from channelops.run.params import RunParams
 from channelops.run.registry import Stage, producer_of
 
@@ -76,8 +78,11 @@ def now() -> str:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` under a temporary name and rename it into place."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+        os.replace(tmp, path)
+    finally:  # a full disk leaves the previous file whole and no temporary one
+        tmp.unlink(missing_ok=True)
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
@@ -133,14 +138,20 @@ def start_manifest(params: RunParams, stages: list[Stage], paths: RunPaths) -> d
     return manifest
 
 
-def finish_manifest(manifest: dict[str, Any], paths: RunPaths, seconds: float) -> None:
+def finish_manifest(
+    manifest: dict[str, Any],
+    paths: RunPaths,
+    seconds: float,
+    rewritten: Collection[str] | None = None,
+) -> None:
     """Stamp the end of a run (time, duration in seconds) and refresh its table entries.
 
-    The caller writes the file (:func:`write_json`) once it has added what it still has to.
+    ``rewritten`` is passed to :func:`refresh_tables`. The caller writes the file
+    (:func:`write_json`) once it has added what it still has to.
     """
     manifest["finished_at"] = now()
     manifest["seconds"] = round(seconds, 2)
-    refresh_tables(manifest, paths)
+    refresh_tables(manifest, paths, rewritten)
 
 
 def table_mtimes(paths: RunPaths) -> dict[str, int]:
@@ -158,13 +169,27 @@ def previous_tables(manifest: dict[str, Any], stage_key: str) -> list[str]:
     return list(manifest.get("stages", {}).get(stage_key, {}).get("tables") or [])
 
 
-def refresh_tables(manifest: dict[str, Any], paths: RunPaths) -> None:
-    """Rows, producing stage and content hash of every table in the run folder.
+def refresh_tables(
+    manifest: dict[str, Any], paths: RunPaths, rewritten: Collection[str] | None = None
+) -> None:
+    """Rows, producing stage, content hash and file hash of every table in the run folder.
 
     The producing stage is the declared one (:mod:`channelops.run.registry`), else the stage whose
     manifest entry lists the table. A hash is recomputed only when the file changed since
     the last refresh (same size and modification time, same :data:`HASH_SCHEME`: the
-    recorded hash is kept).
+    recorded hashes are kept).
+
+    Args:
+        manifest: updated in place (``tables``).
+        paths: the run folder.
+        rewritten: keys of the stages that ran in this run. A table already recorded whose
+            producing stage is not among them keeps its recorded entry even when its file
+            changed: a file changed behind the run's back must not have its new hash
+            recorded as if a stage wrote it (reading it is refused instead,
+            :func:`channelops.run.folder.verify_table`). None recomputes every changed table.
+
+    A file that is not readable Parquet gets an entry with ``error`` (and no hash) instead
+    of stopping the run; reading it is refused.
     """
     old = manifest.get("tables", {})
     written_by = {
@@ -175,22 +200,35 @@ def refresh_tables(manifest: dict[str, Any], paths: RunPaths) -> None:
     tables = {}
     for path in sorted(paths.tables.glob("*.parquet")):
         producer = producer_of(path.stem)
+        stage = producer.key if producer else written_by.get(path.stem)
         stat = path.stat()
         stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
         previous = old.get(path.stem, {})
-        if (
+        kept = rewritten is not None and previous and stage not in rewritten
+        if kept or (
             previous.get("file_stamp") == stamp
             and previous.get("content_hash")
+            and previous.get("file_sha256")
             and previous.get("hash_scheme") == HASH_SCHEME
         ):
-            content_hash = previous["content_hash"]
-        else:
+            tables[path.stem] = previous
+            continue
+        try:
+            rows = int(pq.read_metadata(path).num_rows)
             content_hash = table_content_hash(path)
+        except (pa.ArrowInvalid, OSError) as err:
+            tables[path.stem] = {
+                "stage": stage,
+                "error": f"not readable Parquet: {type(err).__name__}: {err}"[:500],
+                "file_stamp": stamp,
+            }
+            continue
         tables[path.stem] = {
-            "rows": int(pq.read_metadata(path).num_rows),
-            "stage": producer.key if producer else written_by.get(path.stem),
+            "rows": rows,
+            "stage": stage,
             "content_hash": content_hash,
             "hash_scheme": HASH_SCHEME,
+            "file_sha256": file_sha256(path),
             "file_stamp": stamp,
         }
     manifest["tables"] = tables

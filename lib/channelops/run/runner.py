@@ -24,6 +24,8 @@ together and re-exports the names the command line and the Makefile use.
 
 from __future__ import annotations
 
+import errno
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +35,7 @@ from typing import Any
 
 from papermill.exceptions import PapermillExecutionError
 
-from channelops.run.folder import RunPaths, run_paths
+from channelops.run.folder import RunFolderError, RunPaths, run_paths, verify_table
 from channelops.run.hashing import hash_inputs, table_content_hash
 from channelops.run.kernel import (
     KERNEL_NAME,
@@ -45,6 +47,7 @@ from channelops.run.kernel import (
     prepare_notebooks,
     project_root,
 )
+from channelops.run.lock import RunLocked, acquire_run_lock
 from channelops.run.manifest import (
     finish_manifest,
     now,
@@ -118,43 +121,177 @@ def run_stages(
         jobs: stages that may run at the same time (>= 1). Peak memory is up to the sum of
             the stages running together.
 
+    The run holds the folder's lock (:func:`channelops.run.lock.acquire_run_lock`) from
+    start to end. Before anything runs, the tables it reads from earlier runs are checked
+    against the hashes the manifest recorded (:func:`changed_inputs`). Whatever ends the
+    run, the manifest is written with its status and no stage left ``running``
+    (:func:`settle_stages`), and temporary files are removed.
+
     Raises:
-        RunFailed: a stage failed or did not write its tables; the manifest is left with
-            status ``failed`` and the executed notebook stays in ``notebooks/``. Stages
-            already running alongside are finished first; no new stage starts.
+        RunFailed: a stage failed or did not write its tables, or the run folder could not
+            be written during the run (a full disk); the manifest is left with status
+            ``failed`` and the executed notebook stays in ``notebooks/``. Stages already
+            running alongside are finished first; no new stage starts.
+        RunLocked: another run holds the folder (nothing is touched).
+        RunFolderError: the folder cannot be written (read-only, full), or a table this
+            run reads from an earlier run changed since it was written (nothing is run).
+        KeyboardInterrupt: Ctrl-C or SIGTERM; the manifest says ``interrupted``.
         ValueError: ``jobs`` < 1.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1 (stages at a time), got {jobs}")
     kernel = ensure_kernel()
     paths = run_paths(output_dir)
-    for sub in (paths.tables, paths.figures, paths.notebooks):
-        sub.mkdir(parents=True, exist_ok=True)
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        lock = acquire_run_lock(paths.root, params.run_name)
+    except RunLocked:
+        raise
+    except OSError as err:
+        raise RunFolderError(folder_problem(err, paths.root, "cannot be written")) from None
+    with lock:
+        if lock.stale:
+            echo(
+                f"  note: took over the lock a run that did not end cleanly left "
+                f"(pid {lock.stale.get('pid', '?')} on {lock.stale.get('host', '?')}, started "
+                f"{lock.stale.get('started_at', '?')}); its unfinished stages are re-run"
+            )
+        return _run_locked(
+            params, stages, paths, kernel, notebook_folder, declared, progress, report, echo, jobs
+        )
+
+
+def _run_locked(
+    params: RunParams,
+    stages: list[Stage],
+    paths: RunPaths,
+    kernel: str,
+    notebook_folder: Path | None,
+    declared: dict[str, set[str]] | None,
+    progress: bool,
+    report: bool,
+    echo: Callable[[str], Any],
+    jobs: int,
+) -> dict[str, Any]:
+    """:func:`run_stages` once the run folder's lock is held."""
+    problems = changed_inputs(stages, paths)
+    if problems:
+        raise RunFolderError(
+            f"{len(problems)} table(s) this run reads from earlier runs changed since they "
+            "were written; nothing was run:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    try:
+        removed = remove_temp_files(paths)
+        for sub in (paths.tables, paths.figures, paths.notebooks):
+            sub.mkdir(parents=True, exist_ok=True)
+        manifest = start_manifest(params, stages, paths)
+    except OSError as err:
+        raise RunFolderError(folder_problem(err, paths.root, "cannot be written")) from None
+    if removed:
+        echo(f"  note: removed {len(removed)} temporary file(s) an earlier run left: {removed}")
     work = _StageRunner(
         params=params,
         stages=stages,
         paths=paths,
-        manifest=start_manifest(params, stages, paths),
+        manifest=manifest,
         kernel=kernel,
         folder=notebook_folder or notebooks_dir(),
         declared=declared,
         show_cells=progress and jobs == 1,
         echo=echo,
     )
-    manifest = work.manifest
     total_start = time.perf_counter()
+    failure: BaseException | None = None
     try:
         run_when_ready(stages, jobs, work)
         manifest["status"] = "ok"
-    except RunFailed:
+    except RunFailed as err:
         manifest["status"] = "failed"
-        raise
-    except KeyboardInterrupt:
+        failure = err
+    except KeyboardInterrupt as err:
         manifest["status"] = "interrupted"
-        raise
-    finally:
-        _end_run(manifest, paths, params, total_start, report)
+        failure = err
+    except BaseException as err:  # noqa: BLE001 - whatever it is, the manifest says so
+        manifest["status"] = "failed"
+        manifest["error"] = {"error": type(err).__name__, "message": str(err)[:2000]}
+        failure = RunFailed(_unexpected(err, paths))
+        failure.__cause__ = err
+    # no stage stays 'running' once the run is over, however it ended
+    settle_stages(manifest, [s.key for s in stages])
+    try:
+        _end_run(manifest, paths, params, total_start, report, set(work.started))
+    except OSError as err:
+        end = RunFailed(
+            folder_problem(err, paths.root, "could not be written at the end of the run")
+            + f"; {paths.manifest} may still show the run as it was before"
+        )
+        raise end from (failure or err)
+    if failure is not None:
+        raise failure
     return manifest
+
+
+def _unexpected(err: BaseException, paths: RunPaths) -> str:
+    """The message of a run stopped by an error outside any notebook."""
+    if isinstance(err, OSError):
+        return folder_problem(err, paths.root, "could not be written")
+    return f"the run stopped outside the notebooks: {type(err).__name__}: {err}"
+
+
+def folder_problem(err: OSError, root: Path, what: str) -> str:
+    """One line for an operating-system error writing into the run folder ``root``: a full
+    disk (with the space left), a read-only or forbidden folder, or the error itself."""
+    if err.errno == errno.ENOSPC or err.errno == errno.EDQUOT:
+        try:
+            free = shutil.disk_usage(root).free / 2**20
+            left = f", {free:.1f} MB free"
+        except OSError:
+            left = ""
+        return (
+            f"the run folder {root} {what}: the disk is full (no space left on device{left}). "
+            "Free some space or choose another folder (--output DIR), then run again"
+        )
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        why = "read-only file system" if err.errno == errno.EROFS else "permission denied"
+        return (
+            f"the run folder {root} {what} ({why}). Choose a folder you can write to "
+            "(--output DIR), or make this one writable"
+        )
+    return f"the run folder {root} {what}: {type(err).__name__}: {err}"
+
+
+def settle_stages(manifest: dict[str, Any], keys: list[str]) -> None:
+    """Mark stages of this run still ``running`` when it ends as ``failed`` (``interrupted``
+    for an interrupted run), so no manifest shows a stage running after its run is over."""
+    status = "interrupted" if manifest.get("status") == "interrupted" else "failed"
+    for key in keys:
+        entry = manifest.get("stages", {}).get(key)
+        if entry is not None and entry.get("status") == "running":
+            entry["status"] = status
+            entry.setdefault(
+                "error",
+                {"error": "RunEnded", "message": "the run ended before this stage finished"},
+            )
+
+
+def changed_inputs(stages: list[Stage], paths: RunPaths) -> list[str]:
+    """Problems with the tables ``stages`` read that no stage of this run writes (tables of
+    earlier runs, as with ``--only``): files changed since their stage wrote them."""
+    ours = {t for s in stages for t in s.outputs}
+    wanted = sorted({t for s in stages for t in s.inputs} - ours)
+    return [p for t in wanted if paths.table(t).exists() and (p := verify_table(t, paths.root))]
+
+
+def remove_temp_files(paths: RunPaths) -> list[str]:
+    """Remove the temporary files (``.*.tmp``) in the run folder and return their names
+    relative to it. Only while the run lock is held: then no writer can still be using one."""
+    removed = []
+    for folder in (paths.root, paths.tables, paths.figures, paths.notebooks):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp.relative_to(paths.root).as_posix())
+    return sorted(removed)
 
 
 @dataclass
@@ -231,7 +368,7 @@ class _StageRunner:
                     **({"peak_rss_gb": round(peak / 2**30, 2)} if peak is not None else {}),
                 }
             )
-            refresh_tables(self.manifest, self.paths)
+            refresh_tables(self.manifest, self.paths, set(self.started))
             write_json(self.paths.manifest, self.manifest)
         memory = f", peak {peak / 2**30:.1f} GB" if peak is not None else ""
         self.echo(
@@ -253,11 +390,23 @@ class _StageRunner:
                     "seconds": round(seconds, 2),
                 }
             )
-            write_json(self.paths.manifest, self.manifest)
+            try:
+                write_json(self.paths.manifest, self.manifest)
+            except OSError:
+                pass  # kept in memory; the end of the run writes it (or says it could not)
         if isinstance(error, PapermillExecutionError):
+            hint = ""
+            if "[Errno 28]" in str(error.evalue) or "[Errno 30]" in str(error.evalue):
+                err = OSError(28 if "[Errno 28]" in str(error.evalue) else 30, "")
+                hint = f"\n  {folder_problem(err, self.paths.root, 'could not be written')}"
             return RunFailed(
                 f"stage {stage.key} ({stage.name}) failed in cell {error.cell_index} of "
-                f"{target}: {error.ename}: {error.evalue}"
+                f"{target}: {error.ename}: {error.evalue}{hint}"
+            )
+        if isinstance(error, OSError):
+            return RunFailed(
+                f"stage {stage.key} ({stage.name}) could not be recorded: "
+                + folder_problem(error, self.paths.root, "could not be written")
             )
         return RunFailed(f"stage {stage.key} could not run: {type(error).__name__}: {error}")
 
@@ -307,13 +456,26 @@ def _end_run(
     params: RunParams,
     total_start: float,
     report: bool,
+    rewritten: set[str],
 ) -> None:
-    """The end of every run, finished or not: clean up, stamp, report, write the manifest."""
+    """The end of every run, finished or not: clean up, stamp, report, write the manifest.
+
+    Temporary files left by a stage that failed writing (a full disk) are removed first, so
+    the manifest can still be written. Only tables of stages that ran (``rewritten``) get
+    new hashes.
+
+    Raises:
+        OSError: the manifest could not be written (after the temporary files were removed).
+    """
+    removed = remove_temp_files(paths)
     if params.notebook_params.get("drop_pii"):
         _remove_personal_tables(paths, manifest)
-    finish_manifest(manifest, paths, time.perf_counter() - total_start)
+    finish_manifest(manifest, paths, time.perf_counter() - total_start, rewritten)
     if report:
         _add_report(manifest, paths)
+        removed += remove_temp_files(paths)  # what a report cut off by a full disk left
+    if removed:
+        manifest["temp_files_removed"] = removed
     write_json(paths.manifest, manifest)
 
 

@@ -90,7 +90,8 @@ def run_when_ready(
 
     Raises:
         Exception: the first failure, as returned by ``work.fail``, once the stages already
-            running are done; no new stage starts after a failure.
+            running are done (each of them finished or failed through ``work``); no new
+            stage starts after a failure.
         KeyboardInterrupt: on Ctrl-C or SIGTERM, after ``work.stop`` and once the running
             stages have stopped and ``work.interrupted`` recorded them.
         ValueError: ``jobs`` < 1.
@@ -146,8 +147,10 @@ def _run_until_done(
                 work.finish(stage, future.result())
                 done.add(stage.key)
             except Exception as err:  # noqa: BLE001 - notebook error, kernel died, ...
-                # only the first failure is recorded and raised
-                failure = failure or work.fail(stage, err, time.perf_counter() - t0)
+                # every failure is recorded (a stage failing alongside the first must not
+                # stay 'running'); only the first is raised
+                recorded = work.fail(stage, err, time.perf_counter() - t0)
+                failure = failure or recorded
     return failure
 
 
