@@ -405,7 +405,7 @@ class _StageRunner:
             )
         if isinstance(error, OSError):
             return RunFailed(
-                f"stage {stage.key} ({stage.name}) could not be recorded: "
+                f"stage {stage.key} ({stage.name}) failed: "
                 + folder_problem(error, self.paths.root, "could not be written")
             )
         return RunFailed(f"stage {stage.key} could not run: {type(error).__name__}: {error}")
