@@ -2,6 +2,13 @@
 
 from channelops.ingest.pii import drop_pii
 
+from .coverage import (
+    customer_lines,
+    guest_summary,
+    identified_buyers,
+    is_guest_line,
+    limitations,
+)
 from .merge import (
     SURVIVORSHIP_RULES,
     attach_customers,
@@ -31,4 +38,9 @@ __all__ = [
     "price_consistency",
     "SURVIVORSHIP_RULES",
     "write_warehouse",
+    "identified_buyers",
+    "is_guest_line",
+    "guest_summary",
+    "customer_lines",
+    "limitations",
 ]

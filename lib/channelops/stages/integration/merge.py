@@ -57,6 +57,8 @@ from channelops.ingest.pii import (
     normalise_phone,
 )
 
+from .coverage import is_guest_line
+
 __all__ = [
     "probabilistic_pairs",
     "link_buyers",
@@ -714,11 +716,15 @@ def attach_customers(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
         lines: canonical order lines (channel_id, buyer_ref, ...).
         links: from :func:`link_buyers`; one row per (channel_id, buyer_ref).
 
+    Guest lines (``is_guest``, or no ``buyer_ref``) are never linked: their customer_id
+    is missing whatever ``links`` holds.
+
     Returns:
-        The columns of ``lines`` except the personal ones, then ``customer_id`` (object;
-        NaN for a line whose buyer has no link), fresh RangeIndex, same row order.
+        The columns of ``lines`` except the personal ones, then ``customer_id``
+        (``string[pyarrow]``; <NA> for a guest line or a line whose buyer has no link),
+        fresh RangeIndex, same row order.
     """
-    customer = np.full(len(lines), np.nan, dtype=object)
+    customer = np.full(len(lines), None, dtype=object)
     channel = lines["channel_id"].astype("string")
     link_channel = links["channel_id"].astype("string")
     for cid in pd.unique(link_channel.dropna()):
@@ -730,18 +736,20 @@ def attach_customers(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
         pos = index.get_indexer(lines["buyer_ref"].iloc[rows].astype("string"))
         hit = pos >= 0
         customer[rows[hit]] = sub["customer_id"].to_numpy(dtype=object)[pos[hit]]
+    customer[is_guest_line(lines).to_numpy()] = None
     keep = [c for c in lines.columns if c not in LINE_PII_COLUMNS]
     out = pd.DataFrame({c: lines[c].array for c in keep}, copy=False)
-    out["customer_id"] = customer
+    out["customer_id"] = pd.array(customer, dtype=pd.StringDtype("pyarrow"))
     return out
 
 
 def build_orders(order_lines: pd.DataFrame) -> pd.DataFrame:
     """Order header table: one row per (channel_id, order_id).
 
-    Returns columns channel_id, order_id, customer_id, order_ts, order_ts_local, status
-    (of the first line), n_lines, units, revenue_base (sum of line revenue, base currency),
-    city, postcode.
+    Returns columns channel_id, order_id, customer_id (<NA> for a guest order), order_ts,
+    order_ts_local, status (of the first line), n_lines, units, revenue_base (sum of line
+    revenue, base currency), then where the lines carry them net_revenue_base (sum),
+    demand_units (sum), is_guest (any line a guest line), city, postcode.
     """
     key = ["channel_id", "order_id"]
     agg = {
@@ -753,6 +761,11 @@ def build_orders(order_lines: pd.DataFrame) -> pd.DataFrame:
         "units": ("quantity", "sum"),
         "revenue_base": ("revenue_base", "sum"),
     }
+    for total in ("net_revenue_base", "demand_units"):
+        if total in order_lines.columns:
+            agg[total] = (total, "sum")
+    if "is_guest" in order_lines.columns:
+        agg["is_guest"] = ("is_guest", "any")
     for optional in ("city", "postcode"):
         if optional in order_lines.columns:
             agg[optional] = (optional, "first")
