@@ -2,7 +2,8 @@
 
     channelops synth --scenario multi_category --size demo --seed 42 --out data/demo
     channelops run [--params FILE] [--dataset DIR] [--only 01,03] [--output DIR] [-p k=v ...]
-    channelops check DATASET              # read every export, report rows and problems
+    channelops check DATASET              # the run's intake without the run; exit 2 if it would fail
+    channelops init FOLDER                # recognise platform exports, write dataset.yaml + mappings
     channelops nbval-prepare --params parameters/ci.yaml --into build/nbval
     channelops compare output/demo output/social   # KPI deltas between two runs -> CSV
 
@@ -21,8 +22,9 @@ from typing import Any
 import pandas as pd
 
 from channelops import __version__
-from channelops.ingest.canonical import canonicalise
-from channelops.ingest.dataset import DatasetError, load_dataset, read_export
+from channelops.ingest.dataset import DatasetError, load_dataset
+from channelops.ingest.platforms.scaffold import plan_dataset, write_plan
+from channelops.run.checkreport import check_dataset, report_lines, write_quarantine_csv
 from channelops.run.csv_safe import neutralise_formulas
 from channelops.run.folder import RunFolderError
 from channelops.run.params import (
@@ -142,22 +144,41 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    """The run's intake without the run: accounting, quarantine CSV, stage limits, verdict."""
     ds = load_dataset(args.dataset)
+    result = check_dataset(ds)
+    out = Path(args.quarantine_csv or f"output/check_{ds.name}/quarantine.csv")
+    written = write_quarantine_csv(result.listing, out)
+    for line in report_lines(result, written):
+        print(line, file=sys.stderr if line.startswith("THE RUN WOULD FAIL") else sys.stdout)
+    return result.exit_code
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    """Recognise each export of a folder and write dataset.yaml and the mappings."""
+    plan = plan_dataset(args.folder)
+    for c in plan.channels:
+        p = c.preset
+        print(f"{c.export.rel}: {p.title} [{p.name}] -> channel {c.channel_id!r}")
+        for note in (*p.notes, *c.guesses):
+            print(f"    {note}")
+    for message in plan.skipped:
+        print(f"not used: {message}", file=sys.stderr)
+    if not plan.channels:
+        print("channelops init: no export could be used; nothing written", file=sys.stderr)
+        return 2
+    try:
+        written = write_plan(plan, force=args.force)
+    except FileExistsError as exc:
+        print(f"channelops init: {exc}", file=sys.stderr)
+        return 2
+    for g in plan.guesses:
+        print(f"guessed: {g}")
+    for path in written:
+        print(f"wrote {path}")
     print(
-        f"dataset {ds.name} ({ds.root}): base currency {ds.base_currency}, timezone {ds.timezone}"
-    )
-    print(f"  {'channel':<16}{'read':>10}{'accepted':>10}{'quarantined':>12}")
-    bad = 0
-    for channel in ds.channels:
-        result = read_export(ds, channel.id)
-        lines, quarantine = canonicalise(result.lines, ds)
-        n_q = len(result.quarantine) + len(quarantine)
-        bad += n_q
-        print(f"  {channel.id:<16}{result.rows_read:>10,}{len(lines):>10,}{n_q:>12,}")
-        for warning in result.warnings:
-            print(f"    warning: {warning}")
-    print(
-        f"{bad:,} row(s) would be quarantined; stage 00 (notebooks/00_data) lists them with file, row, column and reason"
+        f"edit dataset.yaml (name, base_currency, timezone) and mappings/<channel>.yaml where "
+        f"your exports differ, then run `channelops check {args.folder}`"
     )
     return 0
 
@@ -248,7 +269,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="read a dataset's exports and report what would be accepted"
     )
     p_chk.add_argument("dataset")
+    p_chk.add_argument(
+        "--quarantine-csv",
+        help="where to list every quarantined row (default output/check_<dataset name>/"
+        "quarantine.csv)",
+    )
     p_chk.set_defaults(func=_cmd_check)
+
+    p_init = sub.add_parser(
+        "init",
+        help="recognise each platform export in a folder and write dataset.yaml and mappings",
+    )
+    p_init.add_argument("folder", help="folder holding the exports (or an orders/ folder of them)")
+    p_init.add_argument("--force", action="store_true", help="overwrite existing YAML files")
+    p_init.set_defaults(func=_cmd_init)
 
     p_prep = sub.add_parser("nbval-prepare", help="parameterise notebooks for pytest --nbval-lax")
     _add_run_options(p_prep, "parameters/ci.yaml")
