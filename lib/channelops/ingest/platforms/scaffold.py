@@ -339,13 +339,18 @@ def _slug(text: str) -> str:
     return s if s and s[0].isalpha() else ""
 
 
+#: Words of export file names that name the report, not the channel.
+_REPORT_WORDS = {"order", "orders", "export", "exports", "report", "all", "list", "items", "item"}
+
+
 def _channel_id(preset: Preset, path: Path, taken: set[str]) -> str:
-    """The file's own name when it names the platform (``tmall.csv`` -> ``tmall``), else the
-    platform; ``_2``, ``_3``... when taken."""
-    stem = _slug(path.stem)
-    words = (preset.platform, *preset.channel_aliases)
-    base = stem if stem and any(w in stem.split("_") or stem == w for w in words) else ""
-    base = base or preset.platform
+    """The file's own name when it names the platform, without the report's words
+    (``tmall.csv`` -> ``tmall``, ``amazon_us_orders.txt`` -> ``amazon_us``), else the
+    platform (``orders_export_1.csv`` -> ``shopify``); ``_2``, ``_3``... when taken."""
+    words = {preset.platform, *preset.channel_aliases}
+    parts = [w for w in _slug(path.stem).split("_") if w and w not in _REPORT_WORDS]
+    parts = [w for w in parts if w not in preset.report.split("_")]
+    base = "_".join(parts) if words.intersection(parts) else preset.platform
     cid, n = base, 2
     while cid in taken:
         cid, n = f"{base}_{n}", n + 1
