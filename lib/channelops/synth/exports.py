@@ -1,13 +1,21 @@
-"""Channel exports in their own shapes: ids, PII variants, formats, duplicates, invalid rows.
+"""Channel exports in the real platforms' layouts: ids, PII as each channel holds it,
+formats, order-level fields on first lines only, guest checkouts, reversals, duplicates and
+invalid rows (docs/design-notes.md, "Simulator: channel exports and identity noise").
 
 Everything is built column-wise as arrow string arrays and appended to the export CSV with
 no quoting (no generated value ever contains a separator, a quote or a newline), so a
 duplicated row is a byte-exact copy of its original.
+
+Besides the export, each chunk writes two truth files per channel under
+``truth/export_lines/`` (one row per written data row: true customer, status, quantity,
+guest and reversal flags) and ``truth/buyer_records/`` (per buyer record: true and exported
+PII and the identity errors applied).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,14 +23,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from . import geo, timefmt
-from .presets import ChannelPreset, ExportStyle
+from . import identity_noise, timefmt
+from .layouts import ExportStyle
+from .presets import ChannelPreset
 from .simulate import STATUSES, Lines
 from .world import Customers, cat, scramble, sku_code, to_str
 
 DUP_RATE = 0.01
 INVALID_RATE = 0.003
 ZH_STYLES = {"zh"}
+#: injected invalid rows: (field, values, quarantine reason, share of the invalid rows)
+INVALID_KINDS: tuple[tuple[str, tuple[str, ...] | None, str, float], ...] = (
+    ("quantity", ("0",), "nonpositive_quantity", 0.25),
+    ("quantity", ("1.5", "2x", "one"), "bad_number", 0.15),
+    (
+        "order_ts",
+        ("N/A", "#VALUE!", "2024-02-30 25:61:00", "unknown", "32/13/2024 99:99"),
+        "bad_timestamp",
+        0.3,
+    ),
+    ("channel_sku", None, "unknown_sku", 0.3),
+)
+#: a return comes back 1-21 days after the sale; a cancellation within a day
+RETURN_DAYS = (1.0, 21.0)
+CANCEL_DAYS = (0.02, 1.0)
+_CANCELLED, _RETURNED, _PAID, _DELIVERED = 4, 5, 1, 3
 
 
 @dataclass
@@ -36,9 +61,16 @@ class ExportState:
     rel: str
     orders: int = 0
     rows: int = 0  # data rows written so far
+    reversals: int = 0  # reversal orders (prefixed ids) written so far
+    chunks: int = 0
     identity: list[pd.DataFrame] = field(default_factory=list)
     duplicates: list[pd.DataFrame] = field(default_factory=list)
     invalid: list[pd.DataFrame] = field(default_factory=list)
+
+    @property
+    def truth_dir(self) -> Path:
+        """The dataset's truth/ folder (the export lives in <dataset>/orders/)."""
+        return Path(self.path).parent.parent / "truth"
 
 
 def header_line(style: ExportStyle) -> str:
@@ -47,12 +79,23 @@ def header_line(style: ExportStyle) -> str:
 
 
 def mapping_dict(ch: ChannelPreset, style: ExportStyle) -> dict:
-    """The mapping YAML content of a channel (see DESIGN.md and docs/design-notes.md)."""
+    """The mapping YAML content of a channel (DESIGN.md, docs/data-contract.md): columns,
+    timestamp, currency, status words, and the keys real layouts need (buyer_identity,
+    fill_down, status_rules, read)."""
     cols = {f: c for f, c in style.columns if not f.startswith("_")}
-    out: dict = {"columns": cols, "timestamp": {"format": style.ts_format, "timezone": ch.timezone}}
+    tz = style.ts_tz or ch.timezone
+    out: dict = {"columns": cols, "timestamp": {"format": style.ts_format, "timezone": tz}}
     out["currency"] = {"column": cols["currency"]} if "currency" in cols else ch.currencies[0]
+    if "buyer_ref" not in cols:
+        out["buyer_identity"] = "none"
+    fill = [f for f in style.first_only if f in cols]
+    if fill:
+        out["fill_down"] = fill
     if style.status is not None and "status" in cols:
-        out["values"] = {"status": {w: s for s, w in style.status.items()}}
+        words = style.status_map or {w: s for s, w in style.status.items()}
+        out["values"] = {"status": dict(words)}
+    if style.status_rules:
+        out["status_rules"] = [dict(r) for r in style.status_rules]
     if style.sep != "," or style.decimal != ".":
         out["read"] = {"sep": style.sep, "encoding": "utf-8", "decimal": style.decimal}
     return out
@@ -112,6 +155,8 @@ def _order_ids(style: ExportStyle, k: np.ndarray, utc: np.ndarray, tz: str) -> p
         )
     if o == "eu":
         return cat("DE", to_str(k + 1, 10))
+    if o == "shopify":
+        return cat("#", to_str(k + 1001))
     if o == "shp":
         return cat(timefmt.strftime(utc, "%y%m%d", tz), to_str(k + 1, 7))
     raise ValueError(o)
@@ -119,7 +164,8 @@ def _order_ids(style: ExportStyle, k: np.ndarray, utc: np.ndarray, tz: str) -> p
 
 def format_ts(utc: np.ndarray, style: ExportStyle, tz: str) -> pa.Array:
     """Timestamps as the export writes them (see the channel's mapping)."""
-    f = style.ts_format
+    tz = style.ts_tz or tz
+    f = style.ts_write or style.ts_format
     if f == "unix_s":
         return to_str(utc)
     if f == "iso8601":
@@ -161,65 +207,169 @@ def _phone(style: str, cc: pa.Array, d: pa.Array, is_cn: pa.Array, alt: np.ndarr
     return pc.if_else(is_cn, cn, intl)
 
 
+PII_FIELDS = ("buyer_name", "buyer_phone", "buyer_email", "ship_address", "postcode", "city")
+
+
+def _obj(a: pa.Array) -> np.ndarray:
+    return np.asarray(a.to_numpy(zero_copy_only=False), dtype=object).copy()
+
+
 def buyer_pii(
     style: ExportStyle, cust: Customers, rows: np.ndarray, rng: np.random.Generator
-) -> dict[str, pa.Array]:
-    """PII of channel buyer records of chunk customers `rows`, as the channel shows it.
+) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
+    """PII of the channel's buyer records of chunk customers `rows`, as the channel holds it.
 
-    Variations: name typos and spacing (Chinese), case and word order (Latin), phone
-    formats, missing phones (rare), missing emails (common on some channels), email case and
-    spaces. A record without phone always carries its email when the export has one.
+    First the identity errors of :mod:`identity_noise` (typos, swapped names, address
+    tokens, phone digits, postcodes), then how the channel writes the values: name case
+    and spacing, phone formats, missing phones (rare) and emails (common on some
+    channels), email case and spaces. A record without phone always carries its email
+    when the export has one.
+
+    Returns:
+        (exported PII by canonical field, true PII by canonical field, applied identity
+        errors per record as ``field:kind;...``).
     """
     n = len(rows)
     sel = pa.array(rows)
     pii = {k: v.take(sel) for k, v in cust.pii.items()}
+    is_cn = pii["is_cn"].to_numpy(zero_copy_only=False)
+    zh = style.name in ZH_STYLES
+    true_name = (
+        pc.if_else(pii["is_cn"], pii["name_zh"], pii["name_latin"]) if zh else (pii["name_latin"])
+    )
+    raw = {
+        "name": _obj(true_name),
+        "email": _obj(pii["email"]),
+        "address": _obj(pii["address"]),
+        "phone": _obj(pii["phone_national"]),
+        "postcode": _obj(pii["postcode"]),
+        "city": _obj(pii["city"]),
+    }
+    zh_rec = is_cn & np.full(n, zh)
+    errors = identity_noise.corrupt(raw, zh_rec, is_cn & ~zh_rec, rng)
     u = rng.random((6, n))
-    if style.name in ZH_STYLES:
-        nm = pc.if_else(pii["is_cn"], pii["name_zh"], pii["name_latin"])
-        typo = pa.array(u[0] < 0.04)
-        tchar = pa.array(list(geo.TYPO_CHARS)).take(
-            pa.array(rng.integers(0, len(geo.TYPO_CHARS), n))
-        )
-        nm = pc.if_else(typo, cat(pc.utf8_slice_codeunits(nm, 0, -1), tchar), nm)
-        spaced = pa.array((u[1] < 0.04) & pii["is_cn"].to_numpy(zero_copy_only=False))
+    nm = pa.array(raw["name"], pa.string())
+    if zh:
+        spaced = pa.array((u[1] < 0.04) & is_cn)
         nm = pc.if_else(
             spaced,
             cat(pc.utf8_slice_codeunits(nm, 0, 1), " ", pc.utf8_slice_codeunits(nm, 1, 20)),
             nm,
         )
     else:
-        nm = pii["name_latin"]
         nm = pc.if_else(pa.array(u[0] < 0.04), pc.utf8_upper(nm), nm)
-        parts = pc.split_pattern(nm, " ", max_splits=1)
-        swapped = cat(pc.list_element(parts, 1), " ", pc.list_element(parts, 0))
-        nm = pc.if_else(pa.array(u[1] < 0.04), swapped, nm)
-        nm = pc.if_else(pa.array(u[5] < 0.02), pc.utf8_slice_codeunits(nm, 0, -1), nm)
     has_phone = u[2] >= 0.008
-    phone = _phone(style.phone, pii["phone_cc"], pii["phone_national"], pii["is_cn"], u[3] < 0.15)
+    d = pa.array(raw["phone"], pa.string())
+    phone = _phone(style.phone, pii["phone_cc"], d, pii["is_cn"], u[3] < 0.15)
     phone = pc.if_else(pa.array(has_phone), phone, "")
     has_email = (u[4] < style.email_rate) | ((~has_phone) & (style.email_rate > 0))
-    em = pii["email"]
+    em = pa.array(raw["email"], pa.string())
     r = rng.random(n)
     em = pc.if_else(pa.array(r < 0.06), pc.utf8_upper(em), em)
     em = pc.if_else(pa.array((r >= 0.06) & (r < 0.12)), pc.utf8_capitalize(em), em)
     em = pc.if_else(pa.array((r >= 0.12) & (r < 0.16)), cat(" ", em, " "), em)
     em = pc.if_else(pa.array(has_email), em, "")
-    addr = pii["address"]
+    addr = pa.array(raw["address"], pa.string())
     addr = pc.if_else(
         pa.array(rng.random(n) < 0.08),
         pc.replace_substring(addr, pattern="号", replacement="号 "),
         addr,
     )
-    city = pii["city"]
+    city = pa.array(raw["city"], pa.string())
     city = pc.if_else(pa.array(rng.random(n) < 0.05), pc.utf8_upper(city), city)
-    return {
+    shown = {
         "buyer_name": nm,
         "buyer_phone": phone,
         "buyer_email": em,
         "ship_address": addr,
-        "postcode": pii["postcode"],
+        "postcode": pa.array(raw["postcode"], pa.string()),
         "city": city,
     }
+    true = {
+        "buyer_name": true_name,
+        "buyer_phone": pii["phone_national"],
+        "buyer_email": pii["email"],
+        "ship_address": pii["address"],
+        "postcode": pii["postcode"],
+        "city": pii["city"],
+    }
+    return shown, true, errors
+
+
+@dataclass
+class _Rows:
+    """The rows of one chunk of a channel's export before formatting (sales + reversals)."""
+
+    utc: np.ndarray
+    gkey: np.ndarray  # order group (sale order number; reversals offset)
+    line_no: np.ndarray
+    sku: np.ndarray
+    qty: np.ndarray  # signed
+    cents: np.ndarray
+    disc: np.ndarray
+    cur: np.ndarray
+    buyer: np.ndarray  # index into the chunk's buyer records
+    status: np.ndarray  # true status index
+    shown: np.ndarray  # status index the export shows
+    guest: np.ndarray
+    rev: np.ndarray  # reversal row
+    korder: np.ndarray  # sale order number (of the reversed sale for reversals)
+
+    def take(self, idx: np.ndarray) -> _Rows:
+        return _Rows(**{k: v[idx] for k, v in self.__dict__.items()})
+
+    @staticmethod
+    def concat(a: _Rows, b: _Rows) -> _Rows:
+        return _Rows(**{k: np.concatenate([v, getattr(b, k)]) for k, v in a.__dict__.items()})
+
+
+def _reversals(
+    st: ExportStyle, R: _Rows, end_utc: int, rng: np.random.Generator
+) -> tuple[_Rows, _Rows]:
+    """Returns and cancellations as the export shows them.
+
+    With ``return_rate`` the export draws store returns among the sales. With a
+    ``reversal`` style every cancelled or returned sale shows its pre-reversal status and
+    is followed, 1-21 days later (a cancellation within a day), by negative-quantity lines
+    refunding what was paid; when that date is after the export's end the reversal has
+    not happened yet and the sale keeps its shown status as its true status.
+
+    Returns:
+        (sales with updated true/shown status, reversal rows).
+    """
+    n = len(R.utc)
+    if st.return_rate > 0:
+        ret = rng.random(n) < st.return_rate
+        R.status = np.where(ret, _RETURNED, R.status)
+    if st.reversal is None:
+        return R, R.take(np.zeros(0, dtype=np.int64))
+    cand = np.isin(R.status, (_CANCELLED, _RETURNED))
+    # one delay per order: all reversed lines of an order come back together
+    uo, oinv = np.unique(R.korder, return_inverse=True)
+    lo_r, hi_r = RETURN_DAYS
+    lo_c, hi_c = CANCEL_DAYS
+    d_ret = rng.uniform(lo_r, hi_r, len(uo))[oinv]
+    d_can = rng.uniform(lo_c, hi_c, len(uo))[oinv]
+    # returns in whole days (a store's returns desk keeps its opening hours) +- 1 hour
+    jitter = rng.integers(-3600, 3600, len(uo))[oinv]
+    delay = np.where(R.status == _CANCELLED, d_can * 86400, np.round(d_ret) * 86400 + jitter)
+    when = R.utc + delay.astype(np.int64)
+    pre = np.where(R.status == _CANCELLED, _PAID, _DELIVERED)
+    done = cand & (when < end_utc)
+    R.shown = np.where(cand, pre, R.shown)
+    R.status = np.where(cand & ~done, pre, R.status)
+    idx = np.flatnonzero(done)
+    V = R.take(idx)
+    q = V.qty
+    V.utc = when[idx]
+    V.qty = -q
+    V.cents = np.rint((q * V.cents - V.disc) / q).astype(np.int64)  # refund what was paid
+    V.disc = np.zeros(len(idx), dtype=np.int64)
+    V.shown = V.status.copy()
+    V.rev = np.ones(len(idx), dtype=bool)
+    V.gkey = V.korder + 10**12
+    V.line_no = V.line_no + (100 if st.reversal == "negative" else 0)
+    return R, V
 
 
 def write_chunk(
@@ -250,83 +400,131 @@ def write_chunk(
         for k in ("order", "cust", "utc", "line_no", "sku", "qty", "cents", "disc", "cur", "status")
     }
     # orders numbered in time order
-    first_seen = np.ones(n, dtype=bool)
+    first_seen = np.zeros(n, dtype=bool)
     _, first_idx = np.unique(L["order"], return_index=True)
-    first_seen[:] = False
     first_seen[first_idx] = True
     okey = np.cumsum(first_seen) - 1
     # lines of an order are contiguous after the sort (same utc), so okey is per order
     k_order = state.orders + okey
     state.orders += int(first_seen.sum())
-    # buyers
+    # buyers: one record per customer of the chunk on this channel
     ucust, binv = np.unique(L["cust"], return_inverse=True)
+    has_ref = any(f == "buyer_ref" for f, _ in st.columns)
     first_lat = pc.utf8_slice_codeunits(cust.pii["name_latin"].take(pa.array(ucust)), 0, 3)
     refs = buyer_refs(st, cust.idx[ucust], state.index, first_lat)
-    pii = buyer_pii(st, cust, ucust, rng)
-    state.identity.append(
-        pd.DataFrame(
-            {
-                "channel_id": ch.id,
-                "buyer_ref": refs.to_numpy(zero_copy_only=False),
-                "customer_id": crm_ids(cust.idx[ucust]).to_numpy(zero_copy_only=False),
-            }
-        )
+    pii, true_pii, errors = buyer_pii(st, cust, ucust, rng)
+    guest_o = rng.random(int(okey[-1]) + 1) < st.guest_rate
+    status = L["status"].astype(np.int64)
+    R = _Rows(
+        utc=L["utc"].astype(np.int64),
+        gkey=k_order,
+        line_no=L["line_no"].astype(np.int64),
+        sku=L["sku"].astype(np.int64),
+        qty=L["qty"].astype(np.int64),
+        cents=L["cents"].astype(np.int64),
+        disc=L["disc"].astype(np.int64),
+        cur=L["cur"].astype(np.int64),
+        buyer=binv.astype(np.int64),
+        status=status,
+        shown=status.copy(),
+        guest=guest_o[okey],
+        rev=np.zeros(n, dtype=bool),
+        korder=k_order,
     )
-    bsel = pa.array(binv)
+    R, V = _reversals(st, R, int(L["utc"].max()) + 1, rng)
+    allr = _Rows.concat(R, V)
+    order = np.lexsort((allr.line_no, allr.gkey, allr.utc))
+    A = allr.take(order)
+    m = len(A.utc)
+    first = np.ones(m, dtype=bool)
+    first[1:] = A.gkey[1:] != A.gkey[:-1]
+    # order ids: sales by their number, reversals under a prefix or the sale's own id
+    oid_sale = _order_ids(st, A.korder, A.utc, ch.timezone)
+    if st.reversal == "prefix" and A.rev.any():
+        # reversal orders numbered in time order, after the previous chunks' ones
+        ug, gfirst, ginv = np.unique(A.gkey[A.rev], return_index=True, return_inverse=True)
+        rank = np.empty(len(ug), dtype=np.int64)
+        rank[np.argsort(gfirst, kind="stable")] = np.arange(len(ug))
+        num = state.reversals + rank[ginv] + 1
+        state.reversals += len(ug)
+        full = np.empty(m, dtype=object)
+        full[:] = ""
+        full[A.rev] = cat(st.reversal_prefix, to_str(num, 9)).to_numpy(zero_copy_only=False)
+        oids = pc.if_else(pa.array(A.rev), pa.array(full, pa.string()), oid_sale)
+    else:
+        oids = oid_sale
+    bsel = pa.array(A.buyer)
     codes_arr = pa.array(sku_codes)
+    consts = dict(st.const)
+    status_cols = dict(st.status_cols)
     cols: dict[str, pa.Array] = {}
     for f, _ in st.columns:
         if f == "order_id":
-            cols[f] = _order_ids(st, k_order, L["utc"], ch.timezone)
+            cols[f] = oids
         elif f == "line_no":
-            cols[f] = to_str(L["line_no"])
+            cols[f] = to_str(A.line_no)
         elif f == "order_ts":
-            cols[f] = format_ts(L["utc"], st, ch.timezone)
+            cols[f] = format_ts(A.utc, st, ch.timezone)
+        elif f == "_updated":
+            cols[f] = format_ts(A.utc + 86400 * (1 + A.korder % 5), st, ch.timezone)
         elif f == "buyer_ref":
-            cols[f] = refs.take(bsel)
+            cols[f] = pc.if_else(pa.array(A.guest), "", refs.take(bsel))
+        elif f == "buyer_email":
+            cols[f] = pc.if_else(pa.array(A.guest), "", pii[f].take(bsel))
         elif f in pii:
             cols[f] = pii[f].take(bsel)
         elif f == "channel_sku":
-            cols[f] = codes_arr.take(pa.array(L["sku"]))
+            cols[f] = codes_arr.take(pa.array(A.sku))
+        elif f == "_seller_sku":
+            cols[f] = cat("SKU", to_str(A.sku, 5))
+        elif f == "_sub_order":
+            cols[f] = to_str(6_917_000_000_000_000_000 + A.korder * 16 + A.line_no % 16)
         elif f == "quantity":
-            cols[f] = to_str(L["qty"])
+            cols[f] = to_str(A.qty)
         elif f == "unit_price":
-            cols[f] = money(L["cents"], st.decimal)
-        elif f == "discount":
-            cols[f] = money(L["disc"], st.decimal)
+            cols[f] = money(A.cents, st.decimal)
+        elif f == "line_total":
+            cols[f] = money(A.qty * A.cents - (A.disc if st.net_total else 0), st.decimal)
+        elif f in ("discount", "_discount"):
+            cols[f] = money(A.disc, st.decimal)
         elif f == "currency":
-            cols[f] = pa.array(lines.codes).take(pa.array(L["cur"]))
+            cols[f] = pa.array(lines.codes).take(pa.array(A.cur))
         elif f == "status":
-            cols[f] = pa.array([st.status[s] for s in STATUSES]).take(pa.array(L["status"]))
+            cols[f] = pa.array([st.status[s] for s in STATUSES]).take(pa.array(A.shown))
+        elif f in status_cols:
+            words_f = status_cols[f]
+            cols[f] = pa.array([words_f[s] for s in STATUSES]).take(pa.array(A.shown))
+        elif f in consts:
+            cols[f] = pa.array([consts[f]] * m, pa.string())
         elif f == "_store":
-            cols[f] = cat("S", to_str(1 + cust.city[L["cust"]] % 7, 2))
+            cols[f] = cat("S", to_str(1 + cust.city[ucust[A.buyer]] % 7, 2))
         else:
             raise ValueError(f)
-    # invalid rows (mutated in place) and duplicates (copies placed a little later)
-    u = rng.random(n)
-    bad = np.flatnonzero(u < INVALID_RATE)
-    reason = rng.choice(3, len(bad), p=[0.4, 0.3, 0.3])
-    col_of = {f: c for f, c in st.columns}
+    for f in st.first_only:
+        if f in cols:
+            cols[f] = pc.if_else(pa.array(first), cols[f], "")
+    # invalid rows (mutated in place, sales only) and duplicates (copies placed a little
+    # later)
+    u = rng.random(m)
+    bad = np.flatnonzero((u < INVALID_RATE) & ~A.rev)
+    shares = np.array([k[3] for k in INVALID_KINDS])
+    kind = rng.choice(len(INVALID_KINDS), len(bad), p=shares / shares.sum())
+    col_of = dict(st.columns)
     inv_rows = []
-    for r_code, field_, vals in (
-        (0, "quantity", ["0", "-1", "-2"]),
-        (1, "order_ts", ["N/A", "#VALUE!", "2024-02-30 25:61:00", "unknown", "32/13/2024 99:99"]),
-        (2, "channel_sku", None),
-    ):
-        pos = bad[reason == r_code]
+    for r_code, (field_, vals, reason, _) in enumerate(INVALID_KINDS):
+        pos = bad[kind == r_code]
         if len(pos) == 0:
             continue
         if vals is None:
             newv = [sku_code(st.sku, 90_000 + int(x) % 9_000, state.index) for x in pos]
         else:
             newv = [vals[int(x) % len(vals)] for x in pos]
-        mask = np.zeros(n, dtype=bool)
+        mask = np.zeros(m, dtype=bool)
         mask[pos] = True
-        full = np.empty(n, dtype=object)
+        full = np.empty(m, dtype=object)
         full[:] = ""
         full[pos] = newv
         cols[field_] = pc.if_else(pa.array(mask), pa.array(full, pa.string()), cols[field_])
-        code = {0: "nonpositive_quantity", 1: "bad_timestamp", 2: "unknown_sku"}[r_code]
         inv_rows.append(
             pd.DataFrame(
                 {
@@ -334,25 +532,26 @@ def write_chunk(
                     "column": field_,
                     "export_column": col_of[field_],
                     "value": newv,
-                    "reason": code,
+                    "reason": reason,
                 }
             )
         )
     cand = np.flatnonzero((u >= INVALID_RATE) & (u < INVALID_RATE + DUP_RATE))
     offset = rng.integers(1, 40, len(cand))
-    keys = np.concatenate([np.arange(n, dtype=float), cand + offset + 0.5])
-    src = np.concatenate([np.arange(n), cand])
-    order = np.argsort(keys, kind="stable")
-    final_src = src[order]
-    is_copy = order >= n
+    keys = np.concatenate([np.arange(m, dtype=float), cand + offset + 0.5])
+    src = np.concatenate([np.arange(m), cand])
+    fin = np.argsort(keys, kind="stable")
+    final_src = src[fin]
+    is_copy = fin >= m
     row0 = state.rows + 2  # header is line 1
     table = pa.table(
-        [cols[f].take(pa.array(final_src)) for f, _ in st.columns], names=[c for _, c in st.columns]
+        [cols[f].take(pa.array(final_src)) for f, _ in st.columns],
+        names=[c for _, c in st.columns],
     )
     pacsv.write_csv(
         table, fh, pacsv.WriteOptions(include_header=False, delimiter=st.sep, quoting_style="none")
     )
-    pos_of_orig = np.empty(n, dtype=np.int64)
+    pos_of_orig = np.empty(m, dtype=np.int64)
     pos_of_orig[final_src[~is_copy]] = np.flatnonzero(~is_copy)
     copies = np.flatnonzero(is_copy)
     state.duplicates.append(
@@ -379,5 +578,61 @@ def write_chunk(
                 }
             )
         )
+    # truth: buyer identities (refs the export shows), every written row, buyer records
+    crm = crm_ids(cust.idx[ucust])
+    if has_ref:
+        shown_ref = np.zeros(len(ucust), dtype=bool)
+        shown_ref[A.buyer[~A.guest]] = True
+        keep = pa.array(np.flatnonzero(shown_ref))
+        state.identity.append(
+            pd.DataFrame(
+                {
+                    "channel_id": ch.id,
+                    "buyer_ref": refs.take(keep).to_numpy(zero_copy_only=False),
+                    "customer_id": crm.take(keep).to_numpy(zero_copy_only=False),
+                }
+            )
+        )
+    copy_of = np.zeros(len(final_src), dtype=np.int64)
+    copy_of[copies] = row0 + pos_of_orig[final_src[copies]]
+    F = A.take(final_src)
+    names = np.array(STATUSES, dtype=object)
+    lines_truth = pd.DataFrame(
+        {
+            "channel_id": ch.id,
+            "source_file": state.rel,
+            "row": row0 + np.arange(len(final_src), dtype=np.int64),
+            "order_id": oids.take(pa.array(final_src)).to_numpy(zero_copy_only=False),
+            "customer_id": crm.take(pa.array(F.buyer)).to_numpy(zero_copy_only=False),
+            "sku": cat("SKU", to_str(F.sku, 5)).to_numpy(zero_copy_only=False),
+            "quantity": F.qty,
+            "status": names[F.status],
+            "shown_status": names[F.shown],
+            "is_guest": F.guest,
+            "is_reversal": F.rev,
+            "duplicate_of_row": copy_of,
+        }
+    )
+    recs = {
+        "channel_id": ch.id,
+        "customer_id": crm.to_numpy(zero_copy_only=False),
+        "buyer_ref": refs.to_numpy(zero_copy_only=False) if has_ref else "",
+        "errors": errors,
+    }
+    for f in PII_FIELDS:
+        recs[f"true_{f}"] = true_pii[f].to_numpy(zero_copy_only=False)
+        recs[f"shown_{f}"] = (
+            pii[f].to_numpy(zero_copy_only=False) if f in col_of else np.full(len(ucust), "")
+        )
+    _write_truth_part(state, "export_lines", lines_truth)
+    _write_truth_part(state, "buyer_records", pd.DataFrame(recs))
+    state.chunks += 1
     state.rows += len(final_src)
     return k_order[inv]
+
+
+def _write_truth_part(state: ExportState, name: str, df: pd.DataFrame) -> None:
+    """One chunk's truth of one channel: truth/<name>/<channel>-<chunk>.parquet."""
+    d = state.truth_dir / name
+    d.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(d / f"{state.preset.id}-{state.chunks:04d}.parquet", index=False)
