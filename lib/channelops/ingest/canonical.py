@@ -16,6 +16,13 @@ already in UTC, statuses already canonical). :func:`canonicalise` adds
 * ``unit_price_base``, ``discount_base`` (unit_price and discount x fx_rate) and
   ``revenue_base`` = quantity x unit_price_base - discount_base, all in the base currency,
   unrounded (sums reconcile to the cent with the per-line formula).
+* ``refund_base`` = refund x fx_rate (>= 0); ``net_revenue_base``: 0 for a
+  positive-quantity line whose status is cancelled or returned, else revenue_base -
+  refund_base (a negative reversal line reduces it); ``demand_units``: quantity for a
+  merchandise line with quantity > 0 whose status is not cancelled or returned, else 0.
+* ``is_merchandise`` is overridden by products.csv's optional ``merchandise`` column for
+  the master SKUs it names. A non-merchandise line (postage, fees, ...) is never
+  ``unknown_sku``: its ``sku`` is its channel code.
 
 Rows that cannot be converted go to the returned quarantine (columns of
 ``channelops.ingest.dataset.QUARANTINE_COLUMNS``) with the first problem in the order
@@ -33,8 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from channelops.ingest.arrowtext import _free_memory
-from channelops.ingest.contract import STRING
+from channelops.ingest.contract import REVERSAL_STATUSES, STRING
 from channelops.ingest.folder import Dataset
+from channelops.ingest.merchandise import merchandise_flags
 from channelops.ingest.quarantine import _quarantine_frame, empty_quarantine
 
 __all__ = ["CANONICAL_COLUMNS", "canonicalise"]
@@ -47,6 +55,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "unit_price_base",
     "discount_base",
     "revenue_base",
+    "refund_base",
+    "net_revenue_base",
+    "demand_units",
 )
 
 
@@ -71,6 +82,8 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
     chan_sku = lines["channel_sku"].astype(STRING)
 
     sku = _master_skus(channel, chan_sku, dataset)
+    merch = _merchandise(lines, sku, dataset)
+    sku = sku.where(merch | sku.notna().to_numpy(), chan_sku)
     flag[(sku.isna().to_numpy()) & (flag == 0)] = 1
 
     local = lines["order_ts"].dt.tz_convert(dataset.timezone).dt.tz_localize(None)
@@ -88,15 +101,44 @@ def canonicalise(lines: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, p
     out["fx_rate"] = fx_ok
     out["unit_price_base"] = out["unit_price"].to_numpy(dtype=np.float64) * fx_ok
     out["discount_base"] = out["discount"].to_numpy(dtype=np.float64) * fx_ok
-    out["revenue_base"] = (
-        out["quantity"].to_numpy(dtype=np.float64) * out["unit_price_base"].to_numpy()
-        - out["discount_base"].to_numpy()
+    qty = out["quantity"].to_numpy(dtype=np.float64)
+    out["revenue_base"] = qty * out["unit_price_base"].to_numpy() - out["discount_base"].to_numpy()
+    out["is_merchandise"] = merch[ok]
+    refund = out["refund"].to_numpy(dtype=np.float64) if "refund" in out else np.zeros(len(out))
+    out["refund_base"] = refund * fx_ok
+    reversed_ = out["status"].isin(REVERSAL_STATUSES).to_numpy(dtype=bool, na_value=False)
+    out["net_revenue_base"] = np.where(
+        (qty > 0) & reversed_, 0.0, out["revenue_base"].to_numpy() - out["refund_base"].to_numpy()
     )
+    out["demand_units"] = np.where(
+        merch[ok] & (qty > 0) & ~reversed_, out["quantity"].to_numpy(dtype=np.int64), 0
+    ).astype(np.int64)
 
     quarantine = _quarantine(lines, flag, dataset, currency, day)
     assert len(out) + len(quarantine) == n, "canonicalise lost rows"
     _free_memory()
     return out, quarantine
+
+
+def _merchandise(lines: pd.DataFrame, sku: pd.Series, ds: Dataset) -> np.ndarray:
+    """bool per line: the line is merchandise. The intake's code-list flag
+    (``is_merchandise`` of the lines; True when the column is absent), overridden by
+    products.csv's ``merchandise`` cell of the line's master SKU where it states one."""
+    merch = (
+        lines["is_merchandise"].to_numpy(dtype=bool)
+        if "is_merchandise" in lines.columns
+        else np.ones(len(lines), dtype=bool)
+    )
+    flags = merchandise_flags(ds.table("products") if ds.has("products") else None)
+    if not flags:
+        return merch
+    # a code the lists call non-merchandise is looked up as itself when no master SKU
+    key = sku.fillna(pd.Series(lines["channel_sku"].to_numpy(), index=sku.index, dtype=STRING))
+    stated = key.map(flags)
+    known = stated.notna().to_numpy()
+    merch = merch.copy()
+    merch[known] = stated[known].astype(bool).to_numpy()
+    return merch
 
 
 def _keep_rows(df: pd.DataFrame, ok: np.ndarray) -> pd.DataFrame:

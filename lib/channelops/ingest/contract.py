@@ -23,6 +23,7 @@ __all__ = [
     "DATASET_KEYS",
     "LINE_COLUMNS",
     "MAPPING_KEYS",
+    "NON_MERCHANDISE_CODES",
     "NUMERIC_FIELDS",
     "OPTIONAL_DATASET_KEYS",
     "PII_FIELDS",
@@ -30,15 +31,19 @@ __all__ = [
     "QUARANTINE_COLUMNS",
     "READ_KEYS",
     "REASONS",
+    "REPEATED_ROWS",
+    "REVERSAL_STATUSES",
     "REQUIRED_FIELDS",
     "SPECIAL_TS_FORMATS",
     "STATUSES",
     "STRING",
+    "BUYER_IDENTITIES",
     "ChannelSpec",
     "DatasetError",
     "DatasetWarning",
     "Mapping",
     "ReadDialect",
+    "StatusRule",
 ]
 
 
@@ -57,17 +62,19 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "channel_sku",
     "quantity",
     "unit_price",
+    "line_total",
     "discount",
+    "refund",
     "currency",
     "status",
 )
+#: Fields every export must have a column for. ``buyer_ref`` too unless the mapping says
+#: ``buyer_identity: none``; and exactly one of ``unit_price`` / ``line_total``.
 REQUIRED_FIELDS: tuple[str, ...] = (
     "order_id",
     "order_ts",
-    "buyer_ref",
     "channel_sku",
     "quantity",
-    "unit_price",
 )
 PII_FIELDS: tuple[str, ...] = (
     "buyer_name",
@@ -78,7 +85,68 @@ PII_FIELDS: tuple[str, ...] = (
     "city",
 )
 STATUSES: tuple[str, ...] = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
-NUMERIC_FIELDS: tuple[str, ...] = ("line_no", "quantity", "unit_price", "discount")
+NUMERIC_FIELDS: tuple[str, ...] = (
+    "line_no",
+    "quantity",
+    "unit_price",
+    "line_total",
+    "discount",
+    "refund",
+)
+#: Statuses whose positive-quantity lines earn no net revenue and no demand.
+REVERSAL_STATUSES: tuple[str, ...] = ("cancelled", "returned")
+#: ``buyer_identity:`` of a mapping: ``column`` (buyer_ref mapped; a blank cell is a guest
+#: line) or ``none`` (the channel exports no buyer: every line is a guest line).
+BUYER_IDENTITIES: tuple[str, ...] = ("column", "none")
+#: ``repeated_rows:`` of a mapping (exports without line_no): ``duplicate`` counts a verbatim
+#: repeat of a row as an export duplicate kept once; ``keep`` keeps it as a real line.
+REPEATED_ROWS: tuple[str, ...] = ("duplicate", "keep")
+#: Channel codes that are not merchandise (postage, shipping, fees, discounts, manual
+#: adjustments, bad debt, gift vouchers, samples, test lines), matched case-insensitively
+#: as glob patterns against channel_sku. From the UCI Online Retail II README and the
+#: shipping / fee / discount lines of common platform exports. A mapping adds codes with
+#: ``non_merchandise:``; products.csv's optional ``merchandise`` column overrides both.
+NON_MERCHANDISE_CODES: tuple[str, ...] = (
+    # UCI Online Retail II
+    "POST",
+    "DOT",
+    "C2",
+    "C3",
+    "M",
+    "D",
+    "S",
+    "B",
+    "ADJUST",
+    "ADJUST2",
+    "BANK CHARGES",
+    "AMAZONFEE",
+    "CRUK",
+    "PADS",
+    "TEST001",
+    "TEST002",
+    "GIFT",
+    "gift_0001_*",
+    # shipping, fees, discounts, gift cards on platform exports
+    "SHIPPING",
+    "SHIPPING_FEE",
+    "SHIPPING-FEE",
+    "POSTAGE",
+    "DELIVERY",
+    "FREIGHT",
+    "CARRIAGE",
+    "HANDLING",
+    "FEE",
+    "SERVICE_FEE",
+    "TIP",
+    "DISCOUNT",
+    "COUPON",
+    "ADJUSTMENT",
+    "GIFT_CARD",
+    "GIFTCARD",
+    "GIFT-CARD",
+    "SAMPLE",
+    "SAMPLES",
+)
 
 #: Columns of ``ExportResult.lines``, in order (dtypes in docs/design-notes.md).
 LINE_COLUMNS: tuple[str, ...] = (
@@ -96,6 +164,9 @@ LINE_COLUMNS: tuple[str, ...] = (
     "discount",
     "currency",
     "status",
+    "refund",
+    "is_guest",
+    "is_merchandise",
 )
 QUARANTINE_COLUMNS: tuple[str, ...] = (
     "source_file",
@@ -122,7 +193,18 @@ REASONS: tuple[str, ...] = (
     "conflicting_duplicate",
 )
 SPECIAL_TS_FORMATS: tuple[str, ...] = ("iso8601", "unix_s", "unix_ms")
-MAPPING_KEYS: tuple[str, ...] = ("columns", "timestamp", "currency", "values", "read")
+MAPPING_KEYS: tuple[str, ...] = (
+    "columns",
+    "timestamp",
+    "currency",
+    "values",
+    "read",
+    "fill_down",
+    "buyer_identity",
+    "status_rules",
+    "non_merchandise",
+    "repeated_rows",
+)
 DATASET_KEYS: tuple[str, ...] = ("name", "base_currency", "timezone", "channels")
 #: Keys dataset.yaml may hold besides :data:`DATASET_KEYS` (see docs/data-contract.md).
 OPTIONAL_DATASET_KEYS: tuple[str, ...] = ("plausible_dates", "allow_outside_paths")
@@ -189,6 +271,27 @@ class ReadDialect:
 
 
 @dataclass(frozen=True)
+class StatusRule:
+    """One entry of a mapping's ``status_rules:`` (exactly one condition set).
+
+    Attributes:
+        status: the canonical status a matching line takes.
+        order_id_prefix: the line matches when its order id starts with this text.
+        quantity: ``negative``: the line matches when its quantity is below 0.
+        column, value: the line matches when export column ``column`` holds one of
+            ``value`` (stripped, compared case-insensitively).
+        line: the rule's line in the mapping file (for messages).
+    """
+
+    status: str
+    order_id_prefix: str | None = None
+    quantity: str | None = None
+    column: str | None = None
+    value: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A parsed ``mappings/<channel>.yaml``.
 
@@ -202,6 +305,14 @@ class Mapping:
         currency: a fixed ISO code for every line, or None.
         values: canonical field -> {export word: canonical word}.
         read: the CSV dialect.
+        currency_from_key: the currency column came from ``currency: {column: ...}``.
+        currency_default: ``currency: {column: ..., default: XXX}``: the code of blank cells.
+        fill_down: canonical fields whose blank cells take the previous non-blank value of
+            the same order (file order).
+        buyer_identity: ``column`` or ``none`` (see :data:`BUYER_IDENTITIES`).
+        status_rules: rules deriving the status, first match wins, before ``values: status``.
+        non_merchandise: the mapping's extra non-merchandise channel codes (glob patterns).
+        repeated_rows: ``duplicate`` or ``keep`` (see :data:`REPEATED_ROWS`).
     """
 
     file: str
@@ -212,6 +323,12 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     read: ReadDialect = ReadDialect()
     currency_from_key: bool = False  # the currency column came from `currency: {column: ..}`
+    currency_default: str | None = None  # `currency: {column: .., default: XXX}`
+    fill_down: tuple[str, ...] = ()
+    buyer_identity: str = "column"
+    status_rules: tuple[StatusRule, ...] = ()
+    non_merchandise: tuple[str, ...] = ()
+    repeated_rows: str = "duplicate"
 
     def resolve(self, header: Sequence[str]) -> dict[str, str]:
         """Field -> export column actually used: explicit ``columns`` plus, for unmapped
@@ -222,6 +339,10 @@ class Mapping:
             if f in out or f not in header:
                 continue
             if f == "currency" and self.currency is not None:
+                continue
+            if f == "buyer_ref" and self.buyer_identity == "none":
+                continue
+            if f in ("unit_price", "line_total") and ({"unit_price", "line_total"} & set(out)):
                 continue
             out[f] = f
         return out

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from channelops.ingest.arrowtext import _apply_values, _clean_text, _free_memory
+from channelops.ingest.arrowtext import _apply_values, _clean_text, _constant_text, _free_memory
 from channelops.ingest.contract import ChannelSpec, Mapping
 from channelops.ingest.csvread import _read_header, _read_strings
 from channelops.ingest.folder import Dataset
@@ -34,12 +35,24 @@ class ExportResult:
         quarantine: rejected rows, columns :data:`QUARANTINE_COLUMNS`.
         rows_read: data rows read (header excluded); equals len(lines) + len(quarantine).
         warnings: human-readable notes that did not stop the read (e.g. header only).
+        money_read: the export's own money, sum of quantity x unit_price (line_total when
+            the mapping maps it) over the rows read where both are numbers, in the
+            export's own currency units.
+        money_quarantined: the same sum over the quarantined rows.
+        rows_without_money: rows read whose quantity or price is not a number (all of them
+            quarantined; they add nothing to either sum).
+        currency_filled: accepted lines whose blank currency cell took the mapping's
+            default, the channel's or the base currency.
     """
 
     lines: pd.DataFrame
     quarantine: pd.DataFrame
     rows_read: int
     warnings: list[str]
+    money_read: float = 0.0
+    money_quarantined: float = 0.0
+    rows_without_money: int = 0
+    currency_filled: int = 0
 
 
 def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
@@ -65,12 +78,20 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
     header = _read_header(ch.orders, m.read, ch.source_file, m.file)
     _check_mapping_against_header(m, header, ch.source_file)
     fields = m.resolve(header)
+    rule_cols = [r.column for r in m.status_rules if r.column is not None]
     raw, rows, ragged, total = _read_strings(
-        ch.orders, m.read, header, list(dict.fromkeys(fields.values())), ch.source_file, m.file
+        ch.orders,
+        m.read,
+        header,
+        list(dict.fromkeys([*fields.values(), *rule_cols])),
+        ch.source_file,
+        m.file,
     )
     warnings = _header_only_warning(ch, total)
     chan_row = _catalog_row(dataset, ch.id)
     text = _field_text(raw, fields, m)
+    if "buyer_ref" not in text:  # buyer_identity: none: every line is a guest line
+        text["buyer_ref"] = _constant_text(None, len(text["order_id"]))
     checked = _check_rows(
         text,
         fields,
@@ -78,16 +99,39 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
         _timestamp_timezone(m, chan_row, dataset.timezone),
         dataset.plausible_dates,
         dataset.timezone,
+        {c: _clean_text(raw[c]) for c in rule_cols},
     )
+    money = _row_money(checked.nums)
     quarantine = _build_quarantine(ch, raw, fields, rows, checked.problems, ragged, len(header))
     raw.clear()  # the text is now only in ``text``, which _build_lines consumes column by column
-    lines = _build_lines(ch, text, rows, checked, chan_row, dataset.base_currency, warnings)
+    counts: dict[str, int] = {}
+    lines = _build_lines(
+        ch, text, rows, checked, chan_row, dataset.base_currency, warnings, counts=counts
+    )
     assert total == len(lines) + len(quarantine), (
         f"{ch.source_file}: rows read {total} != accepted {len(lines)} + quarantined "
         f"{len(quarantine)}"
     )
     _free_memory()
-    return ExportResult(lines, quarantine, total, warnings)
+    have = np.isfinite(money)
+    return ExportResult(
+        lines,
+        quarantine,
+        total,
+        warnings,
+        money_read=float(money[have].sum()),
+        money_quarantined=float(money[have & ~checked.problems.ok].sum()),
+        rows_without_money=int((~have).sum()) + len(ragged),
+        currency_filled=counts.get("currency_filled", 0),
+    )
+
+
+def _row_money(nums: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's money as the export states it: line_total when mapped, else quantity x
+    unit_price (NaN where either is not a number), in the export's own currency units."""
+    if "line_total" in nums:
+        return nums["line_total"]
+    return nums["quantity"] * nums["unit_price"]
 
 
 def _header_only_warning(ch: ChannelSpec, total: int) -> list[str]:
@@ -123,7 +167,20 @@ def _field_text(
         if f in m.values:
             s = _apply_values(s, m.values[f])
         text[f] = s
+    if m.fill_down:
+        order = pd.factorize(text["order_id"], use_na_sentinel=True)[0]
+        for f in m.fill_down:
+            text[f] = _fill_down(text[f], order)
     return text
+
+
+def _fill_down(s: pd.Series, order: np.ndarray) -> pd.Series:
+    """Blank cells of ``s`` take the previous non-blank value of the same order (file
+    order); rows without an order id (code -1) are left as they are."""
+    if not s.isna().any():
+        return s
+    filled = s.groupby(order, sort=False).ffill()
+    return filled.where(order >= 0, s).astype(s.dtype)
 
 
 def read_all_exports(dataset: Dataset, channels: Iterable[str] | None = None) -> ExportResult:
@@ -146,6 +203,10 @@ def read_all_exports(dataset: Dataset, channels: Iterable[str] | None = None) ->
         quarantine=pd.concat(quar, ignore_index=True) if quar else empty_quarantine(),
         rows_read=sum(r.rows_read for r in results),
         warnings=[w for r in results for w in r.warnings],
+        money_read=sum(r.money_read for r in results),
+        money_quarantined=sum(r.money_quarantined for r in results),
+        rows_without_money=sum(r.rows_without_money for r in results),
+        currency_filled=sum(r.currency_filled for r in results),
     )
     assert out.rows_read == len(out.lines) + len(out.quarantine)
     return out

@@ -1,9 +1,11 @@
 """Accepted rows as canonical order lines (columns :data:`LINE_COLUMNS`).
 
 The text of each field becomes its canonical type; line numbers are made when the export
-has none; the currency falls back from the export's column to the mapping's code, the
-channel's currency in channels.csv and the dataset's base currency; the status defaults to
-``paid``.
+has none; the currency falls back from the export's column to the mapping's code (or
+``currency: {column: .., default: ..}``), the channel's currency in channels.csv and the
+dataset's base currency; the status defaults to ``paid``. A line without buyer_ref is a
+guest line (``is_guest``); a line whose channel code is a non-merchandise code has
+``is_merchandise`` False; ``refund`` is the amount refunded on the line (0 when none).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def _build_lines(
     chan_row: pd.Series | None,
     base_currency: str,
     warnings: list[str],
+    counts: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """The accepted rows of one export as order lines.
 
@@ -43,6 +46,8 @@ def _build_lines(
         chan_row: the channel's row of channels.csv, or None.
         base_currency: the dataset's base currency (the last currency fallback).
         warnings: appended to when the currency falls back to the base currency.
+        counts: when given, ``counts["currency_filled"]`` is set to the number of accepted
+            lines whose blank currency cell was filled.
 
     Returns:
         Columns :data:`LINE_COLUMNS`, one row per ok row, in file order.
@@ -60,6 +65,7 @@ def _build_lines(
         "order_ts": keep(checked.order_ts),
         "buyer_ref": keep(text.pop("buyer_ref")),
     }
+    is_guest = out["buyer_ref"].isna().to_numpy()
     for f in PII_FIELDS:
         out[f] = keep(text.pop(f)) if f in text else _constant_text(None, n_ok)
     out["channel_sku"] = keep(text.pop("channel_sku"))
@@ -68,8 +74,13 @@ def _build_lines(
     out["discount"] = (
         np.nan_to_num(nums["discount"][ok], nan=0.0) if "discount" in nums else np.zeros(n_ok)
     )
+    out["refund"] = (
+        np.nan_to_num(nums["refund"][ok], nan=0.0) if "refund" in nums else np.zeros(n_ok)
+    )
+    out["is_guest"] = is_guest
+    out["is_merchandise"] = ~checked.non_merchandise[ok]
     out["currency"] = _line_currencies(
-        ch, text, keep, n_ok, chan_row, base_currency, warnings
+        ch, text, keep, n_ok, chan_row, base_currency, warnings, counts
     ).astype(STRING)
     status = checked.status
     out["status"] = (
@@ -107,16 +118,22 @@ def _line_currencies(
     chan_row: pd.Series | None,
     base_currency: str,
     warnings: list[str],
+    counts: dict[str, int] | None = None,
 ) -> pd.Series:
     """Currency of the ok rows, upper-cased: the export's currency column where it has a
-    value, else the mapping's fixed code, else the channel's currency in channels.csv; with
-    no currency column and neither of those, the base currency (with a warning)."""
-    default = ch.mapping.currency
+    value, else the mapping's fixed code or ``currency.default``, else the channel's
+    currency in channels.csv, else the base currency; with no currency column and no code,
+    the base currency comes with a warning. ``counts["currency_filled"]`` (when given)
+    counts the blank cells of a currency column that were filled."""
+    default = ch.mapping.currency or ch.mapping.currency_default
     if default is None and chan_row is not None:
         default = chan_row["currency"]
     if "currency" in text:
         cur = _series(pc.utf8_upper(_arrow(keep(text.pop("currency")))))
-        return cur if default is None else cur.fillna(default)
+        blank = int(cur.isna().sum())
+        if counts is not None:
+            counts["currency_filled"] = blank
+        return cur.fillna(default if default is not None else base_currency) if blank else cur
     if default is None:
         default = base_currency
         if n_ok:
@@ -134,8 +151,10 @@ def empty_lines() -> pd.DataFrame:
     for c in LINE_COLUMNS:
         if c in ("row", "line_no", "quantity"):
             cols[c] = np.array([], dtype=np.int64)
-        elif c in ("unit_price", "discount"):
+        elif c in ("unit_price", "discount", "refund"):
             cols[c] = np.array([], dtype=np.float64)
+        elif c in ("is_guest", "is_merchandise"):
+            cols[c] = np.array([], dtype=bool)
         elif c == "order_ts":
             cols[c] = pd.Series([], dtype="datetime64[ns, UTC]")
         else:

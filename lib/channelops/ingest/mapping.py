@@ -18,15 +18,17 @@ import yaml
 
 from channelops.ingest.contract import (
     _CURRENCY_RE,
+    BUYER_IDENTITIES,
     CANONICAL_FIELDS,
     MAPPING_KEYS,
     READ_KEYS,
-    REQUIRED_FIELDS,
+    REPEATED_ROWS,
     SPECIAL_TS_FORMATS,
     STATUSES,
     DatasetError,
     Mapping,
     ReadDialect,
+    StatusRule,
     _valid_tz,
 )
 from channelops.ingest.csvread import _read_header
@@ -81,6 +83,16 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
         columns["currency"] = currency_column
     values = _values_section(data, rel, lines)
     dialect = _read_section(data, rel, lines)
+    buyer_identity = _choice(data, "buyer_identity", BUYER_IDENTITIES, rel, lines)
+    if buyer_identity == "none" and "buyer_ref" in columns:
+        raise DatasetError(
+            rel,
+            "buyer_identity is none but columns maps buyer_ref",
+            line=lines.get(("buyer_identity",)),
+            expected="either a buyer_ref column or `buyer_identity: none`",
+            found=f"buyer_identity: none and columns.buyer_ref: {columns['buyer_ref']!r}",
+            fix="remove `buyer_ref:` from columns, or remove `buyer_identity: none`",
+        )
     return Mapping(
         file=rel,
         columns=columns,
@@ -90,6 +102,176 @@ def _parse_mapping(root: Path, rel: str, cid: str) -> Mapping:
         values=values,
         read=dialect,
         currency_from_key=currency_column is not None,
+        currency_default=_currency_default(data, rel, lines),
+        fill_down=_fill_down_section(data, rel, lines),
+        buyer_identity=buyer_identity,
+        status_rules=_status_rules_section(data, rel, lines),
+        non_merchandise=_non_merchandise_section(data, rel, lines),
+        repeated_rows=_choice(data, "repeated_rows", REPEATED_ROWS, rel, lines),
+    )
+
+
+def _choice(data: dict[str, Any], key: str, choices: Sequence[str], rel: str, lines: _Lines) -> str:
+    """A key whose value is one of ``choices`` (the first is the default)."""
+    v = data.get(key, choices[0])
+    if not isinstance(v, str) or v not in choices:
+        raise DatasetError(
+            rel,
+            f"{key} is not one of {', '.join(choices)}",
+            line=lines.get((key,)),
+            expected=" or ".join(choices),
+            found=repr(v),
+            fix=f"write `{key}: {choices[0]}` (the default) or `{key}: {choices[-1]}`",
+        )
+    return v
+
+
+def _currency_default(data: dict[str, Any], rel: str, lines: _Lines) -> str | None:
+    """``currency: {column: ..., default: XXX}``: the ISO code of blank currency cells."""
+    cur = data.get("currency")
+    if not isinstance(cur, dict) or "default" not in cur:
+        return None
+    code = cur["default"]
+    if not isinstance(code, str) or not _CURRENCY_RE.match(code):
+        raise DatasetError(
+            rel,
+            "currency.default is not an ISO 4217 code",
+            line=lines.get(("currency", "default"), lines.get(("currency",))),
+            expected="a code such as USD",
+            found=repr(code),
+            fix="write e.g. `currency: {column: Currency, default: USD}`",
+        )
+    return code
+
+
+def _string_list(data: dict[str, Any], key: str, rel: str, lines: _Lines, example: str) -> list:
+    """A key holding a list of non-empty texts (numbers become their text); [] when absent."""
+    v = data.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise DatasetError(
+            rel,
+            f"{key} is not a list",
+            line=lines.get((key,)),
+            expected=f"a list such as `{key}: {example}`",
+            found=repr(v),
+            fix=f"write `{key}: {example}`",
+        )
+    out = []
+    for i, item in enumerate(v):
+        if isinstance(item, (dict, list)) or item is None or not str(item).strip():
+            raise DatasetError(
+                rel,
+                f"{key} item {i + 1} is not a text",
+                line=lines.get((key, i), lines.get((key,))),
+                expected="one text per item",
+                found=repr(item),
+                fix=f"write each item of {key} as plain text, e.g. `{key}: {example}`",
+            )
+        out.append(_yaml_word(item))
+    return out
+
+
+def _fill_down_section(data: dict[str, Any], rel: str, lines: _Lines) -> tuple[str, ...]:
+    """``fill_down:``: canonical fields (not order_id) filled down within an order."""
+    fields = _string_list(data, "fill_down", rel, lines, "[currency, buyer_email, status]")
+    for i, f in enumerate(fields):
+        if f not in CANONICAL_FIELDS or f == "order_id":
+            close = difflib.get_close_matches(f, CANONICAL_FIELDS, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close and close[0] != "order_id" else ""
+            raise DatasetError(
+                rel,
+                f"fill_down names {f!r}, which is not a canonical field it can fill",
+                line=lines.get(("fill_down", i), lines.get(("fill_down",))),
+                expected=f"canonical fields other than order_id: {', '.join(CANONICAL_FIELDS[1:])}",
+                found=repr(f),
+                fix=f"write a canonical field{guess} or remove it from fill_down",
+            )
+    return tuple(dict.fromkeys(fields))
+
+
+def _non_merchandise_section(data: dict[str, Any], rel: str, lines: _Lines) -> tuple[str, ...]:
+    """``non_merchandise:``: the channel's codes of non-merchandise lines (glob patterns)."""
+    return tuple(_string_list(data, "non_merchandise", rel, lines, '[POST, "gift_*"]'))
+
+
+_RULE_CONDITIONS = ("order_id_prefix", "quantity", "column")
+
+
+def _status_rules_section(data: dict[str, Any], rel: str, lines: _Lines) -> tuple[StatusRule, ...]:
+    """``status_rules:``: a list of {<one condition>, status}; first match wins."""
+    rules = data.get("status_rules")
+    if rules is None:
+        return ()
+    if not isinstance(rules, list):
+        raise DatasetError(
+            rel,
+            "status_rules is not a list",
+            line=lines.get(("status_rules",)),
+            expected='a list such as `- {order_id_prefix: "C", status: cancelled}`',
+            found=repr(rules),
+            fix="write one `- {condition, status}` item per rule under `status_rules:`",
+        )
+    return tuple(_status_rule(r, i, rel, lines) for i, r in enumerate(rules))
+
+
+def _status_rule(r: Any, i: int, rel: str, lines: _Lines) -> StatusRule:
+    """Item ``i`` of ``status_rules:``: exactly one condition and a canonical status."""
+    line = lines.get(("status_rules", i), lines.get(("status_rules",)))
+    example = (
+        '{order_id_prefix: "C", status: cancelled}, {quantity: negative, status: returned} '
+        'or {column: "Financial Status", value: [refunded], status: returned}'
+    )
+
+    def bad(problem: str, found: Any) -> DatasetError:
+        return DatasetError(
+            rel,
+            f"status_rules item {i + 1}: {problem}",
+            line=line,
+            expected=example,
+            found=repr(found),
+            fix=f"rewrite item {i + 1} of status_rules like one of the expected forms",
+        )
+
+    if not isinstance(r, dict):
+        raise bad("not a mapping", r)
+    allowed = (*_RULE_CONDITIONS, "value", "status")
+    unknown = [k for k in r if k not in allowed]
+    if unknown:
+        raise bad(f"unknown key {unknown[0]!r} (keys: {', '.join(allowed)})", unknown[0])
+    conds = [k for k in _RULE_CONDITIONS if k in r]
+    if len(conds) != 1:
+        raise bad(f"needs exactly one of {', '.join(_RULE_CONDITIONS)}", sorted(r))
+    status = r.get("status")
+    if status not in STATUSES:
+        raise bad(f"status must be one of {', '.join(STATUSES)}", status)
+    cond = conds[0]
+    if cond == "order_id_prefix":
+        prefix = r["order_id_prefix"]
+        if isinstance(prefix, (dict, list, bool)) or prefix is None or not str(prefix).strip():
+            raise bad("order_id_prefix is not a text", prefix)
+        if "value" in r:
+            raise bad("value goes with column, not with order_id_prefix", r["value"])
+        return StatusRule(status=status, order_id_prefix=_yaml_word(prefix), line=line)
+    if cond == "quantity":
+        if r["quantity"] != "negative":
+            raise bad("quantity must be `negative`", r["quantity"])
+        if "value" in r:
+            raise bad("value goes with column, not with quantity", r["value"])
+        return StatusRule(status=status, quantity="negative", line=line)
+    col = r["column"]
+    if not isinstance(col, str) or not col.strip():
+        raise bad("column is not a column name", col)
+    vals = r.get("value")
+    vals = vals if isinstance(vals, list) else [vals]
+    if not vals or any(v is None or isinstance(v, (dict, list)) for v in vals):
+        raise bad("column needs a value (a word or a list of words)", r.get("value"))
+    return StatusRule(
+        status=status,
+        column=col.strip(),
+        value=tuple(_yaml_word(v).lower() for v in vals),
+        line=line,
     )
 
 
@@ -130,7 +312,17 @@ def _columns_section(data: dict[str, Any], rel: str, lines: _Lines) -> dict[str,
             found=repr(cols),
             fix="write one `field: column` per line under `columns:`",
         )
-    return {str(f): _column_entry(f, c, rel, lines) for f, c in cols.items()}
+    out = {str(f): _column_entry(f, c, rel, lines) for f, c in cols.items()}
+    if "unit_price" in out and "line_total" in out:
+        raise DatasetError(
+            rel,
+            "columns maps both unit_price and line_total",
+            line=lines.get(("columns", "line_total")),
+            expected="exactly one of unit_price (price per unit) or line_total (the line's total)",
+            found=f"unit_price: {out['unit_price']!r}, line_total: {out['line_total']!r}",
+            fix="keep the one the export holds; unit_price is line_total / quantity",
+        )
+    return out
 
 
 def _column_entry(f: Any, c: Any, rel: str, lines: _Lines) -> str:
@@ -220,7 +412,7 @@ def _currency_section(
 
 def _currency_column(cur: dict[str, Any], rel: str, lines: _Lines, columns: dict[str, str]) -> str:
     """``currency: {column: ...}``: the export column holding each line's currency."""
-    _check_keys(cur, ("column",), rel, lines, ("currency",), "currency")
+    _check_keys(cur, ("column", "default"), rel, lines, ("currency",), "currency")
     col = cur.get("column")
     if not isinstance(col, str) or not col.strip():
         raise DatasetError(
@@ -400,14 +592,45 @@ def _check_mapping_against_header(m: Mapping, header: Sequence[str], orders_rel:
                 found=repr(c),
                 fix=f"correct {key} in {m.file} to one of the export's columns",
             )
+    for rule in m.status_rules:
+        if rule.column is not None and rule.column not in header:
+            raise DatasetError(
+                m.file,
+                f"status_rules names column {rule.column!r}, which {orders_rel} does not have",
+                line=rule.line,
+                column=rule.column,
+                expected=f"one of the export's columns: {cols}",
+                found=repr(rule.column),
+                fix=f"correct the rule's column in {m.file}",
+            )
     resolved = m.resolve(header)
-    for f in REQUIRED_FIELDS:
+    for f in m.fill_down:
         if f not in resolved:
             raise DatasetError(
+                m.file,
+                f"fill_down names {f!r}, which has no column in {orders_rel}",
+                expected=f"fields mapped under columns: {_keys(resolved)}",
+                found=repr(f),
+                fix=f"map {f} under `columns:` or remove it from fill_down",
+            )
+    for f in ("order_id", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price"):
+        if f == "buyer_ref" and m.buyer_identity == "none":
+            continue
+        if f == "unit_price" and "line_total" in resolved:
+            continue
+        if f not in resolved:
+            price = f == "unit_price"
+            raise DatasetError(
                 orders_rel,
-                f"missing required column for {f!r}",
+                f"missing required column for {f!r}" + (" (or 'line_total')" if price else ""),
                 line=1,
                 expected=f"a column mapped to {f} in {m.file} (or a column named {f!r})",
                 found=f"columns {cols}; {m.file} maps {_keys(m.columns)}",
-                fix=f"add `{f}: <export column>` under `columns:` in {m.file}",
+                fix=f"add `{f}: <export column>` under `columns:` in {m.file}"
+                + (
+                    " (or `buyer_identity: none` when the export has no buyer)"
+                    if f == "buyer_ref"
+                    else ""
+                )
+                + (" (or `line_total: <column>` when it holds the line's total)" if price else ""),
             )
