@@ -16,13 +16,14 @@ import argparse
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from channelops import __version__
-from channelops.ingest.dataset import DatasetError, load_dataset
+from channelops.ingest.dataset import DatasetError, DatasetWarning, load_dataset
 from channelops.ingest.platforms.scaffold import plan_dataset, write_plan
 from channelops.run.checkreport import check_dataset, report_lines, write_quarantine_csv
 from channelops.run.csv_safe import neutralise_formulas
@@ -145,7 +146,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """The run's intake without the run: accounting, quarantine CSV, stage limits, verdict."""
-    ds = load_dataset(args.dataset)
+    with warnings.catch_warnings():  # the report lists the dataset's warnings itself
+        warnings.simplefilter("ignore", DatasetWarning)
+        ds = load_dataset(args.dataset)
     result = check_dataset(ds)
     out = Path(args.quarantine_csv or f"output/check_{ds.name}/quarantine.csv")
     written = write_quarantine_csv(result.listing, out)

@@ -434,6 +434,13 @@ def _dataset_plan(
             else "no export shows its currency; set the one you report in"
         )
     )
+    others = sorted(set(codes) - {base})
+    if others:
+        guesses.append(
+            f"channels also sell in {', '.join(others)}: their lines need fx_rates.csv "
+            f"(date, currency, rate_to_base) to convert to {base}, or they are quarantined "
+            "as unknown_currency"
+        )
     local = sorted({c.preset.timezone for c in plans} - {"UTC"})
     if len(local) == 1:
         tz, why = local[0], "the timezone of the platforms' back offices"
