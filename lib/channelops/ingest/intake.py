@@ -6,7 +6,7 @@ Stage 00 calls :func:`ingest_lines` once; every other stage reads its tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,8 @@ __all__ = [
     "intake_accounting",
     "quarantine_reasons",
     "intake_summary",
+    "money_accounting",
+    "line_kinds",
 ]
 
 
@@ -240,6 +242,16 @@ class IngestResult:
         lines_parsed: lines that passed validation (before canonicalisation), conflicting
             duplicates included.
         not_converted: of those, lines canonicalisation could not convert (quarantined).
+        money: per channel id, the export's own money (quantity x price, or line_total)
+            in each bucket: ``export`` (all rows read), ``accepted``, ``duplicates``,
+            ``quarantined`` and ``rows_without_money`` (rows whose quantity or price is not
+            a number; see :func:`money_accounting`).
+        currency_filled: per channel id, accepted lines whose blank currency cell was
+            filled (mapping default, channel's or base currency).
+        repeated_rows: per channel id, the repeated-line rule applied: ``duplicate`` (a
+            verbatim repeat is an export duplicate kept once), ``keep`` (kept as a real
+            line), or ``line_no`` (the export numbers its lines: a repeat names the same
+            line twice and is a duplicate).
     """
 
     lines: pd.DataFrame
@@ -249,6 +261,9 @@ class IngestResult:
     warnings: list[str]
     lines_parsed: int = 0
     not_converted: int = 0
+    money: dict[str, dict[str, float]] = field(default_factory=dict)
+    currency_filled: dict[str, int] = field(default_factory=dict)
+    repeated_rows: dict[str, str] = field(default_factory=dict)
 
 
 def ingest_lines(dataset) -> IngestResult:
@@ -266,25 +281,46 @@ def ingest_lines(dataset) -> IngestResult:
         :class:`IngestResult`.
     """
     numbered = line_no_numbered(dataset)
+    kept_as_lines = {ch.id for ch in dataset.channels if ch.mapping.repeated_rows == "keep"}
+    # repeated_rows: keep -> the loader's line numbers (distinct per row) are compared, so
+    # a verbatim repeat is not a duplicate
+    dedup_numbered = [c for c in numbered if c not in kept_as_lines]
     kept, read_q, canon_q, dups, conflict_q = [], [], [], [], []
     rows_read: dict[str, int] = {}
+    money: dict[str, dict[str, float]] = {}
+    filled: dict[str, int] = {}
+    rule: dict[str, str] = {}
     warnings: list[str] = list(dataset.warnings)
     offset = 0
     for ch in dataset.channels:
         result = read_export(dataset, ch.id)
         rows_read[ch.id] = result.rows_read
+        filled[ch.id] = result.currency_filled
+        rule[ch.id] = "line_no" if ch.id not in numbered else ch.mapping.repeated_rows
         read_q.append(result.quarantine)
         warnings.extend(result.warnings)
         canon, quarantine = canonicalise(result.lines, dataset)
-        del result
         canon_q.append(quarantine)
+        m = {
+            "export": result.money_read,
+            "quarantined": result.money_quarantined
+            + _money_of_rows(result.lines, quarantine["row"]),
+            "rows_without_money": float(result.rows_without_money),
+        }
+        del result
         canon.index = pd.RangeIndex(offset, offset + len(canon))
         offset += len(canon)
-        lines, duplicates = remove_duplicate_rows(canon, numbered)
+        lines, duplicates = remove_duplicate_rows(canon, dedup_numbered)
+        m["duplicates"] = _money_of_rows(canon, duplicates["row"])
         del canon
-        lines, conflicts = split_conflicting_duplicates(lines, numbered)
+        before = lines
+        lines, conflicts = split_conflicting_duplicates(before, numbered)
         if len(conflicts):
             conflict_q.append(conflicts)
+            m["quarantined"] += _money_of_rows(before, conflicts["row"])
+        del before
+        m["accepted"] = _money_of_rows(lines, None)
+        money[ch.id] = m
         kept.append(lines)
         dups.append(duplicates)
         pa.default_memory_pool().release_unused()
@@ -307,7 +343,22 @@ def ingest_lines(dataset) -> IngestResult:
         + len(canon_quarantine)
         + sum(len(c) for c in conflict_q),
         not_converted=len(canon_quarantine),
+        money=money,
+        currency_filled=filled,
+        repeated_rows=rule,
     )
+
+
+def _money_of_rows(lines: pd.DataFrame, rows: pd.Series | None) -> float:
+    """Sum of quantity x unit_price (the export's own money, before discount and
+    conversion) over the lines whose ``row`` is in ``rows`` (all lines when None). One
+    channel's lines come from one file, so ``row`` identifies a line."""
+    if rows is not None:
+        if len(rows) == 0:
+            return 0.0
+        lines = lines.loc[lines["row"].isin(rows.to_numpy()).to_numpy()]
+    q = lines["quantity"].to_numpy(dtype=np.float64)
+    return float((q * lines["unit_price"].to_numpy(dtype=np.float64)).sum())
 
 
 def dq_report(
@@ -385,10 +436,17 @@ def revenue_reconciliation(order_lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def intake_accounting(ingested: IngestResult) -> pd.DataFrame:
-    """Where every export row went, per channel: :func:`dq_report` of an :class:`IngestResult`.
+    """Where every export row went, per channel: :func:`dq_report` of an :class:`IngestResult`,
+    joined with :func:`money_accounting` (where the export's money went) and
+    :func:`line_kinds` (guest, reversal and non-merchandise lines of the accepted lines).
 
     Accepted revenue is summed twice: in each export's own currency units
     (quantity x unit_price - discount) and in the base currency after conversion.
+
+    Returns:
+        :func:`dq_report`'s columns, then ``currency_filled`` (accepted lines whose blank
+        currency cell was filled), :func:`money_accounting`'s and :func:`line_kinds`'
+        columns; one row per channel.
 
     Raises:
         AssertionError: a channel's rows do not balance (see :func:`dq_report`).
@@ -396,7 +454,7 @@ def intake_accounting(ingested: IngestResult) -> pd.DataFrame:
     lines = ingested.lines
     by_channel = lines["channel_id"]
     raw = lines["quantity"] * lines["unit_price"] - lines["discount"]
-    return dq_report(
+    dq = dq_report(
         pd.Series(ingested.rows_read),
         lines.groupby("channel_id").size(),
         ingested.duplicates.groupby("channel_id").size(),
@@ -404,6 +462,115 @@ def intake_accounting(ingested: IngestResult) -> pd.DataFrame:
         raw.groupby(by_channel).sum(),
         lines.groupby("channel_id")["revenue_base"].sum(),
     )
+    dq["currency_filled"] = dq["channel_id"].map(ingested.currency_filled).fillna(0).astype("int64")
+    dq = dq.merge(money_accounting(ingested), on="channel_id", how="left")
+    return dq.merge(line_kinds(lines, dq["channel_id"]), on="channel_id", how="left")
+
+
+def money_accounting(ingested: IngestResult) -> pd.DataFrame:
+    """Where each export's money went, per channel, to the penny.
+
+    Money is the export's own: quantity x price (line_total when the mapping maps it),
+    before discount and conversion, in the export's currency units. The export's total is
+    summed over every row read where both are numbers, straight from the parsed text; the
+    buckets are summed separately from the rows that landed in each.
+
+    Args:
+        ingested: :func:`ingest_lines`'s result.
+
+    Returns:
+        channel_id, money_export, money_accepted, money_duplicates, money_quarantined,
+        rows_without_money (quarantined rows whose quantity or price is not a number: no
+        money to count), money_difference_pennies = round(100 x (export - accepted -
+        duplicates - quarantined)), money_reconciled (difference 0), repeated_rows (the
+        rule applied to verbatim repeats: duplicate, keep, or line_no).
+    """
+    rows = []
+    for cid, m in ingested.money.items():
+        diff = m["export"] - m["accepted"] - m["duplicates"] - m["quarantined"]
+        rows.append(
+            {
+                "channel_id": cid,
+                "money_export": round(m["export"], 2),
+                "money_accepted": round(m["accepted"], 2),
+                "money_duplicates": round(m["duplicates"], 2),
+                "money_quarantined": round(m["quarantined"], 2),
+                "rows_without_money": int(m["rows_without_money"]),
+                "money_difference_pennies": int(round(diff * 100)),
+                "repeated_rows": ingested.repeated_rows.get(cid, "duplicate"),
+            }
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "channel_id",
+            "money_export",
+            "money_accepted",
+            "money_duplicates",
+            "money_quarantined",
+            "rows_without_money",
+            "money_difference_pennies",
+            "repeated_rows",
+        ],
+    )
+    out.insert(7, "money_reconciled", out["money_difference_pennies"].eq(0))
+    return out
+
+
+def line_kinds(lines: pd.DataFrame, channels: pd.Series | None = None) -> pd.DataFrame:
+    """Guest, reversal and non-merchandise lines among the accepted lines, per channel.
+
+    Args:
+        lines: accepted canonical lines (channel_id, is_guest, is_merchandise, quantity,
+            status, revenue_base, refund_base, net_revenue_base).
+        channels: channel ids to report (channels with no lines get zeros); default the
+            channels of ``lines``.
+
+    Returns:
+        channel_id, guest_lines, guest_share (of the channel's accepted lines),
+        guest_net_revenue_base, cancelled_lines, returned_lines (status), reversal_lines
+        (quantity < 0), non_merchandise_lines, refund_base, net_revenue_base (base
+        currency).
+    """
+    ids = pd.Index(
+        channels.astype(str) if channels is not None else lines["channel_id"].astype(str).unique(),
+        name="channel_id",
+    )
+    if len(lines) == 0:
+        zeros = pd.DataFrame(0, index=ids, columns=["guest_lines"])
+        for c in ("guest_share", "guest_net_revenue_base"):
+            zeros[c] = 0.0
+        for c in ("cancelled_lines", "returned_lines", "reversal_lines", "non_merchandise_lines"):
+            zeros[c] = 0
+        zeros["refund_base"] = 0.0
+        zeros["net_revenue_base"] = 0.0
+        return zeros.reset_index()
+    g = pd.DataFrame(
+        {
+            "channel_id": lines["channel_id"].astype(str).to_numpy(),
+            "n": 1,
+            "guest_lines": lines["is_guest"].to_numpy(dtype=bool).astype(np.int64),
+            "guest_net_revenue_base": np.where(
+                lines["is_guest"].to_numpy(dtype=bool),
+                lines["net_revenue_base"].to_numpy(dtype=np.float64),
+                0.0,
+            ),
+            "cancelled_lines": lines["status"].eq("cancelled").to_numpy(dtype=np.int64, na_value=0),
+            "returned_lines": lines["status"].eq("returned").to_numpy(dtype=np.int64, na_value=0),
+            "reversal_lines": (lines["quantity"].to_numpy() < 0).astype(np.int64),
+            "non_merchandise_lines": (~lines["is_merchandise"].to_numpy(dtype=bool)).astype(
+                np.int64
+            ),
+            "refund_base": lines["refund_base"].to_numpy(dtype=np.float64),
+            "net_revenue_base": lines["net_revenue_base"].to_numpy(dtype=np.float64),
+        }
+    )
+    out = g.groupby("channel_id").sum().reindex(ids, fill_value=0)
+    out.insert(2, "guest_share", (out["guest_lines"] / out["n"].where(out["n"] > 0)).fillna(0.0))
+    out = out.drop(columns="n")
+    for c in ("guest_net_revenue_base", "refund_base", "net_revenue_base"):
+        out[c] = out[c].round(2)
+    return out.reset_index()
 
 
 def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
@@ -462,4 +629,81 @@ def intake_summary(dq: pd.DataFrame, reconciliation: pd.DataFrame) -> str:
             f"Revenue does not reconcile to the cent on {', '.join(sorted(set(bad.astype(str))))}: "
             "see dq_revenue's difference_cents."
         )
+    for extra in (_kinds_sentence(dq), _money_sentence(dq), _repeats_sentence(dq)):
+        if extra:
+            text += " " + extra
     return text
+
+
+def _kinds_sentence(dq: pd.DataFrame) -> str:
+    """Guest, reversal, cancelled/returned and non-merchandise lines among the accepted
+    (empty when ``dq`` lacks :func:`line_kinds`' columns or nothing was accepted)."""
+    need = ("guest_lines", "reversal_lines", "cancelled_lines", "returned_lines")
+    accepted = int(dq["accepted"].sum())
+    if not accepted or any(c not in dq.columns for c in need):
+        return ""
+    n = {
+        c: int(dq[c].sum()) for c in (*need, "non_merchandise_lines", "currency_filled") if c in dq
+    }
+    text = (
+        f"Of the {accepted:,} accepted lines, {n['guest_lines']:,} "
+        f"({n['guest_lines'] / accepted:.1%}) are guest lines (no buyer identity: counted in "
+        f"revenue and demand, left out of per-customer analyses), {n['reversal_lines']:,} are "
+        f"reversals (negative quantity), {n['cancelled_lines']:,} have the status cancelled "
+        f"and {n['returned_lines']:,} returned"
+    )
+    if "non_merchandise_lines" in n:
+        text += (
+            f", and {n['non_merchandise_lines']:,} are non-merchandise (postage, fees, "
+            "adjustments: in the money, never in demand)"
+        )
+    text += "."
+    if n.get("currency_filled"):
+        text += (
+            f" {n['currency_filled']:,} blank currency cells took the mapping's default, the "
+            "channel's or the base currency."
+        )
+    return text
+
+
+def _money_sentence(dq: pd.DataFrame) -> str:
+    """Whether each export's money (quantity x price) adds up to the penny over the
+    accepted, repeated and quarantined buckets, with the buckets' totals."""
+    if "money_difference_pennies" not in dq.columns or len(dq) == 0:
+        return ""
+    tot = {
+        c: float(dq[f"money_{c}"].sum())
+        for c in ("export", "accepted", "duplicates", "quarantined")
+    }
+    off = dq.loc[dq["money_difference_pennies"] != 0, "channel_id"].astype(str).tolist()
+    where = (
+        "on every channel"
+        if not off
+        else f"except on {', '.join(off)} (see dq_report's money_difference_pennies)"
+    )
+    text = (
+        f"The exports' own money (quantity x price, in each export's currency units) adds up "
+        f"to the penny {where}: {tot['export']:,.2f} read = {tot['accepted']:,.2f} accepted + "
+        f"{tot['duplicates']:,.2f} in repeated rows + {tot['quarantined']:,.2f} quarantined"
+    )
+    nomoney = int(dq["rows_without_money"].sum()) if "rows_without_money" in dq else 0
+    if nomoney:
+        text += f" ({nomoney:,} quarantined rows have no number to count)"
+    return text + "."
+
+
+def _repeats_sentence(dq: pd.DataFrame) -> str:
+    """The repeated-line rule each channel's repeats were judged by."""
+    if "repeated_rows" not in dq.columns or len(dq) == 0:
+        return ""
+    words = {
+        "duplicate": "a verbatim repeat of a row is an export duplicate, kept once",
+        "keep": "a verbatim repeat is a real repeated line, kept (mapping `repeated_rows: keep`)",
+        "line_no": "the export numbers its lines, so a repeat names the same line twice and is "
+        "kept once",
+    }
+    parts = [
+        f"on {', '.join(sorted(g['channel_id'].astype(str)))}, {words.get(rule, rule)}"
+        for rule, g in dq.groupby("repeated_rows", sort=True)
+    ]
+    return "Repeated-line rule: " + "; ".join(parts) + "."
