@@ -13,9 +13,13 @@ from channelops.stages import forecasting as fc
 
 
 def _lines(rows):
-    """Order lines from (channel_id, sku, local date, quantity, status) tuples."""
+    """Merchandise order lines from (channel_id, sku, local date, quantity, status) tuples,
+    with demand_units as the intake sets it for merchandise: the quantity of a positive
+    line neither cancelled nor returned, else 0."""
     df = pd.DataFrame(rows, columns=["channel_id", "sku", "day", "quantity", "status"])
     df["order_ts_local"] = pd.to_datetime(df["day"]) + pd.Timedelta(hours=10)
+    sale = (df["quantity"] > 0) & ~df["status"].isin(["cancelled", "returned"])
+    df["demand_units"] = df["quantity"].where(sale, 0)
     return df.drop(columns="day")
 
 
@@ -31,7 +35,7 @@ def _series(values: dict[tuple[str, str], list[float]], end="2024-03-31") -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
-def test_daily_demand_fills_zeros_from_first_sale_and_drops_cancelled():
+def test_daily_demand_fills_zeros_from_first_sale_and_drops_cancelled_and_returned():
     lines = _lines(
         [
             ("web", "A", "2024-01-01", 2, "paid"),
@@ -43,16 +47,16 @@ def test_daily_demand_fills_zeros_from_first_sale_and_drops_cancelled():
     )
     s = fc.daily_demand(lines)
     a = s[s["sku"] == "A"]
-    assert a["units"].tolist() == [3.0, 0.0, 0.0, 0.0, 1.0]
+    assert a["units"].tolist() == [2.0, 0.0, 0.0, 0.0, 1.0]
     b = s[s["sku"] == "B"]  # starts late, runs to the common end
     assert b["date"].dt.strftime("%m-%d").tolist() == ["01-03", "01-04", "01-05"]
     assert b["units"].tolist() == [4.0, 0.0, 0.0]
 
 
 def test_daily_demand_missing_column_is_named():
-    with pytest.raises(KeyError, match="quantity"):
+    with pytest.raises(KeyError, match="demand_units"):
         fc.daily_demand(
-            pd.DataFrame({"channel_id": [], "sku": [], "order_ts_local": [], "status": []})
+            pd.DataFrame({"channel_id": [], "sku": [], "order_ts_local": [], "quantity": []})
         )
 
 

@@ -1,5 +1,6 @@
 """Stage 04, forecasting: demand per SKU x channel with rolling-origin backtests, and the inventory policy it implies.
 
+* :mod:`.demand`: what counts as demand (the intake's ``demand_units``) and what does not;
 * :mod:`.models`: series, features, the forecasting models, backtests, metrics, intervals;
 * :mod:`.entry`: the backtest and the forecast the notebook calls, run here or on Spark;
 * :mod:`.inventory`: the stock policy the forecasts imply, simulated;
@@ -7,6 +8,7 @@
 * :mod:`.spark`: the Spark variant, imported only when the ``engine`` parameter asks for it.
 """
 
+from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence
 from .entry import backtest, forecast_future
 from .models import (
     BACKTEST_COLUMNS,
@@ -19,9 +21,11 @@ from .models import (
     conformal_quantiles,
     daily_demand,
     demand_features,
+    forecast_level_totals,
     forecast_matrix,
     forecast_metrics,
     future_points,
+    has_categories,
     interval_coverage,
     model_names,
     model_summary,
@@ -36,6 +40,7 @@ from .plots import plot_backtest_series, plot_forecast, plot_service_level_vs_st
 __all__ = [
     "BACKTEST_COLUMNS",
     "DEFAULT_MODELS",
+    "DEMAND_LINE_COLUMNS",
     "add_intervals",
     "aggregate_forecasts",
     "backtest",
@@ -44,11 +49,15 @@ __all__ = [
     "chosen_backtest",
     "conformal_quantiles",
     "daily_demand",
+    "demand_accounting",
     "demand_features",
+    "demand_sentence",
     "forecast_future",
+    "forecast_level_totals",
     "forecast_matrix",
     "forecast_metrics",
     "future_points",
+    "has_categories",
     "interval_coverage",
     "model_names",
     "model_summary",

@@ -38,7 +38,53 @@ __all__ = [
     "stock_layouts",
     "compare_stock_layouts",
     "layout_tradeoff_curves",
+    "INVENTORY_POLICY_COLUMNS",
+    "POLICY_SIMULATION_COLUMNS",
+    "unit_costs",
+    "empty_inventory_policy",
+    "empty_policy_simulation",
+    "chosen_policy",
+    "policy_simulation_table",
 ]
+
+#: Columns of the ``inventory_policy`` table (the per-warehouse layout; the pooled one,
+#: written when there are no shipments, has no warehouse_id).
+INVENTORY_POLICY_COLUMNS = (
+    "warehouse_id",
+    "sku",
+    "mean_daily",
+    "forecast_daily",
+    "sigma_daily",
+    "sigma_lead_time",
+    "unit_cost",
+    "order_quantity",
+    "safety_factor",
+    "safety_stock",
+    "reorder_point",
+    "expected_fill_rate",
+    "average_stock",
+    "holding_cost_per_year",
+    "simulated_fill_rate",
+    "simulated_average_stock",
+)
+#: Columns of the ``policy_simulation`` table: the layouts' summaries, then the trade-off
+#: curve's rows (``curve`` True).
+POLICY_SIMULATION_COLUMNS = (
+    "policy",
+    "target_fill_rate",
+    "knob",
+    "fill_rate",
+    "stockout_days",
+    "average_stock_units",
+    "average_stock_value",
+    "holding_cost",
+    "turnover_per_year",
+    "orders",
+    "stock",
+    "level",
+    "curve",
+)
+_TEXT_COLUMNS = ("warehouse_id", "sku", "policy", "stock", "level", "curve")
 
 
 def safety_stock(
@@ -576,13 +622,17 @@ def stock_layouts(
 
 def compare_stock_layouts(
     layouts: dict[str, tuple[pd.DataFrame, list[str]]],
-    unit_cost: pd.Series,
+    unit_cost: pd.Series | None,
     lead_time_days: int,
     fill_rate: float,
     order_cost: float,
     holding_rate: float,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """:func:`policy_simulation` for each layout of :func:`stock_layouts`, same target.
+
+    Args:
+        unit_cost: per sku (:func:`unit_costs`); None when the products carry no unit
+            cost: no policy can be set, so no policies and an empty summary.
 
     Returns:
         (policy per group for each layout, by layout name; the simulation summaries of
@@ -593,6 +643,8 @@ def compare_stock_layouts(
     """
     if not layouts:
         raise ValueError("no stock layouts to compare")
+    if unit_cost is None:
+        return {}, empty_policy_simulation().drop(columns=["level", "curve"])
     policies, sims = {}, []
     for name, (rows, keys) in layouts.items():
         policies[name], sim = policy_simulation(
@@ -604,7 +656,7 @@ def compare_stock_layouts(
 
 def layout_tradeoff_curves(
     layouts: dict[str, tuple[pd.DataFrame, list[str]]],
-    unit_cost: pd.Series,
+    unit_cost: pd.Series | None,
     lead_time_days: int,
     targets: list[float] | tuple[float, ...],
     order_cost: float,
@@ -612,11 +664,16 @@ def layout_tradeoff_curves(
 ) -> pd.DataFrame:
     """:func:`tradeoff_curve` for each layout, one after the other, with a ``stock`` column.
 
+    Args:
+        unit_cost: per sku; None (no unit cost, :func:`unit_costs`) gives no rows.
+
     Raises:
         ValueError: no layouts.
     """
     if not layouts:
         raise ValueError("no stock layouts to compare")
+    if unit_cost is None:
+        return empty_policy_simulation().drop(columns="curve")
     curves = [
         tradeoff_curve(
             rows, unit_cost, lead_time_days, targets, order_cost, holding_rate, by=keys
@@ -624,3 +681,64 @@ def layout_tradeoff_curves(
         for name, (rows, keys) in layouts.items()
     ]
     return pd.concat(curves, ignore_index=True)
+
+
+def unit_costs(products: pd.DataFrame | None) -> pd.Series | None:
+    """Unit cost per SKU (base currency), from the product master.
+
+    Args:
+        products: products.csv (sku, unit_cost), or None.
+
+    Returns:
+        unit_cost (float) indexed by sku, for the SKUs that have one; None when there is
+        no products table, no unit_cost column or no unit cost at all: stock cannot be
+        valued then, and the (s, Q) policy, whose order quantity weighs the holding cost
+        of a unit, cannot be set.
+    """
+    if products is None or "unit_cost" not in products or "sku" not in products:
+        return None
+    known = products.loc[products["unit_cost"].notna(), ["sku", "unit_cost"]]
+    if known.empty:
+        return None
+    return pd.Series(
+        known["unit_cost"].to_numpy(dtype=float),
+        index=pd.Index(known["sku"].astype(str).to_numpy(dtype=object), name="sku"),
+        name="unit_cost",
+    )
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object if c in _TEXT_COLUMNS else float) for c in columns}
+    )
+
+
+def empty_inventory_policy() -> pd.DataFrame:
+    """The ``inventory_policy`` table with no rows (:data:`INVENTORY_POLICY_COLUMNS`)."""
+    return _empty(INVENTORY_POLICY_COLUMNS)
+
+
+def empty_policy_simulation() -> pd.DataFrame:
+    """The ``policy_simulation`` table with no rows (:data:`POLICY_SIMULATION_COLUMNS`)."""
+    return _empty(POLICY_SIMULATION_COLUMNS)
+
+
+def chosen_policy(policies: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The policy 04 writes as ``inventory_policy``: per warehouse when shipments split the
+    demand over warehouses, else the pooled one, else (no policy could be set) the empty
+    table (:func:`empty_inventory_policy`)."""
+    for name in ("per_warehouse", "pooled"):
+        if name in policies:
+            return policies[name]
+    return empty_inventory_policy()
+
+
+def policy_simulation_table(summary: pd.DataFrame, curve: pd.DataFrame) -> pd.DataFrame:
+    """The ``policy_simulation`` table: the layouts' summaries (:func:`compare_stock_layouts`)
+    then the trade-off curve's rows (:func:`layout_tradeoff_curves`) marked ``curve`` True,
+    in :data:`POLICY_SIMULATION_COLUMNS`; the empty table when both are empty."""
+    parts = [p for p in (summary, curve.assign(curve=True)) if len(p)]
+    if not parts:
+        return empty_policy_simulation()
+    out = pd.concat(parts, ignore_index=True)
+    return out.reindex(columns=list(POLICY_SIMULATION_COLUMNS))

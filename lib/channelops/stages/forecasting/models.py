@@ -46,6 +46,8 @@ __all__ = [
     "interval_coverage",
     "future_points",
     "aggregate_forecasts",
+    "forecast_level_totals",
+    "has_categories",
     "chosen_backtest",
     "series_per_chosen_model",
     "add_intervals",
@@ -114,43 +116,56 @@ def _day_number(ts: pd.Series) -> np.ndarray:
     return d.to_numpy("datetime64[D]").astype(np.int64)
 
 
-def daily_demand(
-    order_lines: pd.DataFrame,
-    statuses: tuple[str, ...] = ("placed", "paid", "shipped", "delivered", "returned"),
-    end: pd.Timestamp | None = None,
-) -> pd.DataFrame:
+def daily_demand(order_lines: pd.DataFrame, end: pd.Timestamp | None = None) -> pd.DataFrame:
     """Daily units per (channel_id, sku), zeros filled from each series' first sale.
 
-    Demand is what customers ordered, so returned lines count (the return is a later,
-    separate event) but cancelled ones do not. Vectorised: no loop over series; only the
-    five columns it needs are filtered (not the whole frame), and the grouping runs on
-    integer codes of channel_id and sku, so object and ``string[pyarrow]`` columns give
-    the same result.
+    Demand is the intake's ``demand_units`` (the data contract): the units of a merchandise
+    line with a positive quantity whose status is neither cancelled nor returned, guest
+    lines included; a reversal (negative quantity), a cancelled or returned line and a
+    non-merchandise line (postage, fees, ...) have 0 and are no demand. Vectorised: no
+    loop over series; only the four columns it needs are filtered (not the whole frame),
+    and the grouping runs on integer codes of channel_id and sku, so object and
+    ``string[pyarrow]`` columns give the same result.
 
     Args:
-        order_lines: unified lines with channel_id, sku, order_ts_local, quantity, status.
-        statuses: statuses that count as demand.
-        end: last date of every series; the last order date when None.
+        order_lines: the intake's lines with channel_id, sku, order_ts_local, demand_units.
+        end: last date of every series; the last demand date when None.
 
     Returns:
         channel_id, sku (``str`` objects), date (midnight, reporting timezone), units
-        (float), sorted by channel_id, sku, date.
+        (float), sorted by channel_id, sku, date. A SKU x channel with no demand has no series.
+
+    Raises:
+        KeyError: a needed column is missing (named).
     """
-    need = ["channel_id", "sku", "order_ts_local", "quantity", "status"]
+    need = ["channel_id", "sku", "order_ts_local", "demand_units"]
     missing = set(need) - set(order_lines)
     if missing:
         raise KeyError(f"order_lines lacks columns {sorted(missing)}")
     cols = order_lines[need]
-    buys = cols.loc[cols["status"].isin(statuses).to_numpy(dtype=bool)]
+    buys = cols.loc[(cols["demand_units"].fillna(0) > 0).to_numpy(dtype=bool)]
     if buys.empty:
-        return pd.DataFrame({"channel_id": [], "sku": [], "date": pd.to_datetime([]), "units": []})
+        return pd.DataFrame(
+            {
+                "channel_id": pd.Series(dtype=object),
+                "sku": pd.Series(dtype=object),
+                "date": pd.to_datetime([]),
+                "units": pd.Series(dtype=float),
+            }
+        )
     ch, ch_names = _string_codes(buys["channel_id"])
     sku, sku_names = _string_codes(buys["sku"])
     date = buys["order_ts_local"].dt.normalize()
     ok = (ch >= 0) & (sku >= 0) & date.notna().to_numpy()
     key = ch * len(sku_names) + sku
     daily = (
-        pd.DataFrame({"key": key[ok], "date": date.array[ok], "q": buys["quantity"].to_numpy()[ok]})
+        pd.DataFrame(
+            {
+                "key": key[ok],
+                "date": date.array[ok],
+                "q": buys["demand_units"].to_numpy(dtype=float)[ok],
+            }
+        )
         .groupby(["key", "date"], sort=True)["q"]
         .sum()
         .astype(float)
@@ -207,13 +222,17 @@ def demand_features(
     Price is the SKU x channel's mean net unit price (base currency) on the day, carried
     forward over days without sales; promotion is a channel-day flag: the share of gross
     revenue given as discount exceeds the channel's median share by ``promo_threshold``.
-    All lines count (any status). Grouping and look-ups run on integer codes of
+    Every sale line counts, whatever its status (a cancelled sale was still offered at its
+    price): merchandise lines with a positive quantity. Reversals (negative quantity) and
+    non-merchandise lines (``is_merchandise`` False: postage, fees, discounts) are no price
+    of a product and are left out. Grouping and look-ups run on integer codes of
     channel_id, sku and the day, so object and ``string[pyarrow]`` keys give the same
     table and no column of ``order_lines`` is converted or copied whole.
 
     Args:
         order_lines: channel_id, sku, order_ts_local, quantity and, for price and promo,
-            unit_price_base and discount_base (base currency).
+            unit_price_base and discount_base (base currency); is_merchandise when the
+            intake wrote it (without it every line is merchandise).
         series: output of :func:`daily_demand`.
         promo_threshold: promo when the day's discount share exceeds the channel's median
             share by more than this (a share).
@@ -271,15 +290,18 @@ def _coded_lines(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, n
     Returns:
         (lines: ch (channel code), cs (channel x sku code, -1 without a sku), day (days
         since 1970-01-01), gross (quantity x unit_price_base), discount_base, quantity, one
-        row per line with a channel and a timestamp; the channel names; the sku names).
+        row per sale line (merchandise, quantity > 0) with a channel and a timestamp; the
+        channel names; the sku names).
     """
     ch, ch_names = _string_codes(order_lines["channel_id"])
     sku, sku_names = _string_codes(order_lines["sku"])
     n_sku = max(len(sku_names), 1)
     day = _day_number(order_lines["order_ts_local"])
+    qty = order_lines["quantity"].to_numpy(dtype=float, na_value=0.0)
     # a line with no sku still counts in its channel's day (discount share, promo)
-    ok = (ch >= 0) & ~order_lines["order_ts_local"].isna().to_numpy()
-    qty = order_lines["quantity"].to_numpy()
+    ok = (ch >= 0) & ~order_lines["order_ts_local"].isna().to_numpy() & (qty > 0)
+    if "is_merchandise" in order_lines:
+        ok &= order_lines["is_merchandise"].fillna(True).to_numpy(dtype=bool)
     lines = pd.DataFrame(
         {
             "ch": ch[ok],
@@ -1158,3 +1180,29 @@ def aggregate_forecasts(
     if level not in col:
         raise ValueError(f"level must be one of {sorted(col)}")
     return d.groupby(col[level] + ["date"], sort=True)["forecast"].sum().reset_index()
+
+
+def has_categories(products: pd.DataFrame | None) -> bool:
+    """True when ``products`` names a category for at least one SKU."""
+    return (
+        products is not None and "category" in products and bool(products["category"].notna().any())
+    )
+
+
+def forecast_level_totals(fc: pd.DataFrame, products: pd.DataFrame | None) -> pd.Series:
+    """Forecast units over the horizon at every level the data allow.
+
+    Args:
+        fc: SKU x channel forecasts (channel_id, sku, date, forecast; units per day).
+        products: the product master (sku, category), or None.
+
+    Returns:
+        Units over the horizon indexed by level: channel, category (only when ``products``
+        names categories, :func:`has_categories`), sku, total. Every level sums the same
+        SKU x channel forecasts (:func:`aggregate_forecasts`), so the values are equal.
+    """
+    levels = ["channel", "category", "sku", "total"]
+    if not has_categories(products):
+        levels.remove("category")
+    totals = {lv: float(aggregate_forecasts(fc, products, lv)["forecast"].sum()) for lv in levels}
+    return pd.Series(totals, name="forecast units over the horizon", dtype=float)
