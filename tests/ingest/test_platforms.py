@@ -250,3 +250,11 @@ def test_an_empty_export_is_skipped_with_its_name(tmp_path):
     write(root / "orders" / "blank.csv", "")
     plan = plan_dataset(root)
     assert any(s.startswith("orders/blank.csv: no header row") for s in plan.skipped)
+
+
+def test_semicolon_separated_export_is_read_with_its_separator(tmp_path):
+    p = preset("jd/order_export")
+    sample = _sample_with(p, [{"订单号": "1", "订购数量": "2"}], tmp_path, sep=";")
+    assert sample.sep == ";" and recognise(sample.header).preset is p
+    mapping, _, _ = build_mapping(p, sample, "Asia/Shanghai")
+    assert mapping["read"] == {"sep": ";"}

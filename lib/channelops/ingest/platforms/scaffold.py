@@ -51,6 +51,8 @@ SAMPLE_ROWS = 200
 _SAMPLE_BYTES = 1 << 18
 #: Share of sampled rows a column must fill to be preferred over a later alternative.
 FILLED_SHARE = 0.95
+#: Field separators tried on the header line (a comma wins ties).
+_SEPARATORS = (",", "\t", ";", "|")
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 #: Reporting timezone guessed from the base currency when the channels do not say.
 _CURRENCY_TIMEZONE = {
@@ -71,7 +73,7 @@ class ExportSample:
     Attributes:
         rel: path relative to the dataset folder (POSIX).
         encoding: ``utf-8`` or ``gb18030`` (the first that decodes the sample).
-        sep: ``,`` or a tab.
+        sep: the separator the header line holds most of: ``,``, tab, ``;`` or ``|``.
         header: column names, BOM and surrounding spaces removed.
         rows: up to :data:`SAMPLE_ROWS` data rows (lists of cells).
     """
@@ -157,7 +159,7 @@ def read_sample(path: Path, rel: str) -> ExportSample:
     complete = len(raw) <= _SAMPLE_BYTES
     text, encoding = _decode(raw[:_SAMPLE_BYTES], complete)
     first = text.split("\n", 1)[0]
-    sep = "\t" if first.count("\t") > first.count(",") else ","
+    sep = max(_SEPARATORS, key=first.count)  # the most frequent; "," on a tie
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header: list[str] = []
     rows: list[tuple[str, ...]] = []
