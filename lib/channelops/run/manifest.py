@@ -204,14 +204,16 @@ def refresh_tables(
         stat = path.stat()
         stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
         previous = old.get(path.stem, {})
-        kept = rewritten is not None and previous and stage not in rewritten
-        if kept or (
+        if rewritten is not None and previous and stage not in rewritten:
+            tables[path.stem] = previous
+            continue
+        if (
             previous.get("file_stamp") == stamp
             and previous.get("content_hash")
             and previous.get("file_sha256")
             and previous.get("hash_scheme") == HASH_SCHEME
         ):
-            tables[path.stem] = previous
+            tables[path.stem] = {**previous, "stage": stage}
             continue
         try:
             rows = int(pq.read_metadata(path).num_rows)

@@ -344,6 +344,28 @@ class _StageRunner:
         entry = self.manifest["stages"][stage.key]
         missing = [t for t in stage.outputs if not self.paths.table(t).exists()]
         with self.lock:
+            entry["tables"] = self._written_by(stage)
+            refresh_tables(self.manifest, self.paths, set(self.started))
+            broken = [
+                t for t in self._written_by(stage) if "error" in self.manifest["tables"].get(t, {})
+            ]
+            if broken:
+                entry.update(
+                    {
+                        "status": "failed",
+                        "seconds": round(seconds, 2),
+                        "error": {
+                            "error": "UnreadableTables",
+                            "message": f"not readable Parquet: {broken}",
+                        },
+                        "tables": self._written_by(stage),
+                    }
+                )
+                write_json(self.paths.manifest, self.manifest)
+                raise RunFailed(
+                    f"stage {stage.key} ({stage.name}) wrote table(s) {broken} that are not "
+                    f"readable Parquet (cut off or damaged); see {self.paths.manifest}"
+                )
             if missing:
                 entry.update(
                     {
@@ -368,7 +390,6 @@ class _StageRunner:
                     **({"peak_rss_gb": round(peak / 2**30, 2)} if peak is not None else {}),
                 }
             )
-            refresh_tables(self.manifest, self.paths, set(self.started))
             write_json(self.paths.manifest, self.manifest)
         memory = f", peak {peak / 2**30:.1f} GB" if peak is not None else ""
         self.echo(
