@@ -13,9 +13,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
+from . import behaviour as bh
 from . import exports as ex
-from . import marketing as mkt
 from . import operations as ops
+from . import truth2 as t2
 from .presets import (
     BASE_CURRENCY,
     CHUNK_CUSTOMERS,
@@ -32,17 +33,15 @@ from .presets import (
 from .simulate import (
     SRC_ACQ,
     SRC_EXP,
+    SRC_HALO,
     SRC_MKT,
-    SRC_ORGANIC,
+    SRC_MOVED,
+    SRC_NEW,
     START_EPOCH,
     Lines,
     OrderBatch,
-    build_lines,
     build_pricing,
     draw_favourites,
-    experiment_orders,
-    marketing_orders,
-    organic_orders,
 )
 from .world import (
     build_calendar,
@@ -181,16 +180,13 @@ def generate_dataset(
         pq_writers[name].write_table(t)
 
     counts: dict[str, int] = {}
-    wk_rev = np.zeros((3, C, W))  # organic (incl. acquisition), marketing, experiment
-    day_orders = np.zeros((C, T))
-    day_units = np.zeros((C, T))
-    exp_orders = np.zeros((C, T))
+    acc = _truth_accumulators(C, T, W, len(kg))
+    wk_rev, day_orders, day_units = acc["wk_rev"], acc["day_orders"], acc["day_units"]
+    exp_orders, sku_units = acc["exp_orders"], acc["sku_units"]
     demand_acc = np.zeros((C, T))
-    sku_units = np.zeros((C, len(kg)))
-    curves = None
-    resp = None
-    mhat0 = None
-    spend = None
+    oos = bh.stockout_matrix(catalog, cal, rng_for(seed, "stockouts"))
+    mstate = None
+    curves = spend = None
     n_chunks = int(np.ceil(sz.customers / CHUNK_CUSTOMERS))
     segs = segment_list(scn)
     try:
@@ -198,71 +194,17 @@ def generate_dataset(
             cust = build_customers(scn, active, catalog.categories, sz, seed, k)
             cust.fav = draw_favourites(cust, catalog, pricing, rng_for(seed, "favourites", k))
             share = cust.n / sz.customers
-            orgs, death = organic_orders(cust, cal, rng_for(seed, "organic", k))
-            lo = build_lines(
-                orgs,
-                cust,
-                active,
-                catalog,
-                pricing,
-                cal,
-                fx_daily,
-                mk_names,
-                rng_for(seed, "lines", k),
-            )
-            rev = np.bincount(lo.ch, weights=lo.revenue, minlength=C)
-            # mean value of repeat orders: marketing orders pick customers the same way
-            rep = lo.src == SRC_ORGANIC
-            n_ord = np.bincount(lo.ch[rep & (lo.line_no == 1)], minlength=C)
-            rev_rep = np.bincount(lo.ch[rep], weights=lo.revenue[rep], minlength=C)
-            if curves is None:  # calibrate the response curves on the first chunk
-                organic_weekly = {ch.id: rev[c] / share / W for c, ch in enumerate(active)}
-                spend, shapes = mkt.build_spend(
-                    active, W, sz.customers / 10_000, rng_for(seed, "marketing")
-                )
-                curves = mkt.calibrate(shapes, active, organic_weekly)
-                resp = mkt.expected_response(curves, spend, W)
-                mhat0 = rev_rep / np.maximum(n_ord, 1)
-            mhat = np.where(n_ord >= 20, rev_rep / np.maximum(n_ord, 1), mhat0)
-            exp_counts = resp * share / np.maximum(mhat, 1.0)[:, None]
-            mo = marketing_orders(cust, death, cal, exp_counts, rng_for(seed, "mkt", k))
-            # experiment: randomise eligible CRM units, then spawn treatment orders
-            elig = np.flatnonzero(cust.in_crm & (cust.pref[:, exp_ch] > 0) & (cust.a < win[0]))
-            perm = rng_for(seed, "assign", k).permutation(elig)
-            treat = np.zeros(cust.n, dtype=bool)
-            treat[perm[0::2]] = True
-            xo = experiment_orders(
-                OrderBatch.concat([orgs, mo]),
-                treat,
-                exp_ch,
-                win,
-                EXPERIMENT_LIFT,
-                rng_for(seed, "exp", k),
-            )
-            lm = build_lines(
-                OrderBatch.concat([mo, xo]),
-                cust,
-                active,
-                catalog,
-                pricing,
-                cal,
-                fx_daily,
-                mk_names,
-                rng_for(seed, "lines2", k),
-            )
-            lines = _concat_lines(lo, lm)
-            # truth accumulators (Shanghai weeks/days of the order instant)
+            res, mstate = bh.simulate_chunk(
+                cust, k, share, mstate, active, catalog, pricing, cal, fx_daily, mk_names, oos,
+                exp_ch, win, EXPERIMENT_LIFT, seed,
+                {"scale": sz.customers / 10_000},
+            )  # fmt: skip
+            spend, curves = mstate.spend, mstate.curves
+            orgs, death, treat, elig = res.orgs, res.death, res.treat, res.elig
+            _accumulate_truth(res, acc, T, W)
+            _expected_demand_chunk(cust, death, cal, mstate, share, active, demand_acc)
+            lines = bh.renumber(bh.subset_lines(res.lines, ~res.censored))
             lday = np.clip((lines.utc + 8 * 3600 - START_EPOCH) // 86400, 0, T - 1)
-            wk = lday // 7
-            kind = np.select([lines.src == SRC_MKT, lines.src == SRC_EXP], [1, 2], 0)
-            np.add.at(wk_rev, (kind, lines.ch, wk), lines.revenue)
-            np.add.at(day_units, (lines.ch, lday), lines.qty)
-            np.add.at(sku_units, (lines.ch, lines.sku), lines.qty)
-            first_line = lines.line_no == 1
-            np.add.at(day_orders, (lines.ch[first_line], lday[first_line]), 1)
-            xl = first_line & (lines.src == SRC_EXP)
-            np.add.at(exp_orders, (lines.ch[xl], lday[xl]), 1)
-            _expected_demand_chunk(cust, death, cal, exp_counts, active, demand_acc)
             # exports, per channel
             erng = rng_for(seed, "exports", k)
             oid_parts, och, ocity, outc, oday, ost, owt = [], [], [], [], [], [], []
@@ -315,7 +257,7 @@ def generate_dataset(
                 counts.get("service_contacts.csv", 0) + contacts.num_rows
             )
             # CRM and experiment units
-            crm = np.flatnonzero(cust.in_crm)
+            crm = np.flatnonzero(cust.in_crm & (cust.a < T))  # never-converted prospects: none
             crm_t = _crm_table(cust, crm, rng_for(seed, "crm", k))
             _append(crm_t, side["customers.csv"], k == 0)
             counts["customers.csv"] = counts.get("customers.csv", 0) + crm_t.num_rows
@@ -334,9 +276,11 @@ def generate_dataset(
             counts["experiments.csv"] = counts.get("experiments.csv", 0) + ex_t.num_rows
             write_pq(
                 "customers.parquet",
-                _truth_customers(cust, orgs, death, active, segs, catalog.categories, mk_names, T),
+                _truth_customers(
+                    cust, orgs, death, active, segs, catalog.categories, mk_names, T, res
+                ),
             )
-            write_pq("favourites.parquet", _truth_favourites(cust, catalog))
+            write_pq("favourites.parquet", _truth_favourites(cust, catalog, T))
             for st in states:
                 for df in st.identity:
                     write_pq("buyer_identity.parquet", df)
@@ -378,6 +322,9 @@ def generate_dataset(
         counts,
         segs,
         demand_acc,
+        acc=acc,
+        mstate=mstate,
+        oos=oos,
     )
     return dict(sorted(counts.items()))
 
@@ -411,19 +358,39 @@ def _crm_table(cust, rows: np.ndarray, rng: np.random.Generator) -> pa.Table:
 
 
 def _truth_customers(
-    cust, orgs: OrderBatch, death: np.ndarray, active, segs, cats, mk_names, T: int
+    cust, orgs: OrderBatch, death: np.ndarray, active, segs, cats, mk_names, T: int, res
 ) -> pd.DataFrame:
-    acq_ch = orgs.ch[orgs.src == SRC_ACQ]
+    """True customers of a chunk (acquired ones only: a prospect the ads never converted
+    never became a customer)."""
+    n = cust.n
+    acq_ch = np.full(n, -1, dtype=np.int64)
+    first = np.isin(orgs.src, (SRC_ACQ, SRC_NEW))
+    acq_ch[orgs.cust[first]] = orgs.ch[first]
+    lines, obs = res.lines, ~res.censored
+    value = np.bincount(lines.cust[obs], weights=lines.revenue[obs], minlength=n)
+    in52 = obs & (lines.day < cust.a[lines.cust] + 364) & (lines.day > cust.a[lines.cust])
+    v52 = np.bincount(lines.cust[in52], weights=lines.revenue[in52], minlength=n)
+    has52 = cust.a + 364 <= T
+    sel = np.flatnonzero(cust.a < T)
+    life = np.floor(np.clip(cust.life_day, -(10**6), 10**6)).astype(int)
     df = pd.DataFrame(
         {
             "customer_id": ex.crm_ids(cust.idx).to_numpy(zero_copy_only=False),
             "segment": np.array([s.name for s in segs])[cust.seg],
-            "acquisition_date": _date(cust.a),
-            "acquisition_channel": np.array([c.id for c in active])[acq_ch],
+            "acquisition_date": _date(np.minimum(cust.a, T)),
+            "acquisition_channel": np.array([c.id for c in active] + [""])[acq_ch],
+            "acquired_by": np.where(cust.acq_paid, "paid", "organic"),
             "in_crm": cust.in_crm,
             "market": np.array(mk_names)[cust.market],
             "bgnbd_lambda": cust.lam,
             "bgnbd_p": cust.p,
+            "purchase_rate": cust.lam,
+            "order_churn_p": cust.p,
+            "daily_hazard": cust.hazard,
+            "life_event_date": np.where(life < T, _date(np.minimum(life, T)), None),
+            "life_event_factor": cust.life_factor,
+            "habit": cust.habit,
+            "price_sensitivity": cust.price_sens,
             "mean_spend": cust.nu,
             "discount_propensity": cust.disc,
             "age_band": np.array(_AGE_BANDS)[cust.age],
@@ -435,18 +402,22 @@ def _truth_customers(
                 )
             ).astype("string"),
             "alive_at_end": ~np.isfinite(death) | (death >= T),
+            "value_history": value,
+            "value_52w_after_first": np.where(has52, v52, np.nan),
         }
     )
+    df["life_event_date"] = df["life_event_date"].astype("string")
     for j, c in enumerate(cats):
         df[f"pref_cat_{c}"] = cust.catp[:, j]
     for j, ch in enumerate(active):
         df[f"pref_channel_{ch.id}"] = cust.pref[:, j]
-    return df
+    return df.iloc[sel].reset_index(drop=True)
 
 
-def _truth_favourites(cust, catalog) -> pd.DataFrame:
-    """Favourite SKUs: one row per (customer, category, favourite), in slot order."""
-    i, k, j = np.nonzero(cust.fav >= 0)
+def _truth_favourites(cust, catalog, T: int) -> pd.DataFrame:
+    """Favourite SKUs: one row per (customer, category, favourite), in slot order (acquired
+    customers only)."""
+    i, k, j = np.nonzero((cust.fav >= 0) & (cust.a < T)[:, None, None])
     return pd.DataFrame(
         {
             "customer_id": ex.crm_ids(cust.idx[i]).to_numpy(zero_copy_only=False),
@@ -457,23 +428,96 @@ def _truth_favourites(cust, catalog) -> pd.DataFrame:
     )
 
 
-def _expected_demand_chunk(cust, death, cal, exp_counts, active, acc: np.ndarray) -> None:
-    """Accumulate expected orders per channel/day (organic | lifetimes, + marketing) in acc."""
+def _expected_demand_chunk(cust, death, cal, mstate, share, active, acc: np.ndarray) -> None:
+    """Accumulate expected orders per channel/day in acc, before stock-out censoring and
+    conditional on the simulated lifetimes and life events: organic (lam x life-event factor
+    x pref x m while alive) + acquisitions + the direct response (its orders spread over the
+    week like the channel's multiplier) + halo - moved-away orders."""
     T = cal.horizon
-    lo = np.clip(cust.a, 0, T)
+    C, W = len(active), T // 7
     hi = np.clip(np.where(np.isfinite(death), np.ceil(death), T), 0, T).astype(np.int64)
-    live = lo < hi
+    ev = np.clip(np.ceil(cust.life_day), 0, T).astype(np.int64)
     m = cal.mult[:, cal.idx(np.arange(T))]
-    for c in range(len(active)):
-        w = cust.lam * cust.pref[:, c]
-        diff = np.bincount(lo[live], weights=w[live], minlength=T + 1) - np.bincount(
-            hi[live], weights=w[live], minlength=T + 1
-        )
-        acc[c] += np.cumsum(diff)[:T] * m[c]
-        inh = (cust.a >= 0) & (cust.a < T)
-        acc[c] += np.bincount(cust.a[inh], weights=cust.pref[inh, c], minlength=T)[:T]
+    lo0 = np.clip(cust.a, 0, T)
+    segs = ((lo0, np.minimum(hi, np.maximum(ev, lo0)), 1.0), (np.maximum(lo0, ev), hi, None))
+    direct = mstate.resp * share / mstate.mhat[:, None]
+    ids = [c.id for c in active]
+    for a, ch in enumerate(active):
+        for tgt, f in ch.halo.items():
+            if tgt in ids:
+                b = ids.index(tgt)
+                direct[b] += f * mstate.resp[a] * share / mstate.mhat[b]
+        for tgt, f in ch.cannibalises.items():
+            if tgt in ids:
+                direct[ids.index(tgt)] -= f * mstate.resp[a] * share / mstate.mhat[a]
+    inh = (cust.a >= 0) & (cust.a < T)
+    for c in range(C):
+        for lo, up, fac in segs:
+            live = lo < up
+            w = cust.lam * cust.pref[:, c] * (cust.life_factor if fac is None else fac)
+            diff = np.bincount(lo[live], weights=w[live], minlength=T + 1) - np.bincount(
+                up[live], weights=w[live], minlength=T + 1
+            )
+            acc[c] += np.cumsum(diff)[:T] * m[c]
+        org = inh & ~cust.acq_paid
+        acc[c] += np.bincount(cust.a[org], weights=cust.pref[org, c], minlength=T)[:T]
         wk = m[c].reshape(-1, 7)
-        acc[c] += (exp_counts[c][:, None] * wk / wk.sum(1, keepdims=True)).ravel()
+        extra = direct[c] - mstate.kappa[c] * mstate.resp[c] * share  # new ones counted below
+        acc[c] += (np.maximum(extra, 0)[:, None] * wk / wk.sum(1, keepdims=True)).ravel()[:T]
+        paid = inh & cust.acq_paid & (cust.acq_ch == c)
+        acc[c] += np.bincount(cust.a[paid], minlength=T)[:T]
+    del W
+
+
+def _truth_accumulators(C: int, T: int, W: int, S: int) -> dict[str, np.ndarray]:
+    """Zeroed truth accumulators. wk_rev kinds: 0 organic (incl. organic acquisitions),
+    1 direct marketing response (extra, ad-acquired first and moved orders), 2 experiment,
+    3 halo; all observed (after stock-out censoring); wk_dem: the same before censoring."""
+    return {
+        "wk_rev": np.zeros((4, C, W)),
+        "wk_dem": np.zeros((4, C, W)),
+        "day_orders": np.zeros((C, T)),
+        "day_units": np.zeros((C, T)),
+        "day_demand": np.zeros((C, T)),
+        "day_censored_lines": np.zeros((C, T)),
+        "exp_orders": np.zeros((C, T)),
+        "sku_units": np.zeros((C, S)),
+        "sku_demand": np.zeros((C, S)),
+        "new_customers": np.zeros((C, W)),
+        "moved_out": np.zeros((C, W)),
+        "organic_new": np.zeros((C, W)),
+    }
+
+
+def _accumulate_truth(res, acc: dict[str, np.ndarray], T: int, W: int) -> None:
+    """Add a chunk's lines (Shanghai days of the order instant) to the truth accumulators."""
+    lines, cens = res.lines, res.censored
+    lday = np.clip((lines.utc + 8 * 3600 - START_EPOCH) // 86400, 0, T - 1)
+    wk = np.minimum(lday // 7, W - 1)
+    kind = np.select(
+        [np.isin(lines.src, (SRC_MKT, SRC_NEW, SRC_MOVED)), lines.src == SRC_EXP,
+         lines.src == SRC_HALO],
+        [1, 2, 3], 0,
+    )  # fmt: skip
+    obs = ~cens
+    np.add.at(acc["wk_dem"], (kind, lines.ch, wk), lines.revenue)
+    np.add.at(acc["wk_rev"], (kind[obs], lines.ch[obs], wk[obs]), lines.revenue[obs])
+    np.add.at(acc["day_demand"], (lines.ch, lday), lines.qty)
+    np.add.at(acc["day_units"], (lines.ch[obs], lday[obs]), lines.qty[obs])
+    np.add.at(acc["day_censored_lines"], (lines.ch[cens], lday[cens]), 1)
+    np.add.at(acc["sku_demand"], (lines.ch, lines.sku), lines.qty)
+    np.add.at(acc["sku_units"], (lines.ch[obs], lines.sku[obs]), lines.qty[obs])
+    # observed orders: an order with at least one line in stock
+    o_obs = np.unique(lines.order[obs], return_index=True)[1]
+    idx = np.flatnonzero(obs)[o_obs]
+    np.add.at(acc["day_orders"], (lines.ch[idx], lday[idx]), 1)
+    xl = idx[lines.src[idx] == SRC_EXP]
+    np.add.at(acc["exp_orders"], (lines.ch[xl], lday[xl]), 1)
+    acc["new_customers"] += res.new_customers
+    acc["moved_out"] += res.moved_out
+    o = res.orgs
+    a = (o.src == SRC_ACQ) & (o.day >= 0) & (o.day < T)
+    np.add.at(acc["organic_new"], (o.ch[a], np.minimum(o.day[a] // 7, W - 1)), 1)
 
 
 def _write_static(
@@ -593,33 +637,15 @@ def _write_truth(
     counts,
     segs,
     exp_d: np.ndarray,
+    acc: dict,
+    mstate,
+    oos: np.ndarray,
 ) -> None:
     truth = out / "truth"
-    C, W = wk_rev.shape[1], wk_rev.shape[2]
+    C = wk_rev.shape[1]
     ids = [c.id for c in active]
-    cur = curves.copy()
-    cur["base_weekly_revenue"] = np.round(wk_rev[0].mean(axis=1), 2)
-    cur.to_parquet(truth / "response_curves.parquet", index=False)
-    resp = mkt.expected_response(curves, spend, W)
-    wr = []
-    for c, cid in enumerate(ids):
-        s = spend.loc[spend["channel_id"] == cid].sort_values("week")
-        wr.append(
-            pd.DataFrame(
-                {
-                    "channel_id": cid,
-                    "week_start": _date(np.arange(W) * 7),
-                    "spend": s["spend"].to_numpy(),
-                    "adstock": mkt.adstock(s["spend"].to_numpy(), curves["adstock_decay"].iat[c]),
-                    "expected_marketing_revenue": resp[c],
-                    "organic_revenue": wk_rev[0, c],
-                    "marketing_revenue": wk_rev[1, c],
-                    "experiment_revenue": wk_rev[2, c],
-                    "total_revenue": wk_rev[:, c].sum(axis=0),
-                }
-            )
-        )
-    pd.concat(wr, ignore_index=True).to_parquet(truth / "weekly_revenue.parquet", index=False)
+    t2.write_marketing_truth(out, active, mstate, acc, catalog, cal, seed, counts)
+    t2.write_stockouts(truth, bh.stockout_spells(oos), catalog)
     T = cal.horizon
     upo = day_units.sum(1) / np.maximum(day_orders.sum(1), 1)
     dem = []
@@ -636,6 +662,9 @@ def _write_truth(
                     "expected_units": exp_d[c] * upo[c],
                     "realised_orders": day_orders[c],
                     "realised_units": day_units[c],
+                    "demand_units": acc["day_demand"][c],
+                    "stockout_lines": acc["day_censored_lines"][c],
+                    "demand_shock": cal.shock[cal.idx(np.arange(T))],
                     "experiment_orders": exp_orders[c],
                 }
             )
@@ -651,6 +680,16 @@ def _write_truth(
                     "sku": catalog.products["sku"],
                     "listed": catalog.listed[c],
                     "popularity": catalog.pop,
+                    "launch_date": np.where(
+                        catalog.launch >= 0, _date(np.maximum(catalog.launch, 0)), None
+                    ),
+                    "predecessor_sku": np.where(
+                        catalog.predecessor >= 0,
+                        catalog.products["sku"].to_numpy()[np.maximum(catalog.predecessor, 0)],
+                        None,
+                    ),
+                    "complement_sku": catalog.products["sku"].to_numpy()[catalog.complement],
+                    "demand_units": acc["sku_demand"][c],
                     "unit_share": share[c],
                     "units": sku_units[c],
                 }

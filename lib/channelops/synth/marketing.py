@@ -1,63 +1,154 @@
-"""Weekly marketing spend and the true saturating, carried-over response per channel.
+"""Weekly marketing spend as businesses plan it, and the true response to it.
 
-Response of channel c in week t (revenue in CNY, gross of cancellations and returns):
+Spend (see docs/design-notes.md, "Simulator 2: marketing"):
 
-    adstock_t = spend_t + adstock_decay * adstock_{t-1},   adstock_{-1} = 0
-    R_t       = revenue_max * adstock_t**hill_slope
-                / (hill_half_saturation**hill_slope + adstock_t**hill_slope)
+    log spend_{c,t} = log typical_c + gamma * log P_c(month of t) + h_c(t) + cut_c(t) + u_{c,t}
 
-E[weekly channel revenue_t] = organic_t + R_t, where organic_t is the revenue of the
-customers' own (BG/NBD) purchases on the channel; its mean over the history is
-`base_weekly_revenue`. Weeks start on Monday (week 0 = the start date).
+P_c is the channel's monthly plan index (the month's mean expected sales, from the calendar's
+multipliers, relative to the year): budgets follow the sales calendar (holidays and
+promotion months get more). h_c(t) adds a boost in the weeks with a holiday peak day. The
+budget is cut by CUT_FACTOR in weeks whose previous 4 weeks of expected sales fell more than
+CUT_DROP below the 13 weeks before (a demand shock or a post-holiday slump). u is AR(1) noise.
+Always-on channels never go below ALWAYS_ON_FLOOR x typical; the others go dark (2% of the
+plan) in their OFF_MONTHS weakest plan months.
+
+Response of channel c in week t (revenue in CNY on channel c's own orders, gross of
+cancellations and returns):
+
+    E_t = sum_{l=0}^{L-1} w_l spend_{t-l}          (Weibull lag kernel, w sums to 1)
+    R_t = revenue_max * (1 - exp(-E_t / saturation_spend))   (negative-exponential)
+
+w_l = F(l + 1) - F(l) (normalised), F the Weibull(shape, scale) CDF in weeks: with shape > 1
+the effect peaks one to three weeks after the spend. At a constant weekly spend s the stock
+is E = s, so the steady-state direct response is revenue_max * (1 - exp(-s / k)).
+
+Of the direct response R_c: a share ``new_share`` are first orders of new customers the ads
+acquire; for each target b a share ``cannibalises[b]`` are orders moved from channel b (buyers
+who would have bought there anyway); the rest are extra orders of existing customers. On
+top, ``halo[b] * R_c`` of extra orders land on channel b (one channel's ads lift another's
+organic sales). The business-wide incremental revenue of c's spend is therefore
+R_c * (1 + sum halo - sum cannibalises); see ``channelops.synth.scoring.profit``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 from .presets import ChannelPreset
+from .world import Calendar
+
+LAG_WEEKS = 13  # kernel length
+PLAN_GAMMA = 2.0  # elasticity of the budget to the month's expected sales
+PEAK_BOOST = 0.35  # log boost of a week holding a holiday peak day
+CUT_DROP = 0.08  # expected sales down more than this -> cut
+CUT_FACTOR = 0.7
+ALWAYS_ON_FLOOR = 0.5
+OFF_MONTHS = 3
+NOISE_SD, NOISE_RHO = 0.12, 0.5
+LIFT_TESTS = 3  # lift tests per dataset (channels drawn without replacement)
+LIFT_WEEKS = 4  # weeks whose spend a lift test changes
+LIFT_POST_WEEKS = 8  # weeks after the change still measured (carry-over)
+LIFT_CHANGES = (0.5, -0.5, -1.0)  # relative spend change of a test
 
 
-def adstock(spend: np.ndarray, decay: float) -> np.ndarray:
-    """Geometric adstock of a weekly spend series (starts from zero carry-over)."""
-    out = np.empty(len(spend))
-    carry = 0.0
-    for t, s in enumerate(spend):  # weeks, not rows: ~100 iterations
-        carry = s + decay * carry
-        out[t] = carry
-    return out
+def lag_kernel(shape: float, scale: float, length: int = LAG_WEEKS) -> np.ndarray:
+    """Discretised Weibull lag weights w_0..w_{length-1} (sum 1); lag in weeks."""
+    edges = np.arange(length + 1, dtype=float)
+    cdf = 1.0 - np.exp(-np.power(edges / scale, shape))
+    w = np.diff(cdf)
+    return w / w.sum()
 
 
-def hill(x: np.ndarray, half: float, slope: float, top: float) -> np.ndarray:
-    """Hill saturation top * x^slope / (half^slope + x^slope)."""
-    xs = np.power(np.maximum(x, 0.0), slope)
-    return top * xs / (half**slope + xs)
+def carryover(spend: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Carried-over spend stock E_t = sum_l w_l spend_{t-l} (spend before week 0 = 0)."""
+    return np.convolve(np.asarray(spend, float), kernel)[: len(spend)]
 
 
-def build_spend(
-    channels: list[ChannelPreset], weeks: int, scale: float, rng: np.random.Generator
-) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Weekly spend per active channel with flighting, and partly drawn curve shapes.
+def negexp(x: np.ndarray, k: float, top: float) -> np.ndarray:
+    """Negative-exponential saturation top * (1 - exp(-x / k))."""
+    return top * (1.0 - np.exp(-np.maximum(np.asarray(x, float), 0.0) / k))
+
+
+def _week_months(weeks: int, start: pd.Timestamp) -> np.ndarray:
+    """Calendar month (1-12) of each week's Monday."""
+    return (start + pd.to_timedelta(np.arange(weeks) * 7, unit="D")).month.to_numpy()
+
+
+def plan_spend(
+    channels: list[ChannelPreset],
+    cal: Calendar,
+    weeks: int,
+    scale: float,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, dict[str, dict], pd.DataFrame]:
+    """Planned weekly spend per active channel, the drawn response shapes and lift tests.
 
     Args:
+        cal: the calendar (expected-sales multipliers per channel and day).
         scale: business size relative to the demo (customers / 10,000).
     Returns:
-        spend frame (week index, channel_id, spend, impressions, clicks) and per channel the
-        drawn shape {adstock_decay, hill_half_saturation, hill_slope, typical_spend}.
+        spend frame (week, channel_id, spend, impressions, clicks; lift tests applied),
+        per channel {lag_shape, lag_scale, saturation_ratio, typical_spend} and the lift
+        tests (channel_id, first_week, last_week, change, spend_change, planned: the spend
+        series without the test).
     """
-    rows, shapes = [], {}
-    for ch in channels:
+    start = cal.dates[cal.idx(0)]
+    months = _week_months(weeks, start)
+    T = weeks * 7
+    rows, shapes, plans = [], {}, {}
+    for c, ch in enumerate(channels):
         typical = ch.spend * scale
-        level = typical * np.exp(rng.normal(-0.15, 0.55, weeks))
-        u = rng.random(weeks)
-        level = np.where(u < 0.15, level * 0.03, np.where(u > 0.87, level * 2.2, level))
-        spend = np.round(level, 2)
-        a_typ = typical / (1 - ch.adstock)
-        half = a_typ * rng.uniform(0.8, 1.3)
-        cpm = rng.uniform(20, 60)
-        imps = np.floor(spend / cpm * 1000 * np.exp(rng.normal(0, 0.1, weeks))).astype(np.int64)
-        clicks = rng.binomial(imps, rng.uniform(0.008, 0.03))
+        daily = cal.mult[c, cal.idx(np.arange(T))]
+        wk = daily.reshape(weeks, 7).mean(axis=1)
+        # plan index: mean expected sales of the calendar month, relative to the mean
+        mon = pd.Series(wk).groupby(months).mean()
+        index = (mon / mon.mean()).reindex(range(1, 13)).fillna(1.0)
+        logp = PLAN_GAMMA * np.log(index.to_numpy()[months - 1])
+        peak = np.array(
+            [(daily[7 * t : 7 * t + 7] > 1.8 * np.median(daily)).any() for t in range(weeks)]
+        )
+        # "sales fall -> cut": expected sales of the last 4 weeks against the 13 before
+        full = cal.mult[c]
+        wk_full = np.array(
+            [full[cal.idx(7 * t - 28) : cal.idx(7 * t)].mean() for t in range(weeks)]
+        )
+        prev = np.array(
+            [full[cal.idx(7 * t - 119) : cal.idx(7 * t - 28)].mean() for t in range(weeks)]
+        )
+        cut = np.where(wk_full < (1 - CUT_DROP) * prev, np.log(CUT_FACTOR), 0.0)
+        u = np.empty(weeks)
+        e = rng.normal(0, NOISE_SD, weeks)
+        u[0] = e[0]
+        for t in range(1, weeks):  # weeks, not rows: ~100 iterations
+            u[t] = NOISE_RHO * u[t - 1] + np.sqrt(1 - NOISE_RHO**2) * e[t]
+        level = typical * np.exp(logp + PEAK_BOOST * peak + cut + u)
+        level *= typical / level.mean()  # the plan's mean is the typical spend
+        if ch.always_on:
+            level = np.maximum(level, ALWAYS_ON_FLOOR * typical)
+        else:
+            off = index.sort_values().index[:OFF_MONTHS].to_numpy()
+            level = np.where(np.isin(months, off), 0.02 * level, level)
+        plans[ch.id] = level
+        shapes[ch.id] = {
+            "lag_shape": float(rng.uniform(1.6, 2.6)),
+            "lag_scale": float(ch.lag_weeks * rng.uniform(0.85, 1.15)),
+            "saturation_ratio": float(ch.saturation * rng.uniform(0.85, 1.15)),
+            "typical_spend": float(typical),
+            "cpm": float(rng.uniform(20, 60)),
+            "ctr": float(rng.uniform(0.008, 0.03)),
+        }
+    tests = _plan_lift_tests(channels, plans, weeks, rng)
+    for ch in channels:
+        spend = plans[ch.id].copy()
+        for r in tests.loc[tests["channel_id"] == ch.id].itertuples():
+            spend[r.first_week : r.last_week + 1] *= 1 + r.change
+        spend = np.round(spend, 2)
+        sh = shapes[ch.id]
+        imps = np.floor(spend / sh["cpm"] * 1000 * np.exp(rng.normal(0, 0.1, weeks))).astype(
+            np.int64
+        )
         rows.append(
             pd.DataFrame(
                 {
@@ -65,58 +156,145 @@ def build_spend(
                     "channel_id": ch.id,
                     "spend": spend,
                     "impressions": imps,
-                    "clicks": clicks,
+                    "clicks": rng.binomial(imps, sh["ctr"]),
                 }
             )
         )
-        shapes[ch.id] = {
-            "adstock_decay": ch.adstock,
-            "hill_half_saturation": float(half),
-            "hill_slope": ch.slope,
-            "typical_spend": float(typical),
-        }
-    return pd.concat(rows, ignore_index=True), shapes
+    if len(tests):
+        tests["planned"] = [np.round(plans[c], 2) for c in tests["channel_id"]]
+        tests["spend_change"] = [
+            float(np.round(plans[r.channel_id][r.first_week : r.last_week + 1], 2).sum() * r.change)
+            for r in tests.itertuples()
+        ]
+    return pd.concat(rows, ignore_index=True), shapes, tests
 
 
-def calibrate(
-    shapes: dict[str, dict], channels: list[ChannelPreset], organic_weekly: dict[str, float]
+def _plan_lift_tests(
+    channels: list[ChannelPreset], plans: dict[str, np.ndarray], weeks: int, rng
 ) -> pd.DataFrame:
-    """Set revenue_max so marketing revenue at typical spend = mkt_ratio x organic revenue.
-
-    Returns:
-        the truth table: channel_id, adstock_decay, hill_half_saturation, hill_slope,
-        revenue_max, base_weekly_revenue (a first estimate, replaced by the realised mean),
-        typical_spend.
-    """
+    """Lift tests: distinct channels, non-overlapping windows (test + post weeks) in the
+    second half of the history, placed in weeks with spend to change."""
+    span = LIFT_WEEKS + LIFT_POST_WEEKS
+    n = min(LIFT_TESTS, len(channels), max(0, (weeks // 2) // span))
+    if n == 0:
+        return pd.DataFrame(columns=["channel_id", "first_week", "last_week", "change"])
+    picks = rng.choice(len(channels), n, replace=False)
+    slots = weeks // 2 + span * np.arange(n)
     out = []
-    for ch in channels:
-        s = shapes[ch.id]
-        a_typ = s["typical_spend"] / (1 - s["adstock_decay"])
-        frac = hill(np.array([a_typ]), s["hill_half_saturation"], s["hill_slope"], 1.0)[0]
-        base = max(organic_weekly.get(ch.id, 0.0), 1.0)
+    for j, (c, s0) in enumerate(zip(picks, slots, strict=True)):
+        cid = channels[c].id
+        first = int(s0 + rng.integers(0, 2))
+        first = min(first, weeks - span)
+        if plans[cid][first : first + LIFT_WEEKS].mean() <= 0.05 * plans[cid].mean():
+            change = LIFT_CHANGES[0]  # dark weeks can only be raised
+        else:
+            change = LIFT_CHANGES[j % len(LIFT_CHANGES)]
         out.append(
             {
-                "channel_id": ch.id,
-                "adstock_decay": s["adstock_decay"],
-                "hill_half_saturation": round(s["hill_half_saturation"], 2),
-                "hill_slope": s["hill_slope"],
-                "revenue_max": round(ch.mkt_ratio * base / frac, 2),
-                "base_weekly_revenue": round(base, 2),
-                "typical_spend": round(s["typical_spend"], 2),
+                "channel_id": cid,
+                "first_week": first,
+                "last_week": first + LIFT_WEEKS - 1,
+                "change": float(change),
             }
         )
     return pd.DataFrame(out)
 
 
-def expected_response(curves: pd.DataFrame, spend: pd.DataFrame, weeks: int) -> np.ndarray:
-    """(channels, weeks) expected marketing revenue R_t in curves' channel order."""
+def calibrate(
+    shapes: dict[str, dict],
+    channels: list[ChannelPreset],
+    organic_weekly: dict[str, float],
+) -> pd.DataFrame:
+    """True response parameters per channel.
+
+    revenue_max is set so the direct response at typical spend is mkt_ratio x the channel's
+    organic weekly revenue, or, for a channel with ``roas`` set, roas x typical spend
+    (business-wide, halo and cannibalisation included).
+
+    Returns:
+        channel_id, response_family, lag_shape, lag_scale_weeks, lag_peak_week,
+        lag_mean_weeks, saturation_spend, saturation_revenue_max, new_customer_share,
+        net_halo_share (sum halo - sum cannibalised), typical_spend, base_weekly_revenue
+        (first estimate, replaced by the realised mean), and the Hill-equivalent columns
+        (``hill_equivalent``).
+    """
+    out = []
+    for ch in channels:
+        s = shapes[ch.id]
+        w = lag_kernel(s["lag_shape"], s["lag_scale"])
+        typ = s["typical_spend"]
+        k = max(typ * s["saturation_ratio"], 1.0)
+        frac = 1.0 - np.exp(-typ / k)
+        net = 1.0 + sum(ch.halo.values()) - sum(ch.cannibalises.values())
+        base = max(organic_weekly.get(ch.id, 0.0), 1.0)
+        top = (ch.roas * typ / net if ch.roas else ch.mkt_ratio * base) / frac
+        out.append(
+            {
+                "channel_id": ch.id,
+                "response_family": "weibull_lag_negexp",
+                "lag_shape": round(s["lag_shape"], 4),
+                "lag_scale_weeks": round(s["lag_scale"], 4),
+                "lag_peak_week": int(np.argmax(w)),
+                "lag_mean_weeks": float(np.dot(np.arange(len(w)), w)),
+                "saturation_spend": round(k, 2),
+                "saturation_revenue_max": round(float(top), 2),
+                "new_customer_share": ch.new_share,
+                "net_halo_share": round(net - 1.0, 4),
+                "typical_spend": round(typ, 2),
+                "base_weekly_revenue": round(base, 2),
+            }
+        )
+    df = pd.DataFrame(out)
+    return hill_equivalent(df)
+
+
+def hill_equivalent(curves: pd.DataFrame) -> pd.DataFrame:
+    """Add the closest geometric-adstock + Hill curve to each channel's true steady-state
+    business-wide incremental revenue, for scoring code that needs a ``ResponseCurve``.
+
+    It is NOT the generating process: decay matches the kernel's mean lag (a geometric
+    kernel with decay d has mean lag d / (1 - d)); revenue_max, hill_half_saturation (in
+    adstocked spend) and hill_slope are least squares on 0-3x typical spend.
+    """
+    cols = {"adstock_decay": [], "hill_half_saturation": [], "hill_slope": [], "revenue_max": []}
+    for r in curves.itertuples():
+        d = min(r.lag_mean_weeks / (1.0 + r.lag_mean_weeks), 0.9)
+        s = np.linspace(0.0, 3.0 * r.typical_spend, 61)[1:]
+        y = (1 + r.net_halo_share) * negexp(s, r.saturation_spend, r.saturation_revenue_max)
+        a = s / (1 - d)
+
+        def resid(z, a=a, y=y):
+            top, half, slope = np.exp(z)
+            xs = np.power(a / half, slope)
+            return (top * xs / (1 + xs) - y) / max(y.max(), 1.0)
+
+        z0 = np.log([y.max() * 1.5, a[20], 1.0])
+        z = least_squares(
+            resid, z0, bounds=(np.log([1e-6, 1e-6, 0.5]), np.log([1e12, 1e12, 4.0]))
+        ).x
+        top, half, slope = np.exp(z)
+        cols["adstock_decay"].append(round(d, 4))
+        cols["hill_half_saturation"].append(round(float(half), 2))
+        cols["hill_slope"].append(round(float(slope), 4))
+        cols["revenue_max"].append(round(float(top), 2))
+    return curves.assign(**cols)
+
+
+def direct_response(curves: pd.DataFrame, spend: pd.DataFrame, weeks: int) -> np.ndarray:
+    """(channels, weeks) expected direct response R_t in curves' channel order."""
     out = np.zeros((len(curves), weeks))
     for c, r in enumerate(curves.itertuples()):
         s = spend.loc[spend["channel_id"] == r.channel_id].sort_values("week")["spend"]
-        out[c] = hill(
-            adstock(s.to_numpy(), r.adstock_decay),
-            r.hill_half_saturation,
-            r.hill_slope,
-            r.revenue_max,
-        )
+        out[c] = response_of(r, s.to_numpy())
     return out
+
+
+def response_of(curve, spend: np.ndarray) -> np.ndarray:
+    """Direct response series of one channel (a curves row) to a weekly spend series."""
+    w = lag_kernel(curve.lag_shape, curve.lag_scale_weeks)
+    return negexp(carryover(spend, w), curve.saturation_spend, curve.saturation_revenue_max)
+
+
+def stock_of(curve, spend: np.ndarray) -> np.ndarray:
+    """Carried-over spend stock E_t of one channel (a curves row)."""
+    return carryover(spend, lag_kernel(curve.lag_shape, curve.lag_scale_weeks))

@@ -6,11 +6,11 @@ unless a field says otherwise, spend is per week.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .layouts import STYLES, ExportStyle  # noqa: F401 - re-exported
 
-GENERATOR_VERSION = "1.1.0"  # 1.1: habitual SKU choice (favourites)
+GENERATOR_VERSION = "2.0.0"  # 2.0: simulator 2 (docs/design-notes.md); 1.1: favourites
 BASE_CURRENCY = "CNY"
 REPORTING_TZ = "Asia/Shanghai"
 START_DATE = "2023-01-02"  # a Monday: marketing weeks and the horizon line up
@@ -149,8 +149,16 @@ class ChannelPreset:
     markets: the buyer markets it serves. currencies: export currencies (first = the
     channel's currency; several -> a currency column). seg_weight: relative preference of
     each segment (keyed by segment name). peaks: multipliers of holiday peaks by holiday
-    key. spend: typical weekly marketing spend (CNY). mkt_ratio: marketing-driven revenue
-    at typical spend as a share of the channel's organic revenue.
+    key. spend: typical weekly marketing spend (CNY). mkt_ratio: direct marketing
+    response at typical spend as a share of the channel's organic revenue (unless ``roas``
+    is set: business-wide incremental revenue per CNY at typical spend). lag_weeks: scale of
+    the Weibull lag kernel of the carry-over (weeks). saturation: negative-exponential
+    saturation spend as a multiple of typical spend. always_on: the budget never goes dark
+    (else dark in the weakest plan months). new_share: relative propensity of the channel's
+    ads to acquire new customers (per CNY of direct response). halo: {channel: share of
+    this channel's direct response landing as extra orders there}. cannibalises: {channel:
+    share of this channel's direct response that are orders moved from there}. late_rate:
+    base probability that an order arrives late (raised by peak backlog), raising churn.
     """
 
     id: str
@@ -175,8 +183,14 @@ class ChannelPreset:
     listing: float = 0.85
     spend: float = 20_000.0
     mkt_ratio: float = 1.3
-    adstock: float = 0.4
-    slope: float = 1.6
+    lag_weeks: float = 2.6
+    saturation: float = 1.24
+    always_on: bool = True
+    new_share: float = 0.08
+    halo: dict[str, float] = field(default_factory=dict)
+    cannibalises: dict[str, float] = field(default_factory=dict)
+    roas: float | None = None
+    late_rate: float = 0.05
     sla_hours: float = 72.0
     hours: str = "online"
 
@@ -245,8 +259,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=1.0,
                 spend=30_000,
                 mkt_ratio=1.3,
-                adstock=0.35,
-                slope=1.4,
+                lag_weeks=2.4,
+                saturation=1.36,
                 sla_hours=72,
             ),
             ChannelPreset(
@@ -266,8 +280,8 @@ SCENARIOS: dict[str, Scenario] = {
                 peaks=_MK_PEAKS,
                 spend=45_000,
                 mkt_ratio=1.54,
-                adstock=0.3,
-                slope=1.8,
+                lag_weeks=2.2,
+                saturation=1.12,
                 sla_hours=72,
             ),
             ChannelPreset(
@@ -287,8 +301,8 @@ SCENARIOS: dict[str, Scenario] = {
                 peaks=_MK_PEAKS,
                 spend=30_000,
                 mkt_ratio=1.32,
-                adstock=0.35,
-                slope=1.5,
+                lag_weeks=2.4,
+                saturation=1.3,
                 sla_hours=48,
             ),
             ChannelPreset(
@@ -311,8 +325,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.5,
                 spend=35_000,
                 mkt_ratio=1.98,
-                adstock=0.15,
-                slope=2.0,
+                lag_weeks=1.6,
+                saturation=1.0,
                 sla_hours=72,
                 hours="evening",
             ),
@@ -338,8 +352,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.6,
                 spend=12_000,
                 mkt_ratio=1.2,
-                adstock=0.4,
-                slope=1.3,
+                lag_weeks=2.6,
+                saturation=1.42,
                 sla_hours=0,
                 hours="store",
             ),
@@ -362,8 +376,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.4,
                 spend=15_000,
                 mkt_ratio=1.32,
-                adstock=0.45,
-                slope=1.6,
+                lag_weeks=2.8,
+                saturation=1.24,
                 sla_hours=14 * 24,
             ),
             ChannelPreset(
@@ -424,8 +438,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=1.0,
                 spend=20_000,
                 mkt_ratio=1.1,
-                adstock=0.4,
-                slope=1.5,
+                lag_weeks=2.6,
+                saturation=1.3,
                 hours="evening",
             ),
             ChannelPreset(
@@ -448,8 +462,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.8,
                 spend=60_000,
                 mkt_ratio=2.2,
-                adstock=0.15,
-                slope=2.0,
+                lag_weeks=1.6,
+                saturation=1.0,
                 hours="evening",
             ),
             ChannelPreset(
@@ -472,8 +486,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.6,
                 spend=35_000,
                 mkt_ratio=1.98,
-                adstock=0.2,
-                slope=1.8,
+                lag_weeks=1.8,
+                saturation=1.12,
                 hours="evening",
             ),
             ChannelPreset(
@@ -495,8 +509,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.5,
                 spend=20_000,
                 mkt_ratio=1.54,
-                adstock=0.5,
-                slope=1.3,
+                lag_weeks=3.0,
+                saturation=1.42,
                 hours="evening",
             ),
             ChannelPreset(
@@ -516,8 +530,8 @@ SCENARIOS: dict[str, Scenario] = {
                 peaks=_MK_PEAKS,
                 spend=25_000,
                 mkt_ratio=1.32,
-                adstock=0.3,
-                slope=1.7,
+                lag_weeks=2.2,
+                saturation=1.18,
             ),
             ChannelPreset(
                 "bilibili",
@@ -579,8 +593,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=1.0,
                 spend=30_000,
                 mkt_ratio=1.1,
-                adstock=0.5,
-                slope=1.4,
+                lag_weeks=3.0,
+                saturation=1.36,
                 sla_hours=12 * 24,
             ),
             ChannelPreset(
@@ -602,8 +616,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.6,
                 spend=40_000,
                 mkt_ratio=1.54,
-                adstock=0.35,
-                slope=1.7,
+                lag_weeks=2.4,
+                saturation=1.18,
                 sla_hours=10 * 24,
             ),
             ChannelPreset(
@@ -625,8 +639,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.5,
                 spend=25_000,
                 mkt_ratio=1.32,
-                adstock=0.45,
-                slope=1.5,
+                lag_weeks=2.8,
+                saturation=1.3,
                 sla_hours=14 * 24,
             ),
             ChannelPreset(
@@ -648,8 +662,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.5,
                 spend=15_000,
                 mkt_ratio=1.54,
-                adstock=0.25,
-                slope=1.8,
+                lag_weeks=2.0,
+                saturation=1.12,
                 sla_hours=10 * 24,
             ),
             ChannelPreset(
@@ -671,8 +685,8 @@ SCENARIOS: dict[str, Scenario] = {
                 listing=0.7,
                 spend=20_000,
                 mkt_ratio=1.76,
-                adstock=0.2,
-                slope=1.9,
+                lag_weeks=1.8,
+                saturation=1.06,
                 sla_hours=20 * 24,
             ),
             ChannelPreset(
@@ -727,4 +741,69 @@ FX_REF: dict[str, tuple[float, float]] = {
     "EUR": (7.80, 0.0035),
     "GBP": (9.05, 0.0040),
     "SGD": (5.32, 0.0025),
+}
+
+# Simulator 2 (generator 2.0): how each active channel's advertising works beyond its own
+# curve. Halo: social video and search ads send buyers to the marketplaces (the "search
+# after seeing" path); cannibalisation: marketplace ads capture own-store buyers who would
+# have bought anyway; roas pins a channel's business-wide return at typical spend (set
+# below break-even for one channel per scenario: short-video ads with high commission).
+# See docs/design-notes.md, "Simulator 2: marketing".
+_WORLD2: dict[str, dict[str, dict]] = {
+    "multi_category": {
+        "own_store": {"new_share": 0.05},
+        "tmall": {"cannibalises": {"own_store": 0.15}, "mkt_ratio": 2.8},
+        "jd": {
+            "cannibalises": {"own_store": 0.08},
+            "new_share": 0.06,
+            "always_on": False,
+            "mkt_ratio": 2.2,
+        },
+        "douyin": {
+            "halo": {"tmall": 0.25, "jd": 0.1, "own_store": 0.05},
+            "new_share": 0.2,
+            "roas": 1.3,
+            "always_on": False,
+        },
+        "offline_pos": {"halo": {"own_store": 0.1}, "new_share": 0.06},
+        "amazon_us": {
+            "new_share": 0.12,
+            "always_on": False,
+            "late_rate": 0.15,
+            "mkt_ratio": 3.2,
+        },
+    },
+    "social": {
+        "douyin": {"halo": {"tmall": 0.2, "wechat_mini": 0.05}, "new_share": 0.2, "mkt_ratio": 3.5},
+        "kuaishou": {"roas": 1.3, "new_share": 0.2, "always_on": False},
+        "xiaohongshu": {
+            "halo": {"tmall": 0.3, "douyin": 0.1},
+            "new_share": 0.15,
+            "mkt_ratio": 2.4,
+        },
+        "tmall": {"cannibalises": {"wechat_mini": 0.15}, "always_on": False, "mkt_ratio": 2.6},
+    },
+    "cross_border": {
+        "global_store": {"late_rate": 0.12},
+        "amazon_us": {
+            "cannibalises": {"global_store": 0.15},
+            "late_rate": 0.10,
+            "mkt_ratio": 2.8,
+        },
+        "eu_market": {"late_rate": 0.12, "always_on": False},
+        "shopee_sg": {"new_share": 0.12, "late_rate": 0.10},
+        "aliexpress": {
+            "roas": 1.2,
+            "late_rate": 0.2,
+            "always_on": False,
+            "halo": {"amazon_us": 0.05},
+        },
+    },
+}
+SCENARIOS = {
+    k: replace(
+        v,
+        channels=tuple(replace(c, **_WORLD2[k].get(c.id, {})) for c in v.channels),
+    )
+    for k, v in SCENARIOS.items()
 }

@@ -30,10 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .presets import FAVOURITE_COUNT_P, MARKETS, START_DATE, ChannelPreset
-from .world import Calendar, Catalog, Customers
+from .world import COMPLEMENT_P, HAZARD_SHARE, Calendar, Catalog, Customers
 
 STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 SRC_ACQ, SRC_ORGANIC, SRC_MKT, SRC_EXP = 0, 1, 2, 3
+SRC_NEW, SRC_HALO, SRC_MOVED = 4, 5, 6  # ad-acquired first order, halo order, moved order
+PAID_SOURCES = (SRC_MKT, SRC_NEW, SRC_MOVED)  # the direct response of the order's channel
+BAD_CHURN = 0.25  # extra churn probability after an order with a stock-out or a late delivery
+SUBSTITUTE_P = 0.45  # a stocked-out line is replaced by another SKU of the category
+ORDER_VALUE_SEASON = 0.12  # amplitude of the yearly order-value cycle (peak mid-December)
+PROMO_BASKET = 1.2  # order value factor on promotion days (stock-up)
 
 _HOURS = {
     "online": np.array(
@@ -156,48 +162,85 @@ def _pick_channel(rng: np.random.Generator, cum: np.ndarray, rows: np.ndarray) -
 def organic_orders(
     cust: Customers, cal: Calendar, rng: np.random.Generator
 ) -> tuple[OrderBatch, np.ndarray]:
-    """Acquisition and repeat purchases of every customer of the chunk.
+    """Acquisition and candidate repeat purchases of every customer of the chunk.
+
+    Not BG/NBD: while alive, a customer buys on channel c at rate
+    lam * g(t) * pref_c * m_c(d), where g = 1 before the customer's life event and
+    life_factor after it (m_c includes the yearly season, holidays and promotions), until a
+    time-based churn at rate ``hazard``; simulated by thinning. Churn after an order
+    (depending on its experience) is applied later by :func:`apply_churn`.
 
     Returns:
-        (orders with day >= d0, including pre-history days < 0), death day per customer
-        (float day of the purchase after which the customer dropped out; inf = alive at
-        the end of the horizon).
+        orders sorted by (customer, day) with the acquisition first (days may be < 0 or
+        >= horizon), and the hazard death day per customer (inf = none before the horizon).
     """
     T = cal.horizon
+    n = cust.n
     cum = np.cumsum(cust.pref, axis=1)
     cum[:, -1] = 1.0
     mc = cal.mult.max(axis=1)
     mi = np.max(np.where(cust.pref > 0, mc[None, :], 0.0), axis=1)
-    J = rng.geometric(cust.p) - 1  # repeat purchases before dropping out
-    acq_ch = _pick_channel(rng, cum, np.arange(cust.n))
-    span = np.maximum(T - cust.a, 0).astype(float)
-    ncand = rng.poisson(cust.lam * mi * span)
-    ncand = np.where(J > 0, ncand, 0)
-    rows = np.repeat(np.arange(cust.n), ncand)
+    acquired = cust.a < T
+    hz = cust.a + rng.exponential(1.0, n) / np.maximum(cust.hazard, 1e-12)
+    hz = np.where(hz < T, hz, np.inf)
+    acq_ch = _pick_channel(rng, cum, np.arange(n))
+    acq_ch = np.where(cust.acq_ch >= 0, cust.acq_ch, acq_ch)
+    end = np.minimum(np.where(np.isfinite(hz), hz, T), T)
+    span = np.where(acquired, np.maximum(end - cust.a, 0), 0).astype(float)
+    top = cust.lam * np.maximum(cust.life_factor, 1.0)
+    ncand = rng.poisson(top * mi * span)
+    rows = np.repeat(np.arange(n), ncand)
     t = cust.a[rows] + rng.random(len(rows)) * span[rows]
-    order = np.argsort(rows * float(T - cal.d0 + 1) + (t - cal.d0), kind="stable")
-    rows, t = rows[order], t[order]
     ch = _pick_channel(rng, cum, rows)
     day = np.floor(t).astype(np.int64)
-    keep = rng.random(len(rows)) * mi[rows] < cal.mult[ch, day - cal.d0]
-    rows, t, ch, day = rows[keep], t[keep], ch[keep], day[keep]
-    first = np.searchsorted(rows, np.arange(cust.n))
-    rank = np.arange(len(rows)) - first[rows]  # 0-based rank of the repeat purchase
-    happen = rank < J[rows]
-    counts = np.bincount(rows, minlength=cust.n)
-    death = np.full(cust.n, np.inf)
-    dead_now = J == 0
-    death[dead_now] = cust.a[dead_now]
-    last = (J > 0) & (counts >= J)
-    death[last] = t[first[last] + J[last] - 1]
-    rows, ch, day = rows[happen], ch[happen], day[happen]
-    orders = OrderBatch(
-        np.concatenate([np.arange(cust.n), rows]),
-        np.concatenate([acq_ch, ch]),
-        np.concatenate([cust.a, day]),
-        np.concatenate([np.full(cust.n, SRC_ACQ), np.full(len(rows), SRC_ORGANIC)]),
-    )
-    return orders, death
+    g = np.where(t >= cust.life_day[rows], cust.life_factor[rows], 1.0)
+    rate = cust.lam[rows] * g * cal.mult[ch, day - cal.d0]
+    keep = rng.random(len(rows)) * (top * mi)[rows] < rate
+    rows, ch, day = rows[keep], ch[keep], day[keep]
+    acq = np.flatnonzero(acquired)
+    src_acq = np.where(cust.acq_paid[acq], SRC_NEW, SRC_ACQ)
+    cu = np.concatenate([acq, rows])
+    src = np.concatenate([src_acq, np.full(len(rows), SRC_ORGANIC)])
+    dd = np.concatenate([cust.a[acq], day])
+    order = np.lexsort((src == SRC_ORGANIC, dd, cu))
+    orders = OrderBatch(cu[order], np.concatenate([acq_ch[acq], ch])[order], dd[order], src[order])
+    return orders, hz
+
+
+def apply_churn(
+    orders: OrderBatch,
+    bad: np.ndarray,
+    cust: Customers,
+    hazard_death: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Churn after orders, depending on their experience.
+
+    After each order the customer leaves with probability (1 - HAZARD_SHARE) * p + BAD_CHURN
+    * bad (bad = the order met a stock-out or a late delivery).
+
+    Args:
+        orders: sorted by (customer, day) (as :func:`organic_orders` returns them).
+        bad: bool per order.
+    Returns:
+        keep mask of orders (those up to and including the churn order) and the death day
+        per customer (float; inf = alive at the end).
+    """
+    q = (1 - HAZARD_SHARE) * cust.p[orders.cust] + BAD_CHURN * bad
+    drop = rng.random(len(orders)) < q
+    n = cust.n
+    first = np.searchsorted(orders.cust, np.arange(n))
+    # index of the first dropping order per customer (len(orders) when none)
+    idx = np.where(drop, np.arange(len(orders)), len(orders))
+    cut = np.full(n, len(orders))
+    np.minimum.at(cut, orders.cust, idx)
+    keep = np.arange(len(orders)) <= cut[orders.cust]
+    death = hazard_death.copy()
+    has = cut < len(orders)
+    dd = orders.day[np.minimum(cut[has], max(len(orders) - 1, 0))] + 0.5
+    death[has] = np.minimum(death[has], dd)
+    del first
+    return keep, death
 
 
 def marketing_orders(
@@ -206,13 +249,15 @@ def marketing_orders(
     cal: Calendar,
     expected_orders: np.ndarray,
     rng: np.random.Generator,
+    src: int = SRC_MKT,
 ) -> OrderBatch:
-    """Incremental marketing orders of the chunk.
+    """Incremental marketing (or halo) orders of the chunk.
 
     Args:
-        expected_orders: (channels, weeks) expected marketing orders of this chunk.
+        expected_orders: (channels, weeks) expected orders of this chunk per landing channel.
+        src: source code of the orders (SRC_MKT or SRC_HALO).
     Returns:
-        orders (source SRC_MKT) by alive customers, picked with weight lam * pref_c.
+        orders by alive customers, picked with weight lam * pref_c.
     """
     parts = []
     C, W = expected_orders.shape
@@ -239,9 +284,7 @@ def marketing_orders(
             who[todo[ok]] = pick[ok]
             todo = todo[~ok]
         got = who >= 0
-        parts.append(
-            OrderBatch(who[got], np.full(got.sum(), c), day[got], np.full(got.sum(), SRC_MKT))
-        )
+        parts.append(OrderBatch(who[got], np.full(got.sum(), c), day[got], np.full(got.sum(), src)))
     if not parts:
         return OrderBatch(*(np.zeros(0, dtype=np.int64) for _ in range(4)))
     return OrderBatch.concat(parts)
@@ -318,6 +361,7 @@ class Lines:
     status: np.ndarray  # index into STATUSES
     revenue: np.ndarray  # CNY: qty * unit price - discount, at the day's fx rate
     codes: list[str]
+    origin: np.ndarray | None = None  # index of the line's order in the OrderBatch given
 
     def __len__(self) -> int:
         return len(self.order)
@@ -340,6 +384,7 @@ def build_lines(
     """
     T = cal.horizon
     keep = (orders.day >= 0) & (orders.day < T)
+    origin = np.flatnonzero(keep)
     cu, ch, day, src = (x[keep] for x in (orders.cust, orders.ch, orders.day, orders.src))
     n = len(cu)
     # time of day: channel hour profile in the buyer's local time
@@ -360,9 +405,14 @@ def build_lines(
     )
     snapshot = START_EPOCH + T * 86400 - 8 * 3600
     ok = utc < snapshot
-    cu, ch, day, src, utc = cu[ok], ch[ok], day[ok], src[ok], utc[ok]
+    cu, ch, day, src, utc, origin = cu[ok], ch[ok], day[ok], src[ok], utc[ok], origin[ok]
     n = len(cu)
-    z = rng.gamma(5.0, cust.nu[cu] / 5.0)  # target order value, CNY
+    # target order value, CNY: the customer's mean, a yearly cycle peaking in December
+    # (gifting) and bigger baskets on promotion days (stock-up)
+    doy = cal.dates[cal.idx(day)].dayofyear.to_numpy() if n else np.zeros(0)
+    season = 1 + ORDER_VALUE_SEASON * np.cos(2 * np.pi * (doy - 350) / 365.25)
+    promo_o = cal.promo[ch, cal.idx(day)]
+    z = rng.gamma(5.0, cust.nu[cu] / 5.0) * season * np.where(promo_o, PROMO_BASKET, 1.0)
     nl = 1 + np.minimum(rng.poisson(0.22, n), 3)
     oi = np.repeat(np.arange(n), nl)
     m = len(oi)
@@ -372,9 +422,23 @@ def build_lines(
     cc = np.cumsum(cust.catp[cu[oi]], axis=1)
     uu = rng.random(m)
     cat = np.minimum((uu[:, None] > cc).sum(1), K - 1)
-    best = _price_fit_pick(ch[oi], cat, budget, catalog, pricing, rng)
+    sens = cust.price_sens[cu[oi]] if cust.price_sens is not None else None
+    best = _price_fit_pick(ch[oi], cat, budget, catalog, pricing, rng, sens)
     if cust.fav is not None:
         best = _habitual_pick(best, cu[oi], ch[oi], cat, cust, catalog, rng)
+    # complements: a line brings its complement SKU along (when listed on the channel)
+    if catalog.complement is not None:
+        comp = catalog.complement[best]
+        add = (comp >= 0) & (rng.random(len(best)) < COMPLEMENT_P)
+        add &= catalog.listed[ch[oi], np.maximum(comp, 0)]
+        k = np.flatnonzero(add)
+        oi = np.concatenate([oi, oi[k]])
+        best = np.concatenate([best, comp[k]])
+        budget = np.concatenate([budget, pricing.base_price[ch[oi[k]], comp[k]]])
+    # new products: before its launch a new SKU's buyers take its predecessor
+    if catalog.launch is not None:
+        early = day[oi] < catalog.launch[best]
+        best = np.where(early, catalog.predecessor[best], best)
     # one line per SKU within an order
     o2 = np.lexsort((best, oi))
     oi, best, budget = oi[o2], best[o2], budget[o2]
@@ -411,6 +475,8 @@ def build_lines(
         has_disc, rng.choice([0.05, 0.1, 0.15, 0.2, 0.3], n, p=[0.25, 0.3, 0.2, 0.15, 0.1]), 0.0
     )
     rate = np.where(has_disc & (cust.disc[cu] > 0.6), rate + 0.05, rate)
+    if cal.depth is not None:  # a channel price promotion: everyone gets its price cut
+        rate = np.maximum(rate, cal.depth[ch, cal.idx(day)])
     disc = np.rint(qty * cents * rate[oi]).astype(np.int64)
     # status from order age at the snapshot
     age = (snapshot - utc) / 86400.0
@@ -454,6 +520,7 @@ def build_lines(
         st[oi],
         revenue,
         codes,
+        origin[oi],
     )
 
 
@@ -464,11 +531,14 @@ def _price_fit_pick(
     catalog: Catalog,
     pricing: ChannelPricing,
     rng: np.random.Generator,
+    sens: np.ndarray | None = None,
 ) -> np.ndarray:
     """The non-habitual SKU choice: 4 candidates by popularity within the (channel, category)
-    listing, keep the best price fit to the line budget (CNY) plus Gumbel noise.
+    listing, keep the best price fit to the line budget (CNY) minus the customer's price
+    sensitivity x log(price / the category's median list price), plus Gumbel noise.
 
-    Args: per line channel index, category index, budget (CNY). Returns SKU indices.
+    Args: per line channel index, category index, budget (CNY), price sensitivity (None =
+    0). Returns SKU indices.
     """
     K = len(catalog.categories)
     m = len(ch)
@@ -482,6 +552,8 @@ def _price_fit_pick(
         sku = blk_sku[pos]
         price = pricing.base_price[ch, sku]
         score = -0.5 * (np.log(price / budget) / 0.55) ** 2 + rng.gumbel(0, 1, m)
+        if sens is not None:
+            score -= sens * np.log(price / _cat_median(catalog)[cat])
         better = score > best_score
         best[better], best_score[better] = sku[better], score[better]
     return best
@@ -536,6 +608,12 @@ def _habitual_pick(
     pick = cand[np.arange(m), key.argmax(axis=1)]
     use = ok.any(axis=1) & (rng.random(m) < cust.habit[cu])
     return np.where(use, pick, best)
+
+
+def _cat_median(catalog: Catalog) -> np.ndarray:
+    """Median list price per category (CNY)."""
+    lp = catalog.products["list_price"].to_numpy()
+    return np.array([np.median(lp[catalog.cat_idx == k]) for k in range(len(catalog.categories))])
 
 
 def _blocks(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -26,6 +26,14 @@ from .presets import (
     SizePreset,
 )
 
+# price elasticity of demand to a temporary price cut: Bijmolt, van Heerde & Pieters (2005,
+# JMR) meta-analysis, mean sales elasticity of price about -2.6; promotion depths 10-30%
+PRICE_ELASTICITY = 2.5
+PROMO_DEPTHS = np.array([0.1, 0.2, 0.3])
+SHOCK_SD, SHOCK_RHO = 0.06, 0.85
+NEW_SHARE = 0.1  # share of a category's SKUs launched during the history
+NEW_POP_BOOST = 1.5  # a new SKU is more popular than the product it replaces
+COMPLEMENT_P = 0.12  # probability a line brings its complement into the order  # weekly market demand shock (log), AR(1)
 SCRAMBLE_P = 99_999_989  # a prime: (i * a + b) mod P is a bijection on 0..P-1
 
 
@@ -71,7 +79,8 @@ class Calendar:
 
     days: day numbers d0 .. T-1. mult: (channels, len(days)) multiplier m_c(d) of the
     purchase rate (trend x weekday x yearly season x holiday peaks x channel promotions
-    x live streams). promo: same shape, True on promotion/peak days (more discounts).
+    x live streams x promotion price effect x market demand shock). promo: same shape,
+    True on promotion/peak days (more discounts).
     """
 
     d0: int
@@ -79,6 +88,8 @@ class Calendar:
     dates: pd.DatetimeIndex
     mult: np.ndarray
     promo: np.ndarray
+    depth: np.ndarray | None = None  # price cut of the channel's promotion that day (0-1)
+    shock: np.ndarray | None = None  # market demand shock factor per day (all channels)
 
     def idx(self, day: np.ndarray) -> np.ndarray:
         """Column index of day numbers in mult/promo."""
@@ -171,15 +182,28 @@ def build_calendar(
     yearly = 1 + 0.10 * np.cos(2 * np.pi * (doy - 15) / 365.25)
     mult = np.empty((len(channels), len(days)))
     promo = np.zeros((len(channels), len(days)), dtype=bool)
+    depth = np.zeros((len(channels), len(days)))
+    # market demand shock: weekly AR(1) in logs, shared by the channels (an unobserved
+    # confounder: budgets are cut after it falls, see marketing.plan_spend)
+    n_wk = len(days) // 7 + 2
+    eps = rng_for(seed, "demand_shock").normal(0, SHOCK_SD * np.sqrt(1 - SHOCK_RHO**2), n_wk)
+    z = np.zeros(n_wk)
+    for k in range(1, n_wk):  # weeks, not rows
+        z[k] = SHOCK_RHO * z[k - 1] + eps[k]
+    shock = np.exp(np.repeat(z, 7)[: len(days)])
     for c, ch in enumerate(channels):
         hol, peak = _holiday_factor(dates, ch.peaks)
         promo_days = rng.random(len(days)) < ch.promo_rate
         live_days = rng.random(len(days)) < ch.live_rate
         live = np.where(live_days, rng.uniform(2.0, 3.5, len(days)), 1.0)
         dow = _DOW[ch.hours][dates.dayofweek.values]
-        mult[c] = trend * yearly * dow * hol * np.where(promo_days, 1.5, 1.0) * live
+        # price promotions: a price cut of depth d lifts demand by (1 - d)^-elasticity
+        d = np.where(promo_days, rng.choice(PROMO_DEPTHS, len(days)), 0.0)
+        depth[c] = d
+        price_eff = np.power(1.0 - d, -PRICE_ELASTICITY)
+        mult[c] = trend * yearly * dow * hol * price_eff * live * shock
         promo[c] = peak | promo_days | live_days
-    return Calendar(d0, horizon, dates, mult, promo)
+    return Calendar(d0, horizon, dates, mult, promo, depth, shock)
 
 
 def build_fx(currencies: list[str], cal: Calendar, seed: int) -> pd.DataFrame:
@@ -229,6 +253,9 @@ class Catalog:
     products: sku, name, category, unit_cost, list_price, weight_kg (CNY, kg).
     cat_idx: category index per SKU. pop: popularity weight per SKU (Zipf in category).
     listed: (channels, skus) bool. codes: per channel, the channel SKU code of every SKU.
+    launch / predecessor: NEW_SHARE of each category's SKUs launch during the history and
+    take their predecessor's buyers (a line choosing a new SKU before its launch buys the
+    predecessor); complement: the SKU bought along with it (COMPLEMENT_P per line).
     """
 
     products: pd.DataFrame
@@ -238,6 +265,9 @@ class Catalog:
     listed: np.ndarray
     codes: list[list[str]]
     blocks: tuple | None = None  # sampling tables, filled lazily by simulate._blocks
+    launch: np.ndarray | None = None  # launch day per SKU (d0 for products sold all along)
+    predecessor: np.ndarray | None = None  # SKU a new product replaces (-1: none)
+    complement: np.ndarray | None = None  # SKU of another category bought with it (-1: none)
 
 
 def _ean13(body12: int) -> str:
@@ -324,7 +354,40 @@ def build_catalog(
     for c, ch in enumerate(channels):
         listed[c] = top | (rng.random(n) < ch.listing)
     codes = [[sku_code(st, i, c) for i in range(n)] for c, st in enumerate(styles)]
-    return Catalog(products, cats, cat_idx, pop, listed, codes)
+    launch, pred, comp = _launches_and_complements(
+        cat_idx, pop, listed, size, rng_for(seed, "launch")
+    )
+    return Catalog(products, cats, cat_idx, pop, listed, codes, None, launch, pred, comp)
+
+
+def _launches_and_complements(
+    cat_idx: np.ndarray, pop: np.ndarray, listed: np.ndarray, size: SizePreset, rng
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New products (launch day, predecessor; pop and listing updated in place) and one
+    complement per SKU in another category, drawn by popularity."""
+    n = len(cat_idx)
+    T = size.weeks * 7
+    launch = np.full(n, -(10**6), dtype=np.int64)
+    pred = np.full(n, -1, dtype=np.int64)
+    for k in np.unique(cat_idx):
+        sel = np.flatnonzero(cat_idx == k)
+        m = max(1, int(round(NEW_SHARE * len(sel)))) if len(sel) >= 5 else 0
+        if m == 0:
+            continue
+        new = rng.choice(sel, m, replace=False)
+        old = np.setdiff1d(sel, new)
+        p = pop[old] / pop[old].sum()
+        pr = rng.choice(old, m, p=p)
+        launch[new] = np.floor(rng.uniform(0.25, 0.75, m) * T).astype(np.int64)
+        pred[new] = pr
+        pop[new] = np.maximum(pop[new], pop[pr]) * NEW_POP_BOOST
+        listed[:, new] = listed[:, pr]
+    comp = np.full(n, -1, dtype=np.int64)
+    for i in range(n):  # SKUs: a few thousand at most
+        other = np.flatnonzero(cat_idx != cat_idx[i])
+        if len(other):
+            comp[i] = rng.choice(other, p=pop[other] / pop[other].sum())
+    return launch, pred, comp
 
 
 # --------------------------------------------------------------------------- customers
@@ -341,7 +404,13 @@ class Customers:
     age band index; city: index into geo.CITIES; pii: dict of arrow string arrays;
     habit: probability that a line repeats a favourite SKU (the segment's `habit`);
     fav: (n, K, 3) favourite SKU indices per category, -1 = empty slot (filled by
-    simulate.draw_favourites).
+    simulate.draw_favourites). Simulator 2: habit is per customer (Beta around the
+    segment's habit, concentration HABIT_CONC); price_sens: weight of log(price / category
+    median) against a SKU (Gumbel choice utility); life_day / life_factor: the day of the
+    customer's life event and the factor it multiplies the purchase rate by from then on;
+    hazard: daily churn hazard independent of purchases; prospect: acquired only if the
+    ads convert them (a = ACQ_NEVER until then); acq_ch: channel of the acquisition order
+    (-1 = drawn from pref); acq_paid: acquired by paid advertising.
     """
 
     idx: np.ndarray
@@ -362,6 +431,13 @@ class Customers:
     pii: dict[str, pa.Array]
     habit: np.ndarray | None = None
     fav: np.ndarray | None = None
+    price_sens: np.ndarray | None = None
+    life_day: np.ndarray | None = None
+    life_factor: np.ndarray | None = None
+    hazard: np.ndarray | None = None
+    prospect: np.ndarray | None = None
+    acq_ch: np.ndarray | None = None
+    acq_paid: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -374,7 +450,18 @@ _CAT_TILT = {  # segment -> category -> relative taste
     "new": {"apparel": 1.8, "beauty": 1.5, "accessories": 1.5},
     "dormant": {},
 }
-OWN_SHARE = 0.75  # share of a CRM member's purchase intensity on the CRM channels
+OWN_SHARE = 0.75
+# Simulator 2 customer process (docs/design-notes.md, "Simulator 2: customers and products")
+HABIT_CONC = 4.0  # Beta concentration of per-customer habit strengths around the segment's
+PRICE_SENSITIVITY = {"loyal_high_value": 0.2, "bargain_hunter": 1.5, "new": 0.6, "dormant": 0.5}
+LIFE_EVENT_MEAN_DAYS = 720.0  # one life event in about two years
+LIFE_EVENT_SD = 0.6  # log-sd of the rate factor a life event brings
+HAZARD_SHARE = 0.5  # daily hazard = HAZARD_SHARE * p * lambda (the rest churns per order)
+RATE_SCALE = 1.85  # keeps the dataset sizes of generator 1 (churn by experience removes orders)
+PROSPECT_P = 0.4  # share of in-history acquisitions that only ads can bring
+ACQ_NEVER = (
+    10**7
+)  # acquisition day of a prospect the ads have not converted  # share of a CRM member's purchase intensity on the CRM channels
 
 
 def segment_list(scn: Scenario) -> list:
@@ -415,7 +502,7 @@ def build_customers(
     for g, s in enumerate(segs):
         sel = np.flatnonzero(seg == g)
         m = len(sel)
-        lam[sel] = rng.gamma(s.lam_shape, s.lam_mean * size.activity / s.lam_shape, m)
+        lam[sel] = rng.gamma(s.lam_shape, RATE_SCALE * s.lam_mean * size.activity / s.lam_shape, m)
         p[sel] = rng.beta(s.p_a, s.p_b, m)
         nu[sel] = rng.gamma(s.spend_shape, s.spend_mean / s.spend_shape, m)
         disc[sel] = rng.beta(10 * s.discount, 10 * (1 - s.discount), m)
@@ -471,7 +558,15 @@ def build_customers(
     gender = (rng.random(n) < 0.42).astype(np.int64)  # 1 = M
     birth_year = 2024 - np.array([21, 29, 39, 52])[age] - rng.integers(-3, 4, n)
     pii = _true_pii(rng, idx, market, mk_names, city, gender)
-    habit = np.array([s.habit for s in segs])[seg]
+    hm = np.clip(np.array([s.habit for s in segs])[seg], 0.01, 0.99)
+    habit = rng.beta(HABIT_CONC * hm, HABIT_CONC * (1 - hm))
+    ps = np.array([PRICE_SENSITIVITY.get(s.name, 0.5) for s in segs])[seg]
+    price_sens = ps * np.exp(rng.normal(0, 0.4, n))
+    life_day = a + rng.exponential(LIFE_EVENT_MEAN_DAYS, n)
+    life_factor = np.exp(rng.normal(0, LIFE_EVENT_SD, n))
+    hazard = HAZARD_SHARE * p * lam
+    prospect = (a >= 0) & (a < horizon) & (rng.random(n) < PROSPECT_P)
+    a = np.where(prospect, ACQ_NEVER, a)
     return Customers(
         idx,
         seg,
@@ -490,6 +585,14 @@ def build_customers(
         birth_year,
         pii,
         habit,
+        None,
+        price_sens,
+        life_day,
+        life_factor,
+        hazard,
+        prospect,
+        np.full(n, -1, dtype=np.int64),
+        np.zeros(n, dtype=bool),
     )
 
 
