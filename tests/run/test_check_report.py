@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from _builders import WEB_MAPPING, build_dataset
+from channelops.ingest import intake
 from channelops.ingest.dataset import load_dataset
 from channelops.ingest.quarantine import empty_quarantine
 from channelops.run.checkreport import (
@@ -124,3 +125,28 @@ def test_report_names_what_missing_optional_files_limit(tmp_path):
     limits = [line for line in lines if line.strip().startswith("Stage 02")]
     assert len(limits) == 1 and "without marketing_spend.csv" in limits[0]
     assert lines[-1].startswith("the run can go ahead")
+
+
+@pytest.mark.skipif(
+    not hasattr(intake, "money_accounting"),
+    reason="needs the intake's money accounting (issue 18)",
+)
+def test_check_shows_where_the_money_went_per_bucket(tmp_path):
+    # accepted 2 x 10.50, a verbatim repeat of it (an export duplicate), a row with a bad
+    # timestamp 1 x 5.00 (quarantined): export 47.00 = 21.00 + 21.00 + 5.00
+    ds = load_dataset(
+        _dataset(
+            tmp_path,
+            "o1,2024-03-01 08:00:00,c1,ann@example.com,SKU1,2,10.50\n"
+            "o1,2024-03-01 08:00:00,c1,ann@example.com,SKU1,2,10.50\n"
+            "o2,someday,c2,bob@example.com,SKU1,1,5.00\n",
+        )
+    )
+    result = check_dataset(ds)
+    row = result.accounting.set_index("channel_id").loc["web"]
+    assert (row["money_export"], row["money_accepted"]) == (47.0, 21.0)
+    assert (row["money_duplicates"], row["money_quarantined"]) == (21.0, 5.0)
+    assert bool(row["money_reconciled"])
+    text = "\n".join(report_lines(result, None))
+    assert "export = accepted + duplicates + quarantined" in text
+    assert "47.00           21.00         21.00          5.00" in text

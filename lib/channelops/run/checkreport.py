@@ -179,6 +179,43 @@ def _channel_lines(accounting: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _money_lines(accounting: pd.DataFrame) -> list[str]:
+    """Where each export's money went (the intake's money accounting: quantity x price in
+    the export's own units, before discount) and the accepted lines' kinds, as text lines;
+    empty when the accounting carries no money columns."""
+    if "money_export" not in accounting.columns:
+        return []
+    lines = [
+        "money per channel (quantity x price in the export's own units, before discount): "
+        "export = accepted + duplicates + quarantined",
+        f"  {'channel':<18}{'export':>16}{'accepted':>16}{'duplicates':>14}{'quarantined':>14}"
+        f"{'off by':>10}  repeated rows",
+    ]
+    for r in accounting.itertuples(index=False):
+        off = "0" if r.money_reconciled else f"{r.money_difference_pennies / 100:,.2f}"
+        lines.append(
+            f"  {str(r.channel_id):<18}{r.money_export:>16,.2f}{r.money_accepted:>16,.2f}"
+            f"{r.money_duplicates:>14,.2f}{r.money_quarantined:>14,.2f}{off:>10}  "
+            f"{r.repeated_rows}"
+        )
+        if r.rows_without_money:
+            lines.append(
+                f"    {r.rows_without_money:,} quarantined row(s) of {r.channel_id} have no "
+                "number for quantity or price: no money to count"
+            )
+    if "guest_lines" in accounting.columns:
+        lines.append("accepted lines by kind:")
+        for r in accounting.itertuples(index=False):
+            lines.append(
+                f"  {str(r.channel_id):<18}{r.guest_lines:,} guest ({r.guest_share:.1%}), "
+                f"{r.cancelled_lines:,} cancelled, {r.returned_lines:,} returned, "
+                f"{r.reversal_lines:,} reversal (negative quantity), "
+                f"{r.non_merchandise_lines:,} non-merchandise; net revenue "
+                f"{r.net_revenue_base:,.2f} (base currency)"
+            )
+    return lines
+
+
 def report_lines(result: CheckResult, listing_path: Path | None) -> list[str]:
     """What ``channelops check`` prints, line by line (no data row is quoted: counts,
     channel ids, reasons, file names and row numbers only)."""
@@ -188,6 +225,7 @@ def report_lines(result: CheckResult, listing_path: Path | None) -> list[str]:
         "rows per channel (read = accepted + duplicates + quarantined; revenue of the "
         "accepted lines, quantity x unit price - discount):",
         *_channel_lines(result.accounting),
+        *_money_lines(result.accounting),
     ]
     lines.extend(f"  warning: {w}" for w in result.warnings)
     n_q = len(result.listing)
