@@ -20,7 +20,6 @@ from . import truth2 as t2
 from .presets import (
     BASE_CURRENCY,
     CHUNK_CUSTOMERS,
-    FAVOURITE_COUNT_P,
     FX_REF,
     GENERATOR_VERSION,
     MARKETS,
@@ -776,46 +775,51 @@ def _write_truth(
         },
         "markets": {m: {"share": scn.markets[m], "currency": MARKETS[m][0]} for m in scn.markets},
         "purchase_process": (
-            "BG/NBD-like: per customer lambda ~ Gamma and p ~ Beta within the segment; the "
-            "acquisition purchase happens on acquisition_date; while alive, purchases on "
-            "channel c arrive at rate lambda * pref_c * m_c(d) (m_c = truth/demand.parquet "
-            "multiplier), simulated by thinning; after each purchase the customer drops out "
-            "with probability p. Order value ~ Gamma(5, mean_spend/5) CNY as the basket "
-            "budget; 1-4 lines; category by the customer's category taste (pref_cat_*)."
+            "Simulator 2 (not BG/NBD): per customer lambda ~ Gamma within the segment; the "
+            "acquisition order happens on acquisition_date (prospects: only when an ad converts "
+            "them, acquired_by = paid); while alive, purchases on channel c arrive at rate "
+            "lambda * g(t) * pref_c * m_c(d), g = 1 before the customer's life event and "
+            "life_event_factor after it (one life event, exponential waiting time with mean "
+            "720 days, factor log-normal), m_c = truth/demand.parquet multiplier (trend, "
+            "season, holidays, promotion price effect, market demand shock). Churn: a daily "
+            "hazard (daily_hazard) plus, after each order, probability 0.5 * p + 0.25 if the "
+            "order met a stock-out or a late delivery. Order value ~ Gamma(5, mean_spend/5) x "
+            "(1 + 0.12 cos(2 pi (day of year - 350) / 365.25)) x 1.2 on promotion days."
         ),
         "product_choice": (
-            "Habitual: each customer has 1-3 favourite SKUs per category (count 1/2/3 with "
-            f"probabilities {list(FAVOURITE_COUNT_P)}; truth/favourites.parquet, slot = "
-            "draw order), drawn once like an ordinary line on the customer's home channel "
-            "(highest pref_channel_*). A line in a category is, with the segment's "
-            "habit_probability, one of the customer's favourites of that category listed on "
-            "the order's channel (uniformly among them); otherwise, or when none is listed "
-            "there, 4 candidate SKUs are drawn by popularity (truth/demand_sku.parquet "
-            "popularity) within the channel's listing of the category and the one with the "
-            "best price fit -0.5 * (ln(price / line budget) / 0.55)^2 + Gumbel(0, 1) is taken; "
-            "line budget = order value / number of lines. A SKU appears once per order."
+            "Per line: category by the customer's category taste (pref_cat_*); with the "
+            "customer's own habit probability (truth/customers.parquet habit, Beta around the "
+            "segment's habit_probability with concentration 4) one of the customer's 1-3 "
+            "favourites of the category listed on the channel (truth/favourites.parquet); "
+            "otherwise 4 candidates by popularity and the best of -0.5 (ln(price / line "
+            "budget) / 0.55)^2 - price_sensitivity * ln(price / category median price) + "
+            "Gumbel(0, 1). A line brings its complement SKU (truth/demand_sku.parquet "
+            "complement_sku) with probability 0.12; a new SKU (launch_date) bought before its "
+            "launch is its predecessor_sku. Lines of a SKU on a stock-out day "
+            "(truth/stockouts.parquet) are lost sales: in the demand truth, not in the exports."
         ),
         "weekly_revenue": (
-            "E[weekly revenue of channel c in week t] = organic_t + R_t with R_t = revenue_max "
-            "* A_t^s / (h^s + A_t^s), A_t = spend_t + adstock_decay * A_{t-1} (A_-1 = 0), "
-            "h = hill_half_saturation, s = hill_slope (truth/response_curves.parquet). "
-            "Revenue = sum of quantity * unit_price - discount converted to CNY at the "
-            "order-date fx rate, over ALL simulated lines of the channel (every status; "
-            "duplicates counted once; invalid rows included, they are ~0.3%), grouped by "
-            "Monday weeks of the order date in Asia/Shanghai. base_weekly_revenue = mean of "
-            "organic_t over the history. Marketing orders: Poisson per week with mean "
-            "R_t / (mean organic order value of the channel), placed by alive customers. "
-            "truth/weekly_revenue.parquet has spend, adstock, R_t and the realised parts."
+            "Direct response of channel c: R_t = saturation_revenue_max * (1 - exp(-E_t / "
+            "saturation_spend)), E_t = sum_l w_l spend_{t-l}, w = discretised Weibull(lag_shape, "
+            "lag_scale_weeks) lag kernel over 13 weeks, normalised "
+            "(truth/response_curves.parquet). Its orders: ad-acquired first orders "
+            "(new_customers_per_revenue x R_t new customers), orders moved from cannibalised "
+            "channels (truth/halo.parquet kind cannibalisation), extra orders of existing "
+            "customers; plus halo orders share x R_t on target channels. Business-wide "
+            "incremental revenue = R_t (1 + net_halo_share). adstock_decay, "
+            "hill_half_saturation, hill_slope, revenue_max are only the closest geometric + "
+            "Hill curve to the steady state (not the process). truth/weekly_revenue.parquet: "
+            "spend, carry-over stock (adstock), expected direct and incremental revenue, and "
+            "realised revenue by cause, observed after stock-outs (demand_revenue: before); "
+            "channelops.synth.scoring.profit.true_weekly_profit scores any allocation."
         ),
         "demand": (
-            "truth/demand.parquet, per channel and date: multiplier m_c(d); expected_orders = "
-            "sum over customers alive that day of lambda * pref_c * m_c(d) + expected "
-            "acquisitions + expected marketing orders (conditional on the simulated "
-            "lifetimes; experiment orders excluded, see experiment_orders); units_per_order "
-            "(channel mean); expected_units = expected_orders * units_per_order; realised "
-            "orders/units. Expected units of SKU k on channel c on day d = expected_units(c, "
-            "d) * unit_share(c, k) from truth/demand_sku.parquet (the SKU choice process is "
-            "stationary; unit_share is its realised value)."
+            "truth/demand.parquet, per channel and date: multiplier m_c(d), promo, "
+            "demand_shock; expected_orders (before stock-outs, conditional on the simulated "
+            "lifetimes and life events: organic + acquisitions + direct response + halo - "
+            "moved away); realised orders/units (observed, after stock-outs), demand_units "
+            "(before), stockout_lines. truth/demand_sku.parquet: units (observed), "
+            "demand_units, launch_date, predecessor_sku, complement_sku."
         ),
         "exports": {
             ch.id: {

@@ -1,0 +1,215 @@
+"""Simulator 2 (issue 19): one test per stylised fact the generating processes follow, on a
+tiny multi_category world (seed 7) generated once per session, plus known-answer checks of
+the true-profit scorer (docs/design-notes.md, "Simulator 2")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from channelops.synth import generate_dataset
+from channelops.synth import marketing as mkt
+from channelops.synth.scoring.profit import true_incremental_revenue, true_weekly_profit
+
+LIFT_COLUMNS = [
+    "channel_id",
+    "start_date",
+    "end_date",
+    "spend_change",
+    "incremental_revenue",
+    "ci_low",
+    "ci_high",
+]
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("world2") / "tiny"
+    generate_dataset(folder, "multi_category", "tiny", 7)
+    return folder
+
+
+def _truth(folder, name: str) -> pd.DataFrame:
+    return pd.read_parquet(folder / "truth" / f"{name}.parquet")
+
+
+def test_month_of_year_explains_most_of_each_channels_spend(world) -> None:
+    """Budgets follow the sales calendar: 12 month-of-year means explain >= 40% of the
+    variance of every channel's weekly spend (marketing_spend.csv, an export)."""
+    spend = pd.read_csv(world / "marketing_spend.csv")
+    spend["month"] = pd.to_datetime(spend["week_start"]).dt.month
+    for cid, g in spend.groupby("channel_id"):
+        fitted = g.groupby("month")["spend"].transform("mean")
+        r2 = 1 - ((g["spend"] - fitted) ** 2).sum() / ((g["spend"] - g["spend"].mean()) ** 2).sum()
+        assert r2 >= 0.40, (cid, r2)
+    # some channels always on, some go dark in their weakest months
+    low = spend.groupby("channel_id")["spend"].min() / spend.groupby("channel_id")["spend"].mean()
+    assert (low >= 0.3).any() and (low < 0.05).any(), low
+
+
+def test_paid_channels_acquire_new_customers(world) -> None:
+    """Customers whose first order came from an ad: counted per channel and week in
+    truth/new_customers.parquet, marked paid in truth/customers.parquet, and their first
+    order's channel is the acquiring channel (truth/export_lines)."""
+    new = _truth(world, "new_customers")
+    people = _truth(world, "customers")
+    paid = people[people["acquired_by"] == "paid"]
+    per_channel = new.groupby("channel_id")["new_customers_paid"].sum()
+    assert (per_channel > 0).sum() >= 4, per_channel
+    counted = paid["acquisition_channel"].value_counts().reindex(per_channel.index, fill_value=0)
+    pd.testing.assert_series_equal(
+        counted.astype(float), per_channel.astype(float), check_names=False
+    )
+    # paid acquisitions follow spend: more in weeks of higher direct response
+    weekly = _truth(world, "weekly_revenue").merge(new, on=["channel_id", "week_start"])
+    corr = weekly.groupby("channel_id").apply(
+        lambda g: g["expected_marketing_revenue"].corr(g["new_customers_paid_x"]),
+        include_groups=False,
+    )
+    assert corr.mean() > 0.1, corr
+    lines = pd.read_parquet(world / "truth" / "export_lines")
+    seen = lines.merge(paid[["customer_id", "acquisition_channel"]], on="customer_id")
+    on_acq = (seen["channel_id"] == seen["acquisition_channel"]).groupby(seen["customer_id"]).any()
+    assert on_acq.mean() > 0.8, on_acq.mean()
+
+
+def test_halo_lifts_other_channels(world) -> None:
+    """One channel's ads lift another's sales: halo revenue lands only on the targets of
+    truth/halo.parquet, about as much as share x the sources' expected direct response."""
+    halo = _truth(world, "halo")
+    weekly = _truth(world, "weekly_revenue")
+    h = halo[halo["kind"] == "halo"]
+    assert len(h) >= 2
+    got = weekly.groupby("channel_id")["halo_revenue"].sum()
+    assert (got[~got.index.isin(h["target_channel_id"])] == 0).all()
+    direct = weekly.groupby("channel_id")["expected_marketing_revenue"].sum()
+    expect = (h["share"] * h["source_channel_id"].map(direct)).groupby(h["target_channel_id"]).sum()
+    ratio = got[expect.index] / expect
+    # realised Poisson orders, lost sales after stock-outs and order values that differ
+    # from the target's mean order value keep it from 1
+    assert ratio.between(0.6, 1.4).all(), ratio
+    c = halo[halo["kind"] == "cannibalisation"]
+    moved = weekly.groupby("channel_id")["moved_out_revenue"].sum()
+    assert (moved[c["target_channel_id"].unique()] > 0).all()
+
+
+def test_a_channel_is_below_break_even(world) -> None:
+    """At typical spend, turning one channel's spend off raises the true weekly profit
+    (halo, cannibalisation and margins after commission included); another channel pays."""
+    curves = _truth(world, "response_curves")
+    typical = dict(zip(curves["channel_id"], curves["typical_spend"], strict=True))
+    base = true_weekly_profit(world, typical)
+    gain = {c: base - true_weekly_profit(world, {**typical, c: 0.0}) for c in typical}
+    assert min(gain.values()) < 0 < max(gain.values()), gain
+
+
+def test_true_weekly_profit_known_answer() -> None:
+    """Two channels by hand: A (direct 1000 (1 - e^-1) at s = k = 500), halo 0.5 onto B and
+    cannibalising 0.2 of B's orders; margins 0.4 / 0.3, order values 200 / 100."""
+    curves = pd.DataFrame(
+        {
+            "channel_id": ["A", "B"],
+            "saturation_spend": [500.0, 1000.0],
+            "saturation_revenue_max": [1000.0, 2000.0],
+            "contribution_margin": [0.4, 0.3],
+            "base_weekly_revenue": [100.0, 200.0],
+            "mean_order_value": [200.0, 100.0],
+        }
+    )
+    halo = pd.DataFrame(
+        {
+            "source_channel_id": ["A", "A"],
+            "target_channel_id": ["B", "B"],
+            "kind": ["halo", "cannibalisation"],
+            "share": [0.5, 0.2],
+        }
+    )
+    t = {"response_curves": curves, "halo": halo}
+    r = 1000 * (1 - np.exp(-1.0))
+    value = 0.4 + 0.5 * 0.3 - 0.2 * 0.3 * 100 / 200
+    expected = 0.4 * 100 + 0.3 * 200 + r * value - 500
+    assert true_weekly_profit(t, {"A": 500.0}) == pytest.approx(expected)
+    inc = true_incremental_revenue(t, {"A": 500.0})
+    assert inc["A"] == pytest.approx(r * (1 + 0.5 - 0.2 * 0.5)) and inc["B"] == 0
+    with pytest.raises(ValueError, match="does not have"):
+        true_weekly_profit(t, {"C": 1.0})
+    with pytest.raises(ValueError, match=">= 0"):
+        true_weekly_profit(t, {"A": -1.0})
+    with pytest.raises(ValueError, match="not from simulator 2"):
+        true_weekly_profit(
+            {"response_curves": curves.drop(columns="mean_order_value"), "halo": halo}, {}
+        )
+
+
+def test_stockouts_censor_observed_sales(world) -> None:
+    """Observed units never exceed the demand before censoring; on some days they are
+    strictly lower, and only on days with lines lost to stock-outs."""
+    dem = _truth(world, "demand")
+    assert (dem["realised_units"] <= dem["demand_units"]).all()
+    lower = dem["realised_units"] < dem["demand_units"]
+    assert lower.sum() >= 20
+    assert (dem.loc[lower, "stockout_lines"] > 0).all()
+    spells = _truth(world, "stockouts")
+    assert len(spells) > 0 and (spells["end_date"] >= spells["start_date"]).all()
+    sku = _truth(world, "demand_sku")
+    assert (sku["units"] <= sku["demand_units"]).all()
+
+
+def test_habit_strength_varies_within_a_segment(world) -> None:
+    """Habits are per customer: within a segment, customers with a stronger true habit
+    re-buy their favourites in a visibly larger share of their exported lines."""
+    people = _truth(world, "customers").set_index("customer_id")
+    spread = people.groupby("segment")["habit"].std()
+    assert (spread > 0.1).all(), spread
+    lines = pd.read_parquet(world / "truth" / "export_lines")
+    lines = lines[~lines["is_guest"] & lines["customer_id"].notna()]
+    fav = _truth(world, "favourites")
+    keys = pd.MultiIndex.from_frame(fav[["customer_id", "sku"]])
+    lines["fav"] = pd.MultiIndex.from_frame(lines[["customer_id", "sku"]]).isin(keys)
+    per = lines.groupby("customer_id").agg(share=("fav", "mean"), n=("fav", "size"))
+    per = per[per["n"] >= 10].join(people[["segment", "habit"]])
+    # with one habit per segment the correlation would be 0 +- 1/sqrt(n): ask for 4 sd
+    checked = 0
+    for seg, g in per.groupby("segment"):
+        if len(g) >= 100:
+            checked += 1
+            assert g["share"].corr(g["habit"]) > 4 / np.sqrt(len(g)), seg
+    assert checked >= 1
+
+
+def test_lift_tests_written_with_intervals_around_the_truth(world) -> None:
+    """lift_tests.csv has the contract's columns; each interval holds its estimate, the
+    true effect lies within 3.5 standard errors of it, and the true effect recomputed from
+    the truth's curves and the exported spend matches truth/lift_tests.parquet."""
+    lt = pd.read_csv(world / "lift_tests.csv")
+    assert list(lt.columns) == LIFT_COLUMNS and len(lt) >= 2
+    assert (
+        (lt["ci_low"] < lt["incremental_revenue"]) & (lt["incremental_revenue"] < lt["ci_high"])
+    ).all()
+    truth = _truth(world, "lift_tests")
+    z = (truth["incremental_revenue"] - truth["true_incremental_revenue"]) / truth["standard_error"]
+    assert (z.abs() < 3.5).all(), z
+    assert (np.sign(truth["true_incremental_revenue"]) == np.sign(truth["spend_change"])).all()
+    curves = _truth(world, "response_curves").set_index("channel_id")
+    spend = pd.read_csv(world / "marketing_spend.csv")
+    for r in truth.itertuples():
+        s = spend.loc[spend["channel_id"] == r.channel_id, ["week_start", "spend"]]
+        weeks = pd.to_datetime(s["week_start"])
+        inside = ((weeks >= r.start_date) & (weeks <= r.end_date)).to_numpy()
+        actual = s["spend"].to_numpy()
+        if r.relative_change == -1.0:
+            continue  # a dark test leaves no trace of the planned spend in the export
+        planned = np.where(inside, actual / (1 + r.relative_change), actual)
+        c = curves.loc[r.channel_id]
+        d = mkt.response_of(c, actual) - mkt.response_of(c, planned)
+        until = (weeks <= r.measured_until).to_numpy() & (weeks >= r.start_date).to_numpy()
+        effect = d[until].sum() * (1 + c["net_halo_share"])
+        assert effect == pytest.approx(r.true_incremental_revenue, rel=0.01)
+
+
+def test_world_yaml_names_the_processes(world) -> None:
+    w = yaml.safe_load((world / "truth" / "world.yaml").read_text(encoding="utf-8"))
+    assert w["generator_version"].startswith("2.")
+    assert "Weibull" in w["weekly_revenue"] and "life event" in w["purchase_process"]
