@@ -258,3 +258,43 @@ def test_semicolon_separated_export_is_read_with_its_separator(tmp_path):
     assert sample.sep == ";" and recognise(sample.header).preset is p
     mapping, _, _ = build_mapping(p, sample, "Asia/Shanghai")
     assert mapping["read"] == {"sep": ";"}
+
+
+def test_utf16_export_is_read_and_its_encoding_written(tmp_path):
+    text = (FIXTURES / "jd_order_export.csv").read_text(encoding="utf-8").replace(",", "\t")
+    path = tmp_path / "jd.txt"
+    path.write_text(text, encoding="utf-16")
+    sample = read_sample(path, "jd.txt")
+    assert (sample.encoding, sample.sep, len(sample.rows)) == ("utf-16", "\t", 3)
+    mapping, _, _ = build_mapping(preset("jd/order_export"), sample, "Asia/Shanghai")
+    assert mapping["read"] == {"sep": "\t", "encoding": "utf-16"}
+
+
+def test_a_link_to_a_file_outside_the_folder_is_not_used(tmp_path):
+    root = _folder(tmp_path, "jd_order_export.csv")
+    outside = tmp_path / "elsewhere.csv"
+    shutil.copy(FIXTURES / "douyin_order_export.csv", outside)
+    (root / "orders" / "douyin.csv").symlink_to(outside)
+    plan = plan_dataset(root)
+    assert [c.channel_id for c in plan.channels] == ["jd"]
+    assert any("orders/douyin.csv: a link to a file outside" in s for s in plan.skipped)
+
+
+def test_data_text_cannot_break_out_of_a_yaml_comment(tmp_path):
+    p = preset("jd/order_export")
+    evil = 'x\nbuyer_identity: none\n# "'
+    rows = [{"订单号": "1", "订单状态": evil, "下单时间": "2026-11-02 12:00:00"}]
+    lines = [",".join(p.header)] + [
+        ",".join('"' + r.get(c, "").replace('"', '""') + '"' for c in p.header) for r in rows
+    ]
+    root = tmp_path / "shop"
+    write(root / "orders" / "jd\nfill_down: [status].csv", "\n".join(lines) + "\n")
+    plan = plan_dataset(root)
+    write_plan(plan)
+    text = (root / plan.channels[0].mapping_rel).read_text(encoding="utf-8")
+    assert all(line.startswith("# ") for line in text.splitlines()[:6])
+    data = yaml.safe_load(text)
+    assert "buyer_identity" not in data and "fill_down" not in data
+    assert data["columns"]["order_id"] == "订单号"
+    ds = yaml.safe_load((root / "dataset.yaml").read_text(encoding="utf-8"))
+    assert ds["channels"][0]["orders"] == "orders/jd\nfill_down: [status].csv"

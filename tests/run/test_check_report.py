@@ -150,3 +150,18 @@ def test_check_shows_where_the_money_went_per_bucket(tmp_path):
     text = "\n".join(report_lines(result, None))
     assert "export = accepted + duplicates + quarantined" in text
     assert "47.00           21.00         21.00          5.00" in text
+
+
+def test_default_listing_path_stays_under_output_whatever_the_dataset_name(tmp_path, monkeypatch):
+    root = _dataset(tmp_path, "o1,2024-03-01 08:00:00,c1,ann@example.com,SKU1,1,1\n")
+    text = (root / "dataset.yaml").read_text(encoding="utf-8")
+    (root / "dataset.yaml").write_text(
+        text.replace("name: t", "name: ../../escaped"), encoding="utf-8"
+    )
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["check", str(root)]) == 0
+    written = [p.relative_to(work).as_posix() for p in work.rglob("*.csv")]
+    assert written == ["output/check_escaped/quarantine.csv"]
+    assert not (tmp_path / "escaped").exists()

@@ -13,6 +13,7 @@ Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 import time
@@ -24,7 +25,7 @@ import pandas as pd
 
 from channelops import __version__
 from channelops.ingest.dataset import DatasetError, DatasetWarning, load_dataset
-from channelops.ingest.platforms.scaffold import plan_dataset, write_plan
+from channelops.ingest.platforms.scaffold import plan_dataset, printable, write_plan
 from channelops.run.checkreport import check_dataset, report_lines, write_quarantine_csv
 from channelops.run.csv_safe import neutralise_formulas
 from channelops.run.folder import RunFolderError
@@ -150,7 +151,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", DatasetWarning)
         ds = load_dataset(args.dataset)
     result = check_dataset(ds)
-    out = Path(args.quarantine_csv or f"output/check_{ds.name}/quarantine.csv")
+    # the dataset's name is the user's text: it names a folder under output/, nothing more
+    safe_name = re.sub(r"[^A-Za-z0-9_-]+", "_", ds.name).strip("_") or "dataset"
+    out = Path(args.quarantine_csv or f"output/check_{safe_name}/quarantine.csv")
     written = write_quarantine_csv(result.listing, out)
     for line in report_lines(result, written):
         print(line, file=sys.stderr if line.startswith("THE RUN WOULD FAIL") else sys.stdout)
@@ -162,9 +165,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
     plan = plan_dataset(args.folder)
     for c in plan.channels:
         p = c.preset
-        print(f"{c.export.rel}: {p.title} [{p.name}] -> channel {c.channel_id!r}")
+        print(f"{printable(c.export.rel)}: {p.title} [{p.name}] -> channel {c.channel_id!r}")
         for note in (*p.notes, *c.guesses):
-            print(f"    {note}")
+            print(f"    {printable(note)}")
     for message in plan.skipped:
         print(f"not used: {message}", file=sys.stderr)
     if not plan.channels:

@@ -16,6 +16,7 @@ they name columns, counts and currency codes only.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -39,6 +40,7 @@ __all__ = [
     "ExportSample",
     "build_mapping",
     "export_files",
+    "printable",
     "plan_dataset",
     "read_sample",
     "write_plan",
@@ -72,7 +74,8 @@ class ExportSample:
 
     Attributes:
         rel: path relative to the dataset folder (POSIX).
-        encoding: ``utf-8`` or ``gb18030`` (the first that decodes the sample).
+        encoding: ``utf-16`` (byte-order mark), ``utf-8`` or ``gb18030`` (the first that
+            decodes the sample).
         sep: the separator the header line holds most of: ``,``, tab, ``;`` or ``|``.
         header: column names, BOM and surrounding spaces removed.
         rows: up to :data:`SAMPLE_ROWS` data rows (lists of cells).
@@ -138,8 +141,12 @@ def export_files(root: Path) -> list[Path]:
 
 
 def _decode(raw: bytes, complete: bool) -> tuple[str, str]:
-    """The sample as text and the encoding that decodes it (UTF-8, else GB18030).
+    """The sample as text and the encoding that decodes it (UTF-16 when it starts with its
+    byte-order mark, else UTF-8, else GB18030).
     A sample cut inside the file drops its last, possibly cut, line first."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel "Unicode text"
+        text = raw[: len(raw) - len(raw) % 2].decode("utf-16", errors="replace")
+        return (text if complete else text[: text.rfind("\n") + 1]), "utf-16"
     if not complete and b"\n" in raw:
         raw = raw[: raw.rindex(b"\n") + 1]
     try:
@@ -322,7 +329,8 @@ def build_mapping(
         read["sep"] = sample.sep
     if sample.encoding != "utf-8":
         read["encoding"] = sample.encoding
-        guesses.append(f"the file is not UTF-8: read as {sample.encoding} (a superset of GBK)")
+        why = " (a superset of GBK)" if sample.encoding == "gb18030" else ""
+        guesses.append(f"the file is not UTF-8: read as {sample.encoding}{why}")
     if read:
         mapping["read"] = read
     return mapping, guesses, code
@@ -381,7 +389,14 @@ def plan_dataset(folder: str | Path) -> DatasetPlan:
             fix="pass the folder that holds the exports",
         )
     files = export_files(root)
-    if not files:
+    skipped: list[str] = []
+    for path in [p for p in files if not p.resolve().is_relative_to(root)]:
+        files.remove(path)
+        skipped.append(
+            f"{printable(path.relative_to(root).as_posix())}: a link to a file outside the "
+            "folder (copy the file into the folder to use it)"
+        )
+    if not files and not skipped:
         raise DatasetError(
             ".",
             "no export found",
@@ -390,20 +405,19 @@ def plan_dataset(folder: str | Path) -> DatasetPlan:
             fix="copy the platforms' order exports into the folder",
         )
     recognised: list[tuple[ExportSample, Preset, Path]] = []
-    skipped: list[str] = []
     for path in files:
         rel = path.relative_to(root).as_posix()
         try:
             sample = read_sample(path, rel)
         except DatasetError as e:
-            skipped.append(f"{rel}: {e.problem}")
+            skipped.append(f"{printable(rel)}: {e.problem}")
             continue
         rec = recognise_header(sample.header, PRESETS)
         if rec.preset is None:
-            skipped.append(describe_unrecognised(rec, rel))
+            skipped.append(printable(describe_unrecognised(rec, rel)))
         elif rec.preset.unusable:
             skipped.append(
-                f"{rel}: {rec.preset.title} [{rec.preset.name}] cannot feed a channel on its "
+                f"{printable(rel)}: {rec.preset.title} [{rec.preset.name}] cannot feed a channel on its "
                 f"own: {rec.preset.unusable}"
             )
         else:
@@ -460,8 +474,15 @@ def _dataset_plan(
     return DatasetPlan(root, name, base, tz, plans, skipped, guesses)
 
 
+def printable(text: str) -> str:
+    """``text`` on one line without control characters (each becomes ``?``): file names and
+    column names come from the user's files and must not break a YAML comment or drive the
+    terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def _comment(lines: Sequence[str]) -> str:
-    return "".join(f"# {line}\n" for line in lines)
+    return "".join(f"# {printable(line)}\n" for line in lines)
 
 
 def _dump(data: dict[str, Any]) -> str:
