@@ -110,3 +110,100 @@ def segment_band_shares(customers: pd.DataFrame, as_of_year: int) -> pd.DataFram
     out = pd.concat([counts, ages, tiers], axis=1).fillna(0.0)
     out.index.name = "segment"
     return out.reset_index()
+
+
+def customer_people(
+    crm: pd.DataFrame | None, locations: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """Birth year and city tier of each CRM customer, the inputs of the band shares.
+
+    Args:
+        crm: customers.csv (customer_id; birth_year and city may be absent or NA), or None.
+        locations: locations.csv (city, city_tier), or None.
+
+    Returns:
+        Indexed by customer_id: birth_year (Int64) and city_tier (float, NaN where the city
+        or its tier is unknown); None without a CRM.
+    """
+    if crm is None:
+        return None
+    people = pd.DataFrame(index=pd.Index(crm["customer_id"].astype(str), name="customer_id"))
+    birth = crm["birth_year"] if "birth_year" in crm else pd.Series(pd.NA, index=crm.index)
+    people["birth_year"] = pd.to_numeric(birth, errors="coerce").astype("Int64").to_numpy()
+    tier = pd.Series(np.nan, index=crm.index)
+    if locations is not None and "city" in crm and "city_tier" in locations:
+        tiers = pd.to_numeric(locations.set_index("city")["city_tier"], errors="coerce")
+        tier = pd.to_numeric(crm["city"].map(tiers), errors="coerce")
+    people["city_tier"] = tier.to_numpy(float)
+    return people
+
+
+def known_band_groups(shares: pd.DataFrame, channels: pd.DataFrame | None) -> list[str]:
+    """The band groups (``age``, ``tier``) that both sides describe for every row.
+
+    Args:
+        shares: :func:`segment_band_shares` (one row per segment).
+        channels: channels.csv rows (channel_id and audience share columns), or None.
+
+    Returns:
+        Group names whose bands are present in both, with shares summing to more than 0
+        in every segment and every channel and no missing channel share.
+    """
+    if channels is None or shares.empty or channels.empty:
+        return []
+    out = []
+    for name, bands in BAND_GROUPS.items():
+        cols = list(bands)
+        if not (set(cols) <= set(shares.columns) and set(cols) <= set(channels.columns)):
+            continue
+        seg = shares[cols].to_numpy(float)
+        chan = channels[cols].to_numpy(float)
+        if np.isnan(chan).any() or (seg.sum(axis=1) <= 0).any() or (chan.sum(axis=1) <= 0).any():
+            continue
+        out.append(name)
+    return out
+
+
+def audience_reach(
+    people: pd.DataFrame, channels: pd.DataFrame | None, as_of_year: int
+) -> pd.DataFrame | None:
+    """Segment x channel reach over the band groups known on both sides, or None.
+
+    Args:
+        people: one row per customer with segment, birth_year, city_tier (NA allowed).
+        channels: channels.csv (channel_id and audience share columns), or None.
+        as_of_year: year used to turn birth_year into age.
+
+    Returns:
+        :func:`segment_channel_reach` on the groups of :func:`known_band_groups`; None
+        when no group is known on both sides (no ages or tiers of customers, or no
+        audience shares of channels), so reach cannot be scored.
+    """
+    shares = segment_band_shares(people, as_of_year)
+    groups = known_band_groups(shares, channels)
+    if not groups or channels is None:
+        return None
+    cols = [b for g in groups for b in BAND_GROUPS[g]]
+    return segment_channel_reach(shares[["segment", *cols]], channels[["channel_id", *cols]])
+
+
+def segment_people(segments: pd.Series, people: pd.DataFrame | None) -> pd.DataFrame:
+    """Each segmented customer with their birth year and city tier, for the band shares.
+
+    Args:
+        segments: segment per customer (index customer_id).
+        people: :func:`customer_people` (None without a CRM: every value NA).
+
+    Returns:
+        One row per customer of ``segments``: segment, birth_year, city_tier (NA where
+        unknown), index reset.
+    """
+    out = segments.rename("segment").to_frame()
+    if people is None:
+        out["birth_year"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        out["city_tier"] = np.nan
+    else:
+        idx = out.index.astype(str)
+        out["birth_year"] = people["birth_year"].reindex(idx).to_numpy()
+        out["city_tier"] = people["city_tier"].reindex(idx).to_numpy(float)
+    return out.reset_index(drop=True)

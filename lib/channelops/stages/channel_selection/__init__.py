@@ -14,12 +14,29 @@
 Money is in the dataset's base currency per week throughout.
 """
 
-from channelops.audience import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
+from channelops.audience import (
+    AGE_BANDS,
+    TIER_BANDS,
+    audience_reach,
+    customer_people,
+    segment_band_shares,
+    segment_channel_reach,
+    segment_people,
+)
 from channelops.response import adstock, hill, steady_state_revenue
 from channelops.revenue import REVENUE_STATUSES, weekly_channel_revenue
 
+from .absent import (
+    CHANNEL_PLAN_COLUMNS,
+    curve_catalog,
+    empty_channel_plan,
+    empty_pareto_front,
+    empty_plan_sensitivity,
+    plan_blocker,
+)
 from .curves import (
     PARAM_NAMES,
+    RESPONSE_CURVE_COLUMNS,
     ResponseCurve,
     as_curve_map,
     calendar_regressors,
@@ -47,7 +64,7 @@ from .plan import (
     sensitivity,
     validate_constraints,
 )
-from .plan_inputs import recent_weekly_budget, target_weights
+from .plan_inputs import plan_budget, recent_weekly_budget, target_weights
 from .plots import (
     plot_parallel_coordinates,
     plot_pareto_2d,
@@ -56,6 +73,17 @@ from .plots import (
 )
 
 __all__ = [
+    "CHANNEL_PLAN_COLUMNS",
+    "RESPONSE_CURVE_COLUMNS",
+    "audience_reach",
+    "curve_catalog",
+    "customer_people",
+    "empty_channel_plan",
+    "empty_pareto_front",
+    "empty_plan_sensitivity",
+    "plan_blocker",
+    "plan_budget",
+    "segment_people",
     "REVENUE_STATUSES",
     "weekly_channel_revenue",
     "AGE_BANDS",

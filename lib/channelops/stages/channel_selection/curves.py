@@ -47,6 +47,22 @@ PARAM_NAMES = (
     "hill_half_saturation",
     "hill_slope",
 )
+#: Columns of the ``response_curves`` table (:func:`fit_response_curves` without ``curve``).
+RESPONSE_CURVE_COLUMNS = (
+    "channel_id",
+    "source",
+    "reason",
+    *PARAM_NAMES,
+    "n_draws",
+    "n_base_terms",
+    "n_weeks",
+    "r2",
+    "mape",
+    "resid_acf1",
+    "rmse",
+    "spend_median",
+    "spend_max",
+)
 MAX_DECAY = 0.9
 SLOPE_BOUNDS = (0.5, 4.0)
 
@@ -564,7 +580,7 @@ def prior_curve(
 
 
 def fit_response_curves(
-    spend: pd.DataFrame,
+    spend: pd.DataFrame | None,
     revenue: pd.DataFrame,
     channels: pd.DataFrame,
     min_weeks: int = 26,
@@ -583,7 +599,8 @@ def fit_response_curves(
     spend variation; otherwise it gets :func:`prior_curve` and the reason is recorded.
 
     Args:
-        spend: columns week_start, channel_id, spend (base currency per week).
+        spend: columns week_start, channel_id, spend (base currency per week); None
+            (no marketing_spend.csv) means no spend history: every channel gets its prior.
         revenue: columns week_start, channel_id, revenue (base currency per week).
         channels: channels.csv (channel_id, prior_weekly_revenue_max,
             prior_half_saturation_spend, ...).
@@ -599,8 +616,17 @@ def fit_response_curves(
         n_base_terms, n_weeks, r2,
         mape, resid_acf1, rmse, spend_median, spend_max (observed weekly spend), and
         ``curve`` (the :class:`ResponseCurve` object; drop that column before writing the
-        table).
+        table). Columns are always :data:`RESPONSE_CURVE_COLUMNS` plus ``curve``.
     """
+    no_spend = spend is None
+    if spend is None:
+        spend = pd.DataFrame(
+            {
+                "week_start": pd.Series(dtype="datetime64[ns]"),
+                "channel_id": pd.Series(dtype=str),
+                "spend": pd.Series(dtype=float),
+            }
+        )
     _require(spend, ["week_start", "channel_id", "spend"], "spend")
     _require(revenue, ["week_start", "channel_id", "revenue"], "revenue")
     _require(channels, ["channel_id"], "channels")
@@ -621,7 +647,9 @@ def fit_response_curves(
         hist = both[both["channel_id"] == cid]
         n_weeks = int(hist["revenue"].notna().sum())
         reason = ""
-        if n_weeks == 0:
+        if no_spend:
+            reason = "no marketing_spend.csv, so no spend history to fit"
+        elif n_weeks == 0:
             reason = "no spend/revenue history"
         elif n_weeks < min_weeks:
             reason = f"only {n_weeks} weeks of history (< min_weeks={min_weeks})"
@@ -667,7 +695,9 @@ def fit_response_curves(
         rec = curve.to_record()
         rec["curve"] = curve
         rows.append(rec)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=[*RESPONSE_CURVE_COLUMNS, "curve"])
+    out["n_draws"] = out["n_draws"].fillna(0).astype("int64")
+    return out
 
 
 def as_curve_map(curves: pd.DataFrame | dict[str, ResponseCurve]) -> dict[str, ResponseCurve]:

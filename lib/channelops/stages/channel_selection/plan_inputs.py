@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-__all__ = ["recent_weekly_budget", "target_weights"]
+__all__ = ["plan_budget", "recent_weekly_budget", "target_weights"]
 
 
 def recent_weekly_budget(spend: pd.DataFrame, weeks: int = 13) -> float:
@@ -48,3 +48,17 @@ def target_weights(profiles: pd.DataFrame, segments: Sequence[str] = ()) -> dict
     """
     value = profiles.set_index("segment")["revenue_share"]
     return {s: float(value.get(s, 0.0)) for s in (segments or list(value.index))}
+
+
+def plan_budget(weekly_budget: float, spend: pd.DataFrame | None, weeks: int = 13) -> float:
+    """The weekly budget to plan: ``weekly_budget`` when set (> 0), else the mean of the
+    last ``weeks`` weeks of spend (:func:`recent_weekly_budget`), else 0.0 when there is
+    no spend history (no marketing_spend.csv, or no rows): no budget to plan.
+
+    Base currency per week.
+    """
+    if weekly_budget > 0:
+        return float(weekly_budget)
+    if spend is None or spend.empty:
+        return 0.0
+    return recent_weekly_budget(spend, weeks=weeks)

@@ -73,7 +73,7 @@ def plot_response_curve(
 
 def plot_response_curves(
     curves: pd.DataFrame,
-    spend: pd.DataFrame,
+    spend: pd.DataFrame | None,
     revenue: pd.DataFrame,
     currency: str = "base currency",
     ncols: int = 4,
@@ -82,8 +82,8 @@ def plot_response_curves(
 
     Args:
         curves: :func:`~channelops.stages.channel_selection.fit_response_curves` (channel_id,
-            curve, source), one panel per row, in order.
-        spend: weekly spend (week_start, channel_id, spend).
+            curve, source), one panel per row with a curve, in order.
+        spend: weekly spend (week_start, channel_id, spend), or None (no points drawn).
         revenue: weekly revenue (week_start, channel_id, revenue).
         currency: the money unit named on the y axis.
         ncols: panels per row.
@@ -93,10 +93,13 @@ def plot_response_curves(
         are in thousands; one legend, on the first panel.
 
     Raises:
-        ValueError: no curves.
+        ValueError: no channel has a curve.
     """
+    curves = curves[curves["curve"].notna()]  # an 'unavailable' channel has no curve
     if curves.empty:
         raise ValueError("no response curves to plot")
+    if spend is None:
+        spend = pd.DataFrame(columns=["week_start", "channel_id", "spend"])
     ids = list(curves["channel_id"])
     nrows = (len(ids) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(14, 3.4 * nrows), squeeze=False)

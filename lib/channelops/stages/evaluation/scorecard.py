@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from channelops.customers.guests import money_column
 from channelops.frames import ORDER_KEY, order_join_keys, require_columns
 from channelops.shipments import warehouse_shares
 
@@ -38,11 +39,11 @@ __all__ = [
 SOLD_STATUSES = ("placed", "paid", "shipped", "delivered")
 
 SCORECARD_DEFINITIONS = {
-    "revenue": "sum over sold lines (not cancelled or returned) of quantity x unit price - discount",
-    "orders": "distinct orders with at least one sold line",
-    "customers": "distinct resolved customers (03's customer_id) with at least one sold line",
+    "revenue": "net revenue: sum of the lines' net_revenue_base (quantity x unit price - discount - refund; cancelled and returned sales count 0, reversal lines subtract), guest orders included",
+    "orders": "distinct orders with at least one sold line (not cancelled or returned), guest orders included",
+    "customers": "distinct resolved customers (03's customer_id) with at least one sold line; guests are not customers",
     "aov": "revenue / orders",
-    "cogs": "sum of quantity x unit_cost (product master) over sold lines",
+    "cogs": "sum of demand units (sold merchandise units) x unit_cost (product master)",
     "commission": "revenue x the channel's commission_rate (channels.csv; 0 when absent)",
     "gross_margin": "revenue - cogs - commission",
     "gross_margin_rate": "gross_margin / revenue",
@@ -78,6 +79,8 @@ LINE_COLUMNS = (
     "sku",
     "quantity",
     "revenue_base",
+    "net_revenue_base",
+    "demand_units",
     "status",
     "order_ts_local",
     "discount_base",
@@ -121,13 +124,18 @@ def safe_ratio(a: pd.Series | float, b: pd.Series | float) -> pd.Series | float:
 
 def ranking_key(scorecard: pd.DataFrame) -> str:
     """The scorecard column channels are ranked by: contribution when any is known, else
-    gross_margin (the dataset lacks fulfilment or marketing costs).
+    gross_margin (the dataset lacks fulfilment or marketing costs), else revenue (it lacks
+    product costs too).
 
     Raises:
         ValueError: the scorecard lacks a contribution column.
     """
     require_columns(scorecard, ["contribution"], "scorecard")
-    return "contribution" if scorecard["contribution"].notna().any() else "gross_margin"
+    if scorecard["contribution"].notna().any():
+        return "contribution"
+    if "gross_margin" in scorecard and scorecard["gross_margin"].notna().any():
+        return "gross_margin"
+    return "revenue"
 
 
 # ---------------------------------------------------------------------------- scorecard parts
@@ -138,13 +146,15 @@ def first_seen(lines: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         lines: unified order lines with customer_id, channel_id, order_ts_local (any status:
-            a cancelled first order still shows where the customer came from).
+            a cancelled first order still shows where the customer came from); guest lines
+            (customer_id <NA>) are left out.
 
     Returns:
         customer_id, first_seen (local timestamp of the earliest line), first_channel (its
         channel; ties broken by channel_id).
     """
     require_columns(lines, ["customer_id", "channel_id", "order_ts_local"], "lines")
+    lines = lines.loc[lines["customer_id"].notna().to_numpy()]  # guests are no customer
     # A stable sort on (time, channel) and the first line of each customer, on integer
     # codes: the same rows as sort_values(kind="mergesort") + drop_duplicates, without
     # sorting object strings. Missing times and channels sort last, as there.
@@ -173,44 +183,54 @@ def sales_figures(
 ) -> pd.DataFrame:
     """Revenue, orders, customers, aov, cogs, commission, gross margin (and rate) per channel.
 
+    Guest lines (customer_id <NA>) count in revenue, orders and cogs, never in customers.
+
     Args:
-        lines: order lines with channel_id, order_id, customer_id, sku, quantity,
-            revenue_base, status.
+        lines: order lines with channel_id, order_id, customer_id, sku, status, and either
+            the intake's net_revenue_base and demand_units (revenue is then the sum of
+            net_revenue_base over every line: after cancellations, returns and refunds;
+            cogs on demand_units) or revenue_base and quantity (revenue and cogs over the
+            sold lines).
         products: sku, unit_cost (None: cogs NaN).
         channels: channel_id, commission_rate (None or no column: commission 0).
 
     Returns:
-        Indexed by channel_id.
+        Indexed by channel_id (every channel with a line): revenue (base currency), orders
+        and customers (with a sold line), aov, cogs, commission, gross_margin,
+        gross_margin_rate.
     """
+    money = money_column(lines)
+    units = "demand_units" if "demand_units" in lines.columns else "quantity"
     require_columns(
-        lines,
-        ["channel_id", "order_id", "customer_id", "sku", "quantity", "revenue_base", "status"],
-        "lines",
+        lines, ["channel_id", "order_id", "customer_id", "sku", units, money, "status"], "lines"
     )
-    sold = _sold(
-        lines[
-            ["channel_id", "order_id", "customer_id", "sku", "quantity", "revenue_base", "status"]
-        ]
-    )
+    sold = lines["status"].isin(SOLD_STATUSES).to_numpy(dtype=bool, na_value=False)
+    revenue = lines[money].to_numpy(dtype=float, na_value=np.nan)
+    qty = lines[units].to_numpy(dtype=float, na_value=np.nan)
+    if money == "revenue_base":
+        revenue = np.where(sold, revenue, 0.0)
+    if units == "quantity":
+        qty = np.where(sold, qty, 0.0)
     if products is not None and "unit_cost" in products:
         cost = products.set_index("sku")["unit_cost"]
-        cogs = sold["quantity"] * sold["sku"].map(cost).astype(float)
+        cogs = qty * lines["sku"].map(cost).to_numpy(dtype=float, na_value=np.nan)
     else:
-        cogs = pd.Series(np.nan, index=sold.index)
+        cogs = np.full(len(lines), np.nan)
+    cogs = np.where(qty == 0, np.nan, cogs)  # no units, no cost (and no unknown cost)
     card = (
         pd.DataFrame(
             {
-                "channel_id": sold["channel_id"],
-                "revenue_base": sold["revenue_base"],
+                "channel_id": lines["channel_id"].to_numpy(),
+                "revenue": revenue,
                 # distinct counts on integer codes (NA stays NA), not on the id strings
-                "order_id": _codes_or_nan(sold["order_id"]),
-                "customer_id": _codes_or_nan(sold["customer_id"]),
+                "order_id": _codes_or_nan(lines["order_id"]).where(sold).to_numpy(),
+                "customer_id": _codes_or_nan(lines["customer_id"]).where(sold).to_numpy(),
                 "cogs": cogs,
             }
         )
         .groupby("channel_id", observed=True)
         .agg(
-            revenue=("revenue_base", "sum"),
+            revenue=("revenue", "sum"),
             orders=("order_id", "nunique"),
             customers=("customer_id", "nunique"),
             cogs=("cogs", lambda s: s.sum(min_count=1)),
@@ -602,6 +622,8 @@ def _ranked(card: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[st
         notes.append(
             "contribution is unknown: channels are ranked by gross margin after commission"
         )
+    elif key == "revenue":
+        notes.append("contribution and gross margin are unknown: channels are ranked by revenue")
     card = card.sort_values(key, ascending=False, na_position="last")
     card["rank"] = np.arange(1, len(card) + 1)
     card.index.name = "channel_id"

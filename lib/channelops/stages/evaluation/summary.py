@@ -82,19 +82,32 @@ def channel_sentences(scorecard: pd.DataFrame, currency: str) -> list[str]:
     sc = scorecard.sort_values("rank")
     total_rev = sc["revenue"].sum()
     top = sc.iloc[0]
-    out = [
-        f"The {len(sc)} channels sold {money_text(total_rev, currency)} and kept "
-        f"{money_text(sc['gross_margin'].sum(), currency)} of gross margin after product cost "
-        f"and commission ({sc['gross_margin'].sum() / total_rev:.1%})."
-    ]
     key = ranking_key(sc)
-    label = (
-        "contribution after fulfilment and marketing" if key == "contribution" else "gross margin"
-    )
-    out.append(
-        f"{escape_data(top['channel_id'])} ranks first with {money_text(top[key], currency)} "
-        f"of {label} on {money_text(top['revenue'], currency)} of revenue."
-    )
+    if key == "revenue":
+        out = [
+            f"The {len(sc)} channels sold {money_text(total_rev, currency)}; their gross margin "
+            "is unknown because the data has no product cost."
+        ]
+        out.append(
+            f"{escape_data(top['channel_id'])} ranks first by revenue with "
+            f"{money_text(top['revenue'], currency)}."
+        )
+    else:
+        margin = sc["gross_margin"].sum()
+        out = [
+            f"The {len(sc)} channels sold {money_text(total_rev, currency)} and kept "
+            f"{money_text(margin, currency)} of gross margin after product cost "
+            f"and commission ({margin / total_rev:.1%})."
+        ]
+        label = (
+            "contribution after fulfilment and marketing"
+            if key == "contribution"
+            else "gross margin"
+        )
+        out.append(
+            f"{escape_data(top['channel_id'])} ranks first with {money_text(top[key], currency)} "
+            f"of {label} on {money_text(top['revenue'], currency)} of revenue."
+        )
     if key == "contribution":
         losers = sc.loc[sc["contribution"] < 0, "channel_id"].tolist()
         if losers:
@@ -277,7 +290,7 @@ def filler_sentences(scorecard: pd.DataFrame, currency: str, said: int) -> list[
             f"{escape_data(lo_ch['channel_id'])} and {money_text(hi_ch['aov'], currency)} on "
             f"{escape_data(hi_ch['channel_id'])}."
         )
-    if said + len(out) < MIN_SENTENCES and ranking_key(scorecard) == "gross_margin":
+    if said + len(out) < MIN_SENTENCES and ranking_key(scorecard) != "contribution":
         out.append(
             "Fulfilment and marketing costs are not in the data, so no channel can yet be "
             "shown to earn its place after them."
@@ -343,7 +356,8 @@ def ranking_text(scorecard: pd.DataFrame, currency: str) -> str:
         currency: base currency code.
 
     Returns:
-        Ranked by contribution when it is known, else by gross margin (and it says so);
+        Ranked by contribution when it is known, else by gross margin, else by revenue
+        (and it says so);
         channel ids in bold and escaped, money rounded to units.
 
     Raises:
@@ -357,6 +371,12 @@ def ranking_text(scorecard: pd.DataFrame, currency: str) -> str:
     sc = scorecard.sort_values("rank")
     top, last = sc.iloc[0], sc.iloc[-1]
     first, bottom = escape_data(top["channel_id"]), escape_data(last["channel_id"])
+    if ranking_key(sc) == "revenue":
+        return (
+            f"Without product costs (nor fulfilment and marketing costs) the ranking is by "
+            f"revenue: **{first}** first ({money_text(top['revenue'], currency)}), "
+            f"**{bottom}** last."
+        )
     if ranking_key(sc) == "gross_margin":
         return (
             f"Without fulfilment and marketing costs the ranking is by gross margin after "
