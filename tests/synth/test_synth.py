@@ -15,6 +15,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
+from channelops.ingest.dataset import load_dataset
+from channelops.ingest.exports import read_export
 from channelops.synth import SCENARIOS, SIZES, generate_dataset
 
 REQUIRED = {
@@ -336,38 +338,32 @@ def test_experiment_groups_balanced(worlds) -> None:
     assert truth["true_relative_lift"] > 0 and truth["start_date"] == exp["start_date"].iat[0]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="simulator 2 (issue 19): life events, experience-driven churn and paid "
+    "acquisition blur the RFM segment structure; ARI 0.61 on tiny seed 7 (was >= 0.75)",
+)
 def test_segments_recoverable_from_own_channel_orders(worlds) -> None:
     """K-means on log RFM features of CRM customers finds the true segments (tiny: looser
-    threshold than the >= 0.8 reached at demo size)."""
+    threshold than the >= 0.8 reached at demo size). The CRM channels' exports are read by
+    the intake (their layouts are the real platforms')."""
     folder = worlds["a"]
+    ds = load_dataset(folder)
     parts = []
     for ch in _ds(folder)["channels"]:
         if not ch.get("crm_ids"):
             continue
-        df, m = _export(folder, ch)
-        c = m["columns"]
-        dec = m.get("read", {}).get("decimal", ".")
-        num = {
-            k: pd.to_numeric(df[c[k]].str.replace(dec, ".", regex=False), errors="coerce")
-            for k in ("quantity", "unit_price", "discount")
-        }
-        fmt = m["timestamp"]["format"]
-        ts = (
-            pd.to_datetime(df[c["order_ts"]], errors="coerce", utc=True)
-            if fmt == "iso8601"
-            else pd.to_datetime(df[c["order_ts"]], format=fmt, errors="coerce")
-            .dt.tz_localize(m["timestamp"]["timezone"])
-            .dt.tz_convert("UTC")
-        )
+        ln = read_export(ds, ch["id"]).lines
+        ln = ln[~ln["is_guest"].astype(bool) & ln["is_merchandise"].astype(bool)]
         parts.append(
             pd.DataFrame(
                 {
-                    "o": ch["id"] + df[c["order_id"]],
-                    "ref": df[c["buyer_ref"]],
-                    "ts": ts,
-                    "rev": num["quantity"] * num["unit_price"] - num["discount"],
-                    "d": num["discount"],
-                    "q": num["quantity"],
+                    "o": ch["id"] + ln["order_id"].astype(str),
+                    "ref": ln["buyer_ref"].astype(str),
+                    "ts": ln["order_ts"],
+                    "rev": ln["quantity"] * ln["unit_price"] - ln["discount"],
+                    "d": ln["discount"],
+                    "q": ln["quantity"],
                 }
             ).drop_duplicates()
         )
@@ -412,6 +408,13 @@ def test_response_truth_shows_in_revenue(worlds) -> None:
     assert (tot["realised_orders"] / tot["expected_orders"]).between(0.8, 1.25).all()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="simulator 2 (issue 19): complements (12% extra lines), launches replacing "
+    "favourites and per-customer habits move the placebo estimate below the segment habit: "
+    "|h_hat - habit| up to 0.21 on tiny seed 7 (dormant 0.29 vs 0.50); the per-customer "
+    "test is test_synth_world2.py::test_habit_strength_varies_within_a_segment",
+)
 def test_habitual_choice_shows_in_exports(worlds) -> None:
     """truth/favourites.parquet: 1-3 favourite SKUs of the right category per customer and
     category; in the exports, each segment's lines repeat the customer's favourites at about
@@ -430,27 +433,9 @@ def test_habitual_choice_shows_in_exports(worlds) -> None:
     assert n_fav.between(1, 3).all()
     assert not fav.duplicated(["customer_id", "category", "sku"]).any()
     assert (fav["sku"].map(prod.set_index("sku")["category"]) == fav["category"]).all()
-    ident = pd.read_parquet(folder / "truth/buyer_identity.parquet")
-    smap = pd.read_csv(folder / "sku_map.csv", dtype=str)
-    parts = []
-    for ch in _ds(folder)["channels"]:
-        df, m = _export(folder, ch)
-        c = m["columns"]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "channel_id": ch["id"],
-                    "buyer_ref": df[c["buyer_ref"]],
-                    "channel_sku": df[c["channel_sku"]],
-                }
-            )
-        )
-    x = (
-        pd.concat(parts)
-        .merge(ident, on=["channel_id", "buyer_ref"])
-        .merge(smap, on=["channel_id", "channel_sku"])
-        .merge(prod[["sku", "category"]], on="sku")
-    )
+    lines = pd.read_parquet(folder / "truth" / "export_lines")  # who bought what, per row
+    lines = lines[~lines["is_guest"].astype(bool) & lines["customer_id"].notna()]
+    x = lines[["channel_id", "customer_id", "sku"]].merge(prod[["sku", "category"]], on="sku")
     x["segment"] = x["customer_id"].map(truth["segment"])
     keys = pd.MultiIndex.from_frame(fav[["customer_id", "category", "sku"]])
 
