@@ -165,3 +165,18 @@ def test_default_listing_path_stays_under_output_whatever_the_dataset_name(tmp_p
     written = [p.relative_to(work).as_posix() for p in work.rglob("*.csv")]
     assert written == ["output/check_escaped/quarantine.csv"]
     assert not (tmp_path / "escaped").exists()
+
+
+def test_a_channel_with_no_accepted_row_is_named_while_the_run_goes_ahead(tmp_path):
+    good = HEADER + "o1,2024-03-01 08:00:00,c1,ann@example.com,SKU1,1,1\n"
+    bad = HEADER + "o9,never,c9,zed@example.com,SKU1,1,1\no8,later,c8,yu@example.com,SKU1,1,1\n"
+    root = build_dataset(
+        tmp_path / "ds",
+        exports={"web": good, "pos": bad},
+        mappings={"web": MAPPING, "pos": MAPPING},
+    )
+    result = check_dataset(load_dataset(root))
+    assert result.exit_code == 0
+    text = "\n".join(report_lines(result, None))
+    assert "none of the 2 rows of channel pos was accepted" in text
+    assert "channel web was" not in text

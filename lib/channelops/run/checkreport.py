@@ -228,6 +228,15 @@ def report_lines(result: CheckResult, listing_path: Path | None) -> list[str]:
         *_money_lines(result.accounting),
     ]
     lines.extend(f"  warning: {w}" for w in result.warnings)
+    dead = result.accounting[
+        (result.accounting["rows_read"] > 0) & (result.accounting["accepted"] == 0)
+    ]
+    if result.exit_code == 0:
+        lines.extend(
+            f"  warning: none of the {r.rows_read:,} rows of channel {r.channel_id} was "
+            "accepted: the run goes ahead without it"
+            for r in dead.itertuples(index=False)
+        )
     n_q = len(result.listing)
     if n_q:
         lines.append(f"{n_q:,} row(s) would be quarantined:")
