@@ -2,6 +2,7 @@
 
 import pytest
 
+from _builders import build_dataset
 from channelops.run.params import (
     ParameterError,
     ParamSpec,
@@ -25,16 +26,15 @@ def _specs():
 
 @pytest.fixture
 def dataset_dir(tmp_path):
-    (tmp_path / "ds").mkdir()
-    (tmp_path / "ds" / "dataset.yaml").write_text("name: x\n")
-    return tmp_path / "ds"
+    """A small valid dataset (dataset.yaml is read during validation)."""
+    return build_dataset(tmp_path / "ds")
 
 
 def test_valid_parameters_pass_and_dates_become_strings(tmp_path, dataset_dir):
     f = tmp_path / "p.yaml"
-    f.write_text(f"run_name: demo\ndataset: {dataset_dir}\nseed: 3\ncalibration_end: 2024-06-30\n")
+    f.write_text(f"run_name: demo\ndataset: {dataset_dir}\nseed: 3\ncalibration_end: 2024-03-01\n")
     values = load_param_file(f)
-    assert values["calibration_end"] == "2024-06-30"
+    assert values["calibration_end"] == "2024-03-01"
     params = validate_params(values, _specs())
     assert params.seed == 3 and params.dataset == dataset_dir.resolve()
     injected = params.for_notebook({"dataset", "output_dir", "seed", "calibration_end"}, tmp_path)
@@ -42,7 +42,7 @@ def test_valid_parameters_pass_and_dates_become_strings(tmp_path, dataset_dir):
         "dataset": str(dataset_dir.resolve()),
         "output_dir": str(tmp_path),
         "seed": 3,
-        "calibration_end": "2024-06-30",
+        "calibration_end": "2024-03-01",
     }
 
 

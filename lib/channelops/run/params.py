@@ -17,10 +17,19 @@ must be a parameter of at least one notebook's ``parameters`` cell::
 
 ``engine`` is checked here too (:func:`channelops.engine.engine_problem`): ``local``,
 ``spark`` or a Spark master URL, and for Spark that pyspark and Java are there.
+
+Numeric parameters are checked against their allowed ranges (:data:`PARAM_RANGES`) before
+anything runs: impossible values (a horizon of 0 days, k=0, a confidence level of 2) and
+values whose cost has no bound (a million bootstrap draws, a ten-year horizon) stop the
+run with the file, the name, the value and the range. The ceilings are there to bound a
+run's time, not to judge the analysis: each is far above what the shipped parameter files
+use. The dataset's ``dataset.yaml`` is read too, so a malformed one is reported (file and
+line) before anything runs.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import difflib
 import re
@@ -43,6 +52,9 @@ __all__ = [
     "validate_params",
     "date_params",
     "data_period",
+    "Range",
+    "PARAM_RANGES",
+    "range_problems",
 ]
 
 #: Names the runner itself reads (``seed`` is also passed to every notebook).
@@ -57,6 +69,138 @@ _DATE_NAME = re.compile(r"(?:^|_)(?:date|day|start|end|cutoff|from|until|since)(
 
 class ParameterError(ValueError):
     """A parameter file or override is wrong; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric parameter may take: ``lo`` .. ``hi`` (None: no bound), each end
+    included unless ``*_open``; ``unit`` is said in messages."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    unit: str = ""
+
+    def contains(self, value: float) -> bool:
+        """True when ``value`` lies in the range (never for NaN)."""
+        if value != value:  # NaN
+            return False
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        if self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi):
+            return False
+        return True
+
+    def text(self) -> str:
+        """``1 .. 365 days``, ``> 0``, ``0 < x < 1``."""
+        unit = f" {self.unit}" if self.unit else ""
+        lo, hi = _num(self.lo), _num(self.hi)
+        if self.lo is not None and self.hi is not None:
+            if not self.lo_open and not self.hi_open:
+                return f"{lo} .. {hi}{unit}"
+            left = "<" if self.lo_open else "<="
+            right = "<" if self.hi_open else "<="
+            return f"{lo} {left} x {right} {hi}{unit}"
+        if self.lo is not None:
+            return f"{'>' if self.lo_open else '>='} {lo}{unit}"
+        return f"{'<' if self.hi_open else '<='} {hi}{unit}"
+
+
+def _num(value: float | None) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+_SHARE = Range(0, 1)  # a share, 0 and 1 included
+_OPEN_SHARE = Range(0, 1, lo_open=True, hi_open=True)  # a probability or coverage
+_MONEY = Range(0, 1e9)  # an amount in the base currency
+
+#: Allowed values of the numeric notebook parameters (a list parameter: each element).
+#: Upper bounds marked "cost" bound a run's time or memory; they are documented in
+#: docs/design-notes.md ("Parameter ranges").
+PARAM_RANGES: dict[str, Range] = {
+    # 01 segmentation
+    "n_segments": Range(0, 50, unit="segments"),
+    "k_min": Range(2, 50),
+    "k_max": Range(2, 50),
+    "rfm_bins": Range(2, 20),
+    "migration_months": Range(1, 120, unit="months"),
+    "clv_horizon": Range(1, 520, unit="clv_time_unit periods"),  # cost
+    "annual_discount_rate": Range(0, 1),
+    # 02 channel selection
+    "weekly_budget": _MONEY,
+    "min_weeks": Range(1, 520, unit="weeks"),
+    "n_boot": Range(1, 10_000, unit="draws"),  # cost
+    "min_channels": Range(1, 100),
+    "max_channels": Range(0, 100),
+    "pop_size": Range(4, 2_000),  # cost
+    "n_gen": Range(1, 10_000),  # cost
+    "gross_margin": Range(0, 1, lo_open=True),
+    "min_profit_share": _SHARE,
+    # 03 integration
+    "match_threshold": _SHARE,
+    "min_pair_probability": _SHARE,
+    "review_sample": Range(0, 1_000, unit="pairs"),
+    "price_tolerance": Range(0, 10),
+    # 04 forecasting
+    "horizon_days": Range(1, 365, unit="days"),  # cost
+    "n_windows": Range(1, 52, unit="windows"),  # cost
+    "interval_level": _OPEN_SHARE,
+    "target_fill_rate": _OPEN_SHARE,
+    "lead_time_days": Range(0, 365, unit="days"),
+    "order_cost": _MONEY,
+    "holding_rate": Range(0, 10, unit="per year"),
+    # 05 order logistics
+    "sim_days": Range(1, 366, unit="days"),  # cost
+    "check_minutes": Range(0, 1_440, unit="minutes"),
+    "stockout_prob": _SHARE,
+    "restock_hours": Range(0, 8_760, unit="hours"),
+    "pack_minutes": Range(0, 1_440, lo_open=True, unit="minutes"),
+    "pack_minutes_per_unit": Range(0, 1_440, unit="minutes"),
+    "capacity_scale": Range(0, 1_000, lo_open=True),
+    "default_dispatch_sla_hours": Range(0, 8_760, lo_open=True, unit="hours"),
+    "min_dispatch_sla_hours": Range(0, 8_760, unit="hours"),
+    "value_weight_hours": Range(0, 8_760, unit="hours"),
+    "customer_weight_hours": Range(0, 8_760, unit="hours"),
+    "cost_per_km_kg": _MONEY,
+    "base_ship_cost": _MONEY,
+    "unmet_penalty": _MONEY,
+    "vehicle_capacity": Range(1, 100_000, unit="parcels"),
+    "max_route_km": Range(0, 40_075, lo_open=True, unit="km"),
+    "vrp_time_limit": Range(0, 600, lo_open=True, unit="seconds"),  # cost
+    "vrp_max_iterations": Range(1, 1_000_000),  # cost
+    "vehicle_cost_per_km": _MONEY,
+    "vehicle_fixed_cost": _MONEY,
+    "target_wait_s": Range(1, 3_600, unit="seconds"),
+    "target_service_level": _OPEN_SHARE,
+    "agent_cost_per_hour": _MONEY,
+    "shrinkage": Range(0, 1, hi_open=True),
+    "staffing_history_weeks": Range(1, 104, unit="weeks"),
+    "staffing_horizon_days": Range(1, 366, unit="days"),
+    # 06 evaluation
+    "cuped_pre_days": Range(0, 3_650, unit="days"),
+    "confidence_level": _OPEN_SHARE,
+    "experiment_boot": Range(1, 100_000, unit="resamples"),  # cost
+    "srm_alpha": _OPEN_SHARE,
+    "calibration_reps": Range(0, 10_000, unit="simulated experiments"),  # cost
+    "plan_weeks": Range(1, 104, unit="weeks"),
+    # 07 recommendation
+    "k": Range(1, 1_000, unit="recommendations"),
+    "test_weeks": Range(1, 104, unit="weeks"),
+    "validation_weeks": Range(1, 104, unit="weeks"),
+    "eval_max_customers": Range(0, 10_000_000, unit="customers"),  # cost
+    "half_life_days": Range(0, 36_500, lo_open=True, unit="days"),
+    "als_factors": Range(1, 1_024, unit="factors"),  # cost
+    "als_regularization": Range(0, 1e6),
+    "als_alpha": Range(0, 1e6),
+    "als_iterations": Range(1, 1_000, unit="sweeps"),  # cost
+    "list_size": Range(1, 10_000, unit="products"),
+    "feature_size": Range(0, 10_000, unit="products"),
+    "horizon_weeks": Range(1, 520, unit="weeks"),
+    "revenue_window_weeks": Range(1, 520, unit="weeks"),
+}
+#: (smaller, larger): the first may not exceed the second (``max_channels`` 0 = no limit).
+_ORDERED = (("k_min", "k_max"), ("feature_size", "list_size"), ("min_channels", "max_channels"))
 
 
 @dataclass(frozen=True)
@@ -275,6 +419,8 @@ def validate_params(
     """
     problems = _name_problems(values, specs) + _run_key_problems(values)
     problems += _notebook_param_problems(values, specs)
+    if not problems:  # types are right: check the ranges
+        problems += range_problems(values, specs)
     dataset = values.get("dataset")
     dataset_path = Path(str(dataset)) if dataset else None
     # dates are checked against the data (reading every export's order times) only when
@@ -330,6 +476,11 @@ def _run_key_problems(values: dict[str, Any]) -> list[str]:
             problems.append(f"dataset folder {path} does not exist")
         else:
             problems.append(f"dataset folder {path} has no dataset.yaml")
+    else:  # read dataset.yaml (and its mappings) now, not in stage 00
+        try:
+            D.load_dataset(Path(str(dataset)))
+        except (D.DatasetError, OSError) as exc:
+            problems.append(f"dataset {dataset}: {exc}")
     return problems
 
 
@@ -349,4 +500,59 @@ def _notebook_param_problems(values: dict[str, Any], specs: dict[str, ParamSpec]
         problem = engine_problem(values["engine"])
         if problem:
             problems.append(f"parameter 'engine': {problem}")
+    return problems
+
+
+def _numbers(value: Any) -> list[float] | None:
+    """The numbers in a parameter value (a list: each), or None when it holds no numbers."""
+    items = value if isinstance(value, list) else [value]
+    nums = [v for v in items if isinstance(v, int | float) and not isinstance(v, bool)]
+    return nums if nums and len(nums) == len(items) else None
+
+
+def _default(spec: ParamSpec | None) -> Any:
+    """A notebook parameter's default value, or None when it is not a plain literal."""
+    if spec is None:
+        return None
+    try:
+        return ast.literal_eval(spec.default)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def range_problems(values: dict[str, Any], specs: dict[str, ParamSpec]) -> list[str]:
+    """Numeric parameters outside their :data:`PARAM_RANGES`, and ordered pairs the wrong
+    way round (``k_min`` > ``k_max``; values not set are taken at their defaults).
+
+    Each problem names the parameter, its value, the allowed range and the notebooks that
+    declare it (the caller names the parameter file).
+    """
+    problems = []
+    for name, value in values.items():
+        limits = PARAM_RANGES.get(name)
+        nums = _numbers(value)
+        if limits is None or nums is None:
+            continue
+        bad = [v for v in nums if not limits.contains(v)]
+        if bad:
+            shown = value if not isinstance(value, list) else f"{value} (element {bad[0]})"
+            where = ", ".join(specs[name].notebooks) if name in specs else "?"
+            problems.append(
+                f"parameter {name!r} = {shown} is outside its allowed range "
+                f"{limits.text()} (declared in {where})"
+            )
+    for small, large in _ORDERED:
+        if small not in values and large not in values:
+            continue
+        a = values.get(small, _default(specs.get(small)))
+        b = values.get(large, _default(specs.get(large)))
+        if _numbers(a) is None or _numbers(b) is None or isinstance(a, list):
+            continue
+        if large == "max_channels" and b == 0:  # 0 means no limit
+            continue
+        if a > b:
+            problems.append(
+                f"parameter {small!r} = {a} is larger than {large!r} = {b}: it may be at most "
+                f"{large}"
+            )
     return problems
