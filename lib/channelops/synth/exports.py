@@ -208,6 +208,14 @@ def _phone(style: str, cc: pa.Array, d: pa.Array, is_cn: pa.Array, alt: np.ndarr
 
 
 PII_FIELDS = ("buyer_name", "buyer_phone", "buyer_email", "ship_address", "postcode", "city")
+_PII_OF = {
+    "name": "buyer_name",
+    "email": "buyer_email",
+    "address": "ship_address",
+    "phone": "buyer_phone",
+    "postcode": "postcode",
+    "city": "city",
+}
 
 
 def _obj(a: pa.Array) -> np.ndarray:
@@ -245,8 +253,15 @@ def buyer_pii(
         "postcode": _obj(pii["postcode"]),
         "city": _obj(pii["city"]),
     }
+    # only what the channel exports can differ (Amazon's report has no name, phone, e-mail)
+    exported = {f for f, _ in style.columns}
+    held = {k: v for k, v in raw.items() if _PII_OF[k] in exported}
     zh_rec = is_cn & np.full(n, zh)
-    errors = identity_noise.corrupt(raw, zh_rec, is_cn & ~zh_rec, rng)
+    errors = (
+        identity_noise.corrupt(held, zh_rec, is_cn & ~zh_rec, rng)
+        if held
+        else np.full(n, "", dtype=object)
+    )
     u = rng.random((6, n))
     nm = pa.array(raw["name"], pa.string())
     if zh:
@@ -338,9 +353,11 @@ def _reversals(
         (sales with updated true/shown status, reversal rows).
     """
     n = len(R.utc)
+    drawn = np.zeros(n, dtype=bool)
+    orig = R.status.copy()
     if st.return_rate > 0:
-        ret = rng.random(n) < st.return_rate
-        R.status = np.where(ret, _RETURNED, R.status)
+        drawn = (rng.random(n) < st.return_rate) & (R.status != _CANCELLED)
+        R.status = np.where(drawn, _RETURNED, R.status)
     if st.reversal is None:
         return R, R.take(np.zeros(0, dtype=np.int64))
     cand = np.isin(R.status, (_CANCELLED, _RETURNED))
@@ -354,7 +371,8 @@ def _reversals(
     jitter = rng.integers(-3600, 3600, len(uo))[oinv]
     delay = np.where(R.status == _CANCELLED, d_can * 86400, np.round(d_ret) * 86400 + jitter)
     when = R.utc + delay.astype(np.int64)
-    pre = np.where(R.status == _CANCELLED, _PAID, _DELIVERED)
+    # what the sale showed before its reversal: a store sale stays as sold
+    pre = np.where(drawn, orig, np.where(R.status == _CANCELLED, _PAID, _DELIVERED))
     done = cand & (when < end_utc)
     R.shown = np.where(cand, pre, R.shown)
     R.status = np.where(cand & ~done, pre, R.status)
@@ -606,6 +624,9 @@ def write_chunk(
             "customer_id": crm.take(pa.array(F.buyer)).to_numpy(zero_copy_only=False),
             "sku": cat("SKU", to_str(F.sku, 5)).to_numpy(zero_copy_only=False),
             "quantity": F.qty,
+            "unit_price": F.cents / 100.0,
+            "discount": F.disc / 100.0,
+            "currency": np.array(lines.codes, dtype=object)[F.cur],
             "status": names[F.status],
             "shown_status": names[F.shown],
             "is_guest": F.guest,
