@@ -63,6 +63,22 @@ class ExportStyle:
     return_rate: float = 0.0
     const: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.reversal not in (None, "prefix", "negative"):
+            raise ValueError(
+                f"ExportStyle.reversal must be None, 'prefix' or 'negative', got {self.reversal!r}"
+            )
+        for name in ("guest_rate", "return_rate", "email_rate"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"ExportStyle.{name} must be a share in [0, 1], got {v!r}")
+        fields = {f for f, _ in self.columns}
+        if ("unit_price" in fields) == ("line_total" in fields):
+            raise ValueError("ExportStyle.columns needs exactly one of unit_price, line_total")
+        unknown = [f for f in self.first_only if f not in fields]
+        if unknown:
+            raise ValueError(f"ExportStyle.first_only names fields without a column: {unknown}")
+
 
 #: Share of own-store orders checked out as a guest (no account): 20.5% of the lines of
 #: the UCI Online Retail II store (2009-2010) have no customer id; see the design notes.
