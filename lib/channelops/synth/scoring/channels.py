@@ -123,6 +123,12 @@ def plan_profit_gap(
 def curves_from_truth(truth: pd.DataFrame) -> dict[str, ResponseCurve]:
     """Response curves from the simulator's ``truth/response_curves.parquet`` frame.
 
+    With simulator 2 (generator 2.0) the true process is a Weibull-lag, negative-exponential
+    response with halo and cannibalisation; the table's Hill columns are the closest
+    geometric + Hill curve to each channel's true business-wide steady-state response, so
+    these curves approximate the truth. Score plans exactly with
+    :func:`channelops.synth.scoring.profit.true_weekly_profit`.
+
     Args:
         truth: columns channel_id, adstock_decay, hill_half_saturation, hill_slope,
             revenue_max, base_weekly_revenue.
