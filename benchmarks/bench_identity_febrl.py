@@ -234,7 +234,9 @@ def resolve(folder: Path) -> dict:
         buyers, crm, crm_channels=crm_channels, pairs=pairs, threshold=THRESHOLD
     )
     t2 = time.perf_counter()
-    all_pairs = integ.probabilistic_pairs(buyers, crm, crm_channels, min_probability=0.0, seed=SEED)
+    all_pairs = integ.probabilistic_pairs(
+        buyers, crm, crm_channels, min_probability=0.0, seed=SEED, open_only=False
+    )
     return {
         "ingested": ingested,
         "buyers": buyers,
@@ -371,7 +373,9 @@ def miss_table(
                 diffs.append(f"{f} '{_show(m[f])}' / '{_show(o[f])}' ({kind})")
         row["differences"] = "; ".join(diffs)
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["rec_id", "rule", "customer_id_got", "wrong_crm", "true_pair_probability"]
+    cols += [c for f in FIELDS for c in (f, f"{f}_kind")] + ["differences"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def miss_causes(misses: pd.DataFrame) -> dict[str, int]:

@@ -41,10 +41,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import splink.comparison_library as cl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import DuckDBAPI, Linker
 
 from channelops.engine import duckdb_connection, is_spark, spark_session, to_spark
 from channelops.frames import arrow_string_dtype, series_from_ns
@@ -57,6 +56,7 @@ from channelops.ingest.pii import (
     normalise_phone,
 )
 
+from . import model
 from .coverage import is_guest_line
 
 __all__ = [
@@ -132,8 +132,10 @@ def _identity_nodes(
             return {}
         return {
             "name_norm": _norm_text(col(frame, "name")),
+            **model.name_features(col(frame, "name")),
             "address_norm": _norm_text(col(frame, "address")),
-            "postcode": col(frame, "postcode").str.strip(),
+            **model.address_features(col(frame, "address")),
+            "postcode": _norm_text(col(frame, "postcode")),
             "city_norm": _norm_text(col(frame, "city")),
         }
 
@@ -174,6 +176,7 @@ def probabilistic_pairs(
     seed: int = 42,
     max_em_pairs: float = 2e6,
     engine: str = "local",
+    open_only: bool = True,
 ) -> pd.DataFrame:
     """Score candidate pairs of buyer and CRM records with a Fellegi-Sunter model (splink).
 
@@ -212,16 +215,15 @@ def probabilistic_pairs(
     # hand Arrow memory freed by earlier steps (e.g. the lines' personal columns) back to
     # the system before splink's DuckDB takes its share
     pa.default_memory_pool().release_unused()
-    nodes = _identity_nodes(buyers, crm, crm_channels).drop(columns="crm_id")
-    nodes = nodes.rename(columns={"node": "unique_id"})
-    # first characters of the address (district and street): narrows name + city blocking,
-    # which grows quadratically with common names in a big city
-    nodes["street"] = nodes["address_norm"].str.slice(0, 6)
+    nodes = _identity_nodes(buyers, crm, crm_channels)
+    nodes = nodes.assign(**model.phone_keys(nodes["phone_norm"]))
+    nodes["is_open"] = _open_nodes(nodes, len(buyers)) if open_only else True
+    nodes = nodes.drop(columns="crm_id").rename(columns={"node": "unique_id"})
     if len(nodes) < 3:
         empty.attrs["note"] = "too few records for a probabilistic model"
         return empty
     try:
-        pairs = _splink_predict(nodes, min_probability, seed, max_em_pairs, engine)
+        pairs = _splink_predict(nodes, min_probability, seed, max_em_pairs, engine, open_only)
     except Exception as exc:  # noqa: BLE001 - any failure falls back to the rules
         empty.attrs["note"] = (
             f"probabilistic matching skipped ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -242,15 +244,16 @@ def _splink_predict(
     seed: int,
     max_em_pairs: float,
     engine: str = "local",
+    open_only: bool = False,
 ) -> pd.DataFrame:
     """The splink part of :func:`probabilistic_pairs`: the model trained without labels,
     then the pairs scored at or above ``min_probability`` (columns of :func:`_pair_columns`,
     sorted by unique_id_l, unique_id_r on DuckDB; Spark's order is its own)."""
     with _quiet_splink():
         table, con = _splink_table(nodes, engine)
-        linker = Linker(table, _splink_settings(), log_level=logging.ERROR)
+        linker = Linker(table, model.settings(open_only), log_level=logging.ERROR)
         _silence_splink_loggers()
-        _train_splink(linker, seed, max_em_pairs)
+        model.train(linker, seed, max_em_pairs)
         out = linker.inference.predict(threshold_match_probability=min_probability)
         if con is None:
             return _spark_pairs(out)
@@ -280,31 +283,6 @@ def _quiet_splink():
                 logging.getLogger(name).setLevel(level)
 
 
-def _splink_settings() -> SettingsCreator:
-    """The Fellegi-Sunter model of :func:`probabilistic_pairs`: its comparisons and the
-    blocking rules that generate candidate pairs."""
-    return SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="unique_id",
-        comparisons=[
-            cl.JaroWinklerAtThresholds("name_norm", [0.9]),
-            cl.ExactMatch("email_norm"),
-            cl.ExactMatch("phone_norm"),
-            cl.ExactMatch("postcode"),
-            cl.ExactMatch("city_norm"),
-            cl.LevenshteinAtThresholds("address_norm", [2]),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("address_norm"),
-            block_on("phone_norm"),
-            block_on("email_norm"),
-            block_on("name_norm", "city_norm", "street"),
-        ],
-        retain_intermediate_calculation_columns=False,
-        linker_uid="channelops",
-    )
-
-
 def _splink_table(nodes: pd.DataFrame, engine: str):
     """``nodes`` registered in splink's database API for ``engine``, and the DuckDB
     connection (``None`` on Spark)."""
@@ -322,19 +300,6 @@ def _splink_table(nodes: pd.DataFrame, engine: str):
     con = duckdb_connection(threads=2, memory_limit="3GB")
     db = DuckDBAPI(connection=con)
     return db.register(nodes), con
-
-
-def _train_splink(linker: Linker, seed: int, max_em_pairs: float) -> None:
-    """Train without labels: the prior from the exact phone/email rule (recall 0.8), u by
-    random sampling, m by expectation maximisation on two blocking rules."""
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("email_norm"), block_on("phone_norm")], recall=0.8
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
-    for rule in (block_on("address_norm"), block_on("name_norm", "city_norm", "street")):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, record_sample_proportion=1.0, max_pairs=max_em_pairs
-        )
 
 
 def _spark_pairs(out) -> pd.DataFrame:
@@ -360,9 +325,9 @@ def _pair_columns(columns) -> list[str]:
     comparison levels (``gamma_<field>``)."""
     names = [c if isinstance(c, str) else c.unquote().name for c in columns]
     keep = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
-    fields = ("name_norm", "email_norm", "phone_norm", "postcode", "city_norm", "address_norm")
+    fields = model.COMPARED
     keep += [f"{f}_{side}" for f in fields for side in ("l", "r")]
-    keep += [f"gamma_{f}" for f in fields]
+    keep += [c for c in names if c.startswith("gamma_")]
     return [c for c in keep if c in names]
 
 
@@ -463,12 +428,17 @@ def link_buyers(
     if pairs is not None and len(pairs):
         best = _best_pairs_of_lone_buyers(nodes, pairs, threshold, det_labels, nb)
         splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
-        labels = _components(
-            np.concatenate([rows, best["src"].to_numpy()]),
-            np.concatenate([cols, best["dst"].to_numpy()]),
-            size,
-            n,
-        )
+        rows = np.concatenate([rows, best["src"].to_numpy()])
+        cols = np.concatenate([cols, best["dst"].to_numpy()])
+        labels = _components(rows, cols, size, n)
+        extra = _crm_pairs_of_open_clusters(nodes, pairs, threshold, det_labels, labels, nb)
+        if len(extra):
+            labels = _components(
+                np.concatenate([rows, extra["src"].to_numpy()]),
+                np.concatenate([cols, extra["dst"].to_numpy()]),
+                size,
+                n,
+            )
     buyer_crm = nodes["crm_id"].iloc[:nb].notna().to_numpy()
     has_key = (nodes["email_norm"].notna() | nodes["phone_norm"].notna()).to_numpy()[:nb]
     crm_codes, crm_uniques = pd.factorize(nodes["crm_id"], sort=True)
@@ -518,6 +488,14 @@ def _components(rows: np.ndarray, cols: np.ndarray, size: int, n: int) -> np.nda
     return connected_components(graph, directed=False)[1][:n]
 
 
+def _open_nodes(nodes: pd.DataFrame, nb: int) -> np.ndarray:
+    """Per node of :func:`_identity_nodes`: True for a buyer (one of the first ``nb``) the
+    deterministic rules leave alone (no CRM id, no shared phone or e-mail), the only
+    buyers :func:`link_buyers` gives a probabilistic link."""
+    rows, cols, size = _key_edges(nodes)
+    return _open_nodes_from(_components(rows, cols, size, len(nodes)), nodes, nb)
+
+
 def _best_pairs_of_lone_buyers(
     nodes: pd.DataFrame,
     pairs: pd.DataFrame,
@@ -528,33 +506,92 @@ def _best_pairs_of_lone_buyers(
     """The best-scoring pair of each buyer the deterministic rules leave alone.
 
     A buyer is lone when its cluster in ``labels`` has one node and it carries no CRM id.
-    Among its pairs with match probability >= ``threshold`` the highest probability wins
-    (ties: the smallest node id of the other side).
+    Among its pairs with match probability >= ``threshold`` the highest match weight wins
+    (probability when ``pairs`` has no weight); ties go to a node whose cluster holds a CRM
+    customer, then to the smallest node id.
 
     Returns:
         src (the lone buyer's node position), dst (the other node's position), prob; one
         row per lone buyer with a pair, sorted by src.
     """
-    n = len(nodes)
-    det_size = np.bincount(labels)[labels]
-    lone = (det_size == 1) & (np.arange(n) < nb) & nodes["crm_id"].isna().to_numpy()
-    pos = pd.Series(np.arange(n), index=nodes["node"].to_numpy())
+    cand = _candidates(nodes, pairs, threshold, labels)
+    cand = cand.loc[_open_nodes_from(labels, nodes, nb)[cand["src"].to_numpy()]]
+    best = cand.sort_values(["src", "score", "dst_crm", "dst_node"],
+                            ascending=[True, False, False, True])  # fmt: skip
+    return best.drop_duplicates("src")[["src", "dst", "prob"]]
+
+
+def _candidates(
+    nodes: pd.DataFrame, pairs: pd.DataFrame, threshold: float, labels: np.ndarray
+) -> pd.DataFrame:
+    """Both directions of each pair at or above ``threshold``: src, dst (node positions),
+    prob, score (match weight, else probability), dst_node (its id) and dst_crm (the
+    deterministic cluster of dst holds a CRM id)."""
+    pos = pd.Series(np.arange(len(nodes)), index=nodes["node"].to_numpy())
     p = pairs.loc[pairs["match_probability"] >= threshold]
     left = pos.reindex(p["node_l"].to_numpy()).to_numpy()
     right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
     prob = p["match_probability"].to_numpy(dtype=float)
+    score = p["match_weight"].to_numpy(dtype=float) if "match_weight" in p.columns else prob
     cand = pd.DataFrame(
         {
             "src": np.concatenate([left, right]),
             "dst": np.concatenate([right, left]),
             "prob": np.concatenate([prob, prob]),
+            "score": np.concatenate([score, score]),
         }
-    ).dropna()
+    ).dropna(subset=["src", "dst"])
     cand = cand.astype({"src": np.int64, "dst": np.int64})
-    cand = cand.loc[lone[cand["src"].to_numpy()]]
+    has_crm = nodes["crm_id"].notna().to_numpy()
+    crm_cluster = np.zeros(int(labels.max()) + 1 if len(labels) else 0, dtype=bool)
+    crm_cluster[labels[has_crm]] = True
+    cand["dst_crm"] = crm_cluster[labels[cand["dst"].to_numpy()]]
     cand["dst_node"] = nodes["node"].to_numpy()[cand["dst"].to_numpy()]
-    best = cand.sort_values(["src", "prob", "dst_node"], ascending=[True, False, True])
-    return best.drop_duplicates("src")[["src", "dst", "prob"]]
+    return cand
+
+
+def _open_nodes_from(labels: np.ndarray, nodes: pd.DataFrame, nb: int) -> np.ndarray:
+    """Lone buyers of the deterministic clusters ``labels`` (see :func:`_open_nodes`)."""
+    det_size = np.bincount(labels)[labels]
+    return (det_size == 1) & (np.arange(len(nodes)) < nb) & nodes["crm_id"].isna().to_numpy()
+
+
+def _crm_pairs_of_open_clusters(
+    nodes: pd.DataFrame,
+    pairs: pd.DataFrame,
+    threshold: float,
+    det_labels: np.ndarray,
+    labels: np.ndarray,
+    nb: int,
+) -> pd.DataFrame:
+    """One link to a CRM customer for each cluster of lone buyers that has none.
+
+    Two duplicates of one person may score each other as high as they score the CRM record
+    and pick each other (:func:`_best_pairs_of_lone_buyers`); their cluster then holds no
+    CRM id although a member scores the CRM record above ``threshold``. The best such pair
+    of the cluster (highest weight, then smallest node id) links it; one link per cluster,
+    so no two customers are merged.
+
+    Returns:
+        src, dst, prob as :func:`_best_pairs_of_lone_buyers`.
+    """
+    cols = ["src", "dst", "prob"]
+    has_crm = nodes["crm_id"].notna().to_numpy()
+    k = int(labels.max()) + 1 if len(labels) else 0
+    crm_cluster = np.zeros(k, dtype=bool)
+    crm_cluster[labels[has_crm]] = True
+    cand = _candidates(nodes, pairs, threshold, det_labels)
+    lone = _open_nodes_from(det_labels, nodes, nb)
+    src, dst = cand["src"].to_numpy(), cand["dst"].to_numpy()
+    keep = lone[src] & ~crm_cluster[labels[src]] & crm_cluster[labels[dst]]
+    keep &= labels[src] != labels[dst]
+    cand = cand.loc[keep].assign(cluster=labels[src[keep]])
+    if cand.empty:
+        return pd.DataFrame(columns=cols).astype({"src": np.int64, "dst": np.int64, "prob": float})
+    cand["src_node"] = nodes["node"].to_numpy()[cand["src"].to_numpy()]
+    best = cand.sort_values(["cluster", "score", "src_node", "dst_node"],
+                            ascending=[True, False, True, True])  # fmt: skip
+    return best.drop_duplicates("cluster")[cols]
 
 
 def _cluster_counts(labels: np.ndarray, crm_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
