@@ -15,6 +15,9 @@ For each seed it generates the multi_category dataset (``channelops.synth``), th
   with the calendar base (default) and with a constant base (``base_terms="none"``);
 * prints |fitted / true - 1| of steady-state weekly revenue at 0.5x, 1x and 2x the median
   observed spend and at the recommended plan's spend;
+* with simulator 2's truth, also scores the plan exactly (``true_weekly_profit``: halo,
+  cannibalisation, margins after commission) against the best allocation of the same budget
+  (``best_true_allocation``): sim2_capture = share of the best gain over no spend captured;
 * optimises the plan as notebook 02 does (budget = mean total weekly spend of the last 13
   weeks, at least 2 channels, gross margin 0.45, NSGA-II at the default 100 x 200 and the CI
   40 x 40) and scores the recommended plan of each rule on the true curves against
@@ -36,6 +39,7 @@ import pandas as pd
 from channelops.stages import channel_selection as ch
 from channelops.synth import generate_dataset
 from channelops.synth.scoring import channels as truth_scoring
+from channelops.synth.scoring import profit
 
 GROSS_MARGIN = 0.45
 RULES = {
@@ -80,6 +84,22 @@ def _reach(folder: Path, catalog: pd.DataFrame) -> tuple[pd.DataFrame, dict[str,
     return reach, (value / value.sum()).to_dict()
 
 
+def _true_profit_capture(market, spends: dict[str, float], budget: float) -> dict[str, float]:
+    """Simulator 2's exact scoring: the plan's true weekly profit (halo, cannibalisation,
+    margins after commission; ``true_weekly_profit``), the best allocation of the same
+    budget (``best_true_allocation``) and the share of the best gain over no spend the plan
+    captures. NaN when the truth is not from simulator 2."""
+    if market is None:
+        return {"plan": np.nan, "best": np.nan, "capture": np.nan}
+    known = set(market["response_curves"]["channel_id"])
+    plan = {c: s for c, s in spends.items() if c in known}
+    p_plan = profit.true_weekly_profit(market, plan)
+    p_best = profit.true_weekly_profit(market, profit.best_true_allocation(market, budget))
+    p_zero = profit.true_weekly_profit(market, {})
+    gain = p_best - p_zero
+    return {"plan": p_plan, "best": p_best, "capture": (p_plan - p_zero) / gain if gain else np.nan}
+
+
 def run_seed(seed: int, size: str, n_boot: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
@@ -88,6 +108,10 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
             pd.read_parquet(folder / "truth" / "response_curves.parquet")
         )
         weekly = pd.read_parquet(folder / "truth" / "weekly_revenue.parquet")
+        try:
+            market = profit.load_market_truth(folder)
+        except (ValueError, FileNotFoundError):
+            market = None  # generator 1 truth: no exact scoring
         catalog = pd.read_csv(folder / "channels.csv")
         spend = pd.read_csv(folder / "marketing_spend.csv")
         sources = {
@@ -165,6 +189,7 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
                 if plan[f"selected_{c}"]
             }
             perr = truth_scoring.curve_errors(fitted, truth, spend_multiples=(), planned=spends)
+            exact = _true_profit_capture(market, spends, budget)
             rows.append(
                 {
                     "nsga2": f"{pop}x{gen}",
@@ -176,6 +201,9 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
                     "gap": gap["gap"],
                     "reach": plan["reach"],
                     "max_err_planned": float(perr["error"].abs().max()),
+                    "sim2_true_profit": exact["plan"],
+                    "sim2_best_profit": exact["best"],
+                    "sim2_capture": exact["capture"],
                     "channels": plan["channels"],
                 }
             )

@@ -11,7 +11,11 @@ import yaml
 
 from channelops.synth import generate_dataset
 from channelops.synth import marketing as mkt
-from channelops.synth.scoring.profit import true_incremental_revenue, true_weekly_profit
+from channelops.synth.scoring.profit import (
+    best_true_allocation,
+    true_incremental_revenue,
+    true_weekly_profit,
+)
 
 LIFT_COLUMNS = [
     "channel_id",
@@ -103,6 +107,14 @@ def test_a_channel_is_below_break_even(world) -> None:
     base = true_weekly_profit(world, typical)
     gain = {c: base - true_weekly_profit(world, {**typical, c: 0.0}) for c in typical}
     assert min(gain.values()) < 0 < max(gain.values()), gain
+    # the exact optimum under the same total budget beats typical and random splits of it
+    budget = sum(typical.values())
+    best = true_weekly_profit(world, best_true_allocation(world, budget))
+    rng = np.random.default_rng(0)
+    for w in rng.dirichlet(np.ones(len(typical)), 20):
+        split = dict(zip(typical, budget * w, strict=True))
+        assert best >= true_weekly_profit(world, split) - 1e-6
+    assert best >= base - 1e-6
 
 
 def test_true_weekly_profit_known_answer() -> None:
@@ -133,6 +145,15 @@ def test_true_weekly_profit_known_answer() -> None:
     assert true_weekly_profit(t, {"A": 500.0}) == pytest.approx(expected)
     inc = true_incremental_revenue(t, {"A": 500.0})
     assert inc["A"] == pytest.approx(r * (1 + 0.5 - 0.2 * 0.5)) and inc["B"] == 0
+    # best allocation: A's marginal profit 0.52 x 1000 / 500 x exp(-s / 500) = 1 at
+    # s = 500 ln(1.04); B's value factor 0.3 x 2000 / 1000 < 1 never pays
+    best = best_true_allocation(t)
+    assert best["A"] == pytest.approx(500 * np.log(1.04)) and best["B"] == 0
+    assert true_weekly_profit(t, best) > true_weekly_profit(t, {"A": best["A"] * 1.1})
+    capped = best_true_allocation(t, budget=5.0)
+    assert capped["A"] == pytest.approx(5.0, rel=1e-6)
+    with pytest.raises(ValueError, match="budget"):
+        best_true_allocation(t, budget=-1.0)
     with pytest.raises(ValueError, match="does not have"):
         true_weekly_profit(t, {"C": 1.0})
     with pytest.raises(ValueError, match=">= 0"):

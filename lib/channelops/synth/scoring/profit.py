@@ -30,7 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_market_truth", "true_weekly_profit", "true_incremental_revenue"]
+__all__ = [
+    "best_true_allocation",
+    "load_market_truth",
+    "true_incremental_revenue",
+    "true_weekly_profit",
+]
 
 _CURVE_COLUMNS = (
     "channel_id",
@@ -133,3 +138,49 @@ def true_weekly_profit(
         value = curves.get("new_customer_value_52w", 0.0)
         profit += float((kappa * r * value * m).sum())
     return profit - float(s.sum())
+
+
+def best_true_allocation(
+    truth: str | Path | Mapping[str, pd.DataFrame],
+    budget: float | None = None,
+    channels: list[str] | None = None,
+) -> dict[str, float]:
+    """The allocation that maximises :func:`true_weekly_profit` (short-term), exactly.
+
+    Each channel's profit f_A R_A(s) - s is concave where it pays (f_A > 0, the margin-
+    weighted value factor), so at the optimum every funded channel has the same marginal
+    profit: f_A (top_A / k_A) exp(-s_A / k_A) = 1 + lam, i.e.
+    s_A = k_A ln(f_A top_A / (k_A (1 + lam))), clipped at 0; lam = 0 without a budget,
+    else the smallest lam >= 0 with sum s_A <= budget (bisection).
+
+    Args:
+        truth: as for :func:`true_weekly_profit`.
+        budget: total weekly spend allowed (base currency); None = unconstrained.
+        channels: the channels that may spend (default: all).
+    Returns:
+        {channel_id: weekly spend} for every channel of the truth (0 where not funded).
+    """
+    t = load_market_truth(truth)
+    curves = t["response_curves"].set_index("channel_id")
+    if budget is not None and (not np.isfinite(budget) or budget < 0):
+        raise ValueError(f"budget must be a finite number >= 0, got {budget}")
+    allowed = curves.index if channels is None else pd.Index(channels)
+    unknown = sorted(set(allowed) - set(curves.index))
+    if unknown:
+        raise ValueError(f"channels the truth does not have: {unknown}")
+    f = _value_factor(curves, t["halo"], margin=True)
+    k = curves["saturation_spend"]
+    slope0 = (f * curves["saturation_revenue_max"] / k).where(curves.index.isin(allowed), 0.0)
+
+    def spend(lam: float) -> pd.Series:
+        ratio = (slope0 / (1.0 + lam)).clip(lower=1e-300)
+        return (k * np.log(ratio)).clip(lower=0.0).where(slope0 > 0, 0.0)
+
+    s = spend(0.0)
+    if budget is not None and s.sum() > budget:
+        lo, hi = 0.0, float(slope0.max())
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if spend(mid).sum() > budget else (lo, mid)
+        s = spend(hi)
+    return {str(c): float(v) for c, v in s.items()}
