@@ -39,6 +39,7 @@ __all__ = [
     "channel_affinities",
     "build_assortment",
     "assortment_summary",
+    "category_mix",
 ]
 
 #: Audience columns that a candidate channel and 01's segment profiles must both carry for
@@ -435,3 +436,22 @@ def assortment_summary(assortment: pd.DataFrame) -> pd.DataFrame:
     return t.groupby(["channel_id", "channel_status"]).agg(
         expected_revenue=("expected_revenue", "sum"), not_sold_yet=("not_sold_yet", "sum")
     )
+
+
+def category_mix(assortment: pd.DataFrame) -> pd.DataFrame:
+    """Each channel's listing by category: share of the listed products' expected revenue.
+
+    Args:
+        assortment: :func:`build_assortment` (channel_id, category, expected_revenue).
+
+    Returns:
+        channel_id x category, shares summing to 1 per channel (0 where a channel lists
+        nothing of a category, NaN for a channel whose listing expects no revenue); no
+        column when no listed product has a category (a catalogue without categories).
+    """
+    known = assortment[assortment["category"].notna()]
+    mix = known.pivot_table(
+        index="channel_id", columns="category", values="expected_revenue", aggfunc="sum"
+    ).fillna(0.0)
+    total = mix.sum(axis=1)
+    return mix.div(total.where(total > 0), axis=0)

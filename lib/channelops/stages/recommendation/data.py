@@ -22,7 +22,11 @@ import scipy.sparse as sp
 
 __all__ = [
     "REQUIRED_COLUMNS",
+    "LINE_COLUMNS",
     "Interactions",
+    "catalogue",
+    "purchase_accounting",
+    "left_out_sentence",
     "purchase_lines",
     "time_split",
     "resolve_cutoff",
@@ -32,8 +36,27 @@ __all__ = [
 
 #: Columns of 03's ``order_lines`` every function here needs.
 REQUIRED_COLUMNS = ("customer_id", "sku", "order_ts", "quantity")
+#: Columns of 03's ``order_lines`` the notebook reads: the purchases and, for what is left
+#: out, the guest flag, order ids, net revenue and the intake's merchandise flag and
+#: demand units (data contract).
+LINE_COLUMNS = (
+    "customer_id",
+    "channel_id",
+    "order_id",
+    "sku",
+    "order_ts",
+    "quantity",
+    "status",
+    "revenue_base",
+    "net_revenue_base",
+    "is_guest",
+    "is_merchandise",
+    "demand_units",
+)
 #: Statuses that are not kept purchases and so are not evidence of preference.
 IGNORED_STATUSES = ("cancelled", "returned")
+#: Columns of the catalogue (:func:`catalogue`).
+CATALOGUE_COLUMNS = ("sku", "category", "list_price")
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], name: str) -> None:
@@ -44,19 +67,179 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], name: st
         )
 
 
+def _guest(lines: pd.DataFrame) -> np.ndarray:
+    """Per line, True for a guest line: ``is_guest`` (the intake's flag) or no customer_id."""
+    guest = lines["customer_id"].isna().to_numpy(dtype=bool)
+    if "is_guest" in lines:
+        guest |= lines["is_guest"].fillna(False).to_numpy(dtype=bool)
+    return guest
+
+
+def _non_merchandise(lines: pd.DataFrame) -> np.ndarray:
+    """Per line, True for a non-merchandise line (``is_merchandise`` False: postage, fees,
+    discounts, gift cards, ...); all False without the column."""
+    if "is_merchandise" not in lines:
+        return np.zeros(len(lines), dtype=bool)
+    return ~lines["is_merchandise"].fillna(True).to_numpy(dtype=bool)
+
+
+def _purchase_mask(lines: pd.DataFrame, ignore_status: tuple[str, ...]) -> np.ndarray:
+    """Per line, True when it is evidence of a customer's taste: a merchandise line of a
+    known customer with a SKU and a time and ``demand_units`` > 0 (with no demand_units
+    column: quantity > 0 and a status not in ``ignore_status``)."""
+    mask = lines[["customer_id", "sku", "order_ts", "quantity"]].notna().all(axis=1).to_numpy()
+    mask &= ~_guest(lines) & ~_non_merchandise(lines)
+    if "demand_units" in lines:
+        mask &= (lines["demand_units"].fillna(0) > 0).to_numpy(dtype=bool)
+        return mask
+    if "status" in lines and ignore_status:
+        mask &= ~lines["status"].isin(list(ignore_status)).to_numpy(dtype=bool)
+    mask &= (lines["quantity"] > 0).to_numpy(dtype=bool)
+    return mask
+
+
+def purchase_accounting(
+    lines: pd.DataFrame, ignore_status: tuple[str, ...] = IGNORED_STATUSES
+) -> pd.Series:
+    """What of 03's order lines 07 learns from, and what it leaves out and why.
+
+    Each line is counted once, in this order: a guest line (no customer: guest checkout,
+    :func:`_guest`), a non-merchandise line of a customer (postage, fees, ...), a line that
+    is no purchase (cancelled, returned, a reversal; ``demand_units`` 0), else a purchase.
+
+    Args:
+        lines: 03's ``order_lines`` (customer_id, sku, order_ts, quantity; optional
+            is_guest, is_merchandise, demand_units, status, order_id, channel_id,
+            net_revenue_base or revenue_base).
+
+    Returns:
+        Series: lines, purchase_lines, customers (with a purchase), guest_lines,
+        guest_orders (distinct channel x order of the guest lines; 0 without order_id),
+        guest_revenue (their net revenue, base currency; 0 without a revenue column),
+        non_merchandise_lines, not_purchase_lines.
+    """
+    _require(lines, REQUIRED_COLUMNS, "order_lines")
+    guest = _guest(lines)
+    non_merch = _non_merchandise(lines) & ~guest
+    bought = _purchase_mask(lines, ignore_status)
+    g = lines.loc[guest]
+    orders = 0
+    if "order_id" in g:
+        keys = [c for c in ("channel_id", "order_id") if c in g]
+        orders = len(g[keys].drop_duplicates())
+    money = next((c for c in ("net_revenue_base", "revenue_base") if c in g), None)
+    return pd.Series(
+        {
+            "lines": len(lines),
+            "purchase_lines": int(bought.sum()),
+            "customers": int(lines.loc[bought, "customer_id"].nunique()),
+            "guest_lines": int(guest.sum()),
+            "guest_orders": orders,
+            "guest_revenue": float(g[money].sum()) if money else 0.0,
+            "non_merchandise_lines": int(non_merch.sum()),
+            "not_purchase_lines": int((~guest & ~non_merch & ~bought).sum()),
+        },
+        dtype=object,
+    )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def left_out_sentence(acc: pd.Series, currency: str = "") -> str:
+    """One sentence: what 07 learns from and what it leaves out, from :func:`purchase_accounting`.
+
+    Args:
+        acc: :func:`purchase_accounting`.
+        currency: the base currency's code, written after the guest revenue.
+
+    Returns:
+        e.g. "07 learns from 900 purchase lines of 120 customers; left out: 80 guest lines
+        (40 orders, 1,234 CNY net revenue) that no customer can be recommended for, 5
+        non-merchandise lines (never recommended) and 15 cancelled, returned or reversed
+        lines."
+    """
+    cur = f" {currency}" if currency else ""
+    parts = []
+    if acc["guest_lines"]:
+        parts.append(
+            f"{_count(acc['guest_lines'], 'guest line', 'guest lines')} "
+            f"({_count(acc['guest_orders'], 'order', 'orders')}, "
+            f"{acc['guest_revenue']:,.0f}{cur} net revenue) that no customer can be "
+            "recommended for"
+        )
+    if acc["non_merchandise_lines"]:
+        n = acc["non_merchandise_lines"]
+        parts.append(
+            f"{_count(n, 'non-merchandise line', 'non-merchandise lines')} (never recommended)"
+        )
+    if acc["not_purchase_lines"]:
+        n = acc["not_purchase_lines"]
+        parts.append(
+            _count(
+                n, "cancelled, returned or reversed line", "cancelled, returned or reversed lines"
+            )
+        )
+    head = (
+        f"07 learns from {_count(acc['purchase_lines'], 'purchase line', 'purchase lines')} "
+        f"of {_count(acc['customers'], 'customer', 'customers')}"
+    )
+    if not parts:
+        return head + "; no line is left out."
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{head}; left out: {listed}."
+
+
+def catalogue(products: pd.DataFrame | None, lines: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The SKUs 07 may recommend and list: the products that are merchandise.
+
+    Args:
+        products: 03's ``products`` (sku; category, list_price and merchandise when known).
+        lines: 03's ``order_lines`` with sku and is_merchandise: a SKU that appears on a
+            non-merchandise line (its code is a postage, fee, ... code) is left out.
+
+    Returns:
+        sku (str), category and list_price (NA where the products do not say), one row per
+        SKU, products marked ``merchandise`` False and non-merchandise codes left out.
+    """
+    if products is None or "sku" not in products:
+        out = pd.DataFrame({"sku": pd.Series(dtype=object)})
+    else:
+        out = products.drop_duplicates("sku").reset_index(drop=True)
+        if "merchandise" in out:
+            keep = out["merchandise"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+            out = out[keep]
+        out = out.assign(sku=_plain_strings(out["sku"]))
+    if lines is not None and "sku" in lines:
+        codes = set(lines.loc[_non_merchandise(lines), "sku"].dropna().astype(str))
+        out = out[~out["sku"].isin(codes)]
+    for col, empty, dtype in (("category", pd.NA, "string"), ("list_price", np.nan, "float64")):
+        if col not in out:
+            out[col] = pd.Series(empty, index=out.index, dtype=dtype)
+    return out[list(CATALOGUE_COLUMNS)].reset_index(drop=True)
+
+
 def purchase_lines(
     lines: pd.DataFrame, ignore_status: tuple[str, ...] = IGNORED_STATUSES
 ) -> pd.DataFrame:
     """Order lines that count as purchases, with clean keys.
 
+    A purchase is a merchandise line of a known customer: guest lines (``is_guest`` or no
+    customer_id) and non-merchandise lines (``is_merchandise`` False) are left out
+    (:func:`purchase_accounting` counts them). With the intake's ``demand_units`` a
+    purchase is a line with demand_units > 0 and its quantity is demand_units; without it,
+    quantity > 0 and a status not in ``ignore_status``.
+
     Args:
         lines: 03's ``order_lines`` (customer_id, sku, order_ts, quantity; optional
-            channel_id, status, revenue_base).
-        ignore_status: statuses dropped (a cancelled or returned line is no evidence of taste).
+            channel_id, status, revenue_base, is_guest, is_merchandise, demand_units).
+        ignore_status: statuses dropped when there is no demand_units (a cancelled or
+            returned line is no evidence of taste).
 
     Returns:
         The kept lines with customer_id and sku as plain strings, order_ts as UTC timestamps,
-        quantity > 0; rows with a missing customer or SKU are dropped.
+        quantity > 0 (float); rows with a missing customer or SKU are dropped.
 
     Raises:
         ValueError: a required column is missing, or no purchase is left.
@@ -64,16 +247,16 @@ def purchase_lines(
     _require(lines, REQUIRED_COLUMNS, "order_lines")
     keep = [c for c in (*REQUIRED_COLUMNS, "channel_id", "status", "revenue_base") if c in lines]
     # one boolean mask and one copy of the kept rows
-    mask = lines[["customer_id", "sku", "order_ts", "quantity"]].notna().all(axis=1).to_numpy()
-    if "status" in lines and ignore_status:
-        mask &= ~lines["status"].isin(list(ignore_status)).to_numpy(dtype=bool)
-    mask &= (lines["quantity"] > 0).to_numpy(dtype=bool)
+    mask = _purchase_mask(lines, ignore_status)
     if not mask.any():
         raise ValueError(
-            "order_lines holds no purchase (after dropping missing customers/SKUs, "
-            f"quantities <= 0 and statuses {list(ignore_status)})"
+            "order_lines holds no purchase (after dropping guest lines, lines without a "
+            "SKU, non-merchandise lines, and lines with no demand units or, without "
+            f"demand_units, quantities <= 0 and statuses {list(ignore_status)})"
         )
     out = lines.loc[mask, keep].reset_index(drop=True)
+    if "demand_units" in lines:
+        out["quantity"] = lines.loc[mask, "demand_units"].to_numpy(dtype=float)
     out["customer_id"] = _plain_strings(out["customer_id"])
     out["sku"] = _plain_strings(out["sku"])
     out["order_ts"] = pd.to_datetime(out["order_ts"], utc=True)
