@@ -123,7 +123,7 @@ def customer_people(
 
     Returns:
         Indexed by customer_id: birth_year (Int64) and city_tier (float, NaN where the city
-        or its tier is unknown); None without a CRM.
+        or its tier is unknown); None without a CRM or when no customer has either.
     """
     if crm is None:
         return None
@@ -135,6 +135,8 @@ def customer_people(
         tiers = pd.to_numeric(locations.set_index("city")["city_tier"], errors="coerce")
         tier = pd.to_numeric(crm["city"].map(tiers), errors="coerce")
     people["city_tier"] = tier.to_numpy(float)
+    if people["birth_year"].isna().all() and people["city_tier"].isna().all():
+        return None  # nothing known about anyone: no band shares to give
     return people
 
 

@@ -6,10 +6,16 @@ table, as of their own cut-off dates.
 """
 
 from .features import customer_features, customer_orders, design_matrix
+from .guests import GuestsLeftOut, guest_mask, identified_lines, left_out_text, money_column
 from .placement import SEGMENT_MODEL_COLUMNS, place_in_segments, segment_model_table
 from .sums import PURCHASE_STATUSES
 
 __all__ = [
+    "GuestsLeftOut",
+    "guest_mask",
+    "identified_lines",
+    "left_out_text",
+    "money_column",
     "PURCHASE_STATUSES",
     "SEGMENT_MODEL_COLUMNS",
     "customer_orders",

@@ -26,14 +26,20 @@ from channelops.engine import is_spark, spark_session
 from channelops.frames import require_columns as _require
 
 
-def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
+def customer_orders(
+    lines: pd.DataFrame, engine: str = "local", money: str = "revenue_base"
+) -> pd.DataFrame:
     """Purchases per customer and order: one row per (customer_id, order_id).
 
     Args:
         lines: canonical lines with buyer_ref (= customer id), order_id, channel_id,
-            order_ts_local, revenue_base, status and, optionally, discount_base.
+            order_ts_local, the ``money`` column, status and, optionally, discount_base.
+            Guest lines (no buyer_ref) must be left out first
+            (:func:`channelops.customers.guests.identified_lines`).
         engine: ``local``, or ``spark`` / a Spark master URL to aggregate on Spark
             (:mod:`channelops.engine`; same rows, sums equal to float rounding).
+        money: the line value summed into the order's revenue (base currency):
+            ``revenue_base``, or ``net_revenue_base`` (after refunds and reversals).
 
     Returns:
         customer_id, order_id, channel_id, order_ts (local, naive), revenue (base currency,
@@ -43,10 +49,18 @@ def customer_orders(lines: pd.DataFrame, engine: str = "local") -> pd.DataFrame:
         ValueError: a required column is missing.
     """
     _require(
-        lines,
-        ["buyer_ref", "order_id", "channel_id", "order_ts_local", "revenue_base", "status"],
-        "lines",
+        lines, ["buyer_ref", "order_id", "channel_id", "order_ts_local", money, "status"], "lines"
     )
+    if lines["buyer_ref"].isna().any():
+        raise ValueError(
+            f"{int(lines['buyer_ref'].isna().sum())} lines have no buyer_ref (guest lines): "
+            "leave them out first with channelops.customers.identified_lines"
+        )
+    if money != "revenue_base":  # a view with the money column under the name summed below
+        lines = pd.DataFrame(
+            {**{c: lines[c] for c in lines.columns if c != "revenue_base"}},
+            copy=False,
+        ).assign(revenue_base=lines[money])
     if is_spark(engine):
         from channelops.customers.spark import customer_orders_spark  # lazy: pyspark
 
@@ -180,7 +194,8 @@ def _category_mix(
 
     Args:
         lines: canonical lines (buyer_ref = customer id, sku, revenue_base in base currency,
-            status, order_ts_local); purchases up to ``as_of`` with revenue > 0 count.
+            status, order_ts_local; is_merchandise when present); merchandise purchases up
+            to ``as_of`` with revenue > 0 count.
         products: product master with sku and category.
         ids: the customers, in feature-row order.
         as_of: the observation instant (local, naive).
@@ -198,6 +213,8 @@ def _category_mix(
         & (lines["order_ts_local"] <= as_of).to_numpy(dtype=bool)
         & (revenue > 0)
     )
+    if "is_merchandise" in lines.columns:  # postage, fees, gift cards: no product category
+        ok &= lines["is_merchandise"].to_numpy(dtype=bool, na_value=True)
     product = _positions(lines["sku"], products["sku"])
     customer = _positions(lines["buyer_ref"], ids.to_series())
     ok &= (product >= 0) & (customer >= 0)

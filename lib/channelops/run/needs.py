@@ -46,8 +46,8 @@ NEEDS: dict[str, dict[str, str]] = {
     },
     "01": {
         "customers": (
-            "the customers are the buyers of the CRM channels with no age or city, so the "
-            "segment profiles carry no age or city-tier shares"
+            "the customers are the CRM channels' buyers and the segment profiles carry no "
+            "age or city-tier shares"
         ),
         "customers.birth_year": "the segment profiles carry no age shares",
         "customers.city": "the segment profiles carry no city-tier shares",
@@ -100,9 +100,9 @@ NEEDS: dict[str, dict[str, str]] = {
         "products": "every unit weighs the default weight",
     },
     "06": {
-        "products": "the scorecard's cost of goods is 0, so gross margin and contribution overstate",
+        "products": "the scorecard has no cost of goods, so no gross margin or contribution",
         "products.unit_cost": (
-            "the scorecard's cost of goods is 0, so gross margin and contribution overstate"
+            "the scorecard has no cost of goods, so no gross margin or contribution"
         ),
         "channels": (
             "the scorecard has no commission and plan vs actual no fixed cost per channel"

@@ -15,6 +15,8 @@ Money is in the base currency; every finding sentence is computed from the numbe
 describes.
 """
 
+from channelops.customers import identified_lines, left_out_text
+
 from .experiments import (
     EXPERIMENT_COLUMNS,
     RESULT_COLUMNS,
@@ -105,6 +107,8 @@ from .summary import (
 from .text import escape_data, money_text, names_text
 
 __all__ = [
+    "identified_lines",
+    "left_out_text",
     # scorecard
     "SOLD_STATUSES",
     "SCORECARD_DEFINITIONS",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from channelops.customers import customer_features, customer_orders
+from channelops.customers import customer_features, customer_orders, money_column
 from channelops.customers import place_in_segments as _nearest_segment
 from channelops.frames import as_str_keys, require_columns
 
@@ -46,7 +46,8 @@ def place_in_segments(
 
     Args:
         lines: unified order lines (customer_id, order_id, channel_id, order_ts_local,
-            revenue_base, status).
+            net_revenue_base or revenue_base, status); guest lines (customer_id <NA>) are
+            left out.
         model: 01's ``segment_model`` table (standardisation and centres).
         as_of: observation instant (local, naive); default the day after the last order.
 
@@ -60,17 +61,19 @@ def place_in_segments(
             "channel_id",
             "order_ts_local",
             "revenue_base",
+            "net_revenue_base",
             "status",
             "discount_base",
         )
         if c in lines.columns
     ]
+    lines = lines.loc[lines["customer_id"].notna().to_numpy()]  # guests are no customer
     # a frame over the lines' own columns, not a copy of them (customer_orders copies the
     # sold lines once itself)
     view = pd.DataFrame(
         {**{c: lines[c] for c in cols}, "buyer_ref": as_str_keys(lines["customer_id"])}, copy=False
     )
-    orders = customer_orders(view)
+    orders = customer_orders(view, money=money_column(lines))
     if as_of is None:
         as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)
     return _nearest_segment(customer_features(orders, as_of), model)

@@ -387,8 +387,16 @@ def inventory_figures(
 
 
 def _units_sold(lines: pd.DataFrame) -> pd.DataFrame:
-    """channel_id, sku (both str), units: sold quantity per channel and SKU."""
-    sold = _sold(lines[["channel_id", "sku", "quantity", "status"]])
+    """channel_id, sku (both str), units: sold quantity per channel and SKU (the intake's
+    demand_units when the lines carry them: merchandise only, returns and cancellations
+    out)."""
+    if "demand_units" in lines.columns:
+        sold = lines.loc[
+            lines["demand_units"].to_numpy(dtype=float, na_value=0.0) > 0,
+            ["channel_id", "sku", "demand_units"],
+        ].rename(columns={"demand_units": "quantity"})
+    else:
+        sold = _sold(lines[["channel_id", "sku", "quantity", "status"]])
     # group on the keys as they are and turn only the result's keys into str (missing
     # keys kept as their own group, named "nan" as astype(str) names them)
     return (

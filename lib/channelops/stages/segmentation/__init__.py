@@ -10,7 +10,15 @@ Spark variant builds them when the ``engine`` parameter asks for it), so that 06
 place customers with the same code; they are re-exported here for the notebook.
 """
 
-from channelops.customers import PURCHASE_STATUSES, customer_features, customer_orders
+from channelops.audience import customer_people
+from channelops.customers import (
+    PURCHASE_STATUSES,
+    customer_features,
+    customer_orders,
+    identified_lines,
+    left_out_text,
+    money_column,
+)
 
 from . import clv
 from .plots import plot_calibration_holdout, plot_k_selection
@@ -34,6 +42,10 @@ __all__ = [
     "PURCHASE_STATUSES",
     "customer_orders",
     "customer_features",
+    "customer_people",
+    "identified_lines",
+    "left_out_text",
+    "money_column",
     "clv",
     "CLUSTER_FEATURES",
     "SEGMENT_NAMES",
