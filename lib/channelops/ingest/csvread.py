@@ -112,32 +112,29 @@ def _encoding_error(path: Path, encoding: str, rel: str, mapping_rel: str | None
                 line += chunk[: max(pos, 0)].count(b"\n")
                 offset += max(pos, 0)
                 bad = buf[e.start : e.start + 4]
-                sample = chunk[max(pos - 2000, 0) : pos + 2000]
+                sample = _whole_lines(chunk, max(pos - (64 << 10), 0), pos + (64 << 10))
                 break
             line += chunk.count(b"\n")
             offset += len(chunk)
         else:
             sample = b""
-    guess = None
-    for cand in ("gbk", "gb18030", "big5", "shift_jis", "utf-16"):
-        if _is_utf8(encoding) or codecs.lookup(cand).name != codecs.lookup(encoding).name:
-            try:
-                sample.decode(cand)
-            except UnicodeDecodeError:
-                # the sample may cut a multi-byte character at its ends
-                try:
-                    sample[1:-1].decode(cand)
-                except UnicodeDecodeError:
-                    continue
-            guess = cand
-            break
+    guess = _guess_encoding(sample, encoding)
     hexes = " ".join(f"0x{b:02x}" for b in bad)
     declared = "UTF-8" if _is_utf8(encoding) else encoding
     where = mapping_rel or "the mapping"
     found = f"bytes {hexes} at byte offset {offset} that are not {declared}"
     if guess:
-        found += f"; the file decodes as {guess.upper()}"
-    suggestion = guess or "gbk"
+        found += f"; the file decodes as {_ENCODING_NAMES.get(guess, guess.upper())}"
+        fix = f"declare the file's encoding in {where}: `read: {{encoding: {guess}}}`"
+    else:
+        found += (
+            "; its encoding cannot be told from its bytes (it is not UTF-8, UTF-16, GBK, "
+            "Big5, Shift-JIS nor Western CP1252/Latin-1 text)"
+        )
+        fix = (
+            "find out the file's encoding (the exporting system's settings say) and declare "
+            f"it in {where}: `read: {{encoding: <name>}}`"
+        )
     return DatasetError(
         rel,
         f"the file is not valid {declared} text",
@@ -145,8 +142,121 @@ def _encoding_error(path: Path, encoding: str, rel: str, mapping_rel: str | None
         expected=f"{declared} text"
         + ("" if not _is_utf8(encoding) else f", or the encoding declared in {where}"),
         found=found,
-        fix=f"declare the file's encoding in {where}: `read: {{encoding: {suggestion}}}`",
+        fix=fix,
     )
+
+
+_ENCODING_NAMES = {"latin-1": "Latin-1", "cp1252": "CP1252 (Western)", "utf-8": "UTF-8"}
+#: bytes 0x80-0x9f that CP1252 does not define (they are C1 controls in Latin-1)
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def _decodes(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def _guess_encoding(sample: bytes, declared: str) -> str | None:
+    """The encoding that decodes ``sample`` (whole lines of the file) as plausible text,
+    or None when none does.
+
+    Every single-byte encoding decodes any bytes, and GBK decodes most Western text too
+    (as nonsense), so decoding without error is not enough. Non-ASCII bytes of Western
+    text (``Müller``, ``café``) stand mostly alone between ASCII letters; those of
+    Chinese, Japanese and Korean text come in runs of two or more. So: UTF-8 when it
+    decodes; UTF-16 when a byte-order mark or many zero bytes say so; CP1252 (Latin-1 when
+    bytes CP1252 leaves undefined occur) when most non-ASCII runs are one byte. Before
+    that, the East Asian encodings (whose second bytes may be ASCII): GBK when nearly all
+    its two-byte characters lie in the GB2312 area of common characters, Big5 or Shift-JIS
+    when the sample decodes and nearly all its characters are CJK ideographs, kana, CJK
+    punctuation or full-width forms (Western text rarely decodes in them at all). The
+    declared encoding is never suggested.
+    """
+    declared_name = codecs.lookup(declared).name
+
+    def allowed(name: str) -> bool:
+        return codecs.lookup(name).name != declared_name
+
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        sample and sample.count(0) > len(sample) // 4
+    ):
+        return "utf-16" if allowed("utf-16") else None
+    if allowed("utf-8") and _decodes(sample, "utf-8") is not None:
+        return "utf-8"
+    runs = re.findall(rb"[\x80-\xff]+", sample)
+    if not runs:
+        return None
+    if allowed("gbk") and _decodes(sample, "gbk") is not None:
+        pairs = [r[i : i + 2] for r in runs for i in range(0, len(r) - 1, 2)]
+        if _share([0xA1 <= p[0] <= 0xF7 and 0xA1 <= p[1] <= 0xFE for p in pairs]) >= 0.9:
+            return "gbk"
+    for name, ranges in _CJK_RANGES.items():
+        text = _decodes(sample, name) if allowed(name) else None
+        if text is None:
+            continue
+        wide = [c for c in text if ord(c) >= 0x80]
+        if _share([any(lo <= ord(c) <= hi for lo, hi in ranges) for c in wide]) >= 0.9:
+            return name
+    if _share([len(r) == 1 for r in runs]) >= 0.5:
+        high = {b for r in runs for b in r}
+        if high & _CP1252_UNDEFINED or not high & set(range(0x80, 0xA0)):
+            return "latin-1" if allowed("latin-1") else None
+        return "cp1252" if allowed("cp1252") else None
+    return None
+
+
+#: Unicode blocks the characters of a Big5 or Shift-JIS text fall in (ideographs,
+#: CJK punctuation, kana, full-width forms; not half-width katakana, which is what
+#: Western capitals like Ö decode to in Shift-JIS).
+_CJK_RANGES = {
+    "big5": ((0x4E00, 0x9FFF), (0x3000, 0x303F), (0xFF00, 0xFFEF)),
+    "shift_jis": ((0x4E00, 0x9FFF), (0x3000, 0x30FF), (0xFF01, 0xFF5E)),
+}
+
+
+def _whole_lines(data: bytes, start: int, end: int) -> bytes:
+    """``data[start:end]`` widened or narrowed to whole lines (a line break never falls
+    inside a character of the encodings guessed here, except UTF-16)."""
+    if start > 0:
+        cut = data.find(b"\n", start)
+        start = cut + 1 if 0 <= cut < end else start
+    if end < len(data):
+        cut = data.rfind(b"\n", start, end)
+        end = cut if cut > start else end
+    return data[start:end]
+
+
+#: The CSV reader's block: a field larger than this cannot be read.
+_BLOCK_BYTES = 16 << 20
+
+
+def _huge_field(
+    path: Path, dialect: ReadDialect, header: Sequence[str], limit: int
+) -> tuple[int, str | None, int] | None:
+    """The first field longer than ``limit`` characters: its record number (header = 1),
+    its column (None beyond the header's columns) and its length; None if there is none.
+    Only after the fast reader failed: this reads the file with the csv module."""
+    enc = "utf-8-sig" if _is_utf8(dialect.encoding) else dialect.encoding
+    previous = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with open(path, encoding=enc, errors="replace", newline="") as fh:
+            for number, row in enumerate(csv.reader(fh, delimiter=dialect.sep), 1):
+                sizes = [len(f) for f in row]
+                if sizes and max(sizes) > limit:
+                    i = sizes.index(max(sizes))
+                    return number, (header[i] if i < len(header) else None), sizes[i]
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(previous)
+    return None
 
 
 def _arrow_read(
@@ -175,7 +285,7 @@ def _arrow_read(
                 column_names=names,
                 skip_rows=1,
                 encoding=enc,
-                block_size=16 << 20,
+                block_size=_BLOCK_BYTES,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=dialect.sep,
@@ -196,6 +306,21 @@ def _arrow_read(
     except (pa.ArrowInvalid, OSError) as e:
         if "UTF8" in str(e) or "decode" in str(e):
             raise _encoding_error(path, dialect.encoding, rel, mapping_rel) from None
+        if "straddl" in str(e):  # one field larger than the reader's block
+            huge = _huge_field(path, dialect, header, _BLOCK_BYTES)
+            if huge is not None:
+                record, column, size = huge
+                raise DatasetError(
+                    rel,
+                    f"a field of {size / 2**20:.1f} MB",
+                    line=record,
+                    column=column,
+                    expected=f"fields under {_BLOCK_BYTES >> 20} MB (an order export holds "
+                    "short texts and numbers)",
+                    found=f"{size:,} characters in one field",
+                    fix="a cell this large is usually an unclosed quote that swallowed the "
+                    "rest of the file, or a file pasted into a cell: fix or remove that row",
+                ) from None
         raise DatasetError(
             rel,
             f"the file cannot be parsed as CSV ({_without_row_text(e)})",
