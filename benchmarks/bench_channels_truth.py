@@ -64,7 +64,7 @@ def _md(df: pd.DataFrame, fmt: str = "{:+.3f}", index: bool = False) -> str:
 
 def _lines_revenue(folder: Path) -> pd.DataFrame:
     from channelops.ingest.dataset import load_dataset
-    from channelops.stages.integration import ingest_lines
+    from channelops.ingest.intake import ingest_lines
 
     ds = load_dataset(folder)
     lines = ingest_lines(ds).lines  # what 03 writes as order_lines and 02 reads

@@ -209,7 +209,7 @@ def plan_market(
     return MarketState(spend, curves, resp, mhat, kappa, lift)
 
 
-def _convert(cust: Customers, state: MarketState, share: float, cal: Calendar, rng) -> np.ndarray:
+def _convert(cust: Customers, state: MarketState, share: float, rng) -> np.ndarray:
     """Prospects converted by ads: per channel and week Poisson(kappa_c R_ct x share) new
     customers, picked among the unconverted prospects the channel serves (weight = pref).
     Sets a, acq_ch and acq_paid of the converted; returns their indices."""
@@ -308,7 +308,7 @@ def simulate_chunk(
             channels, cal, W, lines=lo0, share=share, n_prospects=int(cust.prospect.sum()),
             seed=seed, **plan_args,
         )  # fmt: skip
-    conv = _convert(cust, state, share, cal, rng_for(seed, "convert", k))
+    conv = _convert(cust, state, share, rng_for(seed, "convert", k))
     new_customers = np.zeros((C, W))
     if len(conv):
         sub = subset_customers(cust, conv)

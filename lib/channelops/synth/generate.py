@@ -488,6 +488,17 @@ def _truth_accumulators(C: int, T: int, W: int, S: int) -> dict[str, np.ndarray]
     }
 
 
+def _add(target: np.ndarray, index: tuple, weights=None) -> None:
+    """target[index] += weights (1 when None), duplicates summed: np.add.at via bincount."""
+    flat = np.ravel_multi_index(tuple(np.asarray(i, np.int64) for i in index), target.shape)
+    scale = 1.0
+    if weights is None or np.ndim(weights) == 0:
+        scale, weights = (1.0 if weights is None else float(weights)), None
+    w = None if weights is None else np.asarray(weights, float)
+    add = np.bincount(flat, weights=w, minlength=target.size).reshape(target.shape)
+    target += scale * add
+
+
 def _accumulate_truth(res, acc: dict[str, np.ndarray], T: int, W: int) -> None:
     """Add a chunk's lines (Shanghai days of the order instant) to the truth accumulators."""
     lines, cens = res.lines, res.censored
@@ -499,24 +510,24 @@ def _accumulate_truth(res, acc: dict[str, np.ndarray], T: int, W: int) -> None:
         [1, 2, 3], 0,
     )  # fmt: skip
     obs = ~cens
-    np.add.at(acc["wk_dem"], (kind, lines.ch, wk), lines.revenue)
-    np.add.at(acc["wk_rev"], (kind[obs], lines.ch[obs], wk[obs]), lines.revenue[obs])
-    np.add.at(acc["day_demand"], (lines.ch, lday), lines.qty)
-    np.add.at(acc["day_units"], (lines.ch[obs], lday[obs]), lines.qty[obs])
-    np.add.at(acc["day_censored_lines"], (lines.ch[cens], lday[cens]), 1)
-    np.add.at(acc["sku_demand"], (lines.ch, lines.sku), lines.qty)
-    np.add.at(acc["sku_units"], (lines.ch[obs], lines.sku[obs]), lines.qty[obs])
+    _add(acc["wk_dem"], (kind, lines.ch, wk), lines.revenue)
+    _add(acc["wk_rev"], (kind[obs], lines.ch[obs], wk[obs]), lines.revenue[obs])
+    _add(acc["day_demand"], (lines.ch, lday), lines.qty)
+    _add(acc["day_units"], (lines.ch[obs], lday[obs]), lines.qty[obs])
+    _add(acc["day_censored_lines"], (lines.ch[cens], lday[cens]), 1)
+    _add(acc["sku_demand"], (lines.ch, lines.sku), lines.qty)
+    _add(acc["sku_units"], (lines.ch[obs], lines.sku[obs]), lines.qty[obs])
     # observed orders: an order with at least one line in stock
     o_obs = np.unique(lines.order[obs], return_index=True)[1]
     idx = np.flatnonzero(obs)[o_obs]
-    np.add.at(acc["day_orders"], (lines.ch[idx], lday[idx]), 1)
+    _add(acc["day_orders"], (lines.ch[idx], lday[idx]), 1)
     xl = idx[lines.src[idx] == SRC_EXP]
-    np.add.at(acc["exp_orders"], (lines.ch[xl], lday[xl]), 1)
+    _add(acc["exp_orders"], (lines.ch[xl], lday[xl]), 1)
     acc["new_customers"] += res.new_customers
     acc["moved_out"] += res.moved_out
     o = res.orgs
     a = (o.src == SRC_ACQ) & (o.day >= 0) & (o.day < T)
-    np.add.at(acc["organic_new"], (o.ch[a], np.minimum(o.day[a] // 7, W - 1)), 1)
+    _add(acc["organic_new"], (o.ch[a], np.minimum(o.day[a] // 7, W - 1)), 1)
 
 
 def _write_static(

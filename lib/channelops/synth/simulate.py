@@ -1,26 +1,28 @@
 """Purchase processes and order lines of one chunk of customers (vectorised numpy).
 
-Three sources of orders:
+Sources of orders (``src``): the acquisition order (SRC_ACQ organic, SRC_NEW when an ad
+converted the customer), organic repeat purchases (SRC_ORGANIC), the direct response of a
+channel's ads (SRC_MKT extra orders of existing customers, SRC_MOVED orders taken from a
+cannibalised channel), halo orders on other channels (SRC_HALO) and experiment orders
+(SRC_EXP). The flow per chunk is in ``channelops.synth.behaviour``.
 
-* organic: a BG/NBD-like process per customer. The acquisition purchase happens on the
-  acquisition day; while alive the customer buys at rate lam * pref_c * m_c(d) on channel
-  c on day d (m_c = calendar multiplier), simulated by thinning a homogeneous Poisson
-  process of rate lam * max_c m_c; after every purchase the customer drops out with
-  probability p (so J ~ Geometric(p) - 1 repeat purchases).
-* marketing: incremental orders per channel and week, Poisson with mean
-  R_c(t) * chunk_share / mean_order_value_c, placed by customers alive that day, picked
-  with weight lam * pref_c (so they look like the channel's other buyers); they never
-  trigger a dropout.
+* organic (not BG/NBD): while alive the customer buys at rate lam * g(t) * pref_c * m_c(d)
+  (g = the life-event factor after the customer's life event, m_c = calendar multiplier),
+  simulated by thinning; churn is a daily hazard plus, after each order, a probability
+  that rises when the order met a stock-out or a late delivery (:func:`apply_churn`).
+* marketing / halo: Poisson orders per channel and week, placed by customers alive that
+  day, picked with weight lam * pref_c; they never trigger churn.
 * experiment: each own-channel order of a treatment unit inside the experiment window
   spawns, with probability `lift`, one extra independent order a few days later inside
-  the window (never triggering a dropout).
+  the window.
 
 Lines: each line picks a category by the customer's category taste, then a SKU. With the
-segment's `habit` probability the SKU is one of the customer's favourites of that category
-(1-3 SKUs drawn once per customer, `draw_favourites`, from the home channel's listing by the
-same popularity and price-fit rule as any other line, so aggregate SKU demand keeps its
-shape), uniformly among those listed on the order's channel; otherwise, or when no
-favourite is listed there, the best price fit among 4 candidates drawn by popularity.
+customer's own habit probability the SKU is one of the customer's favourites of that
+category (1-3 SKUs drawn once per customer, `draw_favourites`) listed on the order's
+channel; otherwise the best of 4 candidates drawn by popularity, by price fit and the
+customer's price sensitivity. A line may bring its complement SKU; a new SKU bought before
+its launch is its predecessor. Order values follow the season and promotions; channel
+price promotions cut prices by the day's promotion depth.
 """
 
 from __future__ import annotations
@@ -229,7 +231,6 @@ def apply_churn(
     q = (1 - HAZARD_SHARE) * cust.p[orders.cust] + BAD_CHURN * bad
     drop = rng.random(len(orders)) < q
     n = cust.n
-    first = np.searchsorted(orders.cust, np.arange(n))
     # index of the first dropping order per customer (len(orders) when none)
     idx = np.where(drop, np.arange(len(orders)), len(orders))
     cut = np.full(n, len(orders))
@@ -239,7 +240,6 @@ def apply_churn(
     has = cut < len(orders)
     dd = orders.day[np.minimum(cut[has], max(len(orders) - 1, 0))] + 0.5
     death[has] = np.minimum(death[has], dd)
-    del first
     return keep, death
 
 
