@@ -4,7 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelops.audience import AGE_BANDS, TIER_BANDS, segment_band_shares, segment_channel_reach
+from channelops.audience import (
+    AGE_BANDS,
+    TIER_BANDS,
+    audience_reach,
+    customer_people,
+    segment_band_shares,
+    segment_channel_reach,
+    segment_people,
+)
 
 
 def _ages(*rows):
@@ -76,3 +84,59 @@ def test_segment_band_shares_by_hand():
 def test_segment_band_shares_needs_its_columns():
     with pytest.raises(ValueError, match="customers is missing column 'city_tier'"):
         segment_band_shares(pd.DataFrame({"segment": ["a"], "birth_year": [1990]}), 2024)
+
+
+def test_customer_people_types_births_and_tiers_and_is_none_when_nothing_is_known():
+    crm = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "birth_year": [1990, None, 1970],
+            "city": ["A", "B", None],
+        }
+    )
+    locations = pd.DataFrame({"city": ["A", "B"], "city_tier": [1, 3]})
+    people = customer_people(crm, locations)
+    assert people["birth_year"].tolist()[0] == 1990 and pd.isna(people.loc["c2", "birth_year"])
+    assert people["city_tier"].tolist()[:2] == [1.0, 3.0] and np.isnan(
+        people.loc["c3", "city_tier"]
+    )
+    assert customer_people(None, locations) is None
+    assert customer_people(pd.DataFrame({"customer_id": ["c1"]}), None) is None
+    no_tier = customer_people(crm, None)
+    assert no_tier["city_tier"].isna().all() and no_tier["birth_year"].notna().sum() == 2
+
+
+def test_audience_reach_uses_only_the_groups_known_on_both_sides():
+    # two segments whose tiers are known (ages are not); channels with tier and age shares
+    people = pd.DataFrame(
+        {"segment": ["s1", "s1", "s2"], "birth_year": [pd.NA] * 3, "city_tier": [1.0, 1.0, 3.0]}
+    )
+    channels = pd.DataFrame(
+        {
+            "channel_id": ["x", "y"],
+            **dict.fromkeys(AGE_BANDS, 0.25),
+            "tier_1": [1.0, 0.0],
+            "tier_2": [0.0, 0.0],
+            "tier_3": [0.0, 1.0],
+        }
+    )
+    reach = audience_reach(people, channels, 2024)
+    # by hand: the tier match alone (s1 is all tier 1, s2 all tier 3); ages ignored
+    assert reach.loc["s1"].tolist() == [1.0, 0.0] and reach.loc["s2"].tolist() == [0.0, 1.0]
+    assert audience_reach(people, None, 2024) is None
+    assert audience_reach(people, channels.drop(columns=list(TIER_BANDS)), 2024) is None
+    gap = channels.assign(tier_2=[0.0, np.nan])  # a channel share missing: group unusable
+    assert audience_reach(people, gap, 2024) is None
+
+
+def test_segment_people_aligns_people_on_the_segmented_customers():
+    segments = pd.Series(["s1", "s2"], index=pd.Index(["c1", "c9"], name="customer_id"))
+    people = pd.DataFrame(
+        {"birth_year": pd.array([1980], dtype="Int64"), "city_tier": [2.0]},
+        index=pd.Index(["c1"], name="customer_id"),
+    )
+    out = segment_people(segments, people)
+    assert out["segment"].tolist() == ["s1", "s2"] and out["city_tier"].tolist()[0] == 2.0
+    assert pd.isna(out.loc[1, "birth_year"])  # c9 is not in the CRM
+    blank = segment_people(segments, None)
+    assert blank["birth_year"].isna().all() and blank["city_tier"].isna().all()

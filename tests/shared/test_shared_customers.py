@@ -10,9 +10,13 @@ import pytest
 
 from _builders import customer_lines
 from channelops.customers import (
+    GuestsLeftOut,
     customer_features,
     customer_orders,
     design_matrix,
+    identified_lines,
+    left_out_text,
+    money_column,
     place_in_segments,
     segment_model_table,
 )
@@ -185,3 +189,72 @@ def test_group_shares_and_shares_of_an_empty_row():
     np.testing.assert_allclose(shares["channel_web"], [0.75, 0.0, 0.0])  # customer 2: none
     empty = shares_of_matrix(np.zeros((1, 2)), ["a", "b"], "cat_")
     assert empty["cat_a"].tolist() == [0.0] and empty["cat_b"].tolist() == [0.0]
+
+
+# ------------------------------------------------------------------------------------ guests
+
+
+def _guest_lines() -> pd.DataFrame:
+    lines = customer_lines(
+        [
+            ("c1", "o1", "web", "2024-01-02", "A", 100.0, 0.0, "paid"),
+            (None, "o2", "web", "2024-01-03", "A", 40.0, 0.0, "paid"),  # guest order o2
+            (None, "o2", "web", "2024-01-03", "POST", 5.0, 0.0, "paid"),  # its postage
+            (None, "o3", "pos", "2024-01-04", "B", 60.0, 0.0, "returned"),  # guest return
+            ("c2", "o4", "pos", "2024-01-05", "B", 80.0, 0.0, "delivered"),
+        ]
+    )
+    lines["is_guest"] = lines["buyer_ref"].isna()
+    lines["is_merchandise"] = lines["sku"] != "POST"
+    # net revenue: the returned sale counts 0; o4 had 30 refunded
+    lines["net_revenue_base"] = [100.0, 40.0, 5.0, 0.0, 50.0]
+    return lines
+
+
+def test_identified_lines_leave_guests_out_and_count_them_by_hand():
+    kept, left = identified_lines(_guest_lines())
+    assert list(kept["order_id"]) == ["o1", "o4"]
+    # 3 guest lines of 5, orders o2 and o3 of 4, net revenue 40 + 5 + 0 of 195
+    assert left == GuestsLeftOut(3, 2, 45.0, 5, 4, 195.0)
+    assert left_out_text(left, "CNY", "customer figures") == (
+        "The customer figures leave out 3 guest lines (60.0%) in 2 orders (50.0%) worth 45 "
+        "CNY of net revenue (23.1%): real orders without a buyer identity, still counted in "
+        "revenue and demand."
+    )
+
+
+def test_without_the_flag_a_missing_customer_is_a_guest_and_gross_revenue_is_used():
+    lines = _guest_lines().drop(columns=["is_guest", "net_revenue_base"])
+    lines = lines.rename(columns={"buyer_ref": "customer_id"})
+    kept, left = identified_lines(lines, customer="customer_id")
+    assert money_column(lines) == "revenue_base"
+    assert (left.lines, left.orders, left.revenue) == (3, 2, 105.0)
+    assert len(kept) == 2
+    none, nothing = identified_lines(kept, customer="customer_id")
+    assert left_out_text(nothing, "CNY") == (
+        "The customer figures leave nothing out: every line has a buyer identity."
+    )
+    with pytest.raises(ValueError, match="neither is_guest nor 'buyer_ref'"):
+        identified_lines(lines)
+
+
+def test_customer_orders_refuse_guest_lines_and_sum_the_money_asked_for():
+    lines = _guest_lines()
+    with pytest.raises(ValueError, match="3 lines have no buyer_ref"):
+        customer_orders(lines)
+    kept, _ = identified_lines(lines)
+    orders = customer_orders(kept, money="net_revenue_base").set_index("order_id")
+    assert orders.loc["o4", "revenue"] == 50.0  # net of the refund
+    assert customer_orders(kept).set_index("order_id").loc["o4", "revenue"] == 80.0
+
+
+def test_category_mix_leaves_out_non_merchandise_lines():
+    lines = customer_lines(
+        [
+            ("c1", "o1", "web", "2024-01-02", "A", 30.0, 0.0, "paid"),
+            ("c1", "o1", "web", "2024-01-02", "B", 10.0, 0.0, "paid"),
+        ]
+    )
+    lines["is_merchandise"] = [True, False]  # B billed as a fee on this line
+    f = customer_features(customer_orders(lines), TS("2024-01-05"), lines, PRODUCTS)
+    assert f.loc["c1", "cat_tea"] == 1.0 and "cat_home" not in f

@@ -424,3 +424,53 @@ def test_overlap_and_first_seen_on_codes_match_the_string_versions():
         # last); the guest line (no customer id) is no customer and is left out
         assert seen["first_channel"].to_dict() == {"c3": "b", "c1": "a", "c4": "a", "c2": "c"}
         assert list(seen.index)[-1] == "c2" and pd.isna(seen.loc["c2", "first_seen"])
+
+
+def _net_lines() -> pd.DataFrame:
+    """The business above as the intake now writes it, plus a guest order and a return.
+
+    o1's customer got 50 back (refund); o6 is a guest order on b (2 x s2 for 70, with 5 of
+    postage); o7 reverses one unit of o5 (a return line, -1 x s1, -90).
+    """
+    d = _lines()
+    extra = pd.DataFrame(
+        [
+            ("b", "o6", None, "s2", 2, 70.0, "paid", "2024-01-04 00:00"),
+            ("b", "o6", None, "POST", 1, 5.0, "paid", "2024-01-04 00:00"),
+            ("b", "o7", "c1", "s1", -1, -90.0, "returned", "2024-01-05 00:00"),
+        ],
+        columns=list(d.columns[:-1]),
+    )
+    extra["order_ts_local"] = pd.to_datetime(extra["order_ts_local"])
+    extra["order_ts"] = extra["order_ts_local"].dt.tz_localize("UTC")
+    d = pd.concat([d, extra], ignore_index=True)
+    d["net_revenue_base"] = [150.0, 50.0, 0.0, 150.0, 90.0, 70.0, 5.0, -90.0]
+    d["demand_units"] = [2, 1, 0, 3, 1, 2, 0, 0]
+    return d
+
+
+def test_sales_figures_use_net_revenue_count_guest_orders_but_never_guests():
+    card = ev.sales_figures(_net_lines(), PRODUCTS, CHANNELS)
+    # a: 150 + 50 (o3 cancelled: 0); b: 150 + 90 + 70 + 5 - 90
+    assert card.loc["a", "revenue"] == 200.0 and card.loc["b", "revenue"] == 225.0
+    # b's orders o4, o5, o6 (the guest order counts; the reversal o7 is no sale)
+    assert card.loc["b", "orders"] == 3 and card.loc["b", "customers"] == 2  # c3, c1
+    # cogs on demand units: b 3 x 20 + 1 x 40 + 2 x 20; postage has no product cost
+    assert card.loc["b", "cogs"] == 140.0 and card.loc["a", "cogs"] == 100.0
+    assert card.loc["a", "commission"] == pytest.approx(20.0)
+
+
+def test_without_any_cost_channels_rank_by_revenue_and_say_so():
+    card, notes = ev.channel_scorecard(_net_lines(), None, None)
+    assert list(card["channel_id"]) == ["b", "a"] and card["gross_margin"].isna().all()
+    assert notes[-1] == "contribution and gross margin are unknown: channels are ranked by revenue"
+    assert ev.ranking_text(card, "CNY") == (
+        "Without product costs (nor fulfilment and marketing costs) the ranking is by revenue: "
+        "**b** first (225 CNY), **a** last."
+    )
+    sentences = ev.channel_sentences(card, "CNY")
+    assert sentences[:2] == [
+        "The 2 channels sold 425 CNY; their gross margin is unknown because the data has no "
+        "product cost.",
+        "b ranks first by revenue with 225 CNY.",
+    ]
