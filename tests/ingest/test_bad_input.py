@@ -109,7 +109,8 @@ def test_unknown_mapping_key_lists_export_columns(tmp_path):
     msg = _load_err(tmp_path, exports={"web": H + "\n"}, mappings={"web": {"colums": {}}})
     assert msg == (
         "mappings/web.yaml, line 1: unknown key 'colums' in a mapping\n"
-        "  expected: keys among columns, timestamp, currency, values, read\n"
+        "  expected: keys among columns, timestamp, currency, values, read, fill_down, "
+        "buyer_identity, status_rules, non_merchandise, repeated_rows\n"
         "  found: 'colums'\n"
         "  fix: remove 'colums' or rename it to one of the expected keys; orders/web.csv has "
         f"columns: {COLS}"
@@ -124,7 +125,7 @@ def test_unknown_canonical_field(tmp_path):
         "mappings/web.yaml, line 2: unknown canonical field 'quantty' in columns\n"
         "  expected: fields among order_id, line_no, order_ts, buyer_ref, buyer_name, "
         "buyer_email, buyer_phone, ship_address, postcode, city, channel_sku, quantity, "
-        "unit_price, discount, currency, status\n"
+        "unit_price, line_total, discount, refund, currency, status\n"
         "  found: 'quantty'\n"
         "  fix: rename 'quantty' to a canonical field (did you mean 'quantity'?) or remove it; "
         f"orders/web.csv has columns: {COLS}, qty2"
@@ -161,12 +162,13 @@ def test_missing_required_column(tmp_path):
         mappings={"web": {"columns": {"quantity": "qty"}}},
     )
     assert msg == (
-        "orders/web.csv, line 1: missing required column for 'unit_price'\n"
+        "orders/web.csv, line 1: missing required column for 'unit_price' (or 'line_total')\n"
         "  expected: a column mapped to unit_price in mappings/web.yaml (or a column named "
         "'unit_price')\n"
         "  found: columns order_id, order_ts, buyer_ref, channel_sku, qty; mappings/web.yaml "
         "maps quantity\n"
-        "  fix: add `unit_price: <export column>` under `columns:` in mappings/web.yaml"
+        "  fix: add `unit_price: <export column>` under `columns:` in mappings/web.yaml "
+        "(or `line_total: <column>` when it holds the line's total)"
     )
 
 
@@ -268,12 +270,12 @@ def test_channels_csv_must_list_every_channel(tmp_path):
 
 
 def test_table_missing_required_column(tmp_path):
-    ds = load_dataset(build_dataset(tmp_path / "ds", tables={"products": "sku,name\nA,b\n"}))
+    ds = load_dataset(build_dataset(tmp_path / "ds", tables={"products": "code,name\nA,b\n"}))
     assert _err(ds.table, "products") == (
-        "products.csv, line 1: missing required column 'category'\n"
-        "  expected: columns sku, name, category, unit_cost, list_price, weight_kg\n"
-        "  found: columns sku, name\n"
-        "  fix: add the column 'category' to products.csv"
+        "products.csv, line 1: missing required column 'sku'\n"
+        "  expected: columns sku\n"
+        "  found: columns code, name\n"
+        "  fix: add the column 'sku' to products.csv"
     )
 
 
@@ -323,7 +325,7 @@ ROWS = [
     # (csv line, reason, column, value)
     ("A,2024-01-01,b,S,1,1", None, None, None),
     (",2024-01-01,b,S,1,1", "missing_value", "order_id", ""),
-    ("A,2024-01-01, ,S,1,1", "missing_value", "buyer_ref", " "),
+    ("A,2024-01-01, ,S,1,1", None, None, None),  # no buyer: a guest line
     ("A,,b,S,x,1", "missing_value", "order_ts", ""),  # first problem only
     ("A,31/12/2024,b,S,1,1", "bad_timestamp", "order_ts", "31/12/2024"),
     ("A,not a date,b,S,-1,1", "bad_timestamp", "order_ts", "not a date"),
@@ -332,8 +334,10 @@ ROWS = [
     ("A,2024-01-01,b,S,1,1..2", "bad_number", "unit_price", "1..2"),
     ("A,2024-01-01,b,S,1,inf", "bad_number", "unit_price", "inf"),
     ("A,2024-01-01,b,S,0,1", "nonpositive_quantity", "quantity", "0"),
-    ("A,2024-01-01,b,S,-3,-1", "nonpositive_quantity", "quantity", "-3"),
+    ("A,2024-01-01,b,S,-3,-1", "negative_price", "unit_price", "-1"),
+    ("A,2024-01-01,b,S,-3,1", None, None, None),  # a reversal: units coming back
     ("A,2024-01-01,b,S,1,-0.01", "negative_price", "unit_price", "-0.01"),
+    ("A,2024-01-01,b,POST,1,-5", None, None, None),  # a non-merchandise adjustment
     ("A,2024-01-01,b,S,2,0", None, None, None),  # free items are fine
 ]
 
@@ -346,7 +350,9 @@ def test_row_problems_each_quarantined_once_with_first_reason(tmp_path):
     ]
     q = r.quarantine
     assert list(zip(q["row"], q["reason"], q["column"], q["value"], strict=True)) == expected_bad
-    assert r.lines["row"].tolist() == [2, 15]
+    assert r.lines["row"].tolist() == [2, 4, 14, 16, 17]
+    assert r.lines["is_guest"].tolist() == [False, True, False, False, False]
+    assert r.lines["is_merchandise"].tolist() == [True, True, True, False, True]
     assert q["source_file"].unique().tolist() == ["orders/c.csv"]
     assert q["channel_id"].unique().tolist() == ["c"]
     assert r.rows_read == len(ROWS)
@@ -375,8 +381,9 @@ def test_row_messages(tmp_path):
         "order_id is empty (column 'order_id')",
         "'31/12/2024' is not an ISO 8601 timestamp",
         "'two' is not a whole number",
-        "quantity must be > 0, found '0'",
-        "unit_price must be >= 0, found '-2'",
+        "quantity must not be 0 (a negative quantity is a reversal), found '0'",
+        "unit_price of a merchandise line must be >= 0 (only non-merchandise codes such as "
+        "discounts and adjustments may be negative), found '-2'",
         "discount must be >= 0, found '-1'",
         "'lost' is not a canonical status (placed, paid, shipped, delivered, cancelled, "
         "returned) and has no entry under values.status in mappings/c.yaml",

@@ -225,7 +225,8 @@ def _expected_revenue(rows: list[str]) -> Decimal:
         if (
             not p.is_finite()
             or q != q.to_integral_value()
-            or not 0 < q < 2**53
+            or q == 0  # quantity 0 is quarantined; a negative one is a reversal
+            or abs(q) >= 2**53
             or p < 0
             or d < 0
             or sku.strip() not in ("SKU1", "SKU2", "TM-1")

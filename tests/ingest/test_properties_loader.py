@@ -52,7 +52,7 @@ BAD_KINDS = {
     "missing": "missing_value",
     "bad_ts": "bad_timestamp",
     "bad_number": "bad_number",
-    "nonpositive_qty": "nonpositive_quantity",
+    "zero_qty": "nonpositive_quantity",
     "negative_price": "negative_price",
     "negative_discount": "negative_discount",
     "unknown_status": "unknown_status",
@@ -101,7 +101,8 @@ def channel_export(draw, cid: str) -> tuple[dict, list[Row]]:
             fate = "duplicate" if orig.fate == "accepted" else orig.fate
             rows.append(Row(orig.text, fate, duplicate_of=j))
             continue
-        kind = draw(st.sampled_from(["good"] * 6 + sorted(BAD_KINDS)))
+        # good kinds: a plain line, a guest line (blank buyer), a reversal (negative quantity)
+        kind = draw(st.sampled_from(["good"] * 4 + ["guest", "reversal"] + sorted(BAD_KINDS)))
         day = draw(st.integers(1, 10))
         ts = pd.Timestamp(2024, 3, day, draw(st.integers(0, 23)), draw(st.integers(0, 59)))
         qty = Decimal(draw(st.integers(1, 20)))
@@ -122,15 +123,21 @@ def channel_export(draw, cid: str) -> tuple[dict, list[Row]]:
             "currency": currency,
             "status": status,
         }
-        if kind == "missing":
-            f[draw(st.sampled_from(HEADER[:6]))] = draw(st.sampled_from(["", "  "]))
+        if kind == "guest":
+            f["buyer_ref"] = draw(st.sampled_from(["", "  "]))
+        elif kind == "reversal":
+            qty = -qty
+            f["quantity"] = str(qty)
+        elif kind == "missing":
+            required = [c for c in HEADER[:6] if c != "buyer_ref"]  # a blank buyer is a guest
+            f[draw(st.sampled_from(required))] = draw(st.sampled_from(["", "  "]))
         elif kind == "bad_ts":
             f["order_ts"] = draw(st.sampled_from(["2024-02-30 25:61:00", "N/A", "yesterday"]))
         elif kind == "bad_number":
             field = draw(st.sampled_from(["quantity", "unit_price", "discount"]))
             f[field] = draw(st.sampled_from(["two", "1x", "abc"]))
-        elif kind == "nonpositive_qty":
-            f["quantity"] = draw(st.sampled_from(["0", "-2"]))
+        elif kind == "zero_qty":
+            f["quantity"] = "0"
         elif kind == "negative_price":
             f["unit_price"] = _num(-price - 1, dec)
         elif kind == "negative_discount":
@@ -147,7 +154,7 @@ def channel_export(draw, cid: str) -> tuple[dict, list[Row]]:
         if kind == "ragged":
             fields = fields[: draw(st.integers(1, 8))] if draw(st.booleans()) else [*fields, "x"]
         text = "" if kind == "blank_line" else sep.join(fields)
-        if kind != "good":
+        if kind in BAD_KINDS:
             rows.append(Row(text, BAD_KINDS[kind]))
             continue
         rate = Decimal(1)

@@ -112,4 +112,4 @@ def test_problems_flag_only_rows_without_a_problem_yet():
 def test_range_checks_need_quantity_and_unit_price():
     problems = _Problems(np.zeros(1, dtype=np.int16))
     with pytest.raises(KeyError):
-        _check_ranges(problems, {"unit_price": np.array([1.0])})
+        _check_ranges(problems, {"unit_price": np.array([1.0])}, np.zeros(1, dtype=bool), False)

@@ -106,16 +106,14 @@ REPEATED_ROWS: tuple[str, ...] = ("duplicate", "keep")
 #: as glob patterns against channel_sku. From the UCI Online Retail II README and the
 #: shipping / fee / discount lines of common platform exports. A mapping adds codes with
 #: ``non_merchandise:``; products.csv's optional ``merchandise`` column overrides both.
+#: One-letter codes (Online Retail's M manual, D discount, S samples, B bad debt) are left
+#: to the mapping: as a default they would catch size codes and short SKUs of other stores.
 NON_MERCHANDISE_CODES: tuple[str, ...] = (
     # UCI Online Retail II
     "POST",
     "DOT",
     "C2",
     "C3",
-    "M",
-    "D",
-    "S",
-    "B",
     "ADJUST",
     "ADJUST2",
     "BANK CHARGES",

@@ -7,6 +7,7 @@ Stage 00 calls :func:`ingest_lines` once; every other stage reads its tables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -545,24 +546,36 @@ def line_kinds(lines: pd.DataFrame, channels: pd.Series | None = None) -> pd.Dat
         zeros["refund_base"] = 0.0
         zeros["net_revenue_base"] = 0.0
         return zeros.reset_index()
+    n = len(lines)
+
+    def col(name: str, default: Any) -> np.ndarray:
+        # lines built before the intake contract of issue 18 lack the newer columns
+        if name in lines.columns:
+            return lines[name].to_numpy()
+        return np.asarray(default() if callable(default) else np.full(n, default))
+
+    guest = col(
+        "is_guest",
+        lambda: (
+            lines["buyer_ref"].isna().to_numpy()
+            if "buyer_ref" in lines.columns
+            else np.zeros(n, dtype=bool)
+        ),
+    ).astype(bool)
+    net = col("net_revenue_base", lambda: lines["revenue_base"].to_numpy()).astype(np.float64)
+    status = lines["status"] if "status" in lines.columns else pd.Series([pd.NA] * n)
     g = pd.DataFrame(
         {
             "channel_id": lines["channel_id"].astype(str).to_numpy(),
             "n": 1,
-            "guest_lines": lines["is_guest"].to_numpy(dtype=bool).astype(np.int64),
-            "guest_net_revenue_base": np.where(
-                lines["is_guest"].to_numpy(dtype=bool),
-                lines["net_revenue_base"].to_numpy(dtype=np.float64),
-                0.0,
-            ),
-            "cancelled_lines": lines["status"].eq("cancelled").to_numpy(dtype=np.int64, na_value=0),
-            "returned_lines": lines["status"].eq("returned").to_numpy(dtype=np.int64, na_value=0),
+            "guest_lines": guest.astype(np.int64),
+            "guest_net_revenue_base": np.where(guest, net, 0.0),
+            "cancelled_lines": status.eq("cancelled").to_numpy(dtype=np.int64, na_value=0),
+            "returned_lines": status.eq("returned").to_numpy(dtype=np.int64, na_value=0),
             "reversal_lines": (lines["quantity"].to_numpy() < 0).astype(np.int64),
-            "non_merchandise_lines": (~lines["is_merchandise"].to_numpy(dtype=bool)).astype(
-                np.int64
-            ),
-            "refund_base": lines["refund_base"].to_numpy(dtype=np.float64),
-            "net_revenue_base": lines["net_revenue_base"].to_numpy(dtype=np.float64),
+            "non_merchandise_lines": (~col("is_merchandise", True).astype(bool)).astype(np.int64),
+            "refund_base": col("refund_base", 0.0).astype(np.float64),
+            "net_revenue_base": net,
         }
     )
     out = g.groupby("channel_id").sum().reindex(ids, fill_value=0)
@@ -645,6 +658,8 @@ def _kinds_sentence(dq: pd.DataFrame) -> str:
     n = {
         c: int(dq[c].sum()) for c in (*need, "non_merchandise_lines", "currency_filled") if c in dq
     }
+    if not any(n.values()):
+        return ""
     text = (
         f"Of the {accepted:,} accepted lines, {n['guest_lines']:,} "
         f"({n['guest_lines'] / accepted:.1%}) are guest lines (no buyer identity: counted in "
@@ -669,7 +684,7 @@ def _kinds_sentence(dq: pd.DataFrame) -> str:
 def _money_sentence(dq: pd.DataFrame) -> str:
     """Whether each export's money (quantity x price) adds up to the penny over the
     accepted, repeated and quarantined buckets, with the buckets' totals."""
-    if "money_difference_pennies" not in dq.columns or len(dq) == 0:
+    if "money_difference_pennies" not in dq.columns or dq["money_export"].isna().any():
         return ""
     tot = {
         c: float(dq[f"money_{c}"].sum())
@@ -694,7 +709,7 @@ def _money_sentence(dq: pd.DataFrame) -> str:
 
 def _repeats_sentence(dq: pd.DataFrame) -> str:
     """The repeated-line rule each channel's repeats were judged by."""
-    if "repeated_rows" not in dq.columns or len(dq) == 0:
+    if "repeated_rows" not in dq.columns or dq["repeated_rows"].isna().any():
         return ""
     words = {
         "duplicate": "a verbatim repeat of a row is an export duplicate, kept once",
