@@ -127,13 +127,14 @@ def test_own_store_has_guest_checkouts(tiny_dataset) -> None:
 
 
 def test_shopify_order_level_fields_on_first_line_only(tiny_dataset) -> None:
-    """Currency, e-mail, financial/fulfilment status, billing and shipping fields are
-    written on an order's first line only, and the mapping fills them down."""
+    """Currency, financial/fulfilment status, billing and shipping fields (and the store's
+    customer id) are written on an order's first line only, and the mapping fills them
+    down; Name, Email, Created at and the Lineitem fields are on every line."""
     m = _mapping(tiny_dataset, "own_store")
     df = _export(tiny_dataset, "own_store")
     t = _truth_lines(tiny_dataset, "own_store")
     d = df.loc[t.index[t["duplicate_of_row"] == 0]]  # invalid rows keep their order id
-    order_level = ["Currency", "Financial Status", "Fulfillment Status", "Email", "Billing Name"]
+    order_level = ["Currency", "Financial Status", "Fulfillment Status", "Billing Name"]
     first = ~d["Name"].duplicated().to_numpy()
     assert (~first).sum() > 100  # multi-line orders exist
     for c in order_level:
@@ -142,8 +143,10 @@ def test_shopify_order_level_fields_on_first_line_only(tiny_dataset) -> None:
         assert (d.loc[first, c] != "").all(), c
     for c in ("Lineitem quantity", "Lineitem price", "Lineitem sku", "Created at"):
         assert (d[c] != "").all(), c
+    member = (d["Customer ID"] != "").to_numpy()  # first lines of account orders
+    assert (d.loc[member, "Email"] != "").mean() > 0.8
     inverse = {v: k for k, v in m["columns"].items()}
-    filled = {inverse[c] for c in order_level if c in inverse}
+    filled = {inverse[c] for c in order_level if c in inverse} | {"buyer_ref"}
     assert len(filled) == 4
     assert filled <= set(m["fill_down"]) and "order_id" not in m["fill_down"]
     # the status comes from several columns: financial status plus line fulfilment
@@ -295,7 +298,8 @@ def _intake_ready() -> bool:
 def test_intake_quarantines_only_the_injected_invalid_rows(tiny_dataset) -> None:
     """The intake reads every generated export: it quarantines exactly the rows the
     simulator made invalid, with the reason the simulator meant; guest lines are the
-    truth's guest lines (every Amazon line, a fifth of the own store's)."""
+    truth's guest lines (every Amazon and Douyin line: no buyer column; a fifth of the own
+    store's); quantities keep their sign."""
     res = ingest_lines(load_dataset(tiny_dataset))
     inv = pd.read_parquet(tiny_dataset / "truth" / "invalid_rows.parquet")
     q = res.quarantine
@@ -306,7 +310,14 @@ def test_intake_quarantines_only_the_injected_invalid_rows(tiny_dataset) -> None
     truth = pd.read_parquet(tiny_dataset / "truth" / "export_lines")
     j = lines.merge(truth, on=["source_file", "row"], suffixes=("", "_truth"))
     assert len(j) == len(lines)
-    assert (j["is_guest"] == (j["is_guest_truth"] | (j["channel_id"] == "amazon_us"))).all()
+    assert (j["is_guest"] == j["is_guest_truth"]).all()
+    buyerless = {
+        c
+        for c in _channels(tiny_dataset)
+        if "buyer_ref" not in _mapping(tiny_dataset, c)["columns"]
+    }
+    assert buyerless == {"amazon_us", "douyin"}
+    assert j.loc[j["channel_id"].isin(buyerless), "is_guest"].all()
     assert (j["quantity"] == j["quantity_truth"]).all()
 
 
@@ -323,6 +334,13 @@ _LAYOUT_HIDES = {
 
 
 @pytest.mark.skipif(not _intake_ready(), reason="the intake keys of issue 18 have not landed")
+@pytest.mark.xfail(
+    strict=True,
+    reason="intake: status_rules read a column's raw text, not its fill_down value, so lines "
+    "2..n of a refunded Shopify order (Financial Status blank there) match the per-line "
+    "'Lineitem fulfillment status: fulfilled -> shipped' rule (measured on tiny seed 7: "
+    "43 own_store returned lines read as shipped); see /tmp/coord/exports-to-intake.md",
+)
 def test_intake_status_is_the_true_status_where_the_layout_shows_it(tiny_dataset) -> None:
     """Statuses the intake derives (word maps, fill-down, rules over several columns,
     prefixes) equal the truth's, except where the real layout cannot show it."""

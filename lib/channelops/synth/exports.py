@@ -431,7 +431,8 @@ def write_chunk(
     first_lat = pc.utf8_slice_codeunits(cust.pii["name_latin"].take(pa.array(ucust)), 0, 3)
     refs = buyer_refs(st, cust.idx[ucust], state.index, first_lat)
     pii, true_pii, errors = buyer_pii(st, cust, ucust, rng)
-    guest_o = rng.random(int(okey[-1]) + 1) < st.guest_rate
+    # guest orders: a share checks out without an account; without a buyer column, all
+    guest_o = (rng.random(int(okey[-1]) + 1) < st.guest_rate) | (not has_ref)
     status = L["status"].astype(np.int64)
     R = _Rows(
         utc=L["utc"].astype(np.int64),
@@ -499,7 +500,7 @@ def write_chunk(
             cols[f] = to_str(6_917_000_000_000_000_000 + A.korder * 16 + A.line_no % 16)
         elif f == "quantity":
             cols[f] = to_str(A.qty)
-        elif f == "unit_price":
+        elif f in ("unit_price", "_unit_price"):
             cols[f] = money(A.cents, st.decimal)
         elif f == "line_total":
             cols[f] = money(A.qty * A.cents - (A.disc if st.net_total else 0), st.decimal)

@@ -134,10 +134,10 @@ _SHOPIFY_WORDS = {
     "refunded": "returned",
     "voided": "cancelled",
 }
-# Shopify's order-level columns: written on an order's first line only
+# Shopify's order-level columns: written on an order's first line only (Name, Email,
+# Created at and the Lineitem fields are on every line)
 _SHOPIFY_FIRST = (
     "buyer_ref",
-    "buyer_email",
     "status",
     "_ful",
     "currency",
@@ -147,23 +147,15 @@ _SHOPIFY_FIRST = (
     "postcode",
     "buyer_phone",
 )
-# Taobao / Tmall order report (订单报表 joined with 宝贝报表): a refunded line keeps the
-# trade status and shows 退款成功 in its refund status column
+# Taobao / Tmall: the order report (订单报表) joined with the item report (宝贝报表) on
+# 订单编号, as the seller center leaves it to the seller (ingest/platforms/taobao.py)
 _ST_TM = {
     "placed": "等待买家付款",
     "paid": "买家已付款，等待卖家发货",
     "shipped": "卖家已发货，等待买家确认",
     "delivered": "交易成功",
-    "cancelled": "交易关闭",
-    "returned": "交易成功",
-}
-_TM_REFUND = {s: ("退款成功" if s == "returned" else "") for s in _ST_TM}
-_TM_WORDS = {
-    "等待买家付款": "placed",
-    "买家已付款，等待卖家发货": "paid",
-    "卖家已发货，等待买家确认": "shipped",
-    "交易成功": "delivered",
-    "交易关闭": "cancelled",
+    "cancelled": "付款以前，卖家或买家主动关闭交易",
+    "returned": "付款以后用户退款成功，交易自动关闭",
 }
 # JD POP order export: returns are handled in a separate after-sales list, so a returned
 # order shows 完成 here
@@ -220,10 +212,10 @@ _ST_AMZ = {
 _ST_AMZ_ALL = {
     "placed": "Pending",
     "paid": "Unshipped",
-    "shipped": "Shipping",
-    "delivered": "Shipped",
+    "shipped": "Shipped",
+    "delivered": "Shipped - Delivered to Buyer",
     "cancelled": "Cancelled",
-    "returned": "Shipped",
+    "returned": "Shipped - Delivered to Buyer",
 }
 _AMZ_ITEM = {
     "placed": "Unshipped",
@@ -236,8 +228,8 @@ _AMZ_ITEM = {
 _AMZ_WORDS = {
     "Pending": "placed",
     "Unshipped": "paid",
-    "Shipping": "shipped",
-    "Shipped": "delivered",
+    "Shipped": "shipped",
+    "Shipped - Delivered to Buyer": "delivered",
     "Cancelled": "cancelled",
 }
 _ST_KS = {
@@ -297,15 +289,14 @@ STYLES: dict[str, ExportStyle] = {
         (
             ("order_id", "订单编号"),
             ("buyer_ref", "买家会员名"),
-            ("order_ts", "订单创建时间"),
             ("status", "订单状态"),
-            ("_refund", "退款状态"),
             ("buyer_name", "收货人姓名"),
             ("ship_address", "收货地址"),
             ("buyer_phone", "联系手机"),
-            ("channel_sku", "商家编码"),
+            ("order_ts", "订单创建时间"),
             ("unit_price", "价格"),
             ("quantity", "购买数量"),
+            ("channel_sku", "商家编码"),
             ("discount", "优惠金额"),
         ),
         "%Y-%m-%d %H:%M:%S",
@@ -315,9 +306,6 @@ STYLES: dict[str, ExportStyle] = {
         "num16",
         "plain",
         0.0,
-        status_map=_TM_WORDS,
-        status_cols=(("_refund", _TM_REFUND),),
-        status_rules=({"column": "退款状态", "value": ["退款成功"], "status": "returned"},),
     ),
     "jd": ExportStyle(
         (
@@ -348,16 +336,16 @@ STYLES: dict[str, ExportStyle] = {
             ("_sub_order", "子订单编号"),
             ("channel_sku", "商品ID"),
             ("quantity", "商品数量"),
+            ("_unit_price", "商品金额"),
+            ("order_ts", "订单提交时间"),
+            ("status", "订单状态"),
+            ("_after", "售后状态"),
             ("line_total", "订单应付金额"),
-            ("buyer_ref", "买家ID"),
+            ("_discount", "商家优惠"),
             ("buyer_name", "收件人"),
             ("buyer_phone", "收件人手机号"),
             ("city", "市"),
             ("ship_address", "详细地址"),
-            ("order_ts", "订单提交时间"),
-            ("status", "订单状态"),
-            ("_after", "售后状态"),
-            ("_discount", "商家实际承担优惠金额"),
         ),
         "%Y-%m-%d %H:%M:%S",
         _ST_DYZ,
