@@ -86,14 +86,17 @@ def _reach(folder: Path, catalog: pd.DataFrame) -> tuple[pd.DataFrame, dict[str,
 
 def _true_profit_capture(market, spends: dict[str, float], budget: float) -> dict[str, float]:
     """Simulator 2's exact scoring: the plan's true weekly profit (halo, cannibalisation,
-    margins after commission; ``true_weekly_profit``), the best allocation of the same
-    budget (``best_true_allocation``) and the share of the best gain over no spend the plan
-    captures. NaN when the truth is not from simulator 2."""
+    margins after commission; ``true_weekly_profit``; spend on candidate channels the
+    simulator never ran counts as cost without return), the best allocation of the same
+    budget over the simulated channels (``best_true_allocation``) and the share of the best
+    gain over no spend the plan captures. NaN when the truth is not from simulator 2."""
     if market is None:
         return {"plan": np.nan, "best": np.nan, "capture": np.nan}
     known = set(market["response_curves"]["channel_id"])
     plan = {c: s for c, s in spends.items() if c in known}
-    p_plan = profit.true_weekly_profit(market, plan)
+    # candidate channels never ran in the simulator: their spend is cost without return
+    elsewhere = sum(s for c, s in spends.items() if c not in known)
+    p_plan = profit.true_weekly_profit(market, plan) - elsewhere
     p_best = profit.true_weekly_profit(market, profit.best_true_allocation(market, budget))
     p_zero = profit.true_weekly_profit(market, {})
     gain = p_best - p_zero

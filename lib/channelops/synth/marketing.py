@@ -172,8 +172,8 @@ def plan_spend(
 def _plan_lift_tests(
     channels: list[ChannelPreset], plans: dict[str, np.ndarray], weeks: int, rng
 ) -> pd.DataFrame:
-    """Lift tests: distinct channels, non-overlapping windows (test + post weeks) in the
-    second half of the history, placed in weeks with spend to change."""
+    """Lift tests: distinct channels, windows (test + post weeks) spaced through the second
+    half of the history, moved to the nearest weeks where the plan spends (no dark week)."""
     span = LIFT_WEEKS + LIFT_POST_WEEKS
     n = min(LIFT_TESTS, len(channels), max(0, (weeks // 2) // span))
     if n == 0:
@@ -185,10 +185,12 @@ def _plan_lift_tests(
         cid = channels[c].id
         first = int(s0 + rng.integers(0, 2))
         first = min(first, weeks - span)
-        if plans[cid][first : first + LIFT_WEEKS].mean() <= 0.05 * plans[cid].mean():
-            change = LIFT_CHANGES[0]  # dark weeks can only be raised
-        else:
-            change = LIFT_CHANGES[j % len(LIFT_CHANGES)]
+        # a test changes spend the plan has: move past dark weeks (backwards at the end)
+        live = plans[cid] > 0.3 * plans[cid].mean()
+        ok = [w for w in range(weeks - span + 1) if live[w : w + LIFT_WEEKS].all()]
+        if ok:
+            first = min(ok, key=lambda w: (abs(w - first), w))
+        change = LIFT_CHANGES[j % len(LIFT_CHANGES)]
         out.append(
             {
                 "channel_id": cid,
