@@ -2,8 +2,8 @@
 and the notebook on a dataset without shipments.csv and service_contacts.csv.
 
 One module fixture runs stages 03 and 05 (~20 s) on a copy of the tiny dataset with those
-two files removed: the notebook must skip the delay analysis and the staffing plan with a
-clear note, still simulate the order flow (warehouses from the nearest city), and write
+two files removed: the notebook must skip the delay analysis and the staffing plan, say so
+in one sentence, still simulate the order flow (warehouses from the nearest city), and write
 every declared table with its columns. Stage 03 does not read either file, so its orders
 serve the delay test too.
 """
@@ -70,8 +70,12 @@ def test_stage_05_without_optional_files(bare_run):
         if c["cell_type"] == "code"
         for o in c.get("outputs", [])
     )
-    assert "No shipments.csv in this dataset: the delay analysis is skipped." in text
-    assert "No service_contacts.csv in this dataset: staffing is skipped." in text
+    # one sentence says what the stage cannot do, and why (run/needs.py)
+    assert (
+        "Stage 05 (order_logistics): without shipments.csv, there is no delay analysis and the "
+        "ship-by time is the default dispatch SLA; without service_contacts.csv, there is no "
+        "service staffing plan." in text
+    )
     assert "Warning" not in text
 
 

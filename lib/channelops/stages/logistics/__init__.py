@@ -56,6 +56,7 @@ from .findings import (
     allocation_finding,
     delay_finding,
     order_flow_finding,
+    orders_sentence,
     routing_finding,
     staffing_finding,
 )
@@ -189,6 +190,7 @@ __all__ = [
     "least_punctual",
     "order_flow_finding",
     "order_span_days",
+    "orders_sentence",
     "orders_for_logistics",
     "orders_in_window",
     "overall_delays",

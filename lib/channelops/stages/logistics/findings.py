@@ -8,12 +8,42 @@ import pandas as pd
 from .allocation import TransportResult
 
 __all__ = [
+    "orders_sentence",
     "order_flow_finding",
     "allocation_finding",
     "routing_finding",
     "delay_finding",
     "staffing_finding",
 ]
+
+
+def orders_sentence(orders: pd.DataFrame, fulfilled: pd.DataFrame) -> str:
+    """How many orders 05 serves, the guest orders among them, and how many went through a
+    warehouse.
+
+    Guest orders (no customer id: a guest checkout, or a channel that shares no buyer) are
+    orders like any other: packed, allocated, routed and late like the rest; only the
+    priority policy's customer score is 0 for them.
+
+    Args:
+        orders: 03's orders (customer_id; null for a guest order).
+        fulfilled: the orders that went through a warehouse
+            (:func:`~.prepare.orders_for_logistics`).
+
+    Returns:
+        e.g. "1,000 orders, 120 of them guest orders (12.0%), served like any other; 900
+        went through a warehouse."
+
+    Raises:
+        KeyError: orders has no customer_id.
+    """
+    n = len(orders)
+    guests = int(orders["customer_id"].isna().sum())
+    share = f" ({guests / n:.1%})" if n else ""
+    return (
+        f"{n:,} orders, {guests:,} of them guest orders{share}, served like any other; "
+        f"{len(fulfilled):,} went through a warehouse."
+    )
 
 
 def order_flow_finding(totals: pd.DataFrame, days: int) -> str:

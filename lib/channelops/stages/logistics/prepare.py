@@ -29,6 +29,7 @@ __all__ = [
     "fulfilled_orders",
     "order_weight_kg",
     "with_order_weight",
+    "ships_nothing",
     "orders_for_logistics",
     "order_span_days",
     "allocation_inputs",
@@ -175,7 +176,8 @@ def order_weight_kg(
     """Weight of each order: sum over its lines of quantity x the SKU's weight_kg.
 
     Args:
-        order_lines: the unified order lines (channel_id, order_id, sku, quantity).
+        order_lines: the unified order lines (channel_id, order_id, sku, quantity; with
+            is_merchandise, a non-merchandise line weighs nothing).
         products: products.csv with sku, weight_kg; None gives every unit ``default_kg``.
         default_kg: weight of a unit whose SKU has no weight, kg.
 
@@ -201,12 +203,15 @@ def order_weight_kg(
 def _line_weight_kg(
     order_lines: pd.DataFrame, products: pd.DataFrame | None, default_kg: float
 ) -> np.ndarray:
-    """Weight of each line, kg: quantity (negatives as 0) x the SKU's weight_kg."""
+    """Weight of each line, kg: quantity (negatives as 0) x the SKU's weight_kg; 0 for a
+    non-merchandise line (``is_merchandise`` False: postage, fees, ... weigh nothing)."""
     if products is not None and "weight_kg" in products and "sku" in order_lines:
         w = products.drop_duplicates("sku").set_index("sku")["weight_kg"].astype(float)
         unit = order_lines["sku"].map(w).astype(float).fillna(default_kg).to_numpy()
     else:
         unit = np.full(len(order_lines), float(default_kg))
+    if "is_merchandise" in order_lines:
+        unit = np.where(order_lines["is_merchandise"].fillna(True).to_numpy(dtype=bool), unit, 0.0)
     return order_lines["quantity"].astype(float).clip(lower=0).to_numpy() * unit
 
 
@@ -241,6 +246,27 @@ def with_order_weight(
     return out
 
 
+def ships_nothing(orders: pd.DataFrame, order_lines: pd.DataFrame) -> np.ndarray:
+    """Per order, True when it has lines and none of them sends a unit out: every line is a
+    reversal (negative quantity: a return or cancellation document) or non-merchandise
+    (``is_merchandise`` False: postage, fees, ...).
+
+    Args:
+        orders: channel_id, order_id (one row per order).
+        order_lines: channel_id, order_id, quantity (signed); is_merchandise when known.
+
+    Returns:
+        bool array aligned with ``orders``; False for an order without lines.
+    """
+    out_units = order_lines["quantity"].astype(float).fillna(0.0).clip(lower=0).to_numpy()
+    if "is_merchandise" in order_lines:
+        out_units = out_units * order_lines["is_merchandise"].fillna(True).to_numpy(dtype=bool)
+    ko, kl = order_join_keys(orders, order_lines)
+    total = pd.Series(out_units).groupby(kl, sort=True).sum()
+    pos = total.index.get_indexer(ko)
+    return (pos >= 0) & (total.to_numpy()[np.maximum(pos, 0)] <= 0)
+
+
 def orders_for_logistics(
     orders: pd.DataFrame,
     order_lines: pd.DataFrame,
@@ -254,10 +280,15 @@ def orders_for_logistics(
 
     Args:
         orders: the unified orders (see :func:`fulfilled_orders` for the columns).
-        order_lines: the unified order lines (channel_id, order_id, sku, quantity).
+        order_lines: the unified order lines (channel_id, order_id, sku, quantity;
+            is_merchandise when known).
         warehouses: warehouses.csv, or None when the dataset has none.
         shipments, locations, channels: as in :func:`fulfilled_orders` (each may be None).
         products: products.csv (sku, weight_kg), or None for 1 kg a unit.
+
+    Guest orders (no customer_id) are orders like any other. Without shipments, an order
+    whose lines send no unit out (only reversals or non-merchandise lines,
+    :func:`ships_nothing`) is not a fulfilled order.
 
     Returns:
         (fulfilled, delay_orders, n_orders). fulfilled: :func:`fulfilled_orders` plus
@@ -272,6 +303,8 @@ def orders_for_logistics(
         )
     else:
         fulfilled = fulfilled_orders(orders, warehouses, shipments, locations, channels)
+        if shipments is None:
+            fulfilled = fulfilled[~ships_nothing(fulfilled, order_lines)]
     fulfilled = with_order_weight(fulfilled, order_lines, products)
     fulfilled["weight_kg"] = fulfilled["weight_kg"].fillna(1.0)
     source = fulfilled if warehouses is not None else orders
