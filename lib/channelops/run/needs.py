@@ -57,22 +57,24 @@ NEEDS: dict[str, dict[str, str]] = {
     },
     "02": {
         "channels": (
-            "no channel plan, Pareto front or sensitivity can be computed (no commission, "
-            "fixed cost, audience or prior curve per channel)"
+            "there is no channel plan, Pareto front or sensitivity (no commission, fixed cost, "
+            "audience or prior curve per channel)"
         ),
         "channels.commission_rate": "no channel plan can be computed (no commission per channel)",
         "channels.fixed_cost_per_month": (
             "no channel plan can be computed (no fixed cost per channel)"
         ),
         "marketing_spend": (
-            "no response curve can be fitted (no spend history), only channels.csv priors "
-            "are used, and the plan needs the weekly_budget parameter"
+            "no response curve can be fitted (channels.csv priors at most) and the plan "
+            "needs the weekly_budget parameter"
         ),
         "customers": (
             "the plan's reach of target segments is not scored (no customer ages or cities "
             "to match against channel audiences)"
         ),
-        "locations": "reach matches channel audiences by age only, not by city tier",
+        "customers.birth_year": "the reach of target segments leaves out the age match",
+        "customers.city": "the reach of target segments leaves out the city-tier match",
+        "locations": "the reach of target segments leaves out the city-tier match",
     },
     "03": {
         "customers": (
