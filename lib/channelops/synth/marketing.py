@@ -110,13 +110,10 @@ def plan_spend(
             [(daily[7 * t : 7 * t + 7] > 1.8 * np.median(daily)).any() for t in range(weeks)]
         )
         # "sales fall -> cut": expected sales of the last 4 weeks against the 13 before
-        full = cal.mult[c]
-        wk_full = np.array(
-            [full[cal.idx(7 * t - 28) : cal.idx(7 * t)].mean() for t in range(weeks)]
-        )
-        prev = np.array(
-            [full[cal.idx(7 * t - 119) : cal.idx(7 * t - 28)].mean() for t in range(weeks)]
-        )
+        csum = np.concatenate([[0.0], np.cumsum(cal.mult[c])])
+        now = cal.idx(7 * np.arange(weeks))
+        wk_full = (csum[now] - csum[now - 28]) / 28
+        prev = (csum[now - 28] - csum[now - 119]) / 91
         cut = np.where(wk_full < (1 - CUT_DROP) * prev, np.log(CUT_FACTOR), 0.0)
         u = np.empty(weeks)
         e = rng.normal(0, NOISE_SD, weeks)
@@ -218,7 +215,7 @@ def calibrate(
         lag_mean_weeks, saturation_spend, saturation_revenue_max, new_customer_share,
         net_halo_share (sum halo - sum cannibalised), typical_spend, base_weekly_revenue
         (first estimate, replaced by the realised mean), and the Hill-equivalent columns
-        (``hill_equivalent``).
+        (``hill_equivalent``; the truth writer recomputes them with realised order values).
     """
     out = []
     for ch in channels:
@@ -246,8 +243,7 @@ def calibrate(
                 "base_weekly_revenue": round(base, 2),
             }
         )
-    df = pd.DataFrame(out)
-    return hill_equivalent(df)
+    return hill_equivalent(pd.DataFrame(out))
 
 
 def hill_equivalent(curves: pd.DataFrame) -> pd.DataFrame:

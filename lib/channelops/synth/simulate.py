@@ -204,7 +204,9 @@ def organic_orders(
     cu = np.concatenate([acq, rows])
     src = np.concatenate([src_acq, np.full(len(rows), SRC_ORGANIC)])
     dd = np.concatenate([cust.a[acq], day])
-    order = np.lexsort((src == SRC_ORGANIC, dd, cu))
+    span_days = int(cal.horizon - cal.d0 + 2)
+    key = (cu * span_days + (np.clip(dd, cal.d0 - 1, cal.horizon) - cal.d0 + 1)) * 2
+    order = np.argsort(key + (src == SRC_ORGANIC), kind="stable")
     orders = OrderBatch(cu[order], np.concatenate([acq_ch[acq], ch])[order], dd[order], src[order])
     return orders, hz
 
