@@ -23,6 +23,12 @@ from .merge import (
     probabilistic_pairs,
     write_warehouse,
 )
+from .review import (
+    REVIEW_FILE,
+    cluster_checks,
+    read_review_decisions,
+    review_pairs,
+)
 
 __all__ = [
     "drop_pii",
@@ -43,4 +49,8 @@ __all__ = [
     "guest_summary",
     "customer_lines",
     "limitations",
+    "REVIEW_FILE",
+    "review_pairs",
+    "read_review_decisions",
+    "cluster_checks",
 ]

@@ -35,6 +35,7 @@ import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -253,7 +254,7 @@ def _splink_predict(
         table, con = _splink_table(nodes, engine)
         linker = Linker(table, model.settings(open_only), log_level=logging.ERROR)
         _silence_splink_loggers()
-        model.train(linker, seed, max_em_pairs)
+        model.train(linker, seed, max_em_pairs, n_records=len(nodes))
         out = linker.inference.predict(threshold_match_probability=min_probability)
         if con is None:
             return _spark_pairs(out)
@@ -393,6 +394,7 @@ def link_buyers(
     crm_channels: list[str],
     pairs: pd.DataFrame | None = None,
     threshold: float = 0.9,
+    reviewed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Resolve channel buyers to customers: deterministic rules, then probabilistic pairs.
 
@@ -411,20 +413,34 @@ def link_buyers(
         crm_channels: channel ids whose buyer_ref is a CRM customer_id.
         pairs: scored pairs from :func:`probabilistic_pairs`, or ``None`` for rules only.
         threshold: minimum match probability of a probabilistic link.
+        reviewed: a reviewer's decisions (node_l, node_r, decision ``match`` /
+            ``non_match``; :func:`~channelops.stages.integration.review.read_review_decisions`),
+            over the model: a ``match`` joins the two records as a deterministic rule
+            does (rule ``reviewed``); a ``non_match`` pair is never a probabilistic link.
+            Decisions on records not in this run are ignored and counted.
 
     Returns:
         customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
         deterministic links, the pair's probability for ``splink``), rule (``crm_id``,
-        ``phone_or_email``, ``splink``, ``conflict``, ``unlinked``).
+        ``phone_or_email``, ``reviewed``, ``splink``, ``conflict``, ``unlinked``).
         ``attrs['rules_only_counts']``: buyers per rule had ``pairs`` not been used (a
         dict; equal to the rule counts of ``link_buyers(buyers, crm, crm_channels)``), so
-        the rules-only comparison needs no second call.
+        the rules-only comparison needs no second call. ``attrs['review']``: decisions
+        applied (``matches``, ``non_matches``), ``unknown`` (naming a record not in this
+        run) and ``non_matches_joined`` (non-match pairs the deterministic rules or other
+        decisions still put in one customer).
     """
     nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
     n, nb = len(nodes), len(buyers)
     rows, cols, size = _key_edges(nodes)
+    det_only = _components(rows, cols, size, n)
+    review = _review_edges(nodes, reviewed)
+    rows = np.concatenate([rows, review.match_src])
+    cols = np.concatenate([cols, review.match_dst])
     labels = det_labels = _components(rows, cols, size, n)
     splink_prob = np.full(n, np.nan)
+    if pairs is not None and len(pairs) and len(review.non_match_keys):
+        pairs = pairs.loc[~_pair_keys(pairs["node_l"], pairs["node_r"]).isin(review.non_match_keys)]
     if pairs is not None and len(pairs):
         best = _best_pairs_of_lone_buyers(nodes, pairs, threshold, det_labels, nb)
         splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
@@ -442,10 +458,13 @@ def link_buyers(
     buyer_crm = nodes["crm_id"].iloc[:nb].notna().to_numpy()
     has_key = (nodes["email_norm"].notna() | nodes["phone_norm"].notna()).to_numpy()[:nb]
     crm_codes, crm_uniques = pd.factorize(nodes["crm_id"], sort=True)
-    det_rule = _link_rules(det_labels, crm_codes, buyer_crm, has_key, np.zeros(nb, dtype=bool))
+    no = np.zeros(nb, dtype=bool)
+    det_rule = _link_rules(det_only, crm_codes, buyer_crm, has_key, no, no)
     _, cluster_size = _cluster_counts(labels, crm_codes)
     by_splink = ~np.isnan(splink_prob[:nb]) & (cluster_size[:nb] > 1)
-    rule = _link_rules(labels, crm_codes, buyer_crm, has_key, by_splink)
+    by_review = np.zeros(n, dtype=bool)
+    by_review[review.match_src] = by_review[review.match_dst] = True
+    rule = _link_rules(labels, crm_codes, buyer_crm, has_key, by_splink, by_review[:nb])
     out = pd.DataFrame(
         {
             "channel_id": buyers["channel_id"].astype("string").to_numpy(),
@@ -458,7 +477,58 @@ def link_buyers(
     out.attrs["rules_only_counts"] = {
         str(k): int(v) for k, v in zip(*np.unique(det_rule, return_counts=True), strict=True)
     }
+    joined = labels[review.non_match_src] == labels[review.non_match_dst]
+    out.attrs["review"] = {
+        "matches": len(review.match_src),
+        "non_matches": len(review.non_match_src),
+        "unknown": review.unknown,
+        "non_matches_joined": int(joined.sum()),
+    }
     return out
+
+
+class _Review(NamedTuple):
+    """A reviewer's decisions as node positions (see :func:`_review_edges`)."""
+
+    match_src: np.ndarray
+    match_dst: np.ndarray
+    non_match_src: np.ndarray
+    non_match_dst: np.ndarray
+    non_match_keys: set
+    unknown: int
+
+
+def _pair_keys(left: pd.Series, right: pd.Series) -> pd.Series:
+    """An order-free key per pair of node ids: ``"<smaller>|<larger>"``."""
+    lft, rgt = left.astype(str).to_numpy(), right.astype(str).to_numpy()
+    return pd.Series(
+        np.where(lft <= rgt, np.char.add(np.char.add(lft.astype(str), "|"), rgt.astype(str)),
+                 np.char.add(np.char.add(rgt.astype(str), "|"), lft.astype(str))),
+        dtype=object,
+    )  # fmt: skip
+
+
+def _review_edges(nodes: pd.DataFrame, reviewed: pd.DataFrame | None) -> _Review:
+    """The decisions of ``reviewed`` whose both records are nodes of this run, as node
+    positions; ``unknown`` counts the others."""
+    empty = np.zeros(0, dtype=np.int64)
+    if reviewed is None or not len(reviewed):
+        return _Review(empty, empty, empty, empty, set(), 0)
+    pos = pd.Series(np.arange(len(nodes)), index=nodes["node"].astype(str).to_numpy())
+    left = pos.reindex(reviewed["node_l"].astype(str).to_numpy()).to_numpy()
+    right = pos.reindex(reviewed["node_r"].astype(str).to_numpy()).to_numpy()
+    known = ~np.isnan(left) & ~np.isnan(right)
+    match = known & (reviewed["decision"] == "match").to_numpy()
+    non = known & (reviewed["decision"] == "non_match").to_numpy()
+    keys = set(_pair_keys(reviewed["node_l"][non], reviewed["node_r"][non]))
+    return _Review(
+        left[match].astype(np.int64),
+        right[match].astype(np.int64),
+        left[non].astype(np.int64),
+        right[non].astype(np.int64),
+        keys,
+        int((~known).sum()),
+    )
 
 
 def _key_edges(nodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
@@ -616,14 +686,15 @@ def _link_rules(
     buyer_crm: np.ndarray,
     has_key: np.ndarray,
     by_splink: np.ndarray,
+    by_review: np.ndarray,
 ) -> np.ndarray:
     """The ``rule`` of each buyer (the first ``len(buyer_crm)`` nodes) for given clusters."""
     nb = len(buyer_crm)
     n_crm, size = _cluster_counts(labels, crm_codes)
     n_crm, size = n_crm[:nb], size[:nb]
     return np.select(
-        [buyer_crm, n_crm > 1, by_splink, has_key & ((n_crm == 1) | (size > 1))],
-        ["crm_id", "conflict", "splink", "phone_or_email"],
+        [buyer_crm, n_crm > 1, by_review, by_splink, has_key & ((n_crm == 1) | (size > 1))],
+        ["crm_id", "conflict", "reviewed", "splink", "phone_or_email"],
         default="unlinked",
     )
 

@@ -35,6 +35,7 @@ __all__ = [
     "blocking_rules",
     "settings",
     "EM_RULES",
+    "u_pairs",
     "train",
 ]
 
@@ -240,9 +241,17 @@ EM_RULES: tuple[tuple[str, ...], ...] = (
 )
 
 
-def train(linker: Linker, seed: int, max_em_pairs: float) -> int:
+def u_pairs(n_records: int) -> float:
+    """Random record pairs that estimate u: 50 per record, at least 100,000 and at most
+    1,000,000 (splink's usual size; fewer on small data, where the comparisons of a large
+    sample cost more time than they add precision)."""
+    return float(min(max(50 * n_records, 1e5), 1e6))
+
+
+def train(linker: Linker, seed: int, max_em_pairs: float, n_records: int = 10**4) -> int:
     """Train without labels: the prior from the exact phone / e-mail rule (assumed recall
-    0.8), u by random sampling, m by expectation maximisation on the pairs of each rule of
+    0.8), u by random sampling (:func:`u_pairs` pairs for ``n_records`` records), m by
+    expectation maximisation on the pairs of each rule of
     :data:`EM_RULES` (pairs that share a phone, an address, a postcode and surname, a city
     and forename). A rule that pairs no records (e.g. no surnames in one-token names) is
     skipped.
@@ -253,7 +262,7 @@ def train(linker: Linker, seed: int, max_em_pairs: float) -> int:
     linker.training.estimate_probability_two_random_records_match(
         [block_on("email_norm"), block_on("phone_norm")], recall=0.8
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs(n_records), seed=seed)
     sessions, last = 0, None
     for keys in EM_RULES:
         try:
