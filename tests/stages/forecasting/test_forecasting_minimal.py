@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from _builders import build_dataset
-from channelops.ingest.dataset import load_dataset
+from channelops.ingest.canonical import canonicalise
+from channelops.ingest.dataset import load_dataset, read_export
 from channelops.run.needs import limitation_sentence, missing_inputs
 from channelops.stages import forecasting as fc
 from channelops.stages.forecasting import inventory as inv
@@ -159,3 +160,41 @@ def test_minimal_dataset_forecasts_without_categories_or_stock_and_says_so(tmp_p
     )
     assert list(inv.chosen_policy(policies).columns) == list(inv.INVENTORY_POLICY_COLUMNS)
     assert inv.policy_simulation_table(summary, summary.iloc[0:0]).empty
+
+
+GUEST_CSV = (
+    "order_id,order_ts,buyer_ref,channel_sku,quantity,unit_price,status\n"
+    "o1,2024-03-01 08:00:00,c1,SKU1,2,10,paid\n"
+    "o2,2024-03-01 09:00:00,,SKU1,3,10,paid\n"  # guest checkout: demand
+    "o2,2024-03-01 09:00:00,,POST,1,8,paid\n"  # postage: never demand
+    "o3,2024-03-02 10:00:00,c1,SKU1,-1,10,paid\n"  # a reversal (units coming back)
+    "o4,2024-03-02 11:00:00,c2,SKU1,4,10,cancelled\n"
+)
+GUEST_MAPPING = {
+    "columns": {
+        c: c for c in ("order_id", "order_ts", "buyer_ref", "channel_sku", "quantity", "unit_price")
+    }
+    | {"status": "status"},
+    "timestamp": {"format": "%Y-%m-%d %H:%M:%S", "timezone": "Asia/Shanghai"},
+}
+
+
+def test_the_intakes_guest_units_are_04s_demand_and_its_reversals_and_postage_are_not(tmp_path):
+    ds = load_dataset(
+        build_dataset(tmp_path / "d", exports={"web": GUEST_CSV}, mappings={"web": GUEST_MAPPING})
+    )
+    raw = pd.concat([read_export(ds, ch.id).lines for ch in ds.channels], ignore_index=True)
+    lines, quarantine = canonicalise(raw, ds)
+    assert quarantine.empty  # guests, reversals and postage are orders, not errors
+    s = fc.daily_demand(lines)
+    assert s[["sku", "units"]].values.tolist() == [["SKU1", 5.0]]  # 2 + the guest's 3, no POST
+    acc = fc.demand_accounting(lines)
+    assert acc[
+        ["demand_units", "guest_demand_units", "reversal_lines", "undone_lines"]
+    ].tolist() == [
+        5,
+        3,
+        1,
+        1,
+    ]
+    assert acc["non_merchandise_lines"] == 1
