@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from . import identity_noise, timefmt
 from .layouts import ExportStyle
@@ -466,10 +467,8 @@ def write_chunk(
         rank[np.argsort(gfirst, kind="stable")] = np.arange(len(ug))
         num = state.reversals + rank[ginv] + 1
         state.reversals += len(ug)
-        full = np.empty(m, dtype=object)
-        full[:] = ""
-        full[A.rev] = cat(st.reversal_prefix, to_str(num, 9)).to_numpy(zero_copy_only=False)
-        oids = pc.if_else(pa.array(A.rev), pa.array(full, pa.string()), oid_sale)
+        prefixed = cat(st.reversal_prefix, to_str(num, 9))
+        oids = pc.replace_with_mask(oid_sale, pa.array(A.rev), prefixed)
     else:
         oids = oid_sale
     bsel = pa.array(A.buyer)
@@ -539,11 +538,8 @@ def write_chunk(
         else:
             newv = [vals[int(x) % len(vals)] for x in pos]
         mask = np.zeros(m, dtype=bool)
-        mask[pos] = True
-        full = np.empty(m, dtype=object)
-        full[:] = ""
-        full[pos] = newv
-        cols[field_] = pc.if_else(pa.array(mask), pa.array(full, pa.string()), cols[field_])
+        mask[pos] = True  # pos is increasing, as replace_with_mask fills in mask order
+        cols[field_] = pc.replace_with_mask(cols[field_], pa.array(mask), pa.array(newv))
         inv_rows.append(
             pd.DataFrame(
                 {
@@ -615,46 +611,46 @@ def write_chunk(
     copy_of = np.zeros(len(final_src), dtype=np.int64)
     copy_of[copies] = row0 + pos_of_orig[final_src[copies]]
     F = A.take(final_src)
-    names = np.array(STATUSES, dtype=object)
-    lines_truth = pd.DataFrame(
+    k = len(final_src)
+    names = pa.array(STATUSES, pa.string())
+    lines_truth = pa.table(
         {
-            "channel_id": ch.id,
-            "source_file": state.rel,
-            "row": row0 + np.arange(len(final_src), dtype=np.int64),
-            "order_id": oids.take(pa.array(final_src)).to_numpy(zero_copy_only=False),
-            "customer_id": crm.take(pa.array(F.buyer)).to_numpy(zero_copy_only=False),
-            "sku": cat("SKU", to_str(F.sku, 5)).to_numpy(zero_copy_only=False),
-            "quantity": F.qty,
-            "unit_price": F.cents / 100.0,
-            "discount": F.disc / 100.0,
-            "currency": np.array(lines.codes, dtype=object)[F.cur],
-            "status": names[F.status],
-            "shown_status": names[F.shown],
-            "is_guest": F.guest,
-            "is_reversal": F.rev,
-            "duplicate_of_row": copy_of,
+            "channel_id": pa.array([ch.id] * k, pa.string()),
+            "source_file": pa.array([state.rel] * k, pa.string()),
+            "row": pa.array(row0 + np.arange(k, dtype=np.int64)),
+            "order_id": oids.take(pa.array(final_src)),
+            "customer_id": crm.take(pa.array(F.buyer)),
+            "sku": cat("SKU", to_str(F.sku, 5)),
+            "quantity": pa.array(F.qty),
+            "unit_price": pa.array(F.cents / 100.0),
+            "discount": pa.array(F.disc / 100.0),
+            "currency": pa.array(lines.codes, pa.string()).take(pa.array(F.cur)),
+            "status": names.take(pa.array(F.status)),
+            "shown_status": names.take(pa.array(F.shown)),
+            "is_guest": pa.array(F.guest),
+            "is_reversal": pa.array(F.rev),
+            "duplicate_of_row": pa.array(copy_of),
         }
     )
-    recs = {
-        "channel_id": ch.id,
-        "customer_id": crm.to_numpy(zero_copy_only=False),
-        "buyer_ref": refs.to_numpy(zero_copy_only=False) if has_ref else "",
-        "errors": errors,
+    nb = len(ucust)
+    recs: dict[str, pa.Array] = {
+        "channel_id": pa.array([ch.id] * nb, pa.string()),
+        "customer_id": crm,
+        "buyer_ref": refs if has_ref else pa.array([""] * nb, pa.string()),
+        "errors": pa.array(errors, pa.string()),
     }
     for f in PII_FIELDS:
-        recs[f"true_{f}"] = true_pii[f].to_numpy(zero_copy_only=False)
-        recs[f"shown_{f}"] = (
-            pii[f].to_numpy(zero_copy_only=False) if f in col_of else np.full(len(ucust), "")
-        )
+        recs[f"true_{f}"] = true_pii[f]
+        recs[f"shown_{f}"] = pii[f] if f in col_of else pa.array([""] * nb, pa.string())
     _write_truth_part(state, "export_lines", lines_truth)
-    _write_truth_part(state, "buyer_records", pd.DataFrame(recs))
+    _write_truth_part(state, "buyer_records", pa.table(recs))
     state.chunks += 1
     state.rows += len(final_src)
     return k_order[inv]
 
 
-def _write_truth_part(state: ExportState, name: str, df: pd.DataFrame) -> None:
+def _write_truth_part(state: ExportState, name: str, table: pa.Table) -> None:
     """One chunk's truth of one channel: truth/<name>/<channel>-<chunk>.parquet."""
     d = state.truth_dir / name
     d.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(d / f"{state.preset.id}-{state.chunks:04d}.parquet", index=False)
+    pq.write_table(table, d / f"{state.preset.id}-{state.chunks:04d}.parquet")
