@@ -33,7 +33,7 @@ class SizePreset:
 SIZES: dict[str, SizePreset] = {
     "tiny": SizePreset(customers=800, skus=36, weeks=78),
     "demo": SizePreset(customers=10_000, skus=200, weeks=104),
-    "large": SizePreset(customers=1_000_000, skus=2_000, weeks=104, activity=0.27),
+    "large": SizePreset(customers=1_000_000, skus=2_000, weeks=104, activity=0.16),
 }
 
 
