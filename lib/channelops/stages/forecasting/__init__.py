@@ -4,12 +4,14 @@
 * :mod:`.models`: series, features, the forecasting models, backtests, metrics, intervals;
 * :mod:`.entry`: the backtest and the forecast the notebook calls, run here or on Spark;
 * :mod:`.inventory`: the stock policy the forecasts imply, simulated;
+* :mod:`.findings`: the sentences of "What we found", computed from the numbers;
 * :mod:`.plots`: a series' forecast and its backtest, the stock a fill rate costs;
 * :mod:`.spark`: the Spark variant, imported only when the ``engine`` parameter asks for it.
 """
 
 from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence
 from .entry import backtest, forecast_future
+from .findings import accuracy_finding, forecast_findings, interval_finding, stock_findings
 from .models import (
     BACKTEST_COLUMNS,
     DEFAULT_MODELS,
@@ -38,6 +40,10 @@ from .models import (
 from .plots import plot_backtest_series, plot_forecast, plot_service_level_vs_stock
 
 __all__ = [
+    "accuracy_finding",
+    "forecast_findings",
+    "interval_finding",
+    "stock_findings",
     "BACKTEST_COLUMNS",
     "DEFAULT_MODELS",
     "DEMAND_LINE_COLUMNS",

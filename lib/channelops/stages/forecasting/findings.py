@@ -1,0 +1,96 @@
+"""The sentences of the 04 notebook's "What we found", each computed from the numbers it
+states; a comparison says which way it went, and a part 04 could not compute (no unit
+costs: no stock policy) has no sentence (the stage's limitation sentence says why)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["accuracy_finding", "interval_finding", "stock_findings", "forecast_findings"]
+
+
+def _direction(ratio: float) -> str:
+    """``"12% lower"`` / ``"5% higher"`` / ``"the same"`` for a ratio to a reference."""
+    if round(abs(ratio - 1), 2) == 0:
+        return "about the same"
+    return f"{abs(ratio - 1):.0%} {'lower' if ratio < 1 else 'higher'}"
+
+
+def accuracy_finding(summary: pd.DataFrame) -> str:
+    """The chosen models' weighted MASE against the seasonal naive's.
+
+    Args:
+        summary: :func:`~.models.model_summary` (model, weighted_mase), with rows ``chosen``
+            and ``seasonal_naive``.
+
+    Raises:
+        KeyError: a model is missing.
+    """
+    wm = summary.set_index("model")["weighted_mase"]
+    chosen, naive = float(wm["chosen"]), float(wm["seasonal_naive"])
+    return (
+        f"In the rolling-origin backtest the chosen models' weighted MASE is {chosen:.3f} "
+        f"against {naive:.3f} for the seasonal naive ({_direction(chosen / naive)})."
+    )
+
+
+def interval_finding(coverage: pd.DataFrame, model: str = "chosen") -> str:
+    """Out-of-sample coverage of ``model``'s intervals at each nominal level.
+
+    Args:
+        coverage: :func:`~.models.interval_coverage` (model, nominal, coverage).
+
+    Raises:
+        ValueError: no coverage row for ``model``.
+    """
+    rows = coverage[coverage["model"] == model].sort_values("nominal")
+    if rows.empty:
+        raise ValueError(f"no interval coverage for model {model!r}")
+    parts = [f"{r.nominal:.0%} intervals cover {r.coverage:.1%}" for r in rows.itertuples()]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Out of sample, the {model} models' {listed} of the actual daily units."
+
+
+def stock_findings(stock: pd.DataFrame, currency: str) -> list[str]:
+    """What the stock policy reached in simulation, against the naive rule and per layout.
+
+    Args:
+        stock: :func:`~.inventory.compare_stock_layouts`' summary (stock, policy,
+            target_fill_rate, fill_rate, average_stock_value); empty without unit costs.
+        currency: code of the base currency.
+
+    Returns:
+        No sentence for an empty ``stock``; else one on the pooled layout (forecast policy
+        against its target and the naive rule) and, with a per-channel layout, one
+        comparing the stock each layout holds.
+    """
+    if stock.empty:
+        return []
+    s = stock.set_index(["stock", "policy"])
+    ours, naive = s.loc[("pooled", "forecast_fill_rate")], s.loc[("pooled", "naive_days_of_cover")]
+    out = [
+        f"One pooled stock with a {ours['target_fill_rate']:.0%} fill-rate target served "
+        f"{ours['fill_rate']:.1%} of the backtest demand in simulation, holding "
+        f"{ours['average_stock_value']:,.0f} {currency} on average; the naive days-of-cover "
+        f"rule tuned to the same fill rate ({naive['fill_rate']:.1%}) holds "
+        f"{naive['average_stock_value']:,.0f} {currency}."
+    ]
+    if ("per_channel", "forecast_fill_rate") in s.index:
+        per = s.loc[("per_channel", "forecast_fill_rate")]
+        ratio = ours["average_stock_value"] / per["average_stock_value"]
+        out.append(
+            f"A separate stock per channel holds {per['average_stock_value']:,.0f} {currency} "
+            f"at a fill rate of {per['fill_rate']:.1%}; pooled stock is {_direction(ratio)}."
+        )
+    return out
+
+
+def forecast_findings(
+    summary: pd.DataFrame, coverage: pd.DataFrame, stock: pd.DataFrame, currency: str
+) -> list[str]:
+    """Every sentence of 04's "What we found": accuracy, intervals, then stock (if any)."""
+    return [
+        accuracy_finding(summary),
+        interval_finding(coverage),
+        *stock_findings(stock, currency),
+    ]
