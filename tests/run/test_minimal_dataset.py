@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from channelops.customers import SEGMENT_MODEL_COLUMNS
+from channelops.customers import SEGMENT_MODEL_COLUMNS, identified_lines, left_out_text
 from channelops.ingest.dataset import load_dataset
 from channelops.ingest.tables import TABLES
 from channelops.run.cli import main
@@ -209,3 +209,23 @@ def test_a_stage_with_everything_says_so_and_unknown_needs_are_refused():
         limitation_sentence("01", ["warehouses"])
     with pytest.raises(KeyError, match="unknown stage"):
         limitation_sentence("09", [])
+
+
+def test_guest_orders_count_in_revenue_but_not_as_customers(minimal_run, minimal_dataset):
+    _, out = minimal_run
+    cols = ["channel_id", "order_id", "customer_id", "status", "net_revenue_base"]
+    lines = pd.read_parquet(out / "tables" / "order_lines.parquet", columns=cols)
+    card = pd.read_parquet(out / "tables" / "scorecard.parquet").set_index("channel_id")
+    # revenue: every line's net revenue, guest lines included
+    net = lines.groupby("channel_id")["net_revenue_base"].sum()
+    assert card["revenue"].to_dict() == pytest.approx(net.reindex(card.index).to_dict())
+    # customers: resolved customers with a sold line; a guest line is nobody
+    sold = lines[lines["status"].isin(["placed", "paid", "shipped", "delivered"])]
+    customers = sold.dropna(subset=["customer_id"]).groupby("channel_id")["customer_id"].nunique()
+    assert card["customers"].to_dict() == customers.reindex(card.index, fill_value=0).to_dict()
+    # the notebook says how much the customer figures leave out, from these lines
+    _, left = identified_lines(lines, customer="customer_id")
+    currency = load_dataset(minimal_dataset).base_currency
+    what = "customer counts, new customers, segments and channel overlap"
+    text = _outputs_text(out / "notebooks" / "06_evaluation.ipynb")
+    assert left_out_text(left, currency, what) in text
