@@ -12,6 +12,7 @@ from channelops.ingest.intake import (
     quarantine_reasons,
     revenue_reconciliation,
 )
+from channelops.revenue import weekly_channel_revenue
 
 LINE_COLUMNS = [
     "channel_id",
@@ -178,3 +179,32 @@ def test_summary_of_an_empty_dataset():
         rows_read={"web": 0},
     )
     assert _sentence(result) == "No export rows were read: the dataset's exports are empty."
+
+
+# ---------------------------------------------------------------- weekly revenue, reversals
+
+
+def test_weekly_revenue_a_cancellation_line_reverses_its_sale_a_return_line_does_not():
+    """Online Retail style: the sale (paid) and its cancellation (a C invoice, negative
+    quantity, status cancelled) are separate lines; a return line (negative, returned) is a
+    later event and, like a positive returned line, does not move the order's week; a
+    negative adjustment (status paid) is money."""
+    lines = pd.DataFrame(
+        {
+            "channel_id": ["web"] * 5,
+            "order_ts_local": pd.to_datetime(
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-02 09:00",
+                    "2024-01-09 09:00",
+                    "2024-01-10 09:00",
+                    "2024-01-10 10:00",
+                ]  # fmt: skip
+            ),
+            "revenue_base": [30.0, -30.0, 12.0, -12.0, -5.0],
+            "status": ["paid", "cancelled", "paid", "returned", "paid"],
+        }
+    )
+    assert weekly_channel_revenue(lines)["revenue"].tolist() == [0.0, 7.0]
+    with_qty = lines.assign(quantity=[3, -3, 1, -1, 1])
+    assert weekly_channel_revenue(with_qty)["revenue"].tolist() == [0.0, 7.0]
