@@ -27,8 +27,9 @@ def test_currency_amounts_are_not_taken_for_math():
     assert render_math(text) == text
 
 
-def test_formula_mathtext_cannot_draw_stays_as_code():
-    assert render_math(r"$\begin{matrix} a \end{matrix}$").startswith("<code>")
+def test_formula_mathtext_cannot_draw_is_shown_as_readable_text():
+    out = render_math(r"$\begin{matrix} a \le b \end{matrix}$")
+    assert out.startswith('<span class="math-text"') and out.endswith(">a ≤ b</span>")
 
 
 def test_sanitiser_keeps_what_a_report_needs():

@@ -10,11 +10,19 @@ product titles), so the page's body goes through a maintained HTML sanitiser (``
 :func:`sanitise_html`) before it is written: what a report needs stays (headings, text,
 tables, lists, code, figures and formulas as ``data:image`` URIs, the classes and the few
 inline styles the page's CSS uses), scripts, event handlers and ``javascript:`` URLs go.
+
+Made for a reader, not a notebook user: formulas are drawn at report time (matplotlib's
+mathtext, as inline SVG; no renderer is fetched when the page is opened), the text a
+"What we found" cell prints is shown as text (lists, bold) instead of a code box, a
+warning a notebook wrote to stderr is shown as a note (library deprecation notices and
+progress bars are left out), every table sits in a frame that scrolls sideways inside the
+page, and the header gives the run's wall time.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import html
 import io
@@ -23,14 +31,26 @@ import re
 from pathlib import Path
 from typing import Any
 
+import matplotlib as mpl
 import nbformat
 import nh3
+from matplotlib.font_manager import FontProperties
 from matplotlib.mathtext import math_to_image
 from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from nbformat import NotebookNode
 
 from channelops.run.registry import STAGES
 
-__all__ = ["build_report", "notebook_body_html", "render_math", "sanitise_html"]
+__all__ = [
+    "build_report",
+    "findings_as_text",
+    "frame_tables",
+    "notebook_body_html",
+    "render_math",
+    "sanitise_html",
+    "stderr_notes",
+]
 
 _CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 0;
@@ -40,17 +60,27 @@ header.run { background: #0f3d5e; color: #fff; padding: 1.2rem 2rem; }
 header.run h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
 header.run .meta { opacity: .85; font-size: .9rem; }
 .status-ok { color: #1a7f37; font-weight: 600; } .status-failed { color: #cf222e; font-weight: 600; }
+.status-stale, .status-running, .status-skipped { color: #9a6700; font-weight: 600; }
 nav.toc { border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem 1rem; margin: 1rem 0; }
 nav.toc a { text-decoration: none; }
 section.stage { border-top: 3px solid #0f3d5e; margin-top: 2.5rem; padding-top: .5rem; }
+p, li, dd, td, th { overflow-wrap: break-word; }
+a.anchor-link { display: none; }
+div.table-scroll { max-width: 100%; overflow-x: auto; margin: .6rem 0; }
+div.table-scroll > table { margin: 0; }
 table { border-collapse: collapse; margin: .6rem 0; font-size: .86rem; }
 th, td { border: 1px solid #d0d7de; padding: .25rem .55rem; text-align: right; }
 th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
-img.math { vertical-align: middle; max-height: 2.6em; } img.math.display { display: block; margin: .5em auto; }
+img.math { display: inline; } img.math.display { display: block; margin: .6em auto; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .85rem; }
-.jp-OutputArea-output pre { background: none; padding: 0; }
-.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"] { display: none; }
+.output_area pre { background: none; padding: 0; }
+.output_subarea, .text_cell_render { max-width: 100%; overflow-x: auto; }
+.finding, .printed { max-width: 80ch; } .printed { white-space: pre-line; margin: .4rem 0; }
+.note, .output_stderr { background: #fff8c5; border-left: 4px solid #d4a72c; padding: .4rem .8rem;
+       margin: .5rem 0; font-size: .9rem; white-space: normal; }
+.note .note-label { font-weight: 600; margin-right: .4em; }
+.output_stderr pre { white-space: pre-wrap; }
 .dataframe tbody tr th:only-of-type { vertical-align: middle; }
 .dataframe tbody tr th { vertical-align: top; }
 .dataframe thead th { text-align: right; }
@@ -83,51 +113,251 @@ _DATA_IMAGE = re.compile(r"^data:image/(?:png|jpeg|gif|svg\+xml);base64,[A-Za-z0
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$")
 
+#: LaTeX that mathtext does not know, rewritten to what it does (same drawing).
+_TEX_TO_MATHTEXT = (
+    (re.compile(r"\\(?:lVert|rVert)(?![A-Za-z])"), r"\\Vert "),
+    (re.compile(r"\\(?:lvert|rvert)(?![A-Za-z])"), "|"),
+    (re.compile(r"\\ge(?![A-Za-z])"), r"\\geq "),
+    (re.compile(r"\\le(?![A-Za-z])"), r"\\leq "),
+    (re.compile(r"\\ne(?![A-Za-z])"), r"\\neq "),
+    (re.compile(r"\\[td]frac(?![A-Za-z])"), r"\\frac"),
+    # \frac12 (single-token arguments without braces) as \frac{1}{2}
+    (re.compile(r"\\frac\s*([A-Za-z0-9])\s*([A-Za-z0-9])"), r"\\frac{\1}{\2}"),
+    (re.compile(r"\\textrm(?![A-Za-z])"), r"\\mathrm"),
+    (re.compile(r"\\(?:displaystyle|textstyle|limits|nolimits)(?![A-Za-z])"), ""),
+    (re.compile(r"\\!"), ""),
+)
+#: Symbols for the text fallback of a formula mathtext cannot draw at all.
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ",
+    "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ",
+    "Sigma": "Σ", "Pi": "Π", "Omega": "Ω", "sum": "∑", "prod": "∏", "int": "∫",
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈",
+    "sim": "~", "pm": "±", "times": "×", "cdot": "·", "in": "∈", "cap": "∩", "cup": "∪",
+    "infty": "∞", "to": "→", "mid": "|", "lVert": "‖", "rVert": "‖", "Vert": "‖",
+    "top": "ᵀ", "sqrt": "√", "partial": "∂", "quad": " ", "qquad": "  ",
+}  # fmt: skip
+
+
+def _mathtext(tex: str) -> str:
+    """``tex`` (whitespace folded) with the LaTeX mathtext lacks spelt the way it draws."""
+    tex = " ".join(tex.split())
+    for pattern, repl in _TEX_TO_MATHTEXT:
+        tex = pattern.sub(repl, tex)
+    return tex
+
+
+def math_as_text(tex: str) -> str:
+    """A readable plain-text form of ``tex`` (Greek letters and operators as symbols,
+    ``\\frac{a}{b}`` as ``(a)/(b)``, no backslashes or braces) for a formula no drawing
+    covers."""
+    out = re.sub(r"\\(?:hat|bar|tilde|vec)\s*\{?([A-Za-z])\}?", r"\1", _mathtext(tex))
+    out = re.sub(r"\\(?:text|mathrm|mathbf|mathit|operatorname)\s*\{([^{}]*)\}", r"\1", out)
+    out = re.sub(r"\\(?:begin|end)\s*\{[^{}]*\}", " ", out)
+    while True:  # innermost braces first: indices, then fractions
+        out, n = re.subn(r"([_^])\{([^{}]*)\}", r"\1(\2)", out)
+        out, m = re.subn(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", out)
+        if not n + m:
+            break
+    out = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_SYMBOLS.get(m.group(1), m.group(1)), out)
+    out = re.sub(r"\\[,;:! ]", " ", out).replace("\\\\", " ").replace("&", " ")
+    out = out.replace("{", "").replace("}", "").replace("\\", "")
+    return " ".join(out.split())
+
 
 @functools.lru_cache(maxsize=512)
-def _math_svg(tex: str) -> str | None:
-    """LaTeX rendered by matplotlib's mathtext to an inline SVG data URI (None if it cannot)."""
+def _math_svg(tex: str, size: float = 12.0) -> tuple[str, float] | None:
+    """``tex`` drawn by matplotlib's mathtext at ``size`` pt (the page's text: 12 pt = 16 px).
+
+    Returns (SVG data URI, depth below the baseline in pt), or None when mathtext cannot
+    draw it. The SVG's date stamp is removed, so a report is the same for the same run.
+    """
     buf = io.BytesIO()
     try:
-        math_to_image(f"${tex.strip()}$", buf, format="svg")
+        with mpl.rc_context({"svg.hashsalt": "channelops", "svg.fonttype": "path"}):
+            depth = math_to_image(f"${tex}$", buf, format="svg", prop=FontProperties(size=size))
     except Exception:  # mathtext covers most but not all of LaTeX
         return None
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    svg = re.sub(rb"\s*<metadata>.*?</metadata>", b"", buf.getvalue(), flags=re.DOTALL)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"), float(depth)
 
 
 def render_math(markdown: str) -> str:
     """Replace ``$...$`` and ``$$...$$`` in markdown by inline images of the formula.
 
     The report must open without a network, so MathJax (fetched from a CDN) is not an
-    option; matplotlib's mathtext draws the formulas instead. A formula it cannot draw is
-    left as code.
+    option; matplotlib's mathtext draws the formulas at report time, after LaTeX it lacks
+    (``\\lVert``, ``\\ge``, ``\\tfrac``, ...) is respelt (:data:`_TEX_TO_MATHTEXT`). A
+    formula it still cannot draw is shown as readable text (:func:`math_as_text`), never
+    as raw LaTeX. The LaTeX stays in the image's ``alt`` text.
     """
 
     def replace(match: re.Match[str], display: bool) -> str:
         tex = match.group(1)
-        uri = _math_svg(" ".join(tex.split()))
-        if uri is None:
-            return f"<code>{html.escape(tex)}</code>"
+        alt = html.escape(" ".join(tex.split()), quote=True)
+        drawn = _math_svg(_mathtext(tex), 14.0 if display else 12.0)
+        if drawn is None:
+            return f'<span class="math-text" title="{alt}">{html.escape(math_as_text(tex))}</span>'
+        uri, depth = drawn
         cls = "math display" if display else "math"
-        return f'<img class="{cls}" alt="{html.escape(tex, quote=True)}" src="{uri}">'
+        return f'<img class="{cls}" alt="{alt}" style="vertical-align: -{depth:.1f}pt" src="{uri}">'
 
     out = _DISPLAY_MATH.sub(lambda m: replace(m, True), markdown)
     return _INLINE_MATH.sub(lambda m: replace(m, False), out)
 
 
-def notebook_body_html(path: Path) -> str:
-    """Render one executed notebook to an HTML fragment with code and prompts hidden."""
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells = [
-        c
-        for c in nb.cells
-        if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
-        and "parameters" not in c.get("metadata", {}).get("tags", [])
-        and "remove-from-report" not in c.get("metadata", {}).get("tags", [])
-    ]
+_FINDINGS_HEADING = re.compile(r"^\s*#{1,6}\s*What we found\s*$", re.IGNORECASE)
+#: Cell tags that mark a code cell whose printed text is a finding (shown as text).
+FINDINGS_TAGS = frozenset({"findings", "finding"})
+
+
+def _is_findings_cell(cell: NotebookNode, previous: NotebookNode | None) -> bool:
+    """A code cell tagged ``findings``, or one right under a bare "What we found" heading."""
+    if cell.cell_type != "code":
+        return False
+    if FINDINGS_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+        return True
+    return (
+        previous is not None
+        and previous.cell_type == "markdown"
+        and bool(_FINDINGS_HEADING.match(previous.source.strip()))
+    )
+
+
+def findings_as_text(cell: NotebookNode) -> NotebookNode:
+    """The text a findings cell printed (stdout) as rendered text, not a code box.
+
+    The stages print their findings as markdown (``- `` lists, ``**bold**``), so the text
+    is rendered as markdown into a ``div.finding``; it is HTML-escaped first, so a name
+    from the data stays text. Other outputs (tables, figures) are kept as they are.
+    """
+    outputs, text = [], []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            text.append(_text(out.get("text", "")))
+        else:
+            outputs.append(out)
+    if text:
+        body = markdown2html_mistune(html.escape("".join(text), quote=False))
+        outputs.insert(
+            0,
+            nbformat.v4.new_output(
+                "display_data", data={"text/html": f'<div class="finding">{body}</div>'}
+            ),
+        )
+    cell.outputs = outputs
+    return cell
+
+
+_COLUMNS = re.compile(r"\S(?: {2,}|\t)\S")
+
+
+def is_prose(text: str) -> bool:
+    """True when printed ``text`` is sentences, not a layout: no line aligns columns
+    (two or more spaces or a tab between words) and no line is a rule of ``-`` or ``=``."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and not any(
+        _COLUMNS.search(line.strip()) or re.fullmatch(r"[-=_ ]{4,}", line.strip()) for line in lines
+    )
+
+
+def _prose_as_text(cell: NotebookNode) -> NotebookNode:
+    """Each stdout block of ``cell`` that is prose (:func:`is_prose`) shown as wrapped text
+    (escaped, line breaks kept) instead of a code box cut off at the right."""
+    for i, out in enumerate(cell.get("outputs", [])):
+        text = _text(out.get("text", "")) if out.get("output_type") == "stream" else ""
+        if out.get("name") == "stdout" and is_prose(text):
+            box = f'<div class="printed">{html.escape(text.strip(chr(10)))}</div>'
+            cell.outputs[i] = nbformat.v4.new_output("display_data", data={"text/html": box})
+    return cell
+
+
+#: Warning categories that say something about a library's future, not about the data.
+_QUIET_WARNINGS = ("DeprecationWarning", "PendingDeprecationWarning", "FutureWarning")
+_WARNING_LINE = re.compile(r"^(?:[^\s:][^:]*):\d+: ([A-Za-z_]*Warning): (.*)$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PROGRESS = re.compile(r"\d+%\|")
+
+
+def stderr_notes(text: str) -> list[str]:
+    """The messages of a cell's stderr that a reader should see, one per note.
+
+    A Python warning (``path:line: Category: message`` and its echoed source line) becomes
+    its message; deprecation and future warnings of libraries and progress bars (lines
+    redrawn with ``\\r``) are left out; any other line is kept as it is.
+    """
+    notes: list[str] = []
+    skip_echo = False
+    for raw in _ANSI.sub("", text).split("\n"):
+        line = raw.rsplit("\r", 1)[-1]
+        if "\r" in raw or not line.strip() or _PROGRESS.search(line):
+            skip_echo = False
+            continue
+        if skip_echo and raw.startswith((" ", "\t")):
+            continue  # the source line a warning echoes
+        skip_echo = False
+        warning = _WARNING_LINE.match(line)
+        if warning:
+            skip_echo = True
+            category, message = warning.groups()
+            if category in _QUIET_WARNINGS:
+                continue
+            prefix = "" if category == "UserWarning" else f"{category}: "
+            notes.append(prefix + message.strip())
+        else:
+            notes.append(line.strip())
+    return notes
+
+
+def _stderr_to_notes(cell: NotebookNode) -> NotebookNode:
+    """Replace each stderr stream of ``cell`` by notes (escaped text in a ``note`` box)."""
+    outputs = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            for note in stderr_notes(out.get("text", "")):
+                box = (
+                    '<div class="note"><span class="note-label">Note</span>'
+                    f"{html.escape(note)}</div>"
+                )
+                outputs.append(nbformat.v4.new_output("display_data", data={"text/html": box}))
+        else:
+            outputs.append(out)
+    cell.outputs = outputs
+    return cell
+
+
+def _prepare_for_report(nb: NotebookNode) -> NotebookNode:
+    """The notebook as a reader sees it: hidden cells gone, math drawn, findings as text,
+    stderr as notes."""
+    cells, previous = [], None
     for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & {"injected-parameters", "parameters", "remove-from-report"}:
+            continue
         if cell.cell_type == "markdown":
             cell.source = render_math(cell.source)
+        elif cell.cell_type == "code":
+            if _is_findings_cell(cell, previous):
+                cell = findings_as_text(cell)
+            cell = _prose_as_text(_stderr_to_notes(cell))
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if "text/markdown" in data:
+                    data["text/markdown"] = render_math(_text(data["text/markdown"]))
+        cells.append(cell)
+        previous = cell
+    nb.cells = cells
+    return nb
+
+
+def _text(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def notebook_body_html(path: Path) -> str:
+    """Render one executed notebook to an HTML fragment with code and prompts hidden."""
+    nb = _prepare_for_report(nbformat.read(str(path), as_version=4))
     exporter = HTMLExporter(template_name="basic")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
@@ -139,30 +369,67 @@ def notebook_body_html(path: Path) -> str:
     return body
 
 
+def frame_tables(fragment: str) -> str:
+    """Every ``<table>`` of ``fragment`` inside a ``div.table-scroll`` frame, which scrolls
+    sideways when the table is wider than the page (the page itself never does)."""
+    out = re.sub(r"<table\b", '<div class="table-scroll"><table', fragment, flags=re.IGNORECASE)
+    return re.sub(r"</table\s*>", "</table></div>", out, flags=re.IGNORECASE)
+
+
+def duration_text(seconds: float) -> str:
+    """``seconds`` as a person reads a duration: ``45 s``, ``3 min 27 s``, ``1 h 02 min``."""
+    total = round(float(seconds))
+    if total < 60:
+        return f"{float(seconds):.0f} s" if seconds >= 1 else f"{float(seconds):.1f} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def _summary_table(manifest: dict[str, Any]) -> str:
     rows = []
+    tables_rows = manifest.get("tables", {})
     for key, entry in manifest.get("stages", {}).items():
-        status = entry.get("status", "?")
+        status = str(entry.get("status", "?"))
         tables = ", ".join(
-            f"{t} ({manifest.get('tables', {}).get(t, {}).get('rows', '?'):,})"
-            if isinstance(manifest.get("tables", {}).get(t, {}).get("rows"), int)
+            f"{t} ({tables_rows[t]['rows']:,})"
+            if isinstance(tables_rows.get(t, {}).get("rows"), int)
             else t
             for t in entry.get("tables", [])
         )
+        seconds = entry.get("seconds")
+        took = duration_text(seconds) if isinstance(seconds, int | float) else ""
         rows.append(
-            f"<tr><td>{html.escape(key)} {html.escape(entry.get('name', ''))}</td>"
+            f"<tr><td style='white-space:nowrap'>{html.escape(key)} "
+            f"{html.escape(str(entry.get('name', '')))}</td>"
             f"<td class='status-{html.escape(status)}'>{html.escape(status)}</td>"
-            f"<td>{entry.get('seconds', '')}</td><td style='text-align:left'>{html.escape(tables)}</td></tr>"
+            f"<td style='white-space:nowrap'>{took}</td><td style='text-align:left'>{html.escape(tables)}</td></tr>"
         )
     return (
-        "<table><thead><tr><th>stage</th><th>status</th><th>seconds</th>"
-        "<th>tables (rows)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        "<table><thead><tr><th>stage</th><th>status</th><th>time</th>"
+        "<th style='text-align:left'>tables (rows)</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
 
 
-def _total_seconds(manifest: dict[str, Any]) -> float:
-    """Sum of the stages' own times (a run of --only 04 keeps the other stages' times)."""
-    return float(sum(e.get("seconds", 0) or 0 for e in manifest.get("stages", {}).values()))
+def wall_time_text(manifest: dict[str, Any]) -> str:
+    """The header's time: the run's wall time from the manifest (``seconds``, else the span
+    from ``started_at`` to ``finished_at``); stages running side by side make it shorter
+    than the sum of the stages' times, which the run table lists."""
+    seconds = manifest.get("seconds")
+    if not isinstance(seconds, int | float):
+        try:
+            start = dt.datetime.fromisoformat(str(manifest["started_at"]))
+            end = dt.datetime.fromisoformat(str(manifest["finished_at"]))
+        except (KeyError, TypeError, ValueError):
+            return "run time unknown"
+        seconds = (end - start).total_seconds()
+    finished = str(manifest.get("finished_at") or "")[:16].replace("T", " ")
+    when = f", finished {html.escape(finished)} UTC" if finished else ""
+    return f"ran {duration_text(seconds)}{when}"
 
 
 def sanitise_html(fragment: str) -> str:
@@ -200,10 +467,11 @@ def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
     """The report's header and main part (summary, contents, one section per notebook)."""
     sections, toc = [], []
     summary_path = run_dir / "summary.html"
-    if summary_path.exists():
-        sections.append(
-            f"<section class='summary'>{summary_path.read_text(encoding='utf-8')}</section>"
-        )
+    summary = (
+        f"<section class='summary'>{summary_path.read_text(encoding='utf-8')}</section>"
+        if summary_path.exists()
+        else ""
+    )
     for stage in STAGES:
         path = run_dir / "notebooks" / stage.notebook
         if not path.exists():
@@ -214,15 +482,17 @@ def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
             f"<section class='stage' id='{anchor}'>{notebook_body_html(path)}</section>"
         )
     status = manifest.get("status", "?")
-    return f"""<header class="run"><h1>{_title(run_dir, manifest)}</h1>
+    body = f"""<header class="run"><h1>{_title(run_dir, manifest)}</h1>
 <div class="meta">status <b>{html.escape(status)}</b> &middot; dataset
 {html.escape(Path(str(manifest.get("dataset", {}).get("path", ""))).name)} &middot; seed
-{html.escape(str(manifest.get("parameters", {}).get("seed", "")))} &middot; {_total_seconds(manifest):.1f} s of notebooks</div>
+{html.escape(str(manifest.get("parameters", {}).get("seed", "")))} &middot; {wall_time_text(manifest)}</div>
 </header><main>
-<h2>Run summary</h2>{_summary_table(manifest)}
+{summary}
 <nav class="toc"><b>Contents</b><ol>{"".join(toc)}</ol></nav>
+<h2>Run</h2>{_summary_table(manifest)}
 {"".join(sections)}
 </main>"""
+    return frame_tables(body)
 
 
 def _title(run_dir: Path, manifest: dict[str, Any]) -> str:
