@@ -64,11 +64,16 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
 
     Returns:
         ExportResult with ``lines`` (columns :data:`LINE_COLUMNS`; order_ts as
-        datetime64[ns, UTC]; quantity int64 > 0; unit_price, discount float64 >= 0 in the
-        line's own currency), ``quarantine`` (one row per rejected input row, first problem
-        only, checked in the order missing_value, bad_timestamp, implausible_timestamp,
-        bad_number, nonpositive_quantity, negative_price, negative_discount, unknown_status;
-        rows with the wrong field count are ``ragged_row``), ``rows_read`` and ``warnings``.
+        datetime64[ns, UTC]; quantity int64, signed and != 0 (negative: a reversal);
+        unit_price (line_total / quantity when the mapping maps line_total), discount and
+        refund float64 in the line's own currency; is_guest, is_merchandise bool; status
+        from the mapping's status_rules, else its word map, else ``paid``),
+        ``quarantine`` (one row per rejected input row, first problem only, checked in the
+        order missing_value, bad_timestamp, implausible_timestamp, bad_number,
+        nonpositive_quantity (quantity 0), negative_price (merchandise lines only),
+        negative_discount, unknown_status; rows with the wrong field count are
+        ``ragged_row``), ``rows_read``, ``warnings`` and the export's own money (see
+        :class:`ExportResult`).
 
     Raises:
         DatasetError: for file-level problems (encoding, unparseable CSV, header changes).
