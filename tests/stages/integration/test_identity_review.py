@@ -62,7 +62,7 @@ def test_blocking_rules_pair_only_open_records_when_asked():
     rules = model.blocking_rules(open_only=True)
     assert len(rules) == len(model.BLOCKING_KEYS) + 1  # and the swapped-names rule
     assert all(r.endswith("(l.is_open OR r.is_open)") for r in rules)
-    assert 'l."forename" = r."surname"' in rules[-1]
+    assert "l.forename = r.surname" in rules[-1]
     assert not any("is_open" in r for r in model.blocking_rules(open_only=False))
 
 

@@ -181,13 +181,14 @@ def probabilistic_pairs(
 ) -> pd.DataFrame:
     """Score candidate pairs of buyer and CRM records with a Fellegi-Sunter model (splink).
 
-    The model is trained without labels: u probabilities by random sampling of record
-    pairs, the prior match rate from the exact phone/email rule (assumed recall 0.8), and
-    m probabilities by expectation maximisation on two blocking rules (same address; same
-    name, city and first six characters of the address). Comparisons: name (exact, Jaro-Winkler >= 0.9), e-mail, phone,
-    postcode, city (exact) and address (exact, Levenshtein <= 2), all on normalised values.
-    Candidate pairs come from blocking on address, phone, e-mail and name + city +
-    address start (name + city alone grows quadratically with common names at scale).
+    The model (:mod:`~channelops.stages.integration.model`) is trained without labels: the
+    prior match rate from the exact phone/e-mail rule (assumed recall 0.8), u by random
+    sampling of record pairs, m by expectation maximisation. Comparisons: names by
+    Jaro-Winkler with first and last name swapped and term-frequency adjustments; address
+    by token (numbers, street letters, shared words); phone and postcode with one-digit
+    tolerance; e-mail; city. Candidate pairs come from the blocking rules of
+    :data:`~channelops.stages.integration.model.BLOCKING_KEYS` (one or two keys each, so
+    that one typo leaves other rules to pair two records) and swapped names.
 
     Args:
         buyers: from :func:`buyer_records`.
@@ -196,6 +197,9 @@ def probabilistic_pairs(
         min_probability: pairs scored below this are not returned.
         seed: seed of the random sampling for u.
         max_em_pairs: cap on the pairs each EM session reads.
+        open_only: score only pairs with a buyer the deterministic rules leave alone (the
+            only pairs :func:`link_buyers` uses); ``False`` scores every blocked pair (to
+            measure the blocking's recall).
         engine: ``local`` (splink on DuckDB in this process), or ``spark`` / a Spark master
             URL (splink's Spark backend; :mod:`channelops.engine`). The model is the same;
             the random pair sample that estimates u is the backend's own, so probabilities
