@@ -92,16 +92,14 @@ def test_customer_lines_leave_guests_out_of_the_channel_overlap():
     assert integ.channel_overlap_matrix(lines).loc["a", "b"] == 1
 
 
-def test_limitations_name_each_missing_file():
-    crm = pd.DataFrame({"customer_id": ["C1"], "name": ["Li"]})
-    products = pd.DataFrame({"sku": ["S1"]})
-    full = integ.limitations(crm, products, pd.DataFrame({"channel_id": ["a"]}), [])
-    assert full.startswith("03 has every optional file")
-    none = integ.limitations(None, None, None, [])
-    assert none.startswith("03: without customers.csv") and none.endswith(".")
-    assert "products.csv" in none and "channels.csv" in none
-    ids_only = integ.limitations(crm[["customer_id"]], products, None, ["own"])
-    assert "customers.csv has none of name" in ids_only and "only on own" in ids_only
+def test_crm_match_note_only_for_a_customers_file_of_ids_alone():
+    crm = pd.DataFrame({"customer_id": ["C1"], "name": ["Li"], "email": [None]})
+    assert integ.crm_match_note(crm, ["own"]) is None
+    assert integ.crm_match_note(None, ["own"]) is None  # run.needs says that one
+    ids_only = integ.crm_match_note(crm.assign(name=None), ["own", "pos"])
+    assert ids_only.startswith("Stage 03: customers.csv has none of name, email")
+    assert ids_only.endswith("only on own, pos, whose buyer ids are CRM ids.")
+    assert "on no channel" in integ.crm_match_note(crm[["customer_id"]], [])
 
 
 def test_customers_with_customer_id_alone_link_and_make_golden_records():

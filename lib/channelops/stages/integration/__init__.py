@@ -3,11 +3,11 @@
 from channelops.ingest.pii import drop_pii
 
 from .coverage import (
+    crm_match_note,
     customer_lines,
     guest_summary,
     identified_buyers,
     is_guest_line,
-    limitations,
 )
 from .merge import (
     SURVIVORSHIP_RULES,
@@ -48,7 +48,7 @@ __all__ = [
     "is_guest_line",
     "guest_summary",
     "customer_lines",
-    "limitations",
+    "crm_match_note",
     "REVIEW_FILE",
     "review_pairs",
     "read_review_decisions",

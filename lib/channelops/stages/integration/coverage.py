@@ -4,8 +4,8 @@
   resolution; :func:`guest_summary` counts the guest lines, orders and revenue that stay in
   ``order_lines`` and ``orders`` without a customer.
 * :func:`customer_lines` keeps the lines that have a customer (for per-customer views).
-* :func:`limitations` says, in one sentence computed from the dataset, what 03 cannot do
-  without which optional file (or column of ``customers.csv``).
+* :func:`crm_match_note` says what a ``customers.csv`` of ids alone means for identity
+  resolution (the missing optional files are said by ``channelops.run.needs``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = [
     "is_guest_line",
     "guest_summary",
     "customer_lines",
-    "limitations",
+    "crm_match_note",
 ]
 
 #: customers.csv columns identity resolution compares with the channels' buyers.
@@ -99,49 +99,29 @@ def customer_lines(order_lines: pd.DataFrame) -> pd.DataFrame:
     return order_lines.loc[order_lines["customer_id"].notna().to_numpy(bool)]
 
 
-def limitations(
-    crm: pd.DataFrame | None,
-    products: pd.DataFrame | None,
-    channels: pd.DataFrame | None,
-    crm_channels: list[str],
-) -> str:
-    """One sentence: what 03 cannot do without which optional file or column.
+def crm_match_note(crm: pd.DataFrame | None, crm_channels: list[str]) -> str | None:
+    """A sentence when ``customers.csv`` exists but carries none of the fields identity
+    resolution compares (:data:`CRM_MATCH_FIELDS`), else None.
+
+    The missing optional files themselves are said by ``channelops.run.needs`` (the same
+    sentence ``channelops check`` prints); this adds what a customers.csv of ids alone
+    means for 03.
 
     Args:
         crm: ``customers.csv`` or None when absent.
-        products: ``products.csv`` or None.
-        channels: ``channels.csv`` or None.
         crm_channels: channels whose buyer_ref is a CRM id (dataset.yaml ``crm_ids``).
-
-    Returns:
-        A sentence naming each missing file and what is lost; or one saying nothing is
-        missing.
     """
-    parts = []
     if crm is None:
-        parts.append(
-            "without customers.csv no buyer can be linked to a known CRM customer (link "
-            "rates to the CRM are 0 and golden records come from the order lines alone)"
-        )
-    else:
-        have = [f for f in CRM_MATCH_FIELDS if f in crm.columns and crm[f].notna().any()]
-        if not have:
-            via = (
-                f"only on {', '.join(crm_channels)}, whose buyer ids are CRM ids"
-                if crm_channels
-                else "on no channel, since none carries CRM ids"
-            )
-            parts.append(
-                "customers.csv has none of "
-                + ", ".join(CRM_MATCH_FIELDS)
-                + f", so CRM customers are recognised {via}"
-            )
-    if products is None:
-        parts.append(
-            "without products.csv the products table lists only the SKUs seen in the orders"
-        )
-    if channels is None:
-        parts.append("without channels.csv the channels table holds only the channel ids")
-    if not parts:
-        return "03 has every optional file it uses (customers.csv, products.csv, channels.csv)."
-    return "03: " + "; ".join(parts) + "."
+        return None
+    if any(f in crm.columns and crm[f].notna().any() for f in CRM_MATCH_FIELDS):
+        return None
+    via = (
+        f"only on {', '.join(crm_channels)}, whose buyer ids are CRM ids"
+        if crm_channels
+        else "on no channel, since none carries CRM ids"
+    )
+    return (
+        "Stage 03: customers.csv has none of "
+        + ", ".join(CRM_MATCH_FIELDS)
+        + f", so CRM customers are recognised {via}."
+    )
