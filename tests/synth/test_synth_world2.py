@@ -16,6 +16,7 @@ from channelops.synth.scoring.profit import (
     true_incremental_revenue,
     true_weekly_profit,
 )
+from channelops.synth.simulate import BAD_CHURN
 
 LIFT_COLUMNS = [
     "channel_id",
@@ -176,6 +177,18 @@ def test_stockouts_censor_observed_sales(world) -> None:
     assert len(spells) > 0 and (spells["end_date"] >= spells["start_date"]).all()
     sku = _truth(world, "demand_sku")
     assert (sku["units"] <= sku["demand_units"]).all()
+
+
+def test_churn_depends_on_experience(world) -> None:
+    """After an order that met a stock-out or a late delivery, customers leave with
+    probability BAD_CHURN more than after a good one (the base churn is the same mix)."""
+    people = _truth(world, "customers")
+    n_good, n_bad = people["orders_good_experience"].sum(), people["orders_bad_experience"].sum()
+    p_good = people["churned_after_good"].sum() / n_good
+    p_bad = people["churned_after_bad"].sum() / n_bad
+    assert n_bad >= 200
+    se = np.sqrt(p_bad * (1 - p_bad) / n_bad + p_good * (1 - p_good) / n_good)
+    assert abs((p_bad - p_good) - BAD_CHURN) < 4 * se, (p_bad, p_good, se)
 
 
 def test_habit_strength_varies_within_a_segment(world) -> None:

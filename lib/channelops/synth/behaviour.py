@@ -77,6 +77,7 @@ class ChunkResult:
     elig: np.ndarray
     new_customers: np.ndarray  # (C, W)
     moved_out: np.ndarray  # (C, W) revenue (CNY) of orders moved away from the channel
+    experience: np.ndarray  # (n, 4) good orders, churns after them, bad orders, churns after
 
 
 def concat_lines(parts: list[Lines]) -> Lines:
@@ -169,7 +170,9 @@ def _late(ch: np.ndarray, day: np.ndarray, channels, cal: Calendar, rng) -> np.n
 def _organic_unit(cust, cal, catalog, pricing, channels, fx_daily, mk_names, oos, seed, key, k):
     """Organic orders, their lines and experience-driven churn of (a subset of) a chunk.
 
-    Returns (kept orders, their lines with origin re-indexed to the kept orders, death)."""
+    Returns (kept orders, their lines with origin re-indexed to the kept orders, death,
+    (n, 4) counts per customer: good orders, churns after them, bad orders, churns after
+    them)."""
     orders, hz = organic_orders(cust, cal, rng_for(seed, f"organic{key}", k))
     lines = build_lines(
         orders, cust, channels, catalog, pricing, cal, fx_daily, mk_names,
@@ -178,12 +181,18 @@ def _organic_unit(cust, cal, catalog, pricing, channels, fx_daily, mk_names, oos
     cens = oos[lines.sku, lines.day]
     bad = np.bincount(lines.origin[cens], minlength=len(orders)) > 0
     bad |= _late(orders.ch, orders.day, channels, cal, rng_for(seed, f"late{key}", k))
-    keep, death = apply_churn(orders, bad, cust, hz, rng_for(seed, f"churn{key}", k))
+    keep, death, churned = apply_churn(orders, bad, cust, hz, rng_for(seed, f"churn{key}", k))
+    # experience truth per customer: orders and churns after good / bad orders
+    cu = orders.cust[keep]
+    b, c = bad[keep], churned[keep]
+    exp = np.column_stack(
+        [np.bincount(cu, weights=w, minlength=cust.n) for w in (~b, ~b & c, b, b & c)]
+    )
     lines = subset_lines(lines, keep[lines.origin])
     new_index = np.cumsum(keep) - 1
     lines.origin = new_index[lines.origin]
     kept = OrderBatch(*(getattr(orders, f)[keep] for f in ("cust", "ch", "day", "src")))
-    return kept, lines, death
+    return kept, lines, death, exp
 
 
 def plan_market(
@@ -302,7 +311,7 @@ def simulate_chunk(
     """Simulate chunk k (see the module docstring). ``state`` None: plan the market here."""
     C, W = len(channels), cal.horizon // 7
     args = (cal, catalog, pricing, channels, fx_daily, mk_names, oos, seed)
-    orgs0, lo0, death = _organic_unit(cust, *args, "", k)
+    orgs0, lo0, death, experience = _organic_unit(cust, *args, "", k)
     if state is None:
         state = plan_market(
             channels, cal, W, lines=lo0, share=share, n_prospects=int(cust.prospect.sum()),
@@ -312,8 +321,9 @@ def simulate_chunk(
     new_customers = np.zeros((C, W))
     if len(conv):
         sub = subset_customers(cust, conv)
-        orgs1, lo1, death1 = _organic_unit(sub, *args, "_new", k)
+        orgs1, lo1, death1, exp1 = _organic_unit(sub, *args, "_new", k)
         death[conv] = death1
+        experience[conv] = exp1
         orgs1 = OrderBatch(conv[orgs1.cust], orgs1.ch, orgs1.day, orgs1.src)
         lo1.cust = conv[lo1.cust]
         lo1.origin = lo1.origin + len(orgs0)
@@ -360,5 +370,7 @@ def simulate_chunk(
     lines = concat_lines([lo, lm])
     del new_orders
     censored = oos[lines.sku, lines.day]
-    res = ChunkResult(lines, censored, orgs_kept, death, treat, elig, new_customers, moved_out)
+    res = ChunkResult(
+        lines, censored, orgs_kept, death, treat, elig, new_customers, moved_out, experience
+    )
     return res, state

@@ -401,6 +401,10 @@ def _truth_customers(
                 )
             ).astype("string"),
             "alive_at_end": ~np.isfinite(death) | (death >= T),
+            "orders_good_experience": res.experience[:, 0].astype(np.int64),
+            "churned_after_good": res.experience[:, 1].astype(bool),
+            "orders_bad_experience": res.experience[:, 2].astype(np.int64),
+            "churned_after_bad": res.experience[:, 3].astype(bool),
             "value_history": value,
             "value_52w_after_first": np.where(has52, v52, np.nan),
         }

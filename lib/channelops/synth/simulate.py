@@ -227,8 +227,9 @@ def apply_churn(
         orders: sorted by (customer, day) (as :func:`organic_orders` returns them).
         bad: bool per order.
     Returns:
-        keep mask of orders (those up to and including the churn order) and the death day
-        per customer (float; inf = alive at the end).
+        keep mask of orders (those up to and including the churn order), the death day
+        per customer (float; inf = alive at the end) and a mask of the orders after which
+        the customer churned.
     """
     q = (1 - HAZARD_SHARE) * cust.p[orders.cust] + BAD_CHURN * bad
     drop = rng.random(len(orders)) < q
@@ -242,7 +243,8 @@ def apply_churn(
     has = cut < len(orders)
     dd = orders.day[np.minimum(cut[has], max(len(orders) - 1, 0))] + 0.5
     death[has] = np.minimum(death[has], dd)
-    return keep, death
+    churned = np.arange(len(orders)) == cut[orders.cust]
+    return keep, death, churned
 
 
 def marketing_orders(
