@@ -149,3 +149,32 @@ def test_category_mix_by_hand():
     mix = rec.category_mix(table)
     assert mix.loc["web"].to_dict() == {"cup": 0.2, "tea": 0.8}
     assert "shop" not in mix.index  # its only product has no category
+
+
+def test_all_guest_lines_leave_nothing_to_learn_and_empty_tables_with_the_real_columns():
+    guests = _order_lines().assign(customer_id=None, is_guest=True)
+    assert rec.left_out_sentence(rec.purchase_accounting(guests), "CNY") == (
+        "07 learns from 0 purchase lines of 0 customers; left out: 7 guest lines (5 orders, "
+        "60 CNY net revenue) that no customer can be recommended for."
+    )
+    with pytest.raises(ValueError, match="no purchase"):
+        rec.purchase_lines(guests)
+    empty = rec.purchase_lines(guests, allow_empty=True)
+    assert empty.empty and {"customer_id", "sku", "order_ts", "quantity"} <= set(empty.columns)
+    # the empty tables have the columns (and dtypes) of the tables a real run writes
+    lines = rec.purchase_lines(_order_lines())
+    model = rec.make_model("popularity").fit(rec.build_interactions(lines))
+    recs = rec.recommend(model, ["c1", "c2"], k=2)
+    affinity, status, weekly, _ = rec.channel_affinities(
+        model, lines, pd.DataFrame({"channel_id": ["web"]}), None, None
+    )
+    table = rec.build_assortment(
+        affinity, weekly, rec.unit_prices(lines), list_size=2, feature_size=1, horizon_weeks=4,
+        status=status, sold=lines[["channel_id", "sku"]],
+        products=rec.catalogue(pd.DataFrame({"sku": ["A", "B"]})),
+    )  # fmt: skip
+    tables = rec.empty_tables()
+    for name, real in (("recommendations", recs), ("channel_assortment", table)):
+        assert tables[name].empty
+        assert tables[name].dtypes.astype(str).to_dict() == real.dtypes.astype(str).to_dict(), name
+    assert list(tables["recommender_metrics"].columns) == list(rec.RECOMMENDER_METRICS_COLUMNS)

@@ -57,8 +57,18 @@ from .models import (
     recommend,
     top_k,
 )
+from .tables import (
+    ASSORTMENT_COLUMNS,
+    RECOMMENDATION_COLUMNS,
+    RECOMMENDER_METRICS_COLUMNS,
+    empty_tables,
+)
 
 __all__ = [
+    "ASSORTMENT_COLUMNS",
+    "RECOMMENDATION_COLUMNS",
+    "RECOMMENDER_METRICS_COLUMNS",
+    "empty_tables",
     "ALS",
     "BuyAgain",
     "LINE_COLUMNS",

@@ -221,7 +221,9 @@ def catalogue(products: pd.DataFrame | None, lines: pd.DataFrame | None = None) 
 
 
 def purchase_lines(
-    lines: pd.DataFrame, ignore_status: tuple[str, ...] = IGNORED_STATUSES
+    lines: pd.DataFrame,
+    ignore_status: tuple[str, ...] = IGNORED_STATUSES,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Order lines that count as purchases, with clean keys.
 
@@ -236,18 +238,24 @@ def purchase_lines(
             channel_id, status, revenue_base, is_guest, is_merchandise, demand_units).
         ignore_status: statuses dropped when there is no demand_units (a cancelled or
             returned line is no evidence of taste).
+        allow_empty: True returns the (empty) kept columns when no purchase is left, e.g.
+            when every line is a guest line; False raises.
 
     Returns:
         The kept lines with customer_id and sku as plain strings, order_ts as UTC timestamps,
         quantity > 0 (float); rows with a missing customer or SKU are dropped.
 
     Raises:
-        ValueError: a required column is missing, or no purchase is left.
+        ValueError: a required column is missing, or no purchase is left (unless
+            ``allow_empty``).
     """
     _require(lines, REQUIRED_COLUMNS, "order_lines")
     keep = [c for c in (*REQUIRED_COLUMNS, "channel_id", "status", "revenue_base") if c in lines]
     # one boolean mask and one copy of the kept rows
     mask = _purchase_mask(lines, ignore_status)
+    if not mask.any() and allow_empty:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in keep})
+        return out.astype({"order_ts": "datetime64[ns, UTC]", "quantity": float})
     if not mask.any():
         raise ValueError(
             "order_lines holds no purchase (after dropping guest lines, lines without a "
