@@ -213,6 +213,27 @@ def test_habit_strength_varies_within_a_segment(world) -> None:
     assert checked >= 1
 
 
+def test_complements_are_bought_together(world) -> None:
+    """Among the SKU pairs bought in the same exported order, pairs (a, complement of a)
+    (truth/demand_sku.parquet) are far more frequent than under shuffled complement maps
+    (same targets, so the same popularity; without the complement process the ratio is 1)."""
+    comp = _truth(world, "demand_sku").drop_duplicates("sku").set_index("sku")["complement_sku"]
+    lines = pd.read_parquet(world / "truth" / "export_lines")
+    lines = lines[lines["quantity"] > 0][["channel_id", "order_id", "sku"]].drop_duplicates()
+    pairs = lines.merge(lines, on=["channel_id", "order_id"])
+    pairs = pairs[pairs["sku_x"] != pairs["sku_y"]]
+    assert len(pairs) >= 1000
+    rng = np.random.default_rng(0)
+
+    def share(cmap: pd.Series) -> float:
+        return float((pairs["sku_x"].map(cmap) == pairs["sku_y"]).mean())
+
+    shuffled = np.mean(
+        [share(pd.Series(rng.permutation(comp.to_numpy()), index=comp.index)) for _ in range(20)]
+    )
+    assert share(comp) > 2 * shuffled, (share(comp), shuffled)
+
+
 def test_lift_tests_written_with_intervals_around_the_truth(world) -> None:
     """lift_tests.csv has the contract's columns; each interval holds its estimate, the
     true effect lies within 3.5 standard errors of it, and the true effect recomputed from
