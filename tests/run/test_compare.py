@@ -135,3 +135,37 @@ def test_compare_takes_the_overall_test_figures_of_the_recommender(tmp_path):
     assert sorted(ndcg.index) == ["als", "popularity"]  # one row per model, no repeats
     assert ndcg.loc["als", "delta"] == pytest.approx(0.03)
     assert ndcg.loc["popularity", "delta"] == pytest.approx(0.0)
+
+
+def test_compare_leads_with_totals_and_matches_channels_in_both_runs(tmp_path, capsys):
+    """A channel in only one run has no delta: left out with a note; totals come first."""
+    a = _run(tmp_path, "base", 100.0, 40.0)
+    b = tmp_path / "wider"
+    write_table(
+        pd.DataFrame(
+            {
+                "channel_id": ["a", "b", "c"],
+                "rank": [1, 2, 3],
+                "revenue": [150.0, 50.0, 30.0],
+                "gross_margin": [30.0, 10.0, 5.0],
+                "cac": [25.0, float("nan"), 9.0],
+            }
+        ),
+        "scorecard",
+        b,
+    )
+    out = tmp_path / "cmp.csv"
+    assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    t = pd.read_csv(out)
+    assert "c" not in set(t["scope"]), "channel c is only in one run"
+    assert "channel(s) c only in wider" in printed
+    # totals first (in the CSV and on screen); the total includes c: 200 -> 230
+    assert (t["group"].iloc[: (t["group"] == "total").sum()] == "total").all()
+    total = t[(t["kpi"] == "revenue") & (t["scope"] == "all channels")].iloc[0]
+    assert (total["run_a"], total["run_b"], total["delta"]) == (150, 230, 80)
+    assert printed.index("All channels") < printed.index("Channels in both runs")
+    assert printed.index("revenue all channels") < printed.index("Channels in both runs")
+    # a figure missing in a run (cac of b) is counted, not printed as a row
+    assert "1 KPI rows have no delta" in printed
+    assert t.loc[(t["kpi"] == "cac") & (t["scope"] == "b"), "delta"].isna().all()

@@ -6,6 +6,7 @@
     channelops init FOLDER                # recognise platform exports, write dataset.yaml + mappings
     channelops nbval-prepare --params parameters/ci.yaml --into build/nbval
     channelops compare output/demo output/social   # KPI deltas between two runs -> CSV
+    channelops params [STAGE]             # every parameter: type, default, range, help
 
 Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
 """
@@ -13,6 +14,7 @@ Exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input.
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 import textwrap
@@ -27,8 +29,10 @@ from channelops import __version__
 from channelops.ingest.dataset import DatasetError, DatasetWarning, load_dataset
 from channelops.ingest.platforms.scaffold import plan_dataset, printable, write_plan
 from channelops.run.checkreport import check_dataset, report_lines, write_quarantine_csv
+from channelops.run.cliargs import check_dataset_flag, values_source
 from channelops.run.csv_safe import neutralise_formulas
 from channelops.run.folder import RunFolderError
+from channelops.run.paramdocs import format_param_docs, read_param_docs
 from channelops.run.params import (
     ParameterError,
     load_param_file,
@@ -36,7 +40,7 @@ from channelops.run.params import (
     validate_params,
 )
 from channelops.run.registry import select_stages
-from channelops.synth import generate_dataset
+from channelops.synth import SCENARIOS, SIZES, generate_dataset
 
 __all__ = ["main"]
 
@@ -45,11 +49,11 @@ def _resolve_run(args: argparse.Namespace) -> tuple[Any, list, Path, dict[str, s
     """Merge the parameter file, --dataset and -p overrides; validate; pick stages."""
     from channelops.run import kernel  # lazy: papermill and Jupyter load slowly
 
+    check_dataset_flag(getattr(args, "dataset", None))  # a typo in a flag is the flag's
     values: dict[str, Any] = {}
-    source = "parameters"
+    source = values_source(args.params, args.param, getattr(args, "dataset", None))
     if args.params:
         values.update(load_param_file(args.params))
-        source = str(args.params)
     values.update(parse_overrides(args.param))
     if getattr(args, "dataset", None):
         values["dataset"] = args.dataset
@@ -131,7 +135,25 @@ def _print_summary(manifest: dict[str, Any], output: Path) -> None:
         print(f"  report could not be built: {manifest['report_error']}")
 
 
+def _choice_problem(flag: str, value: str, valid: Any) -> str | None:
+    """A one-line message when ``value`` is not one of ``valid`` (closest name suggested)."""
+    names = sorted(valid)
+    if value in names:
+        return None
+    close = difflib.get_close_matches(value, names, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{flag} {value!r} is not known: choose one of {', '.join(names)}{hint}"
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
+    for flag, value, valid in (
+        ("--scenario", args.scenario, SCENARIOS),
+        ("--size", args.size, SIZES),
+    ):
+        problem = _choice_problem(flag, value, valid)
+        if problem:
+            print(f"channelops synth: {problem}", file=sys.stderr)
+            return 2
     out = Path(args.out or f"data/{args.size}")
     start = time.perf_counter()
     counts = generate_dataset(
@@ -190,7 +212,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    """KPI deltas between two run folders: print them and write a CSV."""
+    """KPI deltas between two run folders: totals first, then channels in both runs."""
     from channelops.run import compare  # lazy: stage 06's code and libraries
 
     run_a, run_b = Path(args.run_a), Path(args.run_b)
@@ -203,19 +225,61 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     # text from the data (experiment, channel, model names) must not run as a formula
     neutralise_formulas(table).to_csv(out, index=False)
-    with pd.option_context(
-        "display.max_rows",
-        args.max_rows,
-        "display.width",
-        160,
-        "display.float_format",
-        lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}",
-    ):
-        print(f"KPI deltas, {run_b.name} - {run_a.name} (relative to |{run_a.name}|):")
-        print(table.to_string(index=False, max_rows=args.max_rows))
+    print(f"KPI deltas, {run_b.name} - {run_a.name} (relative to |{run_a.name}|)")
+    shown = table.dropna(subset=["delta"])
+    sections = (
+        ("total", "All channels"),
+        ("channel", "Channels in both runs"),
+        ("other", "Experiments, plan, policies, data quality, recommender models"),
+    )
+    budget = args.max_rows
+    for group, title in sections:
+        rows = shown[shown["group"] == group]
+        if rows.empty:
+            continue
+        limit = len(rows) if group == "total" else max(budget, 0)
+        print(f"\n{title}")
+        if limit:
+            print(_delta_text(rows.head(limit)))
+        if len(rows) > limit:
+            print(f"  ... {len(rows) - limit:,} more rows in the CSV")
+        budget -= min(limit, len(rows)) if group != "total" else 0
+    without = len(table) - len(shown)
+    if without:
+        print(
+            f"\n{without:,} KPI rows have no delta (a figure missing in a run); they are in the CSV"
+        )
     for note in notes:
         print(f"note: {note}")
     print(f"wrote {len(table):,} KPI rows to {out}")
+    return 0
+
+
+def _delta_text(rows: pd.DataFrame) -> str:
+    """KPI rows for a terminal: large figures with thousands separators, shares as %."""
+
+    def number(v: float) -> str:
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+    shown = pd.DataFrame(
+        {
+            "kpi": rows["kpi"],
+            "scope": rows["scope"],
+            "run_a": rows["run_a"].map(number),
+            "run_b": rows["run_b"].map(number),
+            "delta": rows["delta"].map(lambda v: ("+" if v > 0 else "") + number(v)),
+            "relative": rows["relative_delta"].map(lambda v: "" if pd.isna(v) else f"{v:+.1%}"),
+        }
+    )
+    return shown.to_string(index=False)
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    """Every parameter of the run (or of one stage): type, default, allowed range, help."""
+    stages = select_stages(args.stage) if args.stage else select_stages(None)
+    values = load_param_file(args.params) if args.params else {}
+    docs = read_param_docs(stages)
+    print(format_param_docs(docs, stages, values, str(args.params or "")))
     return 0
 
 
@@ -229,54 +293,183 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, default_params: str | None) -> None:
-    p.add_argument("--params", default=default_params, help="parameter file (YAML)")
-    p.add_argument("--dataset", help="dataset folder (overrides the parameter file)")
-    p.add_argument("--only", help="comma-separated stages to run, e.g. 01,03 or 4")
-    p.add_argument("--output", help="run folder (default output/<run_name>)")
+    p.add_argument(
+        "--params",
+        default=default_params,
+        metavar="FILE",
+        help=f"parameter file, flat YAML of name: value (default {default_params})",
+    )
+    p.add_argument(
+        "--dataset",
+        metavar="DIR",
+        help="dataset folder holding dataset.yaml (overrides the parameter file's dataset)",
+    )
+    p.add_argument(
+        "--only",
+        metavar="STAGES",
+        help="comma-separated stages to run into an existing run folder, e.g. 01,03 or 4 or "
+        "forecasting (default: every stage)",
+    )
+    p.add_argument("--output", metavar="DIR", help="run folder (default output/<run_name>)")
     p.add_argument(
         "-p",
         "--param",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a parameter",
+        help="set one parameter, value read as YAML (repeatable); `channelops params` lists them",
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="channelops", description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version", version=f"channelops {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+_MAIN_EPILOG = """\
+the everyday path:
+  channelops synth --scenario multi_category --size demo --seed 42 --out data/demo
+  channelops run --params parameters/default.yaml      # report: output/demo/report.html
+  channelops params 04                                 # what stage 04 lets you change
+  channelops run -p horizon_days=14 --output output/h14
+  channelops compare output/demo output/h14
 
-    p_run = sub.add_parser("run", help="run the notebooks as one parameterised report")
+your own exports:
+  channelops init exports/          # recognise the platform files, write dataset.yaml
+  channelops check exports/         # what would be accepted, before a run
+  channelops run --dataset exports/ --output output/mine
+
+`channelops COMMAND --help` explains each command with examples.
+exit codes: 0 success, 1 a stage failed, 2 bad parameters or bad input."""
+
+_RUN_EPILOG = """\
+examples:
+  channelops run                                         # parameters/default.yaml -> output/demo
+  channelops run --params parameters/ci.yaml --output /tmp/ci --no-progress
+  channelops run --dataset data/mine --output output/mine
+  channelops run -p horizon_days=14 -p target_fill_rate=0.98 --output output/h14
+  channelops run --only 04 --output output/demo          # re-run one stage of a finished run
+
+The run folder gets tables/ (Parquet), notebooks/ (executed copies), manifest.json and
+report.html. `channelops params` lists every NAME you can set with -p."""
+
+_SYNTH_EPILOG = """\
+examples:
+  channelops synth --size tiny --seed 7 --out data/tiny            # seconds; for tests
+  channelops synth --scenario social --size demo --out data/social
+  channelops synth --scenario cross_border --size large --out /tmp/large
+
+The folder also holds truth/: what the simulator drew, for checking the analyses."""
+
+_CHECK_EPILOG = """\
+examples:
+  channelops check data/demo
+  channelops check exports/ --quarantine-csv /tmp/rejected.csv
+
+Prints, per channel, the rows read, accepted, repeated and quarantined (with reasons) and
+whether the run would stop; exit 2 when it would."""
+
+_INIT_EPILOG = """\
+examples:
+  channelops init exports/            # Shopify, Amazon, WooCommerce, Taobao, JD, Douyin files
+  channelops init exports/ --force    # overwrite dataset.yaml and mappings/ written before
+
+Then edit dataset.yaml (name, base_currency, timezone) and run `channelops check exports/`."""
+
+_PARAMS_EPILOG = """\
+examples:
+  channelops params                    # every stage
+  channelops params 04                 # one stage, by number or name (forecasting)
+  channelops params 01,07 --params parameters/default.yaml   # with the file's values
+
+Set a parameter in a parameter file (name: value) or with `channelops run -p NAME=VALUE`."""
+
+_COMPARE_EPILOG = """\
+examples:
+  channelops compare output/demo output/social
+  channelops compare output/demo output/h14 --out /tmp/h14.csv --max-rows 200
+
+Leads with the all-channel totals, then each channel present in both runs, then
+experiments, plan, policies and recommender models. A channel in only one run has no
+delta: a note names it. Every row goes to the CSV."""
+
+_PREPARE_EPILOG = """\
+example (what `make test` does):
+  channelops nbval-prepare --params parameters/ci.yaml --dataset data/tiny \\
+      --into build/nbval --output build/nbval-run"""
+
+
+def _scenario_lines() -> str:
+    """The scenarios with their one-line descriptions, wrapped for --help."""
+    lines = ["\n\nscenarios:"]
+    for name, scenario in SCENARIOS.items():
+        lines += textwrap.wrap(
+            f"{name}: {scenario.description}", width=88, initial_indent="  ",
+            subsequent_indent="    ",
+        )  # fmt: skip
+    lines.append(f"sizes: {', '.join(SIZES)}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="channelops",
+        description="Multi-channel e-commerce analytics: simulate or read order exports, run "
+        "the eight stage notebooks as one parameterised report.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=raw,
+    )
+    parser.add_argument("--version", action="version", version=f"channelops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_run = sub.add_parser(
+        "run",
+        help="run the stage notebooks into one run folder and report.html",
+        description="Run the stage notebooks (00 data ... 07 recommendation) with one set of "
+        "parameters; every parameter is checked before anything starts.",
+        epilog=_RUN_EPILOG,
+        formatter_class=raw,
+    )
     _add_run_options(p_run, "parameters/default.yaml")
     p_run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
-    p_run.add_argument("--no-report", action="store_true", help="skip report.html")
+    p_run.add_argument("--no-report", action="store_true", help="do not build report.html")
     p_run.add_argument(
         "--jobs",
         type=int,
         default=None,
+        metavar="N",
         help="stages run side by side when independent (default: 2; 1 on one core or when "
         "the order exports exceed 500 MB); 1 runs them one after the other; peak memory is "
         "up to the sum of the stages running together",
     )
     p_run.set_defaults(func=_cmd_run)
 
-    p_syn = sub.add_parser("synth", help="generate a simulated dataset with its ground truth")
-    p_syn.add_argument(
-        "--scenario", default="multi_category", help="multi_category, social or cross_border"
+    p_syn = sub.add_parser(
+        "synth",
+        help="generate a simulated dataset with its ground truth",
+        description="Write a simulated multi-channel dataset (platform-style exports, product "
+        "master, marketing, shipments) and the truth it was drawn from.",
+        epilog=_SYNTH_EPILOG + _scenario_lines(),
+        formatter_class=raw,
     )
-    p_syn.add_argument("--size", default="demo", help="tiny, demo or large")
-    p_syn.add_argument("--seed", type=int, default=42)
-    p_syn.add_argument("--out", help="output folder (default data/<size>)")
+    p_syn.add_argument(
+        "--scenario",
+        default="multi_category",
+        help=f"one of {', '.join(sorted(SCENARIOS))} (default multi_category)",
+    )
+    p_syn.add_argument("--size", default="demo", help=f"one of {', '.join(SIZES)} (default demo)")
+    p_syn.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p_syn.add_argument("--out", metavar="DIR", help="output folder (default data/<size>)")
     p_syn.set_defaults(func=_cmd_synth)
 
     p_chk = sub.add_parser(
-        "check", help="read a dataset's exports and report what would be accepted"
+        "check",
+        help="read a dataset's exports and report what would be accepted",
+        description="The run's intake without the run: every export read through its "
+        "mapping, rows accounted for, quarantined rows listed in a CSV.",
+        epilog=_CHECK_EPILOG,
+        formatter_class=raw,
     )
-    p_chk.add_argument("dataset")
+    p_chk.add_argument("dataset", help="dataset folder holding dataset.yaml")
     p_chk.add_argument(
         "--quarantine-csv",
+        metavar="FILE",
         help="where to list every quarantined row (default output/check_<dataset name>/"
         "quarantine.csv)",
     )
@@ -284,23 +477,66 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_init = sub.add_parser(
         "init",
-        help="recognise each platform export in a folder and write dataset.yaml and mappings",
+        help="recognise the platform exports in a folder and write dataset.yaml and mappings",
+        description="Recognise each platform export in a folder by its header and write "
+        "dataset.yaml and one mappings/<channel>.yaml per channel.",
+        epilog=_INIT_EPILOG,
+        formatter_class=raw,
     )
     p_init.add_argument("folder", help="folder holding the exports (or an orders/ folder of them)")
     p_init.add_argument("--force", action="store_true", help="overwrite existing YAML files")
     p_init.set_defaults(func=_cmd_init)
 
-    p_prep = sub.add_parser("nbval-prepare", help="parameterise notebooks for pytest --nbval-lax")
-    _add_run_options(p_prep, "parameters/ci.yaml")
-    p_prep.add_argument("--into", default="build/nbval")
-    p_prep.set_defaults(func=_cmd_prepare)
+    p_par = sub.add_parser(
+        "params",
+        help="list every parameter: type, default, allowed range and help",
+        description="List the parameters a run takes, read from the stage notebooks' "
+        "parameters cells, with the range the run checks.",
+        epilog=_PARAMS_EPILOG,
+        formatter_class=raw,
+    )
+    p_par.add_argument(
+        "stage", nargs="?", help="stage(s) by number or name, e.g. 04, 4, forecasting, 01,07"
+    )
+    p_par.add_argument(
+        "--params", metavar="FILE", help="also show the values this parameter file sets"
+    )
+    p_par.set_defaults(func=_cmd_params)
 
-    p_cmp = sub.add_parser("compare", help="KPI delta table between two run folders")
-    p_cmp.add_argument("run_a", help="first run folder, e.g. output/demo (the baseline)")
-    p_cmp.add_argument("run_b", help="second run folder; deltas are run_b - run_a")
-    p_cmp.add_argument("--out", help="CSV to write (default output/compare_<a>_vs_<b>.csv)")
-    p_cmp.add_argument("--max-rows", type=int, default=60, help="rows to print (all go to the CSV)")
+    p_cmp = sub.add_parser(
+        "compare",
+        help="KPI deltas between two run folders, totals first",
+        description="KPI deltas between two run folders (run_b - run_a), printed and written "
+        "to a CSV.",
+        epilog=_COMPARE_EPILOG,
+        formatter_class=raw,
+    )
+    p_cmp.add_argument("run_a", help="baseline run folder, e.g. output/demo")
+    p_cmp.add_argument("run_b", help="run folder compared with it; deltas are run_b - run_a")
+    p_cmp.add_argument(
+        "--out", metavar="FILE", help="CSV to write (default output/compare_<a>_vs_<b>.csv)"
+    )
+    p_cmp.add_argument(
+        "--max-rows",
+        type=int,
+        default=60,
+        metavar="N",
+        help="rows to print after the totals (default 60; all go to the CSV)",
+    )
     p_cmp.set_defaults(func=_cmd_compare)
+
+    p_prep = sub.add_parser(
+        "nbval-prepare",
+        help="parameterise the notebooks for pytest --nbval-lax (used by make test)",
+        description="Write parameterised copies of the stage notebooks for nbval.",
+        epilog=_PREPARE_EPILOG,
+        formatter_class=raw,
+    )
+    _add_run_options(p_prep, "parameters/ci.yaml")
+    p_prep.add_argument(
+        "--into", default="build/nbval", metavar="DIR", help="folder for the copies"
+    )
+    p_prep.set_defaults(func=_cmd_prepare)
     return parser
 
 

@@ -1,4 +1,10 @@
-"""``channelops compare``: KPI deltas between two run folders."""
+"""``channelops compare``: KPI deltas between two run folders.
+
+The table leads with the all-channel totals, then the channels present in both runs, then
+the figures of experiments, plans, policies, data quality and recommender models. A
+channel (or an experiment, a model) present in only one run has no delta: its rows are
+left out and a note names it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ import pandas as pd
 
 from channelops.stages.evaluation import scorecard_kpis
 
-__all__ = ["COMPARE_TABLES", "compare_runs"]
+__all__ = ["COMPARE_TABLES", "TOTAL", "compare_runs"]
+
+#: The scope of the all-channel totals.
+TOTAL = "all channels"
 
 
 COMPARE_TABLES = (
@@ -31,8 +40,10 @@ def compare_runs(
         run_a, run_b: run folders (``output/<run-name>``); both need ``tables/scorecard.parquet``.
 
     Returns:
-        (kpi, scope, run_a, run_b, delta = b - a, relative_delta = delta / |a|; notes about
-        tables present in only one run).
+        (group: total, channel or other; kpi; scope; run_a; run_b; delta = b - a;
+        relative_delta = delta / |a|), totals first, then each channel present in both runs,
+        then the other figures; and notes about what is in only one run (tables, channels,
+        experiments or models), which is left out.
 
     Raises:
         FileNotFoundError: a run folder or its scorecard is missing (with what to run).
@@ -60,11 +71,44 @@ def compare_runs(
             loaded[0].pop(t, None)
             loaded[1].pop(t, None)
     a, b = scorecard_kpis(loaded[0]), scorecard_kpis(loaded[1])
-    order = pd.concat([a, b])[["kpi", "scope"]].drop_duplicates().reset_index(drop=True)
-    m = order.merge(a, on=["kpi", "scope"], how="left").merge(
-        b, on=["kpi", "scope"], how="left", suffixes=("_a", "_b")
-    )
+    channels = [_channels(t["scorecard"]) for t in loaded]
+    for run, mine, other in ((run_a, channels[0], channels[1]), (run_b, channels[1], channels[0])):
+        only = [c for c in mine if c not in other]
+        if only:
+            notes.append(
+                f"channel(s) {', '.join(only)} only in {Path(run).name}: their KPIs are left out"
+            )
+    m = a.merge(b, on=["kpi", "scope"], how="outer", suffixes=("_a", "_b"), indicator=True)
+    one_sided = m[m["_merge"] != "both"]
+    shared_channels = set(channels[0]) & set(channels[1])
+    other_scopes = sorted(set(one_sided["scope"]) - set(channels[0]) - set(channels[1]) - {TOTAL})
+    if other_scopes:
+        notes.append(
+            f"{len(other_scopes)} scope(s) only in one run, left out: "
+            + ", ".join(other_scopes[:8])
+            + (", ..." if len(other_scopes) > 8 else "")
+        )
+    m = m[m["_merge"] == "both"].drop(columns="_merge")
+    m["group"] = [
+        "total" if s == TOTAL else "channel" if s in shared_channels else "other"
+        for s in m["scope"]
+    ]
+    # the order the KPIs come in within a run, totals first, then channels as run_a ranks them
+    kpi_order = {k: i for i, k in enumerate(dict.fromkeys(pd.concat([a, b])["kpi"]))}
+    channel_order = {c: i for i, c in enumerate(channels[0])}
+    m["_g"] = m["group"].map({"total": 0, "channel": 1, "other": 2})
+    m["_c"] = m["scope"].map(channel_order).fillna(-1)
+    m["_k"] = m["kpi"].map(kpi_order)
+    m = m.sort_values(["_g", "_c", "_k"], kind="stable").drop(columns=["_g", "_c", "_k"])
     m = m.rename(columns={"value_a": "run_a", "value_b": "run_b"})
     m["delta"] = m["run_b"] - m["run_a"]
     m["relative_delta"] = m["delta"] / m["run_a"].abs().where(m["run_a"] != 0)
-    return m, notes
+    cols = ["group", "kpi", "scope", "run_a", "run_b", "delta", "relative_delta"]
+    return m[cols].reset_index(drop=True), notes
+
+
+def _channels(scorecard: pd.DataFrame) -> list[str]:
+    """The channel ids of a scorecard, in its (rank) order."""
+    if "channel_id" not in scorecard:
+        return []
+    return [str(c) for c in scorecard["channel_id"]]
