@@ -317,7 +317,8 @@ def test_clv_spend_falls_back_without_two_repeat_buyers():
 def _pipeline(root):
     ds = load_dataset(root)
     lines, _ = canonicalise(read_all_exports(ds, channels=ds.crm_channel_ids).lines, ds)
-    orders = seg.customer_orders(lines)
+    lines, _ = seg.identified_lines(lines)  # guest checkouts are no customer
+    orders = seg.customer_orders(lines, money=seg.money_column(lines))
     as_of = orders["order_ts"].max().normalize() + pd.Timedelta(days=1)
     return ds, seg.customer_features(orders, as_of, lines, ds.table("products"))
 
