@@ -38,9 +38,9 @@ test: install $(TINY)/dataset.yaml
 	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --dataset $(TINY) --into build/nbval --output build/nbval-run
 	$(BIN)/python -m pytest tests build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider
 
-## make lab: JupyterLab on the notebooks, with the project's own kernel
+## make lab: JupyterLab on the notebooks, with the project's own kernel, opening START_HERE.ipynb
 lab: install
-	cd notebooks && ../$(BIN)/jupyter lab
+	cd notebooks && ../$(BIN)/jupyter lab START_HERE.ipynb
 
 ## make lint: ruff's rules over the library, tests, benchmarks and notebooks; formatting of the code
 lint: install

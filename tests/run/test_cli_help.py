@@ -117,3 +117,20 @@ def test_values_source_names_the_file_and_the_flags():
         "p.yaml and the command line (-p horizon_days, k; --dataset)"
     )
     assert values_source(None, ["k=1"], None) == "the command line (-p k)"
+
+
+def test_start_here_is_not_a_stage_and_its_data_flow_cell_runs():
+    """`make lab` opens notebooks/START_HERE.ipynb; the runner, nbval-prepare and the
+    registry know only the stage notebooks, and the start page's table comes from them."""
+    start = kernel.notebooks_dir() / "START_HERE.ipynb"
+    nb = json.loads(start.read_text(encoding="utf-8"))
+    assert start.name not in {s.notebook for s in select_stages(None)}
+    assert "START_HERE.ipynb" in (kernel.project_root() / "Makefile").read_text()
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert len(code) == 1 and not any("parameters" in c["metadata"].get("tags", []) for c in code)
+    scope: dict = {}
+    exec("".join(code[0]["source"]), scope)  # the notebook's one code cell
+    flow = scope["flow"]
+    assert list(flow.index) == [s.key for s in STAGES]
+    assert flow.loc["00", "reads (from stage)"] == "the dataset's exports"
+    assert "intake_lines (00)" in flow.loc["01", "reads (from stage)"]
