@@ -181,6 +181,8 @@ def audience_reach(
         when no group is known on both sides (no ages or tiers of customers, or no
         audience shares of channels), so reach cannot be scored.
     """
+    if people.empty:  # no segmented customer
+        return None
     shares = segment_band_shares(people, as_of_year)
     groups = known_band_groups(shares, channels)
     if not groups or channels is None:

@@ -21,6 +21,7 @@ from channelops.customers import (
 )
 
 from . import clv
+from .absent import empty_segmentation_tables
 from .plots import plot_calibration_holdout, plot_k_selection
 from .segments import (
     CLUSTER_FEATURES,
@@ -47,6 +48,7 @@ __all__ = [
     "left_out_text",
     "money_column",
     "clv",
+    "empty_segmentation_tables",
     "CLUSTER_FEATURES",
     "SEGMENT_NAMES",
     "activity_heatmap",
