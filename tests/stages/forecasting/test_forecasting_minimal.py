@@ -198,3 +198,15 @@ def test_the_intakes_guest_units_are_04s_demand_and_its_reversals_and_postage_ar
         1,
     ]
     assert acc["non_merchandise_lines"] == 1
+
+
+def test_a_history_shorter_than_one_window_is_named_not_a_concat_error():
+    days = pd.date_range("2024-01-01", periods=20)
+    lines = pd.DataFrame(
+        {"channel_id": "web", "sku": "A", "order_ts_local": days, "demand_units": 1}
+    )
+    bt = fc.backtest(fc.daily_demand(lines), ["naive"], horizon=28, n_windows=3)
+    assert bt.empty
+    with pytest.raises(ValueError, match="horizon_days"):
+        fc.chosen_backtest(bt)
+    assert len(fc.chosen_backtest(fc.backtest(fc.daily_demand(lines), ["naive"], 7, 2))) == 14

@@ -947,7 +947,16 @@ def chosen_backtest(bt: pd.DataFrame, metrics: pd.DataFrame | None = None) -> pd
 
     With one window, the choice is made on that window itself. ``metrics`` is
     :func:`series_metrics` of ``bt`` when the caller has it already (None: computed here).
+
+    Raises:
+        ValueError: ``bt`` is empty (no demand, or a history no longer than one window).
     """
+    if bt.empty:
+        raise ValueError(
+            "the backtest has no rows: there is no demand, or the demand history is not "
+            "longer than one backtest window (horizon_days); lower horizon_days to forecast "
+            "a shorter history"
+        )
     if metrics is None:
         metrics = series_metrics(bt)
     windows = sorted(bt["window"].unique())
