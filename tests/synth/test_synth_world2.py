@@ -193,6 +193,64 @@ def test_churn_depends_on_experience(world) -> None:
     assert abs((p_bad - p_good) - BAD_CHURN) < 4 * se, (p_bad, p_good, se)
 
 
+@pytest.fixture(scope="session")
+def social_world(tmp_path_factory):
+    """A second tiny world (social scenario, seed 7), pooled where one tiny world has too
+    few customers for the statistic."""
+    folder = tmp_path_factory.mktemp("world2_social") / "tiny"
+    generate_dataset(folder, "social", "tiny", 7)
+    return folder
+
+
+def _life_event_rate_changes(world) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer with at least 60 days on each side of the life event (before churn):
+    log(life_event_factor) and the change of the log order rate, orders read from every
+    export through the intake and attributed with truth/export_lines."""
+    ds = load_dataset(world)
+    who = pd.read_parquet(world / "truth" / "export_lines")[["source_file", "row", "customer_id"]]
+    parts = [
+        read_export(ds, ch.id)
+        .lines[["source_file", "row", "order_id", "order_ts", "quantity"]]
+        .assign(ch=ch.id)
+        for ch in ds.channels
+    ]
+    x = pd.concat(parts).merge(who, on=["source_file", "row"]).dropna(subset=["customer_id"])
+    x = x[x["quantity"] > 0].drop_duplicates(["ch", "order_id"])
+    x["d"] = x["order_ts"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d")
+    people = _truth(world, "customers").set_index("customer_id")
+    people = people[people["life_event_date"].notna()]
+    x = x[x["customer_id"].isin(people.index)]
+    ev = x["customer_id"].map(people["life_event_date"])
+    before = x[x["d"] < ev].groupby("customer_id").size()
+    after = x[x["d"] >= ev].groupby("customer_id").size()
+    g = people.loc[people.index.isin(x["customer_id"])].copy()
+    start = pd.Timestamp(x["d"].min())
+    end = pd.Timestamp(x["d"].max())
+    event = pd.to_datetime(g["life_event_date"])
+    days_before = (event - pd.to_datetime(g["acquisition_date"]).clip(lower=start)).dt.days
+    stop = pd.to_datetime(g["dropout_date"].fillna(str(end.date()))).clip(upper=end)
+    days_after = (stop - event).dt.days
+    ok = (days_before > 60) & (days_after > 60)
+    nb = before.reindex(g.index, fill_value=0)[ok]
+    na = after.reindex(g.index, fill_value=0)[ok]
+    change = np.log((na + 0.5) / days_after[ok]) - np.log((nb + 0.5) / days_before[ok])
+    return np.log(g.loc[ok, "life_event_factor"].to_numpy()), change.to_numpy()
+
+
+def test_life_events_change_purchase_rates(world, social_world) -> None:
+    """After a customer's life event the purchase rate moves with the event's factor: the
+    change of the log order rate correlates with log(life_event_factor), pooled over two
+    tiny worlds. Without life events the correlation would be 0 +- 1/sqrt(n); asked: 3
+    standard errors."""
+    pairs = [_life_event_rate_changes(w) for w in (world, social_world)]
+    factor = np.concatenate([p[0] for p in pairs])
+    change = np.concatenate([p[1] for p in pairs])
+    n = len(factor)
+    assert n >= 60
+    corr = np.corrcoef(factor, change)[0, 1]
+    assert corr > 3 / np.sqrt(n), (corr, n)
+
+
 def test_habit_strength_varies_within_a_segment(world) -> None:
     """Habits are per customer: within a segment, customers with a stronger true habit
     re-buy their favourites in a visibly larger share of their exported lines."""
