@@ -189,3 +189,25 @@ def test_report_reads_as_a_page(tmp_path):
     assert body.index("Executive summary") < body.index("<h2>Run</h2>")
     assert "ran 1 min 16 s" in body and "134" not in body.split("</header>")[0]
     assert "2 min 14 s" in body, "the stage's own time in the run table"
+
+
+def test_table_numbers_and_times_for_people():
+    from channelops.run.report import humanise_tables
+
+    table = (
+        "<table><tr><th></th><th>orders</th><th>share</th><th>at</th></tr>"
+        "<tr><th>a</th><td>62,085.000</td><td>-0.000</td><td>2023-05-17 12:18:00.041916416</td></tr>"
+        "<tr><th>b</th><td>1.000</td><td>0.250</td><td>2023-05-17 00:00:00</td></tr>"
+        "<tr><th>c</th><td>-3.000</td><td>-0.125</td><td>not a time 00:00</td></tr></table>"
+    )
+    out = humanise_tables(f"<p>62,085.000 in text stays</p>{table}")
+    cells = re.findall(r"<td>([^<]*)</td>", out)
+    assert cells == [
+        "62,085", "0.000", "2023-05-17 12:18",
+        "1", "0.250", "2023-05-17",
+        "-3", "-0.125", "not a time 00:00",
+    ]  # fmt: skip
+    assert "<p>62,085.000 in text stays</p>" in out
+    # a column with one fractional figure keeps its decimals everywhere
+    mixed = humanise_tables("<table><tr><td>2.000</td></tr><tr><td>2.500</td></tr></table>")
+    assert re.findall(r"<td>([^<]*)</td>", mixed) == ["2.000", "2.500"]

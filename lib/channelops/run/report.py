@@ -46,6 +46,7 @@ __all__ = [
     "build_report",
     "findings_as_text",
     "frame_tables",
+    "humanise_tables",
     "notebook_body_html",
     "render_math",
     "sanitise_html",
@@ -366,7 +367,66 @@ def notebook_body_html(path: Path) -> str:
     # the basic template adds no external resources, but make sure none slipped in
     body = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", "", body)
     body = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", "", body)
-    return body
+    return humanise_tables(body)
+
+
+_TABLE = re.compile(r"<table\b.*?</table\s*>", re.DOTALL | re.IGNORECASE)
+_ROW = re.compile(r"<tr\b[^>]*>.*?</tr\s*>", re.DOTALL | re.IGNORECASE)
+_CELL = re.compile(r"(<(t[dh])\b[^>]*>)([^<]*)(</t[dh]>)", re.IGNORECASE)
+_FIXED = re.compile(r"^(-?)(\d{1,3}(?:,\d{3})*|\d+)\.(\d+)$")
+_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?$")
+
+
+def _human_cell(text: str, whole: bool) -> str:
+    """One table cell for a reader: ``-0.000`` as ``0.000``, a whole number without its
+    ``.000`` when ``whole`` (every figure of its column is whole), a timestamp to the minute
+    (a midnight one as its date)."""
+    value = text.strip()
+    stamp = _STAMP.match(value)
+    if stamp:
+        date, hm = stamp.group(1), stamp.group(2)
+        return date if hm == "00:00" and not (stamp.group(3) or "").strip(":0.") else f"{date} {hm}"
+    fixed = _FIXED.match(value)
+    if not fixed:
+        return text
+    sign, units, decimals = fixed.groups()
+    if sign and not units.strip("0,") and not decimals.strip("0"):
+        sign = ""  # -0.000
+    if whole:
+        return f"{sign}{units}"
+    return f"{sign}{units}.{decimals}"
+
+
+def humanise_tables(fragment: str) -> str:
+    """Numbers and times of every table in ``fragment`` as people read them.
+
+    The notebooks print floats with three decimals; in a column whose figures are all
+    whole (counts, ranks, money rounded upstream) the ``.000`` goes; ``-0.000`` reads
+    ``0.000``; timestamps lose their seconds and nanoseconds. Only a cell whose whole text
+    is one number or timestamp is touched.
+    """
+
+    def table(match: re.Match[str]) -> str:
+        rows = _ROW.findall(match.group(0))
+        whole: dict[int, bool] = {}
+        for row in rows:
+            for i, cell in enumerate(_CELL.finditer(row)):
+                fixed = _FIXED.match(cell.group(3).strip())
+                if fixed:
+                    whole[i] = whole.get(i, True) and not fixed.group(3).strip("0")
+        out = match.group(0)
+        for row in rows:
+            cells = list(_CELL.finditer(row))
+            new_row = row
+            for i, cell in reversed(list(enumerate(cells))):
+                if cell.group(2).lower() != "td":
+                    continue
+                text = _human_cell(cell.group(3), whole.get(i, False))
+                new_row = new_row[: cell.start(3)] + text + new_row[cell.end(3) :]
+            out = out.replace(row, new_row, 1)
+        return out
+
+    return _TABLE.sub(table, fragment)
 
 
 def frame_tables(fragment: str) -> str:
