@@ -9,6 +9,7 @@ from channelops.stages.logistics import (
     ALLOCATION_COLUMNS,
     DELAY_COLUMNS,
     DRIVER_COLUMNS,
+    SIM_COLUMNS,
     STAFFING_COLUMNS,
     empty_allocation,
     empty_delay_analysis,
@@ -16,6 +17,7 @@ from channelops.stages.logistics import (
     empty_routes,
     empty_staffing_plan,
     empty_table,
+    simulation_summary,
 )
 from channelops.stages.logistics.prepare import ROUTE_COLUMNS
 
@@ -30,6 +32,21 @@ def test_empty_table_types_text_and_numbers():
     assert dtypes(t) == {"name": "object", "x": "float64", "y": "float64"}
 
 
+#: dtypes of the computed tables (a full ci run) that are neither text nor float64
+COUNTS = {
+    "vehicle": "int64",
+    "stop": "int64",
+    "shipments": "int64",
+    "delivered": "int64",
+    "hour_start": "datetime64[ns]",
+    "weekday": "int32",
+    "hour": "int32",
+    "agents": "int64",
+    "scheduled_agents": "int64",
+    "n": "int64",
+}
+
+
 @pytest.mark.parametrize(
     ("make", "columns", "text"),
     [
@@ -37,22 +54,26 @@ def test_empty_table_types_text_and_numbers():
         (empty_routes, ROUTE_COLUMNS, {"solver", "city"}),
         (empty_delay_analysis, DELAY_COLUMNS, {"dimension", "key"}),
         (empty_staffing_plan, STAFFING_COLUMNS, {"queue"}),
+        (empty_delay_drivers, DRIVER_COLUMNS, {"term", "kind", "level"}),
     ],
 )
-def test_each_empty_table_has_its_columns_and_types(make, columns, text):
+def test_each_empty_table_has_its_columns_and_the_computed_tables_types(make, columns, text):
     t = make()
     assert t.empty and list(t.columns) == columns
-    assert dtypes(t) == {c: "object" if c in text else "float64" for c in columns}
+    assert dtypes(t) == {c: "object" if c in text else COUNTS.get(c, "float64") for c in columns}
 
 
-def test_empty_delay_drivers_is_all_object():
-    t = empty_delay_drivers()
-    assert t.empty and list(t.columns) == DRIVER_COLUMNS
-    assert set(dtypes(t).values()) == {"object"}
+def test_an_empty_simulation_summary_counts_in_integers():
+    t = simulation_summary(pd.DataFrame())
+    assert t.empty and list(t.columns) == SIM_COLUMNS
+    assert dtypes(t)["orders"] == "int64" and dtypes(t)["sla_breaches"] == "int64"
+    assert dtypes(t)["breach_rate"] == "float64" and dtypes(t)["policy"] == "object"
 
 
 def test_empty_table_rejects_unknown_or_repeated_columns():
     with pytest.raises(ValueError, match="not among the columns"):
         empty_table(["a"], ("b",))
+    with pytest.raises(ValueError, match="not among the columns"):
+        empty_table(["a"], (), {"b": "int64"})
     with pytest.raises(ValueError, match="repeat"):
         empty_table(["a", "a"], ())

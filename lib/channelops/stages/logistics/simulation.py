@@ -657,9 +657,16 @@ def simulation_summary(result: pd.DataFrame) -> pd.DataFrame:
         lateness of the breached orders, hours; 0 when none).
     """
     if result.empty:
+        counts = ("orders", "sla_breaches")
         return pd.DataFrame(
             {
-                c: pd.Series(dtype=object if c in ("policy", "channel_id") else float)
+                c: pd.Series(
+                    dtype=object
+                    if c in ("policy", "channel_id")
+                    else "int64"
+                    if c in counts
+                    else float
+                )
                 for c in SIM_COLUMNS
             }
         )
