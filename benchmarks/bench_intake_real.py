@@ -175,7 +175,8 @@ def main() -> None:
         "Kingdom; intl_web: every other country) with their mappings and nothing else "
         "(no products, CRM, fx, channels).",
         "",
-        f"Command: `.venv/bin/python benchmarks/bench_intake_real.py --seed {args.seed}`",
+        "Command: `.venv/bin/python benchmarks/bench_intake_real.py --seed "
+        f"{args.seed}{' --full-run' if args.full_run else ''}`",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:

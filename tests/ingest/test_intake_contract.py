@@ -376,3 +376,23 @@ def test_money_difference_is_reported_not_hidden():
     row = intake.money_accounting(r).iloc[0]
     assert row["money_difference_pennies"] == 50 and not row["money_reconciled"]
     assert np.isclose(row["money_export"] - row["money_accepted"], 1.0)
+
+
+def test_a_status_rule_column_that_is_filled_down_is_filled_for_the_rule_too(tmp_path):
+    """Shopify: Financial Status only on an order's first line; the rule reads it on every
+    line of the order once status is filled down."""
+    csv = (
+        H + ",Financial Status\n"
+        "A,2024-01-01 10:00:00,b,SKU1,1,10,refunded\n"
+        "A,2024-01-01 10:00:00,b,SKU2,1,5,\n"
+        "B,2024-01-01 11:00:00,b,SKU1,1,10,paid\n"
+        "B,2024-01-01 11:00:00,b,SKU2,1,5,\n"
+    )
+    mapping = {
+        "columns": {"status": "Financial Status"},
+        "fill_down": ["status"],
+        "status_rules": [{"column": "Financial Status", "value": "refunded", "status": "returned"}],
+    }
+    _, r = _ingest(tmp_path, csv, mapping)
+    assert r.lines["status"].tolist() == ["returned", "returned", "paid", "paid"]
+    assert r.lines["net_revenue_base"].tolist() == [0.0, 0.0, 10.0, 5.0]

@@ -104,7 +104,7 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
         _timestamp_timezone(m, chan_row, dataset.timezone),
         dataset.plausible_dates,
         dataset.timezone,
-        {c: _clean_text(raw[c]) for c in rule_cols},
+        _rule_text(raw, rule_cols, text, fields, m),
     )
     money = _row_money(checked.nums)
     quarantine = _build_quarantine(ch, raw, fields, rows, checked.problems, ragged, len(header))
@@ -177,6 +177,25 @@ def _field_text(
         for f in m.fill_down:
             text[f] = _fill_down(text[f], order)
     return text
+
+
+def _rule_text(
+    raw: dict[str, pd.Series],
+    rule_cols: list[str],
+    text: dict[str, pd.Series],
+    fields: dict[str, str],
+    m: Mapping,
+) -> dict[str, pd.Series]:
+    """Export column -> stripped text of the columns the status rules read. A column that
+    is also the column of a ``fill_down`` field is filled down the same way (Shopify's
+    Financial Status sits on an order's first line only)."""
+    filled = {fields[f] for f in m.fill_down if f in fields}
+    order = pd.factorize(text["order_id"], use_na_sentinel=True)[0] if filled else None
+    out = {}
+    for c in dict.fromkeys(rule_cols):
+        s = _clean_text(raw[c])
+        out[c] = _fill_down(s, order) if c in filled else s
+    return out
 
 
 def _fill_down(s: pd.Series, order: np.ndarray) -> pd.Series:
