@@ -394,6 +394,11 @@ example (what `make test` does):
       --into build/nbval --output build/nbval-run"""
 
 
+def _fill(text: str) -> str:
+    """A help description wrapped for a terminal (the raw formatter keeps the examples' lines)."""
+    return textwrap.fill(text, width=88)
+
+
 def _scenario_lines() -> str:
     """The scenarios with their one-line descriptions, wrapped for --help."""
     lines = ["\n\nscenarios:"]
@@ -410,8 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="channelops",
-        description="Multi-channel e-commerce analytics: simulate or read order exports, run "
-        "the eight stage notebooks as one parameterised report.",
+        description=_fill(
+            "Multi-channel e-commerce analytics: simulate or read order exports, run "
+            "the eight stage notebooks as one parameterised report."
+        ),
         epilog=_MAIN_EPILOG,
         formatter_class=raw,
     )
@@ -421,8 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser(
         "run",
         help="run the stage notebooks into one run folder and report.html",
-        description="Run the stage notebooks (00 data ... 07 recommendation) with one set of "
-        "parameters; every parameter is checked before anything starts.",
+        description=_fill(
+            "Run the stage notebooks (00 data ... 07 recommendation) with one set of "
+            "parameters; every parameter is checked before anything starts."
+        ),
         epilog=_RUN_EPILOG,
         formatter_class=raw,
     )
@@ -443,8 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_syn = sub.add_parser(
         "synth",
         help="generate a simulated dataset with its ground truth",
-        description="Write a simulated multi-channel dataset (platform-style exports, product "
-        "master, marketing, shipments) and the truth it was drawn from.",
+        description=_fill(
+            "Write a simulated multi-channel dataset (platform-style exports, product "
+            "master, marketing, shipments) and the truth it was drawn from."
+        ),
         epilog=_SYNTH_EPILOG + _scenario_lines(),
         formatter_class=raw,
     )
@@ -461,8 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_chk = sub.add_parser(
         "check",
         help="read a dataset's exports and report what would be accepted",
-        description="The run's intake without the run: every export read through its "
-        "mapping, rows accounted for, quarantined rows listed in a CSV.",
+        description=_fill(
+            "The run's intake without the run: every export read through its "
+            "mapping, rows accounted for, quarantined rows listed in a CSV."
+        ),
         epilog=_CHECK_EPILOG,
         formatter_class=raw,
     )
@@ -478,8 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_init = sub.add_parser(
         "init",
         help="recognise the platform exports in a folder and write dataset.yaml and mappings",
-        description="Recognise each platform export in a folder by its header and write "
-        "dataset.yaml and one mappings/<channel>.yaml per channel.",
+        description=_fill(
+            "Recognise each platform export in a folder by its header and write "
+            "dataset.yaml and one mappings/<channel>.yaml per channel."
+        ),
         epilog=_INIT_EPILOG,
         formatter_class=raw,
     )
@@ -490,8 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_par = sub.add_parser(
         "params",
         help="list every parameter: type, default, allowed range and help",
-        description="List the parameters a run takes, read from the stage notebooks' "
-        "parameters cells, with the range the run checks.",
+        description=_fill(
+            "List the parameters a run takes, read from the stage notebooks' "
+            "parameters cells, with the range the run checks."
+        ),
         epilog=_PARAMS_EPILOG,
         formatter_class=raw,
     )
@@ -506,8 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_cmp = sub.add_parser(
         "compare",
         help="KPI deltas between two run folders, totals first",
-        description="KPI deltas between two run folders (run_b - run_a), printed and written "
-        "to a CSV.",
+        description=_fill(
+            "KPI deltas between two run folders (run_b - run_a), printed and written to a CSV."
+        ),
         epilog=_COMPARE_EPILOG,
         formatter_class=raw,
     )
@@ -528,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_prep = sub.add_parser(
         "nbval-prepare",
         help="parameterise the notebooks for pytest --nbval-lax (used by make test)",
-        description="Write parameterised copies of the stage notebooks for nbval.",
+        description=_fill("Write parameterised copies of the stage notebooks for nbval."),
         epilog=_PREPARE_EPILOG,
         formatter_class=raw,
     )
