@@ -1,8 +1,10 @@
 """Recommendation: what to show each customer, and what to list on each channel.
 
 Input: 03's unified ``order_lines`` (customer_id, sku, channel_id, order_ts, quantity,
-status, revenue_base) and 01's ``segments``. Purchases are implicit feedback, weighted by
-quantity and recency (:mod:`.data`); four recommenders (:mod:`.models`: popularity,
+status, revenue_base; the intake's is_guest, is_merchandise, demand_units) and 01's
+``segments``. Purchases are implicit feedback, weighted by units and recency
+(:mod:`.data`): guest lines (no customer) and non-merchandise lines (postage, fees, ...)
+are left out and counted, and non-merchandise codes never enter the catalogue; four recommenders (:mod:`.models`: popularity,
 segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`,
 buy-again repeat purchase) are
 compared offline on a time split (:mod:`.evaluate`); the chosen one also predicts what each
