@@ -298,7 +298,9 @@ def _splink_table(nodes: pd.DataFrame, engine: str):
         # persist: intermediate tables stay in executor memory; 'parquet' (splink's
         # default) would need a checkpoint folder on storage every executor reaches
         db = SparkAPI(spark_session=spark, break_lineage_method="persist")
-        return db.register(to_spark(nodes, spark)), None
+        # Arrow list column -> Python lists (None when missing), which Spark reads as arrays
+        tokens = [t if isinstance(t, list) else None for t in nodes["addr_tokens"].tolist()]
+        return db.register(to_spark(nodes.assign(addr_tokens=tokens), spark)), None
     # explicit limits: by default DuckDB takes every core and 80% of the memory, beside
     # the lines and buyer records this stage already holds; DuckDB spills what does not
     # fit
