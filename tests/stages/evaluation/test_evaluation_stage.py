@@ -48,7 +48,7 @@ def test_stage_06_runs_on_bare_data(tiny_dataset, tiny_run, tmp_path):
         "no marketing_spend.csv",
         "experiments.csv in this dataset",
         "table channel_plan is not in this run",
-        "no segment_model from 01",
+        "no segment model from 01",
     ):
         assert note in text, note
     stderr = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stderr"]
