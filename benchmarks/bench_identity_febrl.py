@@ -526,6 +526,7 @@ def run_file(name: str, work: Path) -> tuple[dict, pd.DataFrame]:
         "open_duplicates": len(open_dups),
         "blocked_pairs": len(res["all_pairs"]),
         "blocking_recall": float(true_pairs_present(res["all_pairs"], dups).mean()),
+        "review_pairs": len(integ.review_pairs(res["pairs"], THRESHOLD, links=res["links"])),
         "rules": res["links"]["rule"].value_counts().to_dict(),
         "rules_only": res["links"].attrs["rules_only_counts"],
         "intake_s": round(res["intake_s"], 2),
