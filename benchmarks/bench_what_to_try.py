@@ -84,8 +84,12 @@ class Ctx:
 
 def _call(cmd: list[str]) -> tuple[int, str]:
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    return done.returncode, (lines[-1].strip() if lines else "")
+    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    # the line that says most: the error when it failed, the stage's "done in" when it ran
+    pick = [x for x in lines if re.search(r"RUN FAILED|Error|error:|problem", x)]
+    if done.returncode == 0:
+        pick = [x for x in lines if re.search(r"^\d\d done in|can go ahead", x)] or pick
+    return done.returncode, (pick or lines or [""])[-1]
 
 
 def _end_of_data() -> dt.date:
