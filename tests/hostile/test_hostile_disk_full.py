@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from _builders import ROOT
+from _builders import ROOT, build_dataset
 from channelops.run import runner
 from channelops.run.cli import main
 from channelops.run.folder import RunFolderError, read_table, run_paths, write_table
@@ -120,7 +120,7 @@ def test_a_notebook_hitting_a_full_disk_gets_the_same_advice(tmp_path, monkeypat
                                        "written: the disk is full")  # fmt: skip
 
 
-def test_a_read_only_run_folder_is_refused_before_anything_runs(small_disk, capsys):
+def test_a_read_only_run_folder_is_refused_before_anything_runs(small_disk, tmp_path, capsys):
     out = small_disk / "run"
     out.mkdir()
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
@@ -130,7 +130,7 @@ def test_a_read_only_run_folder_is_refused_before_anything_runs(small_disk, caps
     # the command line: exit 2, one message, no traceback
     name = f"new_{uuid.uuid4().hex[:6]}"
     code = main(["run", "--params", str(ROOT / "parameters" / "ci.yaml"), "--only", "00",
-                 "--dataset", str(ROOT / "data" / "tiny"), "--output",
+                 "--dataset", str(build_dataset(tmp_path / "ds")), "-p", "calibration_end=", "--output",
                  str(small_disk / name), "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2, err

@@ -21,7 +21,9 @@ import time
 
 import pytest
 
+from _builders import ROOT, build_dataset
 from channelops.run import lock as run_lock
+from channelops.run.cli import main
 from channelops.run.folder import read_table
 from channelops.run.lock import LOCK_NAME, RunLocked, acquire_run_lock, lock_holder
 from channelops.run.params import RunParams
@@ -164,3 +166,20 @@ def test_a_refused_run_touches_nothing(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_command_line_refuses_with_exit_2_and_one_message(tmp_path, capsys):
+    holder = _start(HOLD, tmp_path)
+    assert holder.stdout.readline().strip() == "HELD"
+    try:
+        code = main(["run", "--params", str(ROOT / "parameters" / "ci.yaml"), "--only", "00",
+                     "--dataset", str(build_dataset(tmp_path / "ds")), "-p", "calibration_end=", "--output", str(tmp_path),
+                     "--no-progress"])  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"channelops: run folder {tmp_path} is in use by run 'holder' "
+                          f"(pid {holder.pid} on host {socket.gethostname()}, started ")  # fmt: skip
+    assert "Traceback" not in err and not (tmp_path / "manifest.json").exists()

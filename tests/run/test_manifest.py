@@ -31,6 +31,8 @@ def test_start_keeps_other_stages_drops_the_old_report_and_lists_last_tables(tmp
     old = {
         "report": "/elsewhere/report.html",
         "report_error": "boom",
+        "error": {"error": "OSError", "message": "an earlier run's own error"},
+        "temp_files_removed": ["tables/.x.1.parquet.tmp"],
         "stages": {
             "01": {"name": "segmentation", "status": "ok", "tables": ["segments"]},
             "04": {"name": "forecasting", "status": "failed", "tables": ["forecasts", "extra"]},
@@ -40,7 +42,7 @@ def test_start_keeps_other_stages_drops_the_old_report_and_lists_last_tables(tmp
     params = RunParams(run_name="t", dataset=_dataset(tmp_path), seed=3, notebook_params={"h": 2})
     m = start_manifest(params, [STAGE], paths)
     assert json.loads(paths.manifest.read_text()) == m, "written as returned"
-    assert "report" not in m and "report_error" not in m
+    assert not {"report", "report_error", "error", "temp_files_removed"} & set(m)
     assert m["status"] == "running" and m["finished_at"] is None
     assert m["parameters"] == {"run_name": "t", "dataset": str(params.dataset), "seed": 3, "h": 2}
     assert list(m["dataset"]["files"]) == ["orders/shop.csv"], "truth/ is not an input"

@@ -99,12 +99,13 @@ def start_manifest(params: RunParams, stages: list[Stage], paths: RunPaths) -> d
     """Mark a run as started in its folder's manifest, write it and return it.
 
     What an earlier run recorded about other stages is kept (a run of ``--only 04`` keeps
-    the rest); the report entries are dropped (set again only if this run builds one). The
+    the rest); the report entries, the run's error and the temporary files removed are
+    dropped (set again only if this run has them). The
     stages of this run become ``pending``, each still listing the tables it wrote last time
     until it runs (they are removed then, and attributed to it meanwhile).
     """
     manifest = load_manifest(paths.manifest)
-    for stale in ("report", "report_error"):
+    for stale in ("report", "report_error", "error", "temp_files_removed"):
         manifest.pop(stale, None)
     versions = package_versions()
     manifest.update(
