@@ -334,13 +334,6 @@ _LAYOUT_HIDES = {
 
 
 @pytest.mark.skipif(not _intake_ready(), reason="the intake keys of issue 18 have not landed")
-@pytest.mark.xfail(
-    strict=True,
-    reason="intake: status_rules read a column's raw text, not its fill_down value, so lines "
-    "2..n of a refunded Shopify order (Financial Status blank there) match the per-line "
-    "'Lineitem fulfillment status: fulfilled -> shipped' rule (measured on tiny seed 7: "
-    "43 own_store returned lines read as shipped); see /tmp/coord/exports-to-intake.md",
-)
 def test_intake_status_is_the_true_status_where_the_layout_shows_it(tiny_dataset) -> None:
     """Statuses the intake derives (word maps, fill-down, rules over several columns,
     prefixes) equal the truth's, except where the real layout cannot show it."""
