@@ -11,7 +11,7 @@ TINY   := data/tiny
 # Notebooks and papermill use the kernel installed into .venv, never a machine-wide one.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 
-.PHONY: install run test lab data lint clean-output nbval-prepare
+.PHONY: install run test test-heavy lab data lint clean-output nbval-prepare
 
 install: $(STAMP)
 
@@ -36,7 +36,11 @@ run: install $(DEMO)/dataset.yaml
 ## make test: install if needed, run the whole suite (unit, bad input, run, notebooks via nbval)
 test: install $(TINY)/dataset.yaml
 	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --dataset $(TINY) --into build/nbval --output build/nbval-run
-	$(BIN)/python -m pytest tests build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider -m "not heavy"
+
+## make test-heavy: the tests that take minutes each (Spark identity parity), left out of make test
+test-heavy: install $(TINY)/dataset.yaml
+	$(BIN)/python -m pytest tests -p no:cacheprovider -m heavy
 
 ## make lab: JupyterLab on the notebooks, with the project's own kernel, opening START_HERE.ipynb
 lab: install
