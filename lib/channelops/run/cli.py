@@ -93,6 +93,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             report=not args.no_report,
             jobs=jobs,
+            force=args.force,
         )
     except runner.RunFailed as exc:
         print(f"\nRUN FAILED: {exc}", file=sys.stderr)
@@ -344,9 +345,15 @@ examples:
   channelops run --dataset data/mine --output output/mine
   channelops run -p horizon_days=14 -p target_fill_rate=0.98 --output output/h14
   channelops run --only 04 --output output/demo          # re-run one stage of a finished run
+  channelops run --only 04,06 -p horizon_days=14 --output output/demo   # and what reads it
 
 The run folder gets tables/ (Parquet), notebooks/ (executed copies), manifest.json and
-report.html. `channelops params` lists every NAME you can set with -p."""
+report.html. `channelops params` lists every NAME you can set with -p.
+
+--only into an existing run: the stages that read what was re-run (directly or through
+another stage) are marked stale in manifest.json and report.html until they run again;
+a stage whose input tables are missing, or come from a stale stage, is refused before
+anything starts, with the stages to add to --only."""
 
 _SYNTH_EPILOG = """\
 examples:
@@ -438,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p_run, "parameters/default.yaml")
     p_run.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     p_run.add_argument("--no-report", action="store_true", help="do not build report.html")
+    p_run.add_argument(
+        "--force",
+        action="store_true",
+        help="with --only: run even when the stages read tables of a stale stage (one whose "
+        "inputs changed after it ran); what runs is then marked stale too",
+    )
     p_run.add_argument(
         "--jobs",
         type=int,

@@ -23,6 +23,9 @@ class Stage:
         title: the question the stage answers, for the report and the progress bar.
         outputs: tables the stage must write (checked after it runs).
         inputs: tables of earlier stages it reads.
+        optional_inputs: those of ``inputs`` it reads only when they exist (the parts that
+            need them are skipped otherwise); a run of this stage alone does not need the
+            stages that write them (:mod:`channelops.run.staleness`).
     """
 
     key: str
@@ -31,6 +34,12 @@ class Stage:
     title: str
     outputs: tuple[str, ...]
     inputs: tuple[str, ...] = ()
+    optional_inputs: tuple[str, ...] = ()
+
+    @property
+    def required_inputs(self) -> tuple[str, ...]:
+        """The inputs the stage cannot run without."""
+        return tuple(t for t in self.inputs if t not in self.optional_inputs)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -133,6 +142,15 @@ STAGES: tuple[Stage, ...] = (
             # (else, side by side, the policy comparison would depend on which ends first)
             "fulfilment_sim",
         ),
+        optional_inputs=(
+            "clv",
+            "segment_model",
+            "channel_plan",
+            "response_curves",
+            "inventory_policy",
+            "policy_simulation",
+            "fulfilment_sim",
+        ),
     ),
     Stage(
         "07",
@@ -191,6 +209,9 @@ def check_registry(stages: tuple[Stage, ...] = STAGES) -> None:
     stages declare the same output."""
     written: dict[str, str] = {}
     for stage in sorted(stages, key=lambda s: s.key):
+        extra = sorted(set(stage.optional_inputs) - set(stage.inputs))
+        if extra:
+            raise ValueError(f"stage {stage.key} lists optional inputs {extra} it does not read")
         for table in stage.inputs:
             if table not in written:
                 raise ValueError(

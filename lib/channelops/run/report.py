@@ -51,6 +51,7 @@ __all__ = [
     "render_math",
     "sanitise_html",
     "stderr_notes",
+    "stale_notes",
 ]
 
 _CSS = """
@@ -461,6 +462,8 @@ def _summary_table(manifest: dict[str, Any]) -> str:
         )
         seconds = entry.get("seconds")
         took = duration_text(seconds) if isinstance(seconds, int | float) else ""
+        if entry.get("stale_because"):
+            tables = f"stale: {entry['stale_because']}. {tables}"
         rows.append(
             f"<tr><td style='white-space:nowrap'>{html.escape(key)} "
             f"{html.escape(str(entry.get('name', '')))}</td>"
@@ -523,23 +526,46 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+def stale_notes(manifest: dict[str, Any]) -> dict[str, str]:
+    """Stage key -> the note the report shows for a stage the manifest marks ``stale``
+    (plain text; :mod:`channelops.run.staleness` wrote why)."""
+    notes = {}
+    for key, entry in manifest.get("stages", {}).items():
+        if entry.get("status") == "stale":
+            why = entry.get("stale_because") or "its inputs changed after it ran"
+            notes[key] = f"Stage {key} ({entry.get('name', '?')}) is out of date: {why}."
+    return notes
+
+
+def _note(text: str) -> str:
+    return f"<div class='note'><span class='note-label'>Stale</span>{html.escape(text)}</div>"
+
+
 def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
-    """The report's header and main part (summary, contents, one section per notebook)."""
+    """The report's header and main part (summary, contents, one section per notebook).
+
+    Stages the manifest marks ``stale`` get a note on top of the page, above their section
+    and, for the evaluation stage that builds it, above the executive summary.
+    """
     sections, toc = [], []
+    stale = stale_notes(manifest)
     summary_path = run_dir / "summary.html"
     summary = (
-        f"<section class='summary'>{summary_path.read_text(encoding='utf-8')}</section>"
+        f"<section class='summary'>{_note(stale['06']) if '06' in stale else ''}"
+        f"{summary_path.read_text(encoding='utf-8')}</section>"
         if summary_path.exists()
         else ""
     )
+    banner = "".join(_note(text) for text in stale.values())
     for stage in STAGES:
         path = run_dir / "notebooks" / stage.notebook
         if not path.exists():
             continue
         anchor = f"stage-{stage.key}"
         toc.append(f"<li><a href='#{anchor}'>{stage.key} {html.escape(stage.title)}</a></li>")
+        note = _note(stale[stage.key]) if stage.key in stale else ""
         sections.append(
-            f"<section class='stage' id='{anchor}'>{notebook_body_html(path)}</section>"
+            f"<section class='stage' id='{anchor}'>{note}{notebook_body_html(path)}</section>"
         )
     status = manifest.get("status", "?")
     body = f"""<header class="run"><h1>{_title(run_dir, manifest)}</h1>
@@ -547,6 +573,7 @@ def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
 {html.escape(Path(str(manifest.get("dataset", {}).get("path", ""))).name)} &middot; seed
 {html.escape(str(manifest.get("parameters", {}).get("seed", "")))} &middot; {wall_time_text(manifest)}</div>
 </header><main>
+{banner}
 {summary}
 <nav class="toc"><b>Contents</b><ol>{"".join(toc)}</ol></nav>
 <h2>Run</h2>{_summary_table(manifest)}

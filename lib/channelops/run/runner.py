@@ -50,6 +50,7 @@ from channelops.run.kernel import (
 from channelops.run.lock import RunLocked, acquire_run_lock
 from channelops.run.manifest import (
     finish_manifest,
+    load_manifest,
     now,
     package_versions,
     previous_tables,
@@ -63,6 +64,7 @@ from channelops.run.params import RunParams
 from channelops.run.registry import Stage, producer_of
 from channelops.run.report import build_report
 from channelops.run.schedule import default_jobs, run_when_ready, stage_dependencies
+from channelops.run.staleness import mark_stale, next_sequence, run_prerequisites
 
 __all__ = [
     "KERNEL_NAME",
@@ -99,6 +101,7 @@ def run_stages(
     report: bool = True,
     echo: Callable[[str], Any] = print,
     jobs: int = 1,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Execute ``stages`` into ``output_dir`` and return the final manifest.
 
@@ -120,10 +123,16 @@ def run_stages(
         echo: where progress lines go (``print`` by default).
         jobs: stages that may run at the same time (>= 1). Peak memory is up to the sum of
             the stages running together.
+        force: run even when a table the stages read comes from a stale stage (the
+            stages that ran are then stale too).
 
     The run holds the folder's lock (:func:`channelops.run.lock.acquire_run_lock`) from
     start to end. Before anything runs, the tables it reads from earlier runs are checked
-    against the hashes the manifest recorded (:func:`changed_inputs`). Whatever ends the
+    against the hashes the manifest recorded (:func:`changed_inputs`), and the tables the
+    stages need from stages not in this run must be in the folder, from stages that
+    finished and are not stale (:func:`channelops.run.staleness.run_prerequisites`).
+    When the run ends, the stages of the folder built on inputs that changed since are
+    marked ``stale`` (:func:`channelops.run.staleness.mark_stale`). Whatever ends the
     run, the manifest is written with its status and no stage left ``running``
     (:func:`settle_stages`), and temporary files are removed.
 
@@ -133,8 +142,10 @@ def run_stages(
             ``failed`` and the executed notebook stays in ``notebooks/``. Stages already
             running alongside are finished first; no new stage starts.
         RunLocked: another run holds the folder (nothing is touched).
-        RunFolderError: the folder cannot be written (read-only, full), or a table this
-            run reads from an earlier run changed since it was written (nothing is run).
+        RunFolderError: the folder cannot be written (read-only, full), a table this
+            run reads from an earlier run changed since it was written, or the folder
+            lacks a table the stages need or holds it from a stale stage (without
+            ``force``); nothing is run then.
         KeyboardInterrupt: Ctrl-C or SIGTERM; the manifest says ``interrupted``.
         ValueError: ``jobs`` < 1.
     """
@@ -157,7 +168,17 @@ def run_stages(
                 f"{lock.stale.get('started_at', '?')}); its unfinished stages are re-run"
             )
         return _run_locked(
-            params, stages, paths, kernel, notebook_folder, declared, progress, report, echo, jobs
+            params,
+            stages,
+            paths,
+            kernel,
+            notebook_folder,
+            declared,
+            progress,
+            report,
+            echo,
+            jobs,
+            force,
         )
 
 
@@ -172,6 +193,7 @@ def _run_locked(
     report: bool,
     echo: Callable[[str], Any],
     jobs: int,
+    force: bool = False,
 ) -> dict[str, Any]:
     """:func:`run_stages` once the run folder's lock is held."""
     problems = changed_inputs(stages, paths)
@@ -180,6 +202,15 @@ def _run_locked(
             f"{len(problems)} table(s) this run reads from earlier runs changed since they "
             "were written; nothing was run:\n" + "\n".join(f"  - {p}" for p in problems)
         )
+    needs = run_prerequisites(
+        stages, load_manifest(paths.manifest), lambda t: paths.table(t).exists()
+    )
+    problem = needs.problem([s.key for s in stages], str(paths.root), force)
+    if problem:
+        raise RunFolderError(problem)
+    if needs.stale:
+        froms = sorted({k for v in needs.stale.values() for k in v})
+        echo(f"  note: --force: reading tables of stale stage(s) {', '.join(froms)}")
     try:
         removed = remove_temp_files(paths)
         for sub in (paths.tables, paths.figures, paths.notebooks):
@@ -316,6 +347,8 @@ class _StageRunner:
     kernels: StageKernels = field(default_factory=StageKernels)
     #: stage key -> table modification times when the stage started
     started: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: stage key -> the parameters it was given (the run folder left out)
+    used: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def run(self, stage: Stage) -> tuple[float, int | None]:
         """Execute the stage's notebook; return its seconds and the kernel's peak memory."""
@@ -386,6 +419,8 @@ class _StageRunner:
                     "status": "ok",
                     "seconds": round(seconds, 2),
                     "finished_at": now(),
+                    "sequence": next_sequence(self.manifest),
+                    "parameters": self.used.get(stage.key, {}),
                     "tables": written,
                     **({"peak_rss_gb": round(peak / 2**30, 2)} if peak is not None else {}),
                 }
@@ -458,6 +493,7 @@ class _StageRunner:
             names or {"dataset", "output_dir", "seed"}, self.paths.root
         )
         values = {k: v for k, v in values.items() if names is None or k in names}
+        self.used[stage.key] = {k: v for k, v in values.items() if k != "output_dir"}
         number = [s.key for s in self.stages].index(stage.key) + 1
         self.echo(f"[{number}/{len(self.stages)}] {stage.key} {stage.name}: {stage.title}")
         return self.paths.notebooks / stage.notebook, values
@@ -479,7 +515,8 @@ def _end_run(
     report: bool,
     rewritten: set[str],
 ) -> None:
-    """The end of every run, finished or not: clean up, stamp, report, write the manifest.
+    """The end of every run, finished or not: clean up, mark the stale stages, stamp, report,
+    write the manifest.
 
     Temporary files left by a stage that failed writing (a full disk) are removed first, so
     the manifest can still be written. Only tables of stages that ran (``rewritten``) get
@@ -491,6 +528,7 @@ def _end_run(
     removed = remove_temp_files(paths)
     if params.notebook_params.get("drop_pii"):
         _remove_personal_tables(paths, manifest)
+    mark_stale(manifest)
     finish_manifest(manifest, paths, time.perf_counter() - total_start, rewritten)
     if report:
         _add_report(manifest, paths)
