@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ __all__ = [
     "notebook_param_specs",
     "StageKernels",
     "execute_stage_notebook",
+    "kernel_log_path",
+    "stage_kernel_manager",
     "notebook_error",
     "prepare_notebooks",
 ]
@@ -171,8 +175,9 @@ def _kernel_pid(km: Any) -> int | None:
     return getattr(process, "pid", None)
 
 
-def _stage_engine(km: Any, env: dict[str, str], cwd: Path) -> type[NBClientEngine]:
-    """A papermill engine that runs the notebook in kernel ``km`` with ``env`` and ``cwd``.
+def _stage_engine(km: Any, env: dict[str, str], cwd: Path, log: Any) -> type[NBClientEngine]:
+    """A papermill engine that runs the notebook in kernel ``km`` with ``env`` and ``cwd``,
+    the kernel process's standard output and error going to the open file ``log``.
 
     The environment and working folder go to the kernel only: the runner's own (which stages
     running side by side share) are left alone.
@@ -190,9 +195,41 @@ def _stage_engine(km: Any, env: dict[str, str], cwd: Path) -> type[NBClientEngin
                 startup_timeout=kwargs.get("start_timeout", 60),
                 **{k: v for k, v in kwargs.items() if k in passed},
             )
-            return client.execute(env=env, cwd=str(cwd))
+            return client.execute(env=env, cwd=str(cwd), stdout=log, stderr=log)
 
     return _StageEngine
+
+
+def kernel_log_path(target: Path) -> Path:
+    """Where the kernel of the notebook executed into ``target`` writes its own output
+    (``<stem>.kernel.log`` beside it)."""
+    return target.with_name(f"{target.stem}.kernel.log")
+
+
+#: Longest folder for a kernel's sockets: a Unix socket path has at most 107 bytes.
+_MAX_SOCKET_DIR = 60
+
+
+def stage_kernel_manager(kernel: str) -> tuple[AsyncKernelManager, Path]:
+    """A kernel manager whose kernel talks over Unix sockets in a new private folder.
+
+    Jupyter's default transport is TCP on 127.0.0.1, on ports picked free when the kernel
+    starts and released when it stops. On a machine where many kernels start and stop (runs
+    side by side, test suites, JupyterLab), a client still retrying a port another kernel
+    had can reach a new kernel that got the same port: its heartbeat ``ping`` then arrives
+    at the kernel's control channel, which prints ``ValueError: DELIM not in msg_list``
+    through tornado's logger, once a second, onto the run's console. With the ``ipc``
+    transport each socket is a file in a folder only this kernel uses (mode 0700), so no
+    other process can ever land on it.
+
+    Returns:
+        the manager and the folder (remove it once the kernel has stopped).
+    """
+    base = tempfile.gettempdir()
+    if len(base) > _MAX_SOCKET_DIR or not os.access(base, os.W_OK):
+        base = "/tmp"
+    folder = Path(tempfile.mkdtemp(prefix="channelops-k-", dir=base))
+    return AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(folder / "k")), folder
 
 
 def execute_stage_notebook(
@@ -209,15 +246,22 @@ def execute_stage_notebook(
 
     The kernel gets ``CHANNELOPS_STAGE`` in its own environment (not the runner's, which
     stages running side by side share) and is registered in ``kernels`` so an interrupt
-    can shut it down.
+    can shut it down. It talks over private Unix sockets (:func:`stage_kernel_manager`),
+    and what its process writes outside the notebook (its own log, native libraries, a
+    Spark JVM) goes to :func:`kernel_log_path` instead of the run's console; an empty log
+    is removed.
 
     Returns:
         the kernel's peak resident memory in bytes (Linux; None where unknown). Processes
         the kernel starts (a Spark JVM) are not included.
     """
-    km = AsyncKernelManager(kernel_name=kernel)
+    km, socket_dir = stage_kernel_manager(kernel)
+    log_path = kernel_log_path(target)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("wb")
     name = f"channelops-stage-{stage_key}"
-    papermill_engines.register(name, _stage_engine(km, {**os.environ, STAGE_ENV: stage_key}, cwd))
+    env = {**os.environ, STAGE_ENV: stage_key}
+    papermill_engines.register(name, _stage_engine(km, env, cwd, log))
     kernels.add(stage_key, km)
     peak = None
     try:
@@ -240,6 +284,10 @@ def execute_stage_notebook(
                 run_sync(km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - the kernel may already be gone
             pass
+        log.close()
+        shutil.rmtree(socket_dir, ignore_errors=True)
+        if log_path.exists() and log_path.stat().st_size == 0:
+            log_path.unlink()
     return peak
 
 

@@ -42,6 +42,7 @@ from channelops.run.kernel import (
     StageKernels,
     ensure_kernel,
     execute_stage_notebook,
+    kernel_log_path,
     notebook_error,
     notebooks_dir,
     prepare_notebooks,
@@ -425,11 +426,29 @@ class _StageRunner:
                     **({"peak_rss_gb": round(peak / 2**30, 2)} if peak is not None else {}),
                 }
             )
+            log = self._kernel_log(stage)
             write_json(self.paths.manifest, self.manifest)
         memory = f", peak {peak / 2**30:.1f} GB" if peak is not None else ""
         self.echo(
             f"      {stage.key} done in {seconds:6.1f} s{memory}; "
             f"tables: {', '.join(written) or '-'}"
+        )
+        if log:
+            self.echo(f"      note: {log}")
+
+    def _kernel_log(self, stage: Stage) -> str | None:
+        """Record the kernel's own output of ``stage`` in its manifest entry (``kernel_log``:
+        the file, relative to the run folder, and its lines) and return a one-line note
+        about it, or None when the kernel wrote nothing. The caller holds ``lock``."""
+        path = kernel_log_path(self.paths.notebooks / stage.notebook)
+        if not path.exists():
+            return None
+        lines = len(path.read_bytes().splitlines())
+        rel = path.relative_to(self.paths.root).as_posix()
+        self.manifest["stages"][stage.key]["kernel_log"] = {"file": rel, "lines": lines}
+        return (
+            f"the kernel of {stage.key} wrote {lines:,} line(s) outside the notebook (its own "
+            f"messages, native libraries); they are in {path}"
         )
 
     def fail(self, stage: Stage, error: Exception, seconds: float) -> RunFailed:
@@ -438,6 +457,7 @@ class _StageRunner:
             return error
         target = self.paths.notebooks / stage.notebook
         with self.lock:
+            self._kernel_log(stage)
             self.manifest["stages"][stage.key].update(
                 {
                     "status": "failed",
@@ -481,6 +501,7 @@ class _StageRunner:
         """Clear the stage's old tables, mark it running; return its target and parameters."""
         with self.lock:
             entry = self.manifest["stages"][stage.key]
+            kernel_log_path(self.paths.notebooks / stage.notebook).unlink(missing_ok=True)
             # declared outputs and whatever this stage wrote last time (undeclared extras)
             for table in {*stage.outputs, *previous_tables(self.manifest, stage.key)}:
                 self.paths.table(table).unlink(missing_ok=True)
