@@ -16,10 +16,14 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] virtual environment $(VENV)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,lab,spark]"
+	@echo "==> [2/3] channelops and its dependencies (test, lab, spark extras): about 2 minutes the first time; pip lists each package"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -e ".[test,lab,spark]"
+	@echo "==> [3/3] the channelops Jupyter kernel"
 	$(BIN)/python -c "from channelops.run.runner import ensure_kernel; ensure_kernel()"
 	@touch $(STAMP)
+	@echo "==> installed: try '$(BIN)/channelops --help' or 'make run'"
 
 $(DEMO)/dataset.yaml: | $(STAMP)
 	$(BIN)/channelops synth --scenario multi_category --size demo --seed 42 --out $(DEMO)
