@@ -40,6 +40,7 @@ from channelops.run.params import (
     validate_params,
 )
 from channelops.run.registry import select_stages
+from channelops.run.summary import console_summary
 from channelops.synth import SCENARIOS, SIZES, generate_dataset
 
 __all__ = ["main"]
@@ -109,31 +110,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(manifest: dict[str, Any], output: Path) -> None:
-    print("\nsummary")
-    print(f"  {'stage':<24}{'status':<10}{'seconds':>8}{'peak GB':>9}")
-    for key, entry in manifest["stages"].items():
-        name = f"{key} {entry['name']}"
-        peak = entry.get("peak_rss_gb")
-        peak_text = f"{peak:>9.1f}" if peak is not None else f"{'-':>9}"
-        print(
-            f"  {name:<24}{entry.get('status', '?'):<10}{entry.get('seconds', 0):>8.1f}{peak_text}"
-        )
-    print(f"  {'total':<24}{manifest['status']:<10}{manifest.get('seconds', 0):>8.1f}")
-    tables = manifest.get("tables", {})
-    if tables:
-        listing = ", ".join(f"{k} {v['rows']:,}" for k, v in tables.items())
-        print(
-            textwrap.fill(
-                f"tables (rows): {listing}",
-                width=100,
-                initial_indent="  ",
-                subsequent_indent="    ",
-            )
-        )
-    if manifest.get("report"):
-        print(f"  report: {manifest['report']}")
-    if manifest.get("report_error"):
-        print(f"  report could not be built: {manifest['report_error']}")
+    """The end of a run on the console: stages, key findings, stale stages, the report."""
+    for line in console_summary(manifest, output):
+        print(line)
 
 
 def _choice_problem(flag: str, value: str, valid: Any) -> str | None:
