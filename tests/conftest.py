@@ -71,3 +71,17 @@ def spark():
     )
     yield session
     stop_spark()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` (make test), the tests of the one tiny run and of
+    the one SparkSession go to one worker, so each session fixture is built once; everything
+    else is spread over the workers. (The notebooks under nbval run in a pytest of their own
+    without workers: a worker may interleave other tests between a notebook's cells, and
+    nbval then restarts the kernel.)"""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "spark" in fixtures or "tiny_run" in fixtures:  # one Spark test reads the tiny run
+            item.add_marker(pytest.mark.xdist_group("tiny_run"))
