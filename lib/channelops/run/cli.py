@@ -77,7 +77,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from channelops.run import runner  # lazy: papermill and Jupyter load slowly
 
     if args.jobs is not None and args.jobs < 1:
-        print(f"--jobs must be 1 or more (stages at a time), got {args.jobs}", file=sys.stderr)
+        print(
+            f"channelops run: --jobs must be 1 or more (stages at a time), got {args.jobs}",
+            file=sys.stderr,
+        )
         return 2
     params, stages, output, declared = _resolve_run(args)
     jobs = args.jobs if args.jobs is not None else runner.default_jobs(params.dataset)
@@ -561,6 +564,13 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as exc:
         print(f"channelops: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder that cannot be written or read: the user's to fix
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"channelops {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nchannelops {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

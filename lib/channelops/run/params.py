@@ -255,7 +255,9 @@ def load_param_file(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParameterError(f"parameter file {path} is not valid YAML{where}: {exc}") from None
+        # one line: the parser's problem, not its multi-line excerpt of the file
+        what = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
+        raise ParameterError(f"parameter file {path} is not valid YAML{where}: {what}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
