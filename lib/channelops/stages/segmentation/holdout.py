@@ -274,6 +274,11 @@ def holdout_findings(scores: pd.DataFrame, baseline: str = NAIVE) -> list[str]:
         err = row["total_error"]
         if pd.isna(err):
             continue
+        if abs(err) < 0.005:
+            out.append(
+                f"In total the {row['model']} forecast matches the purchase days that happened."
+            )
+            continue
         word = "over" if err > 0 else "under"
         out.append(
             f"In total the {row['model']} forecast is {abs(err):.0%} {word} the purchase days "

@@ -1,0 +1,156 @@
+"""The holdout check: naive repeat rate, scores, frequency groups, weekly view, findings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from channelops.stages.segmentation import clv, holdout
+from channelops.stages.segmentation import next_period as nxt
+
+MODEL = clv.BGNBDModel(r=0.25, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0, n_customers=3)
+
+
+def _orders() -> pd.DataFrame:
+    # A: 01-01, 01-15, 01-29 before the cut-off (01-29), 02-05 and 02-12 after: T = 4 weeks
+    # B: 01-22 only before, 02-05 after; C: first seen after the cut-off (not known).
+    rows = [
+        ("A", "2024-01-01"),
+        ("A", "2024-01-15"),
+        ("A", "2024-01-29"),
+        ("A", "2024-02-05"),
+        ("A", "2024-02-12"),
+        ("B", "2024-01-22"),
+        ("B", "2024-02-05"),
+        ("C", "2024-02-06"),
+    ]
+    return pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "order_ts": pd.to_datetime([r[1] for r in rows]),
+            "revenue": 10.0,
+        }
+    )
+
+
+def _summary() -> pd.DataFrame:
+    return clv.rfm_summary(
+        _orders(),
+        "customer_id",
+        "order_ts",
+        "revenue",
+        observation_end="2024-02-12",
+        calibration_end="2024-01-29",
+    )
+
+
+def test_naive_repeat_rate_is_repeat_days_per_week_times_holdout_weeks():
+    s = _summary()
+    naive = holdout.naive_repeat_forecast(s)
+    # A: 2 repeat days in 4 weeks x 2 holdout weeks = 1.0; B: no repeat -> 0
+    assert naive.to_dict() == pytest.approx({"A": 1.0, "B": 0.0})
+    first_day = s.assign(T=0.0, frequency=0)
+    assert holdout.naive_repeat_forecast(first_day).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="non-negative"):
+        holdout.naive_repeat_forecast(s.assign(T=-1.0))
+
+
+def test_holdout_scores_hand_computed_and_baseline_required():
+    actual = pd.Series([2, 1], index=["A", "B"])
+    forecasts = {
+        holdout.NAIVE: pd.Series([1.0, 0.0], index=["A", "B"]),
+        "m": pd.Series([2.0, 0.5], index=["A", "B"]),
+    }
+    t = holdout.holdout_scores(actual, forecasts).set_index("model")
+    assert t.loc[holdout.NAIVE, "mae"] == pytest.approx(1.0)
+    assert t.loc["m", "mae"] == pytest.approx(0.25)
+    assert t.loc["m", "mae_ratio"] == pytest.approx(0.25)
+    assert t.loc["m", "total_error"] == pytest.approx(-0.5 / 3)
+    with pytest.raises(ValueError, match="baseline"):
+        holdout.holdout_scores(actual, {"m": forecasts["m"]})
+    with pytest.raises(ValueError, match="no value for 1 of 2"):
+        holdout.holdout_scores(actual, {holdout.NAIVE: forecasts[holdout.NAIVE].iloc[:1]})
+
+
+def test_frequency_group_table_means_per_group():
+    s = _summary()
+    t = holdout.frequency_group_table(s, {"naive": holdout.naive_repeat_forecast(s)}, 2)
+    assert t["label"].tolist() == ["0", "2+"]
+    assert t.loc[2, "actual"] == 2.0 and t.loc[0, "actual"] == 1.0
+    assert t.loc[2, "naive"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="max_frequency"):
+        holdout.frequency_group_table(s, {}, 0)
+
+
+def test_weekly_repeat_purchases_counts_and_expectations():
+    s = _summary()
+    w = holdout.weekly_repeat_purchases(_orders(), "2024-01-29", "2024-02-12", MODEL, s)
+    # weeks end on 01-01, 01-08, ..., 01-29 (calibration) and 02-05, 02-12 (holdout)
+    assert w["week_end"].iloc[-3:].dt.strftime("%m-%d").tolist() == ["01-29", "02-05", "02-12"]
+    assert w["period"].tolist().count("holdout") == 2
+    # repeat days: A on 01-15 (week to 01-15), 01-29, 02-05, 02-12; B on 02-05; C not known
+    assert w["actual"].sum() == 5.0
+    assert w.loc[w["period"] == "holdout", "actual"].tolist() == [2.0, 1.0]
+    # the naive rate: A 0.5 a week, B 0 -> 0.5 per holdout week
+    assert w.loc[w["period"] == "holdout", "naive"].tolist() == pytest.approx([0.5, 0.5])
+    # holdout expectations add up to the conditional expectation over two weeks
+    total = MODEL.expected_purchases(2.0, s["frequency"], s["recency"], s["T"]).sum()
+    assert w.loc[w["period"] == "holdout", "bgnbd"].sum() == pytest.approx(total)
+    # calibration: A from 01-01 (4 weeks) and B from 01-22 (1 week), unconditional
+    cal = MODEL.expected_purchases_new(4.0) + MODEL.expected_purchases_new(1.0)
+    assert w.loc[w["period"] == "calibration", "bgnbd"].sum() == pytest.approx(cal)
+    with pytest.raises(ValueError, match="not after"):
+        holdout.weekly_repeat_purchases(_orders(), "2024-01-29", "2024-01-29", MODEL, s)
+
+
+def test_findings_follow_the_numbers():
+    def scores(model_mae: float, total_error: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "model": [holdout.NAIVE, "BG/NBD"],
+                "mae": [1.0, model_mae],
+                "mae_ratio": [1.0, model_mae],
+                "total_error": [0.0, total_error],
+            }
+        )
+
+    better = holdout.holdout_findings(scores(0.8, 0.1))
+    assert better[0].startswith("The BG/NBD forecast misses by 0.80") and "20% less" in better[0]
+    assert "10% over" in better[-1]
+    worse = holdout.holdout_findings(scores(1.2, -0.3))
+    assert worse[0].startswith("No model beats the naive repeat rate")
+    assert "30% under" in worse[-1]
+    assert "matches" in holdout.holdout_findings(scores(0.8, 0.0))[1]
+
+
+def _weekly_orders(n: int = 120, weeks: int = 40, seed: int = 3) -> pd.DataFrame:
+    """Customer i buys every (i % 4 + 1) weeks from week i % 10 on."""
+    rows = []
+    for i in range(n):
+        for w in range(i % 10, weeks, i % 4 + 1):
+            day = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w, days=i % 5)
+            rows.append((f"c{i:03d}", day, 10.0 + i % 7, "web" if i % 3 else "shop"))
+    return pd.DataFrame(rows, columns=["customer_id", "order_ts", "revenue", "channel_id"])
+
+
+def test_next_period_model_learns_a_regular_rhythm_and_scores_every_known_customer():
+    orders = _weekly_orders()
+    cut = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=30)
+    model = nxt.fit_next_period(orders, cut, horizon_weeks=8, seed=1, min_customers=20)
+    fc = nxt.next_period_forecast(model, orders, cut)
+    known = orders.loc[orders["order_ts"] <= cut, "customer_id"].unique()
+    assert sorted(fc.index) == sorted(known) and (fc["reason"] == "").all()
+    truth = nxt.window_targets(orders, cut, 8, fc.index)["purchase_days"]
+    # every customer keeps their rhythm: a model of the past windows gets it nearly right
+    assert np.abs(fc["purchase_days"] - truth).mean() < 0.5
+    weekly = fc.index[[int(c[1:]) % 4 == 0 for c in fc.index]]
+    assert fc.loc[weekly, "purchase_days"].mean() > 6
+
+
+def test_next_period_without_history_says_why():
+    orders = _weekly_orders(weeks=5)
+    with pytest.raises(ValueError, match="no training window"):
+        nxt.fit_next_period(orders, "2024-02-01", horizon_weeks=13)
+    fc = nxt.next_period_forecast(None, orders, "2024-02-01", why_not="history too short")
+    assert (fc["reason"] == "history too short").all() and fc["purchase_days"].isna().all()
