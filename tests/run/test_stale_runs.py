@@ -129,16 +129,17 @@ def fake_stages(monkeypatch):
     def execute(source, target, values, kernel, cwd, stage_key, kernels, bar):
         given.append((stage_key, dict(values)))
         for table in stage_by_key(stage_key).outputs:
-            write_table(pd.DataFrame({"x": [1]}), table, values["output_dir"])
+            x = {"00": values["seed"], "04": values.get("horizon_days", 0)}.get(stage_key, 1)
+            write_table(pd.DataFrame({"x": [x]}), table, values["output_dir"])
         return None
 
     monkeypatch.setattr(runner, "execute_stage_notebook", execute)
     return given
 
 
-def _run(out: Path, only: str | None, horizon: int, force: bool = False) -> dict:
+def _run(out: Path, only: str | None, horizon: int, force: bool = False, seed: int = 1) -> dict:
     params = RunParams(
-        run_name="t", dataset=out.parent, seed=1, notebook_params={"horizon_days": horizon}
+        run_name="t", dataset=out.parent, seed=seed, notebook_params={"horizon_days": horizon}
     )
     declared = {s.notebook: {"dataset", "output_dir", "seed", "horizon_days"} for s in STAGES}
     return runner.run_stages(params, select_stages(only), out, declared=declared, report=False,
@@ -164,6 +165,15 @@ def test_only_04_with_a_new_parameter_marks_06_stale_in_manifest_and_report(tmp_
     assert "stale_stages" not in m and m["stages"]["06"]["status"] == "ok"
 
 
+def test_a_rerun_that_writes_the_same_tables_leaves_its_readers_current(tmp_path, fake_stages):
+    out = tmp_path / "run"
+    _run(out, None, 28)
+    before = json.loads((out / "manifest.json").read_text())["stages"]["04"]["sequence"]
+    m = _run(out, "04", 28)  # same parameters, same tables (same content hashes)
+    assert m["stages"]["04"]["sequence"] == before
+    assert "stale_stages" not in m and m["stages"]["06"]["status"] == "ok"
+
+
 def test_only_06_on_an_empty_folder_is_refused_before_any_stage(tmp_path, fake_stages):
     out = tmp_path / "empty"
     with pytest.raises(RunFolderError, match=r"--only 00,03,06 --output"):
@@ -174,7 +184,7 @@ def test_only_06_on_an_empty_folder_is_refused_before_any_stage(tmp_path, fake_s
 def test_reading_a_stale_stage_needs_force(tmp_path, fake_stages):
     out = tmp_path / "run"
     _run(out, None, 28)
-    _run(out, "00", 28)  # everything after 00 is stale now
+    _run(out, "00", 28, seed=2)  # new intake tables: everything after 00 is stale now
     with pytest.raises(RunFolderError, match=r"stale stage\(s\) 03.*--force"):
         _run(out, "05", 28)
     m = _run(out, "05", 28, force=True)

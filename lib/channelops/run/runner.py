@@ -203,9 +203,8 @@ def _run_locked(
             f"{len(problems)} table(s) this run reads from earlier runs changed since they "
             "were written; nothing was run:\n" + "\n".join(f"  - {p}" for p in problems)
         )
-    needs = run_prerequisites(
-        stages, load_manifest(paths.manifest), lambda t: paths.table(t).exists()
-    )
+    before = load_manifest(paths.manifest)
+    needs = run_prerequisites(stages, before, lambda t: paths.table(t).exists())
     problem = needs.problem([s.key for s in stages], str(paths.root), force)
     if problem:
         raise RunFolderError(problem)
@@ -231,6 +230,7 @@ def _run_locked(
         declared=declared,
         show_cells=progress and jobs == 1,
         echo=echo,
+        before=before,
     )
     total_start = time.perf_counter()
     failure: BaseException | None = None
@@ -350,6 +350,8 @@ class _StageRunner:
     started: dict[str, dict[str, int]] = field(default_factory=dict)
     #: stage key -> the parameters it was given (the run folder left out)
     used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the folder's manifest before this run (what each stage wrote last time)
+    before: dict[str, Any] = field(default_factory=dict)
 
     def run(self, stage: Stage) -> tuple[float, int | None]:
         """Execute the stage's notebook; return its seconds and the kernel's peak memory."""
@@ -420,7 +422,7 @@ class _StageRunner:
                     "status": "ok",
                     "seconds": round(seconds, 2),
                     "finished_at": now(),
-                    "sequence": next_sequence(self.manifest),
+                    "sequence": self._sequence(stage, written),
                     "parameters": self.used.get(stage.key, {}),
                     "tables": written,
                     **({"peak_rss_gb": round(peak / 2**30, 2)} if peak is not None else {}),
@@ -435,6 +437,21 @@ class _StageRunner:
         )
         if log:
             self.echo(f"      note: {log}")
+
+    def _sequence(self, stage: Stage, written: list[str]) -> int:
+        """The stage's place in the folder's finish order (:mod:`channelops.run.staleness`).
+
+        A stage that was ``ok`` before and wrote the same tables with the same content
+        hashes keeps its earlier number: what reads it is not made stale by a re-run that
+        changed nothing. Otherwise the next number. The caller holds ``lock``.
+        """
+        old = self.before.get("stages", {}).get(stage.key, {})
+        old_tables = self.before.get("tables", {})
+        was = {t: old_tables.get(t, {}).get("content_hash") for t in old.get("tables") or []}
+        now_ = {t: self.manifest["tables"].get(t, {}).get("content_hash") for t in written}
+        if old.get("status") == "ok" and was == now_ and all(now_.values()):
+            return int(old.get("sequence") or 0)
+        return next_sequence(self.manifest)
 
     def _kernel_log(self, stage: Stage) -> str | None:
         """Record the kernel's own output of ``stage`` in its manifest entry (``kernel_log``:

@@ -8,7 +8,9 @@ into it. Two things can then go wrong, and this module names both:
   folder no longer holds (``--only 04 -p horizon_days=14`` leaves 06's scorecard and the
   executive summary built on the old forecasts). The order stages finished in is the
   manifest's ``sequence`` counter: each stage that ends ``ok`` gets the next number
-  (``stages.<key>.sequence``; a stage recorded before the counter existed counts as 0).
+  (``stages.<key>.sequence``; a stage recorded before the counter existed counts as 0); a
+  stage re-run that writes tables with the same content hashes keeps its number, so what
+  reads it stays current.
   :func:`mark_stale` sets such a stage's status to ``stale`` with the reason
   (``stale_because``) and lists them in ``stale_stages``; a re-run of the stage makes it
   ``ok`` again. The report says the same (:mod:`channelops.run.report`).

@@ -30,16 +30,44 @@ def result(total: float, prices: dict[str, float]) -> TransportResult:
     )
 
 
-def test_order_flow_finding():
-    totals = pd.DataFrame(
-        {"orders": [1200, 1200], "sla_breaches": [40, 12]}, index=["fifo", "priority"]
+def _totals(breaches: tuple[int, int], late: tuple[float, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"orders": [1200, 1200], "sla_breaches": list(breaches), "mean_hours_late": list(late)},
+        index=["fifo", "priority"],
     )
-    assert order_flow_finding(totals, 14) == (
-        "In the 14 busiest days, 40 of 1,200 orders shipped after their deadline first in "
-        "first out and 12 by priority."
+
+
+def test_order_flow_finding_gives_the_gain_and_its_price():
+    # fewer late orders by priority, but the ones still late are later: both said
+    text = order_flow_finding(_totals((306, 208), (30.3, 46.5)), 14)
+    assert text == (
+        "In the 14 busiest days, 306 of 1,200 orders (25.5%) shipped after their deadline "
+        "first in first out and 208 (17.3%) by priority: priority keeps 98 more orders on "
+        "time. The price: an order that is late anyway is later by priority, 46.5 h past its "
+        "deadline on average against 30.3 h first in first out."
     )
+
+
+def test_order_flow_finding_turns_with_the_numbers():
+    worse = order_flow_finding(_totals((40, 52), (12.0, 8.0)), 7)
+    assert "40 of 1,200 orders (3.3%)" in worse and "52 (4.3%) by priority" in worse
+    assert "priority makes 12 more orders late." in worse
+    assert worse.endswith("less late by priority: 8.0 h past their deadline on average "
+                          "against 12.0 h first in first out.")  # fmt: skip
+    same = order_flow_finding(_totals((5, 5), (3.0, 3.0)), 7)
+    assert ": the same number." in same and same.endswith(
+        "3.0 h past their deadline on average under both."
+    )
+    none = order_flow_finding(_totals((0, 0), (0.0, 0.0)), 7)
+    assert none == (
+        "In the 7 busiest days, none of the 1,200 orders shipped after its deadline under "
+        "either policy, so the packing order does not matter in this window."
+    )
+    # all late orders saved: no lateness to compare
+    saved = order_flow_finding(_totals((3, 0), (5.0, 0.0)), 7)
+    assert saved.endswith("priority keeps 3 more orders on time.")
     with pytest.raises(ValueError, match="priority"):
-        order_flow_finding(totals.loc[["fifo"]], 14)
+        order_flow_finding(_totals((1, 1), (1.0, 1.0)).loc[["fifo"]], 14)
 
 
 def test_allocation_finding_names_the_full_warehouse_or_says_none_is():
@@ -76,10 +104,30 @@ def test_delay_finding_with_and_without_distances():
         "carrier is Fast and the slowest Slow."
     )
     assert delay_finding(overall, speeds.iloc[0:0]).endswith(
-        "without distances the carriers' speeds are not compared."
+        "; without distances the carriers' speeds are not compared."
     )
     with pytest.raises(ValueError, match="on_time_rate"):
         delay_finding(pd.Series({"delivered": 3}), speeds)
+
+
+def test_delay_finding_names_the_least_punctual_channel():
+    overall = pd.Series({"on_time_rate": 0.786})
+    speeds = pd.DataFrame({"level": ["Fast", "Slow"], "coef_h": [10.0, 30.0]})
+    channels = pd.DataFrame(
+        {"key": ["amazon_us", "tmall", "jd"], "delivered": [808, 4736, 2929],
+         "on_time_rate": [0.403, 0.847, 0.672]}
+    )  # fmt: skip
+    assert delay_finding(overall, speeds, channels) == (
+        "79% of deliveries arrive on time, from 40% of 808 on amazon_us, the least punctual "
+        "channel, to 85% on tmall; at equal distance, channel and handling the fastest carrier "
+        "is Fast and the slowest Slow."
+    )
+    channels.loc[0, "on_time_rate"] = 0.95  # amazon_us now the most punctual
+    assert "from 67% of 2,929 on jd, the least punctual channel, to 95% on amazon_us" in (
+        delay_finding(overall, speeds, channels)
+    )
+    one = delay_finding(overall, speeds, channels.iloc[:1])  # one channel: nothing to compare
+    assert one.startswith("79% of deliveries arrive on time; at equal")
 
 
 def test_staffing_finding_says_cheaper_or_dearer():

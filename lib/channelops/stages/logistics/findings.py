@@ -47,14 +47,18 @@ def orders_sentence(orders: pd.DataFrame, fulfilled: pd.DataFrame) -> str:
 
 
 def order_flow_finding(totals: pd.DataFrame, days: int) -> str:
-    """SLA breaches of FIFO and of priority over the simulated window.
+    """SLA breaches of FIFO and of priority over the simulated window, and their price.
 
     Args:
-        totals: :func:`~.order_flow.policy_totals` with rows ``fifo`` and ``priority``.
+        totals: :func:`~.order_flow.policy_totals` with rows ``fifo`` and ``priority``
+            (orders, sla_breaches, breach_rate; mean_hours_late: mean lateness of the
+            breached orders, hours; the lateness sentence is left out without it).
         days: length of the simulated window, days.
 
     Returns:
-        One sentence with the orders and each policy's breaches (counts).
+        Two sentences: each policy's late orders (count and share of the orders) and which
+        way priority moved them; then whether the orders that are still late become later
+        or less late by priority (mean hours late under each), or that no order is late.
 
     Raises:
         ValueError: a policy is missing.
@@ -65,10 +69,41 @@ def order_flow_finding(totals: pd.DataFrame, days: int) -> str:
     fifo_b = int(totals.loc["fifo", "sla_breaches"])
     prio_b = int(totals.loc["priority", "sla_breaches"])
     orders = int(totals.loc["fifo", "orders"])
-    return (
-        f"In the {days} busiest days, {fifo_b:,} of {orders:,} orders shipped after their "
-        f"deadline first in first out and {prio_b:,} by priority."
+    if fifo_b == prio_b == 0:
+        return (
+            f"In the {days} busiest days, none of the {orders:,} orders shipped after its "
+            "deadline under either policy, so the packing order does not matter in this window."
+        )
+
+    def share(n: int) -> str:
+        return f" ({n / orders:.1%})" if orders else ""
+
+    if prio_b < fifo_b:
+        turn = f"priority keeps {fifo_b - prio_b:,} more orders on time"
+    elif prio_b > fifo_b:
+        turn = f"priority makes {prio_b - fifo_b:,} more orders late"
+    else:
+        turn = "the same number"
+    text = (
+        f"In the {days} busiest days, {fifo_b:,} of {orders:,} orders{share(fifo_b)} shipped "
+        f"after their deadline first in first out and {prio_b:,}{share(prio_b)} by priority: "
+        f"{turn}."
     )
+    if "mean_hours_late" not in totals.columns or not (fifo_b and prio_b):
+        return text
+    late_f = float(totals.loc["fifo", "mean_hours_late"])
+    late_p = float(totals.loc["priority", "mean_hours_late"])
+    if round(late_p, 1) > round(late_f, 1):
+        return text + (
+            f" The price: an order that is late anyway is later by priority, {late_p:,.1f} h "
+            f"past its deadline on average against {late_f:,.1f} h first in first out."
+        )
+    if round(late_p, 1) < round(late_f, 1):
+        return text + (
+            f" The late orders are also less late by priority: {late_p:,.1f} h past their "
+            f"deadline on average against {late_f:,.1f} h first in first out."
+        )
+    return text + f" The late orders are {late_f:,.1f} h past their deadline on average under both."
 
 
 def allocation_finding(pooled: TransportResult, own: TransportResult, currency: str) -> str:
@@ -128,17 +163,22 @@ def routing_finding(
     than = f"{saving:.0%} cheaper than" if saving >= 0 else f"{-saving:.0%} dearer than"
     return (
         f"On {day.date()} PyVRP routes {warehouse_id}'s parcels in {km:,.0f} km with "
-        f"{vehicles} vehicles, {than} the nearest-neighbour rule."
+        f"{vehicles} vehicle{'' if vehicles == 1 else 's'}, {than} the nearest-neighbour rule."
     )
 
 
-def delay_finding(overall: pd.Series, speeds: pd.DataFrame) -> str:
-    """The on-time rate, and the fastest and slowest carrier at equal conditions.
+def delay_finding(
+    overall: pd.Series, speeds: pd.DataFrame, channels: pd.DataFrame | None = None
+) -> str:
+    """The on-time rate, the least and most punctual channel, and the fastest and slowest
+    carrier at equal conditions.
 
     Args:
         overall: :func:`~.delays.overall_delays` (on_time_rate, a share).
         speeds: :func:`~.delays.carrier_speeds`, fastest first (may be empty when the
             shipments could not be placed on a map).
+        channels: the ``channel`` rows of :func:`~.delays.delay_summary` (key,
+            delivered, on_time_rate); None or fewer than two rows leaves the channels out.
 
     Returns:
         One sentence.
@@ -148,11 +188,19 @@ def delay_finding(overall: pd.Series, speeds: pd.DataFrame) -> str:
     """
     if "on_time_rate" not in overall.index:
         raise ValueError("overall has no on_time_rate")
-    text = f"{overall['on_time_rate']:.0%} of deliveries arrive on time; "
+    text = f"{overall['on_time_rate']:.0%} of deliveries arrive on time"
+    if channels is not None and len(channels.dropna(subset=["on_time_rate"])) >= 2:
+        ranked = channels.dropna(subset=["on_time_rate"]).sort_values("on_time_rate")
+        worst, best = ranked.iloc[0], ranked.iloc[-1]
+        text += (
+            f", from {worst['on_time_rate']:.0%} of {int(worst['delivered']):,} on "
+            f"{worst['key']}, the least punctual channel, to {best['on_time_rate']:.0%} on "
+            f"{best['key']}"
+        )
     if speeds.empty:
-        return text + "without distances the carriers' speeds are not compared."
+        return text + "; without distances the carriers' speeds are not compared."
     return (
-        text + "at equal distance, channel and handling the fastest carrier is "
+        text + "; at equal distance, channel and handling the fastest carrier is "
         f"{speeds.iloc[0]['level']} and the slowest {speeds.iloc[-1]['level']}."
     )
 
