@@ -127,6 +127,7 @@ PARAM_RANGES: dict[str, Range] = {
     "migration_months": Range(1, 120, unit="months"),
     "clv_horizon": Range(1, 520, unit="clv_time_unit periods"),  # cost
     "annual_discount_rate": Range(0, 1),
+    "holdout_weeks": Range(1, 260, unit="weeks"),
     # 02 channel selection
     "weekly_budget": _MONEY,
     "min_weeks": Range(1, 520, unit="weeks"),

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from channelops.stages import segmentation as seg
 from channelops.stages.segmentation import clv, holdout
 from channelops.stages.segmentation import next_period as nxt
 
@@ -154,3 +155,17 @@ def test_next_period_without_history_says_why():
         nxt.fit_next_period(orders, "2024-02-01", horizon_weeks=13)
     fc = nxt.next_period_forecast(None, orders, "2024-02-01", why_not="history too short")
     assert (fc["reason"] == "history too short").all() and fc["purchase_days"].isna().all()
+
+
+def test_holdout_check_scores_three_forecasts_and_says_when_it_cannot():
+    orders = _weekly_orders()
+    end = orders["order_ts"].max().normalize()
+    check = seg.holdout_check(orders, end, holdout_weeks=8, seed=2)
+    assert check.reason == "" and check.cut_off == end - pd.Timedelta(weeks=8)
+    assert check.scores["model"].tolist() == [holdout.NAIVE, "BG/NBD", nxt.NEXT_PERIOD]
+    assert check.chosen == check.scores.sort_values("mae")["model"].iloc[0]
+    assert len(check.summary) == len(check.next_period)
+    late = seg.holdout_check(orders, end, calibration_end="2030-01-01")
+    assert "not inside the data" in late.reason and late.scores is None
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        seg.holdout_check(orders, end, calibration_end="end of May")

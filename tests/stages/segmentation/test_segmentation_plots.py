@@ -62,3 +62,23 @@ def test_calibration_holdout_draws_actual_and_expected_per_bucket():
 def test_calibration_holdout_needs_expected():
     with pytest.raises(ValueError, match=r"table is missing column\(s\) \['expected'\]"):
         seg.plot_calibration_holdout(pd.DataFrame({"label": ["0"], "actual": [0.1]}))
+
+
+def test_weekly_repeat_purchases_plot_draws_three_lines_and_the_cut_off():
+    weekly = pd.DataFrame(
+        {
+            "week_end": pd.to_datetime(["2024-01-07", "2024-01-14", "2024-01-21"]),
+            "period": ["calibration", "calibration", "holdout"],
+            "actual": [3.0, 4.0, 5.0],
+            "bgnbd": [3.5, 3.5, 4.0],
+            "naive": [np.nan, np.nan, 4.5],
+        }
+    )
+    ax = seg.plot_weekly_repeat_purchases(weekly)
+    actual, bgnbd, naive, cut = ax.get_lines()
+    assert list(actual.get_ydata()) == [3.0, 4.0, 5.0]
+    assert list(bgnbd.get_ydata()) == [3.5, 3.5, 4.0]
+    assert pd.Timestamp(cut.get_xdata()[0]) == pd.Timestamp("2024-01-14")
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="naive"):
+        seg.plot_weekly_repeat_purchases(weekly.drop(columns="naive"))

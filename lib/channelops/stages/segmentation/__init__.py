@@ -3,6 +3,8 @@
 * :mod:`.segments`: RFM scores, the K-means segments and their names, profiles, migration,
   and the per-customer lifetime values the notebook reads;
 * :mod:`.clv`: the BG/NBD and Gamma-Gamma models themselves;
+* :mod:`.holdout`: the purchase forecasts scored on a holdout against a naive repeat rate;
+* :mod:`.next_period`: a gradient-boosted next-period purchase-day and spend model;
 * :mod:`.plots`: the choice of k and the CLV calibration against its holdout.
 
 The customer features it clusters on are stage-neutral (:mod:`channelops.customers`, whose
@@ -20,9 +22,10 @@ from channelops.customers import (
     money_column,
 )
 
-from . import clv
+from . import clv, holdout, next_period
 from .absent import empty_segmentation_tables
-from .plots import plot_calibration_holdout, plot_k_selection
+from .forecast_check import HoldoutCheck, holdout_check
+from .plots import plot_calibration_holdout, plot_k_selection, plot_weekly_repeat_purchases
 from .segments import (
     CLUSTER_FEATURES,
     SEGMENT_NAMES,
@@ -48,7 +51,11 @@ __all__ = [
     "left_out_text",
     "money_column",
     "clv",
+    "holdout",
+    "next_period",
     "empty_segmentation_tables",
+    "HoldoutCheck",
+    "holdout_check",
     "CLUSTER_FEATURES",
     "SEGMENT_NAMES",
     "activity_heatmap",
@@ -64,4 +71,5 @@ __all__ = [
     "prob_alive_grid",
     "plot_k_selection",
     "plot_calibration_holdout",
+    "plot_weekly_repeat_purchases",
 ]

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from channelops.frames import require_columns
 
-__all__ = ["plot_k_selection", "plot_calibration_holdout"]
+__all__ = ["plot_k_selection", "plot_calibration_holdout", "plot_weekly_repeat_purchases"]
 
 
 def plot_k_selection(
@@ -73,5 +73,37 @@ def plot_calibration_holdout(table: pd.DataFrame, ax: Axes | None = None) -> Axe
     ax.set_xlabel("Repeat purchases in calibration period (count)")
     ax.set_ylabel("Mean repeat purchases in holdout period (count per customer)")
     ax.set_title("Calibration vs holdout")
+    ax.legend()
+    return ax
+
+
+def plot_weekly_repeat_purchases(weekly: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Weekly repeat purchase days, actual against BG/NBD and the naive rate, cut-off marked.
+
+    Args:
+        weekly: :func:`~channelops.stages.segmentation.holdout.weekly_repeat_purchases`.
+        ax: axes to draw on; a new 9 x 3.5 inch figure is made when None.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: ``weekly`` lacks a column.
+    """
+    require_columns(weekly, ["week_end", "period", "actual", "bgnbd", "naive"], "weekly")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    ax.plot(weekly["week_end"], weekly["actual"], marker=".", label="actual")
+    ax.plot(weekly["week_end"], weekly["bgnbd"], linestyle="--", label="BG/NBD expected")
+    ax.plot(weekly["week_end"], weekly["naive"], linestyle=":", label="naive repeat rate")
+    cal = weekly.loc[weekly["period"] == "calibration", "week_end"]
+    if len(cal):
+        ax.axvline(cal.max(), color="grey", linestyle="-", linewidth=0.8)
+    ax.set(
+        xlabel="week ending",
+        ylabel="repeat purchase days per week",
+        title="Repeat purchases of the customers known at the cut-off (grey line)",
+    )
+    ax.tick_params(axis="x", labelrotation=30)
     ax.legend()
     return ax

@@ -1,0 +1,137 @@
+"""01's holdout check in one call: the cut-off, the three forecasts, their scores and views.
+
+The check always runs when the history allows it: the cut-off is ``calibration_end`` when
+given, else ``holdout_weeks`` before the last day. BG/NBD is fitted on the calibration
+period; the naive repeat rate and the gradient-boosted model (:mod:`.next_period`, trained
+on windows before the cut-off) forecast the same customers; all are scored on what the
+customers known at the cut-off did after it (:mod:`.holdout`). The forecast with the lowest
+mean absolute error is the one chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import clv as clvm
+from . import holdout as ho
+from . import next_period as nxt
+
+__all__ = ["HoldoutCheck", "holdout_check", "holdout_cut_off"]
+
+
+@dataclass
+class HoldoutCheck:
+    """What the holdout check found.
+
+    Attributes:
+        cut_off, observation_end: last days of the calibration and the holdout period.
+        reason: why no check was made (empty when it was).
+        summary: the calibration/holdout summary (weeks) of the customers known at the cut-off.
+        bgnbd: BG/NBD fitted on the calibration period.
+        forecasts: name -> holdout purchase days per customer.
+        next_period: the gradient-boosted forecast with a ``reason`` per customer.
+        scores, groups, weekly: :func:`.holdout.holdout_scores`,
+            :func:`.holdout.frequency_group_table`, :func:`.holdout.weekly_repeat_purchases`.
+        chosen: the forecast with the lowest error.
+    """
+
+    cut_off: pd.Timestamp | None
+    observation_end: pd.Timestamp
+    reason: str = ""
+    summary: pd.DataFrame | None = None
+    bgnbd: clvm.BGNBDModel | None = None
+    forecasts: dict[str, pd.Series] | None = None
+    next_period: pd.DataFrame | None = None
+    scores: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+    weekly: pd.DataFrame | None = None
+    chosen: str = ""
+
+
+def holdout_cut_off(
+    observation_end: pd.Timestamp, calibration_end: str = "", holdout_weeks: int = 13
+) -> pd.Timestamp:
+    """The calibration end: ``calibration_end`` when given, else ``holdout_weeks`` earlier.
+
+    Raises:
+        ValueError: ``calibration_end`` is not a date, or ``holdout_weeks`` < 1.
+    """
+    if calibration_end:
+        try:
+            return pd.Timestamp(calibration_end).normalize()
+        except ValueError as err:
+            raise ValueError(
+                f"calibration_end must be a date YYYY-MM-DD, got {calibration_end!r}"
+            ) from err
+    if holdout_weeks < 1:
+        raise ValueError(f"holdout_weeks must be at least 1, got {holdout_weeks}")
+    return pd.Timestamp(observation_end).normalize() - pd.Timedelta(weeks=holdout_weeks)
+
+
+def holdout_check(
+    orders: pd.DataFrame,
+    observation_end: pd.Timestamp,
+    calibration_end: str = "",
+    holdout_weeks: int = 13,
+    seed: int = 0,
+) -> HoldoutCheck:
+    """Fit on the calibration period and score every forecast on the holdout.
+
+    Args:
+        orders: :func:`channelops.customers.customer_orders` (customer_id, order_ts,
+            revenue, channel_id).
+        observation_end: last day of data.
+        calibration_end: the cut-off as YYYY-MM-DD; empty: ``holdout_weeks`` before the end.
+        holdout_weeks: holdout length when ``calibration_end`` is empty.
+        seed: the gradient-boosted model's seed.
+
+    Returns:
+        :class:`HoldoutCheck`; its ``reason`` says why nothing was checked (a cut-off outside
+        the data, too few customers before it).
+    """
+    end = pd.Timestamp(observation_end).normalize()
+    cut = holdout_cut_off(end, calibration_end, holdout_weeks)
+    first = pd.to_datetime(orders["order_ts"]).min().normalize() if len(orders) else end
+    if cut >= end or cut < first:
+        return HoldoutCheck(
+            None,
+            end,
+            f"the cut-off {cut.date()} is not inside the data ({first.date()} to {end.date()})",
+        )
+    summary = clvm.rfm_summary(
+        orders, "customer_id", "order_ts", "revenue", observation_end=end, calibration_end=cut
+    )
+    if (summary["frequency"] > 0).sum() < 2:
+        return HoldoutCheck(
+            cut, end, f"fewer than two customers bought twice before the cut-off {cut.date()}"
+        )
+    bgnbd = clvm.fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    weeks = float(summary["duration_holdout"].iloc[0])
+    try:
+        model = nxt.fit_next_period(orders, cut, horizon_weeks=weeks, seed=seed)
+        nxt_fc = nxt.next_period_forecast(model, orders, cut)
+    except ValueError as err:
+        nxt_fc = nxt.next_period_forecast(None, orders, cut, why_not=str(err))
+    forecasts = {
+        ho.NAIVE: ho.naive_repeat_forecast(summary),
+        "BG/NBD": bgnbd.expected_purchases(
+            weeks, summary["frequency"], summary["recency"], summary["T"]
+        ),
+    }
+    if nxt_fc["reason"].eq("").all():
+        forecasts[nxt.NEXT_PERIOD] = nxt_fc["purchase_days"].reindex(summary.index)
+    scores = ho.holdout_scores(summary["frequency_holdout"], forecasts)
+    return HoldoutCheck(
+        cut_off=cut,
+        observation_end=end,
+        summary=summary,
+        bgnbd=bgnbd,
+        forecasts=forecasts,
+        next_period=nxt_fc,
+        scores=scores,
+        groups=ho.frequency_group_table(summary, forecasts),
+        weekly=ho.weekly_repeat_purchases(orders, cut, end, bgnbd, summary),
+        chosen=str(scores.sort_values("mae", kind="stable")["model"].iloc[0]),
+    )
