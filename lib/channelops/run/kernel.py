@@ -223,12 +223,15 @@ def stage_kernel_manager(kernel: str) -> tuple[AsyncKernelManager, Path]:
     other process can ever land on it.
 
     Returns:
-        the manager and the folder (remove it once the kernel has stopped).
+        the manager and the folder (remove it once the kernel has stopped). On Windows,
+        where ZeroMQ has no Unix sockets, the manager keeps Jupyter's TCP default.
     """
     base = tempfile.gettempdir()
     if len(base) > _MAX_SOCKET_DIR or not os.access(base, os.W_OK):
         base = "/tmp"
     folder = Path(tempfile.mkdtemp(prefix="channelops-k-", dir=base))
+    if os.name == "nt":  # no Unix sockets for ZeroMQ on Windows: the default TCP ports
+        return AsyncKernelManager(kernel_name=kernel), folder
     return AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(folder / "k")), folder
 
 
