@@ -9,7 +9,7 @@ Typical use::
     orders = customer_orders(lines)
     features = customer_features(orders, as_of, lines=lines, products=products)
     rfm = rfm_scores(features, bins=5)
-    model = fit_segments(features, k=0, seed=42)          # k=0: choose k by silhouette
+    model = fit_segments(features, k=0, seed=42)          # k=0: choose k (stability, share)
     segments = model.predict(features)
     profiles = segment_profiles(features, segments, lines=lines, products=products)
     model_table = model.as_table()                      # 01's segment_model table
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from threadpoolctl import threadpool_limits
 
 from channelops.audience import segment_band_shares
@@ -180,20 +180,34 @@ def k_selection(
     seed: int = 0,
     columns: Sequence[str] = CLUSTER_FEATURES,
     sample_size: int = 10_000,
+    min_share: float = 0.05,
+    min_stability: float = 0.7,
+    n_boot: int = 5,
 ) -> pd.DataFrame:
-    """Silhouette and inertia (elbow) of K-means for each k in ``k_min..k_max``.
+    """Stability, smallest segment, silhouette and inertia of K-means for each k.
 
-    The chosen k has the highest silhouette; among k within 0.01 of it, the smallest.
-    Silhouettes are computed on a seeded sample of ``sample_size`` customers, and K-means
-    is fitted on that sample too, so the search costs the same for any number of customers.
+    Stability is the mean adjusted Rand index between the K-means segments of the sample
+    and those of a K-means fitted on a bootstrap resample of it (``n_boot`` resamples,
+    seeded), both placing every sampled customer. Only a k whose segments are stable
+    (stability >= ``min_stability``) and all hold at least ``min_share`` of the customers
+    is a candidate (segments an analyst can act on and find again); among the candidates
+    the best silhouette decides (among k within 0.01 of it, the smallest). When no k
+    qualifies, every k is a candidate. K-means and silhouettes use a seeded sample of ``sample_size``
+    customers, so the search costs the same for any number of customers.
 
     Returns:
-        k, inertia (per customer), silhouette, elbow (True at the knee of the inertia curve),
-        chosen (True for the chosen k). Empty when fewer than three customers.
+        k, inertia (per customer), silhouette, stability (mean ARI, 0..1), min_share (the
+        smallest segment's share of customers), elbow (True at the knee of the inertia
+        curve), chosen (True for the chosen k). Empty when fewer than three customers.
+
+    Raises:
+        ValueError: ``min_share`` outside [0, 1) or ``n_boot`` < 1.
     """
+    if not 0 <= min_share < 1 or n_boot < 1:
+        raise ValueError(f"min_share must be in [0, 1) and n_boot >= 1, got {min_share}, {n_boot}")
     x, _, _ = _scaled(features, columns)
+    rng = np.random.default_rng(seed)
     if len(x) > sample_size:
-        rng = np.random.default_rng(seed)
         x = x[np.sort(rng.choice(len(x), sample_size, replace=False))]
     n_distinct = len(np.unique(x, axis=0))
     k_max = min(k_max, n_distinct - 1, len(x) - 1)
@@ -204,6 +218,7 @@ def k_selection(
     if k_max >= max(k_min, 2):
         with _one_thread():
             dist = pairwise_distances(x)
+    boots = [rng.integers(0, len(x), len(x)) for _ in range(n_boot)]
     for k in range(max(k_min, 2), k_max + 1):
         with _one_thread():
             km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
@@ -212,14 +227,26 @@ def k_selection(
                 if len(np.unique(km.labels_)) > 1
                 else np.nan
             )
-        rows.append((k, km.inertia_ / len(x), sil))
-    table = pd.DataFrame(rows, columns=["k", "inertia", "silhouette"])
+            aris = [
+                adjusted_rand_score(
+                    km.labels_,
+                    KMeans(n_clusters=k, n_init=2, random_state=seed + 1 + b)
+                    .fit(x[idx])
+                    .predict(x),
+                )
+                for b, idx in enumerate(boots)
+            ]
+        share = np.bincount(km.labels_, minlength=k).min() / len(x)
+        rows.append((k, km.inertia_ / len(x), sil, float(np.mean(aris)), share))
+    table = pd.DataFrame(rows, columns=["k", "inertia", "silhouette", "stability", "min_share"])
     if table.empty:
         return table.assign(elbow=pd.Series(dtype=bool), chosen=pd.Series(dtype=bool))
     table["elbow"] = False
     table.loc[_knee(table["k"].to_numpy(float), table["inertia"].to_numpy(float)), "elbow"] = True
-    best = table["silhouette"].max()
-    chosen = table.loc[table["silhouette"] >= best - 0.01, "k"].min()
+    useful = (table["stability"] >= min_stability) & (table["min_share"] >= min_share)
+    pool = table[useful] if useful.any() else table
+    best = pool["silhouette"].max()
+    chosen = pool.loc[pool["silhouette"] >= best - 0.01, "k"].min()
     table["chosen"] = table["k"] == chosen
     return table
 
@@ -255,17 +282,20 @@ def fit_segments(
     columns: Sequence[str] = CLUSTER_FEATURES,
     k_range: tuple[int, int] = (2, 8),
     n_init: int = 10,
+    min_share: float = 0.05,
+    min_stability: float = 0.7,
 ) -> SegmentModel:
     """K-means segments on the scaled features, named from their profiles.
 
     Args:
         features: from :func:`customer_features`.
-        k: number of segments; 0 chooses it by silhouette over ``k_range`` (see
-            :func:`k_selection`).
+        k: number of segments; 0 chooses it over ``k_range`` by bootstrap stability and
+            the smallest segment's share (see :func:`k_selection`).
         seed: K-means seed; the same seed and data give the same segments and names.
         columns: the features to cluster on.
         k_range: smallest and largest k tried when ``k`` is 0.
         n_init: K-means restarts.
+        min_share, min_stability: what a chosen k must meet (see :func:`k_selection`).
 
     Returns:
         The fitted :class:`SegmentModel`. One customer, or customers that are all alike,
@@ -288,7 +318,15 @@ def fit_segments(
     x, mean, scale = _scaled(features, columns)
     selection = pd.DataFrame()
     if k == 0:
-        selection = k_selection(features, k_range[0], k_range[1], seed, columns)
+        selection = k_selection(
+            features,
+            k_range[0],
+            k_range[1],
+            seed,
+            columns,
+            min_share=min_share,
+            min_stability=min_stability,
+        )
         k = int(selection.loc[selection["chosen"], "k"].iloc[0]) if len(selection) else 1
     k = min(k, len(np.unique(x, axis=0)))
     if k <= 1:
