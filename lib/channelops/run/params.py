@@ -128,6 +128,8 @@ PARAM_RANGES: dict[str, Range] = {
     "clv_horizon": Range(1, 520, unit="clv_time_unit periods"),  # cost
     "annual_discount_rate": Range(0, 1),
     "holdout_weeks": Range(1, 260, unit="weeks"),
+    "min_segment_share": Range(0, 0.5),
+    "min_stability": Range(0, 1),
     # 02 channel selection
     "weekly_budget": _MONEY,
     "min_weeks": Range(1, 520, unit="weeks"),

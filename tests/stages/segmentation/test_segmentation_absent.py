@@ -30,6 +30,7 @@ def test_empty_tables_have_the_columns_of_a_real_segmentation():
     rfm = seg.rfm_scores(features, bins=3)
     model = seg.fit_segments(features, k=2, seed=1)
     segments = model.predict(features).to_frame().join(rfm)
+    segments["rfm_segment"] = seg.rfm_segments(rfm, bins=3)
     profiles = seg.segment_profiles(features, segments["segment"], rfm=rfm)
     empty = seg.empty_segmentation_tables()
     real = {

@@ -3,6 +3,8 @@
 * :mod:`.segments`: RFM scores, the K-means segments and their names, profiles, migration,
   and the per-customer lifetime values the notebook reads;
 * :mod:`.clv`: the BG/NBD and Gamma-Gamma models themselves;
+* :mod:`.rfm_segments`: named RFM segments (champions ... lost) by score rules;
+* :mod:`.findings`: the sentences 01 prints as findings, built from the numbers;
 * :mod:`.holdout`: the purchase forecasts scored on a holdout against a naive repeat rate;
 * :mod:`.next_period`: a gradient-boosted next-period purchase-day and spend model;
 * :mod:`.plots`: the choice of k and the CLV calibration against its holdout.
@@ -22,10 +24,11 @@ from channelops.customers import (
     money_column,
 )
 
-from . import clv, holdout, next_period
+from . import clv, findings, holdout, next_period
 from .absent import empty_segmentation_tables
 from .forecast_check import HoldoutCheck, holdout_check
 from .plots import plot_calibration_holdout, plot_k_selection, plot_weekly_repeat_purchases
+from .rfm_segments import RFM_SEGMENTS, rfm_segment_table, rfm_segments
 from .segments import (
     CLUSTER_FEATURES,
     SEGMENT_NAMES,
@@ -52,6 +55,10 @@ __all__ = [
     "money_column",
     "clv",
     "holdout",
+    "findings",
+    "RFM_SEGMENTS",
+    "rfm_segments",
+    "rfm_segment_table",
     "next_period",
     "empty_segmentation_tables",
     "HoldoutCheck",

@@ -45,7 +45,7 @@ def empty_segmentation_tables() -> dict[str, pd.DataFrame]:
     params = {"model": "object", "param": "object", "value": "float64", "time_unit": "object"}
     return {
         "customer_features": _frame(features | _RFM, "customer_id"),
-        "segments": _frame({"segment": "object", **_RFM}, "customer_id"),
+        "segments": _frame({"segment": "object", **_RFM, "rfm_segment": "object"}, "customer_id"),
         "segment_profiles": _frame(profile),
         "segment_model": _frame(model),
         "clv": _frame(clv, "customer_id"),
