@@ -169,3 +169,15 @@ def test_holdout_check_scores_three_forecasts_and_says_when_it_cannot():
     assert "not inside the data" in late.reason and late.scores is None
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         seg.holdout_check(orders, end, calibration_end="end of May")
+
+
+def test_forward_next_period_gives_every_customer_a_row_or_a_reason():
+    orders = _weekly_orders()
+    end = orders["order_ts"].max().normalize()
+    fwd = seg.forward_next_period(orders, end, horizon_weeks=8, seed=1)
+    assert list(fwd.columns) == ["next_purchase_days", "next_spend", "next_reason"]
+    assert len(fwd) == orders["customer_id"].nunique() and (fwd["next_reason"] == "").all()
+    assert (fwd["next_spend"] >= 0).all()
+    short = seg.forward_next_period(_weekly_orders(weeks=5), pd.Timestamp("2024-02-05"), 13)
+    assert short["next_reason"].str.startswith("no training window").all()
+    assert short["next_purchase_days"].isna().all()

@@ -26,7 +26,7 @@ from channelops.customers import (
 
 from . import clv, findings, holdout, next_period
 from .absent import empty_segmentation_tables
-from .forecast_check import HoldoutCheck, holdout_check
+from .forecast_check import HoldoutCheck, forward_next_period, holdout_check
 from .plots import plot_calibration_holdout, plot_k_selection, plot_weekly_repeat_purchases
 from .rfm_segments import RFM_SEGMENTS, rfm_segment_table, rfm_segments
 from .segments import (
@@ -63,6 +63,7 @@ __all__ = [
     "empty_segmentation_tables",
     "HoldoutCheck",
     "holdout_check",
+    "forward_next_period",
     "CLUSTER_FEATURES",
     "SEGMENT_NAMES",
     "activity_heatmap",

@@ -42,6 +42,7 @@ def empty_segmentation_tables() -> dict[str, pd.DataFrame]:
         ("monetary_value", "prob_alive", "expected_purchases", "expected_spend", "clv"), "float64"
     )
     clv["segment"] = "object"
+    clv |= {"next_purchase_days": "float64", "next_spend": "float64", "next_reason": "object"}
     params = {"model": "object", "param": "object", "value": "float64", "time_unit": "object"}
     return {
         "customer_features": _frame(features | _RFM, "customer_id"),

@@ -18,7 +18,7 @@ from . import clv as clvm
 from . import holdout as ho
 from . import next_period as nxt
 
-__all__ = ["HoldoutCheck", "holdout_check", "holdout_cut_off"]
+__all__ = ["HoldoutCheck", "holdout_check", "holdout_cut_off", "forward_next_period"]
 
 
 @dataclass
@@ -134,4 +134,34 @@ def holdout_check(
         groups=ho.frequency_group_table(summary, forecasts),
         weekly=ho.weekly_repeat_purchases(orders, cut, end, bgnbd, summary),
         chosen=str(scores.sort_values("mae", kind="stable")["model"].iloc[0]),
+    )
+
+
+def forward_next_period(
+    orders: pd.DataFrame, last_day: pd.Timestamp, horizon_weeks: int = 13, seed: int = 0
+) -> pd.DataFrame:
+    """The gradient-boosted forecast of the next ``horizon_weeks`` from all the data.
+
+    Args:
+        orders: as for :func:`holdout_check`.
+        last_day: last day of data (the model trains on windows ending on or before it).
+        horizon_weeks: forecast window (weeks).
+        seed: the regressors' seed.
+
+    Returns:
+        Indexed by customer_id (every customer with a purchase up to ``last_day``):
+        ``next_purchase_days`` (purchase days), ``next_spend`` (money) and ``next_reason``
+        (empty when forecast, else why not, e.g. a history shorter than one horizon).
+    """
+    try:
+        model = nxt.fit_next_period(orders, last_day, horizon_weeks=horizon_weeks, seed=seed)
+        out = nxt.next_period_forecast(model, orders, last_day)
+    except ValueError as err:
+        out = nxt.next_period_forecast(None, orders, last_day, why_not=str(err))
+    return out.rename(
+        columns={
+            "purchase_days": "next_purchase_days",
+            "spend": "next_spend",
+            "reason": "next_reason",
+        }
     )
