@@ -198,4 +198,5 @@ def test_the_command_line_says_it_in_one_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "stage 06 needs order_lines" in err and "--only 00,03,06" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "empty").exists(), "nothing is created before the refusal"

@@ -31,7 +31,8 @@ from channelops.ingest.platforms.scaffold import plan_dataset, printable, write_
 from channelops.run.checkreport import check_dataset, report_lines, write_quarantine_csv
 from channelops.run.cliargs import check_dataset_flag, values_source
 from channelops.run.csv_safe import neutralise_formulas
-from channelops.run.folder import RunFolderError
+from channelops.run.folder import RunFolderError, run_paths
+from channelops.run.manifest import load_manifest
 from channelops.run.paramdocs import format_param_docs, read_param_docs
 from channelops.run.params import (
     ParameterError,
@@ -40,6 +41,7 @@ from channelops.run.params import (
     validate_params,
 )
 from channelops.run.registry import select_stages
+from channelops.run.staleness import run_prerequisites
 from channelops.run.summary import console_summary
 from channelops.synth import SCENARIOS, SIZES, generate_dataset
 
@@ -83,6 +85,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     params, stages, output, declared = _resolve_run(args)
+    _check_prerequisites(stages, output, args.force)
     jobs = args.jobs if args.jobs is not None else runner.default_jobs(params.dataset)
     print(f"channelops run '{params.run_name}': {len(stages)} notebook(s) -> {output}")
     if jobs > 1 and len(stages) > 1:
@@ -110,6 +113,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 130
     _print_summary(manifest, output)
     return 0
+
+
+def _check_prerequisites(stages: list, output: Path, force: bool) -> None:
+    """Refuse, before anything is printed or created, a run whose stages need tables the
+    folder lacks or holds from a stale stage (the runner checks again under its lock).
+
+    Raises:
+        RunFolderError: with the stages to run first, named with the folder as typed.
+    """
+    paths = run_paths(output)
+    needs = run_prerequisites(
+        stages, load_manifest(paths.manifest), lambda t: paths.table(t).exists()
+    )
+    problem = needs.problem([s.key for s in stages], str(output), force)
+    if problem:
+        raise RunFolderError(problem)
 
 
 def _print_summary(manifest: dict[str, Any], output: Path) -> None:
