@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from channelops.run.cli import main
+from channelops.run.compare import compare_runs
 from channelops.run.folder import write_table
 
 
@@ -169,3 +172,16 @@ def test_compare_leads_with_totals_and_matches_channels_in_both_runs(tmp_path, c
     # a figure missing in a run (cac of b) is counted, not printed as a row
     assert "1 KPI rows have no delta" in printed
     assert t.loc[(t["kpi"] == "cac") & (t["scope"] == "b"), "delta"].isna().all()
+
+
+def test_compare_notes_a_stale_evaluation(tmp_path):
+    a, b = _run(tmp_path, "a", 100.0, 40.0), _run(tmp_path, "b", 120.0, 44.0)
+    why = "stage 04 (forecasting), whose tables it reads, ran again after it"
+    manifest = {"stages": {"06": {"name": "evaluation", "status": "stale", "stale_because": why}}}
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    _, notes = compare_runs(a, b)
+    assert notes == [f"b: stage 06 (evaluation) is stale, so its figures may not match the rest "
+                     f"of that run: {why}"]  # fmt: skip
+    manifest["stages"]["06"]["status"] = "ok"
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    assert compare_runs(a, b)[1] == []

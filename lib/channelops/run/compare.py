@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from channelops.run.manifest import load_manifest
+from channelops.run.registry import producer_of
 from channelops.stages.evaluation import scorecard_kpis
 
 __all__ = ["COMPARE_TABLES", "TOTAL", "compare_runs"]
@@ -43,7 +45,8 @@ def compare_runs(
         (group: total, channel or other; kpi; scope; run_a; run_b; delta = b - a;
         relative_delta = delta / |a|), totals first, then each channel present in both runs,
         then the other figures; and notes about what is in only one run (tables, channels,
-        experiments or models), which is left out.
+        experiments or models), which is left out, and about stale stages whose tables
+        are compared (:mod:`channelops.run.staleness`).
 
     Raises:
         FileNotFoundError: a run folder or its scorecard is missing (with what to run).
@@ -58,6 +61,7 @@ def compare_runs(
                 f"{run} has no tables/scorecard.parquet: run stage 06 first "
                 f"(channelops run --only 06 --output {run})"
             )
+        notes += _stale_notes(run)
         loaded.append(
             {
                 t: pd.read_parquet(run / "tables" / f"{t}.parquet")
@@ -112,3 +116,15 @@ def _channels(scorecard: pd.DataFrame) -> list[str]:
     if "channel_id" not in scorecard:
         return []
     return [str(c) for c in scorecard["channel_id"]]
+
+
+def _stale_notes(run: Path) -> list[str]:
+    """A note for each stage of ``run`` marked stale whose tables the comparison reads."""
+    stages = load_manifest(run / "manifest.json").get("stages", {})
+    readers = {p.key for t in COMPARE_TABLES if (p := producer_of(t)) is not None}
+    return [
+        f"{run.name}: stage {key} ({entry.get('name', '?')}) is stale, so its figures may not "
+        f"match the rest of that run: {entry.get('stale_because', '')}"
+        for key, entry in stages.items()
+        if entry.get("status") == "stale" and key in readers
+    ]
