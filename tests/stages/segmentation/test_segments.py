@@ -1,8 +1,9 @@
 """Tests for channelops.stages.segmentation: hand-made frames, edge cases, bad input, and the truth.
 
-Known answer: on the simulator's tiny multi-category dataset (seed 7) the K-means segments
-recover the latent segments with an adjusted Rand index of 0.91 (demo, seed 42: 0.906; see
-benchmarks/results/segmentation.md); the test asks for 0.85.
+Known answer: the K-means segments should recover the simulator's latent segments (adjusted
+Rand index >= 0.85 on the tiny multi-category dataset, seed 7). Since simulator 2 they do
+not (a strict expected failure with the measured figure; benchmarks/results/segmentation.md
+has the demo figures).
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ def _pipeline(root):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 26: on simulator 2 (life events, experience churn, paid acquisition) K-means recovers the true segments with ARI 0.465 on tiny seed 7 (bound 0.85)",
+    reason="issue 26: on simulator 2 (life events, experience churn, paid acquisition) K-means recovers the true segments with ARI 0.465 on tiny seed 7 (bound 0.85); k = 4 is chosen (stability and segment share), the gap is in the features: simulated loyal customers churn (median recency 280 days), so recency separates them from no one",
 )
 def test_segments_recover_the_simulated_segments(tiny_dataset):
     _, features = _pipeline(tiny_dataset)
