@@ -181,3 +181,13 @@ def test_forward_next_period_gives_every_customer_a_row_or_a_reason():
     short = seg.forward_next_period(_weekly_orders(weeks=5), pd.Timestamp("2024-02-05"), 13)
     assert short["next_reason"].str.startswith("no training window").all()
     assert short["next_purchase_days"].isna().all()
+
+
+def test_no_identified_customer_gives_a_reason_not_a_crash():
+    empty = _orders().iloc[:0].assign(channel_id=pd.Series(dtype=object))
+    for end in (pd.NaT, pd.Timestamp("2024-06-30")):  # an all-guest store has no last day
+        check = seg.holdout_check(empty, end)
+        assert check.reason == "no identified customer bought: nothing to check"
+        assert check.scores is None
+    fwd = seg.forward_next_period(empty, pd.Timestamp("2024-06-30"))
+    assert fwd.empty and list(fwd.columns) == ["next_purchase_days", "next_spend", "next_reason"]

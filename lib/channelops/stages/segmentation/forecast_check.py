@@ -88,12 +88,14 @@ def holdout_check(
         seed: the gradient-boosted model's seed.
 
     Returns:
-        :class:`HoldoutCheck`; its ``reason`` says why nothing was checked (a cut-off outside
-        the data, too few customers before it).
+        :class:`HoldoutCheck`; its ``reason`` says why nothing was checked (no orders, a
+        cut-off outside the data, too few customers before it).
     """
+    if orders.empty or pd.isna(observation_end):
+        return HoldoutCheck(None, pd.NaT, "no identified customer bought: nothing to check")
     end = pd.Timestamp(observation_end).normalize()
     cut = holdout_cut_off(end, calibration_end, holdout_weeks)
-    first = pd.to_datetime(orders["order_ts"]).min().normalize() if len(orders) else end
+    first = pd.to_datetime(orders["order_ts"]).min().normalize()
     if cut >= end or cut < first:
         return HoldoutCheck(
             None,
