@@ -90,6 +90,9 @@ def test_weekly_repeat_purchases_counts_and_expectations():
     # weeks end on 01-01, 01-08, ..., 01-29 (calibration) and 02-05, 02-12 (holdout)
     assert w["week_end"].iloc[-3:].dt.strftime("%m-%d").tolist() == ["01-29", "02-05", "02-12"]
     assert w["period"].tolist().count("holdout") == 2
+    assert w["days"].tolist() == [7] * 7
+    short = holdout.weekly_repeat_purchases(_orders(), "2024-01-29", "2024-02-07", MODEL, s)
+    assert short["days"].iloc[-2:].tolist() == [7, 2]  # the last week ends on 02-07
     # repeat days: A on 01-15 (week to 01-15), 01-29, 02-05, 02-12; B on 02-05; C not known
     assert w["actual"].sum() == 5.0
     assert w.loc[w["period"] == "holdout", "actual"].tolist() == [2.0, 1.0]

@@ -77,6 +77,9 @@ def test_weekly_repeat_purchases_plot_draws_three_lines_and_the_cut_off():
     ax = seg.plot_weekly_repeat_purchases(weekly)
     actual, bgnbd, naive, cut = ax.get_lines()
     assert list(actual.get_ydata()) == [3.0, 4.0, 5.0]
+    plt.close(ax.figure)
+    partial = seg.plot_weekly_repeat_purchases(weekly.assign(days=[7, 7, 2]))
+    assert list(partial.get_lines()[0].get_ydata()) == pytest.approx([3.0, 4.0, 17.5])
     assert list(bgnbd.get_ydata()) == [3.5, 3.5, 4.0]
     assert pd.Timestamp(cut.get_xdata()[0]) == pd.Timestamp("2024-01-14")
     plt.close(ax.figure)

@@ -165,8 +165,8 @@ def weekly_repeat_purchases(
     """Repeat purchase days per week of the customers known at the cut-off, with forecasts.
 
     Weeks are 7-day periods counted back and forward from the cut-off, so that one week
-    boundary is the cut-off itself; the first week may be partial (it starts at the first
-    purchase day). A customer's first purchase day is not a repeat purchase.
+    boundary is the cut-off itself; the last week is partial when the holdout is not a
+    whole number of weeks. A customer's first purchase day is not a repeat purchase.
 
     Args:
         orders: one row per order with ``customer_col`` and ``time_col``.
@@ -177,7 +177,8 @@ def weekly_repeat_purchases(
             ``recency``, ``T`` in weeks), indexed by customer: the customers counted.
 
     Returns:
-        One row per week: ``week_end`` (last day, inclusive), ``period`` ("calibration" or
+        One row per week: ``week_end`` (last day, inclusive), ``days`` (its length: 7, less
+        for a partial last week), ``period`` ("calibration" or
         "holdout"), ``actual`` (repeat purchase days), ``bgnbd`` (expected repeat purchase
         days) and ``naive`` (the naive repeat rate's purchase days; NaN in calibration).
 
@@ -229,6 +230,7 @@ def weekly_repeat_purchases(
     return pd.DataFrame(
         {
             "week_end": ends,
+            "days": np.diff(edges),
             "period": np.where(is_hold, "holdout", "calibration"),
             "actual": actual.astype(float),
             "bgnbd": expected,

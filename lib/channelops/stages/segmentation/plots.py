@@ -81,7 +81,8 @@ def plot_weekly_repeat_purchases(weekly: pd.DataFrame, ax: Axes | None = None) -
     """Weekly repeat purchase days, actual against BG/NBD and the naive rate, cut-off marked.
 
     Args:
-        weekly: :func:`~channelops.stages.segmentation.holdout.weekly_repeat_purchases`.
+        weekly: :func:`~channelops.stages.segmentation.holdout.weekly_repeat_purchases`;
+            with a ``days`` column, a partial week is drawn at its rate per 7 days.
         ax: axes to draw on; a new 9 x 3.5 inch figure is made when None.
 
     Returns:
@@ -93,9 +94,12 @@ def plot_weekly_repeat_purchases(weekly: pd.DataFrame, ax: Axes | None = None) -
     require_columns(weekly, ["week_end", "period", "actual", "bgnbd", "naive"], "weekly")
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.5))
-    ax.plot(weekly["week_end"], weekly["actual"], marker=".", label="actual")
-    ax.plot(weekly["week_end"], weekly["bgnbd"], linestyle="--", label="BG/NBD expected")
-    ax.plot(weekly["week_end"], weekly["naive"], linestyle=":", label="naive repeat rate")
+    # a partial first or last week is shown at its weekly rate, not as a dip
+    per_week = 7.0 / weekly["days"] if "days" in weekly else 1.0
+    when = weekly["week_end"]
+    ax.plot(when, weekly["actual"] * per_week, marker=".", label="actual")
+    ax.plot(when, weekly["bgnbd"] * per_week, linestyle="--", label="BG/NBD expected")
+    ax.plot(when, weekly["naive"] * per_week, linestyle=":", label="naive repeat rate")
     cal = weekly.loc[weekly["period"] == "calibration", "week_end"]
     if len(cal):
         ax.axvline(cal.max(), color="grey", linestyle="-", linewidth=0.8)
