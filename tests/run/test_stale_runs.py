@@ -159,7 +159,7 @@ def test_only_04_with_a_new_parameter_marks_06_stale_in_manifest_and_report(tmp_
     page = build_report(out, m).read_text(encoding="utf-8")
     note = "Stage 06 (evaluation) is out of date: stage 04 (forecasting), whose tables"
     assert page.count(note) == 2  # on top of the page and above the executive summary
-    assert "status-stale" in page
+    assert '<b class="status-stale">stale: stage(s) 06</b>' in page  # in the header
     # re-running 06 makes the folder current
     m = _run(out, "06", 14)
     assert "stale_stages" not in m and m["stages"]["06"]["status"] == "ok"

@@ -568,8 +568,13 @@ def _page_body(run_dir: Path, manifest: dict[str, Any]) -> str:
             f"<section class='stage' id='{anchor}'>{note}{notebook_body_html(path)}</section>"
         )
     status = manifest.get("status", "?")
+    stale_meta = (
+        f" &middot; <b class='status-stale'>stale: stage(s) {html.escape(', '.join(stale))}</b>"
+        if stale
+        else ""
+    )
     body = f"""<header class="run"><h1>{_title(run_dir, manifest)}</h1>
-<div class="meta">status <b>{html.escape(status)}</b> &middot; dataset
+<div class="meta">status <b>{html.escape(status)}</b>{stale_meta} &middot; dataset
 {html.escape(Path(str(manifest.get("dataset", {}).get("path", ""))).name)} &middot; seed
 {html.escape(str(manifest.get("parameters", {}).get("seed", "")))} &middot; {wall_time_text(manifest)}</div>
 </header><main>
