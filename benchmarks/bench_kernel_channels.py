@@ -70,6 +70,8 @@ for _ in range(n):
     sock.send(b"ping"); time.sleep(0.3)
 time.sleep(1.0)
 kc.stop_channels(); km.shutdown_kernel(now=True)
+if new:
+    import shutil; shutil.rmtree(folder, ignore_errors=True)
 """
 
 
