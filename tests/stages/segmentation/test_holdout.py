@@ -168,6 +168,13 @@ def test_holdout_check_scores_three_forecasts_and_says_when_it_cannot():
     assert check.scores["model"].tolist() == [holdout.NAIVE, "BG/NBD", nxt.NEXT_PERIOD]
     assert check.chosen == check.scores.sort_values("mae")["model"].iloc[0]
     assert len(check.summary) == len(check.next_period)
+    spent = nxt.window_targets(orders, check.cut_off, 8, check.summary.index)["spend"].sum()
+    assert check.spend_scores["actual_total"].iloc[0] == pytest.approx(spent)
+    assert check.spend_scores["model"].tolist() == [
+        holdout.NAIVE,
+        "BG/NBD x Gamma-Gamma",
+        nxt.NEXT_PERIOD,
+    ]
     late = seg.holdout_check(orders, end, calibration_end="2030-01-01")
     assert "not inside the data" in late.reason and late.scores is None
     with pytest.raises(ValueError, match="YYYY-MM-DD"):

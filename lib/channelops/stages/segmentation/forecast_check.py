@@ -34,6 +34,10 @@ class HoldoutCheck:
         next_period: the gradient-boosted forecast with a ``reason`` per customer.
         scores, groups, weekly: :func:`.holdout.holdout_scores`,
             :func:`.holdout.frequency_group_table`, :func:`.holdout.weekly_repeat_purchases`.
+        spend_scores: the same scores for the holdout spend (money per customer): the naive
+            rate times the customer's spend per purchase day before the cut-off, BG/NBD
+            times the Gamma-Gamma expected spend (when it can be fitted) and the
+            gradient-boosted spend model.
         chosen: the forecast with the lowest error.
     """
 
@@ -47,6 +51,7 @@ class HoldoutCheck:
     scores: pd.DataFrame | None = None
     groups: pd.DataFrame | None = None
     weekly: pd.DataFrame | None = None
+    spend_scores: pd.DataFrame | None = None
     chosen: str = ""
 
 
@@ -125,6 +130,10 @@ def holdout_check(
     if nxt_fc["reason"].eq("").all():
         forecasts[nxt.NEXT_PERIOD] = nxt_fc["purchase_days"].reindex(summary.index)
     scores = ho.holdout_scores(summary["frequency_holdout"], forecasts)
+    spend_scores = ho.holdout_scores(
+        summary["frequency_holdout"] * summary["monetary_value_holdout"],
+        _spend_forecasts(orders, summary, cut, forecasts, nxt_fc),
+    )
     return HoldoutCheck(
         cut_off=cut,
         observation_end=end,
@@ -135,8 +144,37 @@ def holdout_check(
         scores=scores,
         groups=ho.frequency_group_table(summary, forecasts),
         weekly=ho.weekly_repeat_purchases(orders, cut, end, bgnbd, summary),
+        spend_scores=spend_scores,
         chosen=str(scores.sort_values("mae", kind="stable")["model"].iloc[0]),
     )
+
+
+def _spend_forecasts(
+    orders: pd.DataFrame,
+    summary: pd.DataFrame,
+    cut: pd.Timestamp,
+    days: dict[str, pd.Series],
+    nxt_fc: pd.DataFrame,
+) -> dict[str, pd.Series]:
+    """Holdout spend per customer: each purchase-day forecast valued at a spend per day."""
+    before = orders[pd.to_datetime(orders["order_ts"]) < cut + pd.Timedelta(days=1)]
+    spent = before.groupby("customer_id")["revenue"].sum().reindex(summary.index)
+    per_day = spent.clip(lower=0) / (summary["frequency"] + 1)
+    out = {ho.NAIVE: days[ho.NAIVE] * per_day}
+    try:
+        gg = clvm.fit_gamma_gamma(
+            summary["frequency"], summary["monetary_value"], nonpositive="drop"
+        )
+        if gg.q > 1:
+            value = gg.conditional_expected_average_value(
+                summary["frequency"], summary["monetary_value"].clip(lower=0)
+            )
+            out["BG/NBD x Gamma-Gamma"] = days["BG/NBD"] * value
+    except ValueError:
+        pass  # fewer than two repeat buyers with positive spend: no spend model to score
+    if nxt.NEXT_PERIOD in days:
+        out[nxt.NEXT_PERIOD] = nxt_fc["spend"].reindex(summary.index)
+    return out
 
 
 def forward_next_period(
