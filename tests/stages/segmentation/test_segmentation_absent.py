@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -33,7 +35,23 @@ def test_empty_tables_have_the_columns_of_a_real_segmentation():
     segments["rfm_segment"] = seg.rfm_segments(rfm, bins=3)
     profiles = seg.segment_profiles(features, segments["segment"], rfm=rfm)
     empty = seg.empty_segmentation_tables()
+    # CLV as 01 builds it, on the CDNOW sample (a proper BG/NBD fit; these 12 customers never
+    # drop out, which no purchase model can be fitted to)
+    cdnow = pd.read_csv(Path(__file__).parents[2] / "data" / "cdnow_sample_transactions.csv")
+    cd_orders = pd.DataFrame(
+        {
+            "customer_id": cdnow["customer_id"].astype(str),
+            "order_ts": pd.to_datetime(cdnow["date"]),
+            "revenue": cdnow["amount"],
+        }
+    )
+    last_day = cd_orders["order_ts"].max().normalize()
+    value = seg.customer_lifetime_values(cd_orders, observation_end=last_day)
+    clv = value.clv.assign(segment="all_customers")
+    clv = clv.join(seg.forward_next_period(cd_orders, last_day, 13, seed=1))
     real = {
+        "clv": clv,
+        "clv_params": value.params,
         # the mix columns are one per channel and category bought: none without customers
         "customer_features": features.join(rfm).drop(columns=["channel_web", "cat_tea"]),
         "segments": segments,
