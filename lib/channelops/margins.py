@@ -1,0 +1,236 @@
+"""Each channel's own contribution margin: what is left of a unit of its net revenue after
+the variable costs the data records (product cost, commission, fulfilment, payment).
+
+Shared, not a stage: 02 values incremental revenue with it (plan profit) and 06 values
+marketing return and the scorecard with it, so both use the same money. It reads tables
+only (00's ``intake_lines``, ``products.csv``, ``channels.csv``, optional ``shipments.csv``
+and ``warehouses.csv``); the cost per order is computed here once.
+
+Money is in the dataset's base currency; rates are shares of the channel's net revenue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MARGIN_COLUMNS", "channel_margin_rates", "margin_rate_map"]
+
+#: Columns of :func:`channel_margin_rates`, one row per channel.
+MARGIN_COLUMNS: tuple[str, ...] = (
+    "channel_id",
+    "revenue",
+    "orders",
+    "cogs",
+    "commission",
+    "fulfilment_cost",
+    "payment_cost",
+    "margin_rate",
+    "cost_per_order",
+    "cost_coverage",
+    "costs_included",
+)
+
+_LINE_COLUMNS = ("channel_id", "order_id", "sku", "quantity")
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
+
+
+def _line_money(lines: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per line: net revenue, units that left stock for good (signed), merchandise flag."""
+    net = lines["net_revenue_base"] if "net_revenue_base" in lines else lines["revenue_base"]
+    net = pd.to_numeric(net, errors="coerce").fillna(0.0).astype(float)
+    qty = pd.to_numeric(lines["quantity"], errors="coerce").fillna(0.0).astype(float)
+    if "demand_units" in lines:
+        sold = pd.to_numeric(lines["demand_units"], errors="coerce").fillna(0.0).astype(float)
+        # a reversal line (negative quantity) brings its units back: cost leaves with it
+        units = sold + qty.where(qty < 0, 0.0)
+    else:
+        units = qty
+    merch = (
+        lines["is_merchandise"].fillna(True).astype(bool)
+        if "is_merchandise" in lines
+        else pd.Series(True, index=lines.index)
+    )
+    return net, units.where(merch, 0.0), merch
+
+
+def channel_margin_rates(
+    intake_lines: pd.DataFrame,
+    products: pd.DataFrame,
+    channels: pd.DataFrame | None,
+    shipments: pd.DataFrame | None = None,
+    warehouses: pd.DataFrame | None = None,
+    payment_fee_rate: float | Mapping[str, float] = 0.0,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """Contribution margin rate of every channel over a period.
+
+    Costs per channel (base currency, over the period):
+
+    * ``cogs``: units that left stock for good (``demand_units``, less the units of
+      reversal lines) x products.csv ``unit_cost``. Merchandise lines whose SKU has no cost
+      are valued at the channel's cost share of the lines that have one; ``cost_coverage``
+      is the share of merchandise net revenue whose cost is known (1.0 = all).
+    * ``commission``: channels.csv ``commission_rate`` x revenue (0 without channels.csv).
+    * ``fulfilment_cost``: shipments.csv ``cost`` of the channel's orders, plus the
+      serving warehouse's ``handling_cost_per_order`` per shipment when warehouses.csv is
+      given (0 without shipments: an offline store ships nothing).
+    * ``payment_cost``: ``payment_fee_rate`` x revenue; the rate is the argument (one
+      number, or ``{channel_id: rate}``), else channels.csv's optional ``payment_fee_rate``
+      column, else 0.
+
+    Args:
+        intake_lines: 00's lines: channel_id, order_id, sku, quantity, and net_revenue_base
+            (else revenue_base), demand_units and is_merchandise when present; optional
+            order_ts_local for ``start``/``end``.
+        products: products.csv (sku, unit_cost).
+        channels: channels.csv (channel_id, commission_rate), or None.
+        shipments: shipments.csv (order_id, channel_id, cost; warehouse_id for handling),
+            or None.
+        warehouses: warehouses.csv (warehouse_id, handling_cost_per_order), or None.
+        payment_fee_rate: payment provider fee as a share of revenue (0 <= rate < 1).
+        start, end: keep lines ordered on ``start <= order_ts_local < end`` (and
+            shipments of those orders); None = no bound.
+
+    Returns:
+        One row per channel with lines (plus every channel of ``channels``), columns
+        :data:`MARGIN_COLUMNS`: revenue (net), orders (distinct orders with revenue > 0),
+        cogs, commission, fulfilment_cost, payment_cost, margin_rate = (revenue - all
+        four costs) / revenue (NaN without revenue), cost_per_order = fulfilment_cost /
+        orders (NaN without orders), cost_coverage, costs_included (which costs the data
+        had, e.g. "product, commission, fulfilment").
+
+    Raises:
+        ValueError: a table lacks a needed column, a payment rate is outside [0, 1), or a
+            commission rate is missing or outside [0, 1) (names the channel).
+    """
+    _require(intake_lines, _LINE_COLUMNS, "intake_lines")
+    _require(products, ("sku", "unit_cost"), "products.csv")
+    lines = intake_lines
+    if start is not None or end is not None:
+        _require(lines, ("order_ts_local",), "intake_lines")
+        ts = lines["order_ts_local"]
+        keep = pd.Series(True, index=lines.index)
+        if start is not None:
+            keep &= ts >= pd.Timestamp(start)
+        if end is not None:
+            keep &= ts < pd.Timestamp(end)
+        lines = lines.loc[keep]
+    net, units, merch = _line_money(lines)
+    cid = lines["channel_id"].astype(str)
+    cost = pd.to_numeric(products.set_index(products["sku"].astype(str))["unit_cost"], "coerce")
+    cost = cost[~cost.index.duplicated()]
+    unit_cost = lines["sku"].astype("string").map(cost).astype(float)
+    known = merch & unit_cost.notna().to_numpy()
+    frame = pd.DataFrame(
+        {
+            "channel_id": cid.to_numpy(),
+            "revenue": net.to_numpy(),
+            "merch_revenue": net.where(merch, 0.0).to_numpy(),
+            "known_revenue": net.where(known, 0.0).to_numpy(),
+            "known_cogs": (units * unit_cost).where(known, 0.0).to_numpy(),
+        }
+    )
+    g = frame.groupby("channel_id").sum()
+    ids = list(g.index)
+    if channels is not None:
+        _require(channels, ("channel_id",), "channels.csv")
+        ids += [c for c in channels["channel_id"].astype(str) if c not in g.index]
+    g = g.reindex(ids, fill_value=0.0)
+    order_rev = pd.DataFrame(
+        {"channel_id": cid.to_numpy(), "order_id": lines["order_id"].astype(str).to_numpy()}
+    ).assign(r=net.to_numpy())
+    per_order = order_rev.groupby(["channel_id", "order_id"])["r"].sum()
+    orders = (per_order > 0).groupby(level="channel_id").sum().reindex(ids, fill_value=0)
+    coverage = (g["known_revenue"] / g["merch_revenue"].where(g["merch_revenue"] > 0)).fillna(1.0)
+    cost_share = (g["known_cogs"] / g["known_revenue"].where(g["known_revenue"] > 0)).fillna(0.0)
+    cogs = g["known_cogs"] + cost_share * (g["merch_revenue"] - g["known_revenue"])
+    included = ["product"]
+
+    commission = pd.Series(0.0, index=ids)
+    if channels is not None:
+        _require(channels, ("commission_rate",), "channels.csv")
+        rate = pd.to_numeric(
+            channels.set_index(channels["channel_id"].astype(str))["commission_rate"], "coerce"
+        )
+        bad = rate[~rate.between(0.0, 1.0, inclusive="left")]
+        if len(bad):
+            raise ValueError(
+                f"channels.csv column commission_rate: channel {bad.index[0]!s} has "
+                f"{rate[bad.index[0]]!r}; expected a share of revenue in [0, 1)"
+            )
+        commission = g["revenue"] * rate.reindex(ids).fillna(0.0)
+        included.append("commission")
+
+    fulfil = pd.Series(0.0, index=ids)
+    if shipments is not None and len(shipments):
+        _require(shipments, ("order_id", "channel_id", "cost"), "shipments.csv")
+        ship = shipments
+        if start is not None or end is not None:
+            kept = set(zip(cid, lines["order_id"].astype(str), strict=True))
+            pairs = zip(ship["channel_id"].astype(str), ship["order_id"].astype(str), strict=True)
+            ship = ship.loc[[p in kept for p in pairs]]
+        amount = pd.to_numeric(ship["cost"], errors="coerce").fillna(0.0).astype(float)
+        if warehouses is not None and "warehouse_id" in ship:
+            _require(warehouses, ("warehouse_id", "handling_cost_per_order"), "warehouses.csv")
+            handling = warehouses.set_index(warehouses["warehouse_id"].astype(str))[
+                "handling_cost_per_order"
+            ]
+            amount = amount + ship["warehouse_id"].astype(str).map(handling).fillna(0.0)
+        fulfil = amount.groupby(ship["channel_id"].astype(str).to_numpy()).sum()
+        fulfil = fulfil.reindex(ids, fill_value=0.0)
+        included.append("fulfilment")
+
+    if isinstance(payment_fee_rate, Mapping):
+        pay_rate = pd.Series({str(k): float(v) for k, v in payment_fee_rate.items()})
+    elif payment_fee_rate == 0 and channels is not None and "payment_fee_rate" in channels:
+        pay_rate = pd.to_numeric(
+            channels.set_index(channels["channel_id"].astype(str))["payment_fee_rate"], "coerce"
+        )
+    else:
+        pay_rate = pd.Series(float(payment_fee_rate), index=ids)
+    pay_rate = pay_rate.reindex(ids).fillna(0.0)
+    if not pay_rate.between(0.0, 1.0, inclusive="left").all():
+        raise ValueError(f"payment_fee_rate must be shares in [0, 1), got {pay_rate.to_dict()}")
+    payment = g["revenue"] * pay_rate
+    if (pay_rate > 0).any():
+        included.append("payment")
+
+    revenue = g["revenue"]
+    total = cogs + commission + fulfil + payment
+    out = pd.DataFrame(
+        {
+            "channel_id": ids,
+            "revenue": revenue.to_numpy(),
+            "orders": orders.to_numpy().astype(np.int64),
+            "cogs": cogs.to_numpy(),
+            "commission": commission.to_numpy(),
+            "fulfilment_cost": fulfil.to_numpy(),
+            "payment_cost": payment.to_numpy(),
+            "margin_rate": ((revenue - total) / revenue.where(revenue > 0)).to_numpy(),
+            "cost_per_order": (fulfil / orders.where(orders > 0)).to_numpy(),
+            "cost_coverage": coverage.to_numpy(),
+            "costs_included": ", ".join(included),
+        }
+    )
+    return out[list(MARGIN_COLUMNS)]
+
+
+def margin_rate_map(margins: pd.DataFrame, default: float | None = None) -> dict[str, float]:
+    """``{channel_id: margin_rate}`` from :func:`channel_margin_rates`; a channel without
+    revenue (NaN rate) takes ``default``, or the revenue-weighted mean of the others when
+    ``default`` is None (a channel with no sales yet is valued like the business)."""
+    rate = margins.set_index("channel_id")["margin_rate"]
+    ok = rate.notna()
+    if default is None:
+        w = margins.set_index("channel_id")["revenue"][ok]
+        default = float((rate[ok] * w).sum() / w.sum()) if w.sum() > 0 else 0.0
+    return {str(c): float(v) if np.isfinite(v) else float(default) for c, v in rate.items()}
