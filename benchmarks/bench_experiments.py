@@ -1,14 +1,21 @@
-"""Benchmark: calibration of the experiment intervals, and the demo experiment against truth.
+"""Benchmark: calibration of the experiment intervals, false positives across experiments,
+and the demo experiment against truth.
 
-    .venv/bin/python benchmarks/bench_experiments.py --reps 2000 --seed 2026
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_experiments.py --reps 2000 --seed 2026
     .venv/bin/python benchmarks/bench_experiments.py --reps 0 --run output/demo --dataset data/demo
 
 Calibration: ``reps`` simulated experiments with a known relative lift (12%, the
 simulator's) and ``reps`` with none, per group size, in one vectorised pass
 (:func:`channelops.stages.evaluation.experiments.calibration`); revenue per unit is zero-inflated and skewed
-like the real metric. For each interval: coverage of the true effect (target 93-97%), false
-positive rate at zero lift (target 3-7%), power and mean width. The percentile bootstrap
-loops over replications, so it runs on the first ``--boot-reps`` of them.
+like the real metric. For each interval and each ``--levels`` coverage: coverage of the true
+effect (target for 95%: 93-97%), false positive rate at zero lift (target 4-6% before any
+correction), power and mean width. The percentile bootstrap loops over replications, so it
+runs on the first ``--boot-reps`` of them.
+
+Multiplicity: ``reps`` families of ``--family`` experiments where nothing works
+(:func:`channelops.stages.evaluation.experiments.multiplicity_calibration`): the
+per-comparison false-positive rate, and the family-wise rate (at least one false positive
+in a family) before and after the ``--correction`` (target after: at most 5%).
 
 Truth: with ``--run`` and ``--dataset``, the stage-06 analysis of the dataset's
 experiments.csv on the run's order lines, next to the true relative lift
@@ -30,22 +37,55 @@ import yaml
 from channelops.stages.evaluation import experiments as xp
 
 
-def calibration_table(reps: int, sizes: list[int], seed: int, n_boot: int, boot_reps: int) -> None:
+def calibration_table(
+    reps: int, sizes: list[int], levels: list[float], seed: int, n_boot: int, boot_reps: int
+) -> None:
     print(
-        "| units per group | method | replications | coverage | false-positive rate | power | mean width | seconds |"
+        "| level | units per group | method | replications | coverage | false-positive rate | power | mean width | seconds |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for n in sizes:
-        start = time.perf_counter()
-        t = xp.calibration(
-            n_reps=reps, n_per_group=n, lift=0.12, seed=seed, n_boot=n_boot, n_boot_reps=boot_reps
-        )
-        secs = time.perf_counter() - start
-        for _, r in t.iterrows():
-            print(
-                f"| {n:,} | {r['method']} | {int(r['replications']):,} | {r['coverage']:.3f} | "
-                f"{r['fpr']:.3f} | {r['power']:.3f} | {r['mean_width']:.3g} | {secs:.1f} |"
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    for level in levels:
+        for n in sizes:
+            start = time.perf_counter()
+            t = xp.calibration(
+                n_reps=reps,
+                n_per_group=n,
+                lift=0.12,
+                level=level,
+                seed=seed,
+                n_boot=n_boot,
+                n_boot_reps=boot_reps,
             )
+            secs = time.perf_counter() - start
+            for _, r in t.iterrows():
+                print(
+                    f"| {level:.0%} | {n:,} | {r['method']} | {int(r['replications']):,} | "
+                    f"{r['coverage']:.3f} | {r['fpr']:.3f} | {r['power']:.3f} | "
+                    f"{r['mean_width']:.3g} | {secs:.1f} |"
+                )
+
+
+def multiplicity_table(
+    reps: int, sizes: list[int], family: list[int], seed: int, correction: str
+) -> None:
+    print(
+        f"\n| units per group | experiments per family | method | families | per-comparison FPR "
+        f"| family-wise, uncorrected | family-wise, {correction} | seconds |"
+    )
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        for k in family:
+            start = time.perf_counter()
+            t = xp.multiplicity_calibration(
+                n_reps=reps, n_experiments=k, n_per_group=n, seed=seed, correction=correction
+            )
+            secs = time.perf_counter() - start
+            for _, r in t.iterrows():
+                print(
+                    f"| {n:,} | {k} | {r['method']} | {reps:,} | {r['per_comparison_fpr']:.3f} | "
+                    f"{r['familywise_uncorrected']:.3f} | {r['familywise_corrected']:.3f} | "
+                    f"{secs:.1f} |"
+                )
 
 
 def truth_table(run: Path, dataset: Path, pre_days: list[int], seed: int) -> None:
@@ -86,7 +126,7 @@ def truth_table(run: Path, dataset: Path, pre_days: list[int], seed: int) -> Non
                 f"| bootstrap | - | {r['diff']:+.1f} ({r['boot_lo']:+.1f} to {r['boot_hi']:+.1f}) | - | - |"
             )
         print(
-            f"| CUPED | {days or 'window length'} | {r['cuped_diff']:+.1f} ({r['cuped_lo']:+.1f} to "
+            f"| CUPED | {days or f'window length ({int(r.cuped_pre_days)})'} | {r['cuped_diff']:+.1f} ({r['cuped_lo']:+.1f} to "
             f"{r['cuped_hi']:+.1f}) | {r['cuped_lift']:+.1%} ({r['cuped_lift_lo']:+.1%} to "
             f"{r['cuped_lift_hi']:+.1%}) | {r['variance_reduction']:.1%} |"
         )
@@ -105,10 +145,15 @@ def main() -> None:
     ap.add_argument("--boot-reps", type=int, default=400, help="replications that get a bootstrap")
     ap.add_argument("--run", type=Path, help="run folder with order_lines (for the truth table)")
     ap.add_argument("--dataset", type=Path, help="dataset with truth/ (for the truth table)")
-    ap.add_argument("--pre-days", type=int, nargs="+", default=[0, 365], help="CUPED pre-periods")
+    ap.add_argument("--pre-days", type=int, nargs="+", default=[0], help="CUPED pre-periods")
+    ap.add_argument("--levels", type=float, nargs="+", default=[0.90, 0.95])
+    ap.add_argument("--family", type=int, nargs="+", default=[3, 5], help="experiments per family")
+    ap.add_argument("--family-sizes", type=int, nargs="+", default=[1000], help="units per group")
+    ap.add_argument("--correction", default="holm", choices=["holm", "bh"])
     args = ap.parse_args()
     if args.reps:
-        calibration_table(args.reps, args.sizes, args.seed, args.boot, args.boot_reps)
+        calibration_table(args.reps, args.sizes, args.levels, args.seed, args.boot, args.boot_reps)
+        multiplicity_table(args.reps, args.family_sizes, args.family, args.seed, args.correction)
     if args.run and args.dataset:
         truth_table(args.run, args.dataset, args.pre_days, args.seed)
 

@@ -18,10 +18,12 @@ describes.
 from channelops.customers import identified_lines, left_out_text
 
 from .experiments import (
+    CORRECTIONS,
     EXPERIMENT_COLUMNS,
     RESULT_COLUMNS,
     RESULT_DEFINITIONS,
     IntervalResult,
+    adjust_p_values,
     analyse_experiments,
     bootstrap_interval,
     calibrated_methods,
@@ -33,6 +35,7 @@ from .experiments import (
     experiment_verdict,
     forest_rows,
     metric_channel,
+    multiplicity_calibration,
     relative_lift_interval,
     simulate_experiments,
     srm_check,
@@ -157,6 +160,9 @@ __all__ = [
     "experiment_verdict",
     "simulate_experiments",
     "calibration",
+    "CORRECTIONS",
+    "adjust_p_values",
+    "multiplicity_calibration",
     "metric_channel",
     "empty_experiment_results",
     "forest_rows",

@@ -1,11 +1,17 @@
 """Experiment analysis: difference in means, confidence intervals, CUPED, SRM, verdicts.
 
 An experiment (``experiments.csv``) assigns units (customers) to ``control`` or
-``treatment`` for a window ``[start_date, end_date]``. The metric of a unit is its revenue
-(base currency, order value of every line ordered in the window, whatever its later status,
-units without orders count as 0) on the experiment's channel or on every channel. The
-same metric over the equally long period just before the window is the pre-period
-covariate that CUPED uses.
+``treatment`` for a window ``[start_date, end_date]``. The metric of a unit is its net
+revenue (base currency, the intake's ``net_revenue_base`` of its lines in the window:
+cancelled and returned sales count 0, refunds and reversals subtract; units without orders
+count as 0) on the experiment's channel or on every channel. The same metric over the
+period just before the window is the pre-period covariate that CUPED uses; its length is
+fixed by a rule stated before any outcome is seen (the ``cuped_pre_days`` parameter,
+default 0 = as long as the experiment), never picked by the result it gives.
+
+Several experiments read together are corrected for multiplicity (:func:`adjust_p_values`:
+Holm's step-down or Benjamini-Hochberg); a verdict says an effect is shown only when the
+interval excludes zero and the adjusted p-value is below ``1 - level``.
 
 Estimates, per experiment, with ``t`` = treatment and ``c`` = control:
 
@@ -33,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from channelops.customers.guests import money_column
 from channelops.frames import require_columns
 
 from .text import escape_data
@@ -51,6 +58,9 @@ __all__ = [
     "experiment_verdict",
     "simulate_experiments",
     "calibration",
+    "multiplicity_calibration",
+    "adjust_p_values",
+    "CORRECTIONS",
     "RESULT_COLUMNS",
     "metric_channel",
     "empty_experiment_results",
@@ -74,6 +84,11 @@ RESULT_DEFINITIONS = {
     "cuped_*": "the same after CUPED with the pre-period revenue as covariate (NaN without one)",
     "variance_reduction": "1 - var(adjusted) / var(raw), pooled",
     "srm_p_value": "chi-square test of the group sizes against the planned split",
+    "cuped_pre_days": "length of the CUPED pre-period in days (the rule fixed before the outcome)",
+    "primary_p_value": "p-value of the primary estimate (CUPED when available, else Welch)",
+    "p_adjusted": "primary_p_value adjusted across the experiments of the run (correction)",
+    "correction": "multiple-testing correction: holm (family-wise) or bh (false discovery)",
+    "effect_shown": "True when the primary interval excludes 0 and p_adjusted < 1 - level",
     "verdict": "plain-language reading of the primary interval (CUPED when available)",
 }
 
@@ -107,8 +122,16 @@ RESULT_COLUMNS = (
     "variance_reduction",
     "srm_chi2",
     "srm_p_value",
+    "cuped_pre_days",
+    "primary_p_value",
+    "p_adjusted",
+    "correction",
+    "effect_shown",
     "verdict",
 )
+
+#: Multiple-testing corrections :func:`adjust_p_values` knows.
+CORRECTIONS = ("holm", "bh", "none")
 
 
 @dataclass(frozen=True)
@@ -132,29 +155,37 @@ def unit_metrics(
     pre_period: bool = True,
     pre_days: int = 0,
 ) -> pd.DataFrame:
-    """Revenue per unit in the window and in the equally long pre-period.
+    """Net revenue per unit in the window and in the pre-period before it.
 
     Args:
         experiments: ``experiments.csv``: unit_id, group (control/treatment), start_date,
             end_date, name.
         lines: unified order lines with customer_id, channel_id, order_ts_local (reporting
-            timezone, naive) and revenue_base. Every status counts: the metric is the value
-            of orders placed.
+            timezone, naive) and net_revenue_base (the intake's net revenue: cancellations
+            and returns out); lines without that column use revenue_base of the lines whose
+            status is not cancelled or returned.
         channel_id: only lines of this channel count; None counts every channel.
         pre_period: also compute ``x``, the revenue in the ``pre_days`` days before
             ``start_date`` (the CUPED covariate; cut to the first day of data).
-        pre_days: length of the pre-period in days; 0 means as long as the window.
+        pre_days: length of the pre-period in days; 0 means as long as the experiment's
+            window (the default rule, fixed before the outcome).
 
     Returns:
-        name, unit_id, group, start_date, end_date, y (window revenue), x (pre-period
-        revenue, NaN when ``pre_period`` is False or the data start on or after
-        ``start_date``).
+        name, unit_id, group, start_date, end_date, y (window net revenue), x (pre-period
+        net revenue, NaN when ``pre_period`` is False or the data start on or after
+        ``start_date``), pre_days (the pre-period's length in days).
 
     Raises:
-        ValueError: a required column is missing or a group is not control/treatment.
+        ValueError: a required column is missing, a group is not control/treatment or
+            ``pre_days`` is negative.
     """
     require_columns(experiments, list(EXPERIMENT_COLUMNS), "experiments")
-    require_columns(lines, ["customer_id", "channel_id", "order_ts_local", "revenue_base"], "lines")
+    money = money_column(lines)
+    require_columns(lines, ["customer_id", "channel_id", "order_ts_local", money], "lines")
+    if pre_days < 0:
+        raise ValueError(
+            f"pre_days is a length in days (0 = as long as the window), got {pre_days}"
+        )
     bad = set(experiments["group"].astype(str)) - {"control", "treatment"}
     if bad:
         raise ValueError(
@@ -166,12 +197,15 @@ def unit_metrics(
     units["end_date"] = pd.to_datetime(units["end_date"]).dt.normalize()
     units = units.drop_duplicates(["name", "unit_id"]).reset_index(drop=True)
     sel = lines if channel_id is None else lines.loc[lines["channel_id"] == channel_id]
+    sel = sel.loc[sel["customer_id"].notna().to_numpy()]  # guests are no unit
+    if money == "revenue_base" and "status" in sel.columns:
+        sel = sel.loc[~sel["status"].isin(["cancelled", "returned"]).to_numpy(dtype=bool)]
     day = pd.to_datetime(sel["order_ts_local"]).dt.normalize()
     lv = pd.DataFrame(
         {
             "unit_id": sel["customer_id"].astype(str).to_numpy(),
             "day": day.to_numpy(),
-            "revenue": sel["revenue_base"].to_numpy(float),
+            "revenue": sel[money].to_numpy(float),
         }
     )
     lv = lv.loc[lv["unit_id"].isin(set(units["unit_id"]))]
@@ -187,6 +221,8 @@ def unit_metrics(
     x = m.loc[in_pre].groupby("index")["revenue"].sum()
     units["y"] = y.reindex(units.index).fillna(0.0).to_numpy()
     units["x"] = x.reindex(units.index).fillna(0.0).to_numpy()
+    window_days = (units["end_date"] - units["start_date"]).dt.days + 1
+    units["pre_days"] = window_days if pre_days <= 0 else pre_days
     if not pre_period or lines.empty:
         units["x"] = np.nan
     else:  # a pre-period reaching before the data is cut to the data; none at all -> NaN
@@ -302,6 +338,57 @@ def srm_check(n_treatment: int, n_control: int, expected_share: float = 0.5) -> 
     return float(res.statistic), float(res.pvalue)
 
 
+# ---------------------------------------------------------------------------- multiplicity
+
+
+def adjust_p_values(p_values: np.ndarray, correction: str = "holm") -> np.ndarray:
+    """p-values adjusted for testing several hypotheses together, along the last axis.
+
+    * ``holm``: Holm's step-down, controls the family-wise error rate (the chance of any
+      false positive among the tests): sorted ascending, ``p_(i) (m - i + 1)`` (i = 1..m),
+      made non-decreasing by a running maximum, capped at 1.
+    * ``bh``: Benjamini-Hochberg, controls the false discovery rate (the expected share of
+      false positives among the effects declared): ``p_(i) m / i``, made non-increasing
+      from the largest down by a running minimum, capped at 1.
+    * ``none``: unchanged.
+
+    Args:
+        p_values: 1-D (one family) or 2-D (one family per row) array of p-values in
+            [0, 1]; NaN (a test that did not run) stays NaN and does not count in ``m``.
+        correction: one of :data:`CORRECTIONS`.
+
+    Returns:
+        Adjusted p-values, same shape; an effect is declared where adjusted p < alpha.
+
+    Raises:
+        ValueError: unknown ``correction`` or a p-value outside [0, 1].
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    p = np.array(p_values, dtype=float, ndmin=1)
+    finite = np.isfinite(p)
+    if ((p[finite] < 0) | (p[finite] > 1)).any():
+        raise ValueError("p-values must lie in [0, 1]")
+    if correction == "none":
+        return p.reshape(np.shape(p_values))
+    filled = np.where(finite, p, np.inf)  # NaN sorts last and is not counted
+    m = finite.sum(axis=-1, keepdims=True)
+    order = np.argsort(filled, axis=-1, kind="stable")
+    ps = np.take_along_axis(filled, order, axis=-1)
+    rank = np.arange(1, p.shape[-1] + 1)
+    with np.errstate(invalid="ignore"):
+        if correction == "holm":
+            adj = np.maximum.accumulate(np.minimum(ps * (m - rank + 1), 1.0), axis=-1)
+        else:
+            scaled = np.minimum(ps * m / rank, 1.0)
+            scaled = np.where(np.isfinite(ps), scaled, np.inf)
+            adj = np.flip(np.minimum.accumulate(np.flip(scaled, -1), axis=-1), -1)
+    out = np.empty_like(adj)
+    np.put_along_axis(out, order, adj, axis=-1)
+    out = np.where(finite, out, np.nan)
+    return out.reshape(np.shape(p_values))
+
+
 # ---------------------------------------------------------------------------- analysis
 
 
@@ -312,27 +399,56 @@ def analyse_experiments(
     expected_share: float = 0.5,
     srm_alpha: float = 0.001,
     rng: np.random.Generator | None = None,
+    correction: str = "holm",
 ) -> pd.DataFrame:
     """One row per experiment: the estimates, intervals, checks and a verdict.
 
     Args:
-        units: from :func:`unit_metrics` (name, group, y, x).
+        units: from :func:`unit_metrics` (name, group, y, x, and pre_days when known).
         level: interval coverage.
         n_boot: bootstrap resamples.
         expected_share: planned treatment share, for the SRM check.
         srm_alpha: SRM p-value below which the verdict warns.
         rng: random generator for the bootstrap.
+        correction: multiple-testing correction across the experiments
+            (:func:`adjust_p_values`): holm, bh or none.
 
     Returns:
         The columns of :data:`RESULT_DEFINITIONS`, one row per experiment name.
+
+    Raises:
+        ValueError: a column is missing or ``correction`` is unknown.
     """
     require_columns(units, ["name", "group", "y", "x"], "units")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     rng = rng or np.random.default_rng(0)
     rows = [
-        _experiment_row(name, g, level, n_boot, expected_share, srm_alpha, rng)
+        _experiment_row(name, g, level, n_boot, expected_share, rng)
         for name, g in units.groupby("name", sort=True)
     ]
-    return pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
+    out = pd.DataFrame(rows).reindex(columns=list(RESULT_COLUMNS))
+    primary = out["cuped_p_value"].where(out["cuped_diff"].notna(), out["p_value"])
+    out["primary_p_value"] = primary.astype(float)
+    out["p_adjusted"] = adjust_p_values(out["primary_p_value"].to_numpy(float), correction)
+    out["correction"] = correction
+    lo, hi = _primary_bounds(out)
+    out["effect_shown"] = ((lo > 0) | (hi < 0)) & (out["p_adjusted"] < 1 - level)
+    out["verdict"] = [
+        r["verdict"]
+        if pd.notna(r["verdict"])
+        else experiment_verdict(r, level, srm_alpha, len(out))
+        for _, r in out.iterrows()
+    ]
+    return out
+
+
+def _primary_bounds(results: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The primary interval of every row: CUPED's where it ran, else Welch's."""
+    cuped = results["cuped_diff"].notna()
+    lo = results["cuped_lo"].where(cuped, results["welch_lo"]).astype(float)
+    hi = results["cuped_hi"].where(cuped, results["welch_hi"]).astype(float)
+    return lo, hi
 
 
 def _experiment_row(
@@ -341,7 +457,6 @@ def _experiment_row(
     level: float,
     n_boot: int,
     expected_share: float,
-    srm_alpha: float,
     rng: np.random.Generator,
 ) -> dict[str, object]:
     """One experiment's row of :func:`analyse_experiments` from its units ``g``."""
@@ -353,6 +468,7 @@ def _experiment_row(
         "end_date": g["end_date"].max(),
         "n_control": len(c),
         "n_treatment": len(t),
+        "cuped_pre_days": g["pre_days"].iloc[0] if "pre_days" in g else np.nan,
     }
     chi2, p_srm = srm_check(len(t), len(c), expected_share)
     rec.update(srm_chi2=chi2, srm_p_value=p_srm)
@@ -364,7 +480,6 @@ def _experiment_row(
     xt, xc = t["x"].to_numpy(float), c["x"].to_numpy(float)
     if np.isfinite(xt).all() and np.isfinite(xc).all() and np.concatenate([xt, xc]).std() > 0:
         rec.update(_cuped_estimates(yt, yc, xt, xc, level))
-    rec["verdict"] = experiment_verdict(pd.Series(rec), level, srm_alpha)
     return rec
 
 
@@ -412,31 +527,72 @@ def _cuped_estimates(
     )
 
 
-def experiment_verdict(row: pd.Series, level: float = 0.95, srm_alpha: float = 0.001) -> str:
+def experiment_verdict(
+    row: pd.Series, level: float = 0.95, srm_alpha: float = 0.001, n_experiments: int = 1
+) -> str:
     """A plain-language sentence from one row of :func:`analyse_experiments`.
 
     The primary estimate is CUPED's when it exists (same target, tighter interval), else the
-    plain difference in means. The decision (effect shown or not) is the Welch interval of
-    the difference in means, which needs no ratio approximation (calibration in
-    benchmarks/results/evaluation.md); the relative lift and its delta-method interval are
-    quoted for scale.
+    plain difference in means (Welch); the sentence quotes that interval in money per unit
+    and as a share of the control's mean (the same interval divided by one number, so the
+    two never disagree), and decides on it: an effect is said to be shown only when the
+    interval excludes zero and, with several experiments, the adjusted p-value
+    (``p_adjusted``, ``correction``) is below ``1 - level`` as well.
+
+    Args:
+        row: one row of :func:`analyse_experiments` (name, diff, welch_lo/hi, p_value,
+            mean_control, srm_p_value, n_treatment, n_control; cuped_* when CUPED ran;
+            p_adjusted and correction when known).
+        level: the intervals' coverage; ``1 - level`` is the significance level.
+        srm_alpha: SRM p-value below which the sentence warns.
+        n_experiments: experiments read together (the family of the correction).
+
+    Returns:
+        One or two sentences; the experiment name escaped.
     """
     cuped = pd.notna(row.get("cuped_diff"))
     pre = "cuped_" if cuped else ""
-    lift, lo, hi = row[f"{pre}lift"], row[f"{pre}lift_lo"], row[f"{pre}lift_hi"]
-    d_lo = row["cuped_lo"] if cuped else row["welch_lo"]
-    d_hi = row["cuped_hi"] if cuped else row["welch_hi"]
-    p = row[f"{pre}p_value"]
+    diff = float(row[f"{pre}diff"])
+    lo = float(row["cuped_lo"] if cuped else row["welch_lo"])
+    hi = float(row["cuped_hi"] if cuped else row["welch_hi"])
+    p = float(row[f"{pre}p_value"])
+    p_adj = float(row.get("p_adjusted", p)) if pd.notna(row.get("p_adjusted", p)) else p
+    correction = str(row.get("correction", "none"))
+    alpha = 1 - level
+    mc = float(row.get("mean_control", np.nan))
     how = "CUPED-adjusted, " if cuped else ""
-    text = (
-        f"{row['name']}: treatment changed revenue per unit by {lift:+.1%} "
-        f"({how}{level:.0%} interval {lo:+.1%} to {hi:+.1%}; difference in means "
-        f"{row[f'{pre}diff']:+,.1f}, interval {d_lo:+,.1f} to {d_hi:+,.1f}, p = {p:.3f}); "
+    share = (
+        f", {lo / mc:+.1%} to {hi / mc:+.1%} of the control's mean of {mc:,.1f}"
+        if np.isfinite(mc) and mc > 0
+        else ""
     )
-    if d_lo > 0:
-        text += "the whole interval is above zero, so the treatment raised revenue."
-    elif d_hi < 0:
-        text += "the whole interval is below zero, so the treatment lowered revenue."
+    adj = (
+        f", {_CORRECTION_NAMES.get(correction, correction)}-adjusted over {n_experiments} "
+        f"experiments {p_adj:.3f}"
+        if n_experiments > 1 and correction != "none"
+        else ""
+    )
+    text = (
+        f"{escape_data(row['name'])}: the treatment changed net revenue per unit by "
+        f"{diff:+,.1f} ({how}{level:.0%} interval {lo:+,.1f} to {hi:+,.1f}{share}; "
+        f"p = {p:.3f}{adj}); "
+    )
+    if (lo > 0 or hi < 0) and p_adj >= alpha:
+        text += (
+            f"the interval excludes zero, but with {n_experiments} experiments read together "
+            f"the adjusted p-value {p_adj:.3f} is not below {alpha:.2g}, so the effect is not "
+            "shown: one of several tests may cross zero by chance."
+        )
+    elif lo > 0:
+        text += (
+            f"the whole interval is above zero, so the treatment raised revenue, by "
+            f"{lo:,.1f} to {hi:,.1f} per unit."
+        )
+    elif hi < 0:
+        text += (
+            f"the whole interval is below zero, so the treatment lowered revenue, by "
+            f"{-hi:,.1f} to {-lo:,.1f} per unit."
+        )
     else:
         text += (
             "the interval includes zero: no effect could be shown at this sample size "
@@ -444,11 +600,14 @@ def experiment_verdict(row: pd.Series, level: float = 0.95, srm_alpha: float = 0
         )
     if row["srm_p_value"] < srm_alpha:
         text += (
-            f" WARNING: the group sizes ({row['n_treatment']:,} vs {row['n_control']:,}) "
-            f"do not match the planned split (SRM p = {row['srm_p_value']:.1e}); "
-            "fix the assignment before trusting this result."
+            f" WARNING: the group sizes ({int(row['n_treatment']):,} vs "
+            f"{int(row['n_control']):,}) do not match the planned split (SRM p = "
+            f"{row['srm_p_value']:.1e}); fix the assignment before trusting this result."
         )
     return text
+
+
+_CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 
 
 # ---------------------------------------------------------------------------- calibration
@@ -554,6 +713,65 @@ def calibration(
                 eff["true_diff"],
                 k,
             )
+        )
+    return pd.DataFrame(rows)
+
+
+def multiplicity_calibration(
+    n_reps: int = 2000,
+    n_experiments: int = 3,
+    n_per_group: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    correction: str = "holm",
+    chunk: int = 200,
+) -> pd.DataFrame:
+    """False positives of families of experiments where nothing works, before and after the
+    multiple-testing correction.
+
+    ``n_reps`` families of ``n_experiments`` simulated experiments with lift 0
+    (:func:`simulate_experiments`), ``chunk`` families at a time (memory ``chunk x
+    n_experiments x n_per_group`` per array).
+
+    Returns:
+        One row per method (welch, cuped): per_comparison_fpr (share of all tests with
+        p < 1 - level, before correction), familywise_uncorrected (share of families with
+        at least one such test), familywise_corrected (share of families with at least one
+        adjusted p < 1 - level, :func:`adjust_p_values`; with every null true, this
+        is also the false discovery rate), families, experiments, correction.
+
+    Raises:
+        ValueError: ``n_experiments`` < 1, ``n_reps`` < 1 or unknown ``correction``.
+    """
+    if n_experiments < 1 or n_reps < 1:
+        raise ValueError(
+            f"need at least one family and one experiment, got {n_reps} x {n_experiments}"
+        )
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    rng = np.random.default_rng(seed)
+    alpha = 1 - level
+    pvals: dict[str, list[np.ndarray]] = {"welch": [], "cuped": []}
+    for start in range(0, n_reps, chunk):
+        b = min(chunk, n_reps - start)
+        sim = simulate_experiments(b * n_experiments, n_per_group, 0.0, rng)
+        methods = _interval_methods(sim, level)
+        for k in pvals:
+            pvals[k].append(np.asarray(methods[k].p_value).reshape(b, n_experiments))
+    rows = []
+    for k, parts in pvals.items():
+        p = np.vstack(parts)
+        adjusted = adjust_p_values(p, correction)
+        rows.append(
+            {
+                "method": k,
+                "per_comparison_fpr": float(np.mean(p < alpha)),
+                "familywise_uncorrected": float(np.mean((p < alpha).any(axis=1))),
+                "familywise_corrected": float(np.mean((adjusted < alpha).any(axis=1))),
+                "families": n_reps,
+                "experiments": n_experiments,
+                "correction": correction,
+            }
         )
     return pd.DataFrame(rows)
 
