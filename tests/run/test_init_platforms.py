@@ -140,4 +140,4 @@ def test_init_never_overwrites_without_force(tmp_path, capsys):
 
 def test_init_of_a_missing_folder_exits_2(tmp_path, capsys):
     assert main(["init", str(tmp_path / "nope")]) == 2
-    assert "not a folder" in capsys.readouterr().err
+    assert f"{tmp_path / 'nope'}: not a folder" in capsys.readouterr().err  # names the folder typed

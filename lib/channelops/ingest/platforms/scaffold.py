@@ -382,7 +382,7 @@ def plan_dataset(folder: str | Path) -> DatasetPlan:
     root = Path(folder).expanduser().resolve()
     if not root.is_dir():
         raise DatasetError(
-            ".",
+            str(folder),
             "not a folder",
             expected="a folder holding platform exports (or an orders/ folder of them)",
             found=f"{root} does not exist" if not root.exists() else f"{root} is a file",
