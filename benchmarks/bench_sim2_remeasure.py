@@ -13,6 +13,7 @@ benchmark scripts and notebooks), in this order, one step at a time under ``nice
 * ``seg``: ``bench_segmentation.py --truth DATASET --seeds 42`` (01: ARI against truth;
   guest lines left out first as notebook 01 does, see ``SEG_SHIM``);
 * ``identity``: ``bench_integration.py --step identity`` (03: pairwise P/R/F1 vs truth);
+* ``dedup``: ``bench_integration.py --step dedup`` (03: export duplicates vs truth);
 * ``exp``: ``bench_experiments.py --reps 0`` (06: interval vs true lift and realised effect);
 * ``rec``: ``bench_recommend.py`` (07: NDCG@10 vs popularity, category recovery vs truth);
 * ``fc``: ``bench_forecasting.py demo`` (04: MASE ratio, interval coverage, fill rate);
@@ -61,7 +62,7 @@ sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
-STEPS = ("synth", "run", "seg", "identity", "exp", "rec", "fc", "ch")
+STEPS = ("synth", "run", "seg", "identity", "dedup", "exp", "rec", "fc", "ch")
 
 
 def step_command(step: str, tree: Path, data: Path, run: Path, seed: int) -> list[str]:
@@ -86,6 +87,8 @@ def step_command(step: str, tree: Path, data: Path, run: Path, seed: int) -> lis
         ],
         "identity": [*py, str(bench / "bench_integration.py"), "--dataset", str(data)]
         + ["--step", "identity"],
+        "dedup": [*py, str(bench / "bench_integration.py"), "--dataset", str(data)]
+        + ["--step", "dedup"],
         "exp": [*py, str(bench / "bench_experiments.py"), "--reps", "0", "--run", str(run)]
         + ["--dataset", str(data)],
         "rec": [*py, str(bench / "bench_recommend.py"), "--run", str(run), "--dataset", str(data)]
@@ -138,22 +141,30 @@ def figures(log: Path, step: str) -> dict[str, str]:
             f"{js['splink_precision']:.4f} / {js['splink_recall']:.4f} / {js['splink_f1']:.4f}"
         )
         out["03 identity: exact rules recall"] = f"{js['rules_recall']:.4f}"
+    elif step == "dedup":
+        js = json.loads(next(line for line in text.splitlines() if line.startswith("{")))
+        out["03 duplicates: found / matching truth / true"] = (
+            f"{js['duplicates']:,} / {js.get('duplicates_matching_truth', 0):,} / "
+            f"{js.get('truth_duplicates', 0):,}"
+        )
     elif step == "exp":
         true = _num(r"true relative lift ([0-9.]+)%", text)
         real = _num(r"realised extra revenue ([0-9.]+) per", text)
-        m = re.search(
-            r"^\| CUPED \| 365 \| ([+-][0-9.]+) \(([+-][0-9.]+) to ([+-][0-9.]+)\) \| "
-            r"([+-][0-9.]+)% \(([+-][0-9.]+)% to ([+-][0-9.]+)%\)",
-            text,
-            re.MULTILINE,
-        )
-        if m:
+        for label, pre in (("365", "365"), ("window-length", "window length")):
+            m = re.search(
+                rf"^\| CUPED \| {pre} \| ([+-][0-9.]+) \(([+-][0-9.]+) to ([+-][0-9.]+)\) \| "
+                r"([+-][0-9.]+)% \(([+-][0-9.]+)% to ([+-][0-9.]+)%\)",
+                text,
+                re.MULTILINE,
+            )
+            if not m:
+                continue
             d, dlo, dhi, lift, llo, lhi = map(float, m.groups())
-            out["06 experiment: CUPED-365 lift (95% CI) vs true lift"] = (
+            out[f"06 experiment: CUPED-{label} lift (95% CI) vs true lift"] = (
                 f"{lift:+.1f}% ({llo:+.1f} to {lhi:+.1f}) vs {true:.1f}%: "
                 + ("covers" if llo < true < lhi else "**misses**")
             )
-            out["06 experiment: CUPED-365 diff (95% CI) vs realised per unit"] = (
+            out[f"06 experiment: CUPED-{label} diff (95% CI) vs realised per unit"] = (
                 f"{d:+.1f} ({dlo:+.1f} to {dhi:+.1f}) vs {real:.1f}: "
                 + ("covers" if dlo < real < dhi else "**misses**")
             )
