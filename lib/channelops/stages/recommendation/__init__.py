@@ -6,7 +6,8 @@ status, revenue_base; the intake's is_guest, is_merchandise, demand_units) and 0
 (:mod:`.data`): guest lines (no customer) and non-merchandise lines (postage, fees, ...)
 are left out and counted, and non-merchandise codes never enter the catalogue; four recommenders (:mod:`.models`: popularity,
 segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`,
-buy-again repeat purchase) are
+buy-again repeat purchase) and the next-basket baselines (:mod:`.baselines`: recent
+popularity, GP-TopFreq, TIFU-KNN, repeat + explore blends) are
 compared offline on a time split (:mod:`.evaluate`); the chosen one also predicts what each
 channel's customers will buy (:mod:`.assortment`).
 """
@@ -26,6 +27,14 @@ from .assortment import (
     unit_prices,
     weekly_revenue,
 )
+from .baselines import (
+    BASELINES,
+    TIFUKNN,
+    GPTopFreq,
+    RecentPopularity,
+    RepeatExplore,
+    make_model,
+)
 from .data import (
     LINE_COLUMNS,
     Interactions,
@@ -40,12 +49,15 @@ from .data import (
 )
 from .evaluate import (
     METRICS,
+    REPEAT_EXPLORE,
     EvaluationResult,
     customer_groups,
     customer_metrics,
     evaluate_models,
     offline_evaluation,
     summarise_metrics,
+    taste_groups,
+    training_inputs,
 )
 from .models import (
     ALS,
@@ -55,7 +67,6 @@ from .models import (
     Popularity,
     Recommender,
     SegmentPopularity,
-    make_model,
     recommend,
     top_k,
 )
@@ -67,6 +78,14 @@ from .tables import (
 )
 
 __all__ = [
+    "BASELINES",
+    "TIFUKNN",
+    "GPTopFreq",
+    "RecentPopularity",
+    "RepeatExplore",
+    "REPEAT_EXPLORE",
+    "taste_groups",
+    "training_inputs",
     "ASSORTMENT_COLUMNS",
     "RECOMMENDATION_COLUMNS",
     "RECOMMENDER_METRICS_COLUMNS",

@@ -389,6 +389,11 @@ class Interactions:
             channel_id in the lines).
         customer_channel: CSR (customers x channels), purchase lines per customer and channel.
         channel_sku: CSR (channels x skus), purchase lines per channel and SKU.
+        events: one row per distinct (customer row, SKU column, basket): row, col, age_days
+            (days before ``as_of`` of the basket) and basket (0 = the customer's most recent
+            basket, 1 the one before, ...; a basket is one purchase instant of the
+            customer). The basket-level models (GP-TopFreq, TIFU-KNN, recent popularity)
+            read it; None when built by hand without it.
     """
 
     matrix: sp.csr_matrix
@@ -399,6 +404,7 @@ class Interactions:
     channels: pd.Index | None = None
     customer_channel: sp.csr_matrix | None = None
     channel_sku: sp.csr_matrix | None = None
+    events: pd.DataFrame | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -467,4 +473,31 @@ def build_interactions(
         channels,
         customer_channel,
         channel_sku,
+        _basket_events(cust_codes, item_codes, lines["order_ts"], age),
     )
+
+
+def _basket_events(
+    rows: np.ndarray, cols: np.ndarray, order_ts: pd.Series, age_days: np.ndarray
+) -> pd.DataFrame:
+    """Distinct (row, col, basket) events, basket 0 = each customer's latest purchase instant.
+
+    Returns:
+        row, col (int64), age_days (float, days before as_of), basket (int64).
+    """
+    ev = pd.DataFrame(
+        {
+            "row": rows.astype(np.int64),
+            "col": cols.astype(np.int64),
+            "ts": pd.to_datetime(order_ts, utc=True)
+            .dt.tz_localize(None)
+            .to_numpy("datetime64[ns]")
+            .view(np.int64),
+            "age_days": age_days.astype(float),
+        }
+    )
+    ev["basket"] = (
+        ev.groupby("row")["ts"].rank(method="dense", ascending=False).astype(np.int64) - 1
+    )
+    ev = ev.drop_duplicates(["row", "col", "basket"]).drop(columns="ts")
+    return ev.reset_index(drop=True)

@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .baselines import make_model
 from .data import build_interactions, resolve_cutoff, sample_customers, str_index, time_split
-from .models import UNSEGMENTED, SegmentPopularity, make_model, recommend
+from .models import UNSEGMENTED, SegmentPopularity, recommend
 
 __all__ = [
     "customer_metrics",
@@ -41,23 +42,57 @@ __all__ = [
     "offline_evaluation",
     "EvaluationResult",
     "METRICS",
+    "REPEAT_EXPLORE",
+    "taste_groups",
+    "training_inputs",
 ]
 
 METRICS = ("precision_at_k", "recall_at_k", "ndcg_at_k", "coverage", "novelty")
+#: Repeat and explore apart (Li et al. 2023), on the same top-k list: NDCG@k and recall@k
+#: with only the test SKUs the customer bought before the cut-off as relevant (``_repeat``;
+#: means over customers with at least one), or only those new to them (``_explore``); and
+#: new_share, the share of the top k that is new to the customer.
+REPEAT_EXPLORE = ("ndcg_repeat", "recall_repeat", "ndcg_explore", "recall_explore", "new_share")
 
 
-def customer_metrics(recs: pd.DataFrame, test: pd.DataFrame, k: int) -> pd.DataFrame:
+def customer_metrics(
+    recs: pd.DataFrame, test: pd.DataFrame, k: int, seen: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Precision, recall and NDCG at k per customer who bought in the test period.
 
     Args:
         recs: customer_id, rank, sku (ranks from 1).
         test: test-period purchases (customer_id, sku).
         k: list length evaluated (ranks > k are ignored).
+        seen: training purchases (customer_id, sku): with it, the :data:`REPEAT_EXPLORE`
+            columns too (NDCG with binary relevance, the ideal list capped at k).
 
     Returns:
         One row per test customer (index customer_id): relevant, hits, precision_at_k,
-        recall_at_k, ndcg_at_k.
+        recall_at_k, ndcg_at_k (and, with ``seen``, ndcg_repeat, recall_repeat (NaN for a
+        customer with no repeat SKU in the test period), ndcg_explore, recall_explore (NaN
+        with no new SKU) and new_share).
     """
+    out = _ranked_metrics(recs, test, k)
+    if seen is None:
+        return out
+    old = seen[["customer_id", "sku"]].astype(str).drop_duplicates().assign(_seen=True)
+    truth = test[["customer_id", "sku"]].astype(str).drop_duplicates()
+    truth = truth.merge(old, on=["customer_id", "sku"], how="left")
+    is_old = truth["_seen"].notna().to_numpy()
+    for part, mask in (("repeat", is_old), ("explore", ~is_old)):
+        sub = _ranked_metrics(recs, truth[mask], k).reindex(out.index)
+        out[f"ndcg_{part}"] = sub["ndcg_at_k"]
+        out[f"recall_{part}"] = sub["recall_at_k"]
+    top = recs.loc[recs["rank"] <= k, ["customer_id", "sku"]].astype(str)
+    top = top[top["customer_id"].isin(out.index)].merge(old, on=["customer_id", "sku"], how="left")
+    new = top["_seen"].isna().groupby(top["customer_id"]).mean()
+    out["new_share"] = new.reindex(out.index)
+    return out
+
+
+def _ranked_metrics(recs: pd.DataFrame, test: pd.DataFrame, k: int) -> pd.DataFrame:
+    """:func:`customer_metrics` without the repeat / explore columns."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     truth = test[["customer_id", "sku"]].astype(str).drop_duplicates()
@@ -109,7 +144,8 @@ def summarise_metrics(
             (None: computed here).
 
     Returns:
-        group, customers, precision_at_k, recall_at_k, ndcg_at_k, coverage, novelty.
+        group, customers, precision_at_k, recall_at_k, ndcg_at_k, coverage, novelty (and
+        the :data:`REPEAT_EXPLORE` means when ``per_customer`` has them; NaN-skipping).
     """
     label = (
         pd.Series("all", index=per_customer.index)
@@ -119,12 +155,15 @@ def summarise_metrics(
     if top is None:
         top = _scored_top(per_customer, recs, k, information, default_information)
     top = top.assign(group=top["customer_id"].map(label))
-    means = per_customer.groupby(label)[["precision_at_k", "recall_at_k", "ndcg_at_k"]].mean()
+    ranked = ["precision_at_k", "recall_at_k", "ndcg_at_k"]
+    ranked += [c for c in REPEAT_EXPLORE if c in per_customer]
+    means = per_customer.groupby(label)[ranked].mean()
     means.insert(0, "customers", label.value_counts())
     means["coverage"] = (
         top.groupby("group")["sku"].nunique().reindex(means.index).fillna(0) / n_skus
     )
     means["novelty"] = top.groupby("group")["info"].mean().reindex(means.index)
+    means = means[[c for c in ("customers", *METRICS, *REPEAT_EXPLORE) if c in means]]
     means.index.name = "group"
     return means.reset_index()
 
@@ -169,6 +208,58 @@ def customer_groups(
     return out
 
 
+def taste_groups(train: pd.DataFrame, categories: pd.Series | None = None) -> pd.Series:
+    """Each customer's group as of the cut-off: the category of most of their lines in ``train``.
+
+    Stands in for 01's segments inside the evaluation: 01 measures its segments at the end
+    of the data, test period included, so a model or cold-start fallback fed with them
+    would learn from the test period. These groups use the training lines only.
+
+    Args:
+        train: purchases before the cut-off (customer_id, sku).
+        categories: sku -> category; None (or no category known) puts every customer in
+            ``unsegmented``, so the fallback is overall popularity.
+
+    Returns:
+        customer_id -> ``"taste: <category>"`` (ties: first category by name), or
+        ``unsegmented`` when none of the customer's SKUs has a category.
+    """
+    ids = pd.Index(pd.unique(train["customer_id"].astype(str)), name="customer_id")
+    if categories is None or categories.dropna().empty:
+        return pd.Series(UNSEGMENTED, index=ids, dtype=object)
+    cat = categories.set_axis(categories.index.astype(str))
+    cat = cat[~cat.index.duplicated()]
+    lines = pd.DataFrame(
+        {
+            "customer_id": train["customer_id"].astype(str),
+            "category": train["sku"].astype(str).map(cat),
+        }
+    ).dropna()
+    counts = lines.groupby(["customer_id", "category"]).size().reset_index(name="n")
+    counts = counts.sort_values(["customer_id", "n", "category"], ascending=[True, False, True])
+    top = counts.drop_duplicates("customer_id").set_index("customer_id")["category"]
+    out = ("taste: " + top.astype(str)).reindex(ids).fillna(UNSEGMENTED)
+    return out.astype(object)
+
+
+def training_inputs(
+    train: pd.DataFrame,
+    as_of: pd.Timestamp | None = None,
+    half_life_days: float = 180.0,
+    skus=None,
+    categories: pd.Series | None = None,
+):
+    """Everything the models and the cold-start fallback learn from, built from ``train`` only.
+
+    Returns:
+        (:class:`~channelops.stages.recommendation.data.Interactions`, the customers'
+        :func:`taste_groups`, the fitted cold-start :class:`SegmentPopularity`).
+    """
+    data = build_interactions(train, as_of=as_of, half_life_days=half_life_days, skus=skus)
+    groups = taste_groups(train, categories)
+    return data, groups, SegmentPopularity().fit(data, groups)
+
+
 def evaluate_models(
     train: pd.DataFrame,
     test: pd.DataFrame,
@@ -186,31 +277,38 @@ def evaluate_models(
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit each model on ``train`` and score its lists on ``test``.
 
+    Models and the cold-start fallback learn from ``train`` only (:func:`training_inputs`:
+    the customers' groups are their :func:`taste_groups` as of the cut-off, not 01's
+    segments); ``segments`` (01's) only label the per-segment rows of the report.
     ``as_of`` is the instant purchase ages are measured from (None: the last training
     purchase).
 
     Returns:
-        (metrics: model, group_by ('all' or one of ``by``), group, customers and the
-        :data:`METRICS`; recs: model name -> its lists for the test customers).
+        (metrics: model, group_by ('all' or one of ``by``), group, customers, the
+        :data:`METRICS` and :data:`REPEAT_EXPLORE`; recs: model name -> its lists for the
+        test customers).
     """
-    data = build_interactions(train, as_of=as_of, half_life_days=half_life_days, skus=skus)
-    fallback = SegmentPopularity().fit(data, segments)
+    options = dict(model_options or {})
+    data, taste, fallback = training_inputs(
+        train, as_of, half_life_days, skus, options.get("categories")
+    )
     info = _item_information(train)
     groups = customer_groups(test["customer_id"], train, test, segments)
+    seen = train[["customer_id", "sku"]]
     rows, lists = [], {}
     for name in tqdm(model_names, desc="models", disable=not progress, leave=False):
-        model = make_model(name, seed=seed, **(model_options or {})).fit(data, segments)
+        model = make_model(name, seed=seed, k=k, **options).fit(data, taste)
         recs = recommend(
             model,
             groups.index,
             k=k,
             exclude_seen=exclude_seen,
-            segments=segments,
+            segments=taste,
             fallback=fallback,
         )
         recs["model"] = name  # the evaluated model; cold customers are served by the fallback
         lists[name] = recs
-        per = customer_metrics(recs, test, k)
+        per = customer_metrics(recs, test, k, seen=seen)
         n_skus = len(data.skus)
         top = _scored_top(per, recs, k, info)
         parts = [summarise_metrics(per, recs, k, n_skus, info, top=top).assign(group_by="all")]
@@ -221,7 +319,7 @@ def evaluate_models(
         ]
         rows.append(pd.concat(parts, ignore_index=True).assign(model=name))
     metrics = pd.concat(rows, ignore_index=True)
-    cols = ["model", "group_by", "group", "customers", *METRICS]
+    cols = ["model", "group_by", "group", "customers", *METRICS, *REPEAT_EXPLORE]
     return metrics[cols], lists
 
 
@@ -320,6 +418,7 @@ def offline_evaluation(
     )
     metrics["k"] = k
     metrics["chosen"] = metrics["model"] == chosen
-    cols = ["split", "model", "group_by", "group", "customers", "k", *METRICS, "chosen"]
+    cols = ["split", "model", "group_by", "group", "customers", "k", *METRICS, *REPEAT_EXPLORE]
+    cols.append("chosen")
     n_sampled = lines["customer_id"].nunique()
     return EvaluationResult(metrics[cols], chosen, cut, val_start, test_recs, n_sampled, n_total)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .evaluate import METRICS
+from .evaluate import METRICS, REPEAT_EXPLORE
 
 __all__ = [
     "RECOMMENDATION_COLUMNS",
@@ -32,6 +32,7 @@ RECOMMENDER_METRICS_COLUMNS = {
     "customers": "int64",
     "k": "int64",
     **{m: float for m in METRICS},
+    **{m: float for m in REPEAT_EXPLORE},
     "chosen": bool,
 }
 #: Columns of ``channel_assortment`` (:func:`~.assortment.build_assortment`).
