@@ -202,6 +202,7 @@ def forecast_at_origin(
     n_inner: int,
     origin: pd.Timestamp,
     horizon: int,
+    shrink: float = 0.0,
 ) -> pd.DataFrame:
     """04's forecast of every series from ``origin``, as 04 would make it on the data
     before ``origin``: choice on the ``n_inner`` backtest windows before it, conformal
@@ -214,8 +215,8 @@ def forecast_at_origin(
     inner_w = list(range(window - n_inner, window))
     inner = bt[bt["window"].isin(inner_w)]
     inner_m = metrics[metrics["window"].isin(inner_w)]
-    choice = fc.choose_models(inner_m)
-    chosen_inner = fc.chosen_backtest(inner, inner_m)
+    choice = fc.choose_models(inner_m, shrink=shrink)
+    chosen_inner = fc.chosen_backtest(inner, inner_m, shrink=shrink)
     past = series[series["date"] < origin]
     feats = features[features["date"] < origin]
     out = None
@@ -242,6 +243,7 @@ def scored_rows(
     horizon: int,
     n_inner: int,
     windows: list[tuple[int, pd.Timestamp]],
+    shrink: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every scored forecast (04's models, 04's choice both ways, baselines) with actual and scale.
 
@@ -254,7 +256,7 @@ def scored_rows(
     metrics = fc.series_metrics(bt)
     scored_w = [w for w, _ in windows]
     own = fc.chosen_backtest(
-        bt[bt["window"].isin(scored_w)], metrics[metrics["window"].isin(scored_w)]
+        bt[bt["window"].isin(scored_w)], metrics[metrics["window"].isin(scored_w)], shrink=shrink
     )
     rows, tops, every = [], [], []
     for w, origin in windows:
@@ -264,7 +266,9 @@ def scored_rows(
             columns={"units": "actual"}
         )
         scale = m5_scale(series.merge(top[KEYS], on=KEYS), origin)
-        mine = forecast_at_origin(series, features, bt, metrics, w, n_inner, origin, horizon)
+        mine = forecast_at_origin(
+            series, features, bt, metrics, w, n_inner, origin, horizon, shrink
+        )
         mine = mine.merge(actual, on=[*KEYS, "date"]).assign(origin=origin, window=w)
         every.append(mine)
         mine = mine.merge(top, on=KEYS)
@@ -396,6 +400,9 @@ def main() -> None:
     parser.add_argument(
         "--inner", type=int, default=3, help="04's backtest windows before each origin"
     )
+    parser.add_argument(
+        "--shrink", type=float, default=0.2, help="choose_models' shrink toward the global model"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -420,7 +427,7 @@ def main() -> None:
     if any(starts[w] != origin for w, origin in windows):
         raise RuntimeError(f"backtest windows start on {starts.to_dict()}, expected {windows}")
     rows, top, every = scored_rows(
-        series, features, bt, args.channel, args.top, args.horizon, args.inner, windows
+        series, features, bt, args.channel, args.top, args.horizon, args.inner, windows, args.shrink
     )
     print(
         f"{series.groupby(KEYS).ngroups:,} series, {dates[0].date()} to {dates[-1].date()}; "

@@ -153,6 +153,7 @@ PARAM_RANGES: dict[str, Range] = {
     "lead_time_days": Range(0, 365, unit="days"),
     "order_cost": _MONEY,
     "holding_rate": Range(0, 10, unit="per year"),
+    "choice_shrink": _SHARE,
     # 05 order logistics
     "sim_days": Range(1, 366, unit="days"),  # cost
     "check_minutes": Range(0, 1_440, unit="minutes"),

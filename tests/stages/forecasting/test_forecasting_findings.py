@@ -26,10 +26,11 @@ STOCK = pd.DataFrame(
 
 def test_accuracy_sentence_says_which_way():
     assert fc.accuracy_finding(SUMMARY) == (
-        "In the rolling-origin backtest the chosen models' weighted MASE is 0.900 against "
-        "1.200 for the seasonal naive (25% lower)."
+        "In the rolling-origin backtest the chosen models are more accurate than the seasonal "
+        "naive: weighted MASE 0.900 against 1.200 (25% lower)."
     )
     worse = SUMMARY.assign(weighted_mase=[1.5, 1.2])
+    assert "are less accurate than the seasonal naive" in fc.accuracy_finding(worse)
     assert fc.accuracy_finding(worse).endswith("(25% higher).")
     with pytest.raises(KeyError):
         fc.accuracy_finding(SUMMARY.iloc[:1])
@@ -54,4 +55,20 @@ def test_stock_sentences_and_none_without_a_policy():
     ]
     assert fc.stock_findings(STOCK.iloc[0:0], "CNY") == []
     found = fc.forecast_findings(SUMMARY, COVERAGE, STOCK.iloc[0:0], "CNY")
-    assert len(found) == 2 and not any("stock" in s for s in found)
+    assert len(found) == 3 and not any("stock" in s for s in found)
+
+
+def test_selection_sentence_names_the_best_single_model_and_flips():
+    summary = pd.DataFrame(
+        {"model": ["chosen", "seasonal_naive", "combo"], "weighted_mase": [0.9, 1.2, 1.0]}
+    )
+    assert fc.selection_finding(summary) == (
+        "Against the best single model, combo (weighted MASE 1.000), the chosen models score "
+        "0.900 (10% lower): choosing per series pays."
+    )
+    worse = summary.assign(weighted_mase=[1.1, 1.2, 1.0])
+    assert fc.selection_finding(worse).endswith(
+        "(10% higher): choosing per series does not pay; combo alone would have done better."
+    )
+    with pytest.raises(ValueError, match="single model"):
+        fc.selection_finding(summary.iloc[:1])

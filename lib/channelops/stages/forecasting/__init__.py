@@ -11,7 +11,13 @@
 
 from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence
 from .entry import backtest, forecast_future
-from .findings import accuracy_finding, forecast_findings, interval_finding, stock_findings
+from .findings import (
+    accuracy_finding,
+    forecast_findings,
+    interval_finding,
+    selection_finding,
+    stock_findings,
+)
 from .models import (
     BACKTEST_COLUMNS,
     DEFAULT_MODELS,
@@ -27,6 +33,7 @@ from .models import (
     forecast_matrix,
     forecast_metrics,
     future_points,
+    global_model,
     has_categories,
     interval_coverage,
     model_names,
@@ -43,6 +50,7 @@ __all__ = [
     "accuracy_finding",
     "forecast_findings",
     "interval_finding",
+    "selection_finding",
     "stock_findings",
     "BACKTEST_COLUMNS",
     "DEFAULT_MODELS",
@@ -63,6 +71,7 @@ __all__ = [
     "forecast_matrix",
     "forecast_metrics",
     "future_points",
+    "global_model",
     "has_categories",
     "interval_coverage",
     "model_names",

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["accuracy_finding", "interval_finding", "stock_findings", "forecast_findings"]
+__all__ = [
+    "accuracy_finding",
+    "selection_finding",
+    "interval_finding",
+    "stock_findings",
+    "forecast_findings",
+]
 
 
 def _direction(ratio: float) -> str:
@@ -28,9 +34,46 @@ def accuracy_finding(summary: pd.DataFrame) -> str:
     """
     wm = summary.set_index("model")["weighted_mase"]
     chosen, naive = float(wm["chosen"]), float(wm["seasonal_naive"])
+    ratio = chosen / naive
+    verdict = (
+        "more accurate than"
+        if round(ratio, 2) < 1
+        else "less accurate than"
+        if round(ratio, 2) > 1
+        else "as accurate as"
+    )
     return (
-        f"In the rolling-origin backtest the chosen models' weighted MASE is {chosen:.3f} "
-        f"against {naive:.3f} for the seasonal naive ({_direction(chosen / naive)})."
+        f"In the rolling-origin backtest the chosen models are {verdict} the seasonal naive: "
+        f"weighted MASE {chosen:.3f} against {naive:.3f} ({_direction(ratio)})."
+    )
+
+
+def selection_finding(summary: pd.DataFrame) -> str:
+    """The chosen models against the best single candidate model (one model for every series).
+
+    Args:
+        summary: :func:`~.models.model_summary` (model, weighted_mase) with a ``chosen`` row
+            and at least one candidate row.
+
+    Raises:
+        KeyError: no ``chosen`` row; ValueError: no candidate model beside it.
+    """
+    wm = summary.set_index("model")["weighted_mase"].dropna()
+    chosen = float(wm["chosen"])
+    single = wm.drop("chosen")
+    if single.empty:
+        raise ValueError("the summary has no single model to compare the choice with")
+    best = str(single.idxmin())
+    ratio = chosen / float(single[best])
+    if round(ratio, 2) < 1:
+        verdict = "choosing per series pays"
+    elif round(ratio, 2) > 1:
+        verdict = f"choosing per series does not pay; {best} alone would have done better"
+    else:
+        verdict = "choosing per series is no better than that one model"
+    return (
+        f"Against the best single model, {best} (weighted MASE {single[best]:.3f}), the chosen "
+        f"models score {chosen:.3f} ({_direction(ratio)}): {verdict}."
     )
 
 
@@ -91,6 +134,7 @@ def forecast_findings(
     """Every sentence of 04's "What we found": accuracy, intervals, then stock (if any)."""
     return [
         accuracy_finding(summary),
+        selection_finding(summary),
         interval_finding(coverage),
         *stock_findings(stock, currency),
     ]

@@ -41,6 +41,7 @@ __all__ = [
     "window_origins",
     "series_metrics",
     "choose_models",
+    "global_model",
     "model_summary",
     "conformal_quantiles",
     "interval_coverage",
@@ -62,12 +63,26 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "seasonal_naive",
     "moving_average",
     "weekday_average",
+    "weekday_profile",
     "croston_sba",
     "tsb",
     "adida",
+    "combo",
+    "combo_median",
 )
-BASELINE_MODELS = ("naive", "seasonal_naive", "moving_average", "weekday_average")
+BASELINE_MODELS = (
+    "naive",
+    "seasonal_naive",
+    "moving_average",
+    "weekday_average",
+    "weekday_profile",
+)
 STATSFORECAST_MODELS = ("theta", "croston_sba", "tsb", "adida", "ses")
+#: The simple models a combination averages (``combo``: mean, ``combo_median``: median).
+COMBO_MEMBERS: tuple[str, ...] = ("moving_average", "weekday_profile", "tsb", "adida")
+COMBO_MODELS = ("combo", "combo_median")
+#: Days of history whose weekday shares shape ``weekday_profile``.
+PROFILE_DAYS = 182
 KEYS = ["channel_id", "sku"]
 
 
@@ -80,7 +95,7 @@ def model_names(text: str) -> list[str]:
     names = [m.strip() for m in text.split(",") if m.strip()]
     if not names:
         raise ValueError(f"no model named in {text!r}")
-    known = (*BASELINE_MODELS, *STATSFORECAST_MODELS, "gbm")
+    known = (*BASELINE_MODELS, *STATSFORECAST_MODELS, *COMBO_MODELS, "gbm")
     unknown = [m for m in names if m not in known]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; known models: {', '.join(known)}")
@@ -441,6 +456,8 @@ def _baseline(name: str, y: np.ndarray, horizon: int, season: int, window: int) 
     if name == "moving_average":
         m = _nanmean(y[:, -window:], axis=1)
         return np.repeat(np.nan_to_num(m)[:, None], horizon, axis=1)
+    if name == "weekday_profile":
+        return _weekday_profile(y, horizon, season, window)
     # season-indexed: column j of the forecast copies day t - season + (j mod season)
     cols = t - season + (np.arange(horizon) % season)
     if name == "seasonal_naive":
@@ -465,6 +482,57 @@ def _baseline(name: str, y: np.ndarray, horizon: int, season: int, window: int) 
         m = _nanmean(y[:, -window:], axis=1) if t else np.full(n, np.nan)
         return np.nan_to_num(np.where(np.isnan(f), m[:, None], f))
     raise ValueError(f"unknown baseline {name!r}")
+
+
+def _weekday_profile(
+    y: np.ndarray, horizon: int, season: int, window: int, profile_days: int = PROFILE_DAYS
+) -> np.ndarray:
+    """Level x weekday share: the mean of the last ``window`` days times each weekday's
+    index (that weekday's mean over the last ``profile_days`` days over the mean of all of
+    them), so a weekday that never sells (a closed Saturday) is forecast 0 and the level's
+    units move to the days that sell. A series with no units over ``profile_days`` gets
+    index 1 on every day (the plain moving average). Units per day, non-negative.
+    """
+    n, t = y.shape
+    level = np.nan_to_num(_nanmean(y[:, -window:], axis=1))
+    if t < season:
+        return np.repeat(level[:, None], horizon, axis=1)
+    span = min(t, max(profile_days // season, 1) * season)
+    hist = y[:, t - span :]
+    # column k of hist falls on the same weekday as forecast steps j with (j - k) % season == 0
+    phase = (np.arange(span) - span) % season  # weekday offset relative to day t
+    by_phase = np.stack([_nanmean(hist[:, phase == p], axis=1) for p in range(season)], axis=1)
+    overall = _nanmean(hist, axis=1)
+    index = np.where(
+        (overall > 0)[:, None],
+        np.nan_to_num(by_phase) / np.where(overall > 0, overall, 1)[:, None],
+        1.0,
+    )
+    return level[:, None] * index[:, np.arange(horizon) % season]
+
+
+def _capped(f: np.ndarray, y: np.ndarray, days: int = PROFILE_DAYS) -> np.ndarray:
+    """``f`` capped per row at the largest daily value of the last ``days`` days of ``y``
+    (the guard that keeps an intermittent model from forecasting more a day than the series
+    ever sold lately); rows without history are left as they are."""
+    top = np.nanmax(np.where(np.isnan(y[:, -days:]), -np.inf, y[:, -days:]), axis=1)
+    top = np.where(np.isfinite(top), top, np.inf)
+    return np.minimum(f, top[:, None])
+
+
+def _combo(
+    name: str, y: np.ndarray, horizon: int, season: int, window: int, cache: dict | None
+) -> np.ndarray:
+    """Mean (``combo``) or median (``combo_median``) of the :data:`COMBO_MEMBERS` forecasts,
+    day by day; members already in ``cache`` (model name -> forecast of this ``y``) are reused."""
+    cache = {} if cache is None else cache
+    parts = []
+    for m in COMBO_MEMBERS:
+        if m not in cache:
+            cache[m] = forecast_matrix(m, y, horizon, season=season, window=window)
+        parts.append(cache[m])
+    stack = np.stack(parts)
+    return np.median(stack, axis=0) if name == "combo_median" else stack.mean(axis=0)
 
 
 def _statsforecast(name: str, y: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -505,7 +573,7 @@ def _statsforecast(name: str, y: np.ndarray, horizon: int, season: int) -> np.nd
     vals = res[col].to_numpy().reshape(-1, horizon)
     uid = res["unique_id"].to_numpy()[::horizon]
     out[uid] = vals
-    return np.nan_to_num(np.clip(out, 0, None))
+    return _capped(np.nan_to_num(np.clip(out, 0, None)), y)
 
 
 def _origin_features(
@@ -623,6 +691,7 @@ def forecast_matrix(
     gbm_origins: int = 12,
     gbm_origin_step: int = 14,
     seed: int = 0,
+    cache: dict | None = None,
 ) -> np.ndarray:
     """Forecast all rows of ``y`` (series x days of history, NaN before start) with ``name``.
 
@@ -635,6 +704,8 @@ def forecast_matrix(
         season: season length in days; window: moving-average window in days.
         gbm_origins, gbm_origin_step: how many past origins train the global model, and
             how many days apart.
+        cache: model name -> forecast of this same ``y``; filled and reused so that a
+            combination does not refit its members (None: no reuse).
 
     Returns:
         (n_series, horizon) non-negative forecasts.
@@ -647,8 +718,12 @@ def forecast_matrix(
         return np.zeros((n, max(horizon, 0)))
     if y.shape[1] == 0:
         return np.zeros((n, horizon))
+    if cache is not None and name in cache:
+        return cache[name]
     if name in BASELINE_MODELS:
         f = _baseline(name, y, horizon, season, window)
+    elif name in COMBO_MODELS:
+        f = _combo(name, y, horizon, season, window, cache)
     elif name in STATSFORECAST_MODELS:
         f = _statsforecast(name, y, horizon, season)
     elif name == "gbm":
@@ -656,9 +731,12 @@ def forecast_matrix(
             dates = pd.date_range("2000-01-03", periods=y.shape[1], freq="D")
         f = _gbm(y, horizon, dates, promo, gbm_origins, gbm_origin_step, seed)
     else:
-        known = ", ".join(DEFAULT_MODELS + STATSFORECAST_MODELS)
+        known = ", ".join((*BASELINE_MODELS, *STATSFORECAST_MODELS, *COMBO_MODELS, "gbm"))
         raise ValueError(f"unknown model {name!r}; known models: {known}")
-    return np.clip(np.nan_to_num(f), 0.0, None)
+    f = np.clip(np.nan_to_num(f), 0.0, None)
+    if cache is not None:
+        cache[name] = f
+    return f
 
 
 # --------------------------------------------------------------------------- metrics
@@ -753,6 +831,7 @@ def backtest(
     for w, origin in window_origins(y.shape[1], horizon, n_windows):
         hist = y[:, :origin]
         base, r, c = _window_actuals(keys, dates, y, w, origin, horizon, season)
+        cache: dict = {}
         for name in models:
             f = forecast_matrix(
                 name,
@@ -762,6 +841,7 @@ def backtest(
                 promo=promo,
                 season=season,
                 seed=seed,
+                cache=cache,
                 **model_kw,
             )
             frames.append(pd.DataFrame({**base, "model": name, "forecast": f[r, c]}))
@@ -921,32 +1001,94 @@ def series_metrics(
     return out.drop(columns=["mse", "err"])
 
 
-def choose_models(metrics: pd.DataFrame, exclude_window: int | None = None) -> pd.DataFrame:
-    """Model per series: lowest squared error over the backtest windows.
+def global_model(metrics: pd.DataFrame) -> str:
+    """The one model best over all series: lowest mean RMSSE over the series x windows of
+    ``metrics`` that have a scale (ties: first name in sort order).
+
+    Args:
+        metrics: :func:`series_metrics` by channel_id, sku, model, window (rmsse).
+
+    Raises:
+        ValueError: ``metrics`` has no row with an RMSSE.
+    """
+    ok = metrics[metrics["rmsse"].notna()]
+    if ok.empty:
+        raise ValueError("no backtest row has an RMSSE: every series lacks a scale")
+    mean = ok.groupby("model", sort=True)["rmsse"].mean()
+    return str(mean.sort_values(kind="stable").index[0])
+
+
+def choose_models(
+    metrics: pd.DataFrame,
+    exclude_window: int | None = None,
+    *,
+    before_window: int | None = None,
+    shrink: float = 0.0,
+) -> pd.DataFrame:
+    """Model per series: lowest squared error over the backtest windows, shrunk toward the
+    best global model.
 
     Squared error, not absolute: on sparse series the absolute error rewards forecasting
     zero (the median), which then misses every sale; squared error picks the mean.
+    Shrinkage: a series keeps its own best model only when that model's squared error is
+    below ``(1 - shrink)`` times the squared error of :func:`global_model` on the same
+    series; otherwise it takes the global model (a per-series win by a small margin on a
+    few windows is mostly noise).
 
     Args:
         metrics: :func:`series_metrics` by channel_id, sku, model, window.
-        exclude_window: leave this window out of the choice (to score the choice honestly
-            on it).
+        exclude_window: leave this window out of the choice (to score the choice on it).
+        before_window: use only windows before this one (nested: the choice never sees
+            the window it is scored on, nor a later one).
+        shrink: 0 = pure per-series choice, 1 = the global model for every series.
 
     Returns:
         channel_id, sku, model.
+
+    Raises:
+        ValueError: ``shrink`` outside [0, 1], or no window left to choose on.
     """
+    if not 0.0 <= shrink <= 1.0:
+        raise ValueError(f"shrink must be between 0 and 1, got {shrink}")
     m = metrics if exclude_window is None else metrics[metrics["window"] != exclude_window]
+    if before_window is not None:
+        m = m[m["window"] < before_window]
+    if m.empty:
+        raise ValueError("no backtest window left to choose the models on")
     score = m.groupby(["channel_id", "sku", "model"], sort=True)["sq_err"].sum().reset_index()
     best = score.sort_values(["channel_id", "sku", "sq_err", "model"]).drop_duplicates(KEYS)
-    return best[["channel_id", "sku", "model"]].reset_index(drop=True)
+    best = best.reset_index(drop=True)
+    if shrink > 0 and m["rmsse"].notna().any():
+        glob = global_model(m)
+        g = score[score["model"] == glob].set_index(KEYS)["sq_err"]
+        g_err = pd.MultiIndex.from_frame(best[KEYS]).map(g)
+        g_err = np.asarray(g_err, dtype=float)
+        keep = ~(best["sq_err"].to_numpy() >= (1 - shrink) * g_err)  # NaN (no global row) keeps
+        best.loc[~keep, "model"] = glob
+    return best[["channel_id", "sku", "model"]]
 
 
-def chosen_backtest(bt: pd.DataFrame, metrics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Backtest rows of the per-series chosen model, each window scored with the model
-    chosen on the other windows (so the choice is not graded on the data that made it).
+def chosen_backtest(
+    bt: pd.DataFrame,
+    metrics: pd.DataFrame | None = None,
+    *,
+    nested: bool = False,
+    shrink: float = 0.0,
+) -> pd.DataFrame:
+    """Backtest rows of the per-series chosen model, each window scored with a model chosen
+    on other windows (so the choice is not graded on the data that made it).
 
-    With one window, the choice is made on that window itself. ``metrics`` is
-    :func:`series_metrics` of ``bt`` when the caller has it already (None: computed here).
+    Args:
+        bt: :func:`backtest` rows.
+        metrics: :func:`series_metrics` of ``bt`` when the caller has it already (None:
+            computed here).
+        nested: False: each window is scored with the model chosen on all the other windows
+            (later ones included); True: with the model chosen on the earlier windows only,
+            as a forecast made at that window's origin would be (the first window, with
+            nothing before it, is then left out).
+        shrink: passed to :func:`choose_models`.
+
+    With one window, the choice is made on that window itself.
 
     Raises:
         ValueError: ``bt`` is empty (no demand, or a history no longer than one window).
@@ -962,7 +1104,14 @@ def chosen_backtest(bt: pd.DataFrame, metrics: pd.DataFrame | None = None) -> pd
     windows = sorted(bt["window"].unique())
     parts = []
     for w in windows:
-        pick = choose_models(metrics, exclude_window=w if len(windows) > 1 else None)
+        if len(windows) == 1:
+            pick = choose_models(metrics, shrink=shrink)
+        elif nested:
+            if w == windows[0]:
+                continue
+            pick = choose_models(metrics, before_window=w, shrink=shrink)
+        else:
+            pick = choose_models(metrics, exclude_window=w, shrink=shrink)
         part = bt[bt["window"] == w].merge(pick, on=["channel_id", "sku", "model"])
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
@@ -1150,10 +1299,19 @@ def future_points(
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
     promo = _promo_matrix(features, dates)
     out = np.zeros((len(keys), horizon))
+    cache: dict = {}
     for name in np.unique(pick):
         rows = pick == name
         f = forecast_matrix(
-            name, y, horizon, dates=dates, promo=promo, season=season, seed=seed, **model_kw
+            name,
+            y,
+            horizon,
+            dates=dates,
+            promo=promo,
+            season=season,
+            seed=seed,
+            cache=cache,
+            **model_kw,
         )
         out[rows] = f[rows]
     future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")

@@ -1,0 +1,97 @@
+"""Forecasting selection: weekday profile, combinations, the intermittent-model guard,
+shrinkage toward the global model and the nested (earlier-windows-only) grading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from channelops.stages import forecasting as fc
+from channelops.stages.forecasting import models as fm
+
+
+def _metrics(rows):
+    """series_metrics-like rows from (sku, model, window, sq_err, rmsse) tuples."""
+    df = pd.DataFrame(rows, columns=["sku", "model", "window", "sq_err", "rmsse"])
+    return df.assign(channel_id="web")
+
+
+def test_weekday_profile_forecasts_zero_on_a_closed_weekday_and_keeps_the_level():
+    # four weeks, shut on the 7th day, 6 units on the others: level 36/7 per day
+    y = np.array([[6, 6, 6, 6, 6, 6, 0] * 4], float)
+    f = fc.forecast_matrix("weekday_profile", y, 7)
+    assert f[0, 6] == 0.0
+    np.testing.assert_allclose(f[0, :6], 6.0)
+    # the week's units equal the moving average's (level x 7)
+    assert f.sum() == pytest.approx(fc.forecast_matrix("moving_average", y, 7).sum())
+
+
+def test_weekday_profile_without_recent_units_is_the_moving_average():
+    y = np.zeros((1, 30))
+    assert fc.forecast_matrix("weekday_profile", y, 5).tolist() == [[0.0] * 5]
+
+
+def test_combo_is_the_mean_and_combo_median_the_median_of_its_members():
+    rng = np.random.default_rng(5)
+    y = rng.poisson(3.0, (4, 120)).astype(float)
+    members = np.stack([fc.forecast_matrix(m, y, 7) for m in fm.COMBO_MEMBERS])
+    cache: dict = {}
+    np.testing.assert_allclose(fc.forecast_matrix("combo", y, 7, cache=cache), members.mean(0))
+    np.testing.assert_allclose(fc.forecast_matrix("combo_median", y, 7), np.median(members, 0))
+    assert set(fm.COMBO_MEMBERS) <= set(cache)  # members fitted once, kept for reuse
+
+
+def test_intermittent_models_never_forecast_more_than_the_series_sold_lately():
+    # one huge sale long ago, then small ones: croston's size estimate stays inflated
+    y = np.zeros((1, 400))
+    y[0, 5] = 10_000.0
+    y[0, 250::60] = 2.0
+    for model in ("croston_sba", "adida", "tsb"):
+        f = fc.forecast_matrix(model, y, 14)
+        assert f.max() <= 2.0 + 1e-9, model
+
+
+def test_shrinkage_keeps_a_clear_winner_and_sends_a_narrow_one_to_the_global_model():
+    # global model: ma (mean RMSSE 0.6 against 0.9); A is much better with naive, B barely
+    m = _metrics(
+        [
+            ("A", "ma", 1, 100.0, 1.0),
+            ("A", "naive", 1, 10.0, 0.3),
+            ("B", "ma", 1, 100.0, 0.2),
+            ("B", "naive", 1, 95.0, 1.5),
+        ]
+    )
+    assert fc.global_model(m) == "ma"
+    pick = fc.choose_models(m, shrink=0.2).set_index("sku")["model"]
+    assert pick.to_dict() == {"A": "naive", "B": "ma"}
+    assert fc.choose_models(m).set_index("sku")["model"].to_dict() == {"A": "naive", "B": "naive"}
+    assert set(fc.choose_models(m, shrink=1.0)["model"]) == {"ma"}
+    with pytest.raises(ValueError, match="shrink"):
+        fc.choose_models(m, shrink=1.5)
+
+
+def test_nested_choice_never_sees_the_window_it_is_scored_on():
+    # window 1 says naive, window 2 says ma, window 3 says naive again
+    m = _metrics(
+        [
+            ("A", "naive", 1, 1.0, 0.1),
+            ("A", "ma", 1, 9.0, 0.9),
+            ("A", "naive", 2, 30.0, 0.9),
+            ("A", "ma", 2, 1.0, 0.1),
+            ("A", "naive", 3, 1.0, 0.1),
+            ("A", "ma", 3, 50.0, 0.9),
+        ]
+    )
+    assert fc.choose_models(m, before_window=2)["model"].tolist() == ["naive"]
+    assert fc.choose_models(m, before_window=3)["model"].tolist() == ["ma"]
+    with pytest.raises(ValueError, match="no backtest window"):
+        fc.choose_models(m, before_window=1)
+    bt = pd.DataFrame(
+        [("web", "A", w, model, 1.0, 1.0) for w in (1, 2, 3) for model in ("naive", "ma")],
+        columns=["channel_id", "sku", "window", "model", "actual", "forecast"],
+    )
+    nested = fc.chosen_backtest(bt, m, nested=True)
+    assert nested.set_index("window")["chosen_model"].to_dict() == {2: "naive", 3: "ma"}
+    other = fc.chosen_backtest(bt, m)  # other windows, later ones included
+    assert other.set_index("window")["chosen_model"].to_dict() == {1: "naive", 2: "naive", 3: "ma"}
