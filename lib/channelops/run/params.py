@@ -138,8 +138,9 @@ PARAM_RANGES: dict[str, Range] = {
     "max_channels": Range(0, 100),
     "pop_size": Range(4, 2_000),  # cost
     "n_gen": Range(1, 10_000),  # cost
-    "gross_margin": Range(0, 1, lo_open=True),
+    "gross_margin": Range(0, 1),  # 0: each channel's own margin (channelops.margins)
     "min_profit_share": _SHARE,
+    "current_weeks": Range(1, 520, unit="weeks"),
     # 03 integration
     "match_threshold": _SHARE,
     "min_pair_probability": _SHARE,

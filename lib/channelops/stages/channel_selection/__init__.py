@@ -23,6 +23,7 @@ from channelops.audience import (
     segment_channel_reach,
     segment_people,
 )
+from channelops.margins import channel_margin_rates, margin_rate_map
 from channelops.response import adstock, hill, steady_state_revenue
 from channelops.revenue import REVENUE_STATUSES, weekly_channel_revenue
 
@@ -55,6 +56,7 @@ from .plan import (
     build_plan_model,
     channel_plan,
     evaluate_plans,
+    net_margin_shares,
     non_dominated,
     optimise_channel_plan,
     plan_violations,
@@ -66,13 +68,30 @@ from .plan import (
 )
 from .plan_inputs import plan_budget, recent_weekly_budget, target_weights
 from .plots import (
+    plot_channel_returns,
     plot_parallel_coordinates,
     plot_pareto_2d,
     plot_response_curve,
     plot_response_curves,
 )
+from .uncertainty import (
+    channel_returns,
+    current_allocation,
+    plan_findings,
+    plan_vs_current,
+    trim_unpaid_spend,
+)
 
 __all__ = [
+    "channel_margin_rates",
+    "margin_rate_map",
+    "plot_channel_returns",
+    "channel_returns",
+    "current_allocation",
+    "net_margin_shares",
+    "plan_findings",
+    "plan_vs_current",
+    "trim_unpaid_spend",
     "CHANNEL_PLAN_COLUMNS",
     "RESPONSE_CURVE_COLUMNS",
     "audience_reach",

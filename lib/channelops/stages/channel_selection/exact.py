@@ -153,7 +153,7 @@ def exact_best_plan(
     objective: str = "profit",
     reach: pd.DataFrame | None = None,
     target_segments: Mapping[str, float] | None = None,
-    gross_margin: float = 1.0,
+    gross_margin: float | Mapping[str, float] = 1.0,
     grid: int = 400,
     n_polish: int = 10,
 ) -> pd.Series:
@@ -197,7 +197,7 @@ def exact_front(
     constraints: PlanConstraints,
     target_segments: Mapping[str, float],
     n_eps: int = 25,
-    gross_margin: float = 1.0,
+    gross_margin: float | Mapping[str, float] = 1.0,
     grid: int = 200,
 ) -> pd.DataFrame:
     """The profit vs reach Pareto front by epsilon-constraint over every channel subset.

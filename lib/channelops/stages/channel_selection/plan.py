@@ -415,13 +415,46 @@ class PlanModel:
         }
 
 
+def net_margin_shares(
+    channels: pd.DataFrame, gross_margin: float | Mapping[str, float]
+) -> np.ndarray:
+    """Share of each channel's revenue the plan keeps as contribution (order of ``channels``).
+
+    Args:
+        channels: channels.csv rows (channel_id, commission_rate).
+        gross_margin: a flat share of revenue left after product cost, from which each
+            channel's commission is then taken (``m * (1 - commission)``); or a mapping
+            ``{channel_id: margin_rate}`` of each channel's own contribution margin (after
+            product cost, commission, fulfilment and payment: channelops.margins), used
+            as it is.
+
+    Returns:
+        One share per channel, float array.
+
+    Raises:
+        ChannelPlanError: a mapping lacks a channel or holds a non-finite rate.
+    """
+    ids = channels["channel_id"].astype(str).tolist()
+    if isinstance(gross_margin, Mapping):
+        missing = [c for c in ids if c not in gross_margin]
+        if missing:
+            raise ChannelPlanError(f"no margin rate for channel(s) {missing}")
+        out = np.array([float(gross_margin[c]) for c in ids])
+        if not np.isfinite(out).all():
+            raise ChannelPlanError(
+                f"margin rates must be finite, got {dict(zip(ids, out, strict=True))}"
+            )
+        return out
+    return float(gross_margin) * (1.0 - channels["commission_rate"].to_numpy(float))
+
+
 def build_plan_model(
     curves: pd.DataFrame | Mapping[str, ResponseCurve],
     channels: pd.DataFrame,
     reach: pd.DataFrame | None,
     constraints: PlanConstraints,
     target_segments: Mapping[str, float] | None = None,
-    gross_margin: float = 1.0,
+    gross_margin: float | Mapping[str, float] = 1.0,
     sd_grid_points: int = 128,
 ) -> PlanModel:
     """Validate the inputs and compile them into a :class:`PlanModel`.
@@ -432,7 +465,10 @@ def build_plan_model(
         reach: segment x channel matrix (may be None when target_segments is empty).
         constraints: plan constraints.
         target_segments: ``{segment: value}``; empty or None makes reach 0 for every plan.
-        gross_margin: share of revenue left after product cost (1.0 = ignore product cost).
+        gross_margin: share of revenue left after product cost (1.0 = ignore product cost),
+            commission taken off on top; or ``{channel_id: margin_rate}`` from
+            :func:`channelops.margins.channel_margin_rates` (commission and every other
+            variable cost already in it), see :func:`net_margin_shares`.
 
     Returns:
         The compiled model. Channels forced out without a curve get a zero curve.
@@ -477,7 +513,7 @@ def build_plan_model(
     return PlanModel(
         channel_ids=ids,
         params=params,
-        net_share=gross_margin * (1.0 - channels["commission_rate"].to_numpy(float)),
+        net_share=net_margin_shares(channels, gross_margin),
         fixed_cost=channels["fixed_cost_per_month"].to_numpy(float) / WEEKS_PER_MONTH,
         lo=lo,
         hi=hi,
@@ -692,7 +728,7 @@ def optimise_channel_plan(
     n_gen: int = 200,
     seed: int = 0,
     objectives: Sequence[str] = OBJECTIVES,
-    gross_margin: float = 1.0,
+    gross_margin: float | Mapping[str, float] = 1.0,
 ) -> ParetoResult:
     """Search the Pareto front of weekly channel plans with NSGA-II.
 
@@ -977,7 +1013,7 @@ def sensitivity(
     n_gen: int = 100,
     seed: int = 0,
     objectives: Sequence[str] = OBJECTIVES,
-    gross_margin: float = 1.0,
+    gross_margin: float | Mapping[str, float] = 1.0,
     min_profit_share: float | None = None,
 ) -> pd.DataFrame:
     """How the recommended plan moves when the budget or the curves change.

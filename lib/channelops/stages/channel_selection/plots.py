@@ -209,3 +209,25 @@ def plot_parallel_coordinates(
     ax.set_ylabel("scaled value (0 = front min, 1 = front max)")
     ax.set_ylim(-0.05, 1.05)
     return ax
+
+
+def plot_channel_returns(returns: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """ROAS and marginal ROAS per channel with their intervals (:func:`channel_returns`).
+
+    Bars are revenue per unit of spend (incremental revenue / spend) and the revenue of the
+    last unit (mROAS), whiskers the intervals; the dashed line per channel marks break-even
+    for the last unit, 1 / margin_rate: below it the extra spend loses money.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(returns)), 4.0))
+    r = returns.reset_index(drop=True)
+    x = np.arange(len(r))
+    for off, col, label in ((-0.2, "roas", "ROAS"), (0.2, "mroas", "marginal ROAS")):
+        err = np.vstack([r[col] - r[f"{col}_lo"], r[f"{col}_hi"] - r[col]]).clip(min=0)
+        ax.bar(x + off, r[col], width=0.4, yerr=np.nan_to_num(err), capsize=3, label=label)
+    be = 1.0 / r["margin_rate"].where(r["margin_rate"] > 0)
+    ax.hlines(be, x - 0.4, x + 0.4, colors="k", linestyles="--", label="break-even (1 / margin)")
+    ax.set_xticks(x, r["channel_id"].astype(str), rotation=30, ha="right")
+    ax.set_ylabel("revenue per unit of spend")
+    ax.legend(fontsize=8)
+    return ax
