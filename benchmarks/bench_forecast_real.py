@@ -203,6 +203,7 @@ def forecast_at_origin(
     origin: pd.Timestamp,
     horizon: int,
     shrink: float = 0.0,
+    classes: int = 1,
 ) -> pd.DataFrame:
     """04's forecast of every series from ``origin``, as 04 would make it on the data
     before ``origin``: choice on the ``n_inner`` backtest windows before it, conformal
@@ -222,7 +223,14 @@ def forecast_at_origin(
     out = None
     for lv in LEVELS:
         f = fc.forecast_future(
-            past, choice, inner, horizon, lv, features=feats, chosen=chosen_inner
+            past,
+            choice,
+            inner,
+            horizon,
+            lv,
+            features=feats,
+            chosen=chosen_inner,
+            velocity_classes=classes,
         )
         tag = f"{round(lv * 100)}"
         f = f.rename(columns={"lower": f"lower_{tag}", "upper": f"upper_{tag}", "model": "picked"})
@@ -244,7 +252,8 @@ def scored_rows(
     n_inner: int,
     windows: list[tuple[int, pd.Timestamp]],
     shrink: float = 0.0,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    classes: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every scored forecast (04's models, 04's choice both ways, baselines) with actual and scale.
 
     Returns:
@@ -267,7 +276,7 @@ def scored_rows(
         )
         scale = m5_scale(series.merge(top[KEYS], on=KEYS), origin)
         mine = forecast_at_origin(
-            series, features, bt, metrics, w, n_inner, origin, horizon, shrink
+            series, features, bt, metrics, w, n_inner, origin, horizon, shrink, classes
         )
         mine = mine.merge(actual, on=[*KEYS, "date"]).assign(origin=origin, window=w)
         every.append(mine)
@@ -291,6 +300,7 @@ def scored_rows(
         pd.concat(rows, ignore_index=True),
         pd.concat(tops, ignore_index=True),
         pd.concat(every, ignore_index=True),
+        own,
     )
 
 
@@ -362,7 +372,13 @@ def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def report(
-    rows: pd.DataFrame, top: pd.DataFrame, every: pd.DataFrame, n_top: int, seconds: float
+    rows: pd.DataFrame,
+    top: pd.DataFrame,
+    every: pd.DataFrame,
+    n_top: int,
+    seconds: float,
+    own: pd.DataFrame | None = None,
+    classes: int = 5,
 ) -> None:
     """Print the markdown tables and the target check."""
     per_series = rmsse(rows)
@@ -380,6 +396,13 @@ def report(
     print(markdown(pd.DataFrame({"series x origins": picks, "share": picks / picks.sum()})))
     print("\n## 04's intervals on the scored windows (velocity quintile 1 = slowest)\n")
     print(markdown(coverage_table(top, every, n_top)))
+    if own is not None:
+        print(
+            "\n## 04's chosen backtest, every series: intervals pooled vs per velocity class "
+            "(cross-conformal over the scored windows; class 1 = slowest)\n"
+        )
+        vcov = fc.velocity_coverage(own, LEVELS, max(classes, 2))
+        print(markdown(vcov.set_index(["method", "level", "velocity_class"])))
     neg = int((rows.loc[rows["model"].isin(BASELINES), "forecast"] < 0).sum())
     print(
         f"\nconsistency (max abs difference, units/day): {consistency(rows)}; "
@@ -402,6 +425,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--shrink", type=float, default=0.2, help="choose_models' shrink toward the global model"
+    )
+    parser.add_argument(
+        "--interval-classes", type=int, default=5, help="forecast_future's velocity_classes"
     )
     args = parser.parse_args()
     t0 = time.perf_counter()
@@ -426,14 +452,23 @@ def main() -> None:
     starts = bt.groupby("window")["date"].min()
     if any(starts[w] != origin for w, origin in windows):
         raise RuntimeError(f"backtest windows start on {starts.to_dict()}, expected {windows}")
-    rows, top, every = scored_rows(
-        series, features, bt, args.channel, args.top, args.horizon, args.inner, windows, args.shrink
+    rows, top, every, own = scored_rows(
+        series,
+        features,
+        bt,
+        args.channel,
+        args.top,
+        args.horizon,
+        args.inner,
+        windows,
+        args.shrink,
+        args.interval_classes,
     )
     print(
         f"{series.groupby(KEYS).ngroups:,} series, {dates[0].date()} to {dates[-1].date()}; "
         f"origins {', '.join(str(o.date()) for _, o in windows)}\n"
     )
-    report(rows, top, every, args.top, time.perf_counter() - t0)
+    report(rows, top, every, args.top, time.perf_counter() - t0, own, args.interval_classes)
 
 
 if __name__ == "__main__":

@@ -95,3 +95,44 @@ def test_nested_choice_never_sees_the_window_it_is_scored_on():
     assert nested.set_index("window")["chosen_model"].to_dict() == {2: "naive", 3: "ma"}
     other = fc.chosen_backtest(bt, m)  # other windows, later ones included
     assert other.set_index("window")["chosen_model"].to_dict() == {1: "naive", 2: "naive", 3: "ma"}
+
+
+def _population(n: int = 150, days: int = 112, seed: int = 11) -> pd.DataFrame:
+    """Negative binomial daily counts around levels spread over three orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    level = np.exp(rng.normal(0.0, 1.5, n))
+    dates = pd.date_range("2024-01-01", periods=days, freq="D")
+    y = rng.negative_binomial(2, 2 / (2 + level[:, None]), (n, days)).astype(float)
+    return pd.DataFrame(
+        {
+            "channel_id": "web",
+            "sku": np.repeat([f"S{i:03d}" for i in range(n)], days),
+            "date": np.tile(dates, n),
+            "units": y.reshape(-1),
+        }
+    )
+
+
+def test_intervals_per_velocity_class_hold_nominal_coverage_where_pooled_ones_do_not():
+    bt = fc.backtest(_population(), ["moving_average"], horizon=28, n_windows=3)
+    vcov = fc.velocity_coverage(fc.chosen_backtest(bt), (0.8, 0.95), 5)
+    per = vcov[vcov["method"] == "per_class"]
+    assert sorted(per["velocity_class"].unique()) == [1, 2, 3, 4, 5]
+    assert (abs(per["coverage"] - per["level"]) <= 0.05).all()
+    pooled = vcov[(vcov["method"] == "pooled") & (vcov["velocity_class"] == 5)]
+    # one pooled scale for all series under-covers the fastest fifth
+    assert (pooled["coverage"].to_numpy() < pooled["level"].to_numpy() - 0.05).all()
+
+
+def test_interval_score_by_hand_and_class_edges():
+    # inside: width only; 2 below at 80%: width + 2 / 0.2 * 2
+    np.testing.assert_allclose(
+        fc.interval_score(np.array([3.0, 0.0]), np.array([1.0, 2.0]), np.array([5.0, 4.0]), 0.8),
+        [4.0, 22.0],
+    )
+    f = pd.DataFrame({"channel_id": "w", "sku": list("ABCD"), "forecast": [1.0, 2.0, 3.0, 4.0]})
+    edges = fc.velocity_edges(f, 2)
+    assert edges.tolist() == [2.5]
+    assert fc.velocity_class(f, edges).tolist() == [1, 1, 2, 2]
+    with pytest.raises(ValueError, match="n_classes"):
+        fc.velocity_edges(f, 0)

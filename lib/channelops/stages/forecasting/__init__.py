@@ -36,15 +36,24 @@ from .models import (
     global_model,
     has_categories,
     interval_coverage,
+    interval_score,
     model_names,
     model_summary,
     seasonal_naive,
     series_matrix,
     series_metrics,
     series_per_chosen_model,
+    velocity_class,
+    velocity_coverage,
+    velocity_edges,
     window_origins,
 )
-from .plots import plot_backtest_series, plot_forecast, plot_service_level_vs_stock
+from .plots import (
+    plot_backtest_series,
+    plot_calibration,
+    plot_forecast,
+    plot_service_level_vs_stock,
+)
 
 __all__ = [
     "accuracy_finding",
@@ -77,11 +86,16 @@ __all__ = [
     "model_names",
     "model_summary",
     "plot_backtest_series",
+    "plot_calibration",
     "plot_forecast",
     "plot_service_level_vs_stock",
     "seasonal_naive",
     "series_matrix",
     "series_metrics",
     "series_per_chosen_model",
+    "interval_score",
+    "velocity_class",
+    "velocity_coverage",
+    "velocity_edges",
     "window_origins",
 ]

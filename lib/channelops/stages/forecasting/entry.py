@@ -18,6 +18,8 @@ from .models import (
     chosen_backtest,
     conformal_quantiles,
     future_points,
+    velocity_class,
+    velocity_edges,
 )
 
 __all__ = ["backtest", "forecast_future"]
@@ -86,18 +88,22 @@ def forecast_future(
     seed: int = 0,
     engine: str = "local",
     chosen: pd.DataFrame | None = None,
+    velocity_classes: int = 1,
     **model_kw,
 ) -> pd.DataFrame:
     """Forecast the ``horizon`` days after the data with each series' chosen model.
 
-    Intervals are conformal with the scores of the whole backtest. Future promotions are
-    unknown, so ``gbm`` assumes none.
+    Intervals are conformal with the scores of the whole backtest: one quantile pair per
+    chosen model, or, with ``velocity_classes`` above 1, one per velocity class (classes of
+    the mean daily forecast, :func:`.models.velocity_edges`), so fast sellers get intervals
+    calibrated on fast sellers. Future promotions are unknown, so ``gbm`` assumes none.
 
     Args:
         engine: ``local``, or ``spark`` / a Spark master URL to forecast the series in Spark
             tasks (as in :func:`backtest`); the intervals are computed here.
         chosen: :func:`chosen_backtest` of ``bt`` when the caller has it already (None:
             computed here).
+        velocity_classes: 1 = intervals per chosen model; k > 1 = per velocity class.
 
     Returns:
         channel_id, sku, date, forecast, lower, upper, model.
@@ -123,13 +129,16 @@ def forecast_future(
         fc = future_points(
             series, choice, horizon, features=features, season=season, seed=seed, **model_kw
         )
+    if velocity_classes < 1:
+        raise ValueError(f"velocity_classes must be at least 1, got {velocity_classes}")
     if chosen is None:
         chosen = chosen_backtest(bt)
-    q = conformal_quantiles(
-        chosen[["chosen_model", "actual", "forecast", "scale_mae"]].rename(
-            columns={"chosen_model": "model"}
-        ),
-        [level],
-    )
-    fc = add_intervals(fc, q, level)
+    cal = chosen[["channel_id", "sku", "window", "chosen_model", "actual", "forecast", "scale_mae"]]
+    cal = cal.rename(columns={"chosen_model": "model"})
+    if velocity_classes > 1:
+        edges = velocity_edges(cal, velocity_classes)
+        q = conformal_quantiles(cal.assign(_vc=velocity_class(cal, edges)), [level], by="_vc")
+        fc = add_intervals(fc.assign(_vc=velocity_class(fc, edges)), q, level, by="_vc")
+    else:
+        fc = add_intervals(fc, conformal_quantiles(cal, [level]), level)
     return fc[["channel_id", "sku", "date", "forecast", "lower", "upper", "model"]]

@@ -53,6 +53,10 @@ __all__ = [
     "series_per_chosen_model",
     "add_intervals",
     "backtest_intervals",
+    "velocity_edges",
+    "velocity_class",
+    "interval_score",
+    "velocity_coverage",
 ]
 
 # gbm and theta are left out of the default set: they are the slowest models and gain
@@ -1262,6 +1266,116 @@ def interval_coverage(
         res.index = pd.Index(names.take(res.index.to_numpy()), name=by)
         rows.append(res.assign(nominal=lv).reset_index())
     return pd.concat(rows, ignore_index=True)
+
+
+def velocity_edges(fc: pd.DataFrame, n_classes: int = 5) -> np.ndarray:
+    """Inner edges of ``n_classes`` velocity classes: quantiles of the mean daily forecast of
+    each series (per window when ``fc`` has one), so the classes hold equal numbers of
+    series x windows.
+
+    Args:
+        fc: channel_id, sku, forecast (units per day) and optionally window.
+        n_classes: how many classes (1 = one class, no edges).
+
+    Returns:
+        ``n_classes - 1`` increasing edges (units per day); a series whose mean forecast is
+        above edge k is in class k + 2 or higher (class 1 = slowest).
+
+    Raises:
+        ValueError: ``n_classes`` below 1.
+    """
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+    keys = [*KEYS, "window"] if "window" in fc else KEYS
+    level = fc.groupby(keys, sort=False)["forecast"].mean().to_numpy(float)
+    if n_classes == 1 or len(level) == 0:
+        return np.zeros(0)
+    return np.quantile(level, np.arange(1, n_classes) / n_classes)
+
+
+def velocity_class(fc: pd.DataFrame, edges: np.ndarray) -> pd.Series:
+    """Velocity class (1 = slowest) of every row of ``fc``: where the mean daily forecast of
+    its series (per window when ``fc`` has one) falls among ``edges``
+    (:func:`velocity_edges`)."""
+    keys = [*KEYS, "window"] if "window" in fc else KEYS
+    level = fc.groupby(keys, sort=False)["forecast"].transform("mean").to_numpy(float)
+    return pd.Series(np.searchsorted(edges, level, side="right") + 1, index=fc.index)
+
+
+def interval_score(
+    actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float
+) -> np.ndarray:
+    """Winkler (interval) score per day: width plus ``2 / (1 - level)`` times how far the
+    actual falls outside the bounds (Gneiting & Raftery 2007); lower is better; units/day."""
+    a = 2.0 / (1.0 - level)
+    actual, lower, upper = (np.asarray(v, float) for v in (actual, lower, upper))
+    return (
+        (upper - lower)
+        + a * np.clip(lower - actual, 0, None)
+        + a * np.clip(actual - upper, 0, None)
+    )
+
+
+def velocity_coverage(
+    chosen: pd.DataFrame, levels: Sequence[float] = (0.8, 0.95), n_classes: int = 5
+) -> pd.DataFrame:
+    """Out-of-sample coverage and interval score per velocity class, two ways.
+
+    Each window's intervals come from the other windows' scores (cross-conformal), either
+    pooled over every series (``pooled``: one quantile pair per chosen model, as 04 did
+    before) or per velocity class (``per_class``: one pair per class of the mean forecast,
+    edges from the other windows). Classes for the table are :func:`velocity_class` with
+    edges from all windows.
+
+    Args:
+        chosen: :func:`chosen_backtest` rows (channel_id, sku, window, actual, forecast,
+            scale_mae, chosen_model).
+
+    Returns:
+        method, level, velocity_class, coverage (share of days inside), coverage_sale_days
+        (days with demand only), winkler (mean interval score, all days), winkler_sale_days,
+        days.
+    """
+    d = chosen.assign(model=chosen["chosen_model"]).reset_index(drop=True)
+    d["velocity_class"] = velocity_class(d, velocity_edges(d, n_classes))
+    windows = sorted(d["window"].unique())
+    rows = []
+    for lv in levels:
+        for method in ("pooled", "per_class"):
+            parts = []
+            for w in windows:
+                cal = d[d["window"] != w] if len(windows) > 1 else d
+                test = d[d["window"] == w]
+                if method == "pooled":
+                    iv = add_intervals(test, conformal_quantiles(cal, [lv]), lv)
+                else:
+                    edges = velocity_edges(cal, n_classes)
+                    cal = cal.assign(_vc=velocity_class(cal, edges))
+                    test = test.assign(_vc=velocity_class(test, edges))
+                    iv = add_intervals(test, conformal_quantiles(cal, [lv], by="_vc"), lv, "_vc")
+                parts.append(iv)
+            iv = pd.concat(parts, ignore_index=True)
+            act = iv["actual"].to_numpy(float)
+            hit = (act >= iv["lower"].to_numpy() - 1e-9) & (act <= iv["upper"].to_numpy() + 1e-9)
+            ws = interval_score(act, iv["lower"], iv["upper"], lv)
+            frame = pd.DataFrame(
+                {"vc": iv["velocity_class"].to_numpy(), "hit": hit, "ws": ws, "sale": act > 0}
+            )
+            for vc, g in frame.groupby("vc", sort=True):
+                sale = g[g["sale"]]
+                rows.append(
+                    {
+                        "method": method,
+                        "level": lv,
+                        "velocity_class": int(vc),
+                        "coverage": float(g["hit"].mean()),
+                        "coverage_sale_days": float(sale["hit"].mean()) if len(sale) else np.nan,
+                        "winkler": float(g["ws"].mean()),
+                        "winkler_sale_days": float(sale["ws"].mean()) if len(sale) else np.nan,
+                        "days": len(g),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def backtest_intervals(bt_chosen: pd.DataFrame, level: float) -> pd.DataFrame:

@@ -9,7 +9,12 @@ from matplotlib.axes import Axes
 
 from channelops.frames import require_columns
 
-__all__ = ["plot_forecast", "plot_backtest_series", "plot_service_level_vs_stock"]
+__all__ = [
+    "plot_forecast",
+    "plot_backtest_series",
+    "plot_service_level_vs_stock",
+    "plot_calibration",
+]
 
 
 def plot_forecast(
@@ -79,5 +84,28 @@ def plot_service_level_vs_stock(curve: pd.DataFrame, ax: Axes | None = None) -> 
     ax.set_xlabel("simulated fill rate")
     ax.set_ylabel("average stock value, thousands")
     ax.set_title("Service level vs stock")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_calibration(vcov: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Out-of-sample coverage per velocity class against the nominal level, for intervals
+    pooled over all series and per velocity class; the dotted lines are the nominal levels.
+
+    Args:
+        vcov: :func:`~.models.velocity_coverage` (method, level, velocity_class, coverage).
+    """
+    require_columns(vcov, ["method", "level", "velocity_class", "coverage"], "velocity coverage")
+    ax = ax or plt.subplots()[1]
+    for i, ((method, level), g) in enumerate(vcov.groupby(["method", "level"], sort=True)):
+        g = g.sort_values("velocity_class")
+        style = "-o" if method == "per_class" else "--s"
+        ax.plot(
+            g["velocity_class"], g["coverage"], style, color=f"C{i}", label=f"{method}, {level:.0%}"
+        )
+        ax.axhline(level, color="0.5", lw=0.8, ls=":")
+    ax.set_xlabel("velocity class (1 = slowest)")
+    ax.set_ylabel("share of days inside the interval")
+    ax.set_title("Interval coverage by velocity class (out of sample)")
     ax.legend(fontsize=7)
     return ax
