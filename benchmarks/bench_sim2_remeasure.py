@@ -208,13 +208,20 @@ def _channel_figures(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     m = re.search(r"^\| lines \| calendar \| ([0-9.]+) \| ([0-9.]+) \|", text, re.MULTILINE)
     if m:
-        out["02 curves: max |fit/true - 1| at 1x median spend"] = m.group(1)
-        out["02 curves: max |fit/true - 1| at 0.5x, 1x, 2x"] = m.group(2)
+        out["02 curves: max abs(fit / true - 1) at 1x median spend"] = m.group(1)
+        out["02 curves: max abs(fit / true - 1) at 0.5x, 1x, 2x"] = m.group(2)
+    head: list[str] = []
     for line in text.splitlines():
-        if line.startswith("| 100x200 |") and "(default)" in line:
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            out["02 plan: default rule's true profit gap (100x200)"] = cells[6]
-            out["02 plan: share of best true gain captured (sim 2 scoring)"] = cells[11]
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| nsga2 |"):
+            head = cells
+        elif head and line.startswith("| 100x200 |") and "(default)" in line:
+            row = dict(zip(head, cells, strict=True))
+            out["02 plan: default rule's true profit gap (100x200)"] = row["gap"]
+            if "sim2_capture" in row:
+                out["02 plan: share of best true gain captured (sim 2 scoring)"] = row[
+                    "sim2_capture"
+                ]
     return out
 
 
