@@ -199,6 +199,9 @@ PARAM_RANGES: dict[str, Range] = {
     "als_regularization": Range(0, 1e6),
     "als_alpha": Range(0, 1e6),
     "als_iterations": Range(1, 1_000, unit="sweeps"),  # cost
+    "popularity_window_weeks": Range(0, 520, lo_open=True, unit="weeks"),
+    "explore_places": Range(0, 1_000, unit="places"),
+    "tifu_neighbours": Range(1, 100_000, unit="customers"),  # cost
     "list_size": Range(1, 10_000, unit="products"),
     "feature_size": Range(0, 10_000, unit="products"),
     "horizon_weeks": Range(1, 520, unit="weeks"),

@@ -141,7 +141,7 @@ def test_training_inputs_do_not_move_when_test_purchases_change():
         progress=False,
         model_options={"categories": cats, "num_threads": 1},
     )
-    names = ["popularity", "segment_popularity", "gp_topfreq"]
+    names = ["segment_popularity", "gp_topfreq"]
     seg_a = pd.Series("one", index=lines["customer_id"].unique())
     ids_b = [*lines["customer_id"].unique(), "brand_new"]
     seg_b = pd.Series(np.resize(["x", "y"], len(ids_b)), index=ids_b)
@@ -169,3 +169,31 @@ def test_taste_groups_from_training_categories():
     groups = rec.taste_groups(lines, cats)
     assert groups.to_dict() == {"a": "taste: shoes", "b": "taste: toys"}
     assert set(rec.taste_groups(lines, None)) == {rec.UNSEGMENTED}
+
+
+def _overall(chosen_ndcg: float, explore: float) -> pd.DataFrame:
+    cols = ["ndcg_at_k", "ndcg_repeat", "ndcg_explore", "new_share", "coverage"]
+    return pd.DataFrame(
+        [
+            [chosen_ndcg, 0.6, explore, 0.25, 0.4],
+            [0.40, 0.6, 0.01, 0.1, 0.3],
+            [0.20, 0.3, 0.05, 0.5, 0.05],
+            [0.30, 0.4, 0.03, 0.3, 0.5],
+        ],
+        index=["tifu_knn", "gp_topfreq", "popularity", "item_item"],
+        columns=cols,
+    )
+
+
+def test_findings_follow_the_numbers():
+    good = rec.recommendation_findings(_overall(0.44, 0.08), "tifu_knn", 10)
+    assert "0.440 against 0.400 for GP-TopFreq" in good[0] and "1.10 x" in good[0]
+    assert "so it beats it" in good[0]
+    assert "25% of each list new" in good[1]
+    assert "better than the best of popularity, item_item (popularity" in good[2]
+    assert not any("*" in s for s in good)  # plain text, no markdown markup
+    bad = rec.recommendation_findings(_overall(0.38, 0.02), "tifu_knn", 10)
+    assert "does not beat it" in bad[0] and "0.95 x" in bad[0]
+    assert "no better than the best" in bad[2]
+    with pytest.raises(ValueError, match="has no test row"):
+        rec.recommendation_findings(_overall(0.4, 0.1), "als_f8", 10)

@@ -59,6 +59,7 @@ from .evaluate import (
     taste_groups,
     training_inputs,
 )
+from .findings import recommendation_findings
 from .models import (
     ALS,
     UNSEGMENTED,
@@ -78,6 +79,7 @@ from .tables import (
 )
 
 __all__ = [
+    "recommendation_findings",
     "BASELINES",
     "TIFUKNN",
     "GPTopFreq",
