@@ -225,18 +225,44 @@ def _channel_figures(text: str) -> dict[str, str]:
     return out
 
 
+# target of each figure, as the results files and tests state it ("-": none stated)
+TARGETS = {
+    "01 segments: ARI vs true segments (k)": ">= 0.8 (demo); test >= 0.85 (tiny)",
+    "02 curves: max abs(fit / true - 1) at 1x median spend": "<= 0.10 (demo)",
+    "02 curves: max abs(fit / true - 1) at 0.5x, 1x, 2x": "test < 0.30 (tiny)",
+    "02 plan: default rule's true profit gap (100x200)": "<= 0.05 (demo); test < 0.12 (tiny)",
+    "02 plan: share of best true gain captured (sim 2 scoring)": "-",
+    "03 duplicates: found / matching truth / true": "all found, no other",
+    "03 identity: exact rules recall": "- (test: every pair sharing phone/e-mail)",
+    "03 identity: splink P / R / F1 (threshold 0.9)": "P and R >= 0.99 (tiny test)",
+    "04 forecast: chosen / seasonal naive wMASE": "<= 0.85",
+    "04 forecast: interval coverage 80% / 95%": "within 3 points",
+    "04 stock: fill rate at target 0.95 (per SKU, cost)": "0.95 within 1.5 points",
+    "06 experiment: CUPED-365 lift (95% CI) vs true lift": "covers",
+    "06 experiment: CUPED-365 diff (95% CI) vs realised per unit": "covers",
+    "06 experiment: CUPED-window-length lift (95% CI) vs true lift": "covers",
+    "06 experiment: CUPED-window-length diff (95% CI) vs realised per unit": "covers",
+    "07 recommend: chosen NDCG@10 x popularity": ">= 1.5 (issue); test > 1.2 (tiny)",
+    "07 recommend: chosen category-lift Spearman vs truth": "test > 0.4 (tiny)",
+    "07 recommend: oracle x popularity; share of its gain reached": "-",
+}
+
+
 def table(out: Path, seeds: list[int]) -> str:
-    """Markdown: one row per figure, old seeds then new seeds."""
+    """Markdown: one row per figure (target, step), old seeds then new seeds."""
     cols = [(w, s) for w in ("old", "new") for s in seeds]
     rows: dict[str, dict[tuple[str, int], str]] = {}
+    steps: dict[str, str] = {}
     for w, s in cols:
         for step in STEPS[2:]:
             for name, value in figures(out / f"{w}_{s}_{step}.log", step).items():
                 rows.setdefault(name, {})[(w, s)] = value
-    head = "| figure | " + " | ".join(f"{w} {s}" for w, s in cols) + " |"
-    lines = [head, "|---|" + "---|" * len(cols)]
+                steps[name] = step
+    head = "| figure | target | step | " + " | ".join(f"{w} {s}" for w, s in cols) + " |"
+    lines = [head, "|---|---|---|" + "---|" * len(cols)]
     for name in sorted(rows):
-        lines.append(f"| {name} | " + " | ".join(rows[name].get(c, "-") for c in cols) + " |")
+        cells = " | ".join(rows[name].get(c, "not run") for c in cols)
+        lines.append(f"| {name} | {TARGETS.get(name, '-')} | {steps[name]} | {cells} |")
     return "\n".join(lines)
 
 
