@@ -22,7 +22,7 @@ def _scorecard() -> pd.DataFrame:
             "revenue": [240.0, 250.0],
             "gross_margin": [140.0, 125.0],
             "contribution": [120.0, -61.0],
-            "marketing_roi": [6.0, 1.525],
+            "marketing_return_rate": [6.0, 1.525],
             "cac": [20.0, 20.0],
             "ltv_cac": [3.5, 7.5],
             "on_time_rate": [float("nan"), 0.5],

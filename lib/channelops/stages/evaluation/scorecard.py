@@ -17,6 +17,8 @@ from channelops.customers.guests import money_column
 from channelops.frames import ORDER_KEY, order_join_keys, require_columns
 from channelops.shipments import warehouse_shares
 
+from .returns import acquisition_model, incremental_revenue
+
 __all__ = [
     "SOLD_STATUSES",
     "SCORECARD_DEFINITIONS",
@@ -50,10 +52,13 @@ SCORECARD_DEFINITIONS = {
     "fulfilment_cost": "sum of shipment cost (shipments.csv) of the channel's shipments; 0 for a channel that ships nothing",
     "marketing_spend": "sum of spend (marketing_spend.csv) of the channel over all weeks",
     "contribution": "gross_margin - fulfilment_cost - marketing_spend (margin after commission, fulfilment and marketing)",
-    "roas": "revenue / marketing_spend (NaN without spend)",
-    "marketing_roi": "contribution / marketing_spend: profit left per unit of spend after paying for it (NaN without spend)",
+    "roas": "revenue / marketing_spend: all revenue, organic included, per unit of spend (NaN without spend; not the return of the spend)",
+    "incremental_revenue": "revenue the spend added over the spend weeks, by 02's fitted response curve (carry-over and saturation; organic base left out); NaN without a curve fitted on the channel's data",
+    "marketing_return_rate": "incremental_revenue x (gross_margin - fulfilment_cost) / revenue / marketing_spend: incremental margin per unit of spend (100% = the spend pays for itself)",
     "new_customers": "customers whose first order line (any channel, any status) is on this channel, inside the spend weeks",
-    "cac": "marketing_spend / new_customers (customer acquisition cost)",
+    "incremental_new_customers": "new customers the spend brought: slope of weekly new customers on weekly spend (least squares with an intercept for organic arrivals) x total spend",
+    "cac": "cost of acquisition: 1 / (new customers per unit of spend) from that regression; NaN where its interval reaches 0 (nothing attributes acquisition to spend)",
+    "cac_lo, cac_hi": "interval of cac at the run's confidence level (1 / the slope's upper and lower bound)",
     "ltv": "mean of 01's CLV (revenue over the CLV horizon) over the channel's new customers that have one",
     "ltv_coverage": "share of the channel's new customers with a CLV from 01 (01 values CRM customers only)",
     "ltv_cac": "ltv x gross_margin_rate / cac: lifetime margin per unit of acquisition cost",
@@ -67,7 +72,9 @@ SCORECARD_DEFINITIONS = {
     "rank": "order by contribution (gross_margin when contribution is unknown), 1 = best",
 }
 
-SCORECARD_COLUMNS = tuple(["channel_id", *SCORECARD_DEFINITIONS])
+SCORECARD_COLUMNS = tuple(
+    ["channel_id", *[c for k in SCORECARD_DEFINITIONS for c in k.split(", ")]]
+)
 
 
 #: The columns of 03's ``order_lines`` that stage 06 reads (scorecard, growth, segments,
@@ -514,6 +521,8 @@ def channel_scorecard(
     inventory_policy: pd.DataFrame | None = None,
     target_wait_s: float = 20.0,
     seen: pd.DataFrame | None = None,
+    curves: pd.DataFrame | None = None,
+    level: float = 0.95,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The ranked channel scorecard with every figure of :data:`SCORECARD_DEFINITIONS`.
 
@@ -527,6 +536,8 @@ def channel_scorecard(
         target_wait_s: service-level target wait, seconds.
         seen: :func:`first_seen` of ``lines`` when the caller has it already (None:
             computed here).
+        curves: 02's ``response_curves`` for the incremental revenue (None: NaN).
+        level: coverage of the cost-of-acquisition interval.
 
     Returns:
         (scorecard with the columns of :data:`SCORECARD_COLUMNS`, one row per channel that
@@ -539,7 +550,7 @@ def channel_scorecard(
     if seen is None:
         seen = first_seen(lines)
     card = _with_shipments(card, shipments, orders, notes)
-    card, new_ids = _with_marketing(card, marketing, seen, notes)
+    card, new_ids = _with_marketing(card, marketing, seen, notes, curves, level)
     if clv is not None and len(clv):
         card = card.join(ltv_figures(seen, clv, new_ids))
     else:
@@ -575,16 +586,37 @@ def _with_shipments(
 
 
 def _with_marketing(
-    card: pd.DataFrame, marketing: pd.DataFrame | None, seen: pd.DataFrame, notes: list[str]
+    card: pd.DataFrame,
+    marketing: pd.DataFrame | None,
+    seen: pd.DataFrame,
+    notes: list[str],
+    curves: pd.DataFrame | None = None,
+    level: float = 0.95,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
-    """``card`` joined with :func:`marketing_figures`, and the ids of the customers first
-    seen inside the spend weeks (None without marketing_spend.csv: every customer)."""
+    """``card`` joined with :func:`marketing_figures`, the incremental revenue and the
+    acquisition model (:mod:`.returns`), and the ids of the customers first seen inside the
+    spend weeks (None without marketing_spend.csv: every customer)."""
     if marketing is None or not len(marketing):
-        notes.append("no marketing_spend.csv: marketing spend, ROAS, ROI, CAC and LTV/CAC are NaN")
+        notes.append(
+            "no marketing_spend.csv: marketing spend, ROAS, marketing return, cost of "
+            "acquisition and LTV/CAC are NaN"
+        )
         return card, None
-    card = card.join(marketing_figures(marketing, seen))
+    card = card.join(marketing_figures(marketing, seen).drop(columns="cac"))
     card["marketing_spend"] = card["marketing_spend"].fillna(0.0)
     card["new_customers"] = card["new_customers"].fillna(0).astype(int)
+    inc = incremental_revenue(marketing, curves)
+    card = card.join(inc[["incremental_revenue"]])
+    if inc["incremental_revenue"].isna().all():
+        notes.append(
+            "no response curve fitted on this data (02's response_curves): incremental "
+            "revenue and the marketing return are NaN"
+        )
+    acq = acquisition_model(marketing, seen, level)
+    card = card.join(acq[["incremental_new_customers", "cac", "cac_lo", "cac_hi"]])
+    for ch, why in acq["acquisition_note"].items():
+        if why and ch in card.index:
+            notes.append(f"{ch}: no cost of acquisition shown: {why}")
     weeks = pd.to_datetime(marketing["week_start"])
     inside = seen.loc[
         (seen["first_seen"] >= weeks.min())
@@ -618,7 +650,11 @@ def _with_ratios(card: pd.DataFrame) -> pd.DataFrame:
     )
     card["contribution"] = card["gross_margin"] - card["fulfilment_cost"] - card["marketing_spend"]
     card["roas"] = safe_ratio(card["revenue"], card["marketing_spend"])
-    card["marketing_roi"] = safe_ratio(card["contribution"], card["marketing_spend"])
+    variable_margin = card["gross_margin"] - card["fulfilment_cost"].fillna(0.0)
+    card["marketing_return_rate"] = safe_ratio(
+        card["incremental_revenue"] * safe_ratio(variable_margin, card["revenue"]),
+        card["marketing_spend"],
+    )
     card["ltv_cac"] = safe_ratio(card["ltv"] * card["gross_margin_rate"], card["cac"])
     return card
 

@@ -40,7 +40,7 @@ SUMMARY_TABLE_COLUMNS = (
     "revenue",
     "gross_margin",
     "contribution",
-    "marketing_roi",
+    "marketing_return_rate",
     "cac",
     "ltv_cac",
     "on_time_rate",
