@@ -4,11 +4,13 @@
 * :mod:`.models`: series, features, the forecasting models, backtests, metrics, intervals;
 * :mod:`.entry`: the backtest and the forecast the notebook calls, run here or on Spark;
 * :mod:`.inventory`: the stock policy the forecasts imply, simulated;
+* :mod:`.comparison`: the same stock rule with the chosen and a baseline forecast;
 * :mod:`.findings`: the sentences of "What we found", computed from the numbers;
 * :mod:`.plots`: a series' forecast and its backtest, the stock a fill rate costs;
 * :mod:`.spark`: the Spark variant, imported only when the ``engine`` parameter asks for it.
 """
 
+from .comparison import STOCK_COMPARISON_COLUMNS, stock_comparison, stock_tradeoff_finding
 from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence
 from .entry import backtest, forecast_future
 from .findings import (
@@ -56,6 +58,9 @@ from .plots import (
 )
 
 __all__ = [
+    "STOCK_COMPARISON_COLUMNS",
+    "stock_comparison",
+    "stock_tradeoff_finding",
     "accuracy_finding",
     "forecast_findings",
     "interval_finding",

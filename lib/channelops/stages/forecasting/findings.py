@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .comparison import stock_tradeoff_finding
+
 __all__ = [
     "accuracy_finding",
     "selection_finding",
@@ -129,12 +131,18 @@ def stock_findings(stock: pd.DataFrame, currency: str) -> list[str]:
 
 
 def forecast_findings(
-    summary: pd.DataFrame, coverage: pd.DataFrame, stock: pd.DataFrame, currency: str
+    summary: pd.DataFrame,
+    coverage: pd.DataFrame,
+    stock: pd.DataFrame,
+    currency: str,
+    comparison: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Every sentence of 04's "What we found": accuracy, intervals, then stock (if any)."""
+    """Every sentence of 04's "What we found": accuracy, intervals, then stock (if any) and
+    the same-rule trade-off (:func:`~.comparison.stock_tradeoff_finding`, when given)."""
     return [
         accuracy_finding(summary),
         selection_finding(summary),
         interval_finding(coverage),
         *stock_findings(stock, currency),
+        *([] if comparison is None else stock_tradeoff_finding(comparison, currency)),
     ]
