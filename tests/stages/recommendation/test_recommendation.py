@@ -406,22 +406,22 @@ def tiny_merged(tiny_dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 23: on simulator 2 the chosen model scores 0.600 vs 1.2 x popularity 0.534 = 0.641 on tiny seed 7",
+    reason="issue 23: on simulator 2 (tiny seed 7) the chosen model (gp_topfreq) scores 0.588 "
+    "vs 1.05 x GP-TopFreq = 0.617 (buy_again 0.592, popularity 0.534)",
 )
 def test_tiny_chosen_model_beats_popularity_and_recovers_category_tastes(tiny_merged, tiny_dataset):
-    """Chosen on validation, scored on the last 8 weeks: NDCG@10 above popularity's (tiny,
-    generator 1.1 with habitual SKU choice: buy_again is chosen, 0.584 vs 0.459 = 1.27 x;
-    item_item 0.519, als_f8 0.518); the segment category lifts of its lists rank-correlate
-    with the true ones. With 4 segments x 6 categories = 24 cells, Spearman's rho under no
-    association has sd about 1/sqrt(23) = 0.21, so rho > 0.4 is about two sd above chance
-    (measured: buy_again 0.58, als_f8 0.48, item_item 0.34); popularity (the same list for
-    everyone seen in training) sits near 0."""
+    """Chosen on validation, scored on the last 8 weeks: NDCG@10 at least 1.05 x GP-TopFreq
+    (each customer's own most bought SKUs, the strong next-basket baseline) and above
+    popularity; the segment category lifts of its lists rank-correlate with the true ones.
+    With 4 segments x 6 categories = 24 cells, Spearman's rho under no association has sd
+    about 1/sqrt(23) = 0.21, so rho > 0.4 is about two sd above chance; popularity (the same
+    list for everyone seen in training) sits near 0."""
     order_lines, links = tiny_merged
     lines = rec.purchase_lines(order_lines)
     products = pd.read_csv(tiny_dataset / "products.csv")
     result = rec.offline_evaluation(
         lines,
-        ["popularity", "item_item", "als_f8", "buy_again"],
+        ["popularity", "gp_topfreq", "item_item", "als_f8", "buy_again"],
         k=10,
         skus=products["sku"],
         seed=7,
@@ -430,9 +430,8 @@ def test_tiny_chosen_model_beats_popularity_and_recovers_category_tastes(tiny_me
     )
     test = result.overall("test")
     print(result.chosen, test[["ndcg_at_k", "coverage"]].round(3).to_dict())
-    assert result.chosen == "buy_again"
+    assert test.loc[result.chosen, "ndcg_at_k"] >= 1.05 * test.loc["gp_topfreq", "ndcg_at_k"]
     assert test.loc[result.chosen, "ndcg_at_k"] > 1.2 * test.loc["popularity", "ndcg_at_k"]
-    assert test.loc["buy_again", "ndcg_at_k"] > test[["ndcg_at_k"]].drop("buy_again").max().item()
     assert test.loc[result.chosen, "coverage"] > 2 * test.loc["popularity", "coverage"]
     truth = truth_scoring.load_truth(tiny_dataset)
     id_map = truth_scoring.true_customer_ids(links, truth["buyer_identity"])
