@@ -223,13 +223,140 @@ def run_seed(seed: int, size: str, n_boot: int) -> None:
     )
 
 
+def _true_marginal_return(market, alloc: dict[str, float], step: float = 1.0) -> dict[str, float]:
+    """Per funded simulated channel: true extra contribution of one more unit of spend, per
+    unit (1.0 = break-even; halo, cannibalisation and margins included)."""
+    base = profit.true_weekly_profit(market, alloc)
+    out = {}
+    for c, s in alloc.items():
+        if s > 0:
+            bumped = dict(alloc, **{c: s + step})
+            out[c] = (profit.true_weekly_profit(market, bumped) - base) / step + 1.0
+    return out
+
+
+def score_issue20(folder: Path, seed: int, n_boot: int, pop: int, gen: int) -> pd.DataFrame:
+    """Issue 20's checks on one dataset folder (with truth/), old and new approach.
+
+    old: flat gross margin 0.45 less commission, no trimming. new: each channel's own margin
+    (channelops.margins, as notebook 02: product cost, commission, fulfilment), spend that
+    does not pay its margin trimmed. Both: curves fitted from the intake's lines as 02 does,
+    budget = mean of the last 13 weeks, >= 2 channels, knee >= 98% profit, no reach.
+    Scored with the simulator's true profit: capture = (plan - now) / (best - now), now =
+    each channel's mean spend over the last 13 weeks, best = best_true_allocation(budget).
+    """
+    from channelops.ingest.dataset import load_dataset
+    from channelops.ingest.intake import ingest_lines
+    from channelops.margins import channel_margin_rates, margin_rate_map
+
+    t0 = time.perf_counter()
+    ds = load_dataset(folder)
+    lines = ingest_lines(ds).lines
+    spend, catalog = ds.table("marketing_spend"), ds.table("channels")
+    revenue = ch.weekly_channel_revenue(lines)
+    curves = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed)
+    fit_s = time.perf_counter() - t0
+    market = profit.load_market_truth(folder)
+    known = set(market["response_curves"]["channel_id"])
+    budget = ch.plan_budget(0.0, spend)
+    cons = ch.PlanConstraints(total_budget=budget, min_channels=2)
+    now = ch.current_allocation(spend, list(catalog["channel_id"]))
+
+    def true_profit(alloc: dict[str, float]) -> float:
+        other = sum(v for c, v in alloc.items() if c not in known)
+        return (
+            profit.true_weekly_profit(market, {c: v for c, v in alloc.items() if c in known})
+            - other
+        )
+
+    best = profit.best_true_allocation(market, budget)
+    p_now, p_best = true_profit(now), true_profit(best)
+    # incremental revenue at median spend: fitted R(s) - R(0) against the truth (business-wide)
+    cmap = ch.as_curve_map(curves)
+    med = curves.set_index("channel_id")["spend_median"].dropna()
+    inc_rows = []
+    for c, s in med.items():
+        if c not in known:
+            continue
+        cv = cmap[c]
+        fit = float(cv.revenue(s) - cv.revenue(0.0))
+        d = cv.revenue_draws(np.array([0.0, s]))
+        lo, hi = np.quantile(d[:, 1] - d[:, 0], [0.05, 0.95])
+        true = float(profit.true_incremental_revenue(market, {c: float(s)})[c])
+        inc_rows.append({"channel": c, "err": fit / true - 1, "covered": lo <= true <= hi})
+    inc = pd.DataFrame(inc_rows)
+    rows = []
+    margins = margin_rate_map(
+        channel_margin_rates(
+            lines, ds.table("products"), catalog, ds.table("shipments"), ds.table("warehouses")
+        )
+    )
+    margins_nofulfil = margin_rate_map(channel_margin_rates(lines, ds.table("products"), catalog))
+    for name, margin, trim in (
+        ("old: flat 0.45", 0.45, False),
+        ("new: own margins", margins, True),
+        ("new, margins without fulfilment", margins_nofulfil, True),
+    ):
+        t1 = time.perf_counter()
+        res = ch.optimise_channel_plan(
+            curves, catalog, None, cons, {}, pop_size=pop, n_gen=gen, seed=seed, gross_margin=margin
+        )
+        rec = ch.recommend_plan(res, "knee", min_profit_share=0.98)
+        plan = {c: float(rec[f"budget_{c}"]) for c in res.model.channel_ids if rec[f"selected_{c}"]}
+        if trim:
+            plan = ch.trim_unpaid_spend(res.model, plan)
+        cmp = ch.plan_vs_current(res.model, plan, now).set_index("allocation")
+        secs = time.perf_counter() - t1
+        p_plan = true_profit(plan)
+        mret = _true_marginal_return(market, {c: v for c, v in plan.items() if c in known})
+        unpaid = sorted(c for c, r in mret.items() if r < 0.9)
+        gain_true = p_plan - p_now
+        rows.append(
+            {
+                "seed": seed,
+                "approach": name,
+                "capture": gain_true / (p_best - p_now),
+                "achievable_gain_share": (p_best - p_now) / p_best,
+                "vs_best": p_plan / p_best - 1,
+                "plan_spend": sum(plan.values()),
+                "best_spend": sum(best.values()),
+                "pred_gain": cmp.loc["gain", "profit"],
+                "pred_gain_lo": cmp.loc["gain", "profit_lo"],
+                "pred_gain_hi": cmp.loc["gain", "profit_hi"],
+                "true_gain": gain_true,
+                "p_beats_now": cmp.loc["gain", "prob_positive"],
+                "unpaid_channels": ",".join(unpaid) or "-",
+                "inc_within_20pct": int((inc["err"].abs() <= 0.2).sum()),
+                "inc_channels": len(inc),
+                "inc_covered_90": int(inc["covered"].sum()),
+                "fit_s": fit_s,
+                "plan_s": secs,
+            }
+        )
+    print(f"\n### seed {seed}: incremental revenue at median spend, fitted / true - 1\n")
+    print(_md(inc, "{:+.3f}"))
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 3])
     ap.add_argument("--size", default="demo")
     ap.add_argument("--n-boot", type=int, default=20)
+    ap.add_argument(
+        "--folders",
+        nargs="+",
+        help="issue-20 scoring of existing demo folders named demo<seed> (see score_issue20)",
+    )
     args = ap.parse_args()
     np.set_printoptions(precision=3)
+    if args.folders:
+        out = []
+        for f in args.folders:
+            seed = int(Path(f).name.removeprefix("demo"))
+            out.append(score_issue20(Path(f), seed, args.n_boot, 100, 200))
+        print("\n" + _md(pd.concat(out, ignore_index=True), "{:,.3f}"))
+        return
     for seed in args.seeds:
         run_seed(seed, args.size, args.n_boot)
 
