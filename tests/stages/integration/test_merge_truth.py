@@ -17,6 +17,7 @@ from channelops.ingest import intake
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.dataset import load_dataset, read_export
 from channelops.stages import integration as integ
+from channelops.stages.integration import model as identity_model
 from channelops.synth.scoring.integration import pairwise_link_scores
 
 
@@ -160,13 +161,26 @@ def test_probabilistic_links_precision_and_recall(merged, splink_pairs, tiny_dat
     assert links.loc[links["rule"] == "splink", "match_probability"].ge(0.9).all()
 
 
-def test_customer_ids_stable_across_reruns(merged, splink_pairs):
+def test_links_and_probabilities_do_not_move_with_the_seed(merged, splink_pairs):
+    """On small data u is computed from every record pair, so another seed gives the same
+    model: the same pairs, probabilities and links (a u sample of such data can hold no pair
+    of phones one digit apart; splink then keeps that level's default u and true pairs fall
+    below the threshold for one seed and not another)."""
     again = integ.probabilistic_pairs(
-        merged.buyers, merged.crm, merged.crm_channels, min_probability=0.5, seed=7
+        merged.buyers, merged.crm, merged.crm_channels, min_probability=0.5, seed=8
     )
+    pd.testing.assert_frame_equal(again, splink_pairs)
     a = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=splink_pairs)
     b = integ.link_buyers(merged.buyers, merged.crm, merged.crm_channels, pairs=again)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_u_from_every_pair_on_small_data_and_a_sample_above():
+    # 2,000 records: 1,999,000 pairs, all of them (splink samples nothing at >= every pair)
+    assert identity_model.u_pairs(2_000) >= 2_000 * 1_999 / 2
+    assert identity_model.u_pairs(10) >= 45
+    # 2,001 records: 2,001,000 pairs, more than U_ALL_PAIRS_UP_TO -> the fixed sample
+    assert identity_model.u_pairs(2_001) == identity_model.U_SAMPLE_PAIRS < 2_001 * 2_000 / 2
 
 
 def test_ingest_lines_channel_by_channel_equals_all_lines_at_once(merged, tiny_dataset):

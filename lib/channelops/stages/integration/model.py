@@ -261,11 +261,26 @@ EM_RULES: tuple[tuple[str, ...], ...] = (
 )
 
 
+#: Up to this many record pairs, u is computed from every pair (no sample, no seed).
+U_ALL_PAIRS_UP_TO = 2_000_000
+
+#: Random record pairs that estimate u on larger data.
+U_SAMPLE_PAIRS = 1_000_000
+
+
 def u_pairs(n_records: int) -> float:
-    """Random record pairs that estimate u: 50 per record, at least 100,000 and at most
-    1,000,000 (splink's usual size; fewer on small data, where the comparisons of a large
-    sample cost more time than they add precision)."""
-    return float(min(max(50 * n_records, 1e5), 1e6))
+    """Record pairs that estimate u for ``n_records`` records.
+
+    Every pair when there are at most :data:`U_ALL_PAIRS_UP_TO` (small data: u is then
+    exact and does not depend on the seed; a sample of such data can hold no pair at a rare
+    level, e.g. phones one digit apart, and splink would keep that level's default u, a
+    hundred times too large); else a random sample of :data:`U_SAMPLE_PAIRS` pairs (splink's
+    usual size), drawn with the seed.
+    """
+    total = n_records * (n_records - 1) // 2
+    if total <= U_ALL_PAIRS_UP_TO:
+        return float(total + n_records)  # >= every pair: splink samples nothing
+    return float(U_SAMPLE_PAIRS)
 
 
 def train(linker: Linker, seed: int, max_em_pairs: float, n_records: int = 10**4) -> int:
