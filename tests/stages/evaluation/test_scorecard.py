@@ -476,7 +476,7 @@ def test_without_any_cost_channels_rank_by_revenue_and_say_so():
     )
     sentences = ev.channel_sentences(card, "CNY")
     assert sentences[:2] == [
-        "The 2 channels sold 425 CNY; their gross margin is unknown because the data has no "
+        "From 2024-01-01 to 2024-01-09, the 2 channels sold 425 CNY of net revenue; their gross margin is unknown because the data has no "
         "product cost.",
         "b ranks first by revenue with 225 CNY.",
     ]

@@ -46,7 +46,9 @@ def test_summary_sentences_by_hand(tmp_path):
     path = write_summary(tmp_path, "CNY")
     text = path.read_text(encoding="utf-8")
     # 240 + 250 = 490 revenue, 140 + 125 = 265 margin = 54.1%
-    assert "sold 490 CNY and kept 265 CNY of gross margin" in text and "(54.1%)" in text
+    assert (
+        "sold 490 CNY of net revenue and kept 265 CNY of gross margin" in text and "(54.1%)" in text
+    )
     assert "b ranks first with 120 CNY of contribution" in text
     assert "a loses money" in text
     # best LTV/CAC is a (7.5): CAC 20
@@ -142,7 +144,7 @@ def test_policy_sentence_says_less_or_more_in_words():
     sentences, _ = ev.executive_summary(_scorecard(), None, None, None, policies, "CNY")
     said = " ".join(sentences)
     # 94.1 / 100 - 1 = -5.9%: "5.9% less", never "-5.9%"
-    assert "holds 5.9% less stock value than the naive policy at the same fill rate" in said
+    assert "holds 5.9% less stock value than the naive policy" in said
     assert "moves the SLA breach rate from 25.5% to 17.3%" in said
     more = policies.assign(relative_delta=[0.02, -0.3])
     said = " ".join(ev.executive_summary(_scorecard(), None, None, None, more, "CNY")[0])

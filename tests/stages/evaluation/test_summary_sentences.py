@@ -37,6 +37,8 @@ def _experiment(**changes) -> pd.DataFrame:
     row = {
         "name": "coupon",
         "level": 0.9,
+        "diff": 3.0,
+        "mean_control": 20.0,
         "lift": 0.1,
         "lift_lo": 0.02,
         "lift_hi": 0.18,
@@ -57,8 +59,8 @@ def test_channel_sentences_by_hand():
     s = ev.channel_sentences(_scorecard(), "CNY")
     assert s == [
         # 240 + 250 = 490; 140 + 125 = 265 = 54.1%
-        "The 2 channels sold 490 CNY and kept 265 CNY of gross margin after product cost and "
-        "commission (54.1%).",
+        "Over the whole data, the 2 channels sold 490 CNY of net revenue and kept 265 CNY of "
+        "gross margin after product cost and commission (54.1%).",
         "b ranks first with 120 CNY of contribution after fulfilment and marketing on 240 CNY "
         "of revenue.",
         "Not every channel earns its place yet: a loses money after fulfilment and marketing.",
@@ -92,50 +94,88 @@ def test_growth_sentence_by_hand():
 
 
 def test_experiment_sentence_by_hand_and_flipped():
+    # diff 3 on a control mean of 20: the interval 1..5 is +5.0% to +25.0% of it
     assert ev.experiment_sentence(_experiment()) == (
-        "Experiment coupon: +10.0% revenue per customer (90% interval +2.0% to +18.0%), "
-        "a real effect."
+        "Experiment coupon: +3.0 net revenue per customer (90% interval +1.0 to +5.0, +5.0% "
+        "to +25.0% of the control's mean); the treatment raised revenue."
     )
     crossing = _experiment(welch_lo=-1.0)
-    assert ev.experiment_sentence(crossing).endswith("not distinguishable from zero.")
-    # CUPED, when it ran, is the one quoted and decides
+    assert ev.experiment_sentence(crossing).endswith("includes zero, so no effect is shown.")
+    down = _experiment(diff=-3.0, welch_lo=-5.0, welch_hi=-1.0)
+    assert ev.experiment_sentence(down).endswith("the treatment lowered revenue.")
+    # excludes zero, but the correction across experiments takes it back
+    two = pd.concat([_experiment(effect_shown=False), _experiment(name="other")])
+    assert "not after correcting for the 2 experiments" in ev.experiment_sentence(two)
+    # CUPED, when it ran, is the one quoted and decides; the window's dates are given
     cuped = _experiment(
         welch_lo=-1.0,
         cuped_diff=2.0,
         cuped_lo=0.5,
         cuped_hi=3.5,
-        cuped_lift=0.08,
-        cuped_lift_lo=0.01,
-        cuped_lift_hi=0.15,
+        start_date=pd.Timestamp("2024-03-11"),
+        end_date=pd.Timestamp("2024-05-05"),
     )
     assert ev.experiment_sentence(cuped) == (
-        "Experiment coupon: +8.0% revenue per customer (90% interval +1.0% to +15.0%), "
-        "a real effect."
+        "Experiment coupon (2024-03-11 to 2024-05-05): +2.0 net revenue per customer (90% "
+        "interval +0.5 to +3.5, +2.5% to +17.5% of the control's mean); the treatment raised "
+        "revenue."
     )
     assert ev.experiment_sentence(None) is None
-    with pytest.raises(ValueError, match="lift_lo"):
-        ev.experiment_sentence(_experiment().drop(columns="lift_lo"))
+    with pytest.raises(ValueError, match="welch_lo"):
+        ev.experiment_sentence(_experiment().drop(columns="welch_lo"))
 
 
 def test_plan_sentence_by_hand():
     plan = pd.DataFrame(
         {
-            "channel_id": ["a", "b"],
-            "selected": [True, False],
-            "actual_spend": [10.0, 20.0],
-            "budget_change": [5.0, -5.0],
-            "planned_profit": [30.0, 0.0],
-            "actual_profit": [10.0, 5.0],
+            "channel_id": ["a", "b", "c"],
+            "selected": [True, False, True],
+            "planned_budget": [15.0, 0.0, 0.0],
+            "actual_spend": [10.0, 20.0, 0.0],
+            "budget_change": [5.0, -20.0, 0.0],
+            "planned_profit": [30.0, 0.0, 0.0],
+            "actual_profit": [10.0, 5.0, 0.0],
+            "period_start": pd.Timestamp("2024-04-01"),
+            "period_end": pd.Timestamp("2024-06-30"),
+            "weeks": 13,
         }
     )
+    # c is selected with a budget of 0: not running; 12.5 = (5 + 20) / 2 moved
     assert ev.plan_sentence(plan, "CNY") == (
-        "02's plan runs 1 channel(s) (a) and moves 5 CNY of weekly budget; it expects 30 CNY "
-        "weekly profit against 15 CNY now."
+        "02's plan gives a budget to 1 channel(s) (a) and none to b, c; it moves 12 CNY of "
+        "weekly budget from b (20 CNY) to a (5 CNY). It expects 30 CNY weekly profit against "
+        "15 CNY a week now in the last 13 weeks (2024-04-01 to 2024-06-30). The plan expects "
+        "more profit than now."
     )
+    worse = plan.assign(
+        planned_profit=[10.0, 0.0, 0.0],
+        planned_profit_lo=[2.0, 0.0, 0.0],
+        planned_profit_hi=[18.0, 0.0, 0.0],
+    )
+    said = ev.plan_sentence(worse, "CNY")
+    assert "10 CNY weekly profit (interval 2 CNY to 18 CNY" in said
+    assert said.endswith("The plan expects LESS profit than now: do not adopt it as it stands.")
     assert ev.plan_sentence(plan.assign(actual_spend=np.nan), "CNY") is None
     assert ev.plan_sentence(None, "CNY") is None
     with pytest.raises(ValueError, match="selected"):
         ev.plan_sentence(plan.drop(columns="selected"), "CNY")
+
+
+def test_policy_sentence_puts_each_gain_next_to_its_price():
+    rows = [
+        ("inventory", "pooled", "average_stock_value", 100.0, 94.0, -0.06),
+        ("inventory", "pooled", "fill_rate", 0.95, 0.95, 0.0),
+        ("inventory", "pooled", "stockout_days", 480.0, 867.0, 0.81),
+        ("fulfilment", "all channels", "breach_rate", 0.255, 0.173, -0.32),
+        ("fulfilment", "all channels", "mean_hours_late", 303.0, 465.0, 0.53),
+    ]
+    cols = ["comparison", "scope", "metric", "before", "after", "relative_delta"]
+    assert ev.policy_sentence(pd.DataFrame(rows, columns=cols)) == (
+        "Policies: the forecast-driven stock policy (pooled stock) holds 6.0% less stock value "
+        "than the naive policy (fill rate 95.0% to 95.0%, stock-out days 480 to 867); "
+        "prioritising orders moves the SLA breach rate from 25.5% to 17.3% while late orders "
+        "are late by 303.0 h before and 465.0 h after."
+    )
 
 
 def test_policy_sentence_needs_something_to_say():
@@ -220,7 +260,7 @@ def test_a_script_in_an_experiment_name_comes_out_escaped(tmp_path):
         _scorecard(), _experiment(name=SCRIPT_NAME), None, None, None, "CNY"
     )
     said = " ".join(sentences)
-    assert f"Experiment {escaped}: +10.0%" in said and "<script>" not in said
+    assert f"Experiment {escaped}: +3.0" in said and "<script>" not in said
     # and the summary page, built from the saved tables, shows it as text too
     write_table(_scorecard(), "scorecard", tmp_path)
     write_table(_experiment(name=SCRIPT_NAME), "experiment_results", tmp_path)

@@ -82,7 +82,7 @@ def plan_vs_actual(
         planned_revenue_per_spend, actual_spend, actual_revenue, actual_profit,
         actual_revenue_per_spend, model_revenue_at_actual, budget_change (planned -
         actual), revenue_change, profit_change, period_start, period_end and weeks (the
-        actual period); all per week, base currency. actual_profit
+        actual period), and planned_profit_lo/hi when 02's plan has profit_lo/hi; all per week, base currency. actual_profit
         = revenue x gross_margin_rate - spend - fixed cost per week (monthly x 12 / 52).
     """
     if plan is None:
@@ -143,6 +143,9 @@ def _planned(plan: pd.DataFrame) -> pd.DataFrame:
             "profit": "planned_profit",
         }
     )
+    for bound in ("profit_lo", "profit_hi"):  # 02's interval of the planned profit
+        if bound in plan:
+            out[f"planned_{bound}"] = plan[bound].to_numpy()
     out["channel_id"] = out["channel_id"].astype(str)
     out = out.set_index("channel_id")
     out["planned_revenue_per_spend"] = safe_ratio(out["planned_revenue"], out["planned_budget"])

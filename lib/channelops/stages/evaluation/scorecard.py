@@ -541,7 +541,8 @@ def channel_scorecard(
 
     Returns:
         (scorecard with the columns of :data:`SCORECARD_COLUMNS`, one row per channel that
-        sold, ranked; notes: one sentence per figure left NaN and why).
+        sold, ranked, then period_start and period_end (first and last order day of
+        ``lines``: the period every figure covers) when the lines have order_ts_local; notes: one sentence per figure left NaN and why).
     """
     notes: list[str] = []
     card = sales_figures(lines, products, channels)
@@ -560,7 +561,11 @@ def channel_scorecard(
     else:
         notes.append("no inventory_policy from 04: inventory turnover and fill rate are NaN")
     card = _with_service(card, contacts, target_wait_s, notes)
-    return _ranked(_with_ratios(card), notes)
+    card, notes = _ranked(_with_ratios(card), notes)
+    if "order_ts_local" in lines and len(lines):  # the period every figure covers
+        ts = pd.to_datetime(lines["order_ts_local"])
+        card["period_start"], card["period_end"] = ts.min().normalize(), ts.max().normalize()
+    return card, notes
 
 
 def _with_shipments(

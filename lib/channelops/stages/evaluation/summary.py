@@ -59,6 +59,25 @@ def _losers_verb(losers: list[str]) -> str:
     return "loses" if len(losers) == 1 else "lose"
 
 
+def _cac_band(row: pd.Series, currency: str) -> str:
+    """`` (interval 10 to 30 CNY)`` when the row has the cost of acquisition's interval."""
+    if pd.notna(row.get("cac_lo")) and pd.notna(row.get("cac_hi")):
+        return f" (interval {row['cac_lo']:,.0f} to {money_text(row['cac_hi'], currency)})"
+    return ""
+
+
+def _period_text(scorecard: pd.DataFrame) -> str:
+    """``From 2024-01-01 to 2024-06-30, `` when the scorecard states its period, else ``In
+    the data, ``."""
+    if {"period_start", "period_end"} <= set(scorecard.columns) and scorecard[
+        "period_start"
+    ].notna().any():
+        start = pd.Timestamp(scorecard["period_start"].min()).date()
+        end = pd.Timestamp(scorecard["period_end"].max()).date()
+        return f"From {start} to {end}, "
+    return "Over the whole data, "
+
+
 def channel_sentences(scorecard: pd.DataFrame, currency: str) -> list[str]:
     """What the channels sold and kept, who ranks first, who loses money, who acquires best.
 
@@ -83,9 +102,10 @@ def channel_sentences(scorecard: pd.DataFrame, currency: str) -> list[str]:
     total_rev = sc["revenue"].sum()
     top = sc.iloc[0]
     key = ranking_key(sc)
+    when = _period_text(sc)
     if key == "revenue":
         out = [
-            f"The {len(sc)} channels sold {money_text(total_rev, currency)}; their gross margin "
+            f"{when}the {len(sc)} channels sold {money_text(total_rev, currency)} of net revenue; their gross margin "
             "is unknown because the data has no product cost."
         ]
         out.append(
@@ -95,7 +115,7 @@ def channel_sentences(scorecard: pd.DataFrame, currency: str) -> list[str]:
     else:
         margin = sc["gross_margin"].sum()
         out = [
-            f"The {len(sc)} channels sold {money_text(total_rev, currency)} and kept "
+            f"{when}the {len(sc)} channels sold {money_text(total_rev, currency)} of net revenue and kept "
             f"{money_text(margin, currency)} of gross margin after product cost "
             f"and commission ({margin / total_rev:.1%})."
         ]
@@ -122,7 +142,8 @@ def channel_sentences(scorecard: pd.DataFrame, currency: str) -> list[str]:
         best = ratio.sort_values("ltv_cac", ascending=False).iloc[0]
         out.append(
             f"The best acquisition channel is {escape_data(best['channel_id'])}: a new "
-            f"customer costs {money_text(best['cac'], currency)} and returns "
+            f"customer costs {money_text(best['cac'], currency)}{_cac_band(best, currency)} "
+            "and returns "
             f"{best['ltv_cac']:.1f}x that in lifetime margin."
         )
     return out
@@ -152,69 +173,149 @@ def growth_sentence(growth: pd.DataFrame | None) -> str | None:
 
 
 def experiment_sentence(experiments: pd.DataFrame | None) -> str | None:
-    """The first experiment's lift with its interval and whether the effect is real.
+    """The first experiment's effect with the interval it is decided on.
 
     Args:
-        experiments: stage 06's ``experiment_results`` (name, lift, lift_lo, lift_hi,
-            welch_lo, welch_hi, and the cuped_* columns when CUPED ran; level), or None.
+        experiments: stage 06's ``experiment_results`` (name, welch_lo, welch_hi, diff,
+            and the cuped_* columns when CUPED ran; level, start_date, end_date,
+            mean_control, effect_shown and p_adjusted when known), or None.
 
     Returns:
-        The sentence on the CUPED estimate when there is one, else the plain one: "a real
-        effect" when the difference-in-means interval excludes 0, else "not
-        distinguishable from zero"; None when there is no experiment.
+        The difference in net revenue per customer with its interval (CUPED's when it
+        ran), the same interval as a share of the control's mean, the window's dates, and
+        what the interval says: above zero (raised), below (lowered), includes zero (not
+        shown), or excludes zero but not after the correction across experiments; None
+        when there is no experiment.
 
     Raises:
         ValueError: a column is missing.
     """
     if experiments is None or not len(experiments):
         return None
-    require_columns(
-        experiments,
-        ["name", "lift", "lift_lo", "lift_hi", "welch_lo", "welch_hi"],
-        "experiment_results",
-    )
+    require_columns(experiments, ["name", "welch_lo", "welch_hi"], "experiment_results")
     e = experiments.iloc[0]
-    pre = "cuped_" if pd.notna(e.get("cuped_diff")) else ""
-    lo, hi = (e["cuped_lo"], e["cuped_hi"]) if pre else (e["welch_lo"], e["welch_hi"])
-    sig = "a real effect" if lo > 0 or hi < 0 else "not distinguishable from zero"
-    level = float(e["level"]) if "level" in e and pd.notna(e["level"]) else 0.95
-    return (
-        f"Experiment {escape_data(e['name'])}: {e[pre + 'lift']:+.1%} revenue per customer "
-        f"({level:.0%} interval {e[pre + 'lift_lo']:+.1%} to {e[pre + 'lift_hi']:+.1%}), {sig}."
+    if "diff" not in e or pd.isna(e.get("diff")):
+        return f"Experiment {escape_data(e['name'])}: too few units to compare."
+    cuped = pd.notna(e.get("cuped_diff"))
+    diff = float(e["cuped_diff"] if cuped else e["diff"])
+    lo, hi = (e["cuped_lo"], e["cuped_hi"]) if cuped else (e["welch_lo"], e["welch_hi"])
+    level = float(e["level"]) if pd.notna(e.get("level")) else 0.95
+    mc = float(e["mean_control"]) if pd.notna(e.get("mean_control")) else float("nan")
+    share = f", {lo / mc:+.1%} to {hi / mc:+.1%} of the control's mean" if mc > 0 else ""
+    when = (
+        f" ({pd.Timestamp(e['start_date']).date()} to {pd.Timestamp(e['end_date']).date()})"
+        if pd.notna(e.get("start_date")) and pd.notna(e.get("end_date"))
+        else ""
     )
+    crosses = lo <= 0 <= hi
+    shown = bool(e["effect_shown"]) if pd.notna(e.get("effect_shown")) else not crosses
+    if shown:
+        said = "the treatment raised revenue" if lo > 0 else "the treatment lowered revenue"
+    elif crosses:
+        said = "the interval includes zero, so no effect is shown"
+    else:
+        said = (
+            "the interval excludes zero but not after correcting for the "
+            f"{len(experiments)} experiments read together, so no effect is shown"
+        )
+    return (
+        f"Experiment {escape_data(e['name'])}{when}: {diff:+,.1f} net revenue per customer "
+        f"({level:.0%} interval {lo:+,.1f} to {hi:+,.1f}{share}); {said}."
+    )
+
+
+def _moves_text(plan: pd.DataFrame, currency: str) -> str:
+    """Where the weekly budget goes: the channels cut and the channels raised, largest first."""
+    ch = plan.set_index(plan["channel_id"].astype(str))["budget_change"].astype(float)
+    ch = ch.loc[ch.abs() >= 0.5]
+    parts = []
+    for verb, part in (("from", ch.loc[ch < 0]), ("to", ch.loc[ch > 0])):
+        if len(part):
+            items = part.abs().sort_values(ascending=False)
+            parts.append(
+                f"{verb} "
+                + ", ".join(
+                    f"{escape_data(k)} ({money_text(v, currency)})" for k, v in items.items()
+                )
+            )
+    return " ".join(parts)
 
 
 def plan_sentence(plan: pd.DataFrame | None, currency: str) -> str | None:
-    """Which channels 02's plan runs, the budget it moves, its profit against now.
+    """What 02's plan runs and stops, where its budget moves, its profit against now.
 
     Args:
-        plan: stage 06's ``plan_vs_actual`` (channel_id, selected, budget_change,
-            actual_spend, planned_profit, actual_profit; per week), or None.
+        plan: stage 06's ``plan_vs_actual`` (channel_id, selected, planned_budget,
+            budget_change, actual_spend, planned_profit, actual_profit; per week; and
+            period_start, period_end, weeks, planned_profit_lo/hi when known), or None.
         currency: base currency code.
 
     Returns:
-        The sentence, or None without a plan or without any actual spend.
+        One or two sentences: the channels the plan runs (a planned budget above 0) and
+        the ones it gives no budget; the weekly budget it moves, channel by channel; the
+        planned weekly profit (with its interval when 02 gives one) against the actual
+        weekly profit of the stated period, saying plainly when the plan expects less than
+        now. None without a plan or without any actual spend.
 
     Raises:
         ValueError: a column is missing.
     """
     if plan is None or not len(plan):
         return None
-    require_columns(plan, ["channel_id", "selected", "actual_spend"], "plan_vs_actual")
+    require_columns(
+        plan,
+        [
+            "channel_id",
+            "selected",
+            "actual_spend",
+            "budget_change",
+            "planned_profit",
+            "actual_profit",
+        ],
+        "plan_vs_actual",
+    )
     if not plan["actual_spend"].notna().any():
         return None
+    budget = plan["planned_budget"] if "planned_budget" in plan else plan["selected"].astype(float)
+    running = plan.loc[plan["selected"].astype(bool) & (budget > 0), "channel_id"].tolist()
+    stopped = plan.loc[~plan["channel_id"].isin(running), "channel_id"].tolist()
     moved = plan["budget_change"].abs().sum() / 2
-    sel = plan.loc[plan["selected"].astype(bool), "channel_id"].tolist()
+    text = (
+        f"02's plan gives a budget to {len(running)} channel(s) ({names_text(running) or 'none'})"
+    )
+    if stopped:
+        text += f" and none to {names_text(stopped)}"
+    if moved >= 0.5:
+        text += f"; it moves {money_text(moved, currency)} of weekly budget {_moves_text(plan, currency)}"
+    planned, actual = float(plan["planned_profit"].sum()), float(plan["actual_profit"].sum())
+    band = ""
+    if {"planned_profit_lo", "planned_profit_hi"} <= set(plan.columns) and plan[
+        "planned_profit_lo"
+    ].notna().any():
+        band = (
+            f" (interval {money_text(plan['planned_profit_lo'].sum(), currency)} to "
+            f"{money_text(plan['planned_profit_hi'].sum(), currency)}, the channels' bounds added)"
+        )
+    period = ""
+    if {"period_start", "period_end", "weeks"} <= set(plan.columns):
+        r = plan.iloc[0]
+        period = (
+            f" in the last {int(r['weeks'])} weeks ({pd.Timestamp(r['period_start']).date()} "
+            f"to {pd.Timestamp(r['period_end']).date()})"
+        )
+    verdict = (
+        "The plan expects LESS profit than now: do not adopt it as it stands."
+        if planned < actual
+        else "The plan expects more profit than now."
+    )
     return (
-        f"02's plan runs {len(sel)} channel(s) ({names_text(sel)}) and moves "
-        f"{money_text(moved, currency)} of weekly budget; it expects "
-        f"{money_text(plan['planned_profit'].sum(), currency)} weekly profit against "
-        f"{money_text(plan['actual_profit'].sum(), currency)} now."
+        f"{text}. It expects {money_text(planned, currency)} weekly profit{band} against "
+        f"{money_text(actual, currency)} a week now{period}. {verdict}"
     )
 
 
 def policy_sentence(policies: pd.DataFrame | None) -> str | None:
-    """What the stock policy saves and what prioritising orders does to SLA breaches.
+    """What the stock and order-flow policies gain, each next to its price.
 
     Args:
         policies: stage 06's ``policy_comparison`` (comparison, scope, metric, before,
@@ -222,8 +323,9 @@ def policy_sentence(policies: pd.DataFrame | None) -> str | None:
 
     Returns:
         "Policies: ..." with the first inventory scope's stock-value change ("less" or
-        "more") and the all-channel breach rate before and after; None when neither is in
-        the table.
+        "more") next to its fill rate and stock-out days before and after when present,
+        and the all-channel breach rate before and after next to the mean hours late (or
+        mean cycle hours) before and after when present; None when neither is in the table.
 
     Raises:
         ValueError: a column is missing.
@@ -236,30 +338,44 @@ def policy_sentence(policies: pd.DataFrame | None) -> str | None:
         "policy_comparison",
     )
     said = []
-    inv = policies.loc[
-        (policies["comparison"] == "inventory") & (policies["metric"] == "average_stock_value")
-    ]
-    if len(inv):
-        r = inv.iloc[0]
+    inv = policies.loc[policies["comparison"] == "inventory"]
+    value = inv.loc[inv["metric"] == "average_stock_value"]
+    if len(value):
+        r = value.iloc[0]
+        scope = inv.loc[inv["scope"] == r["scope"]].set_index("metric")
         delta = float(r["relative_delta"])
         more_or_less = "less" if delta < 0 else "more"
-        said.append(
+        part = (
             f"the forecast-driven stock policy ({escape_data(r['scope'])} stock) holds "
-            f"{abs(delta):.1%} {more_or_less} stock value than the naive policy at "
-            "the same fill rate"
+            f"{abs(delta):.1%} {more_or_less} stock value than the naive policy"
         )
+        prices = []
+        if "fill_rate" in scope.index:
+            f = scope.loc["fill_rate"]
+            prices.append(f"fill rate {f['before']:.1%} to {f['after']:.1%}")
+        if "stockout_days" in scope.index:
+            d = scope.loc["stockout_days"]
+            prices.append(f"stock-out days {d['before']:,.0f} to {d['after']:,.0f}")
+        said.append(part + (f" ({', '.join(prices)})" if prices else ""))
     ful = policies.loc[
-        (policies["comparison"] == "fulfilment")
-        & (policies["scope"] == "all channels")
-        & (policies["metric"] == "breach_rate")
-    ]
-    if len(ful):
-        r = ful.iloc[0]
-        said.append(
+        (policies["comparison"] == "fulfilment") & (policies["scope"] == "all channels")
+    ].set_index("metric")
+    if "breach_rate" in ful.index:
+        r = ful.loc["breach_rate"]
+        part = (
             f"prioritising orders moves the SLA breach rate from {r['before']:.1%} "
             f"to {r['after']:.1%}"
         )
-    return f"Policies: {' and '.join(said)}." if said else None
+        for metric, what in (
+            ("mean_hours_late", "late orders are late by"),
+            ("mean_cycle_hours", "the mean order takes"),
+        ):
+            if metric in ful.index:
+                h = ful.loc[metric]
+                part += f" while {what} {h['before']:,.1f} h before and {h['after']:,.1f} h after"
+                break
+        said.append(part)
+    return f"Policies: {'; '.join(said)}." if said else None
 
 
 def filler_sentences(scorecard: pd.DataFrame, currency: str, said: int) -> list[str]:
