@@ -141,7 +141,7 @@ def test_training_inputs_do_not_move_when_test_purchases_change():
         progress=False,
         model_options={"categories": cats, "num_threads": 1},
     )
-    names = ["segment_popularity", "gp_topfreq"]
+    names = ["popularity", "segment_popularity", "gp_topfreq"]
     seg_a = pd.Series("one", index=lines["customer_id"].unique())
     ids_b = [*lines["customer_id"].unique(), "brand_new"]
     seg_b = pd.Series(np.resize(["x", "y"], len(ids_b)), index=ids_b)
@@ -197,3 +197,47 @@ def test_findings_follow_the_numbers():
     assert "no better than the best" in bad[2]
     with pytest.raises(ValueError, match="has no test row"):
         rec.recommendation_findings(_overall(0.4, 0.1), "als_f8", 10)
+
+
+def test_opposite_audiences_get_opposite_segment_mixes_and_lists():
+    # two segments of equal size; "city" is young tier-1, "country" older tier-3; the
+    # channels' audiences lean 70/30 one way and the other
+    young = {"age_18_24": 0.8, "age_25_34": 0.2, "age_35_44": 0.0, "age_45_plus": 0.0}
+    old = {"age_18_24": 0.0, "age_25_34": 0.0, "age_35_44": 0.3, "age_45_plus": 0.7}
+    t1, t3 = (
+        {"tier_1": 1.0, "tier_2": 0.0, "tier_3": 0.0},
+        {"tier_1": 0.0, "tier_2": 0.0, "tier_3": 1.0},
+    )
+    profiles = pd.DataFrame(
+        [
+            {"segment": "city", "customers": 50, **young, **t1},
+            {"segment": "country", "customers": 50, **old, **t3},
+        ]
+    )
+
+    def audience(share_city: float) -> dict:
+        return {
+            b: share_city * (young | t1)[b] + (1 - share_city) * (old | t3)[b]
+            for b in [*young, *t1]
+        }
+
+    channels = pd.DataFrame(
+        [{"channel_id": "app", **audience(0.7)}, {"channel_id": "mail", **audience(0.3)}]
+    )
+    mix = rec.audience_mix(profiles, channels)
+    # the audience is an exact 70/30 mixture: the fit recovers it, shrunk a little towards
+    # the base mix (50/50) by the prior
+    assert 0.67 < mix.loc["app", "city"] <= 0.7
+    assert 0.3 <= mix.loc["mail", "city"] < 0.33
+    seg_aff = pd.DataFrame(
+        [[0.6, 0.3, 0.1, 0.0], [0.0, 0.1, 0.3, 0.6]],
+        index=["city", "country"],
+        columns=["phone", "earbuds", "kettle", "garden_hose"],
+    )
+    affinity, _ = rec.candidate_affinity(seg_aff, profiles, channels)
+    assert affinity.loc["app"].idxmax() == "phone"
+    assert affinity.loc["mail"].idxmax() == "garden_hose"
+    with pytest.raises(ValueError, match="negative or all-zero shares"):
+        rec.audience_mix(profiles, channels.assign(tier_1=-1.0))
+    with pytest.raises(ValueError, match="prior_weight must be > 0"):
+        rec.audience_mix(profiles, channels, prior_weight=0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .assortment import (
     affinities,
     assortment_summary,
+    audience_mix,
     build_assortment,
     candidate_affinity,
     category_mix,
@@ -80,6 +81,7 @@ from .tables import (
 
 __all__ = [
     "recommendation_findings",
+    "audience_mix",
     "BASELINES",
     "TIFUKNN",
     "GPTopFreq",

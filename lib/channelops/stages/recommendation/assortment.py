@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.optimize import nnls
 
-from channelops.audience import segment_channel_reach
+from channelops.audience import BAND_GROUPS
 
 from .data import str_index
 from .models import UNSEGMENTED, Recommender
@@ -200,6 +201,70 @@ def segment_affinity(model: Recommender, segments: pd.Series) -> pd.DataFrame:
     return affinities(model, lines=None, segments=segments)[1]
 
 
+def audience_mix(
+    segment_profiles: pd.DataFrame, channels: pd.DataFrame, prior_weight: float = 0.1
+) -> pd.DataFrame:
+    """Expected segment mix of each channel's buyers from its audience profile.
+
+    A channel's audience q (its band shares, age and city tier stacked) is read as a mixture
+    of the segments' profiles P (rows: segments' band shares): the mix w >= 0, sum w = 1
+    minimises
+
+        |P^T w - q|^2 + prior_weight * |w - pi|^2
+
+    with pi the segments' shares of the customer base (the answer when the audience says
+    nothing, and the tie-break when several mixes fit equally). Solved as a non-negative
+    least squares with the sum-to-one row weighted heavily.
+
+    Args:
+        segment_profiles: segment, customers and the band shares (age_*, tier_*).
+        channels: channel_id and the same band shares.
+        prior_weight: pull towards the base's own mix (> 0).
+
+    Returns:
+        index channel_id, columns segment, rows summing to 1.
+    """
+    if not prior_weight > 0:
+        raise ValueError(f"prior_weight must be > 0, got {prior_weight}")
+    bands = [
+        list(b)
+        for b in BAND_GROUPS.values()
+        if set(b) <= set(segment_profiles.columns) and set(b) <= set(channels.columns)
+    ]
+    if not bands:
+        raise ValueError(
+            "segment profiles and channels share no complete band group (age_*, tier_*)"
+        )
+
+    def stacked(frame: pd.DataFrame, name: str) -> np.ndarray:
+        parts = []
+        for b in bands:
+            v = frame[b].to_numpy(float)
+            if np.isnan(v).any() or (v < 0).any() or (v.sum(axis=1) <= 0).any():
+                raise ValueError(f"{name}: missing, negative or all-zero shares in {b}")
+            parts.append(v / v.sum(axis=1, keepdims=True))
+        return np.hstack(parts)
+
+    p = stacked(segment_profiles, "segment_profiles")
+    q = stacked(channels, "channels")
+    size = segment_profiles["customers"].to_numpy(float)
+    pi = size / size.sum()
+    n = len(pi)
+    root = np.sqrt(prior_weight)
+    big = 1e3
+    a = np.vstack([p.T, root * np.eye(n), big * np.ones((1, n))])
+    rows = []
+    for target in q:
+        b = np.concatenate([target, root * pi, [big]])
+        w, _ = nnls(a, b)
+        rows.append(w / w.sum())
+    return pd.DataFrame(
+        rows,
+        index=pd.Index(channels["channel_id"].astype(str), name="channel_id"),
+        columns=pd.Index(segment_profiles["segment"].astype(str), name="segment"),
+    )
+
+
 def candidate_affinity(
     seg_affinity: pd.DataFrame, segment_profiles: pd.DataFrame, channels: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -212,14 +277,10 @@ def candidate_affinity(
 
     Returns:
         (affinity: index channel_id, columns sku; mix: index channel_id, columns segment,
-        the expected segment mix of each candidate's buyers).
+        the expected segment mix of each candidate's buyers, :func:`audience_mix`).
     """
     prof = segment_profiles[segment_profiles["segment"].astype(str).isin(seg_affinity.index)]
-    match = segment_channel_reach(prof, channels)  # segment x channel, in [0, 1]
-    size = prof.set_index(prof["segment"].astype(str))["customers"].astype(float)
-    weight = match.mul(size.reindex(match.index), axis=0)
-    mix = (weight / weight.sum(axis=0)).T.fillna(0.0)
-    mix.index.name = "channel_id"
+    mix = audience_mix(prof, channels)
     affinity = mix[seg_affinity.index] @ seg_affinity
     return affinity, mix
 
