@@ -54,6 +54,9 @@ CANDIDATES = [
     "gp_topfreq+item_item@4",
     "tifu_knn+item_item@2",
     "tifu_knn+item_item@4",
+    "tifu_knn+popularity_recent@2",
+    "buy_again+item_item@2",
+    "buy_again+popularity_recent@2",
 ]
 COLUMNS = [
     "ndcg_at_k",
