@@ -9,6 +9,13 @@ from .coverage import (
     identified_buyers,
     is_guest_line,
 )
+from .findings import (
+    integration_findings,
+    link_rate_finding,
+    overlap_finding,
+    review_finding,
+    score_spread_finding,
+)
 from .merge import (
     SURVIVORSHIP_RULES,
     attach_customers,
@@ -53,4 +60,9 @@ __all__ = [
     "review_pairs",
     "read_review_decisions",
     "cluster_checks",
+    "score_spread_finding",
+    "review_finding",
+    "overlap_finding",
+    "link_rate_finding",
+    "integration_findings",
 ]
