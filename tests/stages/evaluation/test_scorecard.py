@@ -480,3 +480,50 @@ def test_without_any_cost_channels_rank_by_revenue_and_say_so():
         "product cost.",
         "b ranks first by revenue with 225 CNY.",
     ]
+
+
+def test_scorecard_takes_each_channels_own_margin():
+    # a payment fee of 5 on a and a margin rate of 30%: contribution 61 - 5 = 56
+    lines = _lines()
+    margins = pd.DataFrame(
+        {"channel_id": ["a", "b"], "payment_cost": [5.0, 0.0], "margin_rate": [0.3, 0.55]}
+    )
+    sc, _ = ev.channel_scorecard(
+        lines,
+        PRODUCTS,
+        CHANNELS,
+        orders=_orders(lines),
+        marketing=MARKETING,
+        shipments=SHIPMENTS,
+        margins=margins,
+    )
+    sc = sc.set_index("channel_id")
+    assert sc.loc["a", "contribution"] == 56.0 and sc.loc["b", "contribution"] == 120.0
+    assert sc.loc["a", "margin_rate"] == 0.3
+    # the plan's "now" uses the same rate: 100 a week x 30% - 10 spend = 20
+    plan = pd.DataFrame(
+        {
+            "channel_id": ["a"],
+            "selected": [True],
+            "budget": [10.0],
+            "revenue": [50.0],
+            "profit": [5.0],
+        }
+    )
+    week = pd.Timestamp("2024-01-01")
+    wl = pd.DataFrame(
+        {
+            "channel_id": ["a"],
+            "order_ts_local": [week],
+            "net_revenue_base": [100.0],
+            "revenue_base": [100.0],
+            "status": ["paid"],
+            "quantity": [1],
+            "demand_units": [1],
+        }
+    )
+    mk = pd.DataFrame({"week_start": [week], "channel_id": ["a"], "spend": [10.0]})
+    pva = ev.plan_vs_actual(plan, wl, mk, sc.reset_index(), None, None, weeks=1)
+    assert pva.loc[0, "actual_profit"] == pytest.approx(100 * 0.3 - 10)
+    with pytest.raises(ValueError, match="margin_rate"):
+        ev.channel_scorecard(lines, PRODUCTS, CHANNELS, margins=margins.drop(columns="margin_rate"))

@@ -155,9 +155,13 @@ def _planned(plan: pd.DataFrame) -> pd.DataFrame:
 def _actual_profit(
     out: pd.DataFrame, scorecard: pd.DataFrame, channels: pd.DataFrame | None
 ) -> np.ndarray:
-    """Weekly revenue x gross-margin rate - spend - fixed cost; 0 for a channel with no
-    revenue in the period (closed)."""
-    rate = scorecard.set_index(scorecard["channel_id"].astype(str))["gross_margin_rate"]
+    """Weekly revenue x the channel's own margin rate (the scorecard's margin_rate: after
+    product cost, commission, fulfilment and payment; gross_margin_rate where unknown) -
+    spend - fixed cost; 0 for a channel with no revenue in the period (closed)."""
+    sc = scorecard.set_index(scorecard["channel_id"].astype(str))
+    rate = sc["gross_margin_rate"]
+    if "margin_rate" in sc and sc["margin_rate"].notna().any():  # the channel's own margin
+        rate = sc["margin_rate"].fillna(rate)
     fixed = (
         channels.set_index(channels["channel_id"].astype(str))["fixed_cost_per_month"]
         .reindex(out.index)

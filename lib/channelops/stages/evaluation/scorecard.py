@@ -51,10 +51,12 @@ SCORECARD_DEFINITIONS = {
     "gross_margin_rate": "gross_margin / revenue",
     "fulfilment_cost": "sum of shipment cost (shipments.csv) of the channel's shipments; 0 for a channel that ships nothing",
     "marketing_spend": "sum of spend (marketing_spend.csv) of the channel over all weeks",
-    "contribution": "gross_margin - fulfilment_cost - marketing_spend (margin after commission, fulfilment and marketing)",
+    "payment_cost": "payment provider fees (channelops.margins: payment_fee_rate x revenue; NaN when the margins are not given)",
+    "margin_rate": "the channel's own contribution margin rate before marketing (channelops.margins: revenue - product cost - commission - fulfilment - payment, over revenue); NaN when not given",
+    "contribution": "gross_margin - fulfilment_cost - payment_cost (when known) - marketing_spend (margin after commission, fulfilment, payment and marketing)",
     "roas": "revenue / marketing_spend: all revenue, organic included, per unit of spend (NaN without spend; not the return of the spend)",
     "incremental_revenue": "revenue the spend added over the spend weeks, by 02's fitted response curve (carry-over and saturation; organic base left out); NaN without a curve fitted on the channel's data",
-    "marketing_return_rate": "incremental_revenue x (gross_margin - fulfilment_cost) / revenue / marketing_spend: incremental margin per unit of spend (100% = the spend pays for itself)",
+    "marketing_return_rate": "incremental_revenue x margin_rate (else (gross_margin - fulfilment_cost) / revenue) / marketing_spend: incremental margin per unit of spend (100% = the spend pays for itself)",
     "new_customers": "customers whose first order line (any channel, any status) is on this channel, inside the spend weeks",
     "incremental_new_customers": "new customers the spend brought: slope of weekly new customers on weekly spend (least squares with an intercept for organic arrivals) x total spend",
     "cac": "cost of acquisition: 1 / (new customers per unit of spend) from that regression; NaN where its interval reaches 0 (nothing attributes acquisition to spend)",
@@ -523,6 +525,7 @@ def channel_scorecard(
     seen: pd.DataFrame | None = None,
     curves: pd.DataFrame | None = None,
     level: float = 0.95,
+    margins: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The ranked channel scorecard with every figure of :data:`SCORECARD_DEFINITIONS`.
 
@@ -538,6 +541,9 @@ def channel_scorecard(
             computed here).
         curves: 02's ``response_curves`` for the incremental revenue (None: NaN).
         level: coverage of the cost-of-acquisition interval.
+        margins: :func:`channelops.margins.channel_margin_rates` of the same lines
+            (channel_id, payment_cost, margin_rate), or None: payment_cost and margin_rate
+            NaN, contribution without payment fees.
 
     Returns:
         (scorecard with the columns of :data:`SCORECARD_COLUMNS`, one row per channel that
@@ -561,6 +567,10 @@ def channel_scorecard(
     else:
         notes.append("no inventory_policy from 04: inventory turnover and fill rate are NaN")
     card = _with_service(card, contacts, target_wait_s, notes)
+    if margins is not None and len(margins):
+        require_columns(margins, ["channel_id", "payment_cost", "margin_rate"], "margins")
+        m = margins.set_index(margins["channel_id"].astype(str))[["payment_cost", "margin_rate"]]
+        card = card.join(m)
     card, notes = _ranked(_with_ratios(card), notes)
     if "order_ts_local" in lines and len(lines):  # the period every figure covers
         ts = pd.to_datetime(lines["order_ts_local"])
@@ -653,12 +663,17 @@ def _with_ratios(card: pd.DataFrame) -> pd.DataFrame:
         columns=[c for c in SCORECARD_COLUMNS if c not in ("channel_id", "rank")]
         + (["shipments"] if "shipments" in card else [])
     )
-    card["contribution"] = card["gross_margin"] - card["fulfilment_cost"] - card["marketing_spend"]
+    card["contribution"] = (
+        card["gross_margin"]
+        - card["fulfilment_cost"]
+        - card["payment_cost"].fillna(0.0)
+        - card["marketing_spend"]
+    )
     card["roas"] = safe_ratio(card["revenue"], card["marketing_spend"])
     variable_margin = card["gross_margin"] - card["fulfilment_cost"].fillna(0.0)
+    rate = card["margin_rate"].fillna(safe_ratio(variable_margin, card["revenue"]))
     card["marketing_return_rate"] = safe_ratio(
-        card["incremental_revenue"] * safe_ratio(variable_margin, card["revenue"]),
-        card["marketing_spend"],
+        card["incremental_revenue"] * rate, card["marketing_spend"]
     )
     card["ltv_cac"] = safe_ratio(card["ltv"] * card["gross_margin_rate"], card["cac"])
     return card
