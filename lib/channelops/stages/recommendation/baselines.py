@@ -147,8 +147,8 @@ class TIFUKNN(Recommender):
         group_size: baskets per group m (>= 1).
         decay_within, decay_group: r_b and r_g in (0, 1].
         alpha: weight of the customer's own vector, in [0, 1].
-        batch_size: customers whose neighbours are searched at a time (memory: batch_size x
-            customers floats).
+        batch_size: customers whose neighbours are searched at a time, at most; fewer when
+            batch_size x customers would pass 20 million similarities (80 MB).
     """
 
     name = "tifu_knn"
@@ -203,8 +203,9 @@ class TIFUKNN(Recommender):
         out = np.empty((len(rows), self.data.shape[1]), np.float32)
         n = self.data.shape[0]
         k = min(self.neighbours, n - 1)
-        for start in range(0, len(rows), self.batch_size):
-            part = np.asarray(rows[start : start + self.batch_size])
+        batch = max(1, min(self.batch_size, 20_000_000 // max(n, 1)))
+        for start in range(0, len(rows), batch):
+            part = np.asarray(rows[start : start + batch])
             own = self.vectors[part].toarray()
             if k >= 1:
                 sim = (self.unit[part] @ self.unit.T).toarray()
