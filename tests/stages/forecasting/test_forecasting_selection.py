@@ -136,3 +136,10 @@ def test_interval_score_by_hand_and_class_edges():
     assert fc.velocity_class(f, edges).tolist() == [1, 1, 2, 2]
     with pytest.raises(ValueError, match="n_classes"):
         fc.velocity_edges(f, 0)
+
+
+def test_a_model_without_scores_gets_the_widest_interval_not_a_zero_width_one():
+    q = pd.DataFrame({"model": ["a", "b"], "level": 0.8, "q_lo": [-1.0, -2.0], "q_hi": [1.0, 3.0]})
+    f = pd.DataFrame({"model": ["a", "new"], "forecast": [4.0, 4.0], "scale_mae": [0.0, 0.0]})
+    out = fc.add_intervals(f, q, 0.8)  # scale = sqrt(4) = 2
+    assert out["lower"].tolist() == [2.0, 0.0] and out["upper"].tolist() == [6.0, 10.0]

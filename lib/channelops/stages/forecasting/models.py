@@ -1211,11 +1211,15 @@ def conformal_quantiles(
 def add_intervals(
     fc: pd.DataFrame, q: pd.DataFrame, level: float, by: str = "model"
 ) -> pd.DataFrame:
-    """Add lower/upper columns for ``level`` to a frame with forecast, scale_mae and ``by``."""
+    """Add lower/upper columns for ``level`` to a frame with forecast, scale_mae and ``by``.
+
+    A ``by`` value missing from ``q`` gets the lowest q_lo and highest q_hi of ``q``."""
     qq = q[q["level"] == level].set_index(by)
     scale = _score_scale(fc)
-    lo = fc[by].map(qq["q_lo"]).fillna(0.0).to_numpy()
-    hi = fc[by].map(qq["q_hi"]).fillna(0.0).to_numpy()
+    # a group without scores of its own (a model chosen now but in no scored window) takes
+    # the widest quantiles of the others rather than a zero-width interval
+    lo = fc[by].map(qq["q_lo"]).fillna(qq["q_lo"].min() if len(qq) else 0.0).to_numpy()
+    hi = fc[by].map(qq["q_hi"]).fillna(qq["q_hi"].max() if len(qq) else 0.0).to_numpy()
     f = fc["forecast"].to_numpy(float)
     return fc.assign(lower=np.clip(f + lo * scale, 0, None), upper=np.clip(f + hi * scale, 0, None))
 
