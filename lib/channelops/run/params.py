@@ -155,6 +155,7 @@ PARAM_RANGES: dict[str, Range] = {
     "order_cost": _MONEY,
     "holding_rate": Range(0, 10, unit="per year"),
     "choice_shrink": _SHARE,
+    "interval_classes": Range(1, 100, unit="classes"),
     # 05 order logistics
     "sim_days": Range(1, 366, unit="days"),  # cost
     "check_minutes": Range(0, 1_440, unit="minutes"),
