@@ -218,10 +218,9 @@ def _channel_figures(text: str) -> dict[str, str]:
         elif head and line.startswith("| 100x200 |") and "(default)" in line:
             row = dict(zip(head, cells, strict=True))
             out["02 plan: default rule's true profit gap (100x200)"] = row["gap"]
-            if "sim2_capture" in row:
-                out["02 plan: share of best true gain captured (sim 2 scoring)"] = row[
-                    "sim2_capture"
-                ]
+            out["02 plan: share of best true gain captured (sim 2 scoring)"] = row.get(
+                "sim2_capture", "n/a (no such truth)"
+            )
     return out
 
 
