@@ -129,6 +129,21 @@ def test_manifest_records_each_stages_peak_memory(tiny_run):
     assert all(peak is not None and 0.05 < peak < 4 for peak in peaks.values()), peaks
 
 
+def test_every_table_a_run_writes_is_declared_by_the_stage_that_wrote_it(tiny_run):
+    """A table no stage declares is attributed by time window; with two stages side by side
+    both would claim it. Every stage's tables are declared in run/registry.py, and the
+    manifest names that stage."""
+    declared = {table: stage.key for stage in STAGES for table in stage.outputs}
+    files = {p.stem for p in (tiny_run / "tables").glob("*.parquet")}
+    assert files - set(declared) == set(), "tables no stage declares in run/registry.py"
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    wrong = {t: e["stage"] for t, e in manifest["tables"].items() if e["stage"] != declared[t]}
+    assert wrong == {}, f"tables attributed to another stage than the declaring one: {wrong}"
+    for key, entry in manifest["stages"].items():
+        claimed = [t for t in entry.get("tables") or [] if declared.get(t) != key]
+        assert claimed == [], f"stage {key} lists tables another stage declares: {claimed}"
+
+
 # ---- reproducible ---------------------------------------------------------------------
 
 

@@ -70,7 +70,15 @@ STAGES: tuple[Stage, ...] = (
         "channel_selection",
         "02_channel_selection.ipynb",
         "Which channels should we run, with how much budget?",
-        outputs=("response_curves", "pareto_front", "channel_plan", "plan_sensitivity"),
+        outputs=(
+            "response_curves",
+            "pareto_front",
+            "channel_plan",
+            "plan_sensitivity",
+            "channel_margins",
+            "plan_vs_current",
+            "channel_returns",
+        ),
         inputs=("segments", "segment_profiles", "intake_lines"),
     ),
     Stage(
@@ -96,7 +104,13 @@ STAGES: tuple[Stage, ...] = (
         "forecasting",
         "04_forecasting.ipynb",
         "How much will we sell, and how much stock must we hold?",
-        outputs=("forecasts", "backtest_metrics", "inventory_policy", "policy_simulation"),
+        outputs=(
+            "forecasts",
+            "backtest_metrics",
+            "inventory_policy",
+            "policy_simulation",
+            "stock_comparison",
+        ),
         inputs=("intake_lines",),
     ),
     Stage(
