@@ -82,8 +82,8 @@ def test_summary_without_costs_still_says_five_things():
     assert len(sentences) == 5
     # 300 + 100 = 400 revenue, 150 margin = 37.5%; a first on gross margin 120
     assert sentences[0] == (
-        "The 2 channels sold 400 EUR and kept 150 EUR of gross margin after "
-        "product cost and commission (37.5%)."
+        "Over the whole data, the 2 channels sold 400 EUR of net revenue and kept 150 EUR of "
+        "gross margin after product cost and commission (37.5%)."
     )
     assert sentences[1].startswith("a ranks first with 120 EUR of gross margin")
     assert sentences[3] == "An average order is worth 50 EUR on b and 150 EUR on a."
