@@ -221,10 +221,8 @@ TRIES: dict[tuple[str, str], Try] = {
     ("05", "Lower one warehouse's capacity"): _warehouse_capacity,
     ("05", "Raise `vrp_time_limit`"): _params("05", "vrp_time_limit=6", "vehicle_capacity=50"),
     ("05", "Tighten `target_service_level`"): _params("05", "target_service_level=0.9"),
-    ("06", "Rank by `marketing_roi`"): _not_runnable(
-        "no parameter of 06 sets the ranking (channelops params 06 lists none)"
-    ),
-    ("06", "Set `cuped_pre_days` to 0"): _params("06", "cuped_pre_days=0"),
+    ("06", "Set `multiple_testing` to `none`"): _params("06", "multiple_testing=none"),
+    ("06", "Set `cuped_pre_days` to 365"): _params("06", "cuped_pre_days=365"),
     ("06", "Raise `calibration_reps` to 2000"): _params("06", "calibration_reps=2000"),
     ("06", "Change `plan_weeks`"): _params("06", "plan_weeks=26"),
     ("07", "Set `exclude_seen` to True"): _params("07", "exclude_seen=true"),
@@ -232,10 +230,11 @@ TRIES: dict[tuple[str, str], Try] = {
     ("07", "Change `als_factors`"): _params(
         "07", "als_factors=[16, 32]", "als_regularization=0.1", "als_alpha=20"
     ),
-    ("07", "Try `rec.BuyAgain("): _not_runnable(
-        "code with '...' placeholders and no parameter: a reader has to write the call"
-    ),
+    ("07", "Set `explore_places`"): _params("07", "explore_places=[0, 2, 4, 6]"),
     ("07", "With `exclude_seen` True"): _params("07", "exclude_seen=true"),
+    ("07", "Change `tifu_neighbours`"): _params(
+        "07", "tifu_neighbours=50", "popularity_window_weeks=4"
+    ),
     ("07", "Move `cutoff_date`"): _params("07", "cutoff_date=2023-11-01"),
     ("07", "Change `list_size` and `feature_size`"): _params(
         "07", "list_size=10", "feature_size=3"
