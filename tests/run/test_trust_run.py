@@ -438,3 +438,12 @@ def test_nbval_copies_keep_their_names_in_run_order(tmp_path, tiny_dataset):
     names = sorted(p.name for p in into.glob("*.ipynb"))
     assert names == [s.notebook for s in select_stages(None)]
     assert names[0] == "00_data.ipynb"
+
+
+def test_manifest_names_every_parameter_a_stage_ran_with(tiny_run):
+    """Defaults the parameter file does not set are recorded too (06's CUPED pre-period is
+    a rule fixed before the outcome: the manifest must show which one a run used)."""
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    used = manifest["stages"]["06"]["parameters"]
+    assert used["cuped_pre_days"] == 0 and used["multiple_testing"] == "holm"
+    assert used["seed"] == manifest["parameters"]["seed"]  # what was set wins over defaults

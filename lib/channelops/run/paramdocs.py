@@ -92,6 +92,22 @@ def _cell_params(source: str) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """The defaults of ``notebook``'s parameters cell, name -> value.
+
+    Literal defaults (numbers, strings, lists, booleans, None) come back as Python values;
+    any other expression as its source text. The runner records them beside the injected
+    values, so a manifest names every parameter a stage ran with, not only those set.
+    """
+    values: dict[str, Any] = {}
+    for name, _type, default, _help in _cell_params(parameters_cell(notebook)):
+        try:
+            values[name] = ast.literal_eval(default)
+        except (ValueError, SyntaxError):
+            values[name] = default
+    return values
+
+
 def read_param_docs(
     stages: list[Stage] | None = None, notebooks: Path | None = None
 ) -> list[ParamDoc]:

@@ -61,6 +61,7 @@ from channelops.run.manifest import (
     write_json,
     written_since,
 )
+from channelops.run.paramdocs import notebook_defaults
 from channelops.run.params import RunParams
 from channelops.run.registry import Stage, producer_of
 from channelops.run.report import build_report
@@ -531,7 +532,10 @@ class _StageRunner:
             names or {"dataset", "output_dir", "seed"}, self.paths.root
         )
         values = {k: v for k, v in values.items() if names is None or k in names}
-        self.used[stage.key] = {k: v for k, v in values.items() if k != "output_dir"}
+        defaults = notebook_defaults(self.folder / stage.notebook)
+        self.used[stage.key] = {
+            k: v for k, v in {**defaults, **values}.items() if k != "output_dir"
+        }  # every parameter the stage ran with: its notebook's defaults, then what was set
         number = [s.key for s in self.stages].index(stage.key) + 1
         self.echo(f"[{number}/{len(self.stages)}] {stage.key} {stage.name}: {stage.title}")
         return self.paths.notebooks / stage.notebook, values
