@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from channelops.ingest.dataset import load_dataset
+from channelops.margins import channel_margin_rates
 from channelops.stages import evaluation as ev
 from channelops.stages.integration import channel_overlap_matrix
 
@@ -461,8 +462,9 @@ def test_sales_figures_use_net_revenue_count_guest_orders_but_never_guests():
     assert card.loc["a", "revenue"] == 200.0 and card.loc["b", "revenue"] == 225.0
     # b's orders o4, o5, o6 (the guest order counts; the reversal o7 is no sale)
     assert card.loc["b", "orders"] == 3 and card.loc["b", "customers"] == 2  # c3, c1
-    # cogs on demand units: b 3 x 20 + 1 x 40 + 2 x 20; postage has no product cost
-    assert card.loc["b", "cogs"] == 140.0 and card.loc["a", "cogs"] == 100.0
+    # cogs on demand units: b 3 x 20 + 1 x 40 + 2 x 20, less the unit of s1 (40) that the
+    # return o7 brings back, as its -90 leaves revenue; postage has no product cost
+    assert card.loc["b", "cogs"] == 100.0 and card.loc["a", "cogs"] == 100.0
     assert card.loc["a", "commission"] == pytest.approx(20.0)
 
 
@@ -480,6 +482,19 @@ def test_without_any_cost_channels_rank_by_revenue_and_say_so():
         "product cost.",
         "b ranks first by revenue with 225 CNY.",
     ]
+
+
+def test_scorecard_cogs_agree_with_the_shared_margins():
+    """06's gross margin and channelops.margins count the same units at the same cost: on
+    lines with a return and postage, revenue minus cogs minus commission is the same."""
+    lines = _net_lines().assign(is_merchandise=lambda d: d["sku"] != "POST")  # as the intake
+    card = ev.sales_figures(lines, PRODUCTS, CHANNELS)
+    shared = channel_margin_rates(lines, PRODUCTS, CHANNELS).set_index("channel_id")
+    for channel in ("a", "b"):
+        assert card.loc[channel, "cogs"] == pytest.approx(shared.loc[channel, "cogs"])
+        assert card.loc[channel, "gross_margin_rate"] == pytest.approx(
+            shared.loc[channel, "margin_rate"]
+        )  # no shipments or payment fees here: the two margins are the same margin
 
 
 def test_scorecard_takes_each_channels_own_margin():

@@ -198,7 +198,8 @@ def sales_figures(
         lines: order lines with channel_id, order_id, customer_id, sku, status, and either
             the intake's net_revenue_base and demand_units (revenue is then the sum of
             net_revenue_base over every line: after cancellations, returns and refunds;
-            cogs on demand_units) or revenue_base and quantity (revenue and cogs over the
+            cogs on demand_units less the units reversal lines bring back, as
+            :func:`channelops.margins.channel_margin_rates` counts them) or revenue_base and quantity (revenue and cogs over the
             sold lines).
         products: sku, unit_cost (None: cogs NaN).
         channels: channel_id, commission_rate (None or no column: commission 0).
@@ -220,6 +221,16 @@ def sales_figures(
         revenue = np.where(sold, revenue, 0.0)
     if units == "quantity":
         qty = np.where(sold, qty, 0.0)
+    elif "quantity" in lines.columns:
+        # a reversal line (negative quantity) brings its units back, and their cost with
+        # them: the same units as channelops.margins, so the two margins agree
+        signed = lines["quantity"].to_numpy(dtype=float, na_value=0.0)
+        merch = (
+            lines["is_merchandise"].to_numpy(dtype=bool, na_value=True)
+            if "is_merchandise" in lines.columns
+            else np.ones(len(lines), dtype=bool)
+        )
+        qty = qty + np.where(merch & (signed < 0), signed, 0.0)
     if products is not None and "unit_cost" in products:
         cost = products.set_index("sku")["unit_cost"]
         cogs = qty * lines["sku"].map(cost).to_numpy(dtype=float, na_value=np.nan)
