@@ -73,15 +73,28 @@ def spark():
     stop_spark()
 
 
+def _shared_scope(item) -> str | None:
+    """The module or class whose fixture ``item`` shares with its neighbours, if any."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        scope = defs[-1].scope if defs else "function"
+        if scope in ("module", "class", "package"):
+            return item.nodeid.split("::")[0]
+    return None
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Under ``pytest -n 2 --dist loadgroup`` (make test), the tests of the one tiny run and of
-    the one SparkSession go to one worker, so each session fixture is built once; everything
-    else is spread over the workers. (The notebooks under nbval run in a pytest of their own
-    without workers: a worker may interleave other tests between a notebook's cells, and
-    nbval then restarts the kernel.)"""
+    the one SparkSession go to one worker, so each session fixture is built once; the tests
+    of a module with a module-scoped fixture (a stage run on stripped data, say) stay
+    together for the same reason; everything else is spread over the workers. (The notebooks
+    under nbval run in a pytest of their own without workers: a worker may interleave other
+    tests between a notebook's cells, and nbval then restarts the kernel.)"""
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "spark" in fixtures or "tiny_run" in fixtures:  # one Spark test reads the tiny run
             item.add_marker(pytest.mark.xdist_group("tiny_run"))
+        elif (module := _shared_scope(item)) is not None:
+            item.add_marker(pytest.mark.xdist_group(module))

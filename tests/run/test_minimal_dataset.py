@@ -169,7 +169,14 @@ def test_every_entry_of_needs_names_a_stage_and_an_optional_file():
 
 def test_without_any_optional_file_each_stage_lists_each_of_its_files(tmp_path):
     ds = load_dataset(_dataset(tmp_path, {}))
-    assert missing_inputs(ds, "02") == ["channels", "marketing_spend", "customers", "locations"]
+    assert missing_inputs(ds, "02") == [
+        "channels",
+        "marketing_spend",
+        "customers",
+        "locations",
+        "products",
+        "shipments",
+    ]
     sentence = stage_limitation(ds, "06")
     assert sentence.startswith("Stage 06 (evaluation): without products.csv, ")
     assert sentence.count(".csv") == len([k for k in NEEDS["06"] if "." not in k])

@@ -75,6 +75,11 @@ NEEDS: dict[str, dict[str, str]] = {
         "customers.birth_year": "the reach of target segments leaves out the age match",
         "customers.city": "the reach of target segments leaves out the city-tier match",
         "locations": "the reach of target segments leaves out the city-tier match",
+        "products": (
+            "the plan's profit counts no product cost (revenue after commission, unless the "
+            "gross_margin parameter gives the share left after product cost)"
+        ),
+        "shipments": "each channel's margin leaves out fulfilment cost",
     },
     "03": {
         "customers": (

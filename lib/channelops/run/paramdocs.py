@@ -98,9 +98,14 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
     Literal defaults (numbers, strings, lists, booleans, None) come back as Python values;
     any other expression as its source text. The runner records them beside the injected
     values, so a manifest names every parameter a stage ran with, not only those set.
+    A notebook that cannot be read gives no defaults.
     """
     values: dict[str, Any] = {}
-    for name, _type, default, _help in _cell_params(parameters_cell(notebook)):
+    try:
+        source = parameters_cell(notebook)
+    except (OSError, ValueError):  # no such notebook (papermill then says so), or not JSON
+        return values
+    for name, _type, default, _help in _cell_params(source):
         try:
             values[name] = ast.literal_eval(default)
         except (ValueError, SyntaxError):

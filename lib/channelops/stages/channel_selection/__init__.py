@@ -30,9 +30,12 @@ from channelops.revenue import REVENUE_STATUSES, weekly_channel_revenue
 from .absent import (
     CHANNEL_PLAN_COLUMNS,
     curve_catalog,
+    empty_channel_margins,
     empty_channel_plan,
+    empty_channel_returns,
     empty_pareto_front,
     empty_plan_sensitivity,
+    empty_plan_vs_current,
     plan_blocker,
 )
 from .curves import (
@@ -83,6 +86,9 @@ from .uncertainty import (
 )
 
 __all__ = [
+    "empty_channel_margins",
+    "empty_plan_vs_current",
+    "empty_channel_returns",
     "channel_margin_rates",
     "margin_rate_map",
     "plot_channel_returns",

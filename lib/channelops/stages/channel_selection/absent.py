@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from channelops.margins import MARGIN_COLUMNS
+
 from .curves import RESPONSE_CURVE_COLUMNS
 
 __all__ = [
@@ -25,6 +27,9 @@ __all__ = [
     "empty_pareto_front",
     "empty_channel_plan",
     "empty_plan_sensitivity",
+    "empty_channel_margins",
+    "empty_plan_vs_current",
+    "empty_channel_returns",
 ]
 
 #: Columns of ``channel_plan`` before the per-segment ``reach_<segment>`` columns.
@@ -133,3 +138,33 @@ def empty_plan_sensitivity(channel_ids: Sequence[str]) -> pd.DataFrame:
         "removed": "string",
     }
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+
+
+def empty_channel_margins() -> pd.DataFrame:
+    """``channel_margins`` with no channels (no products.csv: no product cost to value):
+    the columns of :func:`channelops.margins.channel_margin_rates`."""
+    text = {"channel_id", "costs_included"}
+    return pd.DataFrame(
+        {c: pd.Series(dtype="string" if c in text else "float64") for c in MARGIN_COLUMNS}
+    )
+
+
+def empty_plan_vs_current() -> pd.DataFrame:
+    """``plan_vs_current`` when there is no plan: allocation (now, plan, gain), profit,
+    profit_mean, profit_lo, profit_hi, spend, prob_positive (base currency per week)."""
+    cols = ["profit", "profit_mean", "profit_lo", "profit_hi", "spend", "prob_positive"]
+    return pd.DataFrame(
+        {"allocation": pd.Series(dtype="string")} | {c: pd.Series(dtype="float64") for c in cols}
+    )
+
+
+def empty_channel_returns() -> pd.DataFrame:
+    """``channel_returns`` when there is no plan: the columns of
+    :func:`.uncertainty.channel_returns` (spend and revenue per week, returns as ratios)."""
+    money = ["spend", "incremental_revenue", "incremental_revenue_lo", "incremental_revenue_hi"]
+    ratios = ["roas", "roas_lo", "roas_hi", "mroas", "mroas_lo", "mroas_hi", "margin_rate"]
+    return pd.DataFrame(
+        {"channel_id": pd.Series(dtype="string")}
+        | {c: pd.Series(dtype="float64") for c in [*money, *ratios, "margin_return"]}
+        | {"pays": pd.Series(dtype="bool")}
+    )
