@@ -37,10 +37,10 @@ data: $(DEMO)/dataset.yaml
 run: install $(DEMO)/dataset.yaml
 	$(BIN)/channelops run --params parameters/default.yaml
 
-## make test: install if needed, run the whole suite (unit, bad input, run on two workers; then the notebooks via nbval)
+## make test: install if needed, run the whole suite (unit, bad input, run: two workers, a file each; then the notebooks via nbval)
 test: install $(TINY)/dataset.yaml
 	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --dataset $(TINY) --into build/nbval --output build/nbval-run
-	$(BIN)/python -m pytest tests -p no:cacheprovider -m "not heavy" -n 2 --dist loadgroup --durations=15; tests=$$?; \
+	$(BIN)/python -m pytest tests -p no:cacheprovider -m "not heavy" -n 2 --dist loadfile --durations=15; tests=$$?; \
 	$(BIN)/python -m pytest build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider; notebooks=$$?; \
 	test $$tests -eq 0 && test $$notebooks -eq 0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,22 +13,50 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(folder)`` once per test session, even across pytest-xdist workers.
+
+    Without workers the folder is this session's own. Under pytest-xdist (make test) the
+    workers share one: the first to need it builds it under a file lock in the session's
+    common temporary folder, the others wait and read it. Tests never change these folders
+    (they copy what they change).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        folder = tmp_path_factory.mktemp(name) / "out"
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent / f"shared_{name}"
+    shared.mkdir(exist_ok=True)
+    folder, done = shared / "out", shared / "done"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """The tiny multi-category dataset (seed 7), generated once per session."""
     from channelops.synth import generate_dataset
 
-    out = tmp_path_factory.mktemp("tiny") / "data"
-    generate_dataset(out, scenario="multi_category", size="tiny", seed=7)
-    return out
+    return _built_once(
+        tmp_path_factory,
+        "tiny",
+        lambda out: generate_dataset(out, scenario="multi_category", size="tiny", seed=7),
+    )
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
-    """A full run of every stage on the tiny dataset; returns the run folder."""
+def _tiny_run_into(tiny_dataset: Path, out: Path) -> None:
+    """Run every stage on the tiny dataset into ``out``; assert it ended ok."""
     from channelops.run.cli import main
 
-    out = tmp_path_factory.mktemp("run") / "ci"
     code = main(
         [
             "run",
@@ -40,7 +70,13 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
         ]
     )
     assert code == 0, f"the tiny run failed; see {out / 'manifest.json'}"
-    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
+    """A full run of every stage on the tiny dataset (built once, shared by the workers);
+    returns the run folder."""
+    return _built_once(tmp_path_factory, "run", lambda out: _tiny_run_into(tiny_dataset, out))
 
 
 def _java_available() -> bool:
@@ -71,30 +107,3 @@ def spark():
     )
     yield session
     stop_spark()
-
-
-def _shared_scope(item) -> str | None:
-    """The module or class whose fixture ``item`` shares with its neighbours, if any."""
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in info.name2fixturedefs.values() if info else ():
-        scope = defs[-1].scope if defs else "function"
-        if scope in ("module", "class", "package"):
-            return item.nodeid.split("::")[0]
-    return None
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """Under ``pytest -n 2 --dist loadgroup`` (make test), the tests of the one tiny run and of
-    the one SparkSession go to one worker, so each session fixture is built once; the tests
-    of a module with a module-scoped fixture (a stage run on stripped data, say) stay
-    together for the same reason; everything else is spread over the workers. (The notebooks
-    under nbval run in a pytest of their own without workers: a worker may interleave other
-    tests between a notebook's cells, and nbval then restarts the kernel.)"""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if "spark" in fixtures or "tiny_run" in fixtures:  # one Spark test reads the tiny run
-            item.add_marker(pytest.mark.xdist_group("tiny_run"))
-        elif (module := _shared_scope(item)) is not None:
-            item.add_marker(pytest.mark.xdist_group(module))
