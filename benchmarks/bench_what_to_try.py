@@ -199,6 +199,8 @@ TRIES: dict[tuple[str, str], Try] = {
     ("00", "postage or fee codes"): _mapping_edit("non_merchandise", "POST*", "list"),
     ("01", "Fix `n_segments`"): _k_plus_one,
     ("01", "Set `calibration_end`"): _half_year_back,
+    ("01", "Move `calibration_end`"): _half_year_back,
+    ("01", "Lower `min_stability`"): _params("01", "min_stability=0.5", "min_segment_share=0.03"),
     ("01", "Shorten `clv_horizon`"): _params("01", "clv_horizon=6"),
     ("01", "Change `rfm_bins` to 3"): _params("01", "rfm_bins=3"),
     ("02", "Force a candidate channel"): _force_last,
