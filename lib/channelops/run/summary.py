@@ -28,6 +28,8 @@ KEY_FINDINGS = 4
 def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
     """Build the executive summary from the run's saved tables and write ``summary.html``.
 
+    One finding a list item (a manager scans them; a paragraph of eight findings hid them).
+
     It reads ``scorecard`` (required), ``experiment_results``, ``user_base_growth``,
     ``plan_vs_actual`` and ``policy_comparison`` back from the run folder, so the summary
     is made from exactly what the run wrote; ``report.html`` puts it on top. The sentences
@@ -49,9 +51,9 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
         for _, r in table.iterrows()
     )
     page = (
-        "<h2>Executive summary</h2>\n<p>"
-        + " ".join(sentences)
-        + f"</p>\n<p><b>Channel scorecard</b> (money in {html.escape(currency)}; ranked by "
+        "<h2>Executive summary</h2>\n<ul>"
+        + "".join(f"<li>{sentence}</li>" for sentence in sentences)
+        + f"</ul>\n<p><b>Channel scorecard</b> (money in {html.escape(currency)}; ranked by "
         f"{by}; definitions in stage 06)</p>\n"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
     )

@@ -67,7 +67,8 @@ def test_run_summary_numbers_equal_the_run_tables(tiny_run):
     growth = pd.read_parquet(tables / "user_base_growth.parquet")
     summary = (tiny_run / "summary.html").read_text(encoding="utf-8")
     prose = summary.split("<table>")[0]
-    n_sentences = len(re.findall(r"[.!?](?:\s|</p>)", re.sub(r"\d\.\d", "", prose)))
+    assert prose.count("<li>") == prose.count("</li>") >= 5  # one finding an item
+    n_sentences = len(re.findall(r"[.!?](?:\s|</p>|</li>)", re.sub(r"\d\.\d", "", prose)))
     # five to eight findings; the plan's finding has up to three sentences
     assert 5 <= n_sentences <= 10
     top = sc.iloc[0]
@@ -100,7 +101,7 @@ def test_run_summary_numbers_equal_the_run_tables(tiny_run):
         sc, ex, growth, opt("plan_vs_actual"), opt("policy_comparison"), "CNY"
     )
     # the sentences carry their data strings escaped already: the page adds no escaping
-    assert " ".join(sentences) in prose
+    assert "".join(f"<li>{s}</li>" for s in sentences) in prose  # every finding, in order
 
 
 def test_report_opens_with_the_summary_and_needs_no_network(tiny_run):
