@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pandas as pd
 import yaml
 
@@ -145,3 +146,18 @@ def customer_lines(rows: list[tuple]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=cols)
     df["order_ts_local"] = pd.to_datetime(df["order_ts_local"])
     return df
+
+
+def stage_notebook(path: Path, body: str) -> None:
+    """Write a one-cell stage notebook at ``path``: a ``parameters`` cell (dataset,
+    output_dir, seed, as the runner injects them) and ``body``, on the channelops kernel."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('dataset = ""\noutput_dir = ""\nseed = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {
+        "name": "channelops",
+        "display_name": "channelops",
+        "language": "python",
+    }
+    nbformat.write(nb, path)

@@ -11,10 +11,8 @@ never on the console, and the kernel must be reachable only through its private 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import nbformat
-
+from _builders import stage_notebook
 from channelops.run.kernel import kernel_log_path, stage_kernel_manager
 from channelops.run.params import RunParams
 from channelops.run.registry import Stage
@@ -32,20 +30,10 @@ print(info["transport"])
 """
 
 
-def _notebook(path: Path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('dataset = ""\noutput_dir = ""\nseed = 0')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "channelops", "display_name": "channelops",
-                                 "language": "python"}  # fmt: skip
-    nbformat.write(nb, path)
-
-
 def test_a_foreign_message_on_the_control_channel_stays_off_the_console(tmp_path, capfd):
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
-    _notebook(nbs / "ping.ipynb", FOREIGN_PING)
+    stage_notebook(nbs / "ping.ipynb", FOREIGN_PING)
     stage = Stage("05", "order_logistics", "ping.ipynb", "p", outputs=())
     notes: list[str] = []
     m = run_stages(RunParams(run_name="t", dataset=tmp_path, seed=0), [stage], out,

@@ -27,11 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 
-from _builders import ROOT
+from _builders import ROOT, stage_notebook
 from channelops.run.cli import main
 from channelops.run.folder import RunFolderError, read_table, write_table
 from channelops.run.hashing import table_content_hash
@@ -237,28 +236,18 @@ def test_killed_rerun_and_a_concurrent_run_match_the_uninterrupted_run(
 # ---- no stage builds on a failed stage's leftovers ------------------------------------
 
 
-def _notebook(path: Path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('dataset = ""\noutput_dir = ""\nseed = 0')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "channelops", "display_name": "channelops",
-                                 "language": "python"}  # fmt: skip
-    nbformat.write(nb, path)
-
-
 def test_tables_a_failed_stage_wrote_are_refused_and_removed_on_rerun(tiny_dataset, tmp_path):
     """A stage writes a declared and an undeclared table, then fails. Neither may be read by
     a later stage; a re-run removes both before the stage runs again."""
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
     write = "from channelops.run.folder import write_table\nimport pandas as pd\n"
-    _notebook(nbs / "a.ipynb", write + "write_table(pd.DataFrame({'x': [1]}), 'orders', "
+    stage_notebook(nbs / "a.ipynb", write + "write_table(pd.DataFrame({'x': [1]}), 'orders', "
               "output_dir)\nwrite_table(pd.DataFrame({'x': [1]}), 'trust_extra', output_dir)\n"
               "raise ValueError('half-way')")  # fmt: skip
-    _notebook(nbs / "b.ipynb", "from channelops.run.folder import read_table\n"
+    stage_notebook(nbs / "b.ipynb", "from channelops.run.folder import read_table\n"
               "read_table('trust_extra', output_dir)")  # fmt: skip
-    _notebook(nbs / "a_fixed.ipynb", write + "write_table(pd.DataFrame({'x': [2]}), 'orders', "
+    stage_notebook(nbs / "a_fixed.ipynb", write + "write_table(pd.DataFrame({'x': [2]}), 'orders', "
               "output_dir)")  # fmt: skip
     params = RunParams(run_name="t", dataset=tiny_dataset, seed=0)
     stage_a = Stage("03", "integration", "a.ipynb", "a", outputs=("orders",))
@@ -350,11 +339,11 @@ def test_parallel_stages_wait_for_their_inputs_and_know_their_stage(tiny_dataset
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
     key = "pd.DataFrame({'k': [os.environ['CHANNELOPS_STAGE']]})"
-    _notebook(nbs / "a.ipynb", _timed(_signal_and_wait("a", "b", "c")
+    stage_notebook(nbs / "a.ipynb", _timed(_signal_and_wait("a", "b", "c")
               + f"write_table({key}, 'segments', output_dir)"))  # fmt: skip
-    _notebook(nbs / "b.ipynb", _timed(_signal_and_wait("b", "a")
+    stage_notebook(nbs / "b.ipynb", _timed(_signal_and_wait("b", "a")
               + f"write_table({key}, 'orders', output_dir)"))  # fmt: skip
-    _notebook(nbs / "c.ipynb", _timed(_signal_and_wait("c") + "seen = read_table('orders', "
+    stage_notebook(nbs / "c.ipynb", _timed(_signal_and_wait("c") + "seen = read_table('orders', "
               "output_dir)['k'].tolist()\nwrite_table(pd.DataFrame({'k': seen}), 'forecasts', "
               "output_dir)"))  # fmt: skip
     stages = [
@@ -377,12 +366,12 @@ def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(tiny
     nbs, out = tmp_path / "nbs", tmp_path / "run"
     nbs.mkdir()
     # 01 finishes only after 03 has started (and so, moments later, failed)
-    _notebook(nbs / "slow.ipynb", _timed(_signal_and_wait("a", "b") + "time.sleep(2)\n"
+    stage_notebook(nbs / "slow.ipynb", _timed(_signal_and_wait("a", "b") + "time.sleep(2)\n"
               "write_table(pd.DataFrame({'x': [1]}), 'segments', output_dir)"))  # fmt: skip
-    _notebook(
+    stage_notebook(
         nbs / "bad.ipynb", _timed(_signal_and_wait("b") + "raise ValueError('broken export')")
     )
-    _notebook(nbs / "after.ipynb", _timed("pass"))
+    stage_notebook(nbs / "after.ipynb", _timed("pass"))
     stages = [
         Stage("01", "segmentation", "slow.ipynb", "s", outputs=("segments",)),
         Stage("03", "integration", "bad.ipynb", "b", outputs=("orders",)),
