@@ -80,8 +80,6 @@ def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
 
 
 def _java_available() -> bool:
-    import shutil
-
     return bool(os.environ.get("JAVA_HOME") or shutil.which("java"))
 
 
