@@ -514,3 +514,37 @@ def test_bgnbd_fit_is_invariant_to_the_time_unit(
         assert getattr(days, name) == pytest.approx(getattr(cdnow_bgnbd, name), rel=1e-4)
     shift = -s["frequency"].sum() * np.log(7)
     assert days.log_likelihood == pytest.approx(cdnow_bgnbd.log_likelihood + shift, abs=1e-3)
+
+
+def test_bgnbd_alive_expectation_by_quadrature_equals_closed_form(
+    cdnow_bgnbd: clv.BGNBDModel,
+) -> None:
+    # The quadrature fallback integrates the same model (Gamma rate, Beta dropout given the
+    # history) numerically; on the CDNOW fit it must agree with eq. (10)'s bracket.
+    m = cdnow_bgnbd
+    x = np.array([0.0, 1, 2, 5, 10, 3])
+    big_t = np.array([38.86, 38.0, 38.86, 38.0, 36.0, 39.0])
+    t = np.full(6, 39.0)
+    c = m.a + m.b + x - 1
+    z = t / (m.alpha + big_t + t)
+    bracket = c / (m.a - 1) * (1 - (1 - z) ** (m.r + x) * hyp2f1(m.r + x, m.b + x, c, z))
+    quad = clv._alive_purchases_by_quadrature(m, x, big_t, t)
+    np.testing.assert_allclose(quad, bracket, rtol=1e-7)
+
+
+def test_bgnbd_predictions_finite_when_nobody_drops_out() -> None:
+    # Every customer buys once a week up to the end of the data: no one drops out, the fit
+    # runs to a -> 0 with huge r and alpha, where the hypergeometric closed form gives NaN.
+    # The known answer: about 10 purchases in the next 10 weeks, and P(alive) near 1.
+    rng = np.random.default_rng(20261206)
+    big_t = rng.uniform(20, 52, 300)
+    x = np.floor(big_t)
+    tx = big_t - rng.uniform(0, 0.9, 300)
+    model = clv.fit_bgnbd(x, tx, big_t)
+    expected = model.expected_purchases(10.0, x, tx, big_t)
+    assert np.all(np.isfinite(expected))
+    np.testing.assert_allclose(expected, 10.0, rtol=0.05)
+    assert np.all(model.prob_alive(x, tx, big_t) > 0.95)
+    # and over a grid of horizons (the shape the CLV sum uses)
+    grid = model.expected_purchases(np.array([[1.0], [5.0], [10.0]]), x, tx, big_t)
+    np.testing.assert_allclose(grid.mean(axis=1), [1.0, 5.0, 10.0], rtol=0.05)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
 __all__ = [
     "TIME_UNIT_DAYS",
@@ -234,8 +234,19 @@ class BGNBDModel:
         c = a + b + x - 1.0
         z = t_arr / (alpha + big_t + t_arr)
         # (1-z)^(r+x) 2F1(r+x, b+x; c; z) == (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)  (Euler)
-        tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-        alive_part = c / (a - 1.0) * (1.0 - tail)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+            alive_part = c / (a - 1.0) * (1.0 - tail)
+        broken = ~np.isfinite(alive_part) | (alive_part < 0)
+        if np.any(broken):
+            # Degenerate fits (nobody seems to drop out: a -> 0 with r, alpha -> 1e5) put the
+            # hypergeometric function far outside its accurate range; integrate instead.
+            alive_part = np.array(alive_part, dtype=float, copy=True)
+            shape = alive_part.shape
+            xb, tb = np.broadcast_to(x, shape)[broken], np.broadcast_to(big_t, shape)[broken]
+            alive_part[broken] = _alive_purchases_by_quadrature(
+                self, xb, tb, np.broadcast_to(t_arr, shape)[broken]
+            )
         out = alive_part * expit(-self._log_dropout_odds(x, tx, big_t))
         if t_arr.ndim == 0:
             return _like(out, frequency)
@@ -354,6 +365,31 @@ def fit_bgnbd(
         time_unit=time_unit,
         converged=converged,
     )
+
+
+def _alive_purchases_by_quadrature(
+    model: BGNBDModel, x: np.ndarray, big_t: np.ndarray, t: np.ndarray, nodes: int = 48
+) -> np.ndarray:
+    """Expected purchases in (T, T + t] of a customer who is still active at T (1-D arrays).
+
+    Given the history and being alive, the purchase rate is Gamma(r + x, alpha + T) and the
+    dropout probability Beta(a, b + x) (Fader, Hardie & Lee 2005). An active customer with
+    rate lam and dropout p buys (1 - exp(-lam p t)) / p times in expectation; the Gamma
+    integral over lam is closed-form, the Beta integral over p is done by Gauss-Jacobi
+    quadrature (weight p^(a-1) (1-p)^(b+x-1)). This equals the bracket of eq. (10) and stays
+    finite where the hypergeometric closed form does not.
+    """
+    out = np.empty(x.shape, dtype=float)
+    for xv in np.unique(x):
+        sel = x == xv
+        u, w = roots_jacobi(nodes, model.b + xv - 1.0, model.a - 1.0)
+        p = (1.0 + u) / 2.0
+        w = w / w.sum()
+        scale = (p[None, :] * t[sel, None]) / (model.alpha + big_t[sel, None])
+        # (1 - (1 + p t / (alpha + T))^-(r + x)) / p, written to stay accurate for tiny p t
+        bought = -np.expm1(-(model.r + xv) * np.log1p(scale)) / p[None, :]
+        out[sel] = bought @ w
+    return out
 
 
 def _bgnbd_objective(
