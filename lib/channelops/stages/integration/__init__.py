@@ -3,6 +3,7 @@
 from channelops.ingest.pii import drop_pii
 
 from .coverage import (
+    GUEST_COLUMNS,
     crm_match_note,
     customer_lines,
     guest_summary,
@@ -35,6 +36,14 @@ from .review import (
     cluster_checks,
     read_review_decisions,
     review_pairs,
+    write_review_file,
+)
+from .star import (
+    dimension_tables,
+    line_count,
+    orders_by_channel,
+    read_lines,
+    write_order_lines,
 )
 
 __all__ = [
@@ -60,6 +69,13 @@ __all__ = [
     "review_pairs",
     "read_review_decisions",
     "cluster_checks",
+    "write_review_file",
+    "write_order_lines",
+    "orders_by_channel",
+    "read_lines",
+    "line_count",
+    "dimension_tables",
+    "GUEST_COLUMNS",
     "score_spread_finding",
     "review_finding",
     "overlap_finding",

@@ -14,12 +14,18 @@ import pandas as pd
 
 __all__ = [
     "CRM_MATCH_FIELDS",
+    "GUEST_COLUMNS",
     "identified_buyers",
     "is_guest_line",
     "guest_summary",
     "customer_lines",
     "crm_match_note",
 ]
+
+#: Columns of the order lines that :func:`guest_summary` reads (the optional ones where
+#: the lines carry them).
+GUEST_COLUMNS = ("channel_id", "order_id", "buyer_ref", "is_guest", "net_revenue_base",
+                 "revenue_base")  # fmt: skip
 
 #: customers.csv columns identity resolution compares with the channels' buyers.
 CRM_MATCH_FIELDS = ("name", "email", "phone", "address", "postcode", "city")
@@ -71,10 +77,12 @@ def guest_summary(order_lines: pd.DataFrame) -> pd.DataFrame:
         guest_revenue_base (net, base currency, rounded to cents), guest_line_share (0-1).
     """
     guest = is_guest_line(order_lines).to_numpy()
+    # keys stay in Arrow memory (no Python str per line); a missing one reads "<NA>" as
+    # str() would write it
     frame = pd.DataFrame(
         {
-            "channel_id": order_lines["channel_id"].astype(str).to_numpy(),
-            "order_id": order_lines["order_id"].astype(str).to_numpy(),
+            "channel_id": _text(order_lines["channel_id"]),
+            "order_id": _text(order_lines["order_id"]),
             "guest": guest,
             "money": _money(order_lines).to_numpy() * guest,
         }
@@ -90,7 +98,14 @@ def guest_summary(order_lines: pd.DataFrame) -> pd.DataFrame:
     )
     out["guest_orders"] = out["guest_orders"].fillna(0).astype("int64")
     out["guest_line_share"] = out["guest_lines"] / out["lines"]
+    out.index = out.index.astype(object)
     return out.reset_index()
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """``s`` as Arrow-backed strings with a missing value as ``"<NA>"``: the groups of
+    ``s.astype(str)`` without a Python ``str`` object per value."""
+    return s.astype(pd.StringDtype("pyarrow")).fillna("<NA>").reset_index(drop=True)
 
 
 def customer_lines(order_lines: pd.DataFrame) -> pd.DataFrame:

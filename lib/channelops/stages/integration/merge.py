@@ -946,7 +946,8 @@ def channel_overlap_matrix(order_lines: pd.DataFrame) -> pd.DataFrame:
     Returns a square int64 DataFrame, channels sorted by name on both axes.
     """
     cust, _ = pd.factorize(order_lines["customer_id"], use_na_sentinel=False)
-    names = order_lines["channel_id"].astype(str)
+    # the groups of astype(str) (a missing id is "<NA>"), in Arrow memory, not a str per line
+    names = order_lines["channel_id"].astype(pd.StringDtype("pyarrow")).fillna("<NA>")
     chan, chan_names = pd.factorize(names, sort=True)
     k = len(chan_names)
     pairs = _customer_channel_pairs(cust, chan, k)

@@ -36,6 +36,7 @@ __all__ = [
     "review_pairs",
     "read_review_decisions",
     "cluster_checks",
+    "write_review_file",
 ]
 
 #: The reviewer's file in the dataset folder.
@@ -271,8 +272,24 @@ def cluster_checks(
             "records": g.size(),
             "emails": g["email_norm"].nunique(),
             "phones": g["phone_norm"].nunique(),
-            "rules": g["rule"].agg(lambda r: ",".join(sorted(set(r.dropna())))),
         }
     )
-    out = out.loc[(out["emails"] >= 2) & (out["phones"] >= 2)]
+    out = out.loc[(out["emails"] >= 2) & (out["phones"] >= 2)].copy()
+    # the rules list (a Python join per customer) only for the flagged few
+    flagged = rec.loc[rec["customer_id"].isin(set(out.index))]
+    rules = flagged.groupby("customer_id", sort=True)["rule"]
+    joined = rules.agg(lambda r: ",".join(sorted(set(r.dropna()))))
+    out["rules"] = joined.reindex(out.index).astype(object)
     return out.reset_index()
+
+
+def write_review_file(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path:
+    """Write ``frame`` as ``<output_dir>/review/<name>`` (CSV without the index; the
+    folder is made when missing) for a reviewer, and return the path. Pass text that may
+    start like a spreadsheet formula through ``channelops.run.csv_safe`` first (the
+    notebook does)."""
+    folder = Path(output_dir) / "review"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return path

@@ -1,0 +1,293 @@
+"""The star schema's line tables from the run's Parquet files, without holding the lines.
+
+On a large business the order lines are the one big table of stage 03 (ten million rows
+and more). Holding the intake's lines, the order lines and the ``orders`` group-by in
+pandas at once took most of the stage's memory (benchmarks/results/integration_large.md).
+Here:
+
+* :func:`write_order_lines` streams the intake's lines from their Parquet file batch by
+  batch, looks each line's customer up with Arrow (:func:`customer_index`) and appends
+  the batch to ``order_lines.parquet``: the same rows, columns and values as
+  :func:`~channelops.stages.integration.merge.attach_customers`, one batch in memory.
+* :func:`orders_by_channel` builds the ``orders`` table one channel at a time from that
+  file (an order belongs to one channel), each with
+  :func:`~channelops.stages.integration.merge.build_orders` on the columns it reads: the
+  same table as ``build_orders`` on all lines.
+* :func:`read_lines` reads the few columns a per-line view needs.
+
+The functions take file paths: the notebook gets them from the run folder (and checks the
+intake's file there) since a stage's library does not import the run machinery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from channelops.frames import arrow_string_dtype
+from channelops.ingest.pii import LINE_PII_COLUMNS
+
+from .merge import build_orders
+
+__all__ = [
+    "BATCH_ROWS",
+    "ORDER_COLUMNS",
+    "customer_index",
+    "write_order_lines",
+    "orders_by_channel",
+    "read_lines",
+    "line_count",
+    "dimension_tables",
+]
+
+#: Lines per batch when streaming the intake's lines (about 100-200 MB of Arrow memory
+#: for the intake's 27 columns).
+BATCH_ROWS = 1 << 19
+
+#: Columns of ``order_lines`` that :func:`~channelops.stages.integration.merge.build_orders`
+#: reads (those absent from the file are left out, as ``build_orders`` leaves them out).
+ORDER_COLUMNS = (
+    "channel_id",
+    "order_id",
+    "customer_id",
+    "order_ts",
+    "order_ts_local",
+    "status",
+    "line_no",
+    "quantity",
+    "revenue_base",
+    "net_revenue_base",
+    "demand_units",
+    "is_guest",
+    "city",
+    "postcode",
+)
+
+
+class _Links:
+    """The customer of each (channel_id, buyer_ref) of ``customer_links``, per channel:
+    the channel's buyer_refs as an Arrow array (the value set of ``pc.index_in``), their
+    offset in ``customer``, and the customer ids in that order."""
+
+    def __init__(self, links: pd.DataFrame) -> None:
+        channel = links["channel_id"].astype("string")
+        keep = channel.notna() & links["buyer_ref"].notna()
+        frame = pd.DataFrame(
+            {
+                "channel_id": channel[keep].to_numpy(dtype=object),
+                "buyer_ref": links["buyer_ref"].astype("string")[keep].to_numpy(dtype=object),
+                "customer_id": links["customer_id"].astype("string")[keep].to_numpy(dtype=object),
+            }
+        )
+        # one link per (channel_id, buyer_ref); the first wins, as a merge's get_indexer does
+        frame = frame.drop_duplicates(["channel_id", "buyer_ref"], keep="first")
+        self.refs: dict[str, tuple[pa.Array, int]] = {}
+        parts, offset = [], 0
+        for cid, sub in frame.groupby("channel_id", sort=True):
+            self.refs[str(cid)] = (pa.array(sub["buyer_ref"].to_numpy(), pa.large_string()), offset)
+            parts.append(sub["customer_id"].to_numpy())
+            offset += len(sub)
+        values = np.concatenate(parts) if parts else np.array([], dtype=object)
+        self.customer = pa.array(values, pa.large_string())
+
+
+def customer_index(batch: pa.RecordBatch | pa.Table, links: _Links) -> np.ndarray:
+    """Per line of ``batch``: the position of its customer in ``links.customer``, -1 for
+    a guest line (``is_guest`` or no ``buyer_ref``) or a buyer without a link.
+
+    Args:
+        batch: lines with channel_id, buyer_ref and, where the intake wrote it, is_guest.
+        links: from :class:`_Links`.
+
+    Returns:
+        int64 array of ``len(batch)``.
+    """
+    out = np.full(len(batch), -1, dtype=np.int64)
+    channel = batch.column("channel_id")
+    ref = batch.column("buyer_ref").cast(pa.large_string())
+    for cid in pc.unique(channel).to_pylist():
+        if cid is None or cid not in links.refs:
+            continue
+        refs, offset = links.refs[cid]
+        rows = np.flatnonzero(pc.fill_null(pc.equal(channel, cid), False).to_numpy(False))
+        pos = pc.index_in(ref.take(pa.array(rows)), value_set=refs)
+        hit = pos.is_valid().to_numpy(zero_copy_only=False)
+        out[rows[hit]] = pos.drop_null().to_numpy().astype(np.int64) + offset
+    guest = pc.is_null(batch.column("buyer_ref"))
+    if "is_guest" in batch.schema.names:
+        guest = pc.or_(guest, pc.fill_null(batch.column("is_guest"), False))
+    out[guest.to_numpy(zero_copy_only=False)] = -1
+    return out
+
+
+def _stored_index_columns(schema: pa.Schema) -> list[str]:
+    """Columns of a pandas-written Parquet schema that hold the stored index."""
+    meta = (schema.metadata or {}).get(b"pandas")
+    if not meta:
+        return []
+    return [c for c in json.loads(meta).get("index_columns", []) if isinstance(c, str)]
+
+
+def _order_lines_schema(lines: pa.Schema, keep: list[str]) -> pa.Schema:
+    """The schema ``DataFrame.to_parquet`` gives the order lines: the kept columns of the
+    intake's lines (strings as ``large_string``, as pandas writes ``string[pyarrow]``),
+    then ``customer_id``, with pandas metadata for the columns' dtypes."""
+    empty = pa.schema([lines.field(c) for c in keep]).empty_table()
+    frame = empty.to_pandas(types_mapper=arrow_string_dtype)
+    frame["customer_id"] = pd.array([], dtype=pd.StringDtype("pyarrow"))
+    return pa.Schema.from_pandas(frame, preserve_index=False)
+
+
+def write_order_lines(
+    lines_file: str | os.PathLike[str],
+    links: pd.DataFrame,
+    target: str | os.PathLike[str],
+    batch_rows: int = BATCH_ROWS,
+) -> Path:
+    """Write the order lines: the intake's lines with their customer, streamed.
+
+    The file holds what ``write_table(attach_customers(<lines>, links), ...)`` writes
+    (same rows in the same order, same columns, types and values): the columns of
+    ``lines_file`` except the personal ones
+    (:data:`~channelops.ingest.pii.LINE_PII_COLUMNS`) and a stored pandas index, then
+    ``customer_id`` (null for a guest line or a buyer without a link). Only one batch of
+    ``batch_rows`` lines is in memory at a time. The file is written under a temporary
+    name beside ``target`` and renamed into place.
+
+    Args:
+        lines_file: Parquet file of the intake's lines (00's ``intake_lines``).
+        links: ``customer_links`` (channel_id, buyer_ref, customer_id).
+        target: the Parquet file to write (``tables/order_lines.parquet``).
+        batch_rows: lines per batch.
+
+    Returns:
+        ``target`` as a Path.
+
+    Raises:
+        ValueError: the lines lack channel_id or buyer_ref (names the file).
+    """
+    src = pq.ParquetFile(lines_file)
+    schema = src.schema_arrow
+    missing = [c for c in ("channel_id", "buyer_ref") if c not in schema.names]
+    if missing:
+        raise ValueError(
+            f"{lines_file}: the lines have no column {', '.join(missing)}; "
+            "expected the intake's lines with channel_id and buyer_ref"
+        )
+    drop = {*LINE_PII_COLUMNS, *_stored_index_columns(schema), "customer_id"}
+    keep = [c for c in schema.names if c not in drop]
+    out_schema = _order_lines_schema(schema, keep)
+    lookup = _Links(links)
+    target = Path(target)
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
+    try:
+        with pq.ParquetWriter(tmp, out_schema) as writer:
+            for batch in src.iter_batches(batch_size=batch_rows, columns=keep):
+                idx = customer_index(batch, lookup)
+                customer = lookup.customer.take(pa.array(idx, mask=idx < 0))
+                arrays = [*batch.columns, customer]
+                table = pa.Table.from_arrays(arrays, names=[*keep, "customer_id"])
+                writer.write_table(table.cast(out_schema))
+            if src.metadata.num_rows == 0:
+                writer.write_table(out_schema.empty_table())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def read_lines(lines_file: str | os.PathLike[str], columns: list[str]) -> pd.DataFrame:
+    """The given columns of a lines file that it has (strings as ``string[pyarrow]``, in
+    file order), for the per-line views (overlap, prices, guests)."""
+    present = set(pq.ParquetFile(lines_file).schema_arrow.names)
+    table = pq.read_table(lines_file, columns=[c for c in columns if c in present])
+    return table.to_pandas(types_mapper=arrow_string_dtype)
+
+
+def _channel_row_groups(pf: pq.ParquetFile, cid: str) -> list[int]:
+    """Row groups of ``pf`` that may hold lines of channel ``cid`` (by the column's
+    min/max statistics; a row group without statistics is always read)."""
+    j = pf.schema_arrow.names.index("channel_id")
+    groups = []
+    for i in range(pf.metadata.num_row_groups):
+        stats = pf.metadata.row_group(i).column(j).statistics
+        if stats is not None and stats.has_min_max and not (stats.min <= cid <= stats.max):
+            continue
+        groups.append(i)
+    return groups
+
+
+def orders_by_channel(lines_file: str | os.PathLike[str]) -> pd.DataFrame:
+    """The ``orders`` table from the order lines file, one channel at a time.
+
+    An order (channel_id, order_id) belongs to one channel, so
+    :func:`~channelops.stages.integration.merge.build_orders` on each channel's lines
+    (in file order), concatenated in sorted channel order, is ``build_orders`` on all
+    lines: the same rows, order, types and sums. Only one channel's lines, and only the
+    columns ``build_orders`` reads (:data:`ORDER_COLUMNS`), are in memory at a time;
+    row groups whose statistics rule the channel out are not read.
+
+    Args:
+        lines_file: Parquet file of the order lines (:func:`write_order_lines`).
+
+    Returns:
+        The table of ``build_orders``.
+    """
+    pf = pq.ParquetFile(lines_file)
+    columns = [c for c in ORDER_COLUMNS if c in pf.schema_arrow.names]
+    channel = pf.read(columns=["channel_id"]).column("channel_id")
+    names = sorted(c for c in pc.unique(channel).to_pylist() if c is not None)
+    del channel
+    if not names:
+        return build_orders(read_lines(lines_file, columns))
+    parts = []
+    for cid in names:
+        pieces = []
+        for i in _channel_row_groups(pf, cid):
+            group = pf.read_row_group(i, columns=columns)
+            pieces.append(group.filter(pc.fill_null(pc.equal(group["channel_id"], cid), False)))
+        lines = pa.concat_tables(pieces).to_pandas(types_mapper=arrow_string_dtype)
+        del pieces
+        parts.append(build_orders(lines))
+        del lines
+    return pd.concat(parts, ignore_index=True)
+
+
+def line_count(lines_file: str | os.PathLike[str]) -> int:
+    """Rows of a Parquet file (from its footer, nothing read)."""
+    return int(pq.ParquetFile(lines_file).metadata.num_rows)
+
+
+def dimension_tables(
+    products: pd.DataFrame | None,
+    channels: pd.DataFrame | None,
+    channel_ids: list[str],
+    lines_file: str | os.PathLike[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The star schema's ``products`` and ``channels`` tables.
+
+    Args:
+        products: ``products.csv`` or None; when None, one row per SKU the lines sell
+            (column ``sku``, sorted).
+        channels: ``channels.csv`` or None; when None, one row per channel of the dataset
+            (column ``channel_id``, in ``channel_ids`` order).
+        channel_ids: the dataset's channel ids.
+        lines_file: the order lines (only ``sku`` is read, when ``products`` is None).
+
+    Returns:
+        (products, channels).
+    """
+    if products is None:
+        skus = read_lines(lines_file, ["sku"])["sku"].unique()
+        products = pd.DataFrame({"sku": sorted(skus)})
+    if channels is None:
+        channels = pd.DataFrame({"channel_id": list(channel_ids)})
+    return products, channels

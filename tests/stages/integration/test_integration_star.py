@@ -1,0 +1,150 @@
+"""Stage 03's line tables built from Parquet files (streamed order lines, orders per
+channel) equal the in-memory functions they replace, on hand-made lines."""
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from channelops.frames import arrow_string_dtype
+from channelops.run.hashing import table_content_hash
+from channelops.stages import integration as integ
+
+
+def _lines() -> pd.DataFrame:
+    """Eight lines, channels interleaved (not sorted), with a stored (non-range) index as
+    the intake writes it: u1 on a in two orders (o1 of three lines), a guest order g1 on
+    a, u2 on b, u9 on a (no link), a line of u3 on c marked guest although it has a
+    buyer_ref, u1 on b. Revenue in tenths that do not add exactly in binary."""
+    frame = pd.DataFrame(
+        {
+            "source_file": "orders/x.csv",
+            "channel_id": ["a", "b", "a", "a", "c", "a", "a", "b"],
+            "order_id": ["o1", "o3", "o1", "g1", "o5", "o1", "o4", "o6"],
+            "line_no": [1, 1, 2, 1, 1, 3, 1, 1],
+            "order_ts": pd.to_datetime(
+                [
+                    "2024-01-02",
+                    "2024-01-05",
+                    "2024-01-01",
+                    "2024-01-03",
+                    "2024-01-04",
+                    "2024-01-02",
+                    "2024-01-06",
+                    "2024-01-07",
+                ],
+                utc=True,
+            ),  # fmt: skip
+            "buyer_ref": pd.array(
+                ["u1", "u2", "u1", None, "u3", "u1", "u9", "u1"], dtype="string[pyarrow]"
+            ),  # fmt: skip
+            "is_guest": [False, False, False, True, True, False, False, False],
+            "status": ["paid", "paid", None, "paid", "paid", "shipped", "paid", "paid"],
+            "city": pd.array(
+                [None, "SH", "BJ", None, None, "GZ", None, "SZ"], dtype="string[pyarrow]"
+            ),  # fmt: skip
+            "quantity": [1, 2, 1, 1, 1, -1, 3, 1],
+            "revenue_base": [0.1, 2.5, 0.2, 7.0, 3.0, 0.3, 1.1, 9.9],
+            "net_revenue_base": [0.1, 2.5, 0.2, 7.0, 0.0, 0.3, 1.1, 9.9],
+            "demand_units": [1, 2, 1, 1, 0, 0, 3, 1],
+            "buyer_name": ["Li", "Wang", "Li", "G", "Zhao", "Li", "Q", "Li"],  # personal
+        },
+        index=pd.Index([10, 11, 12, 13, 14, 15, 16, 17], name=None),
+    )
+    frame["order_ts_local"] = frame["order_ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    return frame
+
+
+LINKS = pd.DataFrame(
+    {
+        "channel_id": ["a", "b", "b", "c", "a"],
+        "buyer_ref": pd.array(["u1", "u2", "u1", "u3", None], dtype="string"),
+        "customer_id": ["C1", "C2", "C1", "C3", "C9"],  # C3 and C9 must reach no line
+    }
+)
+
+
+@pytest.fixture
+def intake_file(tmp_path):
+    path = tmp_path / "intake_lines.parquet"
+    _lines().to_parquet(path)  # index stored, as 00 writes it
+    return path
+
+
+def _in_memory(intake_file):
+    lines = pq.read_table(intake_file).to_pandas(types_mapper=arrow_string_dtype)
+    return integ.attach_customers(lines.reset_index(drop=True), LINKS)
+
+
+@pytest.mark.parametrize("batch_rows", [3, 1000])
+def test_streamed_order_lines_equal_attach_customers(intake_file, tmp_path, batch_rows):
+    target = tmp_path / "order_lines.parquet"
+    integ.write_order_lines(intake_file, LINKS, target, batch_rows=batch_rows)
+    want = tmp_path / "want.parquet"
+    _in_memory(intake_file).to_parquet(want, index=False)
+    assert table_content_hash(target) == table_content_hash(want)
+    got = integ.read_lines(target, ["customer_id", "buyer_name", "order_id"])
+    # the guest line of u3 and the link with no buyer_ref reach no line; u9 has no link
+    assert got["customer_id"].tolist() == ["C1", "C2", "C1", pd.NA, pd.NA, "C1", pd.NA, "C1"]
+    assert list(got.columns) == ["customer_id", "order_id"]  # personal column left out
+    assert not list(tmp_path.glob(".order_lines*"))  # no temporary file left behind
+
+
+def test_orders_by_channel_equal_build_orders(intake_file, tmp_path):
+    target = integ.write_order_lines(intake_file, LINKS, tmp_path / "ol.parquet", batch_rows=2)
+    got = integ.orders_by_channel(target)
+    want = integ.build_orders(_in_memory(intake_file))
+    pd.testing.assert_frame_equal(got, want)
+    o1 = got.set_index(["channel_id", "order_id"]).loc[("a", "o1")]
+    assert o1["n_lines"] == 3 and o1["units"] == 1 and o1["customer_id"] == "C1"
+    assert o1["revenue_base"] == pytest.approx(0.6)
+    assert o1["order_ts"] == pd.Timestamp("2024-01-01", tz="UTC")
+    assert o1["status"] == "paid" and o1["city"] == "BJ"  # first non-missing value
+    assert got["channel_id"].tolist() == ["a", "a", "a", "b", "b", "c"]
+
+
+def test_write_order_lines_names_the_file_when_buyer_ref_is_missing(tmp_path):
+    path = tmp_path / "intake_lines.parquet"
+    _lines().drop(columns="buyer_ref").to_parquet(path)
+    with pytest.raises(ValueError, match=r"intake_lines\.parquet.*no column buyer_ref"):
+        integ.write_order_lines(path, LINKS, tmp_path / "order_lines.parquet")
+    assert not (tmp_path / "order_lines.parquet").exists()
+
+
+def test_empty_lines_give_empty_tables(tmp_path):
+    path = tmp_path / "intake_lines.parquet"
+    _lines().iloc[:0].to_parquet(path)
+    target = integ.write_order_lines(path, LINKS, tmp_path / "order_lines.parquet")
+    assert integ.line_count(target) == 0
+    assert "customer_id" in pq.ParquetFile(target).schema_arrow.names
+    assert integ.orders_by_channel(target).empty
+
+
+def test_dimension_tables_fall_back_to_the_lines_skus_and_dataset_channels(tmp_path):
+    path = tmp_path / "lines.parquet"
+    pd.DataFrame({"sku": ["s2", "s1", "s2"]}).to_parquet(path)
+    products, channels = integ.dimension_tables(None, None, ["b", "a"], path)
+    assert products["sku"].tolist() == ["s1", "s2"]
+    assert channels["channel_id"].tolist() == ["b", "a"]
+    given = pd.DataFrame({"sku": ["x"]})
+    assert integ.dimension_tables(given, None, [], path)[0] is given
+
+
+def test_guest_summary_and_overlap_the_same_from_arrow_strings(intake_file, tmp_path):
+    target = integ.write_order_lines(intake_file, LINKS, tmp_path / "ol.parquet")
+    arrow = integ.read_lines(target, [*integ.GUEST_COLUMNS, "customer_id"])
+    plain = arrow.astype({c: object for c in ("channel_id", "order_id", "customer_id")})
+    pd.testing.assert_frame_equal(integ.guest_summary(arrow), integ.guest_summary(plain))
+    got = integ.guest_summary(arrow).set_index("channel_id")
+    assert got["guest_lines"].to_dict() == {"a": 1, "b": 0, "c": 1}
+    known = integ.customer_lines(arrow)
+    pd.testing.assert_frame_equal(
+        integ.channel_overlap_matrix(known),
+        integ.channel_overlap_matrix(integ.customer_lines(plain)),
+    )
+    assert integ.channel_overlap_matrix(known).loc["a", "b"] == 1  # C1 buys on a and b
+
+
+def test_write_review_file_makes_the_folder(tmp_path):
+    path = integ.write_review_file(pd.DataFrame({"customer_id": ["K1"]}), tmp_path, "x.csv")
+    assert path == tmp_path / "review" / "x.csv"
+    assert path.read_text().splitlines() == ["customer_id", "K1"]
