@@ -39,6 +39,8 @@ __all__ = [
     "stop_spark",
     "to_spark",
     "duckdb_connection",
+    "duckdb_memory_limit",
+    "DUCKDB_MEMORY_ENV",
 ]
 
 LOCAL = "local"
@@ -207,11 +209,34 @@ def _splink_jar() -> str:
         return ""
 
 
-def duckdb_connection(threads: int = 2, memory_limit: str = "4GB"):
+#: Environment variable with the memory DuckDB may use in a stage (e.g. ``3GB``); the runner
+#: sets it from ``--memory-limit`` (:func:`channelops.run.schedule.duckdb_memory_share`).
+DUCKDB_MEMORY_ENV = "CHANNELOPS_DUCKDB_MEMORY_LIMIT"
+#: DuckDB's memory limit when neither the caller nor the runner gives one.
+DUCKDB_DEFAULT_MEMORY = "4GB"
+
+
+def duckdb_memory_limit(default: str = DUCKDB_DEFAULT_MEMORY) -> str:
+    """The memory limit for a DuckDB connection of this process: the runner's
+    (:data:`DUCKDB_MEMORY_ENV`, set from the run's ``--memory-limit``) or ``default``."""
+    return os.environ.get(DUCKDB_MEMORY_ENV) or default
+
+
+def duckdb_connection(threads: int = 2, memory_limit: str | None = None):
     """An in-memory DuckDB connection with explicit limits (it would otherwise take every
     core and 80% of the machine's memory, beside the notebook's own frames). Above the
-    limit DuckDB spills to a folder of this process under the system's temp directory."""
+    limit DuckDB spills to a folder of this process under the system's temp directory.
+
+    Args:
+        threads: worker threads.
+        memory_limit: e.g. ``"3GB"``; None: :func:`duckdb_memory_limit` (the run's share
+            when the runner has a memory limit, else 4 GB).
+    """
     spill = os.path.join(tempfile.gettempdir(), f"channelops-duckdb-{os.getpid()}")
     return duckdb.connect(
-        config={"threads": threads, "memory_limit": memory_limit, "temp_directory": spill}
+        config={
+            "threads": threads,
+            "memory_limit": memory_limit or duckdb_memory_limit(),
+            "temp_directory": spill,
+        }
     )

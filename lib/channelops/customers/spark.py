@@ -162,9 +162,4 @@ def customer_features_spark(
 
 def _long_shares(long: pd.DataFrame, ids: pd.Index, prefix: str) -> dict[str, np.ndarray]:
     """Shares per customer from a long (customer_id, g, w) table of sums."""
-    names = np.sort(long["g"].astype(str).unique()) if len(long) else np.array([], dtype=object)
-    mat = np.zeros((len(ids), len(names)))
-    rows = ids.get_indexer(long["customer_id"].astype(str))
-    cols = np.searchsorted(names, long["g"].astype(str).to_numpy())
-    mat[rows, cols] = long["w"].to_numpy(float)
-    return formulas.shares_of_matrix(mat, list(names), prefix)
+    return formulas.long_shares(long, ids, prefix)

@@ -83,3 +83,23 @@ def shares_of_matrix(mat: np.ndarray, gnames, prefix: str) -> dict[str, np.ndarr
     total = mat.sum(axis=1, keepdims=True)
     mat = np.divide(mat, total, out=np.zeros_like(mat), where=total > 0)
     return {f"{prefix}{g}": mat[:, j] for j, g in enumerate(gnames)}
+
+
+def long_shares(long: pd.DataFrame, ids: pd.Index, prefix: str) -> dict[str, np.ndarray]:
+    """Per-customer shares from a long table of sums (the Spark and DuckDB paths).
+
+    Args:
+        long: customer_id, g (group name, text), w (the sum of the customer in the group).
+        ids: the customers, in feature-row order (every customer_id of ``long`` among them).
+        prefix: column name prefix (``channel_``, ``cat_``).
+
+    Returns:
+        ``<prefix><g>`` -> share array aligned with ``ids``, groups in sorted order
+        (:func:`shares_of_matrix`).
+    """
+    names = np.sort(long["g"].astype(str).unique()) if len(long) else np.array([], dtype=object)
+    mat = np.zeros((len(ids), len(names)))
+    rows = ids.get_indexer(long["customer_id"].astype(str))
+    cols = np.searchsorted(names, long["g"].astype(str).to_numpy())
+    mat[rows, cols] = long["w"].to_numpy(float)
+    return shares_of_matrix(mat, list(names), prefix)

@@ -45,8 +45,10 @@ from .experiments import (
 from .growth import (
     channel_overlap,
     monthly_new_customers,
+    overlap_from_parquet,
     overlap_summary,
     overlap_table,
+    place_from_parquet,
     place_in_segments,
     segment_lean,
     segment_lean_text,
@@ -130,12 +132,14 @@ __all__ = [
     "channel_scorecard",
     # growth
     "place_in_segments",
+    "place_from_parquet",
     "user_base_growth",
     "monthly_new_customers",
     "segment_mix",
     "segment_lean",
     "segment_lean_text",
     "overlap_summary",
+    "overlap_from_parquet",
     "channel_overlap",
     "overlap_table",
     # plan

@@ -9,17 +9,22 @@ two channels.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
 from channelops.customers import customer_features, customer_orders, money_column
 from channelops.customers import place_in_segments as _nearest_segment
+from channelops.customers.parquet import customer_channel_pairs, customer_features_parquet
 from channelops.frames import as_str_keys, require_columns
 
 from .text import escape_data
 
 __all__ = [
     "place_in_segments",
+    "place_from_parquet",
+    "overlap_from_parquet",
     "user_base_growth",
     "monthly_new_customers",
     "segment_mix",
@@ -79,6 +84,30 @@ def place_in_segments(
     return _nearest_segment(customer_features(orders, as_of), model)
 
 
+def place_from_parquet(
+    path: str | os.PathLike[str], model: pd.DataFrame, as_of: pd.Timestamp | str | None = None
+) -> pd.Series:
+    """:func:`place_in_segments` from the order lines' Parquet file (03's ``order_lines``).
+
+    The per-order and per-customer sums run in DuckDB over the file, with the engine's
+    memory limit and spill folder (:func:`channelops.customers.parquet.customer_features_parquet`),
+    so only one row per customer comes into pandas; the same customers get the same
+    features (money sums to float rounding) and the same nearest centre.
+
+    Args:
+        path: Parquet file of unified order lines (customer_id, order_id, channel_id,
+            order_ts_local, status, net_revenue_base or revenue_base, discount_base);
+            guest lines (customer_id missing) are left out.
+        model: 01's ``segment_model`` table.
+        as_of: observation instant (local, naive); default the day after the last order.
+
+    Returns:
+        segment per customer_id; customers with no sold line are absent.
+    """
+    features, _ = customer_features_parquet(path, as_of)
+    return _nearest_segment(features, model)
+
+
 def user_base_growth(
     seen: pd.DataFrame, segments: pd.Series | None = None, freq: str = "M"
 ) -> pd.DataFrame:
@@ -132,6 +161,17 @@ def overlap_summary(lines: pd.DataFrame) -> tuple[pd.DataFrame, float]:
         customers who bought on two or more channels).
     """
     return channel_overlap(lines)
+
+
+def overlap_from_parquet(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, float]:
+    """:func:`overlap_summary` from the order lines' Parquet file (any status, guests left
+    out): DuckDB reduces the lines to distinct (customer, channel) pairs first, so the same
+    matrix and share come from one row per pair instead of one per line.
+
+    Args:
+        path: Parquet file with customer_id and channel_id.
+    """
+    return channel_overlap(customer_channel_pairs(path))
 
 
 def channel_overlap(lines: pd.DataFrame) -> tuple[pd.DataFrame, float]:
