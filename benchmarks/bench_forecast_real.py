@@ -64,6 +64,14 @@ REFERENCE = "SeasonalNaive"
 AUTOETS_CLIPPED = "AutoETS clipped at 0"
 CHOSEN = "04 chosen"
 CHOSEN_04_GRADING = "04 chosen, 04's grading"
+#: England and Wales bank holidays over the data (gov.uk), substitute days included.
+UK_BANK_HOLIDAYS = [
+    "2009-01-01", "2009-04-10", "2009-04-13", "2009-05-04", "2009-05-25", "2009-08-31",
+    "2009-12-25", "2009-12-28", "2010-01-01", "2010-04-02", "2010-04-05", "2010-05-03",
+    "2010-05-31", "2010-08-30", "2010-12-27", "2010-12-28", "2011-01-03", "2011-04-22",
+    "2011-04-25", "2011-04-29", "2011-05-02", "2011-05-30", "2011-08-29", "2011-12-26",
+    "2011-12-27",
+]  # fmt: skip
 
 
 def intake(folder: Path):
@@ -204,6 +212,7 @@ def forecast_at_origin(
     horizon: int,
     shrink: float = 0.0,
     classes: int = 1,
+    model_kw: dict | None = None,
 ) -> pd.DataFrame:
     """04's forecast of every series from ``origin``, as 04 would make it on the data
     before ``origin``: choice on the ``n_inner`` backtest windows before it, conformal
@@ -231,6 +240,7 @@ def forecast_at_origin(
             features=feats,
             chosen=chosen_inner,
             velocity_classes=classes,
+            **(model_kw or {}),
         )
         tag = f"{round(lv * 100)}"
         f = f.rename(columns={"lower": f"lower_{tag}", "upper": f"upper_{tag}", "model": "picked"})
@@ -253,6 +263,7 @@ def scored_rows(
     windows: list[tuple[int, pd.Timestamp]],
     shrink: float = 0.0,
     classes: int = 1,
+    model_kw: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every scored forecast (04's models, 04's choice both ways, baselines) with actual and scale.
 
@@ -276,7 +287,7 @@ def scored_rows(
         )
         scale = m5_scale(series.merge(top[KEYS], on=KEYS), origin)
         mine = forecast_at_origin(
-            series, features, bt, metrics, w, n_inner, origin, horizon, shrink, classes
+            series, features, bt, metrics, w, n_inner, origin, horizon, shrink, classes, model_kw
         )
         mine = mine.merge(actual, on=[*KEYS, "date"]).assign(origin=origin, window=w)
         every.append(mine)
@@ -429,6 +440,14 @@ def main() -> None:
     parser.add_argument(
         "--interval-classes", type=int, default=5, help="forecast_future's velocity_classes"
     )
+    parser.add_argument(
+        "--models",
+        default=",".join(fc.DEFAULT_MODELS),
+        help="04's candidate models, comma separated (default: 04's default set)",
+    )
+    parser.add_argument(
+        "--uk-holidays", action="store_true", help="give 04's gbm the England bank holidays"
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -446,8 +465,14 @@ def main() -> None:
     del lines, ingested
     dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
     windows = scored_origins(dates, args.horizon, args.origins, args.inner)
+    model_kw = {"holidays": pd.DatetimeIndex(UK_BANK_HOLIDAYS)} if args.uk_holidays else {}
     bt = fc.backtest(
-        series, fc.DEFAULT_MODELS, args.horizon, args.origins + args.inner, features=features
+        series,
+        fc.model_names(args.models),
+        args.horizon,
+        args.origins + args.inner,
+        features=features,
+        **model_kw,
     )
     starts = bt.groupby("window")["date"].min()
     if any(starts[w] != origin for w, origin in windows):
@@ -463,6 +488,7 @@ def main() -> None:
         windows,
         args.shrink,
         args.interval_classes,
+        model_kw,
     )
     print(
         f"{series.groupby(KEYS).ngroups:,} series, {dates[0].date()} to {dates[-1].date()}; "

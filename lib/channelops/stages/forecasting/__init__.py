@@ -2,6 +2,8 @@
 
 * :mod:`.demand`: what counts as demand (the intake's ``demand_units``) and what does not;
 * :mod:`.models`: series, features, the forecasting models, backtests, metrics, intervals;
+* :mod:`.gbm`: the global LightGBM model over all series;
+* :mod:`.holidays`: the dataset's optional holidays file;
 * :mod:`.entry`: the backtest and the forecast the notebook calls, run here or on Spark;
 * :mod:`.inventory`: the stock policy the forecasts imply, simulated;
 * :mod:`.comparison`: the same stock rule with the chosen and a baseline forecast;
@@ -20,9 +22,11 @@ from .findings import (
     selection_finding,
     stock_findings,
 )
+from .holidays import HOLIDAYS_FILE, dataset_holidays, holiday_dates, read_holidays
 from .models import (
     BACKTEST_COLUMNS,
     DEFAULT_MODELS,
+    GLOBAL_MODELS,
     add_intervals,
     aggregate_forecasts,
     backtest_intervals,
@@ -58,6 +62,11 @@ from .plots import (
 )
 
 __all__ = [
+    "GLOBAL_MODELS",
+    "HOLIDAYS_FILE",
+    "dataset_holidays",
+    "holiday_dates",
+    "read_holidays",
     "STOCK_COMPARISON_COLUMNS",
     "stock_comparison",
     "stock_tradeoff_finding",

@@ -9,9 +9,10 @@ at once:
   of the last 28 days), ``weekday_average`` (mean of the same weekday over the last 4 weeks);
 * statsforecast models (``theta``, ``croston_sba``, ``tsb``, ``adida``, ``ses``), optional
   because they are slower;
-* ``gbm``: one global scikit-learn HistGradientBoostingRegressor (Poisson loss) on level,
-  lag and calendar features at the forecast origin, trained on earlier origins (direct
-  multi-horizon forecasting, so no recursion).
+* ``gbm``: one global LightGBM model over all series on level, lag, price, promotion,
+  calendar and holiday features at the forecast origin, trained on earlier origins (direct
+  multi-horizon forecasting, so no recursion; :mod:`.gbm`); ``combo_gbm`` averages it with
+  ``combo``.
 
 Rolling-origin backtests give errors per series, model and window; MASE and RMSSE are scaled
 by the in-sample seasonal naive error. Intervals are split-conformal: scores
@@ -25,7 +26,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
+
+from .gbm import gbm_forecast
 
 __all__ = [
     "BACKTEST_COLUMNS",
@@ -84,7 +86,10 @@ BASELINE_MODELS = (
 STATSFORECAST_MODELS = ("theta", "croston_sba", "tsb", "adida", "ses")
 #: The simple models a combination averages (``combo``: mean, ``combo_median``: median).
 COMBO_MEMBERS: tuple[str, ...] = ("moving_average", "weekday_profile", "tsb", "adida")
-COMBO_MODELS = ("combo", "combo_median")
+#: ``combo_gbm``: the mean of ``gbm`` and ``combo`` (half the global model, half the simple ones).
+COMBO_MODELS = ("combo", "combo_median", "combo_gbm")
+#: Models fitted once over all series (not per series): Spark runs them on the driver.
+GLOBAL_MODELS = ("gbm", "combo_gbm")
 #: Days of history whose weekday shares shape ``weekday_profile``.
 PROFILE_DAYS = 182
 KEYS = ["channel_id", "sku"]
@@ -580,107 +585,15 @@ def _statsforecast(name: str, y: np.ndarray, horizon: int, season: int) -> np.nd
     return _capped(np.nan_to_num(np.clip(out, 0, None)), y)
 
 
-def _origin_features(
-    y: np.ndarray, origin: int, horizon: int, dates: pd.DatetimeIndex, promo: np.ndarray | None
-) -> np.ndarray:
-    """Features of every series at ``origin`` (history y[:, :origin]) for days origin..+h-1.
+def _base_for_gbm(season: int, window: int):
+    """The simple-model forecasts :func:`.gbm.gbm_forecast` uses as features."""
 
-    Returns an array (n * horizon, n_features), rows ordered series-major.
-    """
-    n = y.shape[0]
-    hist = y[:, :origin]
-    m7 = _nanmean(hist[:, -7:])
-    m28 = _nanmean(hist[:, -28:])
-    m91 = _nanmean(hist[:, -91:])
-    m364 = _nanmean(hist[:, -364:])
-    age = np.sum(~np.isnan(hist), axis=1).astype(float)
-    wd = _baseline("weekday_average", hist, horizon, 7, 28)
-    sn = _baseline("seasonal_naive", hist, horizon, 7, 28)
-    target = (
-        dates[origin] + pd.to_timedelta(np.arange(horizon), unit="D")
-        if origin < len(dates)
-        else (
-            dates[-1] + pd.to_timedelta(np.arange(1, horizon + 1) + origin - len(dates), unit="D")
-        )
-    )
-    dow = np.asarray(target.dayofweek, float)
-    doy = np.asarray(target.dayofyear, float)
-    # same days one year earlier (364 days keeps the weekday)
-    ly_idx = origin - 364 + np.arange(horizon)
-    ly = (
-        np.where(ly_idx >= 0, y[:, np.clip(ly_idx, 0, None)], np.nan)
-        if y.shape[1]
-        else np.full((n, horizon), np.nan)
-    )
-    if promo is not None:
-        pr_idx = np.clip(origin + np.arange(horizon), 0, promo.shape[1] - 1)
-        pr = np.where(origin + np.arange(horizon) < promo.shape[1], promo[:, pr_idx], 0.0)
-        pr_hist = (
-            _nanmean(np.where(np.isnan(hist), np.nan, promo[:, :origin])[:, -91:])
-            if origin
-            else np.zeros(n)
-        )
-    else:
-        pr = np.zeros((n, horizon))
-        pr_hist = np.zeros(n)
-    h = np.arange(horizon, dtype=float)
-    cols = [np.repeat(v[:, None], horizon, axis=1) for v in (m7, m28, m91, m364, age, pr_hist)] + [
-        wd,
-        sn,
-        ly,
-        np.broadcast_to(dow, (n, horizon)),
-        np.broadcast_to(doy, (n, horizon)),
-        np.broadcast_to(h, (n, horizon)),
-        pr,
-    ]
-    return np.stack([np.asarray(c, float).reshape(-1) for c in cols], axis=1)
+    def base(name: str, hist: np.ndarray, horizon: int) -> np.ndarray:
+        if hist.shape[1] == 0:
+            return np.full((len(hist), horizon), np.nan)
+        return _baseline(name, hist, horizon, season, window)
 
-
-def _gbm(
-    y: np.ndarray,
-    horizon: int,
-    dates: pd.DatetimeIndex,
-    promo: np.ndarray | None,
-    n_origins: int,
-    origin_step: int,
-    seed: int,
-    max_train_rows: int = 400_000,
-) -> np.ndarray:
-    """Global gradient boosting (Poisson loss), direct multi-horizon, trained on past origins."""
-    n, t = y.shape
-    rng = np.random.default_rng(seed)
-    xs, ts = [], []
-    for k in range(1, n_origins + 1):
-        o = t - horizon - (k - 1) * origin_step
-        if o < 28:
-            break
-        x = _origin_features(y[:, : o + horizon], o, horizon, dates, promo)
-        target = y[:, o : o + horizon].reshape(-1)
-        keep = ~np.isnan(target) & ~np.isnan(x[:, 1])
-        xs.append(np.nan_to_num(x[keep], nan=-1.0))  # an all-missing feature breaks binning
-        ts.append(target[keep])
-    fallback = _baseline("weekday_average", y, horizon, 7, 28)
-    if not xs or sum(len(v) for v in ts) < 50:
-        return fallback
-    x_train, y_train = np.concatenate(xs), np.concatenate(ts)
-    if len(y_train) > max_train_rows:
-        pick = rng.choice(len(y_train), max_train_rows, replace=False)
-        x_train, y_train = x_train[pick], y_train[pick]
-    if y_train.sum() <= 0:
-        return np.zeros((n, horizon))
-    model = HistGradientBoostingRegressor(
-        loss="poisson",
-        max_iter=200,
-        learning_rate=0.08,
-        max_leaf_nodes=31,
-        min_samples_leaf=40,
-        random_state=seed,
-    )
-    model.fit(x_train, y_train)
-    x_new = _origin_features(y, t, horizon, dates, promo)
-    no_hist = np.isnan(x_new[:, 1]).reshape(n, horizon)
-    pred = model.predict(np.nan_to_num(x_new, nan=-1.0)).reshape(n, horizon)
-    return np.where(no_hist, fallback, pred)
+    return base
 
 
 def forecast_matrix(
@@ -690,6 +603,8 @@ def forecast_matrix(
     *,
     dates: pd.DatetimeIndex | None = None,
     promo: np.ndarray | None = None,
+    price: np.ndarray | None = None,
+    holidays: pd.DatetimeIndex | None = None,
     season: int = 7,
     window: int = 28,
     gbm_origins: int = 12,
@@ -705,6 +620,8 @@ def forecast_matrix(
         horizon: days ahead.
         dates: the dates of y's columns (needed by ``gbm``).
         promo: promotion flags (series x days) covering history and horizon, for ``gbm``.
+        price: net unit price (series x days of history, NaN where unknown), for ``gbm``.
+        holidays: holiday dates (:func:`.holidays.holiday_dates`), for ``gbm``; None: none.
         season: season length in days; window: moving-average window in days.
         gbm_origins, gbm_origin_step: how many past origins train the global model, and
             how many days apart.
@@ -726,6 +643,14 @@ def forecast_matrix(
         return cache[name]
     if name in BASELINE_MODELS:
         f = _baseline(name, y, horizon, season, window)
+    elif name == "combo_gbm":
+        cache = {} if cache is None else cache
+        kw = {"dates": dates, "promo": promo, "price": price, "holidays": holidays}
+        kw |= {"season": season, "window": window, "seed": seed, "cache": cache}
+        kw |= {"gbm_origins": gbm_origins, "gbm_origin_step": gbm_origin_step}
+        f = (
+            forecast_matrix("gbm", y, horizon, **kw) + forecast_matrix("combo", y, horizon, **kw)
+        ) / 2
     elif name in COMBO_MODELS:
         f = _combo(name, y, horizon, season, window, cache)
     elif name in STATSFORECAST_MODELS:
@@ -733,7 +658,19 @@ def forecast_matrix(
     elif name == "gbm":
         if dates is None:
             dates = pd.date_range("2000-01-03", periods=y.shape[1], freq="D")
-        f = _gbm(y, horizon, dates, promo, gbm_origins, gbm_origin_step, seed)
+        f = gbm_forecast(
+            y,
+            horizon,
+            dates[: y.shape[1]],
+            _base_for_gbm(season, window),
+            promo=promo,
+            price=None if price is None else price[:, : y.shape[1]],
+            holidays=holidays,
+            n_origins=gbm_origins,
+            origin_step=gbm_origin_step,
+            seed=seed,
+            season=season,
+        )
     else:
         known = ", ".join((*BASELINE_MODELS, *STATSFORECAST_MODELS, *COMBO_MODELS, "gbm"))
         raise ValueError(f"unknown model {name!r}; known models: {known}")
@@ -831,6 +768,7 @@ def backtest(
         raise ValueError("horizon and n_windows must be >= 1")
     keys, dates, y = series_matrix(series, dates=dates)
     promo = _promo_matrix(features, dates)
+    price = _price_matrix(features, dates)
     frames = []
     for w, origin in window_origins(y.shape[1], horizon, n_windows):
         hist = y[:, :origin]
@@ -842,7 +780,9 @@ def backtest(
                 hist,
                 horizon,
                 dates=dates[:origin],
-                promo=promo,
+                # promotions after the origin are not known then (as for the future)
+                promo=None if promo is None else promo[:, :origin],
+                price=price,
                 season=season,
                 seed=seed,
                 cache=cache,
@@ -881,6 +821,19 @@ def _promo_matrix(features: pd.DataFrame | None, dates: pd.DatetimeIndex) -> np.
         dates=dates,
     )
     return np.nan_to_num(promo)
+
+
+def _price_matrix(features: pd.DataFrame | None, dates: pd.DatetimeIndex) -> np.ndarray | None:
+    """Net unit price (series x ``dates``, NaN where unknown) from ``features``' price
+    column, or None without one."""
+    if features is None or "price" not in features or features["price"].isna().all():
+        return None
+    _, _, price = series_matrix(
+        features[[*KEYS, "date"]].assign(price=features["price"].astype(float)),
+        "price",
+        dates=dates,
+    )
+    return price
 
 
 def _window_actuals(
@@ -1416,6 +1369,7 @@ def future_points(
     keys, dates, y = series_matrix(series, dates=dates)
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
     promo = _promo_matrix(features, dates)
+    price = _price_matrix(features, dates)
     out = np.zeros((len(keys), horizon))
     cache: dict = {}
     for name in np.unique(pick):
@@ -1426,6 +1380,7 @@ def future_points(
             horizon,
             dates=dates,
             promo=promo,
+            price=price,
             season=season,
             seed=seed,
             cache=cache,

@@ -1,11 +1,11 @@
 """Stage 04 on Spark: the per-series backtest and forecasts, series spread over Spark tasks.
 
-Every model but ``gbm`` forecasts each series from that series' history alone, so the
+Every model but ``gbm`` and ``combo_gbm`` forecasts each series from that series' history alone, so the
 series can be split into groups and each group handled by the local code
 (:func:`channelops.stages.forecasting.backtest`, :func:`channelops.stages.forecasting.future_points`) in a
 Spark task with ``groupBy(bucket).applyInPandas``. Each group is laid on the whole data's
 days (not only its own), so windows fall on the same dates as in the local run. Rows come
-back in the local order. ``gbm`` is one model over all series; it runs on the driver.
+back in the local order. ``gbm`` is one model over all series; it (and ``combo_gbm``) runs on the driver.
 
 Groups: ``bucket = hash(channel_id, sku) mod B``, B = 4 x Spark's default parallelism (at
 least 1 group per task slot, small enough that a slow group does not hold up the stage).
@@ -63,8 +63,8 @@ def backtest_spark(
 ) -> pd.DataFrame:
     """:func:`channelops.stages.forecasting.backtest` with the per-series models in Spark tasks."""
     models = list(models)
-    local_models = [m for m in models if m == "gbm"]
-    spread = [m for m in models if m != "gbm"]
+    local_models = [m for m in models if m in fc.GLOBAL_MODELS]
+    spread = [m for m in models if m not in fc.GLOBAL_MODELS]
     series = _plain(series)
     dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
     parts = []
@@ -149,7 +149,7 @@ def future_points_spark(
     keys = series[fc.KEYS].drop_duplicates()
     pick = keys.merge(choice, on=fc.KEYS, how="left")
     pick["model"] = pick["model"].fillna("weekday_average")
-    on_driver = pick["model"] == "gbm"
+    on_driver = pick["model"].isin(fc.GLOBAL_MODELS)
 
     def one_group(pdf: pd.DataFrame) -> pd.DataFrame:
         pdf = pdf.assign(date=pdf["date"].astype("datetime64[ns]"))

@@ -1,0 +1,246 @@
+"""The global gradient-boosted model ``gbm``: one LightGBM model over every series.
+
+Direct multi-horizon: the features of a series at a forecast origin (its recent levels,
+weekday shape, last year, price, promotion and holiday calendar of each target day) predict
+each of the ``horizon`` days after it; the model is trained on earlier origins of the same
+history, so it never sees the days it forecasts.
+
+Scale-free target: every series' units are divided by its level (mean units per day over
+the 91 days before the origin) and each row is weighted by ``(level / scale)^2``, ``scale``
+the series' in-sample seasonal naive RMSE, so the squared-error loss the trees minimise is
+the squared scaled error RMSSE averages: fast and slow series weigh alike. Series with no
+units over those 91 days are forecast 0 (they are not in the training rows).
+
+LightGBM runs on one thread with a fixed seed and ``deterministic`` set, so the same
+data and seed give the same forecasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+__all__ = ["GBM_PARAMS", "gbm_forecast", "holiday_features", "FEATURE_NAMES"]
+
+#: LightGBM parameters (objective: squared error on the scaled target).
+GBM_PARAMS: dict = {
+    "objective": "regression",
+    "learning_rate": 0.07,
+    "max_bin": 63,
+    "num_leaves": 31,
+    "min_data_in_leaf": 200,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "num_threads": 1,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
+}
+ROUNDS = 150
+LEVEL_DAYS = 91
+#: Days before / after a holiday the distance features count (further is this + 1).
+HOLIDAY_REACH = 14
+
+FEATURE_NAMES = [
+    "log_level",
+    "m7",
+    "m28",
+    "m364",
+    "max182",
+    "zero_share28",
+    "age",
+    "rel_price",
+    "promo_share91",
+    "weekday_average",
+    "seasonal_naive",
+    "weekday_profile",
+    "last_year",
+    "dow",
+    "day_of_year",
+    "h",
+    "promo",
+    "holiday",
+    "days_to_holiday",
+    "days_since_holiday",
+]
+
+
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    """Row means over the non-NaN values (NaN for a row with none)."""
+    cnt = np.sum(~np.isnan(a), axis=1)
+    return np.where(cnt > 0, np.nansum(a, axis=1) / np.maximum(cnt, 1), np.nan)
+
+
+def holiday_features(days: pd.DatetimeIndex, holidays: pd.DatetimeIndex | None) -> np.ndarray:
+    """Per day of ``days``: holiday (0/1), days to the next holiday and days since the last
+    one, each capped at :data:`HOLIDAY_REACH` + 1 (also when there is none).
+
+    Returns:
+        (len(days), 3) float array.
+    """
+    n = len(days)
+    far = float(HOLIDAY_REACH + 1)
+    if holidays is None or len(holidays) == 0:
+        return np.column_stack([np.zeros(n), np.full(n, far), np.full(n, far)])
+    d = np.asarray(days.normalize().values.astype("datetime64[D]").astype(np.int64))
+    h = np.unique(np.asarray(holidays.normalize().values.astype("datetime64[D]").astype(np.int64)))
+    pos = np.searchsorted(h, d)
+    nxt = np.where(pos < len(h), h[np.minimum(pos, len(h) - 1)] - d, far)
+    before = np.searchsorted(h, d, side="right") - 1
+    since = np.where(before >= 0, d - h[np.maximum(before, 0)], far)
+    return np.column_stack(
+        [(nxt == 0).astype(float), np.minimum(nxt, far), np.minimum(since, far)]
+    ).astype(float)
+
+
+def _target_days(dates: pd.DatetimeIndex, origin: int, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` dates from column ``origin`` on (past the end of ``dates`` too)."""
+    first = dates[0] + pd.Timedelta(days=origin)
+    return pd.date_range(first, periods=horizon, freq="D")
+
+
+def _features(
+    y: np.ndarray,
+    origin: int,
+    horizon: int,
+    dates: pd.DatetimeIndex,
+    promo: np.ndarray | None,
+    price: np.ndarray | None,
+    holidays: pd.DatetimeIndex | None,
+    base: Callable[[str, np.ndarray, int], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every series at ``origin`` (history ``y[:, :origin]``) for the days
+    origin .. origin + horizon - 1, and each series' level.
+
+    Returns:
+        (X: (n * horizon, len(FEATURE_NAMES)), rows series-major; level: (n,) units/day).
+    """
+    n = y.shape[0]
+    hist = y[:, :origin]
+    level = np.nan_to_num(_nanmean(hist[:, -LEVEL_DAYS:]))
+    div = np.where(level > 0, level, 1.0)[:, None]
+    m7 = _nanmean(hist[:, -7:])
+    m28 = _nanmean(hist[:, -28:])
+    m364 = _nanmean(hist[:, -364:])
+    recent = hist[:, -182:]
+    max182 = np.nanmax(np.where(np.isnan(recent), -np.inf, recent), axis=1)
+    max182 = np.where(np.isfinite(max182), max182, np.nan)
+    last28 = hist[:, -28:]
+    zero28 = np.sum(last28 == 0, axis=1) / np.maximum(np.sum(~np.isnan(last28), axis=1), 1)
+    age = np.minimum(np.sum(~np.isnan(hist), axis=1), 730).astype(float)
+    if price is not None and origin > 0:
+        p = price[:, :origin]
+        last_p = p[:, -1]
+        mean_p = _nanmean(p[:, -LEVEL_DAYS:])
+        rel_price = np.where(mean_p > 0, last_p / np.where(mean_p > 0, mean_p, 1.0), np.nan)
+    else:
+        rel_price = np.full(n, np.nan)
+    if promo is not None and origin > 0:
+        pr_hist = _nanmean(np.where(np.isnan(hist), np.nan, promo[:, :origin])[:, -LEVEL_DAYS:])
+        steps = origin + np.arange(horizon)
+        inside = steps < promo.shape[1]
+        pr = np.where(inside, promo[:, np.minimum(steps, promo.shape[1] - 1)], 0.0)
+    else:
+        pr_hist = np.zeros(n)
+        pr = np.zeros((n, horizon))
+    ly_idx = origin - 364 + np.arange(horizon)
+    ly = np.where(ly_idx >= 0, y[:, np.clip(ly_idx, 0, max(y.shape[1] - 1, 0))], np.nan)
+    days = _target_days(dates, origin, horizon)
+    cal = holiday_features(days, holidays)
+    per_series = [np.log1p(level), m7 / div[:, 0], m28 / div[:, 0], m364 / div[:, 0]]
+    per_series += [max182 / div[:, 0], zero28, age, rel_price, pr_hist]
+    per_day = [
+        base("weekday_average", hist, horizon) / div,
+        base("seasonal_naive", hist, horizon) / div,
+        base("weekday_profile", hist, horizon) / div,
+        ly / div,
+        np.broadcast_to(np.asarray(days.dayofweek, float), (n, horizon)),
+        np.broadcast_to(np.asarray(days.dayofyear, float), (n, horizon)),
+        np.broadcast_to(np.arange(horizon, dtype=float), (n, horizon)),
+        pr,
+        *(np.broadcast_to(cal[:, k], (n, horizon)) for k in range(3)),
+    ]
+    cols = [np.repeat(np.asarray(v, float)[:, None], horizon, axis=1) for v in per_series]
+    cols += [np.asarray(c, float) for c in per_day]
+    x = np.stack([c.reshape(-1) for c in cols], axis=1)
+    return x, level
+
+
+def _naive_scale(hist: np.ndarray, season: int) -> np.ndarray:
+    """In-sample seasonal naive RMSE per row (NaN when undefined)."""
+    if hist.shape[1] <= season:
+        return np.full(len(hist), np.nan)
+    d = hist[:, season:] - hist[:, :-season]
+    return np.sqrt(_nanmean(d**2))
+
+
+def gbm_forecast(
+    y: np.ndarray,
+    horizon: int,
+    dates: pd.DatetimeIndex,
+    base: Callable[[str, np.ndarray, int], np.ndarray],
+    *,
+    promo: np.ndarray | None = None,
+    price: np.ndarray | None = None,
+    holidays: pd.DatetimeIndex | None = None,
+    n_origins: int = 12,
+    origin_step: int = 14,
+    seed: int = 0,
+    season: int = 7,
+    max_train_rows: int = 150_000,
+) -> np.ndarray:
+    """Forecast every row of ``y`` ``horizon`` days past its end with one LightGBM model.
+
+    Args:
+        y: history (series x days, NaN before a series starts); ``dates`` its columns.
+        base: ``base(name, history, horizon)`` -> the (series x horizon) forecast of a
+            simple model (``weekday_average``, ``seasonal_naive``, ``weekday_profile``),
+            used as features.
+        promo: promotion flags (series x days) covering the history and, where known, the
+            horizon (0 past its end); price: net unit price (series x days of history, NaN
+            where unknown); holidays: holiday dates (None: none known).
+        n_origins, origin_step: training origins, the latest ``horizon`` days before the
+            end, then every ``origin_step`` days earlier.
+        seed: LightGBM's seed (bagging, feature sampling) and the row subsample's.
+        max_train_rows: training rows kept (a seeded random subset above it).
+
+    Returns:
+        (n_series, horizon) non-negative units per day; the series' moving average when
+        there are too few training rows (under 200).
+    """
+    n, t = y.shape
+    xs, ts, ws = [], [], []
+    for k in range(n_origins):
+        o = t - horizon - k * origin_step
+        if o < 28:
+            break
+        x, level = _features(y, o, horizon, dates, promo, price, holidays, base)
+        scale = _naive_scale(y[:, :o], season)
+        target = y[:, o : o + horizon] / np.where(level > 0, level, 1.0)[:, None]
+        weight = np.repeat((level / np.where(scale > 0, scale, np.nan)) ** 2, horizon)
+        keep = np.repeat(level > 0, horizon) & ~np.isnan(target.reshape(-1)) & (weight > 0)
+        xs.append(x[keep])
+        ts.append(target.reshape(-1)[keep])
+        ws.append(weight[keep])
+    x_new, level_new = _features(y, t, horizon, dates, promo, price, holidays, base)
+    if not ts or sum(len(v) for v in ts) < 200:
+        return np.repeat(level_new[:, None], horizon, axis=1)
+    x_train, y_train, w_train = np.concatenate(xs), np.concatenate(ts), np.concatenate(ws)
+    if len(y_train) > max_train_rows:
+        pick = np.sort(
+            np.random.default_rng(seed).choice(len(y_train), max_train_rows, replace=False)
+        )
+        x_train, y_train, w_train = x_train[pick], y_train[pick], w_train[pick]
+    # a few series with a tiny scale must not decide the fit alone
+    w_train = np.minimum(w_train, np.quantile(w_train, 0.99))
+    data = lgb.Dataset(
+        x_train, y_train, weight=w_train, feature_name=FEATURE_NAMES, free_raw_data=True
+    )
+    booster = lgb.train({**GBM_PARAMS, "seed": seed}, data, num_boost_round=ROUNDS)
+    pred = booster.predict(x_new, num_threads=1).reshape(n, horizon)
+    return np.clip(pred, 0.0, None) * level_new[:, None]
