@@ -97,3 +97,31 @@ def test_read_holidays_bad_rows(tmp_path, text, message):
         fc.read_holidays(p)
     assert message in str(err.value)
     assert "Smith" not in str(err.value)
+
+
+class _FakeDataset:
+    """The three things stage_inputs asks of a dataset."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def table(self, name):
+        return pd.DataFrame({"sku": ["A"], "unit_cost": [2.0]}) if name == "products" else None
+
+    def has(self, name):
+        return False
+
+
+def test_stage_inputs_reads_holidays_and_rejects_bad_ones(tmp_path):
+    got = fc.stage_inputs(_FakeDataset(tmp_path), "naive, gbm")
+    assert got.models == ["naive", "gbm"] and got.holidays is None and got.shipments is None
+    assert got.unit_cost["A"] == 2.0
+    (tmp_path / "holidays.csv").write_text("date,name\n2024-12-25,Christmas\n")
+    assert list(fc.stage_inputs(_FakeDataset(tmp_path), "naive").holidays) == [
+        pd.Timestamp("2024-12-25")
+    ]
+    (tmp_path / "holidays.csv").write_text("date,name\n2024-12-32,Christmas\n")
+    with pytest.raises(ValueError, match="holidays.csv, line 2, column date"):
+        fc.stage_inputs(_FakeDataset(tmp_path), "naive")
+    with pytest.raises(ValueError, match="unknown model"):
+        fc.stage_inputs(_FakeDataset(tmp_path), "prophet")

@@ -4,6 +4,8 @@
 * :mod:`.models`: series, features, the forecasting models, backtests, metrics, intervals;
 * :mod:`.gbm`: the global LightGBM model over all series;
 * :mod:`.holidays`: the dataset's optional holidays file;
+* :mod:`.inputs`: what the notebook reads from the dataset besides the order lines;
+* :mod:`.coherence`: SKU totals forecast bottom-up, directly or reconciled, compared;
 * :mod:`.entry`: the backtest and the forecast the notebook calls, run here or on Spark;
 * :mod:`.inventory`: the stock policy the forecasts imply, simulated;
 * :mod:`.comparison`: the same stock rule with the chosen and a baseline forecast;
@@ -12,6 +14,7 @@
 * :mod:`.spark`: the Spark variant, imported only when the ``engine`` parameter asks for it.
 """
 
+from .coherence import coherence_finding, level_accuracy, level_backtest
 from .comparison import STOCK_COMPARISON_COLUMNS, stock_comparison, stock_tradeoff_finding
 from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence
 from .entry import backtest, forecast_future
@@ -23,6 +26,7 @@ from .findings import (
     stock_findings,
 )
 from .holidays import HOLIDAYS_FILE, dataset_holidays, holiday_dates, read_holidays
+from .inputs import StageInputs, channel_warehouse_shares, stage_inputs
 from .models import (
     BACKTEST_COLUMNS,
     DEFAULT_MODELS,
@@ -58,10 +62,18 @@ from .plots import (
     plot_backtest_series,
     plot_calibration,
     plot_forecast,
+    plot_level_accuracy,
     plot_service_level_vs_stock,
 )
 
 __all__ = [
+    "StageInputs",
+    "channel_warehouse_shares",
+    "stage_inputs",
+    "coherence_finding",
+    "level_accuracy",
+    "level_backtest",
+    "plot_level_accuracy",
     "GLOBAL_MODELS",
     "HOLIDAYS_FILE",
     "dataset_holidays",

@@ -14,6 +14,7 @@ __all__ = [
     "plot_backtest_series",
     "plot_service_level_vs_stock",
     "plot_calibration",
+    "plot_level_accuracy",
 ]
 
 
@@ -107,5 +108,19 @@ def plot_calibration(vcov: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("velocity class (1 = slowest)")
     ax.set_ylabel("share of days inside the interval")
     ax.set_title("Interval coverage by velocity class (out of sample)")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_level_accuracy(acc: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Mean RMSSE of each way of forecasting (bars) at the SKU x channel and the SKU level,
+    from :func:`.coherence.level_accuracy`; returns the axes."""
+    require_columns(acc, ["level", "method", "mean_rmsse"], "level accuracy")
+    ax = ax or plt.subplots(figsize=(7, 3.6))[1]
+    wide = acc.pivot(index="level", columns="method", values="mean_rmsse")
+    wide.plot.bar(ax=ax, rot=0)
+    ax.set_ylabel("mean RMSSE (lower is better)")
+    ax.set_xlabel("level")
+    ax.set_title("Backtest error by level and way of forecasting")
     ax.legend(fontsize=7)
     return ax
