@@ -38,7 +38,7 @@ from channelops.run.kernel import notebooks_dir
 from channelops.run.params import RunParams
 from channelops.run.registry import STAGES, Stage, select_stages, stage_by_key
 from channelops.run.runner import RunFailed, run_stages
-from channelops.run.schedule import default_jobs, stage_dependencies
+from channelops.run.schedule import default_jobs, exports_bytes, stage_dependencies
 
 CI = str(ROOT / "parameters" / "ci.yaml")
 STAGE_00, STAGE_03 = stage_by_key("00"), stage_by_key("03")
@@ -395,15 +395,14 @@ def test_parallel_failure_finishes_the_running_stage_and_starts_nothing_new(tiny
     assert not (out / "04.times").exists()
 
 
-def test_default_jobs_is_two_but_one_for_big_exports_or_one_core(tmp_path):
+def test_default_jobs_is_two_or_one_on_one_core_and_exports_are_measured(tmp_path):
+    # big exports no longer force one stage at a time: the memory limit decides
+    assert default_jobs(cpus=2) == 2 and default_jobs(cpus=8) == 2 and default_jobs(cpus=1) == 1
     (tmp_path / "orders").mkdir()
     (tmp_path / "orders" / "shop.csv").write_bytes(b"x" * 2000)
-    assert default_jobs(tmp_path, cpus=2, big_bytes=10_000) == 2
-    assert default_jobs(tmp_path, cpus=8, big_bytes=10_000) == 2
-    assert default_jobs(tmp_path, cpus=1, big_bytes=10_000) == 1
-    (tmp_path / "orders" / "web.csv").write_bytes(b"x" * 9000)  # 11,000 bytes in all
-    assert default_jobs(tmp_path, cpus=2, big_bytes=10_000) == 1
-    assert default_jobs(tmp_path / "missing", cpus=2) == 2
+    (tmp_path / "orders" / "web.csv").write_bytes(b"x" * 9000)
+    assert exports_bytes(tmp_path) == 11_000
+    assert exports_bytes(tmp_path / "missing") == 0
 
 
 def test_nbval_copies_keep_their_names_in_run_order(tmp_path, tiny_dataset):

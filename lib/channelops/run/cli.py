@@ -40,7 +40,8 @@ from channelops.run.params import (
     parse_overrides,
     validate_params,
 )
-from channelops.run.registry import select_stages
+from channelops.run.registry import select_stages, stage_by_key
+from channelops.run.schedule import default_memory_limit, parse_memory
 from channelops.run.staleness import run_prerequisites
 from channelops.run.summary import console_summary
 from channelops.synth import SCENARIOS, SIZES, generate_dataset
@@ -85,8 +86,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     params, stages, output, declared = _resolve_run(args)
+    memory = _memory_options(args, params)
     _check_prerequisites(stages, output, args.force)
-    jobs = args.jobs if args.jobs is not None else runner.default_jobs(params.dataset)
+    jobs = args.jobs if args.jobs is not None else runner.default_jobs()
     print(f"channelops run '{params.run_name}': {len(stages)} notebook(s) -> {output}")
     if jobs > 1 and len(stages) > 1:
         print(f"  up to {jobs} independent stages side by side (--jobs 1: one at a time)")
@@ -101,6 +103,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             report=not args.no_report,
             jobs=jobs,
             force=args.force,
+            **memory,
         )
     except runner.RunFailed as exc:
         print(f"\nRUN FAILED: {exc}", file=sys.stderr)
@@ -113,6 +116,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 130
     _print_summary(manifest, output)
     return 0
+
+
+def _memory_options(args: argparse.Namespace, params: Any) -> dict[str, Any]:
+    """``run_stages``' memory options from --memory-limit (else the parameter file's
+    ``memory_limit``, else 80% of the memory available now), --stage-memory and
+    --memory-from.
+
+    Raises:
+        ParameterError: a size that is not one, a stage that is not known, or a
+            --memory-from folder without a readable manifest.
+    """
+    try:
+        if args.memory_limit is not None:
+            limit = parse_memory(args.memory_limit)
+        else:
+            limit = params.memory_limit or default_memory_limit()
+        budgets = {}
+        for item in filter(None, (args.stage_memory or "").split(",")):
+            key, sep, size = item.partition("=")
+            if not sep:
+                raise ValueError(f"--stage-memory item {item!r} must look like 03=6GB")
+            budgets[stage_by_key(key.strip()).key] = parse_memory(size)
+    except (ValueError, KeyError) as err:
+        raise ParameterError(f"memory: {err.args[0] if err.args else err}") from None
+    memory_from = None
+    if args.memory_from:
+        path = Path(args.memory_from)
+        path = path / "manifest.json" if path.is_dir() else path
+        manifest = load_manifest(path) if path.is_file() else {}
+        if not manifest.get("stages"):
+            raise ParameterError(
+                f"--memory-from {args.memory_from}: no run manifest with stages at {path}"
+            )
+        memory_from = (str(args.memory_from), manifest)
+    return {"memory_limit": limit, "stage_budgets": budgets, "memory_from": memory_from}
 
 
 def _check_prerequisites(stages: list, output: Path, force: bool) -> None:
@@ -457,9 +495,29 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="stages run side by side when independent (default: 2; 1 on one core or when "
-        "the order exports exceed 500 MB); 1 runs them one after the other; peak memory is "
-        "up to the sum of the stages running together",
+        help="stages run side by side when independent and their memory fits under "
+        "--memory-limit (default: 2; 1 on one core); 1 runs them one after the other",
+    )
+    p_run.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory the stages running together may need at most, e.g. 6GB (default: the "
+        "parameter file's memory_limit, else 80%% of the memory available at the start). A "
+        "stage waits until its memory fits: its peak measured in the run folder's manifest "
+        "(or --memory-from's), its --stage-memory budget, else 1 GB on small data and the "
+        "whole limit (alone) on large data (order exports above 500 MB); stages' DuckDB "
+        "gets a share of it",
+    )
+    p_run.add_argument(
+        "--stage-memory",
+        metavar="KEY=SIZE,...",
+        help="memory budgets of stages, e.g. 03=6GB,07=4GB (before any measured peak)",
+    )
+    p_run.add_argument(
+        "--memory-from",
+        metavar="RUN",
+        help="a run folder (or its manifest.json) of similar data whose measured stage peaks "
+        "to use where this run folder has none",
     )
     p_run.set_defaults(func=_cmd_run)
 

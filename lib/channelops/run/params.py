@@ -14,6 +14,7 @@ must be a parameter of at least one notebook's ``parameters`` cell::
     seed: 42              # passed to every notebook
     horizon_days: 28      # a notebook parameter (04)
     engine: local[2]      # where 01, 03 and 04 do their heavy work (channelops.engine)
+    memory_limit: 6GB     # the run's memory cap (the runner's; --memory-limit overrides)
 
 ``engine`` is checked here too (:func:`channelops.engine.engine_problem`): ``local``,
 ``spark`` or a Spark master URL, and for Spark that pyspark and Java are there.
@@ -41,12 +42,14 @@ import yaml
 
 from channelops.engine import engine_problem
 from channelops.ingest import dataset as D
+from channelops.run.schedule import parse_memory
 
 __all__ = [
     "ParameterError",
     "ParamSpec",
     "RunParams",
     "RUN_KEYS",
+    "MEMORY_LIMIT_KEY",
     "load_param_file",
     "parse_overrides",
     "validate_params",
@@ -59,6 +62,9 @@ __all__ = [
 
 #: Names the runner itself reads (``seed`` is also passed to every notebook).
 RUN_KEYS = ("run_name", "dataset", "seed")
+#: The run's memory cap (``6GB``): the runner's own, like ``--memory-limit``; no notebook
+#: sees it (:func:`channelops.run.schedule.run_when_ready`).
+MEMORY_LIMIT_KEY = "memory_limit"
 #: Parameters every notebook declares; the runner fills ``dataset`` and ``output_dir``.
 COMMON_NOTEBOOK_PARAMS = ("dataset", "output_dir", "seed")
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -231,6 +237,8 @@ class RunParams:
     dataset: Path
     seed: int
     notebook_params: dict[str, Any] = field(default_factory=dict)
+    #: bytes the stages running together may need at most (None: the runner's default)
+    memory_limit: int | None = None
 
     def for_notebook(self, declared: set[str], output_dir: Path) -> dict[str, Any]:
         """The parameters to inject into one notebook: only those it declares."""
@@ -446,13 +454,16 @@ def validate_params(
         dataset=dataset_path.resolve(),  # type: ignore[union-attr]
         seed=int(values.get("seed", 0)),
         notebook_params={k: v for k, v in values.items() if k not in RUN_KEYS and k in specs},
+        memory_limit=(
+            parse_memory(values[MEMORY_LIMIT_KEY]) if MEMORY_LIMIT_KEY in values else None
+        ),
     )
 
 
 def _name_problems(values: dict[str, Any], specs: dict[str, ParamSpec]) -> list[str]:
     """Names no notebook declares (with the closest known name), and ``output_dir``."""
     problems = []
-    known = set(specs) | set(RUN_KEYS)
+    known = set(specs) | set(RUN_KEYS) | {MEMORY_LIMIT_KEY}
     for name in values:
         if name in known or name == "output_dir":
             continue
@@ -476,6 +487,11 @@ def _run_key_problems(values: dict[str, Any]) -> list[str]:
     seed = values.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         problems.append(f"seed must be a non-negative integer, got {seed!r}")
+    if MEMORY_LIMIT_KEY in values:
+        try:
+            parse_memory(values[MEMORY_LIMIT_KEY])
+        except ValueError as err:
+            problems.append(f"{MEMORY_LIMIT_KEY}: {err}")
     dataset = values.get("dataset")
     if not dataset:
         problems.append(

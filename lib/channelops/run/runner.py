@@ -25,16 +25,18 @@ together and re-exports the names the command line and the Makefile use.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from papermill.exceptions import PapermillExecutionError
 
+from channelops.engine import DUCKDB_MEMORY_ENV
 from channelops.run.folder import RunFolderError, RunPaths, run_paths, verify_table
 from channelops.run.hashing import hash_inputs, table_content_hash
 from channelops.run.kernel import (
@@ -65,7 +67,18 @@ from channelops.run.paramdocs import notebook_defaults
 from channelops.run.params import RunParams
 from channelops.run.registry import Stage, producer_of
 from channelops.run.report import build_report
-from channelops.run.schedule import default_jobs, run_when_ready, stage_dependencies
+from channelops.run.schedule import (
+    BIG_EXPORTS_BYTES,
+    GB,
+    default_jobs,
+    duckdb_memory_share,
+    exports_bytes,
+    format_gb,
+    measured_peaks,
+    run_when_ready,
+    stage_dependencies,
+    stage_memory,
+)
 from channelops.run.staleness import mark_stale, next_sequence, run_prerequisites
 
 __all__ = [
@@ -104,6 +117,9 @@ def run_stages(
     echo: Callable[[str], Any] = print,
     jobs: int = 1,
     force: bool = False,
+    memory_limit: int | None = None,
+    stage_budgets: Mapping[str, int] | None = None,
+    memory_from: tuple[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Execute ``stages`` into ``output_dir`` and return the final manifest.
 
@@ -127,6 +143,16 @@ def run_stages(
             the stages running together.
         force: run even when a table the stages read comes from a stale stage (the
             stages that ran are then stale too).
+        memory_limit: bytes the stages running together may need at most (None: no
+            limit). Each stage is taken to need its budget (``stage_budgets``), else its
+            peak measured in this folder's manifest, else in ``memory_from``, else
+            :func:`channelops.run.schedule.stage_memory`'s default; a stage starts only when
+            it fits beside the running ones (one above the limit runs alone). The stages'
+            DuckDB connections get a share of it (:data:`channelops.engine.DUCKDB_MEMORY_ENV`,
+            :func:`channelops.run.schedule.duckdb_memory_share`). The plan is in the
+            manifest (``memory``).
+        stage_budgets: stage key -> bytes (with ``memory_limit``).
+        memory_from: (name, manifest) of another run whose measured peaks to use.
 
     The run holds the folder's lock (:func:`channelops.run.lock.acquire_run_lock`) from
     start to end. Before anything runs, the tables it reads from earlier runs are checked
@@ -181,6 +207,7 @@ def run_stages(
             echo,
             jobs,
             force,
+            _Memory(memory_limit, dict(stage_budgets or {}), memory_from),
         )
 
 
@@ -196,6 +223,7 @@ def _run_locked(
     echo: Callable[[str], Any],
     jobs: int,
     force: bool = False,
+    memory: _Memory | None = None,
 ) -> dict[str, Any]:
     """:func:`run_stages` once the run folder's lock is held."""
     problems = changed_inputs(stages, paths)
@@ -221,6 +249,7 @@ def _run_locked(
         raise RunFolderError(folder_problem(err, paths.root, "cannot be written")) from None
     if removed:
         echo(f"  note: removed {len(removed)} temporary file(s) an earlier run left: {removed}")
+    need, limit, duckdb_share = _memory_plan(memory, stages, before, params, jobs, manifest, echo)
     work = _StageRunner(
         params=params,
         stages=stages,
@@ -235,8 +264,11 @@ def _run_locked(
     )
     total_start = time.perf_counter()
     failure: BaseException | None = None
+    duckdb_before = os.environ.get(DUCKDB_MEMORY_ENV)
+    if duckdb_share and duckdb_before is None:  # a value the user set stays
+        os.environ[DUCKDB_MEMORY_ENV] = duckdb_share  # the kernels inherit it
     try:
-        run_when_ready(stages, jobs, work)
+        run_when_ready(stages, jobs, work, memory=need, limit=limit)
         manifest["status"] = "ok"
     except RunFailed as err:
         manifest["status"] = "failed"
@@ -249,6 +281,9 @@ def _run_locked(
         manifest["error"] = {"error": type(err).__name__, "message": str(err)[:2000]}
         failure = RunFailed(_unexpected(err, paths))
         failure.__cause__ = err
+    finally:
+        if duckdb_share and duckdb_before is None:
+            os.environ.pop(DUCKDB_MEMORY_ENV, None)
     # no stage stays 'running' once the run is over, however it ended
     settle_stages(manifest, [s.key for s in stages])
     try:
@@ -262,6 +297,57 @@ def _run_locked(
     if failure is not None:
         raise failure
     return manifest
+
+
+@dataclass(frozen=True)
+class _Memory:
+    """The memory options of :func:`run_stages`."""
+
+    limit: int | None
+    budgets: dict[str, int]
+    measured_from: tuple[str, dict[str, Any]] | None
+
+
+def _memory_plan(
+    memory: _Memory | None,
+    stages: list[Stage],
+    before: dict[str, Any],
+    params: RunParams,
+    jobs: int,
+    manifest: dict[str, Any],
+    echo: Callable[[str], Any],
+) -> tuple[dict[str, int] | None, int | None, str | None]:
+    """Each stage's memory, the limit and DuckDB's share; said on the console and
+    recorded in the manifest (``memory``). (None, None, None) without a limit."""
+    if memory is None or memory.limit is None:
+        return None, None, None
+    measured = [("this run folder", measured_peaks(before))]
+    if memory.measured_from is not None:
+        name, other = memory.measured_from
+        measured.append((name, measured_peaks(other)))
+    big = exports_bytes(params.dataset) > BIG_EXPORTS_BYTES
+    plan = stage_memory(
+        [s.key for s in stages], memory.limit, budgets=memory.budgets, measured=measured, big=big
+    )
+    share = duckdb_memory_share(memory.limit, jobs)
+    manifest["memory"] = {
+        "limit_gb": round(memory.limit / GB, 2),
+        "duckdb_memory_limit": os.environ.get(DUCKDB_MEMORY_ENV) or share,
+        "stages": {k: {"gb": round(b / GB, 2), "from": src} for k, (b, src) in plan.items()},
+    }
+    echo(
+        f"  memory limit {format_gb(memory.limit)}: a stage starts when its memory fits beside "
+        f"the running ones; DuckDB {manifest['memory']['duckdb_memory_limit']} per stage"
+    )
+    sources: dict[str, list[str]] = {}
+    for key, (size, src) in plan.items():
+        sources.setdefault(src, []).append(f"{key} {format_gb(size)}")
+    for src, items in sources.items():
+        echo(f"    {', '.join(items)} ({src})")
+    above = [k for k, (b, _) in plan.items() if b > memory.limit]
+    if above:
+        echo(f"    above the limit, so run alone: {', '.join(above)}")
+    return {k: b for k, (b, _) in plan.items()}, memory.limit, share
 
 
 def _unexpected(err: BaseException, paths: RunPaths) -> str:

@@ -1,44 +1,169 @@
-"""Which stages run when: dependencies, stages side by side, failures and interrupts.
+"""Which stages run when: dependencies, memory, stages side by side, failures and interrupts.
 
 A stage starts, in list order, as soon as the earlier stages whose tables it reads are done
 (:func:`stage_dependencies`), at most ``jobs`` at a time, each in a worker thread (the
-notebook itself runs in its own kernel process). What running, finishing and failing a
-stage mean is the caller's (:class:`StageWork`); the scheduler only decides the order and
-what happens after a failure or an interrupt.
+notebook itself runs in its own kernel process). With a memory limit, a stage starts only
+when its memory (:func:`stage_memory`: its measured peak from a run's manifest, or a
+budget) fits beside the stages already running; otherwise it waits, and a later stage that
+fits may start first. A stage bigger than the limit runs alone. What running, finishing and
+failing a stage mean is the caller's (:class:`StageWork`); the scheduler only decides the
+order and what happens after a failure or an interrupt.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import signal
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Protocol
 
 from channelops.run.registry import Stage, producer_of
 
-__all__ = ["BIG_EXPORTS_BYTES", "default_jobs", "stage_dependencies", "StageWork", "run_when_ready"]
+__all__ = [
+    "BIG_EXPORTS_BYTES",
+    "SMALL_STAGE_BYTES",
+    "GB",
+    "default_jobs",
+    "exports_bytes",
+    "parse_memory",
+    "format_gb",
+    "default_memory_limit",
+    "measured_peaks",
+    "stage_memory",
+    "duckdb_memory_share",
+    "stage_dependencies",
+    "StageWork",
+    "run_when_ready",
+    "simulate_schedule",
+]
 
-#: Order exports larger than this run one stage at a time by default: two stages of a large
-#: dataset side by side would need the sum of their peak memories (benchmarks/results/
-#: large_run.md has the stages' peaks).
+GB = 2**30
+#: Order exports above this make a dataset large: a stage with no measured peak and no
+#: budget is then taken to need the whole memory limit (it runs alone) until a run has
+#: measured it (benchmarks/results/large_run.md has the stages' peaks on the large data).
 BIG_EXPORTS_BYTES = 500 * 2**20
+#: Memory taken for a stage of a small dataset with no measured peak and no budget (every
+#: stage of the demo peaks below it, benchmarks/results/large_run.md).
+SMALL_STAGE_BYTES = 1 * GB
+_UNITS = {"": GB, "b": 1, "k": 2**10, "m": 2**20, "g": GB, "t": 2**40}
+_MEMORY_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
 
-def default_jobs(dataset: Path, cpus: int | None = None, big_bytes: int = BIG_EXPORTS_BYTES) -> int:
-    """Stages to run side by side when ``--jobs`` is not given.
-
-    2 (or 1 on a one-core machine), but 1 when the dataset's order exports
-    (``orders/*``) exceed ``big_bytes``: two stages of a large dataset at once would need the
-    sum of their peak memories.
-    """
+def default_jobs(cpus: int | None = None) -> int:
+    """Stages to run side by side when ``--jobs`` is not given: 2, or 1 on a one-core
+    machine. Memory decides the rest: with a memory limit a stage starts beside another
+    only when both fit (:func:`run_when_ready`)."""
     cpus = os.cpu_count() if cpus is None else cpus
+    return max(1, min(2, cpus or 1))
+
+
+def exports_bytes(dataset: Path) -> int:
+    """Bytes of the dataset's order exports (``orders/*``; 0 without the folder)."""
     exports = Path(dataset) / "orders"
-    size = (
-        sum(f.stat().st_size for f in exports.glob("*") if f.is_file()) if exports.is_dir() else 0
-    )
-    return 1 if size > big_bytes else max(1, min(2, cpus or 1))
+    if not exports.is_dir():
+        return 0
+    return sum(f.stat().st_size for f in exports.glob("*") if f.is_file())
+
+
+def parse_memory(text: str | int | float) -> int:
+    """Bytes of a memory size: ``6GB``, ``6g``, ``6 GiB``, ``1536MB``, ``0.5T``; a bare
+    number is GB. Units are binary (1 GB = 2**30 bytes, as the manifest's ``peak_rss_gb``).
+
+    Raises:
+        ValueError: not a size, or not above 0.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"memory size {text!r} is not a size like 6GB")
+    if isinstance(text, int | float):
+        value, unit = float(text), ""
+    else:
+        match = _MEMORY_TEXT.match(str(text))
+        if not match:
+            raise ValueError(
+                f"memory size {text!r} is not a size like 6GB, 1536MB or 0.5TB "
+                "(a number, then B, KB, MB, GB or TB)"
+            )
+        value, unit = float(match.group(1)), match.group(2).lower()
+    size = int(value * _UNITS[unit])
+    if not math.isfinite(value) or size <= 0:
+        raise ValueError(f"memory size {text!r} must be above 0")
+    return size
+
+
+def format_gb(size: int) -> str:
+    """``6.0 GB`` (binary GB, one decimal)."""
+    return f"{size / GB:.1f} GB"
+
+
+def default_memory_limit(meminfo: Path = Path("/proc/meminfo"), share: float = 0.8) -> int:
+    """The memory limit of a run without ``--memory-limit``: ``share`` of the memory
+    available when the run starts (Linux ``MemAvailable``; elsewhere of the physical
+    memory)."""
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(int(line.split()[1]) * 1024 * share)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * share)
+    except (ValueError, OSError, AttributeError):
+        return 8 * GB
+
+
+def measured_peaks(manifest: Mapping[str, Any] | None) -> dict[str, int]:
+    """Each stage's kernel peak in bytes from a run's manifest (``peak_rss_gb`` of stages
+    that finished ``ok``)."""
+    out = {}
+    for key, entry in ((manifest or {}).get("stages") or {}).items():
+        peak = entry.get("peak_rss_gb")
+        if entry.get("status") == "ok" and isinstance(peak, int | float) and peak > 0:
+            out[key] = int(peak * GB)
+    return out
+
+
+def stage_memory(
+    keys: list[str],
+    limit: int,
+    *,
+    budgets: Mapping[str, int] | None = None,
+    measured: list[tuple[str, Mapping[str, int]]] = (),
+    big: bool = False,
+) -> dict[str, tuple[int, str]]:
+    """The memory each stage is taken to need, and where that figure comes from.
+
+    In this order: a budget given for the stage (``budgets``); its measured peak in the
+    first of ``measured`` that has one (``(source, measured_peaks(...))`` pairs, e.g. this
+    run folder's manifest, then another run's); else the whole ``limit`` for a large
+    dataset (``big``: it runs alone until measured) or :data:`SMALL_STAGE_BYTES`.
+
+    Returns:
+        stage key -> (bytes, source text).
+    """
+    out = {}
+    for key in keys:
+        if budgets and key in budgets:
+            out[key] = (int(budgets[key]), "budget")
+        elif found := next(((src, m[key]) for src, m in measured if key in m), None):
+            out[key] = (found[1], f"measured in {found[0]}")
+        elif big:
+            out[key] = (limit, "not measured yet, large data: alone")
+        else:
+            out[key] = (SMALL_STAGE_BYTES, "not measured, small data")
+    return out
+
+
+def duckdb_memory_share(limit: int, jobs: int) -> str:
+    """DuckDB's memory limit in a stage of a run capped at ``limit`` bytes with ``jobs``
+    stages side by side: half of a stage's share (the other half is the notebook's own
+    frames), at least 256 MiB, as DuckDB reads it (``1536MiB``)."""
+    share = max(limit // max(jobs, 1) // 2, 256 * 2**20)
+    return f"{share // 2**20}MiB"
 
 
 def stage_dependencies(stages: list[Stage]) -> dict[str, set[str]]:
@@ -78,15 +203,26 @@ class StageWork(Protocol):
 
 
 def run_when_ready(
-    stages: list[Stage], jobs: int, work: StageWork, deps: dict[str, set[str]] | None = None
+    stages: list[Stage],
+    jobs: int,
+    work: StageWork,
+    deps: dict[str, set[str]] | None = None,
+    memory: Mapping[str, int] | None = None,
+    limit: int | None = None,
 ) -> None:
-    """Run ``stages`` with ``work``, each once the stages it depends on are done.
+    """Run ``stages`` with ``work``, each once the stages it depends on are done and, with a
+    memory ``limit``, once its memory fits beside the stages running.
 
     Args:
         stages: in run order.
         jobs: stages at a time (>= 1); with 1 they run one after the other in list order.
         work: runs, finishes and fails the stages.
         deps: stage key -> keys it waits for (default :func:`stage_dependencies`).
+        memory: stage key -> bytes it is taken to need (:func:`stage_memory`); a stage
+            missing from it counts 0.
+        limit: bytes the stages running together may need at most (None: no limit). A
+            stage waits while it does not fit; a later stage that fits may start before
+            it; a stage above the limit by itself runs alone.
 
     Raises:
         Exception: the first failure, as returned by ``work.fail``, once the stages already
@@ -102,8 +238,9 @@ def run_when_ready(
     running: dict[Future[Any], tuple[Stage, float]] = {}
     previous_term = _interrupt_on_sigterm()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stage")
+    fit = _Fit(jobs, dict(memory or {}), limit)
     try:
-        failure = _run_until_done(stages, jobs, work, deps, pool, running)
+        failure = _run_until_done(stages, fit, work, deps, pool, running)
         if failure is not None:
             raise failure
     except KeyboardInterrupt:
@@ -117,15 +254,38 @@ def run_when_ready(
             signal.signal(signal.SIGTERM, previous_term)
 
 
+class _Fit:
+    """Which ready stages may start beside the running ones: at most ``jobs`` at a time,
+    and with a ``limit`` their ``memory`` (bytes per stage key) must fit under it."""
+
+    def __init__(self, jobs: int, memory: dict[str, int], limit: int | None) -> None:
+        self.jobs, self.memory, self.limit = jobs, memory, limit
+
+    def choose(self, ready: list[Stage], running: list[str]) -> list[Stage]:
+        """The stages of ``ready`` (in order) to start now beside ``running`` (keys)."""
+        chosen: list[Stage] = []
+        used = sum(self.memory.get(k, 0) for k in running)
+        for stage in ready:
+            if len(running) + len(chosen) >= self.jobs:
+                break
+            need = self.memory.get(stage.key, 0)
+            alone = not running and not chosen
+            if self.limit is None or alone or used + need <= self.limit:
+                chosen.append(stage)
+                used += need
+        return chosen
+
+
 def _run_until_done(
     stages: list[Stage],
-    jobs: int,
+    fit: _Fit,
     work: StageWork,
     deps: dict[str, set[str]],
     pool: ThreadPoolExecutor,
     running: dict[Future[Any], tuple[Stage, float]],
 ) -> Exception | None:
-    """The scheduler loop: start what is ready, wait for one to end, record it; repeat.
+    """The scheduler loop: start what is ready and fits, wait for one to end, record it;
+    repeat.
 
     ``running`` (future -> stage and start time) is the caller's, so an interrupt can see
     what was running. Returns the first failure, or None.
@@ -135,7 +295,8 @@ def _run_until_done(
     failure: Exception | None = None
     while pending or running:
         if failure is None:
-            for stage in _ready(pending, done, deps, jobs - len(running)):
+            ready = [stage for stage in pending if deps[stage.key] <= done]
+            for stage in fit.choose(ready, [s.key for s, _ in running.values()]):
                 pending.remove(stage)
                 running[pool.submit(work.run, stage)] = (stage, time.perf_counter())
         if not running:
@@ -154,11 +315,40 @@ def _run_until_done(
     return failure
 
 
-def _ready(
-    pending: list[Stage], done: set[str], deps: dict[str, set[str]], free: int
-) -> list[Stage]:
-    """Up to ``free`` pending stages, in list order, whose dependencies are all done."""
-    return [stage for stage in pending if deps[stage.key] <= done][: max(free, 0)]
+def simulate_schedule(
+    stages: list[Stage],
+    jobs: int,
+    seconds: Mapping[str, float],
+    deps: dict[str, set[str]] | None = None,
+    memory: Mapping[str, int] | None = None,
+    limit: int | None = None,
+) -> list[tuple[float, float, str]]:
+    """When each stage would start and end under :func:`run_when_ready`'s rules if each
+    took ``seconds[key]``: to see (and test) which stages a limit lets run together.
+
+    Returns:
+        (start, end, key) per stage, in start order (ties in list order).
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1 (stages at a time), got {jobs}")
+    deps = stage_dependencies(stages) if deps is None else deps
+    fit = _Fit(jobs, dict(memory or {}), limit)
+    pending, done = list(stages), set()
+    running: dict[str, float] = {}  # key -> end time
+    now, out = 0.0, []
+    while pending or running:
+        ready = [stage for stage in pending if deps[stage.key] <= done]
+        for stage in fit.choose(ready, list(running)):
+            pending.remove(stage)
+            running[stage.key] = now + float(seconds[stage.key])
+            out.append((now, running[stage.key], stage.key))
+        if not running:
+            break  # what is left waits for a stage not in the list
+        now = min(running.values())
+        for key in [k for k, end in running.items() if end == now]:
+            del running[key]
+            done.add(key)
+    return out
 
 
 def _interrupt_on_sigterm() -> Any:
