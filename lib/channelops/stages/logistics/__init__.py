@@ -18,6 +18,8 @@ The algorithmic core the 05 notebook calls:
   and what each plan costs.
 - :mod:`.service_desk` — the contact forecast per channel and pooled, and the agents
   scheduled after shrinkage with their cost.
+- :mod:`.source` — the fulfilled orders and each shipment's order, joined in DuckDB over
+  03's Parquet files (only the results come into pandas).
 - :mod:`.tables` — empty, typed versions of the stage's tables for skipped sections.
 - :mod:`.plots` — the notebook's charts; :mod:`.findings` — its "What we found" sentences.
 """
@@ -44,9 +46,12 @@ from .delays import (
     shipment_delays,
 )
 from .delivery import (
+    DayRoutes,
     fixed_cost_in_km,
+    plan_day_routes,
     route_cost_summary,
     route_orders,
+    route_plans_sentence,
     route_saving,
     routes_with_direct_trips,
     stop_distances,
@@ -55,6 +60,7 @@ from .delivery import (
 from .findings import (
     allocation_finding,
     delay_finding,
+    order_counts_sentence,
     order_flow_finding,
     orders_sentence,
     routing_finding,
@@ -66,6 +72,7 @@ from .order_flow import (
     policy_totals,
     ship_by_hours,
     simulation_orders,
+    simulation_window,
     warehouse_load,
 )
 from .plots import (
@@ -111,6 +118,12 @@ from .simulation import (
     priority_scores,
     simulate_order_flow,
     simulation_summary,
+)
+from .source import (
+    FULFILLED_COLUMNS,
+    LogisticsOrders,
+    logistics_orders,
+    shipment_order_columns,
 )
 from .staffing import (
     agents_needed,
@@ -217,4 +230,13 @@ __all__ = [
     "stop_distances",
     "warehouse_load",
     "warehouse_row",
+    "DayRoutes",
+    "FULFILLED_COLUMNS",
+    "LogisticsOrders",
+    "logistics_orders",
+    "order_counts_sentence",
+    "plan_day_routes",
+    "route_plans_sentence",
+    "shipment_order_columns",
+    "simulation_window",
 ]

@@ -59,6 +59,7 @@ def shipment_delays(
     orders: pd.DataFrame | None = None,
     warehouses: pd.DataFrame | None = None,
     locations: pd.DataFrame | None = None,
+    order_columns: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per shipment with its delay, handling and transit times.
 
@@ -69,6 +70,9 @@ def shipment_delays(
             region (the customer's city) and handling time. Optional.
         warehouses, locations: lat/lon of warehouses and cities; add distance_km when both
             are given together with ``orders``.
+        order_columns: instead of ``orders``, each shipment's order_ts and city already
+            looked up (:func:`~.source.shipment_order_columns`: srow, the shipment's row
+            position, order_ts, city); the same result as passing the orders.
 
     Returns:
         The shipments plus delivered (bool), delay_h (delivered - promised, hours; NaN in
@@ -95,7 +99,12 @@ def shipment_delays(
     out["delay_h"] = (out["delivered_ts"] - out["promised_ts"]).dt.total_seconds() / 3600
     out["late"] = out["delay_h"] > 0
     out["transit_h"] = (out["delivered_ts"] - out["shipped_ts"]).dt.total_seconds() / 3600
-    if orders is not None:
+    if orders is not None and order_columns is not None:
+        raise ValueError("give orders or order_columns, not both")
+    if order_columns is not None:
+        out["order_id"] = as_str_keys(out["order_id"])
+        out = _with_order_columns(out, order_columns)
+    elif orders is not None:
         cols = ["channel_id", "order_id", "order_ts"] + (["city"] if "city" in orders else [])
         out["order_id"] = as_str_keys(out["order_id"])
         extra = lookup_columns(out, orders[cols])
@@ -106,6 +115,7 @@ def shipment_delays(
             extra.index = out.index
             for c in extra.columns:
                 out[c] = extra[c]
+    if orders is not None or order_columns is not None:
         out["handling_h"] = (out["shipped_ts"] - out["order_ts"]).dt.total_seconds() / 3600
         out["region"] = canonical_region(out["city"], locations) if "city" in out else "unknown"
         if warehouses is not None and locations is not None:
@@ -114,6 +124,23 @@ def shipment_delays(
             wl = w.reindex(out["warehouse_id"]).to_numpy(float)
             cl = c.reindex(out["region"]).to_numpy(float)
             out["distance_km"] = haversine_km(wl[:, 0], wl[:, 1], cl[:, 0], cl[:, 1])
+    return out
+
+
+def _with_order_columns(out: pd.DataFrame, order_columns: pd.DataFrame) -> pd.DataFrame:
+    """``out`` (the shipments, modified) with order_ts and city of ``order_columns`` (srow,
+    order_ts, city: one row per shipment, more when its order is repeated in orders)."""
+    missing = {"srow", "order_ts", "city"} - set(order_columns.columns)
+    if missing:
+        raise ValueError(f"order_columns is missing column(s) {sorted(missing)}")
+    srow = order_columns["srow"].to_numpy(np.int64)
+    if len(srow) != len(out) or (srow != np.arange(len(out))).any():
+        if len(out) and (srow.min() < 0 or srow.max() >= len(out)):
+            raise ValueError("order_columns has rows of shipments that do not exist (srow)")
+        out = out.take(srow)
+    out = out.reset_index(drop=True)
+    out["order_ts"] = order_columns["order_ts"].array
+    out["city"] = order_columns["city"].array
     return out
 
 

@@ -10,13 +10,14 @@ loads sent straight to their city (out and back) as vehicles and km of every pla
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .allocation import haversine_km
 from .prepare import ROUTE_COLUMNS, routes_long
-from .routing import CVRPSolution
+from .routing import CVRPSolution, nearest_neighbour_routes, solve_cvrp
 
 __all__ = [
     "route_orders",
@@ -26,6 +27,9 @@ __all__ = [
     "routes_with_direct_trips",
     "route_cost_summary",
     "route_saving",
+    "DayRoutes",
+    "plan_day_routes",
+    "route_plans_sentence",
 ]
 
 
@@ -218,3 +222,107 @@ def route_saving(
         raise ValueError(f"no cost for solver {missing}")
     base = summary.loc[baseline, "cost"]
     return 1 - summary.loc[solver, "cost"] / base if base > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class DayRoutes:
+    """The day's route plans (:func:`plan_day_routes`).
+
+    Attributes:
+        plans: solver name (``pyvrp``, ``nearest_neighbour``) -> its solution.
+        routes: the ``routes`` table (:func:`routes_with_direct_trips`).
+        summary: what each plan costs (:func:`route_cost_summary`).
+        saving: share of the nearest-neighbour plan's cost that PyVRP saves
+            (:func:`route_saving`; negative when PyVRP costs more).
+    """
+
+    plans: dict[str, CVRPSolution]
+    routes: pd.DataFrame
+    summary: pd.DataFrame
+    saving: float
+
+
+def plan_day_routes(
+    stops: pd.DataFrame,
+    distances: np.ndarray,
+    direct: pd.DataFrame,
+    vehicle_capacity: float,
+    *,
+    time_limit: float,
+    max_iterations: int | None,
+    seed: int,
+    vehicle_fixed_cost: float,
+    vehicle_cost_per_km: float,
+) -> DayRoutes:
+    """Route the day's stops with PyVRP and with the nearest-neighbour rule, and cost both.
+
+    PyVRP minimises vehicles x fixed cost + km x cost per km (the fixed cost enters as its
+    equivalent in km, :func:`fixed_cost_in_km`); the nearest-neighbour rule knows only
+    distances. The full loads in ``direct`` count as vehicles and km of both plans.
+
+    Args:
+        stops: the routed stops (node 0 the depot, parcels per stop).
+        distances: (n, n) km between the stops.
+        direct: full-load trips (:func:`~.prepare.split_full_loads`).
+        vehicle_capacity: parcels per vehicle.
+        time_limit: PyVRP's search time, seconds.
+        max_iterations: PyVRP stops after this many iterations (None: time limit only).
+        seed: PyVRP's seed.
+        vehicle_fixed_cost: cost of one vehicle for the day, currency.
+        vehicle_cost_per_km: running cost, currency per km.
+
+    Returns:
+        :class:`DayRoutes`.
+
+    Raises:
+        ValueError: a negative cost, or a capacity or time limit PyVRP refuses.
+    """
+    parcels = stops["parcels"].to_numpy(float)
+    plans = {
+        "pyvrp": solve_cvrp(
+            parcels,
+            vehicle_capacity,
+            distances=distances,
+            time_limit=time_limit,
+            seed=seed,
+            max_iterations=max_iterations,
+            fixed_cost=fixed_cost_in_km(vehicle_fixed_cost, vehicle_cost_per_km),
+        ),
+        "nearest_neighbour": nearest_neighbour_routes(
+            parcels, vehicle_capacity, distances=distances
+        ),
+    }
+    routes = routes_with_direct_trips(plans, stops, distances, direct)
+    summary = route_cost_summary(plans, direct, vehicle_fixed_cost, vehicle_cost_per_km)
+    return DayRoutes(plans, routes, summary, route_saving(summary))
+
+
+def route_plans_sentence(summary: pd.DataFrame, saving: float) -> str:
+    """PyVRP's plan against the nearest-neighbour rule's, in one sentence.
+
+    Args:
+        summary: :func:`route_cost_summary` with rows ``pyvrp`` and ``nearest_neighbour``.
+        saving: :func:`route_saving` of that summary.
+
+    Returns:
+        e.g. "PyVRP 8,398 km with 1 vehicle vs nearest neighbour 10,907 km with 1: 22.8%
+        cheaper" ("dearer" when PyVRP costs more, "the same cost" when equal).
+
+    Raises:
+        ValueError: a solver is missing from ``summary``.
+    """
+    missing = sorted({"pyvrp", "nearest_neighbour"} - set(summary.index))
+    if missing:
+        raise ValueError(f"no cost for solver {missing}")
+    p, n = summary.loc["pyvrp"], summary.loc["nearest_neighbour"]
+    pv = int(p["vehicles"])
+    if saving > 0:
+        verdict = f"{saving:.1%} cheaper"
+    elif saving < 0:
+        verdict = f"{-saving:.1%} dearer"
+    else:
+        verdict = "the same cost"
+    return (
+        f"PyVRP {p['distance_km']:,.0f} km with {pv} vehicle{'s' if pv != 1 else ''} vs "
+        f"nearest neighbour {n['distance_km']:,.0f} km with {int(n['vehicles'])}: {verdict}"
+    )

@@ -9,6 +9,7 @@ from .allocation import TransportResult
 
 __all__ = [
     "orders_sentence",
+    "order_counts_sentence",
     "order_flow_finding",
     "allocation_finding",
     "routing_finding",
@@ -37,12 +38,37 @@ def orders_sentence(orders: pd.DataFrame, fulfilled: pd.DataFrame) -> str:
     Raises:
         KeyError: orders has no customer_id.
     """
-    n = len(orders)
-    guests = int(orders["customer_id"].isna().sum())
-    share = f" ({guests / n:.1%})" if n else ""
+    return order_counts_sentence(
+        len(orders), int(orders["customer_id"].isna().sum()), len(fulfilled)
+    )
+
+
+def order_counts_sentence(n_orders: int, n_guests: int, n_fulfilled: int) -> str:
+    """:func:`orders_sentence` from the counts (e.g. counted in DuckDB,
+    :func:`~.source.logistics_orders`).
+
+    Args:
+        n_orders: 03's orders.
+        n_guests: the orders without a customer id.
+        n_fulfilled: the orders that went through a warehouse.
+
+    Returns:
+        e.g. "1,000 orders, 120 of them guest orders (12.0%), served like any other; 900
+        went through a warehouse."
+
+    Raises:
+        ValueError: a count is negative, or there are more guests or fulfilled orders
+            than orders.
+    """
+    if min(n_orders, n_guests, n_fulfilled) < 0 or max(n_guests, n_fulfilled) > n_orders:
+        raise ValueError(
+            f"order counts do not fit: {n_orders} orders, {n_guests} guest orders, "
+            f"{n_fulfilled} fulfilled"
+        )
+    share = f" ({n_guests / n_orders:.1%})" if n_orders else ""
     return (
-        f"{n:,} orders, {guests:,} of them guest orders{share}, served like any other; "
-        f"{len(fulfilled):,} went through a warehouse."
+        f"{n_orders:,} orders, {n_guests:,} of them guest orders{share}, served like any "
+        f"other; {n_fulfilled:,} went through a warehouse."
     )
 
 

@@ -4,6 +4,8 @@
 - :func:`simulation_orders` — the fulfilled orders as the simulation reads them: local order
   time, ship-by deadline and the priority scores;
 - :func:`orders_in_window` — the orders of the simulated window;
+- :func:`simulation_window` — the simulated window's orders as the simulation reads them,
+  without building the other days' rows;
 - :func:`warehouse_load` — each warehouse's capacity, packers and load in the window;
 - :func:`policy_totals` and :func:`breach_change` — the policies' totals over all channels
   and the relative change in breaches from FIFO to priority.
@@ -21,6 +23,7 @@ __all__ = [
     "SIM_INPUT_COLUMNS",
     "ship_by_hours",
     "simulation_orders",
+    "simulation_window",
     "orders_in_window",
     "warehouse_load",
     "policy_totals",
@@ -100,6 +103,47 @@ def simulation_orders(
     hours = out["channel_id"].map(ship_by).fillna(default_hours)
     out["deadline_ts"] = out["order_ts"] + pd.to_timedelta(hours, unit="h")
     return out.join(priority_scores(out))
+
+
+def simulation_window(
+    fulfilled: pd.DataFrame,
+    ship_by: pd.Series,
+    default_hours: float,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
+    """The orders of one window as the simulation reads them.
+
+    The same rows and values as ``orders_in_window(simulation_orders(fulfilled, ship_by,
+    default_hours), start, end)``: the priority scores still rank each order's value and
+    its customer's spend among *all* fulfilled orders, but the deadlines and the other
+    columns are built for the window's orders only (on a large business the window holds
+    a few percent of the orders).
+
+    Args:
+        fulfilled: fulfilled orders with :data:`SIM_INPUT_COLUMNS` and order_ts_local.
+        ship_by: channel_id -> ship-by hours (:func:`ship_by_hours`).
+        default_hours: ship-by hours of a channel missing from ``ship_by``.
+        start, end: the window on the local order time (e.g.
+            :func:`~.simulation.busiest_window`).
+
+    Returns:
+        As :func:`simulation_orders`, for the orders with ``start <= order_ts_local < end``
+        (index kept).
+
+    Raises:
+        ValueError: a column is missing, or ``end`` is not after ``start``.
+    """
+    missing = {*SIM_INPUT_COLUMNS, "order_ts_local"} - set(fulfilled.columns)
+    if missing:
+        raise ValueError(f"fulfilled is missing column(s) {sorted(missing)}")
+    if not end > start:
+        raise ValueError(f"the window must end after it starts, got {start} .. {end}")
+    scores = priority_scores(fulfilled[["revenue_base", "customer_id"]])
+    ts = fulfilled["order_ts_local"]
+    inside = ((ts >= start) & (ts < end)).to_numpy()
+    out = simulation_orders(fulfilled.loc[inside], ship_by, default_hours)
+    return out.drop(columns=list(scores.columns)).join(scores.loc[inside])
 
 
 def orders_in_window(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
