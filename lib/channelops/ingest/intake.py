@@ -6,21 +6,28 @@ Stage 00 calls :func:`ingest_lines` once; every other stage reads its tables.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from channelops.ingest.buyers import buyer_records
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.contract import CANONICAL_FIELDS, PII_FIELDS, STRING
 from channelops.ingest.dataset import read_export
+from channelops.ingest.pii import LINE_PII_COLUMNS, drop_pii
 from channelops.ingest.quarantine import _quarantine_frame, empty_quarantine
 
 __all__ = [
     "IngestResult",
     "ingest_lines",
+    "WrittenIntake",
+    "write_intake",
     "remove_duplicate_rows",
     "split_conflicting_duplicates",
     "line_no_numbered",
@@ -267,47 +274,57 @@ class IngestResult:
     repeated_rows: dict[str, str] = field(default_factory=dict)
 
 
-def ingest_lines(dataset) -> IngestResult:
-    """Read, validate, canonicalise and de-duplicate every channel's export.
+@dataclass
+class _ChannelIntake:
+    """One channel's part of the intake (see :func:`_channel_intakes`)."""
 
-    One channel at a time: its raw and canonical lines are dropped as soon as its accepted
-    lines exist, so the peak memory is the accepted lines of all channels plus one
-    channel's intermediates (not three copies of everything). Repeats never cross files,
-    so de-duplicating per channel gives the same result as over all lines at once.
+    channel_id: str
+    lines: pd.DataFrame  # accepted lines; index continues the previous channel's numbering
+    read_quarantine: pd.DataFrame
+    canon_quarantine: pd.DataFrame
+    conflicts: pd.DataFrame | None
+    duplicates: pd.DataFrame
+    rows_read: int
+    currency_filled: int
+    rule: str
+    money: dict[str, float]
+    warnings: list[str]
+    accepted: int = 0  # len(lines)
 
-    Args:
-        dataset: the loaded :class:`channelops.ingest.dataset.Dataset`.
 
-    Returns:
-        :class:`IngestResult`.
+def _channel_intakes(dataset):
+    """Each channel's export read, validated, canonicalised and de-duplicated, one channel
+    at a time (a generator of :class:`_ChannelIntake`, in the dataset's channel order).
+
+    The raw and canonical copies of a channel are dropped before the next channel is read.
+    Repeats never cross files, so de-duplicating per channel gives the same result as over
+    all lines at once. The accepted lines' index numbers the canonical lines of all
+    channels before repeats were removed (it continues from one channel to the next).
     """
     numbered = line_no_numbered(dataset)
     kept_as_lines = {ch.id for ch in dataset.channels if ch.mapping.repeated_rows == "keep"}
     # repeated_rows: keep -> the loader's line numbers (distinct per row) are compared, so
     # a verbatim repeat is not a duplicate
     dedup_numbered = [c for c in numbered if c not in kept_as_lines]
-    kept, read_q, canon_q, dups, conflict_q = [], [], [], [], []
-    rows_read: dict[str, int] = {}
-    money: dict[str, dict[str, float]] = {}
-    filled: dict[str, int] = {}
-    rule: dict[str, str] = {}
-    warnings: list[str] = list(dataset.warnings)
     offset = 0
     for ch in dataset.channels:
         result = read_export(dataset, ch.id)
-        rows_read[ch.id] = result.rows_read
-        filled[ch.id] = result.currency_filled
-        rule[ch.id] = "line_no" if ch.id not in numbered else ch.mapping.repeated_rows
-        read_q.append(result.quarantine)
-        warnings.extend(result.warnings)
         canon, quarantine = canonicalise(result.lines, dataset)
-        canon_q.append(quarantine)
         m = {
             "export": result.money_read,
             "quarantined": result.money_quarantined
             + _money_of_rows(result.lines, quarantine["row"]),
             "rows_without_money": float(result.rows_without_money),
         }
+        part = dict(
+            channel_id=ch.id,
+            read_quarantine=result.quarantine,
+            canon_quarantine=quarantine,
+            rows_read=result.rows_read,
+            currency_filled=result.currency_filled,
+            rule="line_no" if ch.id not in numbered else ch.mapping.repeated_rows,
+            warnings=list(result.warnings),
+        )
         del result
         canon.index = pd.RangeIndex(offset, offset + len(canon))
         offset += len(canon)
@@ -317,37 +334,220 @@ def ingest_lines(dataset) -> IngestResult:
         before = lines
         lines, conflicts = split_conflicting_duplicates(before, numbered)
         if len(conflicts):
-            conflict_q.append(conflicts)
             m["quarantined"] += _money_of_rows(before, conflicts["row"])
         del before
         m["accepted"] = _money_of_rows(lines, None)
-        money[ch.id] = m
-        kept.append(lines)
-        dups.append(duplicates)
         pa.default_memory_pool().release_unused()
-    lines = pd.concat(kept, copy=False) if kept else pd.DataFrame()
-    del kept
-    canon_quarantine = pd.concat(canon_q, ignore_index=True)
+        yield _ChannelIntake(
+            lines=lines,
+            accepted=len(lines),
+            conflicts=conflicts if len(conflicts) else None,
+            duplicates=duplicates,
+            money=m,
+            **part,
+        )
+
+
+def _intake_result(parts: list[_ChannelIntake], dataset, lines: pd.DataFrame) -> IngestResult:
+    """The :class:`IngestResult` of the channels' parts (their ``lines`` not used: the
+    accepted lines are given as ``lines``)."""
+    canon_quarantine = pd.concat([p.canon_quarantine for p in parts], ignore_index=True)
     # canonicalise orders its quarantine by file and row, over whatever lines it is given
     canon_quarantine = canon_quarantine.sort_values(["source_file", "row"], kind="stable")
-    quarantine = pd.concat([*read_q, canon_quarantine, *conflict_q], ignore_index=True)
-    duplicates = pd.concat(dups, ignore_index=True)
+    conflict_q = [p.conflicts for p in parts if p.conflicts is not None]
+    quarantine = pd.concat(
+        [*(p.read_quarantine for p in parts), canon_quarantine, *conflict_q], ignore_index=True
+    )
+    duplicates = pd.concat([p.duplicates for p in parts], ignore_index=True)
     duplicates = duplicates.sort_values(["source_file", "row"], kind="stable", ignore_index=True)
+    accepted = sum(p.accepted for p in parts)
     return IngestResult(
         lines,
         quarantine,
         duplicates,
-        rows_read,
-        warnings,
-        lines_parsed=len(lines)
+        {p.channel_id: p.rows_read for p in parts},
+        [*dataset.warnings, *(w for p in parts for w in p.warnings)],
+        lines_parsed=accepted
         + len(duplicates)
         + len(canon_quarantine)
         + sum(len(c) for c in conflict_q),
         not_converted=len(canon_quarantine),
-        money=money,
-        currency_filled=filled,
-        repeated_rows=rule,
+        money={p.channel_id: p.money for p in parts},
+        currency_filled={p.channel_id: p.currency_filled for p in parts},
+        repeated_rows={p.channel_id: p.rule for p in parts},
     )
+
+
+def ingest_lines(dataset) -> IngestResult:
+    """Read, validate, canonicalise and de-duplicate every channel's export.
+
+    One channel at a time: its raw and canonical lines are dropped as soon as its accepted
+    lines exist, so the peak memory is the accepted lines of all channels plus one
+    channel's intermediates (not three copies of everything). Repeats never cross files,
+    so de-duplicating per channel gives the same result as over all lines at once.
+    :func:`write_intake` gives the same tables without holding the accepted lines.
+
+    Args:
+        dataset: the loaded :class:`channelops.ingest.dataset.Dataset`.
+
+    Returns:
+        :class:`IngestResult`.
+    """
+    parts, kept = [], []
+    for part in _channel_intakes(dataset):
+        kept.append(part.lines)
+        part.lines = None
+        parts.append(part)
+    lines = pd.concat(kept, copy=False) if kept else pd.DataFrame()
+    del kept
+    return _intake_result(parts, dataset, lines)
+
+
+@dataclass
+class WrittenIntake:
+    """:func:`write_intake`'s result: the intake with its accepted lines in a Parquet file.
+
+    Attributes:
+        ingested: the :class:`IngestResult`, its ``lines`` without rows (the lines'
+            columns and dtypes).
+        lines_file: the Parquet file of the accepted lines (personal columns dropped).
+        lines_written: rows of ``lines_file``.
+        sums: per channel_id, accepted lines, revenue in the export's own currency units
+            and revenue_base (what :func:`intake_accounting` sums over the lines).
+        kinds: :func:`line_kinds` of the accepted lines, one row per channel.
+        reconciliation: :func:`revenue_reconciliation` of the accepted lines.
+        buyers: :func:`channelops.ingest.buyers.buyer_records` of the accepted lines.
+    """
+
+    ingested: IngestResult
+    lines_file: Path
+    lines_written: int
+    sums: tuple[pd.Series, pd.Series, pd.Series]
+    kinds: pd.DataFrame
+    reconciliation: pd.DataFrame
+    buyers: pd.DataFrame
+
+
+def write_intake(
+    dataset, lines_file: str | os.PathLike[str], drop: tuple[str, ...] = LINE_PII_COLUMNS
+) -> WrittenIntake:
+    """:func:`ingest_lines`, with the accepted lines streamed to a Parquet file one
+    channel at a time instead of held together in memory.
+
+    Each channel's accepted lines are summed (:func:`intake_accounting`'s per-channel
+    sums, :func:`line_kinds`, :func:`revenue_reconciliation`), give their buyer records
+    (:func:`~channelops.ingest.buyers.buyer_records`; a buyer belongs to one channel) and
+    are appended to the file, then dropped: the peak memory is one channel's
+    intermediates. The file holds what ``drop_pii(ingest_lines(dataset).lines, drop)``
+    written by pandas holds (same rows, order, columns, types, values and stored index),
+    and the sums, kinds, reconciliation and buyers equal those computed over all lines at
+    once (each is a per-channel group-by over the channel's lines in the same order). The
+    file is written under a temporary name beside ``lines_file`` and renamed into place.
+
+    Args:
+        dataset: the loaded :class:`channelops.ingest.dataset.Dataset`.
+        lines_file: the Parquet file to write (e.g. the run's ``tables/intake_lines.parquet``).
+        drop: columns left out of the file (default the personal columns,
+            :data:`~channelops.ingest.pii.LINE_PII_COLUMNS`).
+
+    Returns:
+        :class:`WrittenIntake`.
+    """
+    target = Path(lines_file)
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
+    parts: list[_ChannelIntake] = []
+    sums: list[tuple[pd.Series, pd.Series, pd.Series]] = []
+    kinds, recs, buyers, index_probe = [], [], [], []
+    template = pd.DataFrame()
+    writer, written = None, 0
+    try:
+        for part in _channel_intakes(dataset):
+            lines = part.lines
+            part.lines = None
+            template = lines.iloc[:0]
+            sums.append(_line_sums(lines))
+            kinds.append(line_kinds(lines, pd.Series([part.channel_id])))
+            if len(lines):
+                recs.append(revenue_reconciliation(lines))
+            buyers.append(buyer_records(lines))
+            index_probe.append(lines.index if isinstance(lines.index, pd.RangeIndex) else None)
+            table = pa.Table.from_pandas(drop_pii(lines, drop), preserve_index=True)
+            del lines
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            elif not table.schema.equals(writer.schema, check_metadata=False):
+                raise ValueError(
+                    f"channel {part.channel_id!r}: its lines' columns or types differ from "
+                    f"the first channel's: {table.schema} against {writer.schema}"
+                )
+            writer.write_table(table)
+            written += table.num_rows
+            del table
+            parts.append(part)
+            pa.default_memory_pool().release_unused()
+        if writer is not None:
+            writer.close()
+            writer = None
+            if _index_dropped(index_probe):
+                plain = drop_pii(template, drop).reset_index(drop=True)
+                _drop_stored_index(tmp, target, pa.Schema.from_pandas(plain, preserve_index=False))
+            else:
+                os.replace(tmp, target)
+        else:
+            pd.DataFrame().to_parquet(target, index=False)
+    finally:
+        if writer is not None:
+            writer.close()
+        if tmp.exists():
+            tmp.unlink()
+    return WrittenIntake(
+        ingested=_intake_result(parts, dataset, template),
+        lines_file=target,
+        lines_written=written,
+        sums=tuple(pd.concat([s[i] for s in sums]) for i in range(3))
+        if sums
+        else _line_sums(template),
+        kinds=pd.concat(kinds, ignore_index=True) if kinds else line_kinds(template),
+        reconciliation=_concat_sorted(recs, ["channel_id", "currency"])
+        if recs
+        else revenue_reconciliation(template),
+        buyers=_concat_sorted(buyers, ["channel_id"]) if buyers else buyer_records(template),
+    )
+
+
+def _concat_sorted(parts: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    """Per-channel tables stacked and ordered by ``by`` (stable), as one group-by over all
+    channels orders them; empty parts are left out unless all are empty."""
+    full = [p for p in parts if len(p)] or parts[:1]
+    out = pd.concat(full, ignore_index=True)
+    return out.sort_values(by, kind="stable", ignore_index=True)
+
+
+def _index_dropped(probe: list[pd.RangeIndex | None]) -> bool:
+    """True when ``pd.concat`` of the channels' lines would have a RangeIndex (so that
+    pandas writes no index column): every channel's index is a RangeIndex (``None`` in
+    ``probe`` stands for any other index) and together they count on without a gap."""
+    if any(ix is None for ix in probe):
+        return False
+    return isinstance(pd.concat([pd.DataFrame(index=ix) for ix in probe]).index, pd.RangeIndex)
+
+
+def _drop_stored_index(src: Path, target: Path, schema: pa.Schema) -> None:
+    """Copy Parquet file ``src`` to ``target`` as ``schema`` (its columns without the
+    stored pandas index, and the pandas metadata of a table written without an index);
+    ``src`` is removed."""
+    pf = pq.ParquetFile(src)
+    names = schema.names
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.noindex.tmp")
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for batch in pf.iter_batches(columns=names):
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        src.unlink()
 
 
 def _money_of_rows(lines: pd.DataFrame, rows: pd.Series | None) -> float:
@@ -436,8 +636,9 @@ def revenue_reconciliation(order_lines: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def intake_accounting(ingested: IngestResult) -> pd.DataFrame:
-    """Where every export row went, per channel: :func:`dq_report` of an :class:`IngestResult`,
+def intake_accounting(ingested: IngestResult | WrittenIntake) -> pd.DataFrame:
+    """Where every export row went, per channel: :func:`dq_report` of an :class:`IngestResult`
+    (or of a :class:`WrittenIntake`, from the per-channel sums it kept),
     joined with :func:`money_accounting` (where the export's money went) and
     :func:`line_kinds` (guest, reversal and non-merchandise lines of the accepted lines).
 
@@ -452,20 +653,34 @@ def intake_accounting(ingested: IngestResult) -> pd.DataFrame:
     Raises:
         AssertionError: a channel's rows do not balance (see :func:`dq_report`).
     """
-    lines = ingested.lines
-    by_channel = lines["channel_id"]
-    raw = lines["quantity"] * lines["unit_price"] - lines["discount"]
+    if isinstance(ingested, WrittenIntake):
+        sums, kinds, ingested = ingested.sums, ingested.kinds, ingested.ingested
+    else:
+        sums, kinds = _line_sums(ingested.lines), None
     dq = dq_report(
         pd.Series(ingested.rows_read),
-        lines.groupby("channel_id").size(),
+        sums[0],
         ingested.duplicates.groupby("channel_id").size(),
         ingested.quarantine,
-        raw.groupby(by_channel).sum(),
-        lines.groupby("channel_id")["revenue_base"].sum(),
+        sums[1],
+        sums[2],
     )
     dq["currency_filled"] = dq["channel_id"].map(ingested.currency_filled).fillna(0).astype("int64")
     dq = dq.merge(money_accounting(ingested), on="channel_id", how="left")
-    return dq.merge(line_kinds(lines, dq["channel_id"]), on="channel_id", how="left")
+    if kinds is None:
+        kinds = line_kinds(ingested.lines, dq["channel_id"])
+    return dq.merge(kinds, on="channel_id", how="left")
+
+
+def _line_sums(lines: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per channel_id: accepted lines, revenue in the export's own currency units
+    (quantity x unit_price - discount) and revenue_base (base currency)."""
+    raw = lines["quantity"] * lines["unit_price"] - lines["discount"]
+    return (
+        lines.groupby("channel_id").size(),
+        raw.groupby(lines["channel_id"]).sum(),
+        lines.groupby("channel_id")["revenue_base"].sum(),
+    )
 
 
 def money_accounting(ingested: IngestResult) -> pd.DataFrame:
