@@ -57,7 +57,17 @@ CANDIDATES = [
     "tifu_knn+popularity_recent@2",
     "buy_again+item_item@2",
     "buy_again+popularity_recent@2",
+    "explore",
+    "next_basket",
+    "next_basket_x2",
+    "next_basket_x3",
+    "next_basket_x4",
+    "tifu_knn+explore@2",
+    "next_basket+explore@2",
+    "next_basket+explore@3",
 ]
+#: Explore tolerances t of the choice rule (channelops.stages.recommendation.choose_model).
+TOLERANCES = (0.0, 0.02, 0.05, 0.08)
 COLUMNS = [
     "ndcg_at_k",
     "recall_at_k",
@@ -86,8 +96,12 @@ def demo_lines(run: Path, dataset: Path) -> tuple[pd.DataFrame, pd.Series | None
     return rec.purchase_lines(lines), products.set_index("sku")["category"]
 
 
-def evaluate(lines: pd.DataFrame, categories: pd.Series | None) -> tuple[pd.DataFrame, str]:
-    """All candidates on the protocol; one row per model (warm test customers, validation)."""
+def evaluate(
+    lines: pd.DataFrame, categories: pd.Series | None
+) -> tuple[pd.DataFrame, str, dict[float, str]]:
+    """All candidates on the protocol; one row per model (warm test customers, validation),
+    the model chosen by the best validation NDCG@10, and the one each explore tolerance
+    of :data:`TOLERANCES` chooses."""
     result = rec.offline_evaluation(
         lines,
         CANDIDATES,
@@ -106,10 +120,14 @@ def evaluate(lines: pd.DataFrame, categories: pd.Series | None) -> tuple[pd.Data
     table.insert(1, "val_ndcg", warm[warm["split"] == "validation"].set_index("model")["ndcg_at_k"])
     table["cold_ndcg"] = cold.set_index("model")["ndcg_at_k"]
     table["cold_customers"] = cold.set_index("model")["customers"]
-    return table.reindex(CANDIDATES), result.chosen
+    val = result.overall("validation")
+    by_rule = {t: rec.choose_model(val, t) for t in TOLERANCES}
+    return table.reindex(CANDIDATES), result.chosen, by_rule
 
 
-def render(name: str, table: pd.DataFrame, chosen: str, seconds: float) -> str:
+def render(
+    name: str, table: pd.DataFrame, chosen: str, seconds: float, by_rule: dict[float, str]
+) -> str:
     """Markdown section of one dataset."""
     t = table.copy()
     gp = t.loc["gp_topfreq", "ndcg_at_k"]
@@ -122,6 +140,21 @@ def render(name: str, table: pd.DataFrame, chosen: str, seconds: float) -> str:
         f"{t.loc[chosen, 'ndcg_explore']:.4f} vs the best of popularity, recent popularity and "
         f"item-item {best_simple:.4f}. ({seconds:.0f} s)\n\n"
     )
+    best_named = t.loc[["popularity", "item_item"], "ndcg_explore"].max()
+    head += (
+        "Choice by the explore rule (of the models whose validation NDCG@10 (all test "
+        "customers) is at least (1 - t) x the best, the best validation explore NDCG@10):\n\n"
+        "| t | chosen | test NDCG@10 | x GP-TopFreq | explore NDCG@10 | above popularity and "
+        "item-item | above recent popularity too |\n|---|---|---|---|---|---|---|\n"
+    )
+    for tol, model in by_rule.items():
+        e = t.loc[model, "ndcg_explore"]
+        head += (
+            f"| {tol:g} | {model} | {t.loc[model, 'ndcg_at_k']:.4f} | "
+            f"{t.loc[model, 'ndcg_at_k'] / gp:.3f} | {e:.4f} | {'yes' if e > best_named else 'no'} "
+            f"| {'yes' if e > best_simple else 'no'} |\n"
+        )
+    head += "\n"
     t = t.drop(columns=["customers", "cold_customers"])
     t.index = [f"**{i}**" if i == chosen else i for i in t.index]
     return head + markdown(t) + "\n"
@@ -157,8 +190,8 @@ def main() -> None:
         else:
             lines, cats = demo_lines(args.demo_run, args.demo_dataset)
             label = f"Simulator 2 demo (03's order lines of {args.demo_run})"
-        table, chosen = evaluate(lines, cats)
-        sections.append(render(label, table, chosen, time.perf_counter() - t0))
+        table, chosen, by_rule = evaluate(lines, cats)
+        sections.append(render(label, table, chosen, time.perf_counter() - t0, by_rule))
         print(sections[-1], flush=True)
     command = "OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_reco_real.py " + (
         " ".join(sys.argv[1:])

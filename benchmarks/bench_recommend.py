@@ -6,6 +6,9 @@
 
     # speed: 1,000,000 customers x 2,000 SKUs, ~7 purchases per customer (synthetic)
     .venv/bin/python benchmarks/bench_recommend.py --scale --customers 1000000 --skus 2000
+    # the next-basket models, top-10 lists for every customer
+    .venv/bin/python benchmarks/bench_recommend.py --scale --models tifu_knn next_basket \
+        --all-lists [--tifu-pool 2000]
 
     # the notebook's cells on a run folder (e.g. a copy of the large run), time and memory
     flock /tmp/large.lock .venv/bin/python benchmarks/bench_recommend.py --cells \
@@ -22,7 +25,8 @@ Monte Carlo), which bounds what any recommender can reach on this data.
 Scale mode builds a sparse customer x SKU matrix in memory (not timed): customers in 20
 taste clusters, 1 + Poisson(6) purchases each, 70% from their cluster's SKUs and 30% from
 the whole catalogue, both Zipf-popular, quantities 1-3 with a recency weight. Then times
-each model's fit once (and top-10 lists for 100,000 customers).
+each model's fit once (and top-10 lists for 100,000 customers, or everyone with
+--all-lists). Every purchase is its own basket (the basket events the next-basket models read).
 """
 
 from __future__ import annotations
@@ -284,12 +288,26 @@ def synthetic_matrix(n_customers: int, n_skus: int, seed: int = 1) -> rec.Intera
     local_rank = rng.choice(own, len(cust), p=zipf[:own] / zipf[:own].sum())
     local_pick = cluster * own + local_rank
     item = np.where(rng.random(len(cust)) < 0.7, local_pick, global_pick)
-    weight = (1 + rng.poisson(0.4, len(cust))) * 0.5 ** (rng.uniform(0, 730, len(cust)) / 180)
+    age = rng.uniform(0, 730, len(cust))
+    weight = (1 + rng.poisson(0.4, len(cust))) * 0.5 ** (age / 180)
     matrix = sp.csr_matrix((weight.astype(np.float32), (cust, item)), shape=(n_customers, n_skus))
     matrix.sum_duplicates()
+    counts = sp.csr_matrix(
+        (np.ones(len(cust), np.float32), (cust, item)), shape=(n_customers, n_skus)
+    )
+    counts.sum_duplicates()
     customers = pd.Index(np.char.add("C", np.arange(n_customers).astype("U8")), name="customer_id")
     skus = pd.Index([f"SKU{i:05d}" for i in range(n_skus)], name="sku")
-    return rec.Interactions(matrix, customers, skus, pd.Timestamp("2025-01-01", tz="UTC"))
+    # basket events: every purchase its own basket, numbered from the customer's latest
+    order = np.lexsort((age, cust))  # cust is sorted already; by age within each customer
+    start = np.searchsorted(cust[order], np.arange(n_customers))
+    basket = np.arange(len(cust)) - start[cust[order]]
+    events = pd.DataFrame(
+        {"row": cust[order], "col": item[order], "age_days": age[order], "basket": basket}
+    )
+    return rec.Interactions(
+        matrix, customers, skus, pd.Timestamp("2025-01-01", tz="UTC"), counts, events=events
+    )
 
 
 def speed(
@@ -298,6 +316,8 @@ def speed(
     factors: list[int],
     iterations: int,
     models: list[str] | None = None,
+    all_lists: bool = False,
+    tifu_pool: int | None = None,
 ) -> None:
     t0 = time.perf_counter()
     data = synthetic_matrix(n_customers, n_skus)
@@ -308,21 +328,25 @@ def speed(
         f"SKUs per customer, density {nnz / n_customers / n_skus:.3%}); built in {built:.1f} s "
         f"(not timed); load average before: {os.getloadavg()[0]:.2f}\n"
     )
-    print(
-        "| model | fit seconds (wall) | fit CPU seconds | top-10 for 100,000 customers, seconds |"
-    )
-    print("|---|---:|---:|---:|")
     sample = data.customers[:: max(1, n_customers // 100_000)][:100_000]
+    if all_lists:
+        sample = data.customers
+    print(
+        f"| model | fit seconds (wall) | fit CPU seconds | top-10 for {len(sample):,} customers, "
+        "seconds (wall) | top-10 CPU seconds |"
+    )
+    print("|---|---:|---:|---:|---:|")
     names = models or ["popularity", "item_item", "buy_again", *[f"als_f{f}" for f in factors]]
+    tifu = {} if tifu_pool is None else {"neighbour_pool": tifu_pool}
     for name in names:
-        model = rec.make_model(name, iterations=iterations)
+        model = rec.make_model(name, iterations=iterations, tifu_options=tifu)
         t0, c0 = time.perf_counter(), time.process_time()
         model.fit(data)
         fit, cpu = time.perf_counter() - t0, time.process_time() - c0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rec.recommend(model, sample, k=10)
-        top = time.perf_counter() - t0
-        print(f"| {name} | {fit:.1f} | {cpu:.1f} | {top:.1f} |", flush=True)
+        top, top_cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"| {name} | {fit:.1f} | {cpu:.1f} | {top:.1f} | {top_cpu:.1f} |", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\npeak RSS {peak:.1f} GB; load average after: {os.getloadavg()[0]:.2f}")
 
@@ -378,6 +402,8 @@ def main() -> None:
     ap.add_argument("--factors", type=int, nargs="+", default=[8, 16, 32])
     ap.add_argument("--iterations", type=int, default=15)
     ap.add_argument("--models", nargs="+", help="speed mode: only these models (default: all)")
+    ap.add_argument("--all-lists", action="store_true", help="speed mode: lists for everyone")
+    ap.add_argument("--tifu-pool", type=int, help="speed mode: tifu_knn's neighbour_pool")
     ap.add_argument(
         "--cells", action="store_true", help="time the notebook's cells on --run / --dataset"
     )
@@ -386,7 +412,15 @@ def main() -> None:
     if args.cells and args.run and args.dataset:
         notebook_cells(args.run, args.dataset, args.param)
     elif args.scale:
-        speed(args.customers, args.skus, args.factors, args.iterations, args.models)
+        speed(
+            args.customers,
+            args.skus,
+            args.factors,
+            args.iterations,
+            args.models,
+            args.all_lists,
+            args.tifu_pool,
+        )
     elif args.run and args.dataset:
         accuracy(args.run, args.dataset, k=args.k, seed=args.seed, exclude_seen=args.exclude_seen)
     else:

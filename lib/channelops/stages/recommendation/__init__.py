@@ -7,7 +7,8 @@ status, revenue_base; the intake's is_guest, is_merchandise, demand_units) and 0
 are left out and counted, and non-merchandise codes never enter the catalogue; four recommenders (:mod:`.models`: popularity,
 segment popularity, item-item co-occurrence, ALS matrix factorisation with `implicit`,
 buy-again repeat purchase) and the next-basket baselines (:mod:`.baselines`: recent
-popularity, GP-TopFreq, TIFU-KNN, repeat + explore blends) are
+popularity, GP-TopFreq, TIFU-KNN, repeat + explore blends; :mod:`.explore`: new products
+by their probability of purchase) are
 compared offline on a time split (:mod:`.evaluate`); the chosen one also predicts what each
 channel's customers will buy (:mod:`.assortment`).
 """
@@ -52,6 +53,7 @@ from .evaluate import (
     METRICS,
     REPEAT_EXPLORE,
     EvaluationResult,
+    choose_model,
     customer_groups,
     customer_metrics,
     evaluate_models,
@@ -59,6 +61,15 @@ from .evaluate import (
     summarise_metrics,
     taste_groups,
     training_inputs,
+)
+from .explore import FEATURES as EXPLORE_FEATURES
+from .explore import (
+    REPEAT_FEATURES,
+    Explorer,
+    ItemStats,
+    NextBasket,
+    explore_propensity,
+    repeat_features,
 )
 from .findings import recommendation_findings
 from .models import (
@@ -72,6 +83,13 @@ from .models import (
     recommend,
     top_k,
 )
+from .protocol import (
+    BASELINE_NAMES,
+    candidate_names,
+    evaluation_sentences,
+    group_grid,
+    model_options,
+)
 from .tables import (
     ASSORTMENT_COLUMNS,
     RECOMMENDATION_COLUMNS,
@@ -81,6 +99,19 @@ from .tables import (
 
 __all__ = [
     "recommendation_findings",
+    "BASELINE_NAMES",
+    "candidate_names",
+    "evaluation_sentences",
+    "group_grid",
+    "model_options",
+    "choose_model",
+    "EXPLORE_FEATURES",
+    "Explorer",
+    "NextBasket",
+    "REPEAT_FEATURES",
+    "repeat_features",
+    "ItemStats",
+    "explore_propensity",
     "audience_mix",
     "BASELINES",
     "TIFUKNN",

@@ -14,8 +14,10 @@ hard to beat, so 07 puts them in its candidate set:
   vector per customer plus the mean vector of their nearest neighbours.
 * ``<repeat>+<explore>@<n>``: a blend; the first k - n places are the ``repeat`` model's
   best SKUs the customer bought before, then the ``explore`` model's best SKUs new to the
-  customer (e.g. ``item_item``: co-bought neighbours of their habits), then the rest.
-  n (places for discovery) is chosen on the validation window like any model.
+  customer (e.g. ``explore``: :class:`~channelops.stages.recommendation.explore.Explorer`,
+  the new products likeliest to be bought, or ``item_item``: co-bought neighbours of their
+  habits), then the rest. n (places for discovery) is chosen on the validation window like
+  any model (:func:`~channelops.stages.recommendation.evaluate.choose_model`).
 
 :func:`make_model` builds any candidate (these and :mod:`.models`' own) from its name.
 """
@@ -27,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .data import Interactions
+from .explore import Explorer, NextBasket
 from .models import Recommender, _check_matrix
 from .models import make_model as _base_model
 
@@ -142,13 +145,22 @@ class TIFUKNN(Recommender):
 
     SKUs scoring 0 are ordered by recent popularity (a tie-break far below any score).
 
+    With more customers than ``neighbour_pool``, the neighbours are searched among a seeded
+    random sample of that many customers (the pool) instead of everyone: the search costs
+    customers x pool similarities rather than customers squared, which is what makes a
+    million customers feasible. With at most ``neighbour_pool`` customers the search is
+    exact.
+
     Args:
         neighbours: k of the nearest-neighbour step (>= 1).
         group_size: baskets per group m (>= 1).
         decay_within, decay_group: r_b and r_g in (0, 1].
         alpha: weight of the customer's own vector, in [0, 1].
         batch_size: customers whose neighbours are searched at a time, at most; fewer when
-            batch_size x customers would pass 20 million similarities (80 MB).
+            batch_size x candidates would pass 20 million similarities (80 MB).
+        neighbour_pool: customers the neighbours are drawn from, at most (>= neighbours;
+            None: everyone).
+        seed: seed of the pool's sample.
     """
 
     name = "tifu_knn"
@@ -161,6 +173,8 @@ class TIFUKNN(Recommender):
         decay_group: float = 0.7,
         alpha: float = 0.7,
         batch_size: int = 1000,
+        neighbour_pool: int | None = 10_000,
+        seed: int = 0,
     ) -> None:
         if neighbours < 1 or group_size < 1:
             raise ValueError(
@@ -172,9 +186,14 @@ class TIFUKNN(Recommender):
                 "tifu_knn needs decay_within and decay_group in (0, 1] and alpha in [0, 1], "
                 f"got {decay_within}, {decay_group}, {alpha}"
             )
+        if neighbour_pool is not None and neighbour_pool < neighbours:
+            raise ValueError(
+                f"tifu_knn needs neighbour_pool >= neighbours ({neighbours}) or None, got "
+                f"{neighbour_pool}"
+            )
         self.neighbours, self.group_size = neighbours, group_size
         self.decay_within, self.decay_group, self.alpha = decay_within, decay_group, alpha
-        self.batch_size = batch_size
+        self.batch_size, self.neighbour_pool, self.seed = batch_size, neighbour_pool, seed
 
     def fit(self, data: Interactions, segments: pd.Series | None = None) -> TIFUKNN:
         _check_matrix(data, self.name)
@@ -194,6 +213,14 @@ class TIFUKNN(Recommender):
         norms = np.sqrt(np.asarray(v.multiply(v).sum(axis=1)).ravel())
         inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
         self.unit = (sp.diags(inv) @ v).astype(np.float32).tocsr()
+        n = data.shape[0]
+        if self.neighbour_pool is None or n <= self.neighbour_pool:
+            self.pool = np.arange(n)
+        else:
+            rng = np.random.default_rng(self.seed)
+            self.pool = np.sort(rng.choice(n, self.neighbour_pool, replace=False))
+        self.pool_unit_t = self.unit[self.pool].T.tocsr()
+        self.pool_vectors = self.vectors[self.pool]
         pop = _recent_counts(data, 4.0)
         self.fill = (1e-6 * pop / max(pop.max(), 1e-12)).astype(np.float32)
         return self
@@ -201,15 +228,19 @@ class TIFUKNN(Recommender):
     def score(self, rows: np.ndarray) -> np.ndarray:
         self._check_fitted()
         out = np.empty((len(rows), self.data.shape[1]), np.float32)
-        n = self.data.shape[0]
+        n = len(self.pool)
+        where = np.full(self.data.shape[0], -1, np.int64)
+        where[self.pool] = np.arange(n)
         k = min(self.neighbours, n - 1)
         batch = max(1, min(self.batch_size, 20_000_000 // max(n, 1)))
         for start in range(0, len(rows), batch):
             part = np.asarray(rows[start : start + batch])
             own = self.vectors[part].toarray()
             if k >= 1:
-                sim = (self.unit[part] @ self.unit.T).toarray()
-                sim[np.arange(len(part)), part] = -np.inf  # not one's own neighbour
+                sim = (self.unit[part] @ self.pool_unit_t).toarray()
+                me = where[part]
+                mine = me >= 0
+                sim[np.nonzero(mine)[0], me[mine]] = -np.inf  # not one's own neighbour
                 near = np.argpartition(-sim, k - 1, axis=1)[:, :k]
                 pick = sp.csr_matrix(
                     (
@@ -218,7 +249,7 @@ class TIFUKNN(Recommender):
                     ),
                     shape=(len(part), n),
                 )
-                mean_nn = (pick @ self.vectors).toarray()
+                mean_nn = (pick @ self.pool_vectors).toarray()
             else:
                 mean_nn = np.zeros_like(own)
             out[start : start + len(part)] = (
@@ -288,11 +319,15 @@ def make_model(
     k: int = 10,
     popularity_window_weeks: float = 4.0,
     tifu_options: dict | None = None,
+    explore_options: dict | None = None,
     **options,
 ) -> Recommender:
     """A fresh candidate from its name.
 
-    Names: ``popularity_recent``, ``gp_topfreq``, ``tifu_knn``, ``<repeat>+<explore>@<n>``
+    Names: ``popularity_recent``, ``gp_topfreq``, ``tifu_knn``, ``explore``
+    (:class:`~channelops.stages.recommendation.explore.Explorer`, new products only) and
+    ``next_basket`` (:class:`~channelops.stages.recommendation.explore.NextBasket`;
+    ``next_basket_x<w>``: with explore_weight w), with ``explore_options`` and ``seed``, ``<repeat>+<explore>@<n>``
     (a :class:`RepeatExplore` of two names, n places of ``k`` for new SKUs, e.g.
     ``gp_topfreq+item_item@3``), and every name of :func:`.models.make_model`
     (``options`` are its settings: ALS's and buy_again's ``categories``).
@@ -313,6 +348,7 @@ def make_model(
             k=k,
             popularity_window_weeks=popularity_window_weeks,
             tifu_options=tifu_options,
+            explore_options=explore_options,
             **options,
         )
         return RepeatExplore(
@@ -323,8 +359,21 @@ def make_model(
     if name == "gp_topfreq":
         return GPTopFreq(popularity_window_weeks)
     if name == "tifu_knn":
-        return TIFUKNN(**(tifu_options or {}))
+        return TIFUKNN(**{"seed": seed, **(tifu_options or {})})
+    if name in ("explore", "next_basket"):
+        cls = Explorer if name == "explore" else NextBasket
+        return cls(**{"seed": seed, **(explore_options or {})})
+    if name.startswith("next_basket_x"):
+        try:
+            weight = float(name.removeprefix("next_basket_x"))
+        except ValueError:
+            raise ValueError(
+                f"unknown model {name!r}: next_basket_x<weight> takes a number, e.g. next_basket_x2"
+            ) from None
+        return NextBasket(explore_weight=weight, **{"seed": seed, **(explore_options or {})})
     try:
         return _base_model(name, seed=seed, **options)
     except ValueError as err:
-        raise ValueError(f"{err}; or one of {list(BASELINES)} or <repeat>+<explore>@<n>") from err
+        raise ValueError(
+            f"{err}; or one of {[*BASELINES, 'explore', 'next_basket']} or <repeat>+<explore>@<n>"
+        ) from err

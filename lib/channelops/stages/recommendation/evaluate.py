@@ -17,7 +17,10 @@ no list counts as zero). Over a group of customers:
 
 Protocol (:func:`offline_evaluation`): the test period is never used to choose. Models are
 compared on a validation window (the last weeks before the cut-off, trained on what came
-before it); the winner by NDCG@k is the chosen model. Then every model is refitted on
+before it); the chosen model is the winner by NDCG@k, or, with an explore tolerance t
+(:func:`choose_model`), of the models whose validation NDCG@k is at least (1 - t) x the
+best, the one with the best validation explore NDCG@k (discovery bought with at most a
+share t of the overall accuracy). Then every model is refitted on
 everything before the cut-off and scored on the test period, so the test figures of all
 models are honest out-of-sample figures.
 """
@@ -41,6 +44,7 @@ __all__ = [
     "evaluate_models",
     "offline_evaluation",
     "EvaluationResult",
+    "choose_model",
     "METRICS",
     "REPEAT_EXPLORE",
     "taste_groups",
@@ -323,6 +327,33 @@ def evaluate_models(
     return metrics[cols], lists
 
 
+def choose_model(validation: pd.DataFrame, explore_tolerance: float | None = None) -> str:
+    """The model chosen from validation figures.
+
+    Args:
+        validation: one row per model (index model) with ndcg_at_k and, for a tolerance,
+            ndcg_explore.
+        explore_tolerance: None (or 0): the best ndcg_at_k. A share t in [0, 1): of the
+            models with ndcg_at_k >= (1 - t) x the best, the best ndcg_explore (ties: the
+            higher ndcg_at_k, then the first row).
+
+    Raises:
+        ValueError: no row, a tolerance outside [0, 1), or no ndcg_explore with a tolerance.
+    """
+    if validation.empty:
+        raise ValueError("no validation figures to choose a model from")
+    ndcg = validation["ndcg_at_k"].astype(float)
+    if not explore_tolerance:
+        return str(ndcg.idxmax())
+    if not 0 <= explore_tolerance < 1:
+        raise ValueError(f"explore_tolerance must be in [0, 1) (a share), got {explore_tolerance}")
+    if "ndcg_explore" not in validation:
+        raise ValueError("explore_tolerance needs ndcg_explore among the validation figures")
+    close = validation[ndcg >= (1.0 - explore_tolerance) * ndcg.max()]
+    ranked = close.assign(_e=close["ndcg_explore"].astype(float).fillna(-1.0), _n=ndcg)
+    return str(ranked.sort_values(["_e", "_n"], ascending=False, kind="stable").index[0])
+
+
 @dataclass
 class EvaluationResult:
     """What :func:`offline_evaluation` found.
@@ -330,7 +361,7 @@ class EvaluationResult:
     Attributes:
         metrics: recommender_metrics rows: split ('validation' or 'test'), model, group_by,
             group, customers, k, the metrics, chosen (True on the chosen model's rows).
-        chosen: name of the model with the best validation NDCG@k.
+        chosen: name of the model chosen on validation (:func:`choose_model`).
         cutoff: start of the test period; validation_start: start of the validation window.
         test_recs: model name -> its lists for the test customers.
         customers_evaluated: customers whose purchases the evaluation used (the sample).
@@ -371,6 +402,7 @@ def offline_evaluation(
     model_options: dict | None = None,
     progress: bool = True,
     max_customers: int | None = None,
+    explore_tolerance: float | None = None,
 ) -> EvaluationResult:
     """Choose a model on a validation window, then score every model on the test period.
 
@@ -384,6 +416,8 @@ def offline_evaluation(
             there are more; None uses everyone. Every model is fitted and scored on the same
             sample, and the cut-offs and purchase ages are those of the full data, so with
             a sample at least as large as the customer base the result is the full one.
+        explore_tolerance: the choice rule's share t (:func:`choose_model`); None: the best
+            validation NDCG@k.
         Others: as in :func:`evaluate_models`.
     """
     if not model_names:
@@ -410,8 +444,8 @@ def offline_evaluation(
     )
     val_metrics, _ = evaluate_models(inner, val, model_names, as_of=as_of_inner, **common)
     test_metrics, test_recs = evaluate_models(train, test, model_names, as_of=as_of_train, **common)
-    overall = val_metrics[val_metrics["group_by"] == "all"].set_index("model")["ndcg_at_k"]
-    chosen = str(overall.idxmax())
+    overall = val_metrics[val_metrics["group_by"] == "all"].set_index("model")
+    chosen = choose_model(overall, explore_tolerance)
     metrics = pd.concat(
         [val_metrics.assign(split="validation"), test_metrics.assign(split="test")],
         ignore_index=True,

@@ -1,0 +1,408 @@
+"""Discovery: which products new to a customer they are likeliest to buy next.
+
+Li et al. (2023, "A Next Basket Recommendation Reality Check") find that next-basket models
+earn almost all of their accuracy on repeat purchases and recommend new products no better
+than popularity. :class:`Explorer` scores only the products a customer has never bought, by
+a logistic model of "bought in the next ``window_weeks`` weeks" learned from the training
+purchases themselves: the purchases up to ``window_weeks`` before the training end give the
+features, the last ``window_weeks`` the labels, so the model is calibrated on the same kind
+of horizon it is judged on and never sees anything after the training end.
+
+Features of a (customer u, new product j) pair, all as of the instant they are computed at:
+
+* ``co_bought``: item-item co-occurrence, sum over u's products i of cos(i, j) (cosine of
+  the binary buyer columns), and the same divided by u's largest value over new products;
+* ``popularity``: log(1 + baskets holding j) in the last 1, 2, 4 and 12 weeks and over all
+  time, and log(1 + days since j's first sale) (new products sell to new buyers);
+* the customer: log(1 + products u bought) and u's explore propensity, the share of the
+  products in u's baskets (all but the first) that u had never bought before, smoothed
+  towards everyone's share with 5 pseudo-products.
+
+Candidates (pairs the model is fitted on and scores) are, per customer, the new products
+among the ``candidates`` best by co-occurrence or among the ``candidates`` most popular in
+the last 1 or 4 weeks; other new products score below every candidate, ordered by recent
+popularity, and products the customer bought score below those (a blend takes only the new
+ones: :class:`~channelops.stages.recommendation.baselines.RepeatExplore`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from .data import Interactions
+from .models import Recommender, _check_matrix
+
+__all__ = [
+    "Explorer",
+    "NextBasket",
+    "explore_propensity",
+    "repeat_features",
+    "ItemStats",
+    "FEATURES",
+    "REPEAT_FEATURES",
+]
+
+#: Feature names, in the order of the columns :meth:`Explorer.features` returns.
+FEATURES = (
+    "co_bought",
+    "co_bought_relative",
+    "log_products_bought",
+    "explore_propensity",
+    "pop_1w",
+    "pop_2w",
+    "pop_4w",
+    "pop_12w",
+    "pop_all",
+    "log_days_on_sale",
+)
+#: Features of a product the customer bought before (:func:`repeat_features`).
+REPEAT_FEATURES = (
+    "log_baskets_with",
+    "log_days_since_bought",
+    "share_of_baskets",
+    "log_baskets",
+    "log_days_since_last_basket",
+    "explore_propensity",
+    "pop_4w",
+)
+_WINDOWS = (1, 2, 4, 12)
+
+
+def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 5.0) -> np.ndarray:
+    """Share of each customer's product purchases that were new to them, smoothed.
+
+    Args:
+        events: basket events (row, col, basket; 0 = the customer's latest basket), as in
+            :class:`~channelops.stages.recommendation.data.Interactions`.
+        n_rows: customers (rows) in the matrix.
+        prior_weight: pseudo-products at everyone's share added to each customer.
+
+    Returns:
+        float64 per row in [0, 1]: (new + w * p) / (counted + w), counting the products of
+        every basket but the customer's first (in the first, all are new by definition); p
+        is the same share over everyone (0.5 when nobody has two baskets).
+    """
+    if prior_weight <= 0:
+        raise ValueError(f"prior_weight must be > 0 (pseudo-products), got {prior_weight}")
+    if len(events) == 0:
+        return np.full(n_rows, 0.5)
+    row = events["row"].to_numpy()
+    basket = events["basket"].to_numpy()
+    first_of_pair = events.groupby(["row", "col"])["basket"].transform("max").to_numpy()
+    oldest = events.groupby("row")["basket"].transform("max").to_numpy()
+    counted = basket < oldest
+    new = counted & (basket == first_of_pair)
+    n_new = np.bincount(row, weights=new, minlength=n_rows)
+    n_counted = np.bincount(row, weights=counted, minlength=n_rows)
+    prior = n_new.sum() / n_counted.sum() if n_counted.sum() > 0 else 0.5
+    return (n_new + prior_weight * prior) / (n_counted + prior_weight)
+
+
+def repeat_features(
+    events: pd.DataFrame, n_rows: int, propensity: np.ndarray, item_table: np.ndarray
+) -> pd.DataFrame:
+    """Features of every (customer, product bought) pair of ``events``, :data:`REPEAT_FEATURES`.
+
+    Args:
+        events: basket events (row, col, age_days, basket).
+        n_rows: customers; propensity: :func:`explore_propensity` per row;
+        item_table: :class:`ItemStats` ``table`` (its column 2 is pop_4w).
+
+    Returns:
+        One row per distinct (row, col), sorted by row then col: row, col and the features
+        (baskets holding the product, days since its latest purchase, its share of the
+        customer's baskets, the customer's baskets and days since their latest one, all
+        logs of 1 + the value but the share).
+    """
+    agg = events.groupby(["row", "col"], sort=True).agg(
+        f=("basket", "size"), last=("age_days", "min")
+    )
+    row = agg.index.get_level_values(0).to_numpy()
+    col = agg.index.get_level_values(1).to_numpy()
+    n_baskets = np.zeros(n_rows)
+    np.maximum.at(n_baskets, events["row"].to_numpy(), events["basket"].to_numpy() + 1.0)
+    recency = np.full(n_rows, np.inf)
+    np.minimum.at(recency, events["row"].to_numpy(), events["age_days"].to_numpy(float))
+    f = agg["f"].to_numpy(float)
+    values = [
+        np.log1p(f),
+        np.log1p(agg["last"].to_numpy(float)),
+        f / np.maximum(n_baskets[row], 1.0),
+        np.log1p(n_baskets[row]),
+        np.log1p(recency[row]),
+        propensity[row],
+        item_table[col, 2],
+    ]
+    out = pd.DataFrame(dict(zip(REPEAT_FEATURES, values, strict=True)))
+    out.insert(0, "col", col)
+    out.insert(0, "row", row)
+    return out
+
+
+class ItemStats:
+    """Per-product popularity features of :data:`FEATURES` (pop_1w ... log_days_on_sale).
+
+    Args:
+        events: basket events with age_days (days before the instant the features are for).
+        n_cols: products (columns).
+    """
+
+    def __init__(self, events: pd.DataFrame, n_cols: int) -> None:
+        col = events["col"].to_numpy()
+        age = events["age_days"].to_numpy(float)
+        cols = [np.bincount(col[age <= 7.0 * w], minlength=n_cols) for w in _WINDOWS]
+        cols.append(np.bincount(col, minlength=n_cols))
+        first = np.zeros(n_cols)
+        np.maximum.at(first, col, age)
+        self.table = np.log1p(np.column_stack([*cols, first]).astype(float))  # (n_cols, 6)
+        self.recent = cols[0] + cols[2] / (1.0 + cols[2].max())  # 1 week, ties by 4 weeks
+
+    def top(self, n: int) -> np.ndarray:
+        """Columns of the ``n`` products most popular in the last 1 or 4 weeks (union)."""
+        n = min(n, len(self.recent))
+        one = np.argsort(-self.table[:, 0], kind="stable")[:n]
+        four = np.argsort(-self.table[:, 2], kind="stable")[:n]
+        return np.union1d(one, four)
+
+
+def _co_occurrence(bought: sp.csr_matrix) -> np.ndarray:
+    """Cosine similarity of the binary product columns (n_cols x n_cols, float32)."""
+    csc = bought.tocsc()
+    norms = np.sqrt(np.asarray(csc.sum(axis=0)).ravel())
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    unit = csc @ sp.diags(inv.astype(np.float32))
+    return np.asarray((unit.T @ unit).todense(), dtype=np.float32)
+
+
+def _binary(events: pd.DataFrame, shape: tuple[int, int]) -> sp.csr_matrix:
+    """1 where the customer (row) bought the product (col) in ``events``."""
+    m = sp.csr_matrix(
+        (np.ones(len(events), np.float32), (events["row"].to_numpy(), events["col"].to_numpy())),
+        shape=shape,
+    )
+    m.data[:] = 1.0
+    return m
+
+
+class _State:
+    """What features are computed from, as of one instant."""
+
+    def __init__(self, events: pd.DataFrame, shape: tuple[int, int], candidates: int) -> None:
+        self.bought = _binary(events, shape)
+        self.sim = _co_occurrence(self.bought)
+        self.items = ItemStats(events, shape[1])
+        self.propensity = explore_propensity(events, shape[0])
+        self.n_bought = np.diff(self.bought.indptr)
+        self.popular = self.items.top(candidates)
+        self.candidates = candidates
+
+    def block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate cells of ``rows`` and their features.
+
+        Returns:
+            (bought mask (len(rows), n_cols), candidate mask (same shape), features of the
+            candidate cells in row-major order (n_cells, len(FEATURES)), float64).
+        """
+        seen = self.bought[rows].toarray() > 0
+        co = np.asarray(self.bought[rows] @ self.sim, dtype=np.float64)
+        co_new = np.where(seen, -np.inf, co)
+        n = co.shape[1]
+        c = min(self.candidates, n)
+        kth = np.partition(co_new, n - c, axis=1)[:, n - c]
+        cand = (co_new >= kth[:, None]) & (co_new > 0)
+        cand[:, self.popular] = True
+        cand &= ~seen
+        top = np.maximum(co_new.max(axis=1), 1e-12)
+        r, j = np.nonzero(cand)
+        feats = np.column_stack(
+            [
+                co[r, j],
+                co[r, j] / top[r],
+                np.log1p(self.n_bought[rows][r]),
+                self.propensity[rows][r],
+                self.items.table[j],
+            ]
+        )
+        return seen, cand, feats
+
+
+class Explorer(Recommender):
+    """Products new to the customer, by the probability of buying them in the next weeks.
+
+    Args:
+        window_weeks: the label window at the end of the training data, weeks (> 0); also
+            the horizon the probabilities refer to.
+        candidates: products per customer and source (co-occurrence, 1- and 4-week
+            popularity) the model scores (>= 1).
+        max_customers: customers whose pairs the logistic model is fitted on, at most (a
+            seeded sample of those with a purchase before the label window).
+        seed: seed of that sample.
+
+    With no purchase in the label window, or no customer bought before it, or no positive
+    pair, the model cannot be fitted and scores are co_bought_relative + the 1- and 4-week
+    popularity features (``self.coef_`` None).
+    """
+
+    name = "explore"
+
+    def __init__(
+        self,
+        window_weeks: float = 8.0,
+        candidates: int = 40,
+        max_customers: int = 20_000,
+        seed: int = 0,
+    ) -> None:
+        if not window_weeks > 0 or candidates < 1 or max_customers < 1:
+            raise ValueError(
+                "explore needs window_weeks > 0, candidates >= 1 and max_customers >= 1, got "
+                f"{window_weeks}, {candidates}, {max_customers}"
+            )
+        self.window_weeks, self.candidates = window_weeks, candidates
+        self.max_customers, self.seed = max_customers, seed
+        self.coef_: np.ndarray | None = None
+
+    def fit(self, data: Interactions, segments: pd.Series | None = None) -> Explorer:
+        _check_matrix(data, self.name)
+        if data.events is None:
+            raise ValueError("explore needs basket events: build the data with build_interactions")
+        self.data = data
+        self.model = self._fit_logistic(data)
+        self.coef_ = None if self.model is None else self.model.coef_.ravel()
+        self.state = _State(data.events, data.shape, self.candidates)
+        return self
+
+    def _fit_logistic(self, data: Interactions) -> LogisticRegression | None:
+        """The logistic model on (features before the label window, bought in it)."""
+        ev = data.events
+        horizon = 7.0 * self.window_weeks
+        early = ev[ev["age_days"] > horizon].copy()
+        late = ev[ev["age_days"] <= horizon]
+        if early.empty or late.empty:
+            return None
+        early["age_days"] -= horizon
+        early["basket"] -= early.groupby("row")["basket"].transform("min")
+        state = _State(early, data.shape, self.candidates)
+        rows = np.unique(early["row"].to_numpy())
+        if len(rows) > self.max_customers:
+            rng = np.random.default_rng(self.seed)
+            rows = np.sort(rng.choice(rows, self.max_customers, replace=False))
+        _, cand, x = state.block(rows)
+        bought_late = _binary(late, data.shape)[rows].toarray() > 0
+        y = bought_late[cand]
+        if y.all() or not y.any():
+            return None
+        self.mean_, self.scale_ = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
+        return LogisticRegression(max_iter=2000).fit((x - self.mean_) / self.scale_, y)
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: candidates 2 + probability, other new products 1 + a popularity
+        tie-break in [0, 1), bought products 0."""
+        self._check_fitted()
+        rows = np.asarray(rows)
+        seen, cand, x = self.state.block(rows)
+        recent = self.state.items.recent
+        out = np.where(seen, 0.0, 1.0 + recent / (1.0 + recent.max())).astype(np.float32)
+        if self.model is None:
+            value = x[:, 1] + x[:, 4] + x[:, 6]
+            value = value / max(value.max(), 1e-12) if len(value) else value
+        else:
+            value = self.model.predict_proba((x - self.mean_) / self.scale_)[:, 1]
+        out[cand] = 2.0 + value
+        return out
+
+
+def _standardised_logistic(x: np.ndarray, y: np.ndarray):
+    """(fitted LogisticRegression on standardised x, mean, scale), or None with one class."""
+    if y.all() or not y.any():
+        return None
+    mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
+    return LogisticRegression(max_iter=2000).fit((x - mean) / scale, y), mean, scale
+
+
+def _probability(fitted, x: np.ndarray) -> np.ndarray:
+    model, mean, scale = fitted
+    return model.predict_proba((x - mean) / scale)[:, 1]
+
+
+class NextBasket(Explorer):
+    """Every product ranked by its probability of purchase in the next weeks, bought before or not.
+
+    Two logistic models learned like :class:`Explorer`'s (features before the last
+    ``window_weeks`` of the training data, labels in them): the :class:`Explorer` model for
+    products new to the customer and a repeat model on :data:`REPEAT_FEATURES` for the
+    products they bought. Both give probabilities of the same event, so one ranking by
+    probability mixes habits and discoveries per customer: a customer whose habits are
+    weak or who often tries new products gets more new ones (ranking by probability is
+    what maximises the expected number of hits in the list).
+
+    Args:
+        explore_weight: multiplies the probabilities of new products (>= 1: more discovery
+            at some cost in overall accuracy; 1 ranks by probability alone).
+        Others: as :class:`Explorer`'s.
+
+    Falls back to the customer's baskets holding the product (repeat) and
+    :class:`Explorer`'s fallback (new), repeats first, when a model cannot be fitted.
+    """
+
+    name = "next_basket"
+
+    def __init__(self, explore_weight: float = 1.0, **options) -> None:
+        if not explore_weight > 0:
+            raise ValueError(f"next_basket needs explore_weight > 0, got {explore_weight}")
+        super().__init__(**options)
+        self.explore_weight = explore_weight
+        if explore_weight != 1.0:
+            self.name = f"next_basket_x{explore_weight:g}"
+
+    def fit(self, data: Interactions, segments: pd.Series | None = None) -> NextBasket:
+        super().fit(data, segments)
+        self.repeat_model = self._fit_repeat(data)
+        st = self.state
+        pairs = repeat_features(data.events, data.shape[0], st.propensity, st.items.table)
+        x = pairs[list(REPEAT_FEATURES)].to_numpy(float)
+        if self.repeat_model is None or self.model is None:
+            value = 2.0 + x[:, 0]  # repeats first, by baskets holding the product
+        else:
+            value = _probability(self.repeat_model, x)
+        self.repeat_scores = sp.csr_matrix(
+            (value.astype(np.float32), (pairs["row"].to_numpy(), pairs["col"].to_numpy())),
+            shape=data.shape,
+        )
+        return self
+
+    def _fit_repeat(self, data: Interactions):
+        ev = data.events
+        horizon = 7.0 * self.window_weeks
+        early = ev[ev["age_days"] > horizon].copy()
+        late = ev[ev["age_days"] <= horizon]
+        if early.empty or late.empty:
+            return None
+        early["age_days"] -= horizon
+        early["basket"] -= early.groupby("row")["basket"].transform("min")
+        n_rows, n_cols = data.shape
+        prop = explore_propensity(early, n_rows)
+        pairs = repeat_features(early, n_rows, prop, ItemStats(early, n_cols).table)
+        rows = np.unique(pairs["row"].to_numpy())
+        if len(rows) > self.max_customers:
+            rng = np.random.default_rng(self.seed)
+            rows = np.sort(rng.choice(rows, self.max_customers, replace=False))
+            pairs = pairs[np.isin(pairs["row"].to_numpy(), rows)]
+        late_pairs = pd.MultiIndex.from_arrays([late["row"].to_numpy(), late["col"].to_numpy()])
+        y = pd.MultiIndex.from_frame(pairs[["row", "col"]]).isin(late_pairs)
+        return _standardised_logistic(pairs[list(REPEAT_FEATURES)].to_numpy(float), y)
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: the probability of each candidate (bought before or new); other new
+        products -1 + a popularity tie-break in [0, 1)."""
+        self._check_fitted()
+        rows = np.asarray(rows)
+        out = super().score(rows)  # bought 0, other new 1 + tie-break, candidates 2 + value
+        cand = out >= 2.0
+        out = out - np.where(cand, 2.0, 2.0 * (out >= 1.0))  # candidates value; others -1+
+        out[cand] *= self.explore_weight
+        own = self.repeat_scores[rows].tocoo()
+        out[own.row, own.col] = own.data
+        return out
