@@ -148,3 +148,17 @@ def test_write_review_file_makes_the_folder(tmp_path):
     path = integ.write_review_file(pd.DataFrame({"customer_id": ["K1"]}), tmp_path, "x.csv")
     assert path == tmp_path / "review" / "x.csv"
     assert path.read_text().splitlines() == ["customer_id", "K1"]
+
+
+def test_orders_on_codes_equal_build_orders_across_channels_and_missing_keys(intake_file):
+    lines = _in_memory(intake_file)
+    lines.loc[1, "order_id"] = pd.NA  # a line without an order id makes no order
+    lines.loc[0, "customer_id"] = pd.NA  # o1's customer then comes from its second line
+    want = integ.build_orders(lines)
+    got = integ.orders_on_codes(lines)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert len(got) == 5 and got.loc[got["order_id"] == "o1", "customer_id"].item() == "C1"
+    assert got.loc[got["order_id"] == "o4", "city"].isna().item()  # no line has one
+    # text not in Arrow memory: the group-by of build_orders itself, the same table
+    plain = lines.astype({"status": object})
+    pd.testing.assert_frame_equal(integ.orders_on_codes(plain), integ.build_orders(plain))

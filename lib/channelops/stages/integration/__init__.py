@@ -42,6 +42,7 @@ from .star import (
     dimension_tables,
     line_count,
     orders_by_channel,
+    orders_on_codes,
     read_lines,
     write_order_lines,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "write_review_file",
     "write_order_lines",
     "orders_by_channel",
+    "orders_on_codes",
     "read_lines",
     "line_count",
     "dimension_tables",

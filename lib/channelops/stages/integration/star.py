@@ -42,6 +42,7 @@ __all__ = [
     "customer_index",
     "write_order_lines",
     "orders_by_channel",
+    "orders_on_codes",
     "read_lines",
     "line_count",
     "dimension_tables",
@@ -212,6 +213,92 @@ def read_lines(lines_file: str | os.PathLike[str], columns: list[str]) -> pd.Dat
     return table.to_pandas(types_mapper=arrow_string_dtype)
 
 
+#: The text columns of an order taken from its first line that has them.
+_FIRST_TEXT = ("customer_id", "status", "city", "postcode")
+
+
+def orders_on_codes(lines: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~channelops.stages.integration.merge.build_orders` on integer group codes.
+
+    The same table (rows, order, columns, dtypes and values, float sums bit for bit):
+    the orders are the sorted (channel_id, order_id) pairs of the lines (a line missing
+    either is left out); the numbers go through pandas' group-by on the integer order
+    code (the same compensated sums, minima and sizes, in line order); a text column's
+    value is that of the order's first line that has one, taken from the Arrow strings
+    instead of a pandas group-by over Python objects. Lines whose text columns are not
+    ``string[pyarrow]`` go to ``build_orders`` itself.
+
+    Args:
+        lines: order lines with the columns of ``build_orders`` (text as
+            ``string[pyarrow]``, e.g. from :func:`read_lines`).
+
+    Returns:
+        The table of ``build_orders(lines)``.
+    """
+    arrow = pd.StringDtype("pyarrow")
+    texts = ["channel_id", "order_id", *(c for c in _FIRST_TEXT if c in lines.columns)]
+    if "customer_id" not in lines.columns or any(lines[c].dtype != arrow for c in texts):
+        return build_orders(lines)
+    chan, chan_names = pd.factorize(lines["channel_id"].array, sort=True)
+    order, order_names = pd.factorize(lines["order_id"].array, sort=True)
+    valid = (chan >= 0) & (order >= 0)
+    width = max(len(order_names), 1)
+    if len(chan_names) == 1 and valid.all():  # one channel (orders_by_channel): codes as they are
+        group, pairs = order, np.arange(len(order_names), dtype=np.int64)
+    else:
+        group, pairs = pd.factorize(chan[valid].astype(np.int64) * width + order[valid], sort=True)
+        pairs = np.asarray(pairs)
+    rows = np.flatnonzero(valid)
+    numbers = {
+        "order_ts": ("order_ts", "min"),
+        "order_ts_local": ("order_ts_local", "min"),
+        "n_lines": ("line_no", "size"),
+        "units": ("quantity", "sum"),
+        "revenue_base": ("revenue_base", "sum"),
+    }
+    for total in ("net_revenue_base", "demand_units"):
+        if total in lines.columns:
+            numbers[total] = (total, "sum")
+    if "is_guest" in lines.columns:
+        numbers["is_guest"] = ("is_guest", "any")
+    used = sorted({col for col, _ in numbers.values()})
+    sub = pd.DataFrame({c: lines[c].array.take(rows) for c in used})
+    agg = sub.groupby(group, sort=True).agg(**numbers)
+    del sub
+
+    def first(col: str):
+        return lines[col].array.take(_first_present(lines[col], rows, group, len(pairs)),
+                                     allow_fill=True)  # fmt: skip
+
+    out = {
+        "channel_id": chan_names.take(pairs // width),
+        "order_id": order_names.take(pairs % width),
+        "customer_id": first("customer_id"),
+        "order_ts": agg["order_ts"].array,
+        "order_ts_local": agg["order_ts_local"].array,
+        "status": first("status") if "status" in lines.columns else None,
+    }
+    if out["status"] is None:
+        raise KeyError("status")  # as build_orders does without the column
+    out |= {col: agg[col].array for col in list(numbers)[2:]}
+    for optional in ("city", "postcode"):
+        if optional in lines.columns:
+            out[optional] = first(optional)
+    return pd.DataFrame(out)
+
+
+def _first_present(
+    values: pd.Series, rows: np.ndarray, group: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """Per group: the position in ``values`` of the group's first line whose value is
+    present (lines at positions ``rows``, in order, of groups ``group``); -1 when none."""
+    present = values.notna().to_numpy()[rows]
+    first = np.full(n_groups, len(values), dtype=np.int64)
+    np.minimum.at(first, group[present], rows[present])
+    first[first == len(values)] = -1
+    return first
+
+
 def _channel_row_groups(pf: pq.ParquetFile, cid: str) -> list[int]:
     """Row groups of ``pf`` that may hold lines of channel ``cid`` (by the column's
     min/max statistics; a row group without statistics is always read)."""
@@ -231,7 +318,7 @@ def orders_by_channel(lines_file: str | os.PathLike[str]) -> pd.DataFrame:
     An order (channel_id, order_id) belongs to one channel, so
     :func:`~channelops.stages.integration.merge.build_orders` on each channel's lines
     (in file order), concatenated in sorted channel order, is ``build_orders`` on all
-    lines: the same rows, order, types and sums. Only one channel's lines, and only the
+    lines: the same rows, order, types and sums (computed by :func:`orders_on_codes`). Only one channel's lines, and only the
     columns ``build_orders`` reads (:data:`ORDER_COLUMNS`), are in memory at a time;
     row groups whose statistics rule the channel out are not read.
 
@@ -256,7 +343,7 @@ def orders_by_channel(lines_file: str | os.PathLike[str]) -> pd.DataFrame:
             pieces.append(group.filter(pc.fill_null(pc.equal(group["channel_id"], cid), False)))
         lines = pa.concat_tables(pieces).to_pandas(types_mapper=arrow_string_dtype)
         del pieces
-        parts.append(build_orders(lines))
+        parts.append(orders_on_codes(lines))
         del lines
     return pd.concat(parts, ignore_index=True)
 
