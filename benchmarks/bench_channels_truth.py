@@ -235,27 +235,66 @@ def _true_marginal_return(market, alloc: dict[str, float], step: float = 1.0) ->
     return out
 
 
-def score_issue20(folder: Path, seed: int, n_boot: int, pop: int, gen: int) -> pd.DataFrame:
+def _incremental_check(curves: pd.DataFrame, market, known: set[str]) -> pd.DataFrame:
+    """Fitted incremental revenue at median spend, R(s) - R(0), against the truth's
+    business-wide incremental revenue; whether the 90% band over the draws covers it; and the
+    channel's lowest observed spend as a share of its median (R(0) lies below it)."""
+    cmap = ch.as_curve_map(curves)
+    tab = curves.set_index("channel_id")
+    rows = []
+    for c, s in tab["spend_median"].dropna().items():
+        if c not in known:
+            continue
+        cv = cmap[c]
+        fit = float(cv.revenue(s) - cv.revenue(0.0))
+        d = cv.revenue_draws(np.array([0.0, s]))
+        lo, hi = np.quantile(d[:, 1] - d[:, 0], [0.05, 0.95])
+        true = float(profit.true_incremental_revenue(market, {c: float(s)})[c])
+        rows.append(
+            {
+                "channel": c,
+                "err": fit / true - 1,
+                "covered": bool(lo <= true <= hi),
+                "lift_tests": int(tab.loc[c].get("n_lift_tests", 0) or 0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def score_issue20(
+    folder: Path, seed: int, n_boot: int, pop: int, gen: int, models: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Issue 20's checks on one dataset folder (with truth/), old and new approach.
 
-    old: flat gross margin 0.45 less commission, no trimming. new: each channel's own margin
-    (channelops.margins, as notebook 02: product cost, commission, fulfilment), spend that
-    does not pay its margin trimmed. Both: curves fitted from the intake's lines as 02 does,
-    budget = mean of the last 13 weeks, >= 2 channels, knee >= 98% profit, no reach.
-    Scored with the simulator's true profit: capture = (plan - now) / (best - now), now =
-    each channel's mean spend over the last 13 weeks, best = best_true_allocation(budget).
+    Fits: ``per_channel`` = :func:`fit_response_curves` (each channel's revenue on its own
+    spend, calendar base; the previous default) and ``joint`` = :func:`fit_joint_response`
+    (plus the shared-demand regressor and lift_tests.csv calibration). Approaches: old =
+    flat gross margin 0.45 less commission, no trimming; new = each channel's own margin
+    (channelops.margins, as notebook 02), spend that does not pay its margin trimmed. All:
+    curves fitted from the intake's lines as 02 does, budget = mean of the last 13 weeks,
+    >= 2 channels, knee >= 98% profit, no reach. Scored with the simulator's true profit:
+    capture = (plan - now) / (best - now), now = each channel's mean spend over the last 13
+    weeks, best = best_true_allocation(budget).
     """
     from channelops.ingest.dataset import load_dataset
     from channelops.ingest.intake import ingest_lines
     from channelops.margins import channel_margin_rates, margin_rate_map
+    from channelops.stages.channel_selection.joint import fit_joint_response, read_lift_tests
 
-    t0 = time.perf_counter()
     ds = load_dataset(folder)
     lines = ingest_lines(ds).lines
     spend, catalog = ds.table("marketing_spend"), ds.table("channels")
     revenue = ch.weekly_channel_revenue(lines)
-    curves = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed)
-    fit_s = time.perf_counter() - t0
+    lift_path = folder / "lift_tests.csv"
+    lifts = read_lift_tests(str(lift_path)) if lift_path.exists() else None
+    fits: dict[str, tuple[pd.DataFrame, float]] = {}
+    for name in models:
+        t0 = time.perf_counter()
+        if name == "per_channel":
+            cur = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed)
+        else:
+            cur = fit_joint_response(spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed)
+        fits[name] = (cur, time.perf_counter() - t0)
     market = profit.load_market_truth(folder)
     known = set(market["response_curves"]["channel_id"])
     budget = ch.plan_budget(0.0, spend)
@@ -271,71 +310,60 @@ def score_issue20(folder: Path, seed: int, n_boot: int, pop: int, gen: int) -> p
 
     best = profit.best_true_allocation(market, budget)
     p_now, p_best = true_profit(now), true_profit(best)
-    # incremental revenue at median spend: fitted R(s) - R(0) against the truth (business-wide)
-    cmap = ch.as_curve_map(curves)
-    med = curves.set_index("channel_id")["spend_median"].dropna()
-    inc_rows = []
-    for c, s in med.items():
-        if c not in known:
-            continue
-        cv = cmap[c]
-        fit = float(cv.revenue(s) - cv.revenue(0.0))
-        d = cv.revenue_draws(np.array([0.0, s]))
-        lo, hi = np.quantile(d[:, 1] - d[:, 0], [0.05, 0.95])
-        true = float(profit.true_incremental_revenue(market, {c: float(s)})[c])
-        inc_rows.append({"channel": c, "err": fit / true - 1, "covered": lo <= true <= hi})
-    inc = pd.DataFrame(inc_rows)
-    rows = []
     margins = margin_rate_map(
         channel_margin_rates(
             lines, ds.table("products"), catalog, ds.table("shipments"), ds.table("warehouses")
         )
     )
-    margins_nofulfil = margin_rate_map(channel_margin_rates(lines, ds.table("products"), catalog))
-    for name, margin, trim in (
-        ("old: flat 0.45", 0.45, False),
-        ("new: own margins", margins, True),
-        ("new, margins without fulfilment", margins_nofulfil, True),
-    ):
-        t1 = time.perf_counter()
-        res = ch.optimise_channel_plan(
-            curves, catalog, None, cons, {}, pop_size=pop, n_gen=gen, seed=seed, gross_margin=margin
-        )
-        rec = ch.recommend_plan(res, "knee", min_profit_share=0.98)
-        plan = {c: float(rec[f"budget_{c}"]) for c in res.model.channel_ids if rec[f"selected_{c}"]}
-        if trim:
-            plan = ch.trim_unpaid_spend(res.model, plan)
-        cmp = ch.plan_vs_current(res.model, plan, now).set_index("allocation")
-        secs = time.perf_counter() - t1
-        p_plan = true_profit(plan)
-        mret = _true_marginal_return(market, {c: v for c, v in plan.items() if c in known})
-        unpaid = sorted(c for c, r in mret.items() if r < 0.9)
-        gain_true = p_plan - p_now
-        rows.append(
-            {
-                "seed": seed,
-                "approach": name,
-                "capture": gain_true / (p_best - p_now),
-                "achievable_gain_share": (p_best - p_now) / p_best,
-                "vs_best": p_plan / p_best - 1,
-                "plan_spend": sum(plan.values()),
-                "best_spend": sum(best.values()),
-                "pred_gain": cmp.loc["gain", "profit"],
-                "pred_gain_lo": cmp.loc["gain", "profit_lo"],
-                "pred_gain_hi": cmp.loc["gain", "profit_hi"],
-                "true_gain": gain_true,
-                "p_beats_now": cmp.loc["gain", "prob_positive"],
-                "unpaid_channels": ",".join(unpaid) or "-",
-                "inc_within_20pct": int((inc["err"].abs() <= 0.2).sum()),
-                "inc_channels": len(inc),
-                "inc_covered_90": int(inc["covered"].sum()),
-                "fit_s": fit_s,
-                "plan_s": secs,
+    rows, incs = [], []
+    for fit_name, (curves, fit_s) in fits.items():
+        inc = _incremental_check(curves, market, known).assign(seed=seed, fit=fit_name)
+        incs.append(inc)
+        approaches = [("new: own margins", margins, True)]
+        if fit_name == "per_channel":
+            approaches.insert(0, ("old: flat 0.45", 0.45, False))
+        for name, margin, trim in approaches:
+            t1 = time.perf_counter()
+            res = ch.optimise_channel_plan(
+                curves, catalog, None, cons, {}, pop_size=pop, n_gen=gen, seed=seed,
+                gross_margin=margin,
+            )  # fmt: skip
+            rec = ch.recommend_plan(res, "knee", min_profit_share=0.98)
+            plan = {
+                c: float(rec[f"budget_{c}"]) for c in res.model.channel_ids if rec[f"selected_{c}"]
             }
-        )
-    print(f"\n### seed {seed}: incremental revenue at median spend, fitted / true - 1\n")
-    print(_md(inc, "{:+.3f}"))
-    return pd.DataFrame(rows)
+            if trim:
+                plan = ch.trim_unpaid_spend(res.model, plan)
+            cmp = ch.plan_vs_current(res.model, plan, now).set_index("allocation")
+            secs = time.perf_counter() - t1
+            p_plan = true_profit(plan)
+            mret = _true_marginal_return(market, {c: v for c, v in plan.items() if c in known})
+            unpaid = sorted(c for c, r in mret.items() if r < 0.9)
+            gain_true = p_plan - p_now
+            rows.append(
+                {
+                    "seed": seed,
+                    "fit": fit_name,
+                    "approach": name,
+                    "capture": gain_true / (p_best - p_now),
+                    "achievable_gain_share": (p_best - p_now) / p_best,
+                    "plan_spend": sum(plan.values()),
+                    "best_spend": sum(best.values()),
+                    "pred_gain": cmp.loc["gain", "profit"],
+                    "pred_gain_lo": cmp.loc["gain", "profit_lo"],
+                    "pred_gain_hi": cmp.loc["gain", "profit_hi"],
+                    "true_gain": gain_true,
+                    "gain_err": cmp.loc["gain", "profit"] / gain_true - 1,
+                    "p_beats_now": cmp.loc["gain", "prob_positive"],
+                    "unpaid_channels": ",".join(unpaid) or "-",
+                    "inc_within_20pct": int((inc["err"].abs() <= 0.2).sum()),
+                    "inc_channels": len(inc),
+                    "inc_covered_90": int(inc["covered"].sum()),
+                    "fit_s": fit_s,
+                    "plan_s": secs,
+                }
+            )
+    return pd.DataFrame(rows), pd.concat(incs, ignore_index=True)
 
 
 def main() -> None:
@@ -343,6 +371,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 3])
     ap.add_argument("--size", default="demo")
     ap.add_argument("--n-boot", type=int, default=20)
+    ap.add_argument("--models", nargs="+", default=["per_channel", "joint"])
     ap.add_argument(
         "--folders",
         nargs="+",
@@ -351,10 +380,18 @@ def main() -> None:
     args = ap.parse_args()
     np.set_printoptions(precision=3)
     if args.folders:
-        out = []
+        out, incs = [], []
         for f in args.folders:
             seed = int(Path(f).name.removeprefix("demo"))
-            out.append(score_issue20(Path(f), seed, args.n_boot, 100, 200))
+            rows, inc = score_issue20(Path(f), seed, args.n_boot, 100, 200, args.models)
+            out.append(rows)
+            incs.append(inc)
+            print(_md(inc, "{:+.3f}"), flush=True)
+        inc = pd.concat(incs, ignore_index=True)
+        print("\nIncremental revenue at median spend, fitted / true - 1, per fit and seed:\n")
+        print(
+            _md(inc.pivot_table(index=["fit", "channel"], columns="seed", values="err"), index=True)
+        )
         print("\n" + _md(pd.concat(out, ignore_index=True), "{:,.3f}"))
         return
     for seed in args.seeds:
