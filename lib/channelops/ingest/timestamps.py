@@ -14,6 +14,7 @@ NaT, and :func:`_far_years` tells those values apart from text that is no date a
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -47,9 +48,120 @@ def _parse_order_ts(s: pd.Series, m: Mapping, tz: str) -> tuple[pd.Series, str]:
         unit = "seconds" if fmt == "unix_s" else "milliseconds"
         return out.astype("datetime64[ns, UTC]"), f"a unix timestamp in {unit}"
     aware = "%z" in fmt or "%Z" in fmt
-    parsed = pd.to_datetime(s, format=fmt, errors="coerce", utc=aware)
+    parsed = _parse_fixed_width(s, fmt)
+    if parsed is None:
+        parsed = pd.to_datetime(s, format=fmt, errors="coerce", utc=aware)
     out = parsed.astype("datetime64[ns, UTC]") if aware else _localize(parsed, tz)
     return out, f"a timestamp in the form {fmt}"
+
+
+#: strftime directives of :func:`_parse_fixed_width`: digits each
+_FIXED_DIGITS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+
+
+def _fixed_width_layout(fmt: str) -> tuple[str, dict[str, int], int] | None:
+    """The fixed-width shape of a strftime format made only of %Y %m %d %H %M %S, at most
+    one %z (written ``+HHMM``) and ASCII literals: ``(regex, field -> start, length)``;
+    None for any other format."""
+    regex, starts, pos, i = "^", {}, 0, 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%" and i + 1 < len(fmt):
+            d = fmt[i + 1]
+            if d in _FIXED_DIGITS and d not in starts:
+                regex += rf"\d{{{_FIXED_DIGITS[d]}}}"
+                starts[d], pos = pos, pos + _FIXED_DIGITS[d]
+            elif d == "z" and "z" not in starts:
+                regex += r"[+-]\d{4}"
+                starts["z"], pos = pos, pos + 5
+            else:
+                return None
+            i += 2
+        elif ch.isascii() and ch != "%":
+            regex += re.escape(ch)
+            pos, i = pos + 1, i + 1
+        else:
+            return None
+    if any(d not in starts for d in "YmdHMS"):
+        return None
+    return regex + "$", starts, pos
+
+
+def _parse_fixed_width(s: pd.Series, fmt: str) -> pd.Series | None:
+    """``pandas.to_datetime(s, format=fmt, errors="coerce", utc=<fmt has %z>)``, faster for
+    the common case: values of the format's fixed-width shape (every field zero-padded,
+    :func:`_fixed_width_layout`) whose fields are in range are read digit by digit from
+    the Arrow bytes; every other value (another spelling, a field out of range, a year
+    outside 1700-2200) is left to pandas, so results and NaTs are pandas' own.
+
+    Returns:
+        datetime64[ns] (datetime64[ns, UTC] when ``fmt`` has %z) aligned with ``s``; None
+        when ``fmt`` has no fixed-width shape or ``s`` is not Arrow-backed text.
+    """
+    layout = _fixed_width_layout(fmt)
+    if layout is None or not isinstance(s.array, pd.arrays.ArrowExtensionArray):
+        return None
+    regex, starts, width = layout
+    a = _arrow(s)
+    shaped = pc.fill_null(pc.match_substring_regex(a, regex), False)
+    ok = shaped.to_numpy(zero_copy_only=False)
+    digits = _fixed_width_bytes(a.filter(shaped), width)
+
+    def field(d: str, n: int) -> np.ndarray:
+        out = np.zeros(len(digits), dtype=np.int64)
+        for k in range(n):
+            out = out * 10 + (digits[:, starts[d] + k].astype(np.int64) - 48)
+        return out
+
+    year, month, day = field("Y", 4), field("m", 2), field("d", 2)
+    hour, minute, second = field("H", 2), field("M", 2), field("S", 2)
+    month_ok = (month >= 1) & (month <= 12)
+    first = (year.astype("datetime64[Y]") - 1970).astype("datetime64[M]")
+    first = first + np.where(month_ok, month - 1, 0)
+    day0 = first.astype("datetime64[D]")
+    days_in_month = ((first + 1).astype("datetime64[D]") - day0).astype(np.int64)
+    good = (
+        month_ok & (day >= 1) & (day <= days_in_month)
+        & (hour < 24) & (minute < 60) & (second < 60)
+        & (year >= _NS_YEARS[0]) & (year <= _NS_YEARS[1])
+    )  # fmt: skip
+    ns = (day0.astype(np.int64) + day - 1) * 86_400 + hour * 3600 + minute * 60 + second
+    if "z" in starts:
+        z = starts["z"]
+        sign = np.where(digits[:, z] == ord("-"), -1, 1)
+        off_h = (digits[:, z + 1] - 48) * 10 + (digits[:, z + 2] - 48)
+        off_m = (digits[:, z + 3] - 48) * 10 + (digits[:, z + 4] - 48)
+        good &= (off_h <= 14) & (off_m < 60)
+        ns = ns - sign * (off_h.astype(np.int64) * 3600 + off_m.astype(np.int64) * 60)
+    ns = ns * 1_000_000_000
+    # naive wall times, or UTC instants when the format has %z
+    vals = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    done = np.zeros(len(s), dtype=bool)
+    done[np.flatnonzero(ok)[good]] = True
+    vals[done] = ns[good].view("datetime64[ns]")
+    aware = "z" in starts
+    if not done.all():
+        rest = pd.to_datetime(s[~done], format=fmt, errors="coerce", utc=aware)
+        if aware:
+            rest = rest.astype("datetime64[ns, UTC]").dt.tz_localize(None)
+        vals[~done] = rest.astype("datetime64[ns]").to_numpy()
+    out = pd.Series(vals, index=s.index)
+    return out.dt.tz_localize("UTC") if aware else out
+
+
+def _fixed_width_bytes(a: pa.ChunkedArray, width: int) -> np.ndarray:
+    """The bytes of text values that are all ``width`` ASCII characters long, as an
+    (n, width) uint8 matrix (no copy of a single chunk)."""
+    arr = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
+    if len(arr) == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    large = pa.types.is_large_string(arr.type)
+    _, offsets, data = arr.buffers()
+    offs = np.frombuffer(offsets, dtype=np.int64 if large else np.int32)
+    start, stop = int(offs[arr.offset]), int(offs[arr.offset + len(arr)])
+    if stop - start != len(arr) * width:
+        raise ValueError("values of another length in a fixed-width timestamp column")
+    return np.frombuffer(data, dtype=np.uint8)[start:stop].reshape(len(arr), width)
 
 
 def _parse_iso(s: pd.Series, tz: str) -> pd.Series:
