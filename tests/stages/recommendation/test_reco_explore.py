@@ -74,6 +74,10 @@ def test_repeat_features_by_hand():
     assert ax["log_days_since_last_basket"] == pytest.approx(np.log1p(10))
     assert ax["explore_propensity"] == 0.25
     assert ax["pop_4w"] == pytest.approx(np.log1p(1))  # X: 1 basket in 4 weeks (30 d > 28)
+    # X: one buyer (a), who bought it in two baskets -> (1 + 1) / (1 + 2); Y: two buyers,
+    # one basket each -> (0 + 1) / (2 + 2)
+    assert ax["product_repeat_rate"] == pytest.approx(2 / 3)
+    assert feats.loc[feats["col"] == 1, "product_repeat_rate"].tolist() == [0.25, 0.25]
     assert list(feats.columns[2:]) == list(rec.REPEAT_FEATURES)
 
 

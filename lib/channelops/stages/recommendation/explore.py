@@ -67,8 +67,10 @@ REPEAT_FEATURES = (
     "log_days_since_last_basket",
     "explore_propensity",
     "pop_4w",
+    "product_repeat_rate",
 )
 _WINDOWS = (1, 2, 4, 12)
+_CHUNK = 4096  # customers whose dense feature blocks are built at a time
 
 
 def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 5.0) -> np.ndarray:
@@ -115,7 +117,9 @@ def repeat_features(
         One row per distinct (row, col), sorted by row then col: row, col and the features
         (baskets holding the product, days since its latest purchase, its share of the
         customer's baskets, the customer's baskets and days since their latest one, all
-        logs of 1 + the value but the share).
+        logs of 1 + the value but the share; the customer's explore propensity; the
+        product's pop_4w; and its repeat rate, (buyers who bought it in two baskets or
+        more + 1) / (buyers + 2)).
     """
     agg = events.groupby(["row", "col"], sort=True).agg(
         f=("basket", "size"), last=("age_days", "min")
@@ -127,6 +131,10 @@ def repeat_features(
     recency = np.full(n_rows, np.inf)
     np.minimum.at(recency, events["row"].to_numpy(), events["age_days"].to_numpy(float))
     f = agg["f"].to_numpy(float)
+    n_cols = item_table.shape[0]
+    buyers = np.bincount(col, minlength=n_cols).astype(float)
+    again = np.bincount(col, weights=f >= 2, minlength=n_cols)
+    rate = (again + 1.0) / (buyers + 2.0)  # share of the product's buyers who bought it again
     values = [
         np.log1p(f),
         np.log1p(agg["last"].to_numpy(float)),
@@ -135,6 +143,7 @@ def repeat_features(
         np.log1p(recency[row]),
         propensity[row],
         item_table[col, 2],
+        rate[col],
     ]
     out = pd.DataFrame(dict(zip(REPEAT_FEATURES, values, strict=True)))
     out.insert(0, "col", col)
@@ -299,9 +308,15 @@ class Explorer(Recommender):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Per row: candidates 2 + probability, other new products 1 + a popularity
-        tie-break in [0, 1), bought products 0."""
+        tie-break in [0, 1), bought products 0 (computed ``_CHUNK`` customers at a time)."""
         self._check_fitted()
         rows = np.asarray(rows)
+        parts = [self._score_chunk(rows[i : i + _CHUNK]) for i in range(0, len(rows), _CHUNK)]
+        if not parts:
+            return np.zeros((0, self.data.shape[1]), np.float32)
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
         seen, cand, x = self.state.block(rows)
         recent = self.state.items.recent
         out = np.where(seen, 0.0, 1.0 + recent / (1.0 + recent.max())).astype(np.float32)
