@@ -45,11 +45,11 @@ SCORECARD_DEFINITIONS = {
     "orders": "distinct orders with at least one sold line (not cancelled or returned), guest orders included",
     "customers": "distinct resolved customers (03's customer_id) with at least one sold line; guests are not customers",
     "aov": "revenue / orders",
-    "cogs": "sum of demand units (sold merchandise units) x unit_cost (product master)",
+    "cogs": "sum of demand units (sold merchandise units) x unit_cost (product master); with the shared margins (channelops.margins), merchandise without a unit cost is valued at the channel's cost share",
     "commission": "revenue x the channel's commission_rate (channels.csv; 0 when absent)",
     "gross_margin": "revenue - cogs - commission",
     "gross_margin_rate": "gross_margin / revenue",
-    "fulfilment_cost": "sum of shipment cost (shipments.csv) of the channel's shipments; 0 for a channel that ships nothing",
+    "fulfilment_cost": "sum of shipment cost (shipments.csv) of the channel's shipments, plus the warehouse's handling cost per shipment with the shared margins (channelops.margins); 0 for a channel that ships nothing",
     "marketing_spend": "sum of spend (marketing_spend.csv) of the channel over all weeks",
     "payment_cost": "payment provider fees (channelops.margins: payment_fee_rate x revenue; NaN when the margins are not given)",
     "margin_rate": "the channel's own contribution margin rate before marketing (channelops.margins: revenue - product cost - commission - fulfilment - payment, over revenue); NaN when not given",
@@ -580,13 +580,35 @@ def channel_scorecard(
     card = _with_service(card, contacts, target_wait_s, notes)
     if margins is not None and len(margins):
         require_columns(margins, ["channel_id", "payment_cost", "margin_rate"], "margins")
-        m = margins.set_index(margins["channel_id"].astype(str))[["payment_cost", "margin_rate"]]
-        card = card.join(m)
+        m = margins.set_index(margins["channel_id"].astype(str))
+        card = _costs_from_margins(card.join(m[["payment_cost", "margin_rate"]]), m)
     card, notes = _ranked(_with_ratios(card), notes)
     if "order_ts_local" in lines and len(lines):  # the period every figure covers
         ts = pd.to_datetime(lines["order_ts_local"])
         card["period_start"], card["period_end"] = ts.min().normalize(), ts.max().normalize()
     return card, notes
+
+
+def _costs_from_margins(card: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
+    """One cost rule for 02 and 06: where the shared margins
+    (:func:`channelops.margins.channel_margin_rates`, indexed by channel) carry ``cogs``
+    and ``fulfilment_cost``, the scorecard takes them: merchandise without a unit cost is
+    valued at the channel's cost share (not left out), and fulfilment includes the
+    warehouses' handling cost per shipment (not the carrier's cost alone). gross_margin,
+    its rate and cost_per_delivery follow. Channels the margins do not list keep their own
+    figures."""
+    card = card.copy()
+    if "cogs" in m:
+        known = m["cogs"].reindex(card.index)
+        card["cogs"] = known.where(known.notna(), card["cogs"])
+        card["gross_margin"] = card["revenue"] - card["cogs"] - card["commission"]
+        card["gross_margin_rate"] = safe_ratio(card["gross_margin"], card["revenue"])
+    if "fulfilment_cost" in m and "fulfilment_cost" in card:
+        known = m["fulfilment_cost"].reindex(card.index)
+        card["fulfilment_cost"] = known.where(known.notna(), card["fulfilment_cost"])
+        if "shipments" in card:
+            card["cost_per_delivery"] = safe_ratio(card["fulfilment_cost"], card["shipments"])
+    return card
 
 
 def _with_shipments(
