@@ -60,8 +60,10 @@ def speed(args: argparse.Namespace) -> None:
     fc.forecast_matrix("croston_sba", np.ones((2, 30)), 3)  # warm-up: numba compilation
     steps = {}
     t0 = time.perf_counter()
-    bt = fc.backtest(series, fc.DEFAULT_MODELS, horizon=args.horizon, n_windows=args.windows)
-    steps["backtest (default models)"] = time.perf_counter() - t0
+    bt = fc.backtest(
+        series, fc.model_names(args.models), horizon=args.horizon, n_windows=args.windows
+    )
+    steps[f"backtest ({args.models})"] = time.perf_counter() - t0
     t = time.perf_counter()
     chosen = fc.chosen_backtest(bt)
     scored = pd.concat([bt, chosen.drop(columns="chosen_model")], ignore_index=True)
@@ -95,7 +97,12 @@ def demo(args: argparse.Namespace) -> None:
     series = fc.daily_demand(lines)
     features = fc.demand_features(lines, series)
     bt = fc.backtest(
-        series, fc.DEFAULT_MODELS, horizon=args.horizon, n_windows=args.windows, features=features
+        series,
+        fc.model_names(args.models),
+        horizon=args.horizon,
+        n_windows=args.windows,
+        features=features,
+        seed=args.seed,
     )
     chosen = fc.chosen_backtest(bt, nested=args.nested, shrink=args.shrink)
     # every model scored on the windows the (nested) choice is scored on
@@ -112,7 +119,7 @@ def demo(args: argparse.Namespace) -> None:
     ratio = wm["chosen"] / wm["seasonal_naive"]
     print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f}")
     single = wm.drop("chosen")
-    simple = single.drop([m for m in ("combo", "combo_median") if m in single.index])
+    simple = single.drop([m for m in fc.models.COMBO_MODELS if m in single.index])
     print(
         f"chosen / best single model ({single.idxmin()}) weighted MASE: "
         f"{wm['chosen'] / single.min():.3f} (target <= 0.95)"
@@ -133,6 +140,11 @@ def demo(args: argparse.Namespace) -> None:
     print(cov[cov["model"] == "chosen"].round(3).to_string(index=False))
     vcov = fc.velocity_coverage(chosen, (0.8, 0.95), 5)
     print(vcov.round(3).to_string(index=False))
+    levels = fc.level_backtest(series, chosen, args.horizon, args.windows, shrink=args.shrink)
+    acc = fc.level_accuracy(levels)
+    print("\nwhich level forecasts best (chosen backtest windows):\n")
+    print(acc.round(3).to_string(index=False))
+    print(fc.coherence_finding(acc))
     unit_cost = load_dataset(args.dataset).table("products").set_index("sku")["unit_cost"]
     for by, alloc in (
         (["sku"], "cost"),
@@ -177,6 +189,7 @@ def main() -> None:
     s.add_argument("--horizon", type=int, default=28)
     s.add_argument("--seed", type=int, default=sum(map(ord, "forecasting")))
     d = sub.add_parser("demo")
+    d.add_argument("--seed", type=int, default=42, help="the model seed (gbm)")
     d.add_argument("--run", required=True)
     d.add_argument("--dataset", required=True)
     d.add_argument("--windows", type=int, default=3)
@@ -187,6 +200,12 @@ def main() -> None:
     d.add_argument("--holding-rate", type=float, default=0.25)
     d.add_argument("--shrink", type=float, default=0.2)
     d.add_argument("--nested", action=argparse.BooleanOptionalAction, default=True)
+    for sp in (s, d):
+        sp.add_argument(
+            "--models",
+            default=",".join(fc.DEFAULT_MODELS),
+            help="candidate models, comma separated",
+        )
     args = p.parse_args()
     speed(args) if args.cmd == "speed" else demo(args)
 

@@ -1,14 +1,17 @@
 """The global gradient-boosted model ``gbm``: one LightGBM model over every series.
 
 Direct multi-horizon: the features of a series at a forecast origin (its recent levels,
-weekday shape, last year, price, promotion and holiday calendar of each target day) predict
+how lumpy it is, weekday shape, last year, price, promotion, and the weekday and holiday
+calendar of each target day; no day of the year, whose values in the horizon the training
+origins of a short history never saw) predict
 each of the ``horizon`` days after it; the model is trained on earlier origins of the same
 history, so it never sees the days it forecasts.
 
 Scale-free target: every series' units are divided by its level (mean units per day over
 the 91 days before the origin) and each row is weighted by ``(level / scale)^2``, ``scale``
 the series' in-sample seasonal naive RMSE, so the squared-error loss the trees minimise is
-the squared scaled error RMSSE averages: fast and slow series weigh alike. Series with no
+the squared scaled error RMSSE averages: fast and slow series weigh alike (the loss is
+Huber, squared near the fit and linear far from it, see :data:`GBM_PARAMS`). Series with no
 units over those 91 days are forecast 0 (they are not in the training rows).
 
 LightGBM runs on one thread with a fixed seed and ``deterministic`` set, so the same
@@ -25,9 +28,11 @@ import pandas as pd
 
 __all__ = ["GBM_PARAMS", "gbm_forecast", "holiday_features", "FEATURE_NAMES"]
 
-#: LightGBM parameters (objective: squared error on the scaled target).
+#: LightGBM parameters. Huber loss (LightGBM's default delta) on the scaled target: a
+#: wholesale order of many times a series' level pulls a squared-error fit far up for every
+#: series like it; Huber counts such days linearly.
 GBM_PARAMS: dict = {
-    "objective": "regression",
+    "objective": "huber",
     "learning_rate": 0.07,
     "max_bin": 63,
     "num_leaves": 31,
@@ -53,6 +58,8 @@ FEATURE_NAMES = [
     "m364",
     "max182",
     "zero_share28",
+    "cv",
+    "top_day_share91",
     "age",
     "rel_price",
     "promo_share91",
@@ -61,7 +68,6 @@ FEATURE_NAMES = [
     "weekday_profile",
     "last_year",
     "dow",
-    "day_of_year",
     "h",
     "promo",
     "holiday",
@@ -132,6 +138,10 @@ def _features(
     max182 = np.where(np.isfinite(max182), max182, np.nan)
     last28 = hist[:, -28:]
     zero28 = np.sum(last28 == 0, axis=1) / np.maximum(np.sum(~np.isnan(last28), axis=1), 1)
+    cv = _naive_scale(hist, 7) / div[:, 0]
+    last91 = hist[:, -LEVEL_DAYS:]
+    top_day = np.nanmax(np.where(np.isnan(last91), -np.inf, last91), axis=1) if origin else level
+    top_share = np.where(level > 0, np.nan_to_num(top_day, neginf=0.0) / div[:, 0], 0.0)
     age = np.minimum(np.sum(~np.isnan(hist), axis=1), 730).astype(float)
     if price is not None and origin > 0:
         p = price[:, :origin]
@@ -153,14 +163,13 @@ def _features(
     days = _target_days(dates, origin, horizon)
     cal = holiday_features(days, holidays)
     per_series = [np.log1p(level), m7 / div[:, 0], m28 / div[:, 0], m364 / div[:, 0]]
-    per_series += [max182 / div[:, 0], zero28, age, rel_price, pr_hist]
+    per_series += [max182 / div[:, 0], zero28, cv, top_share, age, rel_price, pr_hist]
     per_day = [
         base("weekday_average", hist, horizon) / div,
         base("seasonal_naive", hist, horizon) / div,
         base("weekday_profile", hist, horizon) / div,
         ly / div,
         np.broadcast_to(np.asarray(days.dayofweek, float), (n, horizon)),
-        np.broadcast_to(np.asarray(days.dayofyear, float), (n, horizon)),
         np.broadcast_to(np.arange(horizon, dtype=float), (n, horizon)),
         pr,
         *(np.broadcast_to(cal[:, k], (n, horizon)) for k in range(3)),
