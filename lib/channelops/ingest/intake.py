@@ -819,9 +819,12 @@ def line_kinds(lines: pd.DataFrame, channels: pd.Series | None = None) -> pd.Dat
     ).astype(bool)
     net = col("net_revenue_base", lambda: lines["revenue_base"].to_numpy()).astype(np.float64)
     status = lines["status"] if "status" in lines.columns else pd.Series([pd.NA] * n)
+    # grouped on integer codes of the channel (no Python string per line), the same
+    # groups in the same line order as grouping on the text
+    code, names = pd.factorize(lines["channel_id"], use_na_sentinel=False)
     g = pd.DataFrame(
         {
-            "channel_id": lines["channel_id"].astype(str).to_numpy(),
+            "channel_id": code,
             "n": 1,
             "guest_lines": guest.astype(np.int64),
             "guest_net_revenue_base": np.where(guest, net, 0.0),
@@ -833,7 +836,9 @@ def line_kinds(lines: pd.DataFrame, channels: pd.Series | None = None) -> pd.Dat
             "net_revenue_base": net,
         }
     )
-    out = g.groupby("channel_id").sum().reindex(ids, fill_value=0)
+    out = g.groupby("channel_id").sum()
+    out.index = pd.Index(pd.Series(names).astype(str).to_numpy(), name="channel_id")
+    out = out.reindex(ids, fill_value=0)
     out.insert(2, "guest_share", (out["guest_lines"] / out["n"].where(out["n"] > 0)).fillna(0.0))
     out = out.drop(columns="n")
     for c in ("guest_net_revenue_base", "refund_base", "net_revenue_base"):
