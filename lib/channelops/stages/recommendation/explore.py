@@ -93,14 +93,23 @@ def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 
         return np.full(n_rows, 0.5)
     row = events["row"].to_numpy()
     basket = events["basket"].to_numpy()
-    first_of_pair = events.groupby(["row", "col"])["basket"].transform("max").to_numpy()
-    oldest = events.groupby("row")["basket"].transform("max").to_numpy()
+    first_of_pair = pd.Series(basket).groupby(_pair_key(events)).transform("max").to_numpy()
+    oldest = np.zeros(n_rows, basket.dtype)
+    np.maximum.at(oldest, row, basket)
+    oldest = oldest[row]
     counted = basket < oldest
     new = counted & (basket == first_of_pair)
     n_new = np.bincount(row, weights=new, minlength=n_rows)
     n_counted = np.bincount(row, weights=counted, minlength=n_rows)
     prior = n_new.sum() / n_counted.sum() if n_counted.sum() > 0 else 0.5
     return (n_new + prior_weight * prior) / (n_counted + prior_weight)
+
+
+def _pair_key(events: pd.DataFrame, n_cols: int | None = None) -> np.ndarray:
+    """One int64 per event: row x n_cols + col (a one-column key groups faster than two)."""
+    col = events["col"].to_numpy().astype(np.int64)
+    n = int(col.max()) + 1 if n_cols is None and len(col) else (n_cols or 1)
+    return events["row"].to_numpy().astype(np.int64) * n + col
 
 
 def repeat_features(
@@ -121,17 +130,20 @@ def repeat_features(
         product's pop_4w; and its repeat rate, (buyers who bought it in two baskets or
         more + 1) / (buyers + 2)).
     """
-    agg = events.groupby(["row", "col"], sort=True).agg(
-        f=("basket", "size"), last=("age_days", "min")
+    n_cols = item_table.shape[0]
+    key = _pair_key(events, n_cols)
+    agg = (
+        events[["age_days"]]
+        .groupby(key, sort=True)
+        .agg(f=("age_days", "size"), last=("age_days", "min"))
     )
-    row = agg.index.get_level_values(0).to_numpy()
-    col = agg.index.get_level_values(1).to_numpy()
+    row = agg.index.to_numpy() // n_cols
+    col = agg.index.to_numpy() % n_cols
     n_baskets = np.zeros(n_rows)
     np.maximum.at(n_baskets, events["row"].to_numpy(), events["basket"].to_numpy() + 1.0)
     recency = np.full(n_rows, np.inf)
     np.minimum.at(recency, events["row"].to_numpy(), events["age_days"].to_numpy(float))
     f = agg["f"].to_numpy(float)
-    n_cols = item_table.shape[0]
     buyers = np.bincount(col, minlength=n_cols).astype(float)
     again = np.bincount(col, weights=f >= 2, minlength=n_cols)
     rate = (again + 1.0) / (buyers + 2.0)  # share of the product's buyers who bought it again
@@ -208,6 +220,24 @@ class _State:
         self.popular = self.items.top(candidates)
         self.candidates = candidates
 
+    def cells(self, rows: np.ndarray):
+        """Candidate cells of ``rows``: (bought mask (len(rows), n_cols), candidate mask,
+        row and column of each candidate cell (row-major), its co_bought value, and each
+        row's largest co_bought over new products)."""
+        sub = self.bought[rows]
+        seen = sub.toarray() > 0
+        co = np.asarray(sub @ self.sim, dtype=np.float64)
+        co[seen] = -np.inf
+        n = co.shape[1]
+        c = min(self.candidates, n)
+        kth = np.partition(co, n - c, axis=1)[:, n - c]
+        cand = (co >= kth[:, None]) & (co > 0)
+        cand[:, self.popular] = True
+        cand &= ~seen
+        top = np.maximum(co.max(axis=1), 1e-12)
+        r, j = np.nonzero(cand)
+        return seen, cand, r, j, co[r, j], top
+
     def block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate cells of ``rows`` and their features.
 
@@ -215,27 +245,26 @@ class _State:
             (bought mask (len(rows), n_cols), candidate mask (same shape), features of the
             candidate cells in row-major order (n_cells, len(FEATURES)), float64).
         """
-        seen = self.bought[rows].toarray() > 0
-        co = np.asarray(self.bought[rows] @ self.sim, dtype=np.float64)
-        co_new = np.where(seen, -np.inf, co)
-        n = co.shape[1]
-        c = min(self.candidates, n)
-        kth = np.partition(co_new, n - c, axis=1)[:, n - c]
-        cand = (co_new >= kth[:, None]) & (co_new > 0)
-        cand[:, self.popular] = True
-        cand &= ~seen
-        top = np.maximum(co_new.max(axis=1), 1e-12)
-        r, j = np.nonzero(cand)
+        seen, cand, r, j, co, top = self.cells(rows)
         feats = np.column_stack(
             [
-                co[r, j],
-                co[r, j] / top[r],
+                co,
+                co / top[r],
                 np.log1p(self.n_bought[rows][r]),
                 self.propensity[rows][r],
                 self.items.table[j],
             ]
         )
         return seen, cand, feats
+
+    def logit(self, rows: np.ndarray, coef: np.ndarray, intercept: float):
+        """:meth:`cells` and the linear score coef . features + intercept of each candidate
+        cell, without building the feature matrix (the same sum, term by term)."""
+        seen, cand, r, j, co, top = self.cells(rows)
+        per_row = coef[2] * np.log1p(self.n_bought[rows]) + coef[3] * self.propensity[rows]
+        per_col = self.items.table @ coef[4:]
+        value = coef[0] * co + coef[1] * co / top[r] + per_row[r] + per_col[j] + intercept
+        return seen, cand, value
 
 
 class Explorer(Recommender):
@@ -311,20 +340,28 @@ class Explorer(Recommender):
         tie-break in [0, 1), bought products 0 (computed ``_CHUNK`` customers at a time)."""
         self._check_fitted()
         rows = np.asarray(rows)
-        parts = [self._score_chunk(rows[i : i + _CHUNK]) for i in range(0, len(rows), _CHUNK)]
-        if not parts:
-            return np.zeros((0, self.data.shape[1]), np.float32)
-        return parts[0] if len(parts) == 1 else np.vstack(parts)
+        out = np.empty((len(rows), self.data.shape[1]), np.float32)
+        for i in range(0, len(rows), _CHUNK):
+            out[i : i + _CHUNK] = self._score_chunk(rows[i : i + _CHUNK])
+        return out
 
-    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
-        seen, cand, x = self.state.block(rows)
-        recent = self.state.items.recent
-        out = np.where(seen, 0.0, 1.0 + recent / (1.0 + recent.max())).astype(np.float32)
+    def _candidate_values(self, rows: np.ndarray):
+        """(bought mask, candidate mask, value of each candidate cell in row-major order)."""
         if self.model is None:
+            seen, cand, x = self.state.block(rows)
             value = x[:, 1] + x[:, 4] + x[:, 6]
             value = value / max(value.max(), 1e-12) if len(value) else value
-        else:
-            value = self.model.predict_proba((x - self.mean_) / self.scale_)[:, 1]
+        else:  # the logistic model's probability, its standardisation folded into coef
+            coef = self.model.coef_.ravel() / self.scale_
+            intercept = float(self.model.intercept_[0]) - float(coef @ self.mean_)
+            seen, cand, logit = self.state.logit(rows, coef, intercept)
+            value = 1.0 / (1.0 + np.exp(-logit))
+        return seen, cand, value
+
+    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
+        seen, cand, value = self._candidate_values(rows)
+        recent = self.state.items.recent
+        out = np.where(seen, 0.0, 1.0 + recent / (1.0 + recent.max())).astype(np.float32)
         out[cand] = 2.0 + value
         return out
 
@@ -409,15 +446,14 @@ class NextBasket(Explorer):
         y = pd.MultiIndex.from_frame(pairs[["row", "col"]]).isin(late_pairs)
         return _standardised_logistic(pairs[list(REPEAT_FEATURES)].to_numpy(float), y)
 
-    def score(self, rows: np.ndarray) -> np.ndarray:
-        """Per row: the probability of each candidate (bought before or new); other new
-        products -1 + a popularity tie-break in [0, 1)."""
-        self._check_fitted()
-        rows = np.asarray(rows)
-        out = super().score(rows)  # bought 0, other new 1 + tie-break, candidates 2 + value
-        cand = out >= 2.0
-        out = out - np.where(cand, 2.0, 2.0 * (out >= 1.0))  # candidates value; others -1+
-        out[cand] *= self.explore_weight
+    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: the probability of each candidate (bought before or new; new ones times
+        explore_weight); other new products -1 + a popularity tie-break in [0, 1)."""
+        seen, cand, value = self._candidate_values(rows)
+        recent = self.state.items.recent
+        base = (recent / (1.0 + recent.max()) - 1.0).astype(np.float32)
+        out = np.broadcast_to(base, seen.shape).copy()
+        out[cand] = self.explore_weight * value
         own = self.repeat_scores[rows].tocoo()
         out[own.row, own.col] = own.data
         return out
