@@ -6,14 +6,21 @@ every ``--interval`` seconds. Per-stage seconds and kernel peaks come from the r
 manifest (the runner records each kernel's ``VmHWM``); the whole-run peak is the largest
 sampled sum, which with ``--jobs 2`` includes stages running side by side.
 
-Usage (the issue-10 figure: the large dataset, made by
-``channelops synth --size large --seed 42 --out data/large``)::
+Usage (the issue-27 figure: the large dataset, made by
+``channelops synth --size large --seed 42 --out data/large``; on a shared machine hold the
+large-data lock)::
 
-    .venv/bin/python benchmarks/bench_large_run.py --dataset data/large --run-name large
+    flock /tmp/coord/large.lock nice -n 5 .venv/bin/python benchmarks/bench_large_run.py \
+        --dataset data/large --run-name large_after --memory-limit 6GB \
+        --memory-from output/large_before
     .venv/bin/python benchmarks/bench_large_run.py --dataset data/demo --run-name demo_bench
+    .venv/bin/python benchmarks/bench_large_run.py --table-from output/large_before
 
-Prints a Markdown table; ``--out FILE`` also writes it (with the command and the machine).
-Targets (issue 10): large under 20 min and under 12 GB; the demo not slower than before.
+Prints a Markdown table (with each stage's start and end, so stages that ran side by side
+show); ``--out FILE`` also writes it (with the command, the commit and the machine);
+``--table-from RUN`` prints the table of a finished run folder without running.
+Targets (issue 27): large whole run <= 600 s with a process-tree peak <= 6 GB; the demo not
+slower than before.
 """
 
 from __future__ import annotations
@@ -70,6 +77,24 @@ class Sampler(threading.Thread):
             time.sleep(self.interval)
 
 
+def git_head() -> str:
+    """The commit measured (short hash and subject), with '+ local changes' when the tree
+    differs from it."""
+    try:
+        head = subprocess.run(
+            ["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "lib", "notebooks"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "?"
+    return head[:100] + (" + local changes in lib/ or notebooks/" if dirty else "")
+
+
 def run(params: Path, jobs: int | None, interval: float, extra: list[str]) -> dict:
     """Run channelops on ``params``; return wall seconds, tree peak and the manifest."""
     cmd = [str(ROOT / ".venv/bin/channelops"), "run", "--params", str(params), *extra]
@@ -98,19 +123,9 @@ def run(params: Path, jobs: int | None, interval: float, extra: list[str]) -> di
 def markdown(result: dict, manifest: dict) -> str:
     """The per-stage table and the whole-run line."""
     gb = 2**30
-    lines = [
-        "| stage | status | seconds | kernel peak GB |",
-        "|---|---|---:|---:|",
-    ]
-    for key, entry in manifest.get("stages", {}).items():
-        peak = entry.get("peak_rss_gb")
-        lines.append(
-            f"| {key} {entry.get('name', '')} | {entry.get('status', '?')} | "
-            f"{entry.get('seconds', float('nan')):.1f} | "
-            f"{'-' if peak is None else f'{peak:.1f}'} |"
-        )
+    lines = stage_rows(manifest)
     lines.append(
-        f"| **whole run** (wall, process-tree peak) | {manifest.get('status', '?')} | "
+        f"| **whole run** (wall, process-tree peak) | {manifest.get('status', '?')} | | | "
         f"**{result['wall_s']:.1f}** | **{result['tree_peak_bytes'] / gb:.1f}** |"
     )
     mem = psutil.virtual_memory().total / gb
@@ -119,11 +134,47 @@ def markdown(result: dict, manifest: dict) -> str:
     lines += [
         "",
         f"Command: `{result['command']}` (exit {result['returncode']}); "
-        f"{result['samples']} memory samples.",
+        f"{result['samples']} memory samples; code: {result.get('commit', '?')}.",
         f"Machine: {os.cpu_count()} cores, {mem:.0f} GB; load average before {lb}, after {la}; "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     return "\n".join(lines)
+
+
+def stage_rows(manifest: dict) -> list[str]:
+    """Markdown rows per stage: status, start and end (seconds after the first stage
+    started, from the manifest's times), seconds and kernel peak; the memory plan's limit
+    when the run had one."""
+    stages = manifest.get("stages", {})
+    starts = {
+        k: dt.datetime.fromisoformat(e["started_at"]).timestamp()
+        for k, e in stages.items()
+        if e.get("started_at")
+    }
+    t0 = min(starts.values()) if starts else 0.0
+    lines = [
+        "| stage | status | start s | end s | seconds | kernel peak GB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for key, entry in stages.items():
+        peak = entry.get("peak_rss_gb")
+        seconds = entry.get("seconds", float("nan"))
+        start = starts.get(key)
+        where = f"{start - t0:.0f} | {start - t0 + seconds:.0f}" if start is not None else "- | -"
+        lines.append(
+            f"| {key} {entry.get('name', '')} | {entry.get('status', '?')} | {where} | "
+            f"{seconds:.1f} | {'-' if peak is None else f'{peak:.1f}'} |"
+        )
+    plan = manifest.get("memory")
+    if plan:
+        lines.insert(
+            0,
+            f"Memory limit {plan.get('limit_gb')} GB, DuckDB {plan.get('duckdb_memory_limit')} "
+            "per stage; stage estimates: "
+            + ", ".join(f"{k} {v['gb']} GB ({v['from']})" for k, v in plan["stages"].items())
+            + "\n",
+        )
+    return lines
 
 
 def cell_peaks(run_dir: Path, timeline: list[tuple[float, int]], top: int = 3) -> str:
@@ -176,6 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period, s")
     ap.add_argument("--no-report", action="store_true", help="skip report.html")
+    ap.add_argument("--memory-limit", metavar="SIZE", help="the run's --memory-limit, e.g. 6GB")
+    ap.add_argument(
+        "--memory-from", metavar="RUN", help="the run's --memory-from (measured stage peaks)"
+    )
+    ap.add_argument(
+        "--table-from",
+        type=Path,
+        metavar="RUN",
+        help="do not run: print the per-stage table of this finished run folder",
+    )
     ap.add_argument("--out", type=Path, help="also write the table here")
     ap.add_argument(
         "--timeline", type=Path, help="write the sampled memory as CSV (unix_time,rss_bytes)"
@@ -187,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         help="do not run: print the top cells by memory of --run-name from a --timeline CSV",
     )
     args = ap.parse_args(argv)
+    if args.table_from:
+        manifest = json.loads((args.table_from / "manifest.json").read_text())
+        print("\n".join(stage_rows(manifest)))
+        print(f"\nwhole run (manifest): {manifest.get('seconds', float('nan')):.1f} s")
+        return 0
     if (args.params is None) == (args.dataset is None) and not args.cells_from:
         ap.error("give exactly one of --params and --dataset")
     if args.cells_from:
@@ -201,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         tmp.close()
         params = Path(tmp.name)
     extra = ["--no-report"] if args.no_report else []
+    extra += ["--memory-limit", args.memory_limit] if args.memory_limit else []
+    extra += ["--memory-from", args.memory_from] if args.memory_from else []
+    commit = git_head()
     result = run(params, args.jobs, args.interval, extra)
+    result["commit"] = commit
     run_name = args.run_name
     if args.params is not None:
         import yaml
