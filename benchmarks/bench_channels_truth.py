@@ -262,7 +262,13 @@ def _incremental_check(curves: pd.DataFrame, market, known: set[str]) -> pd.Data
 
 
 def score_issue20(
-    folder: Path, seed: int, n_boot: int, pop: int, gen: int, models: list[str]
+    folder: Path,
+    seed: int,
+    n_boot: int,
+    pop: int,
+    gen: int,
+    models: list[str],
+    joint_base: str = "calendar",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Issue 20's checks on one dataset folder (with truth/), old and new approach.
 
@@ -293,7 +299,9 @@ def score_issue20(
         if name == "per_channel":
             cur = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed)
         else:
-            cur = fit_joint_response(spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed)
+            cur = fit_joint_response(
+                spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed, base_terms=joint_base
+            )
         fits[name] = (cur, time.perf_counter() - t0)
     market = profit.load_market_truth(folder)
     known = set(market["response_curves"]["channel_id"])
@@ -373,6 +381,9 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=20)
     ap.add_argument("--models", nargs="+", default=["per_channel", "joint"])
     ap.add_argument(
+        "--joint-base", default="calendar", help="base_terms of the joint fit (calendar, trend)"
+    )
+    ap.add_argument(
         "--folders",
         nargs="+",
         help="issue-20 scoring of existing demo folders named demo<seed> (see score_issue20)",
@@ -383,7 +394,9 @@ def main() -> None:
         out, incs = [], []
         for f in args.folders:
             seed = int(Path(f).name.removeprefix("demo"))
-            rows, inc = score_issue20(Path(f), seed, args.n_boot, 100, 200, args.models)
+            rows, inc = score_issue20(
+                Path(f), seed, args.n_boot, 100, 200, args.models, args.joint_base
+            )
             out.append(rows)
             incs.append(inc)
             print(_md(inc, "{:+.3f}"), flush=True)

@@ -153,3 +153,14 @@ def test_read_lift_tests_missing_column(tmp_path):
     p = _write(tmp_path, "channel_id,start_date\njd,2024-01-01\n")
     with pytest.raises(ValueError, match=r"missing column\(s\) \['end_date'"):
         read_lift_tests(p)
+
+
+def test_fit_channel_curves_rejects_an_unknown_model_and_reads_no_lift_file(tmp_path):
+    spend, rev, cat = _data()
+    with pytest.raises(
+        ValueError, match=r"response_model must be one of \['per_channel', 'joint'\]"
+    ):
+        ch.fit_channel_curves("bayes", spend, rev, cat)
+    assert ch.dataset_lift_tests(tmp_path, ["a"]) is None
+    (tmp_path / "lift_tests.csv").write_text(HEAD + "a,2023-03-06,2023-03-19,-100,-300,-500,-100\n")
+    assert len(ch.dataset_lift_tests(tmp_path, ["a"])) == 1

@@ -5,6 +5,8 @@
 * :mod:`channelops.audience` (shared) scores how well each channel's audience matches each segment.
 * :mod:`.plan` states the plan (which channels run, weekly spend each), its constraints and
   objectives (profit, target reach, risk), and solves it with pymoo's NSGA-II.
+* :mod:`.joint` fits the curves jointly (demand shared across channels, lift-test
+  calibration, weak priors) and checks them against the lift tests.
 * :mod:`.exact` enumerates channel subsets for exact references (best profit, profit vs
   reach front) to check NSGA-II.
 * :mod:`.plan_inputs` takes the weekly budget (when none is given) and the target segments'
@@ -49,6 +51,14 @@ from .curves import (
     prior_curve,
 )
 from .exact import exact_best_plan, exact_front, hypervolume_ratio
+from .joint import (
+    RESPONSE_MODELS,
+    dataset_lift_tests,
+    fit_channel_curves,
+    fit_joint_response,
+    predict_lift_tests,
+    read_lift_tests,
+)
 from .plan import (
     OBJECTIVES,
     ChannelPlanError,
@@ -86,6 +96,12 @@ from .uncertainty import (
 )
 
 __all__ = [
+    "RESPONSE_MODELS",
+    "dataset_lift_tests",
+    "fit_channel_curves",
+    "fit_joint_response",
+    "predict_lift_tests",
+    "read_lift_tests",
     "empty_channel_margins",
     "empty_plan_vs_current",
     "empty_channel_returns",

@@ -42,6 +42,7 @@ of the eta_AB over the other channels' fits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,12 @@ LIFT_COLUMNS = (
 #: Weeks after a lift test's end that its measured effect covers (docs/data-contract.md).
 LIFT_POST_WEEKS = 8
 Z95 = 1.959964
+#: Base terms of the joint model in notebook 02: a trend only. The season and the holidays
+#: reach the fit through the shared-demand regressor (measured on the other channels), not
+#: through calendar dummies: budgets rise in the holiday weeks, so holiday dummies and spend
+#: explain the same revenue and the dummies took the marketing effect (the fitted curves
+#: flattened above the median spend; benchmarks/results/channels.md).
+JOINT_BASE = "trend"
 JOINT_COLUMNS = ("halo_share", "halo_share_lo", "halo_share_hi", "n_lift_tests", "shared_demand")
 
 
@@ -401,6 +408,7 @@ def fit_joint_response(
             r2=1.0 - float(np.sum(r**2)) / ss if ss > 0 else np.nan,
             rmse=float(np.sqrt(np.mean(r**2))),
             n_base_terms=float(m.k),
+            n_lift_tests=float(len(m.lifts)),
         )
         rec = curve.to_record()
         for k, v in rec.items():
@@ -471,9 +479,56 @@ def predict_lift_tests(
                 "ci_high": float(r.ci_high),
                 "predicted": pred,
                 "within_ci": bool(r.ci_low <= pred <= r.ci_high),
-                "used_in_fit": bool(tab.loc[cid].get("n_lift_tests", 0) or 0),
+                "used_in_fit": bool(cv.diagnostics.get("n_lift_tests", 0)),
             }
         )
     cols = ["channel_id", "start_date", "spend_change", "measured", "ci_low", "ci_high",
             "predicted", "within_ci", "used_in_fit"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
+
+
+#: Response models notebook 02 can fit (parameter ``response_model``).
+RESPONSE_MODELS = ("per_channel", "joint")
+
+
+def dataset_lift_tests(root: str | Path, channel_ids: list[str]) -> pd.DataFrame | None:
+    """The dataset's ``lift_tests.csv`` checked by :func:`read_lift_tests`, or None when
+    the dataset folder ``root`` has none (the file is optional)."""
+    path = Path(root) / "lift_tests.csv"
+    return read_lift_tests(str(path), channel_ids) if path.is_file() else None
+
+
+def fit_channel_curves(
+    response_model: str,
+    spend: pd.DataFrame | None,
+    revenue: pd.DataFrame,
+    channels: pd.DataFrame,
+    lift_tests: pd.DataFrame | None = None,
+    min_weeks: int = 26,
+    n_boot: int = 100,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Notebook 02's response curves from the chosen model.
+
+    Args:
+        response_model: 'per_channel' (:func:`fit_response_curves`: each channel's revenue
+            on its own spend, calendar base) or 'joint' (:func:`fit_joint_response`:
+            plus the shared-demand regressor, lift-test calibration and weak priors).
+        spend, revenue, channels, min_weeks, n_boot, seed: as for the fitting functions.
+        lift_tests: :func:`dataset_lift_tests` (used by 'joint' only).
+
+    Returns:
+        The :data:`RESPONSE_CURVE_COLUMNS` table plus ``curve``, for either model.
+
+    Raises:
+        ValueError: an unknown response_model.
+    """
+    if response_model not in RESPONSE_MODELS:
+        raise ValueError(
+            f"response_model must be one of {list(RESPONSE_MODELS)}, got {response_model!r}"
+        )
+    kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed)
+    if response_model == "per_channel":
+        return fit_response_curves(spend, revenue, channels, **kw)
+    out = fit_joint_response(spend, revenue, channels, lift_tests, base_terms=JOINT_BASE, **kw)
+    return out[[*RESPONSE_CURVE_COLUMNS, "curve"]]
