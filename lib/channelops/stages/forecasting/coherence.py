@@ -158,6 +158,9 @@ def level_accuracy(levels: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["level", "mean_rmsse"], ascending=[False, True], ignore_index=True)
 
 
+#: Relative RMSSE gaps below this are called a tie in :func:`coherence_finding`.
+TIE = 0.005
+
 _WORDS = {
     "bottom_up": "summing the channel forecasts (bottom-up)",
     "direct": "forecasting the SKU total directly",
@@ -193,6 +196,13 @@ def coherence_finding(acc: pd.DataFrame) -> str:
             head + tail + "; the forecasts written are bottom-up, so channels add up to each SKU."
         )
     gap = 1 - best["mean_rmsse"] / float(bu.iloc[0])
+    if gap < TIE:
+        return (
+            f"Forecasting the SKU totals another way does not pay: the best, "
+            f"{_WORDS[best['method']]}, has mean RMSSE {best['mean_rmsse']:.3f} against "
+            f"{float(bu.iloc[0]):.3f} for bottom-up (less than {TIE:.1%} apart); the forecasts "
+            "written are bottom-up, so channels add up to each SKU."
+        )
     return (
         head + f", {gap:.1%} below bottom-up ({float(bu.iloc[0]):.3f}); the forecasts written are "
         "bottom-up (channels add up to each SKU), so a reconciled forecast would be more "
