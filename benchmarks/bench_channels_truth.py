@@ -298,6 +298,10 @@ def score_issue20(
         t0 = time.perf_counter()
         if name == "per_channel":
             cur = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed)
+        elif name in ("joint_averaged",):
+            cur = ch.fit_channel_curves(
+                name, spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed
+            )
         else:
             cur = fit_joint_response(
                 spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed, base_terms=joint_base

@@ -158,7 +158,8 @@ def test_read_lift_tests_missing_column(tmp_path):
 def test_fit_channel_curves_rejects_an_unknown_model_and_reads_no_lift_file(tmp_path):
     spend, rev, cat = _data()
     with pytest.raises(
-        ValueError, match=r"response_model must be one of \['per_channel', 'joint'\]"
+        ValueError,
+        match=r"response_model must be one of \['per_channel', 'joint', 'joint_averaged'\]",
     ):
         ch.fit_channel_curves("bayes", spend, rev, cat)
     assert ch.dataset_lift_tests(tmp_path, ["a"]) is None

@@ -488,7 +488,7 @@ def predict_lift_tests(
 
 
 #: Response models notebook 02 can fit (parameter ``response_model``).
-RESPONSE_MODELS = ("per_channel", "joint")
+RESPONSE_MODELS = ("per_channel", "joint", "joint_averaged")
 
 
 def dataset_lift_tests(root: str | Path, channel_ids: list[str]) -> pd.DataFrame | None:
@@ -512,8 +512,10 @@ def fit_channel_curves(
 
     Args:
         response_model: 'per_channel' (:func:`fit_response_curves`: each channel's revenue
-            on its own spend, calendar base) or 'joint' (:func:`fit_joint_response`:
-            plus the shared-demand regressor, lift-test calibration and weak priors).
+            on its own spend, calendar base), 'joint' (:func:`fit_joint_response` with
+            :data:`JOINT_BASE`: plus the shared-demand regressor, lift-test calibration and
+            weak priors) or 'joint_averaged' (the joint point curve, draws half from the
+            trend-base and half from the calendar-base joint fit).
         spend, revenue, channels, min_weeks, n_boot, seed: as for the fitting functions.
         lift_tests: :func:`dataset_lift_tests` (used by 'joint' only).
 
@@ -530,5 +532,31 @@ def fit_channel_curves(
     kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed)
     if response_model == "per_channel":
         return fit_response_curves(spend, revenue, channels, **kw)
-    out = fit_joint_response(spend, revenue, channels, lift_tests, base_terms=JOINT_BASE, **kw)
-    return out[[*RESPONSE_CURVE_COLUMNS, "curve"]]
+    if response_model == "joint":
+        out = fit_joint_response(spend, revenue, channels, lift_tests, base_terms=JOINT_BASE, **kw)
+        return out[[*RESPONSE_CURVE_COLUMNS, "curve"]]
+    return _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed)
+
+
+def _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed):
+    """The joint fit with the trend base (point curve) whose draws are half its own and half
+    those of the joint fit with the calendar base, so the bands carry the disagreement
+    between the two ways of taking the season out, not only the residual noise."""
+    half = max(n_boot // 2, 1)
+    kw = dict(min_weeks=min_weeks, n_boot=half, seed=seed)
+    a = fit_joint_response(spend, revenue, channels, lift_tests, base_terms="trend", **kw)
+    b = fit_joint_response(spend, revenue, channels, lift_tests, base_terms="calendar", **kw)
+    out = a[[*RESPONSE_CURVE_COLUMNS, "curve"]].copy()
+    other = dict(zip(b["channel_id"].astype(str), b["curve"], strict=True))
+    for i, (cid, cv) in enumerate(zip(out["channel_id"].astype(str), out["curve"], strict=True)):
+        ob = other.get(cid)
+        if cv is None or ob is None or cv.source != "fitted" or ob.source != "fitted":
+            continue
+        both = ResponseCurve(
+            cid, cv.base_weekly_revenue, cv.revenue_max, cv.adstock_decay,
+            cv.hill_half_saturation, cv.hill_slope, draws=np.vstack([cv.draws, ob.draws]),
+            source="fitted", diagnostics=dict(cv.diagnostics),
+        )  # fmt: skip
+        out.at[i, "curve"] = both
+        out.at[i, "n_draws"] = len(both.draws)
+    return out
