@@ -10,9 +10,9 @@ Here:
   the batch to ``order_lines.parquet``: the same rows, columns and values as
   :func:`~channelops.stages.integration.merge.attach_customers`, one batch in memory.
 * :func:`orders_by_channel` builds the ``orders`` table one channel at a time from that
-  file (an order belongs to one channel), each with
-  :func:`~channelops.stages.integration.merge.build_orders` on the columns it reads: the
-  same table as ``build_orders`` on all lines.
+  file (an order belongs to one channel), reading only the columns it needs, each with
+  :func:`orders_on_codes` (``build_orders``' table from integer order codes): the same
+  table as :func:`~channelops.stages.integration.merge.build_orders` on all lines.
 * :func:`read_lines` reads the few columns a per-line view needs.
 
 The functions take file paths: the notebook gets them from the run folder (and checks the
