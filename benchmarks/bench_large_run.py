@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-from", metavar="RUN", help="the run's --memory-from (measured stage peaks)"
     )
     ap.add_argument(
+        "--stage-memory", metavar="KEY=SIZE,...", help="the run's --stage-memory (budgets)"
+    )
+    ap.add_argument(
         "--table-from",
         type=Path,
         metavar="RUN",
@@ -269,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--no-report"] if args.no_report else []
     extra += ["--memory-limit", args.memory_limit] if args.memory_limit else []
     extra += ["--memory-from", args.memory_from] if args.memory_from else []
+    extra += ["--stage-memory", args.stage_memory] if args.stage_memory else []
     commit = git_head()
     result = run(params, args.jobs, args.interval, extra)
     result["commit"] = commit
