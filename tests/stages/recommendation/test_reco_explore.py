@@ -150,3 +150,28 @@ def test_tifu_neighbour_pool(co_bought):
         assert np.abs(vectors - scores[r]).max(axis=1).min() < 1e-6
     with pytest.raises(ValueError, match="neighbour_pool >= neighbours"):
         rec.TIFUKNN(neighbours=10, neighbour_pool=5)
+
+
+def test_variants_share_one_fit_per_data(co_bought):
+    base = rec.make_model("next_basket").fit(co_bought)
+    weighted = rec.make_model("next_basket_x2").fit(co_bought)
+    blend = rec.make_model("next_basket+explore@2").fit(co_bought)
+    assert weighted.state is base.state and blend.explore.state is base.state
+    assert weighted.repeat_scores is base.repeat_scores
+    # other settings, or other data, fit anew
+    other = rec.NextBasket(window_weeks=4).fit(co_bought)
+    assert other.state is not base.state
+    copy = rec.build_interactions(
+        pd.DataFrame(
+            {
+                "customer_id": co_bought.customers[co_bought.events["row"]],
+                "sku": co_bought.skus[co_bought.events["col"]],
+                "order_ts": AS_OF - pd.to_timedelta(co_bought.events["age_days"], unit="D"),
+                "quantity": 1.0,
+            }
+        ),
+        as_of=AS_OF,
+    )
+    again = rec.make_model("next_basket").fit(copy)
+    assert again.state is not base.state
+    np.testing.assert_allclose(again.score(np.arange(5)), base.score(np.arange(5)), atol=1e-6)

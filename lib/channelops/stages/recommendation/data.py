@@ -14,7 +14,7 @@ lines carry a ``channel_id``, lines per customer and channel and per channel and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -394,6 +394,8 @@ class Interactions:
             basket, 1 the one before, ...; a basket is one purchase instant of the
             customer). The basket-level models (GP-TopFreq, TIFU-KNN, recent popularity)
             read it; None when built by hand without it.
+        fitted: what fitted models share, by a key of their settings (the explore and
+            next_basket models fitted on this data once for all their variants).
     """
 
     matrix: sp.csr_matrix
@@ -405,6 +407,7 @@ class Interactions:
     customer_channel: sp.csr_matrix | None = None
     channel_sku: sp.csr_matrix | None = None
     events: pd.DataFrame | None = None
+    fitted: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -307,9 +307,18 @@ class Explorer(Recommender):
         if data.events is None:
             raise ValueError("explore needs basket events: build the data with build_interactions")
         self.data = data
-        self.model = self._fit_logistic(data)
+        key = ("explore", self.window_weeks, self.candidates, self.max_customers, self.seed)
+        if key not in data.fitted:  # fitted once per data for every variant and blend
+            model = self._fit_logistic(data)
+            state = _State(data.events, data.shape, self.candidates)
+            data.fitted[key] = (
+                model,
+                getattr(self, "mean_", None),
+                getattr(self, "scale_", None),
+                state,
+            )
+        self.model, self.mean_, self.scale_, self.state = data.fitted[key]
         self.coef_ = None if self.model is None else self.model.coef_.ravel()
-        self.state = _State(data.events, data.shape, self.candidates)
         return self
 
     def _fit_logistic(self, data: Interactions) -> LogisticRegression | None:
@@ -411,19 +420,27 @@ class NextBasket(Explorer):
 
     def fit(self, data: Interactions, segments: pd.Series | None = None) -> NextBasket:
         super().fit(data, segments)
-        self.repeat_model = self._fit_repeat(data)
+        key = ("repeat", self.window_weeks, self.candidates, self.max_customers, self.seed)
+        if key not in data.fitted:
+            data.fitted[key] = self._fit_repeat_scores(data)
+        self.repeat_model, self.repeat_scores = data.fitted[key]
+        return self
+
+    def _fit_repeat_scores(self, data: Interactions):
+        """(the repeat model, CSR of the repeat scores of every bought cell)."""
+        repeat_model = self._fit_repeat(data)
         st = self.state
         pairs = repeat_features(data.events, data.shape[0], st.propensity, st.items.table)
         x = pairs[list(REPEAT_FEATURES)].to_numpy(float)
-        if self.repeat_model is None or self.model is None:
+        if repeat_model is None or self.model is None:
             value = 2.0 + x[:, 0]  # repeats first, by baskets holding the product
         else:
-            value = _probability(self.repeat_model, x)
-        self.repeat_scores = sp.csr_matrix(
+            value = _probability(repeat_model, x)
+        scores = sp.csr_matrix(
             (value.astype(np.float32), (pairs["row"].to_numpy(), pairs["col"].to_numpy())),
             shape=data.shape,
         )
-        return self
+        return repeat_model, scores
 
     def _fit_repeat(self, data: Interactions):
         ev = data.events
