@@ -548,3 +548,22 @@ def test_bgnbd_predictions_finite_when_nobody_drops_out() -> None:
     # and over a grid of horizons (the shape the CLV sum uses)
     grid = model.expected_purchases(np.array([[1.0], [5.0], [10.0]]), x, tx, big_t)
     np.testing.assert_allclose(grid.mean(axis=1), [1.0, 5.0, 10.0], rtol=0.05)
+
+
+def test_bgnbd_predictions_finite_when_everyone_drops_out_alike() -> None:
+    # a and b both huge: every customer drops out after a purchase with the same
+    # probability p0 (the case of a 330,000-customer fit). With p fixed, the expectation
+    # for an active customer is (1 - (1 + p0 t / (alpha + T))^-(r + x)) / p0 by hand.
+    p0, scale = 0.0367, 2.0e6
+    model = clv.BGNBDModel(
+        r=2.2, alpha=33.0, a=p0 * scale, b=(1 - p0) * scale, log_likelihood=0.0, n_customers=1
+    )
+    x = np.array([0.0, 1, 4, 12, 39])
+    tx = np.array([0.0, 5, 30, 60, 88])
+    big_t = np.array([20.0, 40, 60, 80, 90])
+    t = 13.0
+    s = t / (model.alpha + big_t)
+    by_hand = (1 - (1 + p0 * s) ** -(model.r + x)) / p0
+    alive = model.prob_alive(x, tx, big_t)
+    expected = model.expected_purchases(t, x, tx, big_t)
+    np.testing.assert_allclose(expected, by_hand * alive, rtol=1e-3)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
@@ -375,21 +376,46 @@ def _alive_purchases_by_quadrature(
     Given the history and being alive, the purchase rate is Gamma(r + x, alpha + T) and the
     dropout probability Beta(a, b + x) (Fader, Hardie & Lee 2005). An active customer with
     rate lam and dropout p buys (1 - exp(-lam p t)) / p times in expectation; the Gamma
-    integral over lam is closed-form, the Beta integral over p is done by Gauss-Jacobi
-    quadrature (weight p^(a-1) (1-p)^(b+x-1)). This equals the bracket of eq. (10) and stays
-    finite where the hypergeometric closed form does not.
+    integral over lam is closed-form, the Beta integral over p is done numerically. This
+    equals the bracket of eq. (10) and stays finite where the hypergeometric closed form
+    does not: a -> 0 (nobody seems to drop out) and a, b both huge (everyone drops out with
+    the same probability).
+
+    The Beta integral uses Gauss-Jacobi quadrature (weight p^(a-1) (1-p)^(b+x-1)) while its
+    parameters are moderate; when a + b + x is large the Beta is concentrated (standard
+    deviation below 1 / sqrt(a + b + x)) and Gauss-Hermite nodes around its mean are used.
     """
     out = np.empty(x.shape, dtype=float)
     for xv in np.unique(x):
         sel = x == xv
-        u, w = roots_jacobi(nodes, model.b + xv - 1.0, model.a - 1.0)
-        p = (1.0 + u) / 2.0
+        k = model.r + xv
+        s = t[sel, None] / (model.alpha + big_t[sel, None])
+        a, b = model.a, model.b + xv
+        if a + b < _JACOBI_MAX:
+            u, w = roots_jacobi(nodes, b - 1.0, a - 1.0)
+            p = (1.0 + u) / 2.0
+        else:
+            z, w = hermegauss(9)
+            mean = a / (a + b)
+            sd = np.sqrt(mean * (1.0 - mean) / (a + b + 1.0))
+            p = mean + sd * z
         w = w / w.sum()
-        scale = (p[None, :] * t[sel, None]) / (model.alpha + big_t[sel, None])
-        # (1 - (1 + p t / (alpha + T))^-(r + x)) / p, written to stay accurate for tiny p t
-        bought = -np.expm1(-(model.r + xv) * np.log1p(scale)) / p[None, :]
-        out[sel] = bought @ w
+        out[sel] = _alive_purchases_given_dropout(k, s, p[None, :]) @ w
     return out
+
+
+#: Beta parameters a + b above which Gauss-Jacobi nodes overflow (2^(a+b+1) in scipy).
+_JACOBI_MAX = 600.0
+
+
+def _alive_purchases_given_dropout(k: float, s: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """(1 - (1 + p s)^-k) / p: expected purchases of an active customer whose rate is
+    Gamma(k, alpha + T) and dropout probability p, with s = t / (alpha + T); k s at p = 0."""
+    ps = p * s
+    small = np.abs(ps) < 1e-12
+    safe_p = np.where(small, 1.0, p)
+    value = -np.expm1(-k * np.log1p(np.where(small, 0.0, ps))) / safe_p
+    return np.where(small, k * s, value)
 
 
 def _bgnbd_objective(
