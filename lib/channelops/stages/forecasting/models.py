@@ -61,9 +61,9 @@ __all__ = [
     "velocity_coverage",
 ]
 
-# gbm and theta are left out of the default set: they are the slowest models and gain
-# nothing over these on series that are mostly low-count noise around a level
-# (benchmarks/results/forecasting.md has the timings).
+# The quick models. theta is left out (slow, and no gain on low-count series); gbm and
+# combo_gbm, one fit over all series per window, are left out of this library default but
+# are in notebook 04's default forecast_models (benchmarks/results/forecast_real.md).
 DEFAULT_MODELS: tuple[str, ...] = (
     "naive",
     "seasonal_naive",
