@@ -118,3 +118,18 @@ def test_findings_follow_the_numbers():
     unsure = ch.plan_findings(_comparison(-5.0, 20.0, 0.7), ok, "CNY")
     assert "not clearly better" in unsure[0]
     assert not any("PosixPath" in s for s in better + worse + unsure)
+
+
+def test_front_sentence_follows_the_result():
+    curves = {"a": _curve("a", 1000.0), "b": _curve("b", 800.0)}
+    cons = ch.PlanConstraints(total_budget=100.0, min_channels=1)
+    res = ch.optimise_channel_plan(curves, CHANNELS, None, cons, {}, pop_size=10, n_gen=3, seed=0)
+    text = ch.front_sentence(res, 100.0, "CNY")
+    assert text.startswith(f"{len(res.front)} plans on the front from {res.n_evals:,} evaluated")
+    assert "weekly budget 100 CNY" in text and text.endswith("every constraint: True")
+    over = res.front.assign(**{"budget_a": 500.0, "selected_a": True})  # over the budget
+    bad = ch.ParetoResult(over, res.objectives, res.model, res.n_evals, res.seconds, res.seed)
+    assert ch.front_sentence(bad, 100.0, "CNY").endswith("every constraint: False")
+    assert ch.front_sentence(None, 0.0, "CNY", "no channel has a curve") == (
+        "No channel plan, Pareto front or sensitivity: no channel has a curve."
+    )

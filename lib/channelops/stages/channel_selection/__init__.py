@@ -90,6 +90,7 @@ from .plots import (
 from .uncertainty import (
     channel_returns,
     current_allocation,
+    front_sentence,
     plan_findings,
     plan_vs_current,
     trim_unpaid_spend,
@@ -110,6 +111,7 @@ __all__ = [
     "plot_channel_returns",
     "channel_returns",
     "current_allocation",
+    "front_sentence",
     "net_margin_shares",
     "plan_findings",
     "plan_vs_current",

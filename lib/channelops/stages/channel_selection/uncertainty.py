@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from .curves import ResponseCurve
-from .plan import PlanModel
+from .plan import ParetoResult, PlanModel, plan_violations
 
 __all__ = [
     "channel_returns",
+    "front_sentence",
     "current_allocation",
     "plan_findings",
     "plan_vs_current",
@@ -269,6 +270,32 @@ def trim_unpaid_spend(
             a, b = (mid, b) if m * _marginal(curve, np.array([mid]))[0] >= 1.0 else (a, mid)
         out[ch] = a
     return out
+
+
+def front_sentence(
+    result: ParetoResult | None, budget: float, currency: str, blocker: str = ""
+) -> str:
+    """The sentence notebook 02 prints after NSGA-II, built from the result.
+
+    Args:
+        result: :func:`optimise_channel_plan` output, or None when no plan was made.
+        budget: the weekly budget planned (base currency per week).
+        currency: the base currency code.
+        blocker: why no plan was made (:func:`plan_blocker`); used when ``result`` is None.
+
+    Returns:
+        "N plans on the front from M evaluated in S s; weekly budget B CUR; every plan
+        satisfies every constraint: True|False", or "No channel plan, Pareto front or
+        sensitivity: <blocker>."
+    """
+    if result is None:
+        return f"No channel plan, Pareto front or sensitivity: {blocker or 'no plan was made'}."
+    ok = bool((plan_violations(result).drop(columns="plan") <= 1e-6).all().all())
+    return (
+        f"{len(result.front)} plans on the front from {result.n_evals:,} evaluated in "
+        f"{result.seconds:.1f} s; weekly budget {budget:,.0f} {currency}; every plan "
+        f"satisfies every constraint: {ok}"
+    )
 
 
 def plan_findings(
