@@ -9,6 +9,7 @@ import json
 import pytest
 
 from _builders import build_dataset
+from channelops.engine import DUCKDB_MEMORY_ENV, duckdb_connection
 from channelops.run.cli import _memory_options
 from channelops.run.params import ParameterError, ParamSpec, RunParams, validate_params
 from channelops.run.registry import select_stages
@@ -90,3 +91,14 @@ def test_memory_plan_in_the_manifest_and_on_the_console(dataset_dir):
         None,
         None,
     )
+
+
+def test_duckdb_takes_the_runs_share_unless_given_one(monkeypatch):
+    def limit(con):
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    monkeypatch.setenv(DUCKDB_MEMORY_ENV, "700MiB")  # what the runner sets for its kernels
+    assert limit(duckdb_connection()) == "700.0 MiB"
+    assert limit(duckdb_connection(memory_limit="512MiB")) == "512.0 MiB"
+    monkeypatch.delenv(DUCKDB_MEMORY_ENV)
+    assert limit(duckdb_connection()) == "3.7 GiB"  # the 4 GB (10**9 bytes) default
