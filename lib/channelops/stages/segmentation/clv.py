@@ -263,10 +263,13 @@ class BGNBDModel:
             Expected repeat purchase count, same shape as ``t``.
         """
         t_arr = np.asarray(t, dtype=float)
-        out = self.expected_purchases(
-            t_arr, np.zeros_like(t_arr), np.zeros_like(t_arr), np.zeros_like(t_arr)
-        )
-        return float(out) if np.ndim(out) == 0 else out
+        if t_arr.ndim == 0:
+            return float(self.expected_purchases(t_arr, 0.0, 0.0, 0.0))
+        # the expectation depends on t alone: evaluate each distinct t once
+        distinct, where = np.unique(t_arr, return_inverse=True)
+        zeros = np.zeros_like(distinct)
+        out = np.asarray(self.expected_purchases(distinct, zeros, zeros, zeros), dtype=float)
+        return out[where].reshape(t_arr.shape)
 
     def to_frame(self) -> pd.DataFrame:
         """Parameters as rows with columns ``model``, ``param``, ``value``, ``time_unit``.
@@ -395,7 +398,7 @@ def _alive_purchases_by_quadrature(
             u, w = roots_jacobi(nodes, b - 1.0, a - 1.0)
             p = (1.0 + u) / 2.0
         else:
-            z, w = hermegauss(9)
+            z, w = hermegauss(5)
             mean = a / (a + b)
             sd = np.sqrt(mean * (1.0 - mean) / (a + b + 1.0))
             p = mean + sd * z

@@ -100,7 +100,11 @@ def purchase_day_features(
     spend = g["revenue"].sum().to_numpy(float)
     f["log_spend_per_day"] = np.log1p(np.clip(spend / n_days.to_numpy(float), 0, None))
     names = sorted(days["channel"].unique()) if channels is None else list(channels)
-    share = pd.crosstab(days["customer_id"], days["channel"], normalize="index")
+    # counts per customer x channel over row totals (what crosstab(normalize="index") gives,
+    # without its per-group Python aggregation)
+    counts = days.groupby(["customer_id", "channel"], sort=True, observed=True).size()
+    share = counts.unstack("channel", fill_value=0)
+    share = share.div(share.sum(axis=1), axis=0)
     for name in names:
         col = share[name] if name in share else pd.Series(0.0, index=share.index)
         f[f"share_{name}"] = col.reindex(f.index, fill_value=0.0).to_numpy(float)
