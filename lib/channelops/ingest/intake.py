@@ -234,9 +234,11 @@ def split_conflicting_duplicates(
     carried = ~lines["channel_id"].isin(list(numbered_channels)).to_numpy(
         dtype=bool, na_value=False
     )
-    codes = _group_codes(
-        lines[["channel_id", "order_id", "line_no"]], ["channel_id", "order_id", "line_no"]
-    )
+    keys = lines[["channel_id", "order_id", "line_no"]]  # KeyError when one is missing
+    if not carried.any():  # only loader-numbered lines: nothing can conflict
+        return lines, empty_quarantine()
+    codes = _group_codes(keys, ["channel_id", "order_id", "line_no"])
+    del keys
     sizes = np.bincount(codes[carried], minlength=codes.max() + 1 if len(codes) else 0)
     conflict = carried & (sizes[codes] > 1) if len(codes) else carried
     if not conflict.any():
