@@ -193,7 +193,27 @@ def test_findings_follow_the_numbers():
     assert "better than the best of popularity, item_item (popularity" in good[2]
     assert not any("*" in s for s in good)  # plain text, no markdown markup
     bad = rec.recommendation_findings(_overall(0.38, 0.02), "tifu_knn", 10)
-    assert "does not beat it" in bad[0] and "0.95 x" in bad[0]
+    assert "does not beat it: the simple baseline is better" in bad[0] and "0.95 x" in bad[0]
+    tie = rec.recommendation_findings(_overall(0.40, 0.02), "tifu_knn", 10)
+    assert "the simple baseline is as good" in tie[0]
+    # chosen for discovery: said only when the chosen model is not the best on validation
+    val = pd.DataFrame(
+        {"ndcg_at_k": [0.38, 0.40], "ndcg_explore": [0.06, 0.01]},
+        index=["tifu_knn", "gp_topfreq"],
+    )
+    why = rec.recommendation_findings(
+        _overall(0.44, 0.08), "tifu_knn", 10, validation=val, tolerance=0.08
+    )
+    assert why[1] == (
+        "It was chosen for discovery: its validation NDCG@10 (0.380) is within 8% of the best "
+        "(GP-TopFreq, 0.400), and of the models that close it found the most products new to "
+        "the customers (validation explore NDCG@10 0.060 against 0.010)."
+    )
+    best_too = val.assign(ndcg_at_k=[0.41, 0.40])
+    plain = rec.recommendation_findings(
+        _overall(0.44, 0.08), "tifu_knn", 10, validation=best_too, tolerance=0.08
+    )
+    assert not any("chosen for discovery" in s for s in plain)
     assert "no better than the best" in bad[2]
     with pytest.raises(ValueError, match="has no test row"):
         rec.recommendation_findings(_overall(0.4, 0.1), "als_f8", 10)

@@ -13,7 +13,12 @@ def _name(model: str) -> str:
 
 
 def recommendation_findings(
-    test: pd.DataFrame, chosen: str, k: int, baseline: str = "gp_topfreq"
+    test: pd.DataFrame,
+    chosen: str,
+    k: int,
+    baseline: str = "gp_topfreq",
+    validation: pd.DataFrame | None = None,
+    tolerance: float | None = None,
 ) -> list[str]:
     """Findings of the offline evaluation, as plain sentences (no markup).
 
@@ -25,6 +30,9 @@ def recommendation_findings(
         k: list length.
         baseline: the yardstick model (GP-TopFreq: each customer's own most bought
             products); popularity and item_item, when present, are the explore yardsticks.
+        validation, tolerance: the validation rows (ndcg_at_k, ndcg_explore) and the choice
+            rule's explore tolerance; with both, a sentence says why the chosen model was
+            chosen when it is not the best at validation NDCG@k.
 
     Returns:
         Sentences: the chosen model against the baseline (says plainly when it does not beat
@@ -38,7 +46,12 @@ def recommendation_findings(
     if baseline in test.index and baseline != chosen:
         base = test.loc[baseline, "ndcg_at_k"]
         ratio = row["ndcg_at_k"] / base if base > 0 else float("inf")
-        verdict = "beats it" if ratio > 1.0 else "does not beat it: the simple baseline is as good"
+        if ratio > 1.0:
+            verdict = "beats it"
+        elif ratio == 1.0:
+            verdict = "does not beat it: the simple baseline is as good"
+        else:
+            verdict = "does not beat it: the simple baseline is better"
         out.append(
             f"Chosen on the validation window: {_name(chosen)}. On the test weeks its "
             f"NDCG@{k} is {row['ndcg_at_k']:.3f} against {base:.3f} for {_name(baseline)} "
@@ -49,6 +62,17 @@ def recommendation_findings(
             f"Chosen on the validation window: {_name(chosen)}, test NDCG@{k} "
             f"{row['ndcg_at_k']:.3f}."
         )
+    if validation is not None and tolerance:
+        best = validation["ndcg_at_k"].astype(float).idxmax()
+        if best != chosen and chosen in validation.index:
+            out.append(
+                f"It was chosen for discovery: its validation NDCG@{k} "
+                f"({validation.loc[chosen, 'ndcg_at_k']:.3f}) is within {tolerance:.0%} of the "
+                f"best ({_name(best)}, {validation.loc[best, 'ndcg_at_k']:.3f}), and of the "
+                f"models that close it found the most products new to the customers "
+                f"(validation explore NDCG@{k} {validation.loc[chosen, 'ndcg_explore']:.3f} "
+                f"against {validation.loc[best, 'ndcg_explore']:.3f})."
+            )
     if {"ndcg_repeat", "ndcg_explore", "new_share"} <= set(test.columns):
         out.append(
             f"On products the customers had bought before its NDCG@{k} is "
