@@ -203,8 +203,15 @@ def main() -> None:
         "are test-period figures over warm customers (NDCG@10 binary, ideal capped at 10; "
         "_repeat / _explore: only SKUs bought before / new to the customer relevant, means "
         "over customers with at least one such SKU; new_share: share of the top 10 new to "
-        "the customer); cold_ndcg: customers new in the test weeks. Bold: chosen.\n\n"
-        + "\n".join(sections)
+        "the customer); cold_ndcg: customers new in the test weeks. Bold: chosen by the best "
+        "validation NDCG@10 (t = 0).\n\n"
+        "Choice rule (07's `explore_tolerance` t, `channelops.stages.recommendation."
+        "choose_model`): of the models whose validation NDCG@10 over all validation "
+        "customers (warm and cold) is at least (1 - t) x the best, the one with the best "
+        "validation explore NDCG@10; the notebook's default is t = 0.08. Each dataset's "
+        "table of t shows what each t chooses and whether its test explore NDCG@10 is above "
+        "popularity's and item-item's (the issue's yardsticks) and above recent "
+        "popularity's too.\n\n" + "\n".join(sections)
     )
     if set(args.datasets) == {"real", "demo"}:
         args.out.write_text(text)
