@@ -175,18 +175,18 @@ def future_points_spark(
             .applyInPandas(one_group, _POINTS_SCHEMA)
             .toPandas()
         )
-    if on_driver.any():
-        # gbm learns from every series at once: the whole matrix, here
+    for name in sorted(set(pick.loc[on_driver, "model"])):
+        # gbm learns from every series at once: the whole matrix, here (combo_gbm holds it)
         every = fc.future_points(
             series,
-            pick.assign(model="gbm"),
+            pick.assign(model=name),
             horizon,
             features=features,
             season=season,
             seed=seed,
             **model_kw,
         )
-        parts.append(every.merge(pick.loc[on_driver, fc.KEYS], on=fc.KEYS))
+        parts.append(every.merge(pick.loc[pick["model"] == name, fc.KEYS], on=fc.KEYS))
     out = pd.concat(parts, ignore_index=True)
     out["date"] = out["date"].astype("datetime64[ns]")
     out = out.sort_values(["channel_id", "sku", "date"], kind="stable").reset_index(drop=True)
