@@ -12,7 +12,7 @@ import pytest
 
 from _builders import PRODUCTS_CSV, build_dataset
 from channelops.ingest import intake, timestamps
-from channelops.ingest.buyers import buyer_records
+from channelops.ingest.buyers import buyer_records, lines_with_buyers
 from channelops.ingest.contract import STRING
 from channelops.ingest.dataset import load_dataset
 from channelops.ingest.pii import LINE_PII_COLUMNS, drop_pii
@@ -167,3 +167,14 @@ def test_repeat_codes_group_as_the_full_comparison():
     assert codes[0] == codes[2] and codes[4] == codes[5]
     assert len(set(codes.tolist())) == 4 and codes.max() < len(frame)
     assert np.array_equal(intake._group_codes(frame, ["order_ts"]), np.array([0, 0, 0, 1, 2, 2]))
+
+
+def test_lines_with_buyers_leave_buyer_records_unchanged(both):
+    ingested, _, _ = both
+    lines = ingested.lines  # 6 lines, 1 guest
+    mostly_guests = lines.assign(buyer_ref=lines["buyer_ref"].where(lines["order_id"] == "A1"))
+    for frame in (lines, mostly_guests):
+        pd.testing.assert_frame_equal(buyer_records(lines_with_buyers(frame)), buyer_records(frame))
+    assert len(lines_with_buyers(lines)) == 6  # few guests: no rows copied
+    assert len(lines_with_buyers(mostly_guests)) == 2  # the two A1 lines of b1
+    assert buyer_records(lines_with_buyers(mostly_guests))["n_lines"].tolist() == [2]

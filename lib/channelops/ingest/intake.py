@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from channelops.ingest.buyers import buyer_records
+from channelops.ingest.buyers import buyer_records, lines_with_buyers
 from channelops.ingest.canonical import canonicalise
 from channelops.ingest.contract import CANONICAL_FIELDS, PII_FIELDS, STRING
 from channelops.ingest.dataset import read_export
@@ -517,7 +517,7 @@ def write_intake(
             kinds.append(line_kinds(lines, pd.Series([part.channel_id])))
             if len(lines):
                 recs.append(revenue_reconciliation(lines))
-            buyers.append(buyer_records(lines))
+            buyers.append(buyer_records(lines_with_buyers(lines)))
             index_probe.append(lines.index if isinstance(lines.index, pd.RangeIndex) else None)
             table = pa.Table.from_pandas(drop_pii(lines, drop), preserve_index=True)
             del lines
