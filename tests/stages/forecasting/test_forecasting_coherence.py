@@ -110,6 +110,10 @@ def test_coherence_finding_flips_with_the_numbers():
     assert "bottom-up" in s and "0.700" in s and "0.720" in s and "below" not in s
     s = fc.coherence_finding(_acc(0.80, 0.75, 0.72))
     assert "MinT" in s and "10.0% below bottom-up (0.800)" in s
+    s = fc.coherence_finding(_acc(0.80, 0.70, 0.72))
+    assert "directly" in s and "12.5% below bottom-up (0.800)" in s and "gets 0.720" in s
+    s = fc.coherence_finding(_acc(0.80, 0.70, 0.80))
+    assert "does not beat bottom-up (0.800)" in s
     s = fc.coherence_finding(_acc(0.5362, 0.75, 0.5360))
     assert "does not pay" in s and "below" not in s
     with pytest.raises(ValueError, match="no SKU-level"):
