@@ -94,7 +94,7 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
     )
     warnings = _header_only_warning(ch, total)
     chan_row = _catalog_row(dataset, ch.id)
-    text = _field_text(raw, fields, m)
+    text, order = _field_text(raw, fields, m)
     if "buyer_ref" not in text:  # buyer_identity: none: every line is a guest line
         text["buyer_ref"] = _constant_text(None, len(text["order_id"]))
     checked = _check_rows(
@@ -104,14 +104,22 @@ def read_export(dataset: Dataset, channel_id: str) -> ExportResult:
         _timestamp_timezone(m, chan_row, dataset.timezone),
         dataset.plausible_dates,
         dataset.timezone,
-        _rule_text(raw, rule_cols, text, fields, m),
+        _rule_text(raw, rule_cols, text, fields, m, order),
     )
     money = _row_money(checked.nums)
     quarantine = _build_quarantine(ch, raw, fields, rows, checked.problems, ragged, len(header))
     raw.clear()  # the text is now only in ``text``, which _build_lines consumes column by column
     counts: dict[str, int] = {}
     lines = _build_lines(
-        ch, text, rows, checked, chan_row, dataset.base_currency, warnings, counts=counts
+        ch,
+        text,
+        rows,
+        checked,
+        chan_row,
+        dataset.base_currency,
+        warnings,
+        counts=counts,
+        order=order,
     )
     assert total == len(lines) + len(quarantine), (
         f"{ch.source_file}: rows read {total} != accepted {len(lines)} + quarantined "
@@ -163,20 +171,23 @@ def _timestamp_timezone(m: Mapping, chan_row: pd.Series | None, dataset_tz: str)
 
 def _field_text(
     raw: dict[str, pd.Series], fields: dict[str, str], m: Mapping
-) -> dict[str, pd.Series]:
+) -> tuple[dict[str, pd.Series], np.ndarray | None]:
     """Canonical field -> its export column's text, stripped, empty -> <NA>, with the
-    mapping's value map applied."""
+    mapping's value map applied and the ``fill_down`` fields filled down; and the codes
+    of the order ids (``pd.factorize``, missing -1) when the fill-down needed them, else
+    None (for :func:`_rule_text` and the line numbering to reuse)."""
     text: dict[str, pd.Series] = {}
     for f, c in fields.items():
         s = _clean_text(raw[c])
         if f in m.values:
             s = _apply_values(s, m.values[f])
         text[f] = s
+    order = None
     if m.fill_down:
         order = pd.factorize(text["order_id"], use_na_sentinel=True)[0]
         for f in m.fill_down:
             text[f] = _fill_down(text[f], order)
-    return text
+    return text, order
 
 
 def _rule_text(
@@ -185,12 +196,15 @@ def _rule_text(
     text: dict[str, pd.Series],
     fields: dict[str, str],
     m: Mapping,
+    order: np.ndarray | None = None,
 ) -> dict[str, pd.Series]:
     """Export column -> stripped text of the columns the status rules read. A column that
     is also the column of a ``fill_down`` field is filled down the same way (Shopify's
-    Financial Status sits on an order's first line only)."""
+    Financial Status sits on an order's first line only); ``order``: the order ids'
+    codes when already computed (:func:`_field_text`)."""
     filled = {fields[f] for f in m.fill_down if f in fields}
-    order = pd.factorize(text["order_id"], use_na_sentinel=True)[0] if filled else None
+    if filled and order is None:
+        order = pd.factorize(text["order_id"], use_na_sentinel=True)[0]
     out = {}
     for c in dict.fromkeys(rule_cols):
         s = _clean_text(raw[c])

@@ -33,6 +33,7 @@ def _build_lines(
     base_currency: str,
     warnings: list[str],
     counts: dict[str, int] | None = None,
+    order: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The accepted rows of one export as order lines.
 
@@ -48,6 +49,7 @@ def _build_lines(
         warnings: appended to when the currency falls back to the base currency.
         counts: when given, ``counts["currency_filled"]`` is set to the number of accepted
             lines whose blank currency cell was filled.
+        order: ``pd.factorize`` codes of ``text["order_id"]`` when already computed.
 
     Returns:
         Columns :data:`LINE_COLUMNS`, one row per ok row, in file order.
@@ -61,7 +63,7 @@ def _build_lines(
         "row": rows[ok],
         "channel_id": _constant_text(ch.id, n_ok),
         "order_id": keep(text["order_id"]),
-        "line_no": _line_numbers(text.pop("order_id"), nums, ok),
+        "line_no": _line_numbers(text.pop("order_id"), nums, ok, order),
         "order_ts": keep(checked.order_ts),
         "buyer_ref": keep(text.pop("buyer_ref")),
     }
@@ -101,12 +103,19 @@ def _rows_where(ok: np.ndarray) -> Callable[[pd.Series], pd.Series]:
     return keep
 
 
-def _line_numbers(order_id: pd.Series, nums: dict[str, np.ndarray], ok: np.ndarray) -> np.ndarray:
+def _line_numbers(
+    order_id: pd.Series,
+    nums: dict[str, np.ndarray],
+    ok: np.ndarray,
+    codes: np.ndarray | None = None,
+) -> np.ndarray:
     """int64 line_no of the ok rows: the export's own, else numbered 1, 2, ... within the
-    order in file order, over all rows read (so stable under quarantine)."""
+    order in file order, over all rows read (so stable under quarantine). ``codes``:
+    ``pd.factorize(order_id)``'s codes when already computed."""
     if "line_no" in nums:
         return nums["line_no"][ok].astype(np.int64)
-    codes, _ = pd.factorize(order_id)
+    if codes is None:
+        codes, _ = pd.factorize(order_id)
     return (pd.Series(codes).groupby(codes).cumcount().to_numpy()[ok] + 1).astype(np.int64)
 
 
