@@ -18,6 +18,7 @@ unchanged), and Arrow moves frames between pandas and Spark.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import re
@@ -28,6 +29,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "LOCAL",
@@ -41,6 +43,7 @@ __all__ = [
     "duckdb_connection",
     "duckdb_memory_limit",
     "DUCKDB_MEMORY_ENV",
+    "release_unused_memory",
 ]
 
 LOCAL = "local"
@@ -240,3 +243,19 @@ def duckdb_connection(threads: int = 2, memory_limit: str | None = None):
             "temp_directory": spill,
         }
     )
+
+
+def release_unused_memory() -> None:
+    """Give the memory that freed frames left behind back to the operating system.
+
+    Arrow's memory pool and the C heap keep freed blocks for reuse, so a process's resident
+    memory stays at its high-water mark after a large intermediate is gone, and the next
+    library (DuckDB, with its own allocator) adds to it. This returns Arrow's unused blocks
+    (``MemoryPool.release_unused``) and, on glibc, trims the C heap (``malloc_trim``).
+    Nothing still referenced is touched; elsewhere it does nothing.
+    """
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        pass

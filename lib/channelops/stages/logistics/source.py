@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from channelops.engine import duckdb_connection
+from channelops.engine import duckdb_connection, duckdb_memory_limit, release_unused_memory
 from channelops.frames import arrow_string_dtype
 
 from .prepare import canonical_region, orders_for_logistics
@@ -92,7 +92,7 @@ class LogisticsOrders:
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
     """A DuckDB/Arrow result as pandas: strings as ``string[pyarrow]``, tz-aware times in UTC."""
-    out = table.to_pandas(types_mapper=arrow_string_dtype)
+    out = table.to_pandas(types_mapper=arrow_string_dtype, split_blocks=True)
     for c in out.columns:
         if isinstance(out[c].dtype, pd.DatetimeTZDtype):
             out[c] = out[c].dt.tz_convert("UTC")
@@ -126,7 +126,7 @@ def logistics_orders(
     channels: pd.DataFrame | None = None,
     products: pd.DataFrame | None = None,
     *,
-    memory_limit: str = "2GB",
+    memory_limit: str | None = None,
     default_kg: float = 1.0,
 ) -> LogisticsOrders:
     """The fulfilled orders of stage 05, joined in DuckDB over 03's Parquet files.
@@ -146,7 +146,8 @@ def logistics_orders(
             is_merchandise).
         warehouses, shipments, locations, channels: the dataset's tables (each may be None).
         products: products.csv (sku, weight_kg), or None for ``default_kg`` a unit.
-        memory_limit: DuckDB's memory limit (above it DuckDB spills to disk).
+        memory_limit: DuckDB's memory limit (above it DuckDB spills to disk); None: the
+            run's share (:func:`channelops.engine.duckdb_memory_limit`), else 2 GB.
         default_kg: weight of a unit whose SKU has no weight, kg.
 
     Returns:
@@ -159,22 +160,24 @@ def logistics_orders(
     missing = {"channel_id", "order_id", "order_ts"} - names
     if missing:
         raise ValueError(f"orders ({orders_path}) is missing column(s) {sorted(missing)}")
-    con = duckdb_connection(threads=2, memory_limit=memory_limit)
+    release_unused_memory()  # what reading the dataset's tables left behind, before DuckDB
+    con = duckdb_connection(threads=2, memory_limit=memory_limit or duckdb_memory_limit("2GB"))
     try:
         guests = "count(*) FILTER (WHERE customer_id IS NULL)" if "customer_id" in names else "0"
         n_orders, n_guests = con.execute(
             f"SELECT count(*), {guests} FROM read_parquet(?)", [str(orders_path)]
         ).fetchall()[0]
-        if warehouses is None or shipments is None:
-            fulfilled = _pandas_path(
-                orders_path, lines_path, names, warehouses, shipments, locations, channels, products
-            )
-        else:
-            fulfilled = _duckdb_path(
-                con, orders_path, lines_path, names, shipments, locations, products, default_kg
-            )
+        if warehouses is not None and shipments is not None:
+            joined = _duckdb_path(con, orders_path, lines_path, shipments, products, default_kg)
     finally:
-        con.close()
+        con.close()  # DuckDB's memory goes back before the rows come into pandas
+    if warehouses is None or shipments is None:
+        fulfilled = _pandas_path(
+            orders_path, lines_path, names, warehouses, shipments, locations, channels, products
+        )
+    else:
+        fulfilled = _fulfilled_rows(orders_path, names, *joined, shipments, locations)
+    release_unused_memory()
     return LogisticsOrders(fulfilled, int(n_orders), int(n_guests))
 
 
@@ -195,30 +198,49 @@ def _pandas_path(
 
 
 def _duckdb_path(
-    con, orders_path, lines_path, names, shipments, locations, products, default_kg
-) -> pd.DataFrame:
-    """Sections 1-3's fulfilled orders with shipments: the joins in DuckDB."""
+    con, orders_path, lines_path, shipments, products, default_kg
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The joins in DuckDB: each fulfilled order's row in ``orders`` (ascending), the row of
+    its first shipment, and its weight (kg)."""
     con.register("ship", _key_table(shipments, "srow"))
     con.execute(
         "CREATE TEMP TABLE first_ship AS SELECT channel_id, order_id, min(srow) AS srow "
         "FROM ship GROUP BY channel_id, order_id"
     )
-    cols = ", ".join(
-        f"o.{c}" if c in names else f"NULL AS {c}" for c in _ORDER_COLUMNS if c not in ("status",)
-    )
     con.execute(
-        f"CREATE TEMP TABLE f AS SELECT {cols}, s.srow, o.file_row_number AS orow "
-        f"FROM read_parquet(?, file_row_number = true) o JOIN first_ship s ON {_KEY}",
+        "CREATE TEMP TABLE fk AS SELECT o.channel_id, o.order_id, "
+        "o.file_row_number AS orow, s.srow, "
+        "(row_number() OVER (ORDER BY o.file_row_number)) - 1 AS pos "
+        "FROM read_parquet(?, file_row_number = true) o JOIN first_ship s ON " + _KEY,
         [str(orders_path)],
     )
-    con.execute(
-        "CREATE TEMP TABLE fk AS SELECT channel_id, order_id, "
-        "(row_number() OVER (ORDER BY orow)) - 1 AS pos FROM f"
-    )
-    o = _arrow_frame(con.sql("SELECT * EXCLUDE (orow) FROM f ORDER BY orow").to_arrow_table())
-    weight = _order_weights(con, lines_path, products, default_kg, len(o))
-    srow = o.pop("srow").to_numpy(np.int64)
-    city = o.pop("city")
+    con.execute("DROP TABLE first_ship")
+    con.unregister("ship")
+    rows = con.sql("SELECT orow, srow FROM fk ORDER BY pos").fetchnumpy()
+    orow = np.asarray(rows["orow"], dtype=np.int64)
+    srow = np.asarray(rows["srow"], dtype=np.int64)
+    weight = _order_weights(con, lines_path, products, default_kg, len(orow))
+    return orow, srow, weight
+
+
+def _fulfilled_rows(
+    orders_path, names, orow: np.ndarray, srow: np.ndarray, weight: np.ndarray, shipments, locations
+) -> pd.DataFrame:
+    """Rows ``orow`` (ascending) of the orders file with the columns 05 reads, read one
+    batch at a time, plus the shipment columns of rows ``srow`` and the weights."""
+    cols = [c for c in _ORDER_COLUMNS if c in names and c != "status"]
+    parts, start = [], 0
+    for batch in pq.ParquetFile(orders_path).iter_batches(batch_size=1 << 20, columns=cols):
+        lo, hi = np.searchsorted(orow, [start, start + batch.num_rows])
+        parts.append(batch.take(pa.array(orow[lo:hi] - start)))
+        start += batch.num_rows
+    table = pa.Table.from_batches(parts, schema=parts[0].schema) if parts else None
+    if table is None:
+        table = pq.read_schema(orders_path).empty_table().select(cols)
+    del parts
+    o = _arrow_frame(table)
+    del table
+    city = o.pop("city") if "city" in o else pd.Series(pd.NA, index=o.index, dtype="string")
     o["region"] = canonical_region(city, locations)
     o["warehouse_id"] = _text_by_codes(shipments["warehouse_id"], srow)
     for c in _SHIP_TS:
@@ -285,7 +307,7 @@ def shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> 
     """
     names = set(pq.read_schema(orders_path).names)
     city = "o.city" if "city" in names else "CAST(NULL AS VARCHAR) AS city"
-    con = duckdb_connection(threads=2, memory_limit="2GB")
+    con = duckdb_connection(threads=2, memory_limit=duckdb_memory_limit("2GB"))
     try:
         con.register("ship", _key_table(shipments, "srow"))
         table = con.sql(
