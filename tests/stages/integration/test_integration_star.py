@@ -162,3 +162,16 @@ def test_orders_on_codes_equal_build_orders_across_channels_and_missing_keys(int
     # text not in Arrow memory: the group-by of build_orders itself, the same table
     plain = lines.astype({"status": object})
     pd.testing.assert_frame_equal(integ.orders_on_codes(plain), integ.build_orders(plain))
+
+
+def test_orders_and_guests_channel_by_channel_equal_all_lines_at_once(intake_file, tmp_path):
+    target = integ.write_order_lines(intake_file, LINKS, tmp_path / "ol.parquet", batch_rows=3)
+    orders, guests = integ.orders_and_guests(target)
+    lines = _in_memory(intake_file)
+    pd.testing.assert_frame_equal(orders, integ.build_orders(lines))
+    pd.testing.assert_frame_equal(guests, integ.guest_summary(lines), check_exact=True)
+    # a: the guest order g1 (7.0); c: u3's line marked guest, cancelled (net 0.0)
+    got = guests.set_index("channel_id")
+    assert got["guest_orders"].to_dict() == {"a": 1, "b": 0, "c": 1}
+    assert got["guest_revenue_base"].to_dict() == {"a": 7.0, "b": 0.0, "c": 0.0}
+    assert integ.orders_and_guests(target, guests=False)[1] is None

@@ -41,6 +41,7 @@ from .review import (
 from .star import (
     dimension_tables,
     line_count,
+    orders_and_guests,
     orders_by_channel,
     orders_on_codes,
     read_lines,
@@ -73,6 +74,7 @@ __all__ = [
     "write_review_file",
     "write_order_lines",
     "orders_by_channel",
+    "orders_and_guests",
     "orders_on_codes",
     "read_lines",
     "line_count",

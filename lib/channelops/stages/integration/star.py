@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from channelops.frames import arrow_string_dtype
 from channelops.ingest.pii import LINE_PII_COLUMNS
 
+from .coverage import GUEST_COLUMNS, guest_summary
 from .merge import build_orders
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "customer_index",
     "write_order_lines",
     "orders_by_channel",
+    "orders_and_guests",
     "orders_on_codes",
     "read_lines",
     "line_count",
@@ -186,6 +188,7 @@ def write_order_lines(
     keep = [c for c in schema.names if c not in drop]
     out_schema = _order_lines_schema(schema, keep)
     lookup = _Links(links)
+    pa.default_memory_pool().release_unused()  # Arrow memory earlier steps freed
     target = Path(target)
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
     try:
@@ -318,9 +321,10 @@ def orders_by_channel(lines_file: str | os.PathLike[str]) -> pd.DataFrame:
     An order (channel_id, order_id) belongs to one channel, so
     :func:`~channelops.stages.integration.merge.build_orders` on each channel's lines
     (in file order), concatenated in sorted channel order, is ``build_orders`` on all
-    lines: the same rows, order, types and sums (computed by :func:`orders_on_codes`). Only one channel's lines, and only the
-    columns ``build_orders`` reads (:data:`ORDER_COLUMNS`), are in memory at a time;
-    row groups whose statistics rule the channel out are not read.
+    lines: the same rows, order, types and sums (computed by :func:`orders_on_codes`).
+    Only one channel's lines, and only the columns ``build_orders`` reads
+    (:data:`ORDER_COLUMNS`), are in memory at a time; row groups whose statistics rule
+    the channel out are not read.
 
     Args:
         lines_file: Parquet file of the order lines (:func:`write_order_lines`).
@@ -328,14 +332,37 @@ def orders_by_channel(lines_file: str | os.PathLike[str]) -> pd.DataFrame:
     Returns:
         The table of ``build_orders``.
     """
+    return orders_and_guests(lines_file, guests=False)[0]
+
+
+def orders_and_guests(
+    lines_file: str | os.PathLike[str], guests: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`orders_by_channel` and, from the same per-channel reads,
+    :func:`~channelops.stages.integration.coverage.guest_summary` of the lines.
+
+    ``guest_summary`` counts and sums per channel over the channel's lines in file order,
+    so its rows computed channel by channel are its rows on all lines (lines without a
+    channel_id, which the intake does not write, are left out).
+
+    Args:
+        lines_file: Parquet file of the order lines (:func:`write_order_lines`).
+        guests: False skips the guest summary (returned as None).
+
+    Returns:
+        (orders, guest summary or None).
+    """
     pf = pq.ParquetFile(lines_file)
-    columns = [c for c in ORDER_COLUMNS if c in pf.schema_arrow.names]
+    wanted = [*ORDER_COLUMNS, *(GUEST_COLUMNS if guests else ())]
+    columns = list(dict.fromkeys(c for c in wanted if c in pf.schema_arrow.names))
+    pa.default_memory_pool().release_unused()  # Arrow memory earlier steps freed
     channel = pf.read(columns=["channel_id"]).column("channel_id")
     names = sorted(c for c in pc.unique(channel).to_pylist() if c is not None)
     del channel
     if not names:
-        return build_orders(read_lines(lines_file, columns))
-    parts = []
+        lines = read_lines(lines_file, columns)
+        return build_orders(lines), guest_summary(lines) if guests else None
+    orders, summaries = [], []
     for cid in names:
         pieces = []
         for i in _channel_row_groups(pf, cid):
@@ -343,9 +370,13 @@ def orders_by_channel(lines_file: str | os.PathLike[str]) -> pd.DataFrame:
             pieces.append(group.filter(pc.fill_null(pc.equal(group["channel_id"], cid), False)))
         lines = pa.concat_tables(pieces).to_pandas(types_mapper=arrow_string_dtype)
         del pieces
-        parts.append(orders_on_codes(lines))
+        orders.append(orders_on_codes(lines))
+        if guests:
+            summaries.append(guest_summary(lines))
         del lines
-    return pd.concat(parts, ignore_index=True)
+        pa.default_memory_pool().release_unused()
+    summary = pd.concat(summaries, ignore_index=True) if guests else None
+    return pd.concat(orders, ignore_index=True), summary
 
 
 def line_count(lines_file: str | os.PathLike[str]) -> int:
