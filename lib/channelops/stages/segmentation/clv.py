@@ -390,9 +390,8 @@ def _alive_purchases_by_quadrature(
     """
     out = np.empty(x.shape, dtype=float)
     for xv in np.unique(x):
-        sel = x == xv
+        rows = np.flatnonzero(x == xv)
         k = model.r + xv
-        s = t[sel, None] / (model.alpha + big_t[sel, None])
         a, b = model.a, model.b + xv
         if a + b < _JACOBI_MAX:
             u, w = roots_jacobi(nodes, b - 1.0, a - 1.0)
@@ -403,8 +402,15 @@ def _alive_purchases_by_quadrature(
             sd = np.sqrt(mean * (1.0 - mean) / (a + b + 1.0))
             p = mean + sd * z
         w = w / w.sum()
-        out[sel] = _alive_purchases_given_dropout(k, s, p[None, :]) @ w
+        for start in range(0, rows.size, _QUADRATURE_CHUNK):
+            sel = rows[start : start + _QUADRATURE_CHUNK]
+            s = t[sel, None] / (model.alpha + big_t[sel, None])
+            out[sel] = _alive_purchases_given_dropout(k, s, p[None, :]) @ w
     return out
+
+
+#: Customers x horizons evaluated at a time (bounds the nodes x rows temporaries).
+_QUADRATURE_CHUNK = 262_144
 
 
 #: Beta parameters a + b above which Gauss-Jacobi nodes overflow (2^(a+b+1) in scipy).
