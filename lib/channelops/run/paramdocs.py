@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from channelops.run.params import COMMON_NOTEBOOK_PARAMS, PARAM_RANGES, RUN_KEYS
+from channelops.run.params import (
+    COMMON_NOTEBOOK_PARAMS,
+    MEMORY_LIMIT_KEY,
+    PARAM_RANGES,
+    RUN_KEYS,
+)
 from channelops.run.registry import STAGES, Stage
 
 __all__ = ["ParamDoc", "RUN_KEY_HELP", "parameters_cell", "read_param_docs", "format_param_docs"]
@@ -28,6 +33,12 @@ RUN_KEY_HELP = {
     "run_name": ("str", "run", "the run folder is output/<run_name> (letters, digits, _ - .)"),
     "dataset": ("str", "-", "dataset folder (dataset.yaml, orders/, ...); --dataset overrides"),
     "seed": ("int", "0", "seed of every random step of every notebook"),
+    MEMORY_LIMIT_KEY: (
+        "str",
+        "80% of free memory",
+        "the whole run's memory cap, e.g. 12GB: a stage starts only when its peak fits beside"
+        " the running ones; --memory-limit overrides",
+    ),
 }
 
 
@@ -160,7 +171,7 @@ def format_param_docs(
     values = values or {}
     lines = ["Parameters are set in a YAML file (--params FILE) or with -p NAME=VALUE.", ""]
     lines.append("run (every stage)")
-    for name in RUN_KEYS:
+    for name in (*RUN_KEYS, MEMORY_LIMIT_KEY):
         type_name, default, help_text = RUN_KEY_HELP[name]
         lines += _entry(name, type_name, default, help_text, "", values, values_source, width)
     by_stage: dict[str, list[ParamDoc]] = {}
