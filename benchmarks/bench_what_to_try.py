@@ -210,10 +210,10 @@ TRIES: dict[tuple[str, str], Try] = {
     ("03", "Open `warehouse.duckdb`"): _duckdb,
     ("03", "Lower `match_threshold`"): _params("03", "match_threshold=0.7"),
     ("03", "Tighten `price_tolerance`"): _params("03", "price_tolerance=0.05"),
-    ("04", "Add `gbm` or `theta`"): _params(
+    ("04", "Drop `gbm,combo_gbm`"): _params(
         "04",
-        "forecast_models=naive,seasonal_naive,moving_average,weekday_average,croston_sba,"
-        "tsb,adida,gbm,theta",
+        "forecast_models=naive,seasonal_naive,moving_average,weekday_average,weekday_profile,"
+        "croston_sba,tsb,adida,combo,combo_median,theta",
     ),  # fmt: skip
     ("04", "Raise `target_fill_rate`"): _params("04", "target_fill_rate=0.98"),
     ("04", "Change `lead_time_days`"): _params("04", "lead_time_days=14"),
