@@ -59,6 +59,8 @@ def test_impossible_values_name_file_key_value_and_range(tmp_path, specs):
         ("experiment_boot: -5\n", "'experiment_boot' = -5 is outside"),
         ("interval_level: .nan\n", "'interval_level' = nan is outside"),
         ("als_factors: [8, 0]\n", "'als_factors' = [8, 0] (element 0) is outside"),
+        ("explore_tolerance: 1\n", "'explore_tolerance' = 1 is outside"),
+        ("explore_weights: [2, 0]\n", "'explore_weights' = [2, 0] (element 0) is outside"),
         ("k_min: 6\nk_max: 3\n", "'k_min' = 6 is larger than 'k_max' = 3"),
         ("feature_size: 50\n", "'feature_size' = 50 is larger than 'list_size' = 30"),
     ],

@@ -208,6 +208,8 @@ PARAM_RANGES: dict[str, Range] = {
     "als_iterations": Range(1, 1_000, unit="sweeps"),  # cost
     "popularity_window_weeks": Range(0, 520, lo_open=True, unit="weeks"),
     "explore_places": Range(0, 1_000, unit="places"),
+    "explore_weights": Range(0, 1e6, lo_open=True),
+    "explore_tolerance": Range(0, 1, hi_open=True),
     "tifu_neighbours": Range(1, 100_000, unit="customers"),  # cost
     "list_size": Range(1, 10_000, unit="products"),
     "feature_size": Range(0, 10_000, unit="products"),
