@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from channelops.run import runner
-from channelops.run.folder import RunFolderError, read_table, run_paths, write_table
+from channelops.run.folder import RunFolderError, read_table, run_paths, table_file, write_table
 from channelops.run.manifest import finish_manifest, write_json
 from channelops.run.params import RunParams
 from channelops.run.registry import Stage
@@ -62,6 +62,18 @@ def test_zeroed_bytes_are_refused_naming_the_table_and_the_stage_to_rerun(tmp_pa
     assert msg.startswith(f"table 'order_lines' ({out / 'tables' / 'order_lines.parquet'}) "
                           "was changed after its stage wrote it")  # fmt: skip
     assert f"Re-run stage 03 to write it again: channelops run --only 03 --output {out}" in msg
+
+
+def test_a_table_file_handed_to_duckdb_is_checked_like_a_read(tmp_path):
+    # 03, 05 and 06 give order_lines' file to DuckDB or Arrow rather than read_table: the
+    # path they get must pass the same hash check, and a missing table says who writes it.
+    out, _ = _run_folder(tmp_path)
+    assert table_file("order_lines", out) == out / "tables" / "order_lines.parquet"
+    _zero_64_bytes(out / "tables" / "order_lines.parquet")
+    with pytest.raises(RunFolderError, match=r"table 'order_lines' .*was changed .*--only 03"):
+        table_file("order_lines", out)
+    with pytest.raises(RunFolderError, match=r"table 'orders' not found .*stage 03"):
+        table_file("orders", out)
 
 
 def test_a_truncated_table_is_refused_not_a_reader_traceback(tmp_path):

@@ -295,7 +295,7 @@ def test_stage_dependencies_follow_the_tables_each_stage_reads():
 def test_every_table_a_notebook_reads_is_declared():
     """The runner orders stages by their declared inputs; a table a notebook reads (even
     only when it exists) but does not declare could be read while its stage still runs."""
-    reads = re.compile(r'(?:read_table|table_exists|optional)\(\s*"([a-z_]+)"')
+    reads = re.compile(r'(?:read_table|table_file|table_exists|optional)\(\s*"([a-z_]+)"')
     # a run folder's table file handed to DuckDB or Arrow: paths.table("x"),
     # run_paths(output_dir).table("x"); ds.table("x") is the dataset's, not a stage's
     files = re.compile(r'(\w+|\))\.table\(\s*"([a-z_]+)"')

@@ -42,6 +42,7 @@ __all__ = [
     "run_paths",
     "write_table",
     "read_table",
+    "table_file",
     "table_exists",
     "read_optional",
     "save_figure",
@@ -161,20 +162,22 @@ def table_exists(name: str, output_dir: str | os.PathLike[str]) -> bool:
     return run_paths(output_dir).table(name).exists()
 
 
-def read_table(
-    name: str, output_dir: str | os.PathLike[str], columns: list[str] | None = None
-) -> pd.DataFrame:
-    """Read a table of this run, refusing one that an unfinished stage left behind.
+def table_file(name: str, output_dir: str | os.PathLike[str]) -> Path:
+    """The Parquet file of a table of this run, checked as :func:`read_table` checks it.
+
+    For code that hands the file to DuckDB or Arrow instead of reading it into pandas: the
+    file must exist, its producing stage must not be marked failed, interrupted or running,
+    and its content must match the hash the manifest recorded.
 
     Args:
         name: table name.
         output_dir: the run folder.
-        columns: read only these columns (faster on wide tables).
+
+    Returns:
+        The path of ``<output_dir>/tables/<name>.parquet``.
 
     Raises:
-        RunFolderError: the table is missing (says which stage writes it and how to run
-            it), or its producing stage is marked failed/interrupted/running in the
-            manifest while another stage is reading it.
+        RunFolderError: as :func:`read_table`.
     """
     _check_name(name)
     paths = run_paths(output_dir)
@@ -207,13 +210,33 @@ def read_table(
         problem = verify_table(name, paths.root)
         if problem:
             raise RunFolderError(problem)
+    return path
+
+
+def read_table(
+    name: str, output_dir: str | os.PathLike[str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a table of this run, refusing one that an unfinished stage left behind.
+
+    Args:
+        name: table name.
+        output_dir: the run folder.
+        columns: read only these columns (faster on wide tables).
+
+    Raises:
+        RunFolderError: the table is missing (says which stage writes it and how to run
+            it), its producing stage is marked failed/interrupted/running in the manifest
+            while another stage is reading it, or its file does not match the manifest's hash.
+    """
+    path = table_file(name, output_dir)
     try:
         return _read_parquet_arrow_strings(path, columns)
     except (pa.ArrowInvalid, OSError) as err:
+        paths = run_paths(output_dir)
         raise RunFolderError(
             f"table {name!r} ({path}) cannot be read as Parquet ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else '-'}): the file is damaged or "
-            f"incomplete. {_rerun_hint(paths, name, producer_key)}"
+            f"incomplete. {_rerun_hint(paths, name, _producer_key(paths, name))}"
         ) from None
 
 
