@@ -323,14 +323,10 @@ class Explorer(Recommender):
 
     def _fit_logistic(self, data: Interactions) -> LogisticRegression | None:
         """The logistic model on (features before the label window, bought in it)."""
-        ev = data.events
-        horizon = 7.0 * self.window_weeks
-        early = ev[ev["age_days"] > horizon].copy()
-        late = ev[ev["age_days"] <= horizon]
-        if early.empty or late.empty:
+        split = _label_window_split(data.events, self.window_weeks)
+        if split is None:
             return None
-        early["age_days"] -= horizon
-        early["basket"] -= early.groupby("row")["basket"].transform("min")
+        early, late = split
         state = _State(early, data.shape, self.candidates)
         rows = np.unique(early["row"].to_numpy())
         if len(rows) > self.max_customers:
@@ -443,14 +439,10 @@ class NextBasket(Explorer):
         return repeat_model, scores
 
     def _fit_repeat(self, data: Interactions):
-        ev = data.events
-        horizon = 7.0 * self.window_weeks
-        early = ev[ev["age_days"] > horizon].copy()
-        late = ev[ev["age_days"] <= horizon]
-        if early.empty or late.empty:
+        split = _label_window_split(data.events, self.window_weeks)
+        if split is None:
             return None
-        early["age_days"] -= horizon
-        early["basket"] -= early.groupby("row")["basket"].transform("min")
+        early, late = split
         n_rows, n_cols = data.shape
         prop = explore_propensity(early, n_rows)
         pairs = repeat_features(early, n_rows, prop, ItemStats(early, n_cols).table)
@@ -474,3 +466,24 @@ class NextBasket(Explorer):
         own = self.repeat_scores[rows].tocoo()
         out[own.row, own.col] = own.data
         return out
+
+
+def _label_window_split(
+    events: pd.DataFrame, window_weeks: float
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Training events before the label window (ages and basket numbers shifted as if the
+    window's start were now) and the events inside it; None when either side is empty.
+
+    Args:
+        events: ``Interactions.events`` (``row``, ``age_days`` in days before the cut-off,
+            ``basket``, ...).
+        window_weeks: the label window's length, in weeks.
+    """
+    horizon = 7.0 * window_weeks
+    early = events[events["age_days"] > horizon].copy()
+    late = events[events["age_days"] <= horizon]
+    if early.empty or late.empty:
+        return None
+    early["age_days"] -= horizon
+    early["basket"] -= early.groupby("row")["basket"].transform("min")
+    return early, late
