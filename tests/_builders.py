@@ -6,6 +6,7 @@ optional tables), written into a pytest ``tmp_path``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,19 @@ def stage_notebook(path: Path, body: str) -> None:
         "language": "python",
     }
     nbformat.write(nb, path)
+
+
+def run_table_hashes(run: Path) -> dict[str, str]:
+    """Each table's content hash, as the run folder's manifest recorded it."""
+    tables = json.loads((run / "manifest.json").read_text())["tables"]
+    return {name: entry["content_hash"] for name, entry in tables.items()}
+
+
+def run_stage_tables(run: Path, key: str) -> set[str]:
+    """The tables the manifest says stage ``key`` wrote."""
+    return set(json.loads((run / "manifest.json").read_text())["stages"][key]["tables"])
+
+
+def differing_tables(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    """Names whose hashes differ between two {table: hash} maps (or are in only one)."""
+    return sorted(t for t in a.keys() | b.keys() if a.get(t) != b.get(t))
