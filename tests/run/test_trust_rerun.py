@@ -22,7 +22,6 @@ from channelops.run.registry import stage_by_key
 
 CI = str(ROOT / "parameters" / "ci.yaml")
 STAGE_00, STAGE_03 = stage_by_key("00"), stage_by_key("03")
-_hashes, _stage_tables, _differ = run_table_hashes, run_stage_tables, differing_tables
 
 
 def _cli(dataset: Path, out: Path, *extra: str) -> list[str]:
@@ -35,9 +34,9 @@ def test_another_seed_changes_only_what_is_random(tiny_dataset, tiny_run, tmp_pa
     code = main(["run", "--params", CI, "--dataset", str(tiny_dataset), "--output", str(out),
                  "--only", "00,01,02,03", "-p", "seed=8", "--no-progress", "--no-report"])  # fmt: skip
     assert code == 0
-    base, other = _hashes(tiny_run), _hashes(out)
-    differ = set(_differ({t: base[t] for t in other}, other))
-    random_tables = _stage_tables(out, "01") | _stage_tables(out, "02") | {"customer_links"}
+    base, other = run_table_hashes(tiny_run), run_table_hashes(out)
+    differ = set(differing_tables({t: base[t] for t in other}, other))
+    random_tables = run_stage_tables(out, "01") | run_stage_tables(out, "02") | {"customer_links"}
     assert differ <= random_tables, f"seed-independent tables changed: {differ - random_tables}"
     assert "pareto_front" in differ, "NSGA-II must follow the seed"
     # in 03 the seed only draws the pairs that estimate u on larger data; on small data u
@@ -90,14 +89,16 @@ def test_killed_rerun_and_a_concurrent_run_match_the_uninterrupted_run(
     for run in runs:
         output, _ = run.communicate(timeout=300)
         assert run.returncode == 0, output[-2000:]
-    ours = _stage_tables(tiny_run, "00") | _stage_tables(tiny_run, "03")
-    want = {t: h for t, h in _hashes(tiny_run).items() if t in ours}
+    ours = run_stage_tables(tiny_run, "00") | run_stage_tables(tiny_run, "03")
+    want = {t: h for t, h in run_table_hashes(tiny_run).items() if t in ours}
     assert set(STAGE_03.outputs) <= set(want)
     for folder in (killed, other):
         m = json.loads((folder / "manifest.json").read_text())
         assert m["status"] == "ok" and list(m["stages"]) == ["00", "03"]
-        got = _hashes(folder)
-        assert not _differ(want, got), f"{folder.name}: tables differ: {_differ(want, got)}"
+        got = run_table_hashes(folder)
+        assert not differing_tables(want, got), (
+            f"{folder.name}: tables differ: {differing_tables(want, got)}"
+        )
         assert Path(m["stages"]["03"]["notebook"]).name == STAGE_03.notebook
         assert not list(folder.rglob(".*tmp")), "no temporary file is left behind"
     assert (killed / "warehouse.duckdb").exists() and (other / "warehouse.duckdb").exists()

@@ -29,7 +29,6 @@ import pytest
 from _builders import (
     ROOT,
     differing_tables,
-    run_stage_tables,
     run_table_hashes,
     stage_notebook,
 )
@@ -44,9 +43,6 @@ from channelops.run.schedule import default_jobs, exports_bytes, stage_dependenc
 
 CI = str(ROOT / "parameters" / "ci.yaml")
 STAGE_00, STAGE_03 = stage_by_key("00"), stage_by_key("03")
-
-
-_hashes, _stage_tables, _differ = run_table_hashes, run_stage_tables, differing_tables
 
 
 def _cli(dataset: Path, out: Path, *extra: str) -> list[str]:
@@ -101,7 +97,7 @@ def test_content_hash_ignores_how_strings_are_held_and_where_row_groups_end(tmp_
 
 
 def test_manifest_hash_matches_each_table(tiny_run):
-    hashes = _hashes(tiny_run)
+    hashes = run_table_hashes(tiny_run)
     files = sorted(p.stem for p in (tiny_run / "tables").glob("*.parquet"))
     assert sorted(hashes) == files
     for name in ("order_lines", "segments", "forecasts", "dq_revenue"):
@@ -144,9 +140,11 @@ def test_same_data_parameters_and_seed_give_identical_tables(tiny_dataset, tiny_
     code = main(["run", "--params", CI, "--dataset", str(tiny_dataset), "--output", str(out),
                  "--no-progress", "--no-report", "--jobs", "1"])  # fmt: skip
     assert code == 0
-    first, second = _hashes(tiny_run), _hashes(out)
+    first, second = run_table_hashes(tiny_run), run_table_hashes(out)
     assert len(first) >= 30
-    assert not _differ(first, second), f"tables that differ between runs: {_differ(first, second)}"
+    assert not differing_tables(first, second), (
+        f"tables that differ between runs: {differing_tables(first, second)}"
+    )
 
 
 # ---- safe failure and concurrent runs -------------------------------------------------
