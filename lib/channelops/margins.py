@@ -61,6 +61,48 @@ def _line_money(lines: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     return net, units.where(merch, 0.0), merch
 
 
+def _text_codes(values: pd.Series, missing_as_text: bool = True) -> tuple[np.ndarray, list[str]]:
+    """``values`` as text coded: (int64 code per row, the distinct texts sorted), without a
+    Python string per row on large columns. A missing value is coded as the text
+    ``astype(str)`` writes for it (``missing_as_text``), else as -1."""
+    if missing_as_text and values.isna().any():  # rare: astype(str)'s spelling of missing
+        values = values.astype(str)
+    codes, uniques = pd.factorize(values, sort=True)
+    texts = [str(u) for u in np.asarray(uniques, dtype=object)]
+    order = np.argsort(np.array(texts, dtype=object), kind="stable")
+    codes = np.asarray(codes, dtype=np.int64)
+    if (order != np.arange(len(texts))).any():  # factorize's sort differs from str order
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+        texts = [texts[i] for i in order]
+    return codes, texts
+
+
+def _take(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``per_code[codes]`` as floats, NaN where the code is -1 (a missing value)."""
+    out = np.asarray(per_code, dtype=float)[np.maximum(codes, 0)] if len(per_code) else None
+    if out is None:
+        return np.full(len(codes), np.nan)
+    out[codes < 0] = np.nan
+    return out
+
+
+def _orders_with_revenue(
+    ch_code: np.ndarray, order_id: pd.Series, net: pd.Series, ids: pd.Index
+) -> pd.Series:
+    """Distinct (channel, order) pairs whose net revenue sums to more than 0, per channel
+    of ``ids`` (codes of ``ch_code`` index ``ids``' leading names)."""
+    if order_id.isna().any():  # rare: astype(str)'s spelling of a missing order id
+        order_id = order_id.astype(str)
+    o_code, o_names = pd.factorize(order_id)  # only which lines share an order matters
+    n = max(len(o_names), 1)
+    per_order = pd.Series(net.to_numpy()).groupby(ch_code * n + o_code).sum()
+    positive = per_order.index.to_numpy()[per_order.to_numpy() > 0] // n
+    counts = np.bincount(positive, minlength=len(ids)) if len(ids) else np.zeros(0, np.int64)
+    return pd.Series(counts[: len(ids)], index=ids).astype(np.int64)
+
+
 def channel_margin_rates(
     intake_lines: pd.DataFrame,
     products: pd.DataFrame,
@@ -125,31 +167,33 @@ def channel_margin_rates(
             keep &= ts < pd.Timestamp(end)
         lines = lines.loc[keep]
     net, units, merch = _line_money(lines)
-    cid = lines["channel_id"].astype(str)
+    ch_code, ids = _text_codes(lines["channel_id"])
+    sku_code, skus = _text_codes(lines["sku"], missing_as_text=False)
     cost = pd.to_numeric(products.set_index(products["sku"].astype(str))["unit_cost"], "coerce")
     cost = cost[~cost.index.duplicated()]
-    unit_cost = lines["sku"].astype("string").map(cost).astype(float)
+    unit_cost = pd.Series(
+        _take(pd.Series(skus, dtype="string").map(cost).astype(float).to_numpy(), sku_code),
+        index=lines.index,
+    )
     known = merch & unit_cost.notna().to_numpy()
     frame = pd.DataFrame(
         {
-            "channel_id": cid.to_numpy(),
             "revenue": net.to_numpy(),
             "merch_revenue": net.where(merch, 0.0).to_numpy(),
             "known_revenue": net.where(known, 0.0).to_numpy(),
             "known_cogs": (units * unit_cost).where(known, 0.0).to_numpy(),
         }
     )
-    g = frame.groupby("channel_id").sum()
+    # sums per channel in row order (the groupby's own compensated sums), channels by name
+    g = frame.groupby(ch_code).sum()
+    g.index = pd.Index([ids[i] for i in g.index], dtype=object, name="channel_id")
+    del frame
     ids = list(g.index)
     if channels is not None:
         _require(channels, ("channel_id",), "channels.csv")
         ids += [c for c in channels["channel_id"].astype(str) if c not in g.index]
     g = g.reindex(ids, fill_value=0.0)
-    order_rev = pd.DataFrame(
-        {"channel_id": cid.to_numpy(), "order_id": lines["order_id"].astype(str).to_numpy()}
-    ).assign(r=net.to_numpy())
-    per_order = order_rev.groupby(["channel_id", "order_id"])["r"].sum()
-    orders = (per_order > 0).groupby(level="channel_id").sum().reindex(ids, fill_value=0)
+    orders = _orders_with_revenue(ch_code, lines["order_id"], net, g.index)
     coverage = (g["known_revenue"] / g["merch_revenue"].where(g["merch_revenue"] > 0)).fillna(1.0)
     cost_share = (g["known_cogs"] / g["known_revenue"].where(g["known_revenue"] > 0)).fillna(0.0)
     cogs = g["known_cogs"] + cost_share * (g["merch_revenue"] - g["known_revenue"])
@@ -175,6 +219,7 @@ def channel_margin_rates(
         _require(shipments, ("order_id", "channel_id", "cost"), "shipments.csv")
         ship = shipments
         if start is not None or end is not None:
+            cid = lines["channel_id"].astype(str)
             kept = set(zip(cid, lines["order_id"].astype(str), strict=True))
             pairs = zip(ship["channel_id"].astype(str), ship["order_id"].astype(str), strict=True)
             ship = ship.loc[[p in kept for p in pairs]]
@@ -184,8 +229,12 @@ def channel_margin_rates(
             handling = warehouses.set_index(warehouses["warehouse_id"].astype(str))[
                 "handling_cost_per_order"
             ]
-            amount = amount + ship["warehouse_id"].astype(str).map(handling).fillna(0.0)
-        fulfil = amount.groupby(ship["channel_id"].astype(str).to_numpy()).sum()
+            wh_code, whs = _text_codes(ship["warehouse_id"])
+            per_wh = pd.Series(whs, dtype=object).map(handling).astype(float).to_numpy()
+            amount = amount + pd.Series(_take(per_wh, wh_code), index=amount.index).fillna(0.0)
+        ship_code, ship_ids = _text_codes(ship["channel_id"])
+        fulfil = amount.groupby(ship_code).sum()
+        fulfil.index = pd.Index([ship_ids[i] for i in fulfil.index], dtype=object)
         fulfil = fulfil.reindex(ids, fill_value=0.0)
         included.append("fulfilment")
 
