@@ -114,7 +114,7 @@ class _FakeDataset:
 
 def test_stage_inputs_reads_holidays_and_rejects_bad_ones(tmp_path):
     got = fc.stage_inputs(_FakeDataset(tmp_path), "naive, gbm")
-    assert got.models == ["naive", "gbm"] and got.holidays is None and got.shipments is None
+    assert got.models == ["naive", "gbm"] and got.holidays is None and got.shipment_counts is None
     assert got.unit_cost["A"] == 2.0
     (tmp_path / "holidays.csv").write_text("date,name\n2024-12-25,Christmas\n")
     assert list(fc.stage_inputs(_FakeDataset(tmp_path), "naive").holidays) == [

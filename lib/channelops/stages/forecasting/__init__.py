@@ -26,7 +26,7 @@ from .findings import (
     stock_findings,
 )
 from .holidays import HOLIDAYS_FILE, dataset_holidays, holiday_dates, read_holidays
-from .inputs import StageInputs, channel_warehouse_shares, stage_inputs
+from .inputs import StageInputs, channel_warehouse_shares, shipment_counts, stage_inputs
 from .models import (
     BACKTEST_COLUMNS,
     DEFAULT_MODELS,
@@ -70,6 +70,7 @@ __all__ = [
     "StageInputs",
     "channel_warehouse_shares",
     "stage_inputs",
+    "shipment_counts",
     "coherence_finding",
     "level_accuracy",
     "level_backtest",
