@@ -11,6 +11,8 @@
   reach front) to check NSGA-II.
 * :mod:`.plan_inputs` takes the weekly budget (when none is given) and the target segments'
   weights from the run's data.
+* :mod:`.source` names the columns each step reads and reads some columns of a dataset
+  table (shipment costs) without the rest.
 * :mod:`.plots` draws curves, Pareto projections and parallel coordinates.
 
 Money is in the dataset's base currency per week throughout.
@@ -87,6 +89,12 @@ from .plots import (
     plot_response_curve,
     plot_response_curves,
 )
+from .source import (
+    MARGIN_LINE_COLUMNS,
+    SHIPMENT_COST_COLUMNS,
+    WEEKLY_REVENUE_COLUMNS,
+    table_columns,
+)
 from .uncertainty import (
     channel_returns,
     current_allocation,
@@ -97,6 +105,10 @@ from .uncertainty import (
 )
 
 __all__ = [
+    "MARGIN_LINE_COLUMNS",
+    "SHIPMENT_COST_COLUMNS",
+    "WEEKLY_REVENUE_COLUMNS",
+    "table_columns",
     "RESPONSE_MODELS",
     "dataset_lift_tests",
     "fit_channel_curves",
