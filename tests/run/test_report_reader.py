@@ -10,10 +10,13 @@ from channelops.run.registry import stage_by_key
 from channelops.run.report import (
     _CSS,
     build_report,
+    describe_figures,
     duration_text,
     frame_tables,
     is_prose,
+    last_heading,
     math_as_text,
+    notebook_body_html,
     render_math,
     stderr_notes,
     wall_time_text,
@@ -211,3 +214,28 @@ def test_table_numbers_and_times_for_people():
     # a column with one fractional figure keeps its decimals everywhere
     mixed = humanise_tables("<table><tr><td>2.000</td></tr><tr><td>2.500</td></tr></table>")
     assert re.findall(r"<td>([^<]*)</td>", mixed) == ["2.000", "2.500"]
+
+
+def test_every_figure_has_alternative_text_naming_its_section(tmp_path):
+    """nbconvert warns 'Alternative text is missing' on an image without alt text; each
+    figure takes the last heading above it (markup in it escaped), its own alt text wins."""
+    png = "iVBORw0KGgo="
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("plot()", outputs=[_image(png)]),
+        nbformat.v4.new_markdown_cell("Some text\n\n## Response `curves` & <b>x</b>\n\nmore"),
+        nbformat.v4.new_code_cell("plot()", outputs=[_image(png), _image(png, alt="own")]),
+    ]
+    alts = [describe_figures(c, last_heading(nb.cells[1].source)) for c in nb.cells[2:]]
+    metas = [o["metadata"]["image/png"]["alt"] for o in alts[0].outputs]
+    assert metas == ["Figure: Response curves & <b>x</b>", "own"]
+    assert last_heading("no heading here") is None
+    nbformat.write(nb, str(tmp_path / "figures.ipynb"))
+    body = notebook_body_html(tmp_path / "figures.ipynb")
+    found = re.findall(r'<img[^>]*alt="([^"]*)"', body)
+    assert found == ["Figure", "Figure: Response curves &amp; &lt;b&gt;x&lt;/b&gt;", "own"]
+
+
+def _image(png: str, alt: str | None = None) -> nbformat.NotebookNode:
+    meta = {"image/png": {"alt": alt}} if alt else {}
+    return nbformat.v4.new_output("display_data", data={"image/png": png}, metadata=meta)

@@ -44,9 +44,11 @@ from channelops.run.registry import STAGES
 
 __all__ = [
     "build_report",
+    "describe_figures",
     "findings_as_text",
     "frame_tables",
     "humanise_tables",
+    "last_heading",
     "notebook_body_html",
     "render_math",
     "sanitise_html",
@@ -329,20 +331,45 @@ def _stderr_to_notes(cell: NotebookNode) -> NotebookNode:
     return cell
 
 
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def last_heading(markdown: str) -> str | None:
+    """The text of the last Markdown heading in ``markdown`` (``None`` without one), with
+    inline code marks and emphasis removed."""
+    found = _HEADING.findall(markdown)
+    return re.sub(r"[`*_]", "", found[-1]).strip() if found else None
+
+
+def describe_figures(cell: NotebookNode, section: str | None) -> NotebookNode:
+    """Give every image output of ``cell`` alternative text (for screen readers and when an
+    image cannot be shown): the notebook section it illustrates, unless the output has its
+    own. nbconvert reads it from the output's ``metadata[mime]["alt"]`` and escapes it."""
+    text = f"Figure: {section}" if section else "Figure"
+    for out in cell.get("outputs", []):
+        for mime in _IMAGE_TYPES:
+            if mime in out.get("data", {}):
+                meta = out.setdefault("metadata", {}).setdefault(mime, {})
+                meta.setdefault("alt", text)
+    return cell
+
+
 def _prepare_for_report(nb: NotebookNode) -> NotebookNode:
     """The notebook as a reader sees it: hidden cells gone, math drawn, findings as text,
-    stderr as notes."""
-    cells, previous = [], None
+    stderr as notes, figures described by their section."""
+    cells, previous, section = [], None, None
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & {"injected-parameters", "parameters", "remove-from-report"}:
             continue
         if cell.cell_type == "markdown":
+            section = last_heading(cell.source) or section
             cell.source = render_math(cell.source)
         elif cell.cell_type == "code":
             if _is_findings_cell(cell, previous):
                 cell = findings_as_text(cell)
-            cell = _prose_as_text(_stderr_to_notes(cell))
+            cell = describe_figures(_prose_as_text(_stderr_to_notes(cell)), section)
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 if "text/markdown" in data:
