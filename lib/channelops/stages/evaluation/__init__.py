@@ -9,6 +9,8 @@
 * :mod:`.summary`: the executive summary and the ranking paragraph; :mod:`.text` escapes
   every data string that enters a sentence.
 * :mod:`.kpis`: one run's figures as a long table, to compare runs.
+* :mod:`.source`: 03's order lines read compactly (only the columns 06 reads, one string
+  per distinct value) and the guest lines left out of customer figures.
 * :mod:`.plots`: the notebook's figures.
 
 Money is in the base currency; every finding sentence is computed from the numbers it
@@ -96,6 +98,7 @@ from .scorecard import (
     service_figures,
     shipment_figures,
 )
+from .source import GUEST_COLUMNS, guests_left_out, read_lines, shared_text
 from .summary import (
     SUMMARY_TABLE_COLUMNS,
     acquisition_text,
@@ -114,6 +117,11 @@ from .text import escape_data, money_text, names_text
 __all__ = [
     "identified_lines",
     "left_out_text",
+    # reading the lines
+    "read_lines",
+    "shared_text",
+    "guests_left_out",
+    "GUEST_COLUMNS",
     # scorecard
     "SOLD_STATUSES",
     "SCORECARD_DEFINITIONS",

@@ -196,8 +196,13 @@ def unit_metrics(
     units["start_date"] = pd.to_datetime(units["start_date"]).dt.normalize()
     units["end_date"] = pd.to_datetime(units["end_date"]).dt.normalize()
     units = units.drop_duplicates(["name", "unit_id"]).reset_index(drop=True)
-    sel = lines if channel_id is None else lines.loc[lines["channel_id"] == channel_id]
-    sel = sel.loc[sel["customer_id"].notna().to_numpy()]  # guests are no unit
+    # the lines of identified customers (guests are no unit) on the channel, and only the
+    # columns read here: one copy, not one of every column per filter
+    keep = lines["customer_id"].notna().to_numpy()
+    if channel_id is not None:
+        keep &= (lines["channel_id"] == channel_id).to_numpy(dtype=bool, na_value=False)
+    cols = [c for c in ("customer_id", "order_ts_local", money, "status") if c in lines.columns]
+    sel = lines.loc[keep, cols]
     if money == "revenue_base" and "status" in sel.columns:
         sel = sel.loc[~sel["status"].isin(["cancelled", "returned"]).to_numpy(dtype=bool)]
     day = pd.to_datetime(sel["order_ts_local"]).dt.normalize()

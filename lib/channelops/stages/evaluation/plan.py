@@ -88,7 +88,9 @@ def plan_vs_actual(
     if plan is None:
         return pd.DataFrame(columns=["channel_id", "selected", "planned_budget", "actual_spend"])
     require_columns(plan, ["channel_id", "selected", "budget", "revenue", "profit"], "channel_plan")
-    rev = weekly_channel_revenue(lines)
+    # the columns weekly_channel_revenue reads, so its copy of the sold lines holds no more
+    weekly = ["channel_id", "order_ts_local", "revenue_base", "status", "quantity"]
+    rev = weekly_channel_revenue(lines[[c for c in weekly if c in lines.columns]])
     spend = _spend_weeks(marketing)
     first_week, last_week = _actual_period(rev["week_start"], spend, weeks)
     recent = rev.loc[(rev["week_start"] >= first_week) & (rev["week_start"] <= last_week)]

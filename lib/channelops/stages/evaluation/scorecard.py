@@ -162,8 +162,10 @@ def first_seen(lines: pd.DataFrame) -> pd.DataFrame:
         customer_id, first_seen (local timestamp of the earliest line), first_channel (its
         channel; ties broken by channel_id).
     """
-    require_columns(lines, ["customer_id", "channel_id", "order_ts_local"], "lines")
-    lines = lines.loc[lines["customer_id"].notna().to_numpy()]  # guests are no customer
+    cols = ["customer_id", "channel_id", "order_ts_local"]
+    require_columns(lines, cols, "lines")
+    # guests are no customer; only the three columns read here are copied
+    lines = lines.loc[lines["customer_id"].notna().to_numpy(), cols]
     # A stable sort on (time, channel) and the first line of each customer, on integer
     # codes: the same rows as sort_values(kind="mergesort") + drop_duplicates, without
     # sorting object strings. Missing times and channels sort last, as there.

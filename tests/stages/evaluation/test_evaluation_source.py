@@ -1,0 +1,113 @@
+"""06 reads 03's order lines compactly (only its columns, one string per distinct value):
+the values are those of the file, and the scorecard's sums on them are the same to the last
+digit as on the lines read the usual way (Arrow strings)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from channelops.margins import channel_margin_rates
+from channelops.stages import evaluation as ev
+
+
+def _lines(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    """Order lines of three channels, some guests (customer_id missing), every status."""
+    rng = np.random.default_rng(seed)
+    customer = rng.choice([f"C{i:03d}" for i in range(40)], n).astype(object)
+    customer[rng.random(n) < 0.2] = None
+    quantity = rng.integers(-1, 4, n)
+    status = rng.choice(["paid", "shipped", "delivered", "cancelled", "returned"], n)
+    revenue = np.round(quantity * rng.uniform(1, 50, n), 2)
+    return pd.DataFrame(
+        {
+            "channel_id": rng.choice(["web", "amazon", "store"], n),
+            "order_id": [f"#{i // 3}" for i in range(n)],
+            "customer_id": customer,
+            "sku": rng.choice([f"S{i}" for i in range(12)], n),
+            "quantity": quantity,
+            "revenue_base": revenue,
+            "net_revenue_base": np.where(np.isin(status, ["cancelled", "returned"]), 0.0, revenue)
+            - rng.uniform(0, 1, n).round(2),
+            "demand_units": np.where(
+                (quantity > 0) & ~np.isin(status, ["cancelled", "returned"]), quantity, 0
+            ),
+            "status": status,
+            "order_ts_local": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s"),
+            "discount_base": rng.uniform(0, 2, n).round(2),
+        }
+    )
+
+
+@pytest.fixture
+def lines_file(tmp_path):
+    path = tmp_path / "order_lines.parquet"
+    # several row groups: Parquet gives each its own dictionary
+    pq.write_table(pa.Table.from_pandas(_lines(), preserve_index=False), path, row_group_size=70)
+    return path
+
+
+def test_shared_text_one_object_per_value_and_none_for_null():
+    chunks = pa.chunked_array([pa.array(["b", "a", None]), pa.array(["a", "c", "b"])])
+    for column in (chunks, chunks.dictionary_encode()):
+        got = ev.shared_text(column)
+        assert got.dtype == object
+        assert list(got) == ["b", "a", None, "a", "c", "b"]
+        assert got[1] is got[3] and got[0] is got[5]  # equal values are one object
+    assert len(ev.shared_text(pa.chunked_array([], type=pa.string()))) == 0
+
+
+def test_read_lines_holds_the_file_values(lines_file):
+    want = pd.read_parquet(lines_file, columns=list(ev.LINE_COLUMNS))
+    got = ev.read_lines(lines_file, ev.LINE_COLUMNS)
+    assert list(got.columns) == list(ev.LINE_COLUMNS)
+    assert got["customer_id"].isna().sum() == want["customer_id"].isna().sum() > 0
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_read_lines_names_the_file_and_the_missing_column(lines_file):
+    with pytest.raises(ValueError, match=r"order_lines\.parquet lacks column\(s\) \['refund'\]"):
+        ev.read_lines(lines_file, ["channel_id", "refund"])
+
+
+def test_scorecard_sums_equal_on_compact_and_arrow_lines(lines_file):
+    """Same sums to the last digit: the compact frame keeps the file's row order."""
+    # as read_table gives them: text columns as Arrow strings
+    text = ["channel_id", "order_id", "customer_id", "sku", "status"]
+    arrow = pd.read_parquet(lines_file, columns=list(ev.LINE_COLUMNS))
+    arrow = arrow.astype(dict.fromkeys(text, "string[pyarrow]"))
+    compact = ev.read_lines(lines_file, ev.LINE_COLUMNS)
+    products = pd.DataFrame({"sku": [f"S{i}" for i in range(10)], "unit_cost": np.arange(10.0)})
+    channels = pd.DataFrame({"channel_id": ["web", "amazon", "store"], "commission_rate": 0.1})
+    for lines in (arrow, compact):
+        assert lines["channel_id"].nunique() == 3
+    pd.testing.assert_frame_equal(
+        ev.sales_figures(compact, products, channels),
+        ev.sales_figures(arrow, products, channels),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(
+        channel_margin_rates(compact, products, channels),
+        channel_margin_rates(arrow, products, channels),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(ev.first_seen(compact), ev.first_seen(arrow), check_exact=True)
+
+
+def test_guests_left_out_counts_guest_lines_orders_and_revenue():
+    lines = pd.DataFrame(
+        {
+            "channel_id": ["web", "web", "web", "store"],
+            "order_id": ["1", "1", "2", "1"],
+            "customer_id": [None, None, "C1", "C2"],
+            "net_revenue_base": [10.0, 5.0, 20.0, 65.0],
+            "sku": ["a", "b", "a", "a"],
+        }
+    )
+    left = ev.guests_left_out(lines)
+    assert (left.lines, left.orders, left.revenue) == (2, 1, 15.0)
+    assert (left.total_lines, left.total_orders, left.total_revenue) == (4, 3, 100.0)
