@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from channelops.stages import forecasting as fc
-from channelops.stages.forecasting.gbm import holiday_features
-from channelops.stages.forecasting.models import forecast_matrix
+from channelops.stages.forecasting.gbm import gbm_forecast, holiday_features
+from channelops.stages.forecasting.models import _base_for_gbm, forecast_matrix
 
 DAYS = 420
 START = pd.Timestamp("2023-01-02")  # a Monday
@@ -125,3 +125,23 @@ def test_stage_inputs_reads_holidays_and_rejects_bad_ones(tmp_path):
         fc.stage_inputs(_FakeDataset(tmp_path), "naive")
     with pytest.raises(ValueError, match="unknown model"):
         fc.stage_inputs(_FakeDataset(tmp_path), "prophet")
+
+
+def test_gbm_bags_average_fits_on_their_own_subsamples():
+    y, dates, _ = _closed_on_holidays(seed=4)
+    hist, days = y[:8, :160], dates[:160]
+    base = _base_for_gbm(7, 28)
+    kw = {"n_origins": 4, "origin_step": 7}
+
+    def fit(seed, bags, rows):
+        return gbm_forecast(hist, 14, days, base, seed=seed, bags=bags, bag_rows=rows, **kw)
+
+    # fewer training rows than bag_rows: every fit sees all rows, seeds 5, 6, 7
+    singles = [fit(s, 1, 10_000) for s in (5, 6, 7)]
+    assert np.allclose(fit(5, 3, 10_000), np.mean(singles, axis=0))
+    # a subsample per fit: the bags differ from one another, and their mean is the forecast
+    small = [fit(s, 1, 300) for s in (5, 6)]
+    assert not np.array_equal(small[0], small[1])
+    assert np.allclose(fit(5, 2, 300), np.mean(small, axis=0))
+    with pytest.raises(ValueError, match="bags and bag_rows must be at least 1"):
+        fit(5, 0, 300)
