@@ -111,3 +111,17 @@ def test_guests_left_out_counts_guest_lines_orders_and_revenue():
     left = ev.guests_left_out(lines)
     assert (left.lines, left.orders, left.revenue) == (2, 1, 15.0)
     assert (left.total_lines, left.total_orders, left.total_revenue) == (4, 3, 100.0)
+
+
+def test_with_shared_text_converts_only_the_named_text_columns():
+    frame = pd.DataFrame(
+        {
+            "channel_id": pd.array(["web", "store", None, "web"], dtype="string[pyarrow]"),
+            "cost": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    got = ev.with_shared_text(frame, ["channel_id", "warehouse_id"])  # no warehouse_id: skipped
+    assert list(got["channel_id"]) == ["web", "store", None, "web"]
+    assert got["channel_id"][0] is got["channel_id"][3]
+    assert got["cost"].equals(frame["cost"]) and frame["channel_id"].dtype == "string[pyarrow]"
+    assert ev.with_shared_text(None, ["channel_id"]) is None

@@ -98,7 +98,7 @@ from .scorecard import (
     service_figures,
     shipment_figures,
 )
-from .source import GUEST_COLUMNS, guests_left_out, read_lines, shared_text
+from .source import GUEST_COLUMNS, guests_left_out, read_lines, shared_text, with_shared_text
 from .summary import (
     SUMMARY_TABLE_COLUMNS,
     acquisition_text,
@@ -120,6 +120,7 @@ __all__ = [
     # reading the lines
     "read_lines",
     "shared_text",
+    "with_shared_text",
     "guests_left_out",
     "GUEST_COLUMNS",
     # scorecard

@@ -9,6 +9,8 @@ and group-bys that 06 and :func:`channelops.margins.channel_margin_rates` run on
 columns copy pointers instead of making one new string per line.
 
 - :func:`read_lines` — the lines, compact;
+- :func:`with_shared_text` — the same for text columns of a frame already read (the
+  channel and warehouse of every shipment, which the scorecard turns into ``str``);
 - :func:`guests_left_out` — what per-customer figures leave out (guest lines), without a
   copy of the identified lines.
 """
@@ -24,7 +26,7 @@ import pyarrow.parquet as pq
 
 from channelops.customers import GuestsLeftOut, identified_lines
 
-__all__ = ["read_lines", "shared_text", "guests_left_out", "GUEST_COLUMNS"]
+__all__ = ["read_lines", "shared_text", "with_shared_text", "guests_left_out", "GUEST_COLUMNS"]
 
 #: The columns :func:`guests_left_out` reads: the guest test, the order key and the money.
 GUEST_COLUMNS = ("channel_id", "order_id", "customer_id", "net_revenue_base", "revenue_base")
@@ -92,6 +94,26 @@ def read_lines(path: str | os.PathLike[str], columns: list[str] | tuple[str, ...
         del table
     n = pq.read_metadata(path).num_rows
     return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+
+
+def with_shared_text(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame | None:
+    """``frame`` with its ``columns`` (those it has) as :func:`shared_text` object arrays.
+
+    Args:
+        frame: any DataFrame (e.g. shipments.csv as the dataset reads it), or None.
+        columns: text columns (string, object) to convert; missing values become None.
+
+    Returns:
+        A new frame (the other columns not copied), or None for None.
+    """
+    if frame is None:
+        return None
+    out = frame.copy(deep=False)
+    for c in columns:
+        if c in out.columns:
+            values = out[c].astype("string[pyarrow]").array
+            out[c] = shared_text(values.__arrow_array__())
+    return out
 
 
 def guests_left_out(lines: pd.DataFrame, customer: str = "customer_id") -> GuestsLeftOut:
