@@ -72,6 +72,7 @@ STAGES: tuple[Stage, ...] = (
         "Which channels should we run, with how much budget?",
         outputs=(
             "response_curves",
+            "response_holdout",
             "pareto_front",
             "channel_plan",
             "plan_sensitivity",

@@ -11,6 +11,7 @@
   reach front) to check NSGA-II.
 * :mod:`.plan_inputs` takes the weekly budget (when none is given) and the target segments'
   weights from the run's data.
+* :mod:`.holdout` refits the curves without the latest weeks and scores them on those weeks.
 * :mod:`.source` names the columns each step reads and reads some columns of a dataset
   table (shipment costs) without the rest.
 * :mod:`.plots` draws curves, Pareto projections and parallel coordinates.
@@ -53,6 +54,16 @@ from .curves import (
     prior_curve,
 )
 from .exact import exact_best_plan, exact_front, hypervolume_ratio
+from .holdout import (
+    HOLDOUT_COLUMNS,
+    HOLDOUT_WEEKS,
+    curve_paths,
+    empty_response_holdout,
+    holdout_check,
+    holdout_errors,
+    holdout_sentence,
+    with_trend_base,
+)
 from .joint import (
     RESPONSE_MODELS,
     dataset_lift_tests,
@@ -105,6 +116,14 @@ from .uncertainty import (
 )
 
 __all__ = [
+    "HOLDOUT_COLUMNS",
+    "HOLDOUT_WEEKS",
+    "curve_paths",
+    "empty_response_holdout",
+    "holdout_check",
+    "holdout_errors",
+    "holdout_sentence",
+    "with_trend_base",
     "MARGIN_LINE_COLUMNS",
     "SHIPMENT_COST_COLUMNS",
     "WEEKLY_REVENUE_COLUMNS",
