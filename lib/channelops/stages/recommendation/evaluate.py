@@ -72,49 +72,95 @@ def customer_metrics(
             columns too (NDCG with binary relevance, the ideal list capped at k).
 
     Returns:
-        One row per test customer (index customer_id): relevant, hits, precision_at_k,
-        recall_at_k, ndcg_at_k (and, with ``seen``, ndcg_repeat, recall_repeat (NaN for a
-        customer with no repeat SKU in the test period), ndcg_explore, recall_explore (NaN
-        with no new SKU) and new_share).
+        One row per test customer (index customer_id, sorted): relevant, hits,
+        precision_at_k, recall_at_k, ndcg_at_k (and, with ``seen``, ndcg_repeat,
+        recall_repeat (NaN for a customer with no repeat SKU in the test period),
+        ndcg_explore, recall_explore (NaN with no new SKU) and new_share).
+
+    Customers and SKUs are matched as integer codes (one int64 key per customer x SKU
+    pair), not by merging string columns.
     """
-    out = _ranked_metrics(recs, test, k)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    test_ids = _as_str(test["customer_id"])
+    customers = pd.Index(pd.unique(test_ids), name="customer_id").sort_values()
+    top = recs.loc[recs["rank"] <= k, ["customer_id", "sku", "rank"]]
+    top_row = customers.get_indexer(_as_str(top["customer_id"]))
+    mine = top_row >= 0  # rows of test customers' lists
+    top_sku = _as_str(top["sku"])[mine]
+    parts = [_as_str(test["sku"]), top_sku]
+    if seen is not None:
+        seen_row = customers.get_indexer(_as_str(seen["customer_id"]))
+        seen_sku = _as_str(seen["sku"])[seen_row >= 0]
+        parts.append(seen_sku)
+    skus = pd.Index(pd.unique(np.concatenate(parts)))
+    n = np.int64(max(len(skus), 1))
+    truth = np.unique(customers.get_indexer(test_ids) * n + skus.get_indexer(parts[0]))
+    row = top_row[mine].astype(np.int64)
+    key = row * n + skus.get_indexer(top_sku)
+    rank = top["rank"].to_numpy()[mine]
+    out = _ranked_metrics(customers, row, key, rank, truth, n, k)
     if seen is None:
         return out
-    old = seen[["customer_id", "sku"]].astype(str).drop_duplicates().assign(_seen=True)
-    truth = test[["customer_id", "sku"]].astype(str).drop_duplicates()
-    truth = truth.merge(old, on=["customer_id", "sku"], how="left")
-    is_old = truth["_seen"].notna().to_numpy()
+    old = np.unique(seen_row[seen_row >= 0] * n + skus.get_indexer(seen_sku))
+    is_old = np.isin(truth, old)
     for part, mask in (("repeat", is_old), ("explore", ~is_old)):
-        sub = _ranked_metrics(recs, truth[mask], k).reindex(out.index)
-        out[f"ndcg_{part}"] = sub["ndcg_at_k"]
-        out[f"recall_{part}"] = sub["recall_at_k"]
-    top = recs.loc[recs["rank"] <= k, ["customer_id", "sku"]].astype(str)
-    top = top[top["customer_id"].isin(out.index)].merge(old, on=["customer_id", "sku"], how="left")
-    new = top["_seen"].isna().groupby(top["customer_id"]).mean()
-    out["new_share"] = new.reindex(out.index)
+        sub = _ranked_metrics(customers, row, key, rank, truth[mask], n, k)
+        none = sub["relevant"].to_numpy() == 0
+        out[f"ndcg_{part}"] = sub["ndcg_at_k"].mask(none)
+        out[f"recall_{part}"] = sub["recall_at_k"].mask(none)
+    listed = np.bincount(row, minlength=len(customers))
+    new = np.bincount(row, weights=~np.isin(key, old), minlength=len(customers))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["new_share"] = np.where(listed > 0, new / listed, np.nan)
     return out
 
 
-def _ranked_metrics(recs: pd.DataFrame, test: pd.DataFrame, k: int) -> pd.DataFrame:
-    """:func:`customer_metrics` without the repeat / explore columns."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    truth = test[["customer_id", "sku"]].astype(str).drop_duplicates()
-    relevant = truth.groupby("customer_id").size().rename("relevant")
-    top = recs.loc[recs["rank"] <= k, ["customer_id", "sku", "rank"]].astype(
-        {"customer_id": str, "sku": str}
-    )
-    hit = top.merge(truth, on=["customer_id", "sku"])
-    hit["gain"] = 1.0 / np.log2(hit["rank"].to_numpy(float) + 1.0)
-    per = hit.groupby("customer_id").agg(hits=("sku", "size"), dcg=("gain", "sum"))
-    out = relevant.to_frame().join(per).fillna({"hits": 0, "dcg": 0.0})
+def _as_str(values) -> np.ndarray:
+    """Values as an object array of Python strings."""
+    return str_index(values).to_numpy(dtype=object)
+
+
+def _ranked_metrics(
+    customers: pd.Index,
+    row: np.ndarray,
+    key: np.ndarray,
+    rank: np.ndarray,
+    truth: np.ndarray,
+    n: np.int64,
+    k: int,
+) -> pd.DataFrame:
+    """:func:`customer_metrics` without the repeat / explore columns, on integer codes.
+
+    Args:
+        customers: the test customers (sorted); row: each list entry's customer (position
+            in ``customers``); key: its customer x SKU key (row * n + SKU code); rank: its
+            rank; truth: the sorted distinct keys of the relevant pairs; k: list length.
+
+    Returns:
+        index customers: relevant (0 for a customer with nothing relevant), hits,
+        precision_at_k, recall_at_k, ndcg_at_k.
+    """
+    relevant = np.bincount(truth // n, minlength=len(customers)).astype(np.int64)
+    hit = np.isin(key, truth)
+    gain = 1.0 / np.log2(rank[hit].astype(float) + 1.0)
+    # summed by pandas in list order, as a groupby over the merged hits did
+    dcg = pd.Series(gain).groupby(row[hit]).sum().reindex(range(len(customers)), fill_value=0.0)
+    hits = np.bincount(row[hit], minlength=len(customers)).astype(float)
     ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
-    idcg = ideal[np.minimum(out["relevant"].to_numpy(), k) - 1]
-    out["precision_at_k"] = out["hits"] / k
-    out["recall_at_k"] = out["hits"] / out["relevant"]
-    out["ndcg_at_k"] = out["dcg"] / idcg
-    out.index.name = "customer_id"
-    return out.drop(columns="dcg")
+    idcg = ideal[np.clip(np.minimum(relevant, k) - 1, 0, None)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = pd.DataFrame(
+            {
+                "relevant": relevant,
+                "hits": hits,
+                "precision_at_k": hits / k,
+                "recall_at_k": hits / relevant,
+                "ndcg_at_k": dcg.to_numpy() / idcg,
+            },
+            index=customers,
+        )
+    return out
 
 
 def _item_information(train: pd.DataFrame) -> pd.Series:
