@@ -24,6 +24,7 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,6 +89,44 @@ def speed(args: argparse.Namespace) -> None:
     print(cov[cov["model"] == "chosen"].to_string(index=False))
 
 
+def truth_bound(scored: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """A hindsight forecast from the simulator's truth, on the rows of one model of ``scored``.
+
+    Each scored day's forecast is the channel's true expected units that day
+    (``truth/demand.parquet``, promotions and shocks included) times the SKU's share of the
+    channel's realised units in that same window, rescaled so the channel's window total is
+    its realised total. It knows the future mix and level, so no forecaster made before the
+    window can beat it in expectation (squared error): what it leaves is the day-to-day
+    noise of the counts. ``truth x k`` also picks, in hindsight, the factor k that gives the
+    lowest weighted MASE (the median of a sparse count is below its mean, and MASE rewards
+    the median).
+
+    Returns:
+        rows with :data:`channelops.stages.forecasting.models.BACKTEST_COLUMNS`, model
+        ``truth`` and ``truth x k``.
+    """
+    base = scored[scored["model"] == scored["model"].iloc[0]].copy()
+    dem = pd.read_parquet(Path(dataset) / "truth" / "demand.parquet")
+    dem["date"] = pd.to_datetime(dem["date"])
+    base = base.merge(dem[["channel_id", "date", "expected_units"]], on=["channel_id", "date"])
+    g = base.groupby(["channel_id", "window"])
+    sku_units = base.groupby(["channel_id", "sku", "window"])["actual"].transform("sum")
+    share = sku_units / g["actual"].transform("sum")
+    days = base.drop_duplicates(["channel_id", "window", "date"])
+    expected = days.groupby(["channel_id", "window"])["expected_units"].sum()
+    total = g["actual"].transform("sum")
+    level = total / pd.MultiIndex.from_frame(base[["channel_id", "window"]]).map(expected)
+    base["forecast"] = base["expected_units"] * level * share
+    base = base.drop(columns="expected_units").assign(model="truth")
+    best, best_k = None, 1.0
+    for k in np.arange(0.3, 1.01, 0.05):
+        wm = fc.model_summary(base.assign(forecast=base["forecast"] * k))["weighted_mase"].iloc[0]
+        if best is None or wm < best:
+            best, best_k = wm, k
+    scaled = base.assign(forecast=base["forecast"] * best_k, model=f"truth x {best_k:.2f}")
+    return pd.concat([base, scaled], ignore_index=True)
+
+
 def demo(args: argparse.Namespace) -> None:
     from channelops.ingest.dataset import load_dataset
     from channelops.run.folder import read_table
@@ -108,8 +147,11 @@ def demo(args: argparse.Namespace) -> None:
     # every model scored on the windows the (nested) choice is scored on
     same = bt[bt["window"].isin(chosen["window"].unique())]
     scored = pd.concat([same, chosen.drop(columns="chosen_model")], ignore_index=True)
-    summary = fc.model_summary(scored).set_index("model")
     cov = fc.interval_coverage(scored, (0.8, 0.95))
+    truth = truth_bound(same, args.dataset) if args.truth else None
+    summary = fc.model_summary(
+        scored if truth is None else pd.concat([scored, truth], ignore_index=True)
+    ).set_index("model")
     print(
         f"{series.groupby(['channel_id', 'sku']).ngroups} series; forecasting "
         f"{time.perf_counter() - t0:.1f} s; nested {args.nested}, shrink {args.shrink}\n"
@@ -118,7 +160,14 @@ def demo(args: argparse.Namespace) -> None:
     wm = summary["weighted_mase"]
     ratio = wm["chosen"] / wm["seasonal_naive"]
     print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f}")
-    single = wm.drop("chosen")
+    single = wm.drop(["chosen", *(truth["model"].unique() if truth is not None else [])])
+    if truth is not None:
+        for m in truth["model"].unique():
+            print(
+                f"{m} (hindsight, from the simulator's truth) / best single model: "
+                f"weighted MASE {wm[m] / single.min():.3f}, mean RMSSE "
+                f"{summary.loc[m, 'mean_rmsse'] / summary.loc[single.index, 'mean_rmsse'].min():.3f}"
+            )
     simple = single.drop([m for m in fc.models.COMBO_MODELS if m in single.index])
     print(
         f"chosen / best single model ({single.idxmin()}) weighted MASE: "
@@ -140,6 +189,8 @@ def demo(args: argparse.Namespace) -> None:
     print(cov[cov["model"] == "chosen"].round(3).to_string(index=False))
     vcov = fc.velocity_coverage(chosen, (0.8, 0.95), 5)
     print(vcov.round(3).to_string(index=False))
+    if args.quick:
+        return
     levels = fc.level_backtest(series, chosen, args.horizon, args.windows, shrink=args.shrink)
     acc = fc.level_accuracy(levels)
     print("\nwhich level forecasts best (chosen backtest windows):\n")
@@ -200,6 +251,16 @@ def main() -> None:
     d.add_argument("--holding-rate", type=float, default=0.25)
     d.add_argument("--shrink", type=float, default=0.2)
     d.add_argument("--nested", action=argparse.BooleanOptionalAction, default=True)
+    d.add_argument(
+        "--truth",
+        action="store_true",
+        help="also score a hindsight forecast from the simulator's truth (truth_bound)",
+    )
+    d.add_argument(
+        "--quick",
+        action="store_true",
+        help="accuracy, choice and intervals only (no level or stock sections)",
+    )
     for sp in (s, d):
         sp.add_argument(
             "--models",
