@@ -141,3 +141,45 @@ def test_coded_metrics_equal_merged_strings_with_repeat_and_explore_apart():
     new = listed["old"].isna().groupby(listed["customer_id"]).mean().reindex(per.index)
     np.testing.assert_allclose(per["new_share"], new, rtol=0, atol=1e-15)
     assert per.loc[per.index.isin(ids[:5]), "new_share"].isna().all()  # no list
+
+
+def _shop(n_customers: int = 50) -> pd.DataFrame:
+    """Purchases of 10 SKUs on two channels; customers lean to the low or high SKUs."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for u in range(n_customers):
+        lean = 0 if u % 2 else 5
+        for _ in range(rng.integers(1, 6)):
+            sku = f"s{lean + int(rng.integers(5))}"
+            rows.append((f"c{u:02d}", sku, int(rng.integers(60)), ("web", "shop")[u % 2]))
+    df = pd.DataFrame(rows, columns=["customer_id", "sku", "day", "channel_id"])
+    df["order_ts"] = T0 + pd.to_timedelta(df.pop("day"), unit="D")
+    return rec.purchase_lines(df.assign(quantity=1.0, revenue_base=10.0))
+
+
+def test_recommend_feeds_the_assortment_shares_so_customers_are_scored_once():
+    lines = _shop()
+    segments = pd.Series({f"c{u:02d}": f"g{u % 3}" for u in range(50)})
+    profiles = pd.DataFrame({"segment": ["g0"], "customers": [1]})  # no bands: actives only
+    channels = pd.DataFrame({"channel_id": ["web", "shop"]})
+    model = rec.make_model("item_item").fit(rec.build_interactions(lines), segments)
+    want = rec.channel_affinities(model, lines, channels, profiles, segments)[0]
+    calls = []
+    score = model.score
+    model.score = lambda rows: calls.append(len(rows)) or score(rows)
+    ids = model.data.customers
+    sums = rec.share_sums(model, lines, channels, profiles, segments)
+    recs = rec.recommend(model, ids, k=3, on_scores=sums, batch_size=20_000)
+    assert calls == [len(ids)] and len(recs) == 3 * len(ids)
+    got = rec.channel_affinities(model, lines, channels, profiles, segments, sums=sums)[0]
+    assert calls == [len(ids)]  # no second pass
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # other batches than the affinities' own: the sums are not used, the answer is the same
+    sums = rec.share_sums(model, lines, channels, profiles, segments)
+    rec.recommend(model, ids, k=3, on_scores=sums, batch_size=7)
+    got = rec.channel_affinities(model, lines, channels, profiles, segments, sums=sums)[0]
+    assert sums.totals(sums.rows) is None and calls[-1] == len(ids)  # scored again
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # models that aggregate without dense scores, or share lists, need no sums
+    assert rec.share_sums(rec.make_model("popularity").fit(model.data), lines, channels,
+                          profiles, segments) is None  # fmt: skip

@@ -16,6 +16,7 @@ channel's customers will buy (:mod:`.assortment`).
 from __future__ import annotations
 
 from .assortment import (
+    ShareSums,
     affinities,
     assortment_summary,
     audience_mix,
@@ -26,6 +27,7 @@ from .assortment import (
     channel_affinity,
     purchase_shares,
     segment_affinity,
+    share_sums,
     unit_prices,
     weekly_revenue,
 )
@@ -155,6 +157,8 @@ __all__ = [
     "purchase_accounting",
     "purchase_lines",
     "purchase_shares",
+    "ShareSums",
+    "share_sums",
     "read_purchases",
     "recommend",
     "resolve_cutoff",

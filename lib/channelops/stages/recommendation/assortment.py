@@ -31,6 +31,8 @@ from .models import UNSEGMENTED, Recommender
 
 __all__ = [
     "purchase_shares",
+    "ShareSums",
+    "share_sums",
     "affinities",
     "channel_affinity",
     "segment_affinity",
@@ -69,14 +71,77 @@ def purchase_shares(model: Recommender, rows: np.ndarray, batch_size: int = 20_0
         yield part, s
 
 
+class ShareSums:
+    """weights[j] @ shares, summed from the score batches :func:`~.models.recommend` computes.
+
+    Pass it as ``recommend(..., on_scores=sums)``: each batch of scores it computes for the
+    customers it knows is turned into shares exactly as :func:`purchase_shares` does and
+    added up, so :func:`channel_affinities` (``sums=``) needs no second scoring pass over
+    every customer. The sums are used only when the batches were exactly the rows and batch
+    size :func:`purchase_shares` would have used (then they are the same numbers); otherwise
+    the affinities score the customers themselves.
+
+    Args:
+        model: the fitted recommender that will be scored.
+        rows: training rows whose shares are summed (every weight matrix's columns).
+        weights: (groups_j x len(rows)) sparse matrices.
+        batch_size: :func:`purchase_shares`'s batch size.
+    """
+
+    def __init__(
+        self,
+        model: Recommender,
+        rows: np.ndarray,
+        weights: list[sp.spmatrix],
+        batch_size: int = 20_000,
+    ) -> None:
+        data = model._check_fitted()
+        pop = np.asarray(data.matrix.sum(axis=0)).ravel()
+        self.pop = pop / pop.sum()
+        self.rows, self.batch_size = np.asarray(rows), batch_size
+        self.cols = [sp.csc_matrix(w) for w in weights]
+        self.sums = [np.zeros((w.shape[0], len(data.skus))) for w in weights]
+        self.done, self.usable = 0, True
+
+    def __call__(self, rows: np.ndarray, scores: np.ndarray) -> None:
+        """Add one batch (``rows``: the training rows scored, ``scores``: their scores)."""
+        stop = self.done + len(rows)
+        expected = self.rows[self.done : self.done + self.batch_size]
+        if not self.usable or not np.array_equal(rows, expected):
+            self.usable = False  # not the batches purchase_shares would use
+            return
+        s = np.array(scores, dtype=np.float64)
+        np.clip(s, 0.0, None, out=s)
+        tot = s.sum(axis=1, keepdims=True)
+        s /= np.where(tot > 0, tot, 1.0)
+        empty = tot[:, 0] <= 0
+        if empty.any():
+            s[empty] = self.pop
+        for w, total in zip(self.cols, self.sums, strict=True):
+            total += w[:, self.done : stop] @ s
+        self.done = stop
+
+    def totals(self, rows: np.ndarray) -> list[np.ndarray] | None:
+        """The sums when every one of ``rows`` was added in :func:`purchase_shares`'s
+        batches, else None."""
+        if self.usable and self.done == len(self.rows) and np.array_equal(rows, self.rows):
+            return self.sums
+        return None
+
+
 def _summed_shares(
-    model: Recommender, rows: np.ndarray, weights: list[sp.csr_matrix]
+    model: Recommender,
+    rows: np.ndarray,
+    weights: list[sp.csr_matrix],
+    sums: ShareSums | None = None,
 ) -> list[np.ndarray]:
     """weights[j] @ shares for every j, scoring each customer once.
 
     Args:
         rows: training rows of the customers (columns of every weight matrix, in this order).
         weights: (groups_j x len(rows)) sparse matrices.
+        sums: a :class:`ShareSums` that collected the same sums while :func:`recommend`
+            scored these rows (used when complete; else the customers are scored here).
 
     Returns:
         One (groups_j x SKUs) float64 array per weight matrix.
@@ -84,6 +149,10 @@ def _summed_shares(
     data = model._check_fitted()
     if hasattr(model, "summed_shares"):  # the model aggregates without dense scores
         totals = model.summed_shares(rows, weights)
+        if totals is not None:
+            return totals
+    if sums is not None:  # the same sums, taken from the batches recommend scored
+        totals = sums.totals(rows)
         if totals is not None:
             return totals
     cols = [sp.csc_matrix(w) for w in weights]
@@ -138,11 +207,26 @@ def _normalised(total: np.ndarray, index: pd.Index, skus: pd.Index) -> pd.DataFr
     return pd.DataFrame(total, index=index, columns=skus)
 
 
+def _affinity_weights(
+    data, lines: pd.DataFrame | None, segments: pd.Series | None, half_life_days: float
+) -> tuple[dict, np.ndarray]:
+    """The weight matrices of :func:`affinities` ('channel', 'segment': (matrix, labels))
+    and the training rows any of them weighs (sorted)."""
+    weights = {}
+    if lines is not None:
+        weights["channel"] = _channel_weights(data, lines, half_life_days)
+    if segments is not None:
+        weights["segment"] = _segment_onehot(data, segments)
+    rows = np.unique(np.concatenate([w.nonzero()[1] for w, _ in weights.values()]))
+    return weights, rows
+
+
 def affinities(
     model: Recommender,
     lines: pd.DataFrame | None,
     segments: pd.Series | None = None,
     half_life_days: float = 180.0,
+    sums: ShareSums | None = None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """:func:`channel_affinity` and :func:`segment_affinity` from one scoring pass.
 
@@ -155,19 +239,16 @@ def affinities(
             affinity).
         segments: customer_id -> segment (None: no segment affinity).
         half_life_days: recency weighting of a customer's units on a channel.
+        sums: :func:`share_sums`, filled by :func:`~.models.recommend` (then no customer is
+            scored again when it holds every customer's shares).
 
     Returns:
         (channel affinity or None, segment affinity or None): index channel_id / segment,
         columns sku, rows summing to 1.
     """
     data = model._check_fitted()
-    weights = {}
-    if lines is not None:
-        weights["channel"] = _channel_weights(data, lines, half_life_days)
-    if segments is not None:
-        weights["segment"] = _segment_onehot(data, segments)
-    rows = np.unique(np.concatenate([w.nonzero()[1] for w, _ in weights.values()]))
-    totals = _summed_shares(model, rows, [w[:, rows] for w, _ in weights.values()])
+    weights, rows = _affinity_weights(data, lines, segments, half_life_days)
+    totals = _summed_shares(model, rows, [w[:, rows] for w, _ in weights.values()], sums)
     out = {
         key: _normalised(total, index, data.skus)
         for (key, (_, index)), total in zip(weights.items(), totals, strict=True)
@@ -324,6 +405,7 @@ def channel_affinities(
     segments: pd.Series,
     half_life_days: float = 180.0,
     window_weeks: float = 13,
+    sums: ShareSums | None = None,
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.DataFrame | None]:
     """Affinity, status and expected weekly revenue of every channel, active and candidate.
 
@@ -342,6 +424,8 @@ def channel_affinities(
         segments: customer_id -> segment.
         half_life_days: recency weighting of a customer's units on a channel.
         window_weeks: recent weeks that set an active channel's weekly revenue.
+        sums: :func:`share_sums` of the same arguments, filled by :func:`~.models.recommend`
+            (None: the customers are scored here).
 
     Returns:
         (affinity: index channel_id, columns sku, rows summing to 1; status: ``'active'`` or
@@ -349,12 +433,9 @@ def channel_affinities(
         currency; mix: each candidate's expected segment mix, or None without a profiled
         candidate).
     """
-    candidates = channels[~channels["channel_id"].isin(lines["channel_id"].unique())]
-    profiled = bool(len(candidates)) and PROFILE_BANDS <= set(profiles.columns) & set(
-        candidates.columns
-    )
+    candidates, profiled = _candidates(lines, channels, profiles)
     active, seg_aff = affinities(
-        model, lines, segments if profiled else None, half_life_days=half_life_days
+        model, lines, segments if profiled else None, half_life_days=half_life_days, sums=sums
     )
     status = pd.Series("active", index=active.index)
     weekly = weekly_revenue(lines, window_weeks)
@@ -368,6 +449,40 @@ def channel_affinities(
     affinity = pd.concat([active, cand_aff])
     status = pd.concat([status, pd.Series("candidate", index=cand_aff.index)])
     return affinity, status, weekly, mix
+
+
+def _candidates(
+    lines: pd.DataFrame, channels: pd.DataFrame, profiles: pd.DataFrame
+) -> tuple[pd.DataFrame, bool]:
+    """(channels without purchases, True when they and 01's profiles carry the audience bands)."""
+    candidates = channels[~channels["channel_id"].isin(lines["channel_id"].unique())]
+    profiled = bool(len(candidates)) and PROFILE_BANDS <= set(profiles.columns) & set(
+        candidates.columns
+    )
+    return candidates, profiled
+
+
+def share_sums(
+    model: Recommender,
+    lines: pd.DataFrame,
+    channels: pd.DataFrame,
+    profiles: pd.DataFrame,
+    segments: pd.Series,
+    half_life_days: float = 180.0,
+) -> ShareSums | None:
+    """An empty :class:`ShareSums` for :func:`channel_affinities` of the same arguments, to
+    pass to :func:`~.models.recommend` as ``on_scores`` (one scoring pass for both).
+
+    Returns:
+        None when the model does not need it: it aggregates its shares without scoring
+        customers densely (``summed_shares``) or gives groups of customers one shared list.
+    """
+    data = model._check_fitted()
+    if hasattr(model, "summed_shares") or model.shared_scores(np.zeros(1, np.intp)) is not None:
+        return None
+    _, profiled = _candidates(lines, channels, profiles)
+    weights, rows = _affinity_weights(data, lines, segments if profiled else None, half_life_days)
+    return ShareSums(model, rows, [w[:, rows] for w, _ in weights.values()])
 
 
 def build_assortment(

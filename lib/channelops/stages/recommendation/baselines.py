@@ -44,6 +44,7 @@ __all__ = [
 
 #: Names of the baselines of this module.
 BASELINES = ("popularity_recent", "gp_topfreq", "tifu_knn")
+_CHUNK = 4096  # customers a blend scores at a time
 
 
 def _events(data: Interactions, name: str):
@@ -290,14 +291,25 @@ class RepeatExplore(Recommender):
         return self
 
     def score(self, rows: np.ndarray) -> np.ndarray:
+        """Scores of ``rows``, computed ``_CHUNK`` customers at a time (row by row the same;
+        the float64 temporaries stay small)."""
+        data = self._check_fitted()
+        rows = np.asarray(rows)
+        out = np.empty((len(rows), data.shape[1]), np.float32)
+        for start in range(0, len(rows), _CHUNK):
+            out[start : start + _CHUNK] = self._score_chunk(rows[start : start + _CHUNK])
+        return out
+
+    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
         data = self._check_fitted()
         seen = (data.matrix[rows] > 0).toarray()
         rep = _unit_range(np.asarray(self.repeat.score(rows), dtype=np.float64))
         exp = _unit_range(np.asarray(self.explore.score(rows), dtype=np.float64))
         head = self.k - self.explore_slots
         rep_seen = np.where(seen, rep, -np.inf)
-        if head > 0:
-            kth = -np.sort(-rep_seen, axis=1)[:, min(head, rep_seen.shape[1]) - 1]
+        if head > 0:  # the head-th largest bought score of each row (a partition, no sort)
+            h = min(head, rep_seen.shape[1]) - 1
+            kth = -np.partition(-rep_seen, h, axis=1)[:, h]
             top_seen = seen & (rep_seen >= kth[:, None])
         else:
             top_seen = np.zeros_like(seen)

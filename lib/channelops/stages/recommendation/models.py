@@ -491,6 +491,7 @@ def recommend(
     segments: pd.Series | None = None,
     fallback: SegmentPopularity | None = None,
     batch_size: int = 20_000,
+    on_scores=None,
 ) -> pd.DataFrame:
     """Top-k SKUs for each customer; cold-start customers get their segment's popular SKUs.
 
@@ -503,6 +504,10 @@ def recommend(
         segments: customer_id -> segment, for the cold-start fallback.
         fallback: a fitted :class:`SegmentPopularity` (built from the model's data when None).
         batch_size: customers scored at a time (memory: batch_size x n_skus floats).
+        on_scores: called as ``on_scores(rows, scores)`` with every batch of known
+            customers scored (training rows, their scores before ``exclude_seen``), e.g. an
+            :class:`~channelops.stages.recommendation.assortment.ShareSums`; not called for
+            lists shared by groups of customers.
 
     Returns:
         customer_id, rank (1 = best), sku, score, model (the model's name, or
@@ -526,6 +531,8 @@ def recommend(
         for start in range(0, len(known_rows), batch_size):
             part_rows = known_rows[start : start + batch_size]
             scores = np.asarray(model.score(part_rows))
+            if on_scores is not None:
+                on_scores(part_rows, scores)
             if exclude_seen:
                 seen = data.matrix[part_rows]
                 scores[seen.nonzero()] = -np.inf
