@@ -2,10 +2,6 @@
 
 import json
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 
@@ -105,34 +101,3 @@ def test_bad_parameters_stop_before_anything_runs(tiny_dataset, tmp_path, capsys
     assert "unknown parameter 'horizon_dayz'; did you mean 'horizon_days'?" in err
     assert "parameter 'n_windows' must be int" in err
     assert not out.exists()
-
-
-def test_killed_run_says_interrupted_and_rerun_completes(tiny_dataset, tmp_path):
-    """SIGTERM in the middle of a stage: the manifest says interrupted; a re-run completes."""
-    out = tmp_path / "killed"
-    args = ["run", "--params", "parameters/ci.yaml", "--dataset", str(tiny_dataset), "--only", "00,03",
-            "--output", str(out), "--no-progress", "--no-report"]  # fmt: skip
-    cmd = [sys.executable, "-m", "channelops.run.cli", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    manifest = out / "manifest.json"
-    deadline = time.time() + 60
-    while time.time() < deadline and _status_of(manifest, "03") != "running":
-        time.sleep(0.2)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
-    m = json.loads(manifest.read_text())
-    assert m["status"] == "interrupted" and m["stages"]["03"]["status"] == "interrupted"
-    # 03 writes its tables in its last cells, seconds after the kill: nothing half-done remains
-    assert not (out / "tables" / "order_lines.parquet").exists()
-    code = main(args)  # the same run again, into the same folder
-    assert code == 0
-    assert json.loads(manifest.read_text())["stages"]["03"]["status"] == "ok"
-
-
-def _status_of(manifest, key: str) -> str | None:
-    """Status of stage ``key`` in a manifest being written by another process, if readable."""
-    try:
-        return json.loads(manifest.read_text())["stages"][key]["status"]
-    except (OSError, ValueError, KeyError):
-        return None

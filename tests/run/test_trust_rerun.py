@@ -1,6 +1,8 @@
 """Trust, continued (split from test_trust_run.py so the two pytest-xdist workers share the
-full-run tests): another seed changes only what is random; a killed run re-runs, and a
-concurrent run in another folder writes, the same tables as the uninterrupted run."""
+full-run tests): another seed changes only what is random; a killed run re-runs to the same
+tables as the uninterrupted run; and a second full run of the same data, parameters and seed -
+one stage at a time, single-threaded, while the killed run re-runs beside it - writes the same
+tables as ``tiny_run`` (stages side by side, default threads)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pytest
 from _builders import ROOT, differing_tables, run_stage_tables, run_table_hashes
 from channelops.run.cli import main
 from channelops.run.folder import RunFolderError, read_table
-from channelops.run.registry import stage_by_key
+from channelops.run.registry import select_stages, stage_by_key
 
 CI = str(ROOT / "parameters" / "ci.yaml")
 STAGE_00, STAGE_03 = stage_by_key("00"), stage_by_key("03")
@@ -55,12 +57,13 @@ def _stage_status(manifest: Path, key: str) -> str | None:
         return None
 
 
-def test_killed_rerun_and_a_concurrent_run_match_the_uninterrupted_run(
+def test_killed_rerun_and_a_concurrent_full_run_match_the_uninterrupted_run(
     tiny_dataset, tiny_run, tmp_path
 ):
-    """Stages 00 and 03, killed mid-way through 03, then re-run into the same folder while a
-    second run writes to another folder with one BLAS/OpenMP thread; both equal the tiny
-    run's 00 and 03 tables."""
+    """Stages 00 and 03, killed mid-way through 03, then re-run into the same folder, equal
+    the tiny run's 00 and 03 tables. At the same time a full run of every stage writes to
+    another folder with ``--jobs 1`` and one BLAS/OpenMP thread: same data, parameters and
+    seed, so every table equals the tiny run's (which ran with ``--jobs 2``)."""
     killed, other = tmp_path / "killed", tmp_path / "other"
     proc = subprocess.Popen(_cli(tiny_dataset, killed, "--only", "00,03"), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -83,19 +86,22 @@ def test_killed_rerun_and_a_concurrent_run_match_the_uninterrupted_run(
     runs = [
         subprocess.Popen(_cli(tiny_dataset, killed, "--only", "00,03"), cwd=ROOT,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-        subprocess.Popen(_cli(tiny_dataset, other, "--only", "00,03"), cwd=ROOT, env=one_thread,
+        subprocess.Popen(_cli(tiny_dataset, other, "--jobs", "1"), cwd=ROOT, env=one_thread,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
     ]  # fmt: skip
     for run in runs:
-        output, _ = run.communicate(timeout=300)
+        output, _ = run.communicate(timeout=600)
         assert run.returncode == 0, output[-2000:]
+    everything = run_table_hashes(tiny_run)
+    assert len(everything) >= 30
     ours = run_stage_tables(tiny_run, "00") | run_stage_tables(tiny_run, "03")
-    want = {t: h for t, h in run_table_hashes(tiny_run).items() if t in ours}
-    assert set(STAGE_03.outputs) <= set(want)
-    for folder in (killed, other):
+    assert set(STAGE_03.outputs) <= ours
+    for folder, stages in ((killed, ["00", "03"]), (other, [s.key for s in select_stages(None)])):
         m = json.loads((folder / "manifest.json").read_text())
-        assert m["status"] == "ok" and list(m["stages"]) == ["00", "03"]
+        assert m["status"] == "ok" and list(m["stages"]) == stages
         got = run_table_hashes(folder)
+        want = {t: h for t, h in everything.items() if folder is other or t in ours}
+        assert set(got) == set(want), f"{folder.name}: other tables than the tiny run's"
         assert not differing_tables(want, got), (
             f"{folder.name}: tables differ: {differing_tables(want, got)}"
         )

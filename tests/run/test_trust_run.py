@@ -1,7 +1,8 @@
 """Runs that can be trusted: reproducible, safe when they fail, independent of each other.
 
 * The manifest records a content hash of every table; two runs of the same data,
-  parameters and seed give the same hashes (a second full tiny run against ``tiny_run``).
+  parameters and seed give the same hashes (test_trust_rerun.py: a second full tiny run,
+  one stage at a time and single-threaded, against ``tiny_run``).
 * A different seed changes only what depends on randomness: stage 01's K-means starts,
   stage 02's curve fits and NSGA-II, stage 03's random pair sample (the match probabilities
   of ``customer_links``) - never which buyer is which customer, nor any other table of 03.
@@ -11,7 +12,7 @@
 * No stage reads a table that a failed stage left behind, including tables it writes
   beyond its declared outputs; a re-run first removes what the stage wrote last time.
 * Stages side by side (``--jobs 2``, the default) give the same tables as one after the
-  other (``tiny_run`` runs with 2, the second full run with 1); a stage starts only after
+  other (``tiny_run`` runs with 2, test_trust_rerun.py's second full run with 1); a stage starts only after
   the stages whose tables it reads; each kernel knows its own stage; a failure lets the
   stage running alongside finish and starts nothing new.
 """
@@ -28,7 +29,6 @@ import pytest
 
 from _builders import (
     ROOT,
-    differing_tables,
     run_table_hashes,
     stage_notebook,
 )
@@ -132,19 +132,6 @@ def test_every_table_a_run_writes_is_declared_by_the_stage_that_wrote_it(tiny_ru
 
 
 # ---- reproducible ---------------------------------------------------------------------
-
-
-def test_same_data_parameters_and_seed_give_identical_tables(tiny_dataset, tiny_run, tmp_path):
-    """tiny_run ran with the default --jobs 2 (stages side by side); this one with --jobs 1."""
-    out = tmp_path / "again"
-    code = main(["run", "--params", CI, "--dataset", str(tiny_dataset), "--output", str(out),
-                 "--no-progress", "--no-report", "--jobs", "1"])  # fmt: skip
-    assert code == 0
-    first, second = run_table_hashes(tiny_run), run_table_hashes(out)
-    assert len(first) >= 30
-    assert not differing_tables(first, second), (
-        f"tables that differ between runs: {differing_tables(first, second)}"
-    )
 
 
 # ---- safe failure and concurrent runs -------------------------------------------------
