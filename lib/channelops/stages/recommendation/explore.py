@@ -93,7 +93,7 @@ def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 
         return np.full(n_rows, 0.5)
     row = events["row"].to_numpy()
     basket = events["basket"].to_numpy()
-    first_of_pair = pd.Series(basket).groupby(_pair_key(events)).transform("max").to_numpy()
+    first_of_pair = _group_max(_pair_key(events), basket)
     oldest = np.zeros(n_rows, basket.dtype)
     np.maximum.at(oldest, row, basket)
     oldest = oldest[row]
@@ -110,6 +110,19 @@ def _pair_key(events: pd.DataFrame, n_cols: int | None = None) -> np.ndarray:
     col = events["col"].to_numpy().astype(np.int64)
     n = int(col.max()) + 1 if n_cols is None and len(col) else (n_cols or 1)
     return events["row"].to_numpy().astype(np.int64) * n + col
+
+
+def _group_max(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per element, the largest of ``values`` over the elements with the same ``key``."""
+    if len(key) == 0:
+        return values.copy()
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    top = np.maximum.reduceat(values[order], starts)
+    out = np.empty_like(values)
+    out[order] = np.repeat(top, np.diff(np.r_[starts, len(k)]))
+    return out
 
 
 def repeat_features(
@@ -132,24 +145,26 @@ def repeat_features(
     """
     n_cols = item_table.shape[0]
     key = _pair_key(events, n_cols)
-    agg = (
-        events[["age_days"]]
-        .groupby(key, sort=True)
-        .agg(f=("age_days", "size"), last=("age_days", "min"))
-    )
-    row = agg.index.to_numpy() // n_cols
-    col = agg.index.to_numpy() % n_cols
+    # one row per distinct pair, sorted: its events and the youngest age (a sort, no groupby)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.intp)
+    pair = k[starts]
+    f = np.diff(np.r_[starts, len(k)]).astype(float)
+    age = events["age_days"].to_numpy(float)[order]
+    last = np.minimum.reduceat(age, starts) if len(k) else np.zeros(0)
+    row = pair // n_cols
+    col = pair % n_cols
     n_baskets = np.zeros(n_rows)
     np.maximum.at(n_baskets, events["row"].to_numpy(), events["basket"].to_numpy() + 1.0)
     recency = np.full(n_rows, np.inf)
     np.minimum.at(recency, events["row"].to_numpy(), events["age_days"].to_numpy(float))
-    f = agg["f"].to_numpy(float)
     buyers = np.bincount(col, minlength=n_cols).astype(float)
     again = np.bincount(col, weights=f >= 2, minlength=n_cols)
     rate = (again + 1.0) / (buyers + 2.0)  # share of the product's buyers who bought it again
     values = [
         np.log1p(f),
-        np.log1p(agg["last"].to_numpy(float)),
+        np.log1p(last),
         f / np.maximum(n_baskets[row], 1.0),
         np.log1p(n_baskets[row]),
         np.log1p(recency[row]),
@@ -285,6 +300,7 @@ class Explorer(Recommender):
     """
 
     name = "explore"
+    _reuses_early_split = False  # NextBasket's repeat fit reuses _fit_logistic's split
 
     def __init__(
         self,
@@ -319,6 +335,8 @@ class Explorer(Recommender):
             )
         self.model, self.mean_, self.scale_, self.state = data.fitted[key]
         self.coef_ = None if self.model is None else self.model.coef_.ravel()
+        if not self._reuses_early_split:
+            self.__dict__.pop("_early", None)
         return self
 
     def _fit_logistic(self, data: Interactions) -> LogisticRegression | None:
@@ -328,6 +346,7 @@ class Explorer(Recommender):
             return None
         early, late = split
         state = _State(early, data.shape, self.candidates)
+        self._early = (split, state)  # NextBasket's repeat fit reads the same, then drops it
         rows = np.unique(early["row"].to_numpy())
         if len(rows) > self.max_customers:
             rng = np.random.default_rng(self.seed)
@@ -405,6 +424,7 @@ class NextBasket(Explorer):
     """
 
     name = "next_basket"
+    _reuses_early_split = True
 
     def __init__(self, explore_weight: float = 1.0, **options) -> None:
         if not explore_weight > 0:
@@ -419,6 +439,7 @@ class NextBasket(Explorer):
         key = ("repeat", self.window_weeks, self.candidates, self.max_customers, self.seed)
         if key not in data.fitted:
             data.fitted[key] = self._fit_repeat_scores(data)
+        self.__dict__.pop("_early", None)
         self.repeat_model, self.repeat_scores = data.fitted[key]
         return self
 
@@ -439,13 +460,19 @@ class NextBasket(Explorer):
         return repeat_model, scores
 
     def _fit_repeat(self, data: Interactions):
-        split = _label_window_split(data.events, self.window_weeks)
-        if split is None:
-            return None
+        cached = self.__dict__.pop("_early", None)  # from _fit_logistic of this fit
+        if cached is None:
+            split = _label_window_split(data.events, self.window_weeks)
+            if split is None:
+                return None
+            prop = explore_propensity(split[0], data.shape[0])
+            table = ItemStats(split[0], data.shape[1]).table
+        else:
+            split, state = cached
+            prop, table = state.propensity, state.items.table
         early, late = split
-        n_rows, n_cols = data.shape
-        prop = explore_propensity(early, n_rows)
-        pairs = repeat_features(early, n_rows, prop, ItemStats(early, n_cols).table)
+        n_rows = data.shape[0]
+        pairs = repeat_features(early, n_rows, prop, table)
         rows = np.unique(pairs["row"].to_numpy())
         if len(rows) > self.max_customers:
             rng = np.random.default_rng(self.seed)
@@ -485,5 +512,8 @@ def _label_window_split(
     if early.empty or late.empty:
         return None
     early["age_days"] -= horizon
-    early["basket"] -= early.groupby("row")["basket"].transform("min")
+    row = early["row"].to_numpy()
+    first = np.full(int(row.max()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, row, early["basket"].to_numpy().astype(np.int64))
+    early["basket"] -= first[row]
     return early, late
