@@ -72,6 +72,19 @@ def test_plan_vs_current_gain_interval_and_probability():
         ch.plan_vs_current(m, {"a": 1.0}, {"a": 0.0}, level=1.5)
 
 
+def test_plan_vs_current_spend_is_summed_in_channel_order():
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 in this order and 0.6 in others: the sum must
+    # not follow a set's iteration order, which changes from process to process
+    three = pd.DataFrame(
+        {"channel_id": list("abc"), "commission_rate": 0.0, "fixed_cost_per_month": 0.0}
+    )
+    cons = ch.PlanConstraints(total_budget=10_000.0, min_channels=1)
+    curves = {c: _curve(c, 1000.0) for c in "abc"}
+    m = ch.build_plan_model(curves, three, None, cons, {}, 0.5)
+    cmp = ch.plan_vs_current(m, {"a": 1.0}, {"a": 0.1, "b": 0.2, "c": 0.3}, ["c", "b", "a"])
+    assert cmp.set_index("allocation").loc["now", "spend"] == (0.1 + 0.2) + 0.3
+
+
 def test_current_allocation_is_the_recent_mean():
     spend = pd.DataFrame(
         {

@@ -148,7 +148,9 @@ def plan_vs_current(
         point[name] = float(model.objectives(z[None, :], s[None, :])["profit"][0])
     point["gain"] = point["plan"] - point["now"]
     spend = {
-        "now": sum(float(current.get(c, 0.0)) for c in now_run),
+        # in channel order: a set's order changes from process to process, and so would
+        # the last digit of the sum
+        "now": sum(float(current.get(c, 0.0)) for c in model.channel_ids if c in now_run),
         "plan": sum(float(v) for v in plan.values()),
     }
     spend["gain"] = spend["plan"] - spend["now"]
