@@ -98,19 +98,23 @@ def test_scorecard_sums_equal_on_compact_and_arrow_lines(lines_file):
     pd.testing.assert_frame_equal(ev.first_seen(compact), ev.first_seen(arrow), check_exact=True)
 
 
-def test_guests_left_out_counts_guest_lines_orders_and_revenue():
+def test_guests_from_parquet_counts_guest_lines_orders_and_revenue(tmp_path):
     lines = pd.DataFrame(
         {
-            "channel_id": ["web", "web", "web", "store"],
-            "order_id": ["1", "1", "2", "1"],
-            "customer_id": [None, None, "C1", "C2"],
-            "net_revenue_base": [10.0, 5.0, 20.0, 65.0],
-            "sku": ["a", "b", "a", "a"],
+            "channel_id": ["web", "web", "web", "store", "store"],
+            "order_id": ["1", "1", "2", "1", "3"],
+            "customer_id": [None, None, "C1", "C2", None],
+            "net_revenue_base": [10.0, 5.0, 20.0, 65.0, np.nan],  # NaN money counts 0
         }
     )
-    left = ev.guests_left_out(lines)
-    assert (left.lines, left.orders, left.revenue) == (2, 1, 15.0)
-    assert (left.total_lines, left.total_orders, left.total_revenue) == (4, 3, 100.0)
+    path = tmp_path / "lines.parquet"
+    lines.to_parquet(path)
+    left = ev.guests_from_parquet(path)
+    assert (left.lines, left.orders, left.revenue) == (3, 2, 15.0)
+    assert (left.total_lines, left.total_orders, left.total_revenue) == (5, 4, 100.0)
+    assert left == ev.identified_lines(lines, customer="customer_id")[1]
+    with pytest.raises(ValueError, match=r"lines\.parquet lacks column\(s\) \['buyer'\]"):
+        ev.guests_from_parquet(path, customer="buyer")
 
 
 def test_with_shared_text_converts_only_the_named_text_columns():

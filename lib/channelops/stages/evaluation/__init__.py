@@ -10,7 +10,7 @@
   every data string that enters a sentence.
 * :mod:`.kpis`: one run's figures as a long table, to compare runs.
 * :mod:`.source`: 03's order lines read compactly (only the columns 06 reads, one string
-  per distinct value) and the guest lines left out of customer figures.
+  per distinct value) and the guest lines left out of customer figures, counted in DuckDB.
 * :mod:`.plots`: the notebook's figures.
 
 Money is in the base currency; every finding sentence is computed from the numbers it
@@ -98,7 +98,7 @@ from .scorecard import (
     service_figures,
     shipment_figures,
 )
-from .source import GUEST_COLUMNS, guests_left_out, read_lines, shared_text, with_shared_text
+from .source import guests_from_parquet, read_lines, shared_text, with_shared_text
 from .summary import (
     SUMMARY_TABLE_COLUMNS,
     acquisition_text,
@@ -121,8 +121,7 @@ __all__ = [
     "read_lines",
     "shared_text",
     "with_shared_text",
-    "guests_left_out",
-    "GUEST_COLUMNS",
+    "guests_from_parquet",
     # scorecard
     "SOLD_STATUSES",
     "SCORECARD_DEFINITIONS",

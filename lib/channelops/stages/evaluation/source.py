@@ -11,8 +11,8 @@ columns copy pointers instead of making one new string per line.
 - :func:`read_lines` — the lines, compact;
 - :func:`with_shared_text` — the same for text columns of a frame already read (the
   channel and warehouse of every shipment, which the scorecard turns into ``str``);
-- :func:`guests_left_out` — what per-customer figures leave out (guest lines), without a
-  copy of the identified lines.
+- :func:`guests_from_parquet` — what per-customer figures leave out (guest lines),
+  counted by DuckDB over the file.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from channelops.customers import GuestsLeftOut, identified_lines
+from channelops.customers import GuestsLeftOut
+from channelops.engine import duckdb_connection
 
-__all__ = ["read_lines", "shared_text", "with_shared_text", "guests_left_out", "GUEST_COLUMNS"]
-
-#: The columns :func:`guests_left_out` reads: the guest test, the order key and the money.
-GUEST_COLUMNS = ("channel_id", "order_id", "customer_id", "net_revenue_base", "revenue_base")
+__all__ = ["read_lines", "shared_text", "with_shared_text", "guests_from_parquet"]
 
 
 def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -42,27 +40,24 @@ def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         object ndarray, one item per row: the row's ``str`` (equal values are the same
         object) or None where the row is null (as ``pandas.read_parquet`` gives it).
     """
-    if isinstance(column, pa.Array):
-        column = pa.chunked_array([column])
-    if not pa.types.is_dictionary(column.type):
-        column = column.dictionary_encode()
-    column = column.unify_dictionaries()
-    if column.num_chunks == 0:
-        return np.empty(0, dtype=object)
-    values = column.chunk(0).dictionary.to_numpy(zero_copy_only=False)
+    if isinstance(column, pa.ChunkedArray):
+        # one array, so one dictionary for every row (unifying per-chunk dictionaries of
+        # millions of order ids is far slower than encoding once)
+        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    encoded = column.dictionary_encode()
     # null rows point one past the dictionary, where None sits
-    values = np.append(values.astype(object), None)
-    codes = np.concatenate(
-        [c.indices.fill_null(len(values) - 1).to_numpy().astype(np.int64) for c in column.chunks]
-    )
+    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
+    codes = encoded.indices.fill_null(len(values) - 1).to_numpy().astype(np.int64, copy=False)
     return values.take(codes)
 
 
 def read_lines(path: str | os.PathLike[str], columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """Columns of an order-lines Parquet file, text columns as :func:`shared_text` arrays.
 
-    The file is read one column at a time (text columns dictionary-decoded by Parquet), so
-    at most one column is held in Arrow memory beside the frame being built.
+    The file is read one column at a time, so at most one column is held in Arrow memory
+    beside the frame being built.
 
     Args:
         path: Parquet file of order lines (03's ``order_lines``).
@@ -86,7 +81,7 @@ def read_lines(path: str | os.PathLike[str], columns: list[str] | tuple[str, ...
     for name in columns:
         kind = schema.field(name).type
         text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        table = pq.read_table(path, columns=[name], read_dictionary=[name] if text else None)
+        table = pq.read_table(path, columns=[name])
         if text:
             out[name] = shared_text(table.column(0))
         else:
@@ -116,19 +111,57 @@ def with_shared_text(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataF
     return out
 
 
-def guests_left_out(lines: pd.DataFrame, customer: str = "customer_id") -> GuestsLeftOut:
-    """What per-customer figures leave out: guest lines, their orders and net revenue.
+def guests_from_parquet(
+    path: str | os.PathLike[str], customer: str = "customer_id"
+) -> GuestsLeftOut:
+    """What per-customer figures leave out, counted by DuckDB over an order-lines file.
 
-    :func:`channelops.customers.identified_lines` on the few columns it reads, keeping only
-    its count (no copy of the identified lines is kept).
+    The counts of :func:`channelops.customers.identified_lines` (guest lines, their distinct
+    (channel_id, order_id) orders and net revenue, and the same over every line) without
+    bringing a line into pandas; missing and NaN money count 0, as there. The revenue sums
+    are DuckDB's (equal to pandas' to float rounding: they only enter a sentence).
 
     Args:
-        lines: order lines with channel_id, order_id, ``customer`` (missing on a guest
-            line) and net_revenue_base or revenue_base (base currency).
+        path: Parquet file of order lines with channel_id, order_id, ``customer`` (missing
+            on a guest line) and net_revenue_base (else revenue_base), base currency.
         customer: the customer column.
 
     Returns:
         :class:`channelops.customers.GuestsLeftOut`.
+
+    Raises:
+        ValueError: the file lacks one of those columns (names the file and the columns).
     """
-    cols = [c for c in (*GUEST_COLUMNS, customer) if c in lines.columns]
-    return identified_lines(lines[list(dict.fromkeys(cols))], customer=customer)[1]
+    names = pq.read_schema(path).names
+    money = "net_revenue_base" if "net_revenue_base" in names else "revenue_base"
+    missing = [c for c in ("channel_id", "order_id", customer, money) if c not in names]
+    if missing:
+        raise ValueError(f"order lines file {os.fspath(path)} lacks column(s) {missing}")
+    cust = '"' + customer.replace('"', '""') + '"'
+    con = duckdb_connection(threads=2)
+    try:
+        # one row per order first (a small hash table of keys), then the totals
+        row = con.execute(
+            f"""
+            SELECT sum(n_guest), count(*) FILTER (WHERE n_guest > 0),
+                   coalesce(sum(r_guest), 0.0), sum(n), count(*), coalesce(sum(r), 0.0)
+            FROM (
+                SELECT count(*) AS n, count(*) FILTER (WHERE {cust} IS NULL) AS n_guest,
+                       sum(money) AS r, sum(money) FILTER (WHERE {cust} IS NULL) AS r_guest
+                FROM (SELECT channel_id, order_id, {cust},
+                             nullif({money}, 'NaN'::DOUBLE) AS money FROM read_parquet(?))
+                GROUP BY channel_id, order_id
+            )
+            """,
+            [os.fspath(path)],
+        ).fetchone()
+    finally:
+        con.close()
+    return GuestsLeftOut(
+        lines=int(row[0] or 0),
+        orders=int(row[1]),
+        revenue=float(row[2]),
+        total_lines=int(row[3] or 0),
+        total_orders=int(row[4]),
+        total_revenue=float(row[5]),
+    )
