@@ -17,6 +17,7 @@ import pandas as pd
 from channelops.customers import customer_features, customer_orders, money_column
 from channelops.customers import place_in_segments as _nearest_segment
 from channelops.customers.parquet import customer_channel_pairs, customer_features_parquet
+from channelops.engine import release_unused_memory
 from channelops.frames import as_str_keys, require_columns
 
 from .text import escape_data
@@ -104,6 +105,7 @@ def place_from_parquet(
     Returns:
         segment per customer_id; customers with no sold line are absent.
     """
+    release_unused_memory()  # what freed frames left behind, before DuckDB allocates
     features, _ = customer_features_parquet(path, as_of)
     return _nearest_segment(features, model)
 
@@ -171,6 +173,7 @@ def overlap_from_parquet(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, fl
     Args:
         path: Parquet file with customer_id and channel_id.
     """
+    release_unused_memory()
     return channel_overlap(customer_channel_pairs(path))
 
 
