@@ -57,6 +57,11 @@ def test_read_purchases_equals_the_pandas_route(tmp_path):
     products = pd.DataFrame({"sku": ["A", "B", "C", "POST", "FEE"], "category": list("xxyzz")})
     assert set(codes["sku"]) == {"POST", "FEE"}
     pd.testing.assert_frame_equal(rec.catalogue(products, codes), rec.catalogue(products, frame))
+    # read a few lines at a time: the same
+    acc5, purchases5, codes5 = rec.read_purchases(path, batch_rows=5)
+    assert acc5.to_dict() == acc.to_dict()
+    pd.testing.assert_frame_equal(purchases5, purchases)
+    pd.testing.assert_frame_equal(codes5, codes)
 
 
 def test_read_purchases_without_demand_units_uses_status_and_quantity(tmp_path):

@@ -290,18 +290,23 @@ def _clean_purchases(out: pd.DataFrame, units: np.ndarray | None) -> pd.DataFram
 
 
 def read_purchases(
-    path, ignore_status: tuple[str, ...] = IGNORED_STATUSES, allow_empty: bool = False
+    path,
+    ignore_status: tuple[str, ...] = IGNORED_STATUSES,
+    allow_empty: bool = False,
+    batch_rows: int = 1 << 20,
 ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     """:func:`purchase_accounting` and :func:`purchase_lines` of 03's ``order_lines`` file,
     read once with Arrow, and the non-merchandise codes for :func:`catalogue`.
 
     Equal to the two functions on the whole table read into pandas, at a fraction of the
-    memory: the masks are computed on Arrow columns, only the purchase rows become a
-    pandas frame, and order ids and net revenue are read for the guest lines only.
+    memory: the file is read ``batch_rows`` lines at a time, the masks are computed on Arrow
+    columns, and only the purchase rows (and the guest lines' order ids and net revenue)
+    are kept; only the purchase rows become a pandas frame.
 
     Args:
         path: the ``order_lines`` Parquet file (``channelops.run.folder.table_file``).
         ignore_status, allow_empty: as :func:`purchase_lines`.
+        batch_rows: lines read at a time.
 
     Returns:
         (accounting as :func:`purchase_accounting`; purchases as :func:`purchase_lines`;
@@ -321,54 +326,58 @@ def read_purchases(
         )
     keep = [c for c in (*REQUIRED_COLUMNS, "channel_id", "status", "revenue_base") if c in names]
     flags = [c for c in ("is_guest", "is_merchandise", "demand_units") if c in names]
-    table = pq.read_table(path, columns=[*keep, *flags])
-    guest = _arrow_guest(table)
-    non_merch = (
-        pc.invert(pc.fill_null(table["is_merchandise"], True))
-        if "is_merchandise" in names
-        else pa.array(np.zeros(len(table), dtype=bool))
-    )
-    bought = _arrow_purchase_mask(table, guest, non_merch, ignore_status)
-    other = pc.and_(pc.invert(guest), non_merch)
-    codes = pc.unique(table["sku"].filter(pc.and_(non_merch, pc.is_valid(table["sku"]))))
-    buyers = pc.count_distinct(table["customer_id"].filter(bought)).as_py()
-    n_bought = pc.sum(bought).as_py() or 0
-    counts = {
-        "lines": len(table),
-        "purchase_lines": n_bought,
-        "customers": buyers,
-        "guest_lines": pc.sum(guest).as_py() or 0,
-        "non_merchandise_lines": pc.sum(other).as_py() or 0,
-    }
-    counts["not_purchase_lines"] = counts["lines"] - n_bought - counts["guest_lines"]
-    counts["not_purchase_lines"] -= counts["non_merchandise_lines"]
-    if counts["guest_lines"]:
-        g_cols = [
-            c for c in ("channel_id", "order_id", "net_revenue_base", "revenue_base") if c in names
-        ]
-        g = (
-            pq.read_table(path, columns=g_cols)
-            .filter(guest)
-            .to_pandas(types_mapper=arrow_string_dtype)
+    g_cols = [
+        c for c in ("channel_id", "order_id", "net_revenue_base", "revenue_base") if c in names
+    ]
+    columns = list(dict.fromkeys([*keep, *flags, *g_cols]))
+    counts = dict.fromkeys(("lines", "guest_lines", "non_merchandise_lines"), 0)
+    kept, guests, codes = [], [], set()
+    # batch by batch: the whole file is never in memory, only its purchase and guest rows
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
+        table = pa.Table.from_batches([batch])
+        guest = _arrow_guest(table)
+        non_merch = (
+            pc.invert(pc.fill_null(table["is_merchandise"], True))
+            if "is_merchandise" in names
+            else pa.array(np.zeros(len(table), dtype=bool))
         )
-    else:
-        g = pd.DataFrame()
+        bought = _arrow_purchase_mask(table, guest, non_merch, ignore_status)
+        counts["lines"] += len(table)
+        counts["guest_lines"] += pc.sum(guest).as_py() or 0
+        other = pc.and_(pc.invert(guest), non_merch)
+        counts["non_merchandise_lines"] += pc.sum(other).as_py() or 0
+        named = table["sku"].filter(pc.and_(non_merch, pc.is_valid(table["sku"])))
+        codes.update(pc.unique(named).to_pylist())
+        kept.append(table.select([*keep, *flags]).filter(bought))
+        guests.append(table.select(g_cols).filter(guest))
+    schema = pa.schema([f for f in pq.read_schema(path) if f.name in columns])
+    kept = pa.concat_tables(kept) if kept else schema.empty_table()
+    n_bought = len(kept)
+    g = (pa.concat_tables(guests) if guests else schema.empty_table().select(g_cols)).to_pandas(
+        types_mapper=arrow_string_dtype
+    )
     orders = 0
     if "order_id" in g:
         orders = len(g[[c for c in ("channel_id", "order_id") if c in g]].drop_duplicates())
     money = next((c for c in ("net_revenue_base", "revenue_base") if c in g), None)
     acc = pd.Series(
         {
-            **{k: counts[k] for k in ("lines", "purchase_lines", "customers", "guest_lines")},
+            "lines": counts["lines"],
+            "purchase_lines": n_bought,
+            "customers": pc.count_distinct(kept["customer_id"]).as_py(),
+            "guest_lines": counts["guest_lines"],
             "guest_orders": orders,
             "guest_revenue": float(g[money].sum()) if money else 0.0,
             "non_merchandise_lines": counts["non_merchandise_lines"],
-            "not_purchase_lines": counts["not_purchase_lines"],
+            "not_purchase_lines": counts["lines"]
+            - n_bought
+            - counts["guest_lines"]
+            - counts["non_merchandise_lines"],
         },
         dtype=object,
     )
-    del g
-    codes = pd.DataFrame({"sku": pd.Series(codes.to_pylist(), dtype=object)})
+    del g, guests
+    codes = pd.DataFrame({"sku": pd.Series(sorted(codes), dtype=object)})
     codes["is_merchandise"] = False
     if not n_bought:
         if allow_empty:
@@ -379,12 +388,12 @@ def read_purchases(
             "SKU, non-merchandise lines, and lines with no demand units or, without "
             f"demand_units, quantities <= 0 and statuses {list(ignore_status)})"
         )
-    kept = table.filter(bought)
-    del table
     units = None
     if "demand_units" in names:
         units = kept["demand_units"].to_numpy().astype(float)
-    out = kept.select(keep).to_pandas(types_mapper=arrow_string_dtype)
+    kept = kept.select(keep)
+    # each Arrow column is freed once converted
+    out = kept.to_pandas(types_mapper=arrow_string_dtype, self_destruct=True, split_blocks=True)
     del kept
     return acc, _clean_purchases(out, units), codes
 
