@@ -14,8 +14,8 @@ the squared scaled error RMSSE averages: fast and slow series weigh alike (the l
 Huber, squared near the fit and linear far from it, see :data:`GBM_PARAMS`). Series with no
 units over those 91 days are forecast 0 (they are not in the training rows).
 
-Bagged: the forecast is the mean of :data:`BAGS` fits, each on its own seeded subsample of
-:data:`BAG_ROWS` training rows (benchmarks/results/forecast_real.md: on origins before the
+Bagged: the forecast is the mean of up to :data:`BAGS` fits, each on its own seeded
+subsample of :data:`BAG_ROWS` training rows (one fit on all rows when there are fewer) (benchmarks/results/forecast_real.md: on origins before the
 scored ones, three fits of 50,000 rows beat one fit of 150,000 at the same training cost).
 LightGBM runs on one thread with fixed seeds and ``deterministic`` set, so the same data
 and seed give the same forecasts.
@@ -226,8 +226,9 @@ def gbm_forecast(
             end, then every ``origin_step`` days earlier.
         seed: LightGBM's seed (bagging, feature sampling) and the row subsamples'; fit b
             uses ``seed + b``.
-        bags: fits averaged, each on its own subsample of ``bag_rows`` training rows (all
-            rows when there are fewer; the fits then differ by LightGBM's own bagging).
+        bags: most fits averaged, each on its own random subsample of ``bag_rows`` training
+            rows; there are no more fits than ``ceil(rows / bag_rows)`` (one fit on all rows
+            when they are fewer than ``bag_rows``).
 
     Returns:
         (n_series, horizon) non-negative units per day; the series' moving average when
@@ -254,8 +255,11 @@ def gbm_forecast(
         raise ValueError(f"bags and bag_rows must be at least 1, got {bags} and {bag_rows}")
     x_all, y_all, w_all = np.concatenate(xs), np.concatenate(ts), np.concatenate(ws)
     del xs, ts, ws
+    # bagging pays for the variance of subsampling: no more fits than subsamples of
+    # bag_rows the rows fill (one fit on all rows when they are fewer than bag_rows)
+    fits = min(bags, -(-len(y_all) // bag_rows))
     pred = np.zeros(n * horizon)
-    for b in range(bags):
+    for b in range(fits):
         x_train, y_train, w_train = x_all, y_all, w_all
         if len(y_all) > bag_rows:
             pick = np.sort(
@@ -269,4 +273,4 @@ def gbm_forecast(
         )
         booster = lgb.train({**GBM_PARAMS, "seed": seed + b}, data, num_boost_round=ROUNDS)
         pred += np.clip(booster.predict(x_new, num_threads=1), 0.0, None)
-    return (pred / bags).reshape(n, horizon) * level_new[:, None]
+    return (pred / fits).reshape(n, horizon) * level_new[:, None]
