@@ -129,20 +129,20 @@ def test_stage_inputs_reads_holidays_and_rejects_bad_ones(tmp_path):
 
 def test_gbm_bags_average_fits_on_their_own_subsamples():
     y, dates, _ = _closed_on_holidays(seed=4)
-    hist, days = y[:8, :160], dates[:160]
+    hist, days = y[:, :160], dates[:160]
     base = _base_for_gbm(7, 28)
     kw = {"n_origins": 4, "origin_step": 7}
 
     def fit(seed, bags, rows):
         return gbm_forecast(hist, 14, days, base, seed=seed, bags=bags, bag_rows=rows, **kw)
 
-    # 8 series x 14 days x 4 origins = 448 training rows
-    # fewer rows than bag_rows: one fit on all of them, whatever bags says
-    assert np.array_equal(fit(5, 3, 10_000), fit(5, 1, 10_000))
-    # 300-row subsamples: ceil(448 / 300) = 2 fits (seeds 5 and 6), not 3; they differ,
-    # and the forecast is their mean
-    small = [fit(s, 1, 300) for s in (5, 6)]
-    assert not np.array_equal(small[0], small[1])
-    assert np.allclose(fit(5, 3, 300), np.mean(small, axis=0))
+    # 40 series x 14 days x 4 origins = 2,240 training rows
+    # no more than bags x bag_rows: one fit on all of them, whatever bags says
+    assert np.array_equal(fit(5, 3, 1_000), fit(5, 1, 2_240))
+    # more: three fits on 500-row subsamples (seeds 5, 6, 7); they differ, and the forecast
+    # is their mean
+    singles = [fit(s, 1, 500) for s in (5, 6, 7)]
+    assert not np.array_equal(singles[0], singles[1])
+    assert np.allclose(fit(5, 3, 500), np.mean(singles, axis=0))
     with pytest.raises(ValueError, match="bags and bag_rows must be at least 1"):
         fit(5, 0, 300)

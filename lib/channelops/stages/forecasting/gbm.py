@@ -14,8 +14,9 @@ the squared scaled error RMSSE averages: fast and slow series weigh alike (the l
 Huber, squared near the fit and linear far from it, see :data:`GBM_PARAMS`). Series with no
 units over those 91 days are forecast 0 (they are not in the training rows).
 
-Bagged: the forecast is the mean of up to :data:`BAGS` fits, each on its own seeded
-subsample of :data:`BAG_ROWS` training rows (one fit on all rows when there are fewer) (benchmarks/results/forecast_real.md: on origins before the
+Bagged: above :data:`BAGS` x :data:`BAG_ROWS` training rows the forecast is the mean of
+:data:`BAGS` fits, each on its own seeded subsample of :data:`BAG_ROWS` rows (below it, one
+fit on all rows) (benchmarks/results/forecast_real.md: on origins before the
 scored ones, three fits of 50,000 rows beat one fit of 150,000 at the same training cost).
 LightGBM runs on one thread with fixed seeds and ``deterministic`` set, so the same data
 and seed give the same forecasts.
@@ -226,9 +227,9 @@ def gbm_forecast(
             end, then every ``origin_step`` days earlier.
         seed: LightGBM's seed (bagging, feature sampling) and the row subsamples'; fit b
             uses ``seed + b``.
-        bags: most fits averaged, each on its own random subsample of ``bag_rows`` training
-            rows; there are no more fits than ``ceil(rows / bag_rows)`` (one fit on all rows
-            when they are fewer than ``bag_rows``).
+        bags, bag_rows: with more than ``bags x bag_rows`` training rows, the mean of
+            ``bags`` fits, each on its own random subsample of ``bag_rows`` rows; with fewer,
+            one fit on all of them.
 
     Returns:
         (n_series, horizon) non-negative units per day; the series' moving average when
@@ -255,13 +256,14 @@ def gbm_forecast(
         raise ValueError(f"bags and bag_rows must be at least 1, got {bags} and {bag_rows}")
     x_all, y_all, w_all = np.concatenate(xs), np.concatenate(ts), np.concatenate(ws)
     del xs, ts, ws
-    # bagging pays for the variance of subsampling: no more fits than subsamples of
-    # bag_rows the rows fill (one fit on all rows when they are fewer than bag_rows)
-    fits = min(bags, -(-len(y_all) // bag_rows))
+    # bagging pays for the variance of subsampling: up to bags x bag_rows rows, one fit on
+    # all of them
+    subsample = len(y_all) > bags * bag_rows
+    fits = bags if subsample else 1
     pred = np.zeros(n * horizon)
     for b in range(fits):
         x_train, y_train, w_train = x_all, y_all, w_all
-        if len(y_all) > bag_rows:
+        if subsample:
             pick = np.sort(
                 np.random.default_rng(seed + b).choice(len(y_all), bag_rows, replace=False)
             )
