@@ -240,18 +240,22 @@ class _State:
         row and column of each candidate cell (row-major), its co_bought value, and each
         row's largest co_bought over new products)."""
         sub = self.bought[rows]
-        seen = sub.toarray() > 0
-        co = np.asarray(sub @ self.sim, dtype=np.float64)
-        co[seen] = -np.inf
+        at = (np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices)
+        seen = np.zeros(sub.shape, bool)
+        seen[at] = True
+        # float32 as the product comes (the float64 values are the same numbers); the
+        # candidates' values are widened to float64 below
+        co = np.asarray(sub @ self.sim)
+        co[at] = -np.inf
         n = co.shape[1]
         c = min(self.candidates, n)
         kth = np.partition(co, n - c, axis=1)[:, n - c]
         cand = (co >= kth[:, None]) & (co > 0)
         cand[:, self.popular] = True
-        cand &= ~seen
-        top = np.maximum(co.max(axis=1), 1e-12)
+        cand[at] = False
+        top = np.maximum(co.max(axis=1).astype(np.float64), 1e-12)
         r, j = np.nonzero(cand)
-        return seen, cand, r, j, co[r, j], top
+        return seen, cand, r, j, co[r, j].astype(np.float64), top
 
     def block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate cells of ``rows`` and their features.
@@ -366,7 +370,7 @@ class Explorer(Recommender):
         rows = np.asarray(rows)
         out = np.empty((len(rows), self.data.shape[1]), np.float32)
         for i in range(0, len(rows), _CHUNK):
-            out[i : i + _CHUNK] = self._score_chunk(rows[i : i + _CHUNK])
+            self._score_chunk(rows[i : i + _CHUNK], out[i : i + _CHUNK])
         return out
 
     def _candidate_values(self, rows: np.ndarray):
@@ -382,12 +386,13 @@ class Explorer(Recommender):
             value = 1.0 / (1.0 + np.exp(-logit))
         return seen, cand, value
 
-    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
+    def _score_chunk(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Write the scores of ``rows`` into ``out`` (float32, len(rows) x SKUs)."""
         seen, cand, value = self._candidate_values(rows)
         recent = self.state.items.recent
-        out = np.where(seen, 0.0, 1.0 + recent / (1.0 + recent.max())).astype(np.float32)
+        out[:] = (1.0 + recent / (1.0 + recent.max())).astype(np.float32)
+        out[seen] = 0.0
         out[cand] = 2.0 + value
-        return out
 
 
 def _standardised_logistic(x: np.ndarray, y: np.ndarray):
@@ -482,17 +487,16 @@ class NextBasket(Explorer):
         y = pd.MultiIndex.from_frame(pairs[["row", "col"]]).isin(late_pairs)
         return _standardised_logistic(pairs[list(REPEAT_FEATURES)].to_numpy(float), y)
 
-    def _score_chunk(self, rows: np.ndarray) -> np.ndarray:
-        """Per row: the probability of each candidate (bought before or new; new ones times
-        explore_weight); other new products -1 + a popularity tie-break in [0, 1)."""
+    def _score_chunk(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Write into ``out``, per row: the probability of each candidate (bought before or
+        new; new ones times explore_weight); other new products -1 + a popularity
+        tie-break in [0, 1)."""
         seen, cand, value = self._candidate_values(rows)
         recent = self.state.items.recent
-        base = (recent / (1.0 + recent.max()) - 1.0).astype(np.float32)
-        out = np.broadcast_to(base, seen.shape).copy()
+        out[:] = (recent / (1.0 + recent.max()) - 1.0).astype(np.float32)
         out[cand] = self.explore_weight * value
         own = self.repeat_scores[rows].tocoo()
         out[own.row, own.col] = own.data
-        return out
 
 
 def _label_window_split(
