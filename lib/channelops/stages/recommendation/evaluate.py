@@ -82,38 +82,62 @@ def customer_metrics(
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    test_ids = _as_str(test["customer_id"])
-    customers = pd.Index(pd.unique(test_ids), name="customer_id").sort_values()
-    top = recs.loc[recs["rank"] <= k, ["customer_id", "sku", "rank"]]
-    top_row = customers.get_indexer(_as_str(top["customer_id"]))
-    mine = top_row >= 0  # rows of test customers' lists
-    top_sku = _as_str(top["sku"])[mine]
-    parts = [_as_str(test["sku"]), top_sku]
-    if seen is not None:
-        seen_row = customers.get_indexer(_as_str(seen["customer_id"]))
-        seen_sku = _as_str(seen["sku"])[seen_row >= 0]
-        parts.append(seen_sku)
-    skus = pd.Index(pd.unique(np.concatenate(parts)))
-    n = np.int64(max(len(skus), 1))
-    truth = np.unique(customers.get_indexer(test_ids) * n + skus.get_indexer(parts[0]))
-    row = top_row[mine].astype(np.int64)
-    key = row * n + skus.get_indexer(top_sku)
-    rank = top["rank"].to_numpy()[mine]
-    out = _ranked_metrics(customers, row, key, rank, truth, n, k)
-    if seen is None:
+    return _Relevance(test, seen).metrics(recs, k)
+
+
+class _Relevance:
+    """The test period's relevant pairs (and the training pairs) as integer keys, built once
+    and used for every model's lists (:func:`customer_metrics`).
+
+    A key is customer position x n + SKU code; SKUs in neither test nor training purchases
+    take code ``len(skus)`` (never relevant, never bought).
+    """
+
+    def __init__(self, test: pd.DataFrame, seen: pd.DataFrame | None = None) -> None:
+        test_ids = _as_str(test["customer_id"])
+        test_skus = _as_str(test["sku"])
+        self.customers = pd.Index(pd.unique(test_ids), name="customer_id").sort_values()
+        parts = [test_skus]
+        if seen is not None:
+            seen_row = self.customers.get_indexer(_as_str(seen["customer_id"]))
+            seen_sku = _as_str(seen["sku"])[seen_row >= 0]
+            parts.append(seen_sku)
+        self.skus = pd.Index(pd.unique(np.concatenate(parts)))
+        self.n = np.int64(len(self.skus) + 1)
+        self.truth = np.unique(
+            self.customers.get_indexer(test_ids) * self.n + self._code(test_skus)
+        )
+        self.old = None
+        if seen is not None:
+            self.old = np.unique(seen_row[seen_row >= 0] * self.n + self._code(seen_sku))
+
+    def _code(self, skus: np.ndarray) -> np.ndarray:
+        code = self.skus.get_indexer(skus)
+        return np.where(code < 0, len(self.skus), code).astype(np.int64)
+
+    def metrics(self, recs: pd.DataFrame, k: int) -> pd.DataFrame:
+        """:func:`customer_metrics` of the lists ``recs``."""
+        customers, n = self.customers, self.n
+        top = recs.loc[recs["rank"] <= k, ["customer_id", "sku", "rank"]]
+        top_row = customers.get_indexer(_as_str(top["customer_id"]))
+        mine = top_row >= 0  # rows of test customers' lists
+        row = top_row[mine].astype(np.int64)
+        key = row * n + self._code(_as_str(top["sku"])[mine])
+        rank = top["rank"].to_numpy()[mine]
+        out = _ranked_metrics(customers, row, key, rank, self.truth, n, k)
+        if self.old is None:
+            return out
+        is_old = np.isin(self.truth, self.old)
+        for part, mask in (("repeat", is_old), ("explore", ~is_old)):
+            sub = _ranked_metrics(customers, row, key, rank, self.truth[mask], n, k)
+            none = sub["relevant"].to_numpy() == 0
+            out[f"ndcg_{part}"] = sub["ndcg_at_k"].mask(none)
+            out[f"recall_{part}"] = sub["recall_at_k"].mask(none)
+        listed = np.bincount(row, minlength=len(customers))
+        new = np.bincount(row, weights=~np.isin(key, self.old), minlength=len(customers))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["new_share"] = np.where(listed > 0, new / listed, np.nan)
         return out
-    old = np.unique(seen_row[seen_row >= 0] * n + skus.get_indexer(seen_sku))
-    is_old = np.isin(truth, old)
-    for part, mask in (("repeat", is_old), ("explore", ~is_old)):
-        sub = _ranked_metrics(customers, row, key, rank, truth[mask], n, k)
-        none = sub["relevant"].to_numpy() == 0
-        out[f"ndcg_{part}"] = sub["ndcg_at_k"].mask(none)
-        out[f"recall_{part}"] = sub["recall_at_k"].mask(none)
-    listed = np.bincount(row, minlength=len(customers))
-    new = np.bincount(row, weights=~np.isin(key, old), minlength=len(customers))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["new_share"] = np.where(listed > 0, new / listed, np.nan)
-    return out
 
 
 def _as_str(values) -> np.ndarray:
@@ -344,7 +368,7 @@ def evaluate_models(
     )
     info = _item_information(train)
     groups = customer_groups(test["customer_id"], train, test, segments)
-    seen = train[["customer_id", "sku"]]
+    relevance = _Relevance(test, train[["customer_id", "sku"]])  # once for every model
     rows, lists = [], {}
     for name in tqdm(model_names, desc="models", disable=not progress, leave=False):
         model = make_model(name, seed=seed, k=k, **options).fit(data, taste)
@@ -358,7 +382,7 @@ def evaluate_models(
         )
         recs["model"] = name  # the evaluated model; cold customers are served by the fallback
         lists[name] = recs
-        per = customer_metrics(recs, test, k, seen=seen)
+        per = relevance.metrics(recs, k)  # customer_metrics(recs, test, k, seen=train)
         n_skus = len(data.skus)
         top = _scored_top(per, recs, k, info)
         parts = [summarise_metrics(per, recs, k, n_skus, info, top=top).assign(group_by="all")]
