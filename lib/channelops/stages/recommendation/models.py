@@ -53,6 +53,7 @@ __all__ = [
 
 #: Segment label of customers the segments table does not know.
 UNSEGMENTED = "unsegmented"
+_TOP_K_ROWS = 2048  # rows top_k ranks at a time
 
 
 class Recommender(ABC):
@@ -472,6 +473,9 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, scores.shape[1])
     if k <= 0 or scores.shape[0] == 0:
         return np.zeros((scores.shape[0], 0), int), np.zeros((scores.shape[0], 0))
+    if scores.shape[0] > _TOP_K_ROWS:  # row by row the same; small temporaries
+        parts = [top_k(scores[i : i + _TOP_K_ROWS], k) for i in range(0, len(scores), _TOP_K_ROWS)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     n = scores.shape[1]
     kth = np.partition(scores, n - k, axis=1)[:, n - k]  # the k-th largest value of each row
     row, col = np.nonzero(scores >= kth[:, None])
