@@ -228,15 +228,21 @@ def summarise_metrics(
     )
     if top is None:
         top = _scored_top(per_customer, recs, k, information, default_information)
-    top = top.assign(group=top["customer_id"].map(label))
+    # each list row's group from its customer's position, as integer codes
+    codes, labels = pd.factorize(label.to_numpy())
+    group = codes[top["_pos"].to_numpy()]
+    sku = top["_sku"].to_numpy().astype(np.int64)
+    width = np.int64(sku.max() + 1 if len(sku) else 1)
+    pairs = np.unique(group * width + sku)
+    distinct = pd.Series(np.bincount(pairs // width, minlength=len(labels)), index=labels)
+    novelty = pd.Series(top["info"].to_numpy()).groupby(group).mean()
+    novelty.index = labels[novelty.index]
     ranked = ["precision_at_k", "recall_at_k", "ndcg_at_k"]
     ranked += [c for c in REPEAT_EXPLORE if c in per_customer]
     means = per_customer.groupby(label)[ranked].mean()
     means.insert(0, "customers", label.value_counts())
-    means["coverage"] = (
-        top.groupby("group")["sku"].nunique().reindex(means.index).fillna(0) / n_skus
-    )
-    means["novelty"] = top.groupby("group")["info"].mean().reindex(means.index)
+    means["coverage"] = distinct.reindex(means.index).fillna(0) / n_skus
+    means["novelty"] = novelty.reindex(means.index)
     means = means[[c for c in ("customers", *METRICS, *REPEAT_EXPLORE) if c in means]]
     means.index.name = "group"
     return means.reset_index()
@@ -249,10 +255,17 @@ def _scored_top(
     information: pd.Series,
     default_information: float | None = None,
 ) -> pd.DataFrame:
-    """The top-k rows of the test customers' lists, with each SKU's information as ``info``."""
-    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(per_customer.index)]
+    """The top-k rows of the test customers' lists, with each SKU's information as ``info``,
+    the customer's position in ``per_customer`` as ``_pos`` and a code of the SKU as ``_sku``."""
+    pos = per_customer.index.get_indexer(recs["customer_id"])
+    keep = (recs["rank"].to_numpy() <= k) & (pos >= 0)
+    top = recs[keep]
     default = float(information.max()) if default_information is None else default_information
-    return top.assign(info=top["sku"].map(information).fillna(default))
+    return top.assign(
+        info=top["sku"].map(information).fillna(default),
+        _pos=pos[keep],
+        _sku=pd.factorize(top["sku"])[0],
+    )
 
 
 def customer_groups(
