@@ -311,22 +311,25 @@ def taste_groups(train: pd.DataFrame, categories: pd.Series | None = None) -> pd
         customer_id -> ``"taste: <category>"`` (ties: first category by name), or
         ``unsegmented`` when none of the customer's SKUs has a category.
     """
-    ids = pd.Index(pd.unique(train["customer_id"].astype(str)), name="customer_id")
+    rows, ids = pd.factorize(train["customer_id"].astype(str))  # ids in order of appearance
+    ids = pd.Index(ids, name="customer_id")
     if categories is None or categories.dropna().empty:
         return pd.Series(UNSEGMENTED, index=ids, dtype=object)
     cat = categories.set_axis(categories.index.astype(str))
     cat = cat[~cat.index.duplicated()]
-    lines = pd.DataFrame(
-        {
-            "customer_id": train["customer_id"].astype(str),
-            "category": train["sku"].astype(str).map(cat),
-        }
-    ).dropna()
-    counts = lines.groupby(["customer_id", "category"]).size().reset_index(name="n")
-    counts = counts.sort_values(["customer_id", "n", "category"], ascending=[True, False, True])
-    top = counts.drop_duplicates("customer_id").set_index("customer_id")["category"]
-    out = ("taste: " + top.astype(str)).reindex(ids).fillna(UNSEGMENTED)
-    return out.astype(object)
+    # lines per customer and category as integer codes; categories coded in name order
+    sku_codes, skus = pd.factorize(train["sku"].astype(str))
+    cat_codes, names = pd.factorize(cat.reindex(skus).to_numpy(dtype=object), sort=True)
+    line_cat = cat_codes[sku_codes]
+    known = line_cat >= 0
+    n_cat = max(len(names), 1)
+    counts = np.bincount(
+        rows[known].astype(np.int64) * n_cat + line_cat[known], minlength=len(ids) * n_cat
+    ).reshape(len(ids), n_cat)
+    best = counts.argmax(axis=1)  # the most lines; ties: the first category by name
+    labels = np.array(["taste: " + str(c) for c in names] or [UNSEGMENTED], dtype=object)
+    out = np.where(counts.max(axis=1) > 0, labels[best], UNSEGMENTED)
+    return pd.Series(out, index=ids, dtype=object, name="category")
 
 
 def training_inputs(
