@@ -71,6 +71,7 @@ REPEAT_FEATURES = (
 )
 _WINDOWS = (1, 2, 4, 12)
 _CHUNK = 4096  # customers whose dense feature blocks are built at a time
+_PAIR_CHUNK = 1 << 20  # bought pairs whose repeat features are built at a time
 
 
 def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 5.0) -> np.ndarray:
@@ -144,6 +145,17 @@ def repeat_features(
         more + 1) / (buyers + 2)).
     """
     n_cols = item_table.shape[0]
+    parts = _repeat_pairs(events, n_rows, n_cols)
+    out = pd.DataFrame(_repeat_matrix(parts, propensity, item_table), columns=list(REPEAT_FEATURES))
+    out.insert(0, "col", parts[1])
+    out.insert(0, "row", parts[0])
+    return out
+
+
+def _repeat_pairs(events: pd.DataFrame, n_rows: int, n_cols: int) -> tuple[np.ndarray, ...]:
+    """What :func:`repeat_features` is computed from: per distinct (row, col) pair, sorted,
+    row, col, f (its baskets) and last (its youngest age); per row n_baskets and recency;
+    per col rate (the repeat rate)."""
     key = _pair_key(events, n_cols)
     # one row per distinct pair, sorted: its events and the youngest age (a sort, no groupby)
     order = np.argsort(key, kind="stable")
@@ -152,7 +164,8 @@ def repeat_features(
     pair = k[starts]
     f = np.diff(np.r_[starts, len(k)]).astype(float)
     age = events["age_days"].to_numpy(float)[order]
-    last = np.minimum.reduceat(age, starts) if len(k) else np.zeros(0)
+    del k, order
+    last = np.minimum.reduceat(age, starts) if len(starts) else np.zeros(0)
     row = pair // n_cols
     col = pair % n_cols
     n_baskets = np.zeros(n_rows)
@@ -162,7 +175,16 @@ def repeat_features(
     buyers = np.bincount(col, minlength=n_cols).astype(float)
     again = np.bincount(col, weights=f >= 2, minlength=n_cols)
     rate = (again + 1.0) / (buyers + 2.0)  # share of the product's buyers who bought it again
-    values = [
+    return row, col, f, last, n_baskets, recency, rate
+
+
+def _repeat_matrix(parts, propensity: np.ndarray, item_table: np.ndarray, pick=None) -> np.ndarray:
+    """The :data:`REPEAT_FEATURES` (float64 columns) of the pairs ``pick`` (a slice, mask
+    or index array; None: all) of :func:`_repeat_pairs`."""
+    row, col, f, last, n_baskets, recency, rate = parts
+    if pick is not None:
+        row, col, f, last = row[pick], col[pick], f[pick], last[pick]
+    columns = [
         np.log1p(f),
         np.log1p(last),
         f / np.maximum(n_baskets[row], 1.0),
@@ -172,9 +194,10 @@ def repeat_features(
         item_table[col, 2],
         rate[col],
     ]
-    out = pd.DataFrame(dict(zip(REPEAT_FEATURES, values, strict=True)))
-    out.insert(0, "col", col)
-    out.insert(0, "row", row)
+    # column-major, as a frame's float block gives it (means and products sum in that order)
+    out = np.empty((len(row), len(columns)), order="F")
+    for j, values in enumerate(columns):
+        out[:, j] = values
     return out
 
 
@@ -452,16 +475,15 @@ class NextBasket(Explorer):
         """(the repeat model, CSR of the repeat scores of every bought cell)."""
         repeat_model = self._fit_repeat(data)
         st = self.state
-        pairs = repeat_features(data.events, data.shape[0], st.propensity, st.items.table)
-        x = pairs[list(REPEAT_FEATURES)].to_numpy(float)
-        if repeat_model is None or self.model is None:
-            value = 2.0 + x[:, 0]  # repeats first, by baskets holding the product
-        else:
-            value = _probability(repeat_model, x)
-        scores = sp.csr_matrix(
-            (value.astype(np.float32), (pairs["row"].to_numpy(), pairs["col"].to_numpy())),
-            shape=data.shape,
-        )
+        parts = _repeat_pairs(data.events, data.shape[0], data.shape[1])
+        value = np.empty(len(parts[0]), np.float32)
+        for i in range(0, len(value), _PAIR_CHUNK):  # features of a million pairs at a time
+            x = _repeat_matrix(parts, st.propensity, st.items.table, slice(i, i + _PAIR_CHUNK))
+            if repeat_model is None or self.model is None:
+                value[i : i + _PAIR_CHUNK] = 2.0 + x[:, 0]  # repeats first, by baskets
+            else:
+                value[i : i + _PAIR_CHUNK] = _probability(repeat_model, x)
+        scores = sp.csr_matrix((value, (parts[0], parts[1])), shape=data.shape)
         return repeat_model, scores
 
     def _fit_repeat(self, data: Interactions):
@@ -476,16 +498,18 @@ class NextBasket(Explorer):
             split, state = cached
             prop, table = state.propensity, state.items.table
         early, late = split
-        n_rows = data.shape[0]
-        pairs = repeat_features(early, n_rows, prop, table)
-        rows = np.unique(pairs["row"].to_numpy())
-        if len(rows) > self.max_customers:
+        n_rows, n_cols = data.shape[0], table.shape[0]
+        parts = _repeat_pairs(early, n_rows, n_cols)
+        rows = np.unique(parts[0])
+        pick = None
+        if len(rows) > self.max_customers:  # features of the sampled customers' pairs only
             rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(rows, self.max_customers, replace=False))
-            pairs = pairs[np.isin(pairs["row"].to_numpy(), rows)]
-        late_pairs = pd.MultiIndex.from_arrays([late["row"].to_numpy(), late["col"].to_numpy()])
-        y = pd.MultiIndex.from_frame(pairs[["row", "col"]]).isin(late_pairs)
-        return _standardised_logistic(pairs[list(REPEAT_FEATURES)].to_numpy(float), y)
+            pick = np.isin(parts[0], rows)
+        row, col = (parts[0], parts[1]) if pick is None else (parts[0][pick], parts[1][pick])
+        late_key = late["row"].to_numpy().astype(np.int64) * n_cols + late["col"].to_numpy()
+        y = np.isin(row * n_cols + col, late_key)
+        return _standardised_logistic(_repeat_matrix(parts, prop, table, pick), y)
 
     def _score_chunk(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Write into ``out``, per row: the probability of each candidate (bought before or
