@@ -102,6 +102,7 @@ class ShareSums:
         self.cols = [sp.csc_matrix(w) for w in weights]
         self.sums = [np.zeros((w.shape[0], len(data.skus))) for w in weights]
         self.done, self.usable = 0, True
+        self.weights: dict | None = None  # share_sums' weight matrices, for affinities
 
     def __call__(self, rows: np.ndarray, scores: np.ndarray) -> None:
         """Add one batch (``rows``: the training rows scored, ``scores``: their scores)."""
@@ -247,7 +248,11 @@ def affinities(
         columns sku, rows summing to 1.
     """
     data = model._check_fitted()
-    weights, rows = _affinity_weights(data, lines, segments, half_life_days)
+    wanted = {k for k, v in (("channel", lines), ("segment", segments)) if v is not None}
+    if sums is not None and sums.weights is not None and set(sums.weights) == wanted:
+        weights, rows = sums.weights, sums.rows  # built by share_sums from the same inputs
+    else:
+        weights, rows = _affinity_weights(data, lines, segments, half_life_days)
     totals = _summed_shares(model, rows, [w[:, rows] for w, _ in weights.values()], sums)
     out = {
         key: _normalised(total, index, data.skus)
@@ -482,7 +487,9 @@ def share_sums(
         return None
     _, profiled = _candidates(lines, channels, profiles)
     weights, rows = _affinity_weights(data, lines, segments if profiled else None, half_life_days)
-    return ShareSums(model, rows, [w[:, rows] for w, _ in weights.values()])
+    sums = ShareSums(model, rows, [w[:, rows] for w, _ in weights.values()])
+    sums.weights = weights  # channel_affinities(..., sums=) reuses them
+    return sums
 
 
 def build_assortment(
