@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _builders import build_dataset
 from channelops.ingest.contract import DatasetError
+from channelops.ingest.dataset import load_dataset
 from channelops.ingest.tables import TABLES, _Col, _more, _read_table, _typed_column
 
 ROWS = np.array([2, 3, 4])
@@ -129,3 +131,45 @@ def test_every_table_declares_its_key_among_its_required_columns():
             assert col in spec["required"], (name, col)
         assert not set(spec["required"]) & set(spec.get("optional", {})), name
         assert all(t.nullable for t in spec.get("optional", {}).values()), name
+
+
+SHIPMENTS = (
+    "order_id,channel_id,warehouse_id,promised_ts,cost,carrier,note\n"
+    "o1,web,W1,2024-03-01 10:00:00,12.5,SF,a\n"
+    "o2,web,W2,2024-03-02 10:00:00,,,b\n"
+)
+
+
+def test_some_columns_of_a_table_equal_the_whole_tables_columns(tmp_path):
+    """shipments.csv has millions of rows on large data; the cost columns alone come back
+    typed as the whole table has them (an absent optional column as missing values), and
+    nothing is cached: a later whole read still parses every column."""
+    ds = load_dataset(build_dataset(tmp_path / "ds", tables={"shipments": SHIPMENTS}))
+    some = ds.table("shipments", columns=["cost", "channel_id", "delivered_ts"])
+    assert list(some.columns) == ["cost", "channel_id", "delivered_ts"]
+    assert ds._tables == {}, "a read of some columns is not cached"
+    whole = ds.table("shipments")
+    pd.testing.assert_frame_equal(some, whole[["cost", "channel_id", "delivered_ts"]])
+    assert some["cost"].tolist()[0] == 12.5 and np.isnan(some["cost"].iloc[1])
+    assert str(some["delivered_ts"].dtype) == "datetime64[ns, UTC]"
+    # once cached whole, the columns are cut from the cache (and are a copy)
+    cut = ds.table("shipments", columns=["warehouse_id"])
+    cut.iloc[0, 0] = "changed"
+    assert ds.table("shipments")["warehouse_id"].tolist() == ["W1", "W2"]
+    assert ds.table("experiments", columns=["unit_id"]) is None  # no experiments.csv
+
+
+def test_some_columns_still_checks_them_and_names_unknown_ones(tmp_path):
+    bad = SHIPMENTS.replace("12.5", "twelve")
+    ds = load_dataset(build_dataset(tmp_path / "ds", tables={"shipments": bad}))
+    with pytest.raises(DatasetError) as info:
+        ds.table("shipments", columns=["cost"])
+    assert "shipments.csv" in str(info.value) and "line 2" in str(info.value)
+    assert "'cost'" in str(info.value) and "a number" in str(info.value)
+    assert ds.table("shipments", columns=["warehouse_id"])["warehouse_id"].tolist() == ["W1", "W2"]
+    with pytest.raises(ValueError, match=r"shipments.csv has no declared column\(s\) \['note'\]"):
+        ds.table("shipments", columns=["note"])
+    missing = SHIPMENTS.replace("warehouse_id,", "").replace("W1,", "").replace("W2,", "")
+    ds = load_dataset(build_dataset(tmp_path / "ds2", tables={"shipments": missing}))
+    with pytest.raises(DatasetError, match="missing required column 'warehouse_id'"):
+        ds.table("shipments", columns=["cost"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -73,16 +74,32 @@ class Dataset:
         _check_table_name(name)
         return (self.root / f"{name}.csv").is_file()
 
-    def table(self, name: str) -> pd.DataFrame | None:
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
         """The optional table ``name`` read from ``<name>.csv``, or None when absent.
 
         Required columns are checked and typed (text -> string, numbers -> float64/Int64,
         dates -> datetime64[ns] naive, timestamps -> datetime64[ns, UTC] with naive values
         taken in the dataset timezone); other columns are kept as text. Unique keys are
         checked. Any problem raises DatasetError naming the file, line and column. The
-        result is cached; a copy is returned.
+        whole table is cached; a copy is returned.
+
+        ``columns`` (declared columns of the table, e.g. shipments.csv's cost columns of a
+        file of millions of rows) reads only those, in that order: the same values and types
+        as ``table(name)[columns]``, checked the same way, nothing cached (a table already
+        cached whole is cut from the cache). The file's required columns must still exist;
+        a column the table does not declare is a ValueError.
         """
         _check_table_name(name)
+        if columns is not None:
+            columns = list(columns)
+            if not self.has(name):
+                return None
+            cached = self._tables.get(name)
+            if cached is not None:
+                unknown = [c for c in columns if c not in cached.columns]
+                if not unknown:
+                    return cached[columns].copy()
+            return _read_table(self.root, name, self.timezone, columns)
         if name not in self._tables:
             self._tables[name] = (
                 _read_table(self.root, name, self.timezone) if self.has(name) else None

@@ -7,6 +7,7 @@ Any problem raises :class:`DatasetError` naming the file, the line and the colum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,29 +165,43 @@ def _check_table_name(name: str) -> None:
         raise ValueError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}")
 
 
-def _read_table(root: Path, name: str, tz: str) -> pd.DataFrame:
+def _read_table(
+    root: Path, name: str, tz: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Read ``<root>/<name>.csv``: required columns checked, typed columns typed (timestamps
-    without an offset taken in ``tz``), other columns kept as text, unique keys checked."""
+    without an offset taken in ``tz``), other columns kept as text, unique keys checked.
+
+    With ``columns`` (declared columns of the table), only those are parsed, typed and
+    checked, in the order asked (an absent optional one as missing values of its type); the
+    unique key is checked when all its columns are among them."""
     rel = f"{name}.csv"
     path = root / rel
     spec = TABLES[name]
+    types = {**spec["required"], **spec.get("optional", {})}
+    if columns is not None:
+        unknown = [c for c in columns if c not in types]
+        if unknown:
+            raise ValueError(
+                f"{rel} has no declared column(s) {unknown}; it declares {list(types)}"
+            )
     dialect = ReadDialect()
     header = _read_header(path, dialect, rel, None)
     _check_required_columns(spec, header, rel)
-    cols, rows, ragged, _ = _read_strings(path, dialect, header, header, rel, None)
+    wanted = header if columns is None else [c for c in columns if c in header]
+    cols, rows, ragged, _ = _read_strings(path, dialect, header, wanted, rel, None)
     _check_no_ragged_rows(ragged, header, rel)
-    types = {**spec["required"], **spec.get("optional", {})}
     out: dict[str, pd.Series] = {}
-    for c in header:
+    for c in wanted:
         s = cols[c]
         t = types.get(c)
         out[c] = s if t is None else _typed_column(s, t, rows, rel, c, tz)
-    for c, t in spec.get("optional", {}).items():
+    absent = spec.get("optional", {}) if columns is None else {c: types[c] for c in columns}
+    for c, t in absent.items():
         if c not in out:
             out[c] = _na_column(t, len(rows))
-    df = pd.DataFrame(out)
+    df = pd.DataFrame(out if columns is None else {c: out[c] for c in columns})
     key = spec.get("key")
-    if key:
+    if key and set(key) <= set(df.columns):
         _check_unique_key(df, key, rows, rel)
     return df
 
