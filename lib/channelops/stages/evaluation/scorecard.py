@@ -25,6 +25,7 @@ __all__ = [
     "SCORECARD_COLUMNS",
     "LINE_COLUMNS",
     "ORDER_COLUMNS",
+    "SHIPMENT_COLUMNS",
     "safe_ratio",
     "ranking_key",
     "first_seen",
@@ -97,6 +98,10 @@ LINE_COLUMNS = (
 
 #: The columns of 03's ``orders`` that stage 06 reads (the order cycle time).
 ORDER_COLUMNS = ("channel_id", "order_id", "order_ts")
+
+#: The columns of shipments.csv that stage 06 reads (fulfilment cost and time, the shared
+#: margins' handling cost per warehouse); the notebook reads only these.
+SHIPMENT_COLUMNS = ("order_id", "channel_id", "warehouse_id", "promised_ts", "delivered_ts", "cost")
 
 
 def _sold(lines: pd.DataFrame) -> pd.DataFrame:
