@@ -1,52 +1,22 @@
 """What 02 reads column by column (channel_selection.source) gives the figures of the whole
-tables: shipment columns as Dataset.table types them, with its errors; the margins the same
+tables: the shipment cost columns as the whole table has them; the margins the same
 whatever the string type of the key columns."""
 
 from __future__ import annotations
-
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from channelops.ingest.contract import DatasetError
 from channelops.ingest.dataset import load_dataset
 from channelops.stages import channel_selection as chn
 
 
-def test_table_columns_equal_the_whole_table_read(tiny_dataset):
+def test_the_shipment_cost_columns_read_alone_equal_the_whole_table(tiny_dataset):
     ds = load_dataset(tiny_dataset)
-    got = chn.table_columns(ds, "shipments", chn.SHIPMENT_COST_COLUMNS)
+    got = ds.table("shipments", columns=chn.SHIPMENT_COST_COLUMNS)
     whole = ds.table("shipments")[chn.SHIPMENT_COST_COLUMNS]
-    pd.testing.assert_frame_equal(got, whole, check_exact=True)
-
-
-def test_table_columns_name_the_line_and_column_of_a_bad_value(tiny_dataset, tmp_path):
-    root = tmp_path / "ds"
-    shutil.copytree(tiny_dataset, root, ignore=shutil.ignore_patterns("truth"))
-    path = root / "shipments.csv"
-    rows = path.read_text().splitlines()
-    header = rows[0].replace('"', "").split(",")
-    cells = rows[2].split(",")
-    cells[header.index("cost")] = "twelve"
-    rows[2] = ",".join(cells)
-    path.write_text("\n".join(rows) + "\n")
-    ds = load_dataset(root)
-    with pytest.raises(DatasetError, match=r"(?s)shipments\.csv, line 3, column 'cost'.*a number"):
-        chn.table_columns(ds, "shipments", chn.SHIPMENT_COST_COLUMNS)
-    # a column not asked for is not typed, so its bad value does not stop the read
-    assert len(chn.table_columns(ds, "shipments", ["channel_id", "warehouse_id"])) == len(rows) - 1
-    path.unlink()  # the file is optional: without it there is nothing to read
-    assert chn.table_columns(load_dataset(root), "shipments", ["cost"]) is None
-
-
-def test_table_columns_refuse_unknown_tables_and_columns(tiny_dataset):
-    ds = load_dataset(tiny_dataset)
-    with pytest.raises(ValueError, match="unknown table 'shipment'"):
-        chn.table_columns(ds, "shipment", ["cost"])
-    with pytest.raises(ValueError, match=r"no declared column\(s\) \['price'\]"):
-        chn.table_columns(ds, "shipments", ["cost", "price"])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), whole, check_exact=True)
 
 
 LINES = pd.DataFrame(

@@ -12,8 +12,7 @@
 * :mod:`.plan_inputs` takes the weekly budget (when none is given) and the target segments'
   weights from the run's data.
 * :mod:`.holdout` refits the curves without the latest weeks and scores them on those weeks.
-* :mod:`.source` names the columns each step reads and reads some columns of a dataset
-  table (shipment costs) without the rest.
+* :mod:`.source` names the columns each step reads (order lines, shipment costs).
 * :mod:`.plots` draws curves, Pareto projections and parallel coordinates.
 
 Money is in the dataset's base currency per week throughout.
@@ -104,7 +103,6 @@ from .source import (
     MARGIN_LINE_COLUMNS,
     SHIPMENT_COST_COLUMNS,
     WEEKLY_REVENUE_COLUMNS,
-    table_columns,
 )
 from .uncertainty import (
     channel_returns,
@@ -127,7 +125,6 @@ __all__ = [
     "MARGIN_LINE_COLUMNS",
     "SHIPMENT_COST_COLUMNS",
     "WEEKLY_REVENUE_COLUMNS",
-    "table_columns",
     "RESPONSE_MODELS",
     "dataset_lift_tests",
     "fit_channel_curves",
