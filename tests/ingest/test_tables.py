@@ -173,3 +173,12 @@ def test_some_columns_still_checks_them_and_names_unknown_ones(tmp_path):
     ds = load_dataset(build_dataset(tmp_path / "ds2", tables={"shipments": missing}))
     with pytest.raises(DatasetError, match="missing required column 'warehouse_id'"):
         ds.table("shipments", columns=["cost"])
+
+
+def test_a_table_read_without_cache_is_the_same_and_not_kept(tmp_path):
+    ds = load_dataset(build_dataset(tmp_path / "ds", tables={"shipments": SHIPMENTS}))
+    once = ds.table("shipments", cache=False)
+    assert ds._tables == {}
+    pd.testing.assert_frame_equal(once, ds.table("shipments"))
+    assert once["note"].tolist() == ["a", "b"], "undeclared columns kept as text, as cached"
+    assert ds.table("experiments", cache=False) is None

@@ -74,7 +74,9 @@ class Dataset:
         _check_table_name(name)
         return (self.root / f"{name}.csv").is_file()
 
-    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
+    def table(
+        self, name: str, columns: Sequence[str] | None = None, *, cache: bool = True
+    ) -> pd.DataFrame | None:
         """The optional table ``name`` read from ``<name>.csv``, or None when absent.
 
         Required columns are checked and typed (text -> string, numbers -> float64/Int64,
@@ -88,8 +90,14 @@ class Dataset:
         as ``table(name)[columns]``, checked the same way, nothing cached (a table already
         cached whole is cut from the cache). The file's required columns must still exist;
         a column the table does not declare is a ValueError.
+
+        ``cache=False`` reads the whole table without keeping it (a big table a stage reads
+        once, e.g. shipments.csv in 05: the cache would hold a second copy for nothing);
+        one already cached is copied from the cache.
         """
         _check_table_name(name)
+        if columns is None and not cache and name not in self._tables:
+            return _read_table(self.root, name, self.timezone) if self.has(name) else None
         if columns is not None:
             columns = list(columns)
             if not self.has(name):
