@@ -37,11 +37,14 @@ data: $(DEMO)/dataset.yaml
 run: install $(DEMO)/dataset.yaml
 	$(BIN)/channelops run --params parameters/default.yaml
 
-## make test: install if needed, run the whole suite (unit, bad input, run: two workers, a file each; then the notebooks via nbval)
+## make test: install if needed, run the whole suite (unit, bad input, run: two workers, a file each;
+## the notebooks via nbval beside them, in a third process that fills the workers' idle time: its
+## report, in build/nbval.log, is printed after theirs)
 test: install $(TINY)/dataset.yaml
 	$(BIN)/channelops nbval-prepare --params parameters/ci.yaml --dataset $(TINY) --into build/nbval --output build/nbval-run
+	$(BIN)/python -m pytest build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider > build/nbval.log 2>&1 & nbval=$$!; \
 	$(BIN)/python -m pytest tests -p no:cacheprovider -m "not heavy" -n 2 --dist loadfile --durations=15; tests=$$?; \
-	$(BIN)/python -m pytest build/nbval --nbval-lax --nbval-kernel-name channelops -p no:cacheprovider; notebooks=$$?; \
+	wait $$nbval; notebooks=$$?; echo "==> the notebooks (nbval)"; cat build/nbval.log; \
 	test $$tests -eq 0 && test $$notebooks -eq 0
 
 ## make test-heavy: the tests that take minutes each (Spark identity parity), left out of make test

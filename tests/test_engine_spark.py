@@ -43,6 +43,7 @@ def test_customer_orders_on_spark_equal_local(spark, crm_lines):
     pd.testing.assert_frame_equal(on_spark, local, check_exact=False, rtol=RTOL)
 
 
+@pytest.mark.heavy  # about 13 s of Spark jobs; make test keeps customer_orders as its parity check
 def test_customer_features_on_spark_equal_local(spark, crm_lines):
     lines, products = crm_lines
     orders = seg.customer_orders(lines)
@@ -61,6 +62,7 @@ def test_customer_features_on_spark_equal_local(spark, crm_lines):
     pd.testing.assert_series_equal(model.predict(on_spark), model.predict(local))
 
 
+@pytest.mark.heavy  # about 21 s of Spark tasks (the suite is near CI's 10 minutes)
 def test_backtest_and_forecasts_on_spark_equal_local(spark, tiny_run):
     """04's per-series models in Spark tasks; gbm, a model of all series, on the driver."""
     lines = pd.read_parquet(tiny_run / "tables" / "order_lines.parquet")
