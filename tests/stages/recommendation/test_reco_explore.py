@@ -66,7 +66,7 @@ def test_repeat_features_by_hand():
     data = rec.build_interactions(lines, as_of=AS_OF)
     table = rec.ItemStats(data.events, data.shape[1]).table
     prop = np.array([0.25, 0.5])
-    feats = rec.repeat_features(data.events, data.shape[0], prop, table)
+    feats = rec.repeat_features(data.events, data.shape[0], prop, table, half_life_days=10.0)
     ax = feats[(feats["row"] == data.rows(["a"])[0]) & (feats["col"] == 0)].iloc[0]
     assert ax["log_baskets_with"] == pytest.approx(np.log1p(2))
     assert ax["log_days_since_bought"] == pytest.approx(np.log1p(10))
@@ -78,7 +78,13 @@ def test_repeat_features_by_hand():
     # one basket each -> (0 + 1) / (2 + 2)
     assert ax["product_repeat_rate"] == pytest.approx(2 / 3)
     assert feats.loc[feats["col"] == 1, "product_repeat_rate"].tolist() == [0.25, 0.25]
+    # X's baskets 30 and 10 days ago, half-life 10 days: 0.5 ** 3 + 0.5 ** 1 = 0.625
+    assert ax["log_decayed_baskets"] == pytest.approx(np.log1p(0.625))
     assert list(feats.columns[2:]) == list(rec.REPEAT_FEATURES)
+    with pytest.raises(ValueError, match="half_life_days must be > 0"):
+        rec.repeat_features(data.events, data.shape[0], prop, table, half_life_days=0)
+    with pytest.raises(ValueError, match="repeat_half_life_days > 0"):
+        rec.NextBasket(repeat_half_life_days=-1)
 
 
 def test_explorer_learns_what_follows_and_never_ranks_a_bought_sku_first(co_bought):

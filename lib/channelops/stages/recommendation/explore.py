@@ -68,7 +68,11 @@ REPEAT_FEATURES = (
     "explore_propensity",
     "pop_4w",
     "product_repeat_rate",
+    "log_decayed_baskets",
 )
+#: Half-life of :func:`repeat_features`' decayed basket count, days (chosen on the demo's
+#: validation weeks among 30, 60, 90, 180 and 365 days; benchmarks/results/recommend.md).
+REPEAT_HALF_LIFE_DAYS = 90.0
 _WINDOWS = (1, 2, 4, 12)
 _CHUNK = 4096  # customers whose dense feature blocks are built at a time
 _PAIR_CHUNK = 1 << 20  # bought pairs whose repeat features are built at a time
@@ -127,7 +131,11 @@ def _group_max(key: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def repeat_features(
-    events: pd.DataFrame, n_rows: int, propensity: np.ndarray, item_table: np.ndarray
+    events: pd.DataFrame,
+    n_rows: int,
+    propensity: np.ndarray,
+    item_table: np.ndarray,
+    half_life_days: float = REPEAT_HALF_LIFE_DAYS,
 ) -> pd.DataFrame:
     """Features of every (customer, product bought) pair of ``events``, :data:`REPEAT_FEATURES`.
 
@@ -135,6 +143,7 @@ def repeat_features(
         events: basket events (row, col, age_days, basket).
         n_rows: customers; propensity: :func:`explore_propensity` per row;
         item_table: :class:`ItemStats` ``table`` (its column 2 is pop_4w).
+        half_life_days: half-life of the decayed basket count, days (> 0).
 
     Returns:
         One row per distinct (row, col), sorted by row then col: row, col and the features
@@ -142,20 +151,30 @@ def repeat_features(
         customer's baskets, the customer's baskets and days since their latest one, all
         logs of 1 + the value but the share; the customer's explore propensity; the
         product's pop_4w; and its repeat rate, (buyers who bought it in two baskets or
-        more + 1) / (buyers + 2)).
+        more + 1) / (buyers + 2)); and log(1 + the decayed count of the baskets holding the
+        product, each weighing 0.5 ** (its age in days / half_life_days)): frequency and
+        recency in one figure, as TIFU-KNN's decayed vectors.
+
+    Raises:
+        ValueError: half_life_days <= 0.
     """
     n_cols = item_table.shape[0]
-    parts = _repeat_pairs(events, n_rows, n_cols)
+    parts = _repeat_pairs(events, n_rows, n_cols, half_life_days)
     out = pd.DataFrame(_repeat_matrix(parts, propensity, item_table), columns=list(REPEAT_FEATURES))
     out.insert(0, "col", parts[1])
     out.insert(0, "row", parts[0])
     return out
 
 
-def _repeat_pairs(events: pd.DataFrame, n_rows: int, n_cols: int) -> tuple[np.ndarray, ...]:
+def _repeat_pairs(
+    events: pd.DataFrame, n_rows: int, n_cols: int, half_life_days: float = REPEAT_HALF_LIFE_DAYS
+) -> tuple[np.ndarray, ...]:
     """What :func:`repeat_features` is computed from: per distinct (row, col) pair, sorted,
     row, col, f (its baskets) and last (its youngest age); per row n_baskets and recency;
-    per col rate (the repeat rate)."""
+    per col rate (the repeat rate); per pair decayed (its baskets weighted by
+    0.5 ** (age / half_life_days))."""
+    if not half_life_days > 0:
+        raise ValueError(f"half_life_days must be > 0 (days), got {half_life_days}")
     key = _pair_key(events, n_cols)
     # one row per distinct pair, sorted: its events and the youngest age (a sort, no groupby)
     order = np.argsort(key, kind="stable")
@@ -166,6 +185,9 @@ def _repeat_pairs(events: pd.DataFrame, n_rows: int, n_cols: int) -> tuple[np.nd
     age = events["age_days"].to_numpy(float)[order]
     del k, order
     last = np.minimum.reduceat(age, starts) if len(starts) else np.zeros(0)
+    weight = np.exp2(-age / half_life_days)
+    decayed = np.add.reduceat(weight, starts) if len(starts) else np.zeros(0)
+    del age, weight
     row = pair // n_cols
     col = pair % n_cols
     n_baskets = np.zeros(n_rows)
@@ -175,15 +197,15 @@ def _repeat_pairs(events: pd.DataFrame, n_rows: int, n_cols: int) -> tuple[np.nd
     buyers = np.bincount(col, minlength=n_cols).astype(float)
     again = np.bincount(col, weights=f >= 2, minlength=n_cols)
     rate = (again + 1.0) / (buyers + 2.0)  # share of the product's buyers who bought it again
-    return row, col, f, last, n_baskets, recency, rate
+    return row, col, f, last, n_baskets, recency, rate, decayed
 
 
 def _repeat_matrix(parts, propensity: np.ndarray, item_table: np.ndarray, pick=None) -> np.ndarray:
     """The :data:`REPEAT_FEATURES` (float64 columns) of the pairs ``pick`` (a slice, mask
     or index array; None: all) of :func:`_repeat_pairs`."""
-    row, col, f, last, n_baskets, recency, rate = parts
+    row, col, f, last, n_baskets, recency, rate, decayed = parts
     if pick is not None:
-        row, col, f, last = row[pick], col[pick], f[pick], last[pick]
+        row, col, f, last, decayed = row[pick], col[pick], f[pick], last[pick], decayed[pick]
     columns = [
         np.log1p(f),
         np.log1p(last),
@@ -193,6 +215,7 @@ def _repeat_matrix(parts, propensity: np.ndarray, item_table: np.ndarray, pick=N
         propensity[row],
         item_table[col, 2],
         rate[col],
+        np.log1p(decayed),
     ]
     # column-major, as a frame's float block gives it (means and products sum in that order)
     out = np.empty((len(row), len(columns)), order="F")
@@ -445,6 +468,8 @@ class NextBasket(Explorer):
     Args:
         explore_weight: multiplies the probabilities of new products (>= 1: more discovery
             at some cost in overall accuracy; 1 ranks by probability alone).
+        repeat_half_life_days: half-life of the repeat model's decayed basket count, days
+            (> 0; :func:`repeat_features`).
         Others: as :class:`Explorer`'s.
 
     Falls back to the customer's baskets holding the product (repeat) and
@@ -454,17 +479,28 @@ class NextBasket(Explorer):
     name = "next_basket"
     _reuses_early_split = True
 
-    def __init__(self, explore_weight: float = 1.0, **options) -> None:
+    def __init__(
+        self,
+        explore_weight: float = 1.0,
+        repeat_half_life_days: float = REPEAT_HALF_LIFE_DAYS,
+        **options,
+    ) -> None:
         if not explore_weight > 0:
             raise ValueError(f"next_basket needs explore_weight > 0, got {explore_weight}")
+        if not repeat_half_life_days > 0:
+            raise ValueError(
+                f"next_basket needs repeat_half_life_days > 0 (days), got {repeat_half_life_days}"
+            )
         super().__init__(**options)
         self.explore_weight = explore_weight
+        self.repeat_half_life_days = repeat_half_life_days
         if explore_weight != 1.0:
             self.name = f"next_basket_x{explore_weight:g}"
 
     def fit(self, data: Interactions, segments: pd.Series | None = None) -> NextBasket:
         super().fit(data, segments)
         key = ("repeat", self.window_weeks, self.candidates, self.max_customers, self.seed)
+        key += (self.repeat_half_life_days,)
         if key not in data.fitted:
             data.fitted[key] = self._fit_repeat_scores(data)
         self.__dict__.pop("_early", None)
@@ -475,7 +511,7 @@ class NextBasket(Explorer):
         """(the repeat model, CSR of the repeat scores of every bought cell)."""
         repeat_model = self._fit_repeat(data)
         st = self.state
-        parts = _repeat_pairs(data.events, data.shape[0], data.shape[1])
+        parts = _repeat_pairs(data.events, *data.shape, self.repeat_half_life_days)
         value = np.empty(len(parts[0]), np.float32)
         for i in range(0, len(value), _PAIR_CHUNK):  # features of a million pairs at a time
             x = _repeat_matrix(parts, st.propensity, st.items.table, slice(i, i + _PAIR_CHUNK))
@@ -499,7 +535,7 @@ class NextBasket(Explorer):
             prop, table = state.propensity, state.items.table
         early, late = split
         n_rows, n_cols = data.shape[0], table.shape[0]
-        parts = _repeat_pairs(early, n_rows, n_cols)
+        parts = _repeat_pairs(early, n_rows, n_cols, self.repeat_half_life_days)
         rows = np.unique(parts[0])
         pick = None
         if len(rows) > self.max_customers:  # features of the sampled customers' pairs only
