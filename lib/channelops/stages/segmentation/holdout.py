@@ -213,8 +213,11 @@ def weekly_repeat_purchases(
     first_day = days.groupby("c")["day"].min().reindex(summary.index)
     first_off = (first_day - cut).dt.days.to_numpy(dtype=float)
     cal_edges = edges[edges <= 0].astype(float)
-    elapsed = np.clip(cal_edges[:, None] - first_off[None, :], 0, None) / 7.0
-    cum_cal = bgnbd.expected_purchases_new(elapsed).sum(axis=1)
+    # the expectation depends on the first day alone: evaluate each distinct first day once,
+    # then spread to the customers (the same matrix, summed in the same order)
+    distinct, where = np.unique(first_off, return_inverse=True)
+    elapsed = np.clip(cal_edges[:, None] - distinct[None, :], 0, None) / 7.0
+    cum_cal = bgnbd.expected_purchases_new(elapsed)[:, where.ravel()].sum(axis=1)
     # ... and after it, conditional on the calibration history
     hold_edges = edges[edges >= 0].astype(float) / 7.0
     cum_hold = bgnbd.expected_purchases(

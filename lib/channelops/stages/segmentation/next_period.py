@@ -41,19 +41,41 @@ NEXT_PERIOD = "gradient boosting"
 _CAP_WEEKS = 52.0
 
 
-def _purchase_days(orders: pd.DataFrame, channel_col: str | None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _PurchaseDays:
+    """Purchase days of every customer, on integer customer codes.
+
+    ``frame`` has one row per customer x day, sorted by customer then day: ``code`` (the
+    customer's position in ``ids``), ``day``, ``revenue`` (the day's order values summed, in
+    order) and ``channel`` (the day's first order's channel). ``ids`` holds the customer ids
+    sorted, so grouping on ``code`` gives the groups, and their order, that grouping on the
+    ids gives, without hashing a string per row for every group-by.
+    """
+
+    frame: pd.DataFrame
+    ids: pd.Index
+
+    def up_to(self, day: pd.Timestamp) -> pd.DataFrame:
+        """Rows on or before ``day``."""
+        return self.frame[self.frame["day"] <= day]
+
+
+def _purchase_days(orders: pd.DataFrame, channel_col: str | None) -> _PurchaseDays:
     require_columns(orders, ["customer_id", "order_ts", "revenue"], "orders")
+    codes, ids = pd.factorize(orders["customer_id"], sort=True)
     frame = pd.DataFrame(
         {
-            "customer_id": orders["customer_id"].to_numpy(),
+            "code": codes,
             "day": pd.to_datetime(orders["order_ts"]).dt.normalize().to_numpy(),
             "revenue": orders["revenue"].to_numpy(dtype=float),
             "channel": orders[channel_col].to_numpy() if channel_col else "all",
         }
     )
-    return frame.groupby(["customer_id", "day"], as_index=False, sort=True).agg(
+    frame = frame[codes >= 0]  # a missing customer id is no customer (groupby drops it too)
+    days = frame.groupby(["code", "day"], as_index=False, sort=True).agg(
         revenue=("revenue", "sum"), channel=("channel", "first")
     )
+    return _PurchaseDays(days, pd.Index(ids, name="customer_id"))
 
 
 def purchase_day_features(
@@ -80,10 +102,16 @@ def purchase_day_features(
         day, negative spend as 0), ``share_<channel>`` and ``month`` (1..12, the month of
         the day after ``as_of``).
     """
+    return _day_features(_purchase_days(orders, channel_col), as_of, channels)
+
+
+def _day_features(
+    purchases: _PurchaseDays, as_of: str | pd.Timestamp, channels: list[str] | None
+) -> pd.DataFrame:
+    """:func:`purchase_day_features` from purchase days computed once."""
     t = pd.Timestamp(as_of).normalize()
-    days = _purchase_days(orders, channel_col)
-    days = days[days["day"] <= t]
-    g = days.groupby("customer_id", sort=True)
+    days = purchases.up_to(t)
+    g = days.groupby("code", sort=True)
     n_days = g.size()
     tenure = (t - g["day"].min()).dt.days / 7.0
     recency = (t - g["day"].max()).dt.days / 7.0
@@ -92,7 +120,7 @@ def purchase_day_features(
     ten = tenure.to_numpy(float)
     f["rate"] = np.divide(freq, ten, out=np.zeros_like(freq), where=ten > 0)
     for weeks in (4, 8, 13):
-        recent = days[days["day"] > t - pd.Timedelta(weeks=weeks)].groupby("customer_id").size()
+        recent = days[days["day"] > t - pd.Timedelta(weeks=weeks)].groupby("code").size()
         known = np.clip(ten, 1.0, weeks)
         f[f"rate_{weeks}w"] = recent.reindex(f.index, fill_value=0).to_numpy(float) / known
     f["tenure_weeks"] = np.minimum(ten, _CAP_WEEKS)
@@ -102,14 +130,14 @@ def purchase_day_features(
     names = sorted(days["channel"].unique()) if channels is None else list(channels)
     # counts per customer x channel over row totals (what crosstab(normalize="index") gives,
     # without its per-group Python aggregation)
-    counts = days.groupby(["customer_id", "channel"], sort=True, observed=True).size()
+    counts = days.groupby(["code", "channel"], sort=True, observed=True).size()
     share = counts.unstack("channel", fill_value=0)
     share = share.div(share.sum(axis=1), axis=0)
     for name in names:
         col = share[name] if name in share else pd.Series(0.0, index=share.index)
         f[f"share_{name}"] = col.reindex(f.index, fill_value=0.0).to_numpy(float)
     f["month"] = (t + pd.Timedelta(days=1)).month
-    f.index.name = "customer_id"
+    f.index = purchases.ids.take(f.index.to_numpy())
     return f
 
 
@@ -122,14 +150,23 @@ def window_targets(
         Indexed like ``index``: ``purchase_days`` (count) and ``spend`` (money, the window's
         order values summed; 0 for a customer who did not buy).
     """
+    return _window_targets(_purchase_days(orders, None), start, weeks, index)
+
+
+def _window_targets(
+    purchases: _PurchaseDays, start: str | pd.Timestamp, weeks: float, index: pd.Index
+) -> pd.DataFrame:
+    """:func:`window_targets` from purchase days computed once."""
     t = pd.Timestamp(start).normalize()
-    days = _purchase_days(orders, None)
+    days = purchases.frame
     inside = days[(days["day"] > t) & (days["day"] <= t + pd.Timedelta(days=round(7 * weeks)))]
-    g = inside.groupby("customer_id")
+    g = inside.groupby("code")
+    count, spend = g.size(), g["revenue"].sum()
+    count.index = spend.index = purchases.ids.take(count.index.to_numpy())
     return pd.DataFrame(
         {
-            "purchase_days": g.size().reindex(index, fill_value=0).astype(float),
-            "spend": g["revenue"].sum().reindex(index, fill_value=0.0).astype(float),
+            "purchase_days": count.reindex(index, fill_value=0).astype(float),
+            "spend": spend.reindex(index, fill_value=0.0).astype(float),
         },
         index=index,
     )
@@ -204,14 +241,15 @@ def fit_next_period(
     seen = orders[pd.to_datetime(orders["order_ts"]) < cut + pd.Timedelta(days=1)]
     channels = sorted(seen["channel_id"].unique()) if "channel_id" in seen else ["all"]
     col = "channel_id" if "channel_id" in seen else None
+    purchases = _purchase_days(seen, col)  # once for every origin's features and targets
     xs, ys, used = [], [], []
     for k in range(n_origins):
         origin = cut - pd.Timedelta(days=round(7 * (horizon_weeks + k * step_weeks)))
-        x = purchase_day_features(seen, origin, channels, col)
+        x = _day_features(purchases, origin, channels)
         if len(x) < min_customers:
             continue
         xs.append(x)
-        ys.append(window_targets(seen, origin, horizon_weeks, x.index))
+        ys.append(_window_targets(purchases, origin, horizon_weeks, x.index))
         used.append(origin)
     if not xs:
         raise ValueError(
