@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -378,6 +379,147 @@ def score_issue20(
     return pd.DataFrame(rows), pd.concat(incs, ignore_index=True)
 
 
+def _notebook_inputs(
+    folder: Path,
+    n_boot: int,
+    seed: int,
+    model: str = "joint_averaged",
+    max_slope: float | None = None,
+):
+    """What notebook 02 plans from, on one demo folder: the fitted curves (``model``, Hill
+    slope at most ``max_slope``), each channel's own margin table, the budget and the
+    current allocation."""
+    from channelops.ingest.dataset import load_dataset
+    from channelops.ingest.intake import ingest_lines
+    from channelops.margins import channel_margin_rates, margin_rate_map
+
+    ds = load_dataset(folder)
+    lines = ingest_lines(ds).lines
+    spend, catalog = ds.table("marketing_spend"), ds.table("channels")
+    revenue = ch.weekly_channel_revenue(lines)
+    pc = ch.curve_catalog(catalog, [c.id for c in ds.channels])
+    lifts = ch.dataset_lift_tests(ds.root, list(pc["channel_id"].astype(str)))
+    t0 = time.perf_counter()
+    curves = ch.fit_channel_curves(
+        model, spend, revenue, pc, lifts, n_boot=n_boot, seed=seed, max_slope=max_slope
+    )
+    fit_s = time.perf_counter() - t0
+    table = channel_margin_rates(
+        lines, ds.table("products"), catalog, ds.table("shipments"), ds.table("warehouses")
+    )
+    budget = ch.plan_budget(0.0, spend)
+    now = ch.current_allocation(spend, list(pc["channel_id"].astype(str)))
+    return curves, pc, margin_rate_map(table), budget, now, fit_s, table
+
+
+def decompose_capture(
+    folder: Path,
+    seed: int,
+    n_boot: int,
+    pop: int = 100,
+    gen: int = 200,
+    max_slope: float | None = None,
+):
+    """Where the notebook plan's capture of the achievable true gain is lost, step by step.
+
+    Each row is a plan scored with the simulator's true profit; capture = (plan - now) /
+    (best - now) as in :func:`score_issue20`. From the truth's side:
+
+    * ``truth: best`` = best_true_allocation (1 by definition);
+    * ``truth curves, no halo, true margins``: the same closed form with the halo and
+      cannibalisation table emptied (a model of each channel's own revenue, exact);
+    * ``truth curves, no halo, 02's margins``: ... and 02's own margin per channel
+      (channelops.margins: it includes fulfilment, which the simulator's profit does not);
+
+    from the fitted side (the notebook's joint_averaged curves, exact_best_plan):
+
+    * ``fitted curves, true value per unit``: margin = the truth's margin-weighted value of
+      a unit of the channel's revenue (halo included): only the curves are the model's;
+    * ``fitted curves, 02's margins``: the model's own optimum;
+    * ``..., no spend cap``: without the 2x-largest-observed-spend cap;
+    * ``02: NSGA-II knee >= 98%, trimmed`` and ``02: NSGA-II best profit, trimmed``.
+    """
+    curves, pc, margins, budget, now, fit_s, mtab = _notebook_inputs(
+        folder, n_boot, seed, max_slope=max_slope
+    )
+    market = profit.load_market_truth(folder)
+    tc = market["response_curves"].set_index("channel_id")
+    known = set(tc.index)
+    ids = list(pc["channel_id"].astype(str))
+    # the same truth with each channel's fulfilment and payment cost per unit of revenue
+    # (from the data: shipments.csv) taken off its margin: the business's full variable cost
+    mt = mtab.set_index("channel_id")
+    cost = ((mt["fulfilment_cost"] + mt["payment_cost"]) / mt["revenue"]).fillna(0.0)
+    full_rc = market["response_curves"].copy()
+    full_rc["contribution_margin"] -= full_rc["channel_id"].map(cost).astype(float)
+    full = {"response_curves": full_rc, "halo": market["halo"]}
+
+    def true_profit(alloc: dict[str, float], truth=market) -> float:
+        other = sum(v for c, v in alloc.items() if c not in known)
+        inside = {c: v for c, v in alloc.items() if c in known}
+        return profit.true_weekly_profit(truth, inside) - other
+
+    p_now, p_now_full = true_profit(now), true_profit(now, full)
+    best = profit.best_true_allocation(market, budget)
+    p_best = true_profit(best)
+    p_best_full = true_profit(profit.best_true_allocation(full, budget), full)
+    nohalo = market["halo"].iloc[0:0]
+    value = profit._value_factor(tc, market["halo"], margin=True)
+    plans: dict[str, dict[str, float]] = {
+        "truth: best": best,
+        "truth with fulfilment cost: best": profit.best_true_allocation(full, budget),
+    }
+    for name, marg in (
+        ("truth curves, no halo, true margins", tc["contribution_margin"]),
+        ("truth curves, no halo, 02's margins", pd.Series({c: margins[c] for c in tc.index})),
+    ):
+        rc = market["response_curves"].copy()
+        rc["contribution_margin"] = rc["channel_id"].map(marg).astype(float)
+        plans[name] = profit.best_true_allocation({"response_curves": rc, "halo": nohalo}, budget)
+    cons = ch.PlanConstraints(total_budget=budget, min_channels=2)
+    true_value = {c: float(value[c]) if c in known else margins[c] for c in ids}
+    for name, marg, c in (
+        ("fitted curves, true value per unit", true_value, cons),
+        ("fitted curves, 02's margins", margins, cons),
+        (
+            "fitted curves, 02's margins, no spend cap",
+            margins,
+            replace(cons, max_spend_multiple=None),
+        ),
+    ):
+        row = ch.exact_best_plan(curves, pc, c, gross_margin=marg)
+        plans[name] = {k: float(row[f"budget_{k}"]) for k in ids if row[f"selected_{k}"]}
+    res = ch.optimise_channel_plan(
+        curves, pc, None, cons, {}, pop_size=pop, n_gen=gen, seed=seed, gross_margin=margins
+    )
+    for name, rule, share in (
+        ("02: NSGA-II knee >= 98%, trimmed", "knee", 0.98),
+        ("02: NSGA-II best profit, trimmed", {"profit": 1.0}, None),
+    ):
+        rec = ch.recommend_plan(res, rule, min_profit_share=share)
+        plan = {k: float(rec[f"budget_{k}"]) for k in ids if rec[f"selected_{k}"]}
+        plans[name] = ch.trim_unpaid_spend(res.model, plan)
+    rows, spends = [], []
+    for name, plan in plans.items():
+        p = true_profit(plan)
+        rows.append(
+            {
+                "seed": seed,
+                "plan": name,
+                "capture": (p - p_now) / (p_best - p_now),
+                "true_gain": p - p_now,
+                "capture_full_cost": (true_profit(plan, full) - p_now_full)
+                / (p_best_full - p_now_full),
+                "spend": sum(plan.values()),
+            }
+        )
+        spends.append({"seed": seed, "plan": name, **{k: plan.get(k, 0.0) for k in ids}})
+    spends.append({"seed": seed, "plan": "now", **now})
+    meta = {"seed": seed, "budget": budget, "best_gain": p_best - p_now, "p_best": p_best,
+            "fit_s": fit_s}  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(spends), meta
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 3])
@@ -392,8 +534,33 @@ def main() -> None:
         nargs="+",
         help="issue-20 scoring of existing demo folders named demo<seed> (see score_issue20)",
     )
+    ap.add_argument(
+        "--decompose",
+        nargs="+",
+        help="demo folders named demo<seed>: where capture is lost (decompose_capture)",
+    )
+    ap.add_argument(
+        "--max-slope", type=float, help="largest fitted Hill slope (notebook 02's max_hill_slope)"
+    )
     args = ap.parse_args()
     np.set_printoptions(precision=3)
+    if args.decompose:
+        caps, sp = [], []
+        for f in args.decompose:
+            seed = int(Path(f).name.removeprefix("demo"))
+            rows, spends, meta = decompose_capture(
+                Path(f), seed, args.n_boot, max_slope=args.max_slope
+            )
+            print(meta, flush=True)
+            caps.append(rows)
+            sp.append(spends)
+            print(_md(rows, "{:,.3f}"), flush=True)
+            print(_md(spends, "{:,.0f}"), flush=True)
+        cap = pd.concat(caps).pivot_table(
+            index="plan", columns="seed", values="capture", sort=False
+        )
+        print("\n" + _md(cap, "{:.3f}", index=True))
+        return
     if args.folders:
         out, incs = [], []
         for f in args.folders:

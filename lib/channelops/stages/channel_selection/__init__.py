@@ -51,6 +51,7 @@ from .curves import (
     fit_response_curve,
     fit_response_curves,
     prior_curve,
+    slope_bounds,
 )
 from .exact import exact_best_plan, exact_front, hypervolume_ratio
 from .holdout import (
@@ -194,6 +195,7 @@ __all__ = [
     "segment_band_shares",
     "segment_channel_reach",
     "sensitivity",
+    "slope_bounds",
     "steady_state_revenue",
     "target_weights",
     "validate_constraints",

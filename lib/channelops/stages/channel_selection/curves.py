@@ -287,6 +287,36 @@ def calendar_regressors(
     return out[keep]
 
 
+def slope_bounds(max_slope: float | None = None) -> tuple[float, float]:
+    """Bounds of the fitted Hill slope: :data:`SLOPE_BOUNDS`, or up to ``max_slope``.
+
+    A slope of at most 1 makes the curve concave (every unit of spend earns less than the
+    one before, from the first), so its marginal return at low spend is not an S-shaped
+    extrapolation below the spend the channel ran at.
+
+    Args:
+        max_slope: upper bound of the slope (None = :data:`SLOPE_BOUNDS`' own).
+
+    Returns:
+        ``(lower, upper)``; the lower bound is SLOPE_BOUNDS[0] or half of max_slope if lower.
+
+    Raises:
+        ValueError: max_slope not a number in (0, SLOPE_BOUNDS[1]].
+    """
+    if max_slope is None:
+        return SLOPE_BOUNDS
+    try:
+        m = float(max_slope)
+    except (TypeError, ValueError):
+        m = float("nan")
+    if not (0.0 < m <= SLOPE_BOUNDS[1]):
+        raise ValueError(
+            f"max_slope (the largest Hill slope fitted) must be a number > 0 and <= "
+            f"{SLOPE_BOUNDS[1]:g}, got {max_slope!r}"
+        )
+    return min(SLOPE_BOUNDS[0], 0.5 * m), m
+
+
 class _Model:
     """Least-squares model on scaled parameters ``(base/R, rmax/R, decay, log(K/S), slope)``
     followed by one coefficient per base regressor (scaled by R and the regressor's sd)."""
@@ -297,7 +327,9 @@ class _Model:
         revenue: np.ndarray,
         initial_adstock: str = "steady",
         regressors: np.ndarray | None = None,
+        max_slope: float | None = None,
     ) -> None:
+        lo_slope, hi_slope = slope_bounds(max_slope)
         if initial_adstock not in ("steady", "zero"):
             raise ValueError(f"initial_adstock must be 'steady' or 'zero', got {initial_adstock!r}")
         self.steady_start = initial_adstock == "steady"
@@ -308,14 +340,14 @@ class _Model:
         self.s_scale = max(float(np.mean(spend)), 1e-9)
         self.initial_spend = float(np.mean(spend[: min(4, len(spend))]))
         ymax = float(np.nanmax(revenue)) / self.r_scale
-        self.lower = np.array([0.0, 0.0, 0.0, np.log(1e-3), SLOPE_BOUNDS[0]])
+        self.lower = np.array([0.0, 0.0, 0.0, np.log(1e-3), lo_slope])
         self.upper = np.array(
             [
                 max(ymax, 1e-6),
                 20.0 * max(ymax, 1e-6),
                 MAX_DECAY,
                 np.log(1e3 / (1.0 - MAX_DECAY)),
-                SLOPE_BOUNDS[1],
+                hi_slope,
             ]
         )
         X = np.zeros((len(spend), 0)) if regressors is None else np.asarray(regressors, float)
@@ -448,6 +480,7 @@ def fit_response_curve(
     seed: int = 0,
     initial_adstock: str = "steady",
     base_terms: str = "calendar",
+    max_slope: float | None = None,
 ) -> ResponseCurve:
     """Fit ``revenue_t = base_t + revenue_max * hill(adstock(spend)_t)`` by least squares.
 
@@ -471,6 +504,8 @@ def fit_response_curve(
             'calendar' (trend, yearly season, retail holidays; the default), 'trend' or
             'none' (a constant base, the model before base terms existed). The terms need
             dated weeks; the curve's base is their mean level over the fitted weeks.
+        max_slope: largest Hill slope fitted (None: :data:`SLOPE_BOUNDS`); 1 keeps the
+            curve concave, see :func:`slope_bounds`.
 
     Returns:
         A :class:`ResponseCurve` with source 'fitted', bootstrap draws and diagnostics
@@ -490,7 +525,7 @@ def fit_response_curve(
     X = calendar_regressors(grid["week_start"], base_terms).to_numpy(float)
     # keep at least ~4 weeks of data per parameter: fewer weeks, fewer terms
     X = X[:, : max(0, min(X.shape[1], int(np.sum(~np.isnan(revenue))) // 4 - 5))]
-    model = _Model(spend, revenue, initial_adstock, X)
+    model = _Model(spend, revenue, initial_adstock, X, max_slope)
     best_z, best_cost = None, np.inf
     for z0 in _starts(model, n_starts, rng):
         z, cost = model.solve(z0, model.y)
@@ -592,6 +627,7 @@ def fit_response_curves(
     seed: int = 0,
     initial_adstock: str = "steady",
     base_terms: str = "calendar",
+    max_slope: float | None = None,
 ) -> pd.DataFrame:
     """Fit one response curve per channel in ``channels``, falling back to priors.
 
@@ -605,7 +641,8 @@ def fit_response_curves(
         channels: channels.csv (channel_id, prior_weekly_revenue_max,
             prior_half_saturation_spend, ...).
         min_weeks: weeks of history needed to fit.
-        n_boot, n_starts, initial_adstock, base_terms: see :func:`fit_response_curve`.
+        n_boot, n_starts, initial_adstock, base_terms, max_slope: see
+            :func:`fit_response_curve`.
         prior_decay, prior_slope, prior_cv: see :func:`prior_curve`.
         seed: base seed; channel i uses ``seed + i``.
 
@@ -618,6 +655,7 @@ def fit_response_curves(
         ``curve`` (the :class:`ResponseCurve` object; drop that column before writing the
         table). Columns are always :data:`RESPONSE_CURVE_COLUMNS` plus ``curve``.
     """
+    slope_bounds(max_slope)  # a bad bound fails before any fit, with or without history
     no_spend = spend is None
     if spend is None:
         spend = pd.DataFrame(
@@ -666,6 +704,7 @@ def fit_response_curves(
                     seed=seed + i,
                     initial_adstock=initial_adstock,
                     base_terms=base_terms,
+                    max_slope=max_slope,
                 )
             except (ValueError, np.linalg.LinAlgError) as exc:
                 reason = f"fit failed: {exc}"

@@ -216,6 +216,7 @@ def holdout_check(
     n_boot: int = 20,
     seed: int = 0,
     level: float = 0.9,
+    max_slope: float | None = None,
 ) -> pd.DataFrame:
     """Refit the response model without the latest ``holdout_weeks`` weeks, score it on them.
 
@@ -228,7 +229,7 @@ def holdout_check(
 
     Args:
         response_model: one of :data:`~.joint.RESPONSE_MODELS`.
-        spend, revenue, channels, lift_tests, min_weeks, seed: as for
+        spend, revenue, channels, lift_tests, min_weeks, seed, max_slope: as for
             :func:`~.joint.fit_channel_curves` (every week; the split is done here).
         holdout_weeks: latest weeks of revenue held out (>= 1).
         n_boot: bootstrap draws of the refit (the band).
@@ -256,7 +257,7 @@ def holdout_check(
     cut = weeks[-int(holdout_weeks)]
     train_rev = revenue[pd.to_datetime(revenue["week_start"]) < cut]
     train_spend = spend[pd.to_datetime(spend["week_start"]) < cut]
-    kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed)
+    kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed, max_slope=max_slope)
     if response_model == "per_channel":
         refit = fit_response_curves(train_spend, train_rev, channels, **kw)
     else:

@@ -156,9 +156,10 @@ class _JointModel(_Model):
     """:class:`_Model` plus lift-test residual rows (numerical Jacobian when there are any)."""
 
     def __init__(
-        self, spend, revenue, initial_adstock, regressors, lifts, sigma, halo_factor, prior_sd
-    ):
-        super().__init__(spend, revenue, initial_adstock, regressors)
+        self, spend, revenue, initial_adstock, regressors, lifts, sigma, halo_factor, prior_sd,
+        max_slope=None,
+    ):  # fmt: skip
+        super().__init__(spend, revenue, initial_adstock, regressors, max_slope)
         self.lifts = lifts
         self.sigma = sigma
         self.halo_factor = max(halo_factor, 0.05)
@@ -273,6 +274,7 @@ def fit_joint_response(
     seed: int = 0,
     base_terms: str = "calendar",
     initial_adstock: str = "steady",
+    max_slope: float | None = None,
     **prior_kw,
 ) -> pd.DataFrame:
     """Fit the joint model (module docstring) and return business-wide response curves.
@@ -282,7 +284,7 @@ def fit_joint_response(
         revenue: week_start, channel_id, revenue (base currency per week, net revenue).
         channels: channels.csv (channel_id and the prior columns for unfitted channels).
         lift_tests: :func:`read_lift_tests` output or None.
-        min_weeks, n_starts, block, base_terms, initial_adstock: as for
+        min_weeks, n_starts, block, base_terms, initial_adstock, max_slope: as for
             :func:`fit_response_curves`; prior_kw goes to it for channels it cannot fit.
         n_boot: bootstrap draws (shared index across channels).
         passes: alternations between own curves and the shared-demand / halo regressors.
@@ -297,7 +299,7 @@ def fit_joint_response(
         prior curve, with halo_share 0.
     """
     kw = dict(min_weeks=min_weeks, seed=seed, base_terms=base_terms, n_starts=1,
-              initial_adstock=initial_adstock, **prior_kw)  # fmt: skip
+              initial_adstock=initial_adstock, max_slope=max_slope, **prior_kw)  # fmt: skip
     base = fit_response_curves(spend, revenue, channels, n_boot=0, **kw)
     unfit = base["source"] != "fitted"
     if unfit.any():  # prior curves with their n_boot draws (no fit: nothing is refitted)
@@ -337,8 +339,9 @@ def fit_joint_response(
             rows = _lift_rows(lifts[lifts["channel_id"] == cid], weeks) if p > 0 else []
             sigma = float(np.nanstd(resid[:, j])) if p > 0 else float(np.nanstd(y))
             m = _JointModel(
-                S[cid].to_numpy(float), y, initial_adstock, X, rows, sigma, 1 + halo[j], prior_sd
-            )
+                S[cid].to_numpy(float), y, initial_adstock, X, rows, sigma, 1 + halo[j], prior_sd,
+                max_slope,
+            )  # fmt: skip
             m.sd = np.where(X.std(0) > 0, X.std(0), 1.0) if X.shape[1] else np.zeros(0)
             best, best_cost = None, np.inf
             starts = _starts(m, n_starts, rng)
@@ -507,6 +510,7 @@ def fit_channel_curves(
     min_weeks: int = 26,
     n_boot: int = 100,
     seed: int = 0,
+    max_slope: float | None = None,
 ) -> pd.DataFrame:
     """Notebook 02's response curves from the chosen model.
 
@@ -518,6 +522,8 @@ def fit_channel_curves(
             trend-base and half from the calendar-base joint fit).
         spend, revenue, channels, min_weeks, n_boot, seed: as for the fitting functions.
         lift_tests: :func:`dataset_lift_tests` (used by 'joint' only).
+        max_slope: largest Hill slope fitted (None: the fit's own bounds; 1 = concave
+            curves, see :func:`~.curves.slope_bounds`).
 
     Returns:
         The :data:`RESPONSE_CURVE_COLUMNS` table plus ``curve``, for either model.
@@ -529,21 +535,21 @@ def fit_channel_curves(
         raise ValueError(
             f"response_model must be one of {list(RESPONSE_MODELS)}, got {response_model!r}"
         )
-    kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed)
+    kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed, max_slope=max_slope)
     if response_model == "per_channel":
         return fit_response_curves(spend, revenue, channels, **kw)
     if response_model == "joint":
         out = fit_joint_response(spend, revenue, channels, lift_tests, base_terms=JOINT_BASE, **kw)
         return out[[*RESPONSE_CURVE_COLUMNS, "curve"]]
-    return _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed)
+    return _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed, max_slope)
 
 
-def _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed):
+def _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed, max_slope):
     """The joint fit with the trend base (point curve) whose draws are half its own and half
     those of the joint fit with the calendar base, so the bands carry the disagreement
     between the two ways of taking the season out, not only the residual noise."""
     half = max(n_boot // 2, 1)
-    kw = dict(min_weeks=min_weeks, n_boot=half, seed=seed)
+    kw = dict(min_weeks=min_weeks, n_boot=half, seed=seed, max_slope=max_slope)
     a = fit_joint_response(spend, revenue, channels, lift_tests, base_terms="trend", **kw)
     b = fit_joint_response(spend, revenue, channels, lift_tests, base_terms="calendar", **kw)
     out = a[[*RESPONSE_CURVE_COLUMNS, "curve"]].copy()
