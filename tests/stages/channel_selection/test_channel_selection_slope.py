@@ -59,7 +59,10 @@ def test_bad_max_slope_fails_before_any_fit():
         ch.fit_channel_curves("joint_averaged", None, revenue, channels, max_slope=9.0)
 
 
-def test_run_parameter_range():
+def test_run_parameter_ranges():
     r = PARAM_RANGES["max_hill_slope"]
     assert r.contains(1.0) and r.contains(4.0)
     assert not r.contains(0.0) and not r.contains(4.01) and not r.contains(float("nan"))
+    t = PARAM_RANGES["target_return"]  # 02's trim: margin per unit of the last unit of spend
+    assert t.contains(1.0) and t.contains(0.5)
+    assert not t.contains(0.0) and not t.contains(-1.0) and not t.contains(float("nan"))

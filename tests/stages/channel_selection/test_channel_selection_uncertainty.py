@@ -146,3 +146,28 @@ def test_front_sentence_follows_the_result():
     assert ch.front_sentence(None, 0.0, "CNY", "no channel has a curve") == (
         "No channel plan, Pareto front or sensitivity: no channel has a curve."
     )
+
+
+def test_trim_to_a_target_return_by_hand():
+    # margin 0.5, R'(s) = 1000 * 50 / (s + 50)^2: 0.5 R'(s) = 2 at (s + 50)^2 = 12,500
+    m = _model({"a": _curve("a", 1000.0), "b": _curve("b", 10.0)}, {"a": 0.5, "b": 0.5})
+    out = ch.trim_unpaid_spend(m, {"a": 300.0}, target_return=2.0)
+    assert out["a"] == pytest.approx(np.sqrt(12_500) - 50, abs=1.0)
+    # a looser target keeps more spend than break-even does: 0.5 R'(s) = 0.5 at s = 173.6
+    loose = ch.trim_unpaid_spend(m, {"a": 300.0}, target_return=0.5)
+    assert loose["a"] == pytest.approx(np.sqrt(50_000) - 50, abs=1.0)
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "high"):
+        with pytest.raises(ValueError, match="target_return .* must be a finite number > 0"):
+            ch.trim_unpaid_spend(m, {"a": 300.0}, target_return=bad)
+
+
+def test_findings_say_the_target_return_when_it_is_not_break_even():
+    ok = pd.DataFrame(
+        {"channel_id": ["a"], "spend": [10.0], "pays": [True], "margin_return": [1.4]}
+    )
+    comp = _comparison(5.0, 20.0, 0.97)
+    even = ch.plan_findings(comp, ok, "CNY", trimmed=12.0)
+    assert "did not pay their margin" in even[1]
+    strict = ch.plan_findings(comp, ok, "CNY", trimmed=12.0, target_return=1.25)
+    assert "did not return 1.25 in margin per unit of spend" in strict[1]
+    assert "did not pay their margin" not in strict[1]

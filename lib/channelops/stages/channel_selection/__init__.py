@@ -107,6 +107,7 @@ from .source import (
 )
 from .uncertainty import (
     channel_returns,
+    check_target_return,
     current_allocation,
     front_sentence,
     plan_findings,
@@ -139,6 +140,7 @@ __all__ = [
     "margin_rate_map",
     "plot_channel_returns",
     "channel_returns",
+    "check_target_return",
     "current_allocation",
     "front_sentence",
     "net_margin_shares",

@@ -21,6 +21,7 @@ from .plan import ParetoResult, PlanModel, plan_violations
 
 __all__ = [
     "channel_returns",
+    "check_target_return",
     "front_sentence",
     "current_allocation",
     "plan_findings",
@@ -224,14 +225,33 @@ def channel_returns(
     return pd.DataFrame(rows)
 
 
+def check_target_return(target_return: float) -> float:
+    """``target_return`` as a float, or ValueError naming it when it is not a number > 0."""
+    try:
+        t = float(target_return)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if not (np.isfinite(t) and t > 0):
+        raise ValueError(
+            "target_return (margin the last unit of spend must return per unit, 1 = "
+            f"break-even) must be a finite number > 0, got {target_return!r}"
+        )
+    return t
+
+
 def trim_unpaid_spend(
-    model: PlanModel, plan: Mapping[str, float], tol: float = 1.0, grid: int = 200
+    model: PlanModel,
+    plan: Mapping[str, float],
+    tol: float = 1.0,
+    grid: int = 200,
+    target_return: float = 1.0,
 ) -> dict[str, float]:
     """Cut each channel's spend back to where the last unit of spend pays its margin.
 
     On the point curve, profit of a channel is margin x R(s) - s; where its derivative
     margin x R'(s) is below 1 the extra spend loses money. The spend is lowered to the
-    largest s at or below the planned one with margin x R'(s) >= 1 (scanned on a grid of
+    largest s at or below the planned one with margin x R'(s) >= ``target_return`` (1 =
+    break-even; 1.2 asks every last unit of spend to bring back 1.2 in margin; scanned on a grid of
     ``grid`` points, then refined by bisection, so S-shaped curves whose marginal return
     first rises are handled), or to the channel's minimum (constraints ``min_budget`` /
     fixed budget, else 0) when no such s exists. Lowering spend keeps every budget
@@ -242,10 +262,15 @@ def trim_unpaid_spend(
         plan: ``{channel_id: weekly spend}`` of the running channels.
         tol: stop the bisection when the bracket is this narrow (base currency / week).
         grid: scan points between the minimum and the planned spend.
+        target_return: margin the last unit of spend must return per unit of spend.
 
     Returns:
         The trimmed ``{channel_id: weekly spend}`` (same channels).
+
+    Raises:
+        ValueError: target_return not a finite number > 0.
     """
+    target = check_target_return(target_return)
     out = {}
     for i, ch in enumerate(model.channel_ids):
         if ch not in plan:
@@ -258,7 +283,7 @@ def trim_unpaid_spend(
             continue
         m = float(model.net_share[i])
         xs = np.linspace(low, s, grid)
-        ok = m * _marginal(curve, xs) >= 1.0
+        ok = m * _marginal(curve, xs) >= target
         if ok[-1]:
             out[ch] = s
             continue
@@ -269,7 +294,7 @@ def trim_unpaid_spend(
         a, b = float(xs[k]), float(xs[k + 1])
         while b - a > tol:
             mid = 0.5 * (a + b)
-            a, b = (mid, b) if m * _marginal(curve, np.array([mid]))[0] >= 1.0 else (a, mid)
+            a, b = (mid, b) if m * _marginal(curve, np.array([mid]))[0] >= target else (a, mid)
         out[ch] = a
     return out
 
@@ -301,7 +326,11 @@ def front_sentence(
 
 
 def plan_findings(
-    comparison: pd.DataFrame, returns: pd.DataFrame, currency: str, trimmed: float = 0.0
+    comparison: pd.DataFrame,
+    returns: pd.DataFrame,
+    currency: str,
+    trimmed: float = 0.0,
+    target_return: float = 1.0,
 ) -> list[str]:
     """The findings sentences of 02, each built from the numbers it states.
 
@@ -310,6 +339,7 @@ def plan_findings(
         returns: :func:`channel_returns` at the plan's spend.
         currency: the base currency code for the figures.
         trimmed: weekly spend removed by :func:`trim_unpaid_spend` (base currency).
+        target_return: the margin per unit of spend the trim asked of the last unit.
 
     Returns:
         Sentences (plain text), in order.
@@ -335,7 +365,11 @@ def plan_findings(
         f"{now['spend']:,.0f} now."
         + (
             f" {trimmed:,.0f} {currency} a week was cut back because the last units of it "
-            "did not pay their margin."
+            + (
+                "did not pay their margin."
+                if target_return == 1.0
+                else f"did not return {target_return:.2f} in margin per unit of spend."
+            )
             if trimmed > 0
             else ""
         )
