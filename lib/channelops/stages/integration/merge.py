@@ -259,10 +259,22 @@ def _splink_predict(
         linker = Linker(table, model.settings(open_only), log_level=logging.ERROR)
         _silence_splink_loggers()
         model.train(linker, seed, max_em_pairs, n_records=len(nodes))
+        if con is not None and open_only:
+            _register_open_pairs(linker, table, con)
         out = linker.inference.predict(threshold_match_probability=min_probability)
         if con is None:
             return _spark_pairs(out)
         return _duckdb_pairs(out, con)
+
+
+def _register_open_pairs(linker: Linker, table, con) -> None:
+    """Hand splink the candidate pairs of the open-only blocking rules, computed from the
+    open records outwards (:func:`~channelops.stages.integration.model.open_pairs_sql`):
+    the same pairs splink's own blocking makes, without joining every record with every
+    record first. ``predict`` then scores exactly these pairs."""
+    name = "__channelops_open_pairs"
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS {model.open_pairs_sql(table.physical_name)}")
+    linker.table_management.register_blocked_pairs_for_predict(table.db_api.register(name))
 
 
 _SPLINK_LOGGERS = ("splink", "splink.internals")

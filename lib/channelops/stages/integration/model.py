@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,6 +34,7 @@ __all__ = [
     "phone_keys",
     "comparisons",
     "blocking_rules",
+    "open_pairs_sql",
     "settings",
     "EM_RULES",
     "u_pairs",
@@ -123,15 +125,39 @@ def address_features(address: pd.Series) -> dict[str, pd.Series]:
     nums = pc.utf8_trim_whitespace(pc.replace_substring_regex(low, r"[^0-9]+", " "))
     text = pc.replace_substring_regex(low, r"[^\pL]+", "")
     words = pc.utf8_trim_whitespace(pc.replace_substring_regex(low, r"[^\pL]+", " "))
-    split = _series(words, address.index).str.split(" ")
-    tokens = [sorted({w for w in t if len(w) > 1}) or None if isinstance(t, list) else None
-              for t in split]  # fmt: skip
-    token_arr = pa.array(tokens, type=pa.list_(pa.string()))
+    token_arr = _word_sets(words)
     return {
         "addr_num": _series(nums, address.index),
         "addr_text": _series(text, address.index),
         "addr_tokens": pd.Series(pd.arrays.ArrowExtensionArray(token_arr), index=address.index),
     }
+
+
+def _word_sets(words: pa.Array) -> pa.ListArray:
+    """Per text of single-space separated words: its distinct words of two or more
+    characters, sorted (by code point, as Python sorts ``str``), or null when it has none
+    (or is empty or null). Computed on the flattened words with Arrow sorts, not per text in
+    Python. Returns a ``list<string>`` array of ``len(words)``."""
+    n = len(words)
+    nonempty = pc.if_else(pc.equal(pc.utf8_length(words), 0), pa.scalar(None, words.type), words)
+    lists = pc.split_pattern(nonempty, " ")
+    parent = pc.list_parent_indices(lists)
+    flat = pc.list_flatten(lists).cast(pa.string())
+    long = pc.greater(pc.utf8_length(flat), 1)
+    t = pa.table({"parent": parent, "word": flat}).filter(long)
+    t = t.take(pc.sort_indices(t, sort_keys=[("parent", "ascending"), ("word", "ascending")]))
+    p = t["parent"].to_numpy()
+    w = t["word"].combine_chunks()
+    if len(p):  # drop a word repeated within its text (equal neighbours after the sort)
+        same = pc.and_(pa.array(p[1:] == p[:-1]), pc.equal(w.slice(1), w.slice(0, len(w) - 1)))
+        keep = np.concatenate([[True], ~same.to_numpy(zero_copy_only=False)])
+        p, w = p[keep], w.filter(pa.array(keep))
+    counts = np.bincount(p.astype(np.int64), minlength=n)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), w, type=pa.list_(pa.string()), mask=pa.array(counts == 0)
+    )
 
 
 def phone_keys(phone_norm: pd.Series) -> dict[str, pd.Series]:
@@ -238,6 +264,41 @@ def blocking_rules(open_only: bool) -> list:
     if open_only:
         rules = [f"{r} AND (l.is_open OR r.is_open)" for r in rules]
     return rules
+
+
+def open_pairs_sql(table: str) -> str:
+    """DuckDB SQL of the candidate pairs of ``blocking_rules(open_only=True)``, built from
+    the open records outwards, as splink's blocked-pairs table.
+
+    Splink joins every record with every record per rule and only then drops the pairs
+    without an open side (and, per rule, those an earlier rule made); with few open
+    records most of that work is thrown away. Here each rule joins only the open records
+    (``is_open``) to all records, so the join yields just the wanted pairs. The set of
+    pairs is splink's: a pair (l, r) with ``l.unique_id < r.unique_id``, at least one side
+    open, agreeing on every key of at least one rule (every rule is symmetric in l and r,
+    the swapped-names rule included), each pair once with the first such rule's index as
+    ``match_key``.
+
+    Args:
+        table: the DuckDB table of the records (unique_id, is_open and the blocking keys).
+
+    Returns:
+        A SELECT giving match_key (text), join_key_l, join_key_r.
+    """
+    conditions = [" AND ".join(f"o.{k} = a.{k}" for k in keys) for keys in BLOCKING_KEYS]
+    conditions.append("o.forename = a.surname AND o.surname = a.forename")
+    per_rule = [
+        f"SELECT {i} AS k, least(o.unique_id, a.unique_id) AS l, "
+        f"greatest(o.unique_id, a.unique_id) AS r "
+        f"FROM {table} AS o JOIN {table} AS a ON {cond} "
+        "WHERE o.is_open AND o.unique_id <> a.unique_id"
+        for i, cond in enumerate(conditions)
+    ]
+    union = " UNION ALL ".join(per_rule)
+    return (
+        "SELECT CAST(min(k) AS VARCHAR) AS match_key, l AS join_key_l, r AS join_key_r "
+        f"FROM ({union}) GROUP BY l, r"
+    )
 
 
 def settings(open_only: bool) -> SettingsCreator:
