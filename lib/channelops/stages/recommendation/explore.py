@@ -295,12 +295,17 @@ class _State:
         co[at] = -np.inf
         n = co.shape[1]
         c = min(self.candidates, n)
-        kth = np.partition(co, n - c, axis=1)[:, n - c]
+        # the c-th largest value of each row, as the c-th smallest of the negated values
+        # (the same value; a selection near the front stays fast when many values tie at 0)
+        neg = np.negative(co)
+        neg.partition(c - 1, axis=1)
+        kth = -neg[:, c - 1]
+        del neg
         cand = (co >= kth[:, None]) & (co > 0)
         cand[:, self.popular] = True
         cand[at] = False
         top = np.maximum(co.max(axis=1).astype(np.float64), 1e-12)
-        r, j = np.nonzero(cand)
+        r, j = np.divmod(np.flatnonzero(cand), n)  # np.nonzero's cells, in its order, faster
         return seen, cand, r, j, co[r, j].astype(np.float64), top
 
     def block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
