@@ -6,9 +6,11 @@ Run from the repository root:
     .venv/bin/python benchmarks/bench_forecasting.py demo --run /tmp/fc_run --dataset /tmp/fc_demo
 
 ``speed`` simulates SKU x channel daily demand (negative binomial counts around a weekly
-profile, a yearly wave, promotions and late starts), then times the default pipeline:
-series matrix, rolling-origin backtest of the default models, model choice, cross-conformal
-coverage and the future forecast. Target: under 60 s.
+profile, a yearly wave, promotions, prices and late starts), then times notebook 04's
+pipeline with its defaults (the candidate models of the notebook's ``forecast_models``
+parameter, read from the notebook; promotion, price and holiday features; the nested choice
+with shrinkage; intervals per velocity class): rolling-origin backtest, metrics and nested
+choice, cross-conformal coverage, the future forecast. Target: under 60 s.
 
 ``demo`` reads ``intake_lines`` from a run folder where stage 00 has run and prints the
 acceptance figures of issue 6 and of the forecasting issue (chosen against the best single
@@ -21,8 +23,10 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 
@@ -32,9 +36,26 @@ import pandas as pd
 from channelops.stages import forecasting as fc
 from channelops.stages.forecasting import inventory as inv
 
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_forecasting.ipynb"
+#: Holidays of the synthetic calendar (Christmas, New Year, Easter Monday of 2023-2024).
+HOLIDAYS = pd.DatetimeIndex(
+    ["2023-04-10", "2023-12-25", "2023-12-26", "2024-01-01", "2024-04-01", "2024-12-25"]
+)
+
+
+def notebook_default(name: str) -> str:
+    """The default of string parameter ``name`` in notebook 04's parameters cell."""
+    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
+        m = re.search(rf'^{name}: str = "([^"]*)"', "".join(cell["source"]), re.M)
+        if m:
+            return m.group(1)
+    raise KeyError(f"{NOTEBOOK} has no parameter {name}")
+
 
 def synthetic_series(n: int, days: int, seed: int) -> pd.DataFrame:
-    """Daily SKU x channel counts: level x weekday x yearly wave x promotion, NB noise."""
+    """Daily SKU x channel counts: level x weekday x yearly wave x promotion, NB noise;
+    with the day's promo flag and the SKU's net unit price (a list price, 15% off on
+    promotion days) as demand_features would give them."""
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2023-01-02", periods=days, freq="D")
     level = np.exp(rng.normal(0.0, 1.2, n))
@@ -46,39 +67,58 @@ def synthetic_series(n: int, days: int, seed: int) -> pd.DataFrame:
     start = np.where(rng.random(n) < 0.15, rng.integers(0, days - 10, n), 0)
     keep = np.arange(days)[None, :] >= start[:, None]
     r, c = np.nonzero(keep)
+    list_price = np.round(rng.gamma(4.0, 5.0, n), 2)
     return pd.DataFrame(
         {
             "channel_id": np.array([f"ch{i % 6}" for i in range(n)])[r],
             "sku": np.array([f"SKU{i:05d}" for i in range(n)])[r],
             "date": dates[c],
             "units": y[r, c],
+            "promo": promo[c],
+            "price": list_price[r] * np.where(promo[c], 0.85, 1.0),
         }
     )
 
 
 def speed(args: argparse.Namespace) -> None:
-    series = synthetic_series(args.series, args.days, args.seed)
+    features = synthetic_series(args.series, args.days, args.seed)
+    series = features[["channel_id", "sku", "date", "units"]]
+    models = fc.model_names(args.models)
     fc.forecast_matrix("croston_sba", np.ones((2, 30)), 3)  # warm-up: numba compilation
+    kw = {"features": features, "seed": args.seed, "holidays": HOLIDAYS}
     steps = {}
     t0 = time.perf_counter()
-    bt = fc.backtest(
-        series, fc.model_names(args.models), horizon=args.horizon, n_windows=args.windows
-    )
-    steps[f"backtest ({args.models})"] = time.perf_counter() - t0
+    bt = fc.backtest(series, models, horizon=args.horizon, n_windows=args.windows, **kw)
+    steps[f"backtest ({len(models)} models)"] = time.perf_counter() - t0
     t = time.perf_counter()
-    chosen = fc.chosen_backtest(bt)
+    metrics = fc.series_metrics(bt)
+    chosen = fc.chosen_backtest(bt, metrics, nested=True, shrink=args.shrink)
     scored = pd.concat([bt, chosen.drop(columns="chosen_model")], ignore_index=True)
     summary = fc.model_summary(scored).set_index("model")
-    cov = fc.interval_coverage(scored, (0.8, 0.95))
-    steps["choice, metrics, coverage"] = time.perf_counter() - t
+    steps["metrics, nested choice, summary"] = time.perf_counter() - t
     t = time.perf_counter()
-    choice = fc.choose_models(fc.series_metrics(bt))
-    fc.forecast_future(series, choice, bt, args.horizon)
+    cov = fc.interval_coverage(scored, (0.8, 0.95))
+    fc.velocity_coverage(chosen, (0.8, 0.95), max(args.interval_classes, 2))
+    steps["coverage (per model, per velocity class)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    choice = fc.choose_models(metrics, shrink=args.shrink)
+    fc.forecast_future(
+        series,
+        choice,
+        bt,
+        args.horizon,
+        0.8,
+        chosen=chosen,
+        velocity_classes=args.interval_classes,
+        **kw,
+    )
     steps["future forecast"] = time.perf_counter() - t
     total = time.perf_counter() - t0
     print(
         f"{args.series} series x {args.days} days, {args.windows} windows of {args.horizon} days; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"models {args.models}; nested choice, shrink {args.shrink}, "
+        f"{args.interval_classes} velocity classes"
     )
     print("\n| step | seconds |\n|---|---|")
     for k, v in steps.items():
@@ -239,6 +279,8 @@ def main() -> None:
     s.add_argument("--windows", type=int, default=3)
     s.add_argument("--horizon", type=int, default=28)
     s.add_argument("--seed", type=int, default=sum(map(ord, "forecasting")))
+    s.add_argument("--shrink", type=float, default=0.2)
+    s.add_argument("--interval-classes", type=int, default=5)
     d = sub.add_parser("demo")
     d.add_argument("--seed", type=int, default=42, help="the model seed (gbm)")
     d.add_argument("--run", required=True)
@@ -264,8 +306,8 @@ def main() -> None:
     for sp in (s, d):
         sp.add_argument(
             "--models",
-            default=",".join(fc.DEFAULT_MODELS),
-            help="candidate models, comma separated",
+            default=notebook_default("forecast_models"),
+            help="candidate models, comma separated (default: notebook 04's)",
         )
     args = p.parse_args()
     speed(args) if args.cmd == "speed" else demo(args)

@@ -128,9 +128,13 @@ def _features(
     price: np.ndarray | None,
     holidays: pd.DatetimeIndex | None,
     base: Callable[[str, np.ndarray, int], np.ndarray],
+    naive7: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features of every series at ``origin`` (history ``y[:, :origin]``) for the days
     origin .. origin + horizon - 1, and each series' level.
+
+    ``naive7``: the in-sample seasonal naive (season 7) RMSE of ``y[:, :origin]`` per row
+    when the caller has it (:class:`_NaiveScales`); None: computed here.
 
     Returns:
         (X: (n * horizon, len(FEATURE_NAMES)), rows series-major; level: (n,) units/day).
@@ -147,7 +151,7 @@ def _features(
     max182 = np.where(np.isfinite(max182), max182, np.nan)
     last28 = hist[:, -28:]
     zero28 = np.sum(last28 == 0, axis=1) / np.maximum(np.sum(~np.isnan(last28), axis=1), 1)
-    cv = _naive_scale(hist, 7) / div[:, 0]
+    cv = (_naive_scale(hist, 7) if naive7 is None else naive7) / div[:, 0]
     last91 = hist[:, -LEVEL_DAYS:]
     top_day = np.nanmax(np.where(np.isnan(last91), -np.inf, last91), axis=1) if origin else level
     top_share = np.where(level > 0, np.nan_to_num(top_day, neginf=0.0) / div[:, 0], 0.0)
@@ -197,6 +201,36 @@ def _naive_scale(hist: np.ndarray, season: int) -> np.ndarray:
     return np.sqrt(_nanmean(d**2))
 
 
+class _NaiveScales:
+    """:func:`_naive_scale` of ``y[:, :origin]`` for many origins of one ``y``, from the
+    squared seasonal differences computed once (not once per origin and feature).
+
+    Each origin's value is the same float as :func:`_naive_scale` gives: the squares are
+    the same numbers, summed with ``np.sum`` over the same contiguous row slices (``nansum``
+    is ``sum`` with NaN set to 0); the counts are integers.
+    """
+
+    def __init__(self, y: np.ndarray, season: int) -> None:
+        self.season = season
+        self.n = len(y)
+        if y.shape[1] > season:
+            d2 = (y[:, season:] - y[:, :-season]) ** 2
+            ok = ~np.isnan(d2)
+            self.sq = np.where(ok, d2, 0.0)
+            self.count = np.cumsum(ok, axis=1)
+        else:
+            self.sq = self.count = None
+
+    def at(self, origin: int) -> np.ndarray:
+        """In-sample seasonal naive RMSE of ``y[:, :origin]`` per row (NaN when undefined)."""
+        k = origin - self.season
+        if self.sq is None or k <= 0:
+            return np.full(self.n, np.nan)
+        cnt = self.count[:, k - 1]
+        tot = np.sum(self.sq[:, :k], axis=1)
+        return np.sqrt(np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan))
+
+
 def gbm_forecast(
     y: np.ndarray,
     horizon: int,
@@ -212,6 +246,7 @@ def gbm_forecast(
     season: int = 7,
     bags: int = BAGS,
     bag_rows: int = BAG_ROWS,
+    rows_cache: dict | None = None,
 ) -> np.ndarray:
     """Forecast every row of ``y`` ``horizon`` days past its end with one LightGBM model.
 
@@ -230,26 +265,40 @@ def gbm_forecast(
         bags, bag_rows: with more than ``bags x bag_rows`` training rows, the mean of
             ``bags`` fits, each on its own random subsample of ``bag_rows`` rows; with fewer,
             one fit on all of them.
+        rows_cache: training rows per (origin, horizon, season), filled and reused across
+            calls on histories that agree up to each origin's last target day: a rolling
+            backtest's windows (:func:`.models.backtest` passes one dict for all of its
+            windows, whose training origins overlap). Entries of origins this call does not
+            use are dropped. None: no reuse. The forecasts are the same either way.
 
     Returns:
         (n_series, horizon) non-negative units per day; the series' moving average when
         there are too few training rows (under 200).
     """
     n, t = y.shape
+    scales = _NaiveScales(y, season)
+    sevens = scales if season == 7 else _NaiveScales(y, 7)
+    origins = [t - horizon - k * origin_step for k in range(n_origins)]
+    origins = origins[: next((i for i, o in enumerate(origins) if o < 28), len(origins))]
+    if rows_cache is not None:
+        # an origin this fit does not use is used by no later window either (they move on)
+        for key in [key for key in rows_cache if key[0] not in origins]:
+            del rows_cache[key]
     xs, ts, ws = [], [], []
-    for k in range(n_origins):
-        o = t - horizon - k * origin_step
-        if o < 28:
-            break
-        x, level = _features(y, o, horizon, dates, promo, price, holidays, base)
-        scale = _naive_scale(y[:, :o], season)
-        target = y[:, o : o + horizon] / np.where(level > 0, level, 1.0)[:, None]
-        weight = np.repeat((level / np.where(scale > 0, scale, np.nan)) ** 2, horizon)
-        keep = np.repeat(level > 0, horizon) & ~np.isnan(target.reshape(-1)) & (weight > 0)
-        xs.append(x[keep])
-        ts.append(target.reshape(-1)[keep])
-        ws.append(weight[keep])
-    x_new, level_new = _features(y, t, horizon, dates, promo, price, holidays, base)
+    for o in origins:
+        key = (o, horizon, season)
+        if rows_cache is not None and key in rows_cache:
+            x, target, weight = rows_cache[key]
+        else:
+            x, target, weight = _training_rows(
+                y, o, horizon, dates, promo, price, holidays, base, scales, sevens
+            )
+            if rows_cache is not None:
+                rows_cache[key] = (x, target, weight)
+        xs.append(x)
+        ts.append(target)
+        ws.append(weight)
+    x_new, level_new = _features(y, t, horizon, dates, promo, price, holidays, base, sevens.at(t))
     if not ts or sum(len(v) for v in ts) < 200:
         return np.repeat(level_new[:, None], horizon, axis=1)
     if bags < 1 or bag_rows < 1:
@@ -260,7 +309,10 @@ def gbm_forecast(
     # all of them
     subsample = len(y_all) > bags * bag_rows
     fits = bags if subsample else 1
-    pred = np.zeros(n * horizon)
+    # a series with no units over the level days is forecast 0 whatever the trees say
+    live = np.repeat(level_new > 0, horizon)
+    x_new = x_new[live]
+    pred = np.zeros(len(x_new))
     for b in range(fits):
         x_train, y_train, w_train = x_all, y_all, w_all
         if subsample:
@@ -274,5 +326,35 @@ def gbm_forecast(
             x_train, y_train, weight=w_train, feature_name=FEATURE_NAMES, free_raw_data=True
         )
         booster = lgb.train({**GBM_PARAMS, "seed": seed + b}, data, num_boost_round=ROUNDS)
-        pred += np.clip(booster.predict(x_new, num_threads=1), 0.0, None)
-    return (pred / fits).reshape(n, horizon) * level_new[:, None]
+        if len(x_new):
+            pred += np.clip(booster.predict(x_new, num_threads=1), 0.0, None)
+    out = np.zeros(n * horizon)
+    out[live] = pred / fits
+    return out.reshape(n, horizon) * level_new[:, None]
+
+
+def _training_rows(
+    y: np.ndarray,
+    o: int,
+    horizon: int,
+    dates: pd.DatetimeIndex,
+    promo: np.ndarray | None,
+    price: np.ndarray | None,
+    holidays: pd.DatetimeIndex | None,
+    base: Callable[[str, np.ndarray, int], np.ndarray],
+    scales: _NaiveScales,
+    sevens: _NaiveScales,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows of origin ``o``: features, scaled target and weight of every
+    (series, day) of ``o .. o + horizon - 1`` with a level, a target and a positive weight.
+
+    They depend only on ``y[:, :o + horizon]``, the promotions up to the same day and the
+    prices before ``o``, so backtest windows whose histories reach past ``o + horizon``
+    share them (``rows_cache`` of :func:`gbm_forecast`).
+    """
+    x, level = _features(y, o, horizon, dates, promo, price, holidays, base, sevens.at(o))
+    scale = scales.at(o)
+    target = y[:, o : o + horizon] / np.where(level > 0, level, 1.0)[:, None]
+    weight = np.repeat((level / np.where(scale > 0, scale, np.nan)) ** 2, horizon)
+    keep = np.repeat(level > 0, horizon) & ~np.isnan(target.reshape(-1)) & (weight > 0)
+    return x[keep], target.reshape(-1)[keep], weight[keep]

@@ -611,6 +611,7 @@ def forecast_matrix(
     gbm_origin_step: int = 14,
     seed: int = 0,
     cache: dict | None = None,
+    gbm_rows: dict | None = None,
 ) -> np.ndarray:
     """Forecast all rows of ``y`` (series x days of history, NaN before start) with ``name``.
 
@@ -627,6 +628,8 @@ def forecast_matrix(
             how many days apart.
         cache: model name -> forecast of this same ``y``; filled and reused so that a
             combination does not refit its members (None: no reuse).
+        gbm_rows: ``gbm``'s training rows per origin, shared by the windows of one
+            backtest (``rows_cache`` of :func:`.gbm.gbm_forecast`; None: no reuse).
 
     Returns:
         (n_series, horizon) non-negative forecasts.
@@ -648,6 +651,7 @@ def forecast_matrix(
         kw = {"dates": dates, "promo": promo, "price": price, "holidays": holidays}
         kw |= {"season": season, "window": window, "seed": seed, "cache": cache}
         kw |= {"gbm_origins": gbm_origins, "gbm_origin_step": gbm_origin_step}
+        kw |= {"gbm_rows": gbm_rows}
         f = (
             forecast_matrix("gbm", y, horizon, **kw) + forecast_matrix("combo", y, horizon, **kw)
         ) / 2
@@ -670,6 +674,7 @@ def forecast_matrix(
             origin_step=gbm_origin_step,
             seed=seed,
             season=season,
+            rows_cache=gbm_rows,
         )
     else:
         known = ", ".join((*BASELINE_MODELS, *STATSFORECAST_MODELS, *COMBO_MODELS, "gbm"))
@@ -770,6 +775,8 @@ def backtest(
     promo = _promo_matrix(features, dates)
     price = _price_matrix(features, dates)
     frames = []
+    # gbm's training origins overlap from one window to the next: their rows are built once
+    gbm_rows: dict = {}
     for w, origin in window_origins(y.shape[1], horizon, n_windows):
         hist = y[:, :origin]
         base, r, c = _window_actuals(keys, dates, y, w, origin, horizon, season)
@@ -786,6 +793,7 @@ def backtest(
                 season=season,
                 seed=seed,
                 cache=cache,
+                gbm_rows=gbm_rows,
                 **model_kw,
             )
             frames.append(pd.DataFrame({**base, "model": name, "forecast": f[r, c]}))
@@ -1374,19 +1382,22 @@ def future_points(
     cache: dict = {}
     for name in np.unique(pick):
         rows = pick == name
+        # a global model learns from every series; a per-series model forecasts the rows
+        # that chose it alone (the same forecasts, without fitting the other series)
+        alone = name not in GLOBAL_MODELS
         f = forecast_matrix(
             name,
-            y,
+            y[rows] if alone else y,
             horizon,
             dates=dates,
-            promo=promo,
-            price=price,
+            promo=promo[rows] if alone and promo is not None else promo,
+            price=price[rows] if alone and price is not None else price,
             season=season,
             seed=seed,
-            cache=cache,
+            cache=None if alone else cache,
             **model_kw,
         )
-        out[rows] = f[rows]
+        out[rows] = f if alone else f[rows]
     future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
     mae_s, _ = _scale(y, season)
     fc = pd.DataFrame(
