@@ -558,11 +558,12 @@ def _key_edges(nodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
         rows (node positions), cols (key node positions, after the ``len(nodes)`` record
         nodes) and the size of the graph (record nodes + key nodes).
     """
+    arrow = pd.StringDtype("pyarrow")  # Arrow strings: no Python str per key
     keys = pd.concat(
         [
-            "e:" + nodes["email_norm"].dropna().astype(str),
-            "p:" + nodes["phone_norm"].dropna().astype(str),
-            "i:" + nodes["crm_id"].dropna().astype(str),
+            "e:" + nodes["email_norm"].dropna().astype(arrow),
+            "p:" + nodes["phone_norm"].dropna().astype(arrow),
+            "i:" + nodes["crm_id"].dropna().astype(arrow),
         ]
     )
     key_codes, key_uniques = pd.factorize(keys)
