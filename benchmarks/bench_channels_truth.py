@@ -270,12 +270,14 @@ def score_issue20(
     gen: int,
     models: list[str],
     joint_base: str = "calendar",
+    max_slope: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Issue 20's checks on one dataset folder (with truth/), old and new approach.
 
     Fits: ``per_channel`` = :func:`fit_response_curves` (each channel's revenue on its own
     spend, calendar base; the previous default) and ``joint`` = :func:`fit_joint_response`
-    (plus the shared-demand regressor and lift_tests.csv calibration). Approaches: old =
+    (plus the shared-demand regressor and lift_tests.csv calibration); ``joint_averaged``
+    = notebook 02's default (Hill slope at most ``max_slope``). Approaches: old =
     flat gross margin 0.45 less commission, no trimming; new = each channel's own margin
     (channelops.margins, as notebook 02), spend that does not pay its margin trimmed. All:
     curves fitted from the intake's lines as 02 does, budget = mean of the last 13 weeks,
@@ -301,7 +303,7 @@ def score_issue20(
             cur = ch.fit_response_curves(spend, revenue, catalog, n_boot=n_boot, seed=seed)
         elif name in ("joint_averaged",):
             cur = ch.fit_channel_curves(
-                name, spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed
+                name, spend, revenue, catalog, lifts, n_boot=n_boot, seed=seed, max_slope=max_slope
             )
         else:
             cur = fit_joint_response(
@@ -566,7 +568,7 @@ def main() -> None:
         for f in args.folders:
             seed = int(Path(f).name.removeprefix("demo"))
             rows, inc = score_issue20(
-                Path(f), seed, args.n_boot, 100, 200, args.models, args.joint_base
+                Path(f), seed, args.n_boot, 100, 200, args.models, args.joint_base, args.max_slope
             )
             out.append(rows)
             incs.append(inc)
