@@ -76,6 +76,7 @@ REPEAT_HALF_LIFE_DAYS = 90.0
 _WINDOWS = (1, 2, 4, 12)
 _CHUNK = 4096  # customers whose dense feature blocks are built at a time
 _PAIR_CHUNK = 1 << 20  # bought pairs whose repeat features are built at a time
+_CACHED_CELLS = 6_000_000  # candidate cells whose probabilities a state keeps, at most
 
 
 def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 5.0) -> np.ndarray:
@@ -280,6 +281,12 @@ class _State:
         self.n_bought = np.diff(self.bought.indptr)
         self.popular = self.items.top(candidates)
         self.candidates = candidates
+        # (rows, model) -> (row, col, probability) of the candidate cells, kept from a chunk's
+        # second request on: the variants and blends of one evaluation score the same
+        # customers with the same model; lists for everyone ask for each chunk once
+        self.cache: dict = {}
+        self.requested: set = set()
+        self.cached_cells = 0
 
     def cells(self, rows: np.ndarray):
         """Candidate cells of ``rows``: (bought mask (len(rows), n_cols), candidate mask,
@@ -328,13 +335,14 @@ class _State:
         return seen, cand, feats
 
     def logit(self, rows: np.ndarray, coef: np.ndarray, intercept: float):
-        """:meth:`cells` and the linear score coef . features + intercept of each candidate
-        cell, without building the feature matrix (the same sum, term by term)."""
+        """:meth:`cells`' masks and cells and the linear score coef . features + intercept of
+        each candidate cell, without building the feature matrix (the same sum, term by
+        term): (bought mask, candidate mask, row, col, score)."""
         seen, cand, r, j, co, top = self.cells(rows)
         per_row = coef[2] * np.log1p(self.n_bought[rows]) + coef[3] * self.propensity[rows]
         per_col = self.items.table @ coef[4:]
         value = coef[0] * co + coef[1] * co / top[r] + per_row[r] + per_col[j] + intercept
-        return seen, cand, value
+        return seen, cand, r, j, value
 
 
 class Explorer(Recommender):
@@ -425,25 +433,38 @@ class Explorer(Recommender):
         return out
 
     def _candidate_values(self, rows: np.ndarray):
-        """(bought mask, candidate mask, value of each candidate cell in row-major order)."""
+        """(position in ``rows`` and column of each candidate cell in row-major order, its
+        value); kept on the state from the second request for the same rows by a model of
+        the same fit on (up to ``_CACHED_CELLS`` cells)."""
         if self.model is None:
-            seen, cand, x = self.state.block(rows)
+            _, cand, x = self.state.block(rows)
             value = x[:, 1] + x[:, 4] + x[:, 6]
             value = value / max(value.max(), 1e-12) if len(value) else value
-        else:  # the logistic model's probability, its standardisation folded into coef
-            coef = self.model.coef_.ravel() / self.scale_
-            intercept = float(self.model.intercept_[0]) - float(coef @ self.mean_)
-            seen, cand, logit = self.state.logit(rows, coef, intercept)
-            value = 1.0 / (1.0 + np.exp(-logit))
-        return seen, cand, value
+            return *np.divmod(np.flatnonzero(cand), cand.shape[1]), value
+        # the logistic model's probability, its standardisation folded into coef
+        coef = self.model.coef_.ravel() / self.scale_
+        intercept = float(self.model.intercept_[0]) - float(coef @ self.mean_)
+        state = self.state
+        key = (np.ascontiguousarray(rows).tobytes(), coef.tobytes(), intercept)
+        if key in state.cache:
+            return state.cache[key]
+        _, _, r, j, logit = state.logit(rows, coef, intercept)
+        out = r, j, 1.0 / (1.0 + np.exp(-logit))
+        if key not in state.requested:
+            state.requested.add(key)
+        elif state.cached_cells + len(r) <= _CACHED_CELLS:
+            state.cache[key] = out
+            state.cached_cells += len(r)
+        return out
 
     def _score_chunk(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Write the scores of ``rows`` into ``out`` (float32, len(rows) x SKUs)."""
-        seen, cand, value = self._candidate_values(rows)
+        r, j, value = self._candidate_values(rows)
         recent = self.state.items.recent
         out[:] = (1.0 + recent / (1.0 + recent.max())).astype(np.float32)
-        out[seen] = 0.0
-        out[cand] = 2.0 + value
+        sub = self.state.bought[rows]
+        out[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = 0.0
+        out[r, j] = 2.0 + value
 
 
 def _standardised_logistic(x: np.ndarray, y: np.ndarray):
@@ -556,10 +577,10 @@ class NextBasket(Explorer):
         """Write into ``out``, per row: the probability of each candidate (bought before or
         new; new ones times explore_weight); other new products -1 + a popularity
         tie-break in [0, 1)."""
-        seen, cand, value = self._candidate_values(rows)
+        r, j, value = self._candidate_values(rows)
         recent = self.state.items.recent
         out[:] = (recent / (1.0 + recent.max()) - 1.0).astype(np.float32)
-        out[cand] = self.explore_weight * value
+        out[r, j] = self.explore_weight * value
         own = self.repeat_scores[rows].tocoo()
         out[own.row, own.col] = own.data
 
