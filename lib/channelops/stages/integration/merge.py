@@ -785,26 +785,9 @@ def golden_customers(
         }
     )
     ln = pa.table({c: pa.array(links[c].astype("string")) for c in [*key, "customer_id"]})
-    survivors = ", ".join(
-        f'first("{f}" ORDER BY n_lines DESC, last_ts DESC, pos) '
-        f'FILTER (WHERE "{f}" IS NOT NULL) AS "{f}"'
-        for f in fields
-    )
-    sql = (
-        "SELECT customer_id, count(*) AS n_accounts, "
-        "string_agg(DISTINCT channel_id, ',' ORDER BY channel_id) AS channels, "
-        "min(first_ts) AS first_ts, max(last_ts) AS last_ts, "
-        "first(channel_id ORDER BY first_ts, channel_id) AS first_channel, "
-        f"{survivors} "
-        "FROM b JOIN ln USING (channel_id, buyer_ref) GROUP BY customer_id ORDER BY customer_id"
-    )
-    con = duckdb_connection()
-    try:
-        con.register("b", b)
-        con.register("ln", ln)
-        res = con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
+    res = _golden_on_codes(b, ln, fields)
+    if res is None:
+        res = _golden_in_duckdb(b, ln, fields)
     agg = pd.DataFrame(
         {
             "n_accounts": res["n_accounts"].to_numpy().astype(np.int64),
@@ -830,6 +813,108 @@ def golden_customers(
     cols = ["customer_id", "in_crm", *fields, "n_accounts", "channels"]
     cols += ["first_order_ts", "first_channel", "last_order_ts"]
     return out[cols]
+
+
+def _golden_in_duckdb(b: pa.Table, ln: pa.Table, fields: list[str]) -> pa.Table:
+    """The per-customer aggregation of :func:`golden_customers` in DuckDB (any links):
+    ordered ``first(...)`` aggregates pick each field's survivor (most order lines, then
+    the latest order, then the buyer's position ``pos``). Columns customer_id, n_accounts,
+    channels, first_ts, last_ts, first_channel and ``fields``; sorted by customer_id."""
+    survivors = ", ".join(
+        f'first("{f}" ORDER BY n_lines DESC, last_ts DESC, pos) '
+        f'FILTER (WHERE "{f}" IS NOT NULL) AS "{f}"'
+        for f in fields
+    )
+    sql = (
+        "SELECT customer_id, count(*) AS n_accounts, "
+        "string_agg(DISTINCT channel_id, ',' ORDER BY channel_id) AS channels, "
+        "min(first_ts) AS first_ts, max(last_ts) AS last_ts, "
+        "first(channel_id ORDER BY first_ts, channel_id) AS first_channel, "
+        f"{survivors} "
+        "FROM b JOIN ln USING (channel_id, buyer_ref) GROUP BY customer_id ORDER BY customer_id"
+    )
+    con = duckdb_connection()
+    try:
+        con.register("b", b)
+        con.register("ln", ln)
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _golden_on_codes(b: pa.Table, ln: pa.Table, fields: list[str]) -> pa.Table | None:
+    """:func:`_golden_in_duckdb`'s table from one sort of the buyers on integer codes.
+
+    Taken when ``ln`` holds exactly the buyers of ``b`` in the same order (as
+    :func:`link_buyers` returns them) with no missing key, customer id, channel or line
+    count, so the join is the identity; otherwise returns None (the DuckDB path then
+    runs). Customers are the sorted distinct customer ids (Arrow's sort: by code point,
+    as DuckDB's ORDER BY); a field's survivor is the value of the customer's first buyer
+    by (n_lines descending, last_ts descending, pos) among those that have one; the
+    channels are the distinct channel ids sorted and comma-joined; first_channel is the
+    channel of the buyer with the smallest (first_ts, channel_id).
+    """
+    text = ("channel_id", "buyer_ref", "customer_id")
+    numbers = ("n_lines", "first_ts", "last_ts")
+    if len(b) != len(ln) or not all(_is_text(ln[c].type) for c in text):
+        return None
+    if any(ln[c].null_count for c in text) or any(b[c].null_count for c in numbers):
+        return None  # missing keys, line counts or timestamps: DuckDB's rules
+    for c in ("channel_id", "buyer_ref"):
+        if not _is_text(b[c].type) or not ln[c].cast(pa.large_string()).equals(
+            b[c].cast(pa.large_string())
+        ):
+            return None
+    n_lines = b["n_lines"].to_numpy()
+    first_ts, last_ts = b["first_ts"].to_numpy(), b["last_ts"].to_numpy()
+    group, customers = pd.factorize(_arrow_strings(ln["customer_id"]), sort=True)
+    chan, chan_names = pd.factorize(_arrow_strings(b["channel_id"]), sort=True)
+    if len(chan_names) > 62:  # one bit per channel in an int64 below
+        return None
+    k, pos = len(customers), np.arange(len(b), dtype=np.int64)
+    # ~x reverses an int64 order without overflow: n_lines DESC, last_ts DESC, then pos
+    order = np.lexsort((pos, ~last_ts, ~n_lines, group))
+    g_sorted = group[order]
+    out = {
+        "customer_id": pa.array(np.asarray(customers, dtype=object), pa.string()),
+        "n_accounts": pa.array(np.bincount(group, minlength=k).astype(np.int64)),
+    }
+    masks = np.zeros(k, dtype=np.int64)
+    np.bitwise_or.at(masks, group, np.left_shift(1, chan.astype(np.int64)))
+    distinct, inverse = np.unique(masks, return_inverse=True)
+    names = [",".join(str(chan_names[j]) for j in range(len(chan_names)) if m >> j & 1)
+             for m in distinct]  # fmt: skip
+    out["channels"] = pa.array(np.asarray(names, dtype=object)[inverse], pa.string())
+    out["first_ts"] = pa.array(_group_extreme(first_ts, group, k, np.minimum))
+    out["last_ts"] = pa.array(_group_extreme(last_ts, group, k, np.maximum))
+    by_first = np.lexsort((chan, first_ts, group))
+    starts = np.unique(group[by_first], return_index=True)[1]
+    out["first_channel"] = pa.array(np.asarray(chan_names, dtype=object)[chan[by_first[starts]]],
+                                    pa.string())  # fmt: skip
+    for f in fields:
+        present = b[f].is_valid().to_numpy(zero_copy_only=False)[order]
+        take = np.full(k, -1, dtype=np.int64)
+        groups_with, first_at = np.unique(g_sorted[present], return_index=True)
+        take[groups_with] = order[present][first_at]
+        out[f] = b[f].take(pa.array(take, mask=take < 0))
+    return pa.table(out)
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _arrow_strings(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """A text column as pandas ``string[pyarrow]`` values (no Python ``str`` per value)."""
+    return pd.arrays.ArrowStringArray(column.cast(pa.large_string()))
+
+
+def _group_extreme(values: np.ndarray, group: np.ndarray, k: int, ufunc) -> np.ndarray:
+    """Per group 0..k-1 (every group has a member): ``ufunc`` (np.minimum / np.maximum)
+    of its ``values``."""
+    out = values[np.unique(group, return_index=True)[1]].copy()
+    ufunc.at(out, group, values)
+    return out
 
 
 def attach_customers(lines: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
