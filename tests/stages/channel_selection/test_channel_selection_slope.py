@@ -66,3 +66,23 @@ def test_run_parameter_ranges():
     t = PARAM_RANGES["target_return"]  # 02's trim: margin per unit of the last unit of spend
     assert t.contains(1.0) and t.contains(0.5)
     assert not t.contains(0.0) and not t.contains(-1.0) and not t.contains(float("nan"))
+
+
+def test_joint_fit_and_its_draws_keep_the_bound():
+    weeks = _s_shaped_weeks(40)
+    other = _s_shaped_weeks(40, seed=5)
+    spend = pd.concat(
+        [w[["week_start", "spend"]].assign(channel_id=c) for c, w in (("a", weeks), ("b", other))]
+    )
+    revenue = pd.concat(
+        [w[["week_start", "revenue"]].assign(channel_id=c) for c, w in (("a", weeks), ("b", other))]
+    )
+    channels = pd.DataFrame({"channel_id": ["a", "b"]})
+    out = ch.fit_joint_response(
+        spend, revenue, channels, None, n_boot=3, n_starts=1, passes=1, base_terms="trend",
+        max_slope=1.0,
+    )  # fmt: skip
+    for curve in out["curve"]:
+        assert curve.source == "fitted"
+        assert curve.hill_slope <= 1.0 + 1e-9
+        assert len(curve.draws) == 3 and (curve.draws[:, 4] <= 1.0 + 1e-9).all()
