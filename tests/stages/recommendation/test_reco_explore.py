@@ -181,3 +181,21 @@ def test_variants_share_one_fit_per_data(co_bought):
     again = rec.make_model("next_basket").fit(copy)
     assert again.state is not base.state
     np.testing.assert_allclose(again.score(np.arange(5)), base.score(np.arange(5)), atol=1e-6)
+
+
+def test_candidate_cells_kept_from_the_second_request_give_the_same_scores(co_bought):
+    rows = np.arange(co_bought.shape[0])
+    base = rec.make_model("next_basket").fit(co_bought)
+    state = base.state
+    state.cache.clear(), state.requested.clear()
+    state.cached_cells = 0
+    first = base.score(rows)
+    assert not state.cache  # one request: nothing kept (lists for everyone)
+    weighted = rec.make_model("next_basket_x2").fit(co_bought).score(rows)
+    assert len(state.cache) == 1  # the second request of the same rows keeps them
+    np.testing.assert_array_equal(base.score(rows), first)  # served from the cache
+    np.testing.assert_array_equal(base.score(rows[:3]), first[:3])  # other rows: computed
+    # the weight multiplies only the new products' probabilities: bought cells agree
+    bought = co_bought.matrix[rows].toarray() > 0
+    np.testing.assert_array_equal(weighted[bought], first[bought])
+    assert (weighted[~bought] >= first[~bought]).all()
