@@ -11,6 +11,7 @@ import pytest
 from channelops.stages.forecasting import gbm
 from channelops.stages.forecasting.models import (
     _base_for_gbm,
+    _matrices,
     backtest,
     future_points,
     window_origins,
@@ -70,7 +71,7 @@ def test_backtest_and_future_equal_without_the_reuse(monkeypatch):
             "units": y[r, c],
         }
     )
-    models = ["weekday_profile", "tsb", "gbm"]
+    models = ["weekday_profile", "seasonal_naive", "gbm"]
     kw = {"gbm_origins": 3, "seed": 1}
     shared = backtest(series, models, 28, 2, **kw)
     # the same backtest with gbm building every window's rows itself
@@ -97,3 +98,27 @@ def test_gbm_rows_cache_rejects_bad_bags_as_before():
     dates = pd.date_range(START, periods=240, freq="D")
     with pytest.raises(ValueError, match="bags and bag_rows must be at least 1"):
         gbm.gbm_forecast(y, 28, dates, _base_for_gbm(7, 28), bags=0, rows_cache={})
+
+
+def test_matrices_from_aligned_features_equal_the_separate_ones():
+    dates = pd.date_range(START, periods=5, freq="D")
+    series = pd.DataFrame(
+        {
+            "channel_id": ["web", "web", "web", "shop", "shop"],
+            "sku": ["B", "B", "B", "A", "A"],
+            "date": dates[[2, 3, 4, 3, 4]],
+            "units": [1.0, 0.0, 3.0, 2.0, 5.0],
+        }
+    )
+    feats = series.assign(promo=[False, True, False, True, True], price=[2.0, np.nan, 2.5, 9, 9])
+    keys, d, y, promo, price = _matrices(series, feats, None)
+    # rows in key order (shop A, web B), NaN before each series starts; promo 0 there
+    assert keys.to_dict("list") == {"channel_id": ["shop", "web"], "sku": ["A", "B"]}
+    assert np.array_equal(y, [[np.nan, 2, 5], [1, 0, 3]], equal_nan=True)
+    assert np.array_equal(promo, [[0, 1, 1], [0, 1, 0]])
+    assert np.array_equal(price, [[np.nan, 9, 9], [2, np.nan, 2.5]], equal_nan=True)
+    # features in another row order take the general path and give the same matrices
+    other = _matrices(series, feats.iloc[::-1], None)
+    for a, b in zip((y, promo, price), other[2:], strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert _matrices(series, None, None)[3:] == (None, None)

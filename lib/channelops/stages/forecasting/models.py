@@ -407,6 +407,20 @@ def series_matrix(
     """
     if series.empty:
         return pd.DataFrame(columns=KEYS), pd.DatetimeIndex([]), np.zeros((0, 0))
+    keys, dates, row, col = _matrix_cells(series, dates)
+    y = np.full((len(keys), len(dates)), np.nan)
+    y[row, col] = series[value].to_numpy(dtype=float)
+    return keys, dates, y
+
+
+def _matrix_cells(
+    series: pd.DataFrame, dates: pd.DatetimeIndex | None
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Where each row of (non-empty) ``series`` goes in :func:`series_matrix`'s matrix.
+
+    Returns:
+        (keys, dates, row and column of each row of ``series``).
+    """
     if dates is None:
         dates = pd.date_range(series["date"].min(), series["date"].max(), freq="D")
     # each row's series: the rank of its (channel_id, sku) code, which sorts as the keys do
@@ -418,9 +432,43 @@ def series_matrix(
         present, row = np.unique(code, return_inverse=True)
         keys = _decode_groups(present, uniques, radix, KEYS)
     col = ((series["date"] - dates[0]).dt.days).to_numpy()
+    return keys, dates, row, col
+
+
+def _matrices(
+    series: pd.DataFrame, features: pd.DataFrame | None, dates: pd.DatetimeIndex | None
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """:func:`series_matrix` of ``series``' units, :func:`_promo_matrix` and
+    :func:`_price_matrix` of ``features``.
+
+    When ``features`` has the rows of ``series`` in the same order (as
+    :func:`demand_features` returns them), promotions and prices go to the cells the units
+    go to, and the keys are grouped once instead of three times; the matrices are the same.
+
+    Returns:
+        (keys, dates, units, promo, price).
+    """
+    aligned = (
+        features is not None
+        and not series.empty
+        and len(features) == len(series)
+        and all(features[c].equals(series[c]) for c in ("date", *KEYS))
+    )
+    if not aligned:
+        keys, dates, y = series_matrix(series, dates=dates)
+        return keys, dates, y, _promo_matrix(features, dates), _price_matrix(features, dates)
+    keys, dates, row, col = _matrix_cells(series, dates)
     y = np.full((len(keys), len(dates)), np.nan)
-    y[row, col] = series[value].to_numpy(dtype=float)
-    return keys, dates, y
+    y[row, col] = series["units"].to_numpy(dtype=float)
+    promo = price = None
+    if "promo" in features:
+        promo = np.full_like(y, np.nan)
+        promo[row, col] = features["promo"].astype(float).to_numpy(dtype=float)
+        promo = np.nan_to_num(promo)
+    if "price" in features and not features["price"].isna().all():
+        price = np.full_like(y, np.nan)
+        price[row, col] = features["price"].astype(float).to_numpy(dtype=float)
+    return keys, dates, y, promo, price
 
 
 # --------------------------------------------------------------------------- models
@@ -771,9 +819,7 @@ def backtest(
     """
     if horizon < 1 or n_windows < 1:
         raise ValueError("horizon and n_windows must be >= 1")
-    keys, dates, y = series_matrix(series, dates=dates)
-    promo = _promo_matrix(features, dates)
-    price = _price_matrix(features, dates)
+    keys, dates, y, promo, price = _matrices(series, features, dates)
     frames = []
     # gbm's training origins overlap from one window to the next: their rows are built once
     gbm_rows: dict = {}
@@ -1374,10 +1420,8 @@ def future_points(
     Returns:
         channel_id, sku, date, forecast, scale_mae (in-sample seasonal naive MAE), model.
     """
-    keys, dates, y = series_matrix(series, dates=dates)
+    keys, dates, y, promo, price = _matrices(series, features, dates)
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
-    promo = _promo_matrix(features, dates)
-    price = _price_matrix(features, dates)
     out = np.zeros((len(keys), horizon))
     cache: dict = {}
     for name in np.unique(pick):
