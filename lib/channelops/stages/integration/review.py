@@ -253,6 +253,15 @@ def cluster_checks(
         customer_id.
     """
     key = ["channel_id", "buyer_ref"]
+    crm_norm = None
+    if crm is not None and len(crm):
+        crm_norm = (
+            normalise_email(crm["email"]) if "email" in crm else pd.NA,
+            normalise_phone(crm["phone"]) if "phone" in crm else pd.NA,
+        )
+    keep = _disagreeing_customers(links, buyers, crm, crm_norm)
+    if keep is not None:  # only the customers that can be flagged go on
+        links, buyers = links.loc[keep], buyers.loc[keep]
     b = buyers[[*key, "email_norm", "phone_norm"]].astype("string")
     rec = links[[*key, "customer_id", "rule"]].astype("string").merge(b, on=key, how="left")
     rec = rec[["customer_id", "rule", "email_norm", "phone_norm"]]
@@ -261,8 +270,8 @@ def cluster_checks(
             {
                 "customer_id": crm["customer_id"].astype("string"),
                 "rule": pd.NA,
-                "email_norm": normalise_email(crm["email"]) if "email" in crm else pd.NA,
-                "phone_norm": normalise_phone(crm["phone"]) if "phone" in crm else pd.NA,
+                "email_norm": crm_norm[0],
+                "phone_norm": crm_norm[1],
             }
         ).astype("string")
         rec = pd.concat([rec, c.loc[c["customer_id"].isin(set(rec["customer_id"]))]])
@@ -281,6 +290,49 @@ def cluster_checks(
     joined = rules.agg(lambda r: ",".join(sorted(set(r.dropna()))))
     out["rules"] = joined.reindex(out.index).astype(object)
     return out.reset_index()
+
+
+def _disagreeing_customers(
+    links: pd.DataFrame,
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_norm: tuple | None,
+) -> np.ndarray | None:
+    """Rows of ``links`` (and of ``buyers``, row for row) whose customer has two or more
+    distinct e-mails and two or more distinct phones over its records (buyers and CRM
+    record), counted on integer codes; :func:`cluster_checks` then builds its table from
+    these few customers only. None when ``links`` is not ``buyers``' own links in the
+    same order (``link_buyers``' output): then every customer goes on."""
+    key = ["channel_id", "buyer_ref"]
+    if len(links) != len(buyers) or links.index.has_duplicates or buyers.index.has_duplicates:
+        return None
+    text = pd.StringDtype("pyarrow")
+    for c in key:
+        if (
+            not links[c]
+            .astype(text)
+            .reset_index(drop=True)
+            .equals(buyers[c].astype(text).reset_index(drop=True))
+        ):
+            return None
+    customer, ids = pd.factorize(links["customer_id"].astype(text))
+    n, k = len(links), len(ids)
+    group = customer
+    values = {"email_norm": [buyers["email_norm"].astype(text)],
+              "phone_norm": [buyers["phone_norm"].astype(text)]}  # fmt: skip
+    if crm_norm is not None:
+        at = pd.Index(ids).get_indexer(crm["customer_id"].astype(text))
+        group = np.concatenate([customer, at])
+        for name, norm in zip(values, crm_norm, strict=True):
+            col = pd.Series(norm, index=crm.index) if norm is pd.NA else norm
+            values[name].append(col.astype(text))
+    enough = np.ones(k, dtype=bool)
+    for parts in values.values():
+        codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True))
+        ok = (codes >= 0) & (group >= 0)
+        pairs = np.unique(group[ok].astype(np.int64) * (len(uniques) + 1) + codes[ok])
+        enough &= np.bincount(pairs // (len(uniques) + 1), minlength=k) >= 2
+    return (customer >= 0) & enough[np.maximum(customer, 0)] if k else np.zeros(n, dtype=bool)
 
 
 def write_review_file(frame: pd.DataFrame, output_dir: str | Path, name: str) -> Path:
