@@ -741,7 +741,11 @@ def customer_lifetime_value(
     )
     per_step = np.diff(np.broadcast_to(cumulative, (n_steps + 1, x.size)), axis=0)
     discount = (1.0 + discount_rate_per_period) ** -ends[1:]
-    purchases_pv = discount @ per_step
+    # step by step rather than `discount @ per_step`: a BLAS product's summation order can
+    # follow memory alignment, so the same inputs gave values apart in the last digit
+    purchases_pv = np.zeros(x.size)
+    for k in range(n_steps):
+        purchases_pv += discount[k] * per_step[k]
     spend = gg.conditional_expected_average_value(x, summary["monetary_value"].to_numpy(float))
     return pd.Series(purchases_pv * spend, index=summary.index, name="clv")
 
