@@ -256,15 +256,21 @@ def _splink_predict(
     sorted by unique_id_l, unique_id_r on DuckDB; Spark's order is its own)."""
     with _quiet_splink():
         table, con = _splink_table(nodes, engine)
-        linker = Linker(table, model.settings(open_only), log_level=logging.ERROR)
-        _silence_splink_loggers()
-        model.train(linker, seed, max_em_pairs, n_records=len(nodes))
-        if con is not None and open_only:
-            _register_open_pairs(linker, table, con)
-        out = linker.inference.predict(threshold_match_probability=min_probability)
-        if con is None:
-            return _spark_pairs(out)
-        return _duckdb_pairs(out, con)
+        try:
+            linker = Linker(table, model.settings(open_only), log_level=logging.ERROR)
+            _silence_splink_loggers()
+            model.train(linker, seed, max_em_pairs, n_records=len(nodes))
+            if con is not None and open_only:
+                _register_open_pairs(linker, table, con)
+            out = linker.inference.predict(threshold_match_probability=min_probability)
+            if con is None:
+                return _spark_pairs(out)
+            return _duckdb_pairs(out, con)
+        finally:
+            # splink's tables (term frequencies, training pairs, candidate pairs) leave
+            # memory now, not whenever the linker's reference cycles are collected
+            if con is not None:
+                con.close()
 
 
 def _register_open_pairs(linker: Linker, table, con) -> None:
