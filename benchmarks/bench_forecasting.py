@@ -12,6 +12,11 @@ parameter, read from the notebook; promotion, price and holiday features; the ne
 with shrinkage; intervals per velocity class): rolling-origin backtest, metrics and nested
 choice, cross-conformal coverage, the future forecast. Target: under 60 s.
 
+``same --ref COMMIT`` runs the backtest and the future forecast with 04's ``models.py`` and
+``gbm.py`` as they were at COMMIT and as they are now, on the same synthetic series (with
+promotions, prices and holidays, every model chosen for some series), and says whether the
+frames are equal: a speed change must not change the forecasts.
+
 ``demo`` reads ``intake_lines`` from a run folder where stage 00 has run and prints the
 acceptance figures of issue 6 and of the forecasting issue (chosen against the best single
 model, coverage per velocity class): chosen / seasonal-naive weighted MASE (target <= 0.85),
@@ -27,6 +32,8 @@ import json
 import os
 import platform
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,6 +134,49 @@ def speed(args: argparse.Namespace) -> None:
     ratio = summary.loc["chosen", "weighted_mase"] / summary.loc["seasonal_naive", "weighted_mase"]
     print(f"\nchosen / seasonal naive weighted MASE: {ratio:.3f}")
     print(cov[cov["model"] == "chosen"].to_string(index=False))
+
+
+def _models_at(ref: str):
+    """04's models module as it was at git ``ref`` (with that commit's gbm module)."""
+    root = Path(__file__).resolve().parents[1]
+    pkg = "lib/channelops/stages/forecasting"
+
+    def source(name: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{ref}:{pkg}/{name}"], cwd=root, check=True, capture_output=True
+        ).stdout.decode()
+
+    gbm_old = type(sys)("gbm_at_ref")
+    exec(compile(source("gbm.py"), f"{ref}:gbm.py", "exec"), gbm_old.__dict__)
+    old = type(sys)("models_at_ref")
+    sys.modules["gbm_at_ref"] = gbm_old
+    text = source("models.py").replace("from .gbm import", "from gbm_at_ref import")
+    exec(compile(text, f"{ref}:models.py", "exec"), old.__dict__)
+    return old
+
+
+def same(args: argparse.Namespace) -> None:
+    old, new = _models_at(args.ref), fc.models
+    features = synthetic_series(args.series, args.days, args.seed)
+    series = features[["channel_id", "sku", "date", "units"]]
+    models = fc.model_names(args.models)
+    kw = {"features": features, "seed": args.seed, "holidays": HOLIDAYS}
+    times = {}
+    frames = {}
+    for label, m in (("ref", old), ("now", new)):
+        t = time.perf_counter()
+        bt = m.backtest(series, models, args.horizon, args.windows, **kw)
+        keys = series[["channel_id", "sku"]].drop_duplicates().reset_index(drop=True)
+        choice = keys.assign(model=np.array(models)[np.arange(len(keys)) % len(models)])
+        fut = m.future_points(series, choice, args.horizon, **kw)
+        times[label] = time.perf_counter() - t
+        frames[label] = (bt, fut)
+    print(
+        f"{args.series} series, models {','.join(models)}; {args.ref} {times['ref']:.1f} s, "
+        f"now {times['now']:.1f} s"
+    )
+    print("backtest equal:", frames["ref"][0].equals(frames["now"][0]))
+    print("future forecast equal:", frames["ref"][1].equals(frames["now"][1]))
 
 
 def truth_bound(scored: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -281,6 +331,13 @@ def main() -> None:
     s.add_argument("--seed", type=int, default=sum(map(ord, "forecasting")))
     s.add_argument("--shrink", type=float, default=0.2)
     s.add_argument("--interval-classes", type=int, default=5)
+    q = sub.add_parser("same")
+    q.add_argument("--ref", required=True, help="git commit of the code to compare with")
+    q.add_argument("--series", type=int, default=300)
+    q.add_argument("--days", type=int, default=500)
+    q.add_argument("--windows", type=int, default=3)
+    q.add_argument("--horizon", type=int, default=28)
+    q.add_argument("--seed", type=int, default=5)
     d = sub.add_parser("demo")
     d.add_argument("--seed", type=int, default=42, help="the model seed (gbm)")
     d.add_argument("--run", required=True)
@@ -303,14 +360,14 @@ def main() -> None:
         action="store_true",
         help="accuracy, choice and intervals only (no level or stock sections)",
     )
-    for sp in (s, d):
+    for sp in (s, q, d):
         sp.add_argument(
             "--models",
             default=notebook_default("forecast_models"),
             help="candidate models, comma separated (default: notebook 04's)",
         )
     args = p.parse_args()
-    speed(args) if args.cmd == "speed" else demo(args)
+    {"speed": speed, "same": same, "demo": demo}[args.cmd](args)
 
 
 if __name__ == "__main__":
