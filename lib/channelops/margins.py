@@ -16,7 +16,20 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["MARGIN_COLUMNS", "channel_margin_rates", "margin_rate_map"]
+__all__ = [
+    "CODE_SUFFIX",
+    "MARGIN_COLUMNS",
+    "channel_margin_rates",
+    "given_codes",
+    "margin_rate_map",
+    "sorted_codes",
+]
+
+#: Suffix of an optional int32 code column beside a text column of the lines (e.g.
+#: ``order_id#code``): distinct values numbered from 0 (any numbering), -1 where the text
+#: is missing. A reader that encodes the text anyway (06's ``read_lines``) gives it, so
+#: group-bys run on integers instead of hashing a string per line again.
+CODE_SUFFIX = "#code"
 
 #: Columns of :func:`channel_margin_rates`, one row per channel.
 MARGIN_COLUMNS: tuple[str, ...] = (
@@ -79,6 +92,29 @@ def _text_codes(values: pd.Series, missing_as_text: bool = True) -> tuple[np.nda
     return codes, texts
 
 
+def given_codes(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    """The code column of ``column`` (:data:`CODE_SUFFIX`) as int64, or None when ``frame``
+    has none."""
+    name = column + CODE_SUFFIX
+    return frame[name].to_numpy(dtype=np.int64) if name in frame.columns else None
+
+
+def sorted_codes(values: pd.Series, codes: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """What :func:`_text_codes` gives for ``values`` (``missing_as_text=False``) from
+    ``codes``, a given numbering of the same values: re-numbered in ``str`` order of the
+    values present, -1 kept for a missing value."""
+    rows = np.flatnonzero(codes >= 0)
+    k = int(codes[rows].max()) + 1 if len(rows) else 0
+    row_of = np.full(k, -1, dtype=np.int64)
+    row_of[codes[rows]] = rows  # a row of each code (every row of a code has its value)
+    present = np.flatnonzero(row_of >= 0)
+    texts = [str(v) for v in values.to_numpy(dtype=object)[row_of[present]]]
+    order = np.argsort(np.array(texts, dtype=object), kind="stable")
+    rank = np.full(k + 1, -1, dtype=np.int64)  # rank[-1]: a missing value stays -1
+    rank[present[order]] = np.arange(len(order))
+    return rank[codes], [texts[i] for i in order]
+
+
 def _take(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``per_code[codes]`` as floats, NaN where the code is -1 (a missing value)."""
     out = np.asarray(per_code, dtype=float)[np.maximum(codes, 0)] if len(per_code) else None
@@ -89,14 +125,22 @@ def _take(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _orders_with_revenue(
-    ch_code: np.ndarray, order_id: pd.Series, net: pd.Series, ids: pd.Index
+    ch_code: np.ndarray,
+    order_id: pd.Series,
+    net: pd.Series,
+    ids: pd.Index,
+    o_code: np.ndarray | None = None,
 ) -> pd.Series:
     """Distinct (channel, order) pairs whose net revenue sums to more than 0, per channel
-    of ``ids`` (codes of ``ch_code`` index ``ids``' leading names)."""
-    if order_id.isna().any():  # rare: astype(str)'s spelling of a missing order id
-        order_id = order_id.astype(str)
-    o_code, o_names = pd.factorize(order_id)  # only which lines share an order matters
-    n = max(len(o_names), 1)
+    of ``ids`` (codes of ``ch_code`` index ``ids``' leading names); ``o_code``: the order
+    ids' given codes (:data:`CODE_SUFFIX`), or None."""
+    if o_code is not None and len(o_code) and o_code.min() >= 0:
+        n = int(o_code.max()) + 1  # only which lines share an order matters
+    else:
+        if order_id.isna().any():  # rare: astype(str)'s spelling of a missing order id
+            order_id = order_id.astype(str)
+        o_code, o_names = pd.factorize(order_id)  # only which lines share an order matters
+        n = max(len(o_names), 1)
     per_order = pd.Series(net.to_numpy()).groupby(ch_code * n + o_code).sum()
     positive = per_order.index.to_numpy()[per_order.to_numpy() > 0] // n
     counts = np.bincount(positive, minlength=len(ids)) if len(ids) else np.zeros(0, np.int64)
@@ -167,8 +211,16 @@ def channel_margin_rates(
             keep &= ts < pd.Timestamp(end)
         lines = lines.loc[keep]
     net, units, merch = _line_money(lines)
-    ch_code, ids = _text_codes(lines["channel_id"])
-    sku_code, skus = _text_codes(lines["sku"], missing_as_text=False)
+    ch_given, sku_given = given_codes(lines, "channel_id"), given_codes(lines, "sku")
+    if ch_given is not None and len(ch_given) and ch_given.min() >= 0:
+        ch_code, ids = sorted_codes(lines["channel_id"], ch_given)
+    else:
+        ch_code, ids = _text_codes(lines["channel_id"])
+    if sku_given is not None and len(sku_given):
+        # a missing SKU keeps code -1 (no cost), as _text_codes codes it
+        sku_code, skus = sorted_codes(lines["sku"], sku_given)
+    else:
+        sku_code, skus = _text_codes(lines["sku"], missing_as_text=False)
     cost = pd.to_numeric(products.set_index(products["sku"].astype(str))["unit_cost"], "coerce")
     cost = cost[~cost.index.duplicated()]
     unit_cost = pd.Series(
@@ -193,7 +245,9 @@ def channel_margin_rates(
         _require(channels, ("channel_id",), "channels.csv")
         ids += [c for c in channels["channel_id"].astype(str) if c not in g.index]
     g = g.reindex(ids, fill_value=0.0)
-    orders = _orders_with_revenue(ch_code, lines["order_id"], net, g.index)
+    orders = _orders_with_revenue(
+        ch_code, lines["order_id"], net, g.index, given_codes(lines, "order_id")
+    )
     coverage = (g["known_revenue"] / g["merch_revenue"].where(g["merch_revenue"] > 0)).fillna(1.0)
     cost_share = (g["known_cogs"] / g["known_revenue"].where(g["known_revenue"] > 0)).fillna(0.0)
     cogs = g["known_cogs"] + cost_share * (g["merch_revenue"] - g["known_revenue"])

@@ -129,3 +129,47 @@ def test_with_shared_text_converts_only_the_named_text_columns():
     assert got["channel_id"][0] is got["channel_id"][3]
     assert got["cost"].equals(frame["cost"]) and frame["channel_id"].dtype == "string[pyarrow]"
     assert ev.with_shared_text(None, ["channel_id"]) is None
+
+
+def test_read_lines_codes_number_values_as_factorize_does(lines_file):
+    got = ev.read_lines(lines_file, ev.LINE_COLUMNS, coded=ev.CODED_COLUMNS)
+    assert list(got.columns) == [*ev.LINE_COLUMNS, *(c + "#code" for c in ev.CODED_COLUMNS)]
+    for c in ev.CODED_COLUMNS:
+        want = pd.factorize(got[c])[0]  # first appearance order, -1 for missing
+        np.testing.assert_array_equal(got[c + "#code"].to_numpy(), want)
+    assert (got["customer_id#code"] == -1).sum() == got["customer_id"].isna().sum() > 0
+
+
+def test_read_lines_codes_only_text_columns_it_reads(lines_file):
+    with pytest.raises(ValueError, match=r"\['quantity'\] of .*order_lines\.parquet"):
+        ev.read_lines(lines_file, ["channel_id", "quantity"], coded=["quantity"])
+    with pytest.raises(ValueError, match=r"\['sku'\]"):
+        ev.read_lines(lines_file, ["channel_id"], coded=["sku"])
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_coded_lines_give_the_same_figures(tmp_path, holes):
+    """Group-bys on the given codes are the group-bys on the strings, to the last digit,
+    also with missing channels and SKUs (which take the string path or code -1)."""
+    lines = _lines(seed=5)
+    if holes:
+        lines.loc[[3, 50], "sku"] = None
+        lines.loc[[7], "channel_id"] = None
+    path = tmp_path / "order_lines.parquet"
+    pq.write_table(pa.Table.from_pandas(lines, preserve_index=False), path, row_group_size=70)
+    plain = ev.read_lines(path, ev.LINE_COLUMNS)
+    coded = ev.read_lines(path, ev.LINE_COLUMNS, coded=ev.CODED_COLUMNS)
+    products = pd.DataFrame({"sku": [f"S{i}" for i in range(10)], "unit_cost": np.arange(10.0)})
+    channels = pd.DataFrame({"channel_id": ["web", "amazon", "store"], "commission_rate": 0.1})
+    same = lambda a, b: pd.testing.assert_frame_equal(a, b, check_exact=True)  # noqa: E731
+    same(ev.sales_figures(coded, products, channels), ev.sales_figures(plain, products, channels))
+    same(
+        channel_margin_rates(coded, products, channels),
+        channel_margin_rates(plain, products, channels),
+    )
+    window = {"start": "2024-02-01", "end": "2024-05-01"}
+    same(
+        channel_margin_rates(coded, products, channels, **window),
+        channel_margin_rates(plain, products, channels, **window),
+    )
+    same(ev.first_seen(coded), ev.first_seen(plain))

@@ -99,7 +99,7 @@ from .scorecard import (
     service_figures,
     shipment_figures,
 )
-from .source import guests_from_parquet, read_lines, shared_text, with_shared_text
+from .source import CODED_COLUMNS, guests_from_parquet, read_lines, shared_text, with_shared_text
 from .summary import (
     SUMMARY_TABLE_COLUMNS,
     acquisition_text,
@@ -120,6 +120,7 @@ __all__ = [
     "left_out_text",
     # reading the lines
     "read_lines",
+    "CODED_COLUMNS",
     "shared_text",
     "with_shared_text",
     "guests_from_parquet",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from channelops.customers.guests import money_column
 from channelops.frames import ORDER_KEY, order_join_keys, require_columns
+from channelops.margins import CODE_SUFFIX, given_codes, sorted_codes
 from channelops.shipments import warehouse_shares
 
 from .returns import acquisition_model, incremental_revenue
@@ -108,9 +109,11 @@ def _sold(lines: pd.DataFrame) -> pd.DataFrame:
     return lines.loc[lines["status"].isin(SOLD_STATUSES).to_numpy(dtype=bool)]
 
 
-def _codes_or_nan(values: pd.Series) -> pd.Series:
-    """Integer codes of ``values`` as float, NaN where missing (same ``nunique`` per group)."""
-    codes = pd.factorize(values)[0]
+def _codes_or_nan(values: pd.Series, codes: np.ndarray | None = None) -> pd.Series:
+    """Integer codes of ``values`` as float, NaN where missing (same ``nunique`` per group);
+    ``codes``: the values' given codes (:data:`channelops.margins.CODE_SUFFIX`), or None."""
+    if codes is None:
+        codes = pd.factorize(values)[0]
     return pd.Series(np.where(codes < 0, np.nan, codes), index=values.index)
 
 
@@ -169,8 +172,9 @@ def first_seen(lines: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["customer_id", "channel_id", "order_ts_local"]
     require_columns(lines, cols, "lines")
-    # guests are no customer; only the three columns read here are copied
-    lines = lines.loc[lines["customer_id"].notna().to_numpy(), cols]
+    coded = [c + CODE_SUFFIX for c in cols[:2] if c + CODE_SUFFIX in lines.columns]
+    # guests are no customer; only the columns read here are copied
+    lines = lines.loc[lines["customer_id"].notna().to_numpy(), cols + coded]
     # A stable sort on (time, channel) and the first line of each customer, on integer
     # codes: the same rows as sort_values(kind="mergesort") + drop_duplicates, without
     # sorting object strings. Missing times and channels sort last, as there.
@@ -179,10 +183,19 @@ def first_seen(lines: pd.DataFrame) -> pd.DataFrame:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
     t = ts.to_numpy("datetime64[ns]").view(np.int64).copy()
     t[ts.isna().to_numpy()] = np.iinfo(np.int64).max
-    ch, ch_names = pd.factorize(lines["channel_id"], sort=True)
+    # channels ranked in sorted order (missing last), customers by any numbering: with
+    # given codes, no string is hashed here
+    ch_given, cust_given = given_codes(lines, "channel_id"), given_codes(lines, "customer_id")
+    if ch_given is not None:
+        ch, ch_names = sorted_codes(lines["channel_id"], ch_given)
+    else:
+        ch, ch_names = pd.factorize(lines["channel_id"], sort=True)
     ch = np.where(ch < 0, len(ch_names), ch)
     order = np.lexsort((ch, t))
-    cust = pd.factorize(lines["customer_id"].take(order), use_na_sentinel=False)[0]
+    if cust_given is not None:
+        cust = cust_given[order]
+    else:
+        cust = pd.factorize(lines["customer_id"].take(order), use_na_sentinel=False)[0]
     _, first = np.unique(cust, return_index=True)
     rows = order[np.sort(first)]
     return pd.DataFrame(
@@ -244,14 +257,23 @@ def sales_figures(
     else:
         cogs = np.full(len(lines), np.nan)
     cogs = np.where(qty == 0, np.nan, cogs)  # no units, no cost (and no unknown cost)
+    # with given codes and no missing channel, group on the channels' ranks in sorted order
+    # (the rows and order of a group-by on the names, no string hashed per line)
+    ch_given = given_codes(lines, "channel_id")
+    ch_names = None
+    if ch_given is not None and len(ch_given) and ch_given.min() >= 0:
+        ch_key, ch_names = sorted_codes(lines["channel_id"], ch_given)
+    else:
+        ch_key = lines["channel_id"].to_numpy()
+    o_codes, c_codes = given_codes(lines, "order_id"), given_codes(lines, "customer_id")
     card = (
         pd.DataFrame(
             {
-                "channel_id": lines["channel_id"].to_numpy(),
+                "channel_id": ch_key,
                 "revenue": revenue,
                 # distinct counts on integer codes (NA stays NA), not on the id strings
-                "order_id": _codes_or_nan(lines["order_id"]).where(sold).to_numpy(),
-                "customer_id": _codes_or_nan(lines["customer_id"]).where(sold).to_numpy(),
+                "order_id": _codes_or_nan(lines["order_id"], o_codes).where(sold).to_numpy(),
+                "customer_id": _codes_or_nan(lines["customer_id"], c_codes).where(sold).to_numpy(),
                 "cogs": cogs,
             }
         )
@@ -263,6 +285,8 @@ def sales_figures(
             cogs=("cogs", lambda s: s.sum(min_count=1)),
         )
     )
+    if ch_names is not None:
+        card.index = pd.Index([ch_names[i] for i in card.index], dtype=object, name="channel_id")
     card.index = card.index.astype(str)
     rate = (
         channels.set_index(channels["channel_id"].astype(str))["commission_rate"]

@@ -26,8 +26,13 @@ import pyarrow.parquet as pq
 
 from channelops.customers import GuestsLeftOut
 from channelops.engine import duckdb_connection
+from channelops.margins import CODE_SUFFIX
 
-__all__ = ["read_lines", "shared_text", "with_shared_text", "guests_from_parquet"]
+__all__ = ["CODED_COLUMNS", "read_lines", "shared_text", "with_shared_text", "guests_from_parquet"]
+
+#: The text columns of the lines that 06's scorecard and the shared margins group on: 06
+#: reads them with codes (:func:`read_lines` ``coded``).
+CODED_COLUMNS = ("channel_id", "order_id", "customer_id", "sku")
 
 
 def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -40,6 +45,12 @@ def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         object ndarray, one item per row: the row's ``str`` (equal values are the same
         object) or None where the row is null (as ``pandas.read_parquet`` gives it).
     """
+    return _shared_text_and_codes(column)[0]
+
+
+def _shared_text_and_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shared_text` and the int32 code of every row (distinct values numbered in
+    order of first appearance, as ``pandas.factorize`` numbers them; -1 where null)."""
     if isinstance(column, pa.ChunkedArray):
         # one array, so one dictionary for every row (unifying per-chunk dictionaries of
         # millions of order ids is far slower than encoding once)
@@ -50,10 +61,17 @@ def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     # null rows point one past the dictionary, where None sits
     values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
     codes = encoded.indices.fill_null(len(values) - 1).to_numpy().astype(np.int64, copy=False)
-    return values.take(codes)
+    text = values.take(codes)
+    codes = codes.astype(np.int32)
+    codes[codes == len(values) - 1] = -1
+    return text, codes
 
 
-def read_lines(path: str | os.PathLike[str], columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
+def read_lines(
+    path: str | os.PathLike[str],
+    columns: list[str] | tuple[str, ...],
+    coded: list[str] | tuple[str, ...] = (),
+) -> pd.DataFrame:
     """Columns of an order-lines Parquet file, text columns as :func:`shared_text` arrays.
 
     The file is read one column at a time, so at most one column is held in Arrow memory
@@ -62,14 +80,20 @@ def read_lines(path: str | os.PathLike[str], columns: list[str] | tuple[str, ...
     Args:
         path: Parquet file of order lines (03's ``order_lines``).
         columns: the columns to read, in this order.
+        coded: text columns of ``columns`` that also get an int32 code column named
+            ``<column>`` + :data:`channelops.margins.CODE_SUFFIX` (distinct values numbered
+            in order of first appearance, -1 where missing): the encoding Arrow makes
+            anyway, so the scorecard and the margins group on integers instead of hashing
+            every line's string again.
 
     Returns:
-        DataFrame with ``columns``, row order of the file: text columns object (one ``str``
-        per distinct value, None where missing), numbers, booleans and timestamps as
-        ``pandas.read_parquet`` types them.
+        DataFrame with ``columns`` (then the code columns), row order of the file: text
+        columns object (one ``str`` per distinct value, None where missing), numbers,
+        booleans and timestamps as ``pandas.read_parquet`` types them.
 
     Raises:
-        ValueError: the file lacks one of ``columns`` (names the file and the columns).
+        ValueError: the file lacks one of ``columns`` (names the file and the columns), or
+            a ``coded`` column is not a text column of ``columns``.
     """
     schema = pq.read_schema(path)
     missing = [c for c in columns if c not in schema.names]
@@ -77,16 +101,34 @@ def read_lines(path: str | os.PathLike[str], columns: list[str] | tuple[str, ...
         raise ValueError(
             f"order lines file {os.fspath(path)} lacks column(s) {missing}; it has {schema.names}"
         )
+    not_text = [
+        c
+        for c in coded
+        if c not in columns
+        or not (
+            pa.types.is_string(schema.field(c).type)
+            or pa.types.is_large_string(schema.field(c).type)
+        )
+    ]
+    if not_text:
+        raise ValueError(
+            f"read_lines codes text columns it reads; {not_text} of {os.fspath(path)} "
+            f"is not among the text columns of {list(columns)}"
+        )
     out: dict[str, object] = {}
+    codes: dict[str, np.ndarray] = {}
     for name in columns:
         kind = schema.field(name).type
         text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
         table = pq.read_table(path, columns=[name])
         if text:
-            out[name] = shared_text(table.column(0))
+            out[name], code = _shared_text_and_codes(table.column(0))
+            if name in coded:
+                codes[name + CODE_SUFFIX] = code
         else:
             out[name] = table.to_pandas(split_blocks=True)[name]
         del table
+    out.update(codes)
     n = pq.read_metadata(path).num_rows
     return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
