@@ -115,6 +115,15 @@ def sorted_codes(values: pd.Series, codes: np.ndarray) -> tuple[np.ndarray, list
     return rank[codes], [texts[i] for i in order]
 
 
+def _given_or_text_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, list[str]]:
+    """:func:`_text_codes` of ``frame[column]`` (missing as text), from the column's given
+    codes (:data:`CODE_SUFFIX`) when it has them and no value is missing."""
+    codes = given_codes(frame, column)
+    if codes is not None and len(codes) and codes.min() >= 0:
+        return sorted_codes(frame[column], codes)
+    return _text_codes(frame[column])
+
+
 def _take(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``per_code[codes]`` as floats, NaN where the code is -1 (a missing value)."""
     out = np.asarray(per_code, dtype=float)[np.maximum(codes, 0)] if len(per_code) else None
@@ -211,11 +220,8 @@ def channel_margin_rates(
             keep &= ts < pd.Timestamp(end)
         lines = lines.loc[keep]
     net, units, merch = _line_money(lines)
-    ch_given, sku_given = given_codes(lines, "channel_id"), given_codes(lines, "sku")
-    if ch_given is not None and len(ch_given) and ch_given.min() >= 0:
-        ch_code, ids = sorted_codes(lines["channel_id"], ch_given)
-    else:
-        ch_code, ids = _text_codes(lines["channel_id"])
+    ch_code, ids = _given_or_text_codes(lines, "channel_id")
+    sku_given = given_codes(lines, "sku")
     if sku_given is not None and len(sku_given):
         # a missing SKU keeps code -1 (no cost), as _text_codes codes it
         sku_code, skus = sorted_codes(lines["sku"], sku_given)
@@ -283,10 +289,10 @@ def channel_margin_rates(
             handling = warehouses.set_index(warehouses["warehouse_id"].astype(str))[
                 "handling_cost_per_order"
             ]
-            wh_code, whs = _text_codes(ship["warehouse_id"])
+            wh_code, whs = _given_or_text_codes(ship, "warehouse_id")
             per_wh = pd.Series(whs, dtype=object).map(handling).astype(float).to_numpy()
             amount = amount + pd.Series(_take(per_wh, wh_code), index=amount.index).fillna(0.0)
-        ship_code, ship_ids = _text_codes(ship["channel_id"])
+        ship_code, ship_ids = _given_or_text_codes(ship, "channel_id")
         fulfil = amount.groupby(ship_code).sum()
         fulfil.index = pd.Index([ship_ids[i] for i in fulfil.index], dtype=object)
         fulfil = fulfil.reindex(ids, fill_value=0.0)

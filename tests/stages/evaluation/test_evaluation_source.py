@@ -173,3 +173,58 @@ def test_coded_lines_give_the_same_figures(tmp_path, holes):
         channel_margin_rates(plain, products, channels, **window),
     )
     same(ev.first_seen(coded), ev.first_seen(plain))
+    policy = pd.DataFrame(
+        {
+            "sku": [f"S{i}" for i in range(12)],
+            "mean_daily": np.linspace(1, 3, 12),
+            "unit_cost": 2.0,
+            "simulated_average_stock": np.linspace(5, 30, 12),
+            "simulated_fill_rate": np.linspace(0.8, 1, 12),
+        }
+    )
+    same(ev.inventory_figures(policy, coded), ev.inventory_figures(policy, plain))
+
+
+@pytest.mark.parametrize("hole", [False, True])
+def test_coded_shipments_give_the_same_figures(hole):
+    """Shipment cost, counts, times and the margins' fulfilment on the channels' and
+    warehouses' given codes equal those on the strings (a missing channel: string path)."""
+    rng = np.random.default_rng(11)
+    n = 300
+    promised = pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 9e5, n), "s")
+    ship = pd.DataFrame(
+        {
+            "order_id": [f"#{i // 2}" for i in range(n)],
+            "channel_id": pd.array(rng.choice(["web", "amazon"], n), dtype="string[pyarrow]"),
+            "warehouse_id": rng.choice(["W1", "W2", "W3"], n).astype(object),
+            "promised_ts": promised,
+            "delivered_ts": promised + pd.to_timedelta(rng.integers(-9e4, 9e4, n), "s"),
+            "cost": rng.uniform(1, 9, n).round(2),
+        }
+    )
+    if hole:
+        ship.loc[5, "channel_id"] = None
+        ship.loc[9, "warehouse_id"] = None
+    orders = pd.DataFrame(
+        {
+            "channel_id": ["web", "amazon"] * (n // 2),
+            "order_id": [f"#{i}" for i in range(n)],
+            "order_ts": promised - pd.Timedelta(days=2),
+        }
+    )
+    plain = ev.with_shared_text(ship, ["channel_id", "warehouse_id"])
+    coded = ev.with_shared_text(ship, ["channel_id", "warehouse_id"], coded=True)
+    assert (coded["channel_id#code"] == -1).sum() == int(hole)
+    pd.testing.assert_frame_equal(
+        ev.shipment_figures(coded, orders), ev.shipment_figures(plain, orders), check_exact=True
+    )
+    lines = _lines(seed=2)
+    products = pd.DataFrame({"sku": [f"S{i}" for i in range(12)], "unit_cost": 1.0})
+    houses = pd.DataFrame(
+        {"warehouse_id": ["W1", "W2", "W3"], "handling_cost_per_order": [1, 2, 3.5]}
+    )
+    pd.testing.assert_frame_equal(
+        channel_margin_rates(lines, products, None, coded, houses),
+        channel_margin_rates(lines, products, None, plain, houses),
+        check_exact=True,
+    )

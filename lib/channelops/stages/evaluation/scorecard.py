@@ -332,12 +332,19 @@ def shipment_figures(shipments: pd.DataFrame, orders: pd.DataFrame | None) -> pd
         ).dt.total_seconds() / 3600
     else:
         s["cycle_hours"] = np.nan
+    # with given codes and no missing channel, group on their ranks in sorted order
+    ch_codes = given_codes(shipments, "channel_id")
+    ch_names = None
+    if ch_codes is not None and len(ch_codes) and ch_codes.min() >= 0:
+        s["channel_id"], ch_names = sorted_codes(shipments["channel_id"], ch_codes)
     out = s.groupby("channel_id").agg(
         fulfilment_cost=("cost", "sum"),
         shipments=("cost", "size"),
         order_cycle_hours=("cycle_hours", "mean"),
         on_time_rate=("on_time", "mean"),
     )
+    if ch_names is not None:
+        out.index = pd.Index([ch_names[i] for i in out.index], dtype=object, name="channel_id")
     out["cost_per_delivery"] = safe_ratio(out["fulfilment_cost"], out["shipments"])
     return out
 
@@ -442,10 +449,13 @@ def _units_sold(lines: pd.DataFrame) -> pd.DataFrame:
     demand_units when the lines carry them: merchandise only, returns and cancellations
     out)."""
     if "demand_units" in lines.columns:
-        sold = lines.loc[
-            lines["demand_units"].to_numpy(dtype=float, na_value=0.0) > 0,
-            ["channel_id", "sku", "demand_units"],
-        ].rename(columns={"demand_units": "quantity"})
+        keep = lines["demand_units"].to_numpy(dtype=float, na_value=0.0) > 0
+        by_codes = _units_by_codes(lines, keep)
+        if by_codes is not None:
+            return by_codes
+        sold = lines.loc[keep, ["channel_id", "sku", "demand_units"]].rename(
+            columns={"demand_units": "quantity"}
+        )
     else:
         sold = _sold(lines[["channel_id", "sku", "quantity", "status"]])
     # group on the keys as they are and turn only the result's keys into str (missing
@@ -456,6 +466,30 @@ def _units_sold(lines: pd.DataFrame) -> pd.DataFrame:
         .rename("units")
         .reset_index()
         .astype({"channel_id": str, "sku": str})
+    )
+
+
+def _units_by_codes(lines: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame | None:
+    """:func:`_units_sold` of the ``keep`` rows grouped on the channels' and SKUs' given
+    codes (:data:`channelops.margins.CODE_SUFFIX`) ranked in sorted order: the groups,
+    their order and sums of the group-by on the strings. None when a code is not given or
+    a kept row misses its channel or SKU (the string group-by names those)."""
+    ch, sku = given_codes(lines, "channel_id"), given_codes(lines, "sku")
+    if ch is None or sku is None:
+        return None
+    ch, sku = ch[keep], sku[keep]
+    if len(ch) == 0 or min(ch.min(), sku.min()) < 0:
+        return None
+    ch_rank, ch_names = sorted_codes(lines["channel_id"][keep], ch)
+    sku_rank, sku_names = sorted_codes(lines["sku"][keep], sku)
+    units = lines["demand_units"][keep].reset_index(drop=True)
+    g = units.groupby([ch_rank, sku_rank]).sum()
+    return pd.DataFrame(
+        {
+            "channel_id": np.array(ch_names, dtype=object)[g.index.get_level_values(0)],
+            "sku": np.array(sku_names, dtype=object)[g.index.get_level_values(1)],
+            "units": g.to_numpy(),
+        }
     )
 
 

@@ -133,12 +133,16 @@ def read_lines(
     return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
-def with_shared_text(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame | None:
+def with_shared_text(
+    frame: pd.DataFrame | None, columns: list[str], coded: bool = False
+) -> pd.DataFrame | None:
     """``frame`` with its ``columns`` (those it has) as :func:`shared_text` object arrays.
 
     Args:
         frame: any DataFrame (e.g. shipments.csv as the dataset reads it), or None.
         columns: text columns (string, object) to convert; missing values become None.
+        coded: also add each converted column's int32 codes as column ``<column>`` +
+            :data:`channelops.margins.CODE_SUFFIX` (as :func:`read_lines` ``coded``).
 
     Returns:
         A new frame (the other columns not copied), or None for None.
@@ -149,7 +153,9 @@ def with_shared_text(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataF
     for c in columns:
         if c in out.columns:
             values = out[c].astype("string[pyarrow]").array
-            out[c] = shared_text(values.__arrow_array__())
+            out[c], codes = _shared_text_and_codes(values.__arrow_array__())
+            if coded:
+                out[c + CODE_SUFFIX] = codes
     return out
 
 
