@@ -117,6 +117,18 @@ def _codes_or_nan(values: pd.Series, codes: np.ndarray | None = None) -> pd.Seri
     return pd.Series(np.where(codes < 0, np.nan, codes), index=values.index)
 
 
+def _mapped(lines: pd.DataFrame, column: str, values: pd.Series) -> np.ndarray:
+    """``lines[column].map(values)`` as floats (NaN where unmapped); with the column's
+    given codes and no missing value, mapped once per distinct value, then taken per row."""
+    codes = given_codes(lines, column)
+    if codes is None or not len(codes) or codes.min() < 0:
+        return lines[column].map(values).to_numpy(dtype=float, na_value=np.nan)
+    row_of = np.zeros(int(codes.max()) + 1, dtype=np.int64)  # a row of each code
+    row_of[codes] = np.arange(len(codes))
+    distinct = lines[column].take(row_of).reset_index(drop=True)  # codes never seen: unused
+    return distinct.map(values).to_numpy(dtype=float, na_value=np.nan)[codes]
+
+
 def safe_ratio(a: pd.Series | float, b: pd.Series | float) -> pd.Series | float:
     """``a / b`` with NaN where ``b`` is 0 or NaN (a ratio with nothing to divide by).
 
@@ -253,7 +265,7 @@ def sales_figures(
         qty = qty + np.where(merch & (signed < 0), signed, 0.0)
     if products is not None and "unit_cost" in products:
         cost = products.set_index("sku")["unit_cost"]
-        cogs = qty * lines["sku"].map(cost).to_numpy(dtype=float, na_value=np.nan)
+        cogs = qty * _mapped(lines, "sku", cost)
     else:
         cogs = np.full(len(lines), np.nan)
     cogs = np.where(qty == 0, np.nan, cogs)  # no units, no cost (and no unknown cost)
