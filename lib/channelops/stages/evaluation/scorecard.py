@@ -129,6 +129,39 @@ def _mapped(lines: pd.DataFrame, column: str, values: pd.Series) -> np.ndarray:
     return distinct.map(values).to_numpy(dtype=float, na_value=np.nan)[codes]
 
 
+def _distinct_per_group(group: np.ndarray, n_groups: int, codes: np.ndarray) -> np.ndarray:
+    """Distinct codes (>= 0; -1 = missing, not counted) per group 0..n_groups-1, int64:
+    ``nunique`` of the codes per group, counted on a table of (group, code) pairs."""
+    ok = codes >= 0
+    k = int(codes[ok].max()) + 1 if ok.any() else 1
+    seen = np.zeros(n_groups * k, dtype=bool)
+    seen[group[ok] * k + codes[ok]] = True
+    return seen.reshape(n_groups, k).sum(axis=1).astype(np.int64)
+
+
+def _sales_by_codes(
+    ch_key: np.ndarray,
+    n_channels: int,
+    revenue: np.ndarray,
+    cogs: np.ndarray,
+    sold: np.ndarray,
+    o_codes: np.ndarray,
+    c_codes: np.ndarray,
+) -> pd.DataFrame:
+    """:func:`sales_figures`' group-by on the channels' ranks ``ch_key`` (0..n_channels-1,
+    each present): revenue and cogs summed in row order by pandas, orders and customers
+    counted as distinct order and customer codes of the sold lines."""
+    card = (
+        pd.DataFrame({"channel_id": ch_key, "revenue": revenue, "cogs": cogs})
+        .groupby("channel_id")
+        .agg(revenue=("revenue", "sum"), cogs=("cogs", lambda s: s.sum(min_count=1)))
+    )
+    ch = ch_key.astype(np.int64)
+    card.insert(1, "orders", _distinct_per_group(ch, n_channels, np.where(sold, o_codes, -1)))
+    card.insert(2, "customers", _distinct_per_group(ch, n_channels, np.where(sold, c_codes, -1)))
+    return card
+
+
 def safe_ratio(a: pd.Series | float, b: pd.Series | float) -> pd.Series | float:
     """``a / b`` with NaN where ``b`` is 0 or NaN (a ratio with nothing to divide by).
 
@@ -278,25 +311,30 @@ def sales_figures(
     else:
         ch_key = lines["channel_id"].to_numpy()
     o_codes, c_codes = given_codes(lines, "order_id"), given_codes(lines, "customer_id")
-    card = (
-        pd.DataFrame(
-            {
-                "channel_id": ch_key,
-                "revenue": revenue,
-                # distinct counts on integer codes (NA stays NA), not on the id strings
-                "order_id": _codes_or_nan(lines["order_id"], o_codes).where(sold).to_numpy(),
-                "customer_id": _codes_or_nan(lines["customer_id"], c_codes).where(sold).to_numpy(),
-                "cogs": cogs,
-            }
+    if ch_names is not None and o_codes is not None and c_codes is not None:
+        card = _sales_by_codes(ch_key, len(ch_names), revenue, cogs, sold, o_codes, c_codes)
+    else:
+        card = (
+            pd.DataFrame(
+                {
+                    "channel_id": ch_key,
+                    "revenue": revenue,
+                    # distinct counts on integer codes (NA stays NA), not on the id strings
+                    "order_id": _codes_or_nan(lines["order_id"], o_codes).where(sold).to_numpy(),
+                    "customer_id": _codes_or_nan(lines["customer_id"], c_codes)
+                    .where(sold)
+                    .to_numpy(),
+                    "cogs": cogs,
+                }
+            )
+            .groupby("channel_id", observed=True)
+            .agg(
+                revenue=("revenue", "sum"),
+                orders=("order_id", "nunique"),
+                customers=("customer_id", "nunique"),
+                cogs=("cogs", lambda s: s.sum(min_count=1)),
+            )
         )
-        .groupby("channel_id", observed=True)
-        .agg(
-            revenue=("revenue", "sum"),
-            orders=("order_id", "nunique"),
-            customers=("customer_id", "nunique"),
-            cogs=("cogs", lambda s: s.sum(min_count=1)),
-        )
-    )
     if ch_names is not None:
         card.index = pd.Index([ch_names[i] for i in card.index], dtype=object, name="channel_id")
     card.index = card.index.astype(str)
