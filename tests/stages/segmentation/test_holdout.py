@@ -42,7 +42,7 @@ def _summary() -> pd.DataFrame:
         "order_ts",
         "revenue",
         observation_end="2024-02-12",
-        calibration_end="2024-01-29",
+        calibration_end="2024-01-29 00:00",
     )
 
 
@@ -201,3 +201,40 @@ def test_no_identified_customer_gives_a_reason_not_a_crash():
         assert check.scores is None
     fwd = seg.forward_next_period(empty, pd.Timestamp("2024-06-30"))
     assert fwd.empty and list(fwd.columns) == ["next_purchase_days", "next_spend", "next_reason"]
+
+
+def test_purchase_day_features_and_targets_by_hand():
+    ts = pd.to_datetime
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["c2", "c2", "c2", "a", "c10", None],
+            "order_ts": ts(
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 17:00",
+                    "2024-01-15 00:00",
+                    "2024-01-29 00:00",
+                    "2023-12-04 00:00",
+                    "2024-01-20 00:00",
+                ]
+            ),
+            "revenue": [10.0, 5.0, 30.0, 20.0, 40.0, 100.0],
+            "channel_id": ["own", "own", "tmall", "own", "tmall", "own"],
+        }
+    )
+    f = nxt.purchase_day_features(orders, "2024-01-29")
+    assert list(f.index) == ["a", "c10", "c2"]  # sorted ids; the row without a customer is none's
+    assert f.index.name == "customer_id"
+    # c2: purchase days 01-01 (two orders, 15) and 01-15 (30); 4 weeks known, last 2 weeks ago
+    c2 = f.loc["c2"]
+    assert (c2["rate"], c2["rate_4w"], c2["rate_8w"], c2["rate_13w"]) == (0.25, 0.25, 0.5, 0.5)
+    assert (c2["tenure_weeks"], c2["recency_weeks"]) == (4.0, 2.0)
+    assert c2["log_spend_per_day"] == pytest.approx(np.log1p(22.5))
+    assert (c2["share_own"], c2["share_tmall"]) == (0.5, 0.5)
+    # a: first seen on the day itself; c10: one purchase 8 weeks back, outside the 8-week window
+    assert (f.loc["a", "rate"], f.loc["a", "rate_4w"], f.loc["a", "share_own"]) == (0.0, 1.0, 1.0)
+    assert (f.loc["c10", "rate_8w"], f.loc["c10", "rate_13w"]) == (0.0, 0.125)
+    assert (f["month"] == 1).all()
+    y = nxt.window_targets(orders, "2024-01-01", 4, f.index)
+    assert y["purchase_days"].tolist() == [1.0, 0.0, 1.0]
+    assert y["spend"].tolist() == [20.0, 0.0, 30.0]
