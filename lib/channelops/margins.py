@@ -22,6 +22,7 @@ __all__ = [
     "channel_margin_rates",
     "given_codes",
     "margin_rate_map",
+    "ranked_codes",
     "sorted_codes",
 ]
 
@@ -115,13 +116,19 @@ def sorted_codes(values: pd.Series, codes: np.ndarray) -> tuple[np.ndarray, list
     return rank[codes], [texts[i] for i in order]
 
 
+def ranked_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, list[str]] | None:
+    """:func:`sorted_codes` of ``frame[column]`` from its given codes (:data:`CODE_SUFFIX`)
+    when it has them, has rows and no value is missing; else None (group on the text)."""
+    codes = given_codes(frame, column)
+    if codes is None or not len(codes) or codes.min() < 0:
+        return None
+    return sorted_codes(frame[column], codes)
+
+
 def _given_or_text_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, list[str]]:
     """:func:`_text_codes` of ``frame[column]`` (missing as text), from the column's given
     codes (:data:`CODE_SUFFIX`) when it has them and no value is missing."""
-    codes = given_codes(frame, column)
-    if codes is not None and len(codes) and codes.min() >= 0:
-        return sorted_codes(frame[column], codes)
-    return _text_codes(frame[column])
+    return ranked_codes(frame, column) or _text_codes(frame[column])
 
 
 def _take(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from channelops.customers.guests import money_column
 from channelops.frames import ORDER_KEY, order_join_keys, require_columns
-from channelops.margins import CODE_SUFFIX, given_codes, sorted_codes
+from channelops.margins import CODE_SUFFIX, given_codes, ranked_codes, sorted_codes
 from channelops.shipments import warehouse_shares
 
 from .returns import acquisition_model, incremental_revenue
@@ -304,12 +304,8 @@ def sales_figures(
     cogs = np.where(qty == 0, np.nan, cogs)  # no units, no cost (and no unknown cost)
     # with given codes and no missing channel, group on the channels' ranks in sorted order
     # (the rows and order of a group-by on the names, no string hashed per line)
-    ch_given = given_codes(lines, "channel_id")
-    ch_names = None
-    if ch_given is not None and len(ch_given) and ch_given.min() >= 0:
-        ch_key, ch_names = sorted_codes(lines["channel_id"], ch_given)
-    else:
-        ch_key = lines["channel_id"].to_numpy()
+    ranked = ranked_codes(lines, "channel_id")
+    ch_key, ch_names = ranked or (lines["channel_id"].to_numpy(), None)
     o_codes, c_codes = given_codes(lines, "order_id"), given_codes(lines, "customer_id")
     if ch_names is not None and o_codes is not None and c_codes is not None:
         card = _sales_by_codes(ch_key, len(ch_names), revenue, cogs, sold, o_codes, c_codes)
@@ -383,10 +379,10 @@ def shipment_figures(shipments: pd.DataFrame, orders: pd.DataFrame | None) -> pd
     else:
         s["cycle_hours"] = np.nan
     # with given codes and no missing channel, group on their ranks in sorted order
-    ch_codes = given_codes(shipments, "channel_id")
+    ranked = ranked_codes(shipments, "channel_id")
     ch_names = None
-    if ch_codes is not None and len(ch_codes) and ch_codes.min() >= 0:
-        s["channel_id"], ch_names = sorted_codes(shipments["channel_id"], ch_codes)
+    if ranked is not None:
+        s["channel_id"], ch_names = ranked
     out = s.groupby("channel_id").agg(
         fulfilment_cost=("cost", "sum"),
         shipments=("cost", "size"),
