@@ -34,6 +34,7 @@ inputs and outputs use pandas timestamps (UTC, naive or aware, consistently).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Sequence
@@ -348,6 +349,19 @@ def _shift_end(t: float, intervals: list[tuple[float, float]], tz: float) -> flo
     return t + (max(ends) - local if ends else 0.0)
 
 
+def _next_pickup_at(t: float, hours: list[float], tz: float) -> float:
+    """:func:`next_pickup` of one time ``t`` (``hours``: the pickup hours sorted, as Python
+    floats): the same float operations in the same order, so the same value, without
+    building a numpy array for each order the priority policy considers."""
+    if not hours:
+        return t
+    local = t + tz
+    within = local - 24.0 * math.floor(local / 24.0)
+    idx = bisect.bisect_left(hours, within - 1e-9)
+    nxt = hours[idx] if idx < len(hours) else hours[0] + 24.0
+    return t + (nxt - within)
+
+
 def next_pickup(t: np.ndarray, pickup_hours: Sequence[float], tz: float = 0.0) -> np.ndarray:
     """The first carrier pickup at or after each time t (hours); t itself when no pickups."""
     t = np.asarray(t, dtype=float)
@@ -479,16 +493,20 @@ def _pack_times(
     pstart = np.full(n, np.inf)
     pend = np.full(n, np.inf)
     env = simpy.Environment()
+    # the per-order times as Python floats (the same values): the simulation reads them
+    # one order at a time, where indexing a list is cheaper than indexing numpy
+    ready, pack_h = times.ready.tolist(), times.pack_h.tolist()
+    deadline, eff = times.deadline.tolist(), times.eff_deadline.tolist()
     for w in pd.unique(wh):
         idx = np.flatnonzero(wh == w)
         idx = idx[np.argsort(times.ready[idx], kind="stable")]
         _Station(
             env,
-            idx,
-            times.ready,
-            times.pack_h,
-            times.deadline,
-            times.eff_deadline,
+            idx.tolist(),
+            ready,
+            pack_h,
+            deadline,
+            eff,
             int(packers[w]),
             config,
             policy,
@@ -576,6 +594,8 @@ class _Station:
         self.deadline, self.eff = deadline, eff_deadline
         self.config, self.policy = config, policy
         self.pstart, self.pend = pstart, pend
+        self.pickups = sorted(float(h) for h in config.pickup_hours)
+        self.tz = config.tz_offset_h
         self.queue: list[tuple[float, int]] = []  # (key, order index)
         self.lost: list[tuple[float, int]] = []  # priority: orders that will breach anyway
         self.pending = len(order_idx)
@@ -592,7 +612,7 @@ class _Station:
             if wait > 0:
                 yield self.env.timeout(wait)
             key = self.ready[i] if self.policy == "fifo" else self.eff[i]
-            heapq.heappush(self.queue, (key, int(i)))
+            heapq.heappush(self.queue, (key, i))
             self._notify()
 
     def _notify(self) -> None:
@@ -605,11 +625,7 @@ class _Station:
             now = self.env.now
             while self.queue:
                 key, i = heapq.heappop(self.queue)
-                ship = next_pickup(
-                    np.array([now + self.pack_h[i]]),
-                    self.config.pickup_hours,
-                    self.config.tz_offset_h,
-                )[0]
+                ship = _next_pickup_at(now + self.pack_h[i], self.pickups, self.tz)
                 if ship <= self.deadline[i] + 1e-9:
                     return i
                 heapq.heappush(self.lost, (self.deadline[i], i))
