@@ -26,6 +26,7 @@ from .merge import (
     crm_link_rate,
     customer_overlap,
     golden_customers,
+    identity_nodes,
     link_buyers,
     price_consistency,
     probabilistic_pairs,
@@ -50,6 +51,7 @@ from .star import (
 
 __all__ = [
     "drop_pii",
+    "identity_nodes",
     "probabilistic_pairs",
     "link_buyers",
     "borderline_matches",

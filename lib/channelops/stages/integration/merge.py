@@ -61,6 +61,7 @@ from . import model
 from .coverage import is_guest_line
 
 __all__ = [
+    "identity_nodes",
     "probabilistic_pairs",
     "link_buyers",
     "borderline_matches",
@@ -102,10 +103,50 @@ def _norm_text(s: pd.Series) -> pd.Series:
     Runs on Arrow (``utf8_lower``, ``replace_substring_regex``), not per value in Python.
     Returns a ``string[pyarrow]`` Series with the index of ``s``.
     """
-    arr = pa.array(s.astype("string"), type=pa.large_string())
+    arr = model._arrow(s)
     t = pc.replace_substring_regex(pc.utf8_lower(arr), _RE2_SPACE, "")
     t = pc.if_else(pc.equal(pc.utf8_length(t), 0), pa.scalar(None, t.type), t)
     return pd.Series(pd.arrays.ArrowStringArray(t.cast(pa.large_string())), index=s.index)
+
+
+def identity_nodes(
+    buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str]
+) -> pd.DataFrame:
+    """The records of identity resolution, computed once per run and shared by
+    :func:`probabilistic_pairs`, :func:`link_buyers` and
+    :func:`~channelops.stages.integration.review.cluster_checks` (pass it as their
+    ``nodes``; each computes the same table itself when not given one).
+
+    One row per channel buyer (in ``buyers`` order), then per CRM customer (in ``crm``
+    order). Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id,
+    email_norm, phone_norm (the CRM's normalised here, once) and key_label: the
+    connected component of the record in the shared-key graph (records sharing a
+    normalised e-mail, phone or CRM id), i.e. the deterministic rules' clusters.
+    ``attrs``: none (the table is plain columns).
+    """
+    nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
+    rows, cols, size = _key_edges(nodes)
+    nodes["key_label"] = _components(rows, cols, size, len(nodes))
+    return nodes
+
+
+def _given_nodes(
+    nodes: pd.DataFrame | None,
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    crm_channels: list[str],
+) -> pd.DataFrame:
+    """``nodes`` from :func:`identity_nodes` when given (checked to hold a row per buyer
+    and CRM record), else computed."""
+    if nodes is None:
+        return identity_nodes(buyers, crm, crm_channels)
+    n_crm = 0 if crm is None else len(crm)
+    if len(nodes) != len(buyers) + n_crm or "key_label" not in nodes.columns:
+        raise ValueError(
+            f"nodes: {len(nodes):,} rows, expected identity_nodes() of these "
+            f"{len(buyers):,} buyers and {n_crm:,} CRM records"
+        )
+    return nodes
 
 
 def _identity_nodes(
@@ -113,12 +154,14 @@ def _identity_nodes(
     crm: pd.DataFrame | None,
     crm_channels: list[str],
     compared: bool = True,
+    plain: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Graph nodes for identity resolution: channel buyers first, then CRM customers.
 
     Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id, email_norm,
     phone_norm and, with ``compared`` (what splink compares; :func:`link_buyers` does not
-    need them), name_norm, address_norm, postcode, city_norm.
+    need them), name_norm, address_norm, postcode, city_norm. ``plain``: the first four
+    columns already computed (:func:`identity_nodes`), taken instead of computed again.
     """
     crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
     arrow = pd.StringDtype("pyarrow")  # Arrow memory, read by DuckDB without conversion
@@ -129,8 +172,6 @@ def _identity_nodes(
         return pd.Series(pd.NA, index=range(len(frame)), dtype=arrow)
 
     def text(frame: pd.DataFrame) -> dict[str, pd.Series]:
-        if not compared:
-            return {}
         return {
             "name_norm": _norm_text(col(frame, "name")),
             **model.name_features(col(frame, "name")),
@@ -142,31 +183,37 @@ def _identity_nodes(
 
     b = buyers.reset_index(drop=True)
     c = crm.reset_index(drop=True)
-    is_crm = b["channel_id"].isin(crm_channels).to_numpy(dtype=bool, na_value=False)
-    ref = col(b, "buyer_ref")
-    return pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "node": "b:" + col(b, "channel_id") + ":" + ref,
-                    "crm_id": ref.where(is_crm),
-                    "email_norm": col(b, "email_norm"),
-                    "phone_norm": col(b, "phone_norm"),
-                    **text(b),
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "node": "c:" + col(c, "customer_id"),
-                    "crm_id": col(c, "customer_id"),
-                    "email_norm": normalise_email(col(c, "email")).astype(arrow),
-                    "phone_norm": normalise_phone(col(c, "phone")).astype(arrow),
-                    **text(c),
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
+    key = ["node", "crm_id", "email_norm", "phone_norm"]
+    if plain is None:
+        is_crm = b["channel_id"].isin(crm_channels).to_numpy(dtype=bool, na_value=False)
+        ref = col(b, "buyer_ref")
+        plain = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "node": "b:" + col(b, "channel_id") + ":" + ref,
+                        "crm_id": ref.where(is_crm),
+                        "email_norm": col(b, "email_norm"),
+                        "phone_norm": col(b, "phone_norm"),
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "node": "c:" + col(c, "customer_id"),
+                        "crm_id": col(c, "customer_id"),
+                        "email_norm": normalise_email(col(c, "email")).astype(arrow),
+                        "phone_norm": normalise_phone(col(c, "phone")).astype(arrow),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    else:
+        plain = plain[key]
+    if not compared:
+        return plain
+    features = pd.concat([pd.DataFrame(text(b)), pd.DataFrame(text(c))], ignore_index=True)
+    return pd.concat([plain, features], axis=1)
 
 
 def probabilistic_pairs(
@@ -178,6 +225,7 @@ def probabilistic_pairs(
     max_em_pairs: float = 2e6,
     engine: str = "local",
     open_only: bool = True,
+    nodes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score candidate pairs of buyer and CRM records with a Fellegi-Sunter model (splink).
 
@@ -205,6 +253,8 @@ def probabilistic_pairs(
             the random pair sample that estimates u is the backend's own, so probabilities
             differ a little (see docs/scaling.md) and the links at the threshold do not on
             the tiny data.
+        nodes: :func:`identity_nodes` of these buyers and CRM records, when the caller
+            has it (computed here otherwise).
 
     Returns:
         node_l, node_r (node ids, see :func:`link_buyers`), match_probability, match_weight,
@@ -220,9 +270,13 @@ def probabilistic_pairs(
     # hand Arrow memory freed by earlier steps (e.g. the lines' personal columns) back to
     # the system before splink's DuckDB takes its share
     pa.default_memory_pool().release_unused()
-    nodes = _identity_nodes(buyers, crm, crm_channels)
+    plain = _given_nodes(nodes, buyers, crm, crm_channels)
+    nodes = _identity_nodes(buyers, crm, crm_channels, plain=plain)
     nodes = nodes.assign(**model.phone_keys(nodes["phone_norm"]))
-    nodes["is_open"] = _open_nodes(nodes, len(buyers)) if open_only else True
+    nodes["is_open"] = (
+        _open_nodes_from(plain["key_label"].to_numpy(), plain, len(buyers)) if open_only else True
+    )
+    del plain
     nodes = nodes.drop(columns="crm_id").rename(columns={"node": "unique_id"})
     if len(nodes) < 3:
         empty.attrs["note"] = "too few records for a probabilistic model"
@@ -419,6 +473,7 @@ def link_buyers(
     pairs: pd.DataFrame | None = None,
     threshold: float = 0.9,
     reviewed: pd.DataFrame | None = None,
+    nodes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Resolve channel buyers to customers: deterministic rules, then probabilistic pairs.
 
@@ -442,6 +497,8 @@ def link_buyers(
             over the model: a ``match`` joins the two records as a deterministic rule
             does (rule ``reviewed``); a ``non_match`` pair is never a probabilistic link.
             Decisions on records not in this run are ignored and counted.
+        nodes: :func:`identity_nodes` of these buyers and CRM records, when the caller
+            has it (computed here otherwise).
 
     Returns:
         customer_links: channel_id, buyer_ref, customer_id, match_probability (1.0 for
@@ -454,10 +511,13 @@ def link_buyers(
         run) and ``non_matches_joined`` (non-match pairs the deterministic rules or other
         decisions still put in one customer).
     """
-    nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
+    nodes = _given_nodes(nodes, buyers, crm, crm_channels)
     n, nb = len(nodes), len(buyers)
-    rows, cols, size = _key_edges(nodes)
-    det_only = _components(rows, cols, size, n)
+    # the shared-key graph through its components: every record to one node per
+    # component (the same clusters, and labels, as the key edges themselves give)
+    det_only = nodes["key_label"].to_numpy()
+    rows, cols = np.arange(n, dtype=np.int64), det_only.astype(np.int64) + n
+    size = n + (int(det_only.max()) + 1 if n else 0)
     review = _review_edges(nodes, reviewed)
     rows = np.concatenate([rows, review.match_src])
     cols = np.concatenate([cols, review.match_dst])
@@ -583,14 +643,6 @@ def _components(rows: np.ndarray, cols: np.ndarray, size: int, n: int) -> np.nda
     return connected_components(graph, directed=False)[1][:n]
 
 
-def _open_nodes(nodes: pd.DataFrame, nb: int) -> np.ndarray:
-    """Per node of :func:`_identity_nodes`: True for a buyer (one of the first ``nb``) the
-    deterministic rules leave alone (no CRM id, no shared phone or e-mail), the only
-    buyers :func:`link_buyers` gives a probabilistic link."""
-    rows, cols, size = _key_edges(nodes)
-    return _open_nodes_from(_components(rows, cols, size, len(nodes)), nodes, nb)
-
-
 def _best_pairs_of_lone_buyers(
     nodes: pd.DataFrame,
     pairs: pd.DataFrame,
@@ -646,7 +698,9 @@ def _candidates(
 
 
 def _open_nodes_from(labels: np.ndarray, nodes: pd.DataFrame, nb: int) -> np.ndarray:
-    """Lone buyers of the deterministic clusters ``labels`` (see :func:`_open_nodes`)."""
+    """Per node of :func:`_identity_nodes`: True for a buyer (one of the first ``nb``) the
+    deterministic clusters ``labels`` leave alone (no CRM id, no shared phone or e-mail),
+    the only buyers :func:`link_buyers` gives a probabilistic link."""
     det_size = np.bincount(labels)[labels]
     return (det_size == 1) & (np.arange(len(nodes)) < nb) & nodes["crm_id"].isna().to_numpy()
 

@@ -76,6 +76,12 @@ _RE2_SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
 
 
 def _arrow(s: pd.Series) -> pa.Array:
+    """``s`` as one Arrow ``large_string`` array: a ``string[pyarrow]`` Series from its
+    own Arrow memory (no Python ``str`` per value in between), anything else through
+    pandas' ``string`` dtype. The same values either way."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s.array).cast(pa.large_string())  # its own chunks (or one array)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     return pa.array(s.astype("string"), type=pa.large_string())
 
 

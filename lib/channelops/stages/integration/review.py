@@ -234,7 +234,10 @@ def read_review_decisions(dataset_root: str | Path) -> pd.DataFrame:
 
 
 def cluster_checks(
-    links: pd.DataFrame, buyers: pd.DataFrame, crm: pd.DataFrame | None
+    links: pd.DataFrame,
+    buyers: pd.DataFrame,
+    crm: pd.DataFrame | None,
+    nodes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Customers whose records disagree on both e-mail and phone.
 
@@ -246,6 +249,8 @@ def cluster_checks(
         links: from ``link_buyers`` (channel_id, buyer_ref, customer_id, rule).
         buyers: the buyer records (channel_id, buyer_ref, email_norm, phone_norm).
         crm: the CRM or None.
+        nodes: ``identity_nodes(buyers, crm, ...)`` when the caller has it: the CRM's
+            normalised e-mails and phones are taken from it instead of normalised again.
 
     Returns:
         One row per flagged customer: customer_id, records, emails, phones (distinct
@@ -255,10 +260,7 @@ def cluster_checks(
     key = ["channel_id", "buyer_ref"]
     crm_norm = None
     if crm is not None and len(crm):
-        crm_norm = (
-            normalise_email(crm["email"]) if "email" in crm else pd.NA,
-            normalise_phone(crm["phone"]) if "phone" in crm else pd.NA,
-        )
+        crm_norm = _crm_norm(crm, buyers, nodes)
     keep = _disagreeing_customers(links, buyers, crm, crm_norm)
     if keep is not None:  # only the customers that can be flagged go on
         links, buyers = links.loc[keep], buyers.loc[keep]
@@ -290,6 +292,21 @@ def cluster_checks(
     joined = rules.agg(lambda r: ",".join(sorted(set(r.dropna()))))
     out["rules"] = joined.reindex(out.index).astype(object)
     return out.reset_index()
+
+
+def _crm_norm(crm: pd.DataFrame, buyers: pd.DataFrame, nodes: pd.DataFrame | None) -> tuple:
+    """The CRM's normalised e-mails and phones (index of ``crm``; ``pd.NA`` for a column
+    the CRM lacks): from ``nodes`` (its rows after the buyers' are the CRM's, in order)
+    when given and of the right length, else normalised here."""
+    if nodes is not None and len(nodes) == len(buyers) + len(crm):
+        return tuple(
+            pd.Series(nodes[norm].array[len(buyers) :], index=crm.index) if raw in crm else pd.NA
+            for raw, norm in (("email", "email_norm"), ("phone", "phone_norm"))
+        )
+    return (
+        normalise_email(crm["email"]) if "email" in crm else pd.NA,
+        normalise_phone(crm["phone"]) if "phone" in crm else pd.NA,
+    )
 
 
 def _disagreeing_customers(
