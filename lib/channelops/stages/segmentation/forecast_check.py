@@ -116,11 +116,7 @@ def holdout_check(
         )
     bgnbd = clvm.fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
     weeks = float(summary["duration_holdout"].iloc[0])
-    try:
-        model = nxt.fit_next_period(orders, cut, horizon_weeks=weeks, seed=seed)
-        nxt_fc = nxt.next_period_forecast(model, orders, cut)
-    except ValueError as err:
-        nxt_fc = nxt.next_period_forecast(None, orders, cut, why_not=str(err))
+    _, nxt_fc = nxt.fit_and_forecast(orders, cut, horizon_weeks=weeks, seed=seed)
     forecasts = {
         ho.NAIVE: ho.naive_repeat_forecast(summary),
         "BG/NBD": bgnbd.expected_purchases(
@@ -193,11 +189,7 @@ def forward_next_period(
         ``next_purchase_days`` (purchase days), ``next_spend`` (money) and ``next_reason``
         (empty when forecast, else why not, e.g. a history shorter than one horizon).
     """
-    try:
-        model = nxt.fit_next_period(orders, last_day, horizon_weeks=horizon_weeks, seed=seed)
-        out = nxt.next_period_forecast(model, orders, last_day)
-    except ValueError as err:
-        out = nxt.next_period_forecast(None, orders, last_day, why_not=str(err))
+    _, out = nxt.fit_and_forecast(orders, last_day, horizon_weeks=horizon_weeks, seed=seed)
     return out.rename(
         columns={
             "purchase_days": "next_purchase_days",

@@ -34,6 +34,7 @@ __all__ = [
     "window_targets",
     "fit_next_period",
     "next_period_forecast",
+    "fit_and_forecast",
 ]
 
 #: Name of the gradient-boosted forecast in the score tables.
@@ -235,13 +236,53 @@ def fit_next_period(
         ValueError: no origin has ``min_customers`` customers (the history is shorter than
             one horizon before the cut-off, or too few customers), or bad arguments.
     """
+    _check_window(horizon_weeks, n_origins, step_weeks)
+    return _fit(
+        _known_purchases(orders, cut_off),
+        cut_off,
+        horizon_weeks,
+        seed,
+        n_origins,
+        step_weeks,
+        min_customers,
+    )
+
+
+def _check_window(horizon_weeks: float, n_origins: int, step_weeks: float) -> None:
     if horizon_weeks <= 0 or n_origins < 1 or step_weeks <= 0:
         raise ValueError("horizon_weeks and step_weeks must be positive and n_origins >= 1")
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The purchase days of the orders up to a cut-off (inclusive), and their channels."""
+
+    purchases: _PurchaseDays
+    channels: list[str]
+
+
+def _known_purchases(orders: pd.DataFrame, cut_off: str | pd.Timestamp) -> _Known:
+    """Purchase days of the orders up to ``cut_off``: what the fit and the forecast at that
+    cut-off both read, computed once."""
     cut = pd.Timestamp(cut_off).normalize()
     seen = orders[pd.to_datetime(orders["order_ts"]) < cut + pd.Timedelta(days=1)]
-    channels = sorted(seen["channel_id"].unique()) if "channel_id" in seen else ["all"]
     col = "channel_id" if "channel_id" in seen else None
-    purchases = _purchase_days(seen, col)  # once for every origin's features and targets
+    channels = sorted(seen["channel_id"].unique()) if col else ["all"]
+    return _Known(_purchase_days(seen, col), channels)
+
+
+def _fit(
+    known: _Known,
+    cut_off: str | pd.Timestamp,
+    horizon_weeks: float,
+    seed: int,
+    n_origins: int = 3,
+    step_weeks: float = 4,
+    min_customers: int = 50,
+) -> NextPeriodModel:
+    """:func:`fit_next_period` on purchase days computed once."""
+    cut = pd.Timestamp(cut_off).normalize()
+    purchases, channels = known.purchases, known.channels
     xs, ys, used = [], [], []
     for k in range(n_origins):
         origin = cut - pd.Timedelta(days=round(7 * (horizon_weeks + k * step_weeks)))
@@ -284,11 +325,41 @@ def next_period_forecast(
         days in the model's horizon), ``spend`` (forecast spend, money) and ``reason``
         (empty when scored, else why not; the forecasts are then NaN).
     """
+    return _forecast(model, _known_purchases(orders, cut_off), cut_off, why_not)
+
+
+def fit_and_forecast(
+    orders: pd.DataFrame,
+    cut_off: str | pd.Timestamp,
+    horizon_weeks: float = 13,
+    seed: int = 0,
+) -> tuple[NextPeriodModel | None, pd.DataFrame]:
+    """:func:`fit_next_period` and then :func:`next_period_forecast` at the same cut-off,
+    with the purchase days of the orders up to it computed once for both.
+
+    Returns:
+        (the model, or None when it could not be trained; the forecast, whose ``reason``
+        then says why, as :func:`next_period_forecast` with ``why_not`` the error's text).
+    """
+    known = _known_purchases(orders, cut_off)
+    try:
+        _check_window(horizon_weeks, 3, 4)
+        model = _fit(known, cut_off, horizon_weeks, seed)
+        return model, _forecast(model, known, cut_off)
+    except ValueError as err:
+        return None, _forecast(None, known, cut_off, why_not=str(err))
+
+
+def _forecast(
+    model: NextPeriodModel | None,
+    known: _Known,
+    cut_off: str | pd.Timestamp,
+    why_not: str = "",
+) -> pd.DataFrame:
+    """:func:`next_period_forecast` on purchase days computed once."""
     cut = pd.Timestamp(cut_off).normalize()
-    seen = orders[pd.to_datetime(orders["order_ts"]) < cut + pd.Timedelta(days=1)]
-    col = "channel_id" if "channel_id" in seen else None
     channels = None if model is None else model.channels
-    x = purchase_day_features(seen, cut, channels, col)
+    x = _day_features(known.purchases, cut, channels)
     out = pd.DataFrame(index=x.index)
     if model is None:
         out["purchase_days"] = np.nan
