@@ -8,6 +8,7 @@ import pytest
 from channelops.frames import arrow_string_dtype
 from channelops.run.hashing import table_content_hash
 from channelops.stages import integration as integ
+from channelops.stages.integration import star
 
 
 def _lines() -> pd.DataFrame:
@@ -175,3 +176,50 @@ def test_orders_and_guests_channel_by_channel_equal_all_lines_at_once(intake_fil
     assert got["guest_orders"].to_dict() == {"a": 1, "b": 0, "c": 1}
     assert got["guest_revenue_base"].to_dict() == {"a": 7.0, "b": 0.0, "c": 0.0}
     assert integ.orders_and_guests(target, guests=False)[1] is None
+
+
+def _grouped(tmp_path):
+    """The lines of _lines grouped by channel (c, a, b: not sorted), as the intake writes
+    them."""
+    path = tmp_path / "grouped.parquet"
+    lines = _lines()
+    order = {"c": 0, "a": 1, "b": 2}
+    lines.iloc[lines["channel_id"].map(order).argsort(kind="stable")].to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 1000])
+def test_star_lines_build_orders_as_written_when_channels_come_grouped(
+    tmp_path, monkeypatch, batch_rows
+):
+    grouped = _grouped(tmp_path)
+    want_file = integ.write_order_lines(grouped, LINKS, tmp_path / "want.parquet")
+    want_orders, want_guests = integ.orders_and_guests(want_file)
+
+    def no_read_back(*args, **kwargs):
+        raise AssertionError("the file was read back")
+
+    monkeypatch.setattr(star, "orders_and_guests", no_read_back)
+    path, orders, guests = integ.write_star_lines(
+        grouped, LINKS, tmp_path / "order_lines.parquet", batch_rows=batch_rows
+    )
+    assert table_content_hash(path) == table_content_hash(want_file)
+    pd.testing.assert_frame_equal(orders, want_orders, check_exact=True)
+    pd.testing.assert_frame_equal(guests, want_guests, check_exact=True)
+    assert orders["channel_id"].tolist() == ["a", "a", "a", "b", "b", "c"]  # sorted
+    o1 = orders.set_index(["channel_id", "order_id"]).loc[("a", "o1")]
+    assert (o1["n_lines"], o1["units"], o1["status"], o1["city"]) == (3, 1, "paid", "BJ")
+    assert guests.set_index("channel_id")["guest_lines"].to_dict() == {"a": 1, "b": 0, "c": 1}
+
+
+def test_star_lines_read_the_file_back_when_a_channel_comes_back(intake_file, tmp_path):
+    # _lines has a, b, a, ...: channel a comes back after b
+    path, orders, guests = integ.write_star_lines(
+        intake_file, LINKS, tmp_path / "order_lines.parquet", batch_rows=3
+    )
+    pd.testing.assert_frame_equal(orders, integ.build_orders(_in_memory(intake_file)))
+    pd.testing.assert_frame_equal(guests, integ.guest_summary(_in_memory(intake_file)))
+    with pytest.raises(ValueError, match="no column buyer_ref"):
+        bad = tmp_path / "bad.parquet"
+        _lines().drop(columns="buyer_ref").to_parquet(bad)
+        integ.write_star_lines(bad, LINKS, tmp_path / "x.parquet")

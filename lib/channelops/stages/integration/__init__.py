@@ -47,6 +47,7 @@ from .star import (
     orders_on_codes,
     read_lines,
     write_order_lines,
+    write_star_lines,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "cluster_checks",
     "write_review_file",
     "write_order_lines",
+    "write_star_lines",
     "orders_by_channel",
     "orders_and_guests",
     "orders_on_codes",

@@ -13,6 +13,9 @@ Here:
   file (an order belongs to one channel), reading only the columns it needs, each with
   :func:`orders_on_codes` (``build_orders``' table from integer order codes): the same
   table as :func:`~channelops.stages.integration.merge.build_orders` on all lines.
+* :func:`write_star_lines` does both in one pass when the lines come grouped by channel
+  (as the intake writes them): each channel's orders are built from its lines as they are
+  written, so the file is not read back.
 * :func:`read_lines` reads the few columns a per-line view needs.
 
 The functions take file paths: the notebook gets them from the run folder (and checks the
@@ -42,6 +45,7 @@ __all__ = [
     "ORDER_COLUMNS",
     "customer_index",
     "write_order_lines",
+    "write_star_lines",
     "orders_by_channel",
     "orders_and_guests",
     "orders_on_codes",
@@ -176,20 +180,37 @@ def write_order_lines(
     Raises:
         ValueError: the lines lack channel_id or buyer_ref (names the file).
     """
+    return _stream_order_lines(_intake_file(lines_file), links, Path(target), batch_rows)
+
+
+def _intake_file(lines_file: str | os.PathLike[str]) -> pq.ParquetFile:
+    """The intake's lines file, opened; ValueError naming it when it lacks channel_id or
+    buyer_ref."""
     src = pq.ParquetFile(lines_file)
-    schema = src.schema_arrow
-    missing = [c for c in ("channel_id", "buyer_ref") if c not in schema.names]
+    missing = [c for c in ("channel_id", "buyer_ref") if c not in src.schema_arrow.names]
     if missing:
         raise ValueError(
             f"{lines_file}: the lines have no column {', '.join(missing)}; "
             "expected the intake's lines with channel_id and buyer_ref"
         )
+    return src
+
+
+def _stream_order_lines(
+    src: pq.ParquetFile,
+    links: pd.DataFrame,
+    target: Path,
+    batch_rows: int,
+    seen: _OrdersAsWritten | None = None,
+) -> Path:
+    """The loop of :func:`write_order_lines`; each written batch (order lines' schema)
+    also goes to ``seen`` when given."""
+    schema = src.schema_arrow
     drop = {*LINE_PII_COLUMNS, *_stored_index_columns(schema), "customer_id"}
     keep = [c for c in schema.names if c not in drop]
     out_schema = _order_lines_schema(schema, keep)
     lookup = _Links(links)
     pa.default_memory_pool().release_unused()  # Arrow memory earlier steps freed
-    target = Path(target)
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
     try:
         with pq.ParquetWriter(tmp, out_schema) as writer:
@@ -198,7 +219,11 @@ def write_order_lines(
                 customer = lookup.customer.take(pa.array(idx, mask=idx < 0))
                 arrays = [*batch.columns, customer]
                 table = pa.Table.from_arrays(arrays, names=[*keep, "customer_id"])
-                writer.write_table(table.cast(out_schema))
+                table = table.cast(out_schema)
+                writer.write_table(table)
+                if seen is not None:
+                    seen.add(table)
+                del table, arrays, batch
             if src.metadata.num_rows == 0:
                 writer.write_table(out_schema.empty_table())
         os.replace(tmp, target)
@@ -206,6 +231,90 @@ def write_order_lines(
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+class _OrdersAsWritten:
+    """``orders`` and the guest summary built from the order lines as they are written,
+    one channel at a time, when the lines come grouped by channel (as the intake writes
+    them): a channel's lines are complete when the next channel starts, and are then
+    what :func:`orders_and_guests` reads back from the file for it (the same columns,
+    lines and order). ``valid`` turns False, and what was built is dropped, when a
+    channel comes back after another, a line has no channel_id or no line was seen:
+    the caller then reads the file (:func:`orders_and_guests`)."""
+
+    def __init__(self) -> None:
+        self.valid = True
+        self.current: str | None = None
+        self.pieces: list[pa.Table] = []
+        self.built: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def add(self, table: pa.Table) -> None:
+        if not self.valid or not len(table):
+            return
+        channel = table.column("channel_id").combine_chunks()
+        if channel.null_count:
+            return self._give_up()
+        # start of each run of equal channel ids, in line order
+        change = pc.not_equal(channel.slice(1), channel.slice(0, len(channel) - 1))
+        starts = np.concatenate([[0], np.flatnonzero(change.to_numpy(zero_copy_only=False)) + 1])
+        ends = np.append(starts[1:], len(channel))
+        wanted = [*ORDER_COLUMNS, *GUEST_COLUMNS]  # as orders_and_guests reads them
+        sub = table.select(list(dict.fromkeys(c for c in wanted if c in table.schema.names)))
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            cid = channel[start].as_py()
+            if cid != self.current:
+                if cid in self.built:  # the channel comes back: not grouped
+                    return self._give_up()
+                self._finish()
+                self.current = cid
+            self.pieces.append(sub.slice(start, end - start))
+
+    def _finish(self) -> None:
+        if self.current is None:
+            return
+        lines = pa.concat_tables(self.pieces).to_pandas(types_mapper=arrow_string_dtype)
+        self.pieces = []
+        self.built[self.current] = (orders_on_codes(lines), guest_summary(lines))
+        del lines
+        pa.default_memory_pool().release_unused()
+
+    def _give_up(self) -> None:
+        self.valid, self.current, self.pieces, self.built = False, None, [], {}
+
+    def result(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """(orders, guest summary) in sorted channel order, or None (see the class)."""
+        if self.valid:
+            self._finish()
+        if not self.valid or not self.built:
+            return None
+        names = sorted(self.built)
+        orders = pd.concat([self.built[c][0] for c in names], ignore_index=True)
+        guests = pd.concat([self.built[c][1] for c in names], ignore_index=True)
+        return orders, guests
+
+
+def write_star_lines(
+    lines_file: str | os.PathLike[str],
+    links: pd.DataFrame,
+    target: str | os.PathLike[str],
+    batch_rows: int = BATCH_ROWS,
+) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
+    """:func:`write_order_lines`, then :func:`orders_and_guests` of the written file,
+    without reading the file back: when the lines come grouped by channel (as the intake
+    writes them), each channel's orders and guest summary are built from its lines as
+    they are written, one channel in memory at a time. Otherwise the file is read back
+    as :func:`orders_and_guests` does. The same tables either way.
+
+    Returns:
+        (``target`` as a Path, orders, guest summary).
+    """
+    seen = _OrdersAsWritten()
+    path = _stream_order_lines(_intake_file(lines_file), links, Path(target), batch_rows, seen)
+    built = seen.result()
+    del seen
+    if built is None:
+        return (path, *orders_and_guests(path))
+    return path, *built
 
 
 def read_lines(lines_file: str | os.PathLike[str], columns: list[str]) -> pd.DataFrame:
