@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from channelops.frames import require_columns
+from channelops.margins import CODE_SUFFIX
 from channelops.response import steady_state_revenue
 from channelops.revenue import weekly_channel_revenue
 
@@ -88,9 +89,14 @@ def plan_vs_actual(
     if plan is None:
         return pd.DataFrame(columns=["channel_id", "selected", "planned_budget", "actual_spend"])
     require_columns(plan, ["channel_id", "selected", "budget", "revenue", "profit"], "channel_plan")
-    # the columns weekly_channel_revenue reads, so its copy of the sold lines holds no more
+    # a frame over the columns weekly_channel_revenue reads (the channel's codes too, when
+    # the lines have them: it groups on those), not a copy of them; its copy of the sold
+    # lines (names path) then holds no more
     weekly = ["channel_id", "order_ts_local", "revenue_base", "status", "quantity"]
-    rev = weekly_channel_revenue(lines[[c for c in weekly if c in lines.columns]])
+    weekly.append("channel_id" + CODE_SUFFIX)
+    rev = weekly_channel_revenue(
+        pd.DataFrame({c: lines[c] for c in weekly if c in lines.columns}, copy=False)
+    )
     spend = _spend_weeks(marketing)
     first_week, last_week = _actual_period(rev["week_start"], spend, weeks)
     recent = rev.loc[(rev["week_start"] >= first_week) & (rev["week_start"] <= last_week)]
