@@ -88,7 +88,8 @@ SURVIVORSHIP_RULES = {
 
 
 def _stable_id(prefix: str, text: pd.Series) -> pd.Series:
-    return text.map(lambda s: prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:10])
+    ids = [prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:10] for s in text]
+    return pd.Series(ids, index=text.index, dtype=object)
 
 
 #: Python's ``\\s`` (Unicode white space) in RE2 syntax, for pyarrow's regex kernels:
@@ -526,12 +527,13 @@ def link_buyers(
     if pairs is not None and len(pairs) and len(review.non_match_keys):
         pairs = pairs.loc[~_pair_keys(pairs["node_l"], pairs["node_r"]).isin(review.non_match_keys)]
     if pairs is not None and len(pairs):
-        best = _best_pairs_of_lone_buyers(nodes, pairs, threshold, det_labels, nb)
+        cand = _candidates(nodes, pairs, threshold, det_labels)  # for both calls below
+        best = _best_pairs_of_lone_buyers(nodes, pairs, threshold, det_labels, nb, cand)
         splink_prob[best["src"].to_numpy()] = best["prob"].to_numpy()
         rows = np.concatenate([rows, best["src"].to_numpy()])
         cols = np.concatenate([cols, best["dst"].to_numpy()])
         labels = _components(rows, cols, size, n)
-        extra = _crm_pairs_of_open_clusters(nodes, pairs, threshold, det_labels, labels, nb)
+        extra = _crm_pairs_of_open_clusters(nodes, pairs, threshold, det_labels, labels, nb, cand)
         if len(extra):
             labels = _components(
                 np.concatenate([rows, extra["src"].to_numpy()]),
@@ -551,8 +553,8 @@ def link_buyers(
     rule = _link_rules(labels, crm_codes, buyer_crm, has_key, by_splink, by_review[:nb])
     out = pd.DataFrame(
         {
-            "channel_id": buyers["channel_id"].astype("string").to_numpy(),
-            "buyer_ref": buyers["buyer_ref"].astype("string").to_numpy(),
+            "channel_id": _object_strings(buyers["channel_id"]),
+            "buyer_ref": _object_strings(buyers["buyer_ref"]),
             "customer_id": _customer_ids(nodes["node"], labels, crm_codes, crm_uniques, nb),
             "match_probability": np.where(by_splink, splink_prob[:nb], 1.0),
             "rule": rule,
@@ -569,6 +571,14 @@ def link_buyers(
         "non_matches_joined": int(joined.sum()),
     }
     return out
+
+
+def _object_strings(s: pd.Series) -> np.ndarray:
+    """``s.astype("string").to_numpy()`` (an object array of ``str``, ``pd.NA`` when
+    missing); a ``string[pyarrow]`` Series straight from its Arrow memory."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return s.array.to_numpy(dtype=object, na_value=pd.NA)
+    return s.astype("string").to_numpy()
 
 
 class _Review(NamedTuple):
@@ -649,6 +659,7 @@ def _best_pairs_of_lone_buyers(
     threshold: float,
     labels: np.ndarray,
     nb: int,
+    cand: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The best-scoring pair of each buyer the deterministic rules leave alone.
 
@@ -657,11 +668,14 @@ def _best_pairs_of_lone_buyers(
     (probability when ``pairs`` has no weight); ties go to a node whose cluster holds a CRM
     customer, then to the smallest node id.
 
+    ``cand``: ``_candidates(nodes, pairs, threshold, labels)`` when the caller has it.
+
     Returns:
         src (the lone buyer's node position), dst (the other node's position), prob; one
         row per lone buyer with a pair, sorted by src.
     """
-    cand = _candidates(nodes, pairs, threshold, labels)
+    if cand is None:
+        cand = _candidates(nodes, pairs, threshold, labels)
     cand = cand.loc[_open_nodes_from(labels, nodes, nb)[cand["src"].to_numpy()]]
     best = cand.sort_values(["src", "score", "dst_crm", "dst_node"],
                             ascending=[True, False, False, True])  # fmt: skip
@@ -674,10 +688,8 @@ def _candidates(
     """Both directions of each pair at or above ``threshold``: src, dst (node positions),
     prob, score (match weight, else probability), dst_node (its id) and dst_crm (the
     deterministic cluster of dst holds a CRM id)."""
-    pos = pd.Series(np.arange(len(nodes)), index=nodes["node"].to_numpy())
     p = pairs.loc[pairs["match_probability"] >= threshold]
-    left = pos.reindex(p["node_l"].to_numpy()).to_numpy()
-    right = pos.reindex(p["node_r"].to_numpy()).to_numpy()
+    left, right = _node_positions(nodes["node"], p["node_l"], p["node_r"])
     prob = p["match_probability"].to_numpy(dtype=float)
     score = p["match_weight"].to_numpy(dtype=float) if "match_weight" in p.columns else prob
     cand = pd.DataFrame(
@@ -693,8 +705,29 @@ def _candidates(
     crm_cluster = np.zeros(int(labels.max()) + 1 if len(labels) else 0, dtype=bool)
     crm_cluster[labels[has_crm]] = True
     cand["dst_crm"] = crm_cluster[labels[cand["dst"].to_numpy()]]
-    cand["dst_node"] = nodes["node"].to_numpy()[cand["dst"].to_numpy()]
+    cand["dst_node"] = nodes["node"].iloc[cand["dst"].to_numpy()].to_numpy()
     return cand
+
+
+def _node_positions(node: pd.Series, *ids: pd.Series) -> list[np.ndarray]:
+    """Position of each of ``ids`` in ``node`` (float, NaN when absent), per Series of
+    ids: what ``pd.Series(np.arange(len(node)), index=node).reindex(ids)`` gives. Only the
+    distinct ids are hashed (Arrow) and the node ids probed against them, not a Python
+    ``str`` and hash entry per node; an id that more than one node carries is refused as
+    that reindex refuses duplicate labels."""
+    wanted = [model._arrow(i) for i in ids]
+    distinct = pc.unique(pa.chunked_array(wanted, type=pa.large_string()))
+    at = pc.index_in(model._arrow(node), value_set=distinct).to_numpy(zero_copy_only=False)
+    hit = ~np.isnan(at) if at.dtype.kind == "f" else np.ones(len(at), dtype=bool)
+    which = at[hit].astype(np.int64)
+    if len(np.unique(which)) != len(which):
+        raise ValueError("cannot reindex on an axis with duplicate labels")
+    where = np.full(len(distinct), np.nan)
+    where[which] = np.flatnonzero(hit)
+    return [
+        where[pc.index_in(w, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int64)]
+        for w in wanted
+    ]
 
 
 def _open_nodes_from(labels: np.ndarray, nodes: pd.DataFrame, nb: int) -> np.ndarray:
@@ -712,6 +745,7 @@ def _crm_pairs_of_open_clusters(
     det_labels: np.ndarray,
     labels: np.ndarray,
     nb: int,
+    cand: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One link to a CRM customer for each cluster of lone buyers that has none.
 
@@ -721,6 +755,8 @@ def _crm_pairs_of_open_clusters(
     of the cluster (highest weight, then smallest node id) links it; one link per cluster,
     so no two customers are merged.
 
+    ``cand``: ``_candidates(nodes, pairs, threshold, det_labels)`` when the caller has it.
+
     Returns:
         src, dst, prob as :func:`_best_pairs_of_lone_buyers`.
     """
@@ -729,7 +765,8 @@ def _crm_pairs_of_open_clusters(
     k = int(labels.max()) + 1 if len(labels) else 0
     crm_cluster = np.zeros(k, dtype=bool)
     crm_cluster[labels[has_crm]] = True
-    cand = _candidates(nodes, pairs, threshold, det_labels)
+    if cand is None:
+        cand = _candidates(nodes, pairs, threshold, det_labels)
     lone = _open_nodes_from(det_labels, nodes, nb)
     src, dst = cand["src"].to_numpy(), cand["dst"].to_numpy()
     keep = lone[src] & ~crm_cluster[labels[src]] & crm_cluster[labels[dst]]
@@ -737,7 +774,7 @@ def _crm_pairs_of_open_clusters(
     cand = cand.loc[keep].assign(cluster=labels[src[keep]])
     if cand.empty:
         return pd.DataFrame(columns=cols).astype({"src": np.int64, "dst": np.int64, "prob": float})
-    cand["src_node"] = nodes["node"].to_numpy()[cand["src"].to_numpy()]
+    cand["src_node"] = nodes["node"].iloc[cand["src"].to_numpy()].to_numpy()
     best = cand.sort_values(["cluster", "score", "src_node", "dst_node"],
                             ascending=[True, False, True, True])  # fmt: skip
     return best.drop_duplicates("cluster")[cols]
@@ -804,9 +841,14 @@ def _customer_ids(
     known = code >= 0
     out[known] = crm_text[code[known]]
     if (~known).any():
-        node_codes, node_text = pd.factorize(node, sort=True)
-        first = pd.Series(node_codes).groupby(labels).min()
         need = np.unique(lab[~known])
+        # the clusters' lexicographically first node: only their nodes are sorted (the
+        # order of a subset is the order of all), unless a node id is missing
+        members = np.flatnonzero(np.isin(labels, need))
+        if node.isna().any():
+            members = np.arange(len(node))
+        node_codes, node_text = pd.factorize(node.iloc[members], sort=True)
+        first = pd.Series(node_codes).groupby(labels[members]).min()
         first_node = pd.Series(np.asarray(node_text, dtype=object)[first.loc[need].to_numpy()])
         new_id = pd.Series(_stable_id("X", first_node).to_numpy(), index=need)
         out[~known] = new_id.loc[lab[~known]].to_numpy()
@@ -844,7 +886,7 @@ def golden_customers(
             **{f: pa.array(buyers[f]) for f in fields},
         }
     )
-    ln = pa.table({c: pa.array(links[c].astype("string")) for c in [*key, "customer_id"]})
+    ln = pa.table({c: _arrow_text(links[c]) for c in [*key, "customer_id"]})
     res = _golden_on_codes(b, ln, fields)
     if res is None:
         res = _golden_in_duckdb(b, ln, fields)
@@ -865,14 +907,35 @@ def golden_customers(
     if crm is not None and len(crm):
         c = crm.set_index(crm["customer_id"].astype(str))
         agg["in_crm"] = agg.index.isin(c.index)
+        # one lookup of the customers in the CRM for every field (reindex per field
+        # looked them up six times); duplicate CRM ids take reindex, which refuses them
+        at = c.index.get_indexer(agg.index) if c.index.is_unique else None
         for f in fields:
             if f in c.columns:
-                crm_val = c[f].reindex(agg.index)
+                crm_val = _crm_values(c[f], agg.index, at)
                 agg[f] = crm_val.where(crm_val.notna(), agg[f])
     out = agg.reset_index()
     cols = ["customer_id", "in_crm", *fields, "n_accounts", "channels"]
     cols += ["first_order_ts", "first_channel", "last_order_ts"]
     return out[cols]
+
+
+def _arrow_text(s: pd.Series) -> pa.Array:
+    """``pa.array(s.astype("string"))`` (Arrow ``string``); an object column of ``str``
+    and missing values converted by Arrow directly, without pandas' string array between."""
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return pa.array(s.to_numpy(), type=pa.string(), from_pandas=True)
+    return pa.array(s.astype("string"))
+
+
+def _crm_values(values: pd.Series, index: pd.Index, at: np.ndarray | None) -> pd.Series:
+    """``values.reindex(index)``, from the positions ``at`` of ``index`` in
+    ``values.index`` (-1 absent) when given and ``values`` is Arrow text."""
+    if at is None or not (
+        isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+    ):
+        return values.reindex(index)
+    return pd.Series(values.array.take(at, allow_fill=True), index=index, name=values.name)
 
 
 def _golden_in_duckdb(b: pa.Table, ln: pa.Table, fields: list[str]) -> pa.Table:
@@ -954,8 +1017,11 @@ def _golden_on_codes(b: pa.Table, ln: pa.Table, fields: list[str]) -> pa.Table |
     for f in fields:
         present = b[f].is_valid().to_numpy(zero_copy_only=False)[order]
         take = np.full(k, -1, dtype=np.int64)
-        groups_with, first_at = np.unique(g_sorted[present], return_index=True)
-        take[groups_with] = order[present][first_at]
+        # each group's first buyer with a value: g_sorted is sorted, so where it changes
+        # (what np.unique(..., return_index=True) gives, without sorting again)
+        g = g_sorted[present]
+        first_at = np.flatnonzero(np.concatenate([g[:1] == g[:1], g[1:] != g[:-1]]))
+        take[g[first_at]] = order[present][first_at]
         out[f] = b[f].take(pa.array(take, mask=take < 0))
     return pa.table(out)
 
