@@ -157,10 +157,36 @@ def _orders_with_revenue(
             order_id = order_id.astype(str)
         o_code, o_names = pd.factorize(order_id)  # only which lines share an order matters
         n = max(len(o_names), 1)
-    per_order = pd.Series(net.to_numpy()).groupby(ch_code * n + o_code).sum()
-    positive = per_order.index.to_numpy()[per_order.to_numpy() > 0] // n
+    pair, pair_channel = _pair_groups(np.asarray(ch_code, dtype=np.int64), o_code, n)
+    # pandas' own sums per pair (in row order, as the group-by on the pair key sums them),
+    # grouped on the pair numbers as categories: no hashing of a key per line
+    groups = pd.Categorical.from_codes(pair, categories=pd.RangeIndex(len(pair_channel)))
+    per_order = pd.Series(net.to_numpy()).groupby(groups, observed=False).sum().to_numpy()
+    positive = pair_channel[per_order > 0]  # a number no line has sums to 0: never counted
     counts = np.bincount(positive, minlength=len(ids)) if len(ids) else np.zeros(0, np.int64)
     return pd.Series(counts[: len(ids)], index=ids).astype(np.int64)
+
+
+def _pair_groups(ch_code: np.ndarray, o_code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A number per (channel, order) pair of the lines, and each number's channel.
+
+    ``o_code`` numbers the orders 0..n-1. A line on its order's primary channel (the
+    channel of any one of the order's lines) takes the order's number; a line of the same
+    order on another channel (rare) takes n + the rank of its (channel, order) pair among
+    those. Equal pairs get equal numbers and different pairs different ones, without
+    sorting or hashing every line's pair (a number no line takes sums to 0: never counted).
+
+    Returns:
+        (int64 number per line, int64 channel of every number 0..max).
+    """
+    o_code = np.asarray(o_code, dtype=np.int64)
+    primary = np.zeros(max(n, 1), dtype=np.int64)
+    primary[o_code] = ch_code  # any one line's channel per order: which one does not matter
+    other = np.flatnonzero(ch_code != primary[o_code])
+    pair = o_code.copy()
+    extra, rank = np.unique(ch_code[other] * n + o_code[other], return_inverse=True)
+    pair[other] = n + rank.ravel()
+    return pair, np.concatenate([primary, extra // n])
 
 
 def channel_margin_rates(

@@ -100,3 +100,33 @@ def test_bad_input_is_named():
         channel_margin_rates(_lines(), PRODUCTS, bad)
     with pytest.raises(ValueError, match="payment_fee_rate"):
         channel_margin_rates(_lines(), PRODUCTS, CHANNELS, payment_fee_rate=-0.1)
+
+
+def test_orders_with_revenue_counts_each_channel_order_pair_by_its_sum():
+    """Orders counted per channel where the pair's net revenue sums above 0, by hand: an
+    order split over two channels is two pairs, a reversal that cancels its sale leaves 0,
+    and given codes (as 06 reads them) count as the ids do."""
+    from channelops.margins import _orders_with_revenue
+
+    lines = pd.DataFrame(
+        {
+            "ch": [0, 0, 1, 0, 0, 1, 1, 1, 0],
+            "order_id": ["a", "a", "a", "b", "b", "c", "d", "d", "e"],
+            #             a@0: 5, a@1: 2   b: 10 - 10 = 0   c: -1   d: 0.1 + 0.2   e: 0
+            "net": [3.0, 2.0, 2.0, 10.0, -10.0, -1.0, 0.1, 0.2, 0.0],
+        }
+    )
+    ids = pd.Index(["web", "app"])
+    expected = [1, 2]  # web: a; app: a and d
+    by_names = _orders_with_revenue(lines["ch"].to_numpy(), lines["order_id"], lines["net"], ids)
+    codes = pd.factorize(lines["order_id"])[0]
+    by_codes = _orders_with_revenue(
+        lines["ch"].to_numpy(), lines["order_id"], lines["net"], ids, codes
+    )
+    assert by_names.tolist() == expected and by_codes.tolist() == expected
+    # a kept subset (lines of a period): orders no kept line has count nothing
+    keep = lines.index.isin([0, 1, 6])
+    sub = _orders_with_revenue(
+        lines["ch"].to_numpy()[keep], lines["order_id"][keep], lines["net"][keep], ids, codes[keep]
+    )
+    assert sub.tolist() == [1, 1]
