@@ -223,3 +223,30 @@ def test_star_lines_read_the_file_back_when_a_channel_comes_back(intake_file, tm
         bad = tmp_path / "bad.parquet"
         _lines().drop(columns="buyer_ref").to_parquet(bad)
         integ.write_star_lines(bad, LINKS, tmp_path / "x.parquet")
+
+
+def test_overlap_views_equal_overlap_and_matrix_each_alone():
+    # K1 buys on a and b, K2 on b, K3 on c; guest lines (no customer) on a and on d only
+    lines = pd.DataFrame(
+        {
+            "customer_id": pd.array(
+                ["K2", "K1", None, "K1", "K3", None, "K2"], dtype="string[pyarrow]"
+            ),
+            "channel_id": pd.array(["b", "a", "a", "b", "c", "d", "b"], dtype="string[pyarrow]"),
+            "revenue_base": [0.1, 0.2, 5.0, 0.3, 1.0, 7.0, 0.7],
+        }
+    )
+    overlap, matrix = integ.overlap_views(lines)
+    pd.testing.assert_frame_equal(overlap, integ.customer_overlap(lines), check_exact=True)
+    want = integ.channel_overlap_matrix(integ.customer_lines(lines))
+    pd.testing.assert_frame_equal(matrix, want, check_exact=True)
+    assert overlap[["n_channels", "customers"]].values.tolist() == [[1, 2], [2, 1]]
+    assert overlap["revenue_base"].tolist() == [1.8, 0.5]  # K2 0.8 + K3 1.0; K1 0.5
+    assert list(matrix.index) == ["a", "b", "c"]  # d has guest lines only
+    assert matrix.loc["a", "b"] == 1 and matrix.loc["b", "b"] == 2 and matrix.loc["c", "a"] == 0
+    # a customer's line without a channel: the matrix's own function ("<NA>" channel)
+    lines.loc[4, "channel_id"] = pd.NA
+    overlap, matrix = integ.overlap_views(lines)
+    want = integ.channel_overlap_matrix(integ.customer_lines(lines))
+    pd.testing.assert_frame_equal(matrix, want, check_exact=True)
+    assert "<NA>" in matrix.index
