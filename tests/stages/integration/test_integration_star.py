@@ -250,3 +250,23 @@ def test_overlap_views_equal_overlap_and_matrix_each_alone():
     want = integ.channel_overlap_matrix(integ.customer_lines(lines))
     pd.testing.assert_frame_equal(matrix, want, check_exact=True)
     assert "<NA>" in matrix.index
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["o3", "o3", "o1", "o2", "o2", "o2"],  # each order one run: no hashing
+        ["o2", "o1", "o2"],  # o2 in two runs: factorize itself
+        ["o1", None, "o1"],  # a missing id: factorize itself
+        ["ö", "o", "ä", "a"],  # code-point order, as Arrow and Python sort
+        [],
+    ],
+)
+def test_sorted_codes_equal_factorize_sorted(values):
+    arr = pd.array(values, dtype="string[pyarrow]")
+    codes, uniques = star._sorted_codes(arr)
+    want_codes, want_uniques = pd.factorize(arr, sort=True)
+    assert codes.tolist() == want_codes.tolist()
+    pd.testing.assert_extension_array_equal(uniques, want_uniques)
+    if values[:1] == ["o3"]:
+        assert codes.tolist() == [2, 2, 0, 1, 1, 1] and list(uniques) == ["o1", "o2", "o3"]

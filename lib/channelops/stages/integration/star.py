@@ -361,8 +361,8 @@ def orders_on_codes(lines: pd.DataFrame) -> pd.DataFrame:
     texts = ["channel_id", "order_id", *(c for c in _FIRST_TEXT if c in lines.columns)]
     if "customer_id" not in lines.columns or any(lines[c].dtype != arrow for c in texts):
         return build_orders(lines)
-    chan, chan_names = pd.factorize(lines["channel_id"].array, sort=True)
-    order, order_names = pd.factorize(lines["order_id"].array, sort=True)
+    chan, chan_names = _sorted_codes(lines["channel_id"].array)
+    order, order_names = _sorted_codes(lines["order_id"].array)
     valid = (chan >= 0) & (order >= 0)
     width = max(len(order_names), 1)
     if len(chan_names) == 1 and valid.all():  # one channel (orders_by_channel): codes as they are
@@ -407,6 +407,34 @@ def orders_on_codes(lines: pd.DataFrame) -> pd.DataFrame:
         if optional in lines.columns:
             out[optional] = first(optional)
     return pd.DataFrame(out)
+
+
+def _sorted_codes(
+    values: pd.arrays.ArrowStringArray,
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """``pd.factorize(values, sort=True)`` without hashing every value when each distinct
+    value comes as one run of neighbouring lines (an order's lines are written together,
+    a channel's lines are one channel's): the runs are found by comparing neighbours,
+    their values sorted as factorize sorts its uniques, and a value found in two runs
+    (or a missing value) takes factorize itself. The same codes and uniques."""
+    arr = pa.array(values)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    n = len(arr)
+    if n == 0 or arr.null_count:
+        return pd.factorize(values, sort=True)
+    change = pc.not_equal(arr.slice(1), arr.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.flatnonzero(change) + 1])
+    runs = values.take(starts)  # the distinct values in order of appearance, if unique
+    sorter = runs.argsort()  # as factorize(sort=True) orders its uniques
+    uniques = runs.take(sorter)
+    u = pa.array(uniques)
+    u = u.combine_chunks() if isinstance(u, pa.ChunkedArray) else u
+    if len(u) > 1 and pc.any(pc.equal(u.slice(1), u.slice(0, len(u) - 1))).as_py():
+        return pd.factorize(values, sort=True)  # a value in two runs
+    rank = np.empty(len(starts), dtype=np.intp)
+    rank[sorter] = np.arange(len(starts), dtype=np.intp)
+    run_of_line = np.concatenate([[0], np.cumsum(change, dtype=np.intp)])
+    return rank[run_of_line], uniques
 
 
 def _first_present(
