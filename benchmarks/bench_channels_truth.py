@@ -262,6 +262,35 @@ def _incremental_check(curves: pd.DataFrame, market, known: set[str]) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def true_profit_02(
+    market, margins: dict[str, float], fixed: dict[str, float], alloc: dict[str, float],
+    running: set[str],
+) -> float:  # fmt: skip
+    """The simulator's true curves (halo and cannibalisation included) in 02's own
+    accounting: each channel's revenue at 02's margin (``margins``: fulfilment and payment
+    included, which the simulator's profit leaves out), a channel the allocation does not
+    run sells nothing (its organic revenue is lost) and costs no fixed cost (``fixed``, per
+    week), a running one pays it; spend on a channel the simulator never ran returns
+    nothing. This is what 02's ``plan_vs_current`` predicts, so its interval is checked
+    against it."""
+    tc = market["response_curves"].set_index("channel_id").copy()
+    tc["contribution_margin"] = [float(margins[c]) for c in tc.index]
+    inside = {c: v for c, v in alloc.items() if c in tc.index}
+    direct, _ = profit._direct(tc, inside)
+    value = profit._value_factor(tc, market["halo"], margin=True)
+    organic = sum(
+        float(tc.at[c, "contribution_margin"] * tc.at[c, "base_weekly_revenue"])
+        for c in tc.index
+        if c in running
+    )
+    return (
+        organic
+        + float((direct * value).sum())
+        - sum(alloc.values())
+        - sum(float(fixed.get(c, 0.0)) for c in running)
+    )
+
+
 def score_issue20(
     folder: Path,
     seed: int,
@@ -355,6 +384,18 @@ def score_issue20(
             mret = _true_marginal_return(market, {c: v for c, v in plan.items() if c in known})
             unpaid = sorted(c for c, r in mret.items() if r < 0.9)
             gain_true = p_plan - p_now
+            mdl = res.model
+            m02 = dict(zip(mdl.channel_ids, mdl.net_share, strict=True))
+            fixed = dict(zip(mdl.channel_ids, mdl.fixed_cost, strict=True))
+            run_now = {
+                c
+                for c in mdl.channel_ids
+                if (c in mdl.curves and mdl.curves[c].source == "fitted") or now.get(c, 0) > 0
+            }
+            gain_02 = true_profit_02(market, m02, fixed, plan, set(plan)) - true_profit_02(
+                market, m02, fixed, now, run_now
+            )
+            g_lo, g_hi = cmp.loc["gain", "profit_lo"], cmp.loc["gain", "profit_hi"]
             rows.append(
                 {
                     "seed": seed,
@@ -369,6 +410,11 @@ def score_issue20(
                     "pred_gain_hi": cmp.loc["gain", "profit_hi"],
                     "true_gain": gain_true,
                     "gain_err": cmp.loc["gain", "profit"] / gain_true - 1,
+                    "true_gain_02": gain_02,
+                    "gain_err_02": cmp.loc["gain", "profit"] / gain_02 - 1,
+                    "covers_true_gain": bool(g_lo <= gain_true <= g_hi),
+                    "covers_true_gain_02": bool(g_lo <= gain_02 <= g_hi),
+                    "point_inside": bool(g_lo <= cmp.loc["gain", "profit"] <= g_hi),
                     "p_beats_now": cmp.loc["gain", "prob_positive"],
                     "unpaid_channels": ",".join(unpaid) or "-",
                     "inc_within_20pct": int((inc["err"].abs() <= 0.2).sum()),

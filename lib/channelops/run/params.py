@@ -141,6 +141,7 @@ PARAM_RANGES: dict[str, Range] = {
     "min_weeks": Range(1, 520, unit="weeks"),
     "curve_holdout_weeks": Range(0, 260, unit="weeks"),  # 0 turns 02's out-of-sample check off
     "max_hill_slope": Range(0, 4, lo_open=True),  # 02: largest fitted Hill slope, 1 = concave
+    "cross_channel_sd": Range(0, 2),  # 02: prior sd of a channel's unmodelled halo share
     "target_return": Range(0, 10, lo_open=True),  # 02: last unit margin per unit
     "n_boot": Range(1, 10_000, unit="draws"),  # cost
     "min_channels": Range(1, 100),

@@ -65,11 +65,16 @@ from .holdout import (
     with_trend_base,
 )
 from .joint import (
+    CROSS_CHANNEL_SD,
     RESPONSE_MODELS,
+    base_profile,
+    check_cross_channel_sd,
     dataset_lift_tests,
     fit_channel_curves,
     fit_joint_response,
     predict_lift_tests,
+    profile_median,
+    profile_weights,
     read_lift_tests,
 )
 from .plan import (
@@ -127,7 +132,12 @@ __all__ = [
     "MARGIN_LINE_COLUMNS",
     "SHIPMENT_COST_COLUMNS",
     "WEEKLY_REVENUE_COLUMNS",
+    "CROSS_CHANNEL_SD",
     "RESPONSE_MODELS",
+    "base_profile",
+    "check_cross_channel_sd",
+    "profile_median",
+    "profile_weights",
     "dataset_lift_tests",
     "fit_channel_curves",
     "fit_joint_response",

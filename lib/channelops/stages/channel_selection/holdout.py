@@ -28,7 +28,7 @@ import pandas as pd
 from channelops.response import adstock, hill
 
 from .curves import ResponseCurve, _require, fit_response_curves
-from .joint import JOINT_BASE, RESPONSE_MODELS, _grid, fit_joint_response
+from .joint import CROSS_CHANNEL_SD, JOINT_BASE, RESPONSE_MODELS, _grid, fit_joint_response
 
 __all__ = [
     "HOLDOUT_COLUMNS",
@@ -217,6 +217,7 @@ def holdout_check(
     seed: int = 0,
     level: float = 0.9,
     max_slope: float | None = None,
+    cross_channel_sd: float = CROSS_CHANNEL_SD,
 ) -> pd.DataFrame:
     """Refit the response model without the latest ``holdout_weeks`` weeks, score it on them.
 
@@ -229,7 +230,8 @@ def holdout_check(
 
     Args:
         response_model: one of :data:`~.joint.RESPONSE_MODELS`.
-        spend, revenue, channels, lift_tests, min_weeks, seed, max_slope: as for
+        spend, revenue, channels, lift_tests, min_weeks, seed, max_slope,
+            cross_channel_sd: as for
             :func:`~.joint.fit_channel_curves` (every week; the split is done here).
         holdout_weeks: latest weeks of revenue held out (>= 1).
         n_boot: bootstrap draws of the refit (the band).
@@ -262,8 +264,9 @@ def holdout_check(
         refit = fit_response_curves(train_spend, train_rev, channels, **kw)
     else:
         refit = fit_joint_response(
-            train_spend, train_rev, channels, lift_tests, base_terms=JOINT_BASE, **kw
-        )
+            train_spend, train_rev, channels, lift_tests, base_terms=JOINT_BASE,
+            cross_channel_sd=cross_channel_sd, **kw,
+        )  # fmt: skip
     return holdout_errors(refit, spend, revenue, cut, level)
 
 

@@ -36,7 +36,20 @@ likelihood term in the same least-squares problem, weighted against the weekly n
 
 **Uncertainty**: a moving-block residual bootstrap per channel (blocks of weeks), each
 draw with the lift measurements redrawn from their standard error; H_A's draw b sums draw b
-of the eta_AB over the other channels' fits.
+of the eta_AB over the other channels' fits. Two things the residual bootstrap alone missed
+(benchmarks/results/channels.md: its 90% bands held the true incremental revenue for 9 of
+18 channels x seeds on Simulator 2):
+
+* **the organic level.** No channel ran near zero spend, so the weeks fix the revenue at
+  the spend that ran, not how it splits into base and media: the least-squares cost is
+  nearly flat along the base level, its optimum often on the edge (base 0), and refits
+  started there stay there. The fit is profiled along the level (:func:`base_profile`,
+  weights from the likelihood flattened for autocorrelated weeks, :func:`profile_weights`);
+  the point curve is refitted at the profile's median (:func:`profile_median`) and each
+  draw first takes a level from the profile, then resamples the residuals of that level's
+  fit and refits with the level held.
+* **effects on other channels.** Without ``halo_terms`` (too noisy to estimate from weekly
+  data) H_A is not estimated; each draw takes it from its prior N(0, cross_channel_sd^2).
 """
 
 from __future__ import annotations
@@ -79,6 +92,11 @@ Z95 = 1.959964
 #: explain the same revenue and the dummies took the marketing effect (the fitted curves
 #: flattened above the median spend; benchmarks/results/channels.md).
 JOINT_BASE = "trend"
+#: Points of the organic-level profile likelihood the bootstrap draws are spread over.
+PROFILE_LEVELS = 12
+#: Prior standard deviation of a channel's unmodelled cross-channel share H (halo minus
+#: cannibalisation, as a share of its own incremental revenue; see fit_joint_response).
+CROSS_CHANNEL_SD = 0.2
 JOINT_COLUMNS = ("halo_share", "halo_share_lo", "halo_share_hi", "n_lift_tests", "shared_demand")
 
 
@@ -227,12 +245,20 @@ class _JointModel(_Model):
             JL[:, i] = (self.lift_predictions(zh) - p0) / h * scale
         return np.vstack([J, JL])
 
-    def solve(self, z0, y, targets=None):
+    def solve(self, z0, y, targets=None, base=None):
+        """Least squares from ``z0``; ``base`` (scaled, optional) holds the mean organic
+        level z[0] there (its bounds narrowed to +-1e-7), the rest is fitted."""
+        lower, upper = self.lower, self.upper
+        if base is not None:
+            lower, upper = lower.copy(), upper.copy()
+            lower[0], upper[0] = max(base - 1e-7, 0.0), base + 1e-7
+            z0 = np.clip(z0, lower + 1e-9, upper - 1e-9)
+            z0[0] = 0.5 * (lower[0] + upper[0])
         res = least_squares(
             self.residuals,
             z0,
             jac=self.jacobian,
-            bounds=(self.lower, self.upper),
+            bounds=(lower, upper),
             args=(y, targets),
             method="trf",
             x_scale="jac",
@@ -243,6 +269,79 @@ class _JointModel(_Model):
     def coef(self, z: np.ndarray) -> np.ndarray:
         """Regressor coefficients in base currency per unit of each regressor."""
         return z[5:] * self.r_scale / self.sd
+
+
+@dataclass
+class BaseProfile:
+    """The fit's cost along the organic level (scaled units, see :func:`base_profile`)."""
+
+    levels: np.ndarray  # mean organic level z[0] held fixed, ascending, from 0
+    z: np.ndarray  # the refit at each level, (n_levels, n_params)
+    cost: np.ndarray  # its sum of squared residuals (weeks, priors and lift tests)
+    weights: np.ndarray  # relative likelihood, sums to 1
+
+
+def profile_weights(cost: np.ndarray, sigma2: float, rho: float) -> np.ndarray:
+    """Relative likelihood of each profile point, normalised to sum 1.
+
+    ``exp(-(cost - min cost) / (2 sigma2 k))`` with ``k = (1 + rho) / (1 - rho)``, rho the
+    residuals' lag-1 autocorrelation clipped to [0, 0.9]: autocorrelated weekly errors
+    carry less information than as many independent weeks (k is the long-run variance of
+    an AR(1) series over its one-week variance), so the likelihood is flattened by k.
+
+    Args:
+        cost: sum of squared (scaled) residuals at each point.
+        sigma2: residual variance per week at the best fit (same scale).
+        rho: lag-1 autocorrelation of the best fit's weekly residuals.
+
+    Returns:
+        Weights of the points (nonnegative, sum 1).
+    """
+    r = float(np.clip(rho if np.isfinite(rho) else 0.0, 0.0, 0.9))
+    k = (1.0 + r) / (1.0 - r)
+    c = np.asarray(cost, dtype=float)
+    w = np.exp(-(c - c.min()) / (2.0 * max(sigma2, 1e-300) * k))
+    return w / w.sum()
+
+
+def profile_median(profile: BaseProfile) -> float:
+    """The median organic level of a profile: its weights' cumulative share, each point's
+    weight centred on it, interpolated linearly at 0.5 (within the profiled levels)."""
+    w = profile.weights
+    return float(np.interp(0.5, np.cumsum(w) - 0.5 * w, profile.levels))
+
+
+def base_profile(model: _JointModel, best: np.ndarray, n_levels: int = 12) -> BaseProfile:
+    """Profile the fit along the channel's mean organic level (its revenue at zero spend).
+
+    No channel ran near zero spend, so the data fix the revenue at the spend that ran
+    far better than how it splits into organic base and media response: the least-squares
+    cost is nearly flat along that ridge, the best fit often sits on its edge (base 0)
+    and a bootstrap refitted from the best fit stays there. Here the level is held at
+    ``n_levels`` points from 0 to the channel's mean weekly revenue (no media effect at
+    all), everything else refitted (from the best fit), and each point weighted by its
+    relative likelihood (:func:`profile_weights`).
+
+    Args:
+        model: the channel's fitted model (weeks, lift tests and priors in its residuals).
+        best: its best parameters (scaled).
+        n_levels: points on the ridge (>= 2).
+
+    Returns:
+        The :class:`BaseProfile`.
+    """
+    top = max(float(np.mean(model.y)) / model.r_scale, float(best[0]), 1e-9)
+    levels = np.linspace(0.0, top, max(int(n_levels), 2))
+    zs, costs = [], []
+    for lv in levels:
+        z, cost = model.solve(best, model.y, base=float(lv))
+        zs.append(z)
+        costs.append(cost)
+    res = model.y / model.r_scale - model.fitted(best)[model.mask]
+    rho = float(np.corrcoef(res[1:], res[:-1])[0, 1]) if len(res) > 2 and res.std() > 0 else 0.0
+    sigma2 = float(res @ res) / max(len(res), 1)
+    cost = np.array(costs)
+    return BaseProfile(levels, np.array(zs), cost, profile_weights(cost, sigma2, rho))
 
 
 def _grid(spend: pd.DataFrame, revenue: pd.DataFrame, ids: list[str]):
@@ -275,6 +374,8 @@ def fit_joint_response(
     base_terms: str = "calendar",
     initial_adstock: str = "steady",
     max_slope: float | None = None,
+    profile_levels: int = PROFILE_LEVELS,
+    cross_channel_sd: float = CROSS_CHANNEL_SD,
     **prior_kw,
 ) -> pd.DataFrame:
     """Fit the joint model (module docstring) and return business-wide response curves.
@@ -288,6 +389,12 @@ def fit_joint_response(
             :func:`fit_response_curves`; prior_kw goes to it for channels it cannot fit.
         n_boot: bootstrap draws (shared index across channels).
         passes: alternations between own curves and the shared-demand / halo regressors.
+        profile_levels: points of the organic-level profile (:func:`base_profile`): the
+            point curve is refitted at the profile's median level and the draws are spread
+            over it; 0 = the least-squares point and a plain residual bootstrap around it.
+        cross_channel_sd: without ``halo_terms``, the standard deviation of the prior of
+            H (the share of a channel's effect that shows up on the other channels, halo
+            positive, cannibalisation negative), drawn per channel and draw; 0 = none.
         seed: seeds every random step.
 
     Returns:
@@ -298,6 +405,7 @@ def fit_joint_response(
         shared-demand regressor). Channels the per-channel rules cannot fit keep their
         prior curve, with halo_share 0.
     """
+    cross_channel_sd = check_cross_channel_sd(cross_channel_sd)
     kw = dict(min_weeks=min_weeks, seed=seed, base_terms=base_terms, n_starts=1,
               initial_adstock=initial_adstock, max_slope=max_slope, **prior_kw)  # fmt: skip
     base = fit_response_curves(spend, revenue, channels, n_boot=0, **kw)
@@ -376,22 +484,40 @@ def fit_joint_response(
     eta_draws = np.zeros((n_boot, len(fit_ids), len(fit_ids)))
     for j, cid in enumerate(fit_ids):
         m, best = models[cid]
-        fitted = m.fitted(best)[m.mask] * m.r_scale
-        res = m.y - fitted
         others = [k for k in range(len(fit_ids)) if k != j]
         se = np.array([lf.se for lf in m.lifts])
+        prof = base_profile(m, best, profile_levels) if profile_levels else None
+        if prof is not None:
+            # the point: the median of the profile, not the ridge's edge the optimum may sit on
+            k = int(np.argmin(np.abs(prof.levels - profile_median(prof))))
+            best, _ = m.solve(prof.z[k], m.y, base=profile_median(prof))
+            models[cid] = (m, best)
         for b in range(n_boot):
-            y_star = fitted + _block_resample(res, block, rng)
+            start, organic = best, None
+            if prof is not None:
+                # a level from the profile likelihood (jittered within its grid cell), the
+                # data as that level's fit would have made them, refitted at that level
+                k = int(rng.choice(len(prof.levels), p=prof.weights))
+                step = prof.levels[1] - prof.levels[0]
+                organic = float(np.clip(prof.levels[k] + step * rng.uniform(-0.5, 0.5), 0.0,
+                                        prof.levels[-1]))  # fmt: skip
+                start = prof.z[k]
+            fitted = m.fitted(start)[m.mask] * m.r_scale
+            y_star = fitted + _block_resample(m.y - fitted, block, rng)
             t_star = (
                 (np.array([lf.measured for lf in m.lifts]) + rng.normal(0.0, se)) / m.halo_factor
                 if m.lifts
                 else None
             )
-            z_b, _ = m.solve(best, y_star, t_star)
+            z_b, _ = m.solve(start, y_star, t_star, base=organic)
             own_draws[cid][b] = m.to_params(z_b[:5])
             if passes > 0 and halo_terms and shared_demand:
                 eta_draws[b, others, j] = m.coef(z_b)[C.shape[1] + 1 :]
     H = eta_draws.sum(2)  # (n_boot, n_channels)
+    if not (passes > 0 and halo_terms and shared_demand) and cross_channel_sd > 0:
+        # the share of each channel's effect that lands on (or is taken from) the other
+        # channels is not estimated: each draw takes it from its prior N(0, sd^2)
+        H = H + rng.normal(0.0, cross_channel_sd, size=H.shape)
     out = base.set_index("channel_id")
     for j, cid in enumerate(fit_ids):
         m, best = models[cid]
@@ -511,6 +637,7 @@ def fit_channel_curves(
     n_boot: int = 100,
     seed: int = 0,
     max_slope: float | None = None,
+    cross_channel_sd: float = CROSS_CHANNEL_SD,
 ) -> pd.DataFrame:
     """Notebook 02's response curves from the chosen model.
 
@@ -524,32 +651,57 @@ def fit_channel_curves(
         lift_tests: :func:`dataset_lift_tests` (used by 'joint' only).
         max_slope: largest Hill slope fitted (None: the fit's own bounds; 1 = concave
             curves, see :func:`~.curves.slope_bounds`).
+        cross_channel_sd: prior sd of each channel's unmodelled cross-channel share in the
+            joint models' draws (:func:`fit_joint_response`; not used by 'per_channel').
 
     Returns:
         The :data:`RESPONSE_CURVE_COLUMNS` table plus ``curve``, for either model.
 
     Raises:
-        ValueError: an unknown response_model.
+        ValueError: an unknown response_model, or cross_channel_sd not a number >= 0.
     """
     if response_model not in RESPONSE_MODELS:
         raise ValueError(
             f"response_model must be one of {list(RESPONSE_MODELS)}, got {response_model!r}"
         )
+    sd = check_cross_channel_sd(cross_channel_sd)
     kw = dict(min_weeks=min_weeks, n_boot=n_boot, seed=seed, max_slope=max_slope)
     if response_model == "per_channel":
         return fit_response_curves(spend, revenue, channels, **kw)
     if response_model == "joint":
-        out = fit_joint_response(spend, revenue, channels, lift_tests, base_terms=JOINT_BASE, **kw)
+        out = fit_joint_response(
+            spend, revenue, channels, lift_tests, base_terms=JOINT_BASE, cross_channel_sd=sd, **kw
+        )
         return out[[*RESPONSE_CURVE_COLUMNS, "curve"]]
-    return _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed, max_slope)
+    return _model_averaged(
+        spend, revenue, channels, lift_tests, min_weeks, n_boot, seed, max_slope, sd
+    )
 
 
-def _model_averaged(spend, revenue, channels, lift_tests, min_weeks, n_boot, seed, max_slope):
+def check_cross_channel_sd(value: float) -> float:
+    """``value`` as a float, or ValueError naming cross_channel_sd when it is not a finite
+    number >= 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(
+            "cross_channel_sd (prior sd of the share of a channel's effect that lands on the "
+            f"other channels) must be a finite number >= 0, got {value!r}"
+        )
+    return v
+
+
+def _model_averaged(
+    spend, revenue, channels, lift_tests, min_weeks, n_boot, seed, max_slope, cross_channel_sd
+):
     """The joint fit with the trend base (point curve) whose draws are half its own and half
     those of the joint fit with the calendar base, so the bands carry the disagreement
     between the two ways of taking the season out, not only the residual noise."""
     half = max(n_boot // 2, 1)
-    kw = dict(min_weeks=min_weeks, n_boot=half, seed=seed, max_slope=max_slope)
+    kw = dict(min_weeks=min_weeks, n_boot=half, seed=seed, max_slope=max_slope,
+              cross_channel_sd=cross_channel_sd)  # fmt: skip
     a = fit_joint_response(spend, revenue, channels, lift_tests, base_terms="trend", **kw)
     b = fit_joint_response(spend, revenue, channels, lift_tests, base_terms="calendar", **kw)
     out = a[[*RESPONSE_CURVE_COLUMNS, "curve"]].copy()
