@@ -15,7 +15,7 @@ import pandas as pd
 
 from channelops.customers.guests import money_column
 from channelops.frames import ORDER_KEY, order_join_keys, require_columns
-from channelops.margins import CODE_SUFFIX, given_codes, ranked_codes, sorted_codes
+from channelops.margins import given_codes, ranked_codes, sorted_codes
 from channelops.shipments import warehouse_shares
 
 from .returns import acquisition_model, incremental_revenue
@@ -217,39 +217,64 @@ def first_seen(lines: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["customer_id", "channel_id", "order_ts_local"]
     require_columns(lines, cols, "lines")
-    coded = [c + CODE_SUFFIX for c in cols[:2] if c + CODE_SUFFIX in lines.columns]
-    # guests are no customer; only the columns read here are copied
-    lines = lines.loc[lines["customer_id"].notna().to_numpy(), cols + coded]
-    # A stable sort on (time, channel) and the first line of each customer, on integer
-    # codes: the same rows as sort_values(kind="mergesort") + drop_duplicates, without
-    # sorting object strings. Missing times and channels sort last, as there.
+    # guests are no customer; the rows are kept as positions, nothing is copied
+    rows = np.flatnonzero(lines["customer_id"].notna().to_numpy())
     ts = pd.to_datetime(lines["order_ts_local"])
     if ts.dt.tz is not None:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    t = ts.to_numpy("datetime64[ns]").view(np.int64).copy()
-    t[ts.isna().to_numpy()] = np.iinfo(np.int64).max
+    t = ts.to_numpy("datetime64[ns]").view(np.int64)[rows]
+    missing_t = ts.isna().to_numpy()[rows]
     # channels ranked in sorted order (missing last), customers by any numbering: with
     # given codes, no string is hashed here
     ch_given, cust_given = given_codes(lines, "channel_id"), given_codes(lines, "customer_id")
+    channel = lines["channel_id"]
     if ch_given is not None:
-        ch, ch_names = sorted_codes(lines["channel_id"], ch_given)
+        ch, ch_names = sorted_codes(channel.take(rows), ch_given[rows])
     else:
-        ch, ch_names = pd.factorize(lines["channel_id"], sort=True)
+        ch, ch_names = pd.factorize(channel.take(rows), sort=True)
     ch = np.where(ch < 0, len(ch_names), ch)
-    order = np.lexsort((ch, t))
     if cust_given is not None:
-        cust = cust_given[order]
+        cust = cust_given[rows]
     else:
-        cust = pd.factorize(lines["customer_id"].take(order), use_na_sentinel=False)[0]
-    _, first = np.unique(cust, return_index=True)
-    rows = order[np.sort(first)]
+        cust = pd.factorize(lines["customer_id"].take(rows), use_na_sentinel=False)[0]
+    first = _first_rows(t, missing_t, ch, len(ch_names) + 1, cust)
+    if first is None:  # times too far apart for one int64 key: sort as (time, channel)
+        order = np.lexsort((ch, np.where(missing_t, np.iinfo(np.int64).max, t)))
+        _, at = np.unique(cust[order], return_index=True)
+        first = order[np.sort(at)]
+    rows = rows[first]
     return pd.DataFrame(
         {
             "customer_id": lines["customer_id"].take(rows).astype(str).to_numpy(),
             "first_seen": pd.to_datetime(lines["order_ts_local"].take(rows)).to_numpy(),
-            "first_channel": lines["channel_id"].take(rows).astype(str).to_numpy(),
+            "first_channel": channel.take(rows).astype(str).to_numpy(),
         }
     )
+
+
+def _first_rows(
+    t: np.ndarray, missing_t: np.ndarray, ch: np.ndarray, n_ch: int, cust: np.ndarray
+) -> np.ndarray | None:
+    """Each customer's first row in the order (time, channel rank, row), missing times
+    last: the rows a stable sort on (time, channel) keeps first per customer, in that
+    order. One int64 key (time since the earliest x ``n_ch`` + channel) and a minimum per
+    customer, instead of sorting every row. None when the key would not fit in int64."""
+    if not len(t):
+        return np.zeros(0, dtype=np.int64)
+    ok = ~missing_t
+    lo = int(t[ok].min()) if ok.any() else 0
+    span = (int(t[ok].max()) - lo + 1) if ok.any() else 0  # missing times: one step later
+    if (span + 1) * n_ch >= np.iinfo(np.int64).max:
+        return None
+    key = np.where(ok, t - lo, span) * n_ch + ch
+    n_cust = int(cust.max()) + 1
+    best = np.full(n_cust, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, cust, key)
+    tie = np.flatnonzero(key == best[cust])  # rows at their customer's minimum key
+    row = np.full(n_cust, len(t), dtype=np.int64)
+    np.minimum.at(row, cust[tie], tie)  # the earliest of those rows
+    first = row[row < len(t)]
+    return first[np.lexsort((first, key[first]))]
 
 
 def sales_figures(
