@@ -332,16 +332,20 @@ def base_profile(model: _JointModel, best: np.ndarray, n_levels: int = 12) -> Ba
     """
     top = max(float(np.mean(model.y)) / model.r_scale, float(best[0]), 1e-9)
     levels = np.linspace(0.0, top, max(int(n_levels), 2))
-    zs, costs = [], []
-    for lv in levels:
-        z, cost = model.solve(best, model.y, base=float(lv))
-        zs.append(z)
-        costs.append(cost)
+    zs = np.zeros((len(levels), len(best)))
+    costs = np.zeros(len(levels))
+    # from the level nearest the best fit outwards, each refit started from its neighbour's
+    # (the ridge moves smoothly, so few iterations are needed)
+    first = int(np.argmin(np.abs(levels - best[0])))
+    for order in (range(first, len(levels)), range(first - 1, -1, -1)):
+        start = best
+        for i in order:
+            zs[i], costs[i] = model.solve(start, model.y, base=float(levels[i]))
+            start = zs[i]
     res = model.y / model.r_scale - model.fitted(best)[model.mask]
     rho = float(np.corrcoef(res[1:], res[:-1])[0, 1]) if len(res) > 2 and res.std() > 0 else 0.0
     sigma2 = float(res @ res) / max(len(res), 1)
-    cost = np.array(costs)
-    return BaseProfile(levels, np.array(zs), cost, profile_weights(cost, sigma2, rho))
+    return BaseProfile(levels, zs, costs, profile_weights(costs, sigma2, rho))
 
 
 def _grid(spend: pd.DataFrame, revenue: pd.DataFrame, ids: list[str]):
