@@ -386,15 +386,31 @@ def shipment_figures(shipments: pd.DataFrame, orders: pd.DataFrame | None) -> pd
     require_columns(
         shipments, ["order_id", "channel_id", "promised_ts", "delivered_ts", "cost"], "shipments"
     )
-    s = shipments[["channel_id", "order_id", "promised_ts", "delivered_ts", "cost"]].copy()
-    s["channel_id"] = s["channel_id"].astype(str)
+    # with given codes and no missing channel, group on their ranks in sorted order (and
+    # look the orders up by them): no string per shipment is made or hashed for the channel
+    ranked = ranked_codes(shipments, "channel_id")
+    ch_names = None
+    if ranked is not None:
+        ch, ch_names = ranked
+        s = pd.DataFrame(
+            {
+                "channel_id": ch,
+                **{c: shipments[c].array for c in ("promised_ts", "delivered_ts", "cost")},
+            }
+        )
+    else:
+        s = shipments[["channel_id", "order_id", "promised_ts", "delivered_ts", "cost"]].copy()
+        s["channel_id"] = s["channel_id"].astype(str)
     delivered = s["delivered_ts"].notna()
     s["on_time"] = np.where(delivered, s["delivered_ts"] <= s["promised_ts"], np.nan)
     if orders is not None:
         # each shipment's order time, looked up on integer join keys (the first order row
         # per key, as drop_duplicates + left merge on the string keys gave it)
         o = orders[[*ORDER_KEY, "order_ts"]]
-        ks, ko = order_join_keys(s, o)
+        if ch_names is None:
+            ks, ko = order_join_keys(s, o)
+        else:
+            ks, ko = _ranked_order_keys(shipments["order_id"], ch, ch_names, o)
         first = ~pd.Series(ko).duplicated().to_numpy()
         pos = pd.Index(ko[first]).get_indexer(ks)
         order_ts = pd.api.extensions.take(o["order_ts"].array[first], pos, allow_fill=True)
@@ -403,11 +419,6 @@ def shipment_figures(shipments: pd.DataFrame, orders: pd.DataFrame | None) -> pd
         ).dt.total_seconds() / 3600
     else:
         s["cycle_hours"] = np.nan
-    # with given codes and no missing channel, group on their ranks in sorted order
-    ranked = ranked_codes(shipments, "channel_id")
-    ch_names = None
-    if ranked is not None:
-        s["channel_id"], ch_names = ranked
     out = s.groupby("channel_id").agg(
         fulfilment_cost=("cost", "sum"),
         shipments=("cost", "size"),
@@ -418,6 +429,26 @@ def shipment_figures(shipments: pd.DataFrame, orders: pd.DataFrame | None) -> pd
         out.index = pd.Index([ch_names[i] for i in out.index], dtype=object, name="channel_id")
     out["cost_per_delivery"] = safe_ratio(out["fulfilment_cost"], out["shipments"])
     return out
+
+
+def _ranked_order_keys(
+    order_id: pd.Series, ch: np.ndarray, ch_names: list[str], orders: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`channelops.frames.order_join_keys` of shipments and ``orders`` when the
+    shipments' channels are given as ranks ``ch`` of ``ch_names``: the orders' channels are
+    named once per distinct value and numbered the same way (a channel no shipment has, or
+    a missing one, matches nothing: key -1), the order ids factorised together as there.
+    Equal keys where (channel_id, order_id) are equal, as the text keys give them."""
+    ks, ko = order_join_keys(
+        pd.DataFrame({"order_id": order_id}, copy=False),
+        pd.DataFrame({"order_id": orders["order_id"]}, copy=False),
+        on=["order_id"],
+    )
+    o_codes, o_names = pd.factorize(orders["channel_id"])  # missing: -1
+    rank = {name: i for i, name in enumerate(ch_names)}
+    o_rank = np.array([rank.get(str(v), -1) for v in o_names] + [-1], dtype=np.int64)[o_codes]
+    n = int(max(ks.max(initial=0), ko.max(initial=0))) + 1
+    return ch.astype(np.int64) * n + ks, np.where(o_rank >= 0, o_rank * n + ko, -1)
 
 
 def marketing_figures(marketing: pd.DataFrame, seen: pd.DataFrame) -> pd.DataFrame:
