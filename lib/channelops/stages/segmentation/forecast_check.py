@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from . import clv as clvm
@@ -154,7 +155,12 @@ def _spend_forecasts(
 ) -> dict[str, pd.Series]:
     """Holdout spend per customer: each purchase-day forecast valued at a spend per day."""
     before = orders[pd.to_datetime(orders["order_ts"]) < cut + pd.Timedelta(days=1)]
-    spent = before.groupby("customer_id")["revenue"].sum().reindex(summary.index)
+    # summed per customer on their rows in the summary (the same rows, in the same order,
+    # as a group-by on the ids), not on the ids' text
+    pos = summary.index.get_indexer(before["customer_id"])
+    known = pos >= 0
+    spent = before["revenue"][known].groupby(pos[known]).sum().reindex(np.arange(len(summary)))
+    spent.index = summary.index
     per_day = spent.clip(lower=0) / (summary["frequency"] + 1)
     out = {ho.NAIVE: days[ho.NAIVE] * per_day}
     try:

@@ -194,9 +194,12 @@ def weekly_repeat_purchases(
     end = pd.Timestamp(observation_end).normalize()
     if end <= cut:
         raise ValueError(f"observation_end {end.date()} is not after calibration_end {cut.date()}")
-    known = orders[orders[customer_col].isin(summary.index)]
-    day = pd.to_datetime(known[time_col]).dt.normalize()
-    days = pd.DataFrame({"c": known[customer_col].to_numpy(), "day": day.to_numpy()})
+    # each order's customer as its row in the summary (-1: not known at the cut-off), so
+    # the distinct days and the firsts below group on integers, not on the ids' text
+    pos = summary.index.get_indexer(orders[customer_col])
+    known = pos >= 0
+    day = pd.to_datetime(orders[time_col][known]).dt.normalize()
+    days = pd.DataFrame({"c": pos[known], "day": day.to_numpy()})
     days = days[days["day"] <= end].drop_duplicates()
     first = days.groupby("c")["day"].transform("min")
     repeat_days = days.loc[days["day"] > first, "day"]
@@ -210,7 +213,7 @@ def weekly_repeat_purchases(
     actual = np.histogram(offset, bins=edges + 0.5)[0]
 
     # BG/NBD before the cut-off: each customer's unconditional expectation from their first day
-    first_day = days.groupby("c")["day"].min().reindex(summary.index)
+    first_day = days.groupby("c")["day"].min().reindex(np.arange(len(summary)))
     first_off = (first_day - cut).dt.days.to_numpy(dtype=float)
     cal_edges = edges[edges <= 0].astype(float)
     # the expectation depends on the first day alone: evaluate each distinct first day once,
