@@ -115,15 +115,25 @@ def rfm_summary(
     if values.isna().any():
         raise ValueError(f"{int(values.isna().sum())} transactions have no value in '{value_col}'")
 
+    customer = transactions[customer_col]
+    ids = None
+    if customer.dtype == object:
+        # text ids grouped as their ranks in sorted order (the groups, their order and the
+        # sums of the group-by on the text, without hashing a string per row in every
+        # group-by below); a missing id is no customer, as the group-by drops it
+        codes, ids = pd.factorize(customer, sort=True)
+        customer = pd.Series(codes).where(codes >= 0)
     lines = pd.DataFrame(
         {
-            "customer": transactions[customer_col].to_numpy(),
+            "customer": customer.to_numpy(),
             "day": days.dt.normalize().to_numpy(),
             "value": values.to_numpy(dtype=float),
         }
     )
     lines = lines[lines["day"] <= obs_end]
     daily = lines.groupby(["customer", "day"], sort=True, as_index=False)["value"].sum()
+    if ids is not None:
+        daily["customer"] = daily["customer"].astype(np.int64)
 
     cal = daily[daily["day"] <= cal_end]
     grouped = cal.groupby("customer", sort=True)
@@ -158,6 +168,8 @@ def rfm_summary(
             hold_grouped.mean().reindex(summary.index, fill_value=0.0).astype(float)
         )
         summary["duration_holdout"] = float((obs_end - cal_end).days / days_per_unit)
+    if ids is not None:  # the ranks back to the ids
+        summary.index = pd.Index(np.asarray(ids, dtype=object)[summary.index], name=customer_col)
     summary.attrs["time_unit"] = time_unit
     return summary
 
