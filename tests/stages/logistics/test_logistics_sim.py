@@ -186,6 +186,20 @@ def test_next_pickup():
     assert next_pickup(np.array([2.0]), (11,), tz=8).tolist() == [3.0]
 
 
+def test_next_pickup_of_one_time_is_the_vectorised_value():
+    # the priority policy's per-order check (_next_pickup_at) must give next_pickup's
+    # value bit for bit, or the simulation would take other decisions
+    from channelops.stages.logistics.simulation import _next_pickup_at
+
+    t = np.array([0.0, 10.99, 11.0, 11.5, 23.0, 30.0, 16.9999999999, 47.25, 1e-12, 100.1])
+    for hours, tz in (((11, 17), 0.0), ((22, 11, 17), 8.0), ((11.5,), -5.0), ((), 3.0)):
+        want = next_pickup(t, hours, tz)
+        got = [_next_pickup_at(float(x), sorted(float(h) for h in hours), tz) for x in t]
+        assert got == want.tolist()
+    assert _next_pickup_at(23.0, [11.0, 17.0], 0.0) == 35.0  # past the last: next day's first
+    assert _next_pickup_at(2.0, [11.0], 8.0) == 3.0  # 10:00 local with a +8 h offset
+
+
 def test_busiest_window():
     days = ["2024-01-01"] * 2 + ["2024-01-03"] * 5 + ["2024-01-04"] * 4 + ["2024-01-09"] * 6
     ts = pd.Series(pd.to_datetime(days) + pd.Timedelta(hours=9))
