@@ -333,3 +333,42 @@ def test_experiment_estimate_covers_the_simulator_truth(tiny_dataset, tiny_run):
     assert res["cuped_lo"] < realised < res["cuped_hi"]
     # the control mean is the metric as truth defines it: the groups spend what they spent
     assert res["mean_control"] == pytest.approx(units.loc[units["group"] == "control", "y"].mean())
+
+
+def test_unit_metrics_on_customer_codes_by_hand():
+    """Lines carrying the customers' codes (as 06 reads them) give the same units, by hand:
+    a unit in two experiments, a unit no line has, a customer who is no unit, a guest."""
+    lines = pd.concat(
+        [
+            _hand_lines(),
+            pd.DataFrame(
+                {
+                    "customer_id": [None, "A"],
+                    "channel_id": ["web", "web"],
+                    "order_ts_local": pd.to_datetime(["2024-03-12 08:00", "2024-03-25 10:00"]),
+                    "revenue_base": [500.0, 0.25],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    lines["customer_id#code"] = pd.factorize(lines["customer_id"])[0].astype("int32")
+    units = pd.concat(
+        [
+            _hand_units(),
+            _hand_units().assign(name="later", start_date="2024-03-18", end_date="2024-03-31"),
+        ],
+        ignore_index=True,
+    )
+    coded = xp.unit_metrics(units, lines, channel_id="web", pre_days=7)
+    plain = xp.unit_metrics(units, lines.drop(columns="customer_id#code"), "web", pre_days=7)
+    pd.testing.assert_frame_equal(coded, plain, check_exact=True)
+    y = coded.set_index(["name", "unit_id"])["y"].to_dict()
+    assert y == {
+        ("coupon", "A"): 150.0,
+        ("coupon", "B"): 0.0,
+        ("coupon", "C"): 0.0,
+        ("later", "A"): 0.25,
+        ("later", "B"): 70.0,
+        ("later", "C"): 0.0,
+    }

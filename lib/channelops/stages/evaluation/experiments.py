@@ -41,6 +41,7 @@ from scipy import stats
 
 from channelops.customers.guests import money_column
 from channelops.frames import require_columns
+from channelops.margins import CODE_SUFFIX
 
 from .text import escape_data
 
@@ -201,20 +202,27 @@ def unit_metrics(
     keep = lines["customer_id"].notna().to_numpy()
     if channel_id is not None:
         keep &= (lines["channel_id"] == channel_id).to_numpy(dtype=bool, na_value=False)
-    cols = [c for c in ("customer_id", "order_ts_local", money, "status") if c in lines.columns]
+    code = "customer_id" + CODE_SUFFIX  # the customers' given codes, when the lines have them
+    cols = [
+        c for c in ("customer_id", "order_ts_local", money, "status", code) if c in lines.columns
+    ]
     sel = lines.loc[keep, cols]
     if money == "revenue_base" and "status" in sel.columns:
         sel = sel.loc[~sel["status"].isin(["cancelled", "returned"]).to_numpy(dtype=bool)]
     day = pd.to_datetime(sel["order_ts_local"]).dt.normalize()
+    left = units.reset_index()
+    if code in sel.columns:
+        # join on integers: each line's customer code, each unit's id looked up once among
+        # the customers' texts (an id no line has: -1, matches nothing); the same pairs in
+        # the same order as the merge on the id text, without a string per line
+        key, left["unit_id"] = _unit_keys(sel["customer_id"], sel[code].to_numpy(np.int64), units)
+    else:
+        key = sel["customer_id"].astype(str).to_numpy()
     lv = pd.DataFrame(
-        {
-            "unit_id": sel["customer_id"].astype(str).to_numpy(),
-            "day": day.to_numpy(),
-            "revenue": sel[money].to_numpy(float),
-        }
+        {"unit_id": key, "day": day.to_numpy(), "revenue": sel[money].to_numpy(float)}
     )
-    lv = lv.loc[lv["unit_id"].isin(set(units["unit_id"]))]
-    m = units.reset_index().merge(lv, on="unit_id", how="inner")
+    lv = lv.loc[lv["unit_id"].isin(set(left["unit_id"]))]
+    m = left.merge(lv, on="unit_id", how="inner")
     length = (
         m["end_date"] - m["start_date"] + pd.Timedelta(days=1)
         if pre_days <= 0
@@ -234,6 +242,22 @@ def unit_metrics(
         first_day = pd.to_datetime(lines["order_ts_local"]).min().normalize()
         units.loc[units["start_date"] <= first_day, "x"] = np.nan
     return units
+
+
+def _unit_keys(
+    customer: pd.Series, codes: np.ndarray, units: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """(each line's customer code, each unit's code: the code of the customer whose id text
+    is the unit id, -1 when no line has it). ``codes`` >= 0 (identified lines)."""
+    if not len(codes):
+        return codes, np.full(len(units), -1, dtype=np.int64)
+    row_of = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    row_of[codes] = np.arange(len(codes))  # a row of each code
+    present = np.unique(codes)
+    texts = customer.to_numpy(dtype=object)[row_of[present]]
+    lookup = {str(t): int(c) for t, c in zip(texts, present, strict=True)}
+    unit_codes = np.array([lookup.get(u, -1) for u in units["unit_id"]], dtype=np.int64)
+    return codes, unit_codes
 
 
 # ---------------------------------------------------------------------------- intervals
