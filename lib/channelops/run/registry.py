@@ -151,6 +151,7 @@ STAGES: tuple[Stage, ...] = (
             "segment_model",
             "channel_plan",
             "response_curves",
+            "plan_vs_current",
             "inventory_policy",
             "policy_simulation",
             # read when it exists; declared so that 06 waits for 05 in a run of both
@@ -162,6 +163,7 @@ STAGES: tuple[Stage, ...] = (
             "segment_model",
             "channel_plan",
             "response_curves",
+            "plan_vs_current",
             "inventory_policy",
             "policy_simulation",
             "fulfilment_sim",

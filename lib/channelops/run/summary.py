@@ -31,7 +31,8 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
     One finding a list item (a manager scans them; a paragraph of eight findings hid them).
 
     It reads ``scorecard`` (required), ``experiment_results``, ``user_base_growth``,
-    ``plan_vs_actual`` and ``policy_comparison`` back from the run folder, so the summary
+    ``plan_vs_actual``, ``policy_comparison`` and 02's ``plan_vs_current`` (the plan's
+    gain over now, like for like) back from the run folder, so the summary
     is made from exactly what the run wrote; ``report.html`` puts it on top. The sentences
     come with their data strings escaped (:func:`executive_summary`), the table cells and
     the currency are escaped here.
@@ -43,6 +44,7 @@ def write_summary(output_dir: str | os.PathLike[str], currency: str) -> Path:
         _optional_table("plan_vs_actual", output_dir),
         _optional_table("policy_comparison", output_dir),
         currency,
+        _optional_table("plan_vs_current", output_dir),
     )
     by = "contribution" if table["contribution"].notna().any() else "gross margin"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)

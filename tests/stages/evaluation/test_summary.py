@@ -97,9 +97,16 @@ def test_run_summary_numbers_equal_the_run_tables(tiny_run):
         path = tables / f"{name}.parquet"
         return pd.read_parquet(path) if path.exists() else None
 
+    gain = opt("plan_vs_current")
     sentences, _ = ev.executive_summary(
-        sc, ex, growth, opt("plan_vs_actual"), opt("policy_comparison"), "CNY"
+        sc, ex, growth, opt("plan_vs_actual"), opt("policy_comparison"), "CNY", gain
     )
+    # the plan's finding is 02's like-for-like gain over now, not the realised season's
+    g = gain.set_index("allocation").loc["gain"]
+    assert (
+        f"earn {abs(g['profit']):,.0f} CNY a week {'more' if g['profit'] >= 0 else 'less'} "
+        f"profit (90% interval {g['profit_lo']:,.0f} CNY to {g['profit_hi']:,.0f} CNY"
+    ) in summary
     # the sentences carry their data strings escaped already: the page adds no escaping
     assert "".join(f"<li>{s}</li>" for s in sentences) in prose  # every finding, in order
 

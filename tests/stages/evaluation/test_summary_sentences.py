@@ -161,6 +161,63 @@ def test_plan_sentence_by_hand():
         ev.plan_sentence(plan.drop(columns="selected"), "CNY")
 
 
+def _gain(point: float, lo: float, hi: float, p: float) -> pd.DataFrame:
+    """02's plan_vs_current: now, plan and their difference (profit per week)."""
+    return pd.DataFrame(
+        {
+            "allocation": ["now", "plan", "gain"],
+            "profit": [100.0, 100.0 + point, point],
+            "profit_lo": [90.0, 95.0, lo],
+            "profit_hi": [110.0, 120.0, hi],
+            "spend": [50.0, 60.0, 10.0],
+            "prob_positive": [np.nan, np.nan, p],
+        }
+    )
+
+
+def test_plan_gain_follows_02s_like_for_like_interval_not_the_realised_season():
+    """With 02's plan_vs_current the summary states the plan's gain over now at the same
+    season, and its verdict follows the gain's interval - not the realised profit of the
+    last weeks, which the plan table still puts at 15 CNY a week against 30 planned."""
+    plan = pd.DataFrame(
+        {
+            "channel_id": ["a", "b"],
+            "selected": [True, False],
+            "planned_budget": [15.0, 0.0],
+            "actual_spend": [10.0, 20.0],
+            "budget_change": [5.0, -20.0],
+            "planned_profit": [30.0, 0.0],
+            "actual_profit": [10.0, 5.0],
+        }
+    )
+    said = ev.plan_sentence(plan, "CNY", _gain(12.0, 3.0, 21.0, 0.97))
+    assert said == (
+        "02's plan gives a budget to 1 channel(s) (a) and none to b; it moves 12 CNY of weekly "
+        "budget from b (20 CNY) to a (5 CNY). Against the current allocation, at the same "
+        "average season and on the same response model, 02 expects the plan to earn 12 CNY a "
+        "week more profit (90% interval 3 CNY to 21 CNY; more than now in 97% of the model's "
+        "draws). The plan expects more profit than now."
+    )
+    # the interval, not the point, decides: spanning 0 is undecided, below 0 is a no
+    assert ev.plan_gain_text(_gain(4.0, -2.0, 9.0, 0.8), "CNY").endswith(
+        "Whether it earns more than now is not settled: the interval spans 0."
+    )
+    below = ev.plan_gain_text(_gain(-6.0, -9.0, -1.0, 0.02), "CNY")
+    assert "earn 6 CNY a week less profit" in below
+    assert below.endswith("The plan expects LESS profit than now: do not adopt it as it stands.")
+    # no draws (NaN interval) or no gain row: the realised comparison, as before
+    assert ev.plan_gain_text(_gain(4.0, np.nan, np.nan, np.nan), "CNY") is None
+    assert ev.plan_gain_text(_gain(4.0, 1.0, 9.0, 0.9).iloc[:2], "CNY") is None
+    assert "against 15 CNY a week now" in ev.plan_sentence(plan, "CNY", None)
+    # the notebook's paragraph: the realised profit named as another season, not the gain
+    pva = plan.assign(model_revenue_at_actual=np.nan, actual_revenue=np.nan)
+    text = ev.plan_text(pva, "CNY", _gain(12.0, 3.0, 21.0, 0.97))
+    assert "The realised profit of the period above, 15 CNY a week, is another season" in text
+    assert "its difference to the plan's 30 CNY is not the plan's gain" in text
+    with pytest.raises(ValueError, match="prob_positive"):
+        ev.plan_gain_text(_gain(4.0, 1.0, 9.0, 0.9).drop(columns="prob_positive"), "CNY")
+
+
 def test_policy_sentence_puts_each_gain_next_to_its_price():
     rows = [
         ("inventory", "pooled", "average_stock_value", 100.0, 94.0, -0.06),

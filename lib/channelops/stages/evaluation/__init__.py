@@ -62,6 +62,7 @@ from .plan import (
     PLAN_SHOWN_COLUMNS,
     model_fit_gap,
     model_revenue_at,
+    plan_gain_text,
     plan_period_text,
     plan_text,
     plan_vs_actual,
@@ -159,6 +160,7 @@ __all__ = [
     "model_revenue_at",
     "plan_period_text",
     "model_fit_gap",
+    "plan_gain_text",
     "plan_text",
     # experiments
     "EXPERIMENT_COLUMNS",

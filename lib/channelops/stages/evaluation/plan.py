@@ -26,6 +26,7 @@ __all__ = [
     "plan_period_text",
     "model_fit_gap",
     "plan_text",
+    "plan_gain_text",
 ]
 
 #: The columns of :func:`plan_vs_actual` the notebook shows, plan next to actual.
@@ -254,7 +255,59 @@ def model_fit_gap(pva: pd.DataFrame) -> float:
     return float(gap.median()) if len(gap) else float("nan")
 
 
-def plan_text(pva: pd.DataFrame, currency: str) -> str:
+#: The rows and columns of 02's ``plan_vs_current`` that :func:`plan_gain_text` reads.
+GAIN_COLUMNS = ("allocation", "profit", "profit_lo", "profit_hi", "prob_positive")
+
+
+def plan_gain_text(gain: pd.DataFrame | None, currency: str) -> str | None:
+    """02's own plan-against-now comparison, like for like, with its interval and verdict.
+
+    02 scores the plan and the current allocation (the mean weekly spend of the last 13
+    weeks) on the same response model at the same average season, each channel at its own
+    margin, over the model's draws; that is the plan's gain. The realised profit of the
+    last weeks (:func:`plan_vs_actual`) is another season at another spend, so its
+    difference to the plan's profit is not the gain (on Simulator 2 it is the Q4 peak, and
+    1.4-11 times the true gain; benchmarks/results/channels.md).
+
+    Args:
+        gain: 02's ``plan_vs_current`` (rows ``now``, ``plan``, ``gain``; columns profit,
+            profit_lo, profit_hi, prob_positive; money per week), or None.
+        currency: base currency code.
+
+    Returns:
+        One sentence: the weekly profit gain with its interval and the share of draws in
+        which the plan earns more, then a verdict that follows the interval (more profit
+        when it lies above 0, LESS - do not adopt - when below, undecided when it spans 0).
+        None without the table, its ``gain`` row or a finite gain, interval and share.
+
+    Raises:
+        ValueError: a column is missing.
+    """
+    if gain is None or not len(gain):
+        return None
+    require_columns(gain, list(GAIN_COLUMNS), "plan_vs_current")
+    rows = gain.set_index("allocation")
+    if "gain" not in rows.index:
+        return None
+    g = rows.loc["gain"]
+    point, lo, hi, p = (float(g[c]) for c in ("profit", "profit_lo", "profit_hi", "prob_positive"))
+    if not np.isfinite([point, lo, hi, p]).all():  # no draws: nothing like for like to say
+        return None
+    word = "more" if point >= 0 else "less"
+    text = (
+        f"Against the current allocation, at the same average season and on the same response "
+        f"model, 02 expects the plan to earn {money_text(abs(point), currency)} a week {word} "
+        f"profit (90% interval {money_text(lo, currency)} to {money_text(hi, currency)}; "
+        f"more than now in {p:.0%} of the model's draws). "
+    )
+    if lo > 0:
+        return text + "The plan expects more profit than now."
+    if hi < 0:
+        return text + "The plan expects LESS profit than now: do not adopt it as it stands."
+    return text + "Whether it earns more than now is not settled: the interval spans 0."
+
+
+def plan_text(pva: pd.DataFrame, currency: str, gain: pd.DataFrame | None = None) -> str:
     """The plan-vs-actual finding in Markdown: budget moved, profit promised against now,
     and how far 02's model is off at the actual spend.
 
@@ -262,12 +315,15 @@ def plan_text(pva: pd.DataFrame, currency: str) -> str:
         pva: from :func:`plan_vs_actual` (budget_change, planned_profit, actual_profit and
             the columns of :func:`model_fit_gap`); money per week.
         currency: base currency code (escaped).
+        gain: 02's ``plan_vs_current`` when the run has it (:func:`plan_gain_text`).
 
     Returns:
         Sentences stating the weekly budget the plan moves (half the summed absolute
-        changes: what leaves some channels arrives at others), the planned weekly profit
-        with how much more or less it is than now, and the model's median error (or that
-        02's curves are not in this run).
+        changes: what leaves some channels arrives at others); with ``gain``, 02's
+        like-for-like gain (:func:`plan_gain_text`) and the realised profit of the period
+        named as another season, not the gain; without it, the planned weekly profit with
+        how much more or less it is than the realised profit; then the model's median
+        error (or that 02's curves are not in this run).
 
     Raises:
         ValueError: a column is missing or ``pva`` is empty.
@@ -276,13 +332,23 @@ def plan_text(pva: pd.DataFrame, currency: str) -> str:
     if pva.empty:
         raise ValueError("plan_vs_actual is empty: there is no plan to describe")
     planned, actual = float(pva["planned_profit"].sum()), float(pva["actual_profit"].sum())
-    better = "more" if planned >= actual else "less"
-    text = (
-        f"The plan moves {money_text(pva['budget_change'].abs().sum() / 2, currency)} of "
-        f"weekly budget and expects {money_text(planned, currency)} weekly profit from its "
-        f"channels, {money_text(abs(planned - actual), currency)} {better} than the "
-        f"{money_text(actual, currency)} now. "
-    )
+    moved = money_text(pva["budget_change"].abs().sum() / 2, currency)
+    like_for_like = plan_gain_text(gain, currency)
+    if like_for_like:
+        text = (
+            f"The plan moves {moved} of weekly budget. {like_for_like} The realised profit of "
+            f"the period above, {money_text(actual, currency)} a week, is another season at "
+            f"another spend: its difference to the plan's {money_text(planned, currency)} is "
+            "not the plan's gain. "
+        )
+    else:
+        better = "more" if planned >= actual else "less"
+        text = (
+            f"The plan moves {moved} of weekly budget and expects "
+            f"{money_text(planned, currency)} weekly profit from its channels, "
+            f"{money_text(abs(planned - actual), currency)} {better} than the "
+            f"{money_text(actual, currency)} now. "
+        )
     gap = model_fit_gap(pva)
     if np.isfinite(gap):
         text += (

@@ -14,6 +14,7 @@ import pandas as pd
 
 from channelops.frames import require_columns
 
+from .plan import plan_gain_text
 from .scorecard import ranking_key
 from .text import escape_data, money_text, names_text
 
@@ -241,7 +242,9 @@ def _moves_text(plan: pd.DataFrame, currency: str) -> str:
     return " ".join(parts)
 
 
-def plan_sentence(plan: pd.DataFrame | None, currency: str) -> str | None:
+def plan_sentence(
+    plan: pd.DataFrame | None, currency: str, gain: pd.DataFrame | None = None
+) -> str | None:
     """What 02's plan runs and stops, where its budget moves, its profit against now.
 
     Args:
@@ -249,13 +252,16 @@ def plan_sentence(plan: pd.DataFrame | None, currency: str) -> str | None:
             budget_change, actual_spend, planned_profit, actual_profit; per week; and
             period_start, period_end, weeks, planned_profit_lo/hi when known), or None.
         currency: base currency code.
+        gain: 02's ``plan_vs_current`` when the run has it.
 
     Returns:
         One or two sentences: the channels the plan runs (a planned budget above 0) and
-        the ones it gives no budget; the weekly budget it moves, channel by channel; the
-        planned weekly profit (with its interval when 02 gives one) against the actual
-        weekly profit of the stated period, saying plainly when the plan expects less than
-        now. None without a plan or without any actual spend.
+        the ones it gives no budget; the weekly budget it moves, channel by channel; then,
+        with ``gain``, 02's like-for-like gain over the current allocation with its interval
+        and a verdict that follows it (:func:`~channelops.stages.evaluation.plan.plan_gain_text`),
+        else the planned weekly profit (with its interval when 02 gives one) against the
+        actual weekly profit of the stated period, saying plainly when the plan expects
+        less than now. None without a plan or without any actual spend.
 
     Raises:
         ValueError: a column is missing.
@@ -287,6 +293,9 @@ def plan_sentence(plan: pd.DataFrame | None, currency: str) -> str | None:
         text += f" and none to {names_text(stopped)}"
     if moved >= 0.5:
         text += f"; it moves {money_text(moved, currency)} of weekly budget {_moves_text(plan, currency)}"
+    like_for_like = plan_gain_text(gain, currency)
+    if like_for_like:
+        return f"{text}. {like_for_like}"
     planned, actual = float(plan["planned_profit"].sum()), float(plan["actual_profit"].sum())
     band = ""
     if {"planned_profit_lo", "planned_profit_hi"} <= set(plan.columns) and plan[
@@ -433,6 +442,7 @@ def executive_summary(
     plan: pd.DataFrame | None,
     policies: pd.DataFrame | None,
     currency: str,
+    gain: pd.DataFrame | None = None,
 ) -> tuple[list[str], pd.DataFrame]:
     """Five to eight sentences and the key table, from this run's tables only.
 
@@ -441,6 +451,7 @@ def executive_summary(
             ``experiment_results``, ``user_base_growth``, ``plan_vs_actual`` and
             ``policy_comparison``, each None (or empty) when the run has none.
         currency: base currency code; money in the sentences is in it, rounded to units.
+        gain: 02's ``plan_vs_current`` (the plan's like-for-like gain over now), or None.
 
     Returns:
         (sentences: :func:`channel_sentences`, then growth, experiment, plan and policy
@@ -454,7 +465,7 @@ def executive_summary(
     for sentence in (
         growth_sentence(growth),
         experiment_sentence(experiments),
-        plan_sentence(plan, currency),
+        plan_sentence(plan, currency, gain),
         policy_sentence(policies),
     ):
         if sentence:
