@@ -74,11 +74,12 @@ def test_model_fit_gap_by_hand():
 
 
 def test_plan_text_says_more_or_less_than_now():
-    # moved: (|10| + |-10|) / 2 = 10; planned 50 + 20 = 70 against 30 + 10 = 40 now
+    # 10 taken from b, 10 given to a (no net change); planned 50 + 20 = 70 against 30 + 10
     text = ev.plan_text(_pva(), "CNY")
     assert text.startswith(
-        "The plan moves 10 CNY of weekly budget and expects 70 CNY weekly profit from its "
-        "channels, 30 CNY more than the 40 CNY now."
+        "The plan takes 10 CNY of weekly budget from b (10 CNY) and gives 10 CNY of weekly "
+        "budget to a (10 CNY). It expects 70 CNY weekly profit from its channels, 30 CNY more "
+        "than the 40 CNY now."
     )
     assert "off the actual revenue by 10% for the median channel" in text
     # a plan worse than now: 10 + 0 = 10 planned against 40

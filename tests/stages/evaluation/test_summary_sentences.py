@@ -140,10 +140,11 @@ def test_plan_sentence_by_hand():
             "weeks": 13,
         }
     )
-    # c is selected with a budget of 0: not running; 12.5 = (5 + 20) / 2 moved
+    # c is selected with a budget of 0: not running; 20 taken from b, 5 given to a: 15 less
     assert ev.plan_sentence(plan, "CNY") == (
-        "02's plan gives a budget to 1 channel(s) (a) and none to b, c; it moves 12 CNY of "
-        "weekly budget from b (20 CNY) to a (5 CNY). It expects 30 CNY weekly profit against "
+        "02's plan gives a budget to 1 channel(s) (a) and none to b, c; it takes 20 CNY of "
+        "weekly budget from b (20 CNY) and gives 5 CNY of weekly budget to a (5 CNY) (15 CNY a "
+        "week less in all). It expects 30 CNY weekly profit against "
         "15 CNY a week now in the last 13 weeks (2024-04-01 to 2024-06-30). The plan expects "
         "more profit than now."
     )
@@ -155,6 +156,15 @@ def test_plan_sentence_by_hand():
     said = ev.plan_sentence(worse, "CNY")
     assert "10 CNY weekly profit (interval 2 CNY to 18 CNY" in said
     assert said.endswith("The plan expects LESS profit than now: do not adopt it as it stands.")
+    moved = plan.assign(budget_change=[20.0, -20.0, 0.0])
+    assert (
+        "it takes 20 CNY of weekly budget from b (20 CNY) and gives 20 CNY of weekly budget "
+        "to a (20 CNY). It expects" in ev.plan_sentence(moved, "CNY")
+    )
+    cut = plan.assign(budget_change=[0.0, -20.0, 0.0])
+    assert "; it takes 20 CNY of weekly budget from b (20 CNY). It expects" in ev.plan_sentence(
+        cut, "CNY"
+    )
     assert ev.plan_sentence(plan.assign(actual_spend=np.nan), "CNY") is None
     assert ev.plan_sentence(None, "CNY") is None
     with pytest.raises(ValueError, match="selected"):
@@ -192,8 +202,9 @@ def test_plan_gain_follows_02s_like_for_like_interval_not_the_realised_season():
     )
     said = ev.plan_sentence(plan, "CNY", _gain(12.0, 3.0, 21.0, 0.97))
     assert said == (
-        "02's plan gives a budget to 1 channel(s) (a) and none to b; it moves 12 CNY of weekly "
-        "budget from b (20 CNY) to a (5 CNY). Against the current allocation, at the same "
+        "02's plan gives a budget to 1 channel(s) (a) and none to b; it takes 20 CNY of weekly "
+        "budget from b (20 CNY) and gives 5 CNY of weekly budget to a (5 CNY) (15 CNY a week "
+        "less in all). Against the current allocation, at the same "
         "average season and on the same response model, 02 expects the plan to earn 12 CNY a "
         "week more profit (90% interval 3 CNY to 21 CNY; more than now in 97% of the model's "
         "draws). The plan expects more profit than now."

@@ -60,6 +60,7 @@ from .growth import (
 from .kpis import scorecard_kpis
 from .plan import (
     PLAN_SHOWN_COLUMNS,
+    budget_moves_text,
     model_fit_gap,
     model_revenue_at,
     plan_gain_text,
@@ -161,6 +162,7 @@ __all__ = [
     "plan_period_text",
     "model_fit_gap",
     "plan_gain_text",
+    "budget_moves_text",
     "plan_text",
     # experiments
     "EXPERIMENT_COLUMNS",

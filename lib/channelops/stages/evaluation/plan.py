@@ -27,6 +27,7 @@ __all__ = [
     "model_fit_gap",
     "plan_text",
     "plan_gain_text",
+    "budget_moves_text",
 ]
 
 #: The columns of :func:`plan_vs_actual` the notebook shows, plan next to actual.
@@ -255,6 +256,43 @@ def model_fit_gap(pva: pd.DataFrame) -> float:
     return float(gap.median()) if len(gap) else float("nan")
 
 
+def budget_moves_text(plan: pd.DataFrame, currency: str) -> str:
+    """Where the weekly budget goes, as a clause: "takes X of weekly budget from a (..), b (..)
+    and gives Y of weekly budget to c (..) (Z a week less in all)".
+
+    What the plan takes from the channels it cuts and gives to the ones it raises (each
+    largest first), and the net change when it does both and they differ: a plan that
+    mostly cuts must not read as one that moves money around.
+
+    Args:
+        plan: rows with channel_id and budget_change (planned minus actual weekly spend).
+        currency: base currency code.
+
+    Returns:
+        The clause (channel ids escaped), or "" when no channel's budget changes by half a
+        unit or more.
+    """
+    ch = plan.set_index(plan["channel_id"].astype(str))["budget_change"].astype(float)
+    ch = ch.loc[ch.abs() >= 0.5]
+    parts = []
+    for verb, prep, part in (("takes", "from", ch.loc[ch < 0]), ("gives", "to", ch.loc[ch > 0])):
+        if len(part):
+            items = part.abs().sort_values(ascending=False)
+            parts.append(
+                f"{verb} {money_text(items.sum(), currency)} of weekly budget {prep} "
+                + ", ".join(
+                    f"{escape_data(k)} ({money_text(v, currency)})" for k, v in items.items()
+                )
+            )
+    if not parts:
+        return ""
+    net = float(ch.sum())
+    text = " and ".join(parts)
+    if abs(net) >= 0.5 and len(parts) == 2:
+        text += f" ({money_text(abs(net), currency)} a week {'less' if net < 0 else 'more'} in all)"
+    return text
+
+
 #: The rows and columns of 02's ``plan_vs_current`` that :func:`plan_gain_text` reads.
 GAIN_COLUMNS = ("allocation", "profit", "profit_lo", "profit_hi", "prob_positive")
 
@@ -318,8 +356,8 @@ def plan_text(pva: pd.DataFrame, currency: str, gain: pd.DataFrame | None = None
         gain: 02's ``plan_vs_current`` when the run has it (:func:`plan_gain_text`).
 
     Returns:
-        Sentences stating the weekly budget the plan moves (half the summed absolute
-        changes: what leaves some channels arrives at others); with ``gain``, 02's
+        Sentences stating the weekly budget the plan takes from and gives to each channel
+        (:func:`budget_moves_text`); with ``gain``, 02's
         like-for-like gain (:func:`plan_gain_text`) and the realised profit of the period
         named as another season, not the gain; without it, the planned weekly profit with
         how much more or less it is than the realised profit; then the model's median
@@ -328,15 +366,18 @@ def plan_text(pva: pd.DataFrame, currency: str, gain: pd.DataFrame | None = None
     Raises:
         ValueError: a column is missing or ``pva`` is empty.
     """
-    require_columns(pva, ["budget_change", "planned_profit", "actual_profit"], "plan_vs_actual")
+    require_columns(
+        pva, ["channel_id", "budget_change", "planned_profit", "actual_profit"], "plan_vs_actual"
+    )
     if pva.empty:
         raise ValueError("plan_vs_actual is empty: there is no plan to describe")
     planned, actual = float(pva["planned_profit"].sum()), float(pva["actual_profit"].sum())
-    moved = money_text(pva["budget_change"].abs().sum() / 2, currency)
+    moves = budget_moves_text(pva, currency)
+    moved = f"The plan {moves}." if moves else "The plan leaves every channel's budget as it is."
     like_for_like = plan_gain_text(gain, currency)
     if like_for_like:
         text = (
-            f"The plan moves {moved} of weekly budget. {like_for_like} The realised profit of "
+            f"{moved} {like_for_like} The realised profit of "
             f"the period above, {money_text(actual, currency)} a week, is another season at "
             f"another spend: its difference to the plan's {money_text(planned, currency)} is "
             "not the plan's gain. "
@@ -344,8 +385,7 @@ def plan_text(pva: pd.DataFrame, currency: str, gain: pd.DataFrame | None = None
     else:
         better = "more" if planned >= actual else "less"
         text = (
-            f"The plan moves {moved} of weekly budget and expects "
-            f"{money_text(planned, currency)} weekly profit from its channels, "
+            f"{moved} It expects {money_text(planned, currency)} weekly profit from its channels, "
             f"{money_text(abs(planned - actual), currency)} {better} than the "
             f"{money_text(actual, currency)} now. "
         )

@@ -14,7 +14,7 @@ import pandas as pd
 
 from channelops.frames import require_columns
 
-from .plan import plan_gain_text
+from .plan import budget_moves_text, plan_gain_text
 from .scorecard import ranking_key
 from .text import escape_data, money_text, names_text
 
@@ -225,23 +225,6 @@ def experiment_sentence(experiments: pd.DataFrame | None) -> str | None:
     )
 
 
-def _moves_text(plan: pd.DataFrame, currency: str) -> str:
-    """Where the weekly budget goes: the channels cut and the channels raised, largest first."""
-    ch = plan.set_index(plan["channel_id"].astype(str))["budget_change"].astype(float)
-    ch = ch.loc[ch.abs() >= 0.5]
-    parts = []
-    for verb, part in (("from", ch.loc[ch < 0]), ("to", ch.loc[ch > 0])):
-        if len(part):
-            items = part.abs().sort_values(ascending=False)
-            parts.append(
-                f"{verb} "
-                + ", ".join(
-                    f"{escape_data(k)} ({money_text(v, currency)})" for k, v in items.items()
-                )
-            )
-    return " ".join(parts)
-
-
 def plan_sentence(
     plan: pd.DataFrame | None, currency: str, gain: pd.DataFrame | None = None
 ) -> str | None:
@@ -256,7 +239,8 @@ def plan_sentence(
 
     Returns:
         One or two sentences: the channels the plan runs (a planned budget above 0) and
-        the ones it gives no budget; the weekly budget it moves, channel by channel; then,
+        the ones it gives no budget; the weekly budget it takes from and gives to each channel
+        and the net change; then,
         with ``gain``, 02's like-for-like gain over the current allocation with its interval
         and a verdict that follows it (:func:`~channelops.stages.evaluation.plan.plan_gain_text`),
         else the planned weekly profit (with its interval when 02 gives one) against the
@@ -285,14 +269,14 @@ def plan_sentence(
     budget = plan["planned_budget"] if "planned_budget" in plan else plan["selected"].astype(float)
     running = plan.loc[plan["selected"].astype(bool) & (budget > 0), "channel_id"].tolist()
     stopped = plan.loc[~plan["channel_id"].isin(running), "channel_id"].tolist()
-    moved = plan["budget_change"].abs().sum() / 2
     text = (
         f"02's plan gives a budget to {len(running)} channel(s) ({names_text(running) or 'none'})"
     )
     if stopped:
         text += f" and none to {names_text(stopped)}"
-    if moved >= 0.5:
-        text += f"; it moves {money_text(moved, currency)} of weekly budget {_moves_text(plan, currency)}"
+    moves = budget_moves_text(plan, currency)
+    if moves:
+        text += f"; it {moves}"
     like_for_like = plan_gain_text(gain, currency)
     if like_for_like:
         return f"{text}. {like_for_like}"
