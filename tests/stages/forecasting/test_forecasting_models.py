@@ -230,6 +230,32 @@ def test_series_metrics_group_codes_keep_key_dtypes_and_sort():
     )
 
 
+def test_model_summary_by_hand_and_from_given_metrics():
+    # naive on web: MASE 3/1 = 3 (window 0, 4 units) and 1/1 = 1 (window 1, 2 units), so
+    # weighted MASE (3*4 + 1*2) / 6; tm has no scale, so no MASE, but its errors pool in WAPE:
+    # (3 + 1 + 2 + 0) / 7, bias (5 - 7) / 7.
+    bt = pd.DataFrame(
+        {
+            "channel_id": ["web", "tm", "web", "tm"],
+            "sku": ["A", "A", "A", "A"],
+            "model": ["naive"] * 4,
+            "window": [1, 1, 0, 0],
+            "actual": [2.0, 1.0, 4.0, 0.0],
+            "forecast": [1.0, 1.0, 1.0, 2.0],
+            "scale_mae": [1.0, 0.0, 1.0, 0.0],
+            "scale_rmse": [1.0, 0.0, 1.0, 0.0],
+        }
+    )
+    s = fc.model_summary(bt)
+    assert s["weighted_mase"].iloc[0] == pytest.approx(14 / 6)
+    assert s["wape"].iloc[0] == pytest.approx(6 / 7) and s["bias"].iloc[0] == pytest.approx(-2 / 7)
+    m = fc.series_metrics(bt)
+    pd.testing.assert_frame_equal(fc.model_summary(bt, metrics=m), s)
+    # the given metrics are what is summarised (not recomputed from bt): web alone, 4 / 6
+    web = fc.model_summary(bt, metrics=m[m["channel_id"] == "web"])
+    assert web["wape"].iloc[0] == pytest.approx(4 / 6)
+
+
 def test_demand_features_price_and_promo_by_hand():
     # web's discount share per day: 0/20 = 0, 50/100 = 0.5, 2/10 = 0.2; median 0.2, so only
     # 2 January (0.5 > 0.2 + 0.05) is a promotion day. A's net unit price: 20/2 = 10 on the

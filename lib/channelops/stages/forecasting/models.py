@@ -1145,13 +1145,25 @@ def series_per_chosen_model(chosen: pd.DataFrame) -> pd.Series:
     return keys.groupby("chosen_model").size().rename("series_windows")
 
 
-def model_summary(bt: pd.DataFrame, by: Sequence[str] = ("model",)) -> pd.DataFrame:
+def model_summary(
+    bt: pd.DataFrame,
+    by: Sequence[str] = ("model",),
+    *,
+    metrics: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Overall error per model (and any extra grouping such as channel_id).
 
     weighted MASE weights each series-window's MASE by its actual units (series without a
     scale are left out); WAPE and bias pool absolute errors and units.
+
+    Args:
+        bt: backtest rows (channel_id, sku, model, window, forecast, actual, scales).
+        by: the grouping; model and any of channel_id, sku, window.
+        metrics: :func:`series_metrics` of ``bt`` when the caller has it already (None:
+            computed here). On the large data that grouping of every backtest row is most
+            of the time, so a notebook that summarises ``bt`` more than once passes it.
     """
-    m = series_metrics(bt)
+    m = series_metrics(bt) if metrics is None else metrics
     ok = m["mase"].notna()
     w = m.loc[ok]
     grp = list(by)
