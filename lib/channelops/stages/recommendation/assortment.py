@@ -29,6 +29,8 @@ from channelops.audience import BAND_GROUPS
 from .data import str_index
 from .models import UNSEGMENTED, Recommender
 
+_SHARE_ROWS = 256  # score rows turned into shares at a time (their block stays in cache)
+
 __all__ = [
     "purchase_shares",
     "ShareSums",
@@ -102,6 +104,7 @@ class ShareSums:
         self.cols = [sp.csc_matrix(w) for w in weights]
         self.sums = [np.zeros((w.shape[0], len(data.skus))) for w in weights]
         self.done, self.usable = 0, True
+        self._block: np.ndarray | None = None  # float64 shares of a batch, reused
         self.weights: dict | None = None  # share_sums' weight matrices, for affinities
 
     def __call__(self, rows: np.ndarray, scores: np.ndarray) -> None:
@@ -111,16 +114,27 @@ class ShareSums:
         if not self.usable or not np.array_equal(rows, expected):
             self.usable = False  # not the batches purchase_shares would use
             return
-        s = np.array(scores, dtype=np.float64)
-        np.clip(s, 0.0, None, out=s)
-        tot = s.sum(axis=1, keepdims=True)
-        s /= np.where(tot > 0, tot, 1.0)
-        empty = tot[:, 0] <= 0
-        if empty.any():
-            s[empty] = self.pop
+        # the shares into one reused float64 block, _SHARE_ROWS rows at a time: each row's
+        # clip, sum and division are the row's own (the same numbers as on the whole batch),
+        # done while the rows are in cache and without a fresh block per batch
+        n = len(rows)
+        if self._block is None or len(self._block) < n:
+            self._block = np.empty((n, len(self.pop)))
+        s = self._block[:n]
+        for i in range(0, n, _SHARE_ROWS):
+            part = s[i : i + _SHARE_ROWS]
+            np.copyto(part, scores[i : i + _SHARE_ROWS])
+            np.clip(part, 0.0, None, out=part)
+            tot = part.sum(axis=1, keepdims=True)
+            part /= np.where(tot > 0, tot, 1.0)
+            empty = tot[:, 0] <= 0
+            if empty.any():
+                part[empty] = self.pop
         for w, total in zip(self.cols, self.sums, strict=True):
             total += w[:, self.done : stop] @ s
         self.done = stop
+        if self.done == len(self.rows):
+            self._block = None  # every row added: the block is not needed again
 
     def totals(self, rows: np.ndarray) -> list[np.ndarray] | None:
         """The sums when every one of ``rows`` was added in :func:`purchase_shares`'s
