@@ -267,22 +267,18 @@ def channel_margin_rates(
         index=lines.index,
     )
     known = merch & unit_cost.notna().to_numpy()
-    # sums per channel in row order (the groupby's own compensated sums), channels by name;
-    # one column at a time, each freed before the next: a frame of the four line-level
-    # columns (and the groupby's 2-D copy of it) was 06's peak on 10.8M lines
-    columns = {
-        "revenue": lambda: net,
-        "merch_revenue": lambda: net.where(merch, 0.0),
-        "known_revenue": lambda: net.where(known, 0.0),
-        "known_cogs": lambda: (units * unit_cost).where(known, 0.0),
-    }
-    g = pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            name: pd.Series(make().to_numpy()).groupby(ch_code).sum()
-            for name, make in columns.items()
+            "revenue": net.to_numpy(),
+            "merch_revenue": net.where(merch, 0.0).to_numpy(),
+            "known_revenue": net.where(known, 0.0).to_numpy(),
+            "known_cogs": (units * unit_cost).where(known, 0.0).to_numpy(),
         }
     )
+    # sums per channel in row order (the groupby's own compensated sums), channels by name
+    g = frame.groupby(ch_code).sum()
     g.index = pd.Index([ids[i] for i in g.index], dtype=object, name="channel_id")
+    del frame
     ids = list(g.index)
     if channels is not None:
         _require(channels, ("channel_id",), "channels.csv")
