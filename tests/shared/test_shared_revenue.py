@@ -17,16 +17,18 @@ def _lines(rows):
     )
 
 
+#: Lines of one fortnight by hand: (channel, local order time, revenue, status).
+WEEK_ROWS = [
+    ("web", "2024-01-01 09:00", 10.0, "paid"),  # Monday
+    ("web", "2024-01-07 23:59", 5.0, "shipped"),  # Sunday: same week
+    ("web", "2024-01-03 12:00", 100.0, "cancelled"),  # never revenue
+    ("web", "2024-01-08 00:00", 3.0, "returned"),  # counts in the week it was ordered
+    ("app", "2024-01-03 23:30", 7.0, "delivered"),
+]
+
+
 def test_weekly_channel_revenue_by_hand():
-    lines = _lines(
-        [
-            ("web", "2024-01-01 09:00", 10.0, "paid"),  # Monday
-            ("web", "2024-01-07 23:59", 5.0, "shipped"),  # Sunday: same week
-            ("web", "2024-01-03 12:00", 100.0, "cancelled"),  # never revenue
-            ("web", "2024-01-08 00:00", 3.0, "returned"),  # counts in the week it was ordered
-            ("app", "2024-01-03 23:30", 7.0, "delivered"),
-        ]
-    )
+    lines = _lines(WEEK_ROWS)
     out = weekly_channel_revenue(lines)
     assert out.columns.tolist() == ["week_start", "channel_id", "revenue"]
     assert list(out.itertuples(index=False, name=None)) == [
@@ -56,11 +58,7 @@ def _coded(lines):
 def test_weekly_revenue_on_channel_codes_equals_the_names_path():
     lines = _lines(
         [
-            ("web", "2024-01-01 09:00", 10.0, "paid"),  # Monday
-            ("web", "2024-01-07 23:59", 5.0, "shipped"),  # Sunday: same week
-            ("web", "2024-01-03 12:00", 100.0, "cancelled"),  # never revenue
-            ("web", "2024-01-08 00:00", 3.0, "returned"),  # counts in the week it was ordered
-            ("app", "2024-01-03 23:30", 7.0, "delivered"),
+            *WEEK_ROWS,
             ("app", "1969-12-31 10:00", 2.0, "paid"),  # a Wednesday before 1970: week of 29 Dec
             ("web", None, 50.0, "paid"),  # no time, no week
             ("app", "2024-01-02 08:00", 4.0, None),  # no status, no revenue

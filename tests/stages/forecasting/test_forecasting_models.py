@@ -200,12 +200,13 @@ def test_daily_demand_and_features_same_for_object_and_arrow_string_keys():
     )
 
 
-def test_series_metrics_group_codes_keep_key_dtypes_and_sort():
-    bt = pd.DataFrame(
+def _two_channel_backtest() -> pd.DataFrame:
+    """One SKU's naive backtest on web and tm, two windows (tm has no scale)."""
+    return pd.DataFrame(
         {
             "channel_id": ["web", "tm", "web", "tm"],
             "sku": ["A", "A", "A", "A"],
-            "model": ["naive", "naive", "naive", "naive"],
+            "model": ["naive"] * 4,
             "window": [1, 1, 0, 0],
             "actual": [2.0, 1.0, 4.0, 0.0],
             "forecast": [1.0, 1.0, 1.0, 2.0],
@@ -213,6 +214,10 @@ def test_series_metrics_group_codes_keep_key_dtypes_and_sort():
             "scale_rmse": [1.0, 0.0, 1.0, 0.0],
         }
     )
+
+
+def test_series_metrics_group_codes_keep_key_dtypes_and_sort():
+    bt = _two_channel_backtest()
     m = fc.series_metrics(bt)
     assert m[["channel_id", "window"]].values.tolist() == [
         ["tm", 0],
@@ -234,18 +239,7 @@ def test_model_summary_by_hand_and_from_given_metrics():
     # naive on web: MASE 3/1 = 3 (window 0, 4 units) and 1/1 = 1 (window 1, 2 units), so
     # weighted MASE (3*4 + 1*2) / 6; tm has no scale, so no MASE, but its errors pool in WAPE:
     # (3 + 1 + 2 + 0) / 7, bias (5 - 7) / 7.
-    bt = pd.DataFrame(
-        {
-            "channel_id": ["web", "tm", "web", "tm"],
-            "sku": ["A", "A", "A", "A"],
-            "model": ["naive"] * 4,
-            "window": [1, 1, 0, 0],
-            "actual": [2.0, 1.0, 4.0, 0.0],
-            "forecast": [1.0, 1.0, 1.0, 2.0],
-            "scale_mae": [1.0, 0.0, 1.0, 0.0],
-            "scale_rmse": [1.0, 0.0, 1.0, 0.0],
-        }
-    )
+    bt = _two_channel_backtest()
     s = fc.model_summary(bt)
     assert s["weighted_mase"].iloc[0] == pytest.approx(14 / 6)
     assert s["wape"].iloc[0] == pytest.approx(6 / 7) and s["bias"].iloc[0] == pytest.approx(-2 / 7)
