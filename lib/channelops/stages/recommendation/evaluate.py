@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from .baselines import make_model
 from .data import build_interactions, resolve_cutoff, sample_customers, str_index, time_split
-from .models import UNSEGMENTED, SegmentPopularity, recommend
+from .models import UNSEGMENTED, SegmentPopularity, in_order, one_blas_thread, recommend
 
 __all__ = [
     "customer_metrics",
@@ -364,6 +364,7 @@ def evaluate_models(
     by: tuple[str, ...] = ("segment", "channel", "cohort"),
     progress: bool = True,
     as_of: pd.Timestamp | None = None,
+    workers: int = 2,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit each model on ``train`` and score its lists on ``test``.
 
@@ -395,6 +396,7 @@ def evaluate_models(
             exclude_seen=exclude_seen,
             segments=taste,
             fallback=fallback,
+            workers=workers,
         )
         recs["model"] = name  # the evaluated model; cold customers are served by the fallback
         lists[name] = recs
@@ -489,6 +491,7 @@ def offline_evaluation(
     progress: bool = True,
     max_customers: int | None = None,
     explore_tolerance: float | None = None,
+    workers: int = 2,
 ) -> EvaluationResult:
     """Choose a model on a validation window, then score every model on the test period.
 
@@ -504,6 +507,8 @@ def offline_evaluation(
             a sample at least as large as the customer base the result is the full one.
         explore_tolerance: the choice rule's share t (:func:`choose_model`); None: the best
             validation NDCG@k.
+        workers: threads the validation and test windows are evaluated in (2: side by
+            side; 1: one after the other). The result is the same.
         Others: as in :func:`evaluate_models`.
     """
     if not model_names:
@@ -528,8 +533,16 @@ def offline_evaluation(
         model_options=model_options,
         progress=progress,
     )
-    val_metrics, _ = evaluate_models(inner, val, model_names, as_of=as_of_inner, **common)
-    test_metrics, test_recs = evaluate_models(train, test, model_names, as_of=as_of_train, **common)
+    windows = [(inner, val, as_of_inner), (train, test, as_of_train)]
+
+    def window(job):
+        fit_on, score_on, as_of = job
+        return evaluate_models(fit_on, score_on, model_names, as_of=as_of, workers=1, **common)
+
+    # the two windows are independent (each its own data, models and lists): one thread
+    # each, BLAS at one thread, so each window's numbers are those of a serial run
+    with one_blas_thread():
+        (val_metrics, _), (test_metrics, test_recs) = in_order(window, windows, workers)
     overall = val_metrics[val_metrics["group_by"] == "all"].set_index("model")
     chosen = choose_model(overall, explore_tolerance)
     metrics = pd.concat(

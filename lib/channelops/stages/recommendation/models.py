@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -49,11 +51,49 @@ __all__ = [
     "recommend",
     "top_k",
     "UNSEGMENTED",
+    "one_blas_thread",
+    "in_order",
 ]
 
 #: Segment label of customers the segments table does not know.
 UNSEGMENTED = "unsegmented"
 _TOP_K_ROWS = 2048  # rows top_k ranks at a time
+#: Threads :func:`recommend` scores batches in (each batch's numbers are its own, so the
+#: lists do not depend on it; numpy and scipy release the GIL in the products and sorts).
+WORKERS = 2
+
+
+def one_blas_thread() -> threadpool_limits:
+    """BLAS at one thread while the context is open (process-wide).
+
+    A multi-threaded BLAS may split a product's sums differently with the core count (the
+    logistic fits' products on the large data: scores one float32 step apart), so the
+    fits and scores run BLAS single-threaded: the same numbers on any machine, and
+    :func:`recommend`'s and the evaluation's own threads use the cores instead.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def in_order(fn, items, workers: int = WORKERS):
+    """``fn(item)`` for each item, yielded in the order of ``items``, computed by up to
+    ``workers`` threads at once (at most ``workers`` results waiting or in progress beyond
+    the one being yielded; ``workers`` <= 1: in this thread, one after the other)."""
+    if workers <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 class Recommender(ABC):
@@ -496,6 +536,7 @@ def recommend(
     fallback: SegmentPopularity | None = None,
     batch_size: int = 20_000,
     on_scores=None,
+    workers: int = WORKERS,
 ) -> pd.DataFrame:
     """Top-k SKUs for each customer; cold-start customers get their segment's popular SKUs.
 
@@ -511,7 +552,11 @@ def recommend(
         on_scores: called as ``on_scores(rows, scores)`` with every batch of known
             customers scored (training rows, their scores before ``exclude_seen``), e.g. an
             :class:`~channelops.stages.recommendation.assortment.ShareSums`; not called for
-            lists shared by groups of customers.
+            lists shared by groups of customers. Called in this thread, batch by batch in
+            order.
+        workers: threads scoring and ranking batches (BLAS at one thread meanwhile:
+            :func:`one_blas_thread`); every batch's scores and list are the same with any
+            number, and so is the result.
 
     Returns:
         customer_id, rank (1 = best), sku, score, model (the model's name, or
@@ -532,16 +577,22 @@ def recommend(
     if shared is not None:
         frames.append(_shared_frame(known_ids, *shared, k, data.skus, model.name))
     else:
-        for start in range(0, len(known_rows), batch_size):
-            part_rows = known_rows[start : start + batch_size]
-            scores = np.asarray(model.score(part_rows))
-            if on_scores is not None:
-                on_scores(part_rows, scores)
-            if exclude_seen:
-                seen = data.matrix[part_rows]
-                scores[seen.nonzero()] = -np.inf
-            part_ids = known_ids[start : start + batch_size]
-            frames.append(_frame(part_ids, *top_k(scores, k), data.skus, model.name))
+
+        def ranked(start: int):
+            return _ranked_batch(model, known_rows[start : start + batch_size], k, exclude_seen)
+
+        starts = range(0, len(known_rows), batch_size)
+        with one_blas_thread():
+            # batches scored and ranked in worker threads; the scores handed to on_scores
+            # and the lists framed here, in batch order
+            for start, (scores, idx, val) in zip(
+                starts, in_order(ranked, starts, workers), strict=True
+            ):
+                if on_scores is not None:
+                    on_scores(known_rows[start : start + batch_size], scores)
+                del scores
+                part_ids = known_ids[start : start + batch_size]
+                frames.append(_frame(part_ids, idx, val, data.skus, model.name))
     if (~known).any():
         if fallback is None:
             fallback = SegmentPopularity().fit(data, segments)
@@ -566,6 +617,23 @@ def recommend(
             }
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _ranked_batch(
+    model: Recommender, rows: np.ndarray, k: int, exclude_seen: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores of ``rows``, :func:`top_k`'s columns and values): with ``exclude_seen`` the
+    lists leave out the SKUs each customer bought, while the scores returned are those
+    before (the bought cells' values put back after ranking)."""
+    scores = np.asarray(model.score(rows))
+    if not exclude_seen:
+        return scores, *top_k(scores, k)
+    seen = model.data.matrix[rows].nonzero()
+    kept = scores[seen]
+    scores[seen] = -np.inf
+    idx, val = top_k(scores, k)
+    scores[seen] = kept
+    return scores, idx, val
 
 
 def _shared_frame(
