@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+from threadpoolctl import threadpool_limits
 
 from channelops.stages import segmentation as seg
 from channelops.stages.segmentation import clv, holdout
@@ -150,6 +152,40 @@ def test_next_period_model_learns_a_regular_rhythm_and_scores_every_known_custom
     assert np.abs(fc["purchase_days"] - truth).mean() < 0.5
     weekly = fc.index[[int(c[1:]) % 4 == 0 for c in fc.index]]
     assert fc.loc[weekly, "purchase_days"].mean() > 6
+
+
+def test_next_period_fits_side_by_side_equal_the_fits_one_after_the_other(monkeypatch):
+    # the two regressors fitted in two threads at once are the ones each fitted alone in
+    # one thread: byte-equal predictions (30 boosting rounds, not 200, to stay quick)
+    regressor = nxt._regressor
+    monkeypatch.setattr(
+        nxt, "_regressor", lambda loss, seed: regressor(loss, seed).set_params(max_iter=30)
+    )
+    orders = _weekly_orders()
+    known = nxt._known_purchases(orders, "2024-07-28")
+    x = nxt._day_features(known.purchases, "2024-06-02", known.channels)
+    y = nxt._window_targets(known.purchases, "2024-06-02", 8, x.index)
+    targets = [("absolute_error", y["purchase_days"]), ("poisson", y["spend"])]
+    both = nxt._fit_side_by_side(x, targets, 1)
+    with threadpool_limits(limits=1):
+        alone = [nxt._regressor(loss, 1).fit(x, target) for loss, target in targets]
+    for fitted, single in zip(both, alone, strict=True):
+        assert fitted.n_iter_ == single.n_iter_ == 30
+        assert np.array_equal(fitted.predict(x), single.predict(x))
+    assert not np.array_equal(both[0].predict(x), both[1].predict(x))  # each its own target
+
+    # each fit sees one OpenMP thread in its worker, whatever the caller's setting
+    seen = []
+
+    class Probe:
+        def fit(self, x, y):
+            seen.append(_openmp_effective_n_threads())
+            return self
+
+    monkeypatch.setattr(nxt, "_regressor", lambda loss, seed: Probe())
+    with threadpool_limits(limits=2, user_api="openmp"):
+        nxt._fit_side_by_side(x, targets, 1)
+    assert seen == [1, 1]
 
 
 def test_next_period_without_history_says_why():
