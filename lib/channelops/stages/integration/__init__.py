@@ -31,7 +31,6 @@ from .merge import (
     overlap_views,
     price_consistency,
     probabilistic_pairs,
-    write_warehouse,
 )
 from .review import (
     REVIEW_FILE,
@@ -50,6 +49,7 @@ from .star import (
     write_order_lines,
     write_star_lines,
 )
+from .warehouse import Warehouse, write_warehouse
 
 __all__ = [
     "drop_pii",
@@ -67,6 +67,7 @@ __all__ = [
     "price_consistency",
     "SURVIVORSHIP_RULES",
     "write_warehouse",
+    "Warehouse",
     "identified_buyers",
     "is_guest_line",
     "guest_summary",
