@@ -104,3 +104,30 @@ def test_file_hash_is_recorded_and_tables_of_stages_not_run_keep_their_entry(tmp
     assert m["tables"]["forecasts"]["rows"] == 1, "04 ran: its table is hashed again"
     finish_manifest(m, paths, 0.0)  # no restriction: every changed table is hashed again
     assert m["tables"]["segments"]["file_sha256"] == file_sha256(paths.table("segments"))
+
+
+def test_content_hash_is_the_documented_digest_whatever_the_number_of_workers(tmp_path):
+    """Hand-computed: the row count, then per column its name:type line and the digests of
+    its null mask, lengths and values (nulls zeroed / empty), in column order."""
+    import hashlib
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    table = pa.table({"n": pa.array([3, None, 5], pa.int64()), "s": pa.array(["ab", None, "c"])})
+    pq.write_table(table, path)
+
+    def sha(data: bytes) -> bytes:
+        return hashlib.sha256(data).digest()
+
+    want = hashlib.sha256(b"3 rows\n")
+    want.update(b"n:int64\n")
+    want.update(sha(np.array([0, 1, 0], np.bool_).tobytes()) + sha(b""))
+    want.update(sha(np.array([3, 0, 5], np.int64).tobytes()))
+    want.update(b"s:string\n")
+    want.update(sha(np.array([0, 1, 0], np.bool_).tobytes()))
+    want.update(sha(np.array([2, 0, 1], np.int64).tobytes()) + sha(b"abc"))
+    for workers in (1, 2, 3):
+        assert table_content_hash(path, workers=workers) == want.hexdigest()

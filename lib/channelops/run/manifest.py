@@ -14,6 +14,7 @@ import json
 import os
 import platform
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -199,39 +200,46 @@ def refresh_tables(
         for table in entry.get("tables") or []
     }
     tables = {}
-    for path in sorted(paths.tables.glob("*.parquet")):
-        producer = producer_of(path.stem)
-        stage = producer.key if producer else written_by.get(path.stem)
-        stat = path.stat()
-        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-        previous = old.get(path.stem, {})
-        if rewritten is not None and previous and stage not in rewritten:
-            tables[path.stem] = previous
-            continue
-        if (
-            previous.get("file_stamp") == stamp
-            and previous.get("content_hash")
-            and previous.get("file_sha256")
-            and previous.get("hash_scheme") == HASH_SCHEME
-        ):
-            tables[path.stem] = {**previous, "stage": stage}
-            continue
-        try:
-            rows = int(pq.read_metadata(path).num_rows)
-            content_hash = table_content_hash(path)
-        except (pa.ArrowInvalid, OSError) as err:
+    file_hasher = ThreadPoolExecutor(max_workers=1)
+    try:
+        for path in sorted(paths.tables.glob("*.parquet")):
+            producer = producer_of(path.stem)
+            stage = producer.key if producer else written_by.get(path.stem)
+            stat = path.stat()
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            previous = old.get(path.stem, {})
+            if rewritten is not None and previous and stage not in rewritten:
+                tables[path.stem] = previous
+                continue
+            if (
+                previous.get("file_stamp") == stamp
+                and previous.get("content_hash")
+                and previous.get("file_sha256")
+                and previous.get("hash_scheme") == HASH_SCHEME
+            ):
+                tables[path.stem] = {**previous, "stage": stage}
+                continue
+            # the file's bytes are hashed beside its content (hashlib releases the GIL)
+            file_hash = file_hasher.submit(file_sha256, path)
+            try:
+                rows = int(pq.read_metadata(path).num_rows)
+                content_hash = table_content_hash(path)
+            except (pa.ArrowInvalid, OSError) as err:
+                file_hash.cancel()
+                tables[path.stem] = {
+                    "stage": stage,
+                    "error": f"not readable Parquet: {type(err).__name__}: {err}"[:500],
+                    "file_stamp": stamp,
+                }
+                continue
             tables[path.stem] = {
+                "rows": rows,
                 "stage": stage,
-                "error": f"not readable Parquet: {type(err).__name__}: {err}"[:500],
+                "content_hash": content_hash,
+                "hash_scheme": HASH_SCHEME,
+                "file_sha256": file_hash.result(),
                 "file_stamp": stamp,
             }
-            continue
-        tables[path.stem] = {
-            "rows": rows,
-            "stage": stage,
-            "content_hash": content_hash,
-            "hash_scheme": HASH_SCHEME,
-            "file_sha256": file_sha256(path),
-            "file_stamp": stamp,
-        }
+    finally:
+        file_hasher.shutdown(wait=True, cancel_futures=True)
     manifest["tables"] = tables
