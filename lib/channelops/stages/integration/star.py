@@ -222,7 +222,7 @@ def _stream_order_lines(
     pa.default_memory_pool().release_unused()
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
     try:
-        with pq.ParquetWriter(tmp, out_schema) as writer:
+        with pq.ParquetWriter(tmp, out_schema) as writer, _InOrder(writer.write_table) as write:
             start = 0
             for batch in src.iter_batches(batch_size=batch_rows, columns=keep):
                 idx = positions[start : start + len(batch)]
@@ -231,17 +231,46 @@ def _stream_order_lines(
                 arrays = [*batch.columns, customer]
                 table = pa.Table.from_arrays(arrays, names=[*keep, "customer_id"])
                 table = table.cast(out_schema)
-                writer.write_table(table)
+                write(table)  # encoded in a second thread while the next batch is read
                 if seen is not None:
                     seen.add(table)
                 del table, arrays, batch
             if src.metadata.num_rows == 0:
-                writer.write_table(out_schema.empty_table())
+                write(out_schema.empty_table())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+class _InOrder:
+    """``fn`` called on each argument in a second thread, one call at a time in the
+    order given, at most ``ahead`` calls waiting (each holds its argument): Parquet
+    encoding (which releases the GIL) beside the reading of the next batch. An error of
+    a call is raised by the next call or on leaving the ``with`` block, which waits for
+    every call."""
+
+    def __init__(self, fn, ahead: int = 2) -> None:
+        self._fn, self._ahead = fn, ahead
+        self._pool = ThreadPoolExecutor(1, "writer")
+        self._jobs: list[Future] = []
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, arg) -> None:
+        while len(self._jobs) >= self._ahead:
+            self._jobs.pop(0).result()
+        self._jobs.append(self._pool.submit(self._fn, arg))
+
+    def __exit__(self, *exc) -> None:
+        try:
+            for job in self._jobs:
+                job.result()
+        finally:
+            self._jobs = []
+            self._pool.shutdown(wait=True)
 
 
 class _OrdersAsWritten:
