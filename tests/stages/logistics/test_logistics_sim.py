@@ -271,3 +271,58 @@ def test_packing_pace_makes_a_day_pack_the_capacity():
         make_orders([("x", 0, 10)]), ONE, PLAIN, start=T0, pace=pd.Series({"W": 2.0})
     )
     assert res["ship_h"].tolist() == [2.0, 2.0]
+
+
+def _busy_window(n: int = 400) -> tuple[pd.DataFrame, pd.Series]:
+    """Two overloaded warehouses over two days: orders queue, both policies reorder them."""
+    rng = np.random.default_rng(11)
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "channel_id": rng.choice(["a", "b"], n),
+            "warehouse_id": rng.choice(["W1", "W2"], n),
+            "units": rng.integers(1, 4, n),
+            "order_ts": T0 + pd.to_timedelta(np.sort(rng.random(n)) * 48, unit="h"),
+            "value_score": rng.random(n),
+            "customer_score": rng.random(n),
+        }
+    )
+    orders["deadline_ts"] = orders["order_ts"] + pd.Timedelta(hours=12)
+    return orders, pd.Series({"W1": 1, "W2": 2})
+
+
+def test_policies_in_a_second_process_give_the_same_flow():
+    # workers=2 simulates FIFO in a second Python process while this one runs priority;
+    # every float must be the one the serial run gives.
+    orders, packers = _busy_window()
+    serial = simulate_order_flow(orders, packers, SimConfig(), seed=3, start=T0, workers=1)
+    parallel = simulate_order_flow(orders, packers, SimConfig(), seed=3, start=T0, workers=2)
+    assert serial["breach"].sum() > 0  # a queue that the policies order differently
+    assert not serial.loc[serial["policy"] == "fifo", "pack_start_h"].equals(
+        serial.loc[serial["policy"] == "priority", "pack_start_h"]
+    )
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
+
+
+def test_a_failed_second_process_is_simulated_here(monkeypatch):
+    from channelops.stages.logistics import packing
+
+    orders, packers = _busy_window(60)
+    serial = simulate_order_flow(orders, packers, SimConfig(), seed=3, start=T0, workers=1)
+    monkeypatch.setattr(packing, "_WORKER", "import sys; sys.exit('no simulation today')")
+    with pytest.warns(RuntimeWarning, match="no simulation today"):
+        fallback = simulate_order_flow(orders, packers, SimConfig(), seed=3, start=T0, workers=2)
+    pd.testing.assert_frame_equal(serial, fallback, check_exact=True)
+
+
+def test_small_windows_stay_in_one_process(monkeypatch):
+    from channelops.stages.logistics import packing
+
+    def no_second_process(*args, **kwargs):
+        raise AssertionError("a second process for a small window")
+
+    monkeypatch.setattr(packing, "_Elsewhere", no_second_process)
+    orders, packers = _busy_window(50)
+    assert packing.PARALLEL_MIN_ORDERS > len(orders)
+    res = simulate_order_flow(orders, packers, SimConfig(), seed=3, start=T0)
+    assert len(res) == 100

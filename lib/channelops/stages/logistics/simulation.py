@@ -12,7 +12,7 @@ Every order goes through five steps:
 
 Steps 1-3 and 5 have no capacity limit, so they are computed for all orders at once with
 numpy. Step 4 is the bottleneck that queues: it is simulated with simpy, one process per
-packer, and this is where the two policies differ:
+packer (:mod:`.packing`), and this is where the two policies differ:
 
 - ``fifo`` — packers take the order that became ready first;
 - ``priority`` — packers take the order with the earliest *effective deadline*
@@ -34,17 +34,15 @@ inputs and outputs use pandas timestamps (UTC, naive or aware, consistently).
 
 from __future__ import annotations
 
-import bisect
-import gc
-import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import simpy
-from simpy.events import PENDING
+
+# the simpy model of step 4 (pick and pack) is in .packing
+from .packing import _next_pickup_at, _on_shift, _OrderTimes, pack_times  # noqa: F401
 
 __all__ = [
     "SimConfig",
@@ -322,48 +320,6 @@ def packing_pace(
 # --------------------------------------------------------------------------- the clock
 
 
-def _on_shift(packer: int, packers: int, config: SimConfig) -> list[tuple[float, float]]:
-    """Local-hour intervals of a day when this packer works (packer k works a shift when
-    k < round(share x packers))."""
-    return [(s, e) for s, e, share in config.shifts if packer < round(share * packers)]
-
-
-def _next_working(t: float, intervals: list[tuple[float, float]], tz: float) -> float:
-    """The first time >= t (hours) inside a working interval, or inf when none."""
-    if not intervals:
-        return math.inf
-    day = math.floor((t + tz) / 24.0)
-    local = t + tz - 24.0 * day
-    for d in (0, 1):
-        for s, e in intervals:
-            if d == 0 and local < e - 1e-12:
-                return t + max(0.0, s - local)
-            if d == 1:
-                return t + (24.0 - local) + s
-    return math.inf  # pragma: no cover
-
-
-def _shift_end(t: float, intervals: list[tuple[float, float]], tz: float) -> float:
-    """End of the working interval containing t (t must be inside one)."""
-    day = math.floor((t + tz) / 24.0)
-    local = t + tz - 24.0 * day
-    ends = [e for s, e in intervals if s - 1e-12 <= local < e]
-    return t + (max(ends) - local if ends else 0.0)
-
-
-def _next_pickup_at(t: float, hours: list[float], tz: float) -> float:
-    """:func:`next_pickup` of one time ``t`` (``hours``: the pickup hours sorted, as Python
-    floats): the same float operations in the same order, so the same value, without
-    building a numpy array for each order the priority policy considers."""
-    if not hours:
-        return t
-    local = t + tz
-    within = local - 24.0 * math.floor(local / 24.0)
-    idx = bisect.bisect_left(hours, within - 1e-9)
-    nxt = hours[idx] if idx < len(hours) else hours[0] + 24.0
-    return t + (nxt - within)
-
-
 def next_pickup(t: np.ndarray, pickup_hours: Sequence[float], tz: float = 0.0) -> np.ndarray:
     """The first carrier pickup at or after each time t (hours); t itself when no pickups."""
     t = np.asarray(t, dtype=float)
@@ -390,8 +346,15 @@ def simulate_order_flow(
     seed: int = 0,
     start: pd.Timestamp | None = None,
     pace: pd.Series | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Simulate the order flow of a window of orders under each policy.
+
+    The policies share nothing but their inputs, so with ``workers`` 2 the first policy
+    runs in a second Python process while this one runs the others (one simpy run holds
+    the interpreter's lock, so a thread would not run beside it); every float is computed
+    by the same code on the same inputs, so the result is the same as with ``workers`` 1
+    (:func:`~.packing.pack_times`).
 
     Args:
         orders: one row per order with order_id, channel_id, warehouse_id, order_ts
@@ -407,6 +370,11 @@ def simulate_order_flow(
         start: time zero of the clock (local midnight is best, as shifts and pickups are
             in local hours of the clock plus ``config.tz_offset_h``); default: midnight
             of the first order's day.
+        workers: 1 runs the policies one after the other here; 2 runs the first in a
+            second process meanwhile. None: 2 when this process may run on two cores or
+            more, there are two policies or more and the window has at least
+            :data:`~.packing.PARALLEL_MIN_ORDERS` orders (below that starting the second
+            process costs more than it saves), else 1.
 
     Returns:
         One row per order and policy: policy, order_id, channel_id, warehouse_id, ready_h,
@@ -421,12 +389,12 @@ def simulate_order_flow(
     if start is None:
         start = orders["order_ts"].min().floor("D")
     times = _order_times(orders, config, seed, start, pace)
-    results = []
-    for policy in policies:
-        pstart, pend = _pack_times(
-            policy, times, orders["warehouse_id"].to_numpy(), packers, config
-        )
-        results.append(_policy_result(policy, orders, times, pstart, pend, config))
+    wh = orders["warehouse_id"].to_numpy()
+    n_packers = {w: int(packers[w]) for w in pd.unique(wh)}
+    packed = pack_times(list(policies), times, wh, n_packers, config, workers)
+    results = [
+        _policy_result(policy, orders, times, *packed[policy], config) for policy in policies
+    ]
     return pd.concat(results, ignore_index=True)
 
 
@@ -444,17 +412,6 @@ def _check_flow_inputs(orders: pd.DataFrame, packers: pd.Series, policies: Seque
     bad = [p for p in policies if p not in POLICIES]
     if bad:
         raise ValueError(f"unknown policy {bad}; expected some of {POLICIES}")
-
-
-@dataclass(frozen=True)
-class _OrderTimes:
-    """Per-order times of steps 1-3 and the pack times, hours on the simulation clock."""
-
-    arrive: np.ndarray
-    deadline: np.ndarray
-    ready: np.ndarray
-    pack_h: np.ndarray
-    eff_deadline: np.ndarray
 
 
 def _order_times(
@@ -485,47 +442,6 @@ def _order_times(
         pack_h = pack_h * orders["warehouse_id"].map(pace).fillna(1.0).to_numpy(float)
     eff_deadline = deadline - config.value_weight_h * value - config.customer_weight_h * cust
     return _OrderTimes(arrive, deadline, ready, pack_h, eff_deadline)
-
-
-def _pack_times(
-    policy: str, times: _OrderTimes, wh: np.ndarray, packers: pd.Series, config: SimConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Step 4 under one policy: each order's pack start and end, hours (inf if never)."""
-    n = len(wh)
-    pstart = np.full(n, np.inf)
-    pend = np.full(n, np.inf)
-    env = simpy.Environment()
-    # the per-order times as Python floats (the same values): the simulation reads them
-    # one order at a time, where indexing a list is cheaper than indexing numpy
-    ready, pack_h = times.ready.tolist(), times.pack_h.tolist()
-    deadline, eff = times.deadline.tolist(), times.eff_deadline.tolist()
-    for w in pd.unique(wh):
-        idx = np.flatnonzero(wh == w)
-        idx = idx[np.argsort(times.ready[idx], kind="stable")]
-        _Station(
-            env,
-            idx.tolist(),
-            ready,
-            pack_h,
-            deadline,
-            eff,
-            int(packers[w]),
-            config,
-            policy,
-            pstart,
-            pend,
-        )
-    # The run allocates millions of short-lived events that reference counting frees;
-    # the cyclic collector's passes over them cost a third of the run and find nothing
-    # to free, so it is paused for the run (and back as it was afterwards).
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        env.run()
-    finally:
-        if paused:
-            gc.enable()
-    return pstart, pend
 
 
 def _policy_result(
@@ -579,115 +495,6 @@ def _empty_result() -> pd.DataFrame:
         "breach",
     ]
     return pd.DataFrame({c: pd.Series(dtype=object if c in cols[:4] else float) for c in cols})
-
-
-class _FirstOf(simpy.Event):
-    """``a | b`` for two events of which neither has been processed: scheduled once, when
-    the first of them is processed, as simpy's ``Condition`` is (the same events are
-    scheduled in the same order), without building the condition's value, which the
-    packers never read. An idle packer waits on one of these for every order that
-    arrives while it is idle, so their cost is a large part of the simulation's."""
-
-    def __init__(self, env, a, b) -> None:
-        super().__init__(env)
-        for event in (a, b):
-            if event.callbacks is None:  # already processed
-                self._check(event)
-            else:
-                event.callbacks.append(self._check)
-
-    def _check(self, event) -> None:
-        if self._value is PENDING:
-            self._ok = True
-            self._value = None
-            self.env.schedule(self)
-
-
-class _Station:
-    """The pick-and-pack station of one warehouse: a queue and one simpy process per
-    packer. The queue is ours (not a simpy resource) so that the priority policy can look
-    at the clock when it chooses, and packers can go off shift between orders."""
-
-    def __init__(
-        self,
-        env,
-        order_idx,
-        ready,
-        pack_h,
-        deadline,
-        eff_deadline,
-        n_packers,
-        config: SimConfig,
-        policy: str,
-        pstart,
-        pend,
-    ) -> None:
-        self.env = env
-        self.ready, self.pack_h = ready, pack_h
-        self.deadline, self.eff = deadline, eff_deadline
-        self.config, self.policy = config, policy
-        self.pstart, self.pend = pstart, pend
-        self.pickups = sorted(float(h) for h in config.pickup_hours)
-        self.tz = config.tz_offset_h
-        self.queue: list[tuple[float, int]] = []  # (key, order index)
-        self.lost: list[tuple[float, int]] = []  # priority: orders that will breach anyway
-        self.pending = len(order_idx)
-        self.wake = env.event()
-        env.process(self._arrivals(order_idx))
-        for k in range(n_packers):
-            intervals = _on_shift(k, n_packers, config)
-            if intervals:
-                env.process(self._packer(intervals))
-
-    def _arrivals(self, order_idx):
-        for i in order_idx:
-            wait = self.ready[i] - self.env.now
-            if wait > 0:
-                yield self.env.timeout(wait)
-            key = self.ready[i] if self.policy == "fifo" else self.eff[i]
-            heapq.heappush(self.queue, (key, i))
-            self._notify()
-
-    def _notify(self) -> None:
-        if not self.wake.triggered:
-            self.wake.succeed()
-
-    def _take(self) -> int | None:
-        """The next order to pack now, or None when nothing waits."""
-        if self.policy == "priority":
-            now = self.env.now
-            while self.queue:
-                key, i = heapq.heappop(self.queue)
-                ship = _next_pickup_at(now + self.pack_h[i], self.pickups, self.tz)
-                if ship <= self.deadline[i] + 1e-9:
-                    return i
-                heapq.heappush(self.lost, (self.deadline[i], i))
-            if self.lost:
-                return heapq.heappop(self.lost)[1]
-            return None
-        if self.queue:
-            return heapq.heappop(self.queue)[1]
-        return None
-
-    def _packer(self, intervals):
-        tz = self.config.tz_offset_h
-        while self.pending > 0:
-            t = _next_working(self.env.now, intervals, tz)
-            if t > self.env.now + 1e-12:
-                yield self.env.timeout(t - self.env.now)
-                continue
-            i = self._take()
-            if i is None:
-                if self.wake.triggered:
-                    self.wake = self.env.event()
-                # Sleep until an order arrives or the shift ends, whichever is first.
-                end = _shift_end(self.env.now, intervals, tz)
-                yield _FirstOf(self.env, self.wake, self.env.timeout(max(end - self.env.now, 1e-6)))
-                continue
-            self.pending -= 1
-            self.pstart[i] = self.env.now
-            yield self.env.timeout(self.pack_h[i])
-            self.pend[i] = self.env.now
 
 
 # --------------------------------------------------------------------------- summary
