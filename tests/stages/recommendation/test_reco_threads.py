@@ -95,7 +95,7 @@ def test_lists_and_shares_scored_in_two_threads_equal_one_thread(exclude_seen):
 def test_windows_evaluated_in_two_threads_equal_one_thread():
     lines = _shop(120)
     segments = pd.Series({f"c{u:03d}": f"g{u % 3}" for u in range(120)})
-    names = ["gp_topfreq", "als_f4", "next_basket_x2"]  # implicit's threads, BLAS, caches
+    names = ["als_f4", "next_basket_x2"]  # implicit's threads, BLAS, the fits' caches
     options = dict(
         categories=pd.Series({f"s{i:02d}": "xy"[i // 6] for i in range(12)}),
         iterations=3,
@@ -110,3 +110,19 @@ def test_windows_evaluated_in_two_threads_equal_one_thread():
     assert list(two.test_recs) == names
     for name in names:
         pd.testing.assert_frame_equal(two.test_recs[name], one.test_recs[name], check_exact=True)
+
+
+def test_next_basket_fitted_in_two_threads_equals_the_serial_fit():
+    """A fresh fit builds the whole data's state and pairs beside the logistic fits; after an
+    explore model of the same settings (its state cached) the repeat part is fitted alone."""
+    lines = _shop()
+    rows = np.arange(90)
+    fresh = rec.make_model("next_basket", seed=1, explore_options={"window_weeks": 3})
+    fresh = fresh.fit(rec.build_interactions(lines))
+    data = rec.build_interactions(lines)
+    rec.make_model("explore", seed=1, explore_options={"window_weeks": 3}).fit(data)
+    serial = rec.make_model("next_basket", seed=1, explore_options={"window_weeks": 3}).fit(data)
+    assert fresh.coef_ is not None and fresh.repeat_model is not None
+    assert fresh.coef_.tobytes() == serial.coef_.tobytes()
+    assert (fresh.repeat_scores != serial.repeat_scores).nnz == 0
+    assert fresh.score(rows).tobytes() == serial.score(rows).tobytes()
