@@ -57,22 +57,35 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...] | list[str], name: st
 
 
 def _line_money(lines: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Per line: net revenue, units that left stock for good (signed), merchandise flag."""
+    """Per line: net revenue, units that left stock for good (signed), merchandise flag.
+
+    A float column without a missing value is used as it is, not copied (the values are
+    what ``fillna(0.0).astype(float)`` gives; nothing here writes into them)."""
     net = lines["net_revenue_base"] if "net_revenue_base" in lines else lines["revenue_base"]
-    net = pd.to_numeric(net, errors="coerce").fillna(0.0).astype(float)
-    qty = pd.to_numeric(lines["quantity"], errors="coerce").fillna(0.0).astype(float)
+    net = _as_float(net)
+    qty = _as_float(lines["quantity"])
     if "demand_units" in lines:
-        sold = pd.to_numeric(lines["demand_units"], errors="coerce").fillna(0.0).astype(float)
+        sold = _as_float(lines["demand_units"])
         # a reversal line (negative quantity) brings its units back: cost leaves with it
         units = sold + qty.where(qty < 0, 0.0)
+        del sold
     else:
         units = qty
-    merch = (
-        lines["is_merchandise"].fillna(True).astype(bool)
-        if "is_merchandise" in lines
-        else pd.Series(True, index=lines.index)
-    )
-    return net, units.where(merch, 0.0), merch
+    if "is_merchandise" in lines:
+        merch = lines["is_merchandise"].fillna(True).astype(bool)
+        units = units.where(merch, 0.0)
+    else:  # every line is merchandise: ``where`` would copy the units unchanged
+        merch = pd.Series(True, index=lines.index)
+    return net, units, merch
+
+
+def _as_float(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float)``, without the
+    copies when the column is already float64 with nothing missing."""
+    values = pd.to_numeric(values, errors="coerce")
+    if values.isna().any():
+        values = values.fillna(0.0)
+    return values.astype(float, copy=False)
 
 
 def _text_codes(values: pd.Series, missing_as_text: bool = True) -> tuple[np.ndarray, list[str]]:
@@ -158,13 +171,34 @@ def _orders_with_revenue(
         o_code, o_names = pd.factorize(order_id)  # only which lines share an order matters
         n = max(len(o_names), 1)
     pair, pair_channel = _pair_groups(np.asarray(ch_code, dtype=np.int64), o_code, n)
-    # pandas' own sums per pair (in row order, as the group-by on the pair key sums them),
-    # grouped on the pair numbers as categories: no hashing of a key per line
-    groups = pd.Categorical.from_codes(pair, categories=pd.RangeIndex(len(pair_channel)))
-    per_order = pd.Series(net.to_numpy()).groupby(groups, observed=False).sum().to_numpy()
+    per_order = _pair_sums(pair, np.asarray(net.to_numpy(), dtype=float), len(pair_channel))
+    del pair
     positive = pair_channel[per_order > 0]  # a number no line has sums to 0: never counted
     counts = np.bincount(positive, minlength=len(ids)) if len(ids) else np.zeros(0, np.int64)
     return pd.Series(counts[: len(ids)], index=ids).astype(np.int64)
+
+
+def _pair_sums(pair: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
+    """The sum of ``values`` per number 0..m-1 of ``pair``, equal to the last bit to
+    pandas' group-by sum (compensated, in row order) of ``values`` on ``pair``.
+
+    A group of one or two lines sums alike either way (0 + a, then + b: the compensation
+    is 0 until the second addition), so ``np.bincount`` sums those; the few groups of
+    three lines or more are summed again by pandas over their lines alone (each group's
+    lines in row order, as the group-by over every line sums them). No per-line key is
+    hashed, sorted or copied into a categorical: arrays of the groups' size and one flag
+    per line.
+    """
+    size = np.bincount(pair, minlength=m)
+    sums = np.bincount(pair, weights=values, minlength=m)
+    many = size >= 3
+    del size
+    rows = np.flatnonzero(many[pair])
+    if len(rows):
+        key = pair[rows]
+        again = pd.Series(values[rows]).groupby(key).sum()
+        sums[again.index.to_numpy()] = again.to_numpy()
+    return sums
 
 
 def _pair_groups(ch_code: np.ndarray, o_code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +221,37 @@ def _pair_groups(ch_code: np.ndarray, o_code: np.ndarray, n: int) -> tuple[np.nd
     extra, rank = np.unique(ch_code[other] * n + o_code[other], return_inverse=True)
     pair[other] = n + rank.ravel()
     return pair, np.concatenate([primary, extra // n])
+
+
+def _channel_sums(
+    ch_code: np.ndarray,
+    net: pd.Series,
+    units: pd.Series,
+    unit_cost: np.ndarray,
+    merch: np.ndarray,
+    known: np.ndarray,
+) -> pd.DataFrame:
+    """Per channel code present (sorted): revenue, merch_revenue, known_revenue and
+    known_cogs, summed by pandas' group-by in row order. One line-level column at a time
+    (each freed before the next), grouped on one categorical key: the sums of a group-by of
+    the four-column frame on ``ch_code`` (pandas sums every column on its own), without the
+    frame and its 2-D copy."""
+    k = int(ch_code.max()) + 1 if len(ch_code) else 0
+    key = pd.Categorical.from_codes(ch_code, categories=pd.RangeIndex(k))
+    net_values = net.to_numpy()
+
+    def column(make):  # the column's sums per code present
+        return pd.Series(make()).groupby(key, observed=True).sum()
+
+    sums = {
+        "revenue": column(lambda: net_values),
+        "merch_revenue": column(lambda: np.where(merch, net_values, 0.0)),
+        "known_revenue": column(lambda: np.where(known, net_values, 0.0)),
+        "known_cogs": column(lambda: np.where(known, units.to_numpy() * unit_cost, 0.0)),
+    }
+    g = pd.DataFrame({name: s.to_numpy() for name, s in sums.items()})
+    g.index = np.asarray(sums["revenue"].index, dtype=np.int64)  # the codes present
+    return g
 
 
 def channel_margin_rates(
@@ -221,8 +286,8 @@ def channel_margin_rates(
             order_ts_local for ``start``/``end``.
         products: products.csv (sku, unit_cost).
         channels: channels.csv (channel_id, commission_rate), or None.
-        shipments: shipments.csv (order_id, channel_id, cost; warehouse_id for handling),
-            or None.
+        shipments: shipments.csv (channel_id, cost; warehouse_id for handling; order_id
+            with ``start``/``end``), or None.
         warehouses: warehouses.csv (warehouse_id, handling_cost_per_order), or None.
         payment_fee_rate: payment provider fee as a share of revenue (0 <= rate < 1).
         start, end: keep lines ordered on ``start <= order_ts_local < end`` (and
@@ -254,39 +319,34 @@ def channel_margin_rates(
         lines = lines.loc[keep]
     net, units, merch = _line_money(lines)
     ch_code, ids = _given_or_text_codes(lines, "channel_id")
+    # distinct orders with revenue per channel first, while only the net revenue and the
+    # channel codes are held beside the lines (their sums are the memory peak on large)
+    orders = _orders_with_revenue(
+        ch_code, lines["order_id"], net, pd.Index(ids), given_codes(lines, "order_id")
+    )
     sku_given = given_codes(lines, "sku")
     if sku_given is not None and len(sku_given):
         # a missing SKU keeps code -1 (no cost), as _text_codes codes it
         sku_code, skus = sorted_codes(lines["sku"], sku_given)
     else:
         sku_code, skus = _text_codes(lines["sku"], missing_as_text=False)
+    del sku_given
     cost = pd.to_numeric(products.set_index(products["sku"].astype(str))["unit_cost"], "coerce")
     cost = cost[~cost.index.duplicated()]
-    unit_cost = pd.Series(
-        _take(pd.Series(skus, dtype="string").map(cost).astype(float).to_numpy(), sku_code),
-        index=lines.index,
-    )
-    known = merch & unit_cost.notna().to_numpy()
-    frame = pd.DataFrame(
-        {
-            "revenue": net.to_numpy(),
-            "merch_revenue": net.where(merch, 0.0).to_numpy(),
-            "known_revenue": net.where(known, 0.0).to_numpy(),
-            "known_cogs": (units * unit_cost).where(known, 0.0).to_numpy(),
-        }
-    )
-    # sums per channel in row order (the groupby's own compensated sums), channels by name
-    g = frame.groupby(ch_code).sum()
+    unit_cost = _take(pd.Series(skus, dtype="string").map(cost).astype(float).to_numpy(), sku_code)
+    del sku_code
+    known = merch.to_numpy() & ~np.isnan(unit_cost)
+    # sums per channel in row order (the groupby's own compensated sums, column by column
+    # as the frame's group-by sums them), channels by name
+    g = _channel_sums(ch_code, net, units, unit_cost, merch.to_numpy(), known)
+    del units, unit_cost, known, merch
     g.index = pd.Index([ids[i] for i in g.index], dtype=object, name="channel_id")
-    del frame
     ids = list(g.index)
     if channels is not None:
         _require(channels, ("channel_id",), "channels.csv")
         ids += [c for c in channels["channel_id"].astype(str) if c not in g.index]
     g = g.reindex(ids, fill_value=0.0)
-    orders = _orders_with_revenue(
-        ch_code, lines["order_id"], net, g.index, given_codes(lines, "order_id")
-    )
+    orders = orders.reindex(g.index, fill_value=0).astype(np.int64)
     coverage = (g["known_revenue"] / g["merch_revenue"].where(g["merch_revenue"] > 0)).fillna(1.0)
     cost_share = (g["known_cogs"] / g["known_revenue"].where(g["known_revenue"] > 0)).fillna(0.0)
     cogs = g["known_cogs"] + cost_share * (g["merch_revenue"] - g["known_revenue"])
@@ -309,9 +369,10 @@ def channel_margin_rates(
 
     fulfil = pd.Series(0.0, index=ids)
     if shipments is not None and len(shipments):
-        _require(shipments, ("order_id", "channel_id", "cost"), "shipments.csv")
+        _require(shipments, ("channel_id", "cost"), "shipments.csv")
         ship = shipments
         if start is not None or end is not None:
+            _require(shipments, ("order_id",), "shipments.csv")  # the period's orders
             cid = lines["channel_id"].astype(str)
             kept = set(zip(cid, lines["order_id"].astype(str), strict=True))
             pairs = zip(ship["channel_id"].astype(str), ship["order_id"].astype(str), strict=True)

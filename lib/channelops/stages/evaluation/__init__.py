@@ -100,8 +100,17 @@ from .scorecard import (
     sales_figures,
     service_figures,
     shipment_figures,
+    shipment_part,
 )
-from .source import CODED_COLUMNS, guests_from_parquet, read_lines, shared_text, with_shared_text
+from .source import (
+    ARROW_COLUMNS,
+    CODED_COLUMNS,
+    guests_from_parquet,
+    read_lines,
+    shared_text,
+    shipment_costs,
+    with_shared_text,
+)
 from .summary import (
     SUMMARY_TABLE_COLUMNS,
     acquisition_text,
@@ -122,8 +131,10 @@ __all__ = [
     "left_out_text",
     # reading the lines
     "read_lines",
+    "ARROW_COLUMNS",
     "CODED_COLUMNS",
     "shared_text",
+    "shipment_costs",
     "with_shared_text",
     "guests_from_parquet",
     # scorecard
@@ -138,6 +149,7 @@ __all__ = [
     "first_seen",
     "sales_figures",
     "shipment_figures",
+    "shipment_part",
     "marketing_figures",
     "ltv_figures",
     "inventory_figures",

@@ -32,6 +32,7 @@ __all__ = [
     "first_seen",
     "sales_figures",
     "shipment_figures",
+    "shipment_part",
     "marketing_figures",
     "ltv_figures",
     "inventory_figures",
@@ -704,6 +705,7 @@ def channel_scorecard(
     curves: pd.DataFrame | None = None,
     level: float = 0.95,
     margins: pd.DataFrame | None = None,
+    shipped: tuple[pd.DataFrame | None, list[str]] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The ranked channel scorecard with every figure of :data:`SCORECARD_DEFINITIONS`.
 
@@ -722,6 +724,9 @@ def channel_scorecard(
         margins: :func:`channelops.margins.channel_margin_rates` of the same lines
             (channel_id, payment_cost, margin_rate), or None: payment_cost and margin_rate
             NaN, contribution without payment fees.
+        shipped: :func:`shipment_part` of the shipments and orders, computed beforehand
+            (then ``orders`` is not read, and ``shipments`` only for the warehouses that
+            serve each channel: channel_id, warehouse_id); None: computed here.
 
     Returns:
         (scorecard with the columns of :data:`SCORECARD_COLUMNS`, one row per channel that
@@ -734,7 +739,9 @@ def channel_scorecard(
         notes.append("no product master with unit_cost: cogs, margins and contribution are NaN")
     if seen is None:
         seen = first_seen(lines)
-    card = _with_shipments(card, shipments, orders, notes)
+    if shipped is None:
+        shipped = shipment_part(shipments, orders)
+    card = _with_shipments(card, shipped, notes)
     card, new_ids = _with_marketing(card, marketing, seen, notes, curves, level)
     if clv is not None and len(clv):
         card = card.join(ltv_figures(seen, clv, new_ids))
@@ -778,25 +785,44 @@ def _costs_from_margins(card: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
     return card
 
 
-def _with_shipments(
-    card: pd.DataFrame,
-    shipments: pd.DataFrame | None,
-    orders: pd.DataFrame | None,
-    notes: list[str],
-) -> pd.DataFrame:
-    """``card`` joined with :func:`shipment_figures` (a channel without shipments costs 0);
-    a note in ``notes`` when shipments or orders are absent."""
+def shipment_part(
+    shipments: pd.DataFrame | None, orders: pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """The scorecard's shipment figures and their notes, ready to join: :func:`shipment_figures`
+    of ``shipments`` and ``orders`` (None without shipments) and a note when shipments or
+    orders are absent. Computed on its own (:func:`channel_scorecard` ``shipped``), so a
+    caller can free the orders and the shipments' order ids and times before reading the
+    lines.
+
+    Args:
+        shipments, orders: as :func:`channel_scorecard` takes them.
+
+    Returns:
+        (figures indexed by channel_id or None, notes).
+    """
     if shipments is None or not len(shipments):
-        notes.append(
+        return None, [
             "no shipments.csv: fulfilment_cost, cost_per_delivery, order cycle time and "
             "on-time rate are NaN, and contribution is unknown"
-        )
+        ]
+    notes = [] if orders is not None else ["no orders table: order_cycle_hours is NaN"]
+    return shipment_figures(shipments, orders), notes
+
+
+def _with_shipments(
+    card: pd.DataFrame,
+    shipped: tuple[pd.DataFrame | None, list[str]],
+    notes: list[str],
+) -> pd.DataFrame:
+    """``card`` joined with :func:`shipment_part`'s figures (a channel without shipments
+    costs 0); its notes added to ``notes``."""
+    figures, why = shipped
+    notes.extend(why)
+    if figures is None:
         return card
-    card = card.join(shipment_figures(shipments, orders))
+    card = card.join(figures)
     card["fulfilment_cost"] = card["fulfilment_cost"].fillna(0.0)
     card["shipments"] = card["shipments"].fillna(0)
-    if orders is None:
-        notes.append("no orders table: order_cycle_hours is NaN")
     return card
 
 

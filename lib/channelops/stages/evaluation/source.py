@@ -28,11 +28,23 @@ from channelops.customers import GuestsLeftOut
 from channelops.engine import duckdb_connection
 from channelops.margins import CODE_SUFFIX
 
-__all__ = ["CODED_COLUMNS", "read_lines", "shared_text", "with_shared_text", "guests_from_parquet"]
+__all__ = [
+    "ARROW_COLUMNS",
+    "CODED_COLUMNS",
+    "read_lines",
+    "shared_text",
+    "shipment_costs",
+    "with_shared_text",
+    "guests_from_parquet",
+]
 
 #: The text columns of the lines that 06's scorecard and the shared margins group on: 06
 #: reads them with codes (:func:`read_lines` ``coded``).
 CODED_COLUMNS = ("channel_id", "order_id", "customer_id", "sku")
+
+#: The coded columns 06 reads by their codes alone (the distinct orders per channel, in
+#: the scorecard and the margins): :func:`read_lines` keeps their text as Arrow strings.
+ARROW_COLUMNS = ("order_id",)
 
 
 def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -48,9 +60,13 @@ def shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return _shared_text_and_codes(column)[0]
 
 
-def _shared_text_and_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _shared_text_and_codes(
+    column: pa.ChunkedArray | pa.Array, as_arrow: bool = False
+) -> tuple[np.ndarray | pd.api.extensions.ExtensionArray, np.ndarray]:
     """:func:`shared_text` and the int32 code of every row (distinct values numbered in
-    order of first appearance, as ``pandas.factorize`` numbers them; -1 where null)."""
+    order of first appearance, as ``pandas.factorize`` numbers them; -1 where null).
+    ``as_arrow``: the text stays Arrow strings (pandas ``string[pyarrow]``, <NA> where
+    null) instead of Python strings."""
     if isinstance(column, pa.ChunkedArray):
         # one array, so one dictionary for every row (unifying per-chunk dictionaries of
         # millions of order ids is far slower than encoding once)
@@ -58,12 +74,16 @@ def _shared_text_and_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarr
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     encoded = column.dictionary_encode()
-    # null rows point one past the dictionary, where None sits
-    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
-    codes = encoded.indices.fill_null(len(values) - 1).to_numpy().astype(np.int64, copy=False)
-    text = values.take(codes)
+    n_values = len(encoded.dictionary) + 1  # null rows point one past the dictionary
+    codes = encoded.indices.fill_null(n_values - 1).to_numpy().astype(np.int64, copy=False)
+    if as_arrow:
+        text = pd.arrays.ArrowStringArray(column)
+    else:  # where None sits for the null rows
+        values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
+        text = values.take(codes)
+    del encoded
     codes = codes.astype(np.int32)
-    codes[codes == len(values) - 1] = -1
+    codes[codes == n_values - 1] = -1
     return text, codes
 
 
@@ -71,6 +91,7 @@ def read_lines(
     path: str | os.PathLike[str],
     columns: list[str] | tuple[str, ...],
     coded: list[str] | tuple[str, ...] = (),
+    arrow: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Columns of an order-lines Parquet file, text columns as :func:`shared_text` arrays.
 
@@ -85,10 +106,15 @@ def read_lines(
             in order of first appearance, -1 where missing): the encoding Arrow makes
             anyway, so the scorecard and the margins group on integers instead of hashing
             every line's string again.
+        arrow: text columns of ``columns`` kept as Arrow strings (pandas
+            ``string[pyarrow]``, <NA> where missing) instead of Python strings: for a key
+            read by its codes alone (06 reads the order ids by their codes: on large data
+            8.6M order id strings are about 0.5 GB, as Arrow strings about a fifth).
 
     Returns:
         DataFrame with ``columns`` (then the code columns), row order of the file: text
-        columns object (one ``str`` per distinct value, None where missing), numbers,
+        columns object (one ``str`` per distinct value, None where missing; ``arrow``
+        columns ``string[pyarrow]``), numbers,
         booleans and timestamps as ``pandas.read_parquet`` types them.
 
     Raises:
@@ -115,6 +141,9 @@ def read_lines(
             f"read_lines codes text columns it reads; {not_text} of {os.fspath(path)} "
             f"is not among the text columns of {list(columns)}"
         )
+    not_read = [c for c in arrow if c not in columns]
+    if not_read:
+        raise ValueError(f"read_lines keeps as Arrow strings columns it reads; not {not_read}")
     out: dict[str, object] = {}
     codes: dict[str, np.ndarray] = {}
     for name in columns:
@@ -122,7 +151,7 @@ def read_lines(
         text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
         table = pq.read_table(path, columns=[name])
         if text:
-            out[name], code = _shared_text_and_codes(table.column(0))
+            out[name], code = _shared_text_and_codes(table.column(0), name in arrow)
             if name in coded:
                 codes[name + CODE_SUFFIX] = code
         else:
@@ -157,6 +186,25 @@ def with_shared_text(
             if coded:
                 out[c + CODE_SUFFIX] = codes
     return out
+
+
+#: Columns of shipments.csv read only for the scorecard's shipment figures (order cycle
+#: time, on-time rate): :func:`shipment_costs` drops them once those are computed.
+SHIPMENT_FIGURE_ONLY = ("order_id", "promised_ts", "delivered_ts")
+
+
+def shipment_costs(shipments: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``shipments`` without the columns only the scorecard's shipment figures read
+    (:data:`SHIPMENT_FIGURE_ONLY`): what the shared margins (channel, cost, warehouse
+    handling) and the stock figures (channel, warehouse) read after those figures are
+    computed (:func:`.scorecard.shipment_part`). None for None.
+
+    On large data the order ids and the two times are a few hundred MB that would
+    otherwise sit beside the order lines through the scorecard.
+    """
+    if shipments is None:
+        return None
+    return shipments.drop(columns=[c for c in SHIPMENT_FIGURE_ONLY if c in shipments.columns])
 
 
 def guests_from_parquet(
