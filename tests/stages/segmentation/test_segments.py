@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
+from threadpoolctl import threadpool_limits
 
 from _builders import copy_without, customer_lines
 from channelops.customers import place_in_segments
@@ -166,6 +168,34 @@ def test_fit_segments_chooses_k_and_is_deterministic():
     assert adjusted_rand_score(truth, a.predict(f)) == 1.0
     pd.testing.assert_series_equal(a.predict(f), b.predict(f))
     assert set(a.names.values()) == {"loyal_high_value", "dormant", "bargain_hunter"}
+
+
+def test_k_selection_in_two_threads_equals_the_k_one_after_the_other():
+    # each k's K-means, silhouette and bootstrap stability computed here one k after the
+    # other in this thread, as the search did before it ran the k in two threads
+    f, _ = _blobs(40, seed=5)
+    table = seg.k_selection(f, 2, 6, seed=3, n_boot=3)
+    x, _, _ = seg.segments._scaled(f, seg.CLUSTER_FEATURES)
+    rng = np.random.default_rng(3)
+    dist = pairwise_distances(x)
+    boots = [rng.integers(0, len(x), len(x)) for _ in range(3)]
+    rows = []
+    with threadpool_limits(limits=1):
+        for k in range(2, 7):
+            km = KMeans(n_clusters=k, n_init=4, random_state=3).fit(x)
+            sil = silhouette_score(dist, km.labels_, metric="precomputed")
+            aris = [
+                adjusted_rand_score(
+                    km.labels_,
+                    KMeans(n_clusters=k, n_init=2, random_state=4 + b).fit(x[i]).predict(x),
+                )
+                for b, i in enumerate(boots)
+            ]
+            share = np.bincount(km.labels_, minlength=k).min() / len(x)
+            rows.append((k, km.inertia_ / len(x), sil, float(np.mean(aris)), share))
+    serial = pd.DataFrame(rows, columns=["k", "inertia", "silhouette", "stability", "min_share"])
+    pd.testing.assert_frame_equal(table[serial.columns], serial, check_exact=True)
+    assert table.loc[table["chosen"], "k"].tolist() == [3]
 
 
 def test_fit_segments_edge_cases():

@@ -22,6 +22,7 @@ measures it, benchmarks/results/segmentation.md has the figures).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -211,7 +212,6 @@ def k_selection(
         x = x[np.sort(rng.choice(len(x), sample_size, replace=False))]
     n_distinct = len(np.unique(x, axis=0))
     k_max = min(k_max, n_distinct - 1, len(x) - 1)
-    rows = []
     # the sample's distances are the same for every k: compute them once, not once per k
     # inside silhouette_score
     dist = None
@@ -219,25 +219,11 @@ def k_selection(
         with _one_thread():
             dist = pairwise_distances(x)
     boots = [rng.integers(0, len(x), len(x)) for _ in range(n_boot)]
-    for k in range(max(k_min, 2), k_max + 1):
-        with _one_thread():
-            km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
-            sil = (
-                silhouette_score(dist, km.labels_, metric="precomputed")
-                if len(np.unique(km.labels_)) > 1
-                else np.nan
-            )
-            aris = [
-                adjusted_rand_score(
-                    km.labels_,
-                    KMeans(n_clusters=k, n_init=2, random_state=seed + 1 + b)
-                    .fit(x[idx])
-                    .predict(x),
-                )
-                for b, idx in enumerate(boots)
-            ]
-        share = np.bincount(km.labels_, minlength=k).min() / len(x)
-        rows.append((k, km.inertia_ / len(x), sil, float(np.mean(aris)), share))
+    ks = list(range(max(k_min, 2), k_max + 1))
+    # each k on its own (seeded K-means, the shared sample, distances and resamples read
+    # only), so two threads take the k in turn; rows come back in the order of k
+    with _one_thread(), ThreadPoolExecutor(max_workers=2) as workers:
+        rows = list(workers.map(lambda k: _k_row(x, dist, boots, k, seed), ks))
     table = pd.DataFrame(rows, columns=["k", "inertia", "silhouette", "stability", "min_share"])
     if table.empty:
         return table.assign(elbow=pd.Series(dtype=bool), chosen=pd.Series(dtype=bool))
@@ -249,6 +235,29 @@ def k_selection(
     chosen = pool.loc[pool["silhouette"] >= best - 0.01, "k"].min()
     table["chosen"] = table["k"] == chosen
     return table
+
+
+def _k_row(
+    x: np.ndarray, dist: np.ndarray | None, boots: list[np.ndarray], k: int, seed: int
+) -> tuple[int, float, float, float, float]:
+    """k, inertia per customer, silhouette, stability and smallest share of K-means with k
+    segments on the sample ``x`` (``dist``: its distances), in one OpenMP thread."""
+    with threadpool_limits(limits=1, user_api="openmp"):  # this thread's own setting
+        km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
+        sil = (
+            silhouette_score(dist, km.labels_, metric="precomputed")
+            if len(np.unique(km.labels_)) > 1
+            else np.nan
+        )
+        aris = [
+            adjusted_rand_score(
+                km.labels_,
+                KMeans(n_clusters=k, n_init=2, random_state=seed + 1 + b).fit(x[idx]).predict(x),
+            )
+            for b, idx in enumerate(boots)
+        ]
+    share = np.bincount(km.labels_, minlength=k).min() / len(x)
+    return k, km.inertia_ / len(x), sil, float(np.mean(aris)), share
 
 
 def _one_thread() -> threadpool_limits:
