@@ -14,6 +14,7 @@ lines carry a ``channel_id``, lines per customer and channel and per channel and
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -594,6 +595,10 @@ def build_interactions(
     )
     item_codes = catalogue.get_indexer(pd.Index(sku_values, dtype=object))[sku_codes]
     age = ((as_of - lines["order_ts"]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy()
+    # the basket events (sorts, GIL-free) in a second thread while the matrices are built
+    pool = ThreadPoolExecutor(max_workers=1)
+    events = pool.submit(_basket_events, cust_codes, item_codes, lines["order_ts"], age)
+    pool.shutdown(wait=False)
     weight = lines["quantity"].to_numpy(float) * np.power(0.5, age / half_life_days)
     matrix = sp.csr_matrix(
         (weight.astype(np.float32), (cust_codes, item_codes)),
@@ -625,7 +630,7 @@ def build_interactions(
         channels,
         customer_channel,
         channel_sku,
-        _basket_events(cust_codes, item_codes, lines["order_ts"], age),
+        events.result(),
     )
 
 
