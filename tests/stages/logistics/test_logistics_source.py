@@ -20,6 +20,7 @@ from channelops.stages.logistics import (
     shipment_order_columns,
     simulation_orders,
     simulation_window,
+    start_shipment_order_columns,
 )
 
 T = pd.Timestamp("2024-05-01 10:00", tz="UTC")
@@ -141,6 +142,15 @@ def test_shipment_order_columns_by_hand_and_delays_as_with_orders(parquet):
     old = shipment_delays(SHIPMENTS, ORDERS, WAREHOUSES, LOCATIONS)
     pd.testing.assert_frame_equal(new, old)
     assert new["handling_h"].tolist()[:4] == [2.0, 6.0, 5.0, 8.0]
+
+
+def test_order_columns_in_a_background_thread_are_the_same_frame(parquet):
+    # one DuckDB thread in a background thread, two in this one: the same sorted rows
+    job = start_shipment_order_columns(parquet[0], SHIPMENTS)
+    here = shipment_order_columns(parquet[0], SHIPMENTS)
+    pd.testing.assert_frame_equal(job.result(), here, check_exact=True)
+    with pytest.raises(OSError, match="No such file"):  # the error comes out of .result()
+        start_shipment_order_columns(parquet[0].parent / "missing.parquet", SHIPMENTS).result()
 
 
 def test_shipment_delays_takes_orders_or_order_columns_not_both(parquet):

@@ -121,9 +121,11 @@ from .simulation import (
 )
 from .source import (
     FULFILLED_COLUMNS,
+    SHIPMENT_COLUMNS,
     LogisticsOrders,
     logistics_orders,
     shipment_order_columns,
+    start_shipment_order_columns,
 )
 from .staffing import (
     agents_needed,
@@ -238,5 +240,7 @@ __all__ = [
     "plan_day_routes",
     "route_plans_sentence",
     "shipment_order_columns",
+    "SHIPMENT_COLUMNS",
+    "start_shipment_order_columns",
     "simulation_window",
 ]

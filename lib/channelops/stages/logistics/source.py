@@ -12,11 +12,12 @@ line as a DataFrame.
 - :func:`logistics_orders` — the fulfilled orders with warehouse, region, shipment times and
   weight, and the order counts;
 - :func:`shipment_order_columns` — each shipment's order time and city, for the delay
-  analysis.
+  analysis; :func:`start_shipment_order_columns` runs it in a background thread.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,10 @@ from .prepare import canonical_region, orders_for_logistics
 __all__ = [
     "FULFILLED_COLUMNS",
     "LogisticsOrders",
+    "SHIPMENT_COLUMNS",
     "logistics_orders",
     "shipment_order_columns",
+    "start_shipment_order_columns",
 ]
 
 #: The columns of :attr:`LogisticsOrders.fulfilled` (what sections 1-3 of 05 read).
@@ -52,6 +55,18 @@ FULFILLED_COLUMNS = [
     "shipped_ts",
     "delivered_ts",
     "weight_kg",
+]
+
+#: The columns of shipments.csv that stage 05 reads (``Dataset.table("shipments",
+#: SHIPMENT_COLUMNS)``): not ``cost``, which none of its steps uses.
+SHIPMENT_COLUMNS = [
+    "order_id",
+    "channel_id",
+    "warehouse_id",
+    "promised_ts",
+    "shipped_ts",
+    "delivered_ts",
+    "carrier",
 ]
 
 _ORDER_COLUMNS = [
@@ -290,7 +305,9 @@ def _order_weights(con, lines_path, products, default_kg: float, n: int) -> np.n
     return total.reindex(np.arange(n)).fillna(1.0).to_numpy()
 
 
-def shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> pd.DataFrame:
+def shipment_order_columns(
+    orders_path: str | Path, shipments: pd.DataFrame, *, threads: int = 2
+) -> pd.DataFrame:
     """Each shipment's order time and city, from 03's orders, joined in DuckDB.
 
     The same rows as ``shipments.merge(orders[[channel_id, order_id, order_ts, city]],
@@ -300,6 +317,8 @@ def shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> 
     Args:
         orders_path: 03's ``orders.parquet``.
         shipments: shipments.csv (channel_id, order_id).
+        threads: DuckDB's worker threads (the rows are sorted, so the result is the same
+            whatever their number).
 
     Returns:
         DataFrame srow (the shipment's row position), order_ts (UTC) and city, one row per
@@ -307,7 +326,7 @@ def shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> 
     """
     names = set(pq.read_schema(orders_path).names)
     city = "o.city" if "city" in names else "CAST(NULL AS VARCHAR) AS city"
-    con = duckdb_connection(threads=2, memory_limit=duckdb_memory_limit("2GB"))
+    con = duckdb_connection(threads=threads, memory_limit=duckdb_memory_limit("2GB"))
     try:
         con.register("ship", _key_table(shipments, "srow"))
         table = con.sql(
@@ -320,3 +339,22 @@ def shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> 
     finally:
         con.close()
     return _arrow_frame(table)
+
+
+def start_shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> Future:
+    """:func:`shipment_order_columns` in a background thread, with one DuckDB thread.
+
+    DuckDB runs without the interpreter's lock, so the join runs on the second core while
+    the notebook goes on with work that uses one (allocation, routing, plots); the rows
+    are sorted, so the result is the one :func:`shipment_order_columns` returns. Do not
+    modify ``shipments`` until the result is taken.
+
+    Returns:
+        A future: ``.result()`` waits for the frame (and raises what the join raised).
+    """
+    release_unused_memory()  # what the frames freed so far left behind, before DuckDB
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-columns")
+    try:
+        return pool.submit(shipment_order_columns, orders_path, shipments, threads=1)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when the join does
