@@ -38,7 +38,9 @@ class Warehouse:
         self.target = Path(output_dir) / "warehouse.duckdb"
         self._tmp = self.target.with_name(f".warehouse.{os.getpid()}.duckdb.tmp")
         self._tmp.unlink(missing_ok=True)
-        self._con = duckdb.connect(str(self._tmp), config={"threads": 2, "memory_limit": "4GB"})
+        # 1 GB: beside the notebook's own frames while it goes on (a higher limit held
+        # more of the table being copied, no faster); DuckDB spills what does not fit
+        self._con = duckdb.connect(str(self._tmp), config={"threads": 2, "memory_limit": "1GB"})
         self._pool = ThreadPoolExecutor(1, "warehouse") if background else None
         self._jobs: list[Future] = []
         self.names: list[str] = []
@@ -111,6 +113,14 @@ def write_warehouse(tables: dict, output_dir) -> str:
 
 
 def _create(con, name: str, table) -> None:
+    """Table ``name`` from a DataFrame or a Parquet file, checkpointed: its data is
+    compressed into the file now (in the background thread) rather than all tables'
+    when the file is closed."""
+    _copy(con, name, table)
+    con.execute("CHECKPOINT")
+
+
+def _copy(con, name: str, table) -> None:
     if isinstance(table, pd.DataFrame):
         con.register("frame_view", table)
         con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
