@@ -118,3 +118,19 @@ def test_nodes_of_other_records_are_refused():
     nodes = integ.identity_nodes(_buyers(), None, [])
     with pytest.raises(ValueError, match="expected identity_nodes"):
         integ.link_buyers(_buyers(), CRM, crm_channels=["web"], nodes=nodes)
+
+
+def test_identity_nodes_with_compared_features_equal_those_computed_alone():
+    buyers, crm = _buyers(), CRM.assign(name=["LI Wei", None], city=["Beijing ", "SH"])
+    both = integ.identity_nodes(buyers, crm, ["web"], compared=True)
+    plain = integ.identity_nodes(buyers, crm, ["web"])
+    pd.testing.assert_frame_equal(both[list(plain.columns)], plain)
+    alone = merge._identity_nodes(buyers, crm, ["web"])  # features alone, no key graph
+    pd.testing.assert_frame_equal(
+        both[list(merge.COMPARED_FEATURES)], alone[list(merge.COMPARED_FEATURES)]
+    )
+    # probabilistic_pairs' records from these nodes: the features taken, not recomputed
+    taken = merge._identity_nodes(buyers, crm, ["web"], plain=both)
+    pd.testing.assert_frame_equal(taken, alone)
+    assert both["surname"].tolist()[:3] == ["wei", "wei", "wei"]
+    assert both["city_norm"].tolist()[5:] == ["beijing", "sh"]

@@ -474,3 +474,11 @@ def test_warehouse_raises_a_tables_error_on_close_and_leaves_no_file(tmp_path):
     with pytest.raises(duckdb.IOException):
         warehouse.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_in_background_gives_the_calls_value_and_raises_its_error():
+    frame = pd.DataFrame({"x": [3, 1, 2]})
+    job = integ.in_background(pd.DataFrame.sort_values, frame, by="x")
+    pd.testing.assert_frame_equal(job.result(), frame.sort_values(by="x"))
+    with pytest.raises(ZeroDivisionError):
+        integ.in_background(lambda: 1 / 0).result()

@@ -2,6 +2,7 @@
 
 from channelops.ingest.pii import drop_pii
 
+from .background import in_background
 from .coverage import (
     GUEST_COLUMNS,
     crm_match_note,
@@ -68,6 +69,7 @@ __all__ = [
     "SURVIVORSHIP_RULES",
     "write_warehouse",
     "Warehouse",
+    "in_background",
     "identified_buyers",
     "is_guest_line",
     "guest_summary",

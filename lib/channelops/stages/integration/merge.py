@@ -108,8 +108,16 @@ def _norm_text(s: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(t.cast(pa.large_string())), index=s.index)
 
 
+#: The columns :func:`probabilistic_pairs` compares beside the plain ones of
+#: :func:`identity_nodes` (names, then places), in this order.
+COMPARED_FEATURES = (
+    "name_norm", "forename", "surname", "surname3",
+    "address_norm", "addr_num", "addr_text", "addr_tokens", "postcode", "city_norm",
+)  # fmt: skip
+
+
 def identity_nodes(
-    buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str]
+    buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str], compared: bool = False
 ) -> pd.DataFrame:
     """The records of identity resolution, computed once per run and shared by
     :func:`probabilistic_pairs`, :func:`link_buyers` and
@@ -118,15 +126,22 @@ def identity_nodes(
 
     One row per channel buyer (in ``buyers`` order), then per CRM customer (in ``crm``
     order). Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id,
-    email_norm, phone_norm (the CRM's normalised here, once) and key_label: the
-    connected component of the record in the shared-key graph (records sharing a
-    normalised e-mail, phone or CRM id), i.e. the deterministic rules' clusters.
+    email_norm, phone_norm and key_label: the connected component of the record in the
+    shared-key graph (records sharing a normalised e-mail, phone or CRM id), i.e. the
+    deterministic rules' clusters (the CRM's keys normalised here, once). With
+    ``compared``, also :data:`COMPARED_FEATURES` (what splink compares), computed in two
+    more threads while the keys and their graph are (Arrow's string kernels release the
+    GIL), and taken by :func:`probabilistic_pairs` instead of computed again.
     ``attrs``: none (the table is plain columns).
     """
-    nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
-    rows, cols, size = _key_edges(nodes)
-    nodes["key_label"] = _components(rows, cols, size, len(nodes))
-    return nodes
+    with ThreadPoolExecutor(2, "features") as pool:
+        jobs = _feature_jobs(pool, buyers, crm) if compared else None
+        nodes = _identity_nodes(buyers, crm, crm_channels, compared=False)
+        rows, cols, size = _key_edges(nodes)
+        nodes["key_label"] = _components(rows, cols, size, len(nodes))
+        if jobs is None:
+            return nodes
+        return pd.concat([nodes, _features(jobs)], axis=1)
 
 
 def _given_nodes(
@@ -148,6 +163,48 @@ def _given_nodes(
     return nodes
 
 
+_ARROW_TEXT = pd.StringDtype("pyarrow")  # Arrow memory, read by DuckDB without conversion
+
+
+def _text_col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` of ``frame`` as Arrow text on a fresh RangeIndex (all <NA> when absent)."""
+    if name in frame.columns:
+        return frame[name].astype(_ARROW_TEXT).reset_index(drop=True)
+    return pd.Series(pd.NA, index=range(len(frame)), dtype=_ARROW_TEXT)
+
+
+def _name_features(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        "name_norm": _norm_text(_text_col(frame, "name")),
+        **model.name_features(_text_col(frame, "name")),
+    }
+
+
+def _place_features(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        "address_norm": _norm_text(_text_col(frame, "address")),
+        **model.address_features(_text_col(frame, "address")),
+        "postcode": _norm_text(_text_col(frame, "postcode")),
+        "city_norm": _norm_text(_text_col(frame, "city")),
+    }
+
+
+def _feature_jobs(pool: ThreadPoolExecutor, buyers: pd.DataFrame, crm: pd.DataFrame | None):
+    """The compared features of the buyers and the CRM records, names and places, as
+    jobs of ``pool`` (each column computed by the same kernels from the same values as
+    in one thread)."""
+    crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
+    return [[pool.submit(f, frame) for f in (_name_features, _place_features)]
+            for frame in (buyers, crm)]  # fmt: skip
+
+
+def _features(jobs) -> pd.DataFrame:
+    """The frame of :data:`COMPARED_FEATURES` from :func:`_feature_jobs`: buyers' rows,
+    then the CRM's."""
+    frames = [pd.DataFrame(name.result() | place.result()) for name, place in jobs]
+    return pd.concat(frames, ignore_index=True)
+
+
 def _identity_nodes(
     buyers: pd.DataFrame,
     crm: pd.DataFrame | None,
@@ -159,69 +216,54 @@ def _identity_nodes(
 
     Columns: node (``b:<channel>:<buyer_ref>`` or ``c:<customer_id>``), crm_id, email_norm,
     phone_norm and, with ``compared`` (what splink compares; :func:`link_buyers` does not
-    need them), name_norm, address_norm, postcode, city_norm. ``plain``: the first four
-    columns already computed (:func:`identity_nodes`), taken instead of computed again.
+    need them), :data:`COMPARED_FEATURES`. ``plain``: the first four columns already
+    computed (:func:`identity_nodes`), taken instead of computed again, and its compared
+    features too when it has them (``identity_nodes(..., compared=True)``).
     """
+    key = ["node", "crm_id", "email_norm", "phone_norm"]
+    if plain is not None:
+        if compared and all(f in plain.columns for f in COMPARED_FEATURES):
+            return plain[[*key, *COMPARED_FEATURES]]
+        plain = plain[key]
+    with ThreadPoolExecutor(2, "features") as pool:
+        jobs = _feature_jobs(pool, buyers, crm) if compared else None
+        if plain is None:
+            plain = _plain_nodes(buyers, crm, crm_channels)
+        if jobs is None:
+            return plain
+        return pd.concat([plain, _features(jobs)], axis=1)
+
+
+def _plain_nodes(
+    buyers: pd.DataFrame, crm: pd.DataFrame | None, crm_channels: list[str]
+) -> pd.DataFrame:
+    """node, crm_id, email_norm and phone_norm of the buyers, then the CRM records."""
     crm = crm if crm is not None else pd.DataFrame(columns=["customer_id"])
-    arrow = pd.StringDtype("pyarrow")  # Arrow memory, read by DuckDB without conversion
-
-    def col(frame: pd.DataFrame, name: str) -> pd.Series:
-        if name in frame.columns:
-            return frame[name].astype(arrow).reset_index(drop=True)
-        return pd.Series(pd.NA, index=range(len(frame)), dtype=arrow)
-
-    def names(frame: pd.DataFrame) -> dict[str, pd.Series]:
-        return {
-            "name_norm": _norm_text(col(frame, "name")),
-            **model.name_features(col(frame, "name")),
-        }
-
-    def places(frame: pd.DataFrame) -> dict[str, pd.Series]:
-        return {
-            "address_norm": _norm_text(col(frame, "address")),
-            **model.address_features(col(frame, "address")),
-            "postcode": _norm_text(col(frame, "postcode")),
-            "city_norm": _norm_text(col(frame, "city")),
-        }
-
     b = buyers.reset_index(drop=True)
     c = crm.reset_index(drop=True)
-    key = ["node", "crm_id", "email_norm", "phone_norm"]
-    if plain is None:
-        is_crm = b["channel_id"].isin(crm_channels).to_numpy(dtype=bool, na_value=False)
-        ref = col(b, "buyer_ref")
-        plain = pd.concat(
-            [
-                pd.DataFrame(
-                    {
-                        "node": "b:" + col(b, "channel_id") + ":" + ref,
-                        "crm_id": ref.where(is_crm),
-                        "email_norm": col(b, "email_norm"),
-                        "phone_norm": col(b, "phone_norm"),
-                    }
-                ),
-                pd.DataFrame(
-                    {
-                        "node": "c:" + col(c, "customer_id"),
-                        "crm_id": col(c, "customer_id"),
-                        "email_norm": normalise_email(col(c, "email")).astype(arrow),
-                        "phone_norm": normalise_phone(col(c, "phone")).astype(arrow),
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-    else:
-        plain = plain[key]
-    if not compared:
-        return plain
-    # names and places in two threads: Arrow's string kernels release the GIL, and
-    # each column is computed by the same kernels from the same values either way
-    with ThreadPoolExecutor(2, "features") as pool:
-        parts = [[pool.submit(f, frame) for f in (names, places)] for frame in (b, c)]
-        frames = [pd.DataFrame(name.result() | place.result()) for name, place in parts]
-    features = pd.concat(frames, ignore_index=True)
-    return pd.concat([plain, features], axis=1)
+    is_crm = b["channel_id"].isin(crm_channels).to_numpy(dtype=bool, na_value=False)
+    ref = _text_col(b, "buyer_ref")
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "node": "b:" + _text_col(b, "channel_id") + ":" + ref,
+                    "crm_id": ref.where(is_crm),
+                    "email_norm": _text_col(b, "email_norm"),
+                    "phone_norm": _text_col(b, "phone_norm"),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "node": "c:" + _text_col(c, "customer_id"),
+                    "crm_id": _text_col(c, "customer_id"),
+                    "email_norm": normalise_email(_text_col(c, "email")).astype(_ARROW_TEXT),
+                    "phone_norm": normalise_phone(_text_col(c, "phone")).astype(_ARROW_TEXT),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
 
 
 def probabilistic_pairs(
