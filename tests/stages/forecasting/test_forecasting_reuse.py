@@ -13,7 +13,10 @@ from channelops.stages.forecasting.models import (
     _base_for_gbm,
     _matrices,
     backtest,
+    chosen_backtest,
     future_points,
+    scored_metrics,
+    series_metrics,
     window_origins,
 )
 
@@ -122,3 +125,27 @@ def test_matrices_from_aligned_features_equal_the_separate_ones():
     for a, b in zip((y, promo, price), other[2:], strict=True):
         assert np.array_equal(a, b, equal_nan=True)
     assert _matrices(series, None, None)[3:] == (None, None)
+
+
+def test_scored_metrics_equal_the_metrics_of_the_scored_rows():
+    y = _history(n=9, days=150)
+    dates = pd.date_range(START, periods=y.shape[1], freq="D")
+    r, c = np.nonzero(~np.isnan(y))
+    series = pd.DataFrame(
+        {
+            "channel_id": np.where(r % 2, "shop", "web"),
+            "sku": np.array([f"S{i}" for i in range(len(y))])[r],
+            "date": dates[c],
+            "units": y[r, c],
+        }
+    )
+    # "chosen" sorts before these models: its rows go among each series' rows, not last
+    bt = backtest(series, ["naive", "weekday_profile", "moving_average"], 28, 3)
+    bt_metrics = series_metrics(bt)
+    chosen = chosen_backtest(bt, bt_metrics, nested=True, shrink=0.2)
+    scored = pd.concat([bt, chosen.drop(columns="chosen_model")], ignore_index=True)
+    expected = series_metrics(scored)
+    got = scored_metrics(bt_metrics, chosen)
+    assert got.equals(expected) and list(got.dtypes) == list(expected.dtypes)
+    assert got.index.equals(pd.RangeIndex(len(expected)))
+    assert (got["model"] == "chosen").sum() == len(series_metrics(chosen))

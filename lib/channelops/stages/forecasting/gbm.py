@@ -19,18 +19,35 @@ Bagged: above :data:`BAGS` x :data:`BAG_ROWS` training rows the forecast is the 
 fit on all rows) (benchmarks/results/forecast_real.md: on origins before the
 scored ones, three fits of 50,000 rows beat one fit of 150,000 at the same training cost).
 LightGBM runs on one thread with fixed seeds and ``deterministic`` set, so the same data
-and seed give the same forecasts.
+and seed give the same forecasts. The origins' training rows and the bags' fits and
+predictions run in :data:`GBM_WORKERS` threads (each fit still on its one LightGBM thread);
+the bags' forecasts are added in bag order, so the forecasts are those of one thread.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import itertools
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-__all__ = ["GBM_PARAMS", "gbm_forecast", "holiday_features", "FEATURE_NAMES"]
+__all__ = [
+    "GBM_PARAMS",
+    "gbm_forecast",
+    "holiday_features",
+    "FEATURE_NAMES",
+    "release_freed_memory",
+]
+
+try:  # glibc, for malloc_trim (release_freed_memory)
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+except OSError:  # pragma: no cover - no C library by that name
+    _LIBC = None
 
 #: LightGBM parameters. Huber loss (LightGBM's default delta) on the scaled target: a
 #: wholesale order of many times a series' level pulls a squared-error fit far up for every
@@ -56,6 +73,11 @@ ROUNDS = 150
 BAGS = 3
 #: Training rows per fit (a seeded random subset above it).
 BAG_ROWS = 50_000
+#: Threads of one gbm forecast (a fixed number, not the machine's cores: each piece of
+#: work gives the same numbers whatever runs beside it).
+GBM_WORKERS = 2
+#: Blocks of rows each bag's prediction is split into, so that the threads share it.
+PREDICT_CHUNKS = 2
 LEVEL_DAYS = 91
 #: Days before / after a holiday the distance features count (further is this + 1).
 HOLIDAY_REACH = 14
@@ -284,50 +306,124 @@ def gbm_forecast(
         # an origin this fit does not use is used by no later window either (they move on)
         for key in [key for key in rows_cache if key[0] not in origins]:
             del rows_cache[key]
-    xs, ts, ws = [], [], []
-    for o in origins:
-        key = (o, horizon, season)
-        if rows_cache is not None and key in rows_cache:
-            x, target, weight = rows_cache[key]
-        else:
-            x, target, weight = _training_rows(
+    # Work in GBM_WORKERS threads: the origins' training rows (numpy on whole matrices),
+    # then the bags' fits and predictions (LightGBM on one thread each; both free the GIL
+    # for most of their time). Every piece is computed as it was one after the other.
+    with ThreadPoolExecutor(max_workers=GBM_WORKERS) as pool:
+        new_rows = pool.submit(
+            _forecast_rows, y, t, horizon, dates, promo, price, holidays, base, sevens.at(t)
+        )
+        todo = [o for o in origins if rows_cache is None or (o, horizon, season) not in rows_cache]
+
+        def build(o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return _training_rows(
                 y, o, horizon, dates, promo, price, holidays, base, scales, sevens
             )
-            if rows_cache is not None:
-                rows_cache[key] = (x, target, weight)
-        xs.append(x)
-        ts.append(target)
-        ws.append(weight)
-    x_new, level_new = _features(y, t, horizon, dates, promo, price, holidays, base, sevens.at(t))
-    if not ts or sum(len(v) for v in ts) < 200:
+
+        built = dict(zip(todo, pool.map(build, todo), strict=True))
+        if rows_cache is not None:
+            rows_cache.update({(o, horizon, season): built[o] for o in todo})
+            built = {o: rows_cache[(o, horizon, season)] for o in origins}
+        pieces = [built[o] for o in origins]
+        del built
+        out = _fit_bags(pieces, *new_rows.result(), horizon, seed, bags, bag_rows, pool)
+    del pieces, new_rows
+    release_freed_memory()
+    return out
+
+
+def release_freed_memory() -> None:
+    """Return the memory freed in threads' malloc arenas to the system (glibc's
+    ``malloc_trim``; nothing elsewhere).
+
+    Each thread allocates from its own arena, and what it frees there stays in the process
+    for that arena's later allocations; a thread that is done with its work leaves it to no
+    one, so the main thread's next large frames would take new memory beside it.
+    """
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def _forecast_rows(y: np.ndarray, t: int, horizon: int, *args) -> tuple[np.ndarray, np.ndarray]:
+    """The features of the forecast's live rows (series with a level: the others are
+    forecast 0 whatever the trees say) and every series' level (:func:`_features` at ``t``)."""
+    x_new, level_new = _features(y, t, horizon, *args)
+    return x_new[np.repeat(level_new > 0, horizon)], level_new
+
+
+def _fit_bags(
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    x_new: np.ndarray,
+    level_new: np.ndarray,
+    horizon: int,
+    seed: int,
+    bags: int,
+    bag_rows: int,
+    pool: ThreadPoolExecutor,
+) -> np.ndarray:
+    """:func:`gbm_forecast` from its training rows ``pieces`` (features, target, weight of
+    each origin, in origin order), the features ``x_new`` of the forecast's live rows and
+    every series' level (:func:`_forecast_rows`)."""
+    n = len(level_new)
+    if not pieces or sum(len(p[1]) for p in pieces) < 200:
         return np.repeat(level_new[:, None], horizon, axis=1)
     if bags < 1 or bag_rows < 1:
         raise ValueError(f"bags and bag_rows must be at least 1, got {bags} and {bag_rows}")
-    x_all, y_all, w_all = np.concatenate(xs), np.concatenate(ts), np.concatenate(ws)
-    del xs, ts, ws
+    y_all = np.concatenate([p[1] for p in pieces])
+    w_all = np.concatenate([p[2] for p in pieces])
     # bagging pays for the variance of subsampling: up to bags x bag_rows rows, one fit on
     # all of them
     subsample = len(y_all) > bags * bag_rows
     fits = bags if subsample else 1
+    # first row of each origin's piece in the rows of all origins (their concatenation,
+    # which a subsampled fit never needs whole: it takes its rows from the pieces)
+    starts = np.cumsum([0] + [len(p[1]) for p in pieces])
+
+    def features_of(pick: np.ndarray) -> np.ndarray:
+        """Rows ``pick`` (sorted) of the concatenated training features."""
+        lo, hi = np.searchsorted(pick, starts[:-1]), np.searchsorted(pick, starts[1:])
+        parts = [
+            p[0][pick[a:b] - s] for p, a, b, s in zip(pieces, lo, hi, starts[:-1], strict=True)
+        ]
+        return np.concatenate(parts)
+
     # a series with no units over the level days is forecast 0 whatever the trees say
     live = np.repeat(level_new > 0, horizon)
-    x_new = x_new[live]
-    pred = np.zeros(len(x_new))
-    for b in range(fits):
-        x_train, y_train, w_train = x_all, y_all, w_all
+
+    def train(b: int) -> lgb.Booster:
+        """Bag ``b``'s booster (its own rows and seed)."""
         if subsample:
             pick = np.sort(
                 np.random.default_rng(seed + b).choice(len(y_all), bag_rows, replace=False)
             )
-            x_train, y_train, w_train = x_all[pick], y_all[pick], w_all[pick]
+            x_train, y_train, w_train = features_of(pick), y_all[pick], w_all[pick]
+        else:
+            x_train, y_train, w_train = np.concatenate([p[0] for p in pieces]), y_all, w_all
         # a few series with a tiny scale must not decide the fit alone
         w_train = np.minimum(w_train, np.quantile(w_train, 0.99))
         data = lgb.Dataset(
             x_train, y_train, weight=w_train, feature_name=FEATURE_NAMES, free_raw_data=True
         )
-        booster = lgb.train({**GBM_PARAMS, "seed": seed + b}, data, num_boost_round=ROUNDS)
-        if len(x_new):
-            pred += np.clip(booster.predict(x_new, num_threads=1), 0.0, None)
+        return lgb.train({**GBM_PARAMS, "seed": seed + b}, data, num_boost_round=ROUNDS)
+
+    # each bag's prediction in PREDICT_CHUNKS blocks of rows (a row's prediction does not
+    # depend on the others), so that the threads share it evenly
+    edges = np.linspace(0, len(x_new), PREDICT_CHUNKS + 1).astype(int) if len(x_new) else [0]
+
+    def predict(booster: Future, a: int, b: int) -> np.ndarray:
+        return np.clip(booster.result().predict(x_new[a:b], num_threads=1), 0.0, None)
+
+    boosters = [pool.submit(train, b) for b in range(fits)]
+    # queued after every fit: a prediction waits only for a fit that is running or done
+    parts = [
+        [pool.submit(predict, bst, a, b) for a, b in itertools.pairwise(edges)] for bst in boosters
+    ]
+    # the bags' forecasts added in bag order: the same floats as one bag after the other
+    pred = np.zeros(len(x_new))
+    for bag in parts:
+        if bag:
+            pred += np.concatenate([p.result() for p in bag])
     out = np.zeros(n * horizon)
     out[live] = pred / fits
     return out.reshape(n, horizon) * level_new[:, None]

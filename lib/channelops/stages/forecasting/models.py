@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from .gbm import gbm_forecast
+from .gbm import gbm_forecast, release_freed_memory
 
 __all__ = [
     "BACKTEST_COLUMNS",
@@ -42,6 +43,7 @@ __all__ = [
     "backtest",
     "window_origins",
     "series_metrics",
+    "scored_metrics",
     "choose_models",
     "global_model",
     "model_summary",
@@ -820,29 +822,52 @@ def backtest(
     if horizon < 1 or n_windows < 1:
         raise ValueError("horizon and n_windows must be >= 1")
     keys, dates, y, promo, price = _matrices(series, features, dates)
-    frames = []
+    windows = window_origins(y.shape[1], horizon, n_windows)
     # gbm's training origins overlap from one window to the next: their rows are built once
     gbm_rows: dict = {}
-    for w, origin in window_origins(y.shape[1], horizon, n_windows):
-        hist = y[:, :origin]
+
+    def fit(name: str, origin: int, cache: dict | None) -> np.ndarray:
+        return forecast_matrix(
+            name,
+            y[:, :origin],
+            horizon,
+            dates=dates[:origin],
+            # promotions after the origin are not known then (as for the future)
+            promo=None if promo is None else promo[:, :origin],
+            price=price,
+            season=season,
+            seed=seed,
+            cache=cache,
+            gbm_rows=gbm_rows,
+            **model_kw,
+        )
+
+    # gbm, one LightGBM model over every series per window (its fits free the GIL), runs in
+    # a thread of its own, window after window (the rows cache carries over), while this
+    # thread fits the per-series models; each forecast is the one it was alone.
+    caches: list[dict] = [{} for _ in windows]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        gbm_job = None
+        if any(name in GLOBAL_MODELS for name in models):
+            gbm_job = pool.submit(lambda: [fit("gbm", o, None) for _, o in windows])
+        for (_, origin), cache in zip(windows, caches, strict=True):
+            for name in models:
+                if name not in GLOBAL_MODELS:
+                    cache[name] = fit(name, origin, cache)
+            if "combo_gbm" in models:
+                cache["combo"] = fit("combo", origin, cache)
+        if gbm_job is not None:
+            for cache, f in zip(caches, gbm_job.result(), strict=True):
+                cache["gbm"] = f
+    gbm_rows.clear()  # the last window's training rows: not needed for the frames
+    release_freed_memory()
+    frames = []
+    for (w, origin), cache in zip(windows, caches, strict=True):
         base, r, c = _window_actuals(keys, dates, y, w, origin, horizon, season)
-        cache: dict = {}
         for name in models:
-            f = forecast_matrix(
-                name,
-                hist,
-                horizon,
-                dates=dates[:origin],
-                # promotions after the origin are not known then (as for the future)
-                promo=None if promo is None else promo[:, :origin],
-                price=price,
-                season=season,
-                seed=seed,
-                cache=cache,
-                gbm_rows=gbm_rows,
-                **model_kw,
-            )
+            f = cache[name] if name in cache else fit(name, origin, cache)
             frames.append(pd.DataFrame({**base, "model": name, "forecast": f[r, c]}))
+    del caches
     if not frames:
         return pd.DataFrame(columns=BACKTEST_COLUMNS)
     return pd.concat(frames, ignore_index=True)
@@ -1010,6 +1035,25 @@ def series_metrics(
     out["wape"] = out["abs_err"] / out["actual"].where(out["actual"] > 0)
     out["bias"] = out["err"] / out["actual"].where(out["actual"] > 0)
     return out.drop(columns=["mse", "err"])
+
+
+def scored_metrics(bt_metrics: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """:func:`series_metrics` of the backtest rows and the chosen model's rows together
+    (``pd.concat([bt, chosen.drop(columns="chosen_model")])``, model "chosen"), from the
+    backtest's own metrics: only the chosen rows are grouped here.
+
+    The same table: each group holds the same rows in the same order either way (the
+    chosen rows' model is a model of its own), so its sums are the same floats, and the
+    rows are sorted by channel_id, sku, model, window as :func:`series_metrics` sorts them.
+
+    Args:
+        bt_metrics: :func:`series_metrics` of the backtest (by channel_id, sku, model, window).
+        chosen: :func:`chosen_backtest` rows.
+    """
+    keys = ["channel_id", "sku", "model", "window"]
+    extra = series_metrics(chosen.drop(columns="chosen_model"), keys)
+    out = pd.concat([bt_metrics, extra], ignore_index=True)
+    return out.sort_values(keys, kind="stable", ignore_index=True)
 
 
 def global_model(metrics: pd.DataFrame) -> str:
@@ -1436,24 +1480,43 @@ def future_points(
     pick = keys.merge(choice, on=KEYS, how="left")["model"].fillna("weekday_average").to_numpy()
     out = np.zeros((len(keys), horizon))
     cache: dict = {}
-    for name in np.unique(pick):
-        rows = pick == name
-        # a global model learns from every series; a per-series model forecasts the rows
-        # that chose it alone (the same forecasts, without fitting the other series)
-        alone = name not in GLOBAL_MODELS
-        f = forecast_matrix(
+
+    def fit(name: str, rows: np.ndarray | None, cache: dict | None) -> np.ndarray:
+        return forecast_matrix(
             name,
-            y[rows] if alone else y,
+            y if rows is None else y[rows],
             horizon,
             dates=dates,
-            promo=promo[rows] if alone and promo is not None else promo,
-            price=price[rows] if alone and price is not None else price,
+            promo=promo if rows is None or promo is None else promo[rows],
+            price=price if rows is None or price is None else price[rows],
             season=season,
             seed=seed,
-            cache=None if alone else cache,
+            cache=cache,
             **model_kw,
         )
-        out[rows] = f if alone else f[rows]
+
+    names = np.unique(pick)
+    global_names = [name for name in names if name in GLOBAL_MODELS]
+    # gbm (every series, its fits free the GIL) runs in a thread of its own while this one
+    # fits the per-series models; each forecast is the one it was alone
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        gbm_job = pool.submit(fit, "gbm", None, None) if global_names else None
+        for name in names:
+            if name in GLOBAL_MODELS:
+                continue
+            # a per-series model forecasts the rows that chose it alone (the same
+            # forecasts, without fitting the other series)
+            rows = pick == name
+            out[rows] = fit(name, rows, None)
+        if "combo_gbm" in global_names:
+            cache["combo"] = fit("combo", None, cache)
+        if gbm_job is not None:
+            cache["gbm"] = gbm_job.result()
+    release_freed_memory()
+    for name in global_names:
+        # a global model learns from every series
+        rows = pick == name
+        out[rows] = fit(name, None, cache)[rows]
     future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
     mae_s, _ = _scale(y, season)
     fc = pd.DataFrame(
