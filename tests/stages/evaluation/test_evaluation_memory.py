@@ -127,3 +127,29 @@ def test_scorecard_with_shipment_figures_computed_beforehand():
         assert notes == want_notes
     _, notes = ev.channel_scorecard(lines, products, None, shipped=ev.shipment_part(None, None))
     assert any(n.startswith("no shipments.csv") for n in notes)
+
+
+def test_first_rows_of_finds_each_keys_first_row_as_the_hash_lookup_does():
+    from channelops.stages.evaluation.scorecard import _first_rows_of
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(-1, 50, 400)
+    wanted = rng.integers(0, 60, 300)
+    first = ~pd.Series(keys).duplicated().to_numpy()
+    pos = pd.Index(keys[first]).get_indexer(wanted)
+    want = np.where(pos >= 0, np.flatnonzero(first)[pos], -1)
+    np.testing.assert_array_equal(_first_rows_of(keys, wanted), want)
+    assert (_first_rows_of(np.zeros(0, np.int64), wanted) == -1).all()
+
+
+def test_joint_arrow_codes_partition_as_order_join_keys():
+    from channelops.frames import order_join_keys
+    from channelops.stages.evaluation.scorecard import _joint_arrow_codes
+
+    a = pd.Series(["#1", None, "#2", "#3", "#1"], dtype="string[pyarrow]")
+    b = pd.Series(["#3", "#1", None, "#9"], dtype="string[pyarrow]")
+    ka, kb = _joint_arrow_codes(a, b)
+    wa, wb = order_join_keys(pd.DataFrame({"o": a}), pd.DataFrame({"o": b}), on=["o"])
+    got, want = np.concatenate([ka, kb]), np.concatenate([wa, wb])
+    assert (got[:, None] == got[None, :]).tolist() == (want[:, None] == want[None, :]).tolist()
+    assert _joint_arrow_codes(a.astype(object), b) is None
