@@ -357,3 +357,25 @@ def test_carrier_speeds_keeps_the_per_km_rows_in_order():
     assert carrier_speeds(drivers[drivers["kind"] != "carrier_per_1000km"]).empty
     with pytest.raises(ValueError, match="kind"):
         carrier_speeds(drivers.drop(columns="kind"))
+
+
+def test_group_quantiles_are_each_groups_series_quantile():
+    # groups with and without missing delays, one with none at all, a key groupby drops
+    from channelops.stages.logistics.delays import _group_quantiles
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    frame = pd.DataFrame(
+        {
+            "key": pd.array(rng.choice(["a", "b", "c", "d", None], n), dtype="string[pyarrow]"),
+            "delay_h": rng.normal(0, 10, n).round(1),
+        }
+    )
+    frame.loc[frame["key"] == "a", "delay_h"] = np.nan  # a group without a value
+    frame.loc[rng.random(n) < 0.1, "delay_h"] = np.nan
+    frame.loc[frame["key"] == "c", "delay_h"] = frame["delay_h"].fillna(1.5)  # none missing
+    g = frame.groupby("key", observed=True)
+    for p, got in zip((0.5, 0.9), _group_quantiles(g, "delay_h", (0.5, 0.9)), strict=True):
+        want = g["delay_h"].agg(lambda x, p=p: float(x.quantile(p)) if x.notna().any() else np.nan)
+        np.testing.assert_array_equal(got, want.to_numpy())  # bit for bit, NaN where NaN
+    assert np.isnan(_group_quantiles(g, "delay_h", (0.5,))[0][0])  # group "a"

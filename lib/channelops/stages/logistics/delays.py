@@ -145,19 +145,48 @@ def _with_order_columns(out: pd.DataFrame, order_columns: pd.DataFrame) -> pd.Da
 
 
 def _summ(g) -> pd.DataFrame:
-    def q(p):
-        return lambda x: float(x.quantile(p)) if x.notna().any() else np.nan
-
-    return g.agg(
+    out = g.agg(
         shipments=("order_id", "size"),
         delivered=("delivered", "sum"),
         late_n=("late", "sum"),
         mean_delay_h=("delay_h", "mean"),
-        median_delay_h=("delay_h", q(0.5)),
-        p90_delay_h=("delay_h", q(0.9)),
         mean_handling_h=("handling_h", "mean"),
         mean_transit_h=("transit_h", "mean"),
     )
+    median, p90 = _group_quantiles(g, "delay_h", (0.5, 0.9))
+    out.insert(4, "median_delay_h", median)
+    out.insert(5, "p90_delay_h", p90)
+    return out
+
+
+def _group_quantiles(g, column: str, ps: tuple[float, ...]) -> list[np.ndarray]:
+    """Each group's ``Series.quantile(p)`` of ``column`` (NaN for a group without a value),
+    for each p of ``ps``, in the groups' order (that of ``g.agg``).
+
+    The same numpy call on the same values as pandas makes for ``x.quantile(p)`` of each
+    group (``np.percentile`` of the values that are not NaN at ``[p] * 100.0``, of a row of
+    them when none is NaN), so the same floats; without building a Series per group, which
+    was most of the cost on thousands of regions.
+    """
+    codes = np.asarray(g.ngroup(), dtype=float)  # NaN: a row whose key groupby drops
+    values = g.obj[column].to_numpy(dtype=float)
+    keep = ~np.isnan(codes)
+    codes, values = codes[keep].astype(np.int64), values[keep]
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=g.ngroups)
+    groups = np.split(values[order], np.cumsum(counts)[:-1]) if g.ngroups else []
+    out = [np.full(g.ngroups, np.nan) for _ in ps]
+    qs = [np.asarray([p], dtype=np.float64) * 100.0 for p in ps]
+    for k, x in enumerate(groups):
+        missing = np.isnan(x)
+        if missing.all():
+            continue
+        for j, q in enumerate(qs):
+            if missing.any():  # pandas: np.percentile of the values that are not missing
+                out[j][k] = np.percentile(x[~missing], q, method="linear")[0]
+            else:  # pandas: np.percentile of the one row, along it
+                out[j][k] = np.percentile(x[np.newaxis, :], q, axis=1, method="linear")[0, 0]
+    return out
 
 
 def delay_summary(
