@@ -379,3 +379,19 @@ def test_group_quantiles_are_each_groups_series_quantile():
         want = g["delay_h"].agg(lambda x, p=p: float(x.quantile(p)) if x.notna().any() else np.nan)
         np.testing.assert_array_equal(got, want.to_numpy())  # bit for bit, NaN where NaN
     assert np.isnan(_group_quantiles(g, "delay_h", (0.5,))[0][0])  # group "a"
+
+
+def test_text_codes_are_factorize_of_the_text():
+    from channelops.stages.logistics.delays import _text_codes
+
+    cases = [
+        pd.Series(["b", "a", "b", "c"], dtype="string[pyarrow]"),
+        pd.Series(["b", None, "a", "b"], dtype="string[pyarrow]"),  # a missing key
+        pd.Series(["1", 1, "x", 1], dtype=object),  # 1 and "1" are one text
+        pd.Series([3, 1, 3]),
+    ]
+    for values in cases:
+        codes, names = _text_codes(values)
+        want_codes, want_names = pd.factorize(values.astype(str))
+        np.testing.assert_array_equal(codes, want_codes)
+        assert names == list(want_names)

@@ -302,12 +302,34 @@ def _driver_rows(delays: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     use = [
         c for c in ("carrier", "channel_id", "delay_h", "distance_km", "handling_h") if c in delays
     ]
-    d = delays.loc[delays["delivered"].to_numpy(dtype=bool), use]
-    numeric = [c for c in ("distance_km", "handling_h") if c in d and d[c].notna().any()]
-    d = d.dropna(subset=["delay_h", *numeric])
+    # the delivered rows without a missing delay or numeric term, taken once (the same rows
+    # as taking the delivered ones and dropping those with a missing value)
+    keep = delays["delivered"].to_numpy(dtype=bool)
+    numeric = [
+        c
+        for c in ("distance_km", "handling_h")
+        if c in delays and (keep & delays[c].notna().to_numpy()).any()
+    ]
+    for c in ["delay_h", *numeric]:
+        keep = keep & delays[c].notna().to_numpy()
+    d = delays.loc[keep, use]
     if len(d) < 10 or d["carrier"].nunique() < 2:
         raise ValueError(f"too few delivered shipments ({len(d)}) or carriers to fit drivers")
     return d, numeric
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``pd.factorize(values.astype(str))`` as (codes, names), without turning every row
+    into a Python string: the keys are factorized as they are and only the distinct ones
+    become text (the same codes and names whenever no two keys have the same text and
+    none is missing; otherwise it is done the long way)."""
+    if not values.isna().any():
+        codes, uniques = pd.factorize(values)
+        names = [str(u) for u in uniques]
+        if len(set(names)) == len(names):
+            return codes, names
+    codes, uniques = pd.factorize(values.astype(str))
+    return codes, list(uniques)
 
 
 def _design_specs(
@@ -315,9 +337,8 @@ def _design_specs(
 ) -> tuple[list[tuple[str, int]], list[tuple[str, str, str, int]], dict[str, np.ndarray | None]]:
     """The design's columns as (kind, code) specs for :func:`_design_rows`, their
     (term, kind, level, n) labels, and the coded data the rows are built from."""
-    car_code, car_names = pd.factorize(d["carrier"].astype(str))
-    ch_code, ch_names = pd.factorize(d["channel_id"].astype(str))
-    car_names, ch_names = list(car_names), list(ch_names)
+    car_code, car_names = _text_codes(d["carrier"])
+    ch_code, ch_names = _text_codes(d["channel_id"])
     specs: list[tuple[str, int]] = [("one", -1)]
     meta = [("intercept", "intercept", f"{ref_c} / {ref_k}", len(d))]
     for c in sorted(c for c in car_names if c != ref_c):
