@@ -140,16 +140,3 @@ def test_first_rows_of_finds_each_keys_first_row_as_the_hash_lookup_does():
     want = np.where(pos >= 0, np.flatnonzero(first)[pos], -1)
     np.testing.assert_array_equal(_first_rows_of(keys, wanted), want)
     assert (_first_rows_of(np.zeros(0, np.int64), wanted) == -1).all()
-
-
-def test_joint_arrow_codes_partition_as_order_join_keys():
-    from channelops.frames import order_join_keys
-    from channelops.stages.evaluation.scorecard import _joint_arrow_codes
-
-    a = pd.Series(["#1", None, "#2", "#3", "#1"], dtype="string[pyarrow]")
-    b = pd.Series(["#3", "#1", None, "#9"], dtype="string[pyarrow]")
-    ka, kb = _joint_arrow_codes(a, b)
-    wa, wb = order_join_keys(pd.DataFrame({"o": a}), pd.DataFrame({"o": b}), on=["o"])
-    got, want = np.concatenate([ka, kb]), np.concatenate([wa, wb])
-    assert (got[:, None] == got[None, :]).tolist() == (want[:, None] == want[None, :]).tolist()
-    assert _joint_arrow_codes(a.astype(object), b) is None

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from channelops.customers.guests import money_column
 from channelops.frames import ORDER_KEY, order_join_keys, require_columns
-from channelops.margins import given_codes, ranked_codes, sorted_codes
+from channelops.margins import CODE_SUFFIX, given_codes, ranked_codes, sorted_codes
 from channelops.shipments import warehouse_shares
 
 from .returns import acquisition_model, incremental_revenue
+from .source import release_arrow_memory
 
 __all__ = [
     "SOLD_STATUSES",
@@ -141,6 +141,13 @@ def _distinct_per_group(group: np.ndarray, n_groups: int, codes: np.ndarray) -> 
     return seen.reshape(n_groups, k).sum(axis=1).astype(np.int64)
 
 
+def _code_column(lines: pd.DataFrame, column: str) -> np.ndarray | None:
+    """The code column of ``column`` (:data:`channelops.margins.CODE_SUFFIX`) as it is
+    (int32 as read, not an int64 copy), or None."""
+    name = column + CODE_SUFFIX
+    return lines[name].to_numpy() if name in lines.columns else None
+
+
 def _sales_by_codes(
     ch_key: np.ndarray,
     n_channels: int,
@@ -153,10 +160,14 @@ def _sales_by_codes(
     """:func:`sales_figures`' group-by on the channels' ranks ``ch_key`` (0..n_channels-1,
     each present): revenue and cogs summed in row order by pandas, orders and customers
     counted as distinct order and customer codes of the sold lines."""
-    card = (
-        pd.DataFrame({"channel_id": ch_key, "revenue": revenue, "cogs": cogs})
-        .groupby("channel_id")
-        .agg(revenue=("revenue", "sum"), cogs=("cogs", lambda s: s.sum(min_count=1)))
+    # each column grouped on its own (no frame copying the three line-level columns): the
+    # same group-by sums as the frame's, revenue compensated, cogs by Series.sum per group
+    key = pd.Categorical.from_codes(ch_key, categories=pd.RangeIndex(n_channels))
+    revenue_sums = pd.Series(revenue).groupby(key, observed=True).sum()
+    cogs_sums = pd.Series(cogs).groupby(key, observed=True).agg(lambda s: s.sum(min_count=1))
+    card = pd.DataFrame(
+        {"revenue": revenue_sums.to_numpy(), "cogs": cogs_sums.to_numpy()},
+        index=pd.Index(np.asarray(revenue_sums.index, dtype=np.int64), name="channel_id"),
     )
     ch = ch_key.astype(np.int64)
     card.insert(1, "orders", _distinct_per_group(ch, n_channels, np.where(sold, o_codes, -1)))
@@ -322,21 +333,24 @@ def sales_figures(
             if "is_merchandise" in lines.columns
             else np.ones(len(lines), dtype=bool)
         )
-        qty = qty + np.where(merch & (signed < 0), signed, 0.0)
+        qty = qty + np.where(merch & (signed < 0), signed, 0.0)  # qty may view the lines
+        del signed, merch
     if products is not None and "unit_cost" in products:
         cost = products.set_index("sku")["unit_cost"]
         cogs = qty * _mapped(lines, "sku", cost)
     else:
         cogs = np.full(len(lines), np.nan)
-    cogs = np.where(qty == 0, np.nan, cogs)  # no units, no cost (and no unknown cost)
+    cogs[qty == 0] = np.nan  # no units, no cost (and no unknown cost)
+    del qty
     # with given codes and no missing channel, group on the channels' ranks in sorted order
     # (the rows and order of a group-by on the names, no string hashed per line)
     ranked = ranked_codes(lines, "channel_id")
     ch_key, ch_names = ranked or (lines["channel_id"].to_numpy(), None)
-    o_codes, c_codes = given_codes(lines, "order_id"), given_codes(lines, "customer_id")
+    o_codes, c_codes = _code_column(lines, "order_id"), _code_column(lines, "customer_id")
     if ch_names is not None and o_codes is not None and c_codes is not None:
         card = _sales_by_codes(ch_key, len(ch_names), revenue, cogs, sold, o_codes, c_codes)
     else:
+        o_codes, c_codes = given_codes(lines, "order_id"), given_codes(lines, "customer_id")
         card = (
             pd.DataFrame(
                 {
@@ -444,26 +458,6 @@ def _first_rows_of(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.where(uniq[pos] == wanted, first[pos], -1).astype(np.int64)
 
 
-def _joint_arrow_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """One int64 code per row of ``a`` and of ``b``, equal where the strings are equal
-    (missing values one code of their own), as :func:`channelops.frames.order_join_keys`
-    numbers them, when both are Arrow-backed strings: the two columns encoded once as one
-    Arrow array (factorising a two-piece concatenation unifies per-piece dictionaries of
-    millions of order ids, several times slower). None for other dtypes."""
-    arrow = [
-        isinstance(x.dtype, pd.StringDtype) and str(x.dtype.storage).startswith("pyarrow")
-        for x in (a, b)
-    ]
-    if not all(arrow):
-        return None
-    pieces = [x.array.__arrow_array__() for x in (a, b)]
-    pieces = [p.cast(pa.large_string()) if p.type != pa.large_string() else p for p in pieces]
-    both = pa.chunked_array([*pieces[0].chunks, *pieces[1].chunks], type=pa.large_string())
-    codes = both.combine_chunks().dictionary_encode(null_encoding="encode").indices
-    codes = codes.to_numpy().astype(np.int64)
-    return codes[: len(a)], codes[len(a) :]
-
-
 def _ranked_order_keys(
     order_id: pd.Series, ch: np.ndarray, ch_names: list[str], orders: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -472,15 +466,11 @@ def _ranked_order_keys(
     named once per distinct value and numbered the same way (a channel no shipment has, or
     a missing one, matches nothing: key -1), the order ids factorised together as there.
     Equal keys where (channel_id, order_id) are equal, as the text keys give them."""
-    joint = _joint_arrow_codes(order_id, orders["order_id"])
-    if joint is None:
-        ks, ko = order_join_keys(
-            pd.DataFrame({"order_id": order_id}, copy=False),
-            pd.DataFrame({"order_id": orders["order_id"]}, copy=False),
-            on=["order_id"],
-        )
-    else:
-        ks, ko = joint
+    ks, ko = order_join_keys(
+        pd.DataFrame({"order_id": order_id}, copy=False),
+        pd.DataFrame({"order_id": orders["order_id"]}, copy=False),
+        on=["order_id"],
+    )
     o_codes, o_names = pd.factorize(orders["channel_id"])  # missing: -1
     rank = {name: i for i, name in enumerate(ch_names)}
     o_rank = np.array([rank.get(str(v), -1) for v in o_names] + [-1], dtype=np.int64)[o_codes]
@@ -842,7 +832,9 @@ def shipment_part(
             "on-time rate are NaN, and contribution is unknown"
         ]
     notes = [] if orders is not None else ["no orders table: order_cycle_hours is NaN"]
-    return shipment_figures(shipments, orders), notes
+    figures = shipment_figures(shipments, orders)
+    release_arrow_memory()  # the order ids' encoding, before the caller reads the lines
+    return figures, notes
 
 
 def _with_shipments(

@@ -32,6 +32,7 @@ __all__ = [
     "ARROW_COLUMNS",
     "CODED_COLUMNS",
     "read_lines",
+    "release_arrow_memory",
     "shared_text",
     "shipment_costs",
     "with_shared_text",
@@ -85,6 +86,13 @@ def _shared_text_and_codes(
     codes = codes.astype(np.int32)
     codes[codes == n_values - 1] = -1
     return text, codes
+
+
+def release_arrow_memory() -> None:
+    """Give the memory Arrow's allocator keeps after a large read or encode back to the
+    system (mimalloc holds freed pages: on large data a gigabyte or more that would sit
+    under the order lines for the rest of the stage)."""
+    pa.default_memory_pool().release_unused()
 
 
 def read_lines(
@@ -159,7 +167,9 @@ def read_lines(
         del table
     out.update(codes)
     n = pq.read_metadata(path).num_rows
-    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+    release_arrow_memory()
+    return frame
 
 
 def with_shared_text(
@@ -185,6 +195,7 @@ def with_shared_text(
             out[c], codes = _shared_text_and_codes(values.__arrow_array__())
             if coded:
                 out[c + CODE_SUFFIX] = codes
+    release_arrow_memory()
     return out
 
 
