@@ -173,6 +173,12 @@ def test_next_period_fits_side_by_side_equal_the_fits_one_after_the_other(monkey
         assert fitted.n_iter_ == single.n_iter_ == 30
         assert np.array_equal(fitted.predict(x), single.predict(x))
     assert not np.array_equal(both[0].predict(x), both[1].predict(x))  # each its own target
+    # and the two models' forecasts, made side by side, are each model's own predictions
+    model = nxt.NextPeriodModel(*both, list(x.columns), known.channels, 8, [], len(x))
+    fc = nxt._forecast(model, known, "2024-07-28")
+    now = nxt._day_features(known.purchases, "2024-07-28", known.channels)
+    assert np.array_equal(fc["purchase_days"], np.clip(alone[0].predict(now), 0, None))
+    assert np.array_equal(fc["spend"], np.clip(alone[1].predict(now), 0, None))
 
     # each fit sees one OpenMP thread in its worker, whatever the caller's setting
     seen = []
