@@ -27,15 +27,13 @@ ones: :class:`~channelops.stages.recommendation.baselines.RepeatExplore`).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from .data import Interactions
-from .models import WORKERS, Recommender, _check_matrix, in_order, one_blas_thread
+from .models import Recommender, _check_matrix, one_blas_thread
 
 __all__ = [
     "Explorer",
@@ -425,15 +423,25 @@ class Explorer(Recommender):
         self.mean_, self.scale_ = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
         return LogisticRegression(max_iter=2000).fit((x - self.mean_) / self.scale_, y)
 
+    #: :meth:`score_into` computes this many rows at a time: parts of a batch that start at
+    #: multiples of it are scored exactly as the whole batch is (:func:`.models.recommend`).
+    score_rows = _CHUNK
+
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Per row: candidates 2 + probability, other new products 1 + a popularity
         tie-break in [0, 1), bought products 0 (computed ``_CHUNK`` customers at a time)."""
         self._check_fitted()
         rows = np.asarray(rows)
         out = np.empty((len(rows), self.data.shape[1]), np.float32)
+        self.score_into(rows, out)
+        return out
+
+    def score_into(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """:meth:`score` written into ``out`` (float32, len(rows) x SKUs)."""
+        self._check_fitted()
+        rows = np.asarray(rows)
         for i in range(0, len(rows), _CHUNK):
             self._score_chunk(rows[i : i + _CHUNK], out[i : i + _CHUNK])
-        return out
 
     def _candidate_values(self, rows: np.ndarray):
         """(position in ``rows`` and column of each candidate cell in row-major order, its
@@ -527,41 +535,14 @@ class NextBasket(Explorer):
             self.name = f"next_basket_x{explore_weight:g}"
 
     def fit(self, data: Interactions, segments: pd.Series | None = None) -> NextBasket:
+        super().fit(data, segments)
         key = ("repeat", self.window_weeks, self.candidates, self.max_customers, self.seed)
         key += (self.repeat_half_life_days,)
-        explore_key = ("explore", self.window_weeks, self.candidates, self.max_customers)
-        explore_key += (self.seed,)
-        fresh = key not in data.fitted and explore_key not in data.fitted
-        if fresh and data.events is not None and data.matrix.nnz > 0:
-            self._fit_in_two_threads(data, explore_key, key)
-        super().fit(data, segments)
         if key not in data.fitted:
             data.fitted[key] = self._fit_repeat_scores(data)
         self.__dict__.pop("_early", None)
         self.repeat_model, self.repeat_scores = data.fitted[key]
         return self
-
-    def _fit_in_two_threads(self, data: Interactions, explore_key: tuple, key: tuple) -> None:
-        """Both logistic models (this thread) while the state and the bought pairs of the
-        whole data, which they do not need, are built in a second thread: the same numbers
-        as one after the other (BLAS at one thread), stored in ``data.fitted``."""
-        half_life = self.repeat_half_life_days
-
-        def whole():
-            state = _State(data.events, data.shape, self.candidates)
-            return state, _repeat_pairs(data.events, *data.shape, half_life)
-
-        with one_blas_thread(), ThreadPoolExecutor(max_workers=1) as pool:
-            later = pool.submit(whole)
-            try:
-                model = self._fit_logistic(data)
-                repeat_model = self._fit_repeat(data)  # reads and drops _fit_logistic's split
-            finally:
-                state, parts = later.result()
-            mean, scale = getattr(self, "mean_", None), getattr(self, "scale_", None)
-            data.fitted[explore_key] = (model, mean, scale, state)
-            scores = self._repeat_scores(data, repeat_model, model, state, parts)
-            data.fitted[key] = (repeat_model, scores)
 
     def _fit_repeat_scores(self, data: Interactions):
         """(the repeat model, CSR of the repeat scores of every bought cell)."""
@@ -573,20 +554,14 @@ class NextBasket(Explorer):
 
     def _repeat_scores(self, data: Interactions, repeat_model, explore_model, st, parts):
         """CSR of the repeat scores of every bought pair of ``parts`` (:func:`_repeat_pairs`
-        of the whole data; ``st`` the whole data's :class:`_State`), a million pairs at a time
-        in up to two threads (each chunk's numbers its own)."""
-        fallback = repeat_model is None or explore_model is None
-
-        def chunk(i: int) -> np.ndarray:  # features of a million pairs at a time
-            x = _repeat_matrix(parts, st.propensity, st.items.table, slice(i, i + _PAIR_CHUNK))
-            if fallback:
-                return (2.0 + x[:, 0]).astype(np.float32)  # repeats first, by baskets
-            return _probability(repeat_model, x).astype(np.float32)
-
+        of the whole data; ``st`` the whole data's :class:`_State`)."""
         value = np.empty(len(parts[0]), np.float32)
-        starts = range(0, len(value), _PAIR_CHUNK)
-        for i, part in zip(starts, in_order(chunk, starts, WORKERS), strict=True):
-            value[i : i + _PAIR_CHUNK] = part
+        for i in range(0, len(value), _PAIR_CHUNK):  # features of a million pairs at a time
+            x = _repeat_matrix(parts, st.propensity, st.items.table, slice(i, i + _PAIR_CHUNK))
+            if repeat_model is None or explore_model is None:
+                value[i : i + _PAIR_CHUNK] = 2.0 + x[:, 0]  # repeats first, by baskets
+            else:
+                value[i : i + _PAIR_CHUNK] = _probability(repeat_model, x)
         return sp.csr_matrix((value, (parts[0], parts[1])), shape=data.shape)
 
     def _fit_repeat(self, data: Interactions):

@@ -554,9 +554,10 @@ def recommend(
             :class:`~channelops.stages.recommendation.assortment.ShareSums`; not called for
             lists shared by groups of customers. Called in this thread, batch by batch in
             order.
-        workers: threads scoring and ranking batches (BLAS at one thread meanwhile:
-            :func:`one_blas_thread`); every batch's scores and list are the same with any
-            number, and so is the result.
+        workers: 2 scores and ranks each batch in two parts side by side when the model
+            can score into a given block (``score_into``: explore, next_basket); 1 in this
+            thread. BLAS runs at one thread (:func:`one_blas_thread`); the scores and lists
+            are the same either way.
 
     Returns:
         customer_id, rank (1 = best), sku, score, model (the model's name, or
@@ -577,19 +578,18 @@ def recommend(
     if shared is not None:
         frames.append(_shared_frame(known_ids, *shared, k, data.skus, model.name))
     else:
-
-        def ranked(start: int):
-            return _ranked_batch(model, known_rows[start : start + batch_size], k, exclude_seen)
-
-        starts = range(0, len(known_rows), batch_size)
-        with one_blas_thread():
-            # batches scored and ranked in worker threads; the scores handed to on_scores
-            # and the lists framed here, in batch order
-            for start, (scores, idx, val) in zip(
-                starts, in_order(ranked, starts, workers), strict=True
-            ):
+        # models that score into a given block (score_into) score each batch in two parts
+        # side by side, into one block; the parts start at multiples of the model's own
+        # chunk (score_rows), so every number is that of the whole batch scored at once
+        split = workers > 1 and hasattr(model, "score_into")
+        with one_blas_thread(), ThreadPoolExecutor(max_workers=1 if split else None) as pool:
+            for start in range(0, len(known_rows), batch_size):
+                part_rows = known_rows[start : start + batch_size]
+                scores, idx, val = _ranked_batch(
+                    model, part_rows, k, exclude_seen, pool if split else None
+                )
                 if on_scores is not None:
-                    on_scores(known_rows[start : start + batch_size], scores)
+                    on_scores(part_rows, scores)
                 del scores
                 part_ids = known_ids[start : start + batch_size]
                 frames.append(_frame(part_ids, idx, val, data.skus, model.name))
@@ -620,20 +620,45 @@ def recommend(
 
 
 def _ranked_batch(
-    model: Recommender, rows: np.ndarray, k: int, exclude_seen: bool
+    model: Recommender, rows: np.ndarray, k: int, exclude_seen: bool, pool=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(scores of ``rows``, :func:`top_k`'s columns and values): with ``exclude_seen`` the
     lists leave out the SKUs each customer bought, while the scores returned are those
-    before (the bought cells' values put back after ranking)."""
-    scores = np.asarray(model.score(rows))
+    before (the bought cells' values put back after ranking).
+
+    With a ``pool`` (one worker thread) and a model with ``score_into``, the rows are
+    scored and ranked in two parts, the first in the pool, the second here, into one block.
+    """
+    unit = getattr(model, "score_rows", 0)
+    half = -(-len(rows) // 2 // unit) * unit if pool is not None and unit else 0
+    if not 0 < half < len(rows):
+        scores = np.asarray(model.score(rows))
+        return scores, *_rank_part(model, rows, scores, k, exclude_seen)
+    scores = np.empty((len(rows), model.data.shape[1]), np.float32)
+
+    def part(sl: slice):
+        model.score_into(rows[sl], scores[sl])
+        return _rank_part(model, rows[sl], scores[sl], k, exclude_seen)
+
+    first = pool.submit(part, slice(0, half))
+    try:
+        idx2, val2 = part(slice(half, None))
+    finally:
+        idx1, val1 = first.result()
+    return scores, np.concatenate([idx1, idx2]), np.concatenate([val1, val2])
+
+
+def _rank_part(model: Recommender, rows: np.ndarray, scores: np.ndarray, k: int, exclude_seen):
+    """:func:`top_k` of ``scores`` (the scores of ``rows``), without the bought SKUs when
+    ``exclude_seen`` (their values are put back after)."""
     if not exclude_seen:
-        return scores, *top_k(scores, k)
+        return top_k(scores, k)
     seen = model.data.matrix[rows].nonzero()
     kept = scores[seen]
     scores[seen] = -np.inf
     idx, val = top_k(scores, k)
     scores[seen] = kept
-    return scores, idx, val
+    return idx, val
 
 
 def _shared_frame(
