@@ -1,8 +1,6 @@
 """Stage 03's line tables built from Parquet files (streamed order lines, orders per
 channel) equal the in-memory functions they replace, on hand-made lines."""
 
-import time
-
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -190,10 +188,9 @@ def _grouped(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("background", [True, False])
 @pytest.mark.parametrize("batch_rows", [1, 2, 3, 1000])
 def test_star_lines_build_orders_as_written_when_channels_come_grouped(
-    tmp_path, monkeypatch, batch_rows, background
+    tmp_path, monkeypatch, batch_rows
 ):
     grouped = _grouped(tmp_path)
     want_file = integ.write_order_lines(grouped, LINKS, tmp_path / "want.parquet")
@@ -204,9 +201,8 @@ def test_star_lines_build_orders_as_written_when_channels_come_grouped(
 
     monkeypatch.setattr(star, "orders_and_guests", no_read_back)
     path, orders, guests = integ.write_star_lines(
-        grouped, LINKS, tmp_path / "order_lines.parquet", batch_rows=batch_rows,
-        background=background,
-    )  # fmt: skip
+        grouped, LINKS, tmp_path / "order_lines.parquet", batch_rows=batch_rows
+    )
     assert table_content_hash(path) == table_content_hash(want_file)
     pd.testing.assert_frame_equal(orders, want_orders, check_exact=True)
     pd.testing.assert_frame_equal(guests, want_guests, check_exact=True)
@@ -227,39 +223,6 @@ def test_star_lines_read_the_file_back_when_a_channel_comes_back(intake_file, tm
         bad = tmp_path / "bad.parquet"
         _lines().drop(columns="buyer_ref").to_parquet(bad)
         integ.write_star_lines(bad, LINKS, tmp_path / "x.parquet")
-
-
-def test_in_order_calls_in_the_order_given_and_raises_a_calls_error():
-    seen = []
-
-    def slow_append(x):
-        time.sleep(0.01 * (x % 3))  # later calls would overtake earlier ones in a pool
-        seen.append(x)
-
-    with star._InOrder(slow_append, ahead=2) as call:
-        for x in range(10):
-            call(x)
-    assert seen == list(range(10))
-
-    def fail_at_3(x):
-        if x == 3:
-            raise RuntimeError("call 3")
-
-    with pytest.raises(RuntimeError, match="call 3"), star._InOrder(fail_at_3) as call:
-        for x in range(6):
-            call(x)
-
-
-def test_orders_built_in_a_thread_raise_a_channels_error(intake_file):
-    seen = star._OrdersAsWritten(background=True)
-    try:
-        # lines without the order columns: building a channel's orders fails in the thread
-        seen.add(pq.read_table(intake_file).select(["channel_id"]).slice(0, 1))
-        seen.add(pq.read_table(intake_file).select(["channel_id"]).slice(1, 1))
-        with pytest.raises(KeyError):
-            seen.result()
-    finally:
-        seen.close()
 
 
 def test_overlap_views_equal_overlap_and_matrix_each_alone():

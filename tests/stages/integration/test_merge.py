@@ -436,46 +436,6 @@ def test_write_warehouse_from_parquet_equals_from_frames(tmp_path):
     assert schemas[0] == schemas[1] and rows[0] == rows[1]
 
 
-def _warehouse_tables(path) -> list:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        names = [r[0] for r in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return [
-            (n, con.sql(f'DESCRIBE "{n}"').fetchall(), con.sql(f'SELECT * FROM "{n}"').fetchall())
-            for n in names
-        ]
-    finally:
-        con.close()
-
-
-def test_warehouse_in_a_thread_equals_write_warehouse(tmp_path):
-    lines = _lines([("a", "orders/a.csv", 2, "o1", 1, "2024-01-01", "u1", "s1", 1, 9.5),
-                    ("b", "orders/b.csv", 3, "o2", 1, "2024-01-02", "u2", "s2", 2, 4.0)])  # fmt: skip
-    path = tmp_path / "order_lines.parquet"
-    lines.to_parquet(path, index=False)
-    small = pd.DataFrame({"x": [1, 2], "y": ["p", None]})
-    (tmp_path / "want").mkdir()
-    want = integ.write_warehouse({"order_lines": path, "small": small}, tmp_path / "want")
-    (tmp_path / "got").mkdir()
-    warehouse = integ.Warehouse(tmp_path / "got")
-    warehouse.add("order_lines", path)
-    warehouse.add("small", small)
-    assert not (tmp_path / "got" / "warehouse.duckdb").exists()  # only once closed
-    got = warehouse.close()
-    assert _warehouse_tables(got) == _warehouse_tables(want)
-    assert [t[0] for t in _warehouse_tables(got)] == ["order_lines", "small"]
-    assert sorted(p.name for p in (tmp_path / "got").iterdir()) == ["warehouse.duckdb"]
-
-
-def test_warehouse_raises_a_tables_error_on_close_and_leaves_no_file(tmp_path):
-    warehouse = integ.Warehouse(tmp_path)
-    warehouse.add("missing", tmp_path / "no_such.parquet")
-    warehouse.add("small", pd.DataFrame({"x": [1]}))
-    with pytest.raises(duckdb.IOException):
-        warehouse.close()
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_in_background_gives_the_calls_value_and_raises_its_error():
     frame = pd.DataFrame({"x": [3, 1, 2]})
     job = integ.in_background(pd.DataFrame.sort_values, frame, by="x")

@@ -32,6 +32,7 @@ from .merge import (
     overlap_views,
     price_consistency,
     probabilistic_pairs,
+    write_warehouse,
 )
 from .review import (
     REVIEW_FILE,
@@ -50,7 +51,6 @@ from .star import (
     write_order_lines,
     write_star_lines,
 )
-from .warehouse import Warehouse, write_warehouse
 
 __all__ = [
     "drop_pii",
@@ -68,7 +68,6 @@ __all__ = [
     "price_consistency",
     "SURVIVORSHIP_RULES",
     "write_warehouse",
-    "Warehouse",
     "in_background",
     "identified_buyers",
     "is_guest_line",

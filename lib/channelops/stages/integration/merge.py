@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -72,6 +75,7 @@ __all__ = [
     "overlap_views",
     "price_consistency",
     "SURVIVORSHIP_RULES",
+    "write_warehouse",
 ]
 
 
@@ -1303,3 +1307,53 @@ def price_consistency(order_lines: pd.DataFrame, tolerance: float = 0.10) -> pd.
     out["conflict"] = out["spread"] > tolerance
     out[["min_price", "max_price"]] = out[["min_price", "max_price"]].round(2)
     return out.sort_values(["spread", "sku"], ascending=[False, True]).reset_index()
+
+
+def write_warehouse(tables: dict, output_dir) -> str:
+    """Write the star schema as one DuckDB file, ``<output_dir>/warehouse.duckdb``.
+
+    Args:
+        tables: table name -> a DataFrame, or the path of a Parquet file (as returned by
+            :func:`channelops.run.folder.write_table`). From a Parquet file DuckDB reads the
+            columns itself, without going through pandas (and its Python strings).
+        output_dir: the run folder.
+
+    The file is built under a temporary name and renamed into place, so a reader never
+    opens a half-built warehouse.
+
+    Returns:
+        The path of the file.
+    """
+    target = Path(output_dir) / "warehouse.duckdb"
+    tmp = target.with_name(f".warehouse.{os.getpid()}.duckdb.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp), config={"threads": 2, "memory_limit": "4GB"})
+    try:
+        for name, table in tables.items():
+            if isinstance(table, pd.DataFrame):
+                con.register("frame_view", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame_view')
+                con.unregister("frame_view")
+            else:
+                con.execute(
+                    f'CREATE TABLE "{name}" AS SELECT {_warehouse_columns(con, table)} '
+                    "FROM read_parquet(?)",
+                    [str(table)],
+                )
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return str(target)
+
+
+def _warehouse_columns(con, path) -> str:
+    """SELECT list for a Parquet file in the warehouse: every column, with nanosecond UTC
+    timestamps cast to ``TIMESTAMPTZ`` (microseconds), the type DuckDB gives the same
+    columns from pandas frames, so the warehouse schema does not depend on the source."""
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    cols = []
+    for name, dtype, *_ in described:
+        quoted = '"' + name.replace('"', '""') + '"'
+        cols.append(f"CAST({quoted} AS TIMESTAMPTZ) AS {quoted}" if dtype == "TIMESTAMPTZ_NS"
+                    else quoted)  # fmt: skip
+    return ", ".join(cols)

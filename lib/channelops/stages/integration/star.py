@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -222,7 +221,7 @@ def _stream_order_lines(
     pa.default_memory_pool().release_unused()
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
     try:
-        with pq.ParquetWriter(tmp, out_schema) as writer, _InOrder(writer.write_table) as write:
+        with pq.ParquetWriter(tmp, out_schema) as writer:
             start = 0
             for batch in src.iter_batches(batch_size=batch_rows, columns=keep):
                 idx = positions[start : start + len(batch)]
@@ -231,46 +230,17 @@ def _stream_order_lines(
                 arrays = [*batch.columns, customer]
                 table = pa.Table.from_arrays(arrays, names=[*keep, "customer_id"])
                 table = table.cast(out_schema)
-                write(table)  # encoded in a second thread while the next batch is read
+                writer.write_table(table)
                 if seen is not None:
                     seen.add(table)
                 del table, arrays, batch
             if src.metadata.num_rows == 0:
-                write(out_schema.empty_table())
+                writer.write_table(out_schema.empty_table())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
     return target
-
-
-class _InOrder:
-    """``fn`` called on each argument in a second thread, one call at a time in the
-    order given, at most ``ahead`` calls waiting (each holds its argument): Parquet
-    encoding (which releases the GIL) beside the reading of the next batch. An error of
-    a call is raised by the next call or on leaving the ``with`` block, which waits for
-    every call."""
-
-    def __init__(self, fn, ahead: int = 2) -> None:
-        self._fn, self._ahead = fn, ahead
-        self._pool = ThreadPoolExecutor(1, "writer")
-        self._jobs: list[Future] = []
-
-    def __enter__(self):
-        return self
-
-    def __call__(self, arg) -> None:
-        while len(self._jobs) >= self._ahead:
-            self._jobs.pop(0).result()
-        self._jobs.append(self._pool.submit(self._fn, arg))
-
-    def __exit__(self, *exc) -> None:
-        try:
-            for job in self._jobs:
-                job.result()
-        finally:
-            self._jobs = []
-            self._pool.shutdown(wait=True)
 
 
 class _OrdersAsWritten:
@@ -280,22 +250,13 @@ class _OrdersAsWritten:
     what :func:`orders_and_guests` reads back from the file for it (the same columns,
     lines and order). ``valid`` turns False, and what was built is dropped, when a
     channel comes back after another, a line has no channel_id or no line was seen:
-    the caller then reads the file (:func:`orders_and_guests`).
+    the caller then reads the file (:func:`orders_and_guests`)."""
 
-    With ``background`` a finished channel's tables are built in a second thread while
-    the caller goes on writing the next channel's lines (pandas' group-by beside Arrow's
-    Parquet encoding, which releases the GIL); at most one channel is being built at a
-    time (the next waits for it), so at most two channels' lines are held. Each
-    channel's tables are computed from the same lines by the same functions either way.
-    """
-
-    def __init__(self, background: bool = False) -> None:
+    def __init__(self) -> None:
         self.valid = True
         self.current: str | None = None
         self.pieces: list[pa.Table] = []
         self.built: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
-        self._pool = ThreadPoolExecutor(1, "orders") if background else None
-        self._pending: tuple[str, Future] | None = None
 
     def add(self, table: pa.Table) -> None:
         if not self.valid or not len(table):
@@ -312,55 +273,28 @@ class _OrdersAsWritten:
         for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
             cid = channel[start].as_py()
             if cid != self.current:
-                if cid in self.built or cid in self._waiting():  # comes back: not grouped
+                if cid in self.built:  # the channel comes back: not grouped
                     return self._give_up()
                 self._finish()
                 self.current = cid
             self.pieces.append(sub.slice(start, end - start))
 
-    def _waiting(self) -> tuple[str, ...]:
-        """The channel being built in the background, if any."""
-        return (self._pending[0],) if self._pending is not None else ()
-
     def _finish(self) -> None:
         if self.current is None:
             return
-        pieces, cid = self.pieces, self.current
-        self.pieces, self.current = [], None
-        self._collect()  # the channel before (one in the background at a time)
-        if self._pool is None:
-            self.built[cid] = _channel_tables(pieces)
-        else:
-            self._pending = (cid, self._pool.submit(_channel_tables, pieces))
-        del pieces
-
-    def _collect(self) -> None:
-        """Wait for the channel being built in the background and keep its tables."""
-        if self._pending is not None:
-            (cid, pending), self._pending = self._pending, None
-            self.built[cid] = pending.result()
+        lines = pa.concat_tables(self.pieces).to_pandas(types_mapper=arrow_string_dtype)
+        self.pieces = []
+        self.built[self.current] = (orders_on_codes(lines), guest_summary(lines))
+        del lines
+        pa.default_memory_pool().release_unused()
 
     def _give_up(self) -> None:
-        if self._pending is not None:
-            self._pending[1].result()  # let it end (its error, if any, is raised here)
         self.valid, self.current, self.pieces, self.built = False, None, [], {}
-        self._pending = None
-
-    def close(self) -> None:
-        """Wait for a channel still being built and end the thread."""
-        try:
-            if self._pending is not None:
-                self._pending[1].result()
-        finally:
-            self._pending = None
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
 
     def result(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         """(orders, guest summary) in sorted channel order, or None (see the class)."""
         if self.valid:
             self._finish()
-            self._collect()
         if not self.valid or not self.built:
             return None
         names = sorted(self.built)
@@ -369,41 +303,24 @@ class _OrdersAsWritten:
         return orders, guests
 
 
-def _channel_tables(pieces: list[pa.Table]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One channel's orders and guest summary from its order lines (in line order)."""
-    lines = pa.concat_tables(pieces).to_pandas(types_mapper=arrow_string_dtype)
-    del pieces[:]
-    out = orders_on_codes(lines), guest_summary(lines)
-    del lines
-    pa.default_memory_pool().release_unused()
-    return out
-
-
 def write_star_lines(
     lines_file: str | os.PathLike[str],
     links: pd.DataFrame,
     target: str | os.PathLike[str],
     batch_rows: int = BATCH_ROWS,
-    background: bool = True,
 ) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
     """:func:`write_order_lines`, then :func:`orders_and_guests` of the written file,
     without reading the file back: when the lines come grouped by channel (as the intake
     writes them), each channel's orders and guest summary are built from its lines as
     they are written, one channel in memory at a time. Otherwise the file is read back
-    as :func:`orders_and_guests` does. The same tables either way. With ``background``
-    (the default) a channel's tables are built in a second thread while the next
-    channel's lines are written (:class:`_OrdersAsWritten`); ``False`` builds them in
-    this thread.
+    as :func:`orders_and_guests` does. The same tables either way.
 
     Returns:
         (``target`` as a Path, orders, guest summary).
     """
-    seen = _OrdersAsWritten(background=background)
-    try:
-        path = _stream_order_lines(_intake_file(lines_file), links, Path(target), batch_rows, seen)
-        built = seen.result()
-    finally:
-        seen.close()
+    seen = _OrdersAsWritten()
+    path = _stream_order_lines(_intake_file(lines_file), links, Path(target), batch_rows, seen)
+    built = seen.result()
     del seen
     if built is None:
         return (path, *orders_and_guests(path))
