@@ -26,14 +26,16 @@ import tempfile
 import types
 import warnings
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import simpy
 from simpy.events import PENDING
 
-if TYPE_CHECKING:
-    from .simulation import SimConfig
+# the simulation's parameters (:class:`.simulation.SimConfig`: shifts, pickup hours, tz
+# offset); not imported, so this module loads without channelops in the second process and
+# the two modules don't import each other
+SimConfig = Any
 
 #: Windows of at least this many orders simulate their first policy in a second process
 #: when ``workers`` is None (see :func:`pack_times`).
