@@ -79,19 +79,24 @@ def table_content_hash(path: str | os.PathLike[str], workers: int = 2) -> str:
     names = pf.schema_arrow.names
     digest = hashlib.sha256()
     digest.update(f"{pf.metadata.num_rows} rows\n".encode())
-    if workers <= 1 or len(names) < 2:
-        columns = (_column_digest(path, name) for name in names)
-        for head, tail in columns:
-            digest.update(head)
-            digest.update(tail)
+    try:
+        if workers <= 1 or len(names) < 2:
+            for head, tail in (_column_digest(path, name) for name in names):
+                digest.update(head)
+                digest.update(tail)
+            return digest.hexdigest()
+        # each column's digest is its own; they are fed in column order, so the hash is the
+        # same whatever the number of workers (the reads and hashlib release the GIL)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for head, tail in pool.map(lambda name: _column_digest(path, name), names):
+                digest.update(head)
+                digest.update(tail)
         return digest.hexdigest()
-    # each column's digest is its own; they are fed in column order, so the hash is the
-    # same whatever the number of workers (the reads and hashlib release the GIL)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for head, tail in pool.map(lambda name: _column_digest(path, name), names):
-            digest.update(head)
-            digest.update(tail)
-    return digest.hexdigest()
+    finally:
+        # Arrow's allocator keeps freed column buffers for reuse: in the runner they would
+        # stay beside the next stage's kernel (0.7 GB after the large order lines, 0.2 GB
+        # once released)
+        pa.default_memory_pool().release_unused()
 
 
 def _column_digest(path: str | os.PathLike[str], name: str) -> tuple[bytes, bytes]:
