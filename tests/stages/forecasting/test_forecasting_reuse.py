@@ -62,11 +62,12 @@ def test_gbm_rows_cache_gives_the_same_forecasts_and_drops_passed_origins():
     assert (shared[0] == 0).all()  # no units over the level days: 0, not predicted
 
 
-def test_backtest_and_future_equal_without_the_reuse(monkeypatch):
-    y = _history(n=8, days=150)
+def _series_frame(y: np.ndarray) -> pd.DataFrame:
+    """The daily series of ``y`` (series x days, NaN before a series starts) as 04's long
+    frame: odd series on "shop", even on "web", days from START."""
     dates = pd.date_range(START, periods=y.shape[1], freq="D")
     r, c = np.nonzero(~np.isnan(y))
-    series = pd.DataFrame(
+    return pd.DataFrame(
         {
             "channel_id": np.where(r % 2, "shop", "web"),
             "sku": np.array([f"S{i}" for i in range(len(y))])[r],
@@ -74,6 +75,11 @@ def test_backtest_and_future_equal_without_the_reuse(monkeypatch):
             "units": y[r, c],
         }
     )
+
+
+def test_backtest_and_future_equal_without_the_reuse(monkeypatch):
+    y = _history(n=8, days=150)
+    series = _series_frame(y)
     models = ["weekday_profile", "seasonal_naive", "gbm"]
     kw = {"gbm_origins": 3, "seed": 1}
     shared = backtest(series, models, 28, 2, **kw)
@@ -129,16 +135,7 @@ def test_matrices_from_aligned_features_equal_the_separate_ones():
 
 def test_scored_metrics_equal_the_metrics_of_the_scored_rows():
     y = _history(n=9, days=150)
-    dates = pd.date_range(START, periods=y.shape[1], freq="D")
-    r, c = np.nonzero(~np.isnan(y))
-    series = pd.DataFrame(
-        {
-            "channel_id": np.where(r % 2, "shop", "web"),
-            "sku": np.array([f"S{i}" for i in range(len(y))])[r],
-            "date": dates[c],
-            "units": y[r, c],
-        }
-    )
+    series = _series_frame(y)
     # "chosen" sorts before these models: its rows go among each series' rows, not last
     bt = backtest(series, ["naive", "weekday_profile", "moving_average"], 28, 3)
     bt_metrics = series_metrics(bt)
