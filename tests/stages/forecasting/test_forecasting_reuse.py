@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from forecast_series_data import START, history, series_frame
 
 from channelops.stages.forecasting import gbm
 from channelops.stages.forecasting.models import (
@@ -20,21 +21,9 @@ from channelops.stages.forecasting.models import (
     window_origins,
 )
 
-START = pd.Timestamp("2023-01-02")
-
-
-def _history(n: int = 12, days: int = 200, seed: int = 4) -> np.ndarray:
-    """Poisson counts, late starts (NaN before), one series without sales lately."""
-    rng = np.random.default_rng(seed)
-    y = rng.poisson(np.linspace(0.5, 6, n)[:, None] * np.ones(days)).astype(float)
-    start = rng.integers(0, days // 2, n)
-    y[np.arange(days)[None, :] < start[:, None]] = np.nan
-    y[0, -120:] = 0.0  # level 0 over the last 91 days: forecast 0, no training rows
-    return y
-
 
 def test_naive_scales_equal_the_per_origin_scale_bit_for_bit():
-    y = _history()
+    y = history()
     y[3, 150] = np.nan  # a gap inside a history
     scales = gbm._NaiveScales(y, 7)
     for origin in (5, 7, 8, 30, 151, 200):
@@ -47,7 +36,7 @@ def test_naive_scales_equal_the_per_origin_scale_bit_for_bit():
 
 
 def test_gbm_rows_cache_gives_the_same_forecasts_and_drops_passed_origins():
-    y = _history(days=240)
+    y = history(days=240)
     dates = pd.date_range(START, periods=y.shape[1], freq="D")
     base = _base_for_gbm(7, 28)
     kw = {"n_origins": 4, "origin_step": 14, "seed": 2}
@@ -62,24 +51,9 @@ def test_gbm_rows_cache_gives_the_same_forecasts_and_drops_passed_origins():
     assert (shared[0] == 0).all()  # no units over the level days: 0, not predicted
 
 
-def _series_frame(y: np.ndarray) -> pd.DataFrame:
-    """The daily series of ``y`` (series x days, NaN before a series starts) as 04's long
-    frame: odd series on "shop", even on "web", days from START."""
-    dates = pd.date_range(START, periods=y.shape[1], freq="D")
-    r, c = np.nonzero(~np.isnan(y))
-    return pd.DataFrame(
-        {
-            "channel_id": np.where(r % 2, "shop", "web"),
-            "sku": np.array([f"S{i}" for i in range(len(y))])[r],
-            "date": dates[c],
-            "units": y[r, c],
-        }
-    )
-
-
 def test_backtest_and_future_equal_without_the_reuse(monkeypatch):
-    y = _history(n=8, days=150)
-    series = _series_frame(y)
+    y = history(n=8, days=150)
+    series = series_frame(y)
     models = ["weekday_profile", "seasonal_naive", "gbm"]
     kw = {"gbm_origins": 3, "seed": 1}
     shared = backtest(series, models, 28, 2, **kw)
@@ -103,7 +77,7 @@ def test_backtest_and_future_equal_without_the_reuse(monkeypatch):
 
 
 def test_gbm_rows_cache_rejects_bad_bags_as_before():
-    y = _history(days=240)
+    y = history(days=240)
     dates = pd.date_range(START, periods=240, freq="D")
     with pytest.raises(ValueError, match="bags and bag_rows must be at least 1"):
         gbm.gbm_forecast(y, 28, dates, _base_for_gbm(7, 28), bags=0, rows_cache={})
@@ -134,8 +108,8 @@ def test_matrices_from_aligned_features_equal_the_separate_ones():
 
 
 def test_scored_metrics_equal_the_metrics_of_the_scored_rows():
-    y = _history(n=9, days=150)
-    series = _series_frame(y)
+    y = history(n=9, days=150)
+    series = series_frame(y)
     # "chosen" sorts before these models: its rows go among each series' rows, not last
     bt = backtest(series, ["naive", "weekday_profile", "moving_average"], 28, 3)
     bt_metrics = series_metrics(bt)

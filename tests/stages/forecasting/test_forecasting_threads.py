@@ -7,37 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from forecast_series_data import START, history, series_frame
 
 from channelops.stages.forecasting import gbm
 from channelops.stages.forecasting import models as fm
 
-START = pd.Timestamp("2023-01-02")
 # combo without statsforecast's models, so the test does not import it
 MEMBERS = ("moving_average", "weekday_profile")
 MODELS = ["naive", "weekday_profile", "gbm", "combo", "combo_gbm", "moving_average"]
-
-
-def _history(n: int = 12, days: int = 200, seed: int = 4) -> np.ndarray:
-    """Poisson counts, late starts (NaN before), one series without sales lately."""
-    rng = np.random.default_rng(seed)
-    y = rng.poisson(np.linspace(0.5, 6, n)[:, None] * np.ones(days)).astype(float)
-    start = rng.integers(0, days // 2, n)
-    y[np.arange(days)[None, :] < start[:, None]] = np.nan
-    y[0, -120:] = 0.0
-    return y
-
-
-def _series(y: np.ndarray) -> pd.DataFrame:
-    dates = pd.date_range(START, periods=y.shape[1], freq="D")
-    r, c = np.nonzero(~np.isnan(y))
-    return pd.DataFrame(
-        {
-            "channel_id": np.where(r % 2, "shop", "web"),
-            "sku": np.array([f"S{i}" for i in range(len(y))])[r],
-            "date": dates[c],
-            "units": y[r, c],
-        }
-    )
 
 
 def _gbm_one_by_one(y, dates, base, n_origins, seed, bag_rows, bags=3, horizon=28):
@@ -66,7 +43,7 @@ def _gbm_one_by_one(y, dates, base, n_origins, seed, bag_rows, bags=3, horizon=2
 
 
 def test_gbm_bags_in_two_threads_equal_the_bags_one_by_one(monkeypatch):
-    y = _history(days=240)
+    y = history(days=240)
     dates = pd.date_range(START, periods=240, freq="D")
     # 4 origins x 28 days x 11 live series = 1,232 rows > 3 x 300: three subsampled fits
     kw = {"n_origins": 4, "seed": 3, "bags": 3, "bag_rows": 300}
@@ -124,7 +101,7 @@ def _serial_future(series, choice, horizon, **kw):
 @pytest.mark.parametrize("models", [MODELS, ["combo_gbm", "naive"], ["naive", "moving_average"]])
 def test_backtest_with_gbm_in_a_thread_equals_the_serial_loop(monkeypatch, models):
     monkeypatch.setattr(fm, "COMBO_MEMBERS", MEMBERS)
-    series = _series(_history(n=8, days=150))
+    series = series_frame(history(n=8, days=150))
     kw = {"gbm_origins": 3, "seed": 1}
     threaded = fm.backtest(series, models, 28, 2, **kw)
     serial = _serial_backtest(series, models, 28, 2, **kw)
@@ -135,7 +112,7 @@ def test_backtest_with_gbm_in_a_thread_equals_the_serial_loop(monkeypatch, model
 
 def test_future_with_gbm_in_a_thread_equals_the_serial_loop(monkeypatch):
     monkeypatch.setattr(fm, "COMBO_MEMBERS", MEMBERS)
-    series = _series(_history(n=10, days=150))
+    series = series_frame(history(n=10, days=150))
     keys = series[fm.KEYS].drop_duplicates().reset_index(drop=True)
     # every model chosen by some series; combo_gbm sorts before gbm, naive after both
     choice = keys.assign(model=np.array(MODELS)[np.arange(len(keys)) % len(MODELS)])
@@ -146,7 +123,7 @@ def test_future_with_gbm_in_a_thread_equals_the_serial_loop(monkeypatch):
 
 
 def test_an_error_in_the_gbm_thread_reaches_the_caller(monkeypatch):
-    series = _series(_history(n=8, days=150))
+    series = series_frame(history(n=8, days=150))
     keys = series[fm.KEYS].drop_duplicates()
 
     def broken(*args, **kwargs):
