@@ -23,6 +23,7 @@ from channelops.frames import as_str_keys, lookup_columns
 
 from .allocation import haversine_km
 from .prepare import canonical_region
+from .source import SHIPMENT_COLUMNS
 
 __all__ = [
     "DELAY_COLUMNS",
@@ -79,15 +80,7 @@ def shipment_delays(
         transit), late (bool, False in transit), transit_h, and when ``orders`` is given
         region, handling_h (shipped - ordered, hours) and distance_km.
     """
-    need = {
-        "order_id",
-        "channel_id",
-        "warehouse_id",
-        "promised_ts",
-        "shipped_ts",
-        "delivered_ts",
-        "carrier",
-    }
+    need = set(SHIPMENT_COLUMNS)
     missing = need - set(shipments.columns)
     if missing:
         raise ValueError(f"shipments is missing column(s) {sorted(missing)}")
