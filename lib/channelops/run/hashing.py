@@ -125,36 +125,58 @@ def _hash_type_name(arrow_type: Any) -> str:
     return str(arrow_type)
 
 
+#: zero bytes fed as the null mask of a chunk without nulls (the same digest as its mask)
+_NO_NULLS = memoryview(bytes(1 << 20))
+
+
+def _feed_zeros(digest: Any, n: int) -> None:
+    """Feed ``n`` zero bytes into ``digest`` without building an n-byte buffer."""
+    while n > 0:
+        step = min(n, len(_NO_NULLS))
+        digest.update(_NO_NULLS[:step])
+        n -= step
+
+
 def _hash_arrow_values(parts: dict[str, Any], array: Any) -> None:
     """Feed one Arrow array's null mask, value lengths and values into ``parts``.
 
     ``parts`` maps "nulls", "lengths" and "values" to running hashes (see
-    :func:`table_content_hash`); arrays of one column are fed in row order.
+    :func:`table_content_hash`); arrays of one column are fed in row order. A chunk without
+    nulls feeds its all-zero mask and its buffers as they are (no copies); the bytes fed
+    are the same either way.
     """
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
-    parts["nulls"].update(np.asarray(array.is_null(), dtype=np.bool_).tobytes())
+    n, has_nulls = len(array), array.null_count > 0
+    if n == 0:
+        return  # nothing to feed (an empty chunk may have no buffers)
+    if has_nulls:
+        parts["nulls"].update(np.asarray(array.is_null(), dtype=np.bool_))
+    else:
+        _feed_zeros(parts["nulls"], n)
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        array = array.cast(pa.large_string()).fill_null("")
+        if has_nulls or not pa.types.is_large_string(kind):
+            array = array.cast(pa.large_string()).fill_null("")
     elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        array = array.cast(pa.large_binary()).fill_null(b"")
+        if has_nulls or not pa.types.is_large_binary(kind):
+            array = array.cast(pa.large_binary()).fill_null(b"")
     if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
         offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
-        offsets = offsets[array.offset : array.offset + len(array) + 1]
-        parts["lengths"].update(np.diff(offsets).tobytes())
+        offsets = offsets[array.offset : array.offset + n + 1]
+        parts["lengths"].update(np.diff(offsets))
         parts["values"].update(memoryview(array.buffers()[2])[offsets[0] : offsets[-1]])
     elif pa.types.is_nested(kind):
         parts["values"].update("".join(f"{v!r}\x1f" for v in array.to_pylist()).encode())
     elif pa.types.is_boolean(kind):
-        parts["values"].update(pc.fill_null(array, False).to_numpy(zero_copy_only=False).tobytes())
+        parts["values"].update(pc.fill_null(array, False).to_numpy(zero_copy_only=False))
     elif pa.types.is_null(kind):
         pass  # all null: the mask says everything
     else:  # fixed width (numbers, dates, timestamps, decimals): the value bytes, nulls zeroed
         width = kind.bit_width // 8
         raw = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-        raw = raw[array.offset * width : (array.offset + len(array)) * width]
-        if array.null_count:
-            raw = raw.reshape(len(array), width).copy()
+        raw = raw[array.offset * width : (array.offset + n) * width]
+        if has_nulls:
+            raw = raw.reshape(n, width).copy()
             raw[np.asarray(array.is_null(), dtype=np.bool_)] = 0
-        parts["values"].update(raw.tobytes())
+        parts["values"].update(raw)
