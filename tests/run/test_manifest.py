@@ -165,3 +165,21 @@ def test_content_hash_of_columns_without_nulls_is_the_documented_digest(tmp_path
     want.update(zeros + sha(np.array([2, 0, 3], np.int64).tobytes()) + sha(b"abcde"))
     for workers in (1, 2):
         assert table_content_hash(path, workers=workers) == want.hexdigest()
+
+
+def test_input_hashes_are_each_files_sha256_whatever_the_number_of_workers(tmp_path):
+    """Every dataset file's SHA-256 by its relative path; truth/ and hidden files left out."""
+    import hashlib
+
+    from channelops.run.hashing import hash_inputs
+
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "truth").mkdir()
+    files = {"dataset.yaml": b"name: x\n", "orders/a.csv": b"id\n1\n", "products.csv": b""}
+    for rel, data in files.items():
+        (tmp_path / rel).write_bytes(data)
+    (tmp_path / "truth" / "t.csv").write_bytes(b"secret")
+    (tmp_path / ".hidden").write_bytes(b"x")
+    want = {rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())}
+    for workers in (1, 2):
+        assert hash_inputs(tmp_path, workers=workers) == want

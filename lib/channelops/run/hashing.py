@@ -36,18 +36,24 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def hash_inputs(dataset_dir: Path) -> dict[str, str]:
+def hash_inputs(dataset_dir: Path, workers: int = 2) -> dict[str, str]:
     """SHA-256 of every file of the dataset, keyed by path relative to it.
 
-    The ``truth/`` folder (simulator ground truth) is not an input and is left out.
+    The ``truth/`` folder (simulator ground truth) is not an input and is left out. Files
+    are hashed by ``workers`` threads (hashlib releases the GIL; each file's digest is its
+    own, so the result does not depend on it): on the large data 3.3 GB, about 5 s on one
+    core.
     """
-    out: dict[str, str] = {}
+    files: dict[str, Path] = {}
     for path in sorted(dataset_dir.rglob("*")):
         rel = path.relative_to(dataset_dir)
         if not path.is_file() or rel.parts[0] == "truth" or rel.name.startswith("."):
             continue
-        out[rel.as_posix()] = file_sha256(path)
-    return out
+        files[rel.as_posix()] = path
+    if workers <= 1 or len(files) < 2:
+        return {rel: file_sha256(path) for rel, path in files.items()}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(files, pool.map(file_sha256, files.values()), strict=True))
 
 
 def table_content_hash(path: str | os.PathLike[str], workers: int = 2) -> str:
