@@ -9,7 +9,7 @@ from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import threadpool_limits
 
 from channelops.stages import segmentation as seg
-from channelops.stages.segmentation import clv, holdout
+from channelops.stages.segmentation import clv, holdout, workers
 from channelops.stages.segmentation import next_period as nxt
 
 MODEL = clv.BGNBDModel(r=0.25, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0, n_customers=3)
@@ -280,3 +280,77 @@ def test_purchase_day_features_and_targets_by_hand():
     y = nxt.window_targets(orders, "2024-01-01", 4, f.index)
     assert y["purchase_days"].tolist() == [1.0, 0.0, 1.0]
     assert y["spend"].tolist() == [20.0, 0.0, 30.0]
+
+
+def _quick_regressors(monkeypatch):
+    """30 boosting rounds, not 200, to keep the two-workers tests quick."""
+    regressor = nxt._regressor
+    monkeypatch.setattr(
+        nxt, "_regressor", lambda loss, seed: regressor(loss, seed).set_params(max_iter=30)
+    )
+
+
+def _assert_same(a, b):
+    """Byte-equal frames (values, dtypes, index and columns), series, models or values."""
+    if isinstance(a, (pd.DataFrame, pd.Series)):
+        assert type(a) is type(b)
+        assert a.equals(b) and list(a.index) == list(b.index)
+        assert (pd.util.hash_pandas_object(a).to_numpy() == pd.util.hash_pandas_object(b)).all()
+    else:
+        assert a == b
+
+
+def test_holdout_check_on_two_workers_equals_one_worker(monkeypatch):
+    # the check's pieces (summary, BG/NBD, Gamma-Gamma, weekly view, the regressors' training
+    # set, fits and forecasts) as tasks of two workers give what one worker taking them one
+    # after the other gives, byte for byte
+    _quick_regressors(monkeypatch)
+    orders = _weekly_orders()
+    end = orders["order_ts"].max().normalize()
+    two = seg.holdout_check(orders, end, holdout_weeks=8, seed=2)
+    monkeypatch.setattr(workers, "WORKERS", 1)
+    one = seg.holdout_check(orders, end, holdout_weeks=8, seed=2)
+    assert two.reason == one.reason == "" and two.bgnbd == one.bgnbd and two.chosen == one.chosen
+    for name in ("summary", "next_period", "scores", "groups", "weekly", "spend_scores"):
+        _assert_same(getattr(two, name), getattr(one, name))
+    assert list(two.forecasts) == list(one.forecasts) == [holdout.NAIVE, "BG/NBD", nxt.NEXT_PERIOD]
+    for name in two.forecasts:
+        _assert_same(two.forecasts[name], one.forecasts[name])
+    # and the gradient-boosted forecast is the one the model fitted alone in one thread makes
+    with threadpool_limits(limits=1):
+        model = nxt.fit_next_period(orders, two.cut_off, horizon_weeks=8, seed=2)
+    alone = nxt.next_period_forecast(model, orders, two.cut_off)
+    _assert_same(two.next_period, alone)
+
+
+def test_lifetime_values_with_the_next_period_on_two_workers_equal_one_worker(monkeypatch):
+    _quick_regressors(monkeypatch)
+    orders = _weekly_orders()
+    end = orders["order_ts"].max().normalize()
+    two = seg.customer_lifetime_values(orders, end, next_period_weeks=8, seed=1)
+    monkeypatch.setattr(workers, "WORKERS", 1)
+    one = seg.customer_lifetime_values(orders, end, next_period_weeks=8, seed=1)
+    for name in ("clv", "params", "next_period"):
+        _assert_same(getattr(two, name), getattr(one, name))
+    assert two.bgnbd == one.bgnbd and two.gamma_gamma == one.gamma_gamma
+    # the same as the values without the forecast and the forecast on its own
+    _assert_same(two.clv, seg.customer_lifetime_values(orders, end).clv)
+    _assert_same(two.next_period, seg.forward_next_period(orders, end, horizon_weeks=8, seed=1))
+    assert seg.customer_lifetime_values(orders, end).next_period is None
+
+
+def test_workers_run_tasks_in_order_in_one_openmp_thread(monkeypatch):
+    # one worker: the tasks run one after the other in submission order, and a task waiting
+    # on an earlier one's future does not deadlock; every task sees one OpenMP thread
+    monkeypatch.setattr(workers, "WORKERS", 1)
+    ran = []
+
+    def task(name, before=None):
+        ran.append((name, _openmp_effective_n_threads(), before.result() if before else None))
+        return name
+
+    with threadpool_limits(limits=2, user_api="openmp"), workers.two_workers() as pool:
+        first = pool.submit(task, "a")
+        second = pool.submit(task, "b", before=first)
+        assert second.result() == "b"
+    assert ran == [("a", 1, None), ("b", 1, "a")]

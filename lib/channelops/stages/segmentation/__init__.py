@@ -7,7 +7,8 @@
 * :mod:`.findings`: the sentences 01 prints as findings, built from the numbers;
 * :mod:`.holdout`: the purchase forecasts scored on a holdout against a naive repeat rate;
 * :mod:`.next_period`: a gradient-boosted next-period purchase-day and spend model;
-* :mod:`.plots`: the choice of k and the CLV calibration against its holdout.
+* :mod:`.plots`: the choice of k and the CLV calibration against its holdout;
+* :mod:`.workers`: the two workers the holdout check and the lifetime values fit on.
 
 The customer features it clusters on are stage-neutral (:mod:`channelops.customers`, whose
 Spark variant builds them when the ``engine`` parameter asks for it), so that 06 and 07

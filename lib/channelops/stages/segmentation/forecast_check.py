@@ -5,7 +5,9 @@ given, else ``holdout_weeks`` before the last day. BG/NBD is fitted on the calib
 period; the naive repeat rate and the gradient-boosted model (:mod:`.next_period`, trained
 on windows before the cut-off) forecast the same customers; all are scored on what the
 customers known at the cut-off did after it (:mod:`.holdout`). The forecast with the lowest
-mean absolute error is the one chosen.
+mean absolute error is the one chosen. The summary, the BG/NBD and Gamma-Gamma fits, the
+weekly view and the gradient-boosted model's pieces are tasks of two workers
+(:mod:`.workers`): the same numbers as one after the other, on two cores.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 from . import clv as clvm
 from . import holdout as ho
 from . import next_period as nxt
+from .workers import two_workers
 
 __all__ = ["HoldoutCheck", "holdout_check", "holdout_cut_off", "forward_next_period"]
 
@@ -108,52 +111,65 @@ def holdout_check(
             end,
             f"the cut-off {cut.date()} is not inside the data ({first.date()} to {end.date()})",
         )
-    summary = clvm.rfm_summary(
-        orders, "customer_id", "order_ts", "revenue", observation_end=end, calibration_end=cut
-    )
-    if (summary["frequency"] > 0).sum() < 2:
-        return HoldoutCheck(
-            cut, end, f"fewer than two customers bought twice before the cut-off {cut.date()}"
+    # the holdout in weeks, as rfm_summary computes it (the gradient-boosted model's horizon)
+    weeks = float((end - cut).days / clvm.TIME_UNIT_DAYS["W"])
+    # the independent pieces as tasks of two workers (see .workers): the gradient-boosted
+    # model's purchase days and training set first, the summary and the BG/NBD and
+    # Gamma-Gamma fits beside it, then its two regressors and their forecasts
+    with two_workers() as pool:
+        prepared = pool.submit(nxt.prepare_fit, orders, cut, weeks)
+        summary = pool.submit(
+            clvm.rfm_summary,
+            orders,
+            "customer_id",
+            "order_ts",
+            "revenue",
+            observation_end=end,
+            calibration_end=cut,
+        ).result()
+        if (summary["frequency"] > 0).sum() < 2:
+            return HoldoutCheck(
+                cut, end, f"fewer than two customers bought twice before the cut-off {cut.date()}"
+            )
+        fitted = pool.submit(clvm.fit_bgnbd, summary["frequency"], summary["recency"], summary["T"])
+        spend_per_day = pool.submit(_spend_per_day, orders, summary, cut)
+        value = pool.submit(_gamma_gamma_value, summary)
+        weekly = pool.submit(
+            lambda: ho.weekly_repeat_purchases(orders, cut, end, fitted.result(), summary)
         )
-    bgnbd = clvm.fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
-    weeks = float(summary["duration_holdout"].iloc[0])
-    _, nxt_fc = nxt.fit_and_forecast(orders, cut, horizon_weeks=weeks, seed=seed)
-    forecasts = {
-        ho.NAIVE: ho.naive_repeat_forecast(summary),
-        "BG/NBD": bgnbd.expected_purchases(
-            weeks, summary["frequency"], summary["recency"], summary["T"]
-        ),
-    }
-    if nxt_fc["reason"].eq("").all():
-        forecasts[nxt.NEXT_PERIOD] = nxt_fc["purchase_days"].reindex(summary.index)
-    scores = ho.holdout_scores(summary["frequency_holdout"], forecasts)
-    spend_scores = ho.holdout_scores(
-        summary["frequency_holdout"] * summary["monetary_value_holdout"],
-        _spend_forecasts(orders, summary, cut, forecasts, nxt_fc),
-    )
-    return HoldoutCheck(
-        cut_off=cut,
-        observation_end=end,
-        summary=summary,
-        bgnbd=bgnbd,
-        forecasts=forecasts,
-        next_period=nxt_fc,
-        scores=scores,
-        groups=ho.frequency_group_table(summary, forecasts),
-        weekly=ho.weekly_repeat_purchases(orders, cut, end, bgnbd, summary),
-        spend_scores=spend_scores,
-        chosen=str(scores.sort_values("mae", kind="stable")["model"].iloc[0]),
-    )
+        next_period = nxt.submit_fit_and_forecast(pool, prepared, seed)
+        bgnbd = fitted.result()
+        forecasts = {
+            ho.NAIVE: ho.naive_repeat_forecast(summary),
+            "BG/NBD": bgnbd.expected_purchases(
+                weeks, summary["frequency"], summary["recency"], summary["T"]
+            ),
+        }
+        _, nxt_fc = next_period()
+        if nxt_fc["reason"].eq("").all():
+            forecasts[nxt.NEXT_PERIOD] = nxt_fc["purchase_days"].reindex(summary.index)
+        spend = _spend_forecasts(forecasts, spend_per_day.result(), value.result(), nxt_fc)
+        scores = ho.holdout_scores(summary["frequency_holdout"], forecasts)
+        spend_scores = ho.holdout_scores(
+            summary["frequency_holdout"] * summary["monetary_value_holdout"], spend
+        )
+        return HoldoutCheck(
+            cut_off=cut,
+            observation_end=end,
+            summary=summary,
+            bgnbd=bgnbd,
+            forecasts=forecasts,
+            next_period=nxt_fc,
+            scores=scores,
+            groups=ho.frequency_group_table(summary, forecasts),
+            weekly=weekly.result(),
+            spend_scores=spend_scores,
+            chosen=str(scores.sort_values("mae", kind="stable")["model"].iloc[0]),
+        )
 
 
-def _spend_forecasts(
-    orders: pd.DataFrame,
-    summary: pd.DataFrame,
-    cut: pd.Timestamp,
-    days: dict[str, pd.Series],
-    nxt_fc: pd.DataFrame,
-) -> dict[str, pd.Series]:
-    """Holdout spend per customer: each purchase-day forecast valued at a spend per day."""
+def _spend_per_day(orders: pd.DataFrame, summary: pd.DataFrame, cut: pd.Timestamp) -> pd.Series:
+    """Each known customer's spend per purchase day before the cut-off (money, negative as 0)."""
     before = orders[pd.to_datetime(orders["order_ts"]) < cut + pd.Timedelta(days=1)]
     # summed per customer on their rows in the summary (the same rows, in the same order,
     # as a group-by on the ids), not on the ids' text
@@ -161,21 +177,38 @@ def _spend_forecasts(
     known = pos >= 0
     spent = before["revenue"][known].groupby(pos[known]).sum().reindex(np.arange(len(summary)))
     spent.index = summary.index
-    per_day = spent.clip(lower=0) / (summary["frequency"] + 1)
-    out = {ho.NAIVE: days[ho.NAIVE] * per_day}
+    return spent.clip(lower=0) / (summary["frequency"] + 1)
+
+
+def _gamma_gamma_value(summary: pd.DataFrame) -> pd.Series | None:
+    """Gamma-Gamma's expected spend per purchase of each customer, fitted on the summary;
+    None when it cannot be fitted (fewer than two repeat buyers with positive spend) or its
+    mean spend is infinite (q <= 1)."""
     try:
         gg = clvm.fit_gamma_gamma(
             summary["frequency"], summary["monetary_value"], nonpositive="drop"
         )
-        if gg.q > 1:
-            value = gg.conditional_expected_average_value(
-                summary["frequency"], summary["monetary_value"].clip(lower=0)
-            )
-            out["BG/NBD x Gamma-Gamma"] = days["BG/NBD"] * value
     except ValueError:
-        pass  # fewer than two repeat buyers with positive spend: no spend model to score
+        return None
+    if gg.q <= 1:
+        return None
+    return gg.conditional_expected_average_value(
+        summary["frequency"], summary["monetary_value"].clip(lower=0)
+    )
+
+
+def _spend_forecasts(
+    days: dict[str, pd.Series],
+    per_day: pd.Series,
+    value: pd.Series | None,
+    nxt_fc: pd.DataFrame,
+) -> dict[str, pd.Series]:
+    """Holdout spend per customer: each purchase-day forecast valued at a spend per day."""
+    out = {ho.NAIVE: days[ho.NAIVE] * per_day}
+    if value is not None:
+        out["BG/NBD x Gamma-Gamma"] = days["BG/NBD"] * value
     if nxt.NEXT_PERIOD in days:
-        out[nxt.NEXT_PERIOD] = nxt_fc["spend"].reindex(summary.index)
+        out[nxt.NEXT_PERIOD] = nxt_fc["spend"].reindex(per_day.index)
     return out
 
 
@@ -196,7 +229,12 @@ def forward_next_period(
         (empty when forecast, else why not, e.g. a history shorter than one horizon).
     """
     _, out = nxt.fit_and_forecast(orders, last_day, horizon_weeks=horizon_weeks, seed=seed)
-    return out.rename(
+    return forward_columns(out)
+
+
+def forward_columns(forecast: pd.DataFrame) -> pd.DataFrame:
+    """A gradient-boosted forecast with :func:`forward_next_period`'s column names."""
+    return forecast.rename(
         columns={
             "purchase_days": "next_purchase_days",
             "spend": "next_spend",

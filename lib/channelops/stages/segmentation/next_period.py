@@ -15,12 +15,16 @@ purchase days with the absolute error (its forecast is a median, the best point 
 the mean absolute error) and the spend with the Poisson deviance (a mean, so totals add up).
 The two fits are independent and run side by side in two Python threads (scikit-learn's
 tree building releases the GIL), each in one OpenMP thread: the same models as one after
-the other, on two cores. Spend is in the unit of the order values; times are in weeks.
+the other, on two cores. :func:`prepare_fit` and :func:`submit_fit_and_forecast` make the
+fit and the forecast tasks of a caller's two workers (:mod:`.workers`), so the holdout
+check and the lifetime values run their other fits beside them. Spend is in the unit of
+the order values; times are in weeks.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +34,8 @@ from threadpoolctl import threadpool_limits
 
 from channelops.frames import require_columns
 
+from .workers import Workers, two_workers
+
 __all__ = [
     "NEXT_PERIOD",
     "NextPeriodModel",
@@ -38,6 +44,8 @@ __all__ = [
     "fit_next_period",
     "next_period_forecast",
     "fit_and_forecast",
+    "prepare_fit",
+    "submit_fit_and_forecast",
 ]
 
 #: Name of the gradient-boosted forecast in the score tables.
@@ -284,6 +292,26 @@ def _fit(
     min_customers: int = 50,
 ) -> NextPeriodModel:
     """:func:`fit_next_period` on purchase days computed once."""
+    x, y, used = _training_set(known, cut_off, horizon_weeks, n_origins, step_weeks, min_customers)
+    days_model, spend_model = _fit_side_by_side(x, _targets(y), seed)
+    return NextPeriodModel(
+        days_model, spend_model, list(x.columns), known.channels, horizon_weeks, used, len(x)
+    )
+
+
+def _training_set(
+    known: _Known,
+    cut_off: str | pd.Timestamp,
+    horizon_weeks: float,
+    n_origins: int = 3,
+    step_weeks: float = 4,
+    min_customers: int = 50,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Timestamp]]:
+    """Features (one float block) and targets of every training origin, and the origins.
+
+    Raises:
+        ValueError: no origin has ``min_customers`` customers.
+    """
     cut = pd.Timestamp(cut_off).normalize()
     purchases, channels = known.purchases, known.channels
     xs, ys, used = [], [], []
@@ -300,13 +328,12 @@ def _fit(
             f"no training window: fewer than {min_customers} customers had bought "
             f"{horizon_weeks:g} weeks before the cut-off {cut.date()}"
         )
-    x, y = _one_block(pd.concat(xs)), pd.concat(ys)
-    days_model, spend_model = _fit_side_by_side(
-        x, [("absolute_error", y["purchase_days"]), ("poisson", y["spend"].clip(lower=0))], seed
-    )
-    return NextPeriodModel(
-        days_model, spend_model, list(x.columns), channels, horizon_weeks, used, len(x)
-    )
+    return _one_block(pd.concat(xs)), pd.concat(ys), used
+
+
+def _targets(y: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """(loss, target) of the purchase-day and the spend regressor, in that order."""
+    return [("absolute_error", y["purchase_days"]), ("poisson", y["spend"].clip(lower=0))]
 
 
 def _one_block(x: pd.DataFrame) -> pd.DataFrame:
@@ -379,13 +406,105 @@ def fit_and_forecast(
         (the model, or None when it could not be trained; the forecast, whose ``reason``
         then says why, as :func:`next_period_forecast` with ``why_not`` the error's text).
     """
-    known = _known_purchases(orders, cut_off)
+    with two_workers() as pool:
+        prepared = pool.submit(prepare_fit, orders, cut_off, horizon_weeks)
+        return submit_fit_and_forecast(pool, prepared, seed)()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What the fit and the forecast at one cut-off read, built once.
+
+    ``now``: the features at the cut-off of every known customer (one float block);
+    ``x``, ``y``, ``origins``: the training set (None and ``why_not`` when there is none).
+    """
+
+    cut_off: pd.Timestamp
+    horizon_weeks: float
+    channels: list[str]
+    now: pd.DataFrame
+    x: pd.DataFrame | None
+    y: pd.DataFrame | None
+    origins: list[pd.Timestamp]
+    why_not: str = ""
+
+
+def prepare_fit(
+    orders: pd.DataFrame, cut_off: str | pd.Timestamp, horizon_weeks: float
+) -> _Prepared:
+    """What :func:`submit_fit_and_forecast` reads: the purchase days up to the cut-off, the
+    training set (or why there is none) and the features at the cut-off."""
+    cut = pd.Timestamp(cut_off).normalize()
+    known = _known_purchases(orders, cut)
+    now = _one_block(_day_features(known.purchases, cut, known.channels))
     try:
         _check_window(horizon_weeks, 3, 4)
-        model = _fit(known, cut_off, horizon_weeks, seed)
-        return model, _forecast(model, known, cut_off)
+        x, y, used = _training_set(known, cut, horizon_weeks)
     except ValueError as err:
-        return None, _forecast(None, known, cut_off, why_not=str(err))
+        return _Prepared(cut, horizon_weeks, known.channels, now, None, None, [], str(err))
+    return _Prepared(cut, horizon_weeks, known.channels, now, x, y, used)
+
+
+def submit_fit_and_forecast(
+    pool: Workers, prepared: Future[_Prepared], seed: int = 0
+) -> Callable[[], tuple[NextPeriodModel | None, pd.DataFrame]]:
+    """:func:`fit_and_forecast` as tasks on ``pool``: call the result to collect it.
+
+    ``prepared`` is a task of ``pool`` running :func:`prepare_fit` (the caller may submit
+    tasks of its own between the two, for the other worker while the first prepares). Four
+    tasks follow it, in this order: the spend and the purchase-day regressor (the spend fit
+    first: it is the longer one), then each model's forecast. Each task computes what it
+    computes alone in one thread, so the models and forecasts are those of
+    :func:`fit_next_period` and :func:`next_period_forecast`.
+    """
+    spend = pool.submit(_fit_prepared, prepared, 1, seed)
+    days = pool.submit(_fit_prepared, prepared, 0, seed)
+    forecasts = [pool.submit(_predict_prepared, prepared, fit) for fit in (days, spend)]
+
+    def result() -> tuple[NextPeriodModel | None, pd.DataFrame]:
+        prep = prepared.result()
+        out = pd.DataFrame(index=prep.now.index)
+        if prep.x is None:
+            out["purchase_days"] = np.nan
+            out["spend"] = np.nan
+            out["reason"] = prep.why_not or "no model"
+            return None, out
+        model = NextPeriodModel(
+            days.result(),
+            spend.result(),
+            list(prep.x.columns),
+            prep.channels,
+            prep.horizon_weeks,
+            prep.origins,
+            len(prep.x),
+        )
+        out["purchase_days"] = np.clip(forecasts[0].result(), 0, None)
+        out["spend"] = np.clip(forecasts[1].result(), 0, None)
+        out["reason"] = ""
+        return model, out
+
+    return result
+
+
+def _fit_prepared(
+    prepared: Future[_Prepared], which: int, seed: int
+) -> HistGradientBoostingRegressor | None:
+    """Regressor ``which`` of :func:`_targets` on the prepared training set (None: none)."""
+    prep = prepared.result()
+    if prep.x is None:
+        return None
+    loss, y = _targets(prep.y)[which]
+    return _regressor(loss, seed).fit(prep.x, y)
+
+
+def _predict_prepared(
+    prepared: Future[_Prepared], fitted: Future[HistGradientBoostingRegressor | None]
+) -> np.ndarray | None:
+    """The fitted regressor's predictions at the cut-off (None: no model)."""
+    prep, model = prepared.result(), fitted.result()
+    if model is None:
+        return None
+    return model.predict(prep.now[list(prep.x.columns)])
 
 
 def _forecast(

@@ -22,7 +22,7 @@ measures it, benchmarks/results/segmentation.md has the figures).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +35,9 @@ from channelops.audience import segment_band_shares
 from channelops.customers import design_matrix, segment_model_table
 
 from . import clv as clvm
+from . import next_period as nxt
+from .forecast_check import forward_columns
+from .workers import two_workers
 
 __all__ = [
     "CLUSTER_FEATURES",
@@ -530,6 +533,8 @@ class CLVResult:
         bgnbd, gamma_gamma: the fitted models.
         holdout: expected vs actual holdout purchases per frequency bucket, or None when
             the calibration period is the whole history.
+        next_period: with ``next_period_weeks``, the gradient-boosted forecast of the next
+            weeks (:func:`~channelops.stages.segmentation.forward_next_period`), else None.
     """
 
     clv: pd.DataFrame
@@ -537,6 +542,7 @@ class CLVResult:
     bgnbd: clvm.BGNBDModel
     gamma_gamma: clvm.GammaGammaModel | None
     holdout: pd.DataFrame | None
+    next_period: pd.DataFrame | None = None
 
 
 def customer_lifetime_values(
@@ -546,6 +552,8 @@ def customer_lifetime_values(
     time_unit: str = "W",
     horizon: float = 52,
     annual_discount_rate: float = 0.10,
+    next_period_weeks: float | None = None,
+    seed: int = 0,
 ) -> CLVResult:
     """Fit BG/NBD and Gamma-Gamma on a calibration period and value every customer.
 
@@ -554,6 +562,12 @@ def customer_lifetime_values(
     with the purchases after it; the CLV of every customer is then computed from the full
     history up to ``observation_end`` with the calibrated parameters.
 
+    With ``next_period_weeks``, the gradient-boosted forecast of the next weeks from all the
+    data (:func:`~channelops.stages.segmentation.forward_next_period`) is made in the same
+    call: the independent pieces (the summaries, each model's fit, the regressors' training
+    set, fits and forecasts) run as tasks of two workers (:mod:`.workers`), each computing
+    what it computes alone.
+
     Args:
         orders: from :func:`customer_orders`.
         observation_end: last day of data (inclusive).
@@ -561,6 +575,8 @@ def customer_lifetime_values(
         time_unit: "D", "W", "M" or "Y" for the models and the horizon.
         horizon: CLV horizon in ``time_unit`` periods.
         annual_discount_rate: yearly discount rate, converted to the time unit.
+        next_period_weeks: the gradient-boosted forecast's window (weeks), or None for none.
+        seed: the gradient-boosted regressors' seed.
 
     Returns:
         :class:`CLVResult`. When fewer than two repeat buyers have positive spend, the
@@ -572,23 +588,67 @@ def customer_lifetime_values(
     if cal_end is not None and cal_end >= obs_end:
         cal_end = None
     args = dict(observation_end=obs_end, time_unit=time_unit)
-    full = clvm.rfm_summary(orders, "customer_id", "order_ts", "revenue", **args)
-    cal = (
-        full
-        if cal_end is None
-        else clvm.rfm_summary(
-            orders, "customer_id", "order_ts", "revenue", calibration_end=cal_end, **args
+    columns = (orders, "customer_id", "order_ts", "revenue")
+    with two_workers() as pool:
+        prepared = None
+        if next_period_weeks is not None:
+            prepared = pool.submit(nxt.prepare_fit, orders, obs_end, next_period_weeks)
+        full_task = pool.submit(clvm.rfm_summary, *columns, **args)
+        cal_task = (
+            full_task
+            if cal_end is None
+            else pool.submit(clvm.rfm_summary, *columns, calibration_end=cal_end, **args)
         )
-    )
-    if cal.empty:
-        raise ValueError(f"no customers bought on or before calibration_end {cal_end.date()}")
-    bgnbd = clvm.fit_bgnbd(cal["frequency"], cal["recency"], cal["T"], time_unit=time_unit)
+        cal = cal_task.result()
+        if cal.empty:
+            raise ValueError(f"no customers bought on or before calibration_end {cal_end.date()}")
+        fitted = pool.submit(
+            clvm.fit_bgnbd, cal["frequency"], cal["recency"], cal["T"], time_unit=time_unit
+        )
+        spend_model = pool.submit(_gamma_gamma, cal)
+        valued = pool.submit(
+            _values,
+            orders,
+            full_task.result(),
+            fitted,
+            spend_model,
+            time_unit,
+            horizon,
+            annual_discount_rate,
+        )
+        next_period = (
+            None if prepared is None else nxt.submit_fit_and_forecast(pool, prepared, seed)
+        )
+        bgnbd, gg, out = fitted.result(), spend_model.result(), valued.result()
+        params = pd.concat(
+            [bgnbd.to_frame()] + ([gg.to_frame()] if gg is not None else []), ignore_index=True
+        )
+        holdout = None if cal_end is None else clvm.calibration_holdout_table(bgnbd, cal)
+        forward = None if next_period is None else forward_columns(next_period()[1])
+        return CLVResult(out, params, bgnbd, gg, holdout, forward)
+
+
+def _gamma_gamma(cal: pd.DataFrame) -> clvm.GammaGammaModel | None:
+    """Gamma-Gamma fitted on the calibration summary; None when it cannot be fitted or its
+    mean spend is infinite (q <= 1)."""
     try:
         gg = clvm.fit_gamma_gamma(cal["frequency"], cal["monetary_value"], nonpositive="drop")
-        if gg.q <= 1:
-            gg = None
     except ValueError:
-        gg = None
+        return None
+    return gg if gg.q > 1 else None
+
+
+def _values(
+    orders: pd.DataFrame,
+    full: pd.DataFrame,
+    fitted: Future[clvm.BGNBDModel],
+    spend_model: Future[clvm.GammaGammaModel | None],
+    time_unit: str,
+    horizon: float,
+    annual_discount_rate: float,
+) -> pd.DataFrame:
+    """The per-customer table of :class:`CLVResult` from the fitted models."""
+    bgnbd, gg = fitted.result(), spend_model.result()
     per_year = 365.25 / clvm.TIME_UNIT_DAYS[time_unit]
     rate = (1 + annual_discount_rate) ** (1 / per_year) - 1
     x, rec, big_t = full["frequency"], full["recency"], full["T"]
@@ -614,11 +674,7 @@ def customer_lifetime_values(
     out["expected_spend"] = spend
     out["clv"] = value
     out.index.name = "customer_id"
-    params = pd.concat(
-        [bgnbd.to_frame()] + ([gg.to_frame()] if gg is not None else []), ignore_index=True
-    )
-    holdout = None if cal_end is None else clvm.calibration_holdout_table(bgnbd, cal)
-    return CLVResult(out, params, bgnbd, gg, holdout)
+    return out
 
 
 #: A spend model whose expected spend is exactly 1 per purchase (p large, q - 1 = p * gamma).
