@@ -1,6 +1,7 @@
 """Stage 03's line tables built from Parquet files (streamed order lines, orders per
 channel) equal the in-memory functions they replace, on hand-made lines."""
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from channelops.frames import arrow_string_dtype
 from channelops.run.hashing import table_content_hash
 from channelops.stages import integration as integ
-from channelops.stages.integration import star
+from channelops.stages.integration import merge, star
 
 
 def _lines() -> pd.DataFrame:
@@ -270,3 +271,58 @@ def test_sorted_codes_equal_factorize_sorted(values):
     pd.testing.assert_extension_array_equal(uniques, want_uniques)
     if values[:1] == ["o3"]:
         assert codes.tolist() == [2, 2, 0, 1, 1, 1] and list(uniques) == ["o1", "o2", "o3"]
+
+
+@pytest.mark.parametrize("batch_rows", [2, 1000])
+def test_overlap_from_the_written_lines_codes_equals_overlap_views_of_the_file(
+    intake_file, tmp_path, batch_rows
+):
+    # interleaved channels (a, b, a, ...) and grouped ones; C3 and C9 link no line
+    for source in (intake_file, _grouped(tmp_path)):
+        path, orders, guests, codes = integ.write_star_lines(
+            source, LINKS, tmp_path / "order_lines.parquet", batch_rows=batch_rows, codes=True
+        )
+        lines = integ.read_lines(path, ["customer_id", "channel_id", "revenue_base"])
+        want_overlap, want_matrix = integ.overlap_views(lines)
+        assert len(codes.customer) == len(lines)
+        assert ((codes.customer >= 0) == lines["customer_id"].notna().to_numpy()).all()
+        overlap, matrix = integ.line_overlap_views(path, codes)
+        pd.testing.assert_frame_equal(overlap, want_overlap, check_exact=True)
+        pd.testing.assert_frame_equal(matrix, want_matrix, check_exact=True)
+        assert integ.line_overlap_views(path, None)[0].equals(want_overlap)
+
+
+def test_overlap_views_from_codes_with_skipped_customer_codes():
+    # codes 0, 5, 9 of a longer sorted list of customers: the same tables as 0, 1, 2
+    lines = pd.DataFrame(
+        {
+            "customer_id": pd.array(["K2", "K1", None, "K1", "K3", "K2"], dtype="string[pyarrow]"),
+            "channel_id": pd.array(["b", "a", "a", "b", "c", "b"], dtype="string[pyarrow]"),
+            "revenue_base": [0.1, 0.2, 5.0, 0.3, 1.0, 0.7],
+        }
+    )
+    want = integ.overlap_views(lines)
+    dense, _ = pd.factorize(lines["customer_id"], sort=True)
+    sparse = np.where(dense >= 0, np.array([0, 5, 9])[dense], -1)
+    chan, names = pd.factorize(lines["channel_id"], sort=True)
+    got = integ.overlap_views_from_codes(sparse, chan, names, lines["revenue_base"].to_numpy())
+    pd.testing.assert_frame_equal(got[0], want[0], check_exact=True)
+    pd.testing.assert_frame_equal(got[1], want[1], check_exact=True)
+    chan[4] = -1  # K3's line without a channel: no matrix from codes
+    assert (
+        integ.overlap_views_from_codes(sparse, chan, names, lines["revenue_base"].to_numpy())[1]
+        is None
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_customer_channel_pairs_equal_np_unique(seed):
+    rng = np.random.default_rng(seed)
+    cust = rng.integers(0, 50, 400)
+    chan = rng.integers(0, 6, 400)
+    got = merge._customer_channel_pairs(cust, chan, 6)
+    assert got.tolist() == np.unique(cust * 6 + chan).tolist() and got.dtype == np.int64
+    sparse = merge._customer_channel_pairs(cust * 10**9, chan, 6)  # too sparse for a table
+    assert sparse.tolist() == np.unique(cust * 10**9 * 6 + chan).tolist()
+    with_missing = merge._customer_channel_pairs(cust, np.where(chan == 0, -1, chan), 6)
+    assert with_missing.tolist() == np.unique(cust * 6 + np.where(chan == 0, -1, chan)).tolist()

@@ -1188,7 +1188,9 @@ def customer_overlap(order_lines: pd.DataFrame) -> pd.DataFrame:
     """
     cust, _ = pd.factorize(order_lines["customer_id"], sort=True)
     chan, chan_names = pd.factorize(order_lines["channel_id"], sort=True)
-    return _overlap_from_codes(order_lines, cust, chan, len(chan_names), cust >= 0)
+    known = cust >= 0
+    revenue = order_lines["revenue_base"].to_numpy()
+    return _overlap_from_codes(revenue, cust, chan, len(chan_names), known)
 
 
 def overlap_views(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1207,12 +1209,40 @@ def overlap_views(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     """
     cust, _ = pd.factorize(order_lines["customer_id"], sort=True)
     chan, chan_names = pd.factorize(order_lines["channel_id"], sort=True)
+    revenue = order_lines["revenue_base"].to_numpy()
+    overlap, matrix = overlap_views_from_codes(cust, chan, chan_names, revenue)
+    if matrix is None:
+        matrix = channel_overlap_matrix(customer_lines(order_lines))
+    return overlap, matrix
+
+
+def overlap_views_from_codes(
+    cust: np.ndarray, chan: np.ndarray, chan_names, revenue: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`overlap_views` from the lines' integer codes.
+
+    Args:
+        cust: per line, the customer's code, -1 for a line without a customer. Codes must
+            follow the customer ids' sorted order (as ``pd.factorize(..., sort=True)``
+            gives them); they may skip values (e.g. codes of every linked customer, some of
+            whom have no line): the tables are the same.
+        chan: per line, the channel's code in ``chan_names`` (-1: no channel_id).
+        chan_names: the channel ids, sorted.
+        revenue: per line, revenue_base (float).
+
+    Returns:
+        (overlap, matrix); the matrix is None when a line of a customer has no channel
+        (the caller then takes :func:`channel_overlap_matrix` of the lines).
+    """
     known = cust >= 0
-    overlap = _overlap_from_codes(order_lines, cust, chan, len(chan_names), known)
-    if (chan[known] < 0).any():
-        return overlap, channel_overlap_matrix(customer_lines(order_lines))
-    width = max(len(chan_names), 1)
-    pairs = _customer_channel_pairs(cust[known], chan[known], len(chan_names))
+    n_chan = len(chan_names)
+    cust_k, chan_k = cust[known], chan[known]
+    if (chan_k < 0).any():
+        return _overlap_from_codes(revenue, cust, chan, n_chan, known), None
+    width = max(n_chan, 1)
+    pairs = _customer_channel_pairs(cust_k, chan_k, n_chan)  # once for both tables
+    n_channels = np.bincount(pairs // width, minlength=int(cust_k.max()) + 1 if len(cust_k) else 0)
+    overlap = _overlap_table(revenue[known], cust_k, n_channels)
     pair_cust, pair_chan = pairs // width, pairs % width
     present = np.unique(pair_chan)  # the channels of the customers' lines, sorted by name
     k = len(present)
@@ -1227,12 +1257,18 @@ def overlap_views(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def _overlap_from_codes(
-    order_lines: pd.DataFrame, cust: np.ndarray, chan: np.ndarray, n_chan: int, known: np.ndarray
+    revenue: np.ndarray, cust: np.ndarray, chan: np.ndarray, n_chan: int, known: np.ndarray
 ) -> pd.DataFrame:
-    """:func:`customer_overlap` from the lines' sorted customer and channel codes."""
-    revenue = pd.Series(order_lines["revenue_base"].to_numpy()[known])
-    per_revenue = revenue.groupby(cust[known]).sum()
+    """:func:`customer_overlap` from the lines' revenue and sorted customer and channel
+    codes."""
     n_channels = _channels_per_customer(cust[known], chan[known], n_chan)
+    return _overlap_table(revenue[known], cust[known], n_channels)
+
+
+def _overlap_table(revenue: np.ndarray, cust: np.ndarray, n_channels: np.ndarray) -> pd.DataFrame:
+    """The overlap table from the known lines' revenue and customer codes and the number
+    of channels per customer code."""
+    per_revenue = pd.Series(revenue).groupby(cust).sum()
     per = pd.DataFrame(
         {"n_channels": n_channels[per_revenue.index.to_numpy()], "revenue_base": per_revenue}
     )
@@ -1245,8 +1281,18 @@ def _overlap_from_codes(
 
 
 def _customer_channel_pairs(cust: np.ndarray, chan: np.ndarray, n_chan: int) -> np.ndarray:
-    """The distinct (customer code, channel code) pairs, encoded as cust * n_chan + chan."""
-    return np.unique(cust.astype(np.int64) * max(n_chan, 1) + chan)
+    """The distinct (customer code, channel code) pairs, encoded as cust * n_chan + chan,
+    sorted (``np.unique``). Codes of non-negative keys are marked in a table of one byte
+    per possible pair instead of hashing every line's key (the same sorted values)."""
+    key = cust.astype(np.int64) * max(n_chan, 1) + chan
+    if not len(key):
+        return np.unique(key)
+    low, high = int(key.min()), int(key.max())
+    if low < 0 or high >= max(4 * len(key), 1 << 20):  # negative or sparse keys: hash
+        return np.unique(key)
+    seen = np.zeros(high + 1, dtype=np.bool_)
+    seen[key] = True
+    return np.flatnonzero(seen).astype(key.dtype, copy=False)
 
 
 def _channels_per_customer(cust: np.ndarray, chan: np.ndarray, n_chan: int) -> np.ndarray:

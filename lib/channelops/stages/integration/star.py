@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +38,13 @@ import pyarrow.parquet as pq
 from channelops.frames import arrow_string_dtype
 from channelops.ingest.pii import LINE_PII_COLUMNS
 
-from .coverage import GUEST_COLUMNS, guest_summary
-from .merge import build_orders
+from .coverage import GUEST_COLUMNS, customer_lines, guest_summary
+from .merge import build_orders, channel_overlap_matrix, overlap_views, overlap_views_from_codes
 
 __all__ = [
     "BATCH_ROWS",
     "ORDER_COLUMNS",
+    "LineCodes",
     "customer_index",
     "write_order_lines",
     "write_star_lines",
@@ -50,6 +52,7 @@ __all__ = [
     "orders_and_guests",
     "orders_on_codes",
     "read_lines",
+    "line_overlap_views",
     "line_count",
     "dimension_tables",
 ]
@@ -203,9 +206,11 @@ def _stream_order_lines(
     target: Path,
     batch_rows: int,
     seen: _OrdersAsWritten | None = None,
+    codes: list | None = None,
 ) -> Path:
     """The loop of :func:`write_order_lines`; each written batch (order lines' schema)
-    also goes to ``seen`` when given."""
+    also goes to ``seen`` when given, and the lines' :class:`LineCodes` are appended to
+    ``codes`` when given (nothing appended when they cannot be had without the file)."""
     schema = src.schema_arrow
     drop = {*LINE_PII_COLUMNS, *_stored_index_columns(schema), "customer_id"}
     keep = [c for c in schema.names if c not in drop]
@@ -217,6 +222,8 @@ def _stream_order_lines(
     # million refs each on the large data)
     keys = src.read(columns=[c for c in ("channel_id", "buyer_ref", "is_guest") if c in keep])
     positions = customer_index(keys, lookup)
+    if codes is not None and _is_text(keys.schema.field("channel_id").type):
+        codes.append(_line_codes(keys.column("channel_id"), positions, lookup.customer))
     del keys
     pa.default_memory_pool().release_unused()
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
@@ -241,6 +248,44 @@ def _stream_order_lines(
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+@dataclass
+class LineCodes:
+    """Per order line, in the file's order, the integer codes of its customer and channel
+    that :func:`~channelops.stages.integration.merge.overlap_views_from_codes` takes
+    (:func:`line_overlap_views`), found while the lines are written.
+
+    Attributes:
+        customer: int32, the code of the line's ``customer_id`` among the sorted ids of
+            every linked customer (-1: none); some codes may have no line.
+        channel: the code of the line's ``channel_id`` in ``channels`` (-1: none).
+        channels: the lines' channel ids, sorted (``pd.factorize(..., sort=True)``).
+    """
+
+    customer: np.ndarray
+    channel: np.ndarray
+    channels: pd.api.extensions.ExtensionArray
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    """True for Arrow's string types (the order lines hold them as ``large_string``: the
+    same values)."""
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _line_codes(channel: pa.ChunkedArray, positions: np.ndarray, customers: pa.Array) -> LineCodes:
+    """:class:`LineCodes` of lines with this ``channel_id`` column and these positions in
+    ``customers`` (-1: no customer): the codes ``pd.factorize(sort=True)`` gives the written
+    columns, customers ranked among all of ``customers``."""
+    chan, names = _sorted_codes(pd.array(channel, dtype=pd.StringDtype("pyarrow")))
+    ranked, _ = pd.factorize(pd.array(customers, dtype=pd.StringDtype("pyarrow")), sort=True)
+    ranked = ranked.astype(np.int32)
+    customer = np.full(len(positions), -1, dtype=np.int32)
+    hit = positions >= 0
+    customer[hit] = ranked[positions[hit]]
+    small = np.int8 if len(names) < 127 else np.int32
+    return LineCodes(customer, chan.astype(small), names)
 
 
 class _OrdersAsWritten:
@@ -308,23 +353,56 @@ def write_star_lines(
     links: pd.DataFrame,
     target: str | os.PathLike[str],
     batch_rows: int = BATCH_ROWS,
-) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
+    codes: bool = False,
+) -> tuple:
     """:func:`write_order_lines`, then :func:`orders_and_guests` of the written file,
     without reading the file back: when the lines come grouped by channel (as the intake
     writes them), each channel's orders and guest summary are built from its lines as
     they are written, one channel in memory at a time. Otherwise the file is read back
     as :func:`orders_and_guests` does. The same tables either way.
 
+    With ``codes``, also the lines' :class:`LineCodes` (None when the intake's
+    channel_id column is not text), for :func:`line_overlap_views`: the customer
+    codes come from the lookup that gives each line its customer, so the customer
+    overlap does not read and hash ten million customer ids back.
+
     Returns:
-        (``target`` as a Path, orders, guest summary).
+        (``target`` as a Path, orders, guest summary), and the :class:`LineCodes` or None
+        with ``codes``.
     """
     seen = _OrdersAsWritten()
-    path = _stream_order_lines(_intake_file(lines_file), links, Path(target), batch_rows, seen)
+    found: list[LineCodes] | None = [] if codes else None
+    path = _stream_order_lines(
+        _intake_file(lines_file), links, Path(target), batch_rows, seen, found
+    )
     built = seen.result()
     del seen
     if built is None:
-        return (path, *orders_and_guests(path))
+        built = orders_and_guests(path)
+    if codes:
+        return path, *built, found[0] if found else None
     return path, *built
+
+
+def line_overlap_views(
+    lines_file: str | os.PathLike[str], codes: LineCodes | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`~channelops.stages.integration.merge.overlap_views` of the order lines in
+    ``lines_file``: from ``codes`` (:func:`write_star_lines`) and the lines' revenue_base
+    when given, else (and when a customer's line has no channel, for the matrix) from the
+    lines' customer and channel ids read from the file. The same two tables."""
+    if codes is None:
+        return overlap_views(read_lines(lines_file, ["customer_id", "channel_id", "revenue_base"]))
+    revenue = read_lines(lines_file, ["revenue_base"])["revenue_base"].to_numpy()
+    if len(revenue) != len(codes.customer):
+        raise ValueError(f"{lines_file}: {len(revenue):,} lines, codes for {len(codes.customer):,}")
+    overlap, matrix = overlap_views_from_codes(
+        codes.customer, codes.channel, codes.channels, revenue
+    )
+    if matrix is None:
+        lines = read_lines(lines_file, ["customer_id", "channel_id"])
+        matrix = channel_overlap_matrix(customer_lines(lines))
+    return overlap, matrix
 
 
 def read_lines(lines_file: str | os.PathLike[str], columns: list[str]) -> pd.DataFrame:
@@ -365,7 +443,8 @@ def orders_on_codes(lines: pd.DataFrame) -> pd.DataFrame:
     order, order_names = _sorted_codes(lines["order_id"].array)
     valid = (chan >= 0) & (order >= 0)
     width = max(len(order_names), 1)
-    if len(chan_names) == 1 and valid.all():  # one channel (orders_by_channel): codes as they are
+    one = len(chan_names) == 1 and bool(valid.all())
+    if one:  # one channel (orders_by_channel): codes as they are
         group, pairs = order, np.arange(len(order_names), dtype=np.int64)
     else:
         group, pairs = pd.factorize(chan[valid].astype(np.int64) * width + order[valid], sort=True)
@@ -383,10 +462,13 @@ def orders_on_codes(lines: pd.DataFrame) -> pd.DataFrame:
             numbers[total] = (total, "sum")
     if "is_guest" in lines.columns:
         numbers["is_guest"] = ("is_guest", "any")
-    used = sorted({col for col, _ in numbers.values()})
-    sub = pd.DataFrame({c: lines[c].array.take(rows) for c in used})
-    agg = sub.groupby(group, sort=True).agg(**numbers)
-    del sub
+    if len(rows) == len(lines):  # every line has both keys: group the lines as they are
+        agg = lines.groupby(group, sort=True).agg(**numbers)
+    else:
+        used = sorted({col for col, _ in numbers.values()})
+        sub = pd.DataFrame({c: lines[c].array.take(rows) for c in used})
+        agg = sub.groupby(group, sort=True).agg(**numbers)
+        del sub
 
     def first(col: str):
         return lines[col].array.take(_first_present(lines[col], rows, group, len(pairs)),
@@ -394,7 +476,7 @@ def orders_on_codes(lines: pd.DataFrame) -> pd.DataFrame:
 
     out = {
         "channel_id": chan_names.take(pairs // width),
-        "order_id": order_names.take(pairs % width),
+        "order_id": order_names if one else order_names.take(pairs % width),
         "customer_id": first("customer_id"),
         "order_ts": agg["order_ts"].array,
         "order_ts_local": agg["order_ts_local"].array,
