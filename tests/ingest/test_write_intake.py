@@ -178,3 +178,51 @@ def test_lines_with_buyers_leave_buyer_records_unchanged(both):
     assert len(lines_with_buyers(lines)) == 6  # few guests: no rows copied
     assert len(lines_with_buyers(mostly_guests)) == 2  # the two A1 lines of b1
     assert buyer_records(lines_with_buyers(mostly_guests))["n_lines"].tolist() == [2]
+
+
+def test_read_ahead_writes_what_the_serial_read_writes(tmp_path):
+    """The next channel's export read in a worker while this one is written (issue 27):
+    the same file, byte for byte in content, and the same tables as one thread gives."""
+    ds = _dataset(tmp_path, {"b": B_CSV, "a": A_CSV, "c": B_CSV.replace("B", "C")})
+    one = intake.write_intake(ds, tmp_path / "one.parquet", read_ahead=False)
+    two = intake.write_intake(ds, tmp_path / "two.parquet", read_ahead=True)
+    assert one.lines_written == two.lines_written == 8
+    assert table_content_hash(one.lines_file) == table_content_hash(two.lines_file)
+    for name in ("kinds", "reconciliation", "buyers"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))
+    for x, y in zip(one.sums, two.sums, strict=True):
+        pd.testing.assert_series_equal(x, y)
+    for name in ("quarantine", "duplicates", "lines"):
+        pd.testing.assert_frame_equal(getattr(one.ingested, name), getattr(two.ingested, name))
+    for name in ("rows_read", "warnings", "money", "currency_filled", "repeated_rows"):
+        assert getattr(one.ingested, name) == getattr(two.ingested, name)
+    pd.testing.assert_frame_equal(intake.intake_accounting(one), intake.intake_accounting(two))
+
+
+def test_read_ahead_raises_a_reads_error_as_the_serial_read(tmp_path):
+    ds = _dataset(tmp_path, {"b": B_CSV, "a": A_CSV})
+    (ds.root / ds.channel("a").source_file).write_text("order_id,quantity\nA1,1\n")
+    errors = []
+    for ahead in (False, True):
+        with pytest.raises(Exception) as e:
+            intake.write_intake(ds, tmp_path / f"{ahead}.parquet", read_ahead=ahead)
+        errors.append((type(e.value), str(e.value)))
+        assert not list(tmp_path.glob(f".{ahead}*"))  # no temporary file left behind
+    assert errors[0] == errors[1] and "orders/a.csv does not have" in errors[0][1]
+
+
+def test_no_rows_holds_none_of_the_lines(both):
+    ingested, _, _ = both
+    lines = ingested.lines
+    empty = intake._no_rows(lines)
+    pd.testing.assert_frame_equal(empty, lines.iloc[:0])
+
+    def held(frame, c):  # bytes of memory the column's empty array keeps alive
+        arr = frame[c].array
+        if isinstance(arr, pd.arrays.ArrowExtensionArray):
+            return sum(b.size for ch in arr.__arrow_array__().chunks for b in ch.buffers() if b)
+        data = np.asarray(getattr(arr, "_ndarray", arr))
+        return 0 if data.base is None else data.base.nbytes
+
+    assert sum(held(lines.iloc[:0], c) for c in lines.columns) > 0  # a slice is a view
+    assert {c: held(empty, c) for c in lines.columns} == dict.fromkeys(lines.columns, 0)

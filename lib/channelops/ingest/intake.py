@@ -7,6 +7,7 @@ Stage 00 calls :func:`ingest_lines` once; every other stage reads its tables.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,7 +341,19 @@ class _ChannelIntake:
     accepted: int = 0  # len(lines)
 
 
-def _channel_intakes(dataset):
+class _Now:
+    """A read done on demand in the calling thread (:func:`_channel_intakes` without a
+    worker): ``result()`` runs it."""
+
+    def __init__(self, fn, *args) -> None:
+        self._call = (fn, args)
+
+    def result(self):
+        fn, args = self._call
+        return fn(*args)
+
+
+def _channel_intakes(dataset, read_ahead: bool = False):
     """Each channel's export read, validated, canonicalised and de-duplicated, one channel
     at a time (a generator of :class:`_ChannelIntake`, in the dataset's channel order).
 
@@ -348,52 +361,73 @@ def _channel_intakes(dataset):
     Repeats never cross files, so de-duplicating per channel gives the same result as over
     all lines at once. The accepted lines' index numbers the canonical lines of all
     channels before repeats were removed (it continues from one channel to the next).
+
+    With ``read_ahead``, the next channel's export is read (:func:`read_export`: the CSV
+    read, the row checks and the raw lines) by one worker thread while the caller works
+    on the channel just yielded; canonicalisation and de-duplication still run here, after
+    the read, when nothing else runs. The reads are the same calls on the same inputs in
+    the same channel order, so every part is the same as without (a read's error is
+    raised when its channel's turn comes). Memory: the caller's channel beside the next
+    channel's read, never beside its canonicalisation, which is where one channel peaks.
     """
     numbered = line_no_numbered(dataset)
     kept_as_lines = {ch.id for ch in dataset.channels if ch.mapping.repeated_rows == "keep"}
     # repeated_rows: keep -> the loader's line numbers (distinct per row) are compared, so
     # a verbatim repeat is not a duplicate
     dedup_numbered = [c for c in numbered if c not in kept_as_lines]
-    offset = 0
-    for ch in dataset.channels:
-        result = read_export(dataset, ch.id)
-        canon, quarantine = canonicalise(result.lines, dataset)
-        m = {
-            "export": result.money_read,
-            "quarantined": result.money_quarantined
-            + _money_of_rows(result.lines, quarantine["row"]),
-            "rows_without_money": float(result.rows_without_money),
-        }
-        part = dict(
-            channel_id=ch.id,
-            read_quarantine=result.quarantine,
-            canon_quarantine=quarantine,
-            rows_read=result.rows_read,
-            currency_filled=result.currency_filled,
-            rule="line_no" if ch.id not in numbered else ch.mapping.repeated_rows,
-            warnings=list(result.warnings),
-        )
-        del result
-        canon.index = pd.RangeIndex(offset, offset + len(canon))
-        offset += len(canon)
-        lines, duplicates = remove_duplicate_rows(canon, dedup_numbered)
-        m["duplicates"] = _money_of_rows(canon, duplicates["row"])
-        del canon
-        before = lines
-        lines, conflicts = split_conflicting_duplicates(before, numbered)
-        if len(conflicts):
-            m["quarantined"] += _money_of_rows(before, conflicts["row"])
-        del before
-        m["accepted"] = _money_of_rows(lines, None)
-        pa.default_memory_pool().release_unused()
-        yield _ChannelIntake(
-            lines=lines,
-            accepted=len(lines),
-            conflicts=conflicts if len(conflicts) else None,
-            duplicates=duplicates,
-            money=m,
-            **part,
-        )
+    channels = list(dataset.channels)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-read") as pool:
+
+        def read(i: int):
+            if read_ahead:
+                return pool.submit(read_export, dataset, channels[i].id)
+            return _Now(read_export, dataset, channels[i].id)
+
+        offset = 0
+        pending = read(0) if channels else None
+        for i, ch in enumerate(channels):
+            result = pending.result()
+            pending = None
+            canon, quarantine = canonicalise(result.lines, dataset)
+            m = {
+                "export": result.money_read,
+                "quarantined": result.money_quarantined
+                + _money_of_rows(result.lines, quarantine["row"]),
+                "rows_without_money": float(result.rows_without_money),
+            }
+            part = dict(
+                channel_id=ch.id,
+                read_quarantine=result.quarantine,
+                canon_quarantine=quarantine,
+                rows_read=result.rows_read,
+                currency_filled=result.currency_filled,
+                rule="line_no" if ch.id not in numbered else ch.mapping.repeated_rows,
+                warnings=list(result.warnings),
+            )
+            del result
+            canon.index = pd.RangeIndex(offset, offset + len(canon))
+            offset += len(canon)
+            lines, duplicates = remove_duplicate_rows(canon, dedup_numbered)
+            m["duplicates"] = _money_of_rows(canon, duplicates["row"])
+            del canon
+            before = lines
+            lines, conflicts = split_conflicting_duplicates(before, numbered)
+            if len(conflicts):
+                m["quarantined"] += _money_of_rows(before, conflicts["row"])
+            del before
+            m["accepted"] = _money_of_rows(lines, None)
+            pa.default_memory_pool().release_unused()
+            if i + 1 < len(channels):
+                pending = read(i + 1)  # with read_ahead: read while the caller works
+            yield _ChannelIntake(
+                lines=lines,
+                accepted=len(lines),
+                conflicts=conflicts if len(conflicts) else None,
+                duplicates=duplicates,
+                money=m,
+                **part,
+            )
+            del lines
 
 
 def _intake_result(parts: list[_ChannelIntake], dataset, lines: pd.DataFrame) -> IngestResult:
@@ -477,7 +511,10 @@ class WrittenIntake:
 
 
 def write_intake(
-    dataset, lines_file: str | os.PathLike[str], drop: tuple[str, ...] = LINE_PII_COLUMNS
+    dataset,
+    lines_file: str | os.PathLike[str],
+    drop: tuple[str, ...] = LINE_PII_COLUMNS,
+    read_ahead: bool = True,
 ) -> WrittenIntake:
     """:func:`ingest_lines`, with the accepted lines streamed to a Parquet file one
     channel at a time instead of held together in memory.
@@ -497,6 +534,8 @@ def write_intake(
         lines_file: the Parquet file to write (e.g. the run's ``tables/intake_lines.parquet``).
         drop: columns left out of the file (default the personal columns,
             :data:`~channelops.ingest.pii.LINE_PII_COLUMNS`).
+        read_ahead: read the next channel's export in a worker thread while this one is
+            summed and written (see :func:`_channel_intakes`; the same results either way).
 
     Returns:
         :class:`WrittenIntake`.
@@ -509,10 +548,10 @@ def write_intake(
     template = pd.DataFrame()
     writer, written = None, 0
     try:
-        for part in _channel_intakes(dataset):
+        for part in _channel_intakes(dataset, read_ahead=read_ahead):
             lines = part.lines
             part.lines = None
-            template = lines.iloc[:0]
+            template = _no_rows(lines)  # not a view: the channel's memory is let go
             sums.append(_line_sums(lines))
             kinds.append(line_kinds(lines, pd.Series([part.channel_id])))
             if len(lines):
@@ -561,6 +600,24 @@ def write_intake(
         else revenue_reconciliation(template),
         buyers=_concat_sorted(buyers, ["channel_id"]) if buyers else buyer_records(template),
     )
+
+
+def _no_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.iloc[:0]`` (the same columns, dtypes and index type) holding none of
+    ``frame``'s memory: a zero-row slice is a view that keeps the whole columns alive."""
+    head = frame.iloc[:0]
+    cols = {}
+    for i in range(head.shape[1]):
+        arr = head.iloc[:, i].array
+        if isinstance(arr, pd.arrays.ArrowExtensionArray):
+            arr = type(arr)(pa.chunked_array([], type=arr.__arrow_array__().type))
+        else:
+            arr = arr.copy()
+        cols[i] = pd.Series(arr, dtype=head.dtypes.iloc[i], copy=False)
+    out = pd.DataFrame(cols, copy=False)
+    out.columns = head.columns
+    out.index = head.index.copy(deep=True)
+    return out
 
 
 def _concat_sorted(parts: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
