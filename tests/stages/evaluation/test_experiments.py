@@ -372,3 +372,30 @@ def test_unit_metrics_on_customer_codes_by_hand():
         ("later", "B"): 70.0,
         ("later", "C"): 0.0,
     }
+
+
+def _bootstrap_one_copy(yt, yc, n_boot, rng, chunk):
+    """The bootstrap as it was written first: each chunk's resamples copied whole."""
+    diffs = np.empty(n_boot)
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        it = rng.integers(0, len(yt), (b, len(yt)))
+        ic = rng.integers(0, len(yc), (b, len(yc)))
+        diffs[start : start + b] = yt[it].mean(axis=1) - yc[ic].mean(axis=1)
+    return diffs
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_bootstrap_threads_give_the_draws_and_floats_of_one_copy(workers):
+    # two workers (draws here, means in a thread) and row blocks: byte for byte the
+    # interval of the whole-chunk copies, and the generator left in the same state
+    data = np.random.default_rng(5)
+    yt, yc = data.lognormal(3, 1.2, 4001), data.lognormal(3, 1.1, 3777)
+    diffs = _bootstrap_one_copy(yt, yc, 1030, np.random.default_rng(9), chunk=100)
+    lo, hi = np.quantile(diffs, [0.025, 0.975])
+    rng = np.random.default_rng(9)
+    b = xp.bootstrap_interval(yt, yc, n_boot=1030, rng=rng, chunk=100, workers=workers)
+    assert (b.lo, b.hi, b.se) == (lo, hi, diffs.std(ddof=1))
+    ref = np.random.default_rng(9)
+    _bootstrap_one_copy(yt, yc, 1030, ref, chunk=100)
+    assert rng.integers(0, 1 << 30) == ref.integers(0, 1 << 30)
