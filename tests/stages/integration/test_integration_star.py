@@ -282,6 +282,8 @@ def test_overlap_from_the_written_lines_codes_equals_overlap_views_of_the_file(
         path, orders, guests, codes = integ.write_star_lines(
             source, LINKS, tmp_path / "order_lines.parquet", batch_rows=batch_rows, codes=True
         )
+        plain = integ.write_order_lines(source, LINKS, tmp_path / "plain.parquet", batch_rows)
+        assert table_content_hash(path) == table_content_hash(plain)  # customers from codes
         lines = integ.read_lines(path, ["customer_id", "channel_id", "revenue_base"])
         want_overlap, want_matrix = integ.overlap_views(lines)
         assert len(codes.customer) == len(lines)

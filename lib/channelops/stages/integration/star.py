@@ -222,8 +222,14 @@ def _stream_order_lines(
     # million refs each on the large data)
     keys = src.read(columns=[c for c in ("channel_id", "buyer_ref", "is_guest") if c in keep])
     positions = customer_index(keys, lookup)
+    customers = lookup.customer  # each line's customer_id: customers[positions]
     if codes is not None and _is_text(keys.schema.field("channel_id").type):
-        codes.append(_line_codes(keys.column("channel_id"), positions, lookup.customer))
+        # the lines' customers as codes in the sorted distinct ids (the same strings)
+        found, customers = _line_codes(keys.column("channel_id"), positions, customers)
+        codes.append(found)
+        positions = found.customer
+    elif len(customers) < np.iinfo(np.int32).max:
+        positions = positions.astype(np.int32)  # half the memory through the stream
     del keys
     pa.default_memory_pool().release_unused()
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.parquet.tmp")
@@ -233,7 +239,7 @@ def _stream_order_lines(
             for batch in src.iter_batches(batch_size=batch_rows, columns=keep):
                 idx = positions[start : start + len(batch)]
                 start += len(batch)
-                customer = lookup.customer.take(pa.array(idx, mask=idx < 0))
+                customer = customers.take(pa.array(idx, mask=idx < 0))
                 arrays = [*batch.columns, customer]
                 table = pa.Table.from_arrays(arrays, names=[*keep, "customer_id"])
                 table = table.cast(out_schema)
@@ -274,18 +280,25 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _line_codes(channel: pa.ChunkedArray, positions: np.ndarray, customers: pa.Array) -> LineCodes:
+def _line_codes(
+    channel: pa.ChunkedArray, positions: np.ndarray, customers: pa.Array
+) -> tuple[LineCodes, pa.Array]:
     """:class:`LineCodes` of lines with this ``channel_id`` column and these positions in
     ``customers`` (-1: no customer): the codes ``pd.factorize(sort=True)`` gives the written
-    columns, customers ranked among all of ``customers``."""
+    columns, customers ranked among all of ``customers``; and the sorted distinct
+    customers (``large_string``), in which ``LineCodes.customer`` are positions of the
+    same strings as ``positions`` are in ``customers``."""
     chan, names = _sorted_codes(pd.array(channel, dtype=pd.StringDtype("pyarrow")))
-    ranked, _ = pd.factorize(pd.array(customers, dtype=pd.StringDtype("pyarrow")), sort=True)
+    ranked, uniques = pd.factorize(pd.array(customers, dtype=pd.StringDtype("pyarrow")), sort=True)
     ranked = ranked.astype(np.int32)
     customer = np.full(len(positions), -1, dtype=np.int32)
     hit = positions >= 0
     customer[hit] = ranked[positions[hit]]
     small = np.int8 if len(names) < 127 else np.int32
-    return LineCodes(customer, chan.astype(small), names)
+    distinct = pa.array(uniques)
+    if isinstance(distinct, pa.ChunkedArray):
+        distinct = distinct.combine_chunks()
+    return LineCodes(customer, chan.astype(small), names), distinct.cast(pa.large_string())
 
 
 class _OrdersAsWritten:
