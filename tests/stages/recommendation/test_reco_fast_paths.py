@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from channelops.stages import recommendation as rec
-from channelops.stages.recommendation.data import _basket_events
+from channelops.stages.recommendation.data import _basket_events, in_sorted
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -188,3 +189,72 @@ def test_recommend_feeds_the_assortment_shares_so_customers_are_scored_once():
     # models that aggregate without dense scores, or share lists, need no sums
     assert rec.share_sums(rec.make_model("popularity").fit(model.data), lines, channels,
                           profiles, segments) is None  # fmt: skip
+
+
+def test_in_sorted_equals_isin():
+    rng = np.random.default_rng(3)
+    haystack = np.unique(rng.integers(0, 500, 120))
+    values = rng.integers(-5, 510, 2000)
+    assert (in_sorted(values, haystack) == np.isin(values, haystack)).all()
+    assert not in_sorted(values, haystack[:0]).any()
+    assert in_sorted(values[:0], haystack).shape == (0,)
+
+
+def test_sample_customers_keeps_every_line_of_the_seeded_ids():
+    rng = np.random.default_rng(4)
+    ids = np.array([f"c{i:03d}" for i in rng.integers(0, 60, 700)], dtype=object)
+    lines = pd.DataFrame({"customer_id": ids, "sku": "A", "n": np.arange(len(ids))})
+    got, total = rec.sample_customers(lines, 25, seed=9)
+    distinct = pd.unique(lines["customer_id"])
+    chosen = np.random.default_rng(9).choice(np.sort(distinct), size=25, replace=False)
+    want = lines[lines["customer_id"].isin(chosen)].reset_index(drop=True)  # the plain route
+    pd.testing.assert_frame_equal(got, want)
+    assert total == len(distinct) and got["customer_id"].nunique() == 25
+    same, n = rec.sample_customers(lines, 100, seed=9)
+    assert same is lines and n == len(distinct)
+
+
+def test_tifu_dense_pool_product_equals_the_sparse_product():
+    lines = _shop()
+    data = rec.build_interactions(lines)
+    model = rec.make_model("tifu_knn", tifu_options={"neighbours": 3, "neighbour_pool": 8})
+    model = model.fit(data)
+    rows = np.arange(data.shape[0])
+    sparse = (model.unit[rows] @ model.pool_unit_t).toarray()
+    dense = np.asarray(model.unit[rows] @ model.pool_unit_t.toarray())
+    assert sparse.tobytes() == dense.tobytes()  # the same float32 sums, bit for bit
+    # the scores, against the same search written with the sparse product
+    n, k = len(model.pool), 3
+    where = np.full(data.shape[0], -1)
+    where[model.pool] = np.arange(n)
+    sim = sparse.copy()
+    mine = where[rows] >= 0
+    sim[np.nonzero(mine)[0], where[rows][mine]] = -np.inf
+    near = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    pick = sp.csr_matrix(
+        (np.full(near.size, 1.0 / k, np.float32), (np.repeat(rows, k), near.ravel())),
+        shape=(len(rows), n),
+    )
+    want = (
+        model.alpha * model.vectors[rows].toarray()
+        + (1.0 - model.alpha) * (pick @ model.pool_vectors).toarray()
+        + model.fill
+    )
+    assert model.score(rows).tobytes() == want.astype(np.float32).tobytes()
+
+
+def test_channel_weights_leave_out_customers_the_model_does_not_know():
+    from channelops.stages.recommendation.assortment import _channel_weights
+
+    lines = _shop()
+    data = rec.build_interactions(lines[lines["customer_id"] != "c01"])
+    weights, channels = _channel_weights(data, lines, 30.0)
+    known = lines[lines["customer_id"].isin(data.customers)]
+    age = (data.as_of - known["order_ts"]).dt.total_seconds().clip(lower=0) / 86400.0
+    w = known["quantity"].to_numpy() * np.power(0.5, age.to_numpy() / 30.0)
+    codes, names = pd.factorize(known["channel_id"], sort=True)
+    want = sp.csr_matrix((w, (codes, data.rows(known["customer_id"]))), shape=weights.shape)
+    want.sum_duplicates()
+    assert list(channels) == list(names)
+    assert (weights != want).nnz == 0
+    assert weights[:, data.rows(["c03"])[0]].nnz > 0

@@ -185,7 +185,10 @@ def _channel_weights(
     data, lines: pd.DataFrame, half_life_days: float
 ) -> tuple[sp.csr_matrix, pd.Index]:
     """(channels x customers) recency-weighted units of each known customer on each channel."""
-    lines = lines[lines["customer_id"].isin(data.customers)]
+    rows = data.rows(lines["customer_id"])  # -1: a customer the model does not know
+    known = rows >= 0
+    if not known.all():  # (when the model learned from these lines, every one is known)
+        lines, rows = lines[known], rows[known]
     if lines.empty or "channel_id" not in lines:
         raise ValueError(
             "channel_affinity needs purchases with channel_id by customers the model knows"
@@ -193,9 +196,7 @@ def _channel_weights(
     age = ((data.as_of - lines["order_ts"]).dt.total_seconds() / 86400.0).clip(lower=0)
     w = lines["quantity"].to_numpy(float) * np.power(0.5, age.to_numpy() / half_life_days)
     ch_codes, channels = pd.factorize(lines["channel_id"], sort=True)
-    weights = sp.csr_matrix(
-        (w, (ch_codes, data.rows(lines["customer_id"]))), shape=(len(channels), len(data.customers))
-    )
+    weights = sp.csr_matrix((w, (ch_codes, rows)), shape=(len(channels), len(data.customers)))
     weights.sum_duplicates()
     return weights, pd.Index(channels, name="channel_id")
 

@@ -234,11 +234,15 @@ class TIFUKNN(Recommender):
         where[self.pool] = np.arange(n)
         k = min(self.neighbours, n - 1)
         batch = max(1, min(self.batch_size, 20_000_000 // max(n, 1)))
+        # the pool's unit vectors as one dense (SKUs x pool) block: a sparse row times it
+        # adds the same float32 products in the same order as the sparse product did (its
+        # zero cells add exact zeros), without building a sparse result first
+        pool_t = self.pool_unit_t.toarray() if k >= 1 and len(rows) else None
         for start in range(0, len(rows), batch):
             part = np.asarray(rows[start : start + batch])
             own = self.vectors[part].toarray()
             if k >= 1:
-                sim = (self.unit[part] @ self.pool_unit_t).toarray()
+                sim = np.asarray(self.unit[part] @ pool_t)
                 me = where[part]
                 mine = me >= 0
                 sim[np.nonzero(mine)[0], me[mine]] = -np.inf  # not one's own neighbour

@@ -424,6 +424,16 @@ def _arrow_purchase_mask(
     return pc.and_(mask, pc.fill_null(pc.greater(quantity, 0), False))
 
 
+def in_sorted(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_unique)`` for a sorted array of distinct values: a binary
+    search per value instead of sorting both arrays together (the same booleans)."""
+    if len(sorted_unique) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_unique, values)
+    np.minimum(at, len(sorted_unique) - 1, out=at)
+    return sorted_unique[at] == values
+
+
 def str_index(values) -> pd.Index:
     """``values`` as an Index of Python strings (object dtype), converting only when needed.
 
@@ -515,13 +525,16 @@ def sample_customers(
     Returns:
         (the sampled customers' lines, the number of customers in ``lines``).
     """
-    ids = pd.unique(lines["customer_id"])
+    # each line's customer as a code into the distinct ids (pd.unique's order): the lines
+    # are hashed once, and the sample is picked on the distinct ids
+    codes, ids = pd.factorize(lines["customer_id"])
     if max_customers is None or len(ids) <= max_customers:
         return lines, len(ids)
     if max_customers < 1:
         raise ValueError(f"max_customers must be >= 1 (or None for all), got {max_customers}")
     chosen = np.random.default_rng(seed).choice(np.sort(ids), size=max_customers, replace=False)
-    return lines[lines["customer_id"].isin(chosen)].reset_index(drop=True), len(ids)
+    keep = pd.Index(ids).isin(chosen)[codes] & (codes >= 0)
+    return lines[keep].reset_index(drop=True), len(ids)
 
 
 @dataclass

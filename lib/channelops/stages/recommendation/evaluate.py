@@ -34,7 +34,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from .baselines import make_model
-from .data import build_interactions, resolve_cutoff, sample_customers, str_index, time_split
+from .data import (
+    build_interactions,
+    in_sorted,
+    resolve_cutoff,
+    sample_customers,
+    str_index,
+    time_split,
+)
 from .models import UNSEGMENTED, SegmentPopularity, in_order, one_blas_thread, recommend
 
 __all__ = [
@@ -127,14 +134,14 @@ class _Relevance:
         out = _ranked_metrics(customers, row, key, rank, self.truth, n, k)
         if self.old is None:
             return out
-        is_old = np.isin(self.truth, self.old)
+        is_old = in_sorted(self.truth, self.old)
         for part, mask in (("repeat", is_old), ("explore", ~is_old)):
             sub = _ranked_metrics(customers, row, key, rank, self.truth[mask], n, k)
             none = sub["relevant"].to_numpy() == 0
             out[f"ndcg_{part}"] = sub["ndcg_at_k"].mask(none)
             out[f"recall_{part}"] = sub["recall_at_k"].mask(none)
         listed = np.bincount(row, minlength=len(customers))
-        new = np.bincount(row, weights=~np.isin(key, self.old), minlength=len(customers))
+        new = np.bincount(row, weights=~in_sorted(key, self.old), minlength=len(customers))
         with np.errstate(invalid="ignore", divide="ignore"):
             out["new_share"] = np.where(listed > 0, new / listed, np.nan)
         return out
@@ -166,7 +173,7 @@ def _ranked_metrics(
         precision_at_k, recall_at_k, ndcg_at_k.
     """
     relevant = np.bincount(truth // n, minlength=len(customers)).astype(np.int64)
-    hit = np.isin(key, truth)
+    hit = in_sorted(key, truth)
     gain = 1.0 / np.log2(rank[hit].astype(float) + 1.0)
     # summed by pandas in list order, as a groupby over the merged hits did
     dcg = pd.Series(gain).groupby(row[hit]).sum().reindex(range(len(customers)), fill_value=0.0)

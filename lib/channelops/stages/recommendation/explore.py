@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from .data import Interactions
+from .data import Interactions, in_sorted
 from .models import Recommender, _check_matrix, one_blas_thread
 
 __all__ = [
@@ -583,10 +583,10 @@ class NextBasket(Explorer):
         if len(rows) > self.max_customers:  # features of the sampled customers' pairs only
             rng = np.random.default_rng(self.seed)
             rows = np.sort(rng.choice(rows, self.max_customers, replace=False))
-            pick = np.isin(parts[0], rows)
+            pick = in_sorted(parts[0], rows)  # rows: sorted, distinct
         row, col = (parts[0], parts[1]) if pick is None else (parts[0][pick], parts[1][pick])
         late_key = late["row"].to_numpy().astype(np.int64) * n_cols + late["col"].to_numpy()
-        y = np.isin(row * n_cols + col, late_key)
+        y = in_sorted(row * n_cols + col, np.unique(late_key))
         return _standardised_logistic(_repeat_matrix(parts, prop, table, pick), y)
 
     def _score_chunk(self, rows: np.ndarray, out: np.ndarray) -> None:
