@@ -328,3 +328,15 @@ def test_customer_channel_pairs_equal_np_unique(seed):
     assert sparse.tolist() == np.unique(cust * 10**9 * 6 + chan).tolist()
     with_missing = merge._customer_channel_pairs(cust, np.where(chan == 0, -1, chan), 6)
     assert with_missing.tolist() == np.unique(cust * 6 + np.where(chan == 0, -1, chan)).tolist()
+
+
+def test_order_lines_keep_dictionaries_only_for_repeated_values(intake_file, tmp_path):
+    path = integ.write_order_lines(intake_file, LINKS, tmp_path / "order_lines.parquet")
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {
+        meta.column(j).path_in_schema: meta.column(j).encodings for j in range(meta.num_columns)
+    }
+    assert "RLE_DICTIONARY" not in encodings["order_id"] + encodings["order_ts"]
+    assert (
+        "RLE_DICTIONARY" in encodings["channel_id"] and "RLE_DICTIONARY" in encodings["customer_id"]
+    )
