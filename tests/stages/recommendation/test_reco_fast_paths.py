@@ -258,3 +258,23 @@ def test_channel_weights_leave_out_customers_the_model_does_not_know():
     assert list(channels) == list(names)
     assert (weights != want).nnz == 0
     assert weights[:, data.rows(["c03"])[0]].nnz > 0
+
+
+def test_one_sort_of_the_events_serves_the_propensity_and_the_repeat_pairs():
+    from channelops.stages.recommendation.explore import (
+        _pair_order,
+        _repeat_pairs,
+        explore_propensity,
+    )
+
+    data = rec.build_interactions(_shop())
+    events = data.events
+    order = _pair_order(events)
+    n_rows, n_cols = data.shape[0], data.shape[1] + 3  # a wider key orders the same way
+    want = _repeat_pairs(events, n_rows, n_cols)
+    got = _repeat_pairs(events, n_rows, n_cols, order=order)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(want, got, strict=True))
+    plain = explore_propensity(events, n_rows)
+    assert plain.tobytes() == explore_propensity(events, n_rows, order=order).tobytes()
+    model = rec.make_model("next_basket", explore_options={"window_weeks": 3}).fit(data)
+    assert model.state.pair_order is None  # used by the repeat pairs, then dropped

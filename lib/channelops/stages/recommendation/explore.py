@@ -79,7 +79,9 @@ _PAIR_CHUNK = 1 << 20  # bought pairs whose repeat features are built at a time
 _CACHED_CELLS = 6_000_000  # candidate cells whose probabilities a state keeps, at most
 
 
-def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 5.0) -> np.ndarray:
+def explore_propensity(
+    events: pd.DataFrame, n_rows: int, prior_weight: float = 5.0, order: np.ndarray | None = None
+) -> np.ndarray:
     """Share of each customer's product purchases that were new to them, smoothed.
 
     Args:
@@ -87,6 +89,7 @@ def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 
             :class:`~channelops.stages.recommendation.data.Interactions`.
         n_rows: customers (rows) in the matrix.
         prior_weight: pseudo-products at everyone's share added to each customer.
+        order: :func:`_pair_order` of ``events`` when already known (None: sorted here).
 
     Returns:
         float64 per row in [0, 1]: (new + w * p) / (counted + w), counting the products of
@@ -99,7 +102,7 @@ def explore_propensity(events: pd.DataFrame, n_rows: int, prior_weight: float = 
         return np.full(n_rows, 0.5)
     row = events["row"].to_numpy()
     basket = events["basket"].to_numpy()
-    first_of_pair = _group_max(_pair_key(events), basket)
+    first_of_pair = _group_max(_pair_key(events), basket, order)
     oldest = np.zeros(n_rows, basket.dtype)
     np.maximum.at(oldest, row, basket)
     oldest = oldest[row]
@@ -118,11 +121,20 @@ def _pair_key(events: pd.DataFrame, n_cols: int | None = None) -> np.ndarray:
     return events["row"].to_numpy().astype(np.int64) * n + col
 
 
-def _group_max(key: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per element, the largest of ``values`` over the elements with the same ``key``."""
+def _pair_order(events: pd.DataFrame) -> np.ndarray:
+    """The events' stable sort by (row, col): the one order :func:`explore_propensity` and
+    :func:`_repeat_pairs` both sort by (a key row x n + col, any n above the largest col,
+    orders the events the same way), so a state sorts its events once for both."""
+    return np.argsort(_pair_key(events), kind="stable")
+
+
+def _group_max(key: np.ndarray, values: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Per element, the largest of ``values`` over the elements with the same ``key``
+    (``order``: the stable argsort of ``key`` when already known)."""
     if len(key) == 0:
         return values.copy()
-    order = np.argsort(key, kind="stable")
+    if order is None:
+        order = np.argsort(key, kind="stable")
     k = key[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     top = np.maximum.reduceat(values[order], starts)
@@ -168,17 +180,23 @@ def repeat_features(
 
 
 def _repeat_pairs(
-    events: pd.DataFrame, n_rows: int, n_cols: int, half_life_days: float = REPEAT_HALF_LIFE_DAYS
+    events: pd.DataFrame,
+    n_rows: int,
+    n_cols: int,
+    half_life_days: float = REPEAT_HALF_LIFE_DAYS,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """What :func:`repeat_features` is computed from: per distinct (row, col) pair, sorted,
     row, col, f (its baskets) and last (its youngest age); per row n_baskets and recency;
     per col rate (the repeat rate); per pair decayed (its baskets weighted by
-    0.5 ** (age / half_life_days))."""
+    0.5 ** (age / half_life_days)). ``order``: :func:`_pair_order` of ``events`` when
+    already known (None: sorted here)."""
     if not half_life_days > 0:
         raise ValueError(f"half_life_days must be > 0 (days), got {half_life_days}")
     key = _pair_key(events, n_cols)
     # one row per distinct pair, sorted: its events and the youngest age (a sort, no groupby)
-    order = np.argsort(key, kind="stable")
+    if order is None:
+        order = np.argsort(key, kind="stable")
     k = key[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.intp)
     pair = k[starts]
@@ -277,7 +295,10 @@ class _State:
         self.bought = _binary(events, shape)
         self.sim = _co_occurrence(self.bought)
         self.items = ItemStats(events, shape[1])
-        self.propensity = explore_propensity(events, shape[0])
+        # the events sorted by (row, col) once: for the propensity here and, in a
+        # next_basket fit, for the repeat pairs (dropped once they are built)
+        self.pair_order: np.ndarray | None = _pair_order(events)
+        self.propensity = explore_propensity(events, shape[0], order=self.pair_order)
         self.n_bought = np.diff(self.bought.indptr)
         self.popular = self.items.top(candidates)
         self.candidates = candidates
@@ -391,6 +412,8 @@ class Explorer(Recommender):
             with one_blas_thread():  # the same numbers on any machine
                 model = self._fit_logistic(data)
                 state = _State(data.events, data.shape, self.candidates)
+                if not self._reuses_early_split:  # no repeat pairs to sort the events for
+                    state.pair_order = None
             data.fitted[key] = (
                 model,
                 getattr(self, "mean_", None),
@@ -548,7 +571,9 @@ class NextBasket(Explorer):
         """(the repeat model, CSR of the repeat scores of every bought cell)."""
         with one_blas_thread():
             repeat_model = self._fit_repeat(data)
-            parts = _repeat_pairs(data.events, *data.shape, self.repeat_half_life_days)
+            order, self.state.pair_order = self.state.pair_order, None  # used once, here
+            parts = _repeat_pairs(data.events, *data.shape, self.repeat_half_life_days, order=order)
+            del order
             scores = self._repeat_scores(data, repeat_model, self.model, self.state, parts)
         return repeat_model, scores
 
@@ -566,6 +591,7 @@ class NextBasket(Explorer):
 
     def _fit_repeat(self, data: Interactions):
         cached = self.__dict__.pop("_early", None)  # from _fit_logistic of this fit
+        order = None
         if cached is None:
             split = _label_window_split(data.events, self.window_weeks)
             if split is None:
@@ -574,10 +600,11 @@ class NextBasket(Explorer):
             table = ItemStats(split[0], data.shape[1]).table
         else:
             split, state = cached
-            prop, table = state.propensity, state.items.table
+            prop, table, order = state.propensity, state.items.table, state.pair_order
         early, late = split
         n_rows, n_cols = data.shape[0], table.shape[0]
-        parts = _repeat_pairs(early, n_rows, n_cols, self.repeat_half_life_days)
+        parts = _repeat_pairs(early, n_rows, n_cols, self.repeat_half_life_days, order=order)
+        del order
         rows = np.unique(parts[0])
         pick = None
         if len(rows) > self.max_customers:  # features of the sampled customers' pairs only
