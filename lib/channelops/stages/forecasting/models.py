@@ -230,14 +230,12 @@ def _recode(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
 
 
 def _lookup(keys: np.ndarray, table_keys: np.ndarray, values: np.ndarray, fill) -> np.ndarray:
-    """``values`` at the position of each of ``keys`` in the unique ``table_keys``; ``fill`` if absent."""
-    pos = pd.Index(table_keys).get_indexer(keys)
-    out = (
-        np.where(pos >= 0, values[np.maximum(pos, 0)], fill)
-        if len(values)
-        else np.full(len(keys), fill)
-    )
-    return out
+    """``values`` at the position of each of ``keys`` in the sorted unique ``table_keys``;
+    ``fill`` if absent (a binary search: no hash table of the table's keys)."""
+    if not len(values):
+        return np.full(len(keys), fill)
+    pos = np.minimum(np.searchsorted(table_keys, keys), len(table_keys) - 1)
+    return np.where(table_keys[pos] == keys, values[pos], fill)
 
 
 def demand_features(
@@ -273,27 +271,17 @@ def demand_features(
         out["promo"] = False
         return out
     lines, ch_names, sku_names = _coded_lines(order_lines)
-    rate, promo = _channel_day_discounts(lines, promo_threshold)
-    sku_day, price = _sku_day_prices(lines)
     day_min = min(
-        int(lines["day"].min()) if len(lines) else 0,
+        int(lines["day"].min()) if len(lines["day"]) else 0,
         int(_day_number(out["date"]).min()) if len(out) else 0,
     )
+    ch_day, rate, promo = _channel_day_discounts(lines, promo_threshold, day_min)
+    sku_day, price = _sku_day_prices(lines, day_min)
     del lines
     series_code, cs_key, ch_key = _series_keys(out, ch_names, sku_names, day_min)
-    sd = sku_day.index
-    out["price"] = _lookup(
-        cs_key,
-        _pack(sd.get_level_values("cs").to_numpy(), sd.get_level_values("day").to_numpy(), day_min),
-        price,
-        np.nan,
-    )
+    out["price"] = _lookup(cs_key, sku_day, price, np.nan)
     out["price"] = out.groupby(series_code, sort=False)["price"].ffill()
-    cd = rate.index
-    ch_day = _pack(
-        cd.get_level_values("ch").to_numpy(), cd.get_level_values("day").to_numpy(), day_min
-    )
-    out["discount_rate"] = _lookup(ch_key, ch_day, rate.to_numpy(), 0.0).astype(float)
+    out["discount_rate"] = _lookup(ch_key, ch_day, rate, 0.0).astype(float)
     out["promo"] = _lookup(ch_key, ch_day, promo, False).astype(bool)
     return out
 
@@ -303,21 +291,28 @@ def _calendar_features(series: pd.DataFrame) -> pd.DataFrame:
     out = series.copy()
     out["dow"] = out["date"].dt.dayofweek
     out["month"] = out["date"].dt.month
-    # ISO week of each distinct day (a few thousand), not of every row (millions)
-    days, inverse = np.unique(out["date"].to_numpy(), return_inverse=True)
-    week = pd.DatetimeIndex(days).isocalendar().week.astype(int).to_numpy()
-    out["week_of_year"] = week[inverse.reshape(-1)] if len(out) else week
+    # ISO week of each day from the first to the last (a few thousand), not of every row
+    # (millions), looked up by the day's number (no sort of the rows' dates)
+    day = out["date"].to_numpy("datetime64[D]").astype(np.int64)
+    if not len(out):
+        out["week_of_year"] = np.zeros(0, dtype=int)
+        return out
+    first = int(day.min())
+    span = pd.date_range(pd.Timestamp(first, unit="D"), periods=int(day.max()) - first + 1)
+    week = span.isocalendar().week.astype(int).to_numpy()
+    out["week_of_year"] = week[day - first]
     return out
 
 
-def _coded_lines(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _coded_lines(order_lines: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The lines demand_features needs, keyed by integer codes.
 
     Returns:
-        (lines: ch (channel code), cs (channel x sku code, -1 without a sku), day (days
-        since 1970-01-01), gross (quantity x unit_price_base), discount_base, quantity, one
-        row per sale line (merchandise, quantity > 0) with a channel and a timestamp; the
-        channel names; the sku names).
+        (lines: arrays ch (channel code), cs (channel x sku code, -1 without a sku), day
+        (days since 1970-01-01), gross (quantity x unit_price_base), discount_base,
+        quantity, one entry per sale line (merchandise, quantity > 0) with a channel and a
+        timestamp, in file order (arrays, not a frame: a frame would copy them into one
+        block); the channel names; the sku names).
     """
     ch, ch_names = _string_codes(order_lines["channel_id"])
     sku, sku_names = _string_codes(order_lines["sku"])
@@ -328,41 +323,69 @@ def _coded_lines(order_lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, n
     ok = (ch >= 0) & ~order_lines["order_ts_local"].isna().to_numpy() & (qty > 0)
     if "is_merchandise" in order_lines:
         ok &= order_lines["is_merchandise"].fillna(True).to_numpy(dtype=bool)
-    lines = pd.DataFrame(
-        {
-            "ch": ch[ok],
-            "cs": np.where(sku >= 0, ch * n_sku + sku, -1)[ok],
-            "day": day[ok],
-            "gross": (qty * order_lines["unit_price_base"].to_numpy())[ok],
-            "discount_base": order_lines["discount_base"].to_numpy()[ok],
-            "quantity": qty[ok],
-        }
-    )
+    lines = {
+        "ch": ch[ok],
+        "cs": np.where(sku >= 0, ch * n_sku + sku, -1)[ok],
+        "day": day[ok],
+        "gross": (qty * order_lines["unit_price_base"].to_numpy())[ok],
+        "discount_base": order_lines["discount_base"].to_numpy()[ok],
+        "quantity": qty[ok],
+    }
     return lines, ch_names, sku_names
 
 
+def _day_sums(
+    code: np.ndarray, day: np.ndarray, day_min: int, values: dict[str, np.ndarray]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Sums of ``values`` per (code, day), grouped on one packed integer (:func:`_pack`).
+
+    The same sums as ``groupby(["code", "day"]).sum()``: each group holds the same rows in
+    the same (file) order, and the packed keys sort as (code, day) do.
+
+    Returns:
+        (the sorted unique packed keys, the sums in their order).
+    """
+    sums = pd.DataFrame(values).groupby(_pack(code, day, day_min), sort=True).sum()
+    return sums.index.to_numpy(), sums
+
+
 def _channel_day_discounts(
-    lines: pd.DataFrame, promo_threshold: float
-) -> tuple[pd.Series, np.ndarray]:
+    lines: dict[str, np.ndarray], promo_threshold: float, day_min: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Discount share of gross revenue per (ch, day) (0 without gross revenue), and the
-    promo flag: the share exceeds the channel's median share by more than ``promo_threshold``."""
-    by_day = lines.groupby(["ch", "day"])[["gross", "discount_base"]].sum()
+    promo flag: the share exceeds the channel's median share by more than ``promo_threshold``.
+
+    Returns:
+        (the packed (ch, day) keys, sorted; the share and the promo flag of each).
+    """
+    keys, by_day = _day_sums(
+        lines["ch"],
+        lines["day"],
+        day_min,
+        {"gross": lines["gross"], "discount_base": lines["discount_base"]},
+    )
     rate = (by_day["discount_base"] / by_day["gross"].where(by_day["gross"] > 0)).fillna(0.0)
-    base = rate.groupby(level="ch").transform("median")
+    base = rate.groupby(keys >> 21).transform("median")
     promo = (rate > base + promo_threshold).to_numpy()
-    return rate, promo
+    return keys, rate.to_numpy(), promo
 
 
-def _sku_day_prices(lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sums per (cs, day) of the lines with a sku, and the mean net unit price of each
-    (gross less discount, over quantity; base currency)."""
-    sku_day = (
-        lines.loc[lines["cs"].to_numpy() >= 0]
-        .groupby(["cs", "day"])[["gross", "discount_base", "quantity"]]
-        .sum()
+def _sku_day_prices(lines: dict[str, np.ndarray], day_min: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean net unit price (gross less discount, over quantity; base currency) per
+    (cs, day) of the lines with a sku.
+
+    Returns:
+        (the packed (cs, day) keys, sorted; the price of each).
+    """
+    has = lines["cs"] >= 0
+    keys, sku_day = _day_sums(
+        lines["cs"][has],
+        lines["day"][has],
+        day_min,
+        {c: lines[c][has] for c in ("gross", "discount_base", "quantity")},
     )
     price = ((sku_day["gross"] - sku_day["discount_base"]) / sku_day["quantity"]).to_numpy()
-    return sku_day, price
+    return keys, price
 
 
 def _pack(a: np.ndarray, d: np.ndarray, day_min: int) -> np.ndarray:
@@ -1306,20 +1329,36 @@ def interval_coverage(
     score = (bt["actual"].to_numpy() - bt["forecast"].to_numpy()) / scale
     window = bt["window"].to_numpy()
     windows = sorted(pd.unique(window))
+    # every (group, window)'s scores once, instead of a mask over all rows per group,
+    # window and level: a "lower"/"higher" quantile is an order statistic, the same
+    # value in whatever order the calibration scores are gathered
+    w_code = np.searchsorted(np.asarray(windows), window)
+    in_group = np.flatnonzero(groups >= 0)
+    order = in_group[np.argsort(groups[in_group] * len(windows) + w_code[in_group], kind="stable")]
+    cell = groups[order] * len(windows) + w_code[order]
+    bounds = np.searchsorted(cell, np.arange(len(names) * len(windows) + 1))
+    sorted_score = score[order]
+    rows_of = [np.flatnonzero(window == w) for w in windows]
+
+    def cal_scores(g: int, w: int) -> np.ndarray:
+        """Group ``g``'s scores in the windows other than window number ``w`` (all when
+        there is one window)."""
+        others = [v for v in range(len(windows)) if v != w or len(windows) == 1]
+        cells = [g * len(windows) + v for v in others]
+        return np.concatenate([sorted_score[bounds[c] : bounds[c + 1]] for c in cells])
+
     rows = []
     for lv in levels:
         a = (1 - lv) / 2
         parts = []
-        for w in windows:
-            in_w = window == w
-            cal = ~in_w if len(windows) > 1 else np.ones(len(bt), dtype=bool)
+        for wi, idx in enumerate(rows_of):
             q_lo = np.zeros(len(names))
             q_hi = np.zeros(len(names))
-            for g in np.unique(groups[cal & (groups >= 0)]):
-                sg = score[cal & (groups == g)]
-                q_lo[g] = float(np.quantile(sg, a, method="lower"))
-                q_hi[g] = float(np.quantile(sg, 1 - a, method="higher"))
-            idx = np.flatnonzero(in_w)
+            for g in range(len(names)):
+                sg = cal_scores(g, wi)
+                if len(sg):
+                    q_lo[g] = float(np.quantile(sg, a, method="lower"))
+                    q_hi[g] = float(np.quantile(sg, 1 - a, method="higher"))
             gi = groups[idx]
             known = gi >= 0
             lo = np.clip(f[idx] + np.where(known, q_lo[gi], 0.0) * scale[idx], 0, None)
