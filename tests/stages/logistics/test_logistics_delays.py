@@ -395,3 +395,32 @@ def test_text_codes_are_factorize_of_the_text():
         want_codes, want_names = pd.factorize(values.astype(str))
         np.testing.assert_array_equal(codes, want_codes)
         assert names == list(want_names)
+
+
+def test_delay_summary_all_row_is_the_group_of_a_column_of_all():
+    # the "all" row grouped on one int8 key: the same figures, bit for bit, as grouping a
+    # column holding "all" on every row (how it was built before), Arrow keys too
+    from channelops.stages.logistics.delays import _summ
+
+    rng = np.random.default_rng(4)
+    n = 3001
+    d = pd.DataFrame(
+        {
+            "channel_id": pd.array(rng.choice(["web", "app"], n), dtype="string[pyarrow]"),
+            "order_id": [f"o{i}" for i in range(n)],
+            "delivered": rng.random(n) < 0.9,
+            "delay_h": np.where(rng.random(n) < 0.1, np.nan, rng.normal(0, 30, n)),
+            "handling_h": rng.gamma(2.0, 5.0, n),
+            "transit_h": rng.gamma(3.0, 10.0, n),
+        },
+        index=pd.RangeIndex(7, 7 + n),
+    )
+    d["late"] = d["delay_h"] > 0
+    new = delay_summary(d, dimensions=("channel_id",)).set_index("dimension").loc[["all"]]
+    old = _summ(d.assign(_all="all").groupby("_all")).reset_index()
+    for col in ["shipments", "delivered", "mean_delay_h", "median_delay_h", "p90_delay_h"]:
+        assert new[col].to_numpy().tolist() == old[col].to_numpy().tolist(), col
+    assert new[["mean_handling_h", "mean_transit_h"]].to_numpy().tolist() == (
+        old[["mean_handling_h", "mean_transit_h"]].to_numpy().tolist()
+    )
+    assert new["key"].tolist() == ["all"]

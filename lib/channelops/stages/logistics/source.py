@@ -341,13 +341,17 @@ def shipment_order_columns(
     return _arrow_frame(table)
 
 
-def start_shipment_order_columns(orders_path: str | Path, shipments: pd.DataFrame) -> Future:
-    """:func:`shipment_order_columns` in a background thread, with one DuckDB thread.
+def start_shipment_order_columns(
+    orders_path: str | Path, shipments: pd.DataFrame, *, threads: int = 2
+) -> Future:
+    """:func:`shipment_order_columns` in a background thread.
 
-    DuckDB runs without the interpreter's lock, so the join runs on the second core while
-    the notebook goes on with work that uses one (allocation, routing, plots); the rows
-    are sorted, so the result is the one :func:`shipment_order_columns` returns. Do not
-    modify ``shipments`` until the result is taken.
+    DuckDB runs without the interpreter's lock, so the join runs beside the notebook's
+    work (routing, plots); the rows are sorted, so the result is the one
+    :func:`shipment_order_columns` returns whatever ``threads`` is. Two DuckDB threads:
+    the notebook's work between the start and the result is short (a few seconds on the
+    large data), and with one thread 05 waited about 8 s for the join there. Do not modify
+    ``shipments`` until the result is taken.
 
     Returns:
         A future: ``.result()`` waits for the frame (and raises what the join raised).
@@ -355,6 +359,6 @@ def start_shipment_order_columns(orders_path: str | Path, shipments: pd.DataFram
     release_unused_memory()  # what the frames freed so far left behind, before DuckDB
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-columns")
     try:
-        return pool.submit(shipment_order_columns, orders_path, shipments, threads=1)
+        return pool.submit(shipment_order_columns, orders_path, shipments, threads=threads)
     finally:
         pool.shutdown(wait=False)  # the thread ends when the join does
