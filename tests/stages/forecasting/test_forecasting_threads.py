@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from forecast_series_data import START, history, series_frame
 
+from channelops.stages.forecasting import demand as fc_demand
 from channelops.stages.forecasting import gbm
 from channelops.stages.forecasting import models as fm
 
@@ -135,3 +136,107 @@ def test_an_error_in_the_gbm_thread_reaches_the_caller(monkeypatch):
         fm.backtest(series, ["naive", "gbm"], 28, 2)
     with pytest.raises(RuntimeError, match="gbm failed"):
         fm.future_points(series, keys.assign(model="combo_gbm"), 14)
+
+
+def _priced_lines(n: int = 600, seed: int = 5) -> pd.DataFrame:
+    """Order lines of 3 channels x 7 SKUs over 90 days with prices, discounts, guests,
+    reversals, undone sales, non-merchandise lines, a line without a sku and one sold on
+    a day before the first priced line (a non-merchandise line)."""
+    rng = np.random.default_rng(seed)
+    qty = rng.integers(-1, 5, n)
+    status = rng.choice(["paid", "shipped", "cancelled", "returned"], n, p=[0.6, 0.3, 0.05, 0.05])
+    merch = rng.random(n) > 0.05
+    lines = pd.DataFrame(
+        {
+            "channel_id": rng.choice(["web", "tm", "b2b"], n),
+            "sku": rng.choice([f"S{i}" for i in range(7)], n).astype(object),
+            "order_ts_local": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 90 * 24, n), unit="h"),
+            "unit_price_base": rng.uniform(1, 50, n).round(2),
+            "discount_base": rng.uniform(0, 5, n).round(2) * (rng.random(n) < 0.3),
+            "quantity": qty,
+            "status": status,
+            "is_guest": rng.random(n) < 0.2,
+            "is_merchandise": merch,
+        }
+    )
+    lines["demand_units"] = np.where(
+        merch & (qty > 0) & ~np.isin(status, ["cancelled", "returned"]), qty, 0
+    )
+    lines.loc[3, "sku"] = None
+    return lines
+
+
+def test_demand_tables_in_two_threads_equal_the_three_calls_one_after_the_other():
+    lines = _priced_lines()
+    acc, series, features = fc_demand.demand_tables(lines)
+    pd.testing.assert_series_equal(acc, fc_demand.demand_accounting(lines), check_exact=True)
+    serial = fm.daily_demand(lines)
+    pd.testing.assert_frame_equal(series, serial, check_exact=True)
+    pd.testing.assert_frame_equal(features, fm.demand_features(lines, serial), check_exact=True)
+    assert features["price"].notna().any() and features["promo"].any()
+    # without prices: the same as demand_features without them
+    bare = lines.drop(columns="unit_price_base")
+    _, s, f = fc_demand.demand_tables(bare)
+    pd.testing.assert_frame_equal(f, fm.demand_features(bare, s), check_exact=True)
+
+
+def test_line_lookups_by_binary_search_equal_a_merge():
+    # a series day before the lines' first day, and one after their last, find no line
+    lines = _priced_lines(n=300, seed=8)
+    series = fm.daily_demand(lines)
+    early = series.iloc[[0]].assign(date=pd.Timestamp("2023-12-01"))
+    late = series.iloc[[0]].assign(date=pd.Timestamp("2024-06-01"))
+    series = pd.concat([early, series, late], ignore_index=True)
+    f = fm.demand_features(lines, series)
+    sale = lines[(lines["quantity"] > 0) & lines["is_merchandise"] & lines["sku"].notna()]
+    day = sale["order_ts_local"].dt.normalize()
+    g = sale.assign(date=day, gross=sale["quantity"] * sale["unit_price_base"])
+    by = g.groupby(["channel_id", "sku", "date"])[["gross", "discount_base", "quantity"]].sum()
+    price = ((by["gross"] - by["discount_base"]) / by["quantity"]).rename("p").reset_index()
+    want = series.merge(price, on=["channel_id", "sku", "date"], how="left")
+    want["p"] = want.groupby(["channel_id", "sku"], sort=False)["p"].ffill()
+    assert np.array_equal(f["price"].to_numpy(), want["p"].to_numpy(), equal_nan=True)
+    assert np.isnan(f["price"].iloc[0]) and f["discount_rate"].iloc[0] == 0.0
+
+
+def test_interval_coverage_equals_masks_per_model_and_window():
+    rng = np.random.default_rng(2)
+    n = 3000
+    bt = pd.DataFrame(
+        {
+            "model": rng.choice(["a", "b", "c"], n),
+            "window": rng.choice([1, 2, 3], n),
+            "forecast": rng.uniform(0, 5, n),
+            "actual": rng.poisson(2.0, n).astype(float),
+            "scale_mae": rng.uniform(0, 2, n),
+        }
+    )
+    bt.loc[bt["window"] == 3, "model"] = bt["model"].where(bt["model"] != "c", "a")
+    got = fm.interval_coverage(bt, (0.8, 0.95))
+    # the reference: a mask over every row per level, window and model
+    scale = fm._score_scale(bt)
+    score = (bt["actual"] - bt["forecast"]).to_numpy() / scale
+    rows = []
+    for lv in (0.8, 0.95):
+        a = (1 - lv) / 2
+        parts = []
+        for w in (1, 2, 3):
+            cal, test = bt["window"] != w, (bt["window"] == w).to_numpy()
+            lo, hi = {}, {}
+            for m in sorted(bt.loc[cal, "model"].unique()):
+                s = score[(cal & (bt["model"] == m)).to_numpy()]
+                lo[m] = np.quantile(s, a, method="lower")
+                hi[m] = np.quantile(s, 1 - a, method="higher")
+            t = bt[test]
+            f = t["forecast"].to_numpy()
+            low = np.clip(f + t["model"].map(lo).fillna(0.0).to_numpy() * scale[test], 0, None)
+            up = np.clip(f + t["model"].map(hi).fillna(0.0).to_numpy() * scale[test], 0, None)
+            act = t["actual"].to_numpy()
+            hit = (act >= low - 1e-9) & (act <= up + 1e-9)
+            parts.append(pd.DataFrame({"model": t["model"].to_numpy(), "hit": hit, "w": up - low}))
+        d = pd.concat(parts, ignore_index=True)
+        res = d.groupby("model").agg(coverage=("hit", "mean"), mean_width=("w", "mean"))
+        rows.append(res.assign(nominal=lv).reset_index())
+    want = pd.concat(rows, ignore_index=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -16,7 +16,7 @@
 
 from .coherence import coherence_finding, level_accuracy, level_backtest
 from .comparison import STOCK_COMPARISON_COLUMNS, stock_comparison, stock_tradeoff_finding
-from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence
+from .demand import DEMAND_LINE_COLUMNS, demand_accounting, demand_sentence, demand_tables
 from .entry import backtest, forecast_future
 from .findings import (
     accuracy_finding,
@@ -103,6 +103,7 @@ __all__ = [
     "demand_accounting",
     "demand_features",
     "demand_sentence",
+    "demand_tables",
     "forecast_future",
     "forecast_level_totals",
     "forecast_matrix",

@@ -9,9 +9,14 @@ of an earlier sale coming back), a cancelled or returned sale and a non-merchand
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pandas as pd
 
-__all__ = ["DEMAND_LINE_COLUMNS", "demand_accounting", "demand_sentence"]
+from .gbm import release_freed_memory
+from .models import _calendar_features, add_line_features, daily_demand, line_features
+
+__all__ = ["DEMAND_LINE_COLUMNS", "demand_accounting", "demand_sentence", "demand_tables"]
 
 #: Columns of the intake's lines that :func:`demand_accounting` reads.
 DEMAND_LINE_COLUMNS = ("quantity", "status", "is_guest", "is_merchandise", "demand_units")
@@ -93,3 +98,31 @@ def demand_sentence(acc: pd.Series) -> str:
         f"Demand is {units:,} units on {int(acc['demand_lines']):,} lines, {guest:,} units"
         f"{share} of them on guest lines{tail}."
     )
+
+
+def demand_tables(
+    order_lines: pd.DataFrame, promo_threshold: float = 0.05
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """:func:`demand_accounting`, :func:`.models.daily_demand` and
+    :func:`.models.demand_features` of ``order_lines``, on two cores.
+
+    The accounting and the series run in a second thread while this one sums the lines'
+    prices and discounts per day (:func:`.models.line_features`, which needs no series);
+    then the series get their features. Each part computes what it computes alone (no
+    shared state, every sum in file order), so the tables are those of the three calls one
+    after the other.
+
+    Args:
+        order_lines: the intake's lines with :data:`DEMAND_LINE_COLUMNS`, channel_id, sku,
+            order_ts_local and, for price and promotion, unit_price_base and discount_base.
+        promo_threshold: as :func:`.models.demand_features`.
+
+    Returns:
+        (accounting, series, features).
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = pool.submit(lambda: (demand_accounting(order_lines), daily_demand(order_lines)))
+        part = line_features(order_lines, promo_threshold)
+        acc, series = job.result()
+    release_freed_memory()  # the thread's freed temporaries, back to the system
+    return acc, series, add_line_features(_calendar_features(series), part)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -264,25 +265,51 @@ def demand_features(
     Returns:
         ``series`` plus dow (0 = Monday), month, week_of_year, price, discount_rate, promo.
     """
-    out = _calendar_features(series)
+    return add_line_features(
+        _calendar_features(series), line_features(order_lines, promo_threshold)
+    )
+
+
+class LineFeatures(NamedTuple):
+    """What :func:`demand_features` takes from the order lines, before it sees the series
+    (:func:`line_features`): channel and sku names of the codes, the first day, and the
+    discount share, promo flag and mean net unit price per packed (code, day) key."""
+
+    ch_names: np.ndarray
+    sku_names: np.ndarray
+    day_min: int
+    ch_day: np.ndarray
+    rate: np.ndarray
+    promo: np.ndarray
+    sku_day: np.ndarray
+    price: np.ndarray
+
+
+def line_features(order_lines: pd.DataFrame, promo_threshold: float = 0.05) -> LineFeatures | None:
+    """The order lines' part of :func:`demand_features` (it needs no series, so it can run
+    beside :func:`daily_demand`); None without unit_price_base and discount_base."""
     if not {"unit_price_base", "discount_base"} <= set(order_lines):
+        return None
+    lines, ch_names, sku_names = _coded_lines(order_lines)
+    day_min = int(lines["day"].min()) if len(lines["day"]) else 0
+    ch_day, rate, promo = _channel_day_discounts(lines, promo_threshold, day_min)
+    sku_day, price = _sku_day_prices(lines, day_min)
+    return LineFeatures(ch_names, sku_names, day_min, ch_day, rate, promo, sku_day, price)
+
+
+def add_line_features(out: pd.DataFrame, part: LineFeatures | None) -> pd.DataFrame:
+    """``out`` (series rows with calendar features) plus price, discount_rate and promo
+    from :func:`line_features` (NaN, 0 and False without prices)."""
+    if part is None:
         out["price"] = np.nan
         out["discount_rate"] = 0.0
         out["promo"] = False
         return out
-    lines, ch_names, sku_names = _coded_lines(order_lines)
-    day_min = min(
-        int(lines["day"].min()) if len(lines["day"]) else 0,
-        int(_day_number(out["date"]).min()) if len(out) else 0,
-    )
-    ch_day, rate, promo = _channel_day_discounts(lines, promo_threshold, day_min)
-    sku_day, price = _sku_day_prices(lines, day_min)
-    del lines
-    series_code, cs_key, ch_key = _series_keys(out, ch_names, sku_names, day_min)
-    out["price"] = _lookup(cs_key, sku_day, price, np.nan)
+    series_code, cs_key, ch_key = _series_keys(out, part.ch_names, part.sku_names, part.day_min)
+    out["price"] = _lookup(cs_key, part.sku_day, part.price, np.nan)
     out["price"] = out.groupby(series_code, sort=False)["price"].ffill()
-    out["discount_rate"] = _lookup(ch_key, ch_day, rate, 0.0).astype(float)
-    out["promo"] = _lookup(ch_key, ch_day, promo, False).astype(bool)
+    out["discount_rate"] = _lookup(ch_key, part.ch_day, part.rate, 0.0).astype(float)
+    out["promo"] = _lookup(ch_key, part.ch_day, part.promo, False).astype(bool)
     return out
 
 
@@ -411,9 +438,11 @@ def _series_keys(
     s_ch = _recode(ser_ch, pd.Index(ch_names).get_indexer(ser_ch_names))
     s_sku = _recode(ser_sku, pd.Index(sku_names).get_indexer(ser_sku_names))
     s_day = _day_number(out["date"])
-    known = (s_ch >= 0) & (s_sku >= 0)
+    # a day before the lines' first day has no line (and would not pack)
+    dated = s_day >= day_min
+    known = (s_ch >= 0) & (s_sku >= 0) & dated
     cs_key = np.where(known, _pack(s_ch * n_sku + s_sku, s_day, day_min), -1)
-    ch_key = np.where(s_ch >= 0, _pack(s_ch, s_day, day_min), -1)
+    ch_key = np.where((s_ch >= 0) & dated, _pack(s_ch, s_day, day_min), -1)
     return ser_ch * max(len(ser_sku_names), 1) + ser_sku, cs_key, ch_key
 
 
