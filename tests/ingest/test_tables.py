@@ -9,7 +9,14 @@ import pytest
 from _builders import build_dataset
 from channelops.ingest.contract import DatasetError
 from channelops.ingest.dataset import load_dataset
-from channelops.ingest.tables import TABLES, _Col, _more, _read_table, _typed_column
+from channelops.ingest.tables import (
+    TABLES,
+    _Col,
+    _more,
+    _read_table,
+    _typed_column,
+    _typed_columns,
+)
 
 ROWS = np.array([2, 3, 4])
 
@@ -182,3 +189,44 @@ def test_a_table_read_without_cache_is_the_same_and_not_kept(tmp_path):
     pd.testing.assert_frame_equal(once, ds.table("shipments"))
     assert once["note"].tolist() == ["a", "b"], "undeclared columns kept as text, as cached"
     assert ds.table("experiments", cache=False) is None
+
+
+def _text_columns() -> dict[str, pd.Series]:
+    text = {
+        "n": ["1", " 2 ", "", "4"],
+        "when": ["2024-03-01 08:00:00", "2024-03-01T09:00:00+09:00", "", "2024-03-02"],
+        "free": ["a", "b", "c", "d"],  # undeclared: stays text
+        "cost": ["1.5", "x1", "", "1e3"],
+        "day": ["2024-03-01", "", "2024-13-01", "2024-03-04"],
+    }
+    return {c: pd.Series(v, dtype="string[pyarrow]") for c, v in text.items()}
+
+
+_TYPES = {
+    "n": _Col("int", nullable=True),
+    "when": _Col("datetime", nullable=True),
+    "cost": _Col("float", nullable=True),
+    "day": _Col("date", nullable=True),
+}
+
+
+def test_columns_typed_side_by_side_equal_one_at_a_time():
+    rows = np.arange(2, 6)
+    good = {"n", "when", "free"}
+    cols = _text_columns()
+    wanted = ["free", "when", "n"]
+    one = _typed_columns(cols, wanted, _TYPES, rows, "t.csv", "Asia/Shanghai", workers=1)
+    two = _typed_columns(cols, wanted, _TYPES, rows, "t.csv", "Asia/Shanghai", workers=2)
+    assert list(one) == list(two) == wanted and set(wanted) <= good
+    for c in wanted:
+        pd.testing.assert_series_equal(one[c], two[c])
+    assert two["free"] is cols["free"]  # undeclared: the text itself
+    assert two["when"].iloc[0] == two["when"].iloc[1] == pd.Timestamp("2024-03-01", tz="UTC")
+    # two bad columns: the error of the first in the order asked, whatever finishes first
+    for wanted in (["day", "n", "cost"], ["cost", "day"]):
+        errors = []
+        for workers in (1, 2):
+            with pytest.raises(DatasetError) as info:
+                _typed_columns(cols, wanted, _TYPES, rows, "t.csv", "UTC", workers=workers)
+            errors.append(str(info.value))
+        assert errors[0] == errors[1] and f"'{wanted[0]}'" in errors[0]

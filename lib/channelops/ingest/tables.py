@@ -8,14 +8,16 @@ Any problem raises :class:`DatasetError` naming the file, the line and the colum
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
-from channelops.ingest.arrowtext import _arrow, _text_to_float
+from channelops.ingest.arrowtext import _arrow, _series, _text_to_float
 from channelops.ingest.contract import (
     CHANNEL_KINDS,
     STRING,
@@ -190,11 +192,7 @@ def _read_table(
     wanted = header if columns is None else [c for c in columns if c in header]
     cols, rows, ragged, _ = _read_strings(path, dialect, header, wanted, rel, None)
     _check_no_ragged_rows(ragged, header, rel)
-    out: dict[str, pd.Series] = {}
-    for c in wanted:
-        s = cols[c]
-        t = types.get(c)
-        out[c] = s if t is None else _typed_column(s, t, rows, rel, c, tz)
+    out = _typed_columns(cols, wanted, types, rows, rel, tz)
     absent = spec.get("optional", {}) if columns is None else {c: types[c] for c in columns}
     for c, t in absent.items():
         if c not in out:
@@ -204,6 +202,41 @@ def _read_table(
     if key and set(key) <= set(df.columns):
         _check_unique_key(df, key, rows, rel)
     return df
+
+
+#: Columns typed side by side by :func:`_typed_columns` (a fixed two, whatever the machine).
+_TYPING_WORKERS = 2
+
+
+def _typed_columns(
+    cols: dict[str, pd.Series],
+    wanted: Sequence[str],
+    types: dict[str, _Col],
+    rows: np.ndarray,
+    rel: str,
+    tz: str,
+    workers: int = _TYPING_WORKERS,
+) -> dict[str, pd.Series]:
+    """The ``wanted`` columns of ``cols`` typed as ``types`` says (:func:`_typed_column`;
+    undeclared columns stay text), in ``wanted``'s order.
+
+    Each column is typed on its own, so ``workers`` threads type them side by side (Arrow's
+    casts and pandas' parsers release the GIL) with the same values as one thread; the
+    error raised is the first column's in ``wanted`` order, as one thread would raise."""
+    typed = [c for c in wanted if types.get(c) is not None]
+    if workers < 2 or len(typed) < 2:
+        done = {c: _typed_column(cols[c], types[c], rows, rel, c, tz) for c in typed}
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table-types") as pool:
+            futures = {
+                c: pool.submit(_typed_column, cols[c], types[c], rows, rel, c, tz) for c in typed
+            }
+            try:
+                done = {c: futures[c].result() for c in typed}
+            finally:
+                for f in futures.values():
+                    f.cancel()
+    return {c: done.get(c, cols[c]) for c in wanted}
 
 
 def _na_column(t: _Col, n: int) -> pd.Series:
@@ -268,7 +301,7 @@ def _typed_column(
 ) -> pd.Series:
     """One column of a table as type ``t``: DatasetError at the first empty value of a
     required column or the first value of the wrong type."""
-    stripped = s.str.strip()
+    stripped = _stripped(s)
     empty = (stripped == "").to_numpy(dtype=bool, na_value=True)
     if not t.nullable and empty.any():
         i = int(np.flatnonzero(empty)[0])
@@ -281,7 +314,7 @@ def _typed_column(
             found="an empty value" + _more(empty),
             fix=f"fill in {col!r} on that line",
         )
-    val = stripped.mask(pd.Series(empty, index=s.index))
+    val = stripped.mask(pd.Series(empty, index=s.index)) if empty.any() else stripped
     if t.kind in ("str", "tz"):
         out, bad, expected = _text_values(val, empty, t)
     elif t.kind in ("float", "int"):
@@ -300,6 +333,17 @@ def _typed_column(
             fix=f"correct {col!r} on that line",
         )
     return out
+
+
+def _stripped(s: pd.Series) -> pd.Series:
+    """``s.str.strip()`` (Arrow's whitespace trim), but ``s`` itself, not a copy, when no
+    value has surrounding whitespace (the common case: a column of millions of rows is
+    not copied)."""
+    a = _arrow(s)
+    trimmed = pc.utf8_trim_whitespace(a)
+    if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(a))).as_py() is not False:
+        return s
+    return pd.Series(_series(trimmed).array, index=s.index, dtype=s.dtype, copy=False)
 
 
 def _text_values(
