@@ -19,7 +19,7 @@ Typical use::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -243,14 +243,7 @@ class BGNBDModel:
         t_arr = np.asarray(t, dtype=float)
         if np.any(t_arr < 0):
             raise ValueError("t must be non-negative")
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        c = a + b + x - 1.0
-        z = t_arr / (alpha + big_t + t_arr)
-        # (1-z)^(r+x) 2F1(r+x, b+x; c; z) == (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)  (Euler)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-            alive_part = c / (a - 1.0) * (1.0 - tail)
-        broken = ~np.isfinite(alive_part) | (alive_part < 0)
+        alive_part, broken = self._alive_part(t_arr, x, big_t)
         if np.any(broken):
             # Degenerate fits (nobody seems to drop out: a -> 0 with r, alpha -> 1e5) put the
             # hypergeometric function far outside its accurate range; integrate instead.
@@ -264,6 +257,40 @@ class BGNBDModel:
         if t_arr.ndim == 0:
             return _like(out, frequency)
         return out
+
+    def _alive_part(
+        self, t: np.ndarray, x: np.ndarray, big_t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The bracket of eq. (10) in closed form, and where it cannot be trusted (not
+        finite or negative: :func:`_alive_purchases_by_quadrature` is needed there)."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        c = a + b + x - 1.0
+        z = t / (alpha + big_t + t)
+        # (1-z)^(r+x) 2F1(r+x, b+x; c; z) == (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)  (Euler)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+            alive_part = c / (a - 1.0) * (1.0 - tail)
+        return alive_part, ~np.isfinite(alive_part) | (alive_part < 0)
+
+    def _expected_purchases_rows(
+        self, t: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray
+    ) -> Iterator[np.ndarray]:
+        """The rows of ``expected_purchases(t[:, None], x, tx, big_t)`` one at a time, each
+        the same floats, without the (horizons x customers) matrix and its temporaries.
+
+        ``x``, ``tx``, ``big_t`` are validated 1-D histories (:func:`_as_history`).
+
+        Raises:
+            _NeedsQuadrature: some element needs the quadrature; the caller then takes the
+                whole matrix from :meth:`expected_purchases` (which integrates its broken
+                elements together, the floats a row at a time would not reproduce).
+        """
+        alive = expit(-self._log_dropout_odds(x, tx, big_t))
+        for step in np.asarray(t, dtype=float):
+            alive_part, broken = self._alive_part(step, x, big_t)
+            if np.any(broken):
+                raise _NeedsQuadrature
+            yield alive_part * alive
 
     def expected_purchases_new(self, t: ArrayLike) -> Any:
         """Expected purchases E[X(t)] in (0, t] for a newly acquired customer (unconditional).
@@ -305,6 +332,10 @@ class BGNBDModel:
         xm1 = np.where(x > 0, x - 1.0, 0.0)
         odds = np.log(a) - np.log(b + xm1) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + tx))
         return np.where(x > 0, odds, -np.inf)
+
+
+class _NeedsQuadrature(Exception):
+    """An expected purchase count needs the quadrature (a degenerate fit)."""
 
 
 def fit_bgnbd(
@@ -745,19 +776,28 @@ def customer_lifetime_value(
 
     ends = step * np.arange(n_steps + 1, dtype=float)  # in `unit` periods
     x = summary["frequency"].to_numpy(dtype=float)
-    cumulative = bgnbd.expected_purchases(
-        (ends * to_model)[:, None],
-        x,
-        summary["recency"].to_numpy(dtype=float),
-        summary["T"].to_numpy(dtype=float),
-    )
-    per_step = np.diff(np.broadcast_to(cumulative, (n_steps + 1, x.size)), axis=0)
+    rec, big_t = summary["recency"].to_numpy(dtype=float), summary["T"].to_numpy(dtype=float)
     discount = (1.0 + discount_rate_per_period) ** -ends[1:]
     # step by step rather than `discount @ per_step`: a BLAS product's summation order can
-    # follow memory alignment, so the same inputs gave values apart in the last digit
+    # follow memory alignment, so the same inputs gave values apart in the last digit; and
+    # the expected purchases a step at a time (the same floats), not as a (steps x
+    # customers) matrix, whose temporaries took 0.65 GB on the large data
     purchases_pv = np.zeros(x.size)
-    for k in range(n_steps):
-        purchases_pv += discount[k] * per_step[k]
+    try:
+        hx, htx, hbig_t = _as_history(x, rec, big_t)
+        previous = None
+        for k, cumulative in enumerate(
+            bgnbd._expected_purchases_rows(ends * to_model, hx, htx, hbig_t)
+        ):
+            if k:
+                purchases_pv += discount[k - 1] * (cumulative - previous)
+            previous = cumulative
+    except _NeedsQuadrature:
+        cumulative = bgnbd.expected_purchases((ends * to_model)[:, None], x, rec, big_t)
+        per_step = np.diff(np.broadcast_to(cumulative, (n_steps + 1, x.size)), axis=0)
+        purchases_pv = np.zeros(x.size)
+        for k in range(n_steps):
+            purchases_pv += discount[k] * per_step[k]
     spend = gg.conditional_expected_average_value(x, summary["monetary_value"].to_numpy(float))
     return pd.Series(purchases_pv * spend, index=summary.index, name="clv")
 
