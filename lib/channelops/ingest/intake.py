@@ -523,7 +523,8 @@ def write_intake(
     sums, :func:`line_kinds`, :func:`revenue_reconciliation`), give their buyer records
     (:func:`~channelops.ingest.buyers.buyer_records`; a buyer belongs to one channel) and
     are appended to the file, then dropped: the peak memory is one channel's
-    intermediates. The file holds what ``drop_pii(ingest_lines(dataset).lines, drop)``
+    intermediates. With ``read_ahead`` the next channel's export is read in a worker
+    thread meanwhile (its canonicalisation waits, see :func:`_channel_intakes`). The file holds what ``drop_pii(ingest_lines(dataset).lines, drop)``
     written by pandas holds (same rows, order, columns, types, values and stored index),
     and the sums, kinds, reconciliation and buyers equal those computed over all lines at
     once (each is a per-channel group-by over the channel's lines in the same order). The
