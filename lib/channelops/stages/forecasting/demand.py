@@ -106,9 +106,9 @@ def demand_tables(
     """:func:`demand_accounting`, :func:`.models.daily_demand` and
     :func:`.models.demand_features` of ``order_lines``, on two cores.
 
-    The accounting and the series run in a second thread while this one sums the lines'
-    prices and discounts per day (:func:`.models.line_features`, which needs no series);
-    then the series get their features. Each part computes what it computes alone (no
+    A second thread sums the lines' prices and discounts per day
+    (:func:`.models.line_features`, which needs no series) while this one does the
+    accounting and the series; then the series get their features. Each part computes what it computes alone (no
     shared state, every sum in file order), so the tables are those of the three calls one
     after the other.
 
@@ -121,8 +121,12 @@ def demand_tables(
         (accounting, series, features).
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
-        job = pool.submit(lambda: (demand_accounting(order_lines), daily_demand(order_lines)))
-        part = line_features(order_lines, promo_threshold)
-        acc, series = job.result()
-    release_freed_memory()  # the thread's freed temporaries, back to the system
+        # the worker keeps only small per-day sums; the series, kept for the whole
+        # notebook, are made in this thread (a worker's malloc arena holding them would
+        # keep its freed temporaries' pages from the later frames)
+        job = pool.submit(line_features, order_lines, promo_threshold)
+        acc = demand_accounting(order_lines)
+        series = daily_demand(order_lines)
+        part = job.result()
+    release_freed_memory()  # the worker's freed temporaries, back to the system
     return acc, series, add_line_features(_calendar_features(series), part)
