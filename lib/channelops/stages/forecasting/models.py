@@ -1358,36 +1358,20 @@ def interval_coverage(
     score = (bt["actual"].to_numpy() - bt["forecast"].to_numpy()) / scale
     window = bt["window"].to_numpy()
     windows = sorted(pd.unique(window))
-    # every (group, window)'s scores once, instead of a mask over all rows per group,
-    # window and level: a "lower"/"higher" quantile is an order statistic, the same
-    # value in whatever order the calibration scores are gathered
-    w_code = np.searchsorted(np.asarray(windows), window)
-    in_group = np.flatnonzero(groups >= 0)
-    order = in_group[np.argsort(groups[in_group] * len(windows) + w_code[in_group], kind="stable")]
-    cell = groups[order] * len(windows) + w_code[order]
-    bounds = np.searchsorted(cell, np.arange(len(names) * len(windows) + 1))
-    sorted_score = score[order]
-    rows_of = [np.flatnonzero(window == w) for w in windows]
-
-    def cal_scores(g: int, w: int) -> np.ndarray:
-        """Group ``g``'s scores in the windows other than window number ``w`` (all when
-        there is one window)."""
-        others = [v for v in range(len(windows)) if v != w or len(windows) == 1]
-        cells = [g * len(windows) + v for v in others]
-        return np.concatenate([sorted_score[bounds[c] : bounds[c + 1]] for c in cells])
-
     rows = []
     for lv in levels:
         a = (1 - lv) / 2
         parts = []
-        for wi, idx in enumerate(rows_of):
+        for w in windows:
+            in_w = window == w
+            cal = ~in_w if len(windows) > 1 else np.ones(len(bt), dtype=bool)
             q_lo = np.zeros(len(names))
             q_hi = np.zeros(len(names))
-            for g in range(len(names)):
-                sg = cal_scores(g, wi)
-                if len(sg):
-                    q_lo[g] = float(np.quantile(sg, a, method="lower"))
-                    q_hi[g] = float(np.quantile(sg, 1 - a, method="higher"))
+            for g in np.unique(groups[cal & (groups >= 0)]):
+                sg = score[cal & (groups == g)]
+                q_lo[g] = float(np.quantile(sg, a, method="lower"))
+                q_hi[g] = float(np.quantile(sg, 1 - a, method="higher"))
+            idx = np.flatnonzero(in_w)
             gi = groups[idx]
             known = gi >= 0
             lo = np.clip(f[idx] + np.where(known, q_lo[gi], 0.0) * scale[idx], 0, None)
